@@ -1,0 +1,1 @@
+"""Sextant's indexer: repository files -> a fresh, queryable index."""
