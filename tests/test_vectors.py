@@ -1,0 +1,230 @@
+"""VectorIndex: real usearch, atomic generation-stamped saves."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer import vectors
+from indexer.vectors import VectorIndex, VectorIndexError
+
+DIM = 32
+
+
+def unit_vectors(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    vecs = rng.standard_normal((n, DIM)).astype(np.float32)
+    return vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+
+
+def keys(n: int, start: int = 0) -> np.ndarray:
+    return np.arange(start, start + n, dtype=np.uint64)
+
+
+def test_saved_index_reopens_with_same_vectors_and_generation(tmp_path: Path) -> None:
+    path = tmp_path / "vectors.usearch"
+    index = VectorIndex.open(path, DIM)
+    vecs = unit_vectors(50)
+    index.add(keys(50), vecs)
+    index.save(generation=7)
+
+    reopened = VectorIndex.open(path, DIM)
+
+    assert reopened.generation == 7
+    assert len(reopened) == 50
+    assert reopened.search(vecs[13], 1)[0][0] == 13
+
+
+def test_missing_file_opens_empty_with_generation_minus_one(tmp_path: Path) -> None:
+    index = VectorIndex.open(tmp_path / "absent.usearch", DIM)
+
+    assert len(index) == 0
+    assert index.generation == -1
+    assert index.search(unit_vectors(1)[0], 5) == []
+
+
+def test_corrupt_file_opens_empty_with_generation_minus_one(tmp_path: Path) -> None:
+    path = tmp_path / "vectors.usearch"
+    index = VectorIndex.open(path, DIM)
+    index.add(keys(10), unit_vectors(10))
+    index.save(generation=3)
+    path.write_bytes(b"garbage" * 10)
+
+    reopened = VectorIndex.open(path, DIM)
+
+    assert len(reopened) == 0
+    assert reopened.generation == -1
+
+
+def test_index_of_another_dimension_opens_empty(tmp_path: Path) -> None:
+    path = tmp_path / "vectors.usearch"
+    index = VectorIndex.open(path, DIM)
+    index.add(keys(10), unit_vectors(10))
+    index.save(generation=3)
+
+    reopened = VectorIndex.open(path, DIM * 2)
+
+    assert len(reopened) == 0
+    assert reopened.generation == -1
+
+
+def test_crash_during_save_keeps_old_index_and_generation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "vectors.usearch"
+    index = VectorIndex.open(path, DIM)
+    index.add(keys(20), unit_vectors(20))
+    index.save(generation=1)
+    index.add(keys(20, start=100), unit_vectors(20, seed=1))
+
+    def crash(src: str, dst: str) -> None:
+        raise OSError("simulated crash before rename")
+
+    monkeypatch.setattr(vectors.os, "replace", crash)
+    with pytest.raises(OSError, match="simulated crash"):
+        index.save(generation=2)
+    monkeypatch.undo()
+
+    reopened = VectorIndex.open(path, DIM)
+    assert reopened.generation == 1
+    assert len(reopened) == 20
+    assert not reopened.contains(100)
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_crash_between_index_and_sidecar_forces_rebuild(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "vectors.usearch"
+    index = VectorIndex.open(path, DIM)
+    index.add(keys(20), unit_vectors(20))
+    index.save(generation=1)
+    index.add(keys(5, start=100), unit_vectors(5, seed=1))
+    real_replace = os.replace
+
+    def replace_index_only(src: str, dst: str) -> None:
+        if str(dst).endswith(".meta.json"):
+            raise OSError("simulated crash before sidecar rename")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(vectors.os, "replace", replace_index_only)
+    with pytest.raises(OSError, match="simulated crash"):
+        index.save(generation=2)
+    monkeypatch.undo()
+
+    reopened = VectorIndex.open(path, DIM)
+    assert reopened.generation == -1
+    assert len(reopened) == 0
+
+
+def test_removed_keys_are_no_longer_found(tmp_path: Path) -> None:
+    index = VectorIndex.open(tmp_path / "v.usearch", DIM)
+    vecs = unit_vectors(30)
+    index.add(keys(30), vecs)
+
+    removed = index.remove(np.array([4, 5, 999], dtype=np.uint64))
+
+    assert removed == 2
+    assert len(index) == 28
+    assert not index.contains(4)
+    assert all(key != 4 for key, _ in index.search(vecs[4], 10))
+
+
+def test_adding_an_existing_key_replaces_its_vector(tmp_path: Path) -> None:
+    index = VectorIndex.open(tmp_path / "v.usearch", DIM)
+    vecs = unit_vectors(10)
+    index.add(keys(10), vecs)
+
+    index.add(np.array([3], dtype=np.uint64), vecs[7:8])
+
+    assert len(index) == 10
+    top_two = {key for key, _ in index.search(vecs[7], 2)}
+    assert top_two == {3, 7}
+
+
+def test_int8_search_returns_the_exact_vector_first_with_score_near_one(tmp_path: Path) -> None:
+    index = VectorIndex.open(tmp_path / "v.usearch", DIM, dtype="i8")
+    vecs = unit_vectors(200)
+    index.add(keys(200), vecs)
+
+    for probe in (0, 123, 199):
+        key, score = index.search(vecs[probe], 5)[0]
+        assert key == probe
+        assert score == pytest.approx(1.0, abs=0.02)
+
+
+def test_scores_are_sorted_best_first(tmp_path: Path) -> None:
+    index = VectorIndex.open(tmp_path / "v.usearch", DIM)
+    index.add(keys(200), unit_vectors(200))
+
+    scores = [score for _, score in index.search(unit_vectors(1, seed=9)[0], 10)]
+
+    assert scores == sorted(scores, reverse=True)
+    assert len(scores) == 10
+
+
+def test_filtered_search_only_returns_allowed_keys(tmp_path: Path) -> None:
+    index = VectorIndex.open(tmp_path / "v.usearch", DIM)
+    vecs = unit_vectors(300)
+    index.add(keys(300), vecs)
+    allowed = np.array([10, 20, 30, 12345], dtype=np.uint64)
+
+    hits = index.search(vecs[20], 10, filter_keys=allowed)
+
+    assert [key for key, _ in hits][0] == 20
+    assert {key for key, _ in hits} == {10, 20, 30}
+
+
+def test_large_filter_uses_index_and_still_respects_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vectors, "EXACT_FILTER_LIMIT", 10)
+    index = VectorIndex.open(tmp_path / "v.usearch", DIM)
+    vecs = unit_vectors(300)
+    index.add(keys(300), vecs)
+    allowed = keys(50, start=200)
+
+    hits = index.search(vecs[250], 5, filter_keys=allowed)
+
+    assert len(hits) == 5
+    assert all(200 <= key < 250 for key, _ in hits)
+    assert [score for _, score in hits] == sorted((score for _, score in hits), reverse=True)
+
+
+def test_wrong_dimension_is_rejected(tmp_path: Path) -> None:
+    index = VectorIndex.open(tmp_path / "v.usearch", DIM)
+
+    with pytest.raises(VectorIndexError, match="shape"):
+        index.add(keys(2), np.zeros((2, DIM + 1), dtype=np.float32))
+
+
+def test_concurrent_searches_during_writes_stay_consistent(tmp_path: Path) -> None:
+    index = VectorIndex.open(tmp_path / "v.usearch", DIM)
+    vecs = unit_vectors(400)
+    index.add(keys(200), vecs[:200])
+    errors: list[BaseException] = []
+
+    def searcher() -> None:
+        try:
+            for i in range(100):
+                hits = index.search(vecs[i], 3)
+                assert len(hits) == 3
+                assert all(0 <= key < 400 for key, _ in hits)
+        except BaseException as exc:  # collected for the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=searcher) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for start in range(200, 400, 20):
+        index.add(keys(20, start=start), vecs[start : start + 20])
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert len(index) == 400
+    assert all(index.contains(key) for key in range(400))
