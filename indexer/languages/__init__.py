@@ -1,0 +1,199 @@
+"""Language registry: one `LanguageSpec` per supported language.
+
+Adding a language is one entry in `_SPECS` plus one query file `queries/<name>.scm`. A spec
+names the grammar wheel's loader, the file extensions and special file names it claims, the
+query file, and a few small per-language rules that the parser reads (`indexer.parse`).
+
+Query capture conventions (read by `indexer.parse`):
+
+- `@definition.<kind>` on the whole definition node, `@name.definition.<kind>` on its name;
+- `@name.reference.<kind>` on a used identifier (`call`, `type`, `inherit`, `name`);
+- `@import.module` on a module string, `@import.name` on an imported name (same match);
+- `@scope` + `@name.scope`: a naming context that is not a symbol itself (Rust `impl Foo`);
+- `@receiver` inside a definition match: the qualifier of a method defined outside its type
+  (Go receivers).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+from tree_sitter import Language
+
+__all__ = [
+    "LANGUAGES",
+    "LanguageSpec",
+    "get_language",
+    "language_for_path",
+    "load_grammar",
+    "load_query_source",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageSpec:
+    """Everything Sextant knows about one language."""
+
+    name: str
+    extensions: tuple[str, ...]  # lower-case, with the dot
+    module: str  # grammar wheel module, e.g. `tree_sitter_python`
+    loader: str = "language"  # function of `module` returning the TSLanguage capsule
+    filenames: tuple[str, ...] = ()  # exact base names (`Rakefile`)
+    interpreters: tuple[str, ...] = ()  # shebang interpreters for extensionless scripts
+    query_file: str = ""  # defaults to `<name>.scm`
+    doc_style: str = "comment"  # `docstring` (Python) or `comment` (leading comment block)
+    # Nodes that wrap a single definition (decorators, `export`, Go `type`): the symbol's
+    # range grows to the wrapper so that decorators and keywords stay with the code.
+    wrappers: frozenset[str] = field(default_factory=frozenset)
+    # Nodes skipped when looking upward for a leading comment (Rust `#[derive]`).
+    doc_skip: frozenset[str] = field(default_factory=frozenset)
+    relative_imports: bool = False  # Python-style leading-dot relative imports
+
+    @property
+    def query_name(self) -> str:
+        return self.query_file or f"{self.name}.scm"
+
+
+def _spec(name: str, exts: str, module: str, **kw: object) -> LanguageSpec:
+    return LanguageSpec(name, tuple(exts.split()), module, **kw)  # type: ignore[arg-type]
+
+
+_JS_WRAPPERS = frozenset({"export_statement"})
+_TS_WRAPPERS = frozenset({"export_statement", "ambient_declaration"})
+
+_SPECS: tuple[LanguageSpec, ...] = (
+    _spec(
+        "python",
+        ".py .pyi .pyw",
+        "tree_sitter_python",
+        interpreters=("python", "python3"),
+        doc_style="docstring",
+        wrappers=frozenset({"decorated_definition"}),
+        relative_imports=True,
+    ),
+    _spec(
+        "javascript",
+        ".js .jsx .mjs .cjs",
+        "tree_sitter_javascript",
+        interpreters=("node",),
+        wrappers=_JS_WRAPPERS,
+    ),
+    _spec(
+        "typescript",
+        ".ts .mts .cts",
+        "tree_sitter_typescript",
+        loader="language_typescript",
+        wrappers=_TS_WRAPPERS,
+    ),
+    _spec(
+        "tsx",
+        ".tsx",
+        "tree_sitter_typescript",
+        loader="language_tsx",
+        query_file="typescript.scm",
+        wrappers=_TS_WRAPPERS,
+    ),
+    _spec(
+        "go",
+        ".go",
+        "tree_sitter_go",
+        wrappers=frozenset({"type_declaration", "const_declaration", "var_declaration"}),
+    ),
+    _spec(
+        "rust",
+        ".rs",
+        "tree_sitter_rust",
+        doc_skip=frozenset({"attribute_item", "inner_attribute_item"}),
+    ),
+    _spec("java", ".java", "tree_sitter_java"),
+    _spec("c", ".c .h", "tree_sitter_c"),
+    _spec(
+        "cpp",
+        ".cc .cpp .cxx .c++ .hpp .hh .hxx .h++ .ipp .inl",
+        "tree_sitter_cpp",
+        wrappers=frozenset({"template_declaration"}),
+    ),
+    _spec("csharp", ".cs", "tree_sitter_c_sharp"),
+    _spec(
+        "ruby",
+        ".rb .rake .gemspec",
+        "tree_sitter_ruby",
+        filenames=("Rakefile", "Gemfile", "Guardfile", "Vagrantfile"),
+        interpreters=("ruby",),
+    ),
+    _spec("php", ".php .phtml", "tree_sitter_php", loader="language_php", interpreters=("php",)),
+    _spec("kotlin", ".kt .kts", "tree_sitter_kotlin"),
+    _spec("swift", ".swift", "tree_sitter_swift"),
+    _spec("scala", ".scala .sc", "tree_sitter_scala"),
+    _spec("lua", ".lua", "tree_sitter_lua", interpreters=("lua",)),
+    _spec(
+        "bash",
+        ".sh .bash",
+        "tree_sitter_bash",
+        filenames=(".bashrc", ".bash_profile", ".profile"),
+        interpreters=("bash", "sh", "zsh", "dash", "ksh"),
+    ),
+)
+
+LANGUAGES: dict[str, LanguageSpec] = {spec.name: spec for spec in _SPECS}
+_BY_EXT: dict[str, str] = {ext: s.name for s in _SPECS for ext in s.extensions}
+_BY_FILENAME: dict[str, str] = {fn: s.name for s in _SPECS for fn in s.filenames}
+_BY_INTERPRETER: dict[str, str] = {i: s.name for s in _SPECS for i in s.interpreters}
+
+
+def get_language(name: str) -> LanguageSpec:
+    """The spec of language `name`; raises KeyError naming the known languages."""
+    try:
+        return LANGUAGES[name]
+    except KeyError:
+        raise KeyError(f"unknown language {name!r}; known: {', '.join(LANGUAGES)}") from None
+
+
+def language_for_path(path: str, head: bytes | None = None) -> str | None:
+    """Language of a file from its name; `head` (the first bytes) enables shebang detection.
+
+    Only extensionless files are checked for a shebang (`#!/usr/bin/env bash`).
+    """
+    base = os.path.basename(path)
+    by_name = _BY_FILENAME.get(base)
+    if by_name is not None:
+        return by_name
+    ext = os.path.splitext(base)[1].lower()
+    if ext:
+        return _BY_EXT.get(ext)
+    return _language_from_shebang(head) if head else None
+
+
+def _language_from_shebang(head: bytes) -> str | None:
+    if not head.startswith(b"#!"):
+        return None
+    first = head[2:].split(b"\n", 1)[0].decode("utf-8", "replace").split()
+    if not first:
+        return None
+    prog = os.path.basename(first[0])
+    if prog == "env":
+        args = [a for a in first[1:] if not a.startswith("-")]
+        prog = args[0] if args else ""
+    prog = prog.rstrip("0123456789.") if prog not in _BY_INTERPRETER else prog
+    return _BY_INTERPRETER.get(prog)
+
+
+@cache
+def load_grammar(name: str) -> Language:
+    """The compiled tree-sitter `Language` of `name` (cached per process)."""
+    spec = get_language(name)
+    module = importlib.import_module(spec.module)
+    loader: Callable[[], object] = getattr(module, spec.loader)
+    return Language(loader())
+
+
+@cache
+def load_query_source(name: str) -> str:
+    """The text of the language's query file (package data)."""
+    spec = get_language(name)
+    return resources.files(__package__).joinpath("queries", spec.query_name).read_text("utf-8")

@@ -1,0 +1,54 @@
+; Python: definitions, references, imports. Conventions: indexer/languages/__init__.py
+
+(class_definition
+  name: (identifier) @name.definition.class) @definition.class
+
+(function_definition
+  name: (identifier) @name.definition.function) @definition.function
+
+; module-level and class-level assignments
+(module
+  (expression_statement
+    (assignment left: (identifier) @name.definition.variable) @definition.variable))
+
+(class_definition
+  body: (block
+    (expression_statement
+      (assignment left: (identifier) @name.definition.field) @definition.field)))
+
+; inheritance
+(class_definition
+  superclasses: (argument_list
+    [(identifier) (attribute)] @name.reference.inherit))
+
+; calls
+(call
+  function: [
+    (identifier) @name.reference.call
+    (attribute attribute: (identifier) @name.reference.call)
+  ])
+
+; type annotations
+(type [(identifier) @name.reference.type
+       (attribute attribute: (identifier) @name.reference.type)
+       (generic_type (identifier) @name.reference.type)
+       (subscript value: (identifier) @name.reference.type)])
+
+; decorators that are plain names
+(decorator [(identifier) @name.reference.call
+            (attribute attribute: (identifier) @name.reference.call)])
+
+; imports
+(import_statement name: [
+  (dotted_name) @import.module
+  (aliased_import name: (dotted_name) @import.module)])
+
+(import_from_statement
+  module_name: (_) @import.module
+  name: [(dotted_name) @import.name
+         (aliased_import name: (dotted_name) @import.name)])
+
+(import_from_statement
+  module_name: (_) @import.module
+  (wildcard_import) @import.name)
+

@@ -1,0 +1,81 @@
+"""Small text helpers for the parser: comment markers, docstrings, names, module strings."""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+from tree_sitter import Node
+
+_WS = re.compile(r"\s+")
+_GENERIC = re.compile(r"<[^<>]*>|\[[^\[\]]*\]")
+_LINE_MARKER = re.compile(r"^\s*(?:/\*+!?|\*+/|\*(?!/)|///?!?|#+'?|--+(?:\[=*\[)?|;+|%+)\s?")
+_LINE_END = re.compile(r"\s*(?:\*+/|\]=*\])\s*$")
+_QUALIFIER = re.compile(r"::|\.|->|\\")
+_DOC_CAP = 4000
+
+
+def collapse(text: str) -> str:
+    """Whitespace runs -> one space, stripped."""
+    return _WS.sub(" ", text).strip()
+
+
+def _strip_generics(text: str) -> str:
+    for _ in range(4):  # nested generics, bounded
+        stripped = _GENERIC.sub("", text)
+        if stripped == text:
+            break
+        text = stripped
+    return text
+
+
+def last_segment(text: str) -> str:
+    """`pkg.Base[T]` -> `Base`; `*Context` -> `Context`; `a::b::C<T>` -> `C`."""
+    text = _strip_generics(collapse(text)).strip("*&() ")
+    parts = [p for p in _QUALIFIER.split(text) if p]
+    last = parts[-1] if parts else text
+    return last.strip("*&() ")
+
+
+def split_qualified(text: str) -> tuple[str, str]:
+    """`Foo::bar` -> (`Foo`, `bar`); `bar` -> (``, `bar`). The qualifier uses dots."""
+    text = _strip_generics(collapse(text))
+    parts = [p.strip("*&~ ") or p for p in _QUALIFIER.split(text) if p]
+    if len(parts) <= 1:
+        return "", text
+    return ".".join(parts[:-1]), parts[-1]
+
+
+def strip_module(text: str) -> str:
+    """A module string as written, without quotes or angle brackets."""
+    return collapse(text).strip("\"'`<>").strip()
+
+
+def clean_comment(comments: list[str]) -> str:
+    """Join comment nodes and strip their markers (`//`, `#`, `/** */`, `--`, `///`)."""
+    lines: list[str] = []
+    for comment in comments:
+        for line in comment.splitlines():
+            line = _LINE_END.sub("", line)
+            lines.append(_LINE_MARKER.sub("", line, count=1).rstrip())
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return "\n".join(lines)[:_DOC_CAP]
+
+
+def python_docstring(node: Node, source: bytes) -> str:
+    """The docstring of a Python function or class node ("" when none)."""
+    body = node.child_by_field_name("body")
+    if body is None or body.named_child_count == 0:
+        return ""
+    first = body.named_children[0]
+    if first.type != "expression_statement" or first.named_child_count != 1:
+        return ""
+    string = first.named_children[0]
+    if string.type != "string":
+        return ""
+    parts = [c for c in string.named_children if c.type == "string_content"]
+    raw = b"".join(source[c.start_byte : c.end_byte] for c in parts)
+    return inspect.cleandoc(raw.decode("utf-8", "replace"))[:_DOC_CAP]
