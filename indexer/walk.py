@@ -370,8 +370,8 @@ def is_path_ignored(
         rule = _single_rule(name, rel, abs_path, is_dir, is_link, real_root, opts, cache)
         if rule is not None:
             shown = rel + "/" if is_dir else rel
-            under = f" (under {shown})" if rel != rel_path.strip("/") else ""
-            return SkippedFile(rel_path, rule[0], rule[1] + under)
+            under = f"under {shown}" if i < len(parts) - 1 else ""
+            return SkippedFile(rel_path, rule[0], "; ".join(filter(None, (rule[1], under))))
     return None
 
 
