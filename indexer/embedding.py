@@ -1,0 +1,131 @@
+"""Background embedding: chunks in the store -> embedding cache -> vector index.
+
+The cache (table `embeddings`, keyed by model id and the hash of the exact embedded text)
+means identical text is embedded once across files, re-indexes and branch switches. The
+vector index is derived: when its recorded generation differs from the store's (a crash, an
+edit while the server was down), it is rebuilt from the cache, which costs no model calls,
+and only chunks absent from the cache are embedded.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from indexer.embed.base import Embedder, load_embedder
+from indexer.repo_index import RepoIndex
+from indexer.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+BATCH = 64
+SAVE_EVERY_S = 30.0
+
+
+def embedded_text(header: str, text: str) -> str:
+    """What the model sees for a chunk: the context header, then the code."""
+    return f"{header}\n{text}" if header else text
+
+
+def open_vectors(index: RepoIndex, embedder: Embedder) -> VectorIndex:
+    """The vector index for `embedder`, rebuilt from the cache when it is behind the store."""
+    vectors = VectorIndex.open(index.paths.vectors, embedder.dim)
+    model_file = index.paths.vectors.with_name("vectors.model")
+    recorded = model_file.read_text().strip() if model_file.exists() else ""
+    if vectors.generation != index.store.generation or recorded != embedder.model_id:
+        log.info("vector index is behind the store (gen %s vs %s); rebuilding from the cache",
+                 vectors.generation, index.store.generation)
+        vectors = VectorIndex(index.paths.vectors, embedder.dim, "i8", "cos")
+        _fill_from_cache(index, vectors, embedder.model_id)
+        model_file.write_text(embedder.model_id)
+    index.vectors = vectors
+    return vectors
+
+
+def _fill_from_cache(index: RepoIndex, vectors: VectorIndex, model_id: str) -> None:
+    rows = index.store.query(
+        "SELECT c.chunk_id, e.vector FROM chunks c JOIN embeddings e "
+        "ON e.text_hash = c.text_hash AND e.model_id = ?", [model_id])
+    for start in range(0, len(rows), 4096):
+        part = rows[start:start + 4096]
+        keys = np.array([r[0] for r in part], dtype=np.uint64)
+        vecs = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in part])
+        vectors.add(keys, vecs)
+
+
+def attach_embeddings(ctx: object, model: str | None, gpu_layers: int | None) -> None:
+    """Load the embedder and vector index into a ToolContext (sets ctx.embedder/vectors)."""
+    state = ctx.embedding  # type: ignore[attr-defined]
+    state.state = "pending"
+    embedder = load_embedder(model, gpu_layers)
+    ctx.embedder = embedder  # type: ignore[attr-defined]
+    ctx.vectors = open_vectors(ctx.index, embedder)  # type: ignore[attr-defined]
+
+
+def pending_chunks(index: RepoIndex, vectors: VectorIndex) -> list[int]:
+    ids = np.array([r[0] for r in index.store.query("SELECT chunk_id FROM chunks ORDER BY 1")],
+                   dtype=np.uint64)
+    if len(ids) == 0:
+        return []
+    present = np.array([vectors.contains(int(i)) for i in ids], dtype=bool) if len(vectors) else \
+        np.zeros(len(ids), dtype=bool)
+    return [int(i) for i in ids[~present]]
+
+
+def embed_chunks(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
+                 chunk_ids: Sequence[int], lock: threading.Lock | None = None) -> int:
+    """Embed `chunk_ids` (cache first); returns how many needed the model."""
+    if not chunk_ids:
+        return 0
+    marks = ",".join("?" * len(chunk_ids))
+    rows = index.store.query(
+        f"SELECT chunk_id, header, text, text_hash FROM chunks WHERE chunk_id IN ({marks})",
+        list(chunk_ids))
+    cached = index.store.cached_vectors(embedder.model_id, [r[3] for r in rows])
+    missing = [r for r in rows if r[3] not in cached]
+    by_hash: dict[str, np.ndarray] = {h: np.frombuffer(v, dtype=np.float32)
+                                      for h, v in cached.items()}
+    if missing:
+        unique = list({r[3]: r for r in missing}.values())
+        texts = [embedded_text(r[1], r[2]) for r in unique]
+        if lock is not None:
+            with lock:
+                vecs = embedder.embed_documents(texts)
+        else:
+            vecs = embedder.embed_documents(texts)
+        vecs = np.asarray(vecs, dtype=np.float32)
+        index.store.put_vectors(embedder.model_id,
+                                [(r[3], v.tobytes()) for r, v in zip(unique, vecs, strict=True)])
+        for r, v in zip(unique, vecs, strict=True):
+            by_hash[r[3]] = v
+    live = [r for r in rows if r[3] in by_hash]
+    if live:
+        vectors.add(np.array([r[0] for r in live], dtype=np.uint64),
+                    np.stack([by_hash[r[3]] for r in live]))
+    return len(missing)
+
+
+def embed_pending(ctx: object, stop: threading.Event) -> None:
+    """Embed every chunk without a vector, saving the index now and then; stops on `stop`."""
+    index: RepoIndex = ctx.index  # type: ignore[attr-defined]
+    vectors: VectorIndex = ctx.vectors  # type: ignore[attr-defined]
+    embedder: Embedder = ctx.embedder  # type: ignore[attr-defined]
+    state = ctx.embedding  # type: ignore[attr-defined]
+    todo = pending_chunks(index, vectors)
+    state.state, state.done, state.total = "running", 0, len(todo)
+    last_save = time.monotonic()
+    for start in range(0, len(todo), BATCH):
+        if stop.is_set():
+            break
+        embed_chunks(index, vectors, embedder, todo[start:start + BATCH],
+                     ctx.embed_lock)  # type: ignore[attr-defined]
+        state.done = min(len(todo), start + BATCH)
+        if time.monotonic() - last_save > SAVE_EVERY_S:
+            vectors.save(index.store.generation)
+            last_save = time.monotonic()
+    vectors.save(index.store.generation)
+    state.state = "complete" if state.done >= state.total else "pending"

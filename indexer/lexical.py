@@ -1,0 +1,165 @@
+"""BM25 lexical index over chunks, on tantivy, with identifier-aware tokens.
+
+Text is tokenized in Python before it reaches tantivy: identifiers are split at camelCase,
+snake_case, kebab-case and digit boundaries, and the whole identifier is kept too
+(`getUserName` -> `get user name getusername`, `get_user_name` -> the same), so a query for
+"user name" and one for `getUserName` both match. tantivy then only lower-cases and splits on
+spaces (its `default` tokenizer sees nothing but `[a-z0-9]` runs).
+
+Fields are scored separately and boosted at query time: the chunk's symbol name weighs most,
+then the context header (scope, signature), the path, and the body.
+
+The index records the store generation it reflects in `lexical.json`, written after each
+commit; an index behind the store is replayed by the pipeline, one that cannot be opened is
+rebuilt from the store.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import tantivy
+
+log = logging.getLogger(__name__)
+
+_WORD = re.compile(r"[A-Za-z0-9_]+")
+_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+FIELD_BOOSTS = {"name": 4.0, "header": 1.5, "path": 2.0, "body": 1.0}
+_HEAP = 64 * 1024 * 1024
+
+
+def identifier_tokens(text: str) -> list[str]:
+    """Lower-case tokens of `text`: identifier parts plus each whole multi-part identifier."""
+    out: list[str] = []
+    for word in _WORD.findall(text):
+        parts = _PARTS.findall(word)
+        lowered = [p.lower() for p in parts]
+        out.extend(lowered)
+        if len(parts) > 1:
+            out.append("".join(lowered))
+    return out
+
+
+def tokenize_for_index(text: str) -> str:
+    return " ".join(identifier_tokens(text))
+
+
+@dataclass(frozen=True, slots=True)
+class LexicalDoc:
+    chunk_id: int
+    path: str
+    language: str
+    name: str
+    header: str
+    body: str
+
+
+def _schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_integer_field("chunk_id", stored=True, indexed=True, fast=True)
+    sb.add_text_field("path_raw", stored=False, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("language", stored=False, tokenizer_name="raw", index_option="basic")
+    for name in FIELD_BOOSTS:
+        sb.add_text_field(name, stored=False, tokenizer_name="default", index_option="freq")
+    return sb.build()
+
+
+class LexicalIndex:
+    """A tantivy index in `directory`, one document per chunk."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._lock = threading.Lock()
+        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self._index = tantivy.Index(_schema(), path=str(directory), reuse=True)
+        except ValueError as exc:
+            log.warning("lexical index at %s is unreadable (%s); rebuilding it", directory, exc)
+            shutil.rmtree(directory)
+            directory.mkdir(parents=True)
+            self._index = tantivy.Index(_schema(), path=str(directory))
+            self._write_generation(-1)
+        self._writer: tantivy.IndexWriter | None = None
+
+    # -- generation ------------------------------------------------------------------------
+
+    @property
+    def generation(self) -> int:
+        try:
+            return int(json.loads((self.directory / "lexical.json").read_text())["generation"])
+        except (OSError, ValueError, KeyError):
+            return -1
+
+    def _write_generation(self, generation: int) -> None:
+        tmp = self.directory / "lexical.json.tmp"
+        with open(tmp, "w") as fh:
+            json.dump({"generation": generation}, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.directory / "lexical.json")
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _get_writer(self) -> tantivy.IndexWriter:
+        if self._writer is None:
+            self._writer = self._index.writer(heap_size=_HEAP, num_threads=1)
+        return self._writer
+
+    def update(self, docs: Iterable[LexicalDoc], deleted_paths: Sequence[str],
+               generation: int) -> None:
+        """Delete every document of `deleted_paths`, add `docs`, commit, record `generation`."""
+        with self._lock:
+            writer = self._get_writer()
+            for path in deleted_paths:
+                writer.delete_documents_by_term("path_raw", path)
+            for d in docs:
+                writer.add_document(tantivy.Document(
+                    chunk_id=d.chunk_id, path_raw=d.path, language=d.language,
+                    name=tokenize_for_index(d.name), header=tokenize_for_index(d.header),
+                    path=tokenize_for_index(d.path), body=tokenize_for_index(d.body)))
+            writer.commit()
+            self._write_generation(generation)
+            self._index.reload()
+
+    def clear(self) -> None:
+        with self._lock:
+            writer = self._get_writer()
+            writer.delete_all_documents()
+            writer.commit()
+            self._write_generation(-1)
+            self._index.reload()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._writer is not None:
+                self._writer.wait_merging_threads()
+                self._writer = None
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def search(self, query: str, limit: int) -> list[tuple[int, float]]:
+        """(chunk_id, bm25 score) of the best `limit` chunks for a free-text query."""
+        tokens = list(dict.fromkeys(identifier_tokens(query)))
+        if not tokens or limit <= 0:
+            return []
+        q = self._index.parse_query(
+            " ".join(tokens), default_field_names=list(FIELD_BOOSTS), field_boosts=FIELD_BOOSTS)
+        searcher = self._index.searcher()
+        result = searcher.search(q, limit)
+        out: list[tuple[int, float]] = []
+        for score, address in result.hits:
+            doc = searcher.doc(address)
+            out.append((int(doc["chunk_id"][0]), float(score)))
+        return out
+
+    def num_docs(self) -> int:
+        return int(self._index.searcher().num_docs)

@@ -1,0 +1,282 @@
+"""Full builds, incremental updates and reconciliation: walk -> parse -> chunk -> store -> lexical.
+
+The pipeline streams: the walk yields entries one directory at a time, files are read, parsed
+and chunked in worker processes in small batches with a bounded number of batches in flight,
+and results are written in chunked store transactions (one per batch of files). Nothing holds
+the whole repository in memory.
+
+Change detection (reconcile) compares size and mtime with the store first; files whose
+stat differs are read and hashed, and only those whose content hash changed are re-parsed
+and rewritten (a touched-but-unchanged file costs one read).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import os
+import stat
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexer.ignore import IgnoreCache
+from indexer.lexical import LexicalDoc
+from indexer.repo_index import RepoIndex
+from indexer.store import FileRecord
+from indexer.walk import (
+    FileEntry,
+    SkippedFile,
+    WalkOptions,
+    content_skip_reason,
+    decode_text,
+    is_path_ignored,
+    read_file,
+    walk,
+)
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int, int | None, str], None]  # (done, total or None, message)
+
+_BATCH_FILES = 64  # files per worker task
+_WRITE_FILES = 512  # files per store transaction
+_INLINE_LIMIT = 48  # below this many changed files, skip the process pool
+
+
+@dataclass(frozen=True, slots=True)
+class IndexOptions:
+    walk: WalkOptions = field(default_factory=WalkOptions)
+    workers: int = 0  # 0 = os.cpu_count()
+    chunk_max_tokens: int = 384
+
+
+@dataclass(slots=True)
+class IndexStats:
+    files: int = 0  # indexable files seen
+    indexed: int = 0  # (re)written this run
+    unchanged: int = 0
+    deleted: int = 0
+    symbols: int = 0
+    chunks: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    generation: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "files": self.files, "indexed": self.indexed, "unchanged": self.unchanged,
+            "deleted": self.deleted, "symbols": self.symbols, "chunks": self.chunks,
+            "skipped": dict(sorted(self.skipped.items())), "seconds": round(self.seconds, 3),
+            "generation": self.generation,
+        }
+
+
+# -- worker side ------------------------------------------------------------------------------
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def text_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def process_file(entry: FileEntry, opts: IndexOptions) -> FileRecord | SkippedFile:
+    """Read, classify, parse and chunk one file. Never raises for a bad file."""
+    from indexer.chunk import chunk_file
+    from indexer.languages import language_for_path
+    from indexer.parse import parse_source
+
+    data = read_file(entry, opts.walk)
+    if isinstance(data, SkippedFile):
+        return data
+    skip = content_skip_reason(entry.path, data, opts.walk)
+    if skip is not None:
+        return skip
+    language = language_for_path(entry.path)
+    try:
+        parsed = parse_source(data, language) if language else None
+        text = decode_text(data)
+        chunks = chunk_file(entry.path, text, language, parsed, max_tokens=opts.chunk_max_tokens)
+    except Exception as exc:  # noqa: BLE001 - one bad file must never abort the run
+        log.warning("failed to index %s: %s", entry.path, exc)
+        return SkippedFile(entry.path, "parse_error", f"{type(exc).__name__}: {exc}")
+    return FileRecord(
+        path=entry.path, language=language, size=entry.size, mtime_ns=entry.mtime_ns,
+        content_hash=content_hash(data), lines=text.count("\n") + (0 if text.endswith("\n") else 1),
+        parsed=parsed, chunks=chunks,
+        chunk_hashes=[text_hash(c.header + "\n" + c.text) for c in chunks],
+    )
+
+
+def process_batch(entries: list[FileEntry], opts: IndexOptions) -> list[FileRecord | SkippedFile]:
+    return [process_file(e, opts) for e in entries]
+
+
+# -- orchestration ----------------------------------------------------------------------------
+
+
+def _batched(items: Iterable[FileEntry], size: int) -> Iterator[list[FileEntry]]:
+    batch: list[FileEntry] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _run_batches(
+    entries: Sequence[FileEntry], opts: IndexOptions
+) -> Iterator[list[FileRecord | SkippedFile]]:
+    """Process entries in worker processes, yielding results batch by batch, in order."""
+    if len(entries) <= _INLINE_LIMIT:
+        for batch in _batched(entries, _BATCH_FILES):
+            yield process_batch(batch, opts)
+        return
+    workers = opts.workers or os.cpu_count() or 1
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        window: list[Future[list[FileRecord | SkippedFile]]] = []
+        for batch in _batched(entries, _BATCH_FILES):
+            window.append(pool.submit(process_batch, batch, opts))
+            if len(window) >= workers * 3:
+                yield window.pop(0).result()
+        for fut in window:
+            yield fut.result()
+
+
+def _lexical_docs(records: Sequence[FileRecord], chunk_ids: Sequence[int]) -> Iterator[LexicalDoc]:
+    ids = iter(chunk_ids)
+    for rec in records:
+        for ch in rec.chunks:
+            yield LexicalDoc(chunk_id=next(ids), path=rec.path, language=rec.language or "text",
+                             name=ch.symbol or "", header=ch.header, body=ch.text)
+
+
+def _write(index: RepoIndex, records: list[FileRecord], deleted: list[str],
+           stats: IndexStats) -> None:
+    chunk_ids, removed = index.store.write_files(records, deleted)
+    if index.vectors is not None and removed:
+        index.vectors.remove(removed)
+    gen = index.store.generation
+    index.lexical.update(_lexical_docs(records, chunk_ids), [r.path for r in records] + deleted, gen)
+    stats.indexed += len(records)
+    stats.symbols += sum(len(r.parsed.symbols) for r in records if r.parsed)
+    stats.chunks += sum(len(r.chunks) for r in records)
+
+
+def index_repository(
+    index: RepoIndex, opts: IndexOptions | None = None, progress: ProgressFn | None = None
+) -> IndexStats:
+    """Bring the index in line with the working tree (a full build on an empty index)."""
+    opts = opts or IndexOptions()
+    started = time.perf_counter()
+    stats = IndexStats()
+    known = index.store.file_states()
+    changed: list[FileEntry] = []
+    skipped: list[tuple[str, str, str]] = []
+    seen: set[str] = set()
+    for item in walk(index.root, opts.walk):
+        if isinstance(item, SkippedFile):
+            skipped.append((item.path, str(item.reason), item.detail))
+            continue
+        seen.add(item.path)
+        state = known.get(item.path)
+        if state is not None and state[0] == item.size and state[1] == item.mtime_ns:
+            stats.unchanged += 1
+        else:
+            changed.append(item)
+    deleted = sorted(set(known) - seen)
+    stats.files = len(seen)
+    _apply(index, changed, deleted, known, opts, stats, skipped, progress)
+    index.store.replace_skipped(skipped, full=True)
+    stats.skipped.update(s[1] for s in skipped)
+    stats.deleted = len(deleted)
+    stats.generation = index.store.generation
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def stat_entry(root: Path, rel: str, opts: WalkOptions,
+               cache: IgnoreCache | None = None) -> FileEntry | SkippedFile | None:
+    """The walk's verdict on one path: an entry, a skip, or None when it is gone or a dir."""
+    skip = is_path_ignored(root, rel, opts, cache)
+    if skip is not None:
+        return skip
+    abs_path = root / rel
+    try:
+        st = abs_path.stat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    if st.st_size > opts.max_file_bytes:
+        return SkippedFile(rel, "too_large", f"{st.st_size} bytes")
+    return FileEntry(path=rel, abs_path=abs_path, size=st.st_size, mtime_ns=st.st_mtime_ns)
+
+
+def update_paths(
+    index: RepoIndex, rel_paths: Iterable[str], opts: IndexOptions | None = None,
+    cache: IgnoreCache | None = None,
+) -> IndexStats:
+    """Incrementally re-index the given paths (created, modified or deleted)."""
+    opts = opts or IndexOptions()
+    started = time.perf_counter()
+    stats = IndexStats()
+    known = index.store.file_states()
+    changed: list[FileEntry] = []
+    deleted: list[str] = []
+    skipped: list[tuple[str, str, str]] = []
+    for rel in sorted(set(rel_paths)):
+        item = stat_entry(index.root, rel, opts.walk, cache)
+        if item is None or isinstance(item, SkippedFile):
+            if isinstance(item, SkippedFile):
+                skipped.append((item.path, str(item.reason), item.detail))
+            if rel in known:
+                deleted.append(rel)
+            continue
+        changed.append(item)
+    stats.files = len(changed)
+    _apply(index, changed, deleted, known, opts, stats, skipped, None)
+    index.store.replace_skipped(skipped, full=False)
+    stats.deleted = len(deleted)
+    stats.generation = index.store.generation
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def _apply(
+    index: RepoIndex, changed: list[FileEntry], deleted: list[str],
+    known: dict[str, tuple[int, int, str]], opts: IndexOptions, stats: IndexStats,
+    skipped: list[tuple[str, str, str]], progress: ProgressFn | None,
+) -> None:
+    pending: list[FileRecord] = []
+    pending_deleted = list(deleted)
+    done = 0
+    for results in _run_batches(changed, opts):
+        for res in results:
+            if isinstance(res, SkippedFile):
+                skipped.append((res.path, str(res.reason), res.detail))
+                if res.path in known:
+                    pending_deleted.append(res.path)
+            elif res.path in known and known[res.path][2] == res.content_hash:
+                index.store.touch_file(res.path, res.size, res.mtime_ns)
+                stats.unchanged += 1
+            else:
+                pending.append(res)
+        done += len(results)
+        if progress:
+            progress(done, len(changed), "indexing")
+        if len(pending) >= _WRITE_FILES:
+            _write(index, pending, pending_deleted, stats)
+            pending, pending_deleted = [], []
+    if pending or pending_deleted:
+        _write(index, pending, pending_deleted, stats)

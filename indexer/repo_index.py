@@ -1,0 +1,116 @@
+"""One repository's index: its directory layout, the store and the derived indexes.
+
+Layout (the format version is part of the path, so an incompatible Sextant never misreads
+an index; it builds its own beside it):
+
+    REPO/.sextant/            .gitignore containing `*`
+    REPO/.sextant/v1/store.duckdb    metadata, the source of truth
+    REPO/.sextant/v1/lexical/        tantivy BM25 index (+ lexical.json: generation)
+    REPO/.sextant/v1/vectors.usearch usearch vectors (+ .json sidecar: generation, model)
+    REPO/.sextant/v1/server.json     the live server owning this index (pid, port), if any
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexer.lexical import LexicalIndex
+from indexer.store import Store, StoreError
+from indexer.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = "v1"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexPaths:
+    root: Path
+    base: Path  # the `.sextant` directory (or --index-dir)
+
+    @classmethod
+    def for_repo(cls, root: Path, index_dir: Path | None = None) -> IndexPaths:
+        root = root.resolve()
+        env = os.environ.get("SEXTANT_INDEX_DIR")
+        base = index_dir or (Path(env) if env else root / ".sextant")
+        return cls(root=root, base=base.resolve())
+
+    @property
+    def dir(self) -> Path:
+        return self.base / FORMAT_VERSION
+
+    @property
+    def store(self) -> Path:
+        return self.dir / "store.duckdb"
+
+    @property
+    def lexical(self) -> Path:
+        return self.dir / "lexical"
+
+    @property
+    def vectors(self) -> Path:
+        return self.dir / "vectors.usearch"
+
+    @property
+    def server_file(self) -> Path:
+        return self.dir / "server.json"
+
+    def exists(self) -> bool:
+        return self.store.exists()
+
+    def ensure(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        ignore = self.base / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("*\n")
+
+
+class RepoIndex:
+    """Store + lexical index of one repository, opened for writing by this process."""
+
+    def __init__(self, paths: IndexPaths) -> None:
+        self.paths = paths
+        paths.ensure()
+        self.store = _open_store(paths)
+        self.lexical = LexicalIndex(paths.lexical)
+        self.vectors: VectorIndex | None = None  # attached once an embedder is known
+
+    @classmethod
+    def open(cls, root: Path, index_dir: Path | None = None) -> RepoIndex:
+        return cls(IndexPaths.for_repo(root, index_dir))
+
+    @property
+    def root(self) -> Path:
+        return self.paths.root
+
+    def close(self) -> None:
+        self.lexical.close()
+        self.store.close()
+
+    def __enter__(self) -> RepoIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _open_store(paths: IndexPaths) -> Store:
+    """Open the store; a corrupt one is moved aside (logged) and a fresh one created."""
+    try:
+        return Store(paths.store)
+    except StoreError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure to open a corrupt file lands here
+        aside = paths.store.with_name(f"store.corrupt-{int(time.time())}.duckdb")
+        log.error("index store %s cannot be opened (%s); moved it to %s and rebuilding",
+                  paths.store, exc, aside)
+        shutil.move(str(paths.store), str(aside))
+        wal = paths.store.with_name(paths.store.name + ".wal")
+        if wal.exists():
+            wal.unlink()
+        return Store(paths.store)

@@ -1,0 +1,341 @@
+"""DuckDB metadata store: the source of truth for files, symbols, references, imports, chunks
+and the embedding cache.
+
+One process writes (the indexer or the server that owns the index); readers in that process
+use one cursor per thread (`Store.reader()`). Every committed write bumps the store
+*generation*; derived indexes (lexical, vectors) record the generation they reflect and are
+replayed or rebuilt when behind.
+
+Bulk writes go through Arrow tables (`INSERT ... SELECT * FROM arrow_table`), never
+row-by-row `executemany`, and in chunked transactions: one transaction per batch of files, so
+a batch is atomic per file set and a crash loses at most the batch in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from indexer.model import Chunk, ParsedFile
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE SEQUENCE IF NOT EXISTS file_ids START 1;
+CREATE SEQUENCE IF NOT EXISTS chunk_ids START 1;
+CREATE TABLE IF NOT EXISTS files (
+    file_id BIGINT PRIMARY KEY, path VARCHAR UNIQUE NOT NULL, language VARCHAR,
+    size BIGINT, mtime_ns BIGINT, content_hash VARCHAR, lines INTEGER,
+    generation BIGINT, parse_error VARCHAR, indexed_at DOUBLE);
+CREATE TABLE IF NOT EXISTS skipped (path VARCHAR PRIMARY KEY, reason VARCHAR, detail VARCHAR);
+CREATE TABLE IF NOT EXISTS symbols (
+    file_id BIGINT, name VARCHAR, qualname VARCHAR, kind VARCHAR, signature VARCHAR,
+    doc VARCHAR, parent VARCHAR, start_line INTEGER, end_line INTEGER,
+    start_byte BIGINT, end_byte BIGINT, bases VARCHAR[]);
+CREATE TABLE IF NOT EXISTS refs (
+    file_id BIGINT, name VARCHAR, kind VARCHAR, line INTEGER, start_byte BIGINT, scope VARCHAR);
+CREATE TABLE IF NOT EXISTS imports (
+    file_id BIGINT, module VARCHAR, line INTEGER, names VARCHAR[], level INTEGER);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id BIGINT PRIMARY KEY, file_id BIGINT, start_line INTEGER, end_line INTEGER,
+    start_byte BIGINT, end_byte BIGINT, symbol VARCHAR, kind VARCHAR, header VARCHAR,
+    text VARCHAR, tokens INTEGER, text_hash VARCHAR);
+CREATE TABLE IF NOT EXISTS embeddings (
+    model_id VARCHAR, text_hash VARCHAR, vector BLOB, PRIMARY KEY (model_id, text_hash));
+"""
+
+_FILE_TABLES = ("symbols", "refs", "imports", "chunks")
+
+
+class StoreError(Exception):
+    """The store cannot be opened or written; the message says what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """Everything the pipeline learned about one file, ready to be written."""
+
+    path: str
+    language: str | None
+    size: int
+    mtime_ns: int
+    content_hash: str
+    lines: int
+    parsed: ParsedFile | None
+    chunks: list[Chunk]
+    chunk_hashes: list[str]
+
+
+class Store:
+    """The DuckDB database of one index directory."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path = path
+        self.read_only = read_only
+        try:
+            self._con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            raise StoreError(
+                f"cannot open index database {path}: {exc}. If another Sextant process owns this "
+                "index, stop it or talk to it (`sextant status` shows the owner)."
+            ) from exc
+        self._write_lock = threading.RLock()
+        self._local = threading.local()
+        if not read_only:
+            self._con.execute(_SCHEMA)
+            self._init_meta()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def _init_meta(self) -> None:
+        version = self.get_meta("schema_version")
+        if version is None:
+            self.set_meta("schema_version", str(SCHEMA_VERSION))
+            self.set_meta("generation", "0")
+        elif int(version) != SCHEMA_VERSION:
+            raise StoreError(
+                f"index schema {version} is not {SCHEMA_VERSION}; delete {self.path.parent} "
+                "and re-run `sextant index`"
+            )
+
+    def close(self) -> None:
+        self._con.close()
+
+    def reader(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for the calling thread (DuckDB cursors are not shared across threads)."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cursor = cur
+        return cur
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self.reader().execute(sql, params or []).fetchall()
+
+    def query_one(self, sql: str, params: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
+        return self.reader().execute(sql, params or []).fetchone()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction; commits and bumps the generation on success."""
+        with self._write_lock:
+            con = self._con
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+                gen = int(con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
+                con.execute("UPDATE meta SET value=? WHERE key='generation'", [str(gen + 1)])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    # -- meta ------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.query_one("SELECT value FROM meta WHERE key=?", [key])
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write_lock:
+            self._con.execute(
+                "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value=excluded.value",
+                [key, value],
+            )
+
+    @property
+    def generation(self) -> int:
+        return int(self.get_meta("generation") or 0)
+
+    # -- files -----------------------------------------------------------------------------
+
+    def file_states(self) -> dict[str, tuple[int, int, str]]:
+        """path -> (size, mtime_ns, content_hash) for every indexed file."""
+        rows = self.query("SELECT path, size, mtime_ns, content_hash FROM files")
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def write_files(
+        self, records: Sequence[FileRecord], deleted: Sequence[str] = ()
+    ) -> tuple[list[int], list[int]]:
+        """Replace the rows of `records` and delete `deleted`, atomically.
+
+        Returns (new chunk ids in record order, chunk ids that were removed)."""
+        paths = [r.path for r in records] + list(deleted)
+        with self.transaction() as con:
+            removed = self._delete_paths(con, paths)
+            if not records:
+                return [], removed
+            gen = int(con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0]) + 1
+            n = len(records)
+            file_ids = [r[0] for r in con.execute(
+                "SELECT nextval('file_ids') FROM range(?)", [n]).fetchall()]
+            n_chunks = sum(len(r.chunks) for r in records)
+            chunk_ids = [r[0] for r in con.execute(
+                "SELECT nextval('chunk_ids') FROM range(?)", [n_chunks]).fetchall()]
+            tables = _arrow_rows(records, file_ids, chunk_ids, gen)
+            for name, table in tables.items():
+                con.register("_batch", table)
+                con.execute(f"INSERT INTO {name} SELECT * FROM _batch")
+                con.unregister("_batch")
+            return chunk_ids, removed
+
+    def _delete_paths(self, con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> list[int]:
+        if not paths:
+            return []
+        con.register("_paths", pa.table({"path": pa.array(paths, pa.string())}))
+        ids = "SELECT file_id FROM files WHERE path IN (SELECT path FROM _paths)"
+        removed = [r[0] for r in con.execute(
+            f"SELECT chunk_id FROM chunks WHERE file_id IN ({ids})").fetchall()]
+        for table in _FILE_TABLES:
+            con.execute(f"DELETE FROM {table} WHERE file_id IN ({ids})")
+        con.execute("DELETE FROM files WHERE path IN (SELECT path FROM _paths)")
+        con.execute("DELETE FROM skipped WHERE path IN (SELECT path FROM _paths)")
+        con.unregister("_paths")
+        return removed
+
+    def touch_file(self, path: str, size: int, mtime_ns: int) -> None:
+        """Record a new stat for a file whose content did not change."""
+        with self._write_lock:
+            self._con.execute("UPDATE files SET size=?, mtime_ns=? WHERE path=?",
+                              [size, mtime_ns, path])
+
+    def chunk_ids_for_paths(self, paths: Sequence[str]) -> list[int]:
+        if not paths:
+            return []
+        cur = self.reader()
+        cur.register("_q", pa.table({"path": pa.array(list(paths), pa.string())}))
+        rows = cur.execute(
+            "SELECT c.chunk_id FROM chunks c JOIN files f USING (file_id) "
+            "WHERE f.path IN (SELECT path FROM _q)").fetchall()
+        cur.unregister("_q")
+        return [r[0] for r in rows]
+
+    def replace_skipped(self, skipped: Sequence[tuple[str, str, str]], *, full: bool) -> None:
+        """Record skipped paths; `full` replaces the whole table (after a complete walk)."""
+        with self._write_lock:
+            con = self._con
+            con.execute("BEGIN TRANSACTION")
+            try:
+                if full:
+                    con.execute("DELETE FROM skipped")
+                if skipped:
+                    table = pa.table({
+                        "path": [s[0] for s in skipped], "reason": [s[1] for s in skipped],
+                        "detail": [s[2] for s in skipped]})
+                    con.register("_sk", table)
+                    con.execute("DELETE FROM skipped WHERE path IN (SELECT path FROM _sk)")
+                    con.execute("INSERT INTO skipped SELECT * FROM _sk")
+                    con.unregister("_sk")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    # -- embeddings cache ------------------------------------------------------------------
+
+    def cached_vectors(self, model_id: str, hashes: Sequence[str]) -> dict[str, bytes]:
+        if not hashes:
+            return {}
+        cur = self.reader()
+        cur.register("_h", pa.table({"h": pa.array(list(hashes), pa.string())}))
+        rows = cur.execute(
+            "SELECT text_hash, vector FROM embeddings WHERE model_id=? "
+            "AND text_hash IN (SELECT h FROM _h)", [model_id]).fetchall()
+        cur.unregister("_h")
+        return {r[0]: r[1] for r in rows}
+
+    def put_vectors(self, model_id: str, items: Sequence[tuple[str, bytes]]) -> None:
+        if not items:
+            return
+        table = pa.table({
+            "model_id": pa.array([model_id] * len(items), pa.string()),
+            "text_hash": pa.array([i[0] for i in items], pa.string()),
+            "vector": pa.array([i[1] for i in items], pa.binary())})
+        with self._write_lock:
+            self._con.register("_v", table)
+            self._con.execute("INSERT OR IGNORE INTO embeddings SELECT * FROM _v")
+            self._con.unregister("_v")
+
+
+def _arrow_rows(
+    records: Sequence[FileRecord], file_ids: list[int], chunk_ids: list[int], gen: int
+) -> dict[str, pa.Table]:
+    """Column-wise Arrow tables for one batch, in each table's column order."""
+    now = time.time()
+    files: dict[str, list[Any]] = {k: [] for k in (
+        "file_id", "path", "language", "size", "mtime_ns", "content_hash", "lines",
+        "generation", "parse_error", "indexed_at")}
+    syms: dict[str, list[Any]] = {k: [] for k in (
+        "file_id", "name", "qualname", "kind", "signature", "doc", "parent", "start_line",
+        "end_line", "start_byte", "end_byte", "bases")}
+    refs: dict[str, list[Any]] = {k: [] for k in (
+        "file_id", "name", "kind", "line", "start_byte", "scope")}
+    imps: dict[str, list[Any]] = {k: [] for k in ("file_id", "module", "line", "names", "level")}
+    chunks: dict[str, list[Any]] = {k: [] for k in (
+        "chunk_id", "file_id", "start_line", "end_line", "start_byte", "end_byte", "symbol",
+        "kind", "header", "text", "tokens", "text_hash")}
+    cid = iter(chunk_ids)
+    for fid, rec in zip(file_ids, records, strict=True):
+        parsed = rec.parsed
+        for key, val in zip(files, (fid, rec.path, rec.language, rec.size, rec.mtime_ns,
+                                    rec.content_hash, rec.lines, gen,
+                                    parsed.error if parsed else None, now), strict=True):
+            files[key].append(val)
+        if parsed is not None:
+            _append_parsed(fid, parsed, syms, refs, imps)
+        for ch, h in zip(rec.chunks, rec.chunk_hashes, strict=True):
+            for key, val in zip(chunks, (next(cid), fid, ch.start_line, ch.end_line,
+                                         ch.start_byte, ch.end_byte, ch.symbol, ch.kind,
+                                         ch.header, ch.text, ch.tokens, h), strict=True):
+                chunks[key].append(val)
+    return {
+        "files": _table(files, {"file_id": pa.int64(), "size": pa.int64(), "mtime_ns": pa.int64(),
+                                "lines": pa.int32(), "generation": pa.int64(),
+                                "indexed_at": pa.float64()}),
+        "symbols": _table(syms, {"file_id": pa.int64(), "start_line": pa.int32(),
+                                 "end_line": pa.int32(), "start_byte": pa.int64(),
+                                 "end_byte": pa.int64(), "bases": pa.list_(pa.string())}),
+        "refs": _table(refs, {"file_id": pa.int64(), "line": pa.int32(),
+                              "start_byte": pa.int64()}),
+        "imports": _table(imps, {"file_id": pa.int64(), "line": pa.int32(),
+                                 "names": pa.list_(pa.string()), "level": pa.int32()}),
+        "chunks": _table(chunks, {"chunk_id": pa.int64(), "file_id": pa.int64(),
+                                  "start_line": pa.int32(), "end_line": pa.int32(),
+                                  "start_byte": pa.int64(), "end_byte": pa.int64(),
+                                  "tokens": pa.int32()}),
+    }
+
+
+def _append_parsed(
+    fid: int, parsed: ParsedFile, syms: dict[str, list[Any]], refs: dict[str, list[Any]],
+    imps: dict[str, list[Any]],
+) -> None:
+    for s in parsed.symbols:
+        for key, val in zip(syms, (fid, s.name, s.qualname, s.kind, s.signature, s.doc, s.parent,
+                                   s.start_line, s.end_line, s.start_byte, s.end_byte,
+                                   list(s.bases)), strict=True):
+            syms[key].append(val)
+    for r in parsed.references:
+        for key, val in zip(refs, (fid, r.name, r.kind, r.line, r.start_byte, r.scope),
+                            strict=True):
+            refs[key].append(val)
+    for i in parsed.imports:
+        for key, val in zip(imps, (fid, i.module, i.line, list(i.names), i.level), strict=True):
+            imps[key].append(val)
+
+
+def _table(columns: dict[str, list[Any]], types: dict[str, pa.DataType]) -> pa.Table:
+    arrays = [pa.array(vals, types.get(name, pa.string())) for name, vals in columns.items()]
+    return pa.Table.from_arrays(arrays, names=list(columns))

@@ -1,0 +1,125 @@
+"""The long-lived resources of one served repository and their background work.
+
+`Runtime` owns the index (store + lexical), the vector index, the embedder and one
+background thread that reconciles the index with the working tree on start, embeds what
+is missing, then follows file changes (watcher). Tools read through `Runtime.ctx` from
+worker threads at any time: search works from the first second, on whatever is indexed.
+
+The runtime is shared by every MCP session of the process (stdio, or many HTTP clients):
+sessions acquire it and the last release stops it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from indexer.pipeline import IndexOptions, index_repository
+from indexer.repo_index import RepoIndex
+from indexer.walk import WalkOptions
+from mcp_server.settings import Settings
+from tools.context import EmbeddingState, ToolContext
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._users = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.ctx: ToolContext | None = None
+        self.ready = threading.Event()  # set after the first reconcile
+        self.changed_listeners: list = []  # callables run after each index update
+
+    @property
+    def options(self) -> IndexOptions:
+        return IndexOptions(walk=WalkOptions(max_file_bytes=self.settings.max_file_bytes))
+
+    def acquire(self) -> ToolContext:
+        with self._lock:
+            if self._users == 0:
+                self._start()
+            self._users += 1
+            assert self.ctx is not None
+            return self.ctx
+
+    def release(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                self._shutdown()
+
+    # -- start / stop ----------------------------------------------------------------------
+
+    def _start(self) -> None:
+        index = RepoIndex.open(self.settings.root, self.settings.index_dir)
+        self.ctx = ToolContext(index=index, embedding=EmbeddingState())
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._background, name="sextant-index",
+                                        daemon=True)
+        self._thread.start()
+
+    def _shutdown(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        if self.ctx is not None:
+            if self.ctx.vectors is not None:
+                self.ctx.vectors.save(self.ctx.index.store.generation)
+            self.ctx.index.close()
+        self.ctx = None
+        self.ready.clear()
+
+    # -- background work -------------------------------------------------------------------
+
+    def _background(self) -> None:
+        ctx = self.ctx
+        assert ctx is not None
+        try:
+            stats = index_repository(ctx.index, self.options)
+            log.info("index reconciled: %s", stats.as_dict())
+        except Exception:  # noqa: BLE001 - top level of a thread: log, keep serving
+            log.exception("reconciling the index failed; serving what is indexed")
+        self.ready.set()
+        self.notify_changed()
+        if self.settings.embed and not self._stop.is_set():
+            self._embed(ctx)
+        if self.settings.watch and not self._stop.is_set():
+            self._watch(ctx)
+
+    def _embed(self, ctx: ToolContext) -> None:
+        try:
+            from indexer.embedding import attach_embeddings, embed_pending
+
+            attach_embeddings(ctx, self.settings.model, self.settings.gpu_layers)
+            embed_pending(ctx, self._stop)
+        except Exception as exc:  # noqa: BLE001 - embedding is optional: lexical still serves
+            log.exception("embedding failed; search continues lexically")
+            ctx.embedding.state = "failed"
+            ctx.embedding.error = str(exc)
+
+    def _watch(self, ctx: ToolContext) -> None:
+        try:
+            from indexer.watcher import watch_repository
+
+            ctx.watching = True
+            watch_repository(self, ctx, self._stop)
+        except Exception:  # noqa: BLE001 - top level of a thread
+            log.exception("the file watcher stopped; the index will not follow edits")
+        finally:
+            ctx.watching = False
+
+    def notify_changed(self) -> None:
+        for listener in list(self.changed_listeners):
+            try:
+                listener()
+            except Exception:  # noqa: BLE001 - a listener must not break indexing
+                log.exception("index-changed listener failed")
+
+
+def repo_root(path: str | None) -> Path:
+    return Path(path or ".").resolve()

@@ -1,0 +1,148 @@
+"""Typed outputs of the tools. The MCP layer publishes these as output schemas."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Freshness(BaseModel):
+    """Whether the answer reflects the working tree."""
+
+    fresh: bool = Field(description="True when no relevant file changed since it was indexed")
+    pending_files: list[str] = Field(default_factory=list,
+                                     description="Changed files not yet re-indexed (first 20)")
+    generation: int = Field(description="Store generation the answer was computed from")
+
+
+class Omitted(BaseModel):
+    """What the token budget left out, and how to get it."""
+
+    count: int = Field(description="Items left out")
+    hint: str = Field(description="How to get them: a narrower call or a larger max_tokens")
+
+
+class SearchHit(BaseModel):
+    path: str
+    start_line: int
+    end_line: int
+    symbol: str | None
+    kind: str
+    language: str
+    score: float
+    snippet: str
+    matched_by: list[str] = Field(default_factory=list,
+                                  description="Indexes that matched: lexical, semantic, symbol")
+
+
+class SearchResult(BaseModel):
+    results: list[SearchHit]
+    took_ms: float
+    truncated: bool = Field(description="True when the token budget shortened or dropped results")
+    mode: str
+    embedded_share: float = Field(description="Share of chunks that have embeddings (0..1)")
+    omitted: Omitted | None = None
+    freshness: Freshness
+
+
+class SymbolReference(BaseModel):
+    path: str
+    line: int
+    kind: str
+    scope: str | None
+    context: str = Field(description="The source line of the use")
+
+
+class SymbolInfo(BaseModel):
+    name: str
+    qualname: str
+    kind: str
+    path: str
+    start_line: int
+    end_line: int
+    language: str | None
+    signature: str
+    doc: str
+    body: str | None = None
+    match: str = Field(description="How the name matched: exact, qualified, inherited, fuzzy")
+    references: list[SymbolReference] | None = None
+
+
+class SymbolResult(BaseModel):
+    query: str
+    symbols: list[SymbolInfo]
+    truncated: bool
+    omitted: Omitted | None = None
+    freshness: Freshness
+
+
+class DependencyEdge(BaseModel):
+    source: str
+    target: str
+    kind: str = Field(description="imports, calls, inherits, external")
+    detail: str = ""
+
+
+class DependencyNode(BaseModel):
+    id: str = Field(description="File path, symbol qualname, or external module")
+    kind: str = Field(description="file, symbol or external")
+    path: str | None = None
+    line: int | None = None
+    depth: int
+    score: float
+    signature: str = ""
+    doc: str = ""
+
+
+class DependencyResult(BaseModel):
+    target: str
+    resolved: str = Field(description="What the target resolved to (file path or symbol)")
+    direction: str
+    depth: int
+    nodes: list[DependencyNode]
+    edges: list[DependencyEdge]
+    truncated: bool
+    omitted: Omitted | None = None
+    freshness: Freshness
+
+
+class DirSummary(BaseModel):
+    path: str
+    files: int
+    lines: int
+    languages: dict[str, int]
+    key_symbols: list[str] = Field(default_factory=list,
+                                   description="Most-referenced symbols: `qualname - first doc line`")
+    entry_points: list[str] = Field(default_factory=list)
+    readme: str = ""
+    depends_on: list[str] = Field(default_factory=list)
+    used_by: list[str] = Field(default_factory=list)
+    subtree_hash: str = ""
+    stale: bool = False
+    llm_summary: str | None = None
+    children: list[str] = Field(default_factory=list)
+
+
+class SummaryResult(BaseModel):
+    path: str
+    summaries: list[DirSummary]
+    truncated: bool
+    omitted: Omitted | None = None
+    freshness: Freshness
+
+
+class IndexStatus(BaseModel):
+    root: str
+    index_dir: str
+    generation: int
+    files: int
+    symbols: int
+    chunks: int
+    languages: dict[str, int]
+    skipped: dict[str, int]
+    embedded_chunks: int
+    embedding_model: str | None
+    embedding_state: str = Field(description="off, pending, running, complete")
+    watching: bool
+    pending_files: int
+    last_indexed_at: float | None
+    metrics: dict[str, float] = Field(default_factory=dict)

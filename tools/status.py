@@ -1,0 +1,25 @@
+"""index_status: what is indexed, what was skipped and why, and how fresh it is."""
+
+from __future__ import annotations
+
+from tools.context import ToolContext
+from tools.models import IndexStatus
+
+
+def index_status(ctx: ToolContext) -> IndexStatus:
+    store = ctx.index.store
+    files, symbols, chunks = store.query_one(
+        "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM symbols), "
+        "(SELECT count(*) FROM chunks)")
+    languages = dict(store.query(
+        "SELECT coalesce(language, 'text'), count(*) FROM files GROUP BY 1 ORDER BY 2 DESC"))
+    skipped = dict(store.query("SELECT reason, count(*) FROM skipped GROUP BY 1 ORDER BY 2 DESC"))
+    last = store.query_one("SELECT max(indexed_at) FROM files")[0]
+    return IndexStatus(
+        root=str(ctx.root), index_dir=str(ctx.index.paths.dir), generation=store.generation,
+        files=files, symbols=symbols, chunks=chunks, languages=languages, skipped=skipped,
+        embedded_chunks=len(ctx.vectors) if ctx.vectors is not None else 0,
+        embedding_model=ctx.embedder.model_id if ctx.embedder is not None else None,
+        embedding_state=ctx.embedding.state, watching=ctx.watching,
+        pending_files=len(ctx.pending_paths()), last_indexed_at=last,
+        metrics=dict(ctx.metrics))

@@ -1,0 +1,144 @@
+"""get_symbol: definitions by exact, qualified, inherited or fuzzy name, with bodies and uses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tools.budget import fit_items, json_tokens
+from tools.context import ToolContext, ToolError
+from tools.models import Omitted, SymbolInfo, SymbolReference, SymbolResult
+from tools.search import path_prior
+from tools.source import read_lines
+
+MAX_CANDIDATES = 25
+MAX_REFERENCES = 50
+_KIND_RANK = {"class": 0, "interface": 0, "struct": 0, "trait": 0, "function": 1, "method": 1,
+              "enum": 2, "type": 2, "module": 2, "constant": 3, "macro": 3}
+
+_COLS = """s.name, s.qualname, s.kind, f.path, s.start_line, s.end_line, f.language,
+           s.signature, s.doc, s.bases"""
+
+
+def _rows(ctx: ToolContext, where: str, params: Sequence[object]) -> list[tuple]:
+    return ctx.index.store.query(
+        f"SELECT {_COLS} FROM symbols s JOIN files f USING (file_id) WHERE {where} "
+        f"LIMIT {MAX_CANDIDATES * 4}", list(params))
+
+
+def _inherited(ctx: ToolContext, owner: str, member: str, seen: set[str]) -> list[tuple]:
+    """Follow base classes of `owner` to find `member` (e.g. Flask.add_url_rule -> App)."""
+    if owner in seen or len(seen) > 16:
+        return []
+    seen.add(owner)
+    classes = _rows(ctx, "(s.qualname = ? OR s.name = ?) AND len(s.bases) > 0", [owner, owner])
+    for cls in classes:
+        for base in cls[9] or []:
+            base_name = base.split("[")[0].split("(")[0].rsplit(".", 1)[-1].strip()
+            if not base_name:
+                continue
+            found = _rows(ctx, "s.qualname = ? OR s.qualname LIKE ?",
+                          [f"{base_name}.{member}", f"%.{base_name}.{member}"])
+            if found:
+                return found
+            deeper = _inherited(ctx, base_name, member, seen)
+            if deeper:
+                return deeper
+    return []
+
+
+def _candidates(ctx: ToolContext, name: str) -> tuple[list[tuple], str]:
+    rows = _rows(ctx, "s.qualname = ? OR s.qualname LIKE ?", [name, f"%.{name}"])
+    if rows:
+        return rows, "qualified" if "." in name else "exact"
+    if "." in name:
+        owner, member = name.rsplit(".", 1)
+        rows = _inherited(ctx, owner.rsplit(".", 1)[-1], member, set())
+        if rows:
+            return rows, "inherited"
+        name = member
+    rows = _rows(ctx, "s.name = ?", [name])
+    if rows:
+        return rows, "exact"
+    rows = _rows(ctx, "lower(s.name) = lower(?) OR (length(?) >= 3 AND s.name ILIKE '%' || ? || '%') "
+                 "OR jaro_winkler_similarity(lower(s.name), lower(?)) >= 0.88", [name, name, name, name])
+    return rows, "fuzzy"
+
+
+def _rank_key(row: tuple, name: str, path: str | None) -> tuple:
+    in_path = 0 if path and (row[3] == path or row[3].startswith(path.rstrip("/") + "/")) else 1
+    exact = 0 if row[0] == name.rsplit(".", 1)[-1] else 1
+    return (in_path, exact, -path_prior(row[3]), _KIND_RANK.get(row[2], 4), len(row[3]), row[4])
+
+
+def _references(ctx: ToolContext, name: str, limit: int) -> list[SymbolReference]:
+    rows = ctx.index.store.query(
+        """SELECT f.path, r.line, r.kind, r.scope FROM refs r JOIN files f USING (file_id)
+           WHERE r.name = ? ORDER BY f.path, r.line LIMIT ?""", [name, limit])
+    out: list[SymbolReference] = []
+    by_path: dict[str, list[str]] = {}
+    for p, line, kind, scope in rows:
+        if p not in by_path:
+            by_path[p] = read_lines(ctx.root, p)
+        lines = by_path[p]
+        text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+        out.append(SymbolReference(path=p, line=line, kind=kind, scope=scope, context=text[:200]))
+    return out
+
+
+def get_symbol(
+    ctx: ToolContext, name: str, path: str | None = None, include_body: bool = True,
+    include_references: bool = False, max_tokens: int = 4000,
+) -> SymbolResult:
+    """Definitions of `name` (plain or qualified), best match first."""
+    name = name.strip()
+    if not name:
+        raise ToolError("name is empty: give a symbol name such as `add_url_rule` or `Flask.route`")
+    rows, how = _candidates(ctx, name)
+    if path:
+        rows = [r for r in rows if r[3] == path or r[3].startswith(path.rstrip("/") + "/")] or rows
+    rows = sorted(rows, key=lambda r: _rank_key(r, name, path))[:MAX_CANDIDATES]
+    infos: list[SymbolInfo] = []
+    for r in rows:
+        body = None
+        if include_body:
+            body = "\n".join(read_lines(ctx.root, r[3])[r[4] - 1:r[5]])
+        refs = _references(ctx, r[0], MAX_REFERENCES) if include_references else None
+        infos.append(SymbolInfo(
+            name=r[0], qualname=r[1], kind=r[2], path=r[3], start_line=r[4], end_line=r[5],
+            language=r[6], signature=r[7] or "", doc=r[8] or "", body=body, match=how,
+            references=refs))
+    return _render(ctx, name, infos, max_tokens)
+
+
+def _levels() -> list:
+    def full(s: SymbolInfo) -> SymbolInfo:
+        return s
+
+    def no_body(s: SymbolInfo) -> SymbolInfo:
+        refs = s.references[:10] if s.references else s.references
+        return s.model_copy(update={"body": None, "references": refs})
+
+    def minimal(s: SymbolInfo) -> SymbolInfo:
+        return s.model_copy(update={"body": None, "doc": s.doc.split("\n", 1)[0][:200],
+                                    "references": None})
+
+    return [full, no_body, minimal]
+
+
+def _render(ctx: ToolContext, name: str, infos: list[SymbolInfo], max_tokens: int) -> SymbolResult:
+    freshness = ctx.freshness({s.path for s in infos})
+
+    def build(kept: list[SymbolInfo], omitted: int, degraded: bool) -> SymbolResult:
+        hint = "pass path=... to pick one definition, or raise max_tokens"
+        return SymbolResult(query=name, symbols=kept, truncated=degraded or omitted > 0,
+                            omitted=Omitted(count=omitted, hint=hint) if omitted else None,
+                            freshness=freshness)
+
+    envelope = json_tokens(build([], 0, False)) + 40
+    kept, omitted, degraded = fit_items(infos, _levels(), max(0, max_tokens - envelope))
+    result = build(kept, omitted, degraded)
+    while kept and json_tokens(result) > max_tokens:
+        kept = kept[:-1]
+        omitted += 1
+        result = build(kept, omitted, True)
+    return result
