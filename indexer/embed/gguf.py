@@ -1,0 +1,238 @@
+"""GGUF embedding models through llama.cpp (llama-cpp-python's low-level API).
+
+Why not `Llama.embed`: it tokenizes and decodes in input order, clears memory on every
+batch, and converts each vector through Python lists. Here texts are tokenized once,
+truncated to the model window by the model's own tokenizer, sorted by length and packed
+into batches of up to `n_batch` tokens with many sequences per `llama_encode`/`llama_decode`;
+pooled vectors are copied straight into numpy. See docs/embeddings.md for the measurements
+behind the defaults.
+
+llama.cpp's log output goes to the `indexer.embed.llama` logger (stderr under the app's
+logging configuration), never to stdout.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from indexer.embed.base import EmbedderError, ModelUnavailableError
+from indexer.embed.batching import pack_batches, physical_cores
+from indexer.embed.convert import model_fingerprint
+
+log = logging.getLogger(__name__)
+llama_log = logging.getLogger("indexer.embed.llama")
+
+EXTRA_BUFTS_ENV = "SEXTANT_LLAMA_REPACK"
+DEFAULT_BATCH_TOKENS = 2048
+MAX_SEQS = 64
+_CHARS_PER_TOKEN_CAP = 32  # text beyond max_tokens * this many characters is never tokenized
+_LOG_LEVELS = {3: logging.INFO, 4: logging.ERROR}  # ggml_log_level: 1 debug, 2 info, 3 warn, 5 cont
+_init_lock = threading.Lock()
+_log_callback: Any = None
+
+
+def _llama() -> Any:
+    """Import llama_cpp, route its logging away from stdout, init the backend (once)."""
+    global _log_callback
+    try:
+        import llama_cpp
+    except ImportError:
+        raise ModelUnavailableError(
+            "llama-cpp-python is not installed: run `pip install llama-cpp-python` "
+            "(see docs/embeddings.md for the CUDA build)"
+        ) from None
+    with _init_lock:
+        if _log_callback is None:
+
+            @llama_cpp.llama_log_callback  # type: ignore[misc]
+            def forward(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
+                llama_log.log(_LOG_LEVELS.get(level, logging.DEBUG), "%s", text.decode(
+                    "utf-8", "replace"
+                ).rstrip())
+
+            _log_callback = forward
+            llama_cpp.llama_log_set(_log_callback, ctypes.c_void_p(0))
+            llama_cpp.llama_backend_init()
+    return llama_cpp
+
+
+def default_gpu_layers() -> int:
+    """All layers (-1) when llama.cpp was built with GPU offload, else 0."""
+    return -1 if _llama().llama_supports_gpu_offload() else 0
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+class GGUFEmbedder:
+    """An `Embedder` over any GGUF embedding model (BERT-style encoders or decoders)."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        gpu_layers: int | None = None,
+        threads: int | None = None,
+        batch_tokens: int = DEFAULT_BATCH_TOKENS,
+        max_tokens: int | None = None,
+    ) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ModelUnavailableError(f"GGUF model {str(self.path)!r} not found")
+        self._lib = _llama()
+        self._lock = threading.Lock()
+        self.gpu_layers = default_gpu_layers() if gpu_layers is None else gpu_layers
+        self.threads = threads or physical_cores()
+        self._model = self._load_model()
+        self._vocab = self._lib.llama_model_get_vocab(self._model)
+        self._dim = int(self._lib.llama_model_n_embd_out(self._model))
+        window = int(self._lib.llama_model_n_ctx_train(self._model))
+        declared = self._meta_int("sextant.max_seq_length")
+        self._max_tokens = min(x for x in (window, declared, max_tokens) if x)
+        self.batch_tokens = max(batch_tokens, self._max_tokens)
+        self._ctx = self._new_context()
+        self._encoder_only = bool(
+            self._lib.llama_model_has_encoder(self._model)
+            and not self._lib.llama_model_has_decoder(self._model)
+        )
+        self._batch = self._lib.llama_batch_init(self.batch_tokens, 0, 1)
+        self._model_id = f"{self.path.stem}-{model_fingerprint(self.path)[:12]}"
+
+    def _load_model(self) -> Any:
+        params = self._lib.llama_model_default_params()
+        params.n_gpu_layers = self.gpu_layers
+        # CPU "extra buffer types" (AMX / weight repacking) crash on some CPUs for q8_0
+        # encoders (seen with AMX-INT8); opt in with SEXTANT_LLAMA_REPACK=1.
+        params.use_extra_bufts = _env_flag(EXTRA_BUFTS_ENV)
+        model = self._lib.llama_model_load_from_file(str(self.path).encode(), params)
+        if not model:
+            raise EmbedderError(
+                f"llama.cpp could not load {self.path}: is it a GGUF embedding model "
+                "(run `sextant model info`)?"
+            )
+        return model
+
+    def _new_context(self) -> Any:
+        params = self._lib.llama_context_default_params()
+        params.n_ctx = self.batch_tokens
+        params.n_batch = self.batch_tokens
+        params.n_ubatch = self.batch_tokens  # non-causal models need the batch in one ubatch
+        params.n_seq_max = MAX_SEQS
+        params.n_threads = self.threads
+        params.n_threads_batch = self.threads
+        params.embeddings = True
+        params.kv_unified = True  # decoder models: every sequence may use the whole window
+        if self._meta_int(f"{self._arch()}.pooling_type") in (None, 0):
+            params.pooling_type = self._lib.LLAMA_POOLING_TYPE_MEAN
+        ctx = self._lib.llama_init_from_model(self._model, params)
+        if not ctx:
+            raise EmbedderError(f"llama.cpp could not create a context for {self.path}")
+        return ctx
+
+    def _meta(self, key: str) -> str | None:
+        buf = ctypes.create_string_buffer(256)
+        n = self._lib.llama_model_meta_val_str(self._model, key.encode(), buf, len(buf))
+        return buf.value.decode() if n >= 0 else None
+
+    def _meta_int(self, key: str) -> int | None:
+        value = self._meta(key)
+        return int(value) if value is not None and value.lstrip("-").isdigit() else None
+
+    def _arch(self) -> str:
+        return self._meta("general.architecture") or ""
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def _tokenize_raw(self, data: bytes, add_special: bool) -> list[int]:
+        capacity = len(data) + 16
+        buf = (self._lib.llama_token * capacity)()
+        n = self._lib.llama_tokenize(self._vocab, data, len(data), buf, capacity, add_special, False)
+        if n < 0:  # buffer too small: -n is the size needed
+            buf = (self._lib.llama_token * -n)()
+            n = self._lib.llama_tokenize(self._vocab, data, len(data), buf, -n, add_special, False)
+        return list(buf[:n])
+
+    def tokenize(self, text: str) -> list[int]:
+        """Model tokens for `text` with special tokens, truncated to `max_tokens`."""
+        data = text[: self._max_tokens * _CHARS_PER_TOKEN_CAP].encode("utf-8", "replace")
+        full = self._tokenize_raw(data, add_special=True)
+        if len(full) <= self._max_tokens:
+            return full
+        plain = self._tokenize_raw(data, add_special=False)
+        lead = 1 if self._lib.llama_vocab_get_add_bos(self._vocab) else 0
+        tail = max(len(full) - len(plain) - lead, 0)
+        body = plain[: self._max_tokens - lead - tail]
+        return full[:lead] + body + (full[len(full) - tail :] if tail else [])
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        if not texts:
+            return out
+        with self._lock:
+            tokens = [self.tokenize(t) for t in texts]
+            for batch in pack_batches([len(t) for t in tokens], self.batch_tokens, MAX_SEQS):
+                out[batch] = self._run_batch([tokens[i] for i in batch])
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return np.divide(out, norms, out=out, where=norms > 0)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+    def _run_batch(self, seqs: list[list[int]]) -> np.ndarray:
+        lib, batch = self._lib, self._batch
+        n = 0
+        for seq_id, ids in enumerate(seqs):
+            for pos, token in enumerate(ids):
+                batch.token[n] = token
+                batch.pos[n] = pos
+                batch.n_seq_id[n] = 1
+                batch.seq_id[n][0] = seq_id
+                batch.logits[n] = True
+                n += 1
+        batch.n_tokens = n
+        result = np.zeros((len(seqs), self._dim), dtype=np.float32)
+        if n == 0:
+            return result
+        if self._encoder_only:
+            rc = lib.llama_encode(self._ctx, batch)
+        else:
+            lib.llama_memory_clear(lib.llama_get_memory(self._ctx), True)
+            rc = lib.llama_decode(self._ctx, batch)
+        if rc != 0:
+            raise EmbedderError(f"llama.cpp failed to embed a batch of {n} tokens (code {rc})")
+        for seq_id, ids in enumerate(seqs):
+            if ids:
+                ptr = lib.llama_get_embeddings_seq(self._ctx, seq_id)
+                result[seq_id] = np.ctypeslib.as_array(ptr, shape=(self._dim,))
+        return result
+
+    def close(self) -> None:
+        """Free the native model and context (also done at garbage collection)."""
+        with self._lock:
+            if getattr(self, "_ctx", None):
+                self._lib.llama_batch_free(self._batch)
+                self._lib.llama_free(self._ctx)
+                self._lib.llama_model_free(self._model)
+                self._ctx = None
+
+    def __del__(self) -> None:
+        if getattr(self, "_lib", None) is not None and getattr(self, "_ctx", None):
+            self.close()
