@@ -270,17 +270,19 @@ LOCKFILES = frozenset(
     }
 )
 GENERATED_SUFFIXES = (".min.js", ".min.mjs", ".min.css", ".map")
-BINARY_EXTENSIONS = frozenset(
-    """
-    png jpg jpeg gif bmp ico icns webp tif tiff psd heic avif xcf
-    zip tar gz tgz bz2 xz zst lz4 7z rar jar war ear whl egg apk deb rpm dmg iso msi cab
-    so dll dylib a o obj lib exe bin elf pyc pyo pyd class dex wasm lockb
-    woff woff2 ttf otf eot pdf doc docx xls xlsx ppt pptx odt ods odp
-    mp3 mp4 m4a wav ogg flac avi mov mkv webm
-    sqlite sqlite3 db duckdb parquet arrow feather npy npz pkl pickle h5 hdf5
-    onnx pt pth gguf safetensors ckpt tflite swf ds_store
-    """.split()
-)
+# fmt: off
+BINARY_EXTENSIONS = frozenset({
+    "png", "jpg", "jpeg", "gif", "bmp", "ico", "icns", "webp", "tif", "tiff", "psd", "heic",
+    "avif", "xcf", "zip", "tar", "gz", "tgz", "bz2", "xz", "zst", "lz4", "7z", "rar", "jar",
+    "war", "ear", "whl", "egg", "apk", "deb", "rpm", "dmg", "iso", "msi", "cab", "so", "dll",
+    "dylib", "a", "o", "obj", "lib", "exe", "bin", "elf", "pyc", "pyo", "pyd", "class", "dex",
+    "wasm", "lockb", "woff", "woff2", "ttf", "otf", "eot", "pdf", "doc", "docx", "xls", "xlsx",
+    "ppt", "pptx", "odt", "ods", "odp", "mp3", "mp4", "m4a", "wav", "ogg", "flac", "avi", "mov",
+    "mkv", "webm", "sqlite", "sqlite3", "db", "duckdb", "parquet", "arrow", "feather", "npy",
+    "npz", "pkl", "pickle", "h5", "hdf5", "onnx", "pt", "pth", "gguf", "safetensors", "ckpt",
+    "tflite", "swf", "ds_store",
+})
+# fmt: on
 SECRET_NAMES = frozenset(
     {
         ".env",
@@ -314,6 +316,27 @@ def dir_name_reason(name: str, skip_vendored: bool) -> SkipReason | None:
     return None
 
 
+def path_rule(
+    rel: str, abs_path: str, is_dir: bool, *, skip_vendored: bool, index_secrets: bool
+) -> tuple[SkipReason, str] | None:
+    """Skip reason and detail for a path that the ignore files let through, from its name
+    (and, for a directory named like a virtualenv, whether it has an activate script)."""
+    name = rel.rpartition("/")[2]
+    if not is_dir:
+        return file_name_reason(rel, name, index_secrets)
+    reason = dir_name_reason(name, skip_vendored)
+    if reason is not None:
+        return reason, ""
+    if skip_vendored and name in VENV_NAMES and _has_activate(abs_path):
+        return SkipReason.VENDORED, "virtualenv"
+    return None
+
+
+def _has_activate(dir_abs: str) -> bool:
+    scripts = ("bin", "Scripts")
+    return any(os.path.isfile(os.path.join(dir_abs, sub, "activate")) for sub in scripts)
+
+
 def file_name_reason(rel: str, name: str, index_secrets: bool) -> tuple[SkipReason, str] | None:
     """Skip reason and detail for a file from its path alone."""
     if name in HIDDEN_DIRS:  # `.git` file of a worktree or submodule
@@ -333,4 +356,5 @@ def file_name_reason(rel: str, name: str, index_secrets: bool) -> tuple[SkipReas
 def _is_secret(rel: str, name: str, ext: str) -> bool:
     if name in SECRET_NAMES or name.startswith(SECRET_PREFIXES) or ext in SECRET_EXTENSIONS:
         return True
-    return name == "credentials" and (rel == ".aws/credentials" or rel.endswith("/.aws/credentials"))
+    aws = rel == ".aws/credentials" or rel.endswith("/.aws/credentials")
+    return name == "credentials" and aws

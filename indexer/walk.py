@@ -37,13 +37,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.ignore import (
-    VENV_NAMES,
     IgnoreCache,
     RuleStack,
     SkipReason,
     dir_name_reason,
-    file_name_reason,
     load_dir_rules,
+    path_rule,
 )
 
 __all__ = [
@@ -129,9 +128,7 @@ def decode_text(data: bytes) -> str:
     """Text of a file: UTF-8 (BOM stripped, invalid bytes replaced) or BOM-marked UTF-16."""
     if data.startswith(_UTF16_BOMS):
         return data.decode("utf-16", errors="replace")
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    return data.decode("utf-8", errors="replace")
+    return data.removeprefix(codecs.BOM_UTF8).decode("utf-8", errors="replace")
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -209,21 +206,13 @@ def walk(root: Path, opts: WalkOptions | None = None) -> Iterator[FileEntry | Sk
     return _Walker(root, opts or WalkOptions()).run()
 
 
-def _name_rules(name: str, rel: str, abs_path: str, is_dir: bool, opts: WalkOptions) -> _Reason | None:
-    """Path-only rules for a directory or file that the ignore files did not exclude."""
-    if not is_dir:
-        return file_name_reason(rel, name, opts.index_secrets)
-    reason = dir_name_reason(name, opts.skip_vendored)
-    if reason is not None:
-        return reason, ""
-    if opts.skip_vendored and name in VENV_NAMES and _has_activate(abs_path):
-        return SkipReason.VENDORED, "virtualenv"
-    return None
-
-
-def _has_activate(dir_abs: str) -> bool:
-    return any(
-        os.path.isfile(os.path.join(dir_abs, sub, "activate")) for sub in ("bin", "Scripts")
+def _name_rules(rel: str, abs_path: str, is_dir: bool, opts: WalkOptions) -> _Reason | None:
+    return path_rule(
+        rel,
+        abs_path,
+        is_dir,
+        skip_vendored=opts.skip_vendored,
+        index_secrets=opts.index_secrets,
     )
 
 
@@ -280,10 +269,9 @@ class _Walker:
         self, entry: os.DirEntry[str], rel: str, stack: RuleStack
     ) -> Iterator[FileEntry | SkippedFile]:
         child = rel + entry.name
-        try:
+        try:  # file types come from the listing: no system call on most file systems
             is_link = entry.is_symlink()
             is_dir = entry.is_dir(follow_symlinks=False)
-            st = None if is_link else entry.stat(follow_symlinks=False)
         except OSError as exc:
             yield SkippedFile(child, SkipReason.UNREADABLE, _os_error(exc))
             return
@@ -294,12 +282,19 @@ class _Walker:
         match = stack.match(child, is_dir)
         if match is not None:
             yield SkippedFile(shown, match.reason, match.detail)
-        elif st is None:
+            return
+        if is_link:
             yield from self._visit_link(entry, child, stack)
-        elif is_dir:
+            return
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError as exc:
+            yield SkippedFile(shown, SkipReason.UNREADABLE, _os_error(exc))
+            return
+        if is_dir:
             yield from self._visit_dir(entry.path, child, stack, st)
         else:
-            yield self._file(entry.path, child, entry.name, st)
+            yield self._file(entry.path, child, st)
 
     def _visit_link(
         self, entry: os.DirEntry[str], child: str, stack: RuleStack
@@ -321,13 +316,13 @@ class _Walker:
         if stat.S_ISDIR(st.st_mode):
             yield from self._visit_dir(entry.path, child, stack, st)
         else:
-            yield self._file(entry.path, child, entry.name, st)
+            yield self._file(entry.path, child, st)
 
     def _visit_dir(
         self, dir_abs: str, child: str, stack: RuleStack, st: os.stat_result
     ) -> Iterator[FileEntry | SkippedFile]:
         shown = child + "/"
-        rule = _name_rules(os.path.basename(child), child, dir_abs, True, self.opts)
+        rule = _name_rules(child, dir_abs, True, self.opts)
         if rule is not None:
             yield SkippedFile(shown, *rule)
             return
@@ -340,8 +335,8 @@ class _Walker:
         self.visited[key] = shown
         yield from self._walk_dir(dir_abs, shown, stack, key)
 
-    def _file(self, abs_path: str, child: str, name: str, st: os.stat_result) -> FileEntry | SkippedFile:
-        rule = _name_rules(name, child, abs_path, False, self.opts)
+    def _file(self, abs_path: str, child: str, st: os.stat_result) -> FileEntry | SkippedFile:
+        rule = _name_rules(child, abs_path, False, self.opts)
         if rule is not None:
             return SkippedFile(child, *rule)
         if not stat.S_ISREG(st.st_mode):
@@ -358,53 +353,48 @@ def is_path_ignored(
     root: Path, rel_path: str, opts: WalkOptions | None = None, cache: IgnoreCache | None = None
 ) -> SkippedFile | None:
     """Path rules for one path, as `walk` would apply them (content and size are not
-    checked). Pass a long-lived `cache` and invalidate it when ignore files change."""
+    checked; a path that no longer exists is judged as a file). Pass a long-lived `cache`
+    and invalidate it when ignore files change."""
     opts = opts or WalkOptions()
-    cache = cache or IgnoreCache(root, opts.extra_ignore)
-    real_root = os.path.realpath(root)
+    checker = _PathChecker(os.fspath(root), opts, cache or IgnoreCache(root, opts.extra_ignore))
     parts = [p for p in rel_path.strip("/").split("/") if p not in ("", ".")]
-    for i, name in enumerate(parts):
+    for i in range(len(parts)):
         rel = "/".join(parts[: i + 1])
-        abs_path = os.path.join(root, rel)
-        is_dir, is_link = _lstat_kind(abs_path, default_dir=i < len(parts) - 1)
-        rule = _single_rule(name, rel, abs_path, is_dir, is_link, real_root, opts, cache)
+        last = i == len(parts) - 1
+        rule, shown = checker.rule(rel, default_dir=not last)
         if rule is not None:
-            shown = rel + "/" if is_dir else rel
-            under = f"under {shown}" if i < len(parts) - 1 else ""
+            under = "" if last else f"under {shown}"
             return SkippedFile(rel_path, rule[0], "; ".join(filter(None, (rule[1], under))))
     return None
 
 
-def _lstat_kind(abs_path: str, default_dir: bool) -> tuple[bool, bool]:
-    try:
-        mode = os.lstat(abs_path).st_mode
-    except OSError:
-        return default_dir, False
-    return stat.S_ISDIR(mode), stat.S_ISLNK(mode)
+@dataclass(frozen=True, slots=True)
+class _PathChecker:
+    root: str
+    opts: WalkOptions
+    cache: IgnoreCache
 
-
-def _single_rule(
-    name: str,
-    rel: str,
-    abs_path: str,
-    is_dir: bool,
-    is_link: bool,
-    real_root: str,
-    opts: WalkOptions,
-    cache: IgnoreCache,
-) -> _Reason | None:
-    if dir_name_reason(name, False) is SkipReason.HIDDEN_DIR:
-        return SkipReason.HIDDEN_DIR, ""
-    match = cache.stack_for(rel.rpartition("/")[0]).match(rel, is_dir)
-    if match is not None:
-        return match.reason, match.detail
-    if is_link:
-        if not opts.follow_symlinks_inside_root:
-            return SkipReason.SYMLINK, "not followed"
-        if not _inside(os.path.realpath(abs_path), real_root):
-            return SkipReason.SYMLINK_OUTSIDE, f"-> {_link_target(abs_path)}"
-        is_dir = os.path.isdir(abs_path)
-    venv = is_dir and opts.skip_vendored and os.path.isfile(os.path.join(abs_path, "pyvenv.cfg"))
-    if venv:
-        return SkipReason.VENDORED, "virtualenv (pyvenv.cfg)"
-    return _name_rules(name, rel, abs_path, is_dir, opts)
+    def rule(self, rel: str, default_dir: bool) -> tuple[_Reason | None, str]:
+        """The rule skipping `rel` (its ancestors already passed) and how it is shown."""
+        abs_path = os.path.join(self.root, rel)
+        try:
+            mode = os.lstat(abs_path).st_mode
+            is_dir, is_link = stat.S_ISDIR(mode), stat.S_ISLNK(mode)
+        except OSError:
+            is_dir, is_link = default_dir, False
+        shown = rel + "/" if is_dir else rel
+        if dir_name_reason(rel.rpartition("/")[2], False) is SkipReason.HIDDEN_DIR:
+            return (SkipReason.HIDDEN_DIR, ""), shown
+        match = self.cache.stack_for(rel.rpartition("/")[0]).match(rel, is_dir)
+        if match is not None:
+            return (match.reason, match.detail), shown
+        if is_link:
+            if not self.opts.follow_symlinks_inside_root:
+                return (SkipReason.SYMLINK, "not followed"), shown
+            if not _inside(os.path.realpath(abs_path), os.path.realpath(self.root)):
+                return (SkipReason.SYMLINK_OUTSIDE, f"-> {_link_target(abs_path)}"), shown
+            is_dir = os.path.isdir(abs_path)
+        venv_cfg = os.path.join(abs_path, "pyvenv.cfg")
+        if is_dir and self.opts.skip_vendored and os.path.isfile(venv_cfg):
+            return (SkipReason.VENDORED, "virtualenv (pyvenv.cfg)"), shown
+        return _name_rules(rel, abs_path, is_dir, self.opts), shown

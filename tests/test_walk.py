@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -68,7 +69,13 @@ def test_walk_of_a_file_raises_with_advice(tmp_path: Path) -> None:
 def test_vcs_and_index_directories_are_reported_once_and_never_entered(tmp_path: Path) -> None:
     make_tree(
         tmp_path,
-        {".git/HEAD": "", ".git/objects/ab/cd": "", ".sextant/index.db": "", ".hg/x": "", "m.py": ""},
+        {
+            ".git/HEAD": "",
+            ".git/objects/ab/cd": "",
+            ".sextant/index.db": "",
+            ".hg/x": "",
+            "m.py": "",
+        },
     )
     assert outcome(tmp_path) == {
         ".git/": "hidden_dir",
@@ -173,7 +180,9 @@ def test_an_aws_credentials_name_elsewhere_is_not_a_secret(tmp_path: Path) -> No
 
 def test_files_over_max_file_bytes_are_too_large(tmp_path: Path) -> None:
     make_tree(tmp_path, {"big.txt": "x" * 101, "ok.txt": "x" * 100})
-    skipped = [i for i in walk(tmp_path, WalkOptions(max_file_bytes=100)) if isinstance(i, SkippedFile)]
+    skipped = [
+        i for i in walk(tmp_path, WalkOptions(max_file_bytes=100)) if isinstance(i, SkippedFile)
+    ]
     assert skipped == [SkippedFile("big.txt", "too_large", "101 bytes > 100")]
 
 
@@ -263,6 +272,19 @@ def test_file_grown_past_the_limit_after_the_walk_is_too_large(tmp_path: Path) -
     entry = next(i for i in walk(tmp_path, opts) if isinstance(i, FileEntry))
     (tmp_path / "a.txt").write_text("much larger now")
     assert read_file(entry, opts) == SkippedFile("a.txt", "too_large", "15 bytes > 10")
+
+
+def test_directory_removed_while_walking_is_reported_unreadable(tmp_path: Path) -> None:
+    make_tree(tmp_path, {"a/x.py": "", "b/y.py": "", "c.py": ""})
+    items = walk(tmp_path)
+    first = next(items)  # the walk streams: b/ has not been listed yet
+    shutil.rmtree(tmp_path / "b")
+    rest = list(items)
+    assert first.path == "a/x.py"
+    assert [(i.path, getattr(i, "reason", "file")) for i in rest] == [
+        ("b/", "unreadable"),
+        ("c.py", "file"),
+    ]
 
 
 @pytest.mark.skipif(RUNNING_AS_ROOT, reason="root reads files regardless of permissions")

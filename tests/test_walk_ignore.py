@@ -37,25 +37,21 @@ def skipped(root: Path, opts: WalkOptions | None = None) -> dict[str, SkippedFil
 
 
 RICH_TREE = {
-    ".gitignore": "\n".join(
-        [
-            "# comment",
-            "*.log",
-            "!keep.log",
-            "/anchored.txt",
-            "build/",
-            "out/*",
-            "!out/keep.txt",
-            "cache/",
-            "!cache/inside.txt",
-            "docs/**/gen.md",
-            "!later.txt",
-            "later*.txt",
-            "name-only",
-            r"\#hash.txt",
-            "",
-        ]
-    ),
+    ".gitignore": """# comment
+*.log
+!keep.log
+/anchored.txt
+build/
+out/*
+!out/keep.txt
+cache/
+!cache/inside.txt
+docs/**/gen.md
+!later.txt
+later*.txt
+name-only
+\\#hash.txt
+""",
     "a.log": "",
     "keep.log": "",
     "anchored.txt": "",
@@ -155,7 +151,9 @@ def test_double_star_matches_any_depth(tmp_path: Path) -> None:
 
 
 def test_git_info_exclude_at_the_root_is_honoured(tmp_path: Path) -> None:
-    make_tree(tmp_path, {".git/info/exclude": "secret-notes.txt\n", "secret-notes.txt": "", "a.py": ""})
+    make_tree(
+        tmp_path, {".git/info/exclude": "secret-notes.txt\n", "secret-notes.txt": "", "a.py": ""}
+    )
     skips = skipped(tmp_path)
     assert skips["secret-notes.txt"].reason == SkipReason.GITIGNORED
     assert skips["secret-notes.txt"].detail == ".git/info/exclude: secret-notes.txt"
@@ -219,7 +217,9 @@ def test_is_path_ignored_agrees_with_walk_on_every_path(tmp_path: Path) -> None:
 def test_is_path_ignored_reports_the_excluded_ancestor_directory(tmp_path: Path) -> None:
     make_tree(tmp_path, RICH_TREE)
     result = is_path_ignored(tmp_path, "cache/inside.txt")
-    assert result == SkippedFile("cache/inside.txt", "gitignored", ".gitignore: cache/; under cache/")
+    assert result == SkippedFile(
+        "cache/inside.txt", "gitignored", ".gitignore: cache/; under cache/"
+    )
 
 
 def test_is_path_ignored_checks_paths_that_no_longer_exist(tmp_path: Path) -> None:
@@ -228,7 +228,9 @@ def test_is_path_ignored_checks_paths_that_no_longer_exist(tmp_path: Path) -> No
     assert is_path_ignored(tmp_path, "gone/x.py") is None
     vendored = is_path_ignored(tmp_path, "web/node_modules/pkg/index.js", WalkOptions())
     assert vendored is not None and vendored.reason == SkipReason.GITIGNORED
-    assert is_path_ignored(tmp_path, ".git/HEAD") == SkippedFile(".git/HEAD", "hidden_dir", "under .git/")
+    assert is_path_ignored(tmp_path, ".git/HEAD") == SkippedFile(
+        ".git/HEAD", "hidden_dir", "under .git/"
+    )
 
 
 def test_is_path_ignored_applies_vendored_secret_and_binary_name_rules(tmp_path: Path) -> None:
