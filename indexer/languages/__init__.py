@@ -53,10 +53,30 @@ class LanguageSpec:
     # Nodes skipped when looking upward for a leading comment (Rust `#[derive]`).
     doc_skip: frozenset[str] = field(default_factory=frozenset)
     relative_imports: bool = False  # Python-style leading-dot relative imports
+    # Calls whose string argument is an import (`require`); matched with `@import.fn`.
+    import_functions: frozenset[str] = frozenset()
+    # Names never worth a reference row (builtin types and functions).
+    ignored_refs: frozenset[str] = frozenset()
 
     @property
     def query_name(self) -> str:
         return self.query_file or f"{self.name}.scm"
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_PY_BUILTINS = _words(
+    "str int float bool bytes list dict set tuple object type None len print isinstance "
+    "issubclass getattr setattr hasattr super range enumerate zip iter next repr min max "
+    "sorted reversed any all sum abs id hash callable frozenset"
+)
+_GO_BUILTINS = _words(
+    "bool byte complex64 complex128 error float32 float64 int int8 int16 int32 int64 rune "
+    "string uint uint8 uint16 uint32 uint64 uintptr any comparable append cap clear close "
+    "complex copy delete imag len make max min new panic print println real recover"
+)
 
 
 def _spec(name: str, exts: str, module: str, **kw: object) -> LanguageSpec:
@@ -72,6 +92,7 @@ _SPECS: tuple[LanguageSpec, ...] = (
         ".py .pyi .pyw",
         "tree_sitter_python",
         interpreters=("python", "python3"),
+        ignored_refs=_PY_BUILTINS,
         doc_style="docstring",
         wrappers=frozenset({"decorated_definition"}),
         relative_imports=True,
@@ -102,6 +123,7 @@ _SPECS: tuple[LanguageSpec, ...] = (
         "go",
         ".go",
         "tree_sitter_go",
+        ignored_refs=_GO_BUILTINS,
         wrappers=frozenset({"type_declaration", "const_declaration", "var_declaration"}),
     ),
     _spec(

@@ -1,0 +1,301 @@
+"""Query matches -> `Symbol`, `Reference` and `Import` objects (used by `indexer.parse`).
+
+Hot path: a Go file yields ~100 matches, mostly single-capture references, which take a
+fast path; symbol details (signature, doc, wrapper range) cost a few node calls per symbol.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from operator import itemgetter
+
+from tree_sitter import Node, Query
+
+from indexer.languages import LanguageSpec
+from indexer.languages.text import (
+    clean_comment,
+    collapse,
+    last_segment,
+    python_docstring,
+    split_qualified,
+    strip_module,
+)
+from indexer.model import Import, ParsedFile, Reference, Symbol
+
+SIGNATURE_CAP = 200
+_SIGNATURE_SCAN = 1200  # bytes of declaration looked at before collapsing
+_MAX_DOC_COMMENTS = 60
+
+_DEF_KIND_ALIASES = {
+    "constructor": "method",
+    "namespace": "module",
+    "object": "class",
+    "union": "struct",
+    "property": "field",
+    "enum_variant": "constant",
+}
+_REF_KIND_ALIASES = {"implementation": "inherit", "class": "type", "send": "call"}
+_REF_PRIORITY = {"inherit": 0, "call": 1, "type": 2, "name": 3}
+_CONTAINERS = frozenset({"class", "struct", "interface", "trait", "enum", "impl"})
+_NOT_SCOPES = frozenset({"field"})
+_BODY_TYPES = frozenset(
+    "block body class_body compound_statement declaration_list enum_body enum_class_body "
+    "field_declaration_list function_body interface_body statement_block template_body "
+    "protocol_body enum_member_declaration_list".split()
+)
+_SIMPLE_ROLES = {
+    "import.module": "module",
+    "import.name": "name",
+    "import.fn": "importfn",
+    "scope": "scope",
+    "name.scope": "scopename",
+    "receiver": "receiver",
+}
+
+
+def capture_role(capture: str) -> tuple[str, str, int]:
+    """(role, kind, priority) of a capture name; see the conventions in `indexer.languages`."""
+    kind = capture.rpartition(".")[2]
+    if capture.startswith("name.definition."):
+        return "defname", _DEF_KIND_ALIASES.get(kind, kind), 0
+    if capture.startswith("definition."):
+        return "def", _DEF_KIND_ALIASES.get(kind, kind), 0
+    if capture.startswith("name.reference."):
+        kind = _REF_KIND_ALIASES.get(kind, kind)
+        return "ref", kind, _REF_PRIORITY.get(kind, 9)
+    return _SIMPLE_ROLES.get(capture, "ignore"), "", 0
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    spec: LanguageSpec
+    query: Query
+    roles: dict[str, tuple[str, str, int]]  # capture name -> capture_role(name)
+
+
+@dataclass(slots=True)
+class _Def:
+    node: Node
+    name_node: Node | None
+    kind: str  # capture kind; "impl" for a @scope
+    pattern: int
+    receiver: Node | None
+    qualname: str = ""
+    name: str = ""
+    parent: str | None = None
+
+
+def find_body(node: Node) -> Node | None:
+    """The body of a definition: its `body` field, or a body-like child or grandchild."""
+    body = node.child_by_field_name("body")
+    if body is not None:
+        return body
+    children = node.named_children
+    for child in children:
+        if child.type in _BODY_TYPES:
+            return child
+    if not children:
+        return None
+    last = children[-1]
+    body = last.child_by_field_name("body")
+    if body is not None:
+        return body
+    return next((c for c in last.named_children if c.type in _BODY_TYPES), None)
+
+
+class Extractor:
+    """Accumulates one file's matches, then builds its symbols, references and imports."""
+
+    def __init__(self, source: bytes, compiled: Compiled) -> None:
+        self.src = source
+        self.spec = compiled.spec
+        self.roles = compiled.roles
+        self.defs: dict[tuple[int, int], _Def] = {}
+        self.refs: list[tuple[int, int, str, Node]] = []
+        self.imports: dict[int, tuple[Node, list[str]]] = {}
+
+    def text(self, node: Node) -> str:
+        return self.src[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+    def collect(self, matches: list[tuple[int, dict[str, list[Node]]]]) -> None:
+        roles = self.roles
+        refs = self.refs
+        for pattern, captures in matches:
+            if len(captures) == 1:
+                ((capture, nodes),) = captures.items()
+                role, kind, prio = roles[capture]
+                if role == "ref":
+                    refs.extend((n.start_byte, prio, kind, n) for n in nodes)
+                    continue
+            self._collect(pattern, captures)
+
+    def _collect(self, pattern: int, captures: dict[str, list[Node]]) -> None:
+        def_node = name_node = receiver = None
+        def_kind = ""
+        modules: list[Node] = []
+        names: list[Node] = []
+        for capture, nodes in captures.items():
+            role, kind, prio = self.roles[capture]
+            if role == "ref":
+                self.refs.extend((n.start_byte, prio, kind, n) for n in nodes)
+            elif role == "def" or role == "scope":
+                def_node, def_kind = nodes[0], kind if role == "def" else "impl"
+            elif role == "defname" or role == "scopename":
+                name_node = nodes[0]
+            elif role == "receiver":
+                receiver = nodes[0]
+            elif role == "module":
+                modules.extend(nodes)
+            elif role == "name":
+                names.extend(nodes)
+            elif role == "importfn" and self.text(nodes[0]) not in self.spec.import_functions:
+                return
+        if def_node is not None:
+            key = (def_node.start_byte, def_node.end_byte)
+            old = self.defs.get(key)
+            if old is None or pattern < old.pattern:
+                self.defs[key] = _Def(def_node, name_node, def_kind, pattern, receiver)
+        for module in modules:
+            entry = self.imports.setdefault(module.start_byte, (module, []))
+            entry[1].extend(self.text(n) for n in names)
+
+    def finish(self, result: ParsedFile) -> None:
+        defs = self._name_defs()
+        bases = self._scope_references(defs, result.references)
+        result.symbols = [self._symbol(d, bases) for d in defs if d.kind != "impl"]
+        result.imports = self._imports()
+
+    def _name_defs(self) -> list[_Def]:
+        """Sort definitions, give each its name, qualname, parent and final kind."""
+        defs = sorted(self.defs.values(), key=lambda d: (d.node.start_byte, -d.node.end_byte))
+        stack: list[_Def] = []
+        for d in defs:
+            start = d.node.start_byte
+            while stack and stack[-1].node.end_byte <= start:
+                stack.pop()
+            outer = stack[-1] if stack else None
+            raw = self.text(d.name_node) if d.name_node is not None else ""
+            qualifier, d.name = split_qualified(raw)
+            if d.receiver is not None:
+                qualifier = last_segment(self.text(d.receiver))
+            if qualifier:
+                d.parent = qualifier if outer is None else f"{outer.qualname}.{qualifier}"
+            else:
+                d.parent = outer.qualname if outer is not None else None
+            d.qualname = f"{d.parent}.{d.name}" if d.parent else d.name
+            if d.kind == "function" and (
+                qualifier or (outer is not None and outer.kind in _CONTAINERS)
+            ):
+                d.kind = "method"
+            elif d.kind == "variable" and d.name.isupper():
+                d.kind = "constant"
+            stack.append(d)
+        return [d for d in defs if d.name]
+
+    def _scope_references(self, defs: list[_Def], out: list[Reference]) -> dict[str, list[str]]:
+        """Append references with their innermost enclosing symbol; returns inherit bases."""
+        skip = {d.name_node.start_byte for d in defs if d.name_node is not None}
+        ignored = self.spec.ignored_refs
+        scoping = [d for d in defs if d.kind not in _NOT_SCOPES]
+        bases: dict[str, list[str]] = {}
+        src = self.src
+        stack: list[_Def] = []
+        i, n = 0, len(scoping)
+        self.refs.sort(key=itemgetter(0, 1))
+        for start, _prio, kind, node in self.refs:
+            if start in skip:
+                continue
+            skip.add(start)  # later duplicates of this node have a lower priority
+            text = src[start : node.end_byte].decode("utf-8", "replace")
+            name = text if text.isidentifier() else last_segment(text)
+            if name in ignored:
+                continue
+            while i < n and scoping[i].node.start_byte <= start:
+                d = scoping[i]
+                i += 1
+                while stack and stack[-1].node.end_byte <= d.node.start_byte:
+                    stack.pop()
+                stack.append(d)
+            while stack and stack[-1].node.end_byte <= start:
+                stack.pop()
+            scope = stack[-1].qualname if stack else None
+            out.append(Reference(name, kind, node.start_point[0] + 1, start, scope))
+            if kind == "inherit" and scope is not None:
+                bases.setdefault(scope, []).append(collapse(text))
+        return bases
+
+    def _symbol(self, d: _Def, bases: dict[str, list[str]]) -> Symbol:
+        node = self._outer(d.node)
+        return Symbol(
+            name=d.name,
+            qualname=d.qualname,
+            kind=d.kind,
+            signature=self._signature(d.node, node),
+            doc=self._doc(d.node, node),
+            parent=d.parent,
+            start_line=node.start_point[0] + 1,
+            end_line=node.end_point[0] + 1,
+            start_byte=node.start_byte,
+            end_byte=node.end_byte,
+            bases=tuple(bases.get(d.qualname, ())) if d.kind != "method" else (),
+        )
+
+    def _outer(self, node: Node) -> Node:
+        """Grow to a wrapper (decorators, `export`, Go `type`) that holds only this node."""
+        wrappers = self.spec.wrappers
+        parent = node.parent
+        while parent is not None and parent.type in wrappers:
+            if any(c.type == node.type and c != node for c in parent.named_children):
+                break
+            node, parent = parent, parent.parent
+        return node
+
+    def _signature(self, node: Node, outer: Node) -> str:
+        body = find_body(node)
+        start = node.start_byte if outer.type == "decorated_definition" else outer.start_byte
+        end = body.start_byte if body is not None else node.end_byte
+        end = min(end, start + _SIGNATURE_SCAN)
+        text = collapse(self.src[start:end].decode("utf-8", "replace"))
+        if body is not None:
+            text = text.rstrip(" {:=").rstrip()
+        return text if len(text) <= SIGNATURE_CAP else text[: SIGNATURE_CAP - 1] + "…"
+
+    def _doc(self, node: Node, outer: Node) -> str:
+        if self.spec.doc_style == "docstring":
+            doc = python_docstring(node, self.src)
+            if doc:
+                return doc
+        return self._leading_comment(outer)
+
+    def _leading_comment(self, node: Node) -> str:
+        comments: list[Node] = []
+        row = node.start_point[0]
+        sibling = node.prev_sibling
+        skip = self.spec.doc_skip
+        while sibling is not None and len(comments) < _MAX_DOC_COMMENTS:
+            if sibling.type in skip:
+                row = sibling.start_point[0]
+            elif "comment" in sibling.type and sibling.end_point[0] >= row - 1:
+                before = sibling.prev_sibling
+                if before is not None and before.end_point[0] == sibling.start_point[0]:
+                    break  # a trailing comment of the previous statement
+                comments.append(sibling)
+                row = sibling.start_point[0]
+            else:
+                break
+            sibling = sibling.prev_sibling
+        return clean_comment([self.text(c) for c in reversed(comments)])
+
+    def _imports(self) -> list[Import]:
+        out: list[Import] = []
+        relative = self.spec.relative_imports
+        for start in sorted(self.imports):
+            node, names = self.imports[start]
+            module = strip_module(self.text(node))
+            level = 0
+            if relative:
+                stripped = module.lstrip(".")
+                level, module = len(module) - len(stripped), stripped
+            line = node.start_point[0] + 1
+            out.append(Import(module, line, tuple(dict.fromkeys(names)), level))
+        return out

@@ -1,0 +1,53 @@
+; Go: definitions, references, imports. Conventions: indexer/languages/__init__.py
+; Based on tree-sitter-go's tags.scm; methods are qualified by their receiver type.
+
+(function_declaration
+  name: (identifier) @name.definition.function) @definition.function
+
+(method_declaration
+  receiver: (parameter_list (parameter_declaration type: (_) @receiver))
+  name: (field_identifier) @name.definition.method) @definition.method
+
+(type_spec
+  name: (type_identifier) @name.definition.struct
+  type: (struct_type)) @definition.struct
+
+(type_spec
+  name: (type_identifier) @name.definition.interface
+  type: (interface_type)) @definition.interface
+
+(type_spec
+  name: (type_identifier) @name.definition.type) @definition.type
+
+(type_alias
+  name: (type_identifier) @name.definition.type) @definition.type
+
+(method_elem
+  name: (field_identifier) @name.definition.method) @definition.method
+
+(field_declaration
+  name: (field_identifier) @name.definition.field) @definition.field
+
+(source_file (const_declaration
+  (const_spec name: (identifier) @name.definition.constant) @definition.constant))
+
+(source_file (var_declaration
+  (var_spec name: (identifier) @name.definition.variable) @definition.variable))
+
+; embedded structs and interfaces
+(field_declaration_list
+  (field_declaration . type: [(type_identifier) (qualified_type) (pointer_type)] @name.reference.inherit .))
+
+(interface_type (type_elem . [(type_identifier) (qualified_type)] @name.reference.inherit .))
+
+(call_expression
+  function: [
+    (identifier) @name.reference.call
+    (parenthesized_expression (identifier) @name.reference.call)
+    (selector_expression field: (field_identifier) @name.reference.call)
+    (parenthesized_expression (selector_expression field: (field_identifier) @name.reference.call))
+  ])
+
+(type_identifier) @name.reference.type
+
+(import_spec path: (_) @import.module)
