@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
@@ -63,6 +64,7 @@ class RuleKind(IntEnum):
     EXCLUDE = 3
 
 
+_KINDS = tuple(RuleKind)
 IGNORE_FILE_KINDS: dict[str, RuleKind] = {
     ".sextantignore": RuleKind.CUSTOM,
     ".ignore": RuleKind.IGNORE,
@@ -76,7 +78,35 @@ class Rules:
     """One ignore file (or the extra patterns), compiled once."""
 
     source: str  # where the rules came from, e.g. `src/.gitignore`
+    kind: RuleKind
     spec: GitIgnoreSpec
+    # One regex that matches when any pattern matches: most paths match none, and one
+    # search is much cheaper than pathspec's loop over every pattern.
+    prefilter: re.Pattern[str] | None = None
+
+    def check(self, key: str) -> tuple[bool | None, int | None]:
+        if self.prefilter is not None and self.prefilter.match(key) is None:
+            return None, None
+        result = self.spec.check_file(key)
+        return result.include, result.index
+
+
+def _prefilter(spec: GitIgnoreSpec) -> re.Pattern[str] | None:
+    sources: list[str] = []
+    for pattern in spec.patterns:
+        regex = getattr(pattern, "regex", None)
+        if pattern.include is None:
+            continue
+        if not isinstance(regex, re.Pattern) or not isinstance(regex.pattern, str):
+            return None
+        sources.append(_NAMED_GROUP.sub("(?:", regex.pattern))
+    try:
+        return re.compile("|".join(f"(?:{src})" for src in sources) or "(?!)")
+    except re.error:
+        return None
+
+
+_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,29 +138,37 @@ class RuleStack:
     """Rules of a directory and its ancestors (root first); immutable, cheap to extend."""
 
     layers: tuple[DirRules, ...] = ()
+    checks: tuple[tuple[str, Rules], ...] = ()  # (base, rules): precedence order
 
     def push(self, rules: DirRules | None) -> RuleStack:
-        return self if rules is None else RuleStack((*self.layers, rules))
+        if rules is None:
+            return self
+        layers = (*self.layers, rules)
+        checks = tuple(
+            (layer.base, found)
+            for kind in _KINDS
+            for layer in reversed(layers)
+            if (found := layer.by_kind[kind]) is not None
+        )
+        return RuleStack(layers, checks)
 
     def match(self, rel: str, is_dir: bool) -> Match | None:
         """The rule that ignores `rel` (POSIX, relative to the root), or None."""
         key = rel + "/" if is_dir else rel
-        for kind in RuleKind:
-            for layer in reversed(self.layers):
-                rules = layer.by_kind[kind]
-                if rules is None or not key.startswith(layer.base):
-                    continue
-                result = rules.spec.check_file(key[len(layer.base) :])
-                if result.include is None or result.index is None:
-                    continue
-                if not result.include:
-                    return None  # re-included by `!`: lower kinds don't get a say
-                pattern = rules.spec.patterns[result.index].pattern or ""
-                return Match(kind, rules.source, str(pattern))
+        for base, rules in self.checks:
+            if not key.startswith(base):
+                continue
+            include, index = rules.check(key[len(base) :])
+            if include is None or index is None:
+                continue
+            if not include:
+                return None  # re-included by `!`: lower kinds don't get a say
+            pattern = rules.spec.patterns[index].pattern or ""
+            return Match(rules.kind, rules.source, str(pattern))
         return None
 
 
-def compile_rules(source: str, lines: Iterable[str]) -> Rules | None:
+def compile_rules(source: str, kind: RuleKind, lines: Iterable[str]) -> Rules | None:
     """Compile gitignore lines; a bad line is logged and dropped, not fatal."""
     kept: list[str] = []
     for line in lines:
@@ -142,7 +180,8 @@ def compile_rules(source: str, lines: Iterable[str]) -> Rules | None:
         kept.append(line)
     if not any(line.strip() and not line.startswith("#") for line in kept):
         return None
-    return Rules(source, GitIgnoreSpec.from_lines(kept))
+    spec = GitIgnoreSpec.from_lines(kept)
+    return Rules(source, kind, spec, _prefilter(spec))
 
 
 def _read_lines(path: str) -> list[str] | None:
@@ -174,7 +213,7 @@ def load_dir_rules(
         if exclude is not None:
             lines_by_kind[RuleKind.EXCLUDE] = (GIT_EXCLUDE, exclude)
     for kind, (source, lines) in lines_by_kind.items():
-        by_kind[kind] = compile_rules(source, lines)
+        by_kind[kind] = compile_rules(source, kind, lines)
     if all(rules is None for rules in by_kind):
         return None
     return DirRules(base, tuple(by_kind))

@@ -8,7 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from indexer.ignore import RuleKind, compile_rules
 from indexer.walk import (
     FileEntry,
     IgnoreCache,
@@ -269,3 +272,24 @@ def test_ignore_cache_note_changed_invalidates_only_for_ignore_files(tmp_path: P
     assert cache.note_changed("a.tmp") is False
     assert cache.note_changed(".gitignore") is True
     assert is_path_ignored(tmp_path, "a.tmp", cache=cache) is not None
+
+
+PREFILTER_PATTERNS = [
+    "*.log", "!keep.log", "/top", "build/", "a/**/b", "**/c/*.py", "x?z", "[ab]*.txt",
+    "!a/b", "d/", "!d/e", r"\!bang", "sp\\ ace", "**/deep/**",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "b", "c", "d", "e", "x", "top", "build", "deep", "keep.log",
+                              "f.log", "g.py", "xyz", "a.txt", "!bang"]),
+             min_size=1, max_size=5),
+    st.booleans(),
+)  # fmt: skip
+def test_ignore_prefilter_never_changes_a_decision(parts: list[str], is_dir: bool) -> None:
+    rules = compile_rules(".gitignore", RuleKind.GIT, PREFILTER_PATTERNS)
+    assert rules is not None and rules.prefilter is not None
+    key = "/".join(parts) + ("/" if is_dir else "")
+    expected = rules.spec.check_file(key)
+    assert rules.check(key) == (expected.include, expected.index)
