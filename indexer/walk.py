@@ -200,7 +200,7 @@ _Reason = tuple[SkipReason, str]
 
 def walk(root: Path, opts: WalkOptions | None = None) -> Iterator[FileEntry | SkippedFile]:
     """Stream the files under `root` to index, and the skipped paths with their reason."""
-    root = Path(root)
+    root = Path(os.path.abspath(root))
     if not root.is_dir():
         raise NotADirectoryError(f"{root} is not a directory: pass a repository root")
     return _Walker(root, opts or WalkOptions()).run()

@@ -287,6 +287,30 @@ def test_directory_removed_while_walking_is_reported_unreadable(tmp_path: Path) 
     ]
 
 
+def test_permission_error_on_open_is_unreadable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_tree(tmp_path, {"a.py": "x"})
+    entry = entry_for(tmp_path, "a.py")
+
+    def denied(path: object, flags: int, mode: int = 0o777) -> int:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(os, "open", denied)  # works even when the tests run as root
+    assert read_file(entry, WalkOptions()) == SkippedFile(
+        "a.py", "unreadable", "EACCES: Permission denied"
+    )
+
+
+def test_relative_root_yields_absolute_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_tree(tmp_path, {"pkg/a.py": ""})
+    monkeypatch.chdir(tmp_path)
+    entry = entry_for(Path("."), "pkg/a.py")
+    assert entry.abs_path == tmp_path / "pkg/a.py"
+
+
 @pytest.mark.skipif(RUNNING_AS_ROOT, reason="root reads files regardless of permissions")
 def test_file_without_read_permission_is_unreadable(tmp_path: Path) -> None:
     make_tree(tmp_path, {"a.py": "x"})
