@@ -24,6 +24,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from indexer.graph import build_graph
 from indexer.ignore import IgnoreCache
 from indexer.lexical import LexicalDoc
 from indexer.repo_index import RepoIndex
@@ -198,6 +199,7 @@ def index_repository(
     stats.files = len(seen)
     _apply(index, changed, deleted, known, opts, stats, skipped, progress)
     index.store.replace_skipped(skipped, full=True)
+    build_graph(index)
     stats.skipped.update(s[1] for s in skipped)
     stats.deleted = len(deleted)
     stats.generation = index.store.generation
@@ -247,6 +249,7 @@ def update_paths(
     stats.files = len(changed)
     _apply(index, changed, deleted, known, opts, stats, skipped, None)
     index.store.replace_skipped(skipped, full=False)
+    build_graph(index)
     stats.deleted = len(deleted)
     stats.generation = index.store.generation
     stats.seconds = time.perf_counter() - started

@@ -24,7 +24,8 @@ MAX_MAX_TOKENS = 20000
 
 
 def json_tokens(model: BaseModel) -> int:
-    return count_tokens(model.model_dump_json())
+    """Tokens of the answer as MCP clients receive it (the SDK sends JSON indented by 2)."""
+    return count_tokens(model.model_dump_json(indent=2))
 
 
 def fit_items(

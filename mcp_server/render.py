@@ -1,0 +1,84 @@
+"""Human-readable renderings of command results (the --json output is the models as JSON)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def search(r: Any) -> str:
+    out = []
+    for h in r.results:
+        sym = f"  {h.symbol}" if h.symbol else ""
+        out.append(f"{h.path}:{h.start_line}-{h.end_line}{sym}  [{h.score:.2f} {'+'.join(h.matched_by)}]")
+        out.extend("    " + line for line in h.snippet.splitlines()[:8])
+    if not r.results:
+        out.append("no results")
+    out.append(f"({len(r.results)} results in {r.took_ms:.1f} ms, mode {r.mode}"
+               f"{', truncated' if r.truncated else ''})")
+    return "\n".join(out)
+
+
+def symbols(r: Any) -> str:
+    out = []
+    for s in r.symbols:
+        out.append(f"{s.path}:{s.start_line}-{s.end_line}  {s.kind} {s.qualname}  ({s.match})")
+        if s.signature:
+            out.append(f"    {s.signature}")
+        if s.doc:
+            out.append(f"    {s.doc.splitlines()[0]}")
+        for ref in s.references or []:
+            out.append(f"    <- {ref.path}:{ref.line} [{ref.kind}] {ref.context}")
+    return "\n".join(out) if out else f"no symbol named {r.query!r}"
+
+
+def deps(r: Any) -> str:
+    out = [f"{r.resolved} ({r.direction}, depth {r.depth})"]
+    for e in r.edges:
+        out.append(f"  {e.source} -[{e.kind}]-> {e.target}")
+    return "\n".join(out)
+
+
+def summary(r: Any) -> str:
+    out = []
+    for s in r.summaries:
+        langs = ", ".join(f"{k} {v}" for k, v in s.languages.items())
+        out.append(f"{s.path}/  {s.files} files, {s.lines} lines ({langs})")
+        if s.readme:
+            out.append(f"    {s.readme[:200]}")
+        out.extend(f"    * {k}" for k in s.key_symbols[:10])
+    return "\n".join(out)
+
+
+def status(r: Any) -> str:
+    lines = [
+        f"root: {r.root}", f"index: {r.index_dir} (generation {r.generation})",
+        f"files: {r.files}  symbols: {r.symbols}  chunks: {r.chunks}",
+        "languages: " + ", ".join(f"{k} {v}" for k, v in r.languages.items()),
+        "skipped: " + (", ".join(f"{k} {v}" for k, v in r.skipped.items()) or "none"),
+        f"embeddings: {r.embedded_chunks} chunks, model {r.embedding_model or 'none'}",
+    ]
+    return "\n".join(lines)
+
+
+def index_stats(r: dict[str, Any]) -> str:
+    skipped = ", ".join(f"{k} {v}" for k, v in r["skipped"].items()) or "none"
+    text = (f"indexed {r['indexed']} files ({r['unchanged']} unchanged, {r['deleted']} deleted) "
+            f"of {r['files']}: {r['symbols']} symbols, {r['chunks']} chunks in {r['seconds']} s\n"
+            f"skipped: {skipped}")
+    if "embedding" in r:
+        e = r["embedding"]
+        text += f"\nembedded {e['embedded']} chunks with {e['model']} in {e['seconds']} s"
+    return text
+
+
+def dry_run(r: dict[str, Any]) -> str:
+    out = [f"would index {r['files']} files ({r['bytes']} bytes), ~{r['estimated_chunks']} chunks, "
+           f"~{r['estimated_embed_seconds']} s to embed on this machine"]
+    out.append("languages: " + ", ".join(f"{k} {v}" for k, v in r["languages"].items()))
+    out.append("top directories: " + ", ".join(f"{k} {v}" for k, v in list(r["directories"].items())[:10]))
+    out.append("skipped: " + (", ".join(f"{k} {v}" for k, v in r["skipped"].items()) or "none"))
+    return "\n".join(out)
+
+
+def model(r: dict[str, Any]) -> str:
+    return "\n".join(f"{k}: {v}" for k, v in r.items())

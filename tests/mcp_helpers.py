@@ -1,0 +1,57 @@
+"""Shared helpers for tests that talk MCP to a real server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from mcp import Client
+
+from indexer.pipeline import index_repository
+from indexer.repo_index import IndexPaths, RepoIndex
+from mcp_server.runtime import Runtime
+from mcp_server.settings import Settings
+
+
+def build_index(root: Path, index_dir: Path) -> None:
+    """Index `root` into `index_dir` (lexical + symbols), leaving the tree untouched."""
+    with RepoIndex(IndexPaths.for_repo(root, index_dir)) as index:
+        index_repository(index)
+
+
+def server_settings(root: Path, index_dir: Path, **kw: Any) -> Settings:
+    base: dict[str, Any] = {"root": root, "index_dir": index_dir, "watch": False,
+                            "embed": True, "model": "hashing"}
+    base.update(kw)
+    return Settings(**base)
+
+
+async def call(client: Client, tool: str, **args: Any) -> dict[str, Any]:
+    """Call a tool and return its structured content, failing on an error result."""
+    result = await client.call_tool(tool, args)
+    assert not result.is_error, result.content
+    assert isinstance(result.structured_content, dict)
+    return result.structured_content
+
+
+def wait_ready(runtime: Runtime, timeout: float = 120) -> None:
+    assert runtime.ready.wait(timeout), "the server did not finish reconciling in time"
+
+
+@asynccontextmanager
+async def connected(settings: Settings) -> AsyncIterator[Client]:
+    """An in-memory MCP session with a server for `settings`, once it has reconciled.
+
+    (A context manager, not a fixture: the SDK's task groups must be entered and exited in
+    the same task, which pytest-asyncio's async-generator fixtures do not guarantee.)"""
+    import anyio
+
+    from mcp_server.server import build_server
+
+    runtime = Runtime(settings)
+    async with Client(build_server(settings, runtime)) as client:
+        with anyio.fail_after(120):
+            await anyio.to_thread.run_sync(runtime.ready.wait)
+        yield client

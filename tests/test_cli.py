@@ -1,0 +1,76 @@
+"""The `sextant` command line, run as a user runs it (a subprocess), on the flask corpus."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def sextant(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mcp_server.cli", *args], capture_output=True,
+                          text=True, timeout=300, cwd=cwd or ROOT,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home()),
+                               "PYTHONPATH": str(ROOT)})
+
+
+@pytest.fixture(scope="module")
+def flask_repo(corpus: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("cli") / "flask"
+    shutil.copytree(corpus("flask"), dest)
+    return dest
+
+
+def test_index_json_reports_counts_and_creates_a_self_ignoring_index_dir(
+        flask_repo: Path) -> None:
+    proc = sextant("index", str(flask_repo), "--no-embed", "--json")
+    assert proc.returncode == 0, proc.stderr
+    stats = json.loads(proc.stdout)
+    assert stats["indexed"] > 100 and stats["symbols"] > 1000 and stats["chunks"] > 1000
+    assert stats["skipped"].get("hidden_dir", 0) >= 1
+    assert (flask_repo / ".sextant" / ".gitignore").read_text().strip() == "*"
+    assert (flask_repo / ".sextant" / "v1" / "store.duckdb").exists()
+    again = json.loads(sextant("index", str(flask_repo), "--no-embed", "--json").stdout)
+    assert again["indexed"] == 0 and again["unchanged"] == stats["indexed"]
+
+
+def test_search_json_matches_the_spec_shape(flask_repo: Path) -> None:
+    sextant("index", str(flask_repo), "--no-embed")
+    proc = sextant("search", "--repo", str(flask_repo), "--json", "-k", "5", "--mode", "lexical",
+                   "register a URL rule for a view function")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert set(out) >= {"results", "took_ms", "truncated"}
+    hit = out["results"][0]
+    assert set(hit) >= {"path", "start_line", "end_line", "symbol", "kind", "language",
+                        "score", "snippet"}
+    assert any((r["symbol"] or "").endswith("add_url_rule") for r in out["results"])
+
+
+def test_status_json_lists_languages_and_skip_reasons(flask_repo: Path) -> None:
+    sextant("index", str(flask_repo), "--no-embed")
+    out = json.loads(sextant("status", "--repo", str(flask_repo), "--json").stdout)
+    assert out["languages"]["python"] > 50 and out["skipped"]
+
+
+def test_symbol_command_prints_the_definition(flask_repo: Path) -> None:
+    sextant("index", str(flask_repo), "--no-embed")
+    proc = sextant("symbol", "--repo", str(flask_repo), "Flask.add_url_rule", "--no-body")
+    assert proc.returncode == 0, proc.stderr
+    assert "src/flask/sansio/app.py" in proc.stdout
+
+
+def test_usage_errors_exit_2_and_other_errors_exit_1_with_one_line(tmp_path: Path) -> None:
+    assert sextant("search").returncode == 2
+    proc = sextant("status", "--repo", str(tmp_path / "missing"))
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "--repo" in proc.stderr
+    proc = sextant("status", "--repo", str(tmp_path))
+    assert proc.returncode == 1 and "sextant index" in proc.stderr
