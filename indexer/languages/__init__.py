@@ -79,12 +79,14 @@ _GO_BUILTINS = _words(
 )
 
 
+_JS_WRAPPERS = _words("export_statement lexical_declaration variable_declaration expression_statement")
+_TS_WRAPPERS = _JS_WRAPPERS | {"ambient_declaration"}
+_REQUIRE = _words("require")
+
+
 def _spec(name: str, exts: str, module: str, **kw: object) -> LanguageSpec:
     return LanguageSpec(name, tuple(exts.split()), module, **kw)  # type: ignore[arg-type]
 
-
-_JS_WRAPPERS = frozenset({"export_statement"})
-_TS_WRAPPERS = frozenset({"export_statement", "ambient_declaration"})
 
 _SPECS: tuple[LanguageSpec, ...] = (
     _spec(
@@ -103,6 +105,7 @@ _SPECS: tuple[LanguageSpec, ...] = (
         "tree_sitter_javascript",
         interpreters=("node",),
         wrappers=_JS_WRAPPERS,
+        import_functions=_REQUIRE,
     ),
     _spec(
         "typescript",
@@ -110,6 +113,7 @@ _SPECS: tuple[LanguageSpec, ...] = (
         "tree_sitter_typescript",
         loader="language_typescript",
         wrappers=_TS_WRAPPERS,
+        import_functions=_REQUIRE,
     ),
     _spec(
         "tsx",
@@ -118,6 +122,7 @@ _SPECS: tuple[LanguageSpec, ...] = (
         loader="language_tsx",
         query_file="typescript.scm",
         wrappers=_TS_WRAPPERS,
+        import_functions=_REQUIRE,
     ),
     _spec(
         "go",

@@ -162,6 +162,11 @@ class Extractor:
     def finish(self, result: ParsedFile) -> None:
         defs = self._name_defs()
         bases = self._scope_references(defs, result.references)
+        by_qualname = {d.qualname: d for d in reversed(defs) if d.kind != "impl"}
+        for d in defs:  # `impl Trait for Foo` / Swift extensions: the bases belong to Foo
+            target = by_qualname.get(d.qualname) if d.kind == "impl" else None
+            if target is not None and id(d) in bases:
+                bases.setdefault(id(target), []).extend(bases[id(d)])
         result.symbols = [self._symbol(d, bases) for d in defs if d.kind != "impl"]
         result.imports = self._imports()
 
@@ -192,12 +197,12 @@ class Extractor:
             stack.append(d)
         return [d for d in defs if d.name]
 
-    def _scope_references(self, defs: list[_Def], out: list[Reference]) -> dict[str, list[str]]:
+    def _scope_references(self, defs: list[_Def], out: list[Reference]) -> dict[int, list[str]]:
         """Append references with their innermost enclosing symbol; returns inherit bases."""
         skip = {d.name_node.start_byte for d in defs if d.name_node is not None}
         ignored = self.spec.ignored_refs
         scoping = [d for d in defs if d.kind not in _NOT_SCOPES]
-        bases: dict[str, list[str]] = {}
+        bases: dict[int, list[str]] = {}  # id(_Def) -> base texts
         src = self.src
         stack: list[_Def] = []
         i, n = 0, len(scoping)
@@ -220,11 +225,11 @@ class Extractor:
                 stack.pop()
             scope = stack[-1].qualname if stack else None
             out.append(Reference(name, kind, node.start_point[0] + 1, start, scope))
-            if kind == "inherit" and scope is not None:
-                bases.setdefault(scope, []).append(collapse(text))
+            if kind == "inherit" and stack:
+                bases.setdefault(id(stack[-1]), []).append(collapse(text))
         return bases
 
-    def _symbol(self, d: _Def, bases: dict[str, list[str]]) -> Symbol:
+    def _symbol(self, d: _Def, bases: dict[int, list[str]]) -> Symbol:
         node = self._outer(d.node)
         return Symbol(
             name=d.name,
@@ -237,7 +242,7 @@ class Extractor:
             end_line=node.end_point[0] + 1,
             start_byte=node.start_byte,
             end_byte=node.end_byte,
-            bases=tuple(bases.get(d.qualname, ())) if d.kind != "method" else (),
+            bases=tuple(bases.get(id(d), ())),
         )
 
     def _outer(self, node: Node) -> Node:

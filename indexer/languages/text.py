@@ -46,9 +46,15 @@ def split_qualified(text: str) -> tuple[str, str]:
     return ".".join(parts[:-1]), parts[-1]
 
 
+_IMPORT_KEYWORDS = re.compile(r"^(?:(?:import|using|use|static|global|from)\s+)+")
+_IMPORT_TAIL = re.compile(r"(?:\s*\{.*\}|\._|\.\*|::\*|;)+$")
+
+
 def strip_module(text: str) -> str:
-    """A module string as written, without quotes or angle brackets."""
-    return collapse(text).strip("\"'`<>").strip()
+    """A module string as written: no quotes, brackets, keywords or selector lists."""
+    text = _IMPORT_KEYWORDS.sub("", collapse(text))
+    text = _IMPORT_TAIL.sub("", text).rstrip(".:")
+    return text.strip("\"'`<>").strip()
 
 
 def clean_comment(comments: list[str]) -> str:
