@@ -84,6 +84,12 @@ _TS_WRAPPERS = _JS_WRAPPERS | {"ambient_declaration"}
 _REQUIRE = _words("require")
 
 
+_SH_BUILTINS = _words(
+    "echo printf cd test [ [[ export local declare readonly set unset shift return exit eval "
+    "exec read true false trap wait source . command type getopts let printf pwd"
+)
+
+
 def _spec(name: str, exts: str, module: str, **kw: object) -> LanguageSpec:
     return LanguageSpec(name, tuple(exts.split()), module, **kw)  # type: ignore[arg-type]
 
@@ -152,18 +158,23 @@ _SPECS: tuple[LanguageSpec, ...] = (
         "tree_sitter_ruby",
         filenames=("Rakefile", "Gemfile", "Guardfile", "Vagrantfile"),
         interpreters=("ruby",),
+        import_functions=_words("require require_relative load"),
     ),
     _spec("php", ".php .phtml", "tree_sitter_php", loader="language_php", interpreters=("php",)),
     _spec("kotlin", ".kt .kts", "tree_sitter_kotlin"),
     _spec("swift", ".swift", "tree_sitter_swift"),
     _spec("scala", ".scala .sc", "tree_sitter_scala"),
-    _spec("lua", ".lua", "tree_sitter_lua", interpreters=("lua",)),
+    _spec(
+        "lua", ".lua", "tree_sitter_lua", interpreters=("lua",), import_functions=_REQUIRE
+    ),
     _spec(
         "bash",
         ".sh .bash",
         "tree_sitter_bash",
         filenames=(".bashrc", ".bash_profile", ".profile"),
         interpreters=("bash", "sh", "zsh", "dash", "ksh"),
+        import_functions=_words("source ."),
+        ignored_refs=_SH_BUILTINS,
     ),
 )
 

@@ -103,6 +103,23 @@ def find_body(node: Node) -> Node | None:
     return next((c for c in last.named_children if c.type in _BODY_TYPES), None)
 
 
+def _end_line(node: Node) -> int:
+    """1-based last line; a node ending just after a newline (`#define`) ends on that line."""
+    row, column = node.end_point
+    return row if column == 0 and row > node.start_point[0] else row + 1
+
+
+def _header_end(node: Node, body: Node) -> int:
+    """End of the last non-comment child before `body` (drops comments between them)."""
+    end = node.start_byte
+    for child in node.children:
+        if child.start_byte >= body.start_byte:
+            break
+        if "comment" not in child.type:
+            end = child.end_byte
+    return end
+
+
 class Extractor:
     """Accumulates one file's matches, then builds its symbols, references and imports."""
 
@@ -239,7 +256,7 @@ class Extractor:
             doc=self._doc(d.node, node),
             parent=d.parent,
             start_line=node.start_point[0] + 1,
-            end_line=node.end_point[0] + 1,
+            end_line=_end_line(node),
             start_byte=node.start_byte,
             end_byte=node.end_byte,
             bases=tuple(bases.get(id(d), ())),
@@ -259,6 +276,8 @@ class Extractor:
         body = find_body(node)
         start = node.start_byte if outer.type == "decorated_definition" else outer.start_byte
         end = body.start_byte if body is not None else node.end_byte
+        if body is not None and body.parent == node:
+            end = _header_end(node, body)
         end = min(end, start + _SIGNATURE_SCAN)
         text = collapse(self.src[start:end].decode("utf-8", "replace"))
         if body is not None:
@@ -275,6 +294,11 @@ class Extractor:
     def _leading_comment(self, node: Node) -> str:
         comments: list[Node] = []
         row = node.start_point[0]
+        parent = node.parent
+        while node.prev_sibling is None and parent is not None:  # first in a body: look above
+            if parent.start_byte != node.start_byte:
+                break
+            node, parent = parent, parent.parent
         sibling = node.prev_sibling
         skip = self.spec.doc_skip
         while sibling is not None and len(comments) < _MAX_DOC_COMMENTS:

@@ -11,7 +11,7 @@ _WS = re.compile(r"\s+")
 _GENERIC = re.compile(r"<[^<>]*>|\[[^\[\]]*\]")
 _LINE_MARKER = re.compile(r"^\s*(?:/\*+!?|\*+/|\*(?!/)|///?!?|#+'?|--+(?:\[=*\[)?|;+|%+)\s?")
 _LINE_END = re.compile(r"\s*(?:\*+/|\]=*\])\s*$")
-_QUALIFIER = re.compile(r"::|\.|->|\\")
+_QUALIFIER = re.compile(r"::|:|\.|->|\\")
 _DOC_CAP = 4000
 
 
