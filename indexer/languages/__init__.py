@@ -46,6 +46,7 @@ class LanguageSpec:
     filenames: tuple[str, ...] = ()  # exact base names (`Rakefile`)
     interpreters: tuple[str, ...] = ()  # shebang interpreters for extensionless scripts
     query_file: str = ""  # defaults to `<name>.scm`
+    extra_queries: tuple[str, ...] = ()  # more query files appended (shared JSX patterns)
     doc_style: str = "comment"  # `docstring` (Python) or `comment` (leading comment block)
     # Nodes that wrap a single definition (decorators, `export`, Go `type`): the symbol's
     # range grows to the wrapper so that decorators and keywords stay with the code.
@@ -82,6 +83,11 @@ _GO_BUILTINS = _words(
 _JS_WRAPPERS = _words("export_statement lexical_declaration variable_declaration expression_statement")
 _TS_WRAPPERS = _JS_WRAPPERS | {"ambient_declaration"}
 _REQUIRE = _words("require")
+_HTML_TAGS = _words(  # JSX intrinsic elements are not calls worth a reference
+    "a abbr article aside b body br button canvas code div em footer form h1 h2 h3 h4 h5 h6 "
+    "head header hr html i img input label li link main meta nav ol option p pre section "
+    "select small span strong style svg table tbody td textarea th thead title tr ul video"
+)
 
 
 _SH_BUILTINS = _words(
@@ -109,9 +115,11 @@ _SPECS: tuple[LanguageSpec, ...] = (
         "javascript",
         ".js .jsx .mjs .cjs",
         "tree_sitter_javascript",
+        extra_queries=("jsx.scm",),
         interpreters=("node",),
         wrappers=_JS_WRAPPERS,
         import_functions=_REQUIRE,
+        ignored_refs=_HTML_TAGS,
     ),
     _spec(
         "typescript",
@@ -127,8 +135,10 @@ _SPECS: tuple[LanguageSpec, ...] = (
         "tree_sitter_typescript",
         loader="language_tsx",
         query_file="typescript.scm",
+        extra_queries=("jsx.scm",),
         wrappers=_TS_WRAPPERS,
         import_functions=_REQUIRE,
+        ignored_refs=_HTML_TAGS,
     ),
     _spec(
         "go",
@@ -234,4 +244,6 @@ def load_grammar(name: str) -> Language:
 def load_query_source(name: str) -> str:
     """The text of the language's query file (package data)."""
     spec = get_language(name)
-    return resources.files(__package__).joinpath("queries", spec.query_name).read_text("utf-8")
+    queries = resources.files(__package__).joinpath("queries")
+    files = (spec.query_name, *spec.extra_queries)
+    return "\n".join(queries.joinpath(f).read_text("utf-8") for f in files)

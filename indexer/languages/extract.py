@@ -252,7 +252,7 @@ class Extractor:
             name=d.name,
             qualname=d.qualname,
             kind=d.kind,
-            signature=self._signature(d.node, node),
+            signature=self._signature(d.node, node, d.kind),
             doc=self._doc(d.node, node),
             parent=d.parent,
             start_line=node.start_point[0] + 1,
@@ -272,7 +272,7 @@ class Extractor:
             node, parent = parent, parent.parent
         return node
 
-    def _signature(self, node: Node, outer: Node) -> str:
+    def _signature(self, node: Node, outer: Node, kind: str) -> str:
         body = find_body(node)
         start = node.start_byte if outer.type == "decorated_definition" else outer.start_byte
         end = body.start_byte if body is not None else node.end_byte
@@ -280,6 +280,8 @@ class Extractor:
             end = _header_end(node, body)
         end = min(end, start + _SIGNATURE_SCAN)
         text = collapse(self.src[start:end].decode("utf-8", "replace"))
+        if body is None and kind in _CONTAINERS and "{" in text:  # Go `interface { ... }`
+            text = text[: text.index("{")].rstrip()
         if body is not None:
             text = text.rstrip(" {:=").rstrip()
         return text if len(text) <= SIGNATURE_CAP else text[: SIGNATURE_CAP - 1] + "…"
@@ -320,11 +322,14 @@ class Extractor:
         relative = self.spec.relative_imports
         for start in sorted(self.imports):
             node, names = self.imports[start]
-            module = strip_module(self.text(node))
+            raw = self.text(node)
             level = 0
-            if relative:
+            if relative:  # Python: `..pkg.mod` -> level 2, `pkg.mod`
+                module = collapse(raw).replace(" ", "")
                 stripped = module.lstrip(".")
                 level, module = len(module) - len(stripped), stripped
+            else:
+                module = strip_module(raw)
             line = node.start_point[0] + 1
             out.append(Import(module, line, tuple(dict.fromkeys(names)), level))
         return out

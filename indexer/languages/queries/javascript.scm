@@ -41,8 +41,6 @@
 (new_expression constructor: [(identifier) @name.reference.call
                               (member_expression property: (property_identifier) @name.reference.call)])
 
-(jsx_opening_element name: (identifier) @name.reference.call)
-(jsx_self_closing_element name: (identifier) @name.reference.call)
 
 (import_statement
   (import_clause [
