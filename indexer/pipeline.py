@@ -43,6 +43,11 @@ from indexer.walk import (
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int, int | None, str], None]  # (done, total or None, message)
+StopFn = Callable[[], bool]  # polled between batches; True asks the run to stop
+
+
+class IndexingStopped(Exception):
+    """A run was asked to stop (`should_stop`); what it wrote so far is consistent."""
 
 _BATCH_FILES = 64  # files per worker task
 _WRITE_FILES = 512  # files per store transaction
@@ -175,9 +180,12 @@ def _write(index: RepoIndex, records: list[FileRecord], deleted: list[str],
 
 
 def index_repository(
-    index: RepoIndex, opts: IndexOptions | None = None, progress: ProgressFn | None = None
+    index: RepoIndex, opts: IndexOptions | None = None, progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
 ) -> IndexStats:
-    """Bring the index in line with the working tree (a full build on an empty index)."""
+    """Bring the index in line with the working tree (a full build on an empty index).
+
+    Raises IndexingStopped when `should_stop` turns true between batches."""
     opts = opts or IndexOptions()
     started = time.perf_counter()
     stats = IndexStats()
@@ -197,7 +205,7 @@ def index_repository(
             changed.append(item)
     deleted = sorted(set(known) - seen)
     stats.files = len(seen)
-    _apply(index, changed, deleted, known, opts, stats, skipped, progress)
+    _apply(index, changed, deleted, known, opts, stats, skipped, progress, should_stop)
     index.store.replace_skipped(skipped, full=True)
     build_graph(index)
     stats.skipped.update(s[1] for s in skipped)
@@ -260,6 +268,7 @@ def _apply(
     index: RepoIndex, changed: list[FileEntry], deleted: list[str],
     known: dict[str, tuple[int, int, str]], opts: IndexOptions, stats: IndexStats,
     skipped: list[tuple[str, str, str]], progress: ProgressFn | None,
+    should_stop: StopFn | None = None,
 ) -> None:
     pending: list[FileRecord] = []
     pending_deleted = list(deleted)
@@ -281,5 +290,9 @@ def _apply(
         if len(pending) >= _WRITE_FILES:
             _write(index, pending, pending_deleted, stats)
             pending, pending_deleted = [], []
+        if should_stop is not None and should_stop():
+            if pending or pending_deleted:
+                _write(index, pending, pending_deleted, stats)
+            raise IndexingStopped(f"stopped after {done} of {len(changed)} changed files")
     if pending or pending_deleted:
         _write(index, pending, pending_deleted, stats)
