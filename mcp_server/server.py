@@ -32,6 +32,7 @@ from tools.models import (
     SummaryResult,
     SymbolResult,
 )
+from tools.redact import redact
 from tools.search import search_code as _search_code
 from tools.status import index_status as _index_status
 from tools.summary import summarize_dir as _summarize_dir
@@ -73,7 +74,7 @@ async def _call(ctx: Context, fn: Callable[..., R], *args: object, **kwargs: obj
     state = _state(ctx)
 
     def run() -> R:
-        return fn(state.ctx, *args, **kwargs)
+        return redact(fn(state.ctx, *args, **kwargs))
 
     try:
         return await anyio.to_thread.run_sync(run)
