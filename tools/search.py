@@ -20,6 +20,7 @@ from indexer.lexical import identifier_tokens
 from tools.budget import fit_items, json_tokens
 from tools.context import ToolContext, ToolError
 from tools.models import Omitted, SearchHit, SearchResult
+from tools.source import check_rel
 
 MODES = ("hybrid", "lexical", "semantic")
 RRF_K = 60
@@ -142,6 +143,8 @@ def search_code(
         raise ToolError("query is empty: describe the code you are looking for, or name it")
     if mode not in MODES:
         raise ToolError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if path:
+        check_rel(path)
     filtered = bool(language or path)
     pool = max(60, k * 6) * (8 if filtered else 1)
     ranked: dict[str, Sequence[int]] = {}

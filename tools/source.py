@@ -1,14 +1,29 @@
-"""Reading repository files for tool output, confined to the repository root."""
+"""Reading repository files for tool output, confined to the repository root.
+
+Every path a client gives is checked by `resolve_in_root` (or `check_rel` for globs and
+filters that never touch the file system): no NUL byte, not absolute, no `..` component,
+and, after following symlinks, still inside the real root (compared by path component).
+`read_lines` re-checks at read time (a file indexed earlier may since have become a link
+out of the root, a FIFO or a huge file), refuses a final-component symlink swapped in after
+the check (O_NOFOLLOW), never blocks on a FIFO or device, and reads a bounded prefix.
+"""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path, PurePosixPath
 
 from tools.context import ToolError
 
+MAX_READ_BYTES = 8 << 20  # a file that grew past this since indexing is read up to here
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+               | getattr(os, "O_CLOEXEC", 0))
 
-def resolve_in_root(root: Path, rel: str) -> Path:
-    """The real path of `rel` inside `root`; raises ToolError for anything that leaves it."""
+
+def check_rel(rel: str) -> PurePosixPath:
+    """`rel` as a relative POSIX path; ToolError when it has a NUL byte, is absolute or has
+    a `..` component (checked without touching the file system: globs and filters)."""
     if "\x00" in rel:
         raise ToolError("path contains a NUL byte")
     pure = PurePosixPath(rel.replace("\\", "/"))
@@ -16,8 +31,17 @@ def resolve_in_root(root: Path, rel: str) -> Path:
         raise ToolError(f"path {rel!r} is absolute: give it relative to the repository root")
     if ".." in pure.parts:
         raise ToolError(f"path {rel!r} contains '..': give it relative to the repository root")
+    return pure
+
+
+def resolve_in_root(root: Path, rel: str) -> Path:
+    """The real path of `rel` inside `root`; raises ToolError for anything that leaves it."""
+    pure = check_rel(rel)
     real_root = root.resolve()
-    target = (real_root / pure).resolve()
+    try:
+        target = (real_root / pure).resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python < 3.13)
+        raise ToolError(f"path {rel!r} cannot be resolved ({exc}): is it a symlink loop?") from None
     if target != real_root and real_root not in target.parents:
         raise ToolError(f"path {rel!r} leads outside the repository")
     return target
@@ -33,9 +57,28 @@ def normalize_rel(rel: str) -> str:
 
 
 def read_lines(root: Path, rel: str) -> list[str]:
-    """Lines of a repository file (decoded with replacement); [] when it cannot be read."""
+    """Lines of a repository file (decoded with replacement); [] when it cannot be read,
+    is not a regular file, or leaves the root."""
     try:
-        data = resolve_in_root(root, rel).read_bytes()
+        data = _read_regular(resolve_in_root(root, rel))
     except (OSError, ToolError):
         return []
     return data.decode("utf-8", errors="replace").splitlines()
+
+
+def _read_regular(path: Path) -> bytes:
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return b""
+        parts: list[bytes] = []
+        remaining = MAX_READ_BYTES
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                break
+            parts.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(parts)
+    finally:
+        os.close(fd)

@@ -8,7 +8,7 @@ from tools.budget import fit_items, json_tokens
 from tools.context import ToolContext, ToolError
 from tools.models import Omitted, SymbolInfo, SymbolReference, SymbolResult
 from tools.search import path_prior
-from tools.source import read_lines
+from tools.source import check_rel, read_lines
 
 MAX_CANDIDATES = 25
 MAX_REFERENCES = 50
@@ -93,6 +93,8 @@ def get_symbol(
     name = name.strip()
     if not name:
         raise ToolError("name is empty: give a symbol name such as `add_url_rule` or `Flask.route`")
+    if path:
+        check_rel(path)
     rows, how = _candidates(ctx, name)
     if path:
         rows = [r for r in rows if r[3] == path or r[3].startswith(path.rstrip("/") + "/")] or rows
