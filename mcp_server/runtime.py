@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
-from indexer.pipeline import IndexOptions, index_repository
+from indexer.pipeline import IndexOptions, IndexStats, ProgressFn, StopFn, index_repository
 from indexer.repo_index import RepoIndex
 from indexer.walk import WalkOptions
+from mcp_server.metrics import Metrics
 from mcp_server.settings import Settings
 from tools.context import EmbeddingState, ToolContext
 
@@ -31,9 +33,16 @@ class Runtime:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._watch_thread: threading.Thread | None = None
         self.ctx: ToolContext | None = None
         self.ready = threading.Event()  # set after the first reconcile
-        self.changed_listeners: list = []  # callables run after each index update
+        self.changed_listeners: list[Callable[[], None]] = []  # run after each index update
+        # Held by whoever writes the index (reconcile, reindex tool, watcher batches), so
+        # writers take turns; readers (tools) never take it.
+        self.index_lock = threading.RLock()
+        self.metrics = Metrics()
+        self.reindex_idle = threading.Event()  # cleared while a reindex tool call runs
+        self.reindex_idle.set()
 
     @property
     def options(self) -> IndexOptions:
@@ -59,14 +68,20 @@ class Runtime:
         index = RepoIndex.open(self.settings.root, self.settings.index_dir)
         self.ctx = ToolContext(index=index, embedding=EmbeddingState())
         self._stop.clear()
+        self._watch_thread = None
+        if self.settings.watch:  # listen before reconciling, so no edit falls in between
+            self._watch_thread = threading.Thread(target=self._watch, args=(self.ctx,),
+                                                  name="sextant-watch", daemon=True)
+            self._watch_thread.start()
         self._thread = threading.Thread(target=self._background, name="sextant-index",
                                         daemon=True)
         self._thread.start()
 
     def _shutdown(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        for thread in (self._thread, self._watch_thread):
+            if thread is not None:
+                thread.join(timeout=30)
         if self.ctx is not None:
             if self.ctx.vectors is not None:
                 self.ctx.vectors.save(self.ctx.index.store.generation)
@@ -80,7 +95,8 @@ class Runtime:
         ctx = self.ctx
         assert ctx is not None
         try:
-            stats = index_repository(ctx.index, self.options)
+            with self.index_lock:
+                stats = index_repository(ctx.index, self.options)
             log.info("index reconciled: %s", stats.as_dict())
         except Exception:  # noqa: BLE001 - top level of a thread: log, keep serving
             log.exception("reconciling the index failed; serving what is indexed")
@@ -88,8 +104,6 @@ class Runtime:
         self.notify_changed()
         if self.settings.embed and not self._stop.is_set():
             self._embed(ctx)
-        if self.settings.watch and not self._stop.is_set():
-            self._watch(ctx)
 
     def _embed(self, ctx: ToolContext) -> None:
         try:
@@ -112,6 +126,33 @@ class Runtime:
             log.exception("the file watcher stopped; the index will not follow edits")
         finally:
             ctx.watching = False
+
+    def reindex(self, progress: ProgressFn | None = None,
+                should_stop: StopFn | None = None) -> IndexStats:
+        """Bring the index in line with the working tree now (the `reindex` tool).
+
+        Runs in the caller's thread, taking turns with other writers; raises
+        `indexer.pipeline.IndexingStopped` when `should_stop` turns true between batches."""
+        ctx = self.ctx
+        if ctx is None:
+            raise RuntimeError("the runtime is not started")
+        try:
+            with self.index_lock:
+                stats = index_repository(ctx.index, self.options, progress, should_stop)
+        finally:
+            self.notify_changed()
+        if ctx.embedder is not None and ctx.vectors is not None:
+            self._embed_new(ctx, should_stop)
+        return stats
+
+    def _embed_new(self, ctx: ToolContext, should_stop: StopFn | None) -> None:
+        from indexer.embedding import embed_pending
+
+        # A running background pass embeds from its own list; leave new chunks to the next.
+        if ctx.embedding.state == "running" or self._stop.is_set():
+            return
+        if should_stop is None or not should_stop():
+            embed_pending(ctx, self._stop)
 
     def notify_changed(self) -> None:
         for listener in list(self.changed_listeners):

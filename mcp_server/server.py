@@ -3,11 +3,14 @@
 Each MCP tool validates typed arguments (pydantic, from the signature), runs the plain
 function from `tools/` in a worker thread, and returns its pydantic result as structured
 content. A `tools.context.ToolError` becomes an MCP error result whose message says what to
-change; the server never dies on a request.
+change; the server never dies on a request. `_call` also bounds the worker threads (more
+calls queue), records per-tool metrics, and waits for freshness when asked to.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,9 +20,11 @@ import anyio
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
+from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
+from mcp_server.resources import ResourceNotifier, register_resources
 from mcp_server.runtime import Runtime
 from mcp_server.settings import Settings
 from tools import budget
@@ -32,13 +37,13 @@ from tools.models import (
     SummaryResult,
     SymbolResult,
 )
-from tools.redact import redact
 from tools.search import search_code as _search_code
 from tools.status import index_status as _index_status
 from tools.summary import summarize_dir as _summarize_dir
 from tools.symbols import get_symbol as _get_symbol
 
 R = TypeVar("R")
+log = logging.getLogger(__name__)
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False,
                             destructive_hint=False)
@@ -46,6 +51,10 @@ READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_worl
 MaxTokens = Annotated[int, Field(
     ge=budget.MIN_MAX_TOKENS, le=budget.MAX_MAX_TOKENS,
     description="Upper bound on the answer's size in cl100k tokens; detail degrades to fit")]
+WaitFresh = Annotated[bool, Field(description=(
+    "Wait (up to 10 s) until files changed on disk are re-indexed before answering; "
+    "use right after editing files the answer depends on"))]
+WAIT_FRESH_S = 10.0
 
 
 @dataclass
@@ -54,6 +63,7 @@ class AppState:
 
     runtime: Runtime
     ctx: ToolContext
+    limiter: anyio.CapacityLimiter
 
 
 INSTRUCTIONS = """Sextant indexes this repository (symbols, imports, call sites, semantic
@@ -61,43 +71,84 @@ chunks) and keeps the index fresh as files change. Prefer it to grep/find when y
 - find code by what it does or by name: search_code (ranked, hybrid lexical + semantic);
 - read a definition, or find who calls something: get_symbol (include_references=true);
 - see what a file or symbol depends on, or what depends on it: expand_dependencies;
-- get oriented in an unfamiliar directory: summarize_dir.
+- get oriented in an unfamiliar directory: summarize_dir (or read sextant://overview).
 Every answer fits max_tokens, says what it left out, and says whether files changed since
-they were indexed. Paths are relative to the repository root."""
+they were indexed (freshness; pass wait_fresh=true right after editing). Paths are relative
+to the repository root. Prompts explore_codebase, locate_code and plan_change show the way."""
 
 
 def _state(ctx: Context) -> AppState:
     return ctx.request_context.lifespan_context
 
 
-async def _call(ctx: Context, fn: Callable[..., R], *args: object, **kwargs: object) -> R:
+def _wait_until_fresh(ctx: ToolContext, paths: set[str] | None) -> None:
+    try:
+        from indexer.watcher import wait_until_fresh
+    except ImportError:  # the watcher is optional in this build: answer as indexed
+        return
+    wait_until_fresh(ctx, paths, WAIT_FRESH_S)
+
+
+async def _call(ctx: Context, fn: Callable[..., R], *args: object, wait_fresh: bool = False,
+                fresh_paths: set[str] | None = None, **kwargs: object) -> R:
+    """Run tool function `fn` on the index in a worker thread; metrics by `fn.__name__`."""
     state = _state(ctx)
+    metrics = state.runtime.metrics
 
     def run() -> R:
-        return redact(fn(state.ctx, *args, **kwargs))
+        if wait_fresh:
+            _wait_until_fresh(state.ctx, fresh_paths)
+        return fn(state.ctx, *args, **kwargs)
 
+    outcome, started = "crash", time.perf_counter()
+    metrics.started()
     try:
-        return await anyio.to_thread.run_sync(run)
+        result = await anyio.to_thread.run_sync(run, limiter=state.limiter)
+        outcome = "ok"
+        return result
     except ToolError as exc:
+        outcome = "error"
         raise MCPToolError(str(exc)) from None
+    except anyio.get_cancelled_exc_class():
+        outcome = "cancelled"
+        raise
+    finally:
+        metrics.finished(fn.__name__, outcome, time.perf_counter() - started)
 
 
 def build_server(settings: Settings, runtime: Runtime | None = None) -> MCPServer:
     """The MCP server for one repository; resources live in the lifespan's AppState."""
     runtime = runtime or Runtime(settings)
+    bus = InMemorySubscriptionBus()
+    notifier = ResourceNotifier(bus)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[AppState]:
+        notifier.attach(runtime)
         ctx = await anyio.to_thread.run_sync(runtime.acquire)
         try:
-            yield AppState(runtime=runtime, ctx=ctx)
+            yield AppState(runtime=runtime, ctx=ctx,
+                           limiter=anyio.CapacityLimiter(settings.tool_threads))
         finally:
             await anyio.to_thread.run_sync(runtime.release)
 
     server = MCPServer("sextant", instructions=INSTRUCTIONS, lifespan=lifespan,
-                       log_level=settings.log_level.upper())  # type: ignore[arg-type]
+                       log_level=settings.log_level.upper(),  # type: ignore[arg-type]
+                       subscriptions=bus)
     _register_tools(server)
+    from mcp_server.reindex import register_reindex
+
+    register_reindex(server)
+    register_resources(server, runtime, notifier)
+    _register_prompts(server)
     return server
+
+
+def _register_prompts(server: MCPServer) -> None:
+    from prompts import PROMPTS
+
+    for fn in PROMPTS:
+        server.prompt(name=fn.__name__, description=(fn.__doc__ or "").strip())(fn)
 
 
 def _register_tools(server: MCPServer) -> None:
@@ -115,12 +166,14 @@ def _register_tools(server: MCPServer) -> None:
         mode: Annotated[Literal["hybrid", "lexical", "semantic"], Field(description=(
             "hybrid (default) fuses BM25, symbol names and embeddings"))] = "hybrid",
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
+        wait_fresh: WaitFresh = False,
     ) -> SearchResult:
         """Find code by meaning or by name, ranked. Use instead of grep when you don't know the
         exact text, or when grep returns too many hits: results are whole functions/classes
-        with their path and line range, tests ranked below source."""
+        with their path and line range, tests ranked below source; each says which indexes
+        matched it (matched_by)."""
         return await _call(ctx, _search_code, query, k=k, language=language, path=path,
-                           mode=mode, max_tokens=max_tokens)
+                           mode=mode, max_tokens=max_tokens, wait_fresh=wait_fresh)
 
     @server.tool(annotations=READ_ONLY)
     async def get_symbol(
@@ -134,11 +187,14 @@ def _register_tools(server: MCPServer) -> None:
         include_references: Annotated[bool, Field(description=(
             "List call sites and other uses, with a line of context"))] = False,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
+        wait_fresh: WaitFresh = False,
     ) -> SymbolResult:
         """Jump to a definition: signature, docstring, body and (optionally) every use site.
-        Use instead of grepping for 'def name' or 'func name'."""
+        Use instead of grepping for 'def name' or 'func name'. Each definition says how the
+        name matched (exact, qualified, inherited, fuzzy)."""
         return await _call(ctx, _get_symbol, name, path=path, include_body=include_body,
-                           include_references=include_references, max_tokens=max_tokens)
+                           include_references=include_references, max_tokens=max_tokens,
+                           wait_fresh=wait_fresh, fresh_paths={path} if path else None)
 
     @server.tool(annotations=READ_ONLY)
     async def expand_dependencies(
@@ -149,12 +205,13 @@ def _register_tools(server: MCPServer) -> None:
             "out: what the target uses; in: what uses the target"))] = "out",
         depth: Annotated[int, Field(ge=1, le=4, description="Hops to follow")] = 1,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
+        wait_fresh: WaitFresh = False,
     ) -> DependencyResult:
         """The import/call/inheritance neighbourhood of a file or symbol, most relevant first,
         with signatures and docstrings. Use before changing code to see what it touches and
         what would break."""
         return await _call(ctx, _expand_dependencies, target, direction=direction, depth=depth,
-                           max_tokens=max_tokens)
+                           max_tokens=max_tokens, wait_fresh=wait_fresh)
 
     @server.tool(annotations=READ_ONLY)
     async def summarize_dir(
@@ -163,10 +220,13 @@ def _register_tools(server: MCPServer) -> None:
             "Directory relative to the repository root"))] = ".",
         depth: Annotated[int, Field(ge=0, le=4, description="Levels of subdirectories")] = 1,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
+        wait_fresh: WaitFresh = False,
     ) -> SummaryResult:
         """What a directory is for: languages, size, key symbols with docstrings, entry points,
         README lead, and what it depends on. Use to get oriented instead of listing files."""
-        return await _call(ctx, _summarize_dir, path=path, depth=depth, max_tokens=max_tokens)
+        scope = None if path.strip("./") == "" else {path.strip("/")}
+        return await _call(ctx, _summarize_dir, path=path, depth=depth, max_tokens=max_tokens,
+                           wait_fresh=wait_fresh, fresh_paths=scope)
 
     @server.tool(annotations=READ_ONLY)
     async def index_status(ctx: Context) -> IndexStatus:

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+def _env_list(name: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in os.environ.get(name, "").split(",") if v.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     root: Path
@@ -22,3 +26,15 @@ class Settings:
     debounce_ms: int = 50
     max_file_bytes: int = 1 << 20
     log_level: str = field(default_factory=lambda: os.environ.get("SEXTANT_LOG_LEVEL", "INFO"))
+    # -- HTTP limits (docs/http.md) ----------------------------------------------------------
+    allowed_hosts: tuple[str, ...] = field(
+        default_factory=lambda: _env_list("SEXTANT_ALLOWED_HOSTS"))  # extra Host names
+    allowed_origins: tuple[str, ...] = field(
+        default_factory=lambda: _env_list("SEXTANT_ALLOWED_ORIGINS"))  # extra Origins
+    max_body_bytes: int = 1 << 20  # 413 above this
+    rate_per_s: float = 50.0  # token bucket refill per client
+    rate_burst: int = 200  # token bucket size per client
+    max_inflight_calls: int = 16  # concurrent tool calls over HTTP; more get 503
+    tool_threads: int = 8  # worker threads for tool calls; more calls queue
+    # -- attaching: a stdio server also listens on loopback so other processes can attach -----
+    attach_listener: bool = True
