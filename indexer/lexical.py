@@ -16,6 +16,7 @@ rebuilt from the store.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -33,24 +34,33 @@ log = logging.getLogger(__name__)
 _WORD = re.compile(r"[A-Za-z0-9_]+")
 _PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
-FIELD_BOOSTS = {"name": 4.0, "header": 1.5, "path": 2.0, "body": 1.0}
+FIELD_BOOSTS = {"name": 4.0, "header": 1.5, "path": 2.0, "body": 1.0, "body_words": 0.5}
+_PY_FIELDS = ("name", "header", "path")  # short: tokenized in Python, identifier-aware
+# The body is long, so it is tokenized inside tantivy (Rust): identifier parts by a regex
+# (Rust regexes have no look-ahead, so `HTTPServer` splits as `https erver`; the whole word
+# still matches through `body_words`) and whole alphanumeric words by the default tokenizer.
+_IDENT_PATTERN = r"[A-Z]?[a-z]+|[A-Z]+|[0-9]+"
 _HEAP = 64 * 1024 * 1024
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _split_word(word: str) -> str:
+    """Space-joined tokens of one identifier (cached: code repeats its identifiers)."""
+    parts = _PARTS.findall(word)
+    if len(parts) <= 1:
+        return parts[0].lower() if parts else ""
+    lowered = [p.lower() for p in parts]
+    return " ".join(lowered) + " " + "".join(lowered)
+
+
+def tokenize_for_index(text: str) -> str:
+    """`text` as space-separated lower-case tokens: identifier parts plus whole identifiers."""
+    return " ".join(map(_split_word, _WORD.findall(text)))
 
 
 def identifier_tokens(text: str) -> list[str]:
     """Lower-case tokens of `text`: identifier parts plus each whole multi-part identifier."""
-    out: list[str] = []
-    for word in _WORD.findall(text):
-        parts = _PARTS.findall(word)
-        lowered = [p.lower() for p in parts]
-        out.extend(lowered)
-        if len(parts) > 1:
-            out.append("".join(lowered))
-    return out
-
-
-def tokenize_for_index(text: str) -> str:
-    return " ".join(identifier_tokens(text))
+    return tokenize_for_index(text).split()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +78,18 @@ def _schema() -> tantivy.Schema:
     sb.add_integer_field("chunk_id", stored=True, indexed=True, fast=True)
     sb.add_text_field("path_raw", stored=False, tokenizer_name="raw", index_option="basic")
     sb.add_text_field("language", stored=False, tokenizer_name="raw", index_option="basic")
-    for name in FIELD_BOOSTS:
+    for name in _PY_FIELDS:
         sb.add_text_field(name, stored=False, tokenizer_name="default", index_option="freq")
+    sb.add_text_field("body", stored=False, tokenizer_name="ident", index_option="freq")
+    sb.add_text_field("body_words", stored=False, tokenizer_name="default", index_option="freq")
     return sb.build()
+
+
+def _register(index: tantivy.Index) -> tantivy.Index:
+    analyzer = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(_IDENT_PATTERN)).filter(
+        tantivy.Filter.lowercase()).build()
+    index.register_tokenizer("ident", analyzer)
+    return index
 
 
 class LexicalIndex:
@@ -81,12 +100,12 @@ class LexicalIndex:
         self._lock = threading.Lock()
         directory.mkdir(parents=True, exist_ok=True)
         try:
-            self._index = tantivy.Index(_schema(), path=str(directory), reuse=True)
+            self._index = _register(tantivy.Index(_schema(), path=str(directory), reuse=True))
         except ValueError as exc:
             log.warning("lexical index at %s is unreadable (%s); rebuilding it", directory, exc)
             shutil.rmtree(directory)
             directory.mkdir(parents=True)
-            self._index = tantivy.Index(_schema(), path=str(directory))
+            self._index = _register(tantivy.Index(_schema(), path=str(directory)))
             self._write_generation(-1)
         self._writer: tantivy.IndexWriter | None = None
 
@@ -125,7 +144,7 @@ class LexicalIndex:
                 writer.add_document(tantivy.Document(
                     chunk_id=d.chunk_id, path_raw=d.path, language=d.language,
                     name=tokenize_for_index(d.name), header=tokenize_for_index(d.header),
-                    path=tokenize_for_index(d.path), body=tokenize_for_index(d.body)))
+                    path=tokenize_for_index(d.path), body=d.body, body_words=d.body))
             writer.commit()
             self._write_generation(generation)
             self._index.reload()

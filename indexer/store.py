@@ -269,73 +269,64 @@ class Store:
             self._con.unregister("_v")
 
 
+_FILE_COLS = ("file_id", "path", "language", "size", "mtime_ns", "content_hash", "lines",
+              "generation", "parse_error", "indexed_at")
+_SYMBOL_COLS = ("file_id", "name", "qualname", "kind", "signature", "doc", "parent",
+                "start_line", "end_line", "start_byte", "end_byte", "bases")
+_REF_COLS = ("file_id", "name", "kind", "line", "start_byte", "scope")
+_IMPORT_COLS = ("file_id", "module", "line", "names", "level")
+_CHUNK_COLS = ("chunk_id", "file_id", "start_line", "end_line", "start_byte", "end_byte",
+               "symbol", "kind", "header", "text", "tokens", "text_hash")
+_I32, _I64 = pa.int32(), pa.int64()
+_TYPES: dict[str, dict[str, pa.DataType]] = {
+    "files": {"file_id": _I64, "size": _I64, "mtime_ns": _I64, "lines": _I32,
+              "generation": _I64, "indexed_at": pa.float64()},
+    "symbols": {"file_id": _I64, "start_line": _I32, "end_line": _I32, "start_byte": _I64,
+                "end_byte": _I64, "bases": pa.list_(pa.string())},
+    "refs": {"file_id": _I64, "line": _I32, "start_byte": _I64},
+    "imports": {"file_id": _I64, "line": _I32, "names": pa.list_(pa.string()), "level": _I32},
+    "chunks": {"chunk_id": _I64, "file_id": _I64, "start_line": _I32, "end_line": _I32,
+               "start_byte": _I64, "end_byte": _I64, "tokens": _I32},
+}
+
+
 def _arrow_rows(
     records: Sequence[FileRecord], file_ids: list[int], chunk_ids: list[int], gen: int
 ) -> dict[str, pa.Table]:
     """Column-wise Arrow tables for one batch, in each table's column order."""
     now = time.time()
-    files: dict[str, list[Any]] = {k: [] for k in (
-        "file_id", "path", "language", "size", "mtime_ns", "content_hash", "lines",
-        "generation", "parse_error", "indexed_at")}
-    syms: dict[str, list[Any]] = {k: [] for k in (
-        "file_id", "name", "qualname", "kind", "signature", "doc", "parent", "start_line",
-        "end_line", "start_byte", "end_byte", "bases")}
-    refs: dict[str, list[Any]] = {k: [] for k in (
-        "file_id", "name", "kind", "line", "start_byte", "scope")}
-    imps: dict[str, list[Any]] = {k: [] for k in ("file_id", "module", "line", "names", "level")}
-    chunks: dict[str, list[Any]] = {k: [] for k in (
-        "chunk_id", "file_id", "start_line", "end_line", "start_byte", "end_byte", "symbol",
-        "kind", "header", "text", "tokens", "text_hash")}
+    files: list[tuple[Any, ...]] = []
+    syms: list[tuple[Any, ...]] = []
+    refs: list[tuple[Any, ...]] = []
+    imps: list[tuple[Any, ...]] = []
+    chunks: list[tuple[Any, ...]] = []
     cid = iter(chunk_ids)
     for fid, rec in zip(file_ids, records, strict=True):
         parsed = rec.parsed
-        for key, val in zip(files, (fid, rec.path, rec.language, rec.size, rec.mtime_ns,
-                                    rec.content_hash, rec.lines, gen,
-                                    parsed.error if parsed else None, now), strict=True):
-            files[key].append(val)
+        files.append((fid, rec.path, rec.language, rec.size, rec.mtime_ns, rec.content_hash,
+                      rec.lines, gen, parsed.error if parsed else None, now))
         if parsed is not None:
-            _append_parsed(fid, parsed, syms, refs, imps)
-        for ch, h in zip(rec.chunks, rec.chunk_hashes, strict=True):
-            for key, val in zip(chunks, (next(cid), fid, ch.start_line, ch.end_line,
-                                         ch.start_byte, ch.end_byte, ch.symbol, ch.kind,
-                                         ch.header, ch.text, ch.tokens, h), strict=True):
-                chunks[key].append(val)
+            syms.extend((fid, s.name, s.qualname, s.kind, s.signature, s.doc, s.parent,
+                         s.start_line, s.end_line, s.start_byte, s.end_byte, list(s.bases))
+                        for s in parsed.symbols)
+            refs.extend((fid, r.name, r.kind, r.line, r.start_byte, r.scope)
+                        for r in parsed.references)
+            imps.extend((fid, i.module, i.line, list(i.names), i.level) for i in parsed.imports)
+        chunks.extend((next(cid), fid, c.start_line, c.end_line, c.start_byte, c.end_byte,
+                       c.symbol, c.kind, c.header, c.text, c.tokens, h)
+                      for c, h in zip(rec.chunks, rec.chunk_hashes, strict=True))
     return {
-        "files": _table(files, {"file_id": pa.int64(), "size": pa.int64(), "mtime_ns": pa.int64(),
-                                "lines": pa.int32(), "generation": pa.int64(),
-                                "indexed_at": pa.float64()}),
-        "symbols": _table(syms, {"file_id": pa.int64(), "start_line": pa.int32(),
-                                 "end_line": pa.int32(), "start_byte": pa.int64(),
-                                 "end_byte": pa.int64(), "bases": pa.list_(pa.string())}),
-        "refs": _table(refs, {"file_id": pa.int64(), "line": pa.int32(),
-                              "start_byte": pa.int64()}),
-        "imports": _table(imps, {"file_id": pa.int64(), "line": pa.int32(),
-                                 "names": pa.list_(pa.string()), "level": pa.int32()}),
-        "chunks": _table(chunks, {"chunk_id": pa.int64(), "file_id": pa.int64(),
-                                  "start_line": pa.int32(), "end_line": pa.int32(),
-                                  "start_byte": pa.int64(), "end_byte": pa.int64(),
-                                  "tokens": pa.int32()}),
+        "files": _table("files", _FILE_COLS, files),
+        "symbols": _table("symbols", _SYMBOL_COLS, syms),
+        "refs": _table("refs", _REF_COLS, refs),
+        "imports": _table("imports", _IMPORT_COLS, imps),
+        "chunks": _table("chunks", _CHUNK_COLS, chunks),
     }
 
 
-def _append_parsed(
-    fid: int, parsed: ParsedFile, syms: dict[str, list[Any]], refs: dict[str, list[Any]],
-    imps: dict[str, list[Any]],
-) -> None:
-    for s in parsed.symbols:
-        for key, val in zip(syms, (fid, s.name, s.qualname, s.kind, s.signature, s.doc, s.parent,
-                                   s.start_line, s.end_line, s.start_byte, s.end_byte,
-                                   list(s.bases)), strict=True):
-            syms[key].append(val)
-    for r in parsed.references:
-        for key, val in zip(refs, (fid, r.name, r.kind, r.line, r.start_byte, r.scope),
-                            strict=True):
-            refs[key].append(val)
-    for i in parsed.imports:
-        for key, val in zip(imps, (fid, i.module, i.line, list(i.names), i.level), strict=True):
-            imps[key].append(val)
-
-
-def _table(columns: dict[str, list[Any]], types: dict[str, pa.DataType]) -> pa.Table:
-    arrays = [pa.array(vals, types.get(name, pa.string())) for name, vals in columns.items()]
-    return pa.Table.from_arrays(arrays, names=list(columns))
+def _table(name: str, cols: tuple[str, ...], rows: list[tuple[Any, ...]]) -> pa.Table:
+    types = _TYPES[name]
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in cols]
+    arrays = [pa.array(list(vals), types.get(col, pa.string()))
+              for col, vals in zip(cols, columns, strict=True)]
+    return pa.Table.from_arrays(arrays, names=list(cols))
