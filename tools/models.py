@@ -116,6 +116,8 @@ class DirSummary(BaseModel):
     readme: str = ""
     depends_on: list[str] = Field(default_factory=list)
     used_by: list[str] = Field(default_factory=list)
+    external: list[str] = Field(default_factory=list,
+                                description="Most-imported modules from outside the repository")
     subtree_hash: str = ""
     stale: bool = False
     llm_summary: str | None = None

@@ -1,11 +1,143 @@
-"""summarize_dir: placeholder until summaries land (being written now)."""
+"""summarize_dir: deterministic directory summaries (plus an optional cached LLM summary).
+
+The directory and its subdirectories down to `depth` levels come back largest first within
+each level: size, languages, key symbols with their first doc line, entry points, README
+lead, and the directories it depends on / is used by (from resolved imports). Summaries are
+cached by subtree hash (`indexer.summaries`), so repeated calls cost a hash walk.
+"""
 
 from __future__ import annotations
 
+import posixpath
+from collections import Counter
+from collections.abc import Callable
+
+from indexer.summaries import Built, Sampler, summarize
+from tools.budget import MAX_MAX_TOKENS, fit_items, json_tokens
 from tools.context import ToolContext, ToolError
-from tools.models import SummaryResult
+from tools.models import DirSummary, Omitted, SummaryResult
+from tools.source import normalize_rel, resolve_in_root
+
+MAX_DEPTH = 6
+RELATED = 8
 
 
-def summarize_dir(ctx: ToolContext, path: str = ".", depth: int = 1,
-                  max_tokens: int = 4000) -> SummaryResult:
-    raise ToolError("summarize_dir is not available in this build")
+def summarize_dir(ctx: ToolContext, path: str = ".", depth: int = 1, max_tokens: int = 4000,
+                  sampler: Sampler | None = None) -> SummaryResult:
+    """Summaries of `path` and its subdirectories `depth` levels down, within `max_tokens`."""
+    if not 0 <= depth <= MAX_DEPTH:
+        raise ToolError(f"depth {depth} is out of range: give 0 to {MAX_DEPTH}")
+    rel = normalize_rel(path)
+    resolve_in_root(ctx.root, rel)
+    _check_dir(ctx, rel)
+    built, _rebuilt = summarize(ctx.index.store, ctx.root, rel, sampler, want=[rel])
+    chosen = _chosen(built, rel, depth)
+    freshness = ctx.freshness({rel} if rel else None)
+    items = [_summary(ctx, built[d], stale=not freshness.fresh) for d in chosen]
+    return _render(rel or ".", items, freshness, min(max_tokens, MAX_MAX_TOKENS))
+
+
+def _check_dir(ctx: ToolContext, rel: str) -> None:
+    if not rel:
+        if ctx.index.store.query_one("SELECT 1 FROM files LIMIT 1") is None:
+            raise ToolError("the index is empty: run `sextant index` first")
+        return
+    if ctx.index.store.query_one("SELECT 1 FROM files WHERE starts_with(path, ?) LIMIT 1", [rel + "/"]):
+        return
+    if ctx.index.store.query_one("SELECT 1 FROM files WHERE path = ?", [rel]):
+        raise ToolError(f"{rel!r} is a file: use expand_dependencies or get_symbol for a file, "
+                        "summarize_dir for a directory")
+    parent = posixpath.dirname(rel)
+    rows = ctx.index.store.query(
+        "SELECT DISTINCT regexp_extract(substr(path, length(?) + 1), '^([^/]+)/', 1) AS d FROM files "
+        "WHERE starts_with(path, ?) AND d <> '' ORDER BY jaro_winkler_similarity(d, ?) DESC LIMIT 5",
+        [parent + "/" if parent else "", parent + "/" if parent else "", posixpath.basename(rel)])
+    names = [posixpath.join(parent, r[0]) for r in rows]
+    hint = f"directories nearby: {', '.join(names)}" if names else "paths are relative to the repository root"
+    raise ToolError(f"no indexed files under {rel!r}; {hint}")
+
+
+def _chosen(built: dict[str, Built], rel: str, depth: int) -> list[str]:
+    out: list[str] = []
+    level = [rel]
+    for _ in range(depth + 1):
+        level = [d for d in level if d in built]
+        out += sorted(level, key=lambda d: (-built[d].files, d))
+        level = [c for d in level for c in built[d].children]
+    return out
+
+
+def _summary(ctx: ToolContext, b: Built, stale: bool) -> DirSummary:
+    depends, used, external = _relations(ctx, b.path)
+    return DirSummary(
+        path=b.path or ".", files=b.files, lines=b.lines, languages=b.languages,
+        key_symbols=[t for _, t in b.key_symbols], entry_points=b.entry_points, readme=b.readme,
+        depends_on=depends, used_by=used, external=external, subtree_hash=b.subtree_hash,
+        stale=stale or b.llm_stale, llm_summary=b.llm_summary, children=b.children)
+
+
+def _group(path: str, like: str) -> str:
+    """The directory standing for `path` at the depth of `like` (or its own directory)."""
+    parts = path.split("/")
+    keep = min(like.count("/") + 1 if like else 1, len(parts) - 1)
+    return "/".join(parts[:keep]) or "."
+
+
+def _relations(ctx: ToolContext, d: str) -> tuple[list[str], list[str], list[str]]:
+    prefix = d + "/" if d else ""
+    rows = ctx.index.store.query(
+        """SELECT src_path, dst_path, dst_kind, starts_with(src_path, ?) AS inside FROM file_edges
+           WHERE starts_with(src_path, ?) <> (dst_kind <> 'external' AND starts_with(dst_path, ?))""",
+        [prefix, prefix, prefix])
+    depends: Counter[str] = Counter()
+    used: Counter[str] = Counter()
+    external: Counter[str] = Counter()
+    for src, dst, kind, inside in rows:
+        if inside and kind == "external":
+            external[_module_root(dst)] += 1
+        elif inside:
+            depends[_group(dst, d)] += 1
+        elif kind != "external":
+            used[_group(src, d)] += 1
+    return ([k for k, _ in depends.most_common(RELATED)], [k for k, _ in used.most_common(RELATED)],
+            [k for k, _ in external.most_common(RELATED)])
+
+
+def _module_root(module: str) -> str:
+    if "/" in module and "." in module.split("/", 1)[0]:  # github.com/x/y/...
+        return "/".join(module.split("/")[:3])
+    return module.lstrip(".").split(".")[0].split("::")[0].split("/")[0] or module
+
+
+def _levels() -> list[Callable[[DirSummary], DirSummary]]:
+    def full(s: DirSummary) -> DirSummary:
+        return s
+
+    def lean(s: DirSummary) -> DirSummary:
+        return s.model_copy(update={
+            "readme": s.readme[:160], "key_symbols": [k[:100] for k in s.key_symbols[:4]],
+            "entry_points": s.entry_points[:3], "depends_on": s.depends_on[:4],
+            "used_by": s.used_by[:4], "external": s.external[:4], "children": s.children[:10],
+            "llm_summary": s.llm_summary[:300] if s.llm_summary else None})
+
+    def minimal(s: DirSummary) -> DirSummary:
+        return DirSummary(path=s.path, files=s.files, lines=s.lines, languages=dict(list(s.languages.items())[:3]),
+                          subtree_hash=s.subtree_hash, stale=s.stale)
+
+    return [full, lean, minimal]
+
+
+def _render(path: str, items: list[DirSummary], freshness: object, max_tokens: int) -> SummaryResult:
+    def build(kept: list[DirSummary], omitted: int, degraded: bool) -> SummaryResult:
+        hint = "summarize a subdirectory, lower depth, or raise max_tokens"
+        return SummaryResult(path=path, summaries=kept, truncated=degraded or omitted > 0,
+                             omitted=Omitted(count=omitted, hint=hint) if omitted else None,
+                             freshness=freshness)
+
+    envelope = json_tokens(build([], 1, True)) + 40
+    kept, omitted, degraded = fit_items(items, _levels(), max(0, max_tokens - envelope))
+    result = build(kept, omitted, degraded)
+    while kept and json_tokens(result) > max_tokens:
+        kept, omitted = kept[:-1], omitted + 1
+        result = build(kept, omitted, True)
+    return result

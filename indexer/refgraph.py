@@ -1,0 +1,206 @@
+"""Reference edges, resolved at query time: which definition does an identifier use point to?
+
+A use of `name` in file F (inside scope S) is resolved against every definition of `name`:
+
+    same file, a member of the scope's own class    1.0
+    same file                                       0.9
+    a file F imports (or a file of an imported Go package)     0.8
+    the same directory (a Go/Java package; a sibling module)   0.6
+    the only definition of that name in the repository         0.5
+    otherwise                                       0.4 / number of definitions
+
+A use resolves to the definitions sharing the best level; a definition outside that level
+keeps a fraction of its own score. Everything here is a handful of SQL queries keyed by name
+or file (`refs.name`, `symbols.name`, `file_edges.src_path`), a few milliseconds on a
+13k-file repository, so nothing is materialized.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from indexer.store import Store
+
+MAX_USES = 3000  # uses of one name considered for callers
+MAX_CANDIDATES = 200  # definitions of one name considered
+_EDGE = {"call": "calls", "inherit": "inherits", "type": "uses", "name": "uses"}
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    path: str
+    qualname: str
+    name: str
+    kind: str
+    parent: str | None
+    signature: str
+    doc: str
+    start_line: int
+    end_line: int
+    bases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RefEdge:
+    """`source` uses `target` (a call, inheritance or type use) at `path:line`."""
+
+    source: Definition | str  # the enclosing definition, or a file path for top-level code
+    target: Definition
+    kind: str  # calls, inherits, uses
+    path: str
+    line: int
+    confidence: float
+
+
+DEF_COLS = ("f.path, s.qualname, s.name, s.kind, s.parent, s.signature, s.doc, s.start_line, "
+            "s.end_line, s.bases")
+
+
+def definition(row: Sequence[object]) -> Definition:
+    bases = row[9] or []
+    return Definition(str(row[0]), str(row[1]), str(row[2]), str(row[3]),
+                      None if row[4] is None else str(row[4]), str(row[5] or ""), str(row[6] or ""),
+                      int(row[7]), int(row[8]), tuple(str(b) for b in bases))  # type: ignore[union-attr, call-overload]
+
+
+def definitions_named(store: Store, names: Iterable[str]) -> dict[str, list[Definition]]:
+    names = sorted(set(names))
+    if not names:
+        return {}
+    cur = store.reader()
+    cur.register("_names", pa.table({"n": pa.array(names, pa.string())}))
+    rows = cur.execute(
+        f"SELECT {DEF_COLS} FROM symbols s JOIN files f USING (file_id) "
+        "WHERE s.name IN (SELECT n FROM _names)").fetchall()
+    cur.unregister("_names")
+    out: dict[str, list[Definition]] = defaultdict(list)
+    for row in rows:
+        d = definition(row)
+        if len(out[d.name]) < MAX_CANDIDATES:
+            out[d.name].append(d)
+    return dict(out)
+
+
+def imported_files(cur: duckdb.DuckDBPyConnection, paths: Iterable[str]) -> dict[str, set[str]]:
+    """path -> files it imports (a Go package import counts every file of the package dir)."""
+    paths = sorted(set(paths))
+    out: dict[str, set[str]] = {p: set() for p in paths}
+    if not paths:
+        return out
+    cur.register("_src", pa.table({"p": pa.array(paths, pa.string())}))
+    rows = cur.execute(
+        "SELECT e.src_path, e.dst_path, e.dst_kind FROM file_edges e "
+        "WHERE e.src_path IN (SELECT p FROM _src) AND e.dst_kind <> 'external'").fetchall()
+    cur.unregister("_src")
+    for src, dst, kind in rows:
+        out[src].add(dst if kind == "file" else dst + "/")  # trailing slash marks a directory
+    return out
+
+
+def _in_imports(path: str, imports: set[str]) -> bool:
+    return path in imports or posixpath.dirname(path) + "/" in imports
+
+
+def score(defn: Definition, path: str, scope: str | None, imports: set[str], n_defs: int) -> float:
+    """How likely a use in `path` (inside `scope`) refers to `defn`."""
+    if defn.path == path:
+        owner = scope.rsplit(".", 1)[0] if scope and "." in scope else scope
+        same_class = defn.parent is not None and scope is not None and (
+            defn.parent in (scope, owner) or scope.startswith(defn.parent + "."))
+        return 1.0 if same_class else 0.9
+    if _in_imports(defn.path, imports):
+        return 0.8
+    if posixpath.dirname(defn.path) == posixpath.dirname(path):
+        return 0.6
+    return 0.5 if n_defs == 1 else 0.4 / n_defs
+
+
+def resolve_use(defs: list[Definition], path: str, scope: str | None,
+                imports: set[str]) -> list[tuple[Definition, float]]:
+    """The definitions a use most likely refers to, with confidence."""
+    scored = [(d, score(d, path, scope, imports, len(defs))) for d in defs]
+    if not scored:
+        return []
+    best = max(s for _, s in scored)
+    top = [(d, s) for d, s in scored if s == best]
+    if best < 0.5 and len(top) > 3:
+        return []
+    split = len(top) if best < 0.9 else 1
+    return [(d, round(s / split, 3)) for d, s in top[:8]]
+
+
+def callees(store: Store, sym: Definition) -> list[RefEdge]:
+    """What `sym` uses: calls, base classes and type uses inside its body, resolved."""
+    cur = store.reader()
+    rows = cur.execute(
+        "SELECT r.name, r.kind, min(r.line) FROM refs r JOIN files f USING (file_id) "
+        "WHERE f.path = ? AND (r.scope = ? OR starts_with(r.scope, ? || '.')) "
+        "AND r.line BETWEEN ? AND ? GROUP BY ALL ORDER BY 3",
+        [sym.path, sym.qualname, sym.qualname, sym.start_line, sym.end_line]).fetchall()
+    defs = definitions_named(store, (r[0] for r in rows))
+    imports = imported_files(cur, [sym.path])[sym.path]
+    out: list[RefEdge] = []
+    for name, kind, line in rows:
+        for target, conf in resolve_use(defs.get(name, []), sym.path, sym.qualname, imports):
+            if target.qualname != sym.qualname or target.path != sym.path:
+                out.append(RefEdge(sym, target, _EDGE.get(kind, "uses"), sym.path, line, conf))
+    return out
+
+
+def callers(store: Store, sym: Definition) -> list[RefEdge]:
+    """Uses of `sym` elsewhere, each attributed to its enclosing definition (or file).
+
+    A use inside a nested function (a decorator's inner `wrapper`) is attributed to the
+    function that defines it: the closure is an implementation detail of its owner."""
+    cur = store.reader()
+    rows = cur.execute(
+        f"SELECT f.path, r.line, r.kind, r.scope, {DEF_COLS.replace('f.path, ', '')} "
+        "FROM refs r JOIN files f USING (file_id) "
+        "LEFT JOIN symbols s ON s.file_id = r.file_id AND s.qualname = r.scope "
+        "WHERE r.name = ? ORDER BY f.path, r.line LIMIT ?", [sym.name, MAX_USES]).fetchall()
+    defs = definitions_named(store, [sym.name]).get(sym.name, [])
+    imports = imported_files(cur, (r[0] for r in rows))
+    owners = _owners(store, [definition((r[0], *r[4:])) for r in rows if r[4] is not None])
+    out: list[RefEdge] = []
+    seen: set[tuple[str, str | None, str]] = set()
+    for row in rows:
+        path, line, kind, scope = row[0], row[1], row[2], row[3]
+        conf = next((c for d, c in resolve_use(defs, path, scope, imports[path])
+                     if d.path == sym.path and d.qualname == sym.qualname), 0.0)
+        source: Definition | str = path
+        if row[4] is not None:
+            source = definition((path, *row[4:]))
+            source = owners.get((path, source.qualname), source)
+        key = (path, source.qualname if isinstance(source, Definition) else None, kind)
+        if conf <= 0 or key in seen or source == sym:
+            continue
+        seen.add(key)
+        out.append(RefEdge(source, sym, _EDGE.get(kind, "uses"), path, int(line), conf))
+    return out
+
+
+def _owners(store: Store, scopes: list[Definition]) -> dict[tuple[str, str], Definition]:
+    """(path, qualname) of a nested function -> the function or method enclosing it."""
+    nested = {(d.path, d.parent) for d in scopes if d.kind == "function" and d.parent}
+    if not nested:
+        return {}
+    cur = store.reader()
+    cur.register("_own", pa.table({"p": [n[0] for n in nested], "q": [n[1] for n in nested]}))
+    rows = cur.execute(
+        f"SELECT {DEF_COLS} FROM symbols s JOIN files f USING (file_id) JOIN _own o "
+        "ON o.p = f.path AND o.q = s.qualname WHERE s.kind IN ('function', 'method')").fetchall()
+    cur.unregister("_own")
+    parents = {(str(r[0]), str(r[1])): definition(r) for r in rows}
+    out: dict[tuple[str, str], Definition] = {}
+    for d in scopes:
+        owner = parents.get((d.path, d.parent or ""))
+        while owner is not None:
+            out[(d.path, d.qualname)] = owner
+            owner = parents.get((owner.path, owner.parent or ""))
+    return out

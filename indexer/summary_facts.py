@@ -1,0 +1,106 @@
+"""Per-file facts for directory summaries: key symbols, entry points, README lead paragraphs.
+
+Each query reads the files registered as `_fs` (column `p`) on the given cursor.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from pathlib import Path
+
+import duckdb
+
+_KINDS = "('class', 'function', 'interface', 'struct', 'trait', 'enum', 'type', 'macro')"
+_PER_DIR = 8
+
+
+def key_symbols(cur: duckdb.DuckDBPyConnection) -> list[tuple[str, float, str]]:
+    """(path, score, `qualname - first doc line`) of the most used top-level definitions.
+
+    Score: uses of the name anywhere in the repository divided by the number of definitions
+    sharing that name (a name defined 40 times is not 40 times as important)."""
+    rows = cur.execute(f"""
+        WITH own AS (
+            SELECT f.path, s.name, s.qualname, s.doc,
+                   coalesce(nullif(regexp_extract(f.path, '^(.*)/[^/]*$', 1), ''), '') AS dir
+            FROM symbols s JOIN files f USING (file_id)
+            WHERE f.path IN (SELECT p FROM _fs) AND s.kind IN {_KINDS}
+              AND (s.parent IS NULL OR s.kind <> 'function') AND length(s.name) > 1),
+        defs AS (SELECT name, count(*) AS n FROM symbols WHERE name IN (SELECT name FROM own) GROUP BY 1),
+        uses AS (SELECT name, count(*) AS u FROM refs WHERE name IN (SELECT name FROM own) GROUP BY 1)
+        SELECT path, coalesce(u, 0) / n AS score, qualname, doc FROM own
+        JOIN defs USING (name) LEFT JOIN uses USING (name)
+        QUALIFY row_number() OVER (PARTITION BY dir ORDER BY score DESC, qualname) <= {_PER_DIR}
+    """).fetchall()
+    out = []
+    for path, score, qualname, doc in rows:
+        first = (doc or "").strip().split("\n", 1)[0].strip()[:160]
+        out.append((str(path), float(score), f"{qualname} - {first}" if first else str(qualname)))
+    return out
+
+
+def entry_points(root: Path, cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """Files that start a program: `__main__.py`, `main` functions, `__name__` guards,
+    package.json `main`/`bin`."""
+    found: set[str] = set()
+    for (p,) in cur.execute(
+            "SELECT DISTINCT f.path FROM symbols s JOIN files f USING (file_id) "
+            "WHERE f.path IN (SELECT p FROM _fs) AND s.name = 'main' AND s.parent IS NULL "
+            "AND s.kind = 'function'").fetchall():
+        found.add(p)
+    for (p,) in cur.execute(
+            "SELECT DISTINCT f.path FROM chunks c JOIN files f USING (file_id) "
+            "WHERE f.path IN (SELECT p FROM _fs) AND f.language = 'python' "
+            "AND regexp_matches(c.text, '__name__\\s*==\\s*[\"'']__main__[\"'']')").fetchall():
+        found.add(p)
+    paths = [r[0] for r in cur.execute("SELECT p FROM _fs").fetchall()]
+    found.update(p for p in paths if posixpath.basename(p) == "__main__.py")
+    for p in paths:
+        if posixpath.basename(p) == "package.json" and "node_modules/" not in p:
+            found.update(_package_entries(root, p))
+    return sorted(found)
+
+
+def _package_entries(root: Path, manifest: str) -> list[str]:
+    try:
+        data = json.loads((root / manifest).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(data, dict):
+        return []
+    targets: list[str] = []
+    if isinstance(data.get("main"), str):
+        targets.append(data["main"])
+    bins = data.get("bin")
+    if isinstance(bins, str):
+        targets.append(bins)
+    elif isinstance(bins, dict):
+        targets += [v for v in bins.values() if isinstance(v, str)]
+    base = posixpath.dirname(manifest)
+    return [posixpath.normpath(posixpath.join(base, t)) for t in targets]
+
+
+def readme_lead(root: Path, rel: str, limit: int = 400) -> str:
+    """The first prose paragraph of a README: no headings, badges, HTML or directives."""
+    try:
+        text = (root / rel).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    for para in re.split(r"\n\s*\n", text):
+        lines = [ln.strip() for ln in para.strip().splitlines()]
+        if not lines or _not_prose(lines):
+            continue
+        lead = " ".join(lines)
+        return lead if len(lead) <= limit else lead[: limit - 3].rsplit(" ", 1)[0] + "..."
+    return ""
+
+
+def _not_prose(lines: list[str]) -> bool:
+    first = lines[0]
+    if first.startswith(("#", "<", "[![", "![", "..", ":", "|", "```", "---", "===")):
+        return True
+    if len(lines) > 1 and set(lines[1]) <= set("=-~^*#"):  # an RST/setext heading
+        return True
+    return all(set(ln) <= set("=-~^*#") for ln in lines)
