@@ -94,6 +94,9 @@ class Runtime:
     def _background(self) -> None:
         ctx = self.ctx
         assert ctx is not None
+        from indexer.tokens import encoding
+
+        encoding()  # load the BPE table now, not on the first tool call (~0.5 s)
         try:
             with self.index_lock:
                 stats = index_repository(ctx.index, self.options)
