@@ -85,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token", default=None, help="bearer token (or SEXTANT_TOKEN)")
     p.add_argument("--no-watch", action="store_true", help="do not follow file changes")
     p.add_argument("--no-embed", action="store_true", help="lexical + symbols only")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME", help=(
+        "another Host name clients use to reach this server (repeatable; '*' for any)"))
+    p.add_argument("--allowed-origin", action="append", default=[], metavar="ORIGIN",
+                   help="a browser Origin allowed to call this server (repeatable)")
+    p.add_argument("--no-attach", action="store_true", help=(
+        "stdio: no loopback listener for other processes to attach to"))
 
     p = sub.add_parser("model", help="the embedding model")
     _common(p)

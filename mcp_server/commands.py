@@ -8,7 +8,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from indexer.pipeline import IndexOptions, index_repository
 from indexer.repo_index import IndexPaths, RepoIndex
@@ -17,6 +19,7 @@ from mcp_server import render
 from mcp_server.cli import CliError, repo_path
 from mcp_server.settings import Settings
 from tools.context import ToolContext
+from tools.models import DependencyResult, IndexStatus, SearchResult, SummaryResult, SymbolResult
 
 Emit = Callable[[argparse.Namespace, Any, Callable[[Any], str]], None]
 
@@ -80,6 +83,34 @@ def _attach_existing_vectors(ctx: ToolContext) -> None:
         ctx.vectors = None
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def _live_server_tool(args: argparse.Namespace, name: str, arguments: dict[str, Any],
+                      model: type[M]) -> M | None:
+    """The answer of the live server that owns the index (owner.py), or None when none does."""
+    from mcp_server.owner import read_owner
+    from mcp_server.proxy import RemoteToolError, call_tool_sync
+
+    owner = read_owner(_paths(args))
+    if owner is None:
+        return None
+    try:
+        return model.model_validate(call_tool_sync(owner, name, arguments))
+    except RemoteToolError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _run_tool(args: argparse.Namespace, fn: Callable[..., M], model: type[M], *,
+              embed: bool = False, **arguments: Any) -> M:
+    """Run a read tool: through the live server owning the index, else on the index itself."""
+    remote = _live_server_tool(args, fn.__name__, arguments, model)
+    if remote is not None:
+        return remote
+    with open_context(args, embed=embed) as ctx:
+        return fn(ctx, **arguments)
+
+
 def cmd_index(args: argparse.Namespace, emit: Emit) -> int:
     opts = IndexOptions(walk=WalkOptions(max_file_bytes=args.max_file_bytes))
     paths = _paths(args)
@@ -128,9 +159,9 @@ def _embed_all(index: RepoIndex, progress: _Progress) -> dict[str, Any]:
 def cmd_search(args: argparse.Namespace, emit: Emit) -> int:
     from tools.search import search_code
 
-    with open_context(args, embed=args.mode != "lexical") as ctx:
-        result = search_code(ctx, args.query, k=args.k, language=args.lang, path=args.path,
-                             mode=args.mode, max_tokens=args.max_tokens)
+    result = _run_tool(args, search_code, SearchResult, embed=args.mode != "lexical",
+                       query=args.query, k=args.k, language=args.lang, path=args.path,
+                       mode=args.mode, max_tokens=args.max_tokens)
     emit(args, result, render.search)
     return 0
 
@@ -138,9 +169,9 @@ def cmd_search(args: argparse.Namespace, emit: Emit) -> int:
 def cmd_symbol(args: argparse.Namespace, emit: Emit) -> int:
     from tools.symbols import get_symbol
 
-    with open_context(args) as ctx:
-        result = get_symbol(ctx, args.name, path=args.path, include_body=not args.no_body,
-                            include_references=args.refs, max_tokens=args.max_tokens)
+    result = _run_tool(args, get_symbol, SymbolResult, name=args.name, path=args.path,
+                       include_body=not args.no_body, include_references=args.refs,
+                       max_tokens=args.max_tokens)
     emit(args, result, render.symbols)
     return 0 if result.symbols else 1
 
@@ -148,9 +179,8 @@ def cmd_symbol(args: argparse.Namespace, emit: Emit) -> int:
 def cmd_deps(args: argparse.Namespace, emit: Emit) -> int:
     from tools.deps import expand_dependencies
 
-    with open_context(args) as ctx:
-        result = expand_dependencies(ctx, args.target, direction=args.direction,
-                                     depth=args.depth, max_tokens=args.max_tokens)
+    result = _run_tool(args, expand_dependencies, DependencyResult, target=args.target,
+                       direction=args.direction, depth=args.depth, max_tokens=args.max_tokens)
     emit(args, result, render.deps)
     return 0
 
@@ -158,8 +188,8 @@ def cmd_deps(args: argparse.Namespace, emit: Emit) -> int:
 def cmd_summary(args: argparse.Namespace, emit: Emit) -> int:
     from tools.summary import summarize_dir
 
-    with open_context(args) as ctx:
-        result = summarize_dir(ctx, path=args.dir, depth=args.depth, max_tokens=args.max_tokens)
+    result = _run_tool(args, summarize_dir, SummaryResult, path=args.dir, depth=args.depth,
+                       max_tokens=args.max_tokens)
     emit(args, result, render.summary)
     return 0
 
@@ -170,6 +200,10 @@ def cmd_status(args: argparse.Namespace, emit: Emit) -> int:
     paths = _paths(args)
     if not paths.exists():
         raise CliError(f"no index at {paths.dir}: run `sextant index` in the repository first")
+    remote = _live_server_tool(args, "index_status", {}, IndexStatus)
+    if remote is not None:
+        emit(args, remote, render.status)
+        return 0
     with open_context(args, embed=True) as ctx:
         if ctx.vectors is not None:
             ctx.embedding.state = "complete"
@@ -202,6 +236,18 @@ def cmd_serve(args: argparse.Namespace, emit: Emit) -> int:
     settings = Settings(
         root=repo_path(args), index_dir=Path(args.index_dir) if args.index_dir else None,
         watch=not args.no_watch, embed=not args.no_embed, transport=args.transport,
-        host=args.host, port=args.port, token=args.token or Settings(root=repo_path(args)).token)
+        host=args.host, port=args.port, token=args.token or Settings(root=repo_path(args)).token,
+        **_http_overrides(args))
     serve(settings)
     return 0
+
+
+def _http_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if args.allowed_host:
+        out["allowed_hosts"] = tuple(args.allowed_host)
+    if args.allowed_origin:
+        out["allowed_origins"] = tuple(args.allowed_origin)
+    if args.no_attach:
+        out["attach_listener"] = False
+    return out

@@ -1,43 +1,95 @@
-"""Streamable HTTP transport at /mcp, with /healthz."""
+"""Streamable HTTP transport at /mcp, with /healthz and /metrics, behind the HTTP guard.
+
+One process serves any number of HTTP clients from one index: the SDK's session manager
+enters the server lifespan once, so every session shares the same `Runtime`.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import socket
+from types import FrameType
 
+import anyio
 import uvicorn
 from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import ASGIApp
 
+from mcp_server.runtime import Runtime
+from mcp_server.security import LOOPBACK_NAMES, HttpGuard
 from mcp_server.settings import Settings
 
 log = logging.getLogger(__name__)
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
-def build_http_app(server: MCPServer, settings: Settings):  # noqa: ANN201 - Starlette app
-    if settings.host not in LOOPBACK and not settings.token:
-        raise SystemExit("sextant: binding a non-loopback address requires a bearer token: "
-                         "set SEXTANT_TOKEN or pass --token")
+class ConfigError(Exception):
+    """The HTTP server cannot start with these settings; the message says what to change."""
+
+
+def check_bind(settings: Settings) -> None:
+    if settings.host not in LOOPBACK_NAMES and not settings.token:
+        raise ConfigError(f"binding {settings.host!r} (not loopback) requires a bearer token: "
+                          "set SEXTANT_TOKEN or pass --token")
+
+
+def build_http_app(server: MCPServer, settings: Settings, runtime: Runtime) -> ASGIApp:
+    """The ASGI app: the guard in front of the SDK's Streamable HTTP app plus our routes."""
+    check_bind(settings)
 
     @server.custom_route("/healthz", methods=["GET"])
     async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "ok", "pid": os.getpid(),
+                             "ready": runtime.ready.is_set()})
 
-    hosts = [f"{h}:{settings.port}" for h in ("127.0.0.1", "localhost", "[::1]")] + \
-        ["127.0.0.1", "localhost", "[::1]"]
-    if settings.host not in LOOPBACK:
-        hosts += [settings.host, f"{settings.host}:{settings.port}"]
-    security = TransportSecuritySettings(
-        enable_dns_rebinding_protection=True, allowed_hosts=hosts,
-        allowed_origins=[f"http://{h}" for h in hosts])
-    return server.streamable_http_app(transport_security=security, host=settings.host)
+    @server.custom_route("/metrics", methods=["GET"])
+    async def metrics(_: Request) -> Response:
+        text = await anyio.to_thread.run_sync(runtime.metrics.render, runtime.ctx)
+        return PlainTextResponse(text, media_type=PROMETHEUS_TEXT)
+
+    # Host/Origin are checked by HttpGuard on every path; the SDK's check would repeat it on
+    # /mcp only, with its own allow-list syntax, so it is off (its Content-Type check stays).
+    security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    app = server.streamable_http_app(transport_security=security, host=settings.host,
+                                     max_request_body_size=settings.max_body_bytes)
+    return HttpGuard(app, settings, runtime.metrics)
 
 
-async def run_http(server: MCPServer, settings: Settings) -> None:
-    app = build_http_app(server, settings)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
-                            lifespan="on")
-    await uvicorn.Server(config).serve()
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket (port 0: an ephemeral port, read it back with getsockname)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn that stops on SIGINT/SIGTERM without re-raising the signal afterwards, so the
+    caller's cleanup (removing server.json) runs."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.force_exit = self.should_exit and sig == signal.SIGINT
+        self.should_exit = True
+
+
+def uvicorn_server(app: ASGIApp) -> uvicorn.Server:
+    # log_config=None: uvicorn leaves logging alone (ours goes to stderr; stdout may be MCP's)
+    config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on",
+                            access_log=False, timeout_graceful_shutdown=5)
+    return _Uvicorn(config)
+
+
+async def run_http(server: MCPServer, settings: Settings, runtime: Runtime,
+                   sock: socket.socket) -> None:
+    """Serve HTTP on an already-bound socket until stopped."""
+    app = build_http_app(server, settings, runtime)
+    await uvicorn_server(app).serve(sockets=[sock])
