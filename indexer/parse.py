@@ -85,7 +85,7 @@ def parse_source(source: bytes, language: str, timeout_s: float = DEFAULT_TIMEOU
         result.error = f"parse abandoned after {timeout_s:g}s"
         log.warning("%s parse abandoned after %gs (%d bytes)", language, timeout_s, len(source))
         return result
-    extractor = Extractor(source, compiled)
+    extractor = Extractor(source, compiled, deadline)
     cursor = QueryCursor(compiled.query)
     root = tree.root_node
     # QueryCursor's progress_callback crashes tree-sitter 0.26.1 (segfault), so a large file
@@ -100,4 +100,9 @@ def parse_source(source: bytes, language: str, timeout_s: float = DEFAULT_TIMEOU
             cursor.set_byte_range(start, start + _QUERY_WINDOW)
         extractor.collect(cursor.matches(root))
     extractor.finish(result)
+    if extractor.details_skipped and result.error is None:
+        result.error = (
+            f"deadline of {timeout_s:g}s passed: {extractor.details_skipped} symbols "
+            "lack docs and signatures"
+        )
     return result

@@ -6,6 +6,7 @@ fast path; symbol details (signature, doc, wrapper range) cost a few node calls 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from operator import itemgetter
 
@@ -85,22 +86,23 @@ class _Def:
     parent: str | None = None
 
 
-def find_body(node: Node) -> Node | None:
-    """The body of a definition: its `body` field, or a body-like child or grandchild."""
+def find_body(node: Node) -> tuple[Node | None, bool]:
+    """The body of a definition (`body` field, or a body-like child or grandchild), and
+    whether it is a direct child."""
     body = node.child_by_field_name("body")
     if body is not None:
-        return body
+        return body, True
     children = node.named_children
     for child in children:
         if child.type in _BODY_TYPES:
-            return child
+            return child, True
     if not children:
-        return None
+        return None, False
     last = children[-1]
     body = last.child_by_field_name("body")
     if body is not None:
-        return body
-    return next((c for c in last.named_children if c.type in _BODY_TYPES), None)
+        return body, False
+    return next((c for c in last.named_children if c.type in _BODY_TYPES), None), False
 
 
 def _end_line(node: Node) -> int:
@@ -123,8 +125,10 @@ def _header_end(node: Node, body: Node) -> int:
 class Extractor:
     """Accumulates one file's matches, then builds its symbols, references and imports."""
 
-    def __init__(self, source: bytes, compiled: Compiled) -> None:
+    def __init__(self, source: bytes, compiled: Compiled, deadline: float) -> None:
         self.src = source
+        self.deadline = deadline
+        self.details_skipped = 0
         self.spec = compiled.spec
         self.roles = compiled.roles
         self.defs: dict[tuple[int, int], _Def] = {}
@@ -247,13 +251,21 @@ class Extractor:
         return bases
 
     def _symbol(self, d: _Def, bases: dict[int, list[str]]) -> Symbol:
-        node = self._outer(d.node)
+        # Node.parent and sibling steps cost O(depth) in tree-sitter: on a pathological deep
+        # file, details (wrapper range, doc, signature) stop once the deadline has passed.
+        if time.monotonic() <= self.deadline:
+            node = self._outer(d.node)
+            signature, doc = self._signature(d.node, node, d.kind), self._doc(d.node, node)
+        else:
+            self.details_skipped += 1
+            node, doc = d.node, ""
+            signature = collapse(self.text(d.node)[:SIGNATURE_CAP].split("\n", 1)[0])
         return Symbol(
             name=d.name,
             qualname=d.qualname,
             kind=d.kind,
-            signature=self._signature(d.node, node, d.kind),
-            doc=self._doc(d.node, node),
+            signature=signature,
+            doc=doc,
             parent=d.parent,
             start_line=node.start_point[0] + 1,
             end_line=_end_line(node),
@@ -273,10 +285,10 @@ class Extractor:
         return node
 
     def _signature(self, node: Node, outer: Node, kind: str) -> str:
-        body = find_body(node)
+        body, direct = find_body(node)
         start = node.start_byte if outer.type == "decorated_definition" else outer.start_byte
         end = body.start_byte if body is not None else node.end_byte
-        if body is not None and body.parent == node:
+        if body is not None and direct:
             end = _header_end(node, body)
         end = min(end, start + _SIGNATURE_SCAN)
         text = collapse(self.src[start:end].decode("utf-8", "replace"))

@@ -1,0 +1,118 @@
+"""Parser details: docs, signatures, robustness against bad input, and real corpora."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from indexer.model import Symbol
+from indexer.parse import parse_source, raw_parse
+from tests.test_parse import parse_fixture
+
+
+def symbols_of(language: str) -> dict[str, Symbol]:
+    return {s.qualname: s for s in parse_fixture(language).symbols}
+
+
+def test_python_docstring_and_signature_exclude_the_body() -> None:
+    square = symbols_of("python")["square"]
+    assert square.doc == "Square a number."
+    assert square.signature == "def square(x: float) -> float"
+    assert square.parent is None and square.kind == "function"
+
+
+def test_python_decorated_method_range_starts_at_the_decorator() -> None:
+    area = symbols_of("python")["Circle.area"]
+    assert (area.kind, area.parent, area.start_line) == ("method", "Circle", 31)
+    assert area.signature == "def area(self) -> float"
+
+
+def test_python_nested_function_is_qualified_by_its_enclosing_function() -> None:
+    helper = symbols_of("python")["square.helper"]
+    assert (helper.kind, helper.parent) == ("function", "square")
+
+
+def test_go_method_gets_receiver_qualified_name_and_doc_comment() -> None:
+    area = symbols_of("go")["Circle.Area"]
+    assert (area.kind, area.parent) == ("method", "Circle")
+    assert area.doc == "Area returns the area."
+    assert area.signature == "func (c *Circle) Area() float64"
+
+
+def test_rust_impl_methods_are_qualified_by_the_impl_type() -> None:
+    new = symbols_of("rust")["Circle.new"]
+    assert (new.kind, new.parent, new.doc) == ("method", "Circle", "Makes a circle.")
+
+
+def test_doc_comment_markers_are_stripped() -> None:
+    assert symbols_of("java")["Circle"].doc == "A circle."
+    assert symbols_of("typescript")["Circle"].doc == "A circle."
+    assert symbols_of("ruby")["Geometry.Circle"].doc == "A circle."
+    assert symbols_of("lua")["Circle.area"].doc == "The area."
+    assert symbols_of("c")["circle"].doc == "A circle."
+
+
+def test_symbol_byte_range_covers_the_definition_text() -> None:
+    source = Path(__file__).parent.joinpath("fixtures/languages/sample.go").read_bytes()
+    square = next(s for s in parse_source(source, "go").symbols if s.name == "square")
+    assert source[square.start_byte : square.end_byte].startswith(b"func square")
+    assert source[square.start_byte : square.end_byte].endswith(b"}")
+
+
+def test_invalid_utf8_and_nul_bytes_do_not_raise() -> None:
+    source = b"def f\xff\xfe(x):\n    return g(x)\x00\x00\nclass A:\n    pass\n"
+    parsed = parse_source(source, "python")
+    assert "A" in {s.name for s in parsed.symbols}
+
+
+def test_garbage_input_parses_in_every_language_without_raising() -> None:
+    garbage = bytes(range(256)) * 20
+    for language in ("python", "go", "rust", "cpp", "typescript", "ruby", "bash"):
+        assert parse_source(garbage, language).language == language
+
+
+def test_deep_nesting_does_not_raise_and_stays_bounded() -> None:
+    source = b"x = " + b"(" * 50_000 + b"1" + b")" * 50_000 + b"\n"
+    started = time.monotonic()
+    parsed = parse_source(source, "python", timeout_s=1.0)
+    assert parsed.error is None or "abandoned" in parsed.error
+    deep_js = b"function f() {" * 25_000 + b"}" * 25_000
+    parsed = parse_source(deep_js, "javascript", timeout_s=1.0)
+    assert parsed.symbols  # found, even where details were cut off by the deadline
+    assert time.monotonic() - started < 30
+
+
+def test_parse_that_exceeds_the_deadline_is_abandoned_with_an_error() -> None:
+    source = b"def f():\n    return 1\n" * 20_000
+    parsed = parse_source(source, "python", timeout_s=0.0)
+    assert parsed.error is not None and "abandoned" in parsed.error
+
+
+def test_raw_parse_returns_a_tree_without_queries() -> None:
+    tree = raw_parse(b"package main\nfunc main() {}\n", "go")
+    assert tree.root_node.type == "source_file"
+
+
+def test_flask_app_defines_add_url_rule_and_route_calls_it(
+    corpus: Callable[[str], Path],
+) -> None:
+    root = corpus("flask")
+    app = parse_source((root / "src/flask/sansio/app.py").read_bytes(), "python")
+    rule = next(s for s in app.symbols if s.qualname == "App.add_url_rule")
+    assert (rule.kind, rule.parent) == ("method", "App")
+    assert any(i.module == "scaffold" and i.level == 1 for i in app.imports)
+    scaffold = parse_source((root / "src/flask/sansio/scaffold.py").read_bytes(), "python")
+    # `route` calls it from its nested `decorator` function: the innermost enclosing symbol
+    scopes = {r.scope for r in scaffold.references if r.name == "add_url_rule" and r.kind == "call"}
+    assert "Scaffold.route.decorator" in scopes
+    app_class = next(s for s in app.symbols if s.qualname == "App")
+    assert app_class.bases == ("Scaffold",)
+
+
+def test_gin_context_methods_are_receiver_qualified(corpus: Callable[[str], Path]) -> None:
+    root = corpus("gin")
+    parsed = parse_source((root / "context.go").read_bytes(), "go")
+    methods = {s.qualname for s in parsed.symbols if s.kind == "method"}
+    assert {"Context.JSON", "Context.Next", "Context.Abort", "Context.Param"} <= methods
+    assert parsed.error is None
