@@ -1,0 +1,135 @@
+"""`python -m evals`: retrieval-quality evaluation of Sextant against baselines.
+
+Default run (`make eval`): docstring -> function on flask, requests (Python) and gin (Go),
+and commit -> files on the histories of the same three projects, each with Sextant
+(hybrid and lexical, through the MCP tool) and the baselines of `evals.baselines`. Work
+directories persist under --work, so a second run re-uses trees, indexes and embeddings.
+The report (markdown) goes to stdout; --json writes the numbers to a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import json
+import logging
+import os
+import platform
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+from evals.harness import Outcome, evaluate, session
+from evals.report import as_json, render_table
+from evals.sets import commits as commit_set
+from evals.sets import docstrings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("SEXTANT_SHARED_DIR", REPO_ROOT.parent / "shared"))
+MIRRORS = Path(os.environ.get("SEXTANT_EVAL_MIRRORS", "/work/.mirror"))
+HISTORY = {"flask": "pallets+flask", "requests": "psf+requests", "gin": "gin-gonic+gin"}
+LANGUAGES = {"flask": ("python",), "requests": ("python",), "gin": ("go",)}
+log = logging.getLogger("evals")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sextant-evals"
+    p = argparse.ArgumentParser(prog="python -m evals", description=__doc__.split("\n")[0])
+    p.add_argument("--sets", default="docstrings,commits")
+    p.add_argument("--repos", default="flask,requests,gin")
+    p.add_argument("-n", "--docstrings", type=int, default=100, help="queries per repository")
+    p.add_argument("--commits", type=int, default=30, help="commits per repository")
+    p.add_argument("--window", type=int, default=800, help="recent commits sampled from")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--no-dense", action="store_true", help="skip embeddings (lexical only)")
+    p.add_argument("--work", type=Path, default=cache)
+    p.add_argument("--json", type=Path, default=None, help="also write the numbers here")
+    return p.parse_args(argv)
+
+
+def extract(name: str, work: Path) -> Path | None:
+    archives = sorted((SHARED / "corpora").glob(f"{name}-*.tar.gz"))
+    if not archives:
+        return None
+    dest = work / "corpora" / archives[0].name.removesuffix(".tar.gz")
+    if not dest.exists():
+        with tarfile.open(archives[0]) as tar:
+            tar.extractall(dest, filter="data")
+    entries = [p for p in dest.iterdir() if p.is_dir()]
+    return entries[0] if len(entries) == 1 else dest
+
+
+async def run_docstrings(name: str, args: argparse.Namespace) -> Outcome | None:
+    source = extract(name, args.work)
+    if source is None:
+        log.warning("corpus %s not found under %s/corpora: skipped", name, SHARED)
+        return None
+    base = args.work / "docstrings" / f"{name}-s{args.seed}-n{args.docstrings}"
+    queries = docstrings.build(source, base / "tree", args.docstrings, args.seed, name,
+                               LANGUAGES.get(name, ("python", "go")))
+    outcome = Outcome()
+    async with session(base / "tree", base / "index", not args.no_dense) as s:
+        await evaluate(s, queries, outcome)
+    return outcome
+
+
+async def run_commits(name: str, args: argparse.Namespace) -> Outcome | None:
+    git_dir = MIRRORS / HISTORY.get(name, name) / "repo"
+    if not git_dir.is_dir():
+        log.warning("no history for %s at %s: skipped", name, git_dir)
+        return None
+    commits = commit_set.sample(git_dir, args.commits, args.seed, args.window)
+    base = args.work / "commits" / name
+    outcome = Outcome()
+    commit_set.materialize(git_dir, commits[0].parent, base / "tree")
+    async with session(base / "tree", base / "index", not args.no_dense) as s:
+        for commit in commits:
+            commit_set.materialize(git_dir, commit.parent, base / "tree")
+            s.refresh()
+            await evaluate(s, [commit_set.to_query(commit, name)], outcome)
+    return outcome
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Outcome]:
+    runners = {"docstrings": run_docstrings, "commits": run_commits}
+    results: dict[str, Outcome] = {}
+    for set_name in args.sets.split(","):
+        pooled, held_out = Outcome(), Outcome()
+        for repo in args.repos.split(","):
+            started = time.perf_counter()
+            outcome = await runners[set_name](repo, args)
+            if outcome is None:
+                continue
+            log.info("%s/%s: %.1f s", set_name, repo, time.perf_counter() - started)
+            results[f"{set_name}/{repo}"] = outcome
+            pooled.extend(outcome)
+            if repo != "flask":
+                held_out.extend(outcome)
+        results[f"{set_name}/all"] = pooled
+        results[f"{set_name}/held-out"] = held_out
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(message)s")
+    args = parse_args(argv)
+    args.work.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    results = asyncio.run(main_async(args))
+    header = (f"# Sextant retrieval eval {datetime.date.today()} on {platform.node()} "
+              f"({os.cpu_count()} CPUs), seed {args.seed}, dense={'off' if args.no_dense else 'on'}")
+    print(header + "\n")
+    for name, outcome in results.items():
+        print(render_table(name, outcome))
+    print(f"total {time.perf_counter() - started:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps({"header": header, "args": {
+            k: str(v) for k, v in vars(args).items()}, "results": as_json(results)}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

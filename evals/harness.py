@@ -1,0 +1,163 @@
+"""Run Sextant (through its MCP tool) and the baselines over one repository's queries.
+
+`Session` owns one index (a tree + index directory) and an MCP client answering from it.
+The harness may change the tree and refresh the index between queries (commit -> files
+replays history this way), embedding only what is new: the store's embedding cache is
+keyed by chunk text, so unchanged chunks are never embedded twice.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mcp import Client
+
+from evals import baselines
+from evals.mcp_client import call, serve
+from evals.metrics import QueryScore, Span, covers, score_ranked, summarize, unique_paths
+from evals.sets import Query
+from indexer.pipeline import index_repository
+from indexer.repo_index import IndexPaths, RepoIndex
+from tools.context import ToolContext
+
+DEPTH = 30  # results asked of every system; file-level metrics de-duplicate these
+MAX_QUERY_CHARS = 4000  # the MCP tool's limit on `query`
+SEXTANT = "sextant"
+SEXTANT_LEXICAL = "sextant-lexical"
+
+
+@dataclass
+class Outcome:
+    """Scores per (level, system) and Sextant's per-query latency."""
+
+    scores: dict[tuple[str, str], list[QueryScore]] = field(
+        default_factory=lambda: defaultdict(list))
+    took_ms: list[float] = field(default_factory=list)
+    misses: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def extend(self, other: Outcome) -> None:
+        for key, vals in other.scores.items():
+            self.scores[key].extend(vals)
+        self.took_ms.extend(other.took_ms)
+        for key, ids in other.misses.items():
+            self.misses[key].extend(ids)
+
+    def table(self) -> dict[str, dict[str, float]]:
+        return {f"{level}/{system}": summarize(vals)
+                for (level, system), vals in sorted(self.scores.items())}
+
+    def latency(self) -> dict[str, float]:
+        if not self.took_ms:
+            return {}
+        ordered = sorted(self.took_ms)
+        return {"p50_ms": round(statistics.median(ordered), 2),
+                "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2)}
+
+
+class Session:
+    """One indexed tree, its ToolContext and an MCP client over it."""
+
+    def __init__(self, root: Path, index_dir: Path, dense: bool) -> None:
+        self.root = root
+        self.index = RepoIndex(IndexPaths.for_repo(root, index_dir))
+        self.ctx = ToolContext(index=self.index)
+        self.dense = dense
+        self.client: Client | None = None
+        self._files: baselines.UnitIndex | None = None
+        self._functions: baselines.UnitIndex | None = None
+        self._idents: baselines.UnitIndex | None = None
+
+    def refresh(self) -> None:
+        """Bring the index up to date with the tree (incremental), embeddings included."""
+        index_repository(self.index)
+        self._files = self._functions = self._idents = None
+        if not self.dense:
+            return
+        from indexer.embedding import attach_embeddings, embed_pending
+
+        if self.ctx.embedder is None:
+            attach_embeddings(self.ctx, None, None)
+        else:
+            from indexer.embedding import open_vectors
+
+            self.ctx.vectors = open_vectors(self.index, self.ctx.embedder)
+        embed_pending(self.ctx, threading.Event())
+
+    def close(self) -> None:
+        self.index.close()
+
+    @property
+    def systems(self) -> list[str]:
+        names = [SEXTANT, SEXTANT_LEXICAL, "bm25-files", "bm25-functions", "bm25-functions-ident"]
+        return names + (["dense", "rrf"] if self.dense else [])
+
+    async def ranked(self, query: str, system: str) -> tuple[list[Span], float | None]:
+        """Ranked spans of `system` for `query`, and Sextant's own took_ms."""
+        if system in (SEXTANT, SEXTANT_LEXICAL):
+            assert self.client is not None
+            mode = "hybrid" if system == SEXTANT and self.dense else "lexical"
+            out = await call(self.client, "search_code", query=query[:MAX_QUERY_CHARS],
+                             k=DEPTH, mode=mode, max_tokens=20000)
+            spans = [Span(h["path"], h["start_line"], h["end_line"]) for h in out["results"]]
+            return spans, float(out["took_ms"])
+        if system == "bm25-files":
+            self._files = self._files or baselines.file_units(self.index)
+            return self._files.search(query, DEPTH), None
+        if system == "bm25-functions":
+            self._functions = self._functions or baselines.function_units(self.index)
+            return self._functions.search(query, DEPTH), None
+        if system == "bm25-functions-ident":
+            self._idents = self._idents or baselines.function_units(self.index, identifiers=True)
+            return self._idents.search(query, DEPTH), None
+        if system == "dense":
+            return baselines.dense(self.ctx, query, DEPTH), None
+        return baselines.plain_rrf(self.ctx, query, DEPTH), None
+
+
+@asynccontextmanager
+async def session(root: Path, index_dir: Path, dense: bool) -> AsyncIterator[Session]:
+    s = Session(root, index_dir, dense)
+    try:
+        s.refresh()
+        async with serve(s.ctx) as client:
+            s.client = client
+            yield s
+    finally:
+        s.close()
+
+
+def _levels(query: Query) -> dict[str, Callable[[list[Span]], QueryScore]]:
+    paths = list(dict.fromkeys(g.path for g in query.gold))
+
+    def by_file(spans: list[Span]) -> QueryScore:
+        return score_ranked(unique_paths(spans), paths, lambda a, b: a == b)
+
+    def by_function(spans: list[Span]) -> QueryScore:
+        return score_ranked(spans, query.gold, covers)
+
+    if query.meta.get("level") == "file":
+        return {"file": by_file}
+    return {"function": by_function, "file": by_file}
+
+
+async def evaluate(s: Session, queries: Sequence[Query], outcome: Outcome,
+                   systems: Sequence[str] | None = None) -> None:
+    """Run every system on every query and add the scores to `outcome`."""
+    for q in queries:
+        for system in systems or s.systems:
+            spans, took = await s.ranked(q.text, system)
+            if took is not None and system == SEXTANT:
+                outcome.took_ms.append(took)
+            for level, scorer in _levels(q).items():
+                if level == "function" and system == "bm25-files":
+                    continue
+                score = scorer(spans)
+                outcome.scores[(level, system)].append(score)
+                if system == SEXTANT and (score.first_rank is None or score.first_rank > 10):
+                    outcome.misses[level].append(q.qid)

@@ -1,0 +1,186 @@
+"""Docstring -> function (CodeSearchNet style), on a copy of a repository.
+
+Documented functions are sampled (seeded), their docstrings are removed from a copy of the
+tree (Python: the docstring statement, replaced by `pass` when it was the whole body; Go:
+the comment block right above `func`), and the first sentence of each docstring becomes
+the query. Gold is the function's line span in the stripped copy. A Go doc comment starts
+with the function's name by convention; that leading name is dropped from the query, or
+every Go query would be an exact-name lookup.
+"""
+
+from __future__ import annotations
+
+import ast
+import random
+import re
+import shutil
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from evals.metrics import Span
+from evals.sets import Query, is_source
+
+MIN_WORDS = 4
+MAX_WORDS = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Documented:
+    """A documented function in the original tree."""
+
+    path: str
+    qualname: str
+    name: str
+    sentence: str
+    remove: tuple[int, int]  # 1-based inclusive lines to delete
+    needs_pass: bool  # the docstring was the whole body (Python)
+    indent: str
+
+
+def first_sentence(doc: str) -> str:
+    """The first sentence of a docstring's first paragraph, whitespace collapsed."""
+    para = re.split(r"\n\s*\n", doc.strip(), maxsplit=1)[0]
+    para = " ".join(para.split())
+    match = re.search(r"(?<=[.!?])\s+(?=[A-Z(`\"'])", para)
+    sentence = para[:match.start()] if match else para
+    return " ".join(sentence.split()[:MAX_WORDS])
+
+
+def _words_ok(sentence: str) -> bool:
+    return len(re.findall(r"[A-Za-z]{2,}", sentence)) >= MIN_WORDS
+
+
+# -- Python ----------------------------------------------------------------------------------
+
+def _python_functions(tree: ast.AST) -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    out: list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]] = []
+
+    def visit(node: ast.AST, scope: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                qual = f"{scope}.{child.name}" if scope else child.name
+                out.append((qual, child))
+                visit(child, qual)
+            elif isinstance(child, ast.ClassDef):
+                visit(child, f"{scope}.{child.name}" if scope else child.name)
+    visit(tree, "")
+    return out
+
+
+def python_documented(path: str, source: str) -> list[Documented]:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    lines = source.splitlines()
+    out: list[Documented] = []
+    for qual, fn in _python_functions(tree):
+        doc = ast.get_docstring(fn, clean=True)
+        first = fn.body[0]
+        if not doc or fn.name.startswith("__") or first.lineno <= fn.body[0].lineno - 1:
+            continue
+        end = first.end_lineno or first.lineno
+        if first.lineno == fn.lineno or lines[end - 1].rstrip()[-3:] not in ('"""', "'''"):
+            continue  # one-line def or a docstring sharing its line with other code
+        sentence = first_sentence(doc)
+        if _words_ok(sentence):
+            indent = lines[first.lineno - 1][:first.col_offset]
+            out.append(Documented(path, qual, fn.name, sentence, (first.lineno, end),
+                                  len(fn.body) == 1, indent))
+    return out
+
+
+def python_gold(path: str, source: str, qualnames: set[str]) -> dict[str, Span]:
+    spans: dict[str, Span] = {}
+    for qual, fn in _python_functions(ast.parse(source)):
+        if qual in qualnames:
+            start = min([fn.lineno, *(d.lineno for d in fn.decorator_list)])
+            spans[qual] = Span(path, start, fn.end_lineno or fn.lineno)
+    return spans
+
+
+# -- Go --------------------------------------------------------------------------------------
+
+_GO_FUNC = re.compile(r"^func (?:\(\s*\w*\s*\*?(?P<recv>\w+)[^)]*\)\s*)?(?P<name>\w+)")
+
+
+def go_documented(path: str, source: str) -> list[Documented]:
+    lines = source.splitlines()
+    out: list[Documented] = []
+    for i, line in enumerate(lines):
+        m = _GO_FUNC.match(line)
+        if not m or i == 0 or not lines[i - 1].startswith("//"):
+            continue
+        j = i
+        while j > 0 and lines[j - 1].startswith("//"):
+            j -= 1
+        text = " ".join(ln[2:].strip() for ln in lines[j:i])
+        name = m.group("name")
+        if text.split(" ", 1)[0] == name:
+            text = text.split(" ", 1)[1] if " " in text else ""
+        sentence = first_sentence(text)
+        qual = f"{m.group('recv')}.{name}" if m.group("recv") else name
+        if _words_ok(sentence) and not text.lower().startswith("deprecated"):
+            out.append(Documented(path, qual, name, sentence, (j + 1, i), False, ""))
+    return out
+
+
+def go_gold(path: str, source: str, qualnames: set[str]) -> dict[str, Span]:
+    lines = source.splitlines()
+    spans: dict[str, Span] = {}
+    for i, line in enumerate(lines):
+        m = _GO_FUNC.match(line)
+        if not m:
+            continue
+        qual = f"{m.group('recv')}.{m.group('name')}" if m.group("recv") else m.group("name")
+        if qual in qualnames and qual not in spans:
+            end = next((k for k in range(i, len(lines)) if lines[k] == "}"), i)
+            spans[qual] = Span(path, i + 1, end + 1)
+    return spans
+
+
+# -- the set ---------------------------------------------------------------------------------
+
+def collect(root: Path, languages: tuple[str, ...]) -> list[Documented]:
+    found: list[Documented] = []
+    for file in sorted(root.rglob("*")):
+        rel = file.relative_to(root).as_posix()
+        if not file.is_file() or not is_source(rel) or "/." in f"/{rel}":
+            continue
+        if file.suffix == ".py" and "python" in languages:
+            found.extend(python_documented(rel, file.read_text(errors="replace")))
+        elif file.suffix == ".go" and "go" in languages:
+            found.extend(go_documented(rel, file.read_text(errors="replace")))
+    counts = Counter(d.sentence.lower() for d in found)
+    return [d for d in found if counts[d.sentence.lower()] == 1]
+
+
+def strip_source(source: str, chosen: list[Documented]) -> str:
+    lines = source.splitlines(keepends=True)
+    for d in sorted(chosen, key=lambda d: -d.remove[0]):
+        start, end = d.remove
+        lines[start - 1:end] = [f"{d.indent}pass\n"] if d.needs_pass else []
+    return "".join(lines)
+
+
+def build(source_root: Path, dest: Path, n: int, seed: int, name: str,
+          languages: tuple[str, ...] = ("python", "go")) -> list[Query]:
+    """Copy `source_root` to `dest`, strip `n` sampled docstrings there, return the queries."""
+    pool = collect(source_root, languages)
+    chosen = random.Random(seed).sample(pool, min(n, len(pool)))
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(source_root, dest, symlinks=True)
+    by_file: dict[str, list[Documented]] = defaultdict(list)
+    for d in chosen:
+        by_file[d.path].append(d)
+    queries: list[Query] = []
+    for rel, docs in sorted(by_file.items()):
+        stripped = strip_source((source_root / rel).read_text(errors="replace"), docs)
+        (dest / rel).write_text(stripped)
+        gold_of = python_gold if rel.endswith(".py") else go_gold
+        spans = gold_of(rel, stripped, {d.qualname for d in docs})
+        queries.extend(Query(f"{name}:{rel}:{d.qualname}", d.sentence, [spans[d.qualname]],
+                             {"qualname": d.qualname}) for d in docs if d.qualname in spans)
+    return sorted(queries, key=lambda q: q.qid)
