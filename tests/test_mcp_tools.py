@@ -1,17 +1,66 @@
-"""Every tool over MCP with the SDK's in-memory client, on the real flask corpus."""
+"""Every tool over MCP, on the real flask corpus: with the SDK's in-memory client and over
+Streamable HTTP on loopback (a real uvicorn on an ephemeral port, same test bodies)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 from indexer.tokens import count_tokens
+from mcp_server.http import bind_socket, build_http_app, uvicorn_server
+from mcp_server.runtime import Runtime
+from mcp_server.server import build_server
 from mcp_server.settings import Settings
 from tests.mcp_helpers import build_index, call, connected, server_settings
 
 TOOLS = {"search_code", "get_symbol", "expand_dependencies", "summarize_dir", "index_status"}
+
+
+@asynccontextmanager
+async def http_served(settings: Settings) -> AsyncIterator[tuple[str, Runtime]]:
+    """A real HTTP server (uvicorn, loopback, ephemeral port) once it has reconciled."""
+    runtime = Runtime(settings)
+    app = build_http_app(build_server(settings, runtime), settings, runtime)
+    sock = bind_socket("127.0.0.1", 0)
+    web = uvicorn_server(app)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(functools.partial(web.serve, sockets=[sock]))
+        with anyio.fail_after(120):
+            await anyio.to_thread.run_sync(runtime.ready.wait, abandon_on_cancel=True)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}", runtime
+        web.should_exit = True
+
+
+@asynccontextmanager
+async def http_client(base: str, token: str | None = None) -> AsyncIterator[Client]:
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    async with create_mcp_http_client(headers=headers) as http:
+        async with Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client:
+            yield client
+
+
+@asynccontextmanager
+async def http_connected(settings: Settings) -> AsyncIterator[Client]:
+    async with http_served(settings) as (base, _), http_client(base, settings.token) as client:
+        yield client
+
+
+Connect = Callable[[Settings], AbstractAsyncContextManager[Client]]
+
+
+@pytest.fixture(params=["memory", "http"])
+def connect(request: pytest.FixtureRequest) -> Connect:
+    """The same tests in memory and over Streamable HTTP on loopback."""
+    return connected if request.param == "memory" else http_connected
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +75,8 @@ def flask_settings(flask_index: tuple[Path, Path]) -> Settings:
     return server_settings(*flask_index)
 
 
-async def test_server_lists_the_five_read_only_tools_with_output_schemas(flask_index: tuple[Path, Path]) -> None:
-    async with connected(flask_settings(flask_index)) as client:
+async def test_server_lists_the_five_read_only_tools_with_output_schemas(flask_index: tuple[Path, Path], connect: Connect) -> None:
+    async with connect(flask_settings(flask_index)) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         assert TOOLS <= set(tools)
         for name in TOOLS:
@@ -36,8 +85,8 @@ async def test_server_lists_the_five_read_only_tools_with_output_schemas(flask_i
             assert "max_tokens" in tools[name].input_schema["properties"] or name == "index_status"
 
 
-async def test_search_ranks_add_url_rule_top5_for_a_description(flask_index: tuple[Path, Path]) -> None:
-    async with connected(flask_settings(flask_index)) as client:
+async def test_search_ranks_add_url_rule_top5_for_a_description(flask_index: tuple[Path, Path], connect: Connect) -> None:
+    async with connect(flask_settings(flask_index)) as client:
         out = await call(client, "search_code", query="register a URL rule for a view function", k=5)
         symbols = [r["symbol"] or "" for r in out["results"]]
         assert any(s.endswith("add_url_rule") for s in symbols), symbols
@@ -48,8 +97,8 @@ async def test_search_ranks_add_url_rule_top5_for_a_description(flask_index: tup
         assert "took_ms" in out and "truncated" in out and out["freshness"]["fresh"]
 
 
-async def test_search_filters_by_language_and_path(flask_index: tuple[Path, Path]) -> None:
-    async with connected(flask_settings(flask_index)) as client:
+async def test_search_filters_by_language_and_path(flask_index: tuple[Path, Path], connect: Connect) -> None:
+    async with connect(flask_settings(flask_index)) as client:
         out = await call(client, "search_code", query="session cookie", path="src/flask/*",
                          language="python")
         assert out["results"]
@@ -57,8 +106,8 @@ async def test_search_filters_by_language_and_path(flask_index: tuple[Path, Path
                    for r in out["results"])
 
 
-async def test_search_output_never_exceeds_max_tokens(flask_index: tuple[Path, Path]) -> None:
-    async with connected(flask_settings(flask_index)) as client:
+async def test_search_output_never_exceeds_max_tokens(flask_index: tuple[Path, Path], connect: Connect) -> None:
+    async with connect(flask_settings(flask_index)) as client:
         result = await client.call_tool("search_code", {"query": "request context", "k": 50,
                                                         "max_tokens": 300})
         assert not result.is_error
@@ -67,8 +116,8 @@ async def test_search_output_never_exceeds_max_tokens(flask_index: tuple[Path, P
         assert result.structured_content["truncated"]
 
 
-async def test_get_symbol_follows_base_classes_for_inherited_members(flask_index: tuple[Path, Path]) -> None:
-    async with connected(flask_settings(flask_index)) as client:
+async def test_get_symbol_follows_base_classes_for_inherited_members(flask_index: tuple[Path, Path], connect: Connect) -> None:
+    async with connect(flask_settings(flask_index)) as client:
         out = await call(client, "get_symbol", name="Flask.add_url_rule")
         first = out["symbols"][0]
         assert first["path"] == "src/flask/sansio/app.py"
@@ -76,29 +125,129 @@ async def test_get_symbol_follows_base_classes_for_inherited_members(flask_index
         assert "def add_url_rule" in first["body"]
 
 
-async def test_get_symbol_lists_references_with_context(flask_index: tuple[Path, Path]) -> None:
-    async with connected(flask_settings(flask_index)) as client:
+async def test_get_symbol_lists_references_with_context(flask_index: tuple[Path, Path], connect: Connect) -> None:
+    async with connect(flask_settings(flask_index)) as client:
         out = await call(client, "get_symbol", name="url_for", include_references=True,
                          include_body=False)
         refs = out["symbols"][0]["references"]
         assert refs and all("url_for" in r["context"] for r in refs)
 
 
-async def test_index_status_reports_files_and_skips(flask_index: tuple[Path, Path]) -> None:
-    async with connected(flask_settings(flask_index)) as client:
+async def test_index_status_reports_files_and_skips(flask_index: tuple[Path, Path], connect: Connect) -> None:
+    async with connect(flask_settings(flask_index)) as client:
         out = await call(client, "index_status")
         assert out["files"] > 100 and out["symbols"] > 1000
         assert out["languages"]["python"] > 50
         assert out["skipped"]
 
 
-async def test_malformed_arguments_give_an_error_result_and_the_server_lives(flask_index: tuple[Path, Path]) -> None:
-    async with connected(flask_settings(flask_index)) as client:
-        bad = await client.call_tool("search_code", {"query": "x", "k": 0})
-        assert bad.is_error
-        bad = await client.call_tool("search_code", {"query": "x", "mode": "psychic"})
-        assert bad.is_error
+MALFORMED: list[tuple[str, dict[str, Any]]] = [
+    ("search_code", {"query": "x", "k": 0}),
+    ("search_code", {"query": "x", "mode": "psychic"}),
+    ("search_code", {}),
+    ("search_code", {"query": "x", "max_tokens": 10**9}),
+    ("get_symbol", {"name": "   "}),
+    ("get_symbol", {"name": 42}),
+    ("expand_dependencies", {"target": "src/flask/app.py", "depth": 99}),
+    ("expand_dependencies", {"target": "x", "direction": "sideways"}),
+    ("summarize_dir", {"path": "../../etc"}),
+    ("summarize_dir", {"depth": -1}),
+    ("index_status", {"unexpected": [1, 2]}),
+    ("reindex", {"max_tokens": "lots"}),
+    ("no_such_tool", {}),
+]
+
+
+async def test_malformed_arguments_to_every_tool_give_error_results_and_the_server_lives(
+        flask_index: tuple[Path, Path], connect: Connect) -> None:
+    async with connect(flask_settings(flask_index)) as client:
+        for tool, args in MALFORMED:
+            bad = await client.call_tool(tool, args)
+            if tool == "index_status":
+                continue  # extra arguments are ignored, not an error
+            assert bad.is_error, (tool, args)
+            assert bad.content and bad.content[0].text  # type: ignore[union-attr]
         bad = await client.call_tool("get_symbol", {"name": "   "})
-        assert bad.is_error and "name" in bad.content[0].text  # type: ignore[union-attr]
+        assert "name" in bad.content[0].text  # type: ignore[union-attr]
         out = await call(client, "index_status")
         assert out["files"] > 0
+
+
+async def test_every_answer_says_how_fresh_it_is_and_how_results_matched(
+        flask_index: tuple[Path, Path], connect: Connect) -> None:
+    async with connect(flask_settings(flask_index)) as client:
+        search = await call(client, "search_code", query="url_for", k=3, wait_fresh=True)
+        assert search["freshness"]["fresh"] and all(r["matched_by"] for r in search["results"])
+        symbol = await call(client, "get_symbol", name="url_for", include_body=False,
+                            wait_fresh=True)
+        assert symbol["freshness"]["generation"] >= 1 and symbol["symbols"][0]["match"]
+        deps = await call(client, "expand_dependencies", target="src/flask/app.py")
+        assert "fresh" in deps["freshness"]
+
+
+async def test_reindex_is_the_one_tool_that_writes_and_reports_progress(
+        flask_index: tuple[Path, Path], connect: Connect) -> None:
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, total, message))
+
+    async with connect(flask_settings(flask_index)) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        notes = tools["reindex"].annotations
+        assert notes is not None and not notes.read_only_hint and not notes.destructive_hint
+        assert notes.idempotent_hint
+        result = await client.call_tool("reindex", {}, progress_callback=on_progress)
+        assert not result.is_error, result.content
+        out = result.structured_content or {}
+        assert out["files"] > 100 and out["indexed"] == 0 and out["freshness"]["fresh"]
+    assert progress and progress[0][2] == "scanning" and progress[-1][2] == "done"
+
+
+def _write_modules(root: Path, count: int, start: int = 0) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(start, start + count):
+        (root / f"mod_{i}.py").write_text(f"def handler_{i}(x):\n    return x + {i}\n")
+
+
+async def test_cancelling_reindex_stops_it_between_batches_and_the_server_keeps_answering(
+        tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    _write_modules(root, 5)
+    settings = server_settings(root, tmp_path / "idx", embed=False)
+    runtime = Runtime(settings)
+    async with Client(build_server(settings, runtime)) as client:
+        with anyio.fail_after(60):
+            await anyio.to_thread.run_sync(runtime.ready.wait, abandon_on_cancel=True)
+        _write_modules(root, 300, start=5)  # several batches in worker processes
+        with anyio.fail_after(120):
+            with anyio.CancelScope() as scope:
+                async def on_progress(done: float, total: float | None, msg: str | None) -> None:
+                    if msg == "indexing":
+                        scope.cancel()
+
+                await client.call_tool("reindex", {}, progress_callback=on_progress)
+            assert scope.cancelled_caught
+            await anyio.to_thread.run_sync(runtime.reindex_idle.wait, abandon_on_cancel=True)
+        assert runtime.metrics.calls[("reindex", "cancelled")] == 1
+        out = await call(client, "index_status")
+        assert 5 <= out["files"] <= 305
+
+
+async def test_reindex_asked_to_stop_raises_after_writing_a_consistent_batch(
+        tmp_path: Path) -> None:
+    from indexer.pipeline import IndexingStopped
+
+    root = tmp_path / "repo"
+    _write_modules(root, 3)
+    settings = server_settings(root, tmp_path / "idx", embed=False)
+    runtime = Runtime(settings)
+    runtime.acquire()
+    try:
+        assert runtime.ready.wait(60)
+        _write_modules(root, 3, start=3)
+        with pytest.raises(IndexingStopped):
+            runtime.reindex(None, lambda: True)
+        assert runtime.reindex().files == 6
+    finally:
+        runtime.release()
