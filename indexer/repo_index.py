@@ -16,10 +16,11 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexer.lexical import LexicalIndex
+from indexer.lexical import LexicalDoc, LexicalIndex
 from indexer.store import Store, StoreError
 from indexer.vectors import VectorIndex
 
@@ -79,6 +80,7 @@ class RepoIndex:
         self.store = _open_store(paths)
         self.lexical = LexicalIndex(paths.lexical)
         self.vectors: VectorIndex | None = None  # attached once an embedder is known
+        self.sync_lexical()
 
     @classmethod
     def open(cls, root: Path, index_dir: Path | None = None) -> RepoIndex:
@@ -87,6 +89,19 @@ class RepoIndex:
     @property
     def root(self) -> Path:
         return self.paths.root
+
+    def sync_lexical(self) -> bool:
+        """Rebuild the lexical index from the store when it is not at the store's generation
+        (a crash between a store commit and the lexical commit). True if it was rebuilt."""
+        generation = self.store.generation
+        if self.lexical.generation == generation:
+            return False
+        if generation > 0:
+            log.warning("lexical index is at generation %s, the store at %s; rebuilding it",
+                        self.lexical.generation, generation)
+        self.lexical.clear()
+        self.lexical.update(_lexical_docs(self.store), (), generation)
+        return True
 
     def close(self) -> None:
         self.lexical.close()
@@ -97,6 +112,19 @@ class RepoIndex:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _lexical_docs(store: Store) -> Iterator[LexicalDoc]:
+    cur = store.reader().cursor()
+    try:
+        cur.execute("SELECT c.chunk_id, f.path, f.language, c.symbol, c.header, c.text "
+                    "FROM chunks c JOIN files f USING (file_id) ORDER BY c.chunk_id")
+        while rows := cur.fetchmany(2048):
+            for cid, path, language, symbol, header, text in rows:
+                yield LexicalDoc(chunk_id=cid, path=path, language=language or "text",
+                                 name=symbol or "", header=header, body=text)
+    finally:
+        cur.close()
 
 
 def _open_store(paths: IndexPaths) -> Store:
