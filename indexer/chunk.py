@@ -28,6 +28,7 @@ again: `max_tokens` is guaranteed for text and holds for code up to the estimate
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -39,10 +40,10 @@ from indexer.tokens import count_tokens
 HEADER_TOKENS = 48
 _SIG_CHARS = 90
 _PATH_CHARS = 80
+_MAX_NAMES = 12
 _LETTERS = bytes(range(65, 91)) + bytes(range(97, 123)) + b"_"
 _DIGITS = bytes(range(48, 58))
 _BLANKS = b" \t\r\f\v"
-_NON_ASCII = bytes(range(128, 256))
 _ATTACHED = (b"//", b"#", b"/*", b"*", b"--", b"@", b";;")
 _SPLIT_KINDS_EXCLUDED = frozenset({"field", "variable", "constant", "macro"})
 _HASH_COMMENT = frozenset(
@@ -61,22 +62,32 @@ _YAML_KEY = re.compile(rb"^([A-Za-z0-9_\"'.][^:#]*):(?:[ \t]|$)")
 _TABLE = re.compile(rb"^[ \t]*(\[\[?[^\]]+\]\]?)")
 
 
+def _class_map() -> bytes:
+    table = bytearray(b"P" * 256)
+    for chars, cls in ((_LETTERS, b"L"), (_DIGITS, b"D"), (_BLANKS, b"S")):
+        for byte in chars:
+            table[byte] = cls[0]
+    table[ord("\n")] = ord("N")
+    return bytes(table)
+
+
+_CLASS_MAP = _class_map()
+
+
 def estimate_tokens(data: bytes) -> int:
     """A cheap cl100k token estimate (see the module docstring for its accuracy)."""
-    if not data:
-        return 0
-    rest = data.translate(None, _LETTERS)
-    letters = len(data) - len(rest)
-    no_digits = rest.translate(None, _DIGITS)
-    digits = len(rest) - len(no_digits)
-    no_blanks = no_digits.translate(None, _BLANKS)
-    blanks = len(no_digits) - len(no_blanks)
-    newlines = no_blanks.count(b"\n")
-    ascii_only = no_blanks.translate(None, _NON_ASCII)
-    non_ascii = len(no_blanks) - len(ascii_only)
-    punct = len(ascii_only) - newlines
-    raw = 0.14 * letters + 1.45 * digits + 0.12 * blanks + 0.8 * newlines
-    return math.ceil(raw + 1.23 * punct + 0.5 * non_ascii)
+    classes = data.translate(_CLASS_MAP)
+    return _estimate(classes, 0, len(classes))
+
+
+def _estimate(classes: bytes, start: int, end: int) -> int:
+    """Estimate for bytes [start, end) given their byte-class string."""
+    count = classes.count
+    letters, digits, blanks = count(b"L", start, end), count(b"D", start, end), count(b"S", start, end)
+    newlines = count(b"N", start, end)
+    other = end - start - letters - digits - blanks - newlines  # punctuation and non-ASCII
+    raw = 0.224 * letters + 1.58 * digits + 0.073 * blanks + 1.53 * newlines + 0.72 * other
+    return math.ceil(raw)
 
 
 @dataclass(slots=True)
@@ -101,9 +112,11 @@ class _Ctx:
         self.data = text.encode("utf-8", "surrogatepass")
         parts = self.data.split(b"\n")
         self.nlines = len(parts)
-        self.starts = [0, *accumulate(len(p) + 1 for p in parts)]
+        self.starts = [0, *accumulate(map((1).__add__, map(len, parts)))]
         self.max_tokens = max_tokens
         self.marker = _marker(language)
+        self.classes = self.data.translate(_CLASS_MAP)
+        self.path_tokens = estimate_tokens(path[-_PATH_CHARS:].encode("utf-8", "replace")) + 2
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         return self.starts[start], min(self.starts[end] - 1, len(self.data))
@@ -113,7 +126,10 @@ class _Ctx:
         return self.data[s:e]
 
     def est(self, start: int, end: int) -> int:
-        return estimate_tokens(self.raw(start, end))
+        return _estimate(self.classes, *self.span(start, end))
+
+    def est_bytes(self, start: int, end: int) -> int:
+        return _estimate(self.classes, start, end)
 
     def line_of(self, pos: int) -> int:
         return bisect.bisect_right(self.starts, pos) - 1
@@ -226,7 +242,7 @@ def _gap(ctx: _Ctx, pieces: list[_Piece], lo: int, hi: int, scope: tuple[str, ..
     if lo >= hi:
         return
     raw = ctx.raw(lo, hi)
-    est = estimate_tokens(raw)
+    est = ctx.est(lo, hi)
     trivial = not raw.translate(None, b" \t\r\n})];,").strip()
     if trivial and pieces and pieces[-1].byte_span is None and est <= 8:
         pieces[-1].end, pieces[-1].est = hi, pieces[-1].est + est
@@ -237,7 +253,7 @@ def _gap(ctx: _Ctx, pieces: list[_Piece], lo: int, hi: int, scope: tuple[str, ..
 def _unit(ctx: _Ctx, node: _Node, start: int, end: int, scope: tuple[str, ...]) -> list[_Piece]:
     sym = node.sym
     piece = _Piece(start, end, sym.kind, ctx.est(start, end), scope, sym.qualname, sym.signature)
-    if piece.est + HEADER_TOKENS <= ctx.max_tokens:
+    if piece.est + _header_est(ctx, piece) <= ctx.max_tokens:
         return [piece]
     children = [c for c in node.children if c.sym.kind not in _SPLIT_KINDS_EXCLUDED]
     units = _units(children, start + 1, end)
@@ -252,7 +268,7 @@ def _unit(ctx: _Ctx, node: _Node, start: int, end: int, scope: tuple[str, ...]) 
 
 def _fit(ctx: _Ctx, piece: _Piece) -> list[_Piece]:
     """`piece` itself when it fits, else its line windows."""
-    budget = ctx.max_tokens - HEADER_TOKENS
+    budget = max(1, ctx.max_tokens - _header_est(ctx, piece))
     if piece.est <= budget:
         return [piece]
     out: list[_Piece] = []
@@ -268,25 +284,54 @@ def _indent(line: bytes) -> int:
     return len(line) - len(line.lstrip(b" \t"))
 
 
-def _window_ranges(ctx: _Ctx, lo: int, hi: int, budget: int) -> list[tuple[int, int]]:
-    """Consecutive line ranges of at most `budget` estimated tokens, cut at good lines."""
-    out: list[tuple[int, int]] = []
-    base = _indent(ctx.raw(lo + 1, lo + 2)) if hi - lo > 1 else 0
-    start, acc, best = lo, 0, -1
-    for i in range(lo, hi):
+@functools.cache
+def _cut_pattern(base: int) -> re.Pattern[bytes]:
+    """A newline followed by a blank line or a statement at indentation <= `base`."""
+    return re.compile(rb"\n(?:[ \t]*(?=\r?\n)|[ \t]{0,%d}[^\s})\]])" % base)
+
+
+def _base_indent(ctx: _Ctx, lo: int, hi: int) -> int:
+    for i in range(lo + 1, min(hi, lo + 8)):
         line = ctx.raw(i, i + 1)
-        cost = estimate_tokens(line) + 1
-        if i > start and acc + cost > budget:
-            cut = best if best > start + (i - start) // 3 else i
-            out.append((start, cut))
-            start, best = cut, -1
-            acc = ctx.est(cut, i) + (i - cut)
-        if not line.strip() or _indent(line) <= base:
-            best = i  # cutting before a blank or outer-level line keeps statements whole
-        acc += cost
-    out.append((start, hi))
+        if line.strip():
+            return _indent(line)
+    return 0
+
+
+def _window_ranges(ctx: _Ctx, lo: int, hi: int, budget: int) -> list[tuple[int, int]]:
+    """Consecutive line ranges of at most `budget` estimated tokens, cut before a blank line
+    or a statement at the body's outer indentation where one is near, else at any line."""
+    first, last = ctx.span(lo, hi)
+    per_byte = max(ctx.est_bytes(first, last), 1) / max(last - first, 1)
+    pattern = _cut_pattern(_base_indent(ctx, lo, hi))
+    out: list[tuple[int, int]] = []
+    start = lo
+    while start < hi:
+        s_byte = ctx.starts[start]
+        reach = s_byte + int(budget / per_byte)
+        cut = _cut_line(ctx, pattern, start, hi, reach)
+        while cut > start + 1 and ctx.est(start, cut) > budget:
+            reach = s_byte + (reach - s_byte) * 3 // 4
+            cut = _cut_line(ctx, pattern, start, hi, reach)
+        out.append((start, cut))
+        start = cut
     trimmed = (ctx.trim(a, b) for a, b in out)
     return [(a, b) for a, b in trimmed if a < b]
+
+
+def _cut_line(ctx: _Ctx, pattern: re.Pattern[bytes], start: int, hi: int, reach: int) -> int:
+    """The line (in (start, hi]) to end a window that starts at `start` and fits `reach`."""
+    s_byte = ctx.starts[start]
+    if reach >= ctx.starts[hi] - 1:
+        return hi
+    pos = -1
+    for m in pattern.finditer(ctx.data, s_byte + (reach - s_byte) // 3, reach):
+        pos = m.start()
+    if pos < 0:
+        pos = ctx.data.rfind(b"\n", s_byte, reach)
+    if pos < 0:
+        return start + 1  # the first line alone is over the budget
+    return min(max(ctx.line_of(pos + 1), start + 1), hi)
 
 
 def _split_line(ctx: _Ctx, piece: _Piece, line: int, budget: int) -> list[_Piece]:
@@ -305,14 +350,16 @@ def _split_span(ctx: _Ctx, piece: _Piece, start: int, end: int, budget: int) -> 
     data, out = ctx.data, []
     while start < end:
         cut = min(end, start + 3 * budget)
-        while cut < end and estimate_tokens(data[start:cut]) > budget and cut > start + 4:
+        while cut - start > 4 and ctx.est_bytes(start, cut) > budget:
             cut = start + (cut - start) * 3 // 4
-        cut = _char_start(data, cut, start) if cut < end else end
-        if cut <= start:  # one character always goes, whatever the budget
-            cut = _char_start(data, min(end, start + 4), start) if start + 4 < end else end
-            cut = cut if cut > start else min(end, start + 1)
+        if cut < end:
+            cut = _char_start(data, cut, start)
+        if cut <= start:  # one whole character always goes, whatever the budget
+            cut = start + 1
+            while cut < end and (data[cut] & 0xC0) == 0x80:
+                cut += 1
         first, last = ctx.line_of(start), ctx.line_of(cut - 1)
-        est = estimate_tokens(data[start:cut])
+        est = ctx.est_bytes(start, cut)
         span = (start, cut)
         out.append(replace(piece, start=first, end=last + 1, est=est, byte_span=span, whole=False))
         start = cut
@@ -325,14 +372,14 @@ def _split_span(ctx: _Ctx, piece: _Piece, start: int, end: int, budget: int) -> 
 def _merge(ctx: _Ctx, pieces: list[_Piece], min_tokens: int, code: bool) -> list[_Piece]:
     """Merge runs of small adjacent pieces (same scope for code) up to the budget."""
     out: list[_Piece] = []
-    budget = ctx.max_tokens - HEADER_TOKENS
     open_group = False
     for piece in pieces:
         small = piece.est < min_tokens and piece.whole
         prev = out[-1] if out else None
-        if prev is not None and open_group and small and prev.est + piece.est <= budget:
-            if not code or prev.scope == piece.scope:
-                out[-1] = _combine(prev, piece, code)
+        if prev is not None and open_group and small and (not code or prev.scope == piece.scope):
+            merged = _combine(prev, piece, code)
+            if merged.est + _header_est(ctx, merged) <= ctx.max_tokens:
+                out[-1] = merged
                 continue
         out.append(piece)
         open_group = small
@@ -340,9 +387,9 @@ def _merge(ctx: _Ctx, pieces: list[_Piece], min_tokens: int, code: bool) -> list
 
 
 def _combine(a: _Piece, b: _Piece, code: bool) -> _Piece:
-    names = (a.names or ([a.symbol.rsplit(".", 1)[-1]] if a.symbol else [])) + (
-        b.names or ([b.symbol.rsplit(".", 1)[-1]] if b.symbol else [])
-    )
+    names = a.names or ([a.symbol.rsplit(".", 1)[-1]] if a.symbol else [])
+    if len(names) < _MAX_NAMES:  # the header shows only the first few anyway
+        names = names + (b.names or ([b.symbol.rsplit(".", 1)[-1]] if b.symbol else []))
     scope = a.scope if code else _common_prefix(a.scope, b.scope)
     kind = "block" if code else "section"
     return _Piece(a.start, b.end, kind, a.est + b.est, scope, names=names)
@@ -376,6 +423,14 @@ def _header(ctx: _Ctx, piece: _Piece) -> str:
     return "\n".join(lines)
 
 
+def _header_est(ctx: _Ctx, piece: _Piece) -> int:
+    """A conservative estimate of the header's tokens without building it (~2.5 chars a token)."""
+    label = len(piece.sig) if piece.sig else (_SIG_CHARS if piece.names else 0)
+    scope = len(piece.scope[-1]) if ctx.marker and piece.scope else len(" > ".join(piece.scope))
+    chars = min(label, _SIG_CHARS) + min(scope, 2 * _SIG_CHARS)
+    return ctx.path_tokens + math.ceil(chars / 2.5) + 4
+
+
 def _finish(ctx: _Ctx, piece: _Piece, *, exact: bool) -> Chunk:
     start, end = piece.byte_span or ctx.span(piece.start, piece.end)
     text = ctx.data[start:end].decode("utf-8", "replace")
@@ -383,7 +438,7 @@ def _finish(ctx: _Ctx, piece: _Piece, *, exact: bool) -> Chunk:
     if exact:
         tokens = count_tokens(header + "\n" + text)
     else:
-        tokens = piece.est + estimate_tokens(header.encode("utf-8", "replace")) + 1
+        tokens = piece.est + _header_est(ctx, piece)
     return Chunk(
         start_line=piece.start + 1,
         end_line=piece.end,
