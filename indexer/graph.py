@@ -26,7 +26,8 @@ from __future__ import annotations
 import logging
 import posixpath
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import duckdb
 import numpy as np
@@ -34,6 +35,7 @@ import pyarrow as pa
 
 from indexer.repo_index import RepoIndex
 from indexer.resolve_imports import Layout, resolve
+from indexer.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,17 @@ _FULL_SHARE = 0.25  # above this share of changed files, resolve everything agai
 _DAMPING = 0.85
 
 
+@contextmanager
+def private_cursor(store: Store) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor of our own: registered Arrow tables and transactions never meet a caller's
+    half-read result on the shared per-thread cursor."""
+    cur = store.reader().cursor()
+    try:
+        yield cur
+    finally:
+        cur.close()
+
+
 def ensure_graph_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(GRAPH_SCHEMA)
 
@@ -59,8 +72,12 @@ def graph_ready(index: RepoIndex) -> bool:
 
 def build_graph(index: RepoIndex) -> dict[str, float]:
     """Bring file_edges and file_rank in line with the store. Returns timing/size metrics."""
+    with private_cursor(index.store) as cur:
+        return _build(index, cur)
+
+
+def _build(index: RepoIndex, cur: duckdb.DuckDBPyConnection) -> dict[str, float]:
     started = time.perf_counter()
-    cur = index.store.reader()
     ensure_graph_tables(cur)
     files = cur.execute("SELECT file_id, path, language FROM files").fetchall()
     old = dict(cur.execute("SELECT path, file_id FROM graph_files").fetchall())

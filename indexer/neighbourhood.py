@@ -160,18 +160,22 @@ def _package_files_used(store: Store, src: str, pkg_dir: str) -> list[str]:
     """Files of the Go package `pkg_dir` defining names that `src` uses (else its top files)."""
     rows = store.query(
         """SELECT f.path, count(DISTINCT s.name) AS n FROM symbols s JOIN files f USING (file_id)
-           WHERE starts_with(f.path, ? || '/') AND NOT contains(substr(f.path, length(?) + 2), '/')
+           WHERE starts_with(f.path, ?) AND NOT contains(substr(f.path, length(?) + 1), '/')
              AND NOT ends_with(f.path, '_test.go')
              AND s.name IN (SELECT r.name FROM refs r JOIN files g USING (file_id) WHERE g.path = ?)
-           GROUP BY 1 ORDER BY n DESC, 1 LIMIT 8""", [pkg_dir, pkg_dir, src])
+           GROUP BY 1 ORDER BY n DESC, 1 LIMIT 8""", [_prefix(pkg_dir), _prefix(pkg_dir), src])
     if rows:
         return [r[0] for r in rows]
     rows = store.query(
         """SELECT f.path FROM files f LEFT JOIN file_rank k USING (path)
-           WHERE starts_with(f.path, ? || '/') AND NOT contains(substr(f.path, length(?) + 2), '/')
+           WHERE starts_with(f.path, ?) AND NOT contains(substr(f.path, length(?) + 1), '/')
              AND ends_with(f.path, '.go') AND NOT ends_with(f.path, '_test.go')
-           ORDER BY k.rank DESC NULLS LAST, 1 LIMIT 3""", [pkg_dir, pkg_dir])
+           ORDER BY k.rank DESC NULLS LAST, 1 LIMIT 3""", [_prefix(pkg_dir), _prefix(pkg_dir)])
     return [r[0] for r in rows]
+
+
+def _prefix(d: str) -> str:
+    return d + "/" if d else ""
 
 
 def _files_used(store: Store, path: str) -> list[tuple[str, float, list[str]]]:
@@ -196,11 +200,11 @@ def _files_using(store: Store, path: str) -> list[tuple[str, float, list[str]]]:
     d = posixpath.dirname(path)
     rows = store.query(
         """SELECT f.path, list(DISTINCT r.name) FROM refs r JOIN files f USING (file_id)
-           WHERE starts_with(f.path, ? || '/') AND NOT contains(substr(f.path, length(?) + 2), '/')
+           WHERE starts_with(f.path, ?) AND NOT contains(substr(f.path, length(?) + 1), '/')
              AND f.path <> ?
              AND r.name IN (SELECT s.name FROM symbols s JOIN files g USING (file_id) WHERE g.path = ?)
            GROUP BY 1 ORDER BY len(list(DISTINCT r.name)) DESC LIMIT 40""",
-        [d, d, path, path] if d else ["", "", path, path])
+        [_prefix(d), _prefix(d), path, path])
     return [(p, 0.6, sorted(names)) for p, names in rows]
 
 

@@ -23,7 +23,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import duckdb
-import pyarrow as pa
 
 from indexer.store import Store
 
@@ -73,12 +72,9 @@ def definitions_named(store: Store, names: Iterable[str]) -> dict[str, list[Defi
     names = sorted(set(names))
     if not names:
         return {}
-    cur = store.reader()
-    cur.register("_names", pa.table({"n": pa.array(names, pa.string())}))
-    rows = cur.execute(
+    rows = store.query(
         f"SELECT {DEF_COLS} FROM symbols s JOIN files f USING (file_id) "
-        "WHERE s.name IN (SELECT n FROM _names)").fetchall()
-    cur.unregister("_names")
+        "WHERE s.name IN (SELECT unnest(?))", [names])
     out: dict[str, list[Definition]] = defaultdict(list)
     for row in rows:
         d = definition(row)
@@ -93,18 +89,25 @@ def imported_files(cur: duckdb.DuckDBPyConnection, paths: Iterable[str]) -> dict
     out: dict[str, set[str]] = {p: set() for p in paths}
     if not paths:
         return out
-    cur.register("_src", pa.table({"p": pa.array(paths, pa.string())}))
     rows = cur.execute(
         "SELECT e.src_path, e.dst_path, e.dst_kind FROM file_edges e "
-        "WHERE e.src_path IN (SELECT p FROM _src) AND e.dst_kind <> 'external'").fetchall()
-    cur.unregister("_src")
+        "WHERE e.src_path IN (SELECT unnest(?)) AND e.dst_kind <> 'external'", [paths]).fetchall()
     for src, dst, kind in rows:
         out[src].add(dst if kind == "file" else dst + "/")  # trailing slash marks a directory
     return out
 
 
 def _in_imports(path: str, imports: set[str]) -> bool:
-    return path in imports or posixpath.dirname(path) + "/" in imports
+    if path in imports:
+        return True
+    return posixpath.dirname(path) + "/" in imports and not path.endswith("_test.go")
+
+
+def _visible(defn: Definition, path: str) -> bool:
+    """Go: an unexported (lower-case) name is visible in its own package directory only."""
+    if not defn.path.endswith(".go") or defn.name[:1].isupper():
+        return True
+    return posixpath.dirname(defn.path) == posixpath.dirname(path)
 
 
 def score(defn: Definition, path: str, scope: str | None, imports: set[str], n_defs: int) -> float:
@@ -121,18 +124,26 @@ def score(defn: Definition, path: str, scope: str | None, imports: set[str], n_d
     return 0.5 if n_defs == 1 else 0.4 / n_defs
 
 
-def resolve_use(defs: list[Definition], path: str, scope: str | None,
-                imports: set[str]) -> list[tuple[Definition, float]]:
-    """The definitions a use most likely refers to, with confidence."""
-    scored = [(d, score(d, path, scope, imports, len(defs))) for d in defs]
+def resolve_use(defs: list[Definition], path: str, scope: str | None, imports: set[str],
+                context: frozenset[str] = frozenset()) -> list[tuple[Definition, float]]:
+    """The definitions a use most likely refers to, with confidence.
+
+    `context`: the other names used in the same scope; a method whose owner type is among
+    them (`c := pool.Get().(*Context); c.reset()`) beats same-named methods of other types."""
+    scored = [(d, score(d, path, scope, imports, len(defs)) + _owner_bonus(d, context))
+              for d in defs if _visible(d, path)]
     if not scored:
         return []
     best = max(s for _, s in scored)
-    top = [(d, s) for d, s in scored if s == best]
+    top = [(d, min(1.0, s)) for d, s in scored if s == best]
     if best < 0.5 and len(top) > 3:
         return []
     split = len(top) if best < 0.9 else 1
     return [(d, round(s / split, 3)) for d, s in top[:8]]
+
+
+def _owner_bonus(d: Definition, context: frozenset[str]) -> float:
+    return 0.05 if d.parent and d.parent.rsplit(".", 1)[-1] in context else 0.0
 
 
 def callees(store: Store, sym: Definition) -> list[RefEdge]:
@@ -145,9 +156,10 @@ def callees(store: Store, sym: Definition) -> list[RefEdge]:
         [sym.path, sym.qualname, sym.qualname, sym.start_line, sym.end_line]).fetchall()
     defs = definitions_named(store, (r[0] for r in rows))
     imports = imported_files(cur, [sym.path])[sym.path]
+    context = frozenset(r[0] for r in rows)
     out: list[RefEdge] = []
     for name, kind, line in rows:
-        for target, conf in resolve_use(defs.get(name, []), sym.path, sym.qualname, imports):
+        for target, conf in resolve_use(defs.get(name, []), sym.path, sym.qualname, imports, context):
             if target.qualname != sym.qualname or target.path != sym.path:
                 out.append(RefEdge(sym, target, _EDGE.get(kind, "uses"), sym.path, line, conf))
     return out
@@ -167,11 +179,13 @@ def callers(store: Store, sym: Definition) -> list[RefEdge]:
     defs = definitions_named(store, [sym.name]).get(sym.name, [])
     imports = imported_files(cur, (r[0] for r in rows))
     owners = _owners(store, [definition((r[0], *r[4:])) for r in rows if r[4] is not None])
+    contexts = _scope_names(cur, {(r[0], r[3]) for r in rows if r[3] is not None})
     out: list[RefEdge] = []
     seen: set[tuple[str, str | None, str]] = set()
     for row in rows:
         path, line, kind, scope = row[0], row[1], row[2], row[3]
-        conf = next((c for d, c in resolve_use(defs, path, scope, imports[path])
+        context = contexts.get((path, scope), frozenset())
+        conf = next((c for d, c in resolve_use(defs, path, scope, imports[path], context)
                      if d.path == sym.path and d.qualname == sym.qualname), 0.0)
         source: Definition | str = path
         if row[4] is not None:
@@ -185,17 +199,30 @@ def callers(store: Store, sym: Definition) -> list[RefEdge]:
     return out
 
 
+def _scope_names(cur: duckdb.DuckDBPyConnection, scopes: set[tuple[str, str]]
+                 ) -> dict[tuple[str, str], frozenset[str]]:
+    """(path, scope) -> every name used inside that scope."""
+    if not scopes:
+        return {}
+    pairs = sorted(scopes)
+    rows = cur.execute(
+        "SELECT f.path, r.scope, list(DISTINCT r.name) FROM refs r JOIN files f USING (file_id) "
+        "JOIN (SELECT unnest(?) AS p, unnest(?) AS q) sc ON sc.p = f.path AND sc.q = r.scope "
+        "GROUP BY 1, 2", [[s[0] for s in pairs], [s[1] for s in pairs]]).fetchall()
+    return {(str(p), str(q)): frozenset(names) for p, q, names in rows}
+
+
 def _owners(store: Store, scopes: list[Definition]) -> dict[tuple[str, str], Definition]:
     """(path, qualname) of a nested function -> the function or method enclosing it."""
     nested = {(d.path, d.parent) for d in scopes if d.kind == "function" and d.parent}
     if not nested:
         return {}
-    cur = store.reader()
-    cur.register("_own", pa.table({"p": [n[0] for n in nested], "q": [n[1] for n in nested]}))
-    rows = cur.execute(
-        f"SELECT {DEF_COLS} FROM symbols s JOIN files f USING (file_id) JOIN _own o "
-        "ON o.p = f.path AND o.q = s.qualname WHERE s.kind IN ('function', 'method')").fetchall()
-    cur.unregister("_own")
+    pairs = sorted(nested, key=lambda n: (n[0], n[1] or ""))
+    rows = store.query(
+        f"SELECT {DEF_COLS} FROM symbols s JOIN files f USING (file_id) "
+        "JOIN (SELECT unnest(?) AS p, unnest(?) AS q) o "
+        "ON o.p = f.path AND o.q = s.qualname WHERE s.kind IN ('function', 'method')",
+        [[n[0] for n in pairs], [n[1] for n in pairs]])
     parents = {(str(r[0]), str(r[1])): definition(r) for r in rows}
     out: dict[tuple[str, str], Definition] = {}
     for d in scopes:

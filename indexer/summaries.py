@@ -35,8 +35,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
+from indexer.graph import private_cursor
 from indexer.store import Store
 from indexer.summary_facts import entry_points, key_symbols, readme_lead
 
@@ -126,8 +128,8 @@ def summarize(store: Store, root: Path, path: str, sampler: Sampler | None = Non
     """Summaries of `path` and every directory below it. Returns (by dir, rebuilt dirs).
 
     `want`: directories that should get an LLM summary when a sampler is given."""
+    store.reader().execute(SUMMARY_SCHEMA)
     cur = store.reader()
-    cur.execute(SUMMARY_SCHEMA)
     where, params = _under(path)
     rows = cur.execute(f"SELECT f.path, f.content_hash FROM files f WHERE {where}", params).fetchall()
     hashes = {d: h for d, h in subtree_hashes(rows).items() if d == path or d.startswith(path + "/" if path else "")}
@@ -151,12 +153,10 @@ def _children(d: str, hashes: dict[str, str]) -> list[str]:
 def _load_cached(store: Store, hashes: dict[str, str]) -> dict[str, Built]:
     if not hashes:
         return {}
-    cur = store.reader()
-    cur.register("_h", pa.table({"p": list(hashes), "h": list(hashes.values())}))
-    rows = cur.execute(
+    rows = store.query(
         "SELECT d.path, d.subtree_hash, d.summary, d.llm_summary FROM dir_summaries d "
-        "JOIN _h ON d.path = _h.p AND d.subtree_hash = _h.h").fetchall()
-    cur.unregister("_h")
+        "JOIN (SELECT unnest(?) AS p, unnest(?) AS h) k ON d.path = k.p AND d.subtree_hash = k.h",
+        [list(hashes), list(hashes.values())])
     out: dict[str, Built] = {}
     for p, h, text, llm in rows:
         b = Built.from_json(p, h, text)
@@ -166,9 +166,13 @@ def _load_cached(store: Store, hashes: dict[str, str]) -> dict[str, Built]:
 
 
 def _save(store: Store, items: list[Built]) -> None:
-    cur = store.reader()
     table = pa.table({"path": [b.path for b in items], "subtree_hash": [b.subtree_hash for b in items],
                       "summary": [b.to_json() for b in items]})
+    with private_cursor(store) as cur:
+        _insert(cur, table)
+
+
+def _insert(cur: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
     cur.execute("BEGIN TRANSACTION")
     try:
         cur.register("_new", table)
@@ -197,9 +201,8 @@ class _Own:
 def _own_facts(store: Store, root: Path, files: list[str], dirs: list[str]) -> dict[str, _Own]:
     """Facts about the files directly inside each of `dirs` (one query per kind of fact)."""
     own: dict[str, _Own] = {d: _Own() for d in dirs}
-    cur = store.reader()
-    cur.register("_fs", pa.table({"p": pa.array(files, pa.string())}))
-    try:
+    with private_cursor(store) as cur:
+        cur.register("_fs", pa.table({"p": pa.array(files, pa.string())}))
         for p, lang, lines in cur.execute(
                 "SELECT path, language, lines FROM files WHERE path IN (SELECT p FROM _fs)").fetchall():
             o = own[dir_of(p)]
@@ -209,9 +212,8 @@ def _own_facts(store: Store, root: Path, files: list[str], dirs: list[str]) -> d
         for p, score, text in key_symbols(cur):
             own[dir_of(p)].symbols.append((score * (0.3 if _TEST.search(p) else 1.0), text))
         for p in entry_points(root, cur):
-            own[dir_of(p)].entry_points.append(p)
-    finally:
-        cur.unregister("_fs")
+            if dir_of(p) in own:
+                own[dir_of(p)].entry_points.append(p)
     for p in files:
         if _README.match(posixpath.basename(p)):
             own[dir_of(p)].readme = own[dir_of(p)].readme or readme_lead(root, p)
