@@ -1,0 +1,155 @@
+"""The HTTP guard with raw requests (httpx) against a real loopback server."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from mcp_server.http import ConfigError, check_bind
+from mcp_server.security import RateLimiter, host_name
+from mcp_server.settings import Settings
+from tests.mcp_helpers import build_index, call, server_settings
+from tests.test_mcp_tools import http_client, http_served
+
+TOKEN = "s3cret-token"
+INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-06-18", "capabilities": {},
+    "clientInfo": {"name": "raw", "version": "0"}}}
+JSON_HEADERS = {"Accept": "application/json, text/event-stream",
+                "Content-Type": "application/json"}
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("repo")
+    (root / "app.py").write_text("def serve(port):\n    '''Start serving.'''\n    return port\n")
+    index_dir = tmp_path_factory.mktemp("idx")
+    build_index(root, index_dir)
+    return root, index_dir
+
+
+def settings_for(small_index: tuple[Path, Path], **kw: Any) -> Settings:
+    return server_settings(*small_index, embed=False, **kw)
+
+
+async def test_healthz_answers_without_a_token_and_mcp_needs_one(
+        small_index: tuple[Path, Path]) -> None:
+    async with http_served(settings_for(small_index, token=TOKEN)) as (base, _):
+        async with httpx.AsyncClient(base_url=base) as http:
+            assert (await http.get("/healthz")).json()["status"] == "ok"
+            missing = await http.post("/mcp", json=INIT, headers=JSON_HEADERS)
+            assert missing.status_code == 401 and "Bearer" in missing.headers["www-authenticate"]
+            wrong = await http.post("/mcp", json=INIT, headers={
+                **JSON_HEADERS, "Authorization": "Bearer nope"})
+            assert wrong.status_code == 401
+            basic = await http.post("/mcp", json=INIT, headers={
+                **JSON_HEADERS, "Authorization": f"Basic {TOKEN}"})
+            assert basic.status_code == 401
+            good = await http.post("/mcp", json=INIT, headers={
+                **JSON_HEADERS, "Authorization": f"Bearer {TOKEN}"})
+            assert good.status_code == 200
+            assert (await http.get("/metrics")).status_code == 401
+
+
+async def test_a_client_with_the_token_calls_tools(small_index: tuple[Path, Path]) -> None:
+    async with http_served(settings_for(small_index, token=TOKEN)) as (base, _):
+        async with http_client(base, TOKEN) as client:
+            out = await call(client, "search_code", query="serve", k=1)
+            assert out["results"][0]["symbol"] == "serve"
+
+
+async def test_bad_host_gets_421_and_foreign_origin_gets_403_on_every_path(
+        small_index: tuple[Path, Path]) -> None:
+    async with http_served(settings_for(small_index)) as (base, _):
+        async with httpx.AsyncClient(base_url=base) as http:
+            for path in ("/healthz", "/mcp", "/metrics"):
+                bad_host = await http.get(path, headers={"Host": "attacker.example:80"})
+                assert bad_host.status_code == 421, path
+                foreign = await http.get(path, headers={"Origin": "http://attacker.example"})
+                assert foreign.status_code == 403, path
+            local = await http.post("/mcp", json=INIT, headers={
+                **JSON_HEADERS, "Origin": "http://localhost:6274", "Host": "localhost:1234"})
+            assert local.status_code == 200
+
+
+async def test_oversized_bodies_get_413_with_or_without_content_length(
+        small_index: tuple[Path, Path]) -> None:
+    async with http_served(settings_for(small_index, max_body_bytes=4096)) as (base, _):
+        async with httpx.AsyncClient(base_url=base) as http:
+            big = b'{"jsonrpc": "2.0", "pad": "' + b"x" * 10_000 + b'"}'
+            declared = await http.post("/mcp", content=big, headers=JSON_HEADERS)
+            assert declared.status_code == 413
+
+            async def chunks() -> AsyncIterator[bytes]:
+                for start in range(0, len(big), 1000):
+                    yield big[start:start + 1000]
+
+            chunked = await http.post("/mcp", content=chunks(), headers=JSON_HEADERS)
+            assert chunked.status_code == 413
+            assert "content-length" not in chunked.request.headers
+
+
+async def test_a_client_over_its_rate_gets_429_with_retry_after(
+        small_index: tuple[Path, Path]) -> None:
+    settings = settings_for(small_index, rate_per_s=0.01, rate_burst=3)
+    async with http_served(settings) as (base, _):
+        async with httpx.AsyncClient(base_url=base) as http:
+            codes = [(await http.get("/metrics")).status_code for _ in range(4)]
+            assert codes == [200, 200, 200, 429]
+            limited = await http.get("/metrics")
+            assert int(limited.headers["retry-after"]) >= 1
+            assert (await http.get("/healthz")).status_code == 200
+
+
+async def test_tool_calls_beyond_the_in_flight_bound_get_503(
+        small_index: tuple[Path, Path]) -> None:
+    async with http_served(settings_for(small_index, max_inflight_calls=0)) as (base, _):
+        async with httpx.AsyncClient(base_url=base) as http:
+            call_msg = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                        "params": {"name": "index_status", "arguments": {}}}
+            busy = await http.post("/mcp", json=call_msg, headers=JSON_HEADERS)
+            assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+            assert (await http.post("/mcp", json=INIT, headers=JSON_HEADERS)).status_code == 200
+
+
+async def test_metrics_are_prometheus_text_with_tool_latency_and_index_sizes(
+        small_index: tuple[Path, Path]) -> None:
+    async with http_served(settings_for(small_index)) as (base, _):
+        async with http_client(base) as client:
+            await call(client, "search_code", query="serve")
+            await client.call_tool("get_symbol", {"name": "no_such_symbol_anywhere"})
+        async with httpx.AsyncClient(base_url=base) as http:
+            response = await http.get("/metrics")
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    text = response.text
+    assert 'sextant_tool_calls_total{tool="search_code",outcome="ok"} 1' in text
+    assert 'sextant_tool_call_seconds_bucket{tool="search_code",le="+Inf"} 1' in text
+    assert 'sextant_tool_call_seconds_count{tool="search_code"} 1' in text
+    assert "sextant_index_files 1" in text and "sextant_index_chunks" in text
+    assert "sextant_index_vectors 0" in text
+
+
+def test_a_non_loopback_bind_without_a_token_refuses_to_start(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="token"):
+        check_bind(Settings(root=tmp_path, host="0.0.0.0", token=None))
+    check_bind(Settings(root=tmp_path, host="0.0.0.0", token="t"))
+    check_bind(dataclasses.replace(Settings(root=tmp_path, token=None), host="127.0.0.1"))
+
+
+def test_host_names_are_compared_without_port_or_brackets() -> None:
+    assert host_name("LocalHost:8765") == "localhost"
+    assert host_name("[::1]:80") == "::1"
+    assert host_name("::1") == "::1"
+
+
+def test_token_bucket_refills_at_its_rate() -> None:
+    bucket = RateLimiter(rate=2.0, burst=2)
+    assert bucket.take("a", now=0.0) == 0 and bucket.take("a", now=0.0) == 0
+    assert bucket.take("a", now=0.0) == pytest.approx(0.5)
+    assert bucket.take("a", now=0.5) == 0
+    assert bucket.take("b", now=0.5) == 0
