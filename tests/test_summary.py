@@ -1,0 +1,121 @@
+"""summarize_dir and the subtree-hash cache behind it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from indexer.pipeline import index_repository, update_paths
+from indexer.repo_index import IndexPaths, RepoIndex
+from indexer.summaries import ancestors, subtree_hashes, summarize
+from tools.budget import json_tokens
+from tools.context import ToolContext, ToolError
+from tools.summary import summarize_dir
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Iterator[ToolContext]:
+    root = tmp_path / "repo"
+    _write(root, {
+        "README.md": "# Demo\n\n[![badge](x)](y)\n\nDemo is a tiny app that greets people.\n",
+        "pkg/__init__.py": "",
+        "pkg/core.py": 'def greet(name):\n    """Say hello to someone."""\n    return "hi " + name\n',
+        "pkg/util/__init__.py": "",
+        "pkg/util/fmt.py": "from pkg.core import greet\n\ndef shout(n):\n    return greet(n).upper()\n",
+        "pkg/__main__.py": "from pkg.util.fmt import shout\nprint(shout('x'))\n",
+        "tools/run.py": "import requests\nfrom pkg.core import greet\n\nif __name__ == \"__main__\":\n    greet('a')\n",
+    })
+    idx = RepoIndex(IndexPaths.for_repo(root, tmp_path / "idx"))
+    index_repository(idx)
+    try:
+        yield ToolContext(index=idx)
+    finally:
+        idx.close()
+
+
+def test_subtree_hash_of_a_directory_changes_only_with_its_files() -> None:
+    before = subtree_hashes([("a/b/x.py", "1"), ("a/c/y.py", "2"), ("z.py", "3")])
+    after = subtree_hashes([("a/b/x.py", "9"), ("a/c/y.py", "2"), ("z.py", "3")])
+    changed = {d for d in before if before[d] != after[d]}
+    assert changed == {"a/b", "a", ""} == set(ancestors("a/b/x.py"))
+
+
+def test_root_summary_has_sizes_key_symbols_entry_points_and_readme(small: ToolContext) -> None:
+    result = summarize_dir(small, ".", depth=1)
+    top = result.summaries[0]
+    assert top.path == "." and top.files == 7 and top.languages["python"] == 6
+    assert "greet - Say hello to someone." in top.key_symbols
+    assert {"pkg/__main__.py", "tools/run.py"} <= set(top.entry_points)
+    assert top.readme == "Demo is a tiny app that greets people."
+    assert "requests" in top.external
+    assert {s.path for s in result.summaries} == {".", "pkg", "tools"}
+
+
+def test_directory_relations_come_from_resolved_imports(small: ToolContext) -> None:
+    by_path = {s.path: s for s in summarize_dir(small, "pkg", depth=1).summaries}
+    assert by_path["pkg"].used_by == ["tools"]
+    assert by_path["pkg/util"].depends_on == ["pkg"]
+
+
+def test_changing_one_file_rebuilds_only_its_ancestor_directories(small: ToolContext) -> None:
+    store, root = small.index.store, small.root
+    first, rebuilt = summarize(store, root, "")
+    assert set(rebuilt) == set(first)
+    _, rebuilt = summarize(store, root, "")
+    assert rebuilt == []
+    (root / "pkg/util/fmt.py").write_text("def shout(n):\n    return n.upper()\n")
+    update_paths(small.index, ["pkg/util/fmt.py"])
+    second, rebuilt = summarize(store, root, "")
+    assert sorted(rebuilt) == ["", "pkg", "pkg/util"]
+    assert second["tools"].subtree_hash == first["tools"].subtree_hash
+    assert second["pkg"].subtree_hash != first["pkg"].subtree_hash
+
+
+def test_llm_summary_is_cached_by_subtree_hash_and_marked_stale_after_a_change(small: ToolContext) -> None:
+    prompts: list[str] = []
+
+    def sampler(prompt: str) -> str:
+        prompts.append(prompt)
+        return f"summary {len(prompts)}"
+
+    assert summarize_dir(small, "pkg", 0, sampler=sampler).summaries[0].llm_summary == "summary 1"
+    assert summarize_dir(small, "pkg", 0, sampler=sampler).summaries[0].llm_summary == "summary 1"
+    assert len(prompts) == 1 and "greet" in prompts[0]
+    (small.root / "pkg/core.py").write_text("def greet(name):\n    return name\n")
+    update_paths(small.index, ["pkg/core.py"])
+    stale = summarize_dir(small, "pkg", 0).summaries[0]
+    assert stale.llm_summary == "summary 1" and stale.stale
+    fresh = summarize_dir(small, "pkg", 0, sampler=sampler).summaries[0]
+    assert fresh.llm_summary == "summary 2" and not fresh.stale
+
+
+def test_unknown_directory_error_names_nearby_directories(small: ToolContext) -> None:
+    with pytest.raises(ToolError, match="pkg"):
+        summarize_dir(small, "pkk")
+    with pytest.raises(ToolError, match="is a file"):
+        summarize_dir(small, "pkg/core.py")
+    with pytest.raises(ToolError, match="outside|'..'"):
+        summarize_dir(small, "../x")
+
+
+def test_summary_of_a_big_tree_respects_the_token_budget(
+        corpus: Callable[[str], Path], tmp_path: Path) -> None:
+    idx = RepoIndex(IndexPaths.for_repo(corpus("flask"), tmp_path / "idx"))
+    try:
+        index_repository(idx)
+        result = summarize_dir(ToolContext(index=idx), ".", depth=4, max_tokens=700)
+        assert json_tokens(result) <= 700
+        assert result.truncated and result.summaries[0].path == "."
+        sansio = summarize_dir(ToolContext(index=idx), "src/flask/sansio", 0).summaries[0]
+        assert sansio.readme.startswith("This folder contains code that can be used by alternative")
+        assert any(k.startswith("Scaffold - ") for k in sansio.key_symbols)
+    finally:
+        idx.close()
