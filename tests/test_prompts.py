@@ -54,7 +54,7 @@ async def test_get_prompt_without_a_required_argument_is_an_error_and_the_server
 
 def test_each_prompt_names_the_tools_it_steers_to() -> None:
     assert "sextant://overview" in explore_codebase()
-    assert "focus: auth" in explore_codebase("auth")
+    assert "focus on: auth" in explore_codebase("auth")
     assert 'direction="in"' in locate_code("x") and "wait_fresh" in locate_code("x")
     plan = plan_change("rename Flask.route")
     assert "rename Flask.route" in plan and "include_references=true" in plan
