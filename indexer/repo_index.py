@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.lexical import LexicalDoc, LexicalIndex
-from indexer.store import Store, StoreError
+from indexer.store import Store, StoreCorrupt
 from indexer.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -128,17 +128,26 @@ def _lexical_docs(store: Store) -> Iterator[LexicalDoc]:
 
 
 def _open_store(paths: IndexPaths) -> Store:
-    """Open the store; a corrupt one is moved aside (logged) and a fresh one created."""
+    """Open the store; a damaged one is moved aside (logged) and a fresh one created.
+
+    The derived indexes go with it: their generations and chunk ids refer to the old
+    store, and a new store counting from 0 could reach the same generation."""
     try:
         return Store(paths.store)
-    except StoreError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any failure to open a corrupt file lands here
+    except StoreCorrupt as exc:
         aside = paths.store.with_name(f"store.corrupt-{int(time.time())}.duckdb")
         log.error("index store %s cannot be opened (%s); moved it to %s and rebuilding",
                   paths.store, exc, aside)
         shutil.move(str(paths.store), str(aside))
         wal = paths.store.with_name(paths.store.name + ".wal")
         if wal.exists():
-            wal.unlink()
+            shutil.move(str(wal), str(aside) + ".wal")
+        _remove_derived(paths)
         return Store(paths.store)
+
+
+def _remove_derived(paths: IndexPaths) -> None:
+    shutil.rmtree(paths.lexical, ignore_errors=True)
+    for path in paths.dir.glob(paths.vectors.name + "*"):
+        path.unlink(missing_ok=True)
+    paths.vectors.with_name("vectors.model").unlink(missing_ok=True)

@@ -63,6 +63,10 @@ class StoreError(Exception):
     """The store cannot be opened or written; the message says what to do."""
 
 
+class StoreCorrupt(StoreError):
+    """The database file is damaged (not locked by another process): rebuild it."""
+
+
 @dataclass(frozen=True, slots=True)
 class FileRecord:
     """Everything the pipeline learned about one file, ready to be written."""
@@ -87,6 +91,8 @@ class Store:
         try:
             self._con = duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise StoreCorrupt(f"index database {path} is not readable: {exc}") from exc
             raise StoreError(
                 f"cannot open index database {path}: {exc}. If another Sextant process owns this "
                 "index, stop it or talk to it (`sextant status` shows the owner)."
@@ -94,8 +100,12 @@ class Store:
         self._write_lock = threading.RLock()
         self._local = threading.local()
         if not read_only:
-            self._con.execute(_SCHEMA)
-            self._init_meta()
+            try:
+                self._con.execute(_SCHEMA)
+                self._init_meta()
+            except duckdb.Error as exc:  # a damaged file often opens, then fails on first read
+                self._con.close()  # else DuckDB's per-path instance cache keeps serving it
+                raise StoreCorrupt(f"index database {path} is not readable: {exc}") from exc
 
     # -- lifecycle -------------------------------------------------------------------------
 
