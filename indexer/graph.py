@@ -84,8 +84,12 @@ def _build(index: RepoIndex, cur: duckdb.DuckDBPyConnection) -> dict[str, float]
     current = {p: fid for fid, p, _ in files}
     changed = {p for p, fid in current.items() if old.get(p) != fid}
     structural = set(current) ^ set(old)
-    full = (not old or bool(structural) or any(posixpath.basename(p) in _MANIFESTS for p in changed)
-            or len(changed) > _FULL_SHARE * max(len(current), 1))
+    full = (
+        not old
+        or bool(structural)
+        or any(posixpath.basename(p) in _MANIFESTS for p in changed)
+        or len(changed) > _FULL_SHARE * max(len(current), 1)
+    )
     if not full and not changed:
         index.store.set_meta("graph_generation", str(index.store.generation))
         return {"graph_seconds": time.perf_counter() - started, "graph_resolved_files": 0}
@@ -96,20 +100,30 @@ def _build(index: RepoIndex, cur: duckdb.DuckDBPyConnection) -> dict[str, float]
     _write_rank(cur, layout)
     index.store.set_meta("graph_generation", str(index.store.generation))
     seconds = time.perf_counter() - started
-    log.info("graph: resolved imports of %d files (%s) in %.2fs", len(todo),
-             "full" if full else "incremental", seconds)
+    log.info(
+        "graph: resolved imports of %d files (%s) in %.2fs",
+        len(todo),
+        "full" if full else "incremental",
+        seconds,
+    )
     return {"graph_seconds": seconds, "graph_resolved_files": float(len(todo))}
 
 
 def _resolve_files(
-    cur: duckdb.DuckDBPyConnection, layout: Layout, todo: dict[str, int], langs: dict[str, str | None]
+    cur: duckdb.DuckDBPyConnection,
+    layout: Layout,
+    todo: dict[str, int],
+    langs: dict[str, str | None],
 ) -> dict[str, list[object]]:
     cur.register("_ids", pa.table({"file_id": pa.array(list(todo.values()), pa.int64())}))
     rows = cur.execute(
         "SELECT f.path, i.module, i.names, i.level, i.line FROM imports i JOIN files f USING (file_id) "
-        "WHERE i.file_id IN (SELECT file_id FROM _ids)").fetchall()
+        "WHERE i.file_id IN (SELECT file_id FROM _ids)"
+    ).fetchall()
     cur.unregister("_ids")
-    cols: dict[str, list[object]] = {k: [] for k in ("src_path", "dst_path", "dst_kind", "module", "line")}
+    cols: dict[str, list[object]] = {
+        k: [] for k in ("src_path", "dst_path", "dst_kind", "module", "line")
+    }
     cache: dict[tuple[object, ...], list[tuple[str, str]]] = {}
     for path, module, names, level, line in rows:
         lang = langs.get(path)
@@ -128,16 +142,27 @@ def _resolve_files(
     return cols
 
 
-def _write_edges(cur: duckdb.DuckDBPyConnection, cols: dict[str, list[object]],
-                 only: list[str] | None, files: list[tuple[int, str, str | None]]) -> None:
-    table = pa.table({
-        "src_path": pa.array(cols["src_path"], pa.string()),
-        "dst_path": pa.array(cols["dst_path"], pa.string()),
-        "dst_kind": pa.array(cols["dst_kind"], pa.string()),
-        "module": pa.array(cols["module"], pa.string()),
-        "line": pa.array(cols["line"], pa.int32())})
-    snapshot = pa.table({"file_id": pa.array([f[0] for f in files], pa.int64()),
-                         "path": pa.array([f[1] for f in files], pa.string())})
+def _write_edges(
+    cur: duckdb.DuckDBPyConnection,
+    cols: dict[str, list[object]],
+    only: list[str] | None,
+    files: list[tuple[int, str, str | None]],
+) -> None:
+    table = pa.table(
+        {
+            "src_path": pa.array(cols["src_path"], pa.string()),
+            "dst_path": pa.array(cols["dst_path"], pa.string()),
+            "dst_kind": pa.array(cols["dst_kind"], pa.string()),
+            "module": pa.array(cols["module"], pa.string()),
+            "line": pa.array(cols["line"], pa.int32()),
+        }
+    )
+    snapshot = pa.table(
+        {
+            "file_id": pa.array([f[0] for f in files], pa.int64()),
+            "path": pa.array([f[1] for f in files], pa.string()),
+        }
+    )
     cur.execute("BEGIN TRANSACTION")
     try:
         if only is None:
@@ -159,12 +184,14 @@ def _write_edges(cur: duckdb.DuckDBPyConnection, cols: dict[str, list[object]],
         raise
 
 
-def file_level_edges(cur: duckdb.DuckDBPyConnection, layout_dirs: dict[str, list[str]] | None = None
-                     ) -> list[tuple[str, str, float]]:
+def file_level_edges(
+    cur: duckdb.DuckDBPyConnection, layout_dirs: dict[str, list[str]] | None = None
+) -> list[tuple[str, str, float]]:
     """(src, dst, weight) between files; a directory edge is split over the dir's files."""
     rows = cur.execute(
         "SELECT src_path, dst_path, dst_kind, count(*) FROM file_edges "
-        "WHERE dst_kind <> 'external' GROUP BY ALL").fetchall()
+        "WHERE dst_kind <> 'external' GROUP BY ALL"
+    ).fetchall()
     out: list[tuple[str, str, float]] = []
     for src, dst, kind, _n in rows:
         if kind == "file":
@@ -176,7 +203,9 @@ def file_level_edges(cur: duckdb.DuckDBPyConnection, layout_dirs: dict[str, list
 
 
 def _same_kind(member: str, src: str) -> bool:
-    return posixpath.splitext(member)[1] == posixpath.splitext(src)[1] and not member.endswith("_test.go")
+    return posixpath.splitext(member)[1] == posixpath.splitext(src)[1] and not member.endswith(
+        "_test.go"
+    )
 
 
 def _write_rank(cur: duckdb.DuckDBPyConnection, layout: Layout) -> None:
@@ -186,9 +215,13 @@ def _write_rank(cur: duckdb.DuckDBPyConnection, layout: Layout) -> None:
     importers: dict[str, int] = {}
     for _src, dst, _w in edges:
         importers[dst] = importers.get(dst, 0) + 1
-    table = pa.table({"path": pa.array(paths, pa.string()),
-                      "rank": pa.array([ranks.get(p, 0.0) for p in paths], pa.float64()),
-                      "importers": pa.array([importers.get(p, 0) for p in paths], pa.int32())})
+    table = pa.table(
+        {
+            "path": pa.array(paths, pa.string()),
+            "rank": pa.array([ranks.get(p, 0.0) for p in paths], pa.float64()),
+            "importers": pa.array([importers.get(p, 0) for p in paths], pa.int32()),
+        }
+    )
     cur.execute("BEGIN TRANSACTION")
     try:
         cur.execute("DELETE FROM file_rank")
@@ -201,8 +234,12 @@ def _write_rank(cur: duckdb.DuckDBPyConnection, layout: Layout) -> None:
         raise
 
 
-def pagerank(nodes: Iterable[str], edges: Iterable[tuple[str, str, float]],
-             personal: dict[str, float] | None = None, iterations: int = 30) -> dict[str, float]:
+def pagerank(
+    nodes: Iterable[str],
+    edges: Iterable[tuple[str, str, float]],
+    personal: dict[str, float] | None = None,
+    iterations: int = 30,
+) -> dict[str, float]:
     """(Personalized) PageRank by power iteration; dangling mass goes to the personal vector."""
     index = {n: i for i, n in enumerate(dict.fromkeys(nodes))}
     n = len(index)

@@ -64,7 +64,9 @@ def file_node(path: str, depth: int = 0) -> Node:
 
 
 def symbol_node(defn: Definition, depth: int = 0) -> Node:
-    return Node(f"sym:{defn.path}:{defn.qualname}", "symbol", defn.path, defn.start_line, depth, defn)
+    return Node(
+        f"sym:{defn.path}:{defn.qualname}", "symbol", defn.path, defn.start_line, depth, defn
+    )
 
 
 def expand(store: Store, seeds: list[Node], direction: str, depth: int) -> Neighbourhood:
@@ -116,18 +118,28 @@ def _ref_pair(e: refgraph.RefEdge, outgoing: bool) -> tuple[Node, Edge]:
 def _file_out(store: Store, path: str) -> list[tuple[Node, Edge]]:
     rows = store.query(
         "SELECT dst_path, dst_kind, module, min(line) FROM file_edges WHERE src_path = ? "
-        "GROUP BY ALL ORDER BY 4", [path])
+        "GROUP BY ALL ORDER BY 4",
+        [path],
+    )
     out: list[tuple[Node, Edge]] = []
     src = f"file:{path}"
     for dst, kind, module, line in rows:
         if kind == "external":
-            out.append((Node(f"ext:{dst}", "external", None, None, 0),
-                        Edge(src, f"ext:{dst}", "external", f"import {module} (line {line})", 0.3)))
+            out.append(
+                (
+                    Node(f"ext:{dst}", "external", None, None, 0),
+                    Edge(src, f"ext:{dst}", "external", f"import {module} (line {line})", 0.3),
+                )
+            )
             continue
         targets = [dst] if kind == "file" else _package_files_used(store, path, dst)
         for t in targets:
-            out.append((file_node(t), Edge(src, f"file:{t}", "imports",
-                                           f"import {module} (line {line})", 1.0)))
+            out.append(
+                (
+                    file_node(t),
+                    Edge(src, f"file:{t}", "imports", f"import {module} (line {line})", 1.0),
+                )
+            )
     known = {n.key for n, _ in out}
     for target, conf, names in _files_used(store, path):
         if f"file:{target}" not in known:
@@ -145,14 +157,23 @@ def _file_in(store: Store, path: str) -> list[tuple[Node, Edge]]:
                   SELECT DISTINCT f.path FROM refs r JOIN files f USING (file_id)
                   WHERE r.name IN (SELECT s.name FROM symbols s JOIN files g USING (file_id)
                                    WHERE g.path = ? AND s.parent IS NULL)))
-           GROUP BY ALL ORDER BY 1 LIMIT 500""", [path, d, path])
+           GROUP BY ALL ORDER BY 1 LIMIT 500""",
+        [path, d, path],
+    )
     dst = f"file:{path}"
-    out = [(file_node(src), Edge(f"file:{src}", dst, "imports", f"import {module} (line {line})", 1.0))
-           for src, module, line in rows]
+    out = [
+        (file_node(src), Edge(f"file:{src}", dst, "imports", f"import {module} (line {line})", 1.0))
+        for src, module, line in rows
+    ]
     known = {n.key for n, _ in out}
     for src, conf, names in _files_using(store, path):
         if f"file:{src}" not in known:
-            out.append((file_node(src), Edge(f"file:{src}", dst, "uses", "uses " + ", ".join(names[:5]), conf)))
+            out.append(
+                (
+                    file_node(src),
+                    Edge(f"file:{src}", dst, "uses", "uses " + ", ".join(names[:5]), conf),
+                )
+            )
     return out
 
 
@@ -163,14 +184,18 @@ def _package_files_used(store: Store, src: str, pkg_dir: str) -> list[str]:
            WHERE starts_with(f.path, ?) AND NOT contains(substr(f.path, length(?) + 1), '/')
              AND NOT ends_with(f.path, '_test.go')
              AND s.name IN (SELECT r.name FROM refs r JOIN files g USING (file_id) WHERE g.path = ?)
-           GROUP BY 1 ORDER BY n DESC, 1 LIMIT 8""", [_prefix(pkg_dir), _prefix(pkg_dir), src])
+           GROUP BY 1 ORDER BY n DESC, 1 LIMIT 8""",
+        [_prefix(pkg_dir), _prefix(pkg_dir), src],
+    )
     if rows:
         return [r[0] for r in rows]
     rows = store.query(
         """SELECT f.path FROM files f LEFT JOIN file_rank k USING (path)
            WHERE starts_with(f.path, ?) AND NOT contains(substr(f.path, length(?) + 1), '/')
              AND ends_with(f.path, '.go') AND NOT ends_with(f.path, '_test.go')
-           ORDER BY k.rank DESC NULLS LAST, 1 LIMIT 3""", [_prefix(pkg_dir), _prefix(pkg_dir)])
+           ORDER BY k.rank DESC NULLS LAST, 1 LIMIT 3""",
+        [_prefix(pkg_dir), _prefix(pkg_dir)],
+    )
     return [r[0] for r in rows]
 
 
@@ -182,7 +207,9 @@ def _files_used(store: Store, path: str) -> list[tuple[str, float, list[str]]]:
     """Other files whose definitions `path` uses at confidence >= 0.6 (same package, imports)."""
     rows = store.query(
         "SELECT r.name, any_value(r.scope) FROM refs r JOIN files f USING (file_id) "
-        "WHERE f.path = ? GROUP BY 1", [path])
+        "WHERE f.path = ? GROUP BY 1",
+        [path],
+    )
     defs = refgraph.definitions_named(store, (r[0] for r in rows))
     imports = refgraph.imported_files(store.reader(), [path])[path]
     found: dict[str, tuple[float, list[str]]] = {}
@@ -204,7 +231,8 @@ def _files_using(store: Store, path: str) -> list[tuple[str, float, list[str]]]:
              AND f.path <> ?
              AND r.name IN (SELECT s.name FROM symbols s JOIN files g USING (file_id) WHERE g.path = ?)
            GROUP BY 1 ORDER BY len(list(DISTINCT r.name)) DESC LIMIT 40""",
-        [_prefix(d), _prefix(d), path, path])
+        [_prefix(d), _prefix(d), path, path],
+    )
     return [(p, 0.6, sorted(names)) for p, names in rows]
 
 
@@ -213,12 +241,18 @@ def _rank(store: Store, hood: Neighbourhood) -> None:
     for e in hood.edges.values():
         a, b = (e.source, e.target)
         # rank flows away from the seed along the direction the walk took
-        if hood.nodes.get(b) is not None and hood.nodes.get(a) is not None and \
-                hood.nodes[b].depth < hood.nodes[a].depth:
+        if (
+            hood.nodes.get(b) is not None
+            and hood.nodes.get(a) is not None
+            and hood.nodes[b].depth < hood.nodes[a].depth
+        ):
             a, b = b, a
         weights[(a, b)] += e.weight
-    ranks = pagerank(hood.nodes, [(a, b, w) for (a, b), w in weights.items()],
-                     personal={s.key: 1.0 for s in hood.seeds})
+    ranks = pagerank(
+        hood.nodes,
+        [(a, b, w) for (a, b), w in weights.items()],
+        personal={s.key: 1.0 for s in hood.seeds},
+    )
     prior = _file_priors(store, [n.path for n in hood.nodes.values() if n.path])
     for key, node in hood.nodes.items():
         node.score = round(ranks.get(key, 0.0) + 0.01 * prior.get(node.path or "", 0.0), 5)
@@ -227,7 +261,8 @@ def _rank(store: Store, hood: Neighbourhood) -> None:
 def _file_priors(store: Store, paths: list[str]) -> dict[str, float]:
     if not paths:
         return {}
-    rows = store.query("SELECT path, rank FROM file_rank WHERE path IN (SELECT unnest(?))",
-                       [sorted(set(paths))])
+    rows = store.query(
+        "SELECT path, rank FROM file_rank WHERE path IN (SELECT unnest(?))", [sorted(set(paths))]
+    )
     top = max((r[1] for r in rows), default=0.0) or 1.0
     return {r[0]: r[1] / top for r in rows}

@@ -57,15 +57,26 @@ class RefEdge:
     confidence: float
 
 
-DEF_COLS = ("f.path, s.qualname, s.name, s.kind, s.parent, s.signature, s.doc, s.start_line, "
-            "s.end_line, s.bases")
+DEF_COLS = (
+    "f.path, s.qualname, s.name, s.kind, s.parent, s.signature, s.doc, s.start_line, "
+    "s.end_line, s.bases"
+)
 
 
 def definition(row: Sequence[object]) -> Definition:
     bases = row[9] or []
-    return Definition(str(row[0]), str(row[1]), str(row[2]), str(row[3]),
-                      None if row[4] is None else str(row[4]), str(row[5] or ""), str(row[6] or ""),
-                      int(row[7]), int(row[8]), tuple(str(b) for b in bases))  # type: ignore[union-attr, call-overload]
+    return Definition(
+        str(row[0]),
+        str(row[1]),
+        str(row[2]),
+        str(row[3]),
+        None if row[4] is None else str(row[4]),
+        str(row[5] or ""),
+        str(row[6] or ""),
+        int(row[7]),
+        int(row[8]),
+        tuple(str(b) for b in bases),
+    )  # type: ignore[union-attr, call-overload]
 
 
 def definitions_named(store: Store, names: Iterable[str]) -> dict[str, list[Definition]]:
@@ -74,7 +85,9 @@ def definitions_named(store: Store, names: Iterable[str]) -> dict[str, list[Defi
         return {}
     rows = store.query(
         f"SELECT {DEF_COLS} FROM symbols s JOIN files f USING (file_id) "
-        "WHERE s.name IN (SELECT unnest(?))", [names])
+        "WHERE s.name IN (SELECT unnest(?))",
+        [names],
+    )
     out: dict[str, list[Definition]] = defaultdict(list)
     for row in rows:
         d = definition(row)
@@ -91,7 +104,9 @@ def imported_files(cur: duckdb.DuckDBPyConnection, paths: Iterable[str]) -> dict
         return out
     rows = cur.execute(
         "SELECT e.src_path, e.dst_path, e.dst_kind FROM file_edges e "
-        "WHERE e.src_path IN (SELECT unnest(?)) AND e.dst_kind <> 'external'", [paths]).fetchall()
+        "WHERE e.src_path IN (SELECT unnest(?)) AND e.dst_kind <> 'external'",
+        [paths],
+    ).fetchall()
     for src, dst, kind in rows:
         out[src].add(dst if kind == "file" else dst + "/")  # trailing slash marks a directory
     return out
@@ -114,8 +129,11 @@ def score(defn: Definition, path: str, scope: str | None, imports: set[str], n_d
     """How likely a use in `path` (inside `scope`) refers to `defn`."""
     if defn.path == path:
         owner = scope.rsplit(".", 1)[0] if scope and "." in scope else scope
-        same_class = defn.parent is not None and scope is not None and (
-            defn.parent in (scope, owner) or scope.startswith(defn.parent + "."))
+        same_class = (
+            defn.parent is not None
+            and scope is not None
+            and (defn.parent in (scope, owner) or scope.startswith(defn.parent + "."))
+        )
         return 1.0 if same_class else 0.9
     if _in_imports(defn.path, imports):
         return 0.8
@@ -124,14 +142,22 @@ def score(defn: Definition, path: str, scope: str | None, imports: set[str], n_d
     return 0.5 if n_defs == 1 else 0.4 / n_defs
 
 
-def resolve_use(defs: list[Definition], path: str, scope: str | None, imports: set[str],
-                context: frozenset[str] = frozenset()) -> list[tuple[Definition, float]]:
+def resolve_use(
+    defs: list[Definition],
+    path: str,
+    scope: str | None,
+    imports: set[str],
+    context: frozenset[str] = frozenset(),
+) -> list[tuple[Definition, float]]:
     """The definitions a use most likely refers to, with confidence.
 
     `context`: the other names used in the same scope; a method whose owner type is among
     them (`c := pool.Get().(*Context); c.reset()`) beats same-named methods of other types."""
-    scored = [(d, score(d, path, scope, imports, len(defs)) + _owner_bonus(d, context))
-              for d in defs if _visible(d, path)]
+    scored = [
+        (d, score(d, path, scope, imports, len(defs)) + _owner_bonus(d, context))
+        for d in defs
+        if _visible(d, path)
+    ]
     if not scored:
         return []
     best = max(s for _, s in scored)
@@ -153,13 +179,16 @@ def callees(store: Store, sym: Definition) -> list[RefEdge]:
         "SELECT r.name, r.kind, min(r.line) FROM refs r JOIN files f USING (file_id) "
         "WHERE f.path = ? AND (r.scope = ? OR starts_with(r.scope, ? || '.')) "
         "AND r.line BETWEEN ? AND ? GROUP BY ALL ORDER BY 3",
-        [sym.path, sym.qualname, sym.qualname, sym.start_line, sym.end_line]).fetchall()
+        [sym.path, sym.qualname, sym.qualname, sym.start_line, sym.end_line],
+    ).fetchall()
     defs = definitions_named(store, (r[0] for r in rows))
     imports = imported_files(cur, [sym.path])[sym.path]
     context = frozenset(r[0] for r in rows)
     out: list[RefEdge] = []
     for name, kind, line in rows:
-        for target, conf in resolve_use(defs.get(name, []), sym.path, sym.qualname, imports, context):
+        for target, conf in resolve_use(
+            defs.get(name, []), sym.path, sym.qualname, imports, context
+        ):
             if target.qualname != sym.qualname or target.path != sym.path:
                 out.append(RefEdge(sym, target, _EDGE.get(kind, "uses"), sym.path, line, conf))
     return out
@@ -175,7 +204,9 @@ def callers(store: Store, sym: Definition) -> list[RefEdge]:
         f"SELECT f.path, r.line, r.kind, r.scope, {DEF_COLS.replace('f.path, ', '')} "
         "FROM refs r JOIN files f USING (file_id) "
         "LEFT JOIN symbols s ON s.file_id = r.file_id AND s.qualname = r.scope "
-        "WHERE r.name = ? ORDER BY f.path, r.line LIMIT ?", [sym.name, MAX_USES]).fetchall()
+        "WHERE r.name = ? ORDER BY f.path, r.line LIMIT ?",
+        [sym.name, MAX_USES],
+    ).fetchall()
     defs = definitions_named(store, [sym.name]).get(sym.name, [])
     imports = imported_files(cur, (r[0] for r in rows))
     owners = _owners(store, [definition((r[0], *r[4:])) for r in rows if r[4] is not None])
@@ -185,8 +216,14 @@ def callers(store: Store, sym: Definition) -> list[RefEdge]:
     for row in rows:
         path, line, kind, scope = row[0], row[1], row[2], row[3]
         context = contexts.get((path, scope), frozenset())
-        conf = next((c for d, c in resolve_use(defs, path, scope, imports[path], context)
-                     if d.path == sym.path and d.qualname == sym.qualname), 0.0)
+        conf = next(
+            (
+                c
+                for d, c in resolve_use(defs, path, scope, imports[path], context)
+                if d.path == sym.path and d.qualname == sym.qualname
+            ),
+            0.0,
+        )
         source: Definition | str = path
         if row[4] is not None:
             source = definition((path, *row[4:]))
@@ -199,8 +236,9 @@ def callers(store: Store, sym: Definition) -> list[RefEdge]:
     return out
 
 
-def _scope_names(cur: duckdb.DuckDBPyConnection, scopes: set[tuple[str, str]]
-                 ) -> dict[tuple[str, str], frozenset[str]]:
+def _scope_names(
+    cur: duckdb.DuckDBPyConnection, scopes: set[tuple[str, str]]
+) -> dict[tuple[str, str], frozenset[str]]:
     """(path, scope) -> every name used inside that scope."""
     if not scopes:
         return {}
@@ -208,7 +246,9 @@ def _scope_names(cur: duckdb.DuckDBPyConnection, scopes: set[tuple[str, str]]
     rows = cur.execute(
         "SELECT f.path, r.scope, list(DISTINCT r.name) FROM refs r JOIN files f USING (file_id) "
         "JOIN (SELECT unnest(?) AS p, unnest(?) AS q) sc ON sc.p = f.path AND sc.q = r.scope "
-        "GROUP BY 1, 2", [[s[0] for s in pairs], [s[1] for s in pairs]]).fetchall()
+        "GROUP BY 1, 2",
+        [[s[0] for s in pairs], [s[1] for s in pairs]],
+    ).fetchall()
     return {(str(p), str(q)): frozenset(names) for p, q, names in rows}
 
 
@@ -222,7 +262,8 @@ def _owners(store: Store, scopes: list[Definition]) -> dict[tuple[str, str], Def
         f"SELECT {DEF_COLS} FROM symbols s JOIN files f USING (file_id) "
         "JOIN (SELECT unnest(?) AS p, unnest(?) AS q) o "
         "ON o.p = f.path AND o.q = s.qualname WHERE s.kind IN ('function', 'method')",
-        [[n[0] for n in pairs], [n[1] for n in pairs]])
+        [[n[0] for n in pairs], [n[1] for n in pairs]],
+    )
     parents = {(str(r[0]), str(r[1])): definition(r) for r in rows}
     out: dict[tuple[str, str], Definition] = {}
     for d in scopes:

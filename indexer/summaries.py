@@ -54,9 +54,21 @@ CREATE TABLE IF NOT EXISTS dir_summaries (
 
 KEY_SYMBOLS = 8
 ENTRY_POINTS = 10
-_DEF_KINDS = ("class", "function", "interface", "struct", "trait", "enum", "type", "module", "macro")
-_TEST = re.compile(r"(^|/)(tests?|testing|__tests__|spec|testdata|fixtures?)/|_test\.go$|(^|/)test_[^/]*$|\.(test|spec)\.[jt]sx?$")
-_README = re.compile(r"^readme(\.(md|rst|txt|markdown))?$", re.I)
+_DEF_KINDS = (
+    "class",
+    "function",
+    "interface",
+    "struct",
+    "trait",
+    "enum",
+    "type",
+    "module",
+    "macro",
+)
+_TEST = re.compile(
+    r"(^|/)(tests?|testing|__tests__|spec|testdata|fixtures?)/|_test\.go$|(^|/)test_[^/]*$|\.(test|spec)\.[jt]sx?$"
+)
+_README = re.compile(r"^readme(\.(md|rst|txt|markdown))?$", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -76,8 +88,20 @@ class Built:
     llm_stale: bool = False
 
     def to_json(self) -> str:
-        return json.dumps({k: getattr(self, k) for k in (
-            "files", "lines", "languages", "key_symbols", "entry_points", "readme", "children")})
+        return json.dumps(
+            {
+                k: getattr(self, k)
+                for k in (
+                    "files",
+                    "lines",
+                    "languages",
+                    "key_symbols",
+                    "entry_points",
+                    "readme",
+                    "children",
+                )
+            }
+        )
 
     @classmethod
     def from_json(cls, path: str, subtree_hash: str, text: str) -> Built:
@@ -112,7 +136,9 @@ def subtree_hashes(rows: Iterable[tuple[str, str]]) -> dict[str, str]:
     hashes: dict[str, str] = {}
     for d in sorted(entries, key=lambda p: (-p.count("/") - (1 if p else 0), p)):
         parts = sorted(entries[d])
-        h = hashlib.blake2b("\n".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+        h = hashlib.blake2b(
+            "\n".join(parts).encode("utf-8", "surrogatepass"), digest_size=16
+        ).hexdigest()
         hashes[d] = h
         if d:
             entries[dir_of(d)].append(f"d {posixpath.basename(d)} {h}")
@@ -123,18 +149,27 @@ def _under(path: str) -> tuple[str, list[str]]:
     return ("TRUE", []) if not path else ("starts_with(f.path, ?)", [path + "/"])
 
 
-def summarize(store: Store, root: Path, path: str, sampler: Sampler | None = None,
-              want: Iterable[str] = ()) -> tuple[dict[str, Built], list[str]]:
+def summarize(
+    store: Store, root: Path, path: str, sampler: Sampler | None = None, want: Iterable[str] = ()
+) -> tuple[dict[str, Built], list[str]]:
     """Summaries of `path` and every directory below it. Returns (by dir, rebuilt dirs).
 
     `want`: directories that should get an LLM summary when a sampler is given."""
     store.reader().execute(SUMMARY_SCHEMA)
     cur = store.reader()
     where, params = _under(path)
-    rows = cur.execute(f"SELECT f.path, f.content_hash FROM files f WHERE {where}", params).fetchall()
-    hashes = {d: h for d, h in subtree_hashes(rows).items() if d == path or d.startswith(path + "/" if path else "")}
+    rows = cur.execute(
+        f"SELECT f.path, f.content_hash FROM files f WHERE {where}", params
+    ).fetchall()
+    hashes = {
+        d: h
+        for d, h in subtree_hashes(rows).items()
+        if d == path or d.startswith(path + "/" if path else "")
+    }
     cached = _load_cached(store, hashes)
-    todo = sorted((d for d in hashes if d not in cached), key=lambda p: (-p.count("/") - bool(p), p))
+    todo = sorted(
+        (d for d in hashes if d not in cached), key=lambda p: (-p.count("/") - bool(p), p)
+    )
     built = dict(cached)
     if todo:
         todo_set = set(todo)
@@ -156,7 +191,8 @@ def _load_cached(store: Store, hashes: dict[str, str]) -> dict[str, Built]:
     rows = store.query(
         "SELECT d.path, d.subtree_hash, d.summary, d.llm_summary FROM dir_summaries d "
         "JOIN (SELECT unnest(?) AS p, unnest(?) AS h) k ON d.path = k.p AND d.subtree_hash = k.h",
-        [list(hashes), list(hashes.values())])
+        [list(hashes), list(hashes.values())],
+    )
     out: dict[str, Built] = {}
     for p, h, text, llm in rows:
         b = Built.from_json(p, h, text)
@@ -166,8 +202,13 @@ def _load_cached(store: Store, hashes: dict[str, str]) -> dict[str, Built]:
 
 
 def _save(store: Store, items: list[Built]) -> None:
-    table = pa.table({"path": [b.path for b in items], "subtree_hash": [b.subtree_hash for b in items],
-                      "summary": [b.to_json() for b in items]})
+    table = pa.table(
+        {
+            "path": [b.path for b in items],
+            "subtree_hash": [b.subtree_hash for b in items],
+            "summary": [b.to_json() for b in items],
+        }
+    )
     with private_cursor(store) as cur:
         _insert(cur, table)
 
@@ -177,10 +218,14 @@ def _insert(cur: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
     try:
         cur.register("_new", table)
         # older hashes of these paths are dropped, except those holding an LLM summary
-        cur.execute("DELETE FROM dir_summaries WHERE path IN (SELECT path FROM _new) "
-                    "AND llm_summary IS NULL")
-        cur.execute("INSERT OR REPLACE INTO dir_summaries SELECT path, subtree_hash, summary, "
-                    f"NULL, {time.time()} FROM _new")
+        cur.execute(
+            "DELETE FROM dir_summaries WHERE path IN (SELECT path FROM _new) "
+            "AND llm_summary IS NULL"
+        )
+        cur.execute(
+            "INSERT OR REPLACE INTO dir_summaries SELECT path, subtree_hash, summary, "
+            f"NULL, {time.time()} FROM _new"
+        )
         cur.unregister("_new")
         cur.execute("COMMIT")
     except BaseException:
@@ -204,7 +249,8 @@ def _own_facts(store: Store, root: Path, files: list[str], dirs: list[str]) -> d
     with private_cursor(store) as cur:
         cur.register("_fs", pa.table({"p": pa.array(files, pa.string())}))
         for p, lang, lines in cur.execute(
-                "SELECT path, language, lines FROM files WHERE path IN (SELECT p FROM _fs)").fetchall():
+            "SELECT path, language, lines FROM files WHERE path IN (SELECT p FROM _fs)"
+        ).fetchall():
             o = own[dir_of(p)]
             o.files += 1
             o.lines += lines or 0
@@ -232,15 +278,25 @@ def _combine(d: str, h: str, own: _Own | None, children: list[Built]) -> Built:
         langs.update(c.languages)
         syms += c.key_symbols
         entries += c.entry_points
-    syms = sorted(dict((t, s) for s, t in sorted(syms)).items(), key=lambda kv: (-kv[1], kv[0]))
-    return Built(path=d, subtree_hash=h, files=files, lines=lines,
-                 languages=dict(sorted(langs.items(), key=lambda kv: (-kv[1], kv[0]))),
-                 key_symbols=[(s, t) for t, s in syms[:KEY_SYMBOLS]],
-                 entry_points=sorted(entries, key=lambda p: (_TEST.search(p) is not None, p.count("/"), p))[:ENTRY_POINTS],
-                 readme=own.readme, children=[c.path for c in children])
+    syms = sorted({t: s for s, t in sorted(syms)}.items(), key=lambda kv: (-kv[1], kv[0]))
+    return Built(
+        path=d,
+        subtree_hash=h,
+        files=files,
+        lines=lines,
+        languages=dict(sorted(langs.items(), key=lambda kv: (-kv[1], kv[0]))),
+        key_symbols=[(s, t) for t, s in syms[:KEY_SYMBOLS]],
+        entry_points=sorted(entries, key=lambda p: (_TEST.search(p) is not None, p.count("/"), p))[
+            :ENTRY_POINTS
+        ],
+        readme=own.readme,
+        children=[c.path for c in children],
+    )
 
 
-def _attach_llm(store: Store, built: dict[str, Built], want: list[str], sampler: Sampler | None) -> None:
+def _attach_llm(
+    store: Store, built: dict[str, Built], want: list[str], sampler: Sampler | None
+) -> None:
     if not want:
         return
     cur = store.reader()
@@ -251,19 +307,28 @@ def _attach_llm(store: Store, built: dict[str, Built], want: list[str], sampler:
         if sampler is not None:
             b.llm_summary = sampler(llm_prompt(b, built)).strip() or None
             if b.llm_summary:
-                cur.execute("UPDATE dir_summaries SET llm_summary = ? WHERE path = ? AND subtree_hash = ?",
-                            [b.llm_summary, d, b.subtree_hash])
+                cur.execute(
+                    "UPDATE dir_summaries SET llm_summary = ? WHERE path = ? AND subtree_hash = ?",
+                    [b.llm_summary, d, b.subtree_hash],
+                )
             continue
-        row = cur.execute("SELECT llm_summary FROM dir_summaries WHERE path = ? AND llm_summary IS NOT NULL "
-                          "ORDER BY built_at DESC LIMIT 1", [d]).fetchone()
+        row = cur.execute(
+            "SELECT llm_summary FROM dir_summaries WHERE path = ? AND llm_summary IS NOT NULL "
+            "ORDER BY built_at DESC LIMIT 1",
+            [d],
+        ).fetchone()
         if row:
             b.llm_summary, b.llm_stale = str(row[0]), True
 
 
 def llm_prompt(b: Built, built: dict[str, Built]) -> str:
-    lines = [f"Summarize the directory `{b.path or '.'}` of a code repository in 2-4 sentences for a "
-             "programmer new to it: what it is for and how its parts fit. Facts:",
-             f"- {b.files} files, {b.lines} lines; languages: {', '.join(b.languages)}"]
+    lines = [
+        (
+            f"Summarize the directory `{b.path or '.'}` of a code repository in 2-4 sentences for a "
+            "programmer new to it: what it is for and how its parts fit. Facts:"
+        ),
+        f"- {b.files} files, {b.lines} lines; languages: {', '.join(b.languages)}",
+    ]
     if b.readme:
         lines.append(f"- README: {b.readme}")
     lines += [f"- key symbol: {t}" for _, t in b.key_symbols]

@@ -46,14 +46,16 @@ def entry_points(root: Path, cur: duckdb.DuckDBPyConnection) -> list[str]:
     package.json `main`/`bin`."""
     found: set[str] = set()
     for (p,) in cur.execute(
-            "SELECT DISTINCT f.path FROM symbols s JOIN files f USING (file_id) "
-            "WHERE f.path IN (SELECT p FROM _fs) AND s.name = 'main' AND s.parent IS NULL "
-            "AND s.kind = 'function'").fetchall():
+        "SELECT DISTINCT f.path FROM symbols s JOIN files f USING (file_id) "
+        "WHERE f.path IN (SELECT p FROM _fs) AND s.name = 'main' AND s.parent IS NULL "
+        "AND s.kind = 'function'"
+    ).fetchall():
         found.add(p)
     for (p,) in cur.execute(
-            "SELECT DISTINCT f.path FROM chunks c JOIN files f USING (file_id) "
-            "WHERE f.path IN (SELECT p FROM _fs) AND f.language = 'python' "
-            "AND regexp_matches(c.text, '__name__\\s*==\\s*[\"'']__main__[\"'']')").fetchall():
+        "SELECT DISTINCT f.path FROM chunks c JOIN files f USING (file_id) "
+        "WHERE f.path IN (SELECT p FROM _fs) AND f.language = 'python' "
+        "AND regexp_matches(c.text, '__name__\\s*==\\s*[\"'']__main__[\"'']')"
+    ).fetchall():
         found.add(p)
     paths = [r[0] for r in cur.execute("SELECT p FROM _fs").fetchall()]
     found.update(p for p in paths if posixpath.basename(p) == "__main__.py")

@@ -24,12 +24,16 @@ def _context(root: Path, index_dir: Path) -> Iterator[ToolContext]:
 
 
 @pytest.fixture(scope="module")
-def flask(corpus: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToolContext]:
+def flask(
+    corpus: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ToolContext]:
     yield from _context(corpus("flask"), tmp_path_factory.mktemp("flask-idx"))
 
 
 @pytest.fixture(scope="module")
-def gin(corpus: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToolContext]:
+def gin(
+    corpus: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ToolContext]:
     yield from _context(corpus("gin"), tmp_path_factory.mktemp("gin-idx"))
 
 
@@ -58,7 +62,9 @@ def test_scaffold_route_calls_add_url_rule(flask: ToolContext) -> None:
     calls = {(e.source, e.target) for e in result.edges if e.kind == "calls"}
     assert ("Scaffold.route", "Scaffold.add_url_rule") in calls
     node = next(n for n in result.nodes if n.id == "Scaffold.add_url_rule")
-    assert node.path == "src/flask/sansio/scaffold.py" and node.signature.startswith("def add_url_rule")
+    assert node.path == "src/flask/sansio/scaffold.py" and node.signature.startswith(
+        "def add_url_rule"
+    )
     assert node.doc.startswith("Register a rule for routing")
 
 

@@ -24,15 +24,18 @@ def _write(root: Path, files: dict[str, str]) -> None:
 @pytest.fixture
 def small(tmp_path: Path) -> Iterator[ToolContext]:
     root = tmp_path / "repo"
-    _write(root, {
-        "README.md": "# Demo\n\n[![badge](x)](y)\n\nDemo is a tiny app that greets people.\n",
-        "pkg/__init__.py": "",
-        "pkg/core.py": 'def greet(name):\n    """Say hello to someone."""\n    return "hi " + name\n',
-        "pkg/util/__init__.py": "",
-        "pkg/util/fmt.py": "from pkg.core import greet\n\ndef shout(n):\n    return greet(n).upper()\n",
-        "pkg/__main__.py": "from pkg.util.fmt import shout\nprint(shout('x'))\n",
-        "tools/run.py": "import requests\nfrom pkg.core import greet\n\nif __name__ == \"__main__\":\n    greet('a')\n",
-    })
+    _write(
+        root,
+        {
+            "README.md": "# Demo\n\n[![badge](x)](y)\n\nDemo is a tiny app that greets people.\n",
+            "pkg/__init__.py": "",
+            "pkg/core.py": 'def greet(name):\n    """Say hello to someone."""\n    return "hi " + name\n',
+            "pkg/util/__init__.py": "",
+            "pkg/util/fmt.py": "from pkg.core import greet\n\ndef shout(n):\n    return greet(n).upper()\n",
+            "pkg/__main__.py": "from pkg.util.fmt import shout\nprint(shout('x'))\n",
+            "tools/run.py": "import requests\nfrom pkg.core import greet\n\nif __name__ == \"__main__\":\n    greet('a')\n",
+        },
+    )
     idx = RepoIndex(IndexPaths.for_repo(root, tmp_path / "idx"))
     index_repository(idx)
     try:
@@ -79,7 +82,9 @@ def test_changing_one_file_rebuilds_only_its_ancestor_directories(small: ToolCon
     assert second["pkg"].subtree_hash != first["pkg"].subtree_hash
 
 
-def test_llm_summary_is_cached_by_subtree_hash_and_marked_stale_after_a_change(small: ToolContext) -> None:
+def test_llm_summary_is_cached_by_subtree_hash_and_marked_stale_after_a_change(
+    small: ToolContext,
+) -> None:
     prompts: list[str] = []
 
     def sampler(prompt: str) -> str:
@@ -107,7 +112,8 @@ def test_unknown_directory_error_names_nearby_directories(small: ToolContext) ->
 
 
 def test_summary_of_a_big_tree_respects_the_token_budget(
-        corpus: Callable[[str], Path], tmp_path: Path) -> None:
+    corpus: Callable[[str], Path], tmp_path: Path
+) -> None:
     idx = RepoIndex(IndexPaths.for_repo(corpus("flask"), tmp_path / "idx"))
     try:
         index_repository(idx)

@@ -26,8 +26,9 @@ MAX_SEEDS = 5
 _KIND_RANK = {"class": 0, "interface": 0, "struct": 0, "trait": 0, "function": 1, "method": 1}
 
 
-def expand_dependencies(ctx: ToolContext, target: str, direction: str = "out", depth: int = 1,
-                        max_tokens: int = 4000) -> DependencyResult:
+def expand_dependencies(
+    ctx: ToolContext, target: str, direction: str = "out", depth: int = 1, max_tokens: int = 4000
+) -> DependencyResult:
     """Dependency neighbourhood of `target`, ranked and rendered within `max_tokens`."""
     if direction not in DIRECTIONS:
         raise ToolError(f"direction {direction!r} is not one of out, in, both")
@@ -47,7 +48,9 @@ def _resolve_target(ctx: ToolContext, target: str) -> list[Node]:
     """The seed node(s): a file, one symbol, or every equally good definition of a plain name."""
     if not target:
         raise ToolError("target is empty: give a file path (src/app.py) or a symbol (App.route)")
-    path, _, symbol = target.partition(":") if ":" in target and "::" not in target else (target, "", "")
+    path, _, symbol = (
+        target.partition(":") if ":" in target and "::" not in target else (target, "", "")
+    )
     rel = normalize_rel(path)
     resolve_in_root(ctx.root, rel)
     if ctx.index.store.query_one("SELECT 1 FROM files WHERE path = ?", [rel]):
@@ -61,12 +64,16 @@ def _resolve_target(ctx: ToolContext, target: str) -> list[Node]:
     if found:
         return [symbol_node(d) for d in _same_rank(found, target)]
     if "/" in target or "." in target.rsplit("/", 1)[-1] and _looks_like_path(target):
-        raise ToolError(f"{target!r} is not an indexed file or known symbol; {_suggest_paths(ctx, rel)}")
+        raise ToolError(
+            f"{target!r} is not an indexed file or known symbol; {_suggest_paths(ctx, rel)}"
+        )
     raise ToolError(f"no file or symbol named {target!r}; {_suggest_symbols(ctx, target)}")
 
 
 def _looks_like_path(target: str) -> bool:
-    return "/" in target or target.rsplit(".", 1)[-1].isalpha() and len(target.rsplit(".", 1)[-1]) <= 5
+    return (
+        "/" in target or target.rsplit(".", 1)[-1].isalpha() and len(target.rsplit(".", 1)[-1]) <= 5
+    )
 
 
 def _symbols(ctx: ToolContext, name: str, path: str | None) -> list[Definition]:
@@ -76,12 +83,21 @@ def _symbols(ctx: ToolContext, name: str, path: str | None) -> list[Definition]:
         where += " AND f.path = ?"
         params.append(path)
     rows = ctx.index.store.query(
-        f"SELECT {DEF_COLS} FROM symbols s JOIN files f USING (file_id) WHERE {where} LIMIT 200", params)
+        f"SELECT {DEF_COLS} FROM symbols s JOIN files f USING (file_id) WHERE {where} LIMIT 200",
+        params,
+    )
     defs = [definition(r) for r in rows]
 
     def key(d: Definition) -> tuple[object, ...]:
         exact = 0 if d.qualname == name else 1 if d.qualname.endswith("." + name) else 2
-        return (exact, -path_prior(d.path), _KIND_RANK.get(d.kind, 3), len(d.path), d.path, d.start_line)
+        return (
+            exact,
+            -path_prior(d.path),
+            _KIND_RANK.get(d.kind, 3),
+            len(d.path),
+            d.path,
+            d.start_line,
+        )
 
     return sorted(defs, key=key)
 
@@ -91,8 +107,13 @@ def _same_rank(defs: list[Definition], name: str) -> list[Definition]:
     best = defs[0]
     if "." in name or best.qualname == name:
         return [best]
-    peers = [d for d in defs if d.name == best.name and d.kind == best.kind
-             and path_prior(d.path) == path_prior(best.path)]
+    peers = [
+        d
+        for d in defs
+        if d.name == best.name
+        and d.kind == best.kind
+        and path_prior(d.path) == path_prior(best.path)
+    ]
     return peers[:MAX_SEEDS]
 
 
@@ -100,7 +121,9 @@ def _suggest_symbols(ctx: ToolContext, name: str) -> str:
     leaf = name.rsplit(".", 1)[-1]
     rows = ctx.index.store.query(
         "SELECT DISTINCT s.qualname, jaro_winkler_similarity(lower(s.name), lower(?)) AS sim "
-        "FROM symbols s WHERE sim >= 0.8 ORDER BY sim DESC, length(s.qualname) LIMIT 5", [leaf])
+        "FROM symbols s WHERE sim >= 0.8 ORDER BY sim DESC, length(s.qualname) LIMIT 5",
+        [leaf],
+    )
     if not rows:
         return "check the spelling, or use search_code to find it"
     return "did you mean: " + ", ".join(r[0] for r in rows) + "?"
@@ -110,9 +133,15 @@ def _suggest_paths(ctx: ToolContext, rel: str) -> str:
     leaf = rel.rsplit("/", 1)[-1]
     rows = ctx.index.store.query(
         "SELECT path, jaro_winkler_similarity(lower(regexp_extract(path, '[^/]*$')), lower(?)) AS sim "
-        "FROM files ORDER BY sim DESC, length(path) LIMIT 5", [leaf])
+        "FROM files ORDER BY sim DESC, length(path) LIMIT 5",
+        [leaf],
+    )
     good = [r[0] for r in rows if r[1] >= 0.75]
-    return ("did you mean: " + ", ".join(good) + "?") if good else "paths are relative to the repository root"
+    return (
+        ("did you mean: " + ", ".join(good) + "?")
+        if good
+        else "paths are relative to the repository root"
+    )
 
 
 # -- rendering --------------------------------------------------------------------------------
@@ -144,7 +173,9 @@ def _file_details(ctx: ToolContext, paths: Sequence[str]) -> dict[str, tuple[str
                          WHEN s.kind IN ('function','method') THEN 1 ELSE 2 END AS k
              FROM symbols s JOIN files f USING (file_id)
              WHERE f.path IN (SELECT unnest(?)) AND (s.parent IS NULL OR s.kind = 'method'))
-           GROUP BY path""", [list(paths)])
+           GROUP BY path""",
+        [list(paths)],
+    )
     out: dict[str, tuple[str, str]] = {}
     for path, sigs, docs in rows:
         doc = next((d.strip().split("\n", 1)[0] for d in docs if d and d.strip()), "")
@@ -159,11 +190,24 @@ def _nodes(ctx: ToolContext, hood: Neighbourhood, ids: dict[str, str]) -> list[D
     for n in ordered:
         sig, doc = "", ""
         if n.defn is not None:
-            sig, doc = n.defn.signature, (n.defn.doc.strip().split("\n", 1)[0] if n.defn.doc else "")
+            sig, doc = (
+                n.defn.signature,
+                (n.defn.doc.strip().split("\n", 1)[0] if n.defn.doc else ""),
+            )
         elif n.kind == "file" and n.path in files:
             sig, doc = files[n.path]
-        out.append(DependencyNode(id=ids[n.key], kind=n.kind, path=n.path, line=n.line, depth=n.depth,
-                                  score=n.score, signature=sig[:400], doc=doc[:300]))
+        out.append(
+            DependencyNode(
+                id=ids[n.key],
+                kind=n.kind,
+                path=n.path,
+                line=n.line,
+                depth=n.depth,
+                score=n.score,
+                signature=sig[:400],
+                doc=doc[:300],
+            )
+        )
     return out
 
 
@@ -180,25 +224,37 @@ def _levels() -> list[Callable[[DependencyNode], DependencyNode]]:
     return [full, short, bare]
 
 
-def _render(ctx: ToolContext, target: str, hood: Neighbourhood, direction: str, depth: int,
-            max_tokens: int) -> DependencyResult:
+def _render(
+    ctx: ToolContext, target: str, hood: Neighbourhood, direction: str, depth: int, max_tokens: int
+) -> DependencyResult:
     ids = _display_ids(hood)
     nodes = _nodes(ctx, hood, ids)
-    edges = [DependencyEdge(source=ids[e.source], target=ids[e.target], kind=e.kind, detail=e.detail)
-             for e in sorted(hood.edges.values(), key=lambda e: -e.weight)
-             if e.source in ids and e.target in ids]
+    edges = [
+        DependencyEdge(source=ids[e.source], target=ids[e.target], kind=e.kind, detail=e.detail)
+        for e in sorted(hood.edges.values(), key=lambda e: -e.weight)
+        if e.source in ids and e.target in ids
+    ]
     freshness = ctx.freshness({n.path for n in nodes if n.path})
-    resolved = ", ".join(n.path or "" if n.kind == "file" else f"{n.path}:{n.defn.qualname if n.defn else ''}"
-                         for n in hood.seeds)
+    resolved = ", ".join(
+        n.path or "" if n.kind == "file" else f"{n.path}:{n.defn.qualname if n.defn else ''}"
+        for n in hood.seeds
+    )
 
     def build(kept: list[DependencyNode], omitted: int, degraded: bool) -> DependencyResult:
         keep = {n.id for n in kept}
         kept_edges = [e for e in edges if e.source in keep and e.target in keep]
         hint = "raise max_tokens, lower depth, or pick a narrower direction"
         return DependencyResult(
-            target=target, resolved=resolved, direction=direction, depth=depth, nodes=kept,
-            edges=kept_edges, truncated=degraded or omitted > 0 or hood.capped,
-            omitted=Omitted(count=omitted, hint=hint) if omitted else None, freshness=freshness)
+            target=target,
+            resolved=resolved,
+            direction=direction,
+            depth=depth,
+            nodes=kept,
+            edges=kept_edges,
+            truncated=degraded or omitted > 0 or hood.capped,
+            omitted=Omitted(count=omitted, hint=hint) if omitted else None,
+            freshness=freshness,
+        )
 
     envelope = json_tokens(build([], 0, True)) + 60
     kept, omitted, degraded = fit_items(nodes, _levels(), max(0, (max_tokens - envelope) * 6 // 10))

@@ -22,8 +22,13 @@ MAX_DEPTH = 6
 RELATED = 8
 
 
-def summarize_dir(ctx: ToolContext, path: str = ".", depth: int = 1, max_tokens: int = 4000,
-                  sampler: Sampler | None = None) -> SummaryResult:
+def summarize_dir(
+    ctx: ToolContext,
+    path: str = ".",
+    depth: int = 1,
+    max_tokens: int = 4000,
+    sampler: Sampler | None = None,
+) -> SummaryResult:
     """Summaries of `path` and its subdirectories `depth` levels down, within `max_tokens`."""
     if not 0 <= depth <= MAX_DEPTH:
         raise ToolError(f"depth {depth} is out of range: give 0 to {MAX_DEPTH}")
@@ -42,18 +47,27 @@ def _check_dir(ctx: ToolContext, rel: str) -> None:
         if ctx.index.store.query_one("SELECT 1 FROM files LIMIT 1") is None:
             raise ToolError("the index is empty: run `sextant index` first")
         return
-    if ctx.index.store.query_one("SELECT 1 FROM files WHERE starts_with(path, ?) LIMIT 1", [rel + "/"]):
+    if ctx.index.store.query_one(
+        "SELECT 1 FROM files WHERE starts_with(path, ?) LIMIT 1", [rel + "/"]
+    ):
         return
     if ctx.index.store.query_one("SELECT 1 FROM files WHERE path = ?", [rel]):
-        raise ToolError(f"{rel!r} is a file: use expand_dependencies or get_symbol for a file, "
-                        "summarize_dir for a directory")
+        raise ToolError(
+            f"{rel!r} is a file: use expand_dependencies or get_symbol for a file, "
+            "summarize_dir for a directory"
+        )
     parent = posixpath.dirname(rel)
     rows = ctx.index.store.query(
         "SELECT DISTINCT regexp_extract(substr(path, length(?) + 1), '^([^/]+)/', 1) AS d FROM files "
         "WHERE starts_with(path, ?) AND d <> '' ORDER BY jaro_winkler_similarity(d, ?) DESC LIMIT 5",
-        [parent + "/" if parent else "", parent + "/" if parent else "", posixpath.basename(rel)])
+        [parent + "/" if parent else "", parent + "/" if parent else "", posixpath.basename(rel)],
+    )
     names = [posixpath.join(parent, r[0]) for r in rows]
-    hint = f"directories nearby: {', '.join(names)}" if names else "paths are relative to the repository root"
+    hint = (
+        f"directories nearby: {', '.join(names)}"
+        if names
+        else "paths are relative to the repository root"
+    )
     raise ToolError(f"no indexed files under {rel!r}; {hint}")
 
 
@@ -70,10 +84,21 @@ def _chosen(built: dict[str, Built], rel: str, depth: int) -> list[str]:
 def _summary(ctx: ToolContext, b: Built, stale: bool) -> DirSummary:
     depends, used, external = _relations(ctx, b.path)
     return DirSummary(
-        path=b.path or ".", files=b.files, lines=b.lines, languages=b.languages,
-        key_symbols=[t for _, t in b.key_symbols], entry_points=b.entry_points, readme=b.readme,
-        depends_on=depends, used_by=used, external=external, subtree_hash=b.subtree_hash,
-        stale=stale or b.llm_stale, llm_summary=b.llm_summary, children=b.children)
+        path=b.path or ".",
+        files=b.files,
+        lines=b.lines,
+        languages=b.languages,
+        key_symbols=[t for _, t in b.key_symbols],
+        entry_points=b.entry_points,
+        readme=b.readme,
+        depends_on=depends,
+        used_by=used,
+        external=external,
+        subtree_hash=b.subtree_hash,
+        stale=stale or b.llm_stale,
+        llm_summary=b.llm_summary,
+        children=b.children,
+    )
 
 
 def _group(path: str, like: str) -> str:
@@ -88,7 +113,8 @@ def _relations(ctx: ToolContext, d: str) -> tuple[list[str], list[str], list[str
     rows = ctx.index.store.query(
         """SELECT src_path, dst_path, dst_kind, starts_with(src_path, ?) AS inside FROM file_edges
            WHERE starts_with(src_path, ?) <> (dst_kind <> 'external' AND starts_with(dst_path, ?))""",
-        [prefix, prefix, prefix])
+        [prefix, prefix, prefix],
+    )
     depends: Counter[str] = Counter()
     used: Counter[str] = Counter()
     external: Counter[str] = Counter()
@@ -99,8 +125,11 @@ def _relations(ctx: ToolContext, d: str) -> tuple[list[str], list[str], list[str
             depends[_group(dst, d)] += 1
         elif kind != "external":
             used[_group(src, d)] += 1
-    return ([k for k, _ in depends.most_common(RELATED)], [k for k, _ in used.most_common(RELATED)],
-            [k for k, _ in external.most_common(RELATED)])
+    return (
+        [k for k, _ in depends.most_common(RELATED)],
+        [k for k, _ in used.most_common(RELATED)],
+        [k for k, _ in external.most_common(RELATED)],
+    )
 
 
 def _module_root(module: str) -> str:
@@ -114,25 +143,44 @@ def _levels() -> list[Callable[[DirSummary], DirSummary]]:
         return s
 
     def lean(s: DirSummary) -> DirSummary:
-        return s.model_copy(update={
-            "readme": s.readme[:160], "key_symbols": [k[:100] for k in s.key_symbols[:4]],
-            "entry_points": s.entry_points[:3], "depends_on": s.depends_on[:4],
-            "used_by": s.used_by[:4], "external": s.external[:4], "children": s.children[:10],
-            "llm_summary": s.llm_summary[:300] if s.llm_summary else None})
+        return s.model_copy(
+            update={
+                "readme": s.readme[:160],
+                "key_symbols": [k[:100] for k in s.key_symbols[:4]],
+                "entry_points": s.entry_points[:3],
+                "depends_on": s.depends_on[:4],
+                "used_by": s.used_by[:4],
+                "external": s.external[:4],
+                "children": s.children[:10],
+                "llm_summary": s.llm_summary[:300] if s.llm_summary else None,
+            }
+        )
 
     def minimal(s: DirSummary) -> DirSummary:
-        return DirSummary(path=s.path, files=s.files, lines=s.lines, languages=dict(list(s.languages.items())[:3]),
-                          subtree_hash=s.subtree_hash, stale=s.stale)
+        return DirSummary(
+            path=s.path,
+            files=s.files,
+            lines=s.lines,
+            languages=dict(list(s.languages.items())[:3]),
+            subtree_hash=s.subtree_hash,
+            stale=s.stale,
+        )
 
     return [full, lean, minimal]
 
 
-def _render(path: str, items: list[DirSummary], freshness: object, max_tokens: int) -> SummaryResult:
+def _render(
+    path: str, items: list[DirSummary], freshness: object, max_tokens: int
+) -> SummaryResult:
     def build(kept: list[DirSummary], omitted: int, degraded: bool) -> SummaryResult:
         hint = "summarize a subdirectory, lower depth, or raise max_tokens"
-        return SummaryResult(path=path, summaries=kept, truncated=degraded or omitted > 0,
-                             omitted=Omitted(count=omitted, hint=hint) if omitted else None,
-                             freshness=freshness)
+        return SummaryResult(
+            path=path,
+            summaries=kept,
+            truncated=degraded or omitted > 0,
+            omitted=Omitted(count=omitted, hint=hint) if omitted else None,
+            freshness=freshness,
+        )
 
     envelope = json_tokens(build([], 1, True)) + 40
     kept, omitted, degraded = fit_items(items, _levels(), max(0, max_tokens - envelope))
