@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -104,7 +103,11 @@ IMPORTS: dict[str, list[tuple[str, tuple[str, ...], int]]] = {
         ("", ("util",), 1),
         ("geometry.points", ("Point", "Vector"), 2),
     ],
-    "javascript": [("fs", ("readFile",), 0), ("./path.js", ("Default", "path"), 0), ("lodash", (), 0)],
+    "javascript": [
+        ("fs", ("readFile",), 0),
+        ("./path.js", ("Default", "path"), 0),
+        ("lodash", (), 0),
+    ],
     "typescript": [
         ("fs", ("readFile", "writeFile"), 0),
         ("./path", ("path",), 0),

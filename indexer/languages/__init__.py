@@ -80,7 +80,9 @@ _GO_BUILTINS = _words(
 )
 
 
-_JS_WRAPPERS = _words("export_statement lexical_declaration variable_declaration expression_statement")
+_JS_WRAPPERS = _words(
+    "export_statement lexical_declaration variable_declaration expression_statement"
+)
 _TS_WRAPPERS = _JS_WRAPPERS | {"ambient_declaration"}
 _REQUIRE = _words("require")
 _HTML_TAGS = _words(  # JSX intrinsic elements are not calls worth a reference
@@ -174,9 +176,7 @@ _SPECS: tuple[LanguageSpec, ...] = (
     _spec("kotlin", ".kt .kts", "tree_sitter_kotlin"),
     _spec("swift", ".swift", "tree_sitter_swift"),
     _spec("scala", ".scala .sc", "tree_sitter_scala"),
-    _spec(
-        "lua", ".lua", "tree_sitter_lua", interpreters=("lua",), import_functions=_REQUIRE
-    ),
+    _spec("lua", ".lua", "tree_sitter_lua", interpreters=("lua",), import_functions=_REQUIRE),
     _spec(
         "bash",
         ".sh .bash",

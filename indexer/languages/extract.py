@@ -39,10 +39,24 @@ _REF_KIND_ALIASES = {"implementation": "inherit", "class": "type", "send": "call
 _REF_PRIORITY = {"inherit": 0, "call": 1, "type": 2, "name": 3}
 _CONTAINERS = frozenset({"class", "struct", "interface", "trait", "enum", "impl"})
 _NOT_SCOPES = frozenset({"field"})
+_LEAF_KINDS = frozenset({"field", "variable", "constant"})
 _BODY_TYPES = frozenset(
-    "block body class_body compound_statement declaration_list enum_body enum_class_body "
-    "field_declaration_list function_body interface_body statement_block template_body "
-    "protocol_body enum_member_declaration_list".split()
+    [
+        "block",
+        "body",
+        "class_body",
+        "compound_statement",
+        "declaration_list",
+        "enum_body",
+        "enum_class_body",
+        "field_declaration_list",
+        "function_body",
+        "interface_body",
+        "statement_block",
+        "template_body",
+        "protocol_body",
+        "enum_member_declaration_list",
+    ]
 )
 _SIMPLE_ROLES = {
     "import.module": "module",
@@ -103,6 +117,10 @@ def find_body(node: Node) -> tuple[Node | None, bool]:
     if body is not None:
         return body, False
     return next((c for c in last.named_children if c.type in _BODY_TYPES), None), False
+
+
+def _cap(signature: str) -> str:
+    return signature if len(signature) <= SIGNATURE_CAP else signature[: SIGNATURE_CAP - 1] + "…"
 
 
 def _end_line(node: Node) -> int:
@@ -224,6 +242,7 @@ class Extractor:
         ignored = self.spec.ignored_refs
         scoping = [d for d in defs if d.kind not in _NOT_SCOPES]
         bases: dict[int, list[str]] = {}  # id(_Def) -> base texts
+        seen_types: set[tuple[str, str | None]] = set()
         src = self.src
         stack: list[_Def] = []
         i, n = 0, len(scoping)
@@ -245,6 +264,11 @@ class Extractor:
             while stack and stack[-1].node.end_byte <= start:
                 stack.pop()
             scope = stack[-1].qualname if stack else None
+            if kind == "type":  # one type use per (name, scope) is all the graph needs
+                key = (name, scope)
+                if key in seen_types:
+                    continue
+                seen_types.add(key)
             out.append(Reference(name, kind, node.start_point[0] + 1, start, scope))
             if kind == "inherit" and stack:
                 bases.setdefault(id(stack[-1]), []).append(collapse(text))
@@ -285,8 +309,11 @@ class Extractor:
         return node
 
     def _signature(self, node: Node, outer: Node, kind: str) -> str:
-        body, direct = find_body(node)
         start = node.start_byte if outer.type == "decorated_definition" else outer.start_byte
+        if kind in _LEAF_KINDS:  # no body to cut: the whole (short) declaration
+            end = min(node.end_byte, start + SIGNATURE_CAP * 2)
+            return _cap(collapse(self.src[start:end].decode("utf-8", "replace")))
+        body, direct = find_body(node)
         end = body.start_byte if body is not None else node.end_byte
         if body is not None and direct:
             end = _header_end(node, body)
@@ -296,7 +323,7 @@ class Extractor:
             text = text[: text.index("{")].rstrip()
         if body is not None:
             text = text.rstrip(" {:=").rstrip()
-        return text if len(text) <= SIGNATURE_CAP else text[: SIGNATURE_CAP - 1] + "…"
+        return _cap(text)
 
     def _doc(self, node: Node, outer: Node) -> str:
         if self.spec.doc_style == "docstring":
@@ -327,7 +354,7 @@ class Extractor:
             else:
                 break
             sibling = sibling.prev_sibling
-        return clean_comment([self.text(c) for c in reversed(comments)])
+        return clean_comment([self.text(c) for c in reversed(comments)]) if comments else ""
 
     def _imports(self) -> list[Import]:
         out: list[Import] = []

@@ -7,7 +7,6 @@ import re
 
 from tree_sitter import Node
 
-_WS = re.compile(r"\s+")
 _GENERIC = re.compile(r"<[^<>]*>|\[[^\[\]]*\]")
 _LINE_MARKER = re.compile(r"^\s*(?:/\*+!?|\*+/|\*(?!/)|///?!?|#+'?|--+(?:\[=*\[)?|;+|%+)\s?")
 _LINE_END = re.compile(r"\s*(?:\*+/|\]=*\])\s*$")
@@ -17,7 +16,7 @@ _DOC_CAP = 4000
 
 def collapse(text: str) -> str:
     """Whitespace runs -> one space, stripped."""
-    return _WS.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def _strip_generics(text: str) -> str:
@@ -31,6 +30,8 @@ def _strip_generics(text: str) -> str:
 
 def last_segment(text: str) -> str:
     """`pkg.Base[T]` -> `Base`; `*Context` -> `Context`; `a::b::C<T>` -> `C`."""
+    if text.isidentifier():
+        return text
     text = _strip_generics(collapse(text)).strip("*&() ")
     parts = [p for p in _QUALIFIER.split(text) if p]
     last = parts[-1] if parts else text
@@ -39,6 +40,8 @@ def last_segment(text: str) -> str:
 
 def split_qualified(text: str) -> tuple[str, str]:
     """`Foo::bar` -> (`Foo`, `bar`); `bar` -> (``, `bar`). The qualifier uses dots."""
+    if text.isidentifier():
+        return "", text
     text = _strip_generics(collapse(text))
     parts = [p.strip("*&~ ") or p for p in _QUALIFIER.split(text) if p]
     if len(parts) <= 1:
