@@ -27,7 +27,7 @@ from indexer.store import Store
 
 MAX_NODES = 250
 MAX_PER_NODE = 40
-MAX_FRONTIER = 30
+MAX_FRONTIER = 15
 MIN_WEIGHT = 0.2  # weaker reference resolutions are noise (a common method name)
 
 
@@ -123,6 +123,7 @@ def _file_out(store: Store, path: str) -> list[tuple[Node, Edge]]:
     )
     out: list[tuple[Node, Edge]] = []
     src = f"file:{path}"
+    packages = _package_files_used(store, path, [r[0] for r in rows if r[1] == "dir"])
     for dst, kind, module, line in rows:
         if kind == "external":
             out.append(
@@ -132,7 +133,7 @@ def _file_out(store: Store, path: str) -> list[tuple[Node, Edge]]:
                 )
             )
             continue
-        targets = [dst] if kind == "file" else _package_files_used(store, path, dst)
+        targets = [dst] if kind == "file" else packages.get(dst, [])
         for t in targets:
             out.append(
                 (
@@ -177,26 +178,30 @@ def _file_in(store: Store, path: str) -> list[tuple[Node, Edge]]:
     return out
 
 
-def _package_files_used(store: Store, src: str, pkg_dir: str) -> list[str]:
-    """Files of the Go package `pkg_dir` defining names that `src` uses (else its top files)."""
+def _package_files_used(store: Store, src: str, pkg_dirs: list[str]) -> dict[str, list[str]]:
+    """Per Go package dir: its files defining names that `src` uses (else its top files)."""
+    if not pkg_dirs:
+        return {}
     rows = store.query(
-        """SELECT f.path, count(DISTINCT s.name) AS n FROM symbols s JOIN files f USING (file_id)
-           WHERE starts_with(f.path, ?) AND NOT contains(substr(f.path, length(?) + 1), '/')
-             AND NOT ends_with(f.path, '_test.go')
-             AND s.name IN (SELECT r.name FROM refs r JOIN files g USING (file_id) WHERE g.path = ?)
-           GROUP BY 1 ORDER BY n DESC, 1 LIMIT 8""",
-        [_prefix(pkg_dir), _prefix(pkg_dir), src],
+        """WITH used AS (SELECT DISTINCT r.name FROM refs r JOIN files g USING (file_id)
+                         WHERE g.path = ?),
+           cand AS (
+             SELECT regexp_extract(f.path, '^(.*)/[^/]*$', 1) AS dir, f.path,
+                    count(DISTINCT s.name) FILTER (WHERE s.name IN (SELECT name FROM used)) AS n,
+                    any_value(k.rank) AS rank
+             FROM symbols s JOIN files f USING (file_id) LEFT JOIN file_rank k ON k.path = f.path
+             WHERE dir IN (SELECT unnest(?)) AND NOT ends_with(f.path, '_test.go')
+             GROUP BY 1, 2)
+           SELECT dir, path FROM cand
+           QUALIFY (n > 0 OR max(n) OVER (PARTITION BY dir) = 0)
+             AND row_number() OVER (PARTITION BY dir ORDER BY n DESC, rank DESC NULLS LAST, path)
+                 <= CASE WHEN max(n) OVER (PARTITION BY dir) = 0 THEN 2 ELSE 8 END""",
+        [src, pkg_dirs],
     )
-    if rows:
-        return [r[0] for r in rows]
-    rows = store.query(
-        """SELECT f.path FROM files f LEFT JOIN file_rank k USING (path)
-           WHERE starts_with(f.path, ?) AND NOT contains(substr(f.path, length(?) + 1), '/')
-             AND ends_with(f.path, '.go') AND NOT ends_with(f.path, '_test.go')
-           ORDER BY k.rank DESC NULLS LAST, 1 LIMIT 3""",
-        [_prefix(pkg_dir), _prefix(pkg_dir)],
-    )
-    return [r[0] for r in rows]
+    out: dict[str, list[str]] = {}
+    for d, path in rows:
+        out.setdefault(d, []).append(path)
+    return out
 
 
 def _prefix(d: str) -> str:
