@@ -37,7 +37,6 @@ from itertools import accumulate
 from indexer.model import Chunk, ParsedFile, Symbol
 from indexer.tokens import count_tokens
 
-HEADER_TOKENS = 48
 _SIG_CHARS = 90
 _PATH_CHARS = 80
 _MAX_NAMES = 12
@@ -83,7 +82,11 @@ def estimate_tokens(data: bytes) -> int:
 def _estimate(classes: bytes, start: int, end: int) -> int:
     """Estimate for bytes [start, end) given their byte-class string."""
     count = classes.count
-    letters, digits, blanks = count(b"L", start, end), count(b"D", start, end), count(b"S", start, end)
+    letters, digits, blanks = (
+        count(b"L", start, end),
+        count(b"D", start, end),
+        count(b"S", start, end),
+    )
     newlines = count(b"N", start, end)
     other = end - start - letters - digits - blanks - newlines  # punctuation and non-ASCII
     raw = 0.224 * letters + 1.58 * digits + 0.073 * blanks + 1.53 * newlines + 0.72 * other
@@ -110,6 +113,7 @@ class _Ctx:
     def __init__(self, path: str, text: str, language: str | None, max_tokens: int) -> None:
         self.path = path
         self.data = text.encode("utf-8", "surrogatepass")
+        self.size = len(self.data)
         parts = self.data.split(b"\n")
         self.nlines = len(parts)
         self.starts = [0, *accumulate(map((1).__add__, map(len, parts)))]
@@ -117,9 +121,10 @@ class _Ctx:
         self.marker = _marker(language)
         self.classes = self.data.translate(_CLASS_MAP)
         self.path_tokens = estimate_tokens(path[-_PATH_CHARS:].encode("utf-8", "replace")) + 2
+        self.header_cap = self.path_tokens + math.ceil(3 * _SIG_CHARS / 2.5) + 4  # any header
 
     def span(self, start: int, end: int) -> tuple[int, int]:
-        return self.starts[start], min(self.starts[end] - 1, len(self.data))
+        return self.starts[start], min(self.starts[end] - 1, self.size)
 
     def raw(self, start: int, end: int) -> bytes:
         s, e = self.span(start, end)
@@ -194,24 +199,27 @@ def _nest(symbols: list[Symbol]) -> list[_Node]:
 def _units(nodes: list[_Node], lo: int, hi: int) -> list[tuple[int, int, list[_Node]]]:
     """Line ranges of `nodes` within [lo, hi); nodes sharing a line become one unit."""
     units: list[tuple[int, int, list[_Node]]] = []
+    last_end = -1
     for node in nodes:
         start, end = max(node.sym.start_line - 1, lo), min(node.sym.end_line, hi)
         if end <= start:
             continue
-        if units and start < units[-1][1]:
+        if start < last_end:
             prev = units[-1]
-            units[-1] = (prev[0], max(end, prev[1]), [*prev[2], node])
+            prev[2].append(node)
+            if end > last_end:
+                units[-1] = (prev[0], end, prev[2])
+                last_end = end
         else:
             units.append((start, end, [node]))
+            last_end = end
     return units
 
 
 def _attach_start(ctx: _Ctx, start: int, floor: int) -> int:
     """Move `start` up over adjacent comment/decorator lines (not past `floor`)."""
-    while start > floor:
-        line = ctx.raw(start - 1, start).lstrip()
-        if not line.startswith(_ATTACHED):
-            break
+    data, starts = ctx.data, ctx.starts
+    while start > floor and data[starts[start - 1] : starts[start]].lstrip().startswith(_ATTACHED):
         start -= 1
     return start
 
@@ -241,10 +249,10 @@ def _gap(ctx: _Ctx, pieces: list[_Piece], lo: int, hi: int, scope: tuple[str, ..
     lo, hi = ctx.trim(lo, hi)
     if lo >= hi:
         return
-    raw = ctx.raw(lo, hi)
     est = ctx.est(lo, hi)
-    trivial = not raw.translate(None, b" \t\r\n})];,").strip()
-    if trivial and pieces and pieces[-1].byte_span is None and est <= 8:
+    first, last = ctx.span(lo, hi)
+    trivial = last - first <= 24 and not ctx.data[first:last].translate(None, b" \t\r\n})];,")
+    if trivial and pieces and pieces[-1].byte_span is None:
         pieces[-1].end, pieces[-1].est = hi, pieces[-1].est + est
         return
     pieces.extend(_fit(ctx, _Piece(lo, hi, "block", est, scope)))
@@ -253,7 +261,7 @@ def _gap(ctx: _Ctx, pieces: list[_Piece], lo: int, hi: int, scope: tuple[str, ..
 def _unit(ctx: _Ctx, node: _Node, start: int, end: int, scope: tuple[str, ...]) -> list[_Piece]:
     sym = node.sym
     piece = _Piece(start, end, sym.kind, ctx.est(start, end), scope, sym.qualname, sym.signature)
-    if piece.est + _header_est(ctx, piece) <= ctx.max_tokens:
+    if piece.est + ctx.header_cap <= ctx.max_tokens or _fits(ctx, piece):
         return [piece]
     children = [c for c in node.children if c.sym.kind not in _SPLIT_KINDS_EXCLUDED]
     units = _units(children, start + 1, end)
@@ -302,19 +310,23 @@ def _window_ranges(ctx: _Ctx, lo: int, hi: int, budget: int) -> list[tuple[int, 
     """Consecutive line ranges of at most `budget` estimated tokens, cut before a blank line
     or a statement at the body's outer indentation where one is near, else at any line."""
     first, last = ctx.span(lo, hi)
-    per_byte = max(ctx.est_bytes(first, last), 1) / max(last - first, 1)
+    total = max(ctx.est_bytes(first, last), 1)
+    per_byte = total / max(last - first, 1)
+    target = min(budget, total / math.ceil(total / budget) * 1.3)  # balanced windows
     pattern = _cut_pattern(_base_indent(ctx, lo, hi))
     out: list[tuple[int, int]] = []
     start = lo
     while start < hi:
         s_byte = ctx.starts[start]
-        reach = s_byte + int(budget / per_byte)
+        reach = s_byte + int(target / per_byte)
         cut = _cut_line(ctx, pattern, start, hi, reach)
         while cut > start + 1 and ctx.est(start, cut) > budget:
             reach = s_byte + (reach - s_byte) * 3 // 4
             cut = _cut_line(ctx, pattern, start, hi, reach)
         out.append((start, cut))
         start = cut
+    if len(out) > 1 and ctx.est(out[-2][0], hi) <= budget:  # no runt window at the end
+        out[-2:] = [(out[-2][0], hi)]
     trimmed = (ctx.trim(a, b) for a, b in out)
     return [(a, b) for a, b in trimmed if a < b]
 
@@ -325,7 +337,7 @@ def _cut_line(ctx: _Ctx, pattern: re.Pattern[bytes], start: int, hi: int, reach:
     if reach >= ctx.starts[hi] - 1:
         return hi
     pos = -1
-    for m in pattern.finditer(ctx.data, s_byte + (reach - s_byte) // 3, reach):
+    for m in pattern.finditer(ctx.data, s_byte + (reach - s_byte) // 2, reach):
         pos = m.start()
     if pos < 0:
         pos = ctx.data.rfind(b"\n", s_byte, reach)
@@ -378,7 +390,7 @@ def _merge(ctx: _Ctx, pieces: list[_Piece], min_tokens: int, code: bool) -> list
         prev = out[-1] if out else None
         if prev is not None and open_group and small and (not code or prev.scope == piece.scope):
             merged = _combine(prev, piece, code)
-            if merged.est + _header_est(ctx, merged) <= ctx.max_tokens:
+            if merged.est + ctx.header_cap <= ctx.max_tokens or _fits(ctx, merged):
                 out[-1] = merged
                 continue
         out.append(piece)
@@ -421,6 +433,10 @@ def _header(ctx: _Ctx, piece: _Piece) -> str:
     if label:
         lines.append(f"{m} {'  ' if piece.scope else ''}{_clip(label, _SIG_CHARS)}")
     return "\n".join(lines)
+
+
+def _fits(ctx: _Ctx, piece: _Piece) -> bool:
+    return piece.est + _header_est(ctx, piece) <= ctx.max_tokens
 
 
 def _header_est(ctx: _Ctx, piece: _Piece) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import string
 from collections.abc import Callable
 from pathlib import Path
@@ -39,7 +40,7 @@ def assert_well_formed(chunks: list[Chunk], source: str) -> None:
         assert data[chunk.start_byte : chunk.end_byte].decode() == chunk.text
         assert chunk.start_line == data[: chunk.start_byte].count(b"\n") + 1
         assert chunk.start_line <= chunk.end_line
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in itertools.pairwise(chunks):
         assert a.end_byte <= b.start_byte
         assert a.end_line <= b.start_line
 
@@ -49,7 +50,9 @@ def covered_lines(chunks: list[Chunk]) -> set[int]:
 
 
 def big_class_source() -> str:
-    body = "".join(f"        total += compute_value({i}, 'alpha', beta={i * 3})\n" for i in range(40))
+    body = "".join(
+        f"        total += compute_value({i}, 'alpha', beta={i * 3})\n" for i in range(40)
+    )
     return (
         "import os\n\n\n"
         "class Engine(Base):\n"
@@ -105,7 +108,10 @@ def test_class_that_fits_is_one_chunk() -> None:
     source = "class Small:\n    def a(self):\n        return 1\n"
     parsed = ParsedFile(
         "python",
-        [sym("Small", "class", 1, 3, "class Small:"), sym("Small.a", "method", 2, 3, parent="Small")],
+        [
+            sym("Small", "class", 1, 3, "class Small:"),
+            sym("Small.a", "method", 2, 3, parent="Small"),
+        ],
     )
     chunks = chunk_file("s.py", source, "python", parsed)
     assert [(c.symbol, c.kind, c.start_line, c.end_line) for c in chunks] == [
@@ -204,7 +210,9 @@ def test_yaml_top_level_keys_start_sections() -> None:
 
 
 def test_plain_text_is_cut_into_whole_line_windows() -> None:
-    source = "".join(f"line {i}: some log output with words and numbers {i * 7}\n" for i in range(400))
+    source = "".join(
+        f"line {i}: some log output with words and numbers {i * 7}\n" for i in range(400)
+    )
     chunks = chunk_file("notes.txt", source, None, None, max_tokens=128)
     assert len(chunks) > 10
     assert all(c.kind == "window" and c.symbol is None for c in chunks)
@@ -267,7 +275,9 @@ def test_code_chunks_are_ordered_disjoint_and_within_the_limit(
         symbols.append(sym(f"func_{n}", "function", start, len(lines), f"def func_{n}(arg)"))
         lines.append("")
     source = "\n".join(lines)
-    chunks = chunk_file("gen.py", source, "python", ParsedFile("python", symbols), max_tokens=max_tokens)
+    chunks = chunk_file(
+        "gen.py", source, "python", ParsedFile("python", symbols), max_tokens=max_tokens
+    )
     assert_well_formed(chunks, source)
     assert all(count_tokens(c.header + "\n" + c.text) <= max_tokens for c in chunks)
     nonblank = {i for i, line in enumerate(lines, 1) if line.strip()}
