@@ -57,7 +57,7 @@ def resolve(
     elif language == "go":
         found = _go(layout, module)
     elif language == "rust":
-        found = _rust(layout, src, module)
+        found = _rust_with_names(layout, src, module, names)
     else:
         found = _generic(layout, src, module, language)
     if found:
@@ -222,6 +222,16 @@ def _rust_crate_root(layout: Layout, src: str) -> str | None:
         ):
             best = root_file
     return best
+
+
+def _rust_with_names(layout: Layout, src: str, module: str, names: tuple[str, ...]) -> list[Target]:
+    """`use a::b::{c, d}`: the module a::b, or its submodules c and d where they are files."""
+    base = _rust(layout, src, module)
+    if not base or not names:
+        return base
+    subs = [_rust_child(layout, rust_module_dir(base[0].path), n) for n in names if n != "self"]
+    found = [Target("file", p) for p in dict.fromkeys(subs) if p and p != src]
+    return found or base
 
 
 def _rust(layout: Layout, src: str, module: str) -> list[Target]:

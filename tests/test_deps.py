@@ -128,3 +128,18 @@ def test_gin_go_uses_its_render_package_files(gin: ToolContext) -> None:
     result = expand_dependencies(gin, "context.go", "out", 1, max_tokens=20000)
     targets = {e.target for e in result.edges if e.kind == "imports"}
     assert any(t.startswith("render/") for t in targets)
+
+
+def test_ripgrep_files_import_modules_of_other_workspace_crates(
+    corpus: Callable[[str], Path], tmp_path: Path
+) -> None:
+    idx = RepoIndex(IndexPaths.for_repo(corpus("ripgrep"), tmp_path / "idx"))
+    index_repository(idx)
+    ctx = ToolContext(index=idx)
+    try:
+        result = expand_dependencies(ctx, "crates/core/main.rs", "out", 1, max_tokens=20000)
+        targets = {e.target for e in result.edges if e.kind == "imports"}
+        assert "crates/core/flags/mod.rs" in targets
+        assert any(t.startswith("crates/ignore/src/") for t in targets)
+    finally:
+        ctx.index.close()
