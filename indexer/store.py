@@ -135,7 +135,9 @@ class Store:
         return self.reader().execute(sql, params or []).fetchall()
 
     def query_one(self, sql: str, params: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
-        return self.reader().execute(sql, params or []).fetchone()
+        # fetchall, not fetchone: a half-read result would block register() on this cursor
+        rows = self.reader().execute(sql, params or []).fetchall()
+        return rows[0] if rows else None
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
