@@ -22,7 +22,12 @@ import anyio.from_thread
 from mcp.server import MCPServer
 from mcp.server.context import ServerRequestContext
 from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated
-from mcp.types import EmptyResult, SubscribeRequestParams, UnsubscribeRequestParams
+from mcp.types import (
+    EmptyResult,
+    SetLevelRequestParams,
+    SubscribeRequestParams,
+    UnsubscribeRequestParams,
+)
 
 from mcp_server import render
 from tools.context import ToolContext, ToolError
@@ -122,6 +127,13 @@ def register_resources(server: MCPServer, runtime: Runtime, notifier: ResourceNo
                                  notifier.subscribe)
     lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams,
                                  notifier.unsubscribe)
+    lowlevel.add_request_handler("logging/setLevel", SetLevelRequestParams, _set_level)
+
+
+async def _set_level(_: ServerRequestContext[Any], params: SetLevelRequestParams) -> EmptyResult:
+    """2025-era clients (Inspector, desktop apps) send this; Sextant sends no log messages to
+    clients (its logs go to stderr), so any level is accepted and nothing changes."""
+    return EmptyResult()
 
 
 def status_json(ctx: ToolContext) -> str:
