@@ -11,7 +11,13 @@ Query capture conventions (read by `indexer.parse`):
 - `@import.module` on a module string, `@import.name` on an imported name (same match);
 - `@scope` + `@name.scope`: a naming context that is not a symbol itself (Rust `impl Foo`);
 - `@receiver` inside a definition match: the qualifier of a method defined outside its type
-  (Go receivers).
+  (Go receivers);
+- `@import.fn` on a call's function name: the match is an import only when that name is in
+  the spec's `import_functions` (`require`, `source`).
+
+No text predicates (`#eq?`, `#any-of?`): trees are parsed through a read callback (for the
+deadline), so nodes carry no text and tree-sitter 0.26.1 crashes evaluating them. Filter in
+Python instead (`import_functions`, `ignored_refs`).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from indexer.model import Import, ParsedFile, Reference, Symbol
 SIGNATURE_CAP = 200
 _SIGNATURE_SCAN = 1200  # bytes of declaration looked at before collapsing
 _MAX_DOC_COMMENTS = 60
+_MAX_WRAPPED = 8  # decorators/keywords a wrapper may hold besides the definition
 
 _DEF_KIND_ALIASES = {
     "constructor": "method",
@@ -303,6 +304,8 @@ class Extractor:
         wrappers = self.spec.wrappers
         parent = node.parent
         while parent is not None and parent.type in wrappers:
+            if parent.named_child_count > _MAX_WRAPPED:  # a group (`const ( ... )`), not a wrapper
+                break
             if any(c.type == node.type and c != node for c in parent.named_children):
                 break
             node, parent = parent, parent.parent
