@@ -72,4 +72,4 @@ class Chunk:
     kind: str  # function, method, class, block, section, window, ...
     header: str  # context header: path, enclosing scope, signature
     text: str  # the code itself
-    tokens: int  # cl100k tokens of header + text
+    tokens: int  # cl100k tokens of header + text: exact for text files, estimated for code (chunk.estimate_tokens)
