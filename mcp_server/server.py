@@ -37,6 +37,7 @@ from tools.models import (
     SummaryResult,
     SymbolResult,
 )
+from tools.redact import redact
 from tools.search import search_code as _search_code
 from tools.status import index_status as _index_status
 from tools.summary import summarize_dir as _summarize_dir
@@ -98,7 +99,7 @@ async def _call(ctx: Context, fn: Callable[..., R], *args: object, wait_fresh: b
     def run() -> R:
         if wait_fresh:
             _wait_until_fresh(state.ctx, fresh_paths)
-        return fn(state.ctx, *args, **kwargs)
+        return redact(fn(state.ctx, *args, **kwargs))
 
     outcome, started = "crash", time.perf_counter()
     metrics.started()
