@@ -31,6 +31,7 @@ from mcp.types import (
 
 from mcp_server import render
 from tools.context import ToolContext, ToolError
+from tools.redact import redact_text
 
 if TYPE_CHECKING:
     from mcp_server.runtime import Runtime
@@ -108,21 +109,22 @@ def register_resources(server: MCPServer, runtime: Runtime, notifier: ResourceNo
         "What this repository is: top-level directories, languages, key symbols, README lead, "
         "and index status. Read first in an unfamiliar repository."))
     async def overview() -> str:
-        return await anyio.to_thread.run_sync(lambda: overview_text(tool_ctx()))
+        return redact_text(await anyio.to_thread.run_sync(lambda: overview_text(tool_ctx())))
 
     @server.resource(STATUS, name="status", mime_type="application/json", description=(
         "Index statistics and freshness (the index_status tool as a resource)."))
     async def status() -> str:
-        return await anyio.to_thread.run_sync(lambda: status_json(tool_ctx()))
+        return redact_text(await anyio.to_thread.run_sync(lambda: status_json(tool_ctx())))
 
     @server.resource(SUMMARY_PREFIX + "{+path}", name="summary", mime_type="text/markdown",
                      description="Summary of one directory (path relative to the root).")
     async def summary(path: str) -> str:
         notifier.remember(SUMMARY_PREFIX + path)
-        return await anyio.to_thread.run_sync(lambda: summary_text(tool_ctx(), path))
+        text = await anyio.to_thread.run_sync(lambda: summary_text(tool_ctx(), path))
+        return redact_text(text)
 
     # 2025-era clients subscribe per URI; the SDK serves only `subscriptions/listen`.
-    lowlevel = server._lowlevel_server  # noqa: SLF001 - no public hook for these two methods
+    lowlevel = server._lowlevel_server  # no public hook for these methods
     lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams,
                                  notifier.subscribe)
     lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams,

@@ -39,82 +39,82 @@ def settings_for(small_index: tuple[Path, Path], **kw: Any) -> Settings:
 
 async def test_healthz_answers_without_a_token_and_mcp_needs_one(
         small_index: tuple[Path, Path]) -> None:
-    async with http_served(settings_for(small_index, token=TOKEN)) as (base, _):
-        async with httpx.AsyncClient(base_url=base) as http:
-            assert (await http.get("/healthz")).json()["status"] == "ok"
-            missing = await http.post("/mcp", json=INIT, headers=JSON_HEADERS)
-            assert missing.status_code == 401 and "Bearer" in missing.headers["www-authenticate"]
-            wrong = await http.post("/mcp", json=INIT, headers={
-                **JSON_HEADERS, "Authorization": "Bearer nope"})
-            assert wrong.status_code == 401
-            basic = await http.post("/mcp", json=INIT, headers={
-                **JSON_HEADERS, "Authorization": f"Basic {TOKEN}"})
-            assert basic.status_code == 401
-            good = await http.post("/mcp", json=INIT, headers={
-                **JSON_HEADERS, "Authorization": f"Bearer {TOKEN}"})
-            assert good.status_code == 200
-            assert (await http.get("/metrics")).status_code == 401
+    async with (http_served(settings_for(small_index, token=TOKEN)) as (base, _),
+                httpx.AsyncClient(base_url=base) as http):
+        assert (await http.get("/healthz")).json()["status"] == "ok"
+        missing = await http.post("/mcp", json=INIT, headers=JSON_HEADERS)
+        assert missing.status_code == 401 and "Bearer" in missing.headers["www-authenticate"]
+        wrong = await http.post("/mcp", json=INIT, headers={
+            **JSON_HEADERS, "Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        basic = await http.post("/mcp", json=INIT, headers={
+            **JSON_HEADERS, "Authorization": f"Basic {TOKEN}"})
+        assert basic.status_code == 401
+        good = await http.post("/mcp", json=INIT, headers={
+            **JSON_HEADERS, "Authorization": f"Bearer {TOKEN}"})
+        assert good.status_code == 200
+        assert (await http.get("/metrics")).status_code == 401
 
 
 async def test_a_client_with_the_token_calls_tools(small_index: tuple[Path, Path]) -> None:
-    async with http_served(settings_for(small_index, token=TOKEN)) as (base, _):
-        async with http_client(base, TOKEN) as client:
-            out = await call(client, "search_code", query="serve", k=1)
-            assert out["results"][0]["symbol"] == "serve"
+    async with (http_served(settings_for(small_index, token=TOKEN)) as (base, _),
+                http_client(base, TOKEN) as client):
+        out = await call(client, "search_code", query="serve", k=1)
+        assert out["results"][0]["symbol"] == "serve"
 
 
 async def test_bad_host_gets_421_and_foreign_origin_gets_403_on_every_path(
         small_index: tuple[Path, Path]) -> None:
-    async with http_served(settings_for(small_index)) as (base, _):
-        async with httpx.AsyncClient(base_url=base) as http:
-            for path in ("/healthz", "/mcp", "/metrics"):
-                bad_host = await http.get(path, headers={"Host": "attacker.example:80"})
-                assert bad_host.status_code == 421, path
-                foreign = await http.get(path, headers={"Origin": "http://attacker.example"})
-                assert foreign.status_code == 403, path
-            local = await http.post("/mcp", json=INIT, headers={
-                **JSON_HEADERS, "Origin": "http://localhost:6274", "Host": "localhost:1234"})
-            assert local.status_code == 200
+    async with (http_served(settings_for(small_index)) as (base, _),
+                httpx.AsyncClient(base_url=base) as http):
+        for path in ("/healthz", "/mcp", "/metrics"):
+            bad_host = await http.get(path, headers={"Host": "attacker.example:80"})
+            assert bad_host.status_code == 421, path
+            foreign = await http.get(path, headers={"Origin": "http://attacker.example"})
+            assert foreign.status_code == 403, path
+        local = await http.post("/mcp", json=INIT, headers={
+            **JSON_HEADERS, "Origin": "http://localhost:6274", "Host": "localhost:1234"})
+        assert local.status_code == 200
 
 
 async def test_oversized_bodies_get_413_with_or_without_content_length(
         small_index: tuple[Path, Path]) -> None:
-    async with http_served(settings_for(small_index, max_body_bytes=4096)) as (base, _):
-        async with httpx.AsyncClient(base_url=base) as http:
-            big = b'{"jsonrpc": "2.0", "pad": "' + b"x" * 10_000 + b'"}'
-            declared = await http.post("/mcp", content=big, headers=JSON_HEADERS)
-            assert declared.status_code == 413
+    async with (http_served(settings_for(small_index, max_body_bytes=4096)) as (base, _),
+                httpx.AsyncClient(base_url=base) as http):
+        big = b'{"jsonrpc": "2.0", "pad": "' + b"x" * 10_000 + b'"}'
+        declared = await http.post("/mcp", content=big, headers=JSON_HEADERS)
+        assert declared.status_code == 413
 
-            async def chunks() -> AsyncIterator[bytes]:
-                for start in range(0, len(big), 1000):
-                    yield big[start:start + 1000]
+        async def chunks() -> AsyncIterator[bytes]:
+            for start in range(0, len(big), 1000):
+                yield big[start:start + 1000]
 
-            chunked = await http.post("/mcp", content=chunks(), headers=JSON_HEADERS)
-            assert chunked.status_code == 413
-            assert "content-length" not in chunked.request.headers
+        chunked = await http.post("/mcp", content=chunks(), headers=JSON_HEADERS)
+        assert chunked.status_code == 413
+        assert "content-length" not in chunked.request.headers
 
 
 async def test_a_client_over_its_rate_gets_429_with_retry_after(
         small_index: tuple[Path, Path]) -> None:
     settings = settings_for(small_index, rate_per_s=0.01, rate_burst=3)
-    async with http_served(settings) as (base, _):
-        async with httpx.AsyncClient(base_url=base) as http:
-            codes = [(await http.get("/metrics")).status_code for _ in range(4)]
-            assert codes == [200, 200, 200, 429]
-            limited = await http.get("/metrics")
-            assert int(limited.headers["retry-after"]) >= 1
-            assert (await http.get("/healthz")).status_code == 200
+    async with (http_served(settings) as (base, _),
+                httpx.AsyncClient(base_url=base) as http):
+        codes = [(await http.get("/metrics")).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        limited = await http.get("/metrics")
+        assert int(limited.headers["retry-after"]) >= 1
+        assert (await http.get("/healthz")).status_code == 200
 
 
 async def test_tool_calls_beyond_the_in_flight_bound_get_503(
         small_index: tuple[Path, Path]) -> None:
-    async with http_served(settings_for(small_index, max_inflight_calls=0)) as (base, _):
-        async with httpx.AsyncClient(base_url=base) as http:
-            call_msg = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-                        "params": {"name": "index_status", "arguments": {}}}
-            busy = await http.post("/mcp", json=call_msg, headers=JSON_HEADERS)
-            assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
-            assert (await http.post("/mcp", json=INIT, headers=JSON_HEADERS)).status_code == 200
+    async with (http_served(settings_for(small_index, max_inflight_calls=0)) as (base, _),
+                httpx.AsyncClient(base_url=base) as http):
+        call_msg = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                    "params": {"name": "index_status", "arguments": {}}}
+        busy = await http.post("/mcp", json=call_msg, headers=JSON_HEADERS)
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+        assert (await http.post("/mcp", json=INIT, headers=JSON_HEADERS)).status_code == 200
 
 
 async def test_metrics_are_prometheus_text_with_tool_latency_and_index_sizes(

@@ -43,9 +43,9 @@ async def http_served(settings: Settings) -> AsyncIterator[tuple[str, Runtime]]:
 @asynccontextmanager
 async def http_client(base: str, token: str | None = None) -> AsyncIterator[Client]:
     headers = {"Authorization": f"Bearer {token}"} if token else None
-    async with create_mcp_http_client(headers=headers) as http:
-        async with Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client:
-            yield client
+    async with (create_mcp_http_client(headers=headers) as http,
+                Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client):
+        yield client
 
 
 @asynccontextmanager
