@@ -103,7 +103,8 @@ def _reconcile(root: Path, index_dir: Path) -> dict[str, float]:
         again = index_repository(index)
         noop = time.perf_counter() - started
     assert again.indexed == 0, again.as_dict()
-    return {"files": first.files, "full_index_s": round(full, 2),
+    return {"files": first.files, "skipped": sum(first.skipped.values()),
+            "unchanged": again.unchanged, "full_index_s": round(full, 2),
             "no_change_reconcile_s": round(noop, 2)}
 
 
