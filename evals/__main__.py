@@ -85,9 +85,10 @@ async def run_commits(name: str, args: argparse.Namespace) -> Outcome | None:
     outcome = Outcome()
     commit_set.materialize(git_dir, commits[0].parent, base / "tree")
     async with session(base / "tree", base / "index", not args.no_dense) as s:
-        for commit in commits:
-            commit_set.materialize(git_dir, commit.parent, base / "tree")
-            s.refresh()
+        for previous, commit in zip([commits[0], *commits], commits, strict=False):
+            if previous.parent != commit.parent:
+                commit_set.advance(git_dir, previous.parent, commit.parent, base / "tree")
+                s.refresh()
             await evaluate(s, [commit_set.to_query(commit, name)], outcome)
     return outcome
 

@@ -3,7 +3,8 @@
 Commits are sampled (seeded) from a repository's history: not merges, changing 1-4
 non-test source files, all of them modified (an added file cannot be found in the parent
 tree). Each is evaluated against its parent's tree, which `materialize` writes into a fixed
-directory so one index follows the history incrementally (oldest sampled commit first).
+directory, then `advance` moves from parent to parent, so one index follows the history
+incrementally (oldest sampled commit first).
 """
 
 from __future__ import annotations
@@ -80,6 +81,25 @@ def materialize(git_dir: Path, rev: str, dest: Path) -> None:
     archive = subprocess.run(["git", f"--git-dir={git_dir}", "archive", rev],
                              check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+
+
+def advance(git_dir: Path, old: str, new: str, dest: Path) -> None:
+    """Turn `dest`, which holds the tree of `old`, into the tree of `new`, touching only the
+    files that differ (unchanged files keep their mtime, so re-indexing is incremental)."""
+    diff = _git(git_dir, "diff", "--no-renames", "--name-status", "-z", old, new)
+    fields = diff.split("\0")
+    changed: list[str] = []
+    for status, path in zip(fields[0::2], fields[1::2], strict=False):
+        target = dest / path
+        if status == "D" or target.is_symlink():
+            target.unlink(missing_ok=True)
+        if status != "D":
+            changed.append(path)
+    for start in range(0, len(changed), 200):
+        archive = subprocess.run(
+            ["git", f"--git-dir={git_dir}", "archive", new, "--", *changed[start:start + 200]],
+            check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
 
 
 def to_query(commit: Commit, name: str) -> Query:

@@ -1,0 +1,190 @@
+"""The evaluation harness itself: metrics on hand-computed examples, docstring stripping,
+commit sampling on a tiny git repository, and one end-to-end run through MCP."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from evals.harness import Outcome, evaluate, session
+from evals.metrics import QueryScore, Span, covers, score_ranked, summarize
+from evals.sets import commits, docstrings, is_source
+
+
+def test_metrics_match_hand_computed_values() -> None:
+    # query 1: gold {a, b}; a at rank 2, b at rank 7 -> RR 1/2, R@5 1/2, R@10 1
+    # query 2: gold {c}; not found -> RR 0, R@k 0
+    # query 3: gold {d}; rank 1 -> RR 1
+    q1 = score_ranked(list("xaxxxxb"), ["a", "b"], lambda r, g: r == g)
+    q2 = score_ranked(list("xyz"), ["c"], lambda r, g: r == g)
+    q3 = score_ranked(list("dxx"), ["d"], lambda r, g: r == g)
+    assert (q1.first_rank, q1.found_at) == (2, [2, 7])
+    m = summarize([q1, q2, q3])
+    assert m["MRR@10"] == pytest.approx((0.5 + 0 + 1) / 3, abs=1e-4)
+    assert m["R@5"] == pytest.approx((0.5 + 0 + 1) / 3, abs=1e-4)
+    assert m["R@10"] == pytest.approx((1 + 0 + 1) / 3, abs=1e-4)
+    assert m["Acc@1"] == pytest.approx(1 / 3, abs=1e-4)
+    assert m["Acc@5"] == pytest.approx(2 / 3, abs=1e-4)
+
+
+def test_mrr_at_10_ignores_hits_below_rank_10() -> None:
+    assert summarize([QueryScore(first_rank=11, found_at=[11])])["MRR@10"] == 0.0
+
+
+def test_a_chunk_covers_its_function_but_a_whole_file_does_not() -> None:
+    gold = Span("a.py", 10, 20)
+    assert covers(Span("a.py", 12, 20), gold)  # a window of the function
+    assert covers(Span("a.py", 8, 22), gold)  # the function with its decorator and a gap
+    assert not covers(Span("a.py", 1, 400), gold)  # the whole file
+    assert not covers(Span("b.py", 10, 20), gold)
+
+
+PY_SOURCE = '''import os
+
+
+class Store:
+    """A store."""
+
+    def load(self, key):
+        """Load the value stored under a key from disk.
+
+        More details here.
+        """
+        return os.environ.get(key)
+
+    def only_doc(self):
+        """Return nothing at all, only documented here."""
+
+
+def helper():
+    """Short."""
+    return 1
+'''
+
+
+def test_stripping_a_python_docstring_keeps_the_function_valid_and_finds_its_new_span(
+        tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "pkg").mkdir(parents=True)
+    (src / "pkg" / "store.py").write_text(PY_SOURCE)
+    queries = docstrings.build(src, tmp_path / "copy", 10, seed=0, name="t",
+                               languages=("python",))
+    texts = {q.meta["qualname"]: q for q in queries}
+    assert set(texts) == {"Store.load", "Store.only_doc"}  # "Short." has too few words
+    assert texts["Store.load"].text == "Load the value stored under a key from disk."
+    stripped = (tmp_path / "copy" / "pkg" / "store.py").read_text()
+    ast.parse(stripped)
+    assert "Load the value" not in stripped and "only documented" not in stripped
+    assert '"""Short."""' in stripped and '"""A store."""' in stripped
+    lines = stripped.splitlines()
+    load = texts["Store.load"].gold[0]
+    assert lines[load.start - 1].strip() == "def load(self, key):"
+    assert lines[load.end - 1].strip() == "return os.environ.get(key)"
+    assert (src / "pkg" / "store.py").read_text() == PY_SOURCE  # the original is untouched
+
+
+GO_SOURCE = """package gin
+
+// Default returns an Engine instance with the Logger and Recovery middleware attached.
+// More text.
+func Default() *Engine {
+\treturn New()
+}
+
+// Next should be used only inside middleware and executes the pending handlers.
+func (c *Context) Next() {
+\tc.index++
+}
+"""
+
+
+def test_stripping_a_go_doc_comment_drops_the_leading_name_from_the_query(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "gin.go").write_text(GO_SOURCE)
+    queries = docstrings.build(tmp_path / "src", tmp_path / "copy", 10, seed=0, name="t",
+                               languages=("go",))
+    by_name = {q.meta["qualname"]: q for q in queries}
+    assert by_name["Default"].text.startswith("returns an Engine instance")
+    assert by_name["Context.Next"].text.startswith("should be used only inside middleware")
+    stripped = (tmp_path / "copy" / "gin.go").read_text().splitlines()
+    assert not any(line.startswith("//") for line in stripped)
+    nxt = by_name["Context.Next"].gold[0]
+    assert stripped[nxt.start - 1].startswith("func (c *Context) Next()")
+    assert stripped[nxt.end - 1] == "}"
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                          text=True, env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+                                          "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
+                                          "PATH": "/usr/bin:/bin"}).stdout.strip()
+
+
+def _commit(repo: Path, files: dict[str, str], message: str) -> str:
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", message)
+    return _git(repo, "rev-parse", "HEAD")
+
+
+@pytest.fixture
+def tiny_history(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    _commit(repo, {"pkg/core.py": "def parse_header(value):\n    return value\n",
+                   "pkg/util.py": "def slugify(text):\n    return text\n"}, "initial import")
+    _commit(repo, {"pkg/core.py": "def parse_header(value):\n    return value.strip()\n",
+                   "tests/test_core.py": "def test_x():\n    pass\n"},
+            "strip whitespace when parsing headers (#12)")
+    _commit(repo, {"pkg/new.py": "X = 1\n"}, "add a brand new module here")
+    _commit(repo, {"README.md": "docs\n"}, "document the project a bit")
+    _commit(repo, {"pkg/util.py": "def slugify(text):\n    return text.lower()\n"}, "bump")
+    _commit(repo, {"pkg/util.py": "def slugify(text):\n    return text.lower().strip()\n"},
+            "slugify lowercases and strips text")
+    return repo
+
+
+def test_commit_sampling_keeps_commits_that_modify_source_files_only(tiny_history: Path) -> None:
+    sampled = commits.sample(tiny_history / ".git", n=10, seed=0)
+    subjects = [c.subject for c in sampled]
+    # oldest first; PR suffix removed; added-only, docs-only, root and "bump" commits skipped
+    assert subjects == ["strip whitespace when parsing headers",
+                        "slugify lowercases and strips text"]
+    assert sampled[0].files == ("pkg/core.py",)  # the test file is not gold
+    assert is_source("pkg/core.py") and not is_source("tests/test_core.py")
+
+
+def test_advancing_a_tree_between_commits_matches_a_fresh_checkout(tiny_history: Path,
+                                                                   tmp_path: Path) -> None:
+    git_dir = tiny_history / ".git"
+    first, last = _git(tiny_history, "rev-list", "--max-parents=0", "HEAD"), "HEAD"
+    tree = tmp_path / "tree"
+    commits.materialize(git_dir, first, tree)
+    commits.advance(git_dir, first, last, tree)
+    fresh = tmp_path / "fresh"
+    commits.materialize(git_dir, last, fresh)
+    listing = sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file())
+    assert listing == sorted(p.relative_to(fresh).as_posix() for p in fresh.rglob("*")
+                             if p.is_file())
+    assert (tree / "pkg/util.py").read_text() == (fresh / "pkg/util.py").read_text()
+
+
+async def test_the_harness_scores_sextant_and_baselines_through_mcp(tiny_history: Path,
+                                                                    tmp_path: Path) -> None:
+    sampled = commits.sample(tiny_history / ".git", n=10, seed=0)
+    tree = tmp_path / "tree"
+    commits.materialize(tiny_history / ".git", sampled[-1].parent, tree)
+    outcome = Outcome()
+    async with session(tree, tmp_path / "index", dense=False) as s:
+        await evaluate(s, [commits.to_query(sampled[-1], "tiny")], outcome)
+    table = outcome.table()
+    assert set(table) == {"file/sextant", "file/sextant-lexical", "file/bm25-files",
+                          "file/bm25-functions", "file/bm25-functions-ident"}
+    assert table["file/sextant"]["Acc@1"] == 1.0  # "slugify" names pkg/util.py's function
+    assert outcome.took_ms
