@@ -1,37 +1,72 @@
 """search_code: hybrid retrieval over chunks.
 
-Candidates come from three retrievers: BM25 (tantivy, identifier-aware), dense vectors
-(usearch, when embeddings exist) and symbol names (DuckDB: exact and prefix matches of the
-query's identifiers). They are fused by weighted reciprocal rank, then adjusted by path
-priors (tests, vendored, generated and example code are down-ranked, never hidden),
-de-duplicated where chunks overlap, filtered by language and path glob, and rendered within
-the token budget.
+1. The query is analysed (`plan_query`): code identifiers, dotted paths, file names and
+   stack-trace frames are pulled out of it; English stop words are dropped from the lexical
+   query; a long text (an issue, a log) is cut to its most telling words.
+2. Three retrievers produce candidates: BM25 (tantivy, identifier-aware, over the planned
+   words), symbol definitions (DuckDB: exact names of the query's identifiers, prefixes for
+   a short query) and dense vectors (usearch, when embeddings exist).
+3. Weighted reciprocal-rank fusion, then multiplicative priors: where the code lives (tests,
+   vendored, generated, example code and prose rank lower, never hidden), whether the
+   query names the file or its module, and the file's import-graph centrality (`file_rank`
+   and import edges among the candidate files, when the graph tables exist).
+4. Chunks of one symbol collapse into one hit, overlapping chunks are de-duplicated, one
+   file takes at most `PER_FILE` of the first k places, language and path filters apply,
+   and the hits are rendered within the token budget (chunk text is read for those only).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import math
 import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import duckdb
+
 from indexer.lexical import identifier_tokens
 from tools.budget import fit_items, json_tokens
 from tools.context import ToolContext, ToolError
 from tools.models import Omitted, SearchHit, SearchResult
-from tools.source import check_rel
 
 MODES = ("hybrid", "lexical", "semantic")
 RRF_K = 60
-WEIGHTS = {"lexical": 1.0, "semantic": 1.0, "symbol": 1.2}
+WEIGHTS = {"lexical": 1.0, "semantic": 1.0, "symbol": 1.5}
+SYMBOL_WEIGHT_PROSE = 0.4  # symbol matches of an identifier mentioned inside a sentence
+NAME_QUERY_WORDS = 4  # a query this short that names an identifier is a name lookup
 SNIPPET_LINES = 40
+PER_FILE = 3  # most hits from one file among the first k (the rest follow)
+PROSE_PRIOR = 0.8  # chunks of prose (docs, READMEs) against code
+PATH_BOOST = 0.25  # per query word naming the file's stem or a directory of it
+NAMED_FILE_BOOST = 1.0  # the query names this file (`app.py`, `src/flask/app.py`)
+RANK_BOOST = 0.15  # at most, for the most central file of the import graph
+LONG_QUERY_WORDS = 40
+MAX_QUERY_TOKENS = 48
+MAX_IDENTIFIERS = 16
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_CODE_LIKE = re.compile(r"_|\.|[a-z][A-Z]|[A-Z]{2,}[a-z]")
+_FILE_NAME = re.compile(r"[\w./-]*\w\.(?:py|pyi|go|js|jsx|ts|tsx|rs|java|kt|rb|php|c|cc|cpp|h"
+                        r"|hpp|cs|swift|scala|lua|sh|vue)\b")
+_PY_FRAME = re.compile(r'File "([^"]+)", line \d+, in ([\w<>]+)')
+_CALL = re.compile(r"([A-Za-z_][\w.]*)\(")
+_BACKTICK = re.compile(r"`([^`\n]{1,120})`")
 _TEST_PATH = re.compile(
     r"(^|/)(tests?|__tests__|spec|testing|testdata|fixtures?)(/|$)|(^|/)test_[^/]*$"
     r"|_test\.[a-z]+$|\.(test|spec)\.[a-z]+$|Tests?\.[a-z]+$")
 _LOW_PRIOR = re.compile(r"(^|/)(vendor|third_party|node_modules|examples?|docs?|benchmarks?)(/|$)")
+_STOP = frozenset("""a about above after again against all also am an and any are as at be
+because been before being below between both but by can could did do does doing down during
+each else etc few for from further had has have having he her here hers him his how i if in
+into is it its itself just let like may me might more most must my no nor not now of off on
+once only or other our ours out over own please same she should so some such than that the
+their them then there these they this those through to too under until up us very via was we
+were what when where which while who whom why will with would you your yours e g ie eg get
+gets got use used uses using want wants see seems seem way new make makes one two""".split())
+_DEFINITION_KINDS = ("class", "function", "method", "interface", "struct", "type", "trait",
+                     "enum", "module")
 
 
 @dataclass
@@ -39,6 +74,20 @@ class _Candidate:
     chunk_id: int
     score: float = 0.0
     matched_by: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryPlan:
+    """What each retriever is given for one query."""
+
+    lexical: str
+    semantic: str
+    identifiers: list[str]
+    files: list[str]
+    words: frozenset[str]
+    long: bool
+    name_lookup: bool  # short and code-like: the user names what they want
+    traced: bool  # stack-trace frames supplied the first identifiers
 
 
 def path_prior(path: str) -> float:
@@ -52,63 +101,214 @@ def path_prior(path: str) -> float:
 
 def query_identifiers(query: str) -> list[str]:
     """Identifiers in the query worth an exact symbol lookup (code-like or a single word)."""
-    words = _IDENT.findall(query)
-    if len(words) == 1:
-        return words
-    return [w for w in words if "_" in w or "." in w or re.search(r"[a-z][A-Z]", w)]
+    return plan_query(query).identifiers
 
 
-def _fuse(ranked: dict[str, Sequence[int]]) -> dict[int, _Candidate]:
+def _trace_identifiers(query: str) -> tuple[list[str], list[str]]:
+    """(function names, file paths) from stack-trace frames, innermost frame first."""
+    frames = _PY_FRAME.findall(query)
+    names = [fn for _, fn in reversed(frames) if not fn.startswith("<")]
+    return names, [path for path, _ in reversed(frames)]
+
+
+def plan_query(query: str) -> QueryPlan:
+    """Split a query into lexical words, symbol names, named files and dense text."""
+    words = query.split()
+    long = len(words) > LONG_QUERY_WORDS
+    trace_names, trace_files = _trace_identifiers(query)
+    idents = [*trace_names]
+    for span in _BACKTICK.findall(query):
+        idents.extend(_IDENT.findall(span))
+    idents.extend(m for m in _CALL.findall(query))
+    found = _IDENT.findall(query)
+    if len(found) == 1 and not long:
+        idents.extend(found)
+    idents.extend(w for w in found if _CODE_LIKE.search(w))
+    files = [*trace_files, *_FILE_NAME.findall(query)]
+    idents = [i.strip(".") for i in idents if i.strip(".") and not _FILE_NAME.fullmatch(i)]
+    idents = list(dict.fromkeys(i for i in idents if i.lower() not in _STOP))
+    return QueryPlan(lexical=_lexical_text(query, idents, long), semantic=query[:2000],
+                     identifiers=idents[:MAX_IDENTIFIERS], files=list(dict.fromkeys(files)),
+                     words=frozenset(t for t in identifier_tokens(query) if t not in _STOP),
+                     long=long, name_lookup=bool(idents) and len(words) <= NAME_QUERY_WORDS,
+                     traced=bool(trace_names))
+
+
+def _lexical_text(query: str, idents: Sequence[str], long: bool) -> str:
+    tokens = identifier_tokens(query)
+    kept = [t for t in tokens if t not in _STOP and len(t) > 1] or tokens
+    if long:  # identifiers first, then the rest in order of appearance
+        kept = [t for i in idents for t in identifier_tokens(i)] + kept
+    return " ".join(list(dict.fromkeys(kept))[:MAX_QUERY_TOKENS])
+
+
+def fusion_weights(plan: QueryPlan) -> dict[str, float]:
+    """Symbol matches weigh fully for a name lookup or a stack trace; an identifier that a
+    sentence merely mentions is more often a neighbour of the answer than the answer."""
+    weights = dict(WEIGHTS)
+    if not (plan.name_lookup or plan.traced):
+        weights["symbol"] = SYMBOL_WEIGHT_PROSE
+    return weights
+
+
+def _fuse(ranked: dict[str, Sequence[int]], weights: dict[str, float]) -> dict[int, _Candidate]:
     out: dict[int, _Candidate] = {}
     for source, ids in ranked.items():
         for rank, cid in enumerate(ids):
             cand = out.setdefault(cid, _Candidate(cid))
-            cand.score += WEIGHTS[source] / (RRF_K + rank + 1)
+            cand.score += weights[source] / (RRF_K + rank + 1)
             cand.matched_by.append(source)
     return out
 
 
-def _symbol_matches(ctx: ToolContext, query: str, limit: int) -> list[int]:
-    idents = query_identifiers(query)
+def _symbol_matches(ctx: ToolContext, plan: QueryPlan, limit: int) -> list[int]:
+    """Chunks defining a symbol the query names, best first."""
+    idents = plan.identifiers
     if not idents:
         return []
-    exact: list[int] = []
-    for ident in idents[:8]:
-        name = ident.rsplit(".", 1)[-1]
-        rows = ctx.index.store.query(
-            """SELECT c.chunk_id, s.qualname = ? AS q, s.name = ? AS e
-               FROM symbols s JOIN chunks c ON c.file_id = s.file_id
-                 AND s.start_line BETWEEN c.start_line AND c.end_line
-               WHERE lower(s.name) = lower(?) OR (length(?) >= 4 AND s.name ILIKE ? || '%')
-               ORDER BY q DESC, e DESC, length(s.name), c.chunk_id LIMIT ?""",
-            [ident, name, name, name, name, limit])
-        exact.extend(r[0] for r in rows)
-    return list(dict.fromkeys(exact))
+    names = [i.rsplit(".", 1)[-1] for i in idents]
+    prefix = names[0] if len(idents) <= 2 and len(names[0]) >= 4 else ""
+    rows = ctx.index.store.query(
+        """SELECT c.chunk_id, s.name, s.qualname, s.kind, f.path
+           FROM symbols s JOIN chunks c ON c.file_id = s.file_id
+             AND s.start_line BETWEEN c.start_line AND c.end_line
+           JOIN files f ON f.file_id = s.file_id
+           WHERE list_contains(?, lower(s.name))
+              OR (? <> '' AND lower(s.name) LIKE lower(?) || '%')
+           LIMIT 2000""",
+        [[n.lower() for n in names], prefix, prefix])
+    order = {n.lower(): i for i, n in reversed(list(enumerate(names)))}
+    qualified = {i for i in idents if "." in i}
+
+    def key(row: tuple) -> tuple:
+        _, name, qual, kind, path = row
+        exact = name.lower() in order
+        return (not exact, qual not in qualified and not any(qual.endswith("." + q)
+                                                             for q in qualified),
+                order.get(name.lower(), len(order)), -path_prior(path),
+                kind not in _DEFINITION_KINDS, name not in names, len(name), row[0])
+
+    rows.sort(key=key)
+    return list(dict.fromkeys(r[0] for r in rows))[:limit]
 
 
-def _semantic(ctx: ToolContext, query: str, limit: int) -> list[int]:
+def _semantic(ctx: ToolContext, text: str, limit: int) -> list[int]:
     if ctx.vectors is None or ctx.embedder is None or len(ctx.vectors) == 0:
         return []
     with ctx.embed_lock:
-        vec = ctx.embedder.embed_query(query)
+        vec = ctx.embedder.embed_query(text)
     return [key for key, _ in ctx.vectors.search(vec, limit)]
 
 
-def _load_chunks(ctx: ToolContext, ids: Sequence[int]) -> dict[int, tuple]:
+def _load_meta(ctx: ToolContext, ids: Sequence[int]) -> dict[int, tuple]:
+    """chunk_id -> (chunk_id, path, start, end, symbol, kind, language) for `ids`."""
     if not ids:
         return {}
-    marks = ",".join("?" * len(ids))
     rows = ctx.index.store.query(
-        f"""SELECT c.chunk_id, f.path, c.start_line, c.end_line, c.symbol, c.kind,
-                   coalesce(f.language, 'text'), c.text
-            FROM chunks c JOIN files f USING (file_id) WHERE c.chunk_id IN ({marks})""",
-        list(ids))
+        """SELECT c.chunk_id, f.path, c.start_line, c.end_line, c.symbol, c.kind, f.language
+           FROM chunks c JOIN files f USING (file_id) WHERE list_contains(?, c.chunk_id)""",
+        [list(ids)])
     return {r[0]: r for r in rows}
 
 
-def _overlaps(hit: SearchHit, kept: Sequence[SearchHit]) -> bool:
-    return any(k.path == hit.path and hit.start_line <= k.end_line and k.start_line <= hit.end_line
-               for k in kept)
+def _load_text(ctx: ToolContext, ids: Sequence[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = ctx.index.store.query(
+        "SELECT chunk_id, text FROM chunks WHERE list_contains(?, chunk_id)", [list(ids)])
+    return {r[0]: r[1] for r in rows}
+
+
+def _graph_prior(ctx: ToolContext, paths: Sequence[str]) -> dict[str, float]:
+    """Multiplier per candidate file from the import graph: global PageRank, and how many
+    other candidate files import it. Empty when the graph tables do not exist yet."""
+    if not paths:
+        return {}
+    try:
+        ranks = ctx.index.store.query(
+            """SELECT path, rank / nullif((SELECT max(rank) FROM file_rank), 0)
+               FROM file_rank WHERE list_contains(?, path)""", [list(paths)])
+        edges = ctx.index.store.query(
+            """SELECT dst_path, count(DISTINCT src_path) FROM file_edges
+               WHERE list_contains(?, src_path) AND list_contains(?, dst_path)
+                 AND src_path <> dst_path GROUP BY 1""", [list(paths[:30]), list(paths[:30])])
+    except duckdb.Error:
+        return {}
+    out = {p: 1.0 + RANK_BOOST * math.sqrt(r or 0.0) for p, r in ranks}
+    for dst, n in edges:
+        out[dst] = out.get(dst, 1.0) * (1.0 + 0.05 * min(n, 4))
+    return out
+
+
+def _path_match(path: str, plan: QueryPlan) -> float:
+    """Multiplier when the query names the file, its module or one of its directories."""
+    boost = 1.0
+    if any(path == f or path.endswith("/" + f.lstrip("./")) for f in plan.files):
+        boost += NAMED_FILE_BOOST
+    parts = path.rsplit(".", 1)[0].split("/")
+    named = {t for part in parts for t in identifier_tokens(part) if len(t) > 2}
+    hits = len(named & plan.words)
+    if hits and not plan.long:
+        boost += PATH_BOOST * min(hits, 2)
+    return boost
+
+
+@dataclass(slots=True)
+class _Ranked:
+    cid: int
+    score: float
+    meta: tuple
+    matched_by: list[str]
+
+
+def _rank(ctx: ToolContext, fused: dict[int, _Candidate], plan: QueryPlan,
+          language: str | None, path: str | None) -> list[_Ranked]:
+    meta = _load_meta(ctx, list(fused))
+    out: list[_Ranked] = []
+    for cand in fused.values():
+        row = meta.get(cand.chunk_id)
+        if row is None:
+            continue
+        p, lang = row[1], row[6]
+        if language and (lang or "text") != language.lower():
+            continue
+        if path and not fnmatch.fnmatch(p, path) and not p.startswith(path.rstrip("/") + "/"):
+            continue
+        score = cand.score * path_prior(p) * _path_match(p, plan)
+        if lang is None:
+            score *= PROSE_PRIOR
+        out.append(_Ranked(cand.chunk_id, score, row, cand.matched_by))
+    files = list(dict.fromkeys(r.meta[1] for r in sorted(out, key=lambda r: -r.score)))
+    graph = _graph_prior(ctx, files[:60])
+    for r in out:
+        r.score *= graph.get(r.meta[1], 1.0)
+    out.sort(key=lambda r: (-r.score, r.meta[1], r.meta[2]))
+    return out
+
+
+def _select(ranked: list[_Ranked], k: int) -> list[_Ranked]:
+    """Best k, one hit per symbol, no overlaps, at most PER_FILE per file before the rest."""
+    kept: list[_Ranked] = []
+    later: list[_Ranked] = []
+    seen_symbols: set[tuple[str, str]] = set()
+    per_file: dict[str, int] = {}
+    for r in ranked:
+        _, p, start, end, symbol, _, _ = r.meta
+        if symbol and (p, symbol) in seen_symbols:
+            continue
+        if any(k2.meta[1] == p and start <= k2.meta[3] and k2.meta[2] <= end
+               for k2 in kept + later):
+            continue
+        if symbol:
+            seen_symbols.add((p, symbol))
+        if per_file.get(p, 0) >= PER_FILE:
+            later.append(r)
+            continue
+        per_file[p] = per_file.get(p, 0) + 1
+        kept.append(r)
+        if len(kept) >= k:
+            break
+    return (kept + later)[:k]
 
 
 def _snippet(text: str, max_lines: int) -> str:
@@ -132,70 +332,66 @@ def _levels() -> list:
     return [full, short, line]
 
 
+def _check(query: str, mode: str) -> str:
+    query = query.strip()
+    if not query:
+        raise ToolError("query is empty: describe the code you are looking for, or name it")
+    if mode not in MODES:
+        raise ToolError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    return query
+
+
 def search_code(
     ctx: ToolContext, query: str, k: int = 10, language: str | None = None,
     path: str | None = None, mode: str = "hybrid", max_tokens: int = 4000,
 ) -> SearchResult:
     """Find code by meaning and by name; see the module docstring for the ranking."""
     started = time.perf_counter()
-    query = query.strip()
-    if not query:
-        raise ToolError("query is empty: describe the code you are looking for, or name it")
-    if mode not in MODES:
-        raise ToolError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-    if path:
-        check_rel(path)
-    filtered = bool(language or path)
-    pool = max(60, k * 6) * (8 if filtered else 1)
+    plan = plan_query(_check(query, mode))
+    pool = max(60, k * 6) * (8 if language or path else 1)
     ranked: dict[str, Sequence[int]] = {}
     if mode in ("hybrid", "lexical"):
-        ranked["lexical"] = [cid for cid, _ in ctx.index.lexical.search(query, pool)]
-        ranked["symbol"] = _symbol_matches(ctx, query, 20)
+        ranked["lexical"] = [cid for cid, _ in ctx.index.lexical.search(plan.lexical, pool)]
+        ranked["symbol"] = _symbol_matches(ctx, plan, 20)
     if mode in ("hybrid", "semantic"):
-        ranked["semantic"] = _semantic(ctx, query, pool)
+        ranked["semantic"] = _semantic(ctx, plan.semantic, pool)
     if mode == "semantic" and (ctx.vectors is None or len(ctx.vectors) == 0):
         raise ToolError("semantic search needs embeddings, and none exist yet: use mode "
                         "'hybrid' or 'lexical', or wait for embedding (see index_status)")
-    fused = _fuse(ranked)
-    rows = _load_chunks(ctx, list(fused))
-    hits: list[SearchHit] = []
-    for cand in fused.values():
-        row = rows.get(cand.chunk_id)
-        if row is None:
-            continue
-        _, p, start, end, symbol, kind, lang, text = row
-        if language and lang != language.lower():
-            continue
-        if path and not fnmatch.fnmatch(p, path) and not p.startswith(path.rstrip("/") + "/"):
-            continue
-        hits.append(SearchHit(
-            path=p, start_line=start, end_line=end, symbol=symbol, kind=kind, language=lang,
-            score=round(cand.score * path_prior(p) * 1000, 3), snippet=_snippet(text, SNIPPET_LINES),
-            matched_by=sorted(set(cand.matched_by))))
-    hits.sort(key=lambda h: (-h.score, h.path, h.start_line))
-    deduped: list[SearchHit] = []
-    for h in hits:
-        if not _overlaps(h, deduped):
-            deduped.append(h)
-        if len(deduped) >= k:
-            break
-    return _render(ctx, deduped, mode, max_tokens, started)
+    fused = _fuse(ranked, fusion_weights(plan))
+    best = _select(_rank(ctx, fused, plan, language, path), k)
+    texts = _load_text(ctx, [r.cid for r in best])
+    hits = [SearchHit(
+        path=r.meta[1], start_line=r.meta[2], end_line=r.meta[3], symbol=r.meta[4],
+        kind=r.meta[5], language=r.meta[6] or "text", score=round(r.score * 1000, 3),
+        snippet=_snippet(texts.get(r.cid, ""), SNIPPET_LINES),
+        matched_by=sorted(set(r.matched_by))) for r in best]
+    return _render(ctx, hits, mode, max_tokens, started)
+
+
+def _embedded_share(ctx: ToolContext) -> float:
+    if ctx.vectors is None or len(ctx.vectors) == 0:
+        return 0.0
+    total = ctx.index.store.query_one("SELECT count(*) FROM chunks")[0] or 0
+    return round(min(1.0, len(ctx.vectors) / total), 4) if total else 0.0
 
 
 def _render(ctx: ToolContext, hits: list[SearchHit], mode: str, max_tokens: int,
             started: float) -> SearchResult:
     freshness = ctx.freshness({h.path for h in hits})
-    total = ctx.index.store.query_one("SELECT count(*) FROM chunks")[0] or 0
-    share = min(1.0, len(ctx.vectors) / total) if ctx.vectors is not None and total else 0.0
+    share = _embedded_share(ctx)
 
     def build(kept: list[SearchHit], omitted: int, degraded: bool) -> SearchResult:
         return SearchResult(
             results=kept, took_ms=round((time.perf_counter() - started) * 1000, 2),
-            truncated=degraded or omitted > 0, mode=mode, embedded_share=round(share, 4),
+            truncated=degraded or omitted > 0, mode=mode, embedded_share=share,
             omitted=Omitted(count=omitted, hint="raise max_tokens, lower k, or narrow with "
                             "path/language") if omitted else None,
             freshness=freshness)
 
+    whole = build(hits, 0, False)
+    if len(whole.model_dump_json(indent=2).encode()) <= max_tokens or json_tokens(whole) <= max_tokens:
+        return whole
     envelope = json_tokens(build([], 0, False)) + 40
     kept, omitted, degraded = fit_items(hits, _levels(), max(0, max_tokens - envelope))
     result = build(kept, omitted, degraded)
