@@ -1,0 +1,227 @@
+"""Load test: many concurrent MCP clients over Streamable HTTP against `sextant serve`.
+
+    python -m evals.load_test [--corpus flask] [--clients 16] [--calls 50]
+                              [--time-limit 300] [--out load.json]
+
+The corpus is extracted to a temp dir and indexed (`sextant index --no-embed`); then
+`sextant serve --transport http --port 0 --no-watch --no-embed` runs as a subprocess on an
+ephemeral loopback port (read back from the index's server record). Each client opens its
+own MCP session and makes `--calls` tool calls from a fixed mix (search_code, get_symbol,
+expand_dependencies, summarize_dir, index_status), one at a time. The whole run is bounded
+by `--time-limit`.
+
+Clients behave as a well-mannered MCP client should under the server's backpressure: a 429
+(rate limit) or 503 (too many calls in flight) is retried after its Retry-After, at most
+`--retries` times; such answers are counted as `throttled`, not as errors. An error is a
+tool call that raised or came back as an error result. Latency is measured per call,
+retries included. Writes a JSON report on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+
+from evals.bench_index import extract
+
+MIX: list[tuple[str, dict[str, Any]]] = [
+    ("search_code", {"query": "register a URL rule for a view function", "k": 5}),
+    ("search_code", {"query": "session cookie signing", "mode": "lexical"}),
+    ("get_symbol", {"name": "Flask.add_url_rule"}),
+    ("get_symbol", {"name": "url_for", "include_references": True, "max_tokens": 2000}),
+    ("search_code", {"query": "jsonify", "path": "src/flask/*", "language": "python"}),
+    ("expand_dependencies", {"target": "src/flask/app.py"}),
+    ("summarize_dir", {"path": "src/flask"}),
+    ("index_status", {}),
+]
+
+
+class RetryTransport(httpx2.AsyncBaseTransport):
+    """Retries 429/503 answers after their Retry-After (bounded); counts them."""
+
+    def __init__(self, retries: int, counts: Counter[str]) -> None:
+        self.inner = httpx2.AsyncHTTPTransport()
+        self.retries = retries
+        self.counts = counts
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        for _ in range(self.retries):
+            response = await self.inner.handle_async_request(request)
+            if response.status_code not in (429, 503):
+                return response
+            self.counts[f"http_{response.status_code}"] += 1
+            delay = min(float(response.headers.get("retry-after", "0.05") or 0.05), 2.0)
+            await response.aclose()
+            await anyio.sleep(max(delay, 0.01))  # backpressure asked for by the server
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@dataclass
+class Results:
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    throttled: Counter[str] = field(default_factory=Counter)
+    sessions: int = 0
+
+    def record(self, tool: str, seconds: float) -> None:
+        self.latencies.setdefault(tool, []).append(seconds)
+
+
+async def _client(url: str, index: int, calls: int, retries: int, out: Results) -> None:
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    timeout = httpx2.Timeout(60.0, read=300.0)
+    transport = RetryTransport(retries, out.throttled)
+    async with (httpx2.AsyncClient(transport=transport, timeout=timeout) as http,
+                Client(streamable_http_client(url, http_client=http)) as client):
+        out.sessions += 1
+        for i in range(calls):
+            tool, args = MIX[(index + i) % len(MIX)]
+            started = time.perf_counter()
+            try:
+                result = await client.call_tool(tool, args)
+                if result.is_error:
+                    out.errors.append(f"{tool}: {str(result.content)[:200]}")
+            except Exception as exc:  # noqa: BLE001 - every failure is a data point
+                out.errors.append(f"{tool}: {type(exc).__name__}: {exc}"[:300])
+            out.record(tool, time.perf_counter() - started)
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000, 1)
+
+
+def _summary(res: Results, wall: float, timed_out: bool, args: argparse.Namespace,
+             server_rss_kb: int | None) -> dict[str, Any]:
+    every = [v for vs in res.latencies.values() for v in vs]
+    return {
+        "clients": args.clients, "calls_per_client": args.calls, "calls": len(every),
+        "sessions": res.sessions, "errors": len(res.errors), "error_samples": res.errors[:10],
+        "throttled": dict(res.throttled), "timed_out": timed_out,
+        "wall_s": round(wall, 2), "throughput_calls_per_s": round(len(every) / wall, 1),
+        "latency_ms": {"p50": _pct(every, 0.5), "p90": _pct(every, 0.9),
+                       "p99": _pct(every, 0.99), "max": _pct(every, 1.0),
+                       "mean": round(statistics.fmean(every) * 1000, 1)} if every else {},
+        "per_tool_p50_ms": {t: _pct(v, 0.5) for t, v in sorted(res.latencies.items())},
+        "server_rss_kb": server_rss_kb, "corpus": args.corpus,
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} CPUs "
+                   f"Python {platform.python_version()}",
+    }
+
+
+def _sextant() -> list[str]:
+    return [sys.executable, "-m", "mcp_server.cli"]
+
+
+def _start_server(root: Path, index_dir: Path, log: Path) -> subprocess.Popen[bytes]:
+    subprocess.run([*_sextant(), "index", "--repo", str(root), "--index-dir", str(index_dir),
+                    "--no-embed", "--json"], check=True, stdout=subprocess.DEVNULL)
+    cmd = [*_sextant(), "serve", "--transport", "http", "--port", "0", "--no-watch",
+           "--no-embed", "--repo", str(root), "--index-dir", str(index_dir)]
+    with log.open("wb") as fh:
+        return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=fh,
+                                env={**os.environ, "SEXTANT_LOG_LEVEL": "WARNING"})
+
+
+async def _wait_ready(root: Path, index_dir: Path, proc: subprocess.Popen[bytes],
+                      limit: float) -> str:
+    """The /mcp URL once the server has recorded its port and answers /healthz ready."""
+    from indexer.repo_index import IndexPaths
+    from mcp_server.owner import read_owner
+
+    paths = IndexPaths.for_repo(root, index_dir)
+    with anyio.fail_after(limit):
+        async with httpx2.AsyncClient(timeout=5) as http:
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"sextant serve exited with {proc.returncode}")
+                owner = read_owner(paths)
+                if owner is not None:
+                    base = f"http://127.0.0.1:{owner.port}"
+                    try:
+                        health = (await http.get(f"{base}/healthz")).json()
+                        if health.get("ready"):
+                            return f"{base}/mcp"
+                    except httpx2.TransportError:
+                        pass
+                await anyio.sleep(0.1)  # polling a subprocess we do not control
+
+
+def _rss_kb(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = extract(args.corpus, Path(tmp))
+        index_dir = Path(tmp) / "index"
+        proc = _start_server(root, index_dir, Path(tmp) / "serve.log")
+        try:
+            url = await _wait_ready(root, index_dir, proc, 180)
+            res = Results()
+            started = time.perf_counter()
+            with anyio.move_on_after(args.time_limit) as scope:
+                async with anyio.create_task_group() as tg:
+                    for i in range(args.clients):
+                        tg.start_soon(_client, url, i, args.calls, args.retries, res)
+            wall = time.perf_counter() - started
+            alive = proc.poll() is None
+            rss = _rss_kb(proc.pid)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        report = _summary(res, wall, scope.cancelled_caught, args, rss)
+        report["server_alive_after"] = alive
+        return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--corpus", default="flask")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--calls", type=int, default=50)
+    parser.add_argument("--time-limit", type=float, default=300.0)
+    parser.add_argument("--retries", type=int, default=20)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    report = anyio.run(run, args)
+    text = json.dumps(report, indent=2)
+    if args.out:
+        args.out.write_text(text + "\n")
+    sys.stdout.write(text + "\n")
+    return 0 if report["errors"] == 0 and not report["timed_out"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
