@@ -65,14 +65,22 @@ def line_windows(text: str, count: Callable[[str], int], target: int) -> list[st
     return chunks
 
 
-def code_chunks(corpora: Sequence[str], target_tokens: int = 227) -> list[str]:
-    """All chunks of the corpora's Python files, in path order (deterministic)."""
+SOURCE_SUFFIXES = (".py", ".go", ".rs", ".ts", ".js", ".md")
+
+
+def code_chunks(
+    corpora: Sequence[str], target_tokens: int = 227, suffixes: Sequence[str] = (".py",)
+) -> list[str]:
+    """All chunks of the corpora's source files with `suffixes`, in path order."""
     count = _wordpiece_counter()
     chunks: list[str] = []
     with tempfile.TemporaryDirectory(prefix="sextant-bench-") as tmp:
         for name in corpora:
             root = extract(name, Path(tmp) / name)
-            for path in sorted(root.rglob("*.py")):
+            files = (p for p in sorted(root.rglob("*")) if p.suffix in suffixes)
+            for path in files:
+                if not path.is_file():
+                    continue
                 text = path.read_text(encoding="utf-8", errors="replace")
                 chunks.extend(c for c in line_windows(text, count, target_tokens) if c.strip())
     return chunks

@@ -87,3 +87,28 @@ def test_gpu_layers_env_must_be_an_integer(monkeypatch: pytest.MonkeyPatch) -> N
 
     with pytest.raises(EmbedderError, match="SEXTANT_GPU_LAYERS"):
         gpu_layers_from_env()
+
+
+def test_batches_are_packed_longest_first_within_token_and_sequence_limits() -> None:
+    from indexer.embed.batching import pack_batches
+
+    lengths = [10, 250, 30, 240, 5, 5, 5]
+
+    batches = pack_batches(lengths, max_tokens=256, max_seqs=3)
+
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert batches[0] == [1]
+    assert all(sum(lengths[i] for i in b) <= 256 and len(b) <= 3 for b in batches)
+    assert [len(b) for b in batches] == [1, 1, 3, 2]
+
+
+def test_a_text_longer_than_the_batch_gets_a_batch_of_its_own() -> None:
+    from indexer.embed.batching import pack_batches
+
+    assert pack_batches([600, 10], max_tokens=512, max_seqs=8) == [[0], [1]]
+
+
+def test_physical_cores_is_at_least_one() -> None:
+    from indexer.embed.batching import physical_cores
+
+    assert physical_cores() >= 1

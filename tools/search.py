@@ -30,6 +30,7 @@ from indexer.lexical import identifier_tokens
 from tools.budget import fit_items, json_tokens
 from tools.context import ToolContext, ToolError
 from tools.models import Omitted, SearchHit, SearchResult
+from tools.source import check_rel
 
 MODES = ("hybrid", "lexical", "semantic")
 RRF_K = 60
@@ -348,6 +349,8 @@ def search_code(
     """Find code by meaning and by name; see the module docstring for the ranking."""
     started = time.perf_counter()
     plan = plan_query(_check(query, mode))
+    if path:
+        check_rel(path)
     pool = max(60, k * 6) * (8 if language or path else 1)
     ranked: dict[str, Sequence[int]] = {}
     if mode in ("hybrid", "lexical"):
