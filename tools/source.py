@@ -52,7 +52,7 @@ def normalize_rel(rel: str) -> str:
     rel = rel.strip().replace("\\", "/")
     while rel.startswith("./"):
         rel = rel[2:]
-    rel = rel.rstrip("/")
+    rel = rel.rstrip("/") or rel  # "/" stays absolute, for resolve_in_root to refuse
     return "" if rel in ("", ".") else rel
 
 
