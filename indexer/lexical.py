@@ -40,7 +40,7 @@ _PY_FIELDS = ("name", "header", "path")  # short: tokenized in Python, identifie
 # (Rust regexes have no look-ahead, so `HTTPServer` splits as `https erver`; the whole word
 # still matches through `body_words`) and whole alphanumeric words by the default tokenizer.
 _IDENT_PATTERN = r"[A-Z]?[a-z]+|[A-Z]+|[0-9]+"
-_HEAP = 64 * 1024 * 1024
+_HEAP = 16 * 1024 * 1024  # tantivy flushes a segment when its heap fills
 
 
 @functools.lru_cache(maxsize=1 << 17)

@@ -50,7 +50,7 @@ class IndexingStopped(Exception):
     """A run was asked to stop (`should_stop`); what it wrote so far is consistent."""
 
 _BATCH_FILES = 64  # files per worker task
-_WRITE_FILES = 512  # files per store transaction
+_WRITE_FILES = 128  # files per store transaction
 _INLINE_LIMIT = 48  # below this many changed files, skip the process pool
 
 

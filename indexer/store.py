@@ -30,6 +30,11 @@ from indexer.model import Chunk, ParsedFile
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+MEMORY_LIMIT = "32MB"
+
+# Arrow's default pool (jemalloc/mimalloc) keeps freed batches mapped; the system allocator
+# returns them, which keeps the indexer's resident memory bounded (evals/bench_index.py).
+pa.set_memory_pool(pa.system_memory_pool())
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -89,7 +94,10 @@ class Store:
         self.path = path
         self.read_only = read_only
         try:
-            self._con = duckdb.connect(str(path), read_only=read_only)
+            # Bounded memory: DuckDB would otherwise cache up to 80% of RAM.
+            self._con = duckdb.connect(str(path), read_only=read_only, config={
+                "memory_limit": MEMORY_LIMIT, "threads": 2,
+                "preserve_insertion_order": False})
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise StoreCorrupt(f"index database {path} is not readable: {exc}") from exc
