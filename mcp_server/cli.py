@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-attach", action="store_true", help=(
         "stdio: no loopback listener for other processes to attach to"))
 
+    p = sub.add_parser("eval", help="recall of search on this repository's own commits")
+    _common(p)
+    p.add_argument("--since", default=None, metavar="REV", help="only commits after REV")
+    p.add_argument("-n", type=int, default=50, help="commits to sample (default 50)")
+
     p = sub.add_parser("model", help="the embedding model")
     _common(p)
     p.add_argument("action", choices=("info", "setup"))

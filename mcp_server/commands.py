@@ -251,3 +251,16 @@ def _http_overrides(args: argparse.Namespace) -> dict[str, Any]:
     if args.no_attach:
         out["attach_listener"] = False
     return out
+
+
+def cmd_eval(args: argparse.Namespace, emit: Emit) -> int:
+    from evals.selfeval import git_dir, self_eval
+    from evals.selfeval import render as render_eval
+
+    if args.n < 1:
+        raise CliError("-n must be at least 1")
+    git_dir(_paths(args).root)  # fail before indexing a directory without history
+    with open_context(args, embed=True) as ctx:
+        report = self_eval(ctx, since=args.since, n=args.n)
+    emit(args, report, render_eval)
+    return 0

@@ -4,7 +4,9 @@ commit sampling on a tiny git repository, and one end-to-end run through MCP."""
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -188,3 +190,17 @@ async def test_the_harness_scores_sextant_and_baselines_through_mcp(tiny_history
                           "file/bm25-functions", "file/bm25-functions-ident"}
     assert table["file/sextant"]["Acc@1"] == 1.0  # "slugify" names pkg/util.py's function
     assert outcome.took_ms
+
+
+def test_sextant_eval_reports_recall_on_the_repositorys_own_commits(tiny_history: Path,
+                                                                    tmp_path: Path) -> None:
+    from mcp_server.cli import main
+
+    out = subprocess.run(
+        [sys.executable, "-m", "mcp_server.cli", "eval", "--repo", str(tiny_history),
+         "--index-dir", str(tmp_path / "idx"), "-n", "10", "--json"],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent)
+    report = json.loads(out.stdout)
+    assert report["commits"] == 2 and report["recall"]["@1"] == 1.0
+    assert main(["eval", "--repo", str(tmp_path), "-n", "5"]) == 1  # no history: one-line error
+    assert not (tmp_path / ".sextant").exists()  # and nothing indexed

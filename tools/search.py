@@ -65,7 +65,7 @@ into is it its itself just let like may me might more most must my no nor not no
 once only or other our ours out over own please same she should so some such than that the
 their them then there these they this those through to too under until up us very via was we
 were what when where which while who whom why will with would you your yours e g ie eg get
-gets got use used uses using want wants see seems seem way new make makes one two""".split())
+gets got use used uses using want wants see seems seem way new make makes one two""".split())  # noqa: SIM905
 _DEFINITION_KINDS = ("class", "function", "method", "interface", "struct", "type", "trait",
                      "enum", "module")
 
