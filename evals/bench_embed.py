@@ -17,6 +17,7 @@ import datetime
 import json
 import os
 import platform
+import subprocess
 import sys
 import tarfile
 import tempfile
@@ -173,13 +174,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, action="append", help="GGUFEmbedder batch tokens")
     parser.add_argument("--skip", action="append", default=[], help="raw, torch, q8_0, f16")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--engine", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--texts-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.engine:  # child process: one engine, one JSON object on stdout
+        texts = json.loads(args.texts_file.read_text())
+        sys.stdout.write(json.dumps(run_engine(args.engine, texts, args.threads)) + "\n")
+        return 0
 
     chunks = code_chunks(args.corpus or ["flask"], args.target_tokens)
     stride = max(1, len(chunks) // args.chunks)
     texts = chunks[::stride][: args.chunks]
     load_before = os.getloadavg()[0]
-    results = [_row(r, len(texts)) for r in _run_all(texts, args) if r is not None]
+    results = _run_all(texts, args)
     report = {
         "load_before": round(load_before, 2),
         "load_after": round(os.getloadavg()[0], 2),
@@ -189,7 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cpu": _cpu_model(),
         "corpus": args.corpus or ["flask"],
         "chunks": len(texts),
-        "mean_tokens": round(results[0]["tokens"] / len(texts), 1) if results else None,
+        "mean_tokens": next((round(r["tokens"] / len(texts), 1) for r in results
+                             if "tokens" in r), None),
         "results": results,
     }
     _print_table(report)
@@ -198,27 +206,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _run_all(texts: list[str], args: argparse.Namespace) -> list[dict[str, Any] | None]:
-    results: list[dict[str, Any] | None] = []
+def _engines(args: argparse.Namespace) -> list[list[str]]:
+    engines = [] if "torch" in args.skip else [["torch"]]
     for quant in ("q8_0", "f16"):
-        if quant not in args.skip:
-            for batch in args.batch or [2048]:
-                results.append(bench_sextant(texts, quant, args.threads, batch))
-        if "raw" not in args.skip and quant not in args.skip:
-            results.append(_raw_or_none(texts, quant, args.threads))
-    if "torch" not in args.skip:
-        results.append(bench_torch(texts, args.threads))
+        if quant in args.skip:
+            continue
+        engines += [["sextant", quant, str(batch)] for batch in args.batch or [256]]
+        if "raw" not in args.skip:
+            engines.append(["raw", quant])
+    return engines
+
+
+def _run_all(texts: list[str], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Each engine in a fresh process: OpenMP settings and thread pools do not leak across."""
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        texts_file = Path(tmp) / "texts.json"
+        texts_file.write_text(json.dumps(texts))
+        for engine in _engines(args):
+            command = [sys.executable, "-m", "evals.bench_embed", "--engine", *engine,
+                       "--texts-file", str(texts_file), "--threads", str(args.threads)]
+            done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+            if done.returncode != 0:
+                results.append({"engine": " ".join(engine), "error":
+                                f"exit code {done.returncode}: {done.stderr.strip()[-300:]}"})
+                continue
+            results.append(_row(json.loads(done.stdout), len(texts)))
     return results
 
 
-def _raw_or_none(texts: list[str], quant: str, threads: int) -> dict[str, Any] | None:
-    if quant == "q8_0" and os.environ.get("SEXTANT_LLAMA_REPACK") != "1":
-        # Llama() keeps CPU extra buffer types on; q8_0 BERT then segfaults on AMX CPUs.
-        import llama_cpp
-
-        if "AMX_INT8 = 1" in llama_cpp.llama_print_system_info().decode():
-            return None
-    return bench_raw_llama(texts, quant, threads)
+def run_engine(engine: list[str], texts: list[str], threads: int) -> dict[str, Any]:
+    if engine[0] == "torch":
+        result = bench_torch(texts, threads)
+        if result is None:
+            raise SystemExit("sentence-transformers/torch not importable")
+        return result
+    if engine[0] == "sextant":
+        return bench_sextant(texts, engine[1], threads, int(engine[2]))
+    return bench_raw_llama(texts, engine[1], threads)
 
 
 def _cpu_model() -> str:
@@ -237,6 +262,9 @@ def _print_table(report: dict[str, Any]) -> None:
     out.write(f"{report['chunks']} chunks from {', '.join(report['corpus'])}\n\n")
     out.write(f"{'engine':<72} {'chunks/s':>9} {'tokens/s':>9} {'seconds':>8} {'chunks/cpu-s':>12}\n")
     for r in report["results"]:
+        if "error" in r:
+            out.write(f"{r['engine']:<72} failed: {r['error'].splitlines()[0]}\n")
+            continue
         out.write(f"{r['engine']:<72} {r['chunks_per_s']:>9} {r['tokens_per_s']:>9} "
                   f"{r['seconds']:>8} {r['chunks_per_cpu_s']:>12}\n")
     out.write(f"\nload average before: {report['load_before']}, after: {report['load_after']}\n")
