@@ -19,17 +19,17 @@ from __future__ import annotations
 
 import fnmatch
 import math
+import posixpath
 import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import duckdb
-
 from indexer.lexical import identifier_tokens
 from tools.budget import fit_items, json_tokens
 from tools.context import ToolContext, ToolError
 from tools.models import Omitted, SearchHit, SearchResult
+from tools.search_tables import SearchTables, search_tables
 from tools.source import check_rel
 
 MODES = ("hybrid", "lexical", "semantic")
@@ -40,9 +40,10 @@ NAME_QUERY_WORDS = 4  # a query this short that names an identifier is a name lo
 SNIPPET_LINES = 40
 PER_FILE = 3  # most hits from one file among the first k (the rest follow)
 PROSE_PRIOR = 0.8  # chunks of prose (docs, READMEs) against code
-PATH_BOOST = 0.25  # per query word naming the file's stem or a directory of it
+PATH_BOOST = 0.1  # per query word naming the file's stem or a directory of it
 NAMED_FILE_BOOST = 1.0  # the query names this file (`app.py`, `src/flask/app.py`)
 RANK_BOOST = 0.15  # at most, for the most central file of the import graph
+IMPORTER_BOOST = 0.05  # per other candidate file that imports this one (up to 4)
 LONG_QUERY_WORDS = 40
 MAX_QUERY_TOKENS = 48
 MAX_IDENTIFIERS = 16
@@ -162,35 +163,30 @@ def _fuse(ranked: dict[str, Sequence[int]], weights: dict[str, float]) -> dict[i
     return out
 
 
-def _symbol_matches(ctx: ToolContext, plan: QueryPlan, limit: int) -> list[int]:
+def _symbol_matches(tables: SearchTables, plan: QueryPlan, limit: int) -> list[int]:
     """Chunks defining a symbol the query names, best first."""
     idents = plan.identifiers
     if not idents:
         return []
     names = [i.rsplit(".", 1)[-1] for i in idents]
-    prefix = names[0] if len(idents) <= 2 and len(names[0]) >= 4 else ""
-    rows = ctx.index.store.query(
-        """SELECT c.chunk_id, s.name, s.qualname, s.kind, f.path
-           FROM symbols s JOIN chunks c ON c.file_id = s.file_id
-             AND s.start_line BETWEEN c.start_line AND c.end_line
-           JOIN files f ON f.file_id = s.file_id
-           WHERE list_contains(?, lower(s.name))
-              OR (? <> '' AND lower(s.name) LIKE lower(?) || '%')
-           LIMIT 2000""",
-        [[n.lower() for n in names], prefix, prefix])
-    order = {n.lower(): i for i, n in reversed(list(enumerate(names)))}
+    lowered = [n.lower() for n in names]
+    found = [*lowered]
+    if len(idents) <= 2 and len(lowered[0]) >= 4:
+        found.extend(tables.with_prefix(lowered[0]))
+    rows = [row for name in dict.fromkeys(found) for row in tables.symbols.get(name, ())]
+    order = {n: i for i, n in reversed(list(enumerate(lowered)))}
     qualified = {i for i in idents if "." in i}
 
     def key(row: tuple) -> tuple:
-        _, name, qual, kind, path = row
-        exact = name.lower() in order
-        return (not exact, qual not in qualified and not any(qual.endswith("." + q)
-                                                             for q in qualified),
+        fid, name, qual, kind, line = row
+        path = tables.files.get(fid, ("", None))[0]
+        return (name.lower() not in order,
+                qual not in qualified and not any(qual.endswith("." + q) for q in qualified),
                 order.get(name.lower(), len(order)), -path_prior(path),
-                kind not in _DEFINITION_KINDS, name not in names, len(name), row[0])
+                kind not in _DEFINITION_KINDS, name not in names, len(name), path, line)
 
-    rows.sort(key=key)
-    return list(dict.fromkeys(r[0] for r in rows))[:limit]
+    ids = (tables.chunk_at(r[0], r[4]) for r in sorted(rows, key=key)[:limit * 4])
+    return list(dict.fromkeys(i for i in ids if i is not None))[:limit]
 
 
 def _semantic(ctx: ToolContext, text: str, limit: int) -> list[int]:
@@ -201,17 +197,6 @@ def _semantic(ctx: ToolContext, text: str, limit: int) -> list[int]:
     return [key for key, _ in ctx.vectors.search(vec, limit)]
 
 
-def _load_meta(ctx: ToolContext, ids: Sequence[int]) -> dict[int, tuple]:
-    """chunk_id -> (chunk_id, path, start, end, symbol, kind, language) for `ids`."""
-    if not ids:
-        return {}
-    rows = ctx.index.store.query(
-        """SELECT c.chunk_id, f.path, c.start_line, c.end_line, c.symbol, c.kind, f.language
-           FROM chunks c JOIN files f USING (file_id) WHERE list_contains(?, c.chunk_id)""",
-        [list(ids)])
-    return {r[0]: r for r in rows}
-
-
 def _load_text(ctx: ToolContext, ids: Sequence[int]) -> dict[int, str]:
     if not ids:
         return {}
@@ -220,24 +205,18 @@ def _load_text(ctx: ToolContext, ids: Sequence[int]) -> dict[int, str]:
     return {r[0]: r[1] for r in rows}
 
 
-def _graph_prior(ctx: ToolContext, paths: Sequence[str]) -> dict[str, float]:
+def _graph_prior(tables: SearchTables, paths: Sequence[str]) -> dict[str, float]:
     """Multiplier per candidate file from the import graph: global PageRank, and how many
-    other candidate files import it. Empty when the graph tables do not exist yet."""
-    if not paths:
-        return {}
-    try:
-        ranks = ctx.index.store.query(
-            """SELECT path, rank / nullif((SELECT max(rank) FROM file_rank), 0)
-               FROM file_rank WHERE list_contains(?, path)""", [list(paths)])
-        edges = ctx.index.store.query(
-            """SELECT dst_path, count(DISTINCT src_path) FROM file_edges
-               WHERE list_contains(?, src_path) AND list_contains(?, dst_path)
-                 AND src_path <> dst_path GROUP BY 1""", [list(paths[:30]), list(paths[:30])])
-    except duckdb.Error:
-        return {}
-    out = {p: 1.0 + RANK_BOOST * math.sqrt(r or 0.0) for p, r in ranks}
-    for dst, n in edges:
-        out[dst] = out.get(dst, 1.0) * (1.0 + 0.05 * min(n, 4))
+    other candidate files import it (or its Go package directory). Neutral before the
+    graph is built."""
+    candidates = set(paths[:30])
+    out: dict[str, float] = {}
+    for p in paths:
+        boost = 1.0 + RANK_BOOST * math.sqrt(tables.rank.get(p, 0.0))
+        importers = tables.importers.get(p, set()) | tables.importers.get(posixpath.dirname(p),
+                                                                          set())
+        n = len((importers & candidates) - {p})
+        out[p] = boost * (1.0 + IMPORTER_BOOST * min(n, 4))
     return out
 
 
@@ -262,15 +241,16 @@ class _Ranked:
     matched_by: list[str]
 
 
-def _rank(ctx: ToolContext, fused: dict[int, _Candidate], plan: QueryPlan,
+def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
           language: str | None, path: str | None) -> list[_Ranked]:
-    meta = _load_meta(ctx, list(fused))
     out: list[_Ranked] = []
     for cand in fused.values():
-        row = meta.get(cand.chunk_id)
-        if row is None:
+        chunk = tables.chunks.get(cand.chunk_id)
+        if chunk is None:
             continue
-        p, lang = row[1], row[6]
+        fid, start, end, symbol, kind = chunk
+        p, lang = tables.files.get(fid, ("", None))
+        row = (cand.chunk_id, p, start, end, symbol, kind, lang)
         if language and (lang or "text") != language.lower():
             continue
         if path and not fnmatch.fnmatch(p, path) and not p.startswith(path.rstrip("/") + "/"):
@@ -280,7 +260,7 @@ def _rank(ctx: ToolContext, fused: dict[int, _Candidate], plan: QueryPlan,
             score *= PROSE_PRIOR
         out.append(_Ranked(cand.chunk_id, score, row, cand.matched_by))
     files = list(dict.fromkeys(r.meta[1] for r in sorted(out, key=lambda r: -r.score)))
-    graph = _graph_prior(ctx, files[:60])
+    graph = _graph_prior(tables, files[:60])
     for r in out:
         r.score *= graph.get(r.meta[1], 1.0)
     out.sort(key=lambda r: (-r.score, r.meta[1], r.meta[2]))
@@ -353,16 +333,17 @@ def search_code(
         check_rel(path)
     pool = max(60, k * 6) * (8 if language or path else 1)
     ranked: dict[str, Sequence[int]] = {}
+    tables = search_tables(ctx.index.store)
     if mode in ("hybrid", "lexical"):
         ranked["lexical"] = [cid for cid, _ in ctx.index.lexical.search(plan.lexical, pool)]
-        ranked["symbol"] = _symbol_matches(ctx, plan, 20)
+        ranked["symbol"] = _symbol_matches(tables, plan, 20)
     if mode in ("hybrid", "semantic"):
         ranked["semantic"] = _semantic(ctx, plan.semantic, pool)
     if mode == "semantic" and (ctx.vectors is None or len(ctx.vectors) == 0):
         raise ToolError("semantic search needs embeddings, and none exist yet: use mode "
                         "'hybrid' or 'lexical', or wait for embedding (see index_status)")
     fused = _fuse(ranked, fusion_weights(plan))
-    best = _select(_rank(ctx, fused, plan, language, path), k)
+    best = _select(_rank(tables, fused, plan, language, path), k)
     texts = _load_text(ctx, [r.cid for r in best])
     hits = [SearchHit(
         path=r.meta[1], start_line=r.meta[2], end_line=r.meta[3], symbol=r.meta[4],
