@@ -22,11 +22,17 @@ from indexer.languages import get_language, load_grammar, load_query_source
 from indexer.languages.extract import Compiled, Extractor, capture_role
 from indexer.model import ParsedFile
 
-__all__ = ["DEFAULT_TIMEOUT_S", "parse_source", "raw_parse"]
+__all__ = ["DEFAULT_TIMEOUT_S", "default_timeout", "parse_source", "raw_parse"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT_S = 10.0
+DEFAULT_TIMEOUT_S = 10.0  # the most any one file may take
+# Without an explicit timeout a file gets 2 s plus 8 s per MiB: tree-sitter's error recovery
+# can spend the whole budget on a few KiB of garbage (fuzzing found 4 KiB TSX token soups
+# that parse for minutes), so a flat 10 s would let every tiny hostile file cost 10 s. The
+# slowest real file in six corpora (vue-core, moby, ...) used under a fifth of its budget.
+_BASE_TIMEOUT_S = 2.0
+_TIMEOUT_S_PER_MIB = 8.0
 _QUERY_WINDOW = 1 << 20  # bytes per query pass on large files
 # Query time grows with the square of an ERROR node's child count (tree-sitter 0.26: 25k
 # children 0.4 s, 100k 13 s, even for a one-pattern query); real code stays far below (the
@@ -89,13 +95,21 @@ def widest_error(root: Node) -> int:
     return widest
 
 
-def parse_source(source: bytes, language: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> ParsedFile:
-    """Symbols, references and imports of `source`; never raises on bad input.
+def default_timeout(size: int) -> float:
+    """Seconds a file of `size` bytes may take to parse and query (see _BASE_TIMEOUT_S)."""
+    return min(DEFAULT_TIMEOUT_S, _BASE_TIMEOUT_S + _TIMEOUT_S_PER_MIB * size / (1 << 20))
+
+
+def parse_source(source: bytes, language: str, timeout_s: float | None = None) -> ParsedFile:
+    """Symbols, references and imports of `source`; never raises on bad input. The time
+    bound is `timeout_s`, by default `default_timeout(len(source))`.
 
     Raises KeyError only for an unknown `language` (a caller bug, not bad input).
     """
     compiled = _compiled(language)
     result = ParsedFile(language=language)
+    if timeout_s is None:
+        timeout_s = default_timeout(len(source))
     deadline = time.monotonic() + timeout_s
     tree = _parse_bounded(source, language, deadline)
     if tree is None:

@@ -246,3 +246,19 @@ def test_a_small_syntax_error_still_yields_the_other_symbols() -> None:
     parsed = parse_source(b"function ok() {}\n(((\nfunction alsoOk() {}\n", "javascript")
     assert {s.name for s in parsed.symbols} >= {"ok"}
     assert parsed.error is None
+
+
+# Found by evals/fuzz_pipeline (then reduced): tree-sitter-tsx's error recovery runs for
+# more than 100 s on these 194 bytes (typescript and javascript parse them in 0.1 s).
+STALLS_TSX = (b'\xc3func (`class function ${}<<EOF\n/*function ;<<EOF\n=>${>[){\xc3"@<def \\x)//x};'
+              b'<?php)$"""{:$;function \r\n>@}\t$};/*\\func )"""}$x}\\}<?php>fn $:#include '
+              b'@#include function /*/*def ]${\xc3$class x=>func //\r\n')
+
+
+async def test_a_tiny_file_that_stalls_the_parser_costs_two_seconds_not_ten() -> None:
+    from indexer.parse import default_timeout, parse_source
+
+    assert len(STALLS_TSX) == 194 and default_timeout(len(STALLS_TSX)) < 2.01
+    parsed = await bounded(lambda: parse_source(STALLS_TSX, "tsx"), 4)
+    assert parsed.error is not None and "abandoned" in parsed.error
+    assert default_timeout(1 << 20) == 10.0, "a 1 MiB file keeps the full budget"
