@@ -43,10 +43,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--commits", type=int, default=30, help="commits per repository")
     p.add_argument("--window", type=int, default=800, help="recent commits sampled from")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--no-dense", action="store_true", help="skip embeddings (lexical only)")
+    p.add_argument("--no-dense", action="store_true", help="skip embeddings everywhere")
+    p.add_argument("--dense-sets", default="docstrings", help=(
+        "sets that embed their trees (default: docstrings; commits replays history, whose "
+        "changed chunks need embedding at every step: add it where time allows)"))
     p.add_argument("--work", type=Path, default=cache)
     p.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     return p.parse_args(argv)
+
+
+def dense(args: argparse.Namespace, set_name: str) -> bool:
+    return not args.no_dense and set_name in args.dense_sets.split(",")
 
 
 def extract(name: str, work: Path) -> Path | None:
@@ -70,7 +77,7 @@ async def run_docstrings(name: str, args: argparse.Namespace) -> Outcome | None:
     queries = docstrings.build(source, base / "tree", args.docstrings, args.seed, name,
                                LANGUAGES.get(name, ("python", "go")))
     outcome = Outcome()
-    async with session(base / "tree", base / "index", not args.no_dense) as s:
+    async with session(base / "tree", base / "index", dense(args, "docstrings")) as s:
         await evaluate(s, queries, outcome)
     return outcome
 
@@ -84,7 +91,7 @@ async def run_commits(name: str, args: argparse.Namespace) -> Outcome | None:
     base = args.work / "commits" / name
     outcome = Outcome()
     commit_set.materialize(git_dir, commits[0].parent, base / "tree")
-    async with session(base / "tree", base / "index", not args.no_dense) as s:
+    async with session(base / "tree", base / "index", dense(args, "commits")) as s:
         for previous, commit in zip([commits[0], *commits], commits, strict=False):
             if previous.parent != commit.parent:
                 commit_set.advance(git_dir, previous.parent, commit.parent, base / "tree")
@@ -121,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     results = asyncio.run(main_async(args))
     header = (f"# Sextant retrieval eval {datetime.date.today()} on {platform.node()} "
-              f"({os.cpu_count()} CPUs), seed {args.seed}, dense={'off' if args.no_dense else 'on'}")
+              f"({os.cpu_count()} CPUs), seed {args.seed}, "
+              f"dense={'off' if args.no_dense else args.dense_sets}")
     print(header + "\n")
     for name, outcome in results.items():
         print(render_table(name, outcome))
