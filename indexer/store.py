@@ -30,7 +30,7 @@ from indexer.model import Chunk, ParsedFile
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-MEMORY_LIMIT = "32MB"
+MEMORY_LIMIT = "128MB"
 
 # Arrow's default pool (jemalloc/mimalloc) keeps freed batches mapped; the system allocator
 # returns them, which keeps the indexer's resident memory bounded (evals/bench_index.py).

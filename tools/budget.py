@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from indexer.tokens import count_tokens
 
 T = TypeVar("T", bound=BaseModel)
+A = TypeVar("A", bound=BaseModel)
 
 DEFAULT_MAX_TOKENS = 4000
 MIN_MAX_TOKENS = 200
@@ -51,11 +52,28 @@ def fit_items(
     return kept, 0, degraded
 
 
-def shrink_to_fit(build: Callable[[int], BaseModel], n_items: int, max_tokens: int) -> BaseModel:
-    """Call `build(n)` with fewer items until the whole answer fits `max_tokens`."""
-    n = n_items
-    result = build(n)
-    while n > 0 and json_tokens(result) > max_tokens:
-        n -= 1
-        result = build(n)
+def fit_answer(
+    items: Sequence[T],
+    levels: Sequence[Callable[[T], T]],
+    max_tokens: int,
+    build: Callable[[list[T], int, bool], A],
+    *,
+    items_share: float = 1.0,
+    min_items: int = 0,
+) -> A:
+    """The answer `build(kept, omitted, degraded)` with as many items, as richly rendered, as
+    fit `max_tokens`. `items_share` reserves part of the budget for what `build` adds per
+    item beyond the item itself (e.g. edges between kept nodes)."""
+    whole = build(list(items), 0, False)
+    text = whole.model_dump_json(indent=2)
+    if len(text.encode()) <= max_tokens or count_tokens(text) <= max_tokens:
+        return whole  # a token is at least one byte, so short answers skip the count
+    envelope = json_tokens(build([], len(items), True)) + 40
+    room = max(0, int((max_tokens - envelope) * items_share))
+    kept, omitted, degraded = fit_items(items, levels, room)
+    result = build(kept, omitted, degraded)
+    while len(kept) > min_items and json_tokens(result) > max_tokens:
+        drop = max(1, len(kept) // 10)
+        kept, omitted = kept[:-drop], omitted + drop
+        result = build(kept, omitted, True)
     return result

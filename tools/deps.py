@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from indexer.graph import graph_ready
 from indexer.neighbourhood import Neighbourhood, Node, expand, file_node, symbol_node
 from indexer.refgraph import DEF_COLS, Definition, definition
-from tools.budget import MAX_MAX_TOKENS, fit_items, json_tokens
+from tools.budget import MAX_MAX_TOKENS, fit_answer
 from tools.context import ToolContext, ToolError
 from tools.models import DependencyEdge, DependencyNode, DependencyResult, Omitted
 from tools.search import path_prior
@@ -256,11 +256,4 @@ def _render(
             freshness=freshness,
         )
 
-    envelope = json_tokens(build([], 0, True)) + 60
-    kept, omitted, degraded = fit_items(nodes, _levels(), max(0, (max_tokens - envelope) * 6 // 10))
-    result = build(kept, omitted + 0, degraded)
-    while len(kept) > 1 and json_tokens(result) > max_tokens:
-        drop = max(1, (len(kept) + 9) // 10)
-        kept, omitted = kept[:-drop], omitted + drop
-        result = build(kept, omitted, True)
-    return result
+    return fit_answer(nodes, _levels(), max_tokens, build, items_share=0.6, min_items=1)

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from indexer.summaries import Built, Sampler, summarize
-from tools.budget import MAX_MAX_TOKENS, fit_items, json_tokens
+from tools.budget import MAX_MAX_TOKENS, fit_answer
 from tools.context import ToolContext, ToolError
 from tools.models import DirSummary, Omitted, SummaryResult
 from tools.source import normalize_rel, resolve_in_root
@@ -182,10 +182,4 @@ def _render(
             freshness=freshness,
         )
 
-    envelope = json_tokens(build([], 1, True)) + 40
-    kept, omitted, degraded = fit_items(items, _levels(), max(0, max_tokens - envelope))
-    result = build(kept, omitted, degraded)
-    while kept and json_tokens(result) > max_tokens:
-        kept, omitted = kept[:-1], omitted + 1
-        result = build(kept, omitted, True)
-    return result
+    return fit_answer(items, _levels(), max_tokens, build)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tools.budget import fit_items, json_tokens
+from tools.budget import fit_answer
 from tools.context import ToolContext, ToolError
 from tools.models import Omitted, SymbolInfo, SymbolReference, SymbolResult
 from tools.search import path_prior
@@ -136,11 +136,4 @@ def _render(ctx: ToolContext, name: str, infos: list[SymbolInfo], max_tokens: in
                             omitted=Omitted(count=omitted, hint=hint) if omitted else None,
                             freshness=freshness)
 
-    envelope = json_tokens(build([], 0, False)) + 40
-    kept, omitted, degraded = fit_items(infos, _levels(), max(0, max_tokens - envelope))
-    result = build(kept, omitted, degraded)
-    while kept and json_tokens(result) > max_tokens:
-        kept = kept[:-1]
-        omitted += 1
-        result = build(kept, omitted, True)
-    return result
+    return fit_answer(infos, _levels(), max_tokens, build)
