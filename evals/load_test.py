@@ -203,7 +203,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 proc.wait(5)
         report = _summary(res, wall, scope.cancelled_caught, args, rss)
         report["server_alive_after"] = alive
+        report["server_log_tail"] = _log_tail(Path(tmp) / "serve.log")
         return report
+
+
+def _log_tail(log: Path, lines: int = 40) -> list[str]:
+    """The server's last stderr lines that mention an error (tracebacks included)."""
+    text = log.read_text(errors="replace").splitlines() if log.exists() else []
+    return [ln for ln in text if ln.strip()][-lines:]
 
 
 def main(argv: list[str] | None = None) -> int:
