@@ -42,10 +42,10 @@ def _queries(store, n: int, rng: random.Random) -> list[str]:  # noqa: ANN001
 
 
 def _fill_vectors(index, embedder, real: int, rng: np.random.Generator) -> int:  # noqa: ANN001
-    from indexer.embedding import embed_chunks
+    from indexer.embedding import VECTOR_DTYPE, embed_chunks
     from indexer.vectors import VectorIndex
 
-    vectors = VectorIndex(index.paths.vectors, embedder.dim, "i8", "cos")
+    vectors = VectorIndex(index.paths.vectors, embedder.dim, VECTOR_DTYPE, "cos")
     ids = [r[0] for r in index.store.query("SELECT chunk_id FROM chunks ORDER BY chunk_id")]
     if real:
         embed_chunks(index, vectors, embedder, ids[:real])

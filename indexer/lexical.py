@@ -134,8 +134,10 @@ class LexicalIndex:
         return self._writer
 
     def update(self, docs: Iterable[LexicalDoc], deleted_paths: Sequence[str],
-               generation: int) -> None:
-        """Delete every document of `deleted_paths`, add `docs`, commit, record `generation`."""
+               generation: int, *, commit: bool = True) -> None:
+        """Delete every document of `deleted_paths`, add `docs`; with `commit`, make them
+        searchable and record `generation`. Uncommitted work is invisible and, after a crash,
+        lost: the recorded generation then lags the store's, which triggers a rebuild."""
         with self._lock:
             writer = self._get_writer()
             for path in deleted_paths:
@@ -145,9 +147,10 @@ class LexicalIndex:
                     chunk_id=d.chunk_id, path_raw=d.path, language=d.language,
                     name=tokenize_for_index(d.name), header=tokenize_for_index(d.header),
                     path=tokenize_for_index(d.path), body=d.body, body_words=d.body))
-            writer.commit()
-            self._write_generation(generation)
-            self._index.reload()
+            if commit:
+                writer.commit()
+                self._write_generation(generation)
+                self._index.reload()
 
     def clear(self) -> None:
         with self._lock:

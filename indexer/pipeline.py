@@ -50,7 +50,7 @@ class IndexingStopped(Exception):
     """A run was asked to stop (`should_stop`); what it wrote so far is consistent."""
 
 _BATCH_FILES = 64  # files per worker task
-_WRITE_FILES = 128  # files per store transaction
+_WRITE_FILES = 512  # files per store transaction
 _INLINE_LIMIT = 48  # below this many changed files, skip the process pool
 
 
@@ -72,6 +72,7 @@ class IndexStats:
     skipped: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     generation: int = 0
+    lexical_committed_at: float = 0.0
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -167,13 +168,21 @@ def _lexical_docs(records: Sequence[FileRecord], chunk_ids: Sequence[int]) -> It
                              name=ch.symbol or "", header=ch.header, body=ch.text)
 
 
+_LEXICAL_COMMIT_S = 5.0  # during a long build, make new chunks searchable this often
+
+
 def _write(index: RepoIndex, records: list[FileRecord], deleted: list[str],
-           stats: IndexStats) -> None:
-    chunk_ids, removed = index.store.write_files(records, deleted)
+           known: dict[str, tuple[int, int, str]], stats: IndexStats, *, final: bool) -> None:
+    replaced = [r.path for r in records if r.path in known] + deleted
+    chunk_ids, removed = index.store.write_files(records, replaced)
     if index.vectors is not None and removed:
         index.vectors.remove(removed)
     gen = index.store.generation
-    index.lexical.update(_lexical_docs(records, chunk_ids), [r.path for r in records] + deleted, gen)
+    now = time.monotonic()
+    commit = final or now - stats.lexical_committed_at >= _LEXICAL_COMMIT_S
+    if commit:
+        stats.lexical_committed_at = now
+    index.lexical.update(_lexical_docs(records, chunk_ids), replaced, gen, commit=commit)
     stats.indexed += len(records)
     stats.symbols += sum(len(r.parsed.symbols) for r in records if r.parsed)
     stats.chunks += sum(len(r.chunks) for r in records)
@@ -288,11 +297,10 @@ def _apply(
         if progress:
             progress(done, len(changed), "indexing")
         if len(pending) >= _WRITE_FILES:
-            _write(index, pending, pending_deleted, stats)
+            _write(index, pending, pending_deleted, known, stats, final=False)
             pending, pending_deleted = [], []
         if should_stop is not None and should_stop():
-            if pending or pending_deleted:
-                _write(index, pending, pending_deleted, stats)
+            _write(index, pending, pending_deleted, known, stats, final=True)
             raise IndexingStopped(f"stopped after {done} of {len(changed)} changed files")
-    if pending or pending_deleted:
-        _write(index, pending, pending_deleted, stats)
+    if pending or pending_deleted or stats.indexed:
+        _write(index, pending, pending_deleted, known, stats, final=True)

@@ -187,14 +187,14 @@ class Store:
         return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
     def write_files(
-        self, records: Sequence[FileRecord], deleted: Sequence[str] = ()
+        self, records: Sequence[FileRecord], delete_paths: Sequence[str] = ()
     ) -> tuple[list[int], list[int]]:
-        """Replace the rows of `records` and delete `deleted`, atomically.
+        """Delete every row of `delete_paths` and insert `records`, atomically.
 
-        Returns (new chunk ids in record order, chunk ids that were removed)."""
-        paths = [r.path for r in records] + list(deleted)
+        `delete_paths` must name every record that replaces an indexed file (and any file to
+        drop). Returns (new chunk ids in record order, chunk ids that were removed)."""
         with self.transaction() as con:
-            removed = self._delete_paths(con, paths)
+            removed = self._delete_paths(con, delete_paths)
             if not records:
                 return [], removed
             gen = int(con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0]) + 1
