@@ -160,3 +160,22 @@ def test_resolve_in_root_never_returns_a_path_outside_the_real_root(
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return _plant(tmp_path_factory.mktemp("planted"))
+
+
+async def test_the_summary_resource_refuses_paths_out_of_the_root(tmp_path: Path) -> None:
+    from mcp.shared.exceptions import MCPError
+
+    refused: list[str] = []
+    async with _served(tmp_path) as (client, outside):
+        for path in ["../outside", "..", "escdir", "escape.py", "src/../../outside",
+                     str(outside).lstrip("/"), "%2e%2e/outside", "loop_a"]:
+            uri = f"sextant://summary/{path}"
+            try:
+                with anyio.fail_after(30):
+                    result = await client.read_resource(uri)
+            except MCPError:
+                refused.append(path)
+                continue
+            assert CANARY not in repr(result), uri
+        assert {"../outside", "..", "escdir", "src/../../outside"} <= set(refused), refused
+        assert not (await client.call_tool("index_status", {})).is_error
