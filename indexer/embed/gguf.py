@@ -194,18 +194,25 @@ class GGUFEmbedder:
         return full[:lead] + body + (full[len(full) - tail :] if tail else [])
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(texts, self.threads)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        # One thread: a query is a few tokens, and a multi-threaded decode waits for every
+        # thread at each barrier, which on a busy machine turned 3 ms into 100-600 ms
+        # (evals/bench_query.py). Batches of documents still use all cores.
+        return self._embed([text], 1)[0]
+
+    def _embed(self, texts: Sequence[str], threads: int) -> np.ndarray:
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
         if not texts:
             return out
         with self._lock:
+            self._lib.llama_set_n_threads(self._ctx, threads, threads)
             tokens = [self.tokenize(t) for t in texts]
             for batch in pack_batches([len(t) for t in tokens], self.batch_tokens, MAX_SEQS):
                 out[batch] = self._run_batch([tokens[i] for i in batch])
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return np.divide(out, norms, out=out, where=norms > 0)
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_documents([text])[0]
 
     def _run_batch(self, seqs: list[list[int]]) -> np.ndarray:
         lib, batch = self._lib, self._batch
