@@ -12,15 +12,13 @@ and rewritten (a touched-but-unchanged file costs one read).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
-import multiprocessing
-import os
 import stat
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from indexer.ignore import IgnoreCache
 from indexer.lexical import LexicalDoc
 from indexer.repo_index import RepoIndex
 from indexer.store import FileRecord
+from indexer.workers import CRASH_REASON, WorkerPool
 from indexer.walk import (
     FileEntry,
     SkippedFile,
@@ -140,24 +139,28 @@ def _batched(items: Iterable[FileEntry], size: int) -> Iterator[list[FileEntry]]
         yield batch
 
 
+def _crashed(entry: FileEntry) -> SkippedFile:
+    return SkippedFile(entry.path, CRASH_REASON, "the parser crashed on this file")
+
+
 def _run_batches(
-    entries: Sequence[FileEntry], opts: IndexOptions
+    index: RepoIndex, entries: Sequence[FileEntry], opts: IndexOptions
 ) -> Iterator[list[FileRecord | SkippedFile]]:
-    """Process entries in worker processes, yielding results batch by batch, in order."""
-    if len(entries) <= _INLINE_LIMIT:
+    """Process entries in worker processes (the index's pool, else one for this run),
+    yielding results batch by batch, in order. Small jobs without a pool run in-process."""
+    pool = index.workers
+    if pool is None and len(entries) <= _INLINE_LIMIT:
         for batch in _batched(entries, _BATCH_FILES):
             yield process_batch(batch, opts)
         return
-    workers = opts.workers or os.cpu_count() or 1
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        window: list[Future[list[FileRecord | SkippedFile]]] = []
-        for batch in _batched(entries, _BATCH_FILES):
-            window.append(pool.submit(process_batch, batch, opts))
-            if len(window) >= workers * 3:
-                yield window.pop(0).result()
-        for fut in window:
-            yield fut.result()
+    own = pool is None
+    pool = pool or WorkerPool(opts.workers)
+    try:
+        yield from pool.map_batches(functools.partial(process_batch, opts=opts),
+                                    _batched(entries, _BATCH_FILES), _crashed)
+    finally:
+        if own:
+            pool.close()
 
 
 def _lexical_docs(records: Sequence[FileRecord], chunk_ids: Sequence[int]) -> Iterator[LexicalDoc]:
@@ -282,7 +285,7 @@ def _apply(
     pending: list[FileRecord] = []
     pending_deleted = list(deleted)
     done = 0
-    for results in _run_batches(changed, opts):
+    for results in _run_batches(index, changed, opts):
         for res in results:
             if isinstance(res, SkippedFile):
                 skipped.append((res.path, str(res.reason), res.detail))

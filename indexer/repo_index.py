@@ -23,6 +23,7 @@ from pathlib import Path
 from indexer.lexical import LexicalDoc, LexicalIndex
 from indexer.store import Store, StoreCorrupt
 from indexer.vectors import VectorIndex
+from indexer.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ class RepoIndex:
         self.store = _open_store(paths)
         self.lexical = LexicalIndex(paths.lexical)
         self.vectors: VectorIndex | None = None  # attached once an embedder is known
+        self.workers: WorkerPool | None = None  # parse workers; the server keeps one warm
         self.sync_lexical()
 
     @classmethod
@@ -104,6 +106,8 @@ class RepoIndex:
         return True
 
     def close(self) -> None:
+        if self.workers is not None:
+            self.workers.close()
         self.lexical.close()
         self.store.close()
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from indexer.pipeline import IndexOptions, index_repository
 from indexer.repo_index import IndexPaths, RepoIndex
 from indexer.walk import WalkOptions
+from indexer.workers import WorkerPool
 from mcp_server import render
 from mcp_server.cli import CliError, repo_path
 from mcp_server.settings import Settings
@@ -63,6 +64,7 @@ def open_context(args: argparse.Namespace, *, embed: bool = False) -> Iterator[T
         ctx = ToolContext(index=index)
         if fresh:
             sys.stderr.write("sextant: no index yet; indexing (lexical + symbols) first\n")
+            index.workers = WorkerPool()
             index_repository(index, IndexOptions(), _Progress())
         if embed:
             _attach_existing_vectors(ctx)
@@ -122,6 +124,7 @@ def cmd_index(args: argparse.Namespace, emit: Emit) -> int:
         return 0
     progress = _Progress()
     with RepoIndex(paths) as index:
+        index.workers = WorkerPool(opts.workers)  # crash isolation even for a few files
         stats = index_repository(index, opts, progress)
         result: dict[str, Any] = stats.as_dict()
         if not args.no_embed:

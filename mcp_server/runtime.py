@@ -18,6 +18,7 @@ from pathlib import Path
 
 from indexer.pipeline import IndexOptions, IndexStats, ProgressFn, StopFn, index_repository
 from indexer.repo_index import RepoIndex
+from indexer.workers import WorkerPool
 from indexer.walk import WalkOptions
 from mcp_server.metrics import Metrics
 from mcp_server.settings import Settings
@@ -66,6 +67,7 @@ class Runtime:
 
     def _start(self) -> None:
         index = RepoIndex.open(self.settings.root, self.settings.index_dir)
+        index.workers = WorkerPool()  # a grammar crash kills a worker, never the server
         self.ctx = ToolContext(index=index, embedding=EmbeddingState())
         self._stop.clear()
         self._watch_thread = None

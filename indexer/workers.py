@@ -1,0 +1,99 @@
+"""Worker processes for reading, parsing and chunking, with crash isolation.
+
+Grammars are native code, and a hostile file can crash one (fuzzing found a tree-sitter-bash
+input that segfaults it). Files are therefore processed in worker processes: when a worker
+dies, the pool is replaced, the batch it held is retried once in the fresh pool, and if it
+dies again its files are processed one per process, so the file that crashes the parser is
+found, recorded as skipped (`parse_crash`) and never retried in a loop, while every other
+file is indexed.
+
+A `WorkerPool` is long-lived in the server (watcher updates reuse warm workers); the CLI
+makes one per run.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
+
+log = logging.getLogger(__name__)
+
+E = TypeVar("E")
+R = TypeVar("R")
+
+CRASH_REASON = "parse_crash"
+
+
+class WorkerPool:
+    """A restartable pool of spawn-started worker processes."""
+
+    def __init__(self, workers: int = 0) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            ctx = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        return self._pool
+
+    def _reset(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = None
+
+    def map_batches(
+        self,
+        fn: Callable[[list[E]], list[R]],
+        batches: Iterable[list[E]],
+        on_crash: Callable[[E], R],
+    ) -> Iterator[list[R]]:
+        """`fn(batch)` for each batch, in order, with a bounded number in flight."""
+        window: list[tuple[list[E], Future[list[R]]]] = []
+        for batch in batches:
+            window.append((batch, self._submit(fn, batch)))
+            if len(window) >= self.workers * 3:
+                yield self._result(fn, *window.pop(0), on_crash)
+        for batch, fut in window:
+            yield self._result(fn, batch, fut, on_crash)
+
+    def _submit(self, fn: Callable[[list[E]], list[R]], batch: list[E]) -> Future[list[R]]:
+        try:
+            return self._executor().submit(fn, batch)
+        except BrokenProcessPool:
+            self._reset()
+            return self._executor().submit(fn, batch)
+
+    def _result(self, fn: Callable[[list[E]], list[R]], batch: list[E], fut: Future[list[R]],
+                on_crash: Callable[[E], R]) -> list[R]:
+        try:
+            return fut.result()
+        except BrokenProcessPool:
+            log.warning("a worker process died; retrying its batch of %d files", len(batch))
+            self._reset()
+        try:
+            return self._executor().submit(fn, batch).result()
+        except BrokenProcessPool:
+            self._reset()
+            return [self._isolated(fn, item, on_crash) for item in batch]
+
+    def _isolated(self, fn: Callable[[list[E]], list[R]], item: E,
+                  on_crash: Callable[[E], R]) -> R:
+        """Run one item in a process of its own; a crash there names the culprit."""
+        try:
+            return self._executor().submit(fn, [item]).result()[0]
+        except BrokenProcessPool:
+            self._reset()
+            result = on_crash(item)
+            log.error("the parser crashed on %s; skipping it", getattr(item, "path", item))
+            return result

@@ -1,0 +1,63 @@
+"""Crash isolation: a file that crashes a grammar (a native segfault) is skipped, not fatal."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from indexer.pipeline import index_repository
+from indexer.repo_index import IndexPaths, RepoIndex
+from indexer.workers import CRASH_REASON, WorkerPool
+
+FIXTURE = Path(__file__).parent / "fixtures" / "crash" / "segfault.sh"
+
+
+def _crashes_the_parser() -> bool:
+    code = ("import sys; from indexer.parse import raw_parse; "
+            f"[raw_parse(open({str(FIXTURE)!r}, 'rb').read(), 'bash') for _ in range(8)]")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120,
+                          cwd=Path(__file__).resolve().parent.parent)
+    return proc.returncode < 0
+
+
+def _boom(batch: list[int]) -> list[int]:
+    """A worker function that dies like a segfaulting grammar on item 13."""
+    import os
+
+    if 13 in batch:
+        os._exit(139)
+    return [i * 2 for i in batch]
+
+
+def test_a_dying_worker_costs_only_the_item_that_killed_it() -> None:
+    pool = WorkerPool(2)
+    try:
+        batches = [list(range(i, i + 5)) for i in range(0, 30, 5)]
+        results = list(pool.map_batches(_boom, batches, lambda item: -1))
+    finally:
+        pool.close()
+    flat = [x for batch in results for x in batch]
+    assert flat == [-1 if i == 13 else i * 2 for i in range(30)]
+
+
+def test_a_file_that_segfaults_the_grammar_is_skipped_and_the_rest_indexed(
+        tmp_path: Path) -> None:
+    if not _crashes_the_parser():
+        pytest.skip("this tree-sitter-bash build does not crash on the fixture")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copy(FIXTURE, repo / "hostile.sh")
+    for i in range(5):
+        (repo / f"mod{i}.py").write_text(f"def fn_{i}():\n    return {i}\n")
+    with RepoIndex(IndexPaths.for_repo(repo, tmp_path / "idx")) as index:
+        index.workers = WorkerPool(1)
+        stats = index_repository(index)
+        skipped = dict(index.store.query("SELECT path, reason FROM skipped"))
+        indexed = {r[0] for r in index.store.query("SELECT path FROM files")}
+    assert indexed >= {f"mod{i}.py" for i in range(5)}
+    assert skipped.get("hostile.sh") == CRASH_REASON or "hostile.sh" in indexed
+    assert stats.indexed >= 5
