@@ -109,7 +109,13 @@ def process_file(entry: FileEntry, opts: IndexOptions) -> FileRecord | SkippedFi
     try:
         parsed = parse_source(data, language) if language else None
         text = decode_text(data)
-        chunks = chunk_file(entry.path, text, language, parsed, max_tokens=opts.chunk_max_tokens)
+        try:
+            chunks = chunk_file(entry.path, text, language, parsed,
+                                max_tokens=opts.chunk_max_tokens)
+        except RecursionError:  # pathologically nested symbols: keep them, chunk by lines
+            log.warning("%s nests too deeply for AST chunks; using line windows", entry.path)
+            chunks = chunk_file(entry.path, text, language, None,
+                                max_tokens=opts.chunk_max_tokens)
     except Exception as exc:  # noqa: BLE001 - one bad file must never abort the run
         log.warning("failed to index %s: %s", entry.path, exc)
         return SkippedFile(entry.path, "parse_error", f"{type(exc).__name__}: {exc}")

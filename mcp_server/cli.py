@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-embed", action="store_true", help="skip embeddings (lexical + symbols)")
     p.add_argument("--dry-run", action="store_true", help="report what would be indexed")
     p.add_argument("--max-file-bytes", type=int, default=1 << 20)
+    p.add_argument("--index-secrets", action="store_true",
+                   help="also index secret-bearing files (.env, *.pem, ...); output stays redacted")
 
     p = sub.add_parser("search", help="search code")
     _common(p)
@@ -85,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token", default=None, help="bearer token (or SEXTANT_TOKEN)")
     p.add_argument("--no-watch", action="store_true", help="do not follow file changes")
     p.add_argument("--no-embed", action="store_true", help="lexical + symbols only")
+    p.add_argument("--index-secrets", action="store_true",
+                   help="also index secret-bearing files (.env, *.pem, ...); output stays redacted")
     p.add_argument("--allowed-host", action="append", default=[], metavar="NAME", help=(
         "another Host name clients use to reach this server (repeatable; '*' for any)"))
     p.add_argument("--allowed-origin", action="append", default=[], metavar="ORIGIN",
@@ -105,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _emit(args: argparse.Namespace, payload: Any, human: Callable[[Any], str]) -> None:
+    from tools.redact import redact
+
+    payload = redact(payload)  # the CLI shows what the tools show: no secrets
     if args.json:
         data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
         sys.stdout.write(json.dumps(data, indent=None, default=str) + "\n")

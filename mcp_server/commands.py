@@ -114,7 +114,8 @@ def _run_tool(args: argparse.Namespace, fn: Callable[..., M], model: type[M], *,
 
 
 def cmd_index(args: argparse.Namespace, emit: Emit) -> int:
-    opts = IndexOptions(walk=WalkOptions(max_file_bytes=args.max_file_bytes))
+    opts = IndexOptions(walk=WalkOptions(max_file_bytes=args.max_file_bytes,
+                                         index_secrets=args.index_secrets))
     paths = _paths(args)
     if args.dry_run:
         from indexer.dryrun import dry_run
@@ -240,7 +241,7 @@ def cmd_serve(args: argparse.Namespace, emit: Emit) -> int:
         root=repo_path(args), index_dir=Path(args.index_dir) if args.index_dir else None,
         watch=not args.no_watch, embed=not args.no_embed, transport=args.transport,
         host=args.host, port=args.port, token=args.token or Settings(root=repo_path(args)).token,
-        **_http_overrides(args))
+        index_secrets=args.index_secrets, **_http_overrides(args))
     serve(settings)
     return 0
 

@@ -47,7 +47,8 @@ class Runtime:
 
     @property
     def options(self) -> IndexOptions:
-        return IndexOptions(walk=WalkOptions(max_file_bytes=self.settings.max_file_bytes))
+        return IndexOptions(walk=WalkOptions(max_file_bytes=self.settings.max_file_bytes,
+                                             index_secrets=self.settings.index_secrets))
 
     def acquire(self) -> ToolContext:
         with self._lock:

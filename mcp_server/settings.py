@@ -25,6 +25,7 @@ class Settings:
     token: str | None = field(default_factory=lambda: os.environ.get("SEXTANT_TOKEN") or None)
     debounce_ms: int = 50
     max_file_bytes: int = 1 << 20
+    index_secrets: bool = False  # index .env, *.pem, id_rsa... (output is still redacted)
     log_level: str = field(default_factory=lambda: os.environ.get("SEXTANT_LOG_LEVEL", "INFO"))
     # -- HTTP limits (docs/http.md) ----------------------------------------------------------
     allowed_hosts: tuple[str, ...] = field(

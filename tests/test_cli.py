@@ -74,3 +74,19 @@ def test_usage_errors_exit_2_and_other_errors_exit_1_with_one_line(tmp_path: Pat
     assert proc.stderr.count("\n") == 1 and "--repo" in proc.stderr
     proc = sextant("status", "--repo", str(tmp_path))
     assert proc.returncode == 1 and "sextant index" in proc.stderr
+
+
+def test_secret_files_are_indexed_only_on_request_and_never_shown(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    key = "AKIA" + "ABCDEFGHIJKLMNOP"
+    (repo / ".env").write_text(f"AWS_ACCESS_KEY_ID={key}\nDATABASE_HOST=db.internal\n")
+    (repo / "app.py").write_text("def connect():\n    return 'db.internal'\n")
+    default = json.loads(sextant("index", str(repo), "--no-embed", "--json").stdout)
+    assert default["skipped"].get("secret") == 1
+    opted = json.loads(sextant("index", str(repo), "--no-embed", "--json",
+                               "--index-secrets").stdout)
+    assert opted["indexed"] == 1 and "secret" not in opted["skipped"]
+    out = sextant("search", "--repo", str(repo), "--json", "--mode", "lexical",
+                  "AWS_ACCESS_KEY_ID").stdout
+    assert ".env" in out and key not in out and "REDACTED" in out
