@@ -20,7 +20,7 @@ setup: $(BIN)/sextant
 	$(BIN)/sextant model setup
 
 run: setup
-	$(BIN)/sextant index --repo $(REPO)
+	$(BIN)/sextant index --repo $(REPO) --no-embed  # lexical + symbols now; serve embeds in the background
 	$(BIN)/sextant serve --repo $(REPO)
 
 test: setup
