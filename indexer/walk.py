@@ -149,7 +149,7 @@ def read_file(entry: FileEntry, opts: WalkOptions) -> bytes | SkippedFile:
             return SkippedFile(entry.path, SkipReason.SPECIAL, _file_type(st.st_mode))
         if st.st_size > opts.max_file_bytes:
             return _too_large(entry.path, st.st_size, opts)
-        data = _read_at_most(fd, opts.max_file_bytes + 1)
+        data = read_at_most(fd, opts.max_file_bytes + 1)
     except OSError as exc:
         return SkippedFile(entry.path, SkipReason.UNREADABLE, _os_error(exc))
     finally:
@@ -159,7 +159,8 @@ def read_file(entry: FileEntry, opts: WalkOptions) -> bytes | SkippedFile:
     return data
 
 
-def _read_at_most(fd: int, limit: int) -> bytes:
+def read_at_most(fd: int, limit: int) -> bytes:
+    """Up to `limit` bytes from an open file descriptor."""
     parts: list[bytes] = []
     remaining = limit
     while remaining > 0:

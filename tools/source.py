@@ -14,6 +14,7 @@ import os
 import stat
 from pathlib import Path, PurePosixPath
 
+from indexer.walk import read_at_most
 from tools.context import ToolError
 
 MAX_READ_BYTES = 8 << 20  # a file that grew past this since indexing is read up to here
@@ -71,14 +72,6 @@ def _read_regular(path: Path) -> bytes:
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return b""
-        parts: list[bytes] = []
-        remaining = MAX_READ_BYTES
-        while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 20))
-            if not chunk:
-                break
-            parts.append(chunk)
-            remaining -= len(chunk)
-        return b"".join(parts)
+        return read_at_most(fd, MAX_READ_BYTES)
     finally:
         os.close(fd)
