@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 def serve(settings: Settings) -> None:
     paths = IndexPaths.for_repo(settings.root, settings.index_dir)
+    if settings.transport == "stdio":
+        log.info("serving %s over stdio (MCP on stdin/stdout; configure your client to launch "
+                 "this command, see docs/clients.md); index in %s", settings.root, paths.dir)
     owner = read_owner(paths)
     if owner is None:
         try:
