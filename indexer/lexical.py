@@ -71,6 +71,8 @@ class LexicalDoc:
     name: str
     header: str
     body: str
+    # tokenize_for_index of (name, header, path) when already computed (by the worker)
+    tokens: tuple[str, str, str] | None = None
 
 
 def _schema() -> tantivy.Schema:
@@ -143,10 +145,12 @@ class LexicalIndex:
             for path in deleted_paths:
                 writer.delete_documents_by_term("path_raw", path)
             for d in docs:
+                name, header, path = d.tokens or (tokenize_for_index(d.name),
+                                                  tokenize_for_index(d.header),
+                                                  tokenize_for_index(d.path))
                 writer.add_document(tantivy.Document(
                     chunk_id=d.chunk_id, path_raw=d.path, language=d.language,
-                    name=tokenize_for_index(d.name), header=tokenize_for_index(d.header),
-                    path=tokenize_for_index(d.path), body=d.body, body_words=d.body))
+                    name=name, header=header, path=path, body=d.body, body_words=d.body))
             if commit:
                 writer.commit()
                 self._write_generation(generation)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from indexer.graph import build_graph
 from indexer.ignore import IgnoreCache
-from indexer.lexical import LexicalDoc
+from indexer.lexical import LexicalDoc, tokenize_for_index
 from indexer.repo_index import RepoIndex
 from indexer.store import FileRecord
 from indexer.workers import CRASH_REASON, WorkerPool
@@ -124,6 +124,9 @@ def process_file(entry: FileEntry, opts: IndexOptions) -> FileRecord | SkippedFi
         content_hash=content_hash(data), lines=text.count("\n") + (0 if text.endswith("\n") else 1),
         parsed=parsed, chunks=chunks,
         chunk_hashes=[text_hash(c.header + "\n" + c.text) for c in chunks],
+        lexical=(tokenize_for_index(entry.path),
+                 [(tokenize_for_index(c.symbol or ""), tokenize_for_index(c.header))
+                  for c in chunks]),
     )
 
 
@@ -172,9 +175,20 @@ def _run_batches(
 def _lexical_docs(records: Sequence[FileRecord], chunk_ids: Sequence[int]) -> Iterator[LexicalDoc]:
     ids = iter(chunk_ids)
     for rec in records:
-        for ch in rec.chunks:
-            yield LexicalDoc(chunk_id=next(ids), path=rec.path, language=rec.language or "text",
-                             name=ch.symbol or "", header=ch.header, body=ch.text)
+        language = rec.language or "text"
+        cols = rec.chunk_rows()  # Chunk field order: symbol 4, header 6, text 7
+        symbols, headers, texts = cols[4], cols[6], cols[7]
+        lexical = rec.lexical
+        if lexical is None:
+            lexical = (tokenize_for_index(rec.path),
+                       [(tokenize_for_index(s or ""), tokenize_for_index(h))
+                        for s, h in zip(symbols, headers, strict=True)])
+        path_tokens, tokens = lexical
+        for symbol, header, text, (name_tokens, header_tokens) in zip(
+                symbols, headers, texts, tokens, strict=True):
+            yield LexicalDoc(chunk_id=next(ids), path=rec.path, language=language,
+                             name=symbol or "", header=header, body=text,
+                             tokens=(name_tokens, header_tokens, path_tokens))
 
 
 _LEXICAL_COMMIT_S = 5.0  # during a long build, make new chunks searchable this often
@@ -193,8 +207,8 @@ def _write(index: RepoIndex, records: list[FileRecord], deleted: list[str],
         stats.lexical_committed_at = now
     index.lexical.update(_lexical_docs(records, chunk_ids), replaced, gen, commit=commit)
     stats.indexed += len(records)
-    stats.symbols += sum(len(r.parsed.symbols) for r in records if r.parsed)
-    stats.chunks += sum(len(r.chunks) for r in records)
+    stats.symbols += sum(r.n_symbols for r in records)
+    stats.chunks += sum(r.n_chunks for r in records)
 
 
 def index_repository(

@@ -14,18 +14,18 @@ a batch is atomic per file set and a crash loses at most the batch in flight.
 from __future__ import annotations
 
 import logging
+import operator
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from indexer.model import Chunk, ParsedFile
+from indexer.model import Chunk, Import, ParsedFile, Reference, Symbol
 
 log = logging.getLogger(__name__)
 
@@ -72,19 +72,117 @@ class StoreCorrupt(StoreError):
     """The database file is damaged (not locked by another process): rebuild it."""
 
 
-@dataclass(frozen=True, slots=True)
-class FileRecord:
-    """Everything the pipeline learned about one file, ready to be written."""
+_SYMBOL_ATTRS = operator.attrgetter(
+    "name", "qualname", "kind", "signature", "doc", "parent", "start_line", "end_line",
+    "start_byte", "end_byte", "bases")
+_REF_ATTRS = operator.attrgetter("name", "kind", "line", "start_byte", "scope")
+_IMPORT_ATTRS = operator.attrgetter("module", "line", "names", "level")
+_CHUNK_ATTRS = operator.attrgetter(
+    "start_line", "end_line", "start_byte", "end_byte", "symbol", "kind", "header", "text",
+    "tokens")
 
-    path: str
-    language: str | None
-    size: int
-    mtime_ns: int
-    content_hash: str
-    lines: int
-    parsed: ParsedFile | None
-    chunks: list[Chunk]
-    chunk_hashes: list[str]
+
+class FileRecord:
+    """Everything the pipeline learned about one file, ready to be written.
+
+    A record crosses from a worker process to the writer by pickling. Its symbols, references,
+    imports and chunks travel as plain tuples (in the field order of the store's tables), and
+    the writer builds its Arrow columns from those tuples directly: unpickling some 200k
+    frozen dataclass instances cost the writer process about a second of moby's build.
+    `parsed` and `chunks` are rebuilt from the tuples only when asked for.
+    `lexical` holds the chunks' identifier-aware tokens for the lexical index (path, then
+    (name, header) per chunk), computed in the worker; None means compute them when needed.
+    """
+
+    __slots__ = ("path", "language", "size", "mtime_ns", "content_hash", "lines",
+                 "chunk_hashes", "lexical", "_parsed", "_chunks", "_packed", "_chunk_rows")
+
+    def __init__(self, path: str, language: str | None, size: int, mtime_ns: int,
+                 content_hash: str, lines: int, parsed: ParsedFile | None, chunks: list[Chunk],
+                 chunk_hashes: list[str],
+                 lexical: tuple[str, list[tuple[str, str]]] | None = None) -> None:
+        self.path = path
+        self.language = language
+        self.size = size
+        self.mtime_ns = mtime_ns
+        self.content_hash = content_hash
+        self.lines = lines
+        self.chunk_hashes = chunk_hashes
+        self.lexical = lexical
+        self._parsed = parsed
+        self._chunks: list[Chunk] | None = chunks
+        self._packed: tuple[Any, ...] | None = None
+        self._chunk_rows: list[tuple[Any, ...]] | None = None
+
+    def __repr__(self) -> str:
+        return f"FileRecord(path={self.path!r}, language={self.language!r}, size={self.size})"
+
+    # -- packed form (pickling) ------------------------------------------------------------
+
+    def packed_parsed(self) -> tuple[Any, ...] | None:
+        """(language, error, symbol columns, reference columns, import columns), or None;
+        each table's columns in field order (the store's, without file_id)."""
+        if self._packed is None and self._parsed is not None:
+            p = self._parsed
+            self._packed = (p.language, p.error, _transpose(map(_SYMBOL_ATTRS, p.symbols), 11),
+                            _transpose(map(_REF_ATTRS, p.references), 5),
+                            _transpose(map(_IMPORT_ATTRS, p.imports), 4))
+        return self._packed
+
+    def chunk_rows(self) -> list[tuple[Any, ...]]:
+        """The chunks as columns, in `Chunk` field order."""
+        if self._chunk_rows is None:
+            self._chunk_rows = _transpose(map(_CHUNK_ATTRS, self._chunks or ()), 9)
+        return self._chunk_rows
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_unpack_record, (self.path, self.language, self.size, self.mtime_ns,
+                                 self.content_hash, self.lines, self.packed_parsed(),
+                                 self.chunk_rows(), self.chunk_hashes, self.lexical))
+
+    # -- object form -----------------------------------------------------------------------
+
+    @property
+    def parsed(self) -> ParsedFile | None:
+        if self._parsed is None and self._packed is not None:
+            lang, error, syms, refs, imps = self._packed
+            self._parsed = ParsedFile(
+                lang, [Symbol(*r) for r in zip(*syms)], [Reference(*r) for r in zip(*refs)],
+                [Import(*r) for r in zip(*imps)], error)
+        return self._parsed
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        if self._chunks is None:
+            self._chunks = [Chunk(*r) for r in zip(*self._chunk_rows or ())]
+        return self._chunks
+
+    @property
+    def n_chunks(self) -> int:
+        if self._chunks is not None:
+            return len(self._chunks)
+        return len(self._chunk_rows[0]) if self._chunk_rows else 0
+
+    @property
+    def n_symbols(self) -> int:
+        packed = self.packed_parsed()
+        return len(packed[2][0]) if packed is not None else 0
+
+
+def _transpose(rows: Iterable[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:
+    """Rows as `width` column tuples (empty tuples when there are no rows)."""
+    return list(zip(*rows, strict=True)) or [() for _ in range(width)]
+
+
+def _unpack_record(path: str, language: str | None, size: int, mtime_ns: int,
+                   content_hash: str, lines: int, packed: tuple[Any, ...] | None,
+                   chunk_rows: list[tuple[Any, ...]] | None, chunk_hashes: list[str],
+                   lexical: tuple[str, list[tuple[str, str]]] | None) -> FileRecord:
+    rec = FileRecord(path, language, size, mtime_ns, content_hash, lines, None, None,  # type: ignore[arg-type]
+                     chunk_hashes, lexical)
+    rec._packed = packed
+    rec._chunk_rows = chunk_rows
+    return rec
 
 
 class Store:
@@ -201,7 +299,7 @@ class Store:
             n = len(records)
             file_ids = [r[0] for r in con.execute(
                 "SELECT nextval('file_ids') FROM range(?)", [n]).fetchall()]
-            n_chunks = sum(len(r.chunks) for r in records)
+            n_chunks = sum(r.n_chunks for r in records)
             chunk_ids = [r[0] for r in con.execute(
                 "SELECT nextval('chunk_ids') FROM range(?)", [n_chunks]).fetchall()]
             tables = _arrow_rows(records, file_ids, chunk_ids, gen)
@@ -315,26 +413,38 @@ def _arrow_rows(
 ) -> dict[str, pa.Table]:
     """Column-wise Arrow tables for one batch, in each table's column order."""
     now = time.time()
-    files: list[tuple[Any, ...]] = []
-    syms: list[tuple[Any, ...]] = []
-    refs: list[tuple[Any, ...]] = []
-    imps: list[tuple[Any, ...]] = []
-    chunks: list[tuple[Any, ...]] = []
-    cid = iter(chunk_ids)
+    files: list[list[Any]] = [[] for _ in _FILE_COLS]
+    syms: list[list[Any]] = [[] for _ in _SYMBOL_COLS]
+    refs: list[list[Any]] = [[] for _ in _REF_COLS]
+    imps: list[list[Any]] = [[] for _ in _IMPORT_COLS]
+    chunks: list[list[Any]] = [[] for _ in _CHUNK_COLS]
+    chunks[0] = chunk_ids
+
+    def extend(columns: list[list[Any]], fid: int, parts: Sequence[Sequence[Any]]) -> None:
+        columns[0] += [fid] * len(parts[0])
+        for col, part in zip(columns[1:], parts, strict=False):
+            col += part
+
     for fid, rec in zip(file_ids, records, strict=True):
-        parsed = rec.parsed
-        files.append((fid, rec.path, rec.language, rec.size, rec.mtime_ns, rec.content_hash,
-                      rec.lines, gen, parsed.error if parsed else None, now))
-        if parsed is not None:
-            syms.extend((fid, s.name, s.qualname, s.kind, s.signature, s.doc, s.parent,
-                         s.start_line, s.end_line, s.start_byte, s.end_byte, list(s.bases))
-                        for s in parsed.symbols)
-            refs.extend((fid, r.name, r.kind, r.line, r.start_byte, r.scope)
-                        for r in parsed.references)
-            imps.extend((fid, i.module, i.line, list(i.names), i.level) for i in parsed.imports)
-        chunks.extend((next(cid), fid, c.start_line, c.end_line, c.start_byte, c.end_byte,
-                       c.symbol, c.kind, c.header, c.text, c.tokens, h)
-                      for c, h in zip(rec.chunks, rec.chunk_hashes, strict=True))
+        packed = rec.packed_parsed()
+        row = (fid, rec.path, rec.language, rec.size, rec.mtime_ns, rec.content_hash,
+               rec.lines, gen, packed[1] if packed else None, now)
+        for col, value in zip(files, row, strict=True):
+            col.append(value)
+        if packed is not None:
+            extend(syms, fid, packed[2])
+            extend(refs, fid, packed[3])
+            extend(imps, fid, packed[4])
+        parts = rec.chunk_rows()
+        if len(parts[0]) != len(rec.chunk_hashes):
+            raise ValueError(f"{rec.path}: {len(parts[0])} chunks but "
+                             f"{len(rec.chunk_hashes)} hashes")
+        chunks[1] += [fid] * len(parts[0])
+        for col, part in zip(chunks[2:], parts, strict=False):
+            col += part
+        chunks[-1] += rec.chunk_hashes
+    if len(chunk_ids) != len(chunks[1]):
+        raise ValueError("chunk ids do not match the chunks")
     return {
         "files": _table("files", _FILE_COLS, files),
         "symbols": _table("symbols", _SYMBOL_COLS, syms),
@@ -344,9 +454,8 @@ def _arrow_rows(
     }
 
 
-def _table(name: str, cols: tuple[str, ...], rows: list[tuple[Any, ...]]) -> pa.Table:
+def _table(name: str, cols: tuple[str, ...], columns: list[Sequence[Any]]) -> pa.Table:
     types = _TYPES[name]
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in cols]
-    arrays = [pa.array(list(vals), types.get(col, pa.string()))
+    arrays = [pa.array(vals, types.get(col, pa.string()))
               for col, vals in zip(cols, columns, strict=True)]
     return pa.Table.from_arrays(arrays, names=list(cols))
