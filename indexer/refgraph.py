@@ -168,6 +168,80 @@ def resolve_use(
     return [(d, round(s / split, 3)) for d, s in top[:8]]
 
 
+class Candidates:
+    """The definitions of one name, indexed by file and directory, so that resolving a use
+    looks only at the definitions of the use's file, of the files it imports and of its
+    directory instead of scoring every definition (the levels of `score` are at least 0.1
+    apart and the owner bonus is 0.05, so the best level decides). `resolve` answers
+    exactly what `resolve_use` answers for the same definitions."""
+
+    __slots__ = ("by_dir", "by_path", "defs", "leaf", "vis", "visible_anywhere")
+
+    def __init__(self, defs: list[Definition]) -> None:
+        self.defs = defs
+        self.by_path: dict[str, list[int]] = defaultdict(list)
+        self.by_dir: dict[str, list[int]] = defaultdict(list)
+        self.leaf: list[str | None] = []
+        self.visible_anywhere: list[int] = []
+        for i, d in enumerate(defs):
+            self.by_path[d.path].append(i)
+            self.by_dir[posixpath.dirname(d.path)].append(i)
+            self.leaf.append(d.parent.rsplit(".", 1)[-1] if d.parent else None)
+            if not d.path.endswith(".go") or d.name[:1].isupper():
+                self.visible_anywhere.append(i)
+        self.vis = frozenset(self.visible_anywhere)
+
+    def resolve(
+        self,
+        path: str,
+        scope: str | None,
+        imports: set[str],
+        context: frozenset[str] = frozenset(),
+    ) -> list[tuple[Definition, float]]:
+        defs = self.defs
+        n = len(defs)
+        if not n:
+            return []
+        base: dict[int, float] = {}
+        same_file = self.by_path.get(path)
+        if same_file:
+            for i in same_file:
+                base[i] = score(defs[i], path, scope, imports, n)
+        else:
+            d_use = posixpath.dirname(path)
+            for entry in imports:
+                if entry.endswith("/"):
+                    for i in self.by_dir.get(entry[:-1], ()):
+                        p = defs[i].path
+                        if not p.endswith("_test.go") and (
+                            i in self.vis or posixpath.dirname(p) == d_use
+                        ):
+                            base[i] = 0.8
+                else:
+                    for i in self.by_path.get(entry, ()):
+                        if i in self.vis or posixpath.dirname(entry) == d_use:
+                            base[i] = 0.8
+            if not base:
+                for i in self.by_dir.get(d_use, ()):
+                    base[i] = 0.6
+            if not base:
+                level = 0.5 if n == 1 else 0.4 / n
+                for i in self.visible_anywhere:
+                    base[i] = level
+        if not base:
+            return []
+        scored = [
+            (i, base[i] + (0.05 if self.leaf[i] is not None and self.leaf[i] in context else 0.0))
+            for i in sorted(base)
+        ]
+        best = max(s for _, s in scored)
+        top = [(defs[i], min(1.0, s)) for i, s in scored if s == best]
+        if best < 0.5 and len(top) > 3:
+            return []
+        split = len(top) if best < 0.9 else 1
+        return [(d, round(s / split, 3)) for d, s in top[:8]]
+
+
 def _owner_bonus(d: Definition, context: frozenset[str]) -> float:
     return 0.05 if d.parent and d.parent.rsplit(".", 1)[-1] in context else 0.0
 
@@ -184,10 +258,12 @@ def callees(store: Store, sym: Definition) -> list[RefEdge]:
     defs = definitions_named(store, (r[0] for r in rows))
     imports = imported_files(cur, [sym.path])[sym.path]
     context = frozenset(r[0] for r in rows)
+    indexed = {name: Candidates(ds) for name, ds in defs.items()}
+    empty = Candidates([])
     out: list[RefEdge] = []
     for name, kind, line in rows:
-        for target, conf in resolve_use(
-            defs.get(name, []), sym.path, sym.qualname, imports, context
+        for target, conf in indexed.get(name, empty).resolve(
+            sym.path, sym.qualname, imports, context
         ):
             if target.qualname != sym.qualname or target.path != sym.path:
                 out.append(RefEdge(sym, target, _EDGE.get(kind, "uses"), sym.path, line, conf))
@@ -207,7 +283,8 @@ def callers(store: Store, sym: Definition) -> list[RefEdge]:
         "WHERE r.name = ? ORDER BY f.path, r.line LIMIT ?",
         [sym.name, MAX_USES],
     ).fetchall()
-    defs = definitions_named(store, [sym.name]).get(sym.name, [])
+    defs = Candidates(definitions_named(store, [sym.name]).get(sym.name, []))
+    confidence: dict[tuple[str, str | None], float] = {}
     imports = imported_files(cur, (r[0] for r in rows))
     owners = _owners(store, [definition((r[0], *r[4:])) for r in rows if r[4] is not None])
     contexts = _scope_names(cur, {(r[0], r[3]) for r in rows if r[3] is not None})
@@ -215,15 +292,18 @@ def callers(store: Store, sym: Definition) -> list[RefEdge]:
     seen: set[tuple[str, str | None, str]] = set()
     for row in rows:
         path, line, kind, scope = row[0], row[1], row[2], row[3]
-        context = contexts.get((path, scope), frozenset())
-        conf = next(
-            (
-                c
-                for d, c in resolve_use(defs, path, scope, imports[path], context)
-                if d.path == sym.path and d.qualname == sym.qualname
-            ),
-            0.0,
-        )
+        conf = confidence.get((path, scope))
+        if conf is None:
+            context = contexts.get((path, scope), frozenset())
+            conf = next(
+                (
+                    c
+                    for d, c in defs.resolve(path, scope, imports[path], context)
+                    if d.path == sym.path and d.qualname == sym.qualname
+                ),
+                0.0,
+            )
+            confidence[(path, scope)] = conf
         source: Definition | str = path
         if row[4] is not None:
             source = definition((path, *row[4:]))

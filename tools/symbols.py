@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 from tools.budget import fit_answer
 from tools.context import ToolContext, ToolError
@@ -70,19 +72,46 @@ def _rank_key(row: tuple, name: str, path: str | None) -> tuple:
     return (in_path, exact, -path_prior(row[3]), _KIND_RANK.get(row[2], 4), len(row[3]), row[4])
 
 
+_REF_CACHE: dict[tuple[str, int, int, str, int], tuple[tuple[tuple[str, int, int], ...], list[SymbolReference]]] = {}
+_REF_CACHE_SIZE = 256
+
+
+def _stamp(root: Path, paths: Sequence[str]) -> tuple[tuple[str, int, int], ...]:
+    out = []
+    for p in paths:
+        try:
+            st = os.stat(root / p)
+            out.append((p, st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append((p, -1, -1))
+    return tuple(out)
+
+
 def _references(ctx: ToolContext, name: str, limit: int) -> list[SymbolReference]:
-    rows = ctx.index.store.query(
+    """Uses of `name`, with their source line. Cached per store generation and name (every
+    candidate of a common name asks for the same list); a hit is checked against the
+    files' mtime and size, so an edit not yet indexed still shows its current line."""
+    store = ctx.index.store
+    key = (str(ctx.root), id(store), store.generation, name, limit)
+    hit = _REF_CACHE.get(key)
+    if hit is not None and _stamp(ctx.root, [s[0] for s in hit[0]]) == hit[0]:
+        return list(hit[1])
+    rows = store.query(
         """SELECT f.path, r.line, r.kind, r.scope FROM refs r JOIN files f USING (file_id)
            WHERE r.name = ? ORDER BY f.path, r.line LIMIT ?""", [name, limit])
     out: list[SymbolReference] = []
     by_path: dict[str, list[str]] = {}
+    stamp = _stamp(ctx.root, sorted({r[0] for r in rows}))
     for p, line, kind, scope in rows:
         if p not in by_path:
             by_path[p] = read_lines(ctx.root, p)
         lines = by_path[p]
         text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
         out.append(SymbolReference(path=p, line=line, kind=kind, scope=scope, context=text[:200]))
-    return out
+    if len(_REF_CACHE) >= _REF_CACHE_SIZE:
+        _REF_CACHE.pop(next(iter(_REF_CACHE)))
+    _REF_CACHE[key] = (stamp, out)
+    return list(out)
 
 
 def get_symbol(
