@@ -71,20 +71,18 @@ def symbol_node(defn: Definition, depth: int = 0) -> Node:
 
 
 _CACHE_SIZE = 2048
-_cache: dict[tuple[int, int, str | None, str, str], list[tuple[Node, Edge]]] = {}
+_cache: dict[tuple[object, ...], list[tuple[Node, Edge]]] = {}
 _cache_lock = threading.Lock()
 
 
-def _cached_neighbours(
-    store: Store, graph_gen: str | None, node: Node, direction: str
-) -> list[tuple[Node, Edge]]:
+def _cached_neighbours(t: GraphTables, node: Node, direction: str) -> list[tuple[Node, Edge]]:
     """`_neighbours`, kept per store and graph generation (a node's edges change only when
     the index does); the nodes handed out are copies, since `expand` sets their depth."""
-    key = (id(store), store.generation, graph_gen, node.key, direction)
+    key = (*t.key, node.key, direction)
     with _cache_lock:
         hit = _cache.get(key)
     if hit is None:
-        hit = _neighbours(store, node, direction)[:MAX_PER_NODE]
+        hit = _neighbours(t, node, direction)[:MAX_PER_NODE]
         with _cache_lock:
             if len(_cache) >= _CACHE_SIZE:
                 _cache.pop(next(iter(_cache)))
@@ -96,11 +94,11 @@ def expand(store: Store, seeds: list[Node], direction: str, depth: int) -> Neigh
     """Walk `depth` hops from `seeds` (several when a plain name has several definitions)."""
     hood = Neighbourhood(seeds, {s.key: s for s in seeds})
     frontier = list(seeds)
-    graph_gen = store.get_meta("graph_generation")
+    tables = graph_tables(store)
     for hop in range(1, depth + 1):
         found: list[Node] = []
         for node in frontier:
-            for nb, edge in _cached_neighbours(store, graph_gen, node, direction):
+            for nb, edge in _cached_neighbours(tables, node, direction):
                 if edge.source == edge.target:
                     continue
                 hood.edges.setdefault((edge.source, edge.target, edge.kind), edge)
@@ -117,18 +115,18 @@ def expand(store: Store, seeds: list[Node], direction: str, depth: int) -> Neigh
     return hood
 
 
-def _neighbours(store: Store, node: Node, direction: str) -> list[tuple[Node, Edge]]:
+def _neighbours(t: GraphTables, node: Node, direction: str) -> list[tuple[Node, Edge]]:
     out: list[tuple[Node, Edge]] = []
     if node.kind == "file" and node.path is not None:
         if direction in ("out", "both"):
-            out += _file_out(store, node.path)
+            out += _file_out(t, node.path)
         if direction in ("in", "both"):
-            out += _file_in(store, node.path)
+            out += _file_in(t, node.path)
     elif node.kind == "symbol" and node.defn is not None:
         if direction in ("out", "both"):
-            out += [_ref_pair(e, outgoing=True) for e in refgraph.callees(store, node.defn)]
+            out += [_ref_pair(e, outgoing=True) for e in _callees(t, node.defn)]
         if direction in ("in", "both"):
-            out += [_ref_pair(e, outgoing=False) for e in refgraph.callers(store, node.defn)]
+            out += [_ref_pair(e, outgoing=False) for e in _callers(t, node.defn)]
     return sorted((p for p in out if p[1].weight >= MIN_WEIGHT), key=lambda p: -p[1].weight)
 
 
@@ -137,6 +135,9 @@ def _ref_pair(e: refgraph.RefEdge, outgoing: bool) -> tuple[Node, Edge]:
     dst = symbol_node(e.target)
     detail = f"{e.path}:{e.line}, confidence {e.confidence:g}"
     return (dst if outgoing else src), Edge(src.key, dst.key, e.kind, detail, e.confidence)
+
+
+Ref = tuple[str, int, str, "str | None", str]  # path, line, kind, scope, name
 
 
 @dataclass(slots=True)
@@ -156,6 +157,10 @@ class GraphTables:
     dir_files: dict[str, list[str]]  # dir -> its files defining something
     rank: dict[str, float]
     defs: dict[str, list[Definition]]  # name -> definitions (at most MAX_CANDIDATES)
+    refs_by_name: dict[str, list[Ref]]  # in (path, line) order
+    refs_by_path: dict[str, list[Ref]]
+    scope_names: dict[tuple[str, str], frozenset[str]]  # (path, scope) -> names used there
+    by_qualname: dict[tuple[str, str], list[Definition]]  # (path, qualname) -> definitions
     candidates: dict[str, refgraph.Candidates] = field(default_factory=dict)
 
     def resolver(self, name: str) -> refgraph.Candidates:
@@ -173,6 +178,7 @@ class GraphTables:
 
 
 _tables: dict[int, GraphTables] = {}
+_tables_lock = threading.Lock()
 
 
 def graph_tables(store: Store) -> GraphTables:
@@ -181,7 +187,7 @@ def graph_tables(store: Store) -> GraphTables:
     cached = _tables.get(id(store))
     if cached is not None and cached.key == key:
         return cached
-    with _cache_lock:
+    with _tables_lock:
         cached = _tables.get(id(store))
         if cached is None or cached.key != key:
             cached = _load_tables(store, key)
@@ -205,10 +211,18 @@ def _load_tables(store: Store, key: tuple[int, int, str | None]) -> GraphTables:
             in_dir[dst].append((src, module, line))
     used: dict[str, dict[str, str | None]] = defaultdict(dict)
     dir_users: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for path, name, scope in store.query(
-        "SELECT f.path, r.name, r.scope FROM refs r JOIN files f USING (file_id) "
+    refs_by_name: dict[str, list[Ref]] = defaultdict(list)
+    refs_by_path: dict[str, list[Ref]] = defaultdict(list)
+    scope_sets: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for ref in store.query(
+        "SELECT f.path, r.line, r.kind, r.scope, r.name FROM refs r JOIN files f USING (file_id) "
         "ORDER BY f.path, r.line"
     ):
+        path, _line, _kind, scope, name = ref
+        refs_by_name[name].append(ref)
+        refs_by_path[path].append(ref)
+        if scope is not None:
+            scope_sets[(path, scope)].add(name)
         seen = used[path]
         if name not in seen:
             seen[name] = scope
@@ -218,12 +232,14 @@ def _load_tables(store: Store, key: tuple[int, int, str | None]) -> GraphTables:
     names: dict[str, set[str]] = defaultdict(set)
     top_names: dict[str, set[str]] = defaultdict(set)
     defs: dict[str, list[Definition]] = defaultdict(list)
+    by_qualname: dict[tuple[str, str], list[Definition]] = defaultdict(list)
     for row in store.query(
         f"SELECT {refgraph.DEF_COLS} FROM symbols s JOIN files f USING (file_id) "
         "ORDER BY f.path, s.start_line, s.qualname"
     ):
         d = refgraph.definition(row)
         names[d.path].add(d.name)
+        by_qualname[(d.path, d.qualname)].append(d)
         if d.parent is None:
             top_names[d.path].add(d.name)
         if len(defs[d.name]) < refgraph.MAX_CANDIDATES:
@@ -238,12 +254,12 @@ def _load_tables(store: Store, key: tuple[int, int, str | None]) -> GraphTables:
     return GraphTables(
         key, dict(out_edges), dict(in_file), dict(in_dir), dict(used),
         {d: dict(v) for d, v in dir_users.items()}, dict(names), dict(top_names),
-        dict(dir_files), rank, dict(defs),
+        dict(dir_files), rank, dict(defs), dict(refs_by_name), dict(refs_by_path),
+        {k: frozenset(v) for k, v in scope_sets.items()}, dict(by_qualname),
     )
 
 
-def _file_out(store: Store, path: str) -> list[tuple[Node, Edge]]:
-    t = graph_tables(store)
+def _file_out(t: GraphTables, path: str) -> list[tuple[Node, Edge]]:
     rows = t.out_edges.get(path, [])
     out: list[tuple[Node, Edge]] = []
     src = f"file:{path}"
@@ -273,9 +289,8 @@ def _file_out(store: Store, path: str) -> list[tuple[Node, Edge]]:
     return out
 
 
-def _file_in(store: Store, path: str) -> list[tuple[Node, Edge]]:
+def _file_in(t: GraphTables, path: str) -> list[tuple[Node, Edge]]:
     """Files importing `path` (or its Go package, when they use its top-level names)."""
-    t = graph_tables(store)
     top = t.top_names.get(path, set())
     lines: dict[tuple[str, str], int] = {}
     matched = list(t.in_file.get(path, ()))
@@ -325,6 +340,95 @@ def _package_files_used(t: GraphTables, src: str, pkg_dirs: list[str]) -> dict[s
         picked = cand[:2] if best == 0 else [c for c in cand if c[0] < 0][:8]
         out[d] = [c[3] for c in picked]
     return out
+
+
+def _callees(t: GraphTables, sym: Definition) -> list[refgraph.RefEdge]:
+    """`refgraph.callees` over the in-memory tables."""
+    first: dict[tuple[str, str], int] = {}
+    prefix = sym.qualname + "."
+    for _p, line, kind, scope, name in t.refs_by_path.get(sym.path, ()):
+        if (
+            scope is not None
+            and (scope == sym.qualname or scope.startswith(prefix))
+            and sym.start_line <= line <= sym.end_line
+        ):
+            k = (name, kind)
+            if k not in first or line < first[k]:
+                first[k] = line
+    rows = sorted(first.items(), key=lambda kv: (kv[1], kv[0]))
+    imports = t.imports(sym.path)
+    context = frozenset(name for (name, _k), _l in rows)
+    out: list[refgraph.RefEdge] = []
+    for (name, kind), line in rows:
+        for target, conf in t.resolver(name).resolve(sym.path, sym.qualname, imports, context):
+            if target.qualname != sym.qualname or target.path != sym.path:
+                edge = refgraph._EDGE.get(kind, "uses")
+                out.append(refgraph.RefEdge(sym, target, edge, sym.path, line, conf))
+    return out
+
+
+def _callers(t: GraphTables, sym: Definition) -> list[refgraph.RefEdge]:
+    """`refgraph.callers` over the in-memory tables."""
+    rows: list[tuple[str, int, str, str | None, Definition | None]] = []
+    for path, line, kind, scope, _name in t.refs_by_name.get(sym.name, ()):
+        scoped = t.by_qualname.get((path, scope), [None]) if scope is not None else [None]
+        for d in scoped:
+            rows.append((path, line, kind, scope, d))
+        if len(rows) >= refgraph.MAX_USES:
+            break
+    rows = rows[: refgraph.MAX_USES]
+    defs = t.resolver(sym.name)
+    out: list[refgraph.RefEdge] = []
+    seen: set[tuple[str, str | None, str]] = set()
+    confidence: dict[tuple[str, str | None], float] = {}
+    imports: dict[str, set[str]] = {}
+    for path, line, kind, scope, scope_def in rows:
+        conf = confidence.get((path, scope))
+        if conf is None:
+            if path not in imports:
+                imports[path] = t.imports(path)
+            context = t.scope_names.get((path, scope), frozenset()) if scope else frozenset()
+            conf = next(
+                (
+                    c
+                    for d, c in defs.resolve(path, scope, imports[path], context)
+                    if d.path == sym.path and d.qualname == sym.qualname
+                ),
+                0.0,
+            )
+            confidence[(path, scope)] = conf
+        source: Definition | str = path
+        if scope_def is not None:
+            source = _owner(t, scope_def)
+        key = (path, source.qualname if isinstance(source, Definition) else None, kind)
+        if conf <= 0 or key in seen or source == sym:
+            continue
+        seen.add(key)
+        out.append(refgraph.RefEdge(source, sym, refgraph._EDGE.get(kind, "uses"), path, line, conf))
+    return out
+
+
+def _owner(t: GraphTables, d: Definition) -> Definition:
+    """A nested function's outermost enclosing function or method (`refgraph._owners`)."""
+    if d.kind != "function" or not d.parent:
+        return d
+    out = d
+    owner = _parent_fn(t, d)
+    seen = 0
+    while owner is not None and seen < 64:
+        out = owner
+        owner = _parent_fn(t, owner)
+        seen += 1
+    return out
+
+
+def _parent_fn(t: GraphTables, d: Definition) -> Definition | None:
+    found = [
+        p
+        for p in t.by_qualname.get((d.path, d.parent or ""), ())
+        if p.kind in ("function", "method")
+    ]
+    return found[-1] if found else None
 
 
 def _prefix(d: str) -> str:
