@@ -26,8 +26,10 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import tantivy
+if TYPE_CHECKING:  # imported where used: parse workers import this module for its tokens
+    import tantivy
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,8 @@ class LexicalDoc:
 
 
 def _schema() -> tantivy.Schema:
+    import tantivy
+
     sb = tantivy.SchemaBuilder()
     sb.add_integer_field("chunk_id", stored=True, indexed=True, fast=True)
     sb.add_text_field("path_raw", stored=False, tokenizer_name="raw", index_option="basic")
@@ -88,6 +92,8 @@ def _schema() -> tantivy.Schema:
 
 
 def _register(index: tantivy.Index) -> tantivy.Index:
+    import tantivy
+
     analyzer = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(_IDENT_PATTERN)).filter(
         tantivy.Filter.lowercase()).build()
     index.register_tokenizer("ident", analyzer)
@@ -98,6 +104,8 @@ class LexicalIndex:
     """A tantivy index in `directory`, one document per chunk."""
 
     def __init__(self, directory: Path) -> None:
+        import tantivy
+
         self.directory = directory
         self._lock = threading.Lock()
         directory.mkdir(parents=True, exist_ok=True)
@@ -140,6 +148,8 @@ class LexicalIndex:
         """Delete every document of `deleted_paths`, add `docs`; with `commit`, make them
         searchable and record `generation`. Uncommitted work is invisible and, after a crash,
         lost: the recorded generation then lags the store's, which triggers a rebuild."""
+        import tantivy
+
         with self._lock:
             writer = self._get_writer()
             for path in deleted_paths:
