@@ -81,15 +81,17 @@ def estimate_tokens(data: bytes) -> int:
     return _estimate(classes, 0, len(classes))
 
 
-def _estimate(classes: bytes, start: int, end: int) -> int:
-    """Estimate for bytes [start, end) given their byte-class string."""
+def _estimate(classes: bytes, start: int, end: int, newlines: int = -1) -> int:
+    """Estimate for bytes [start, end) given their byte-class string (and their number of
+    newlines when the caller knows it)."""
     count = classes.count
     letters, digits, blanks = (
         count(b"L", start, end),
         count(b"D", start, end),
         count(b"S", start, end),
     )
-    newlines = count(b"N", start, end)
+    if newlines < 0:
+        newlines = count(b"N", start, end)
     other = end - start - letters - digits - blanks - newlines  # punctuation and non-ASCII
     raw = 0.224 * letters + 1.58 * digits + 0.073 * blanks + 1.53 * newlines + 0.72 * other
     return math.ceil(raw)
@@ -133,7 +135,11 @@ class _Ctx:
         return self.data[s:e]
 
     def est(self, start: int, end: int) -> int:
-        return _estimate(self.classes, *self.span(start, end))
+        first, last = self.span(start, end)
+        if end <= start:
+            return _estimate(self.classes, first, last)
+        # lines [start, end) without the last newline hold exactly end - start - 1 newlines
+        return _estimate(self.classes, first, last, end - start - 1)
 
     def est_bytes(self, start: int, end: int) -> int:
         return _estimate(self.classes, start, end)
