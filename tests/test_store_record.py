@@ -1,0 +1,81 @@
+"""FileRecord crosses from parse workers as columns; what comes out must equal what went in."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+from indexer.pipeline import IndexOptions, process_file
+from indexer.record import FileRecord
+from indexer.store import Store
+from indexer.walk import FileEntry
+
+GO = b'''package demo
+
+import (
+\t"fmt"
+\tstrs "strings"
+)
+
+// Greeter greets.
+type Greeter struct {
+\tName string
+}
+
+// Greet says hello.
+func (g *Greeter) Greet(to string) string {
+\treturn fmt.Sprintf("%s greets %s", g.Name, strs.ToUpper(to))
+}
+'''
+MD = b"# Title\n\nSome text.\n\n## Install\n\nRun `make`.\n"
+
+
+def _record(tmp_path: Path, name: str, data: bytes) -> FileRecord:
+    path = tmp_path / name
+    path.write_bytes(data)
+    st = path.stat()
+    rec = process_file(FileEntry(name, path, st.st_size, st.st_mtime_ns), IndexOptions())
+    assert isinstance(rec, FileRecord)
+    return rec
+
+
+def test_pickled_record_rebuilds_the_same_objects(tmp_path: Path) -> None:
+    for name, data in (("demo.go", GO), ("README.md", MD)):
+        rec = _record(tmp_path, name, data)
+        back = pickle.loads(pickle.dumps(rec))
+        assert back.parsed == rec.parsed
+        assert back.chunks == rec.chunks
+        assert back.n_chunks == len(rec.chunks)
+        assert back.n_symbols == (len(rec.parsed.symbols) if rec.parsed else 0)
+        assert (back.path, back.language, back.size, back.lines, back.chunk_hashes,
+                back.lexical) == (rec.path, rec.language, rec.size, rec.lines,
+                                  rec.chunk_hashes, rec.lexical)
+    assert _record(tmp_path, "demo.go", GO).parsed.symbols  # the fixture has symbols
+
+
+def test_store_rows_equal_for_fresh_and_pickled_records(tmp_path: Path) -> None:
+    rows = []
+    for i, copy in enumerate((False, True)):
+        recs = [_record(tmp_path, n, d) for n, d in (("demo.go", GO), ("README.md", MD))]
+        if copy:
+            recs = pickle.loads(pickle.dumps(recs))
+        store = Store(tmp_path / f"s{i}.duckdb")
+        store.write_files(recs)
+        rows.append({t: store.query(f"SELECT * EXCLUDE (file_id) FROM {t} ORDER BY ALL")
+                     for t in ("symbols", "refs", "imports")}
+                    | {"chunks": store.query("SELECT * EXCLUDE (file_id, chunk_id) "
+                                             "FROM chunks ORDER BY ALL")})
+        store.close()
+    assert rows[0] == rows[1]
+    assert rows[0]["symbols"] and rows[0]["refs"] and rows[0]["imports"] and rows[0]["chunks"]
+
+
+def test_workers_do_not_import_the_store() -> None:
+    code = ("import sys, indexer.pipeline, indexer.record; "
+            "print(sorted(m for m in ('duckdb', 'pyarrow', 'tantivy', 'numpy') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.strip() == "[]"
