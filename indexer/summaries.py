@@ -174,8 +174,9 @@ def summarize(
     if todo:
         todo_set = set(todo)
         own = _own_facts(store, root, [r[0] for r in rows if dir_of(r[0]) in todo_set], todo)
+        kids = _children_map(hashes)
         for d in todo:
-            built[d] = _combine(d, hashes[d], own.get(d), [built[c] for c in _children(d, hashes)])
+            built[d] = _combine(d, hashes[d], own.get(d), [built[c] for c in kids.get(d, [])])
         _save(store, [built[d] for d in todo])
     _attach_llm(store, built, [w for w in want if w in built], sampler)
     return built, todo
@@ -183,6 +184,16 @@ def summarize(
 
 def _children(d: str, hashes: dict[str, str]) -> list[str]:
     return sorted(c for c in hashes if c and dir_of(c) == d and c != d)
+
+
+def _children_map(hashes: dict[str, str]) -> dict[str, list[str]]:
+    """Every directory's children (what `_children` gives, for all directories in one pass:
+    per directory it scanned all of them, 0.4 s for moby's ~500 directories)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for c in sorted(hashes):
+        if c:
+            out[dir_of(c)].append(c)
+    return out
 
 
 def _load_cached(store: Store, hashes: dict[str, str]) -> dict[str, Built]:

@@ -9,6 +9,7 @@ cached by subtree hash (`indexer.summaries`), so repeated calls cost a hash walk
 from __future__ import annotations
 
 import posixpath
+import threading
 from collections import Counter
 from collections.abc import Callable
 
@@ -108,28 +109,69 @@ def _group(path: str, like: str) -> str:
     return "/".join(parts[:keep]) or "."
 
 
+_Relations = dict[str, tuple[Counter[str], Counter[str], Counter[str]]]
+_REL_CACHE: dict[int, tuple[tuple[object, ...], _Relations]] = {}
+_REL_LOCK = threading.Lock()
+
+
 def _relations(ctx: ToolContext, d: str) -> tuple[list[str], list[str], list[str]]:
-    prefix = d + "/" if d else ""
-    rows = ctx.index.store.query(
-        """SELECT src_path, dst_path, dst_kind, starts_with(src_path, ?) AS inside FROM file_edges
-           WHERE starts_with(src_path, ?) <> (dst_kind <> 'external' AND starts_with(dst_path, ?))""",
-        [prefix, prefix, prefix],
-    )
-    depends: Counter[str] = Counter()
-    used: Counter[str] = Counter()
-    external: Counter[str] = Counter()
-    for src, dst, kind, inside in rows:
-        if inside and kind == "external":
-            external[_module_root(dst)] += 1
-        elif inside:
-            depends[_group(dst, d)] += 1
-        elif kind != "external":
-            used[_group(src, d)] += 1
+    depends, used, external = _all_relations(ctx).get(d, (Counter(), Counter(), Counter()))
     return (
         [k for k, _ in depends.most_common(RELATED)],
         [k for k, _ in used.most_common(RELATED)],
         [k for k, _ in external.most_common(RELATED)],
     )
+
+
+def _dirs_above(path: str) -> list[str]:
+    """Directories d with `path` under d (d + "/" a prefix of path), the root "" included."""
+    parts = path.split("/")[:-1]
+    return ["", *("/".join(parts[: i + 1]) for i in range(len(parts)))]
+
+
+def _all_relations(ctx: ToolContext) -> _Relations:
+    """Every directory's depends-on / used-by / external counters, computed in one pass over
+    `file_edges` and kept per store and graph generation (a query per directory cost
+    3-5 ms on moby; a root summary shows ~20 directories).
+
+    An edge counts for directory d when exactly one of its ends lies under d: its source
+    (d depends on the target, or on an external module) or its target (d is used by the
+    source)."""
+    store = ctx.index.store
+    key = (store.generation, store.get_meta("graph_generation"))
+    with _REL_LOCK:
+        hit = _REL_CACHE.get(id(store))
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        out: _Relations = {}
+
+        def counters(d: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
+            c = out.get(d)
+            if c is None:
+                c = out[d] = (Counter(), Counter(), Counter())
+            return c
+
+        rows = store.query(
+            "SELECT src_path, dst_path, dst_kind FROM file_edges ORDER BY src_path, dst_path, dst_kind"
+        )
+        for src, dst, kind in rows:
+            src_dirs = _dirs_above(src)
+            if kind == "external":
+                for d in src_dirs:
+                    counters(d)[2][_module_root(dst)] += 1
+                continue
+            dst_dirs = _dirs_above(dst)
+            dst_set = set(dst_dirs)
+            src_set = set(src_dirs)
+            for d in src_dirs:
+                if d not in dst_set:
+                    counters(d)[0][_group(dst, d)] += 1
+            for d in dst_dirs:
+                if d not in src_set:
+                    counters(d)[1][_group(src, d)] += 1
+        _REL_CACHE.clear()
+        _REL_CACHE[id(store)] = (key, out)
+        return out
 
 
 def _module_root(module: str) -> str:
