@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import posixpath
 import threading
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -71,22 +72,22 @@ def symbol_node(defn: Definition, depth: int = 0) -> Node:
 
 
 _CACHE_SIZE = 2048
-_cache: dict[tuple[object, ...], list[tuple[Node, Edge]]] = {}
 _cache_lock = threading.Lock()
 
 
 def _cached_neighbours(t: GraphTables, node: Node, direction: str) -> list[tuple[Node, Edge]]:
     """`_neighbours`, kept per store and graph generation (a node's edges change only when
     the index does); the nodes handed out are copies, since `expand` sets their depth."""
-    key = (*t.key, node.key, direction)
+    key = (node.key, direction)
+    cache = t.neighbours
     with _cache_lock:
-        hit = _cache.get(key)
+        hit = cache.get(key)
     if hit is None:
         hit = _neighbours(t, node, direction)[:MAX_PER_NODE]
         with _cache_lock:
-            if len(_cache) >= _CACHE_SIZE:
-                _cache.pop(next(iter(_cache)))
-            _cache[key] = hit
+            if len(cache) >= _CACHE_SIZE:
+                cache.pop(next(iter(cache)))
+            cache[key] = hit
     return [(Node(n.key, n.kind, n.path, n.line, 0, n.defn), e) for n, e in hit]
 
 
@@ -146,7 +147,7 @@ class GraphTables:
     generation: per-node SQL lookups cost 5-10 ms each on moby (a depth-2 walk makes
     ~100 of them), dictionary lookups microseconds. Loaded in ~0.3-0.5 s on moby."""
 
-    key: tuple[int, int, str | None]
+    key: tuple[int, str | None]  # store generation, graph generation
     out_edges: dict[str, list[tuple[str, str, str, int]]]  # src -> (dst, kind, module, line)
     in_file: dict[str, list[tuple[str, str, int]]]  # dst file -> (src, module, line)
     in_dir: dict[str, list[tuple[str, str, int]]]  # dst package dir -> (src, module, line)
@@ -162,6 +163,7 @@ class GraphTables:
     scope_names: dict[tuple[str, str], frozenset[str]]  # (path, scope) -> names used there
     by_qualname: dict[tuple[str, str], list[Definition]]  # (path, qualname) -> definitions
     candidates: dict[str, refgraph.Candidates] = field(default_factory=dict)
+    neighbours: dict[tuple[str, str], list[tuple[Node, Edge]]] = field(default_factory=dict)
 
     def resolver(self, name: str) -> refgraph.Candidates:
         c = self.candidates.get(name)
@@ -177,26 +179,25 @@ class GraphTables:
         }
 
 
-_tables: dict[int, GraphTables] = {}
+_tables: weakref.WeakKeyDictionary[Store, GraphTables] = weakref.WeakKeyDictionary()
 _tables_lock = threading.Lock()
 
 
 def graph_tables(store: Store) -> GraphTables:
     """The tables for `store`'s current generation (loaded on first use after a change)."""
-    key = (id(store), store.generation, store.get_meta("graph_generation"))
-    cached = _tables.get(id(store))
+    key = (store.generation, store.get_meta("graph_generation"))
+    cached = _tables.get(store)
     if cached is not None and cached.key == key:
         return cached
     with _tables_lock:
-        cached = _tables.get(id(store))
+        cached = _tables.get(store)
         if cached is None or cached.key != key:
             cached = _load_tables(store, key)
-            _tables.clear()  # one repository per process in practice; keep memory bounded
-            _tables[id(store)] = cached
+            _tables[store] = cached
         return cached
 
 
-def _load_tables(store: Store, key: tuple[int, int, str | None]) -> GraphTables:
+def _load_tables(store: Store, key: tuple[int, str | None]) -> GraphTables:
     out_edges: dict[str, list[tuple[str, str, str, int]]] = defaultdict(list)
     in_file: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
     in_dir: dict[str, list[tuple[str, str, int]]] = defaultdict(list)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import posixpath
 import threading
+import weakref
 from collections import Counter
 from collections.abc import Callable
 
+from indexer.store import Store
 from indexer.summaries import Built, Sampler, summarize
 from tools.budget import MAX_MAX_TOKENS, fit_answer
 from tools.context import ToolContext, ToolError
@@ -110,7 +112,9 @@ def _group(path: str, like: str) -> str:
 
 
 _Relations = dict[str, tuple[Counter[str], Counter[str], Counter[str]]]
-_REL_CACHE: dict[int, tuple[tuple[object, ...], _Relations]] = {}
+_REL_CACHE: weakref.WeakKeyDictionary[Store, tuple[tuple[object, ...], _Relations]] = (
+    weakref.WeakKeyDictionary()
+)
 _REL_LOCK = threading.Lock()
 
 
@@ -140,7 +144,7 @@ def _all_relations(ctx: ToolContext) -> _Relations:
     store = ctx.index.store
     key = (store.generation, store.get_meta("graph_generation"))
     with _REL_LOCK:
-        hit = _REL_CACHE.get(id(store))
+        hit = _REL_CACHE.get(store)
         if hit is not None and hit[0] == key:
             return hit[1]
         out: _Relations = {}
@@ -169,8 +173,7 @@ def _all_relations(ctx: ToolContext) -> _Relations:
             for d in dst_dirs:
                 if d not in src_set:
                     counters(d)[1][_group(src, d)] += 1
-        _REL_CACHE.clear()
-        _REL_CACHE[id(store)] = (key, out)
+        _REL_CACHE[store] = (key, out)
         return out
 
 

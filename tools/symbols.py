@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
+from indexer.store import Store
 from tools.budget import fit_answer
 from tools.context import ToolContext, ToolError
 from tools.models import Omitted, SymbolInfo, SymbolReference, SymbolResult
@@ -72,7 +74,10 @@ def _rank_key(row: tuple, name: str, path: str | None) -> tuple:
     return (in_path, exact, -path_prior(row[3]), _KIND_RANK.get(row[2], 4), len(row[3]), row[4])
 
 
-_REF_CACHE: dict[tuple[str, int, int, str, int], tuple[tuple[tuple[str, int, int], ...], list[SymbolReference]]] = {}
+_RefEntry = tuple[tuple[tuple[str, int, int], ...], list[SymbolReference]]
+_REF_CACHE: weakref.WeakKeyDictionary[Store, dict[tuple[str, int, str, int], _RefEntry]] = (
+    weakref.WeakKeyDictionary()
+)
 _REF_CACHE_SIZE = 256
 
 
@@ -92,8 +97,9 @@ def _references(ctx: ToolContext, name: str, limit: int) -> list[SymbolReference
     candidate of a common name asks for the same list); a hit is checked against the
     files' mtime and size, so an edit not yet indexed still shows its current line."""
     store = ctx.index.store
-    key = (str(ctx.root), id(store), store.generation, name, limit)
-    hit = _REF_CACHE.get(key)
+    key = (str(ctx.root), store.generation, name, limit)
+    cache = _REF_CACHE.setdefault(store, {})
+    hit = cache.get(key)
     if hit is not None and _stamp(ctx.root, [s[0] for s in hit[0]]) == hit[0]:
         return list(hit[1])
     rows = store.query(
@@ -108,9 +114,9 @@ def _references(ctx: ToolContext, name: str, limit: int) -> list[SymbolReference
         lines = by_path[p]
         text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
         out.append(SymbolReference(path=p, line=line, kind=kind, scope=scope, context=text[:200]))
-    if len(_REF_CACHE) >= _REF_CACHE_SIZE:
-        _REF_CACHE.pop(next(iter(_REF_CACHE)))
-    _REF_CACHE[key] = (stamp, out)
+    if len(cache) >= _REF_CACHE_SIZE:
+        cache.pop(next(iter(cache)), None)
+    cache[key] = (stamp, out)
     return list(out)
 
 

@@ -1,0 +1,111 @@
+"""The fast paths behind expand_dependencies and summarize_dir answer what the SQL paths do."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from indexer import neighbourhood, refgraph
+from indexer.pipeline import index_repository
+from indexer.refgraph import Candidates, Definition, definition, resolve_use
+from indexer.repo_index import IndexPaths, RepoIndex
+from tools import summary
+from tools.context import ToolContext
+
+
+@pytest.fixture(scope="module", params=["gin", "flask"])
+def ctx(
+    request: pytest.FixtureRequest,
+    corpus: Callable[[str], Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ToolContext]:
+    idx = RepoIndex(IndexPaths.for_repo(corpus(request.param), tmp_path_factory.mktemp("idx")))
+    index_repository(idx)
+    try:
+        yield ToolContext(index=idx)
+    finally:
+        idx.close()
+
+
+def test_indexed_candidates_resolve_like_resolve_use() -> None:
+    rng = random.Random(1)
+    dirs = ["", "a", "a/b", "c"]
+
+    def path() -> str:
+        d = rng.choice(dirs)
+        return (d + "/" if d else "") + f"f{rng.randint(0, 2)}{rng.choice(['.go', '_test.go', '.py'])}"
+
+    for _ in range(5000):
+        defs = [
+            Definition(
+                path(), f"q{i}", rng.choice(["Close", "close"]), "method",
+                rng.choice([None, "", "T", "x.T", "U"]), "", "", 1, 2,
+            )
+            for i in range(rng.randint(0, 12))
+        ]
+        use = path()
+        imports = {
+            rng.choice([d + "/", (d + "/" if d else "") + f"f{rng.randint(0, 2)}.go"])
+            for d in rng.choices(dirs, k=rng.randint(0, 3))
+        }
+        scope = rng.choice([None, "T", "T.m", "U.x", "x.T"])
+        context = frozenset(rng.sample(["T", "U", "V"], rng.randint(0, 2)))
+        assert Candidates(defs).resolve(use, scope, imports, context) == resolve_use(
+            defs, use, scope, imports, context
+        )
+
+
+def _edges(edges: list[refgraph.RefEdge]) -> set[tuple[object, ...]]:
+    def key(x: Definition | str) -> str:
+        return x if isinstance(x, str) else f"{x.path}:{x.qualname}"
+
+    return {(key(e.source), key(e.target), e.kind, e.path, e.line, e.confidence) for e in edges}
+
+
+def test_in_memory_callers_and_callees_match_the_sql_ones(ctx: ToolContext) -> None:
+    store = ctx.index.store
+    rows = store.query(
+        f"SELECT {refgraph.DEF_COLS} FROM symbols s JOIN files f USING (file_id) "
+        "WHERE s.kind IN ('function', 'method', 'class', 'struct') ORDER BY f.path, s.start_line"
+    )
+    syms = [definition(r) for r in rows]
+    sample = random.Random(3).sample(syms, min(60, len(syms)))
+    tables = neighbourhood.graph_tables(store)
+    for sym in sample:
+        assert _edges(neighbourhood._callees(tables, sym)) == _edges(refgraph.callees(store, sym))
+        assert _edges(neighbourhood._callers(tables, sym)) == _edges(refgraph.callers(store, sym))
+
+
+def test_directory_relations_match_a_query_per_directory(ctx: ToolContext) -> None:
+    store = ctx.index.store
+    every = summary._all_relations(ctx)
+    dirs = {""} | {
+        d for (p,) in store.query("SELECT path FROM files") for d in summary._dirs_above(p)
+    }
+    for d in sorted(dirs):
+        prefix = d + "/" if d else ""
+        rows = store.query(
+            "SELECT src_path, dst_path, dst_kind, starts_with(src_path, ?) FROM file_edges "
+            "WHERE starts_with(src_path, ?) <> (dst_kind <> 'external' AND starts_with(dst_path, ?))",
+            [prefix, prefix, prefix],
+        )
+        want: tuple[Counter[str], Counter[str], Counter[str]] = (Counter(), Counter(), Counter())
+        for src, dst, kind, inside in rows:
+            if inside and kind == "external":
+                want[2][summary._module_root(dst)] += 1
+            elif inside:
+                want[0][summary._group(dst, d)] += 1
+            elif kind != "external":
+                want[1][summary._group(src, d)] += 1
+        assert every.get(d, (Counter(), Counter(), Counter())) == want, d
+
+
+def test_tables_follow_the_store_generation(ctx: ToolContext) -> None:
+    store = ctx.index.store
+    first = neighbourhood.graph_tables(store)
+    assert neighbourhood.graph_tables(store) is first
+    assert first.key == (store.generation, store.get_meta("graph_generation"))
