@@ -12,6 +12,9 @@ in this process:
   and for rare ones (sampled);
 - summarize_dir of the root (first call in the process, then warm) and of subdirectories.
 
+The first expand call of a store generation loads the in-memory graph tables; later calls
+reuse per-node neighbours (`--cold-nodes` clears those before every call).
+
 Reports p50/p95/max in ms per operation as JSON. `--answers` writes the top node ids of
 every expand_dependencies answer, to compare the answers of two versions.
 """
@@ -61,7 +64,10 @@ def _time(fn, *args, **kw) -> tuple[float, object]:
     return (time.perf_counter() - started) * 1000, out
 
 
-def run(root: Path, index_dir: Path) -> tuple[dict[str, object], dict[str, object]]:
+def run(
+    root: Path, index_dir: Path, cold_nodes: bool = False
+) -> tuple[dict[str, object], dict[str, object]]:
+    from indexer import neighbourhood
     from indexer.pipeline import index_repository
     from indexer.repo_index import IndexPaths, RepoIndex
     from tools.context import ToolContext, ToolError
@@ -97,6 +103,8 @@ def run(root: Path, index_dir: Path) -> tuple[dict[str, object], dict[str, objec
         for target in targets:
             for direction, depth in COMBOS:
                 op = f"expand {kind} {direction} d{depth}"
+                if cold_nodes:  # no reuse of per-node neighbours between calls
+                    neighbourhood.graph_tables(store).neighbours.clear()
                 try:
                     ms, res = _time(expand_dependencies, ctx, target, direction, depth)
                 except ToolError as exc:
@@ -135,6 +143,8 @@ def main() -> None:
     ap.add_argument("--index-dir", default="", help="default: a temporary directory")
     ap.add_argument("--out", help="write the JSON report here too")
     ap.add_argument("--answers", help="write the top answers here (to compare versions)")
+    ap.add_argument("--cold-nodes", action="store_true",
+                    help="clear the per-node neighbour cache before every expand call")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-graph-") as tmp:
         if args.root:
@@ -144,7 +154,7 @@ def main() -> None:
 
             root = extract(args.corpus, Path(tmp) / "src")
         index_dir = Path(args.index_dir) if args.index_dir else Path(tmp) / "index"
-        report, answers = run(root, index_dir)
+        report, answers = run(root, index_dir, args.cold_nodes)
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:
