@@ -12,6 +12,15 @@ direction(s):
 
 The collected subgraph is ranked by PageRank personalized on the seed (edge weight = the
 resolution confidence), with the repository-wide file rank as a tie-breaker.
+
+Speed: per-node SQL lookups (5-10 ms each, ~100 for a depth-2 walk) made a walk on moby take
+0.3-1.3 s. Everything a walk reads (file edges both ways, the names each file uses and
+defines, refs by name and by file, definitions by name) is read once per store and graph
+generation into `GraphTables` (~0.5 s and some tens of MB on moby, on the first walk after
+an index change), and each node's neighbours are kept there too; a walk then costs
+10-60 ms. The tables replace the per-node queries one for one (tests compare callers and
+callees with `indexer.refgraph`'s SQL versions); ties the SQL left unordered are now
+broken by path.
 """
 
 from __future__ import annotations

@@ -11,8 +11,14 @@ A use of `name` in file F (inside scope S) is resolved against every definition 
 
 A use resolves to the definitions sharing the best level; a definition outside that level
 keeps a fraction of its own score. Everything here is a handful of SQL queries keyed by name
-or file (`refs.name`, `symbols.name`, `file_edges.src_path`), a few milliseconds on a
-13k-file repository, so nothing is materialized.
+or file (`refs.name`, `symbols.name`, `file_edges.src_path`), so nothing is materialized.
+
+Scoring every definition for every use was the cost on large repositories (callers of `Close`
+on moby: 3000 uses x 200 definitions, ~1 s): `Candidates` indexes one name's definitions by
+file and directory and looks only at the use's file, its imports and its directory (the
+levels above are 0.1 apart, the owner bonus 0.05, so the best level decides); it answers
+exactly what `resolve_use` answers. `indexer.neighbourhood` runs callers/callees over its
+in-memory tables; the SQL versions here remain the reference (tests compare the two).
 """
 
 from __future__ import annotations
