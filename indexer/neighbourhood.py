@@ -16,7 +16,7 @@ resolution confidence), with the repository-wide file rank as a tie-breaker.
 Speed: per-node SQL lookups (5-10 ms each, ~100 for a depth-2 walk) made a walk on moby take
 0.3-1.3 s. Everything a walk reads (file edges both ways, the names each file uses and
 defines, refs by name and by file, definitions by name) is read once per store and graph
-generation into `GraphTables` (~0.5 s and some tens of MB on moby, on the first walk after
+generation into `GraphTables` (~0.5 s and ~100 MB on moby, on the first walk after
 an index change), and each node's neighbours are kept there too; a walk then costs
 10-60 ms. The tables replace the per-node queries one for one (tests compare callers and
 callees with `indexer.refgraph`'s SQL versions); ties the SQL left unordered are now
@@ -154,7 +154,7 @@ Ref = tuple[str, int, str, "str | None", str]  # path, line, kind, scope, name
 class GraphTables:
     """What the file-level neighbour queries read, held in memory per store and graph
     generation: per-node SQL lookups cost 5-10 ms each on moby (a depth-2 walk makes
-    ~100 of them), dictionary lookups microseconds. Loaded in ~0.3-0.5 s on moby."""
+    ~100 of them), dictionary lookups microseconds. Loaded in ~0.5 s, ~100 MB on moby."""
 
     key: tuple[int, str | None]  # store generation, graph generation
     out_edges: dict[str, list[tuple[str, str, str, int]]]  # src -> (dst, kind, module, line)
