@@ -107,9 +107,20 @@ class Runtime:
         except Exception:  # noqa: BLE001 - top level of a thread: log, keep serving
             log.exception("reconciling the index failed; serving what is indexed")
         self.ready.set()
+        self._warm(ctx)
         self.notify_changed()
         if self.settings.embed and not self._stop.is_set():
             self._embed(ctx)
+
+    def _warm(self, ctx: ToolContext) -> None:
+        """Load the graph's in-memory tables now, not on the first tool call (~0.5 s on a
+        repository of 3k files)."""
+        try:
+            from indexer.neighbourhood import graph_tables
+
+            graph_tables(ctx.index.store)
+        except Exception:  # noqa: BLE001 - an optimisation: the tools load them on demand
+            log.exception("preloading the graph tables failed")
 
     def _embed(self, ctx: ToolContext) -> None:
         try:

@@ -186,14 +186,14 @@ async def test_a_file_growing_past_the_limit_during_the_read_is_skipped_as_too_l
     root.mkdir()
     _good(root)
     (root / "grows.log.py").write_text("x = 1\n")
-    real_read = indexer.walk._read_at_most
+    real_read = indexer.walk.read_at_most
 
     def grow_then_read(fd: int, limit: int) -> bytes:
         with open(root / "grows.log.py", "ab") as f:
             f.write(b"# more\n" * (2 * MiB // 7))
         return real_read(fd, limit)
 
-    monkeypatch.setattr(indexer.walk, "_read_at_most", grow_then_read)
+    monkeypatch.setattr(indexer.walk, "read_at_most", grow_then_read)
     _, files, skipped = await bounded(lambda: index_and_read(root, tmp_path / "i"), 60)
     assert skipped.get("grows.log.py") == "too_large" and "good.py" in files
 
