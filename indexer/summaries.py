@@ -29,6 +29,7 @@ import json
 import logging
 import posixpath
 import re
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -212,6 +213,11 @@ def _load_cached(store: Store, hashes: dict[str, str]) -> dict[str, Built]:
     return out
 
 
+# Concurrent tool calls may build the same summaries; DuckDB's optimistic concurrency makes
+# two transactions writing one key conflict, so saves take turns.
+_SAVE_LOCK = threading.Lock()
+
+
 def _save(store: Store, items: list[Built]) -> None:
     table = pa.table(
         {
@@ -220,8 +226,12 @@ def _save(store: Store, items: list[Built]) -> None:
             "summary": [b.to_json() for b in items],
         }
     )
-    with private_cursor(store) as cur:
-        _insert(cur, table)
+    with _SAVE_LOCK, private_cursor(store) as cur:
+        try:
+            _insert(cur, table)
+        except (duckdb.ConstraintException, duckdb.TransactionException):
+            # a concurrent call saved the same (path, hash) first: the same content
+            log.debug("directory summaries were saved concurrently; keeping the other copy")
 
 
 def _insert(cur: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
