@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import posixpath
 import threading
-import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from indexer import refgraph
 from indexer.graph import pagerank
 from indexer.refgraph import Definition
-from indexer.store import Store
+from indexer.store import GenerationCache, Store
 
 MAX_NODES = 250
 MAX_PER_NODE = 40
@@ -188,22 +187,9 @@ class GraphTables:
         }
 
 
-_tables: weakref.WeakKeyDictionary[Store, GraphTables] = weakref.WeakKeyDictionary()
-_tables_lock = threading.Lock()
-
-
 def graph_tables(store: Store) -> GraphTables:
     """The tables for `store`'s current generation (loaded on first use after a change)."""
-    key = (store.generation, store.get_meta("graph_generation"))
-    cached = _tables.get(store)
-    if cached is not None and cached.key == key:
-        return cached
-    with _tables_lock:
-        cached = _tables.get(store)
-        if cached is None or cached.key != key:
-            cached = _load_tables(store, key)
-            _tables[store] = cached
-        return cached
+    return _TABLES.get(store)
 
 
 def _load_tables(store: Store, key: tuple[int, str | None]) -> GraphTables:
@@ -500,3 +486,6 @@ def _file_priors(store: Store, paths: list[str]) -> dict[str, float]:
     )
     top = max((r[1] for r in rows), default=0.0) or 1.0
     return {r[0]: r[1] / top for r in rows}
+
+
+_TABLES: GenerationCache[GraphTables] = GenerationCache(_load_tables)

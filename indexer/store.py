@@ -16,10 +16,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -347,3 +348,32 @@ def _table(name: str, cols: tuple[str, ...], columns: list[Sequence[Any]]) -> pa
     arrays = [pa.array(vals, types.get(col, pa.string()))
               for col, vals in zip(cols, columns, strict=True)]
     return pa.Table.from_arrays(arrays, names=list(cols))
+
+
+V = TypeVar("V")
+
+
+class GenerationCache(Generic[V]):
+    """A value derived from a store, rebuilt when the store or its graph changes.
+
+    Keyed by the Store object (weakly: a closed index drops its value) and by
+    (store generation, graph generation); concurrent first uses after a change load once.
+    """
+
+    def __init__(self, load: Callable[[Store, tuple[int, str | None]], V]) -> None:
+        self._load = load
+        self._values: weakref.WeakKeyDictionary[Store, tuple[tuple[int, str | None], V]] = (
+            weakref.WeakKeyDictionary())
+        self._lock = threading.Lock()
+
+    def get(self, store: Store) -> V:
+        key = (store.generation, store.get_meta("graph_generation"))
+        cached = self._values.get(store)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        with self._lock:
+            cached = self._values.get(store)
+            if cached is None or cached[0] != key:
+                cached = (key, self._load(store, key))
+                self._values[store] = cached
+            return cached[1]

@@ -12,13 +12,11 @@ the number of chunks and one reload after each index update.
 from __future__ import annotations
 
 import bisect
-import threading
-import weakref
 from dataclasses import dataclass
 
 import duckdb
 
-from indexer.store import Store
+from indexer.store import GenerationCache, Store
 
 ChunkMeta = tuple[int, int, int, str | None, str]  # file_id, start, end, symbol, kind
 SymbolRow = tuple[int, str, str, str, int]  # file_id, name, qualname, kind, start_line
@@ -53,22 +51,9 @@ class SearchTables:
         return out
 
 
-_CACHE: weakref.WeakKeyDictionary[Store, SearchTables] = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
-
-
 def search_tables(store: Store) -> SearchTables:
     """The tables for `store`'s current generation (loaded on first use after a change)."""
-    key = (store.generation, store.get_meta("graph_generation"))
-    cached = _CACHE.get(store)
-    if cached is not None and cached.key == key:
-        return cached
-    with _LOCK:
-        cached = _CACHE.get(store)
-        if cached is None or cached.key != key:
-            cached = _load(store, key)
-            _CACHE[store] = cached
-        return cached
+    return _CACHE.get(store)
 
 
 def _load(store: Store, key: tuple[int, str | None]) -> SearchTables:
@@ -102,3 +87,6 @@ def _graph(store: Store) -> tuple[dict[str, float], dict[str, set[str]]]:
     for src, dst in edges:
         importers.setdefault(dst, set()).add(src)
     return {p: (r or 0.0) / top for p, r in ranks}, importers
+
+
+_CACHE: GenerationCache[SearchTables] = GenerationCache(_load)
