@@ -10,10 +10,12 @@ calls queue), records per-tool metrics, and waits for freshness when asked to.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
 import anyio
@@ -78,6 +80,26 @@ they were indexed (freshness; pass wait_fresh=true right after editing). Paths a
 to the repository root. Prompts explore_codebase, locate_code and plan_change show the way."""
 
 
+def repository_brief(root: Path) -> str:
+    """One paragraph on the repository for the server instructions: its name, README lead
+    and top-level directories (cheap: one directory listing and one file read)."""
+    from indexer.summary_facts import readme_lead
+
+    readme = next((n for n in ("README.md", "README.rst", "README.txt", "README")
+                   if (root / n).is_file()), None)
+    lead = readme_lead(root, readme, limit=300) if readme else ""
+    try:
+        dirs = sorted(e.name + "/" for e in os.scandir(root)
+                      if e.is_dir(follow_symlinks=False) and not e.name.startswith((".", "_")))
+    except OSError:
+        dirs = []
+    text = f"Repository: {root.name}." + (f" {lead}" if lead else "")
+    if dirs:
+        text += " Top-level directories: " + ", ".join(dirs[:15]) + (
+            ", ..." if len(dirs) > 15 else "") + "."
+    return text
+
+
 def _state(ctx: Context) -> AppState:
     return ctx.request_context.lifespan_context
 
@@ -133,7 +155,8 @@ def build_server(settings: Settings, runtime: Runtime | None = None) -> MCPServe
         finally:
             await anyio.to_thread.run_sync(runtime.release)
 
-    server = MCPServer("sextant", instructions=INSTRUCTIONS, lifespan=lifespan,
+    instructions = f"{repository_brief(settings.root)}\n\n{INSTRUCTIONS}"
+    server = MCPServer("sextant", instructions=instructions, lifespan=lifespan,
                        log_level=settings.log_level.upper(),  # type: ignore[arg-type]
                        subscriptions=bus)
     _register_tools(server)

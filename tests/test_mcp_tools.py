@@ -251,3 +251,10 @@ async def test_reindex_asked_to_stop_raises_after_writing_a_consistent_batch(
         assert runtime.reindex().files == 6
     finally:
         runtime.release()
+
+
+async def test_server_instructions_summarise_the_repository(
+        flask_index: tuple[Path, Path]) -> None:
+    async with connected(flask_settings(flask_index)) as client:
+        text = client.instructions or ""
+    assert "Repository: flask" in text and "src/" in text and "search_code" in text
