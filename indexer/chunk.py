@@ -10,7 +10,7 @@ outer indentation, never mid-line (except a single line longer than the budget, 
 cut at UTF-8 character boundaries). Windows of a symbol keep its qualname. Consecutive small
 units (under `min_tokens`) in the same scope merge into one `block` chunk up to `max_tokens`.
 
-Text (no `ParsedFile`): Markdown splits at ATX headings outside code fences, reStructuredText
+Text (no `ParsedFile`, structure from `indexer.chunk_text`): Markdown splits at ATX headings outside code fences, reStructuredText
 at underlined section titles, YAML/TOML/INI at top-level keys or tables; everything else is
 cut into line windows. The header is the path plus the heading trail (`Guide > Install`).
 
@@ -36,6 +36,16 @@ import re
 from dataclasses import dataclass, field, replace
 from itertools import accumulate
 
+from indexer.chunk_text import (
+    TOML_TABLE,
+    YAML_KEY,
+    clip,
+    comment_marker,
+    key_marks,
+    markdown_marks,
+    rst_marks,
+    text_format,
+)
 from indexer.model import Chunk, ParsedFile, Symbol
 from indexer.tokens import count_tokens
 
@@ -47,20 +57,7 @@ _DIGITS = bytes(range(48, 58))
 _BLANKS = b" \t\r\f\v"
 _ATTACHED = (b"//", b"#", b"/*", b"*", b"--", b"@", b";;")
 _SPLIT_KINDS_EXCLUDED = frozenset({"field", "variable", "constant", "macro"})
-_HASH_COMMENT = frozenset(
-    {"python", "ruby", "bash", "shell", "perl", "r", "elixir", "julia", "nim", "powershell"}
-)
-_DASH_COMMENT = frozenset({"lua", "sql", "haskell", "elm", "ada"})
-_TEXT_FORMATS = {
-    ".md": "markdown", ".markdown": "markdown", ".mdx": "markdown", ".rst": "rst",
-    ".yml": "yaml", ".yaml": "yaml", ".toml": "toml", ".ini": "ini", ".cfg": "ini",
-}  # fmt: skip
-_FORMAT_ALIASES = {"md": "markdown", "restructuredtext": "rst", "yml": "yaml"}
-_ATX = re.compile(rb"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t#]*$")
-_FENCE = re.compile(rb"^ {0,3}(`{3,}|~{3,})")
-_RST_ADORN = re.compile(rb"^([=\-~^\"'`#*+:._])\1{2,}[ \t]*$")
-_YAML_KEY = re.compile(rb"^([A-Za-z0-9_\"'.][^:#\n]*):(?:[ \t]|\r?$)", re.MULTILINE)
-_TABLE = re.compile(rb"^[ \t]*(\[\[?[^\]\n]+\]\]?)", re.MULTILINE)
+
 
 
 def _class_map() -> bytes:
@@ -122,7 +119,7 @@ class _Ctx:
         self.nlines = len(parts)
         self.starts = [0, *accumulate(map((1).__add__, map(len, parts)))]
         self.max_tokens = max_tokens
-        self.marker = _marker(language)
+        self.marker = comment_marker(language)
         self.classes = self.data.translate(_CLASS_MAP)
         self.path_tokens = estimate_tokens(path[-_PATH_CHARS:].encode("utf-8", "replace")) + 2
         self.header_cap = self.path_tokens + math.ceil(3 * _SIG_CHARS / 2.5) + 4  # any header
@@ -174,7 +171,7 @@ def chunk_file(
     if parsed is not None:
         pieces = _layout(ctx, _nest(parsed.symbols), 0, ctx.nlines, ())
         return [_finish(ctx, p, exact=False) for p in _merge(ctx, pieces, min_tokens, True)]
-    fmt = _text_format(path, language)
+    fmt = text_format(path, language)
     pieces = _merge(ctx, _sections(ctx, fmt), min_tokens, False)
     return [c for p in pieces for c in _finish_exact(ctx, p)]
 
@@ -422,24 +419,20 @@ def _common_prefix(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
     return a[:n]
 
 
-def _clip(s: str, limit: int) -> str:
-    return s if len(s) <= limit else s[: limit - 3] + "..."
-
-
 def _header(ctx: _Ctx, piece: _Piece) -> str:
     path = ctx.path if len(ctx.path) <= _PATH_CHARS else "..." + ctx.path[-_PATH_CHARS + 3 :]
     if ctx.marker is None:
         lines = [path]
         if piece.scope:
-            lines.append(_clip(" > ".join(piece.scope), _SIG_CHARS * 2))
+            lines.append(clip(" > ".join(piece.scope), _SIG_CHARS * 2))
         return "\n".join(lines)
     m = ctx.marker
     lines = [f"{m} {path}"]
     if piece.scope:
-        lines.append(f"{m} {_clip(piece.scope[-1], _SIG_CHARS)}")
+        lines.append(f"{m} {clip(piece.scope[-1], _SIG_CHARS)}")
     label = piece.sig if piece.sig else ", ".join(piece.names)
     if label:
-        lines.append(f"{m} {'  ' if piece.scope else ''}{_clip(label, _SIG_CHARS)}")
+        lines.append(f"{m} {'  ' if piece.scope else ''}{clip(label, _SIG_CHARS)}")
     return "\n".join(lines)
 
 
@@ -502,33 +495,14 @@ def _finish_exact(ctx: _Ctx, piece: _Piece) -> list[Chunk]:
 # ---------------------------------------------------------------- text
 
 
-def _marker(language: str | None) -> str | None:
-    if language is None or _canonical(language) in (*_TEXT_FORMATS.values(), "json", "text"):
-        return None
-    if language in _HASH_COMMENT:
-        return "#"
-    return "--" if language in _DASH_COMMENT else "//"
-
-
-def _canonical(language: str) -> str:
-    return _FORMAT_ALIASES.get(language.lower(), language.lower())
-
-
-def _text_format(path: str, language: str | None) -> str:
-    if language:
-        return _canonical(language)
-    dot = path.rfind(".")
-    return _TEXT_FORMATS.get(path[dot:].lower(), "text") if dot >= 0 else "text"
-
-
 def _sections(ctx: _Ctx, fmt: str) -> list[_Piece]:
     """Sections (start line, trail) of a text file, each fitted to the budget."""
     if fmt == "markdown":
-        marks = _markdown_marks(ctx)
+        marks = markdown_marks(ctx)
     elif fmt == "rst":
-        marks = _rst_marks(ctx)
+        marks = rst_marks(ctx)
     elif fmt in ("yaml", "toml", "ini"):
-        marks = _key_marks(ctx, _YAML_KEY if fmt == "yaml" else _TABLE)
+        marks = key_marks(ctx, YAML_KEY if fmt == "yaml" else TOML_TABLE)
     else:
         marks = []
     if not marks or marks[0][0] != 0:
@@ -542,52 +516,3 @@ def _sections(ctx: _Ctx, fmt: str) -> list[_Piece]:
     return pieces
 
 
-def _key_marks(ctx: _Ctx, pattern: re.Pattern[bytes]) -> list[tuple[int, tuple[str, ...]]]:
-    marks: list[tuple[int, tuple[str, ...]]] = []
-    for m in pattern.finditer(ctx.data):
-        key = _clip(m.group(1).decode("utf-8", "replace").strip(), 60)
-        marks.append((ctx.line_of(m.start()), (key,)))
-    return marks
-
-
-def _push(trail: list[tuple[int, str]], level: int, title: str) -> tuple[str, ...]:
-    while trail and trail[-1][0] >= level:
-        trail.pop()
-    trail.append((level, title))
-    return tuple(t for _, t in trail)
-
-
-def _markdown_marks(ctx: _Ctx) -> list[tuple[int, tuple[str, ...]]]:
-    marks: list[tuple[int, tuple[str, ...]]] = []
-    trail: list[tuple[int, str]] = []
-    fence: bytes | None = None
-    for i in range(ctx.nlines):
-        line = ctx.raw(i, i + 1)
-        f = _FENCE.match(line)
-        if f:
-            fence = None if fence and f.group(1).startswith(fence) else fence or f.group(1)
-            continue
-        m = None if fence else _ATX.match(line)
-        if m:
-            title = (m.group(2) or b"").decode("utf-8", "replace").strip()
-            marks.append((i, _push(trail, len(m.group(1)), title)))
-    return marks
-
-
-def _rst_marks(ctx: _Ctx) -> list[tuple[int, tuple[str, ...]]]:
-    marks: list[tuple[int, tuple[str, ...]]] = []
-    trail: list[tuple[int, str]] = []
-    styles: list[bytes] = []
-    for i in range(1, ctx.nlines):
-        under, title = ctx.raw(i, i + 1), ctx.raw(i - 1, i).strip()
-        m = _RST_ADORN.match(under)
-        if not m or not title or _RST_ADORN.match(title) or len(under.rstrip()) < len(title):
-            continue
-        over = i >= 2 and ctx.raw(i - 2, i - 1).rstrip() == under.rstrip()
-        style = m.group(1) + (b"o" if over else b"")
-        if style not in styles:
-            styles.append(style)
-        start = i - 2 if over else i - 1
-        text = title.decode("utf-8", "replace")
-        marks.append((start, _push(trail, styles.index(style) + 1, text)))
-    return marks
