@@ -165,6 +165,9 @@ def build_server(settings: Settings, runtime: Runtime | None = None) -> MCPServe
     register_reindex(server)
     register_resources(server, runtime, notifier)
     _register_prompts(server)
+    from mcp_server.completion import register_completion
+
+    register_completion(server, runtime)
     return server
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -13,7 +14,7 @@ from mcp.types import ResourceUpdatedNotification, TextResourceContents
 
 from mcp_server.runtime import Runtime
 from mcp_server.server import build_server
-from tests.mcp_helpers import call, connected, server_settings
+from tests.mcp_helpers import build_index, call, connected, server_settings
 
 
 def make_repo(root: Path) -> Path:
@@ -89,3 +90,18 @@ async def test_a_2025_era_client_subscribed_to_a_resource_gets_resources_updated
         with anyio.fail_after(30):
             await got.wait()
     assert "sextant://summary/pkg" in updated
+
+
+async def test_summary_template_completes_directory_paths(
+        corpus: Callable[[str], Path], tmp_path: Path) -> None:
+    from mcp.types import ResourceTemplateReference
+
+    root = corpus("flask")
+    build_index(root, tmp_path / "idx")
+    async with connected(server_settings(root, tmp_path / "idx")) as client:
+        result = await client.complete(
+            ResourceTemplateReference(uri="sextant://summary/{+path}"),
+            {"name": "path", "value": "src/fl"})
+    values = result.completion.values
+    assert values[0] == "src/flask" and "src/flask/sansio" in values
+    assert all(v.startswith("src/fl") for v in values)
