@@ -57,6 +57,13 @@ def status(r: Any) -> str:
         "skipped: " + (", ".join(f"{k} {v}" for k, v in r.skipped.items()) or "none"),
         f"embeddings: {r.embedded_chunks} chunks, model {r.embedding_model or 'none'}",
     ]
+    if r.changed_since_indexed:
+        lines.append(f"freshness: {r.changed_since_indexed} files changed since indexed "
+                     "(run `sextant index`, or serve with the watcher)")
+    elif r.changed_since_indexed == 0:
+        lines.append("freshness: up to date")
+    elif r.pending_files:
+        lines.append(f"freshness: {r.pending_files} files waiting to be indexed")
     return "\n".join(lines)
 
 

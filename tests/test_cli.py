@@ -90,3 +90,19 @@ def test_secret_files_are_indexed_only_on_request_and_never_shown(tmp_path: Path
     out = sextant("search", "--repo", str(repo), "--json", "--mode", "lexical",
                   "AWS_ACCESS_KEY_ID").stdout
     assert ".env" in out and key not in out and "REDACTED" in out
+
+
+def test_status_reports_files_changed_since_they_were_indexed(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for i in range(3):
+        (repo / f"m{i}.py").write_text(f"def f{i}():\n    return {i}\n")
+    sextant("index", str(repo), "--no-embed")
+    fresh = json.loads(sextant("status", "--repo", str(repo), "--json").stdout)
+    assert fresh["changed_since_indexed"] == 0
+    (repo / "m0.py").write_text("def f0():\n    return 'changed'\n")
+    (repo / "m1.py").unlink()
+    (repo / "new.py").write_text("def g():\n    return 1\n")
+    stale = json.loads(sextant("status", "--repo", str(repo), "--json").stdout)
+    assert stale["changed_since_indexed"] == 3
+    assert "3 files changed since indexed" in sextant("status", "--repo", str(repo)).stdout

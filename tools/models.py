@@ -147,4 +147,7 @@ class IndexStatus(BaseModel):
     watching: bool
     pending_files: int
     last_indexed_at: float | None
+    changed_since_indexed: int | None = Field(None, description=(
+        "Files added, changed or deleted in the working tree since they were indexed (a stat "
+        "walk; None while a watcher keeps the index fresh: see pending_files)"))
     metrics: dict[str, float] = Field(default_factory=dict)

@@ -2,8 +2,27 @@
 
 from __future__ import annotations
 
+from indexer.walk import FileEntry, walk
 from tools.context import ToolContext
 from tools.models import IndexStatus
+
+
+def changed_since_indexed(ctx: ToolContext) -> int:
+    """Files whose size or mtime differ from the index, plus files added or deleted since."""
+    known = ctx.index.store.file_states()
+    seen = 0
+    changed = 0
+    for item in walk(ctx.root):
+        if not isinstance(item, FileEntry):
+            continue
+        state = known.get(item.path)
+        if state is None:
+            changed += 1
+            continue
+        seen += 1
+        if state[0] != item.size or state[1] != item.mtime_ns:
+            changed += 1
+    return changed + len(known) - seen
 
 
 def index_status(ctx: ToolContext) -> IndexStatus:
@@ -22,4 +41,5 @@ def index_status(ctx: ToolContext) -> IndexStatus:
         embedding_model=ctx.embedder.model_id if ctx.embedder is not None else None,
         embedding_state=ctx.embedding.state, watching=ctx.watching,
         pending_files=len(ctx.pending_paths()), last_indexed_at=last,
+        changed_since_indexed=None if ctx.watching else changed_since_indexed(ctx),
         metrics=dict(ctx.metrics))
