@@ -35,7 +35,7 @@ import pyarrow as pa
 
 from indexer.repo_index import RepoIndex
 from indexer.resolve_imports import Layout, resolve
-from indexer.store import Store
+from indexer.store import Store, atomic
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +163,7 @@ def _write_edges(
             "path": pa.array([f[1] for f in files], pa.string()),
         }
     )
-    cur.execute("BEGIN TRANSACTION")
-    try:
+    with atomic(cur):
         if only is None:
             cur.execute("DELETE FROM file_edges")
         else:
@@ -178,10 +177,6 @@ def _write_edges(
         cur.register("_snap", snapshot)
         cur.execute("INSERT INTO graph_files SELECT * FROM _snap")
         cur.unregister("_snap")
-        cur.execute("COMMIT")
-    except BaseException:
-        cur.execute("ROLLBACK")
-        raise
 
 
 def file_level_edges(
@@ -222,16 +217,11 @@ def _write_rank(cur: duckdb.DuckDBPyConnection, layout: Layout) -> None:
             "importers": pa.array([importers.get(p, 0) for p in paths], pa.int32()),
         }
     )
-    cur.execute("BEGIN TRANSACTION")
-    try:
+    with atomic(cur):
         cur.execute("DELETE FROM file_rank")
         cur.register("_rank", table)
         cur.execute("INSERT INTO file_rank SELECT * FROM _rank")
         cur.unregister("_rank")
-        cur.execute("COMMIT")
-    except BaseException:
-        cur.execute("ROLLBACK")
-        raise
 
 
 def pagerank(

@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 import re
 import shutil
 import threading
@@ -27,6 +26,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from indexer.fsutil import atomic_write_bytes
 
 if TYPE_CHECKING:  # imported where used: parse workers import this module for its tokens
     import tantivy
@@ -131,12 +132,8 @@ class LexicalIndex:
             return -1
 
     def _write_generation(self, generation: int) -> None:
-        tmp = self.directory / "lexical.json.tmp"
-        with open(tmp, "w") as fh:
-            json.dump({"generation": generation}, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.directory / "lexical.json")
+        atomic_write_bytes(self.directory / "lexical.json",
+                           json.dumps({"generation": generation}).encode())
 
     # -- writing ---------------------------------------------------------------------------
 

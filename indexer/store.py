@@ -74,6 +74,18 @@ class StoreCorrupt(StoreError):
     """The database file is damaged (not locked by another process): rebuild it."""
 
 
+@contextmanager
+def atomic(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A transaction on `con`: committed when the block ends, rolled back if it raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
 class Store:
     """The DuckDB database of one index directory."""
 
@@ -137,17 +149,10 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """One write transaction; commits and bumps the generation on success."""
-        with self._write_lock:
-            con = self._con
-            con.execute("BEGIN TRANSACTION")
-            try:
-                yield con
-                gen = int(con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
-                con.execute("UPDATE meta SET value=? WHERE key='generation'", [str(gen + 1)])
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        with self._write_lock, atomic(self._con) as con:
+            yield con
+            gen = int(con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
+            con.execute("UPDATE meta SET value=? WHERE key='generation'", [str(gen + 1)])
 
     # -- meta ------------------------------------------------------------------------------
 
@@ -231,24 +236,17 @@ class Store:
 
     def replace_skipped(self, skipped: Sequence[tuple[str, str, str]], *, full: bool) -> None:
         """Record skipped paths; `full` replaces the whole table (after a complete walk)."""
-        with self._write_lock:
-            con = self._con
-            con.execute("BEGIN TRANSACTION")
-            try:
-                if full:
-                    con.execute("DELETE FROM skipped")
-                if skipped:
-                    table = pa.table({
-                        "path": [s[0] for s in skipped], "reason": [s[1] for s in skipped],
-                        "detail": [s[2] for s in skipped]})
-                    con.register("_sk", table)
-                    con.execute("DELETE FROM skipped WHERE path IN (SELECT path FROM _sk)")
-                    con.execute("INSERT INTO skipped SELECT * FROM _sk")
-                    con.unregister("_sk")
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        with self._write_lock, atomic(self._con) as con:
+            if full:
+                con.execute("DELETE FROM skipped")
+            if skipped:
+                table = pa.table({
+                    "path": [s[0] for s in skipped], "reason": [s[1] for s in skipped],
+                    "detail": [s[2] for s in skipped]})
+                con.register("_sk", table)
+                con.execute("DELETE FROM skipped WHERE path IN (SELECT path FROM _sk)")
+                con.execute("INSERT INTO skipped SELECT * FROM _sk")
+                con.unregister("_sk")
 
     # -- embeddings cache ------------------------------------------------------------------
 

@@ -40,7 +40,7 @@ import duckdb
 import pyarrow as pa
 
 from indexer.graph import private_cursor
-from indexer.store import Store
+from indexer.store import Store, atomic
 from indexer.summary_facts import entry_points, key_symbols, readme_lead
 
 log = logging.getLogger(__name__)
@@ -235,8 +235,7 @@ def _save(store: Store, items: list[Built]) -> None:
 
 
 def _insert(cur: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
-    cur.execute("BEGIN TRANSACTION")
-    try:
+    with atomic(cur):
         cur.register("_new", table)
         # older hashes of these paths are dropped, except those holding an LLM summary
         cur.execute(
@@ -248,10 +247,6 @@ def _insert(cur: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
             f"NULL, {time.time()} FROM _new"
         )
         cur.unregister("_new")
-        cur.execute("COMMIT")
-    except BaseException:
-        cur.execute("ROLLBACK")
-        raise
 
 
 @dataclass(slots=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer import vectors
+from indexer import fsutil, vectors
 from indexer.vectors import VectorIndex, VectorIndexError
 
 DIM = 32
@@ -84,7 +84,7 @@ def test_crash_during_save_keeps_old_index_and_generation(
     def crash(src: str, dst: str) -> None:
         raise OSError("simulated crash before rename")
 
-    monkeypatch.setattr(vectors.os, "replace", crash)
+    monkeypatch.setattr(fsutil.os, "replace", crash)
     with pytest.raises(OSError, match="simulated crash"):
         index.save(generation=2)
     monkeypatch.undo()
@@ -111,7 +111,7 @@ def test_crash_between_index_and_sidecar_forces_rebuild(
             raise OSError("simulated crash before sidecar rename")
         real_replace(src, dst)
 
-    monkeypatch.setattr(vectors.os, "replace", replace_index_only)
+    monkeypatch.setattr(fsutil.os, "replace", replace_index_only)
     with pytest.raises(OSError, match="simulated crash"):
         index.save(generation=2)
     monkeypatch.undo()

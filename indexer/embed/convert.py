@@ -25,13 +25,13 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from indexer.embed.base import ModelUnavailableError
+from indexer.fsutil import atomic_target
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +104,7 @@ def convert_minilm(model_dir: Path, dest: Path, quant: str = DEFAULT_QUANT) -> P
     import gguf
 
     config = json.loads((model_dir / "config.json").read_text())
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_target(dest) as tmp:
         writer = gguf.GGUFWriter(tmp, "bert")
         _write_params(writer, config, model_dir, quant)
         _write_vocab(writer, model_dir)
@@ -117,21 +113,7 @@ def convert_minilm(model_dir: Path, dest: Path, quant: str = DEFAULT_QUANT) -> P
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file(progress=False)
         writer.close()
-        _fsync_path(tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_path(dest.parent)
     return dest
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _write_params(writer: Any, config: dict[str, Any], model_dir: Path, quant: str) -> None:
