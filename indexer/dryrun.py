@@ -19,7 +19,7 @@ from indexer.store import FileRecord
 from indexer.walk import FileEntry, SkippedFile, walk
 
 SAMPLE_FILES = 200
-DEFAULT_EMBED_RATE = 20.0  # chunks/s on 2 CPU cores, all-MiniLM-L6-v2 q8_0 (bench_embed)
+DEFAULT_EMBED_RATE = 21.7  # chunks/s, 2 CPU cores, MiniLM q8_0 (docs/benchmarks.md)
 
 
 def dry_run(root: Path, opts: IndexOptions) -> dict[str, Any]:

@@ -384,14 +384,7 @@ def _callers(t: GraphTables, sym: Definition) -> list[refgraph.RefEdge]:
             if path not in imports:
                 imports[path] = t.imports(path)
             context = t.scope_names.get((path, scope), frozenset()) if scope else frozenset()
-            conf = next(
-                (
-                    c
-                    for d, c in defs.resolve(path, scope, imports[path], context)
-                    if d.path == sym.path and d.qualname == sym.qualname
-                ),
-                0.0,
-            )
+            conf = refgraph.use_confidence(defs, sym, path, scope, imports[path], context)
             confidence[(path, scope)] = conf
         source: Definition | str = path
         if scope_def is not None:

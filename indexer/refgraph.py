@@ -276,8 +276,18 @@ def callees(store: Store, sym: Definition) -> list[RefEdge]:
     return out
 
 
+def use_confidence(defs: Candidates, sym: Definition, path: str, scope: str | None,
+                   imports: set[str], context: frozenset[str]) -> float:
+    """How confidently a use of `sym`'s name at (path, scope) refers to `sym` (0: it doesn't)."""
+    return next((c for d, c in defs.resolve(path, scope, imports, context)
+                 if d.path == sym.path and d.qualname == sym.qualname), 0.0)
+
+
 def callers(store: Store, sym: Definition) -> list[RefEdge]:
     """Uses of `sym` elsewhere, each attributed to its enclosing definition (or file).
+
+    The tools use the in-memory equivalent (`neighbourhood._callers`); this SQL version is
+    its reference, checked equal in tests/test_graph_tables.py.
 
     A use inside a nested function (a decorator's inner `wrapper`) is attributed to the
     function that defines it: the closure is an implementation detail of its owner."""
@@ -301,14 +311,7 @@ def callers(store: Store, sym: Definition) -> list[RefEdge]:
         conf = confidence.get((path, scope))
         if conf is None:
             context = contexts.get((path, scope), frozenset())
-            conf = next(
-                (
-                    c
-                    for d, c in defs.resolve(path, scope, imports[path], context)
-                    if d.path == sym.path and d.qualname == sym.qualname
-                ),
-                0.0,
-            )
+            conf = use_confidence(defs, sym, path, scope, imports[path], context)
             confidence[(path, scope)] = conf
         source: Definition | str = path
         if row[4] is not None:

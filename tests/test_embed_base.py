@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from indexer.embed import Embedder, HashingEmbedder, ModelUnavailableError, load_embedder
-from indexer.embed.base import EmbedderError, gpu_layers_from_env, identifier_subtokens
+from indexer.embed.base import EmbedderError, gpu_layers_from_env
+from indexer.lexical import identifier_tokens
 
 
 def test_hashing_spec_gives_the_fake_through_the_real_factory() -> None:
@@ -77,9 +78,10 @@ def test_empty_text_and_empty_batch_are_handled() -> None:
     assert not embedder.embed_query("").any()
 
 
-def test_identifier_subtokens_split_camel_and_snake_case() -> None:
-    assert identifier_subtokens("getUserName") == ["get", "user", "name", "getusername"]
-    assert identifier_subtokens("HTTPServer_v2") == ["http", "server", "v", "2", "httpserver_v2"]
+def test_identifier_tokens_split_camel_and_snake_case_and_keep_whole_words() -> None:
+    assert identifier_tokens("getUserName") == ["get", "user", "name", "getusername"]
+    assert identifier_tokens("get_user_name") == ["get", "user", "name", "getusername"]
+    assert identifier_tokens("HTTPServer2 x") == ["http", "server", "2", "httpserver2", "x"]
 
 
 def test_gpu_layers_env_must_be_an_integer(monkeypatch: pytest.MonkeyPatch) -> None:

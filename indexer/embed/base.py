@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from indexer.lexical import identifier_tokens
+
 HASHING_SPEC = "hashing"
 MODEL_ENV = "SEXTANT_MODEL"
 GPU_LAYERS_ENV = "SEXTANT_GPU_LAYERS"
 
-_IDENT = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
-_WORD = re.compile(r"[A-Za-z0-9_]+")
 
 
 class EmbedderError(Exception):
@@ -64,17 +63,6 @@ class Embedder(Protocol):
         ...
 
 
-def identifier_subtokens(text: str) -> list[str]:
-    """`getUserName(user_id)` -> get, user, name, getusername, user, id, user_id (lowercase)."""
-    tokens: list[str] = []
-    for word in _WORD.findall(text):
-        parts = [p.lower() for piece in word.split("_") for p in _IDENT.findall(piece)]
-        tokens.extend(parts)
-        if len(parts) > 1:
-            tokens.append(word.lower())
-    return tokens
-
-
 def _bucket(token: str, dim: int) -> tuple[int, float]:
     digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
     value = int.from_bytes(digest, "little")
@@ -110,7 +98,7 @@ class HashingEmbedder:
 
     def _vector(self, text: str) -> np.ndarray:
         vec = np.zeros(self._dim, dtype=np.float32)
-        for token in identifier_subtokens(text)[: self._max_tokens]:
+        for token in identifier_tokens(text)[: self._max_tokens]:
             index, sign = _bucket(token, self._dim)
             vec[index] += sign
         norm = float(np.linalg.norm(vec))
