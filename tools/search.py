@@ -356,7 +356,7 @@ def search_code(
 def _embedded_share(ctx: ToolContext) -> float:
     if ctx.vectors is None or len(ctx.vectors) == 0:
         return 0.0
-    total = ctx.index.store.query_one("SELECT count(*) FROM chunks")[0] or 0
+    total = len(search_tables(ctx.index.store).chunks)  # in memory for this generation
     return round(min(1.0, len(ctx.vectors) / total), 4) if total else 0.0
 
 
