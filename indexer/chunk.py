@@ -47,7 +47,7 @@ from indexer.chunk_text import (
     text_format,
 )
 from indexer.model import Chunk, ParsedFile, Symbol
-from indexer.tokens import count_tokens
+from indexer.tokens import count_tokens_lines
 
 _SIG_CHARS = 90
 _PATH_CHARS = 80
@@ -453,7 +453,7 @@ def _finish(ctx: _Ctx, piece: _Piece, *, exact: bool) -> Chunk:
     text = ctx.data[start:end].decode("utf-8", "replace")
     header = _header(ctx, piece)
     if exact:
-        tokens = count_tokens(header + "\n" + text)
+        tokens = count_tokens_lines(header + "\n" + text)
     else:
         tokens = piece.est + _header_est(ctx, piece)
     return Chunk(
@@ -475,7 +475,7 @@ def _finish_exact(ctx: _Ctx, piece: _Piece) -> list[Chunk]:
     start, end = piece.byte_span or ctx.span(piece.start, piece.end)
     if chunk.tokens <= ctx.max_tokens or end - start <= 4:
         return [chunk]
-    body = max(1, ctx.max_tokens - (chunk.tokens - count_tokens(chunk.text)))
+    body = max(1, ctx.max_tokens - (chunk.tokens - count_tokens_lines(chunk.text)))
     budget = max(1, min(piece.est, body) * body // chunk.tokens * 3 // 4)
     subs: list[_Piece] = []
     if piece.byte_span is None and piece.end - piece.start > 1:

@@ -1,0 +1,49 @@
+"""Exact cl100k counting over cached line segments equals counting the whole text."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from indexer import tokens
+from indexer.tokens import count_tokens, count_tokens_lines
+
+# Characters that decide where cl100k's pre-tokenizer splits: line breaks, Python-only and
+# Unicode whitespace, letters, digits, punctuation runs, contractions, CJK.
+_ALPHABET = ["\n", "\n", "\n", "\r", "\r\n", " ", " ", "  ", "\t", "\u00a0", "\x0b", "\x0c",
+             "\x1c", "\x1f", "\x85", "\u2028", "\u3000", "a", "b", "Foo", "bar", "'s", "'ll",
+             "1", "23", "4567", ":", "-", "{", "}", "...", "#", "é", "数据", "😀", "\ufeff"]
+
+
+def _random_text(rng: random.Random) -> str:
+    return "".join(rng.choice(_ALPHABET) for _ in range(rng.randint(60, 400)))
+
+
+def test_line_segments_count_exactly_random_text() -> None:
+    rng = random.Random(7)
+    for _ in range(3000):
+        text = _random_text(rng)
+        assert count_tokens_lines(text) == count_tokens(text), repr(text)
+
+
+@pytest.mark.parametrize("text", [
+    "key: value\n" * 60 + "  \n\n   \n",
+    "a:\n  - b\n\n\n  - c\n" * 40,
+    "line\r\n  \r\nnext\r\n" * 40,
+    "x = 1\n\u00a0\u00a0\ny\n" * 50,
+    "}\n\n\n" * 100 + "end",
+    "word " * 80 + "\n" + " " * 300,
+    "text\n\x1c\x1d\nmore\n" * 40,
+])
+def test_line_segments_count_exactly_edge_cases(text: str) -> None:
+    assert count_tokens_lines(text) == count_tokens(text)
+    assert count_tokens_lines(text) == count_tokens(text)  # again, from the cache
+
+
+def test_segment_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tokens, "_CACHE_MAX", 10)
+    for i in range(50):
+        text = "".join(f"line {i} {j}\n" for j in range(40))
+        assert count_tokens_lines(text) == count_tokens(text)
+    assert len(tokens._segments) <= 10 + 40
