@@ -1,4 +1,4 @@
-"""Embedding throughput: Sextant's GGUFEmbedder vs raw llama-cpp-python vs PyTorch.
+"""Embedding throughput: Sextant's embedders vs raw llama-cpp-python vs PyTorch.
 
     python -m evals.bench_embed [--corpus flask --corpus requests] [--chunks 200]
                                 [--threads 2] [--out bench.json]
@@ -112,6 +112,19 @@ def bench_sextant(texts: list[str], quant: str, threads: int, batch: int) -> dic
             "cpu": _cpu_seconds[-1], "tokens": tokens}
 
 
+def bench_numpy(texts: list[str], quant: str, threads: int, batch: int) -> dict[str, Any]:
+    from indexer.embed.bert_cpu import NumpyBertEmbedder
+    from indexer.embed.convert import provision_default_model
+
+    embedder = NumpyBertEmbedder(provision_default_model(quant), threads=threads,
+                                 batch_tokens=batch)
+    embedder.embed_documents(texts[:8])  # warm-up
+    seconds = _timed(lambda: embedder.embed_documents(texts))
+    tokens = sum(len(embedder.tokenize(t)) for t in texts)
+    return {"engine": f"sextant NumpyBertEmbedder {quant} (batch {batch})", "seconds": seconds,
+            "cpu": _cpu_seconds[-1], "tokens": tokens}
+
+
 def bench_raw_llama(texts: list[str], quant: str, threads: int) -> dict[str, Any]:
     """`Llama.embed` one text at a time, the way a naive integration would call it."""
     from llama_cpp import Llama
@@ -172,7 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--target-tokens", type=int, default=227)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, action="append", help="GGUFEmbedder batch tokens")
-    parser.add_argument("--skip", action="append", default=[], help="raw, torch, q8_0, f16")
+    parser.add_argument("--numpy-batch", type=int, action="append",
+                        help="NumpyBertEmbedder batch tokens")
+    parser.add_argument("--skip", action="append", default=[],
+                        help="raw, torch, q8_0, f16, llama, numpy")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--engine", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--texts-file", type=Path, help=argparse.SUPPRESS)
@@ -211,7 +227,10 @@ def _engines(args: argparse.Namespace) -> list[list[str]]:
     for quant in ("q8_0", "f16"):
         if quant in args.skip:
             continue
-        engines += [["sextant", quant, str(batch)] for batch in args.batch or [256]]
+        if "numpy" not in args.skip:
+            engines += [["numpy", quant, str(b)] for b in args.numpy_batch or [2048]]
+        if "llama" not in args.skip:
+            engines += [["sextant", quant, str(batch)] for batch in args.batch or [256]]
         if "raw" not in args.skip:
             engines.append(["raw", quant])
     return engines
@@ -243,6 +262,8 @@ def run_engine(engine: list[str], texts: list[str], threads: int) -> dict[str, A
         return result
     if engine[0] == "sextant":
         return bench_sextant(texts, engine[1], threads, int(engine[2]))
+    if engine[0] == "numpy":
+        return bench_numpy(texts, engine[1], threads, int(engine[2]))
     return bench_raw_llama(texts, engine[1], threads)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.embed import ModelUnavailableError, load_embedder
+from indexer.embed import EmbedderError, ModelUnavailableError, load_embedder
 from indexer.embed import convert
 from indexer.embed.convert import model_info, provision_default_model
 
@@ -50,14 +50,21 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield cache
 
 
-@pytest.fixture(scope="module")
-def embedders(model_cache: Path) -> dict[str, object]:
+def _backend_class(backend: str) -> type:
+    from indexer.embed.bert_cpu import NumpyBertEmbedder
     from indexer.embed.gguf import GGUFEmbedder
 
+    return {"llama": GGUFEmbedder, "numpy": NumpyBertEmbedder}[backend]
+
+
+@pytest.fixture(scope="module", params=["llama", "numpy"])
+def embedders(model_cache: Path, request: pytest.FixtureRequest) -> dict[str, object]:
+    """Both quantizations for one backend: every test using this runs for both backends."""
     if not HAVE_LLAMA:
         pytest.skip("llama-cpp-python is not installed")
     models = model_cache / "models"
-    return {q: GGUFEmbedder(models / f"all-minilm-l6-v2-{q}.gguf") for q in convert.QUANTS}
+    cls = _backend_class(request.param)
+    return {q: cls(models / f"all-minilm-l6-v2-{q}.gguf") for q in convert.QUANTS}
 
 
 def reference() -> tuple[list[str], np.ndarray]:
@@ -221,14 +228,70 @@ def test_load_embedder_with_a_path_gives_an_id_with_quant_and_hash(model_cache: 
 
 @needs_model
 @pytest.mark.slow
-def test_loading_and_embedding_print_nothing_to_stdout(model_cache: Path) -> None:
+@pytest.mark.parametrize("quant", convert.QUANTS)
+def test_numpy_and_llama_backends_compute_the_same_vectors(model_cache: Path, quant: str) -> None:
+    # They share a model id (and so the embedding cache): this is what makes that sound.
+    texts, _ = reference()
+    path = model_cache / "models" / f"all-minilm-l6-v2-{quant}.gguf"
+    llama, numpy_ = _backend_class("llama")(path), _backend_class("numpy")(path)
+
+    cosines = (llama.embed_documents(texts) * numpy_.embed_documents(texts)).sum(axis=1)
+
+    assert llama.model_id == numpy_.model_id
+    assert [llama.tokenize(t) for t in texts] == [numpy_.tokenize(t) for t in texts]
+    assert cosines.min() >= 0.999
+
+
+@needs_model
+@pytest.mark.slow
+def test_cpu_default_is_the_numpy_backend_and_the_env_var_chooses(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = model_cache / "models" / "all-minilm-l6-v2-q8_0.gguf"
+    monkeypatch.delenv("SEXTANT_EMBED_BACKEND", raising=False)
+    assert type(load_embedder(path, gpu_layers=0)).__name__ == "NumpyBertEmbedder"
+
+    monkeypatch.setenv("SEXTANT_EMBED_BACKEND", "llama")
+    assert type(load_embedder(path, gpu_layers=0)).__name__ == "GGUFEmbedder"
+
+    monkeypatch.setenv("SEXTANT_EMBED_BACKEND", "tpu")
+    with pytest.raises(EmbedderError, match="auto, llama, numpy"):
+        load_embedder(path, gpu_layers=0)
+
+
+@needs_model
+def test_numpy_backend_refuses_a_model_that_is_not_bert(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gguf
+
+    from indexer.embed.bert_cpu import NumpyBertEmbedder, UnsupportedModel
+
+    path = tmp_path / "decoder.gguf"
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+    with pytest.raises(UnsupportedModel, match="architecture 'llama' is not BERT"):
+        NumpyBertEmbedder(path)
+    monkeypatch.setenv("SEXTANT_EMBED_BACKEND", "numpy")
+    with pytest.raises(EmbedderError, match="SEXTANT_EMBED_BACKEND=numpy"):
+        load_embedder(path, gpu_layers=0)
+
+
+@needs_model
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["llama", "numpy"])
+def test_loading_and_embedding_print_nothing_to_stdout(model_cache: Path, backend: str) -> None:
     script = (
         "from indexer.embed import load_embedder\n"
         "e = load_embedder(None, gpu_layers=0)\n"
         "e.embed_documents(['def f(): pass', 'x' * 3000])\n"
         "e.embed_query('')\n"
     )
-    env = {**os.environ, "SEXTANT_CACHE_DIR": str(model_cache)}
+    env = {**os.environ, "SEXTANT_CACHE_DIR": str(model_cache), "SEXTANT_EMBED_BACKEND": backend}
     env.pop("SEXTANT_MODEL", None)
 
     done = subprocess.run(

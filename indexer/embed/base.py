@@ -12,6 +12,7 @@ Exceptions:
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,10 +22,13 @@ import numpy as np
 
 from indexer.lexical import identifier_tokens
 
+log = logging.getLogger(__name__)
+
 HASHING_SPEC = "hashing"
 MODEL_ENV = "SEXTANT_MODEL"
 GPU_LAYERS_ENV = "SEXTANT_GPU_LAYERS"
-
+BACKEND_ENV = "SEXTANT_EMBED_BACKEND"
+BACKENDS = ("auto", "llama", "numpy")
 
 
 class EmbedderError(Exception):
@@ -128,6 +132,14 @@ def gpu_layers_from_env() -> int | None:
         ) from None
 
 
+def backend_from_env() -> str:
+    """`SEXTANT_EMBED_BACKEND`: auto (default), llama or numpy."""
+    raw = os.environ.get(BACKEND_ENV, "").strip().lower() or "auto"
+    if raw not in BACKENDS:
+        raise EmbedderError(f"{BACKEND_ENV}={raw!r}: use one of {', '.join(BACKENDS)}")
+    return raw
+
+
 def load_embedder(spec: str | Path | None, gpu_layers: int | None = None) -> Embedder:
     """Build the embedder named by `spec`.
 
@@ -138,6 +150,11 @@ def load_embedder(spec: str | Path | None, gpu_layers: int | None = None) -> Emb
 
     `gpu_layers` None means `$SEXTANT_GPU_LAYERS`, else all layers when llama.cpp has GPU
     offload and 0 otherwise.
+
+    Backend (`$SEXTANT_EMBED_BACKEND`): BERT-architecture models on the CPU run in numpy
+    (`NumpyBertEmbedder`, about twice llama.cpp's CPU speed, see docs/embeddings.md);
+    every other model, and any model with GPU layers, runs in llama.cpp (`GGUFEmbedder`).
+    `llama` or `numpy` forces one; `numpy` fails for models it cannot run.
     """
     if spec is None:
         spec = os.environ.get(MODEL_ENV) or None
@@ -157,6 +174,17 @@ def load_embedder(spec: str | Path | None, gpu_layers: int | None = None) -> Emb
             f"embedding model {str(path)!r} not found: set {MODEL_ENV} to a GGUF file "
             "or unset it to use the default model"
         )
-    from indexer.embed.gguf import GGUFEmbedder
+    backend = backend_from_env()
+    from indexer.embed.gguf import GGUFEmbedder, default_gpu_layers
 
+    on_cpu = (default_gpu_layers() if gpu_layers is None else gpu_layers) == 0
+    if backend == "numpy" or (backend == "auto" and on_cpu):
+        from indexer.embed.bert_cpu import NumpyBertEmbedder, UnsupportedModel
+
+        try:
+            return NumpyBertEmbedder(path)
+        except UnsupportedModel as exc:
+            if backend == "numpy":
+                raise EmbedderError(f"{BACKEND_ENV}=numpy: {exc}") from None
+            log.info("%s; embedding with llama.cpp", exc)
     return GGUFEmbedder(path, gpu_layers=gpu_layers)

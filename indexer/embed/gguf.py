@@ -81,6 +81,61 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+class Tokenizer:
+    """A model's own tokenizer (llama.cpp's vocabulary), truncating to a token window."""
+
+    def __init__(self, lib: Any, vocab: Any, max_tokens: int) -> None:
+        self._lib = lib
+        self._vocab = vocab
+        self.max_tokens = max_tokens
+
+    def _tokenize_raw(self, data: bytes, add_special: bool) -> list[int]:
+        capacity = len(data) + 16
+        buf = (self._lib.llama_token * capacity)()
+        n = self._lib.llama_tokenize(self._vocab, data, len(data), buf, capacity, add_special, False)
+        if n < 0:  # buffer too small: -n is the size needed
+            buf = (self._lib.llama_token * -n)()
+            n = self._lib.llama_tokenize(self._vocab, data, len(data), buf, -n, add_special, False)
+        return list(buf[:n])
+
+    def tokenize(self, text: str) -> list[int]:
+        """Tokens for `text` with special tokens; the middle is cut to fit `max_tokens`."""
+        data = text[: self.max_tokens * _CHARS_PER_TOKEN_CAP].encode("utf-8", "replace")
+        full = self._tokenize_raw(data, add_special=True)
+        if len(full) <= self.max_tokens:
+            return full
+        plain = self._tokenize_raw(data, add_special=False)
+        lead = 1 if self._lib.llama_vocab_get_add_bos(self._vocab) else 0
+        tail = max(len(full) - len(plain) - lead, 0)
+        body = plain[: self.max_tokens - lead - tail]
+        return full[:lead] + body + (full[len(full) - tail :] if tail else [])
+
+
+class VocabModel:
+    """A GGUF file loaded for its vocabulary only (no weights): tokenization without llama.cpp
+    running the model. Freed on `close` or garbage collection."""
+
+    def __init__(self, path: Path, max_tokens: int) -> None:
+        self._lib = _llama()
+        params = self._lib.llama_model_default_params()
+        params.vocab_only = True
+        params.n_gpu_layers = 0
+        self._model = self._lib.llama_model_load_from_file(str(path).encode(), params)
+        if not self._model:
+            raise EmbedderError(f"llama.cpp could not read the vocabulary of {path}")
+        vocab = self._lib.llama_model_get_vocab(self._model)
+        self.tokenizer = Tokenizer(self._lib, vocab, max_tokens)
+
+    def close(self) -> None:
+        if getattr(self, "_model", None):
+            self._lib.llama_model_free(self._model)
+            self._model = None
+
+    def __del__(self) -> None:
+        if getattr(self, "_lib", None) is not None:
+            self.close()
+
+
 class GGUFEmbedder:
     """An `Embedder` over any GGUF embedding model (BERT-style encoders or decoders)."""
 
@@ -107,6 +162,7 @@ class GGUFEmbedder:
         self._max_tokens = min(x for x in (window, declared, max_tokens) if x)
         default_batch = GPU_BATCH_TOKENS if self.gpu_layers != 0 else CPU_BATCH_TOKENS
         self.batch_tokens = max(batch_tokens or default_batch, self._max_tokens)
+        self._tokenizer = Tokenizer(self._lib, self._vocab, self._max_tokens)
         self._ctx = self._new_context()
         self._encoder_only = bool(
             self._lib.llama_model_has_encoder(self._model)
@@ -172,26 +228,9 @@ class GGUFEmbedder:
     def max_tokens(self) -> int:
         return self._max_tokens
 
-    def _tokenize_raw(self, data: bytes, add_special: bool) -> list[int]:
-        capacity = len(data) + 16
-        buf = (self._lib.llama_token * capacity)()
-        n = self._lib.llama_tokenize(self._vocab, data, len(data), buf, capacity, add_special, False)
-        if n < 0:  # buffer too small: -n is the size needed
-            buf = (self._lib.llama_token * -n)()
-            n = self._lib.llama_tokenize(self._vocab, data, len(data), buf, -n, add_special, False)
-        return list(buf[:n])
-
     def tokenize(self, text: str) -> list[int]:
         """Model tokens for `text` with special tokens, truncated to `max_tokens`."""
-        data = text[: self._max_tokens * _CHARS_PER_TOKEN_CAP].encode("utf-8", "replace")
-        full = self._tokenize_raw(data, add_special=True)
-        if len(full) <= self._max_tokens:
-            return full
-        plain = self._tokenize_raw(data, add_special=False)
-        lead = 1 if self._lib.llama_vocab_get_add_bos(self._vocab) else 0
-        tail = max(len(full) - len(plain) - lead, 0)
-        body = plain[: self._max_tokens - lead - tail]
-        return full[:lead] + body + (full[len(full) - tail :] if tail else [])
+        return self._tokenizer.tokenize(text)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._embed(texts, self.threads)

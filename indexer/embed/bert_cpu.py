@@ -1,0 +1,374 @@
+"""BERT-family GGUF encoders on the CPU with numpy: the same weights, a faster CPU path.
+
+Why: on a CPU, llama.cpp runs small encoders such as all-MiniLM-L6-v2 at about half the
+speed of PyTorch (docs/benchmarks.md): its kernels are built for quantized decoders. The
+model is tiny (22M parameters), so its weights fit in memory as float32 and the BLAS that
+numpy ships (OpenBLAS) runs the matrix products near the CPU's peak.
+
+This backend reads the tensors from the same GGUF file with the `gguf` package, tokenizes
+with llama.cpp's reading of that file's vocabulary (`VocabModel`), and computes the
+standard BERT encoder: token + position + type embeddings and LayerNorm; per layer
+self-attention, add & norm, feed-forward with GELU (the tanh form llama.cpp uses), add &
+norm; then mean or CLS pooling and L2 normalization.
+
+Parallelism: length-sorted batches go to one thread per physical core, each running
+single-threaded BLAS (OpenBLAS's per-thread setting), so the element-wise parts (softmax,
+GELU, LayerNorm: numpy releases the GIL in them) run in parallel too. Calls need no lock:
+the weights are read-only, so a query is never queued behind a batch of documents.
+
+`load_embedder` uses it for `bert` models when no GPU layers are requested
+(SEXTANT_EMBED_BACKEND=auto, the default); everything else runs in llama.cpp.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import math
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from indexer.embed.base import EmbedderError, ModelUnavailableError
+from indexer.embed.batching import pack_batches, physical_cores
+from indexer.embed.convert import model_fingerprint
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_ARCHS = frozenset({"bert"})
+# Padded tokens per batch: larger batches feed BLAS better but the attention scores of a
+# batch take batch_tokens x heads x length floats (docs/embeddings.md has the measurements).
+BATCH_TOKENS = 2048
+MAX_SEQS = 64
+_POOL_MEAN, _POOL_CLS = 1, 2
+_GELU_A = math.sqrt(2.0 / math.pi)
+_GELU_B = 0.044715
+# exp(x) stays a normal float32 for |x| <= 80, and 512 * e**80 < float32 max.
+_EXP_SAFE = 80.0
+
+
+class UnsupportedModel(EmbedderError):
+    """The GGUF file is not a BERT-style encoder this backend can run."""
+
+
+def _field(reader: Any, key: str) -> Any:
+    field = reader.fields.get(key)
+    if field is None:
+        return None
+    try:
+        return field.contents()
+    except (ValueError, IndexError):
+        return None
+
+
+class _BlasThreads:
+    """OpenBLAS's per-calling-thread thread count (`openblas_set_num_threads_local`), found
+    among the libraries this process has loaded. `available` is False when numpy uses another
+    BLAS: the backend then runs one batch at a time and lets the BLAS thread itself."""
+
+    def __init__(self) -> None:
+        self._setter: Any = None
+        try:
+            with open("/proc/self/maps", encoding="utf-8") as maps:
+                paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+        except OSError:
+            paths = set()
+        for path in sorted(paths):
+            try:
+                setter = ctypes.CDLL(path).openblas_set_num_threads_local
+            except (OSError, AttributeError):
+                continue
+            setter.argtypes, setter.restype = [ctypes.c_int], ctypes.c_int
+            self._setter = setter
+            break
+
+    @property
+    def available(self) -> bool:
+        return self._setter is not None
+
+    def single(self) -> None:
+        """BLAS calls from the current thread use one thread."""
+        if self._setter is not None:
+            self._setter(1)
+
+
+_blas: _BlasThreads | None = None
+_blas_lock = threading.Lock()
+
+
+def _blas_threads() -> _BlasThreads:
+    global _blas
+    with _blas_lock:
+        if _blas is None:
+            np.dot(np.ones((2, 2), np.float32), np.ones((2, 2), np.float32))  # load the BLAS
+            _blas = _BlasThreads()
+        return _blas
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    x -= x.mean(axis=1, keepdims=True)
+    var = np.einsum("ij,ij->i", x, x) / np.float32(x.shape[1])
+    x *= (1.0 / np.sqrt(var + np.float32(eps)))[:, None]
+    x *= weight
+    x += bias
+    return x
+
+
+def _gelu_2x(x: np.ndarray) -> np.ndarray:
+    """In place, twice the tanh-form GELU: x * (1 + tanh(a (x + b x^3))). The factor 1/2 is
+    folded into the next layer's weights."""
+    t = x * x
+    t *= np.float32(_GELU_A * _GELU_B)
+    t += np.float32(_GELU_A)
+    t *= x
+    np.tanh(t, out=t)
+    t += np.float32(1.0)
+    x *= t
+    return x
+
+
+def _head_bounds(rows: np.ndarray, dim: int, heads: int) -> np.ndarray:
+    """Per head, an upper bound of |q . k| over all query/key pairs of one sequence
+    (Cauchy-Schwarz: the largest query norm times the largest key norm)."""
+    n = rows.shape[0]
+    q = rows[:, :dim].reshape(n, heads, -1)
+    k = rows[:, dim : 2 * dim].reshape(n, heads, -1)
+    q_norm = np.einsum("nhd,nhd->hn", q, q).max(axis=1)
+    k_norm = np.einsum("nhd,nhd->hn", k, k).max(axis=1)
+    return np.sqrt(q_norm * k_norm)
+
+
+class _Layer:
+    __slots__ = ("qkv", "qkv_b", "out", "out_b", "norm1", "norm1_b", "up", "up_b", "down",
+                 "down_b", "norm2", "norm2_b")
+
+
+class NumpyBertEmbedder:
+    """An `Embedder` for BERT-architecture GGUF encoders, computed with numpy on the CPU."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        threads: int | None = None,
+        batch_tokens: int | None = None,
+        max_tokens: int | None = None,
+    ) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ModelUnavailableError(f"GGUF model {str(self.path)!r} not found")
+        from gguf import GGUFReader
+
+        reader = GGUFReader(self.path)
+        arch = str(_field(reader, "general.architecture") or "")
+        if arch not in SUPPORTED_ARCHS:
+            raise UnsupportedModel(f"{self.path.name}: architecture {arch!r} is not BERT")
+        self._tensors = {t.name: t for t in reader.tensors}
+        self._heads = int(_field(reader, f"{arch}.attention.head_count") or 0)
+        self._eps = float(_field(reader, f"{arch}.attention.layer_norm_epsilon") or 1e-12)
+        pooling = _field(reader, f"{arch}.pooling_type")
+        self._pooling = _POOL_MEAN if pooling in (None, 0) else int(pooling)
+        if self._pooling not in (_POOL_MEAN, _POOL_CLS):
+            raise UnsupportedModel(f"{self.path.name}: pooling type {pooling} is not mean or CLS")
+        blocks = int(_field(reader, f"{arch}.block_count") or 0)
+        window = int(_field(reader, f"{arch}.context_length") or 0)
+        declared = _field(reader, "sextant.max_seq_length")
+        self._max_tokens = min(int(x) for x in (window, declared, max_tokens) if x)
+        self._token_embd = self._raw("token_embd.weight")
+        self._position = self._dense("position_embd.weight")[: self._max_tokens]
+        types = self._tensors.get("token_types.weight")
+        self._type0 = self._dense("token_types.weight")[0] if types is not None else 0.0
+        self._norm = (self._dense("token_embd_norm.weight"), self._dense("token_embd_norm.bias"))
+        self._layers = [self._load_layer(i) for i in range(blocks)]
+        self._dim = int(self._position.shape[1])
+        if not self._layers or not self._heads or self._dim % self._heads:
+            raise UnsupportedModel(f"{self.path.name}: unexpected BERT shape")
+        from indexer.embed.gguf import VocabModel
+
+        self._vocab = VocabModel(self.path, self._max_tokens)
+        self._model_id = f"{self.path.stem}-{model_fingerprint(self.path)[:12]}"
+        blas = _blas_threads()
+        self._blas = blas
+        self.threads = max(1, threads or physical_cores()) if blas.available else 1
+        self.batch_tokens = max(batch_tokens or BATCH_TOKENS, self._max_tokens)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    # -- weights ---------------------------------------------------------------------------
+
+    def _raw(self, name: str) -> Any:
+        tensor = self._tensors.get(name)
+        if tensor is None:
+            raise UnsupportedModel(f"{self.path.name}: no tensor {name!r}")
+        return tensor
+
+    def _dense(self, name: str) -> np.ndarray:
+        from gguf.quants import dequantize
+
+        tensor = self._raw(name)
+        shape = tuple(int(n) for n in reversed(tensor.shape))
+        data = dequantize(tensor.data, tensor.tensor_type)
+        return np.ascontiguousarray(np.asarray(data, dtype=np.float32).reshape(shape))
+
+    def _linear(self, prefix: str) -> tuple[np.ndarray, np.ndarray]:
+        """(input x output) weight, contiguous for `x @ w`, and the bias."""
+        return np.ascontiguousarray(self._dense(prefix + ".weight").T), self._dense(prefix + ".bias")
+
+    def _load_layer(self, i: int) -> _Layer:
+        p = f"blk.{i}."
+        layer = _Layer()
+        if p + "attn_qkv.weight" in self._tensors:
+            layer.qkv, layer.qkv_b = self._linear(p + "attn_qkv")
+        else:
+            parts = [self._linear(p + name) for name in ("attn_q", "attn_k", "attn_v")]
+            layer.qkv = np.ascontiguousarray(np.concatenate([w for w, _ in parts], axis=1))
+            layer.qkv_b = np.concatenate([b for _, b in parts])
+        dim = layer.qkv.shape[1] // 3
+        scale = np.float32(1.0 / math.sqrt(dim // self._heads))  # softmax(q k / sqrt(d))
+        layer.qkv[:, :dim] *= scale
+        layer.qkv_b[:dim] *= scale
+        layer.out, layer.out_b = self._linear(p + "attn_output")
+        layer.norm1, layer.norm1_b = (self._dense(p + "attn_output_norm.weight"),
+                                      self._dense(p + "attn_output_norm.bias"))
+        layer.up, layer.up_b = self._linear(p + "ffn_up")
+        layer.down, layer.down_b = self._linear(p + "ffn_down")
+        layer.down *= np.float32(0.5)  # _gelu_2x returns twice the GELU
+        layer.norm2, layer.norm2_b = (self._dense(p + "layer_output_norm.weight"),
+                                      self._dense(p + "layer_output_norm.bias"))
+        return layer
+
+    # -- Embedder ----------------------------------------------------------------------------
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def tokenize(self, text: str) -> list[int]:
+        return self._vocab.tokenizer.tokenize(text)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        if not texts:
+            return out
+        tokens = [self.tokenize(t) for t in texts]
+        lengths = [len(t) for t in tokens]
+        # At least one batch per thread when there is enough work to share.
+        share = -(-sum(lengths) // self.threads)
+        budget = min(self.batch_tokens, max(share, self._max_tokens))
+        batches = pack_batches(lengths, budget, MAX_SEQS)
+        pool = self._executor()
+        futures = [pool.submit(self._forward, [tokens[i] for i in b]) for b in batches]
+        for batch, future in zip(batches, futures):
+            out[batch] = future.result()
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        self._blas.single()  # a query is small: no BLAS thread barriers (see gguf.py)
+        return self._forward([self.tokenize(text)])[0]
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    self.threads, thread_name_prefix="sextant-embed",
+                    initializer=self._blas.single if self.threads > 1 else None,
+                )
+            return self._pool
+
+    # -- the encoder -------------------------------------------------------------------------
+
+    def _forward(self, seqs: list[list[int]]) -> np.ndarray:
+        """Unit-length pooled vectors of `seqs` (token ids), zero rows for empty ones.
+
+        The sequences are concatenated without padding: only attention looks across rows,
+        and it works on each sequence's own rows."""
+        result = np.zeros((len(seqs), self._dim), dtype=np.float32)
+        lengths = [len(seq) for seq in seqs]
+        starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        if starts[-1] == 0:
+            return result
+        ids = np.fromiter((t for seq in seqs for t in seq), dtype=np.int64, count=int(starts[-1]))
+        positions = np.concatenate([np.arange(n) for n in lengths if n])
+        x = self._embed_tokens(ids)
+        x += self._position[positions]
+        x += self._type0
+        x = _layer_norm(x, *self._norm, self._eps)
+        for layer in self._layers:
+            x = self._layer(x, layer, starts)
+        nonempty = np.flatnonzero(np.array(lengths) > 0)
+        if self._pooling == _POOL_CLS:
+            pooled = x[starts[nonempty]]
+        else:
+            pooled = np.add.reduceat(x, starts[nonempty], axis=0)
+            pooled /= np.array(lengths, dtype=np.float32)[nonempty, None]
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        result[nonempty] = np.divide(pooled, norms, out=np.zeros_like(pooled), where=norms > 0)
+        return result
+
+    def _embed_tokens(self, ids: np.ndarray) -> np.ndarray:
+        """Rows of the (possibly quantized) token embedding table, dequantized on demand."""
+        from gguf.quants import dequantize
+
+        unique, inverse = np.unique(ids, return_inverse=True)
+        table = self._token_embd
+        rows = dequantize(np.asarray(table.data[unique]), table.tensor_type)
+        rows = np.asarray(rows, dtype=np.float32).reshape(len(unique), -1)
+        return rows[inverse]
+
+    def _layer(self, x: np.ndarray, w: _Layer, starts: np.ndarray) -> np.ndarray:
+        qkv = x @ w.qkv  # the query part is pre-scaled by 1/sqrt(head_dim)
+        qkv += w.qkv_b
+        attended = self._attention(qkv, starts) @ w.out
+        attended += w.out_b
+        attended += x
+        x = _layer_norm(attended, w.norm1, w.norm1_b, self._eps)
+        hidden = x @ w.up
+        hidden += w.up_b
+        out = _gelu_2x(hidden) @ w.down  # ffn_down was pre-scaled by 1/2
+        out += w.down_b
+        out += x
+        return _layer_norm(out, w.norm2, w.norm2_b, self._eps)
+
+    def _attention(self, qkv: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """Softmax attention per sequence (rows `starts[i]:starts[i+1]`) and head, over
+        strided views of `qkv` (no copies): each score matrix stays in cache."""
+        dim, heads = self._dim, self._heads
+        head_dim = dim // heads
+        context = np.empty((qkv.shape[0], dim), dtype=np.float32)
+        for start, stop in zip(starts[:-1].tolist(), starts[1:].tolist()):
+            if start == stop:
+                continue
+            rows = qkv[start:stop]
+            out = context[start:stop]
+            safe = _head_bounds(rows, dim, heads) <= _EXP_SAFE
+            for h in range(heads):
+                cols = slice(h * head_dim, (h + 1) * head_dim)
+                q = rows[:, cols]
+                k = rows[:, dim + cols.start : dim + cols.stop]
+                v = rows[:, 2 * dim + cols.start : 2 * dim + cols.stop]
+                scores = q @ k.T
+                if not safe[h]:
+                    scores -= scores.max(axis=1, keepdims=True)
+                # else every |score| <= _EXP_SAFE: exp neither overflows nor underflows to 0.
+                np.exp(scores, out=scores)
+                total = scores.sum(axis=1, keepdims=True)
+                np.divide(scores @ v, total, out=out[:, cols])
+        return context
+
+    def close(self) -> None:
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+        self._vocab.close()
