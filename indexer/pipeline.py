@@ -12,6 +12,8 @@ and rewritten (a touched-but-unchanged file costs one read).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import functools
 import hashlib
 import logging
@@ -26,7 +28,6 @@ from typing import TYPE_CHECKING
 from indexer.ignore import IgnoreCache
 from indexer.lexical import LexicalDoc, tokenize_for_index
 from indexer.record import FileRecord
-from indexer.workers import CRASH_REASON, WorkerPool
 from indexer.walk import (
     FileEntry,
     SkippedFile,
@@ -37,6 +38,7 @@ from indexer.walk import (
     read_file,
     walk,
 )
+from indexer.workers import CRASH_REASON, WorkerPool
 
 if TYPE_CHECKING:
     from indexer.repo_index import RepoIndex
@@ -53,6 +55,7 @@ class IndexingStopped(Exception):
 _BATCH_FILES = 64  # files per worker task
 _WRITE_FILES = 512  # files per store transaction
 _INLINE_LIMIT = 48  # below this many changed files, skip the process pool
+_BULK_FILES = _WRITE_FILES  # from this many changed files on, the store writes in bulk mode
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +207,22 @@ def _lexical_docs(records: Sequence[FileRecord], chunk_ids: Sequence[int]) -> It
 _LEXICAL_COMMIT_S = 5.0  # during a long build, make new chunks searchable this often
 
 
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(None).malloc_trim  # glibc
+    except (OSError, AttributeError):
+        return None
+
+
+def _trim_heap() -> None:
+    """Hand the C heap's free pages back to the OS. A written batch frees some 10-20 MB of
+    record strings that glibc would otherwise keep resident (moby: peak RSS -25 MB)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
 def _write(index: RepoIndex, records: list[FileRecord], deleted: list[str],
            known: dict[str, tuple[int, int, str]], stats: IndexStats, *, final: bool) -> None:
     replaced = [r.path for r in records if r.path in known] + deleted
@@ -312,6 +331,21 @@ def _apply(
     skipped: list[tuple[str, str, str]], progress: ProgressFn | None,
     should_stop: StopFn | None = None,
 ) -> None:
+    # the first lexical commit comes _LEXICAL_COMMIT_S into the run, not with the first batch
+    # (a commit costs moby's build ~0.3 s of CPU and its peak resident memory ~50 MB)
+    stats.lexical_committed_at = time.monotonic()
+    bulk = len(changed) >= _BULK_FILES
+    with index.store.bulk_load() if bulk else contextlib.nullcontext():
+        _apply_batches(index, changed, deleted, known, opts, stats, skipped, progress,
+                       should_stop, trim=bulk)
+
+
+def _apply_batches(
+    index: RepoIndex, changed: list[FileEntry], deleted: list[str],
+    known: dict[str, tuple[int, int, str]], opts: IndexOptions, stats: IndexStats,
+    skipped: list[tuple[str, str, str]], progress: ProgressFn | None,
+    should_stop: StopFn | None, *, trim: bool,
+) -> None:
     pending: list[FileRecord] = []
     pending_deleted = list(deleted)
     done = 0
@@ -332,8 +366,13 @@ def _apply(
         if len(pending) >= _WRITE_FILES:
             _write(index, pending, pending_deleted, known, stats, final=False)
             pending, pending_deleted = [], []
+            if trim:
+                _trim_heap()
         if should_stop is not None and should_stop():
             _write(index, pending, pending_deleted, known, stats, final=True)
             raise IndexingStopped(f"stopped after {done} of {len(changed)} changed files")
     if pending or pending_deleted or stats.indexed:
         _write(index, pending, pending_deleted, known, stats, final=True)
+    if trim:
+        pending.clear()
+        _trim_heap()

@@ -19,11 +19,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from indexer.lexical import LexicalDoc, LexicalIndex
 from indexer.store import Store, StoreCorrupt
-from indexer.vectors import VectorIndex
 from indexer.workers import WorkerPool
+
+if TYPE_CHECKING:  # usearch costs the indexing process ~15 MB; only embedding needs it
+    from indexer.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 

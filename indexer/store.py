@@ -6,14 +6,17 @@ use one cursor per thread (`Store.reader()`). Every committed write bumps the st
 *generation*; derived indexes (lexical, vectors) record the generation they reflect and are
 replayed or rebuilt when behind.
 
-Bulk writes go through Arrow tables (`INSERT ... SELECT * FROM arrow_table`), never
-row-by-row `executemany`, and in chunked transactions: one transaction per batch of files, so
-a batch is atomic per file set and a crash loses at most the batch in flight.
+Bulk writes go through columns DuckDB scans directly (`INSERT ... SELECT * FROM batch`, the
+batch a dict of NumPy arrays), never row-by-row `executemany`, and in chunked transactions:
+one transaction per batch of files, so a batch is atomic per file set and a crash loses at
+most the batch in flight. NumPy, not pyarrow: pyarrow's import alone added ~37 MB to the
+indexing process's resident memory.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import weakref
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import duckdb
-import pyarrow as pa
+import numpy as np
 
 from indexer.record import FileRecord
 
@@ -32,11 +35,18 @@ __all__ = ["FileRecord", "Store", "StoreCorrupt", "StoreError"]
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-MEMORY_LIMIT = "128MB"
+MEMORY_LIMIT = "128MB"  # 32 MB ran out of memory on graph queries
+# While a long build writes batch after batch: a smaller buffer pool and one thread keep the
+# indexing process's peak resident memory down (moby: ~290 -> ~230 MB with the heap trim in
+# indexer.pipeline); inserts need neither (evals/bench_index.py).
+BULK_MEMORY_LIMIT = "64MB"
+BULK_THREADS = 1
+_THREADS = 2
 
-# Arrow's default pool (jemalloc/mimalloc) keeps freed batches mapped; the system allocator
-# returns them, which keeps the indexer's resident memory bounded (evals/bench_index.py).
-pa.set_memory_pool(pa.system_memory_pool())
+# For modules that do use pyarrow (graph, summaries): Arrow's default pool (jemalloc/mimalloc)
+# keeps freed batches mapped; the system allocator returns them, which keeps the indexer's
+# resident memory bounded (evals/bench_index.py). Read when pyarrow makes its first pool.
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -95,7 +105,7 @@ class Store:
         try:
             # Bounded memory: DuckDB would otherwise cache up to 80% of RAM.
             self._con = duckdb.connect(str(path), read_only=read_only, config={
-                "memory_limit": MEMORY_LIMIT, "threads": 2,
+                "memory_limit": MEMORY_LIMIT, "threads": _THREADS,
                 "preserve_insertion_order": False})
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
@@ -154,6 +164,19 @@ class Store:
             gen = int(con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
             con.execute("UPDATE meta SET value=? WHERE key='generation'", [str(gen + 1)])
 
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Lower DuckDB's memory limit and threads for a run of large writes; restored after."""
+        with self._write_lock:
+            self._con.execute(f"SET memory_limit='{BULK_MEMORY_LIMIT}'")
+            self._con.execute(f"SET threads={BULK_THREADS}")
+        try:
+            yield
+        finally:
+            with self._write_lock:
+                self._con.execute(f"SET memory_limit='{MEMORY_LIMIT}'")
+                self._con.execute(f"SET threads={_THREADS}")
+
     # -- meta ------------------------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
@@ -196,7 +219,7 @@ class Store:
             n_chunks = sum(r.n_chunks for r in records)
             chunk_ids = [r[0] for r in con.execute(
                 "SELECT nextval('chunk_ids') FROM range(?)", [n_chunks]).fetchall()]
-            tables = _arrow_rows(records, file_ids, chunk_ids, gen)
+            tables = _batch_columns(records, file_ids, chunk_ids, gen)
             for name, table in tables.items():
                 con.register("_batch", table)
                 con.execute(f"INSERT INTO {name} SELECT * FROM _batch")
@@ -206,7 +229,7 @@ class Store:
     def _delete_paths(self, con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> list[int]:
         if not paths:
             return []
-        con.register("_paths", pa.table({"path": pa.array(paths, pa.string())}))
+        con.register("_paths", {"path": _strings(paths)})
         ids = "SELECT file_id FROM files WHERE path IN (SELECT path FROM _paths)"
         removed = [r[0] for r in con.execute(
             f"SELECT chunk_id FROM chunks WHERE file_id IN ({ids})").fetchall()]
@@ -227,7 +250,7 @@ class Store:
         if not paths:
             return []
         cur = self.reader()
-        cur.register("_q", pa.table({"path": pa.array(list(paths), pa.string())}))
+        cur.register("_q", {"path": _strings(paths)})
         rows = cur.execute(
             "SELECT c.chunk_id FROM chunks c JOIN files f USING (file_id) "
             "WHERE f.path IN (SELECT path FROM _q)").fetchall()
@@ -240,9 +263,9 @@ class Store:
             if full:
                 con.execute("DELETE FROM skipped")
             if skipped:
-                table = pa.table({
-                    "path": [s[0] for s in skipped], "reason": [s[1] for s in skipped],
-                    "detail": [s[2] for s in skipped]})
+                table = {"path": _strings([s[0] for s in skipped]),
+                         "reason": _strings([s[1] for s in skipped]),
+                         "detail": _strings([s[2] for s in skipped])}
                 con.register("_sk", table)
                 con.execute("DELETE FROM skipped WHERE path IN (SELECT path FROM _sk)")
                 con.execute("INSERT INTO skipped SELECT * FROM _sk")
@@ -254,7 +277,7 @@ class Store:
         if not hashes:
             return {}
         cur = self.reader()
-        cur.register("_h", pa.table({"h": pa.array(list(hashes), pa.string())}))
+        cur.register("_h", {"h": _strings(hashes)})
         rows = cur.execute(
             "SELECT text_hash, vector FROM embeddings WHERE model_id=? "
             "AND text_hash IN (SELECT h FROM _h)", [model_id]).fetchall()
@@ -264,10 +287,9 @@ class Store:
     def put_vectors(self, model_id: str, items: Sequence[tuple[str, bytes]]) -> None:
         if not items:
             return
-        table = pa.table({
-            "model_id": pa.array([model_id] * len(items), pa.string()),
-            "text_hash": pa.array([i[0] for i in items], pa.string()),
-            "vector": pa.array([i[1] for i in items], pa.binary())})
+        table = {"model_id": _strings([model_id] * len(items)),
+                 "text_hash": _strings([i[0] for i in items]),
+                 "vector": _strings([i[1] for i in items])}
         with self._write_lock:
             self._con.register("_v", table)
             self._con.execute("INSERT OR IGNORE INTO embeddings SELECT * FROM _v")
@@ -282,23 +304,31 @@ _REF_COLS = ("file_id", "name", "kind", "line", "start_byte", "scope")
 _IMPORT_COLS = ("file_id", "module", "line", "names", "level")
 _CHUNK_COLS = ("chunk_id", "file_id", "start_line", "end_line", "start_byte", "end_byte",
                "symbol", "kind", "header", "text", "tokens", "text_hash")
-_I32, _I64 = pa.int32(), pa.int64()
-_TYPES: dict[str, dict[str, pa.DataType]] = {
+_I32, _I64 = np.int32, np.int64
+# Numeric columns; every other column is VARCHAR (or a VARCHAR[] of tuples/lists, or BLOB)
+_TYPES: dict[str, dict[str, type[np.generic]]] = {
     "files": {"file_id": _I64, "size": _I64, "mtime_ns": _I64, "lines": _I32,
-              "generation": _I64, "indexed_at": pa.float64()},
+              "generation": _I64, "indexed_at": np.float64},
     "symbols": {"file_id": _I64, "start_line": _I32, "end_line": _I32, "start_byte": _I64,
-                "end_byte": _I64, "bases": pa.list_(pa.string())},
+                "end_byte": _I64},
     "refs": {"file_id": _I64, "line": _I32, "start_byte": _I64},
-    "imports": {"file_id": _I64, "line": _I32, "names": pa.list_(pa.string()), "level": _I32},
+    "imports": {"file_id": _I64, "line": _I32, "level": _I32},
     "chunks": {"chunk_id": _I64, "file_id": _I64, "start_line": _I32, "end_line": _I32,
                "start_byte": _I64, "end_byte": _I64, "tokens": _I32},
 }
 
+Batch = dict[str, np.ndarray]
 
-def _arrow_rows(
+
+def _strings(values: Sequence[Any]) -> np.ndarray:
+    """An object array DuckDB scans as VARCHAR (str), BLOB (bytes) or a list type."""
+    return np.fromiter(values, dtype=object, count=len(values))  # no broadcasting of tuples
+
+
+def _batch_columns(
     records: Sequence[FileRecord], file_ids: list[int], chunk_ids: list[int], gen: int
-) -> dict[str, pa.Table]:
-    """Column-wise Arrow tables for one batch, in each table's column order."""
+) -> dict[str, Batch]:
+    """Column-wise batches (NumPy arrays) for one write, in each table's column order."""
     now = time.time()
     files: list[list[Any]] = [[] for _ in _FILE_COLS]
     syms: list[list[Any]] = [[] for _ in _SYMBOL_COLS]
@@ -341,11 +371,10 @@ def _arrow_rows(
     }
 
 
-def _table(name: str, cols: tuple[str, ...], columns: list[Sequence[Any]]) -> pa.Table:
+def _table(name: str, cols: tuple[str, ...], columns: list[Sequence[Any]]) -> Batch:
     types = _TYPES[name]
-    arrays = [pa.array(vals, types.get(col, pa.string()))
-              for col, vals in zip(cols, columns, strict=True)]
-    return pa.Table.from_arrays(arrays, names=list(cols))
+    return {col: np.array(vals, dtype=types[col]) if col in types else _strings(vals)
+            for col, vals in zip(cols, columns, strict=True)}
 
 
 V = TypeVar("V")

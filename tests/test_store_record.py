@@ -79,3 +79,29 @@ def test_workers_do_not_import_the_store() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parent.parent)
     assert out.stdout.strip() == "[]"
+
+
+def test_sextant_index_imports_only_the_indexer() -> None:
+    """`sextant index` (cli -> commands -> pipeline, store, lexical) stays off pyarrow,
+    usearch, pydantic and the MCP stack: each is resident memory the indexer does not use."""
+    code = ("import sys, mcp_server.cli, mcp_server.commands, indexer.pipeline, "
+            "indexer.repo_index; print(sorted(m for m in ('pyarrow', 'usearch', 'pydantic', "
+            "'mcp', 'starlette', 'uvicorn', 'tools', 'tiktoken') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.strip() == "[]"
+
+
+def test_bulk_load_lowers_and_restores_duckdb_settings(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.duckdb")
+
+    def settings() -> tuple[object, ...]:
+        row = store.query_one("SELECT current_setting('threads'), current_setting('memory_limit')")
+        assert row is not None
+        return row
+
+    before = settings()
+    with store.bulk_load():
+        assert settings()[0] == 1 and settings() != before
+    assert settings() == before
+    store.close()
