@@ -15,8 +15,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from mcp_server.logs import configure_logging
 
 log = logging.getLogger("sextant")
@@ -109,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _emit(args: argparse.Namespace, payload: Any, human: Callable[[Any], str]) -> None:
+    from pydantic import BaseModel
+
     from tools.redact import redact
 
     payload = redact(payload)  # the CLI shows what the tools show: no secrets

@@ -1,4 +1,8 @@
-"""Implementations of the CLI commands (argument parsing lives in cli.py)."""
+"""Implementations of the CLI commands (argument parsing lives in cli.py).
+
+`sextant index` imports only the indexer: pydantic and the tools are imported by the
+commands that use them (they cost the indexing process ~9 MB of resident memory).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from indexer.pipeline import IndexOptions, index_repository
 from indexer.repo_index import IndexPaths, RepoIndex
@@ -19,8 +21,11 @@ from indexer.workers import WorkerPool
 from mcp_server import render
 from mcp_server.cli import CliError, repo_path
 from mcp_server.settings import Settings
-from tools.context import ToolContext
-from tools.models import DependencyResult, IndexStatus, SearchResult, SummaryResult, SymbolResult
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from tools.context import ToolContext
 
 Emit = Callable[[argparse.Namespace, Any, Callable[[Any], str]], None]
 
@@ -58,6 +63,8 @@ class _Progress:
 @contextmanager
 def open_context(args: argparse.Namespace, *, embed: bool = False) -> Iterator[ToolContext]:
     """A ToolContext over the repository's index, indexing it first when none exists."""
+    from tools.context import ToolContext
+
     paths = _paths(args)
     fresh = not paths.exists()
     with RepoIndex(paths) as index:
@@ -85,7 +92,7 @@ def _attach_existing_vectors(ctx: ToolContext) -> None:
         ctx.vectors = None
 
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 
 
 def _live_server_tool(args: argparse.Namespace, name: str, arguments: dict[str, Any],
@@ -136,6 +143,7 @@ def cmd_index(args: argparse.Namespace, emit: Emit) -> int:
 
 def _embed_all(index: RepoIndex, progress: _Progress) -> dict[str, Any]:
     from indexer.embedding import attach_embeddings, embed_pending
+    from tools.context import ToolContext
 
     ctx = ToolContext(index=index)
     started = time.perf_counter()
@@ -161,6 +169,7 @@ def _embed_all(index: RepoIndex, progress: _Progress) -> dict[str, Any]:
 
 
 def cmd_search(args: argparse.Namespace, emit: Emit) -> int:
+    from tools.models import SearchResult
     from tools.search import search_code
 
     result = _run_tool(args, search_code, SearchResult, embed=args.mode != "lexical",
@@ -171,6 +180,7 @@ def cmd_search(args: argparse.Namespace, emit: Emit) -> int:
 
 
 def cmd_symbol(args: argparse.Namespace, emit: Emit) -> int:
+    from tools.models import SymbolResult
     from tools.symbols import get_symbol
 
     result = _run_tool(args, get_symbol, SymbolResult, name=args.name, path=args.path,
@@ -182,6 +192,7 @@ def cmd_symbol(args: argparse.Namespace, emit: Emit) -> int:
 
 def cmd_deps(args: argparse.Namespace, emit: Emit) -> int:
     from tools.deps import expand_dependencies
+    from tools.models import DependencyResult
 
     result = _run_tool(args, expand_dependencies, DependencyResult, target=args.target,
                        direction=args.direction, depth=args.depth, max_tokens=args.max_tokens)
@@ -190,6 +201,7 @@ def cmd_deps(args: argparse.Namespace, emit: Emit) -> int:
 
 
 def cmd_summary(args: argparse.Namespace, emit: Emit) -> int:
+    from tools.models import SummaryResult
     from tools.summary import summarize_dir
 
     result = _run_tool(args, summarize_dir, SummaryResult, path=args.dir, depth=args.depth,
@@ -199,6 +211,7 @@ def cmd_summary(args: argparse.Namespace, emit: Emit) -> int:
 
 
 def cmd_status(args: argparse.Namespace, emit: Emit) -> int:
+    from tools.models import IndexStatus
     from tools.status import index_status
 
     paths = _paths(args)
