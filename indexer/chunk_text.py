@@ -1,7 +1,7 @@
 """Text-file structure for chunking: section starts of Markdown, reStructuredText,
 YAML, TOML and INI files, and the comment marker of a language's chunk headers.
 
-The functions read a chunking context (`indexer.chunk._Ctx`: `data`, `nlines`, `raw`,
+The functions read a chunking context (`indexer.chunk_ctx.Ctx`: `data`, `nlines`, `raw`,
 `line_of`) and return (0-based start line, heading trail) marks; `indexer.chunk` turns
 the marks into sections fitted to the token budget.
 """
