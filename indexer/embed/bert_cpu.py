@@ -6,15 +6,15 @@ model is tiny (22M parameters), so its weights fit in memory as float32 and the 
 numpy ships (OpenBLAS) runs the matrix products near the CPU's peak.
 
 This backend reads the tensors from the same GGUF file with the `gguf` package, tokenizes
-with llama.cpp's reading of that file's vocabulary (`VocabModel`), and computes the
-standard BERT encoder: token + position + type embeddings and LayerNorm; per layer
+with llama.cpp's reading of that file's vocabulary, and computes the standard BERT encoder: token + position + type embeddings and LayerNorm; per layer
 self-attention, add & norm, feed-forward with GELU (the tanh form llama.cpp uses), add &
 norm; then mean or CLS pooling and L2 normalization.
 
 Parallelism: length-sorted batches go to one thread per physical core, each running
 single-threaded BLAS (OpenBLAS's per-thread setting), so the element-wise parts (softmax,
 GELU, LayerNorm: numpy releases the GIL in them) run in parallel too. Calls need no lock:
-the weights are read-only, so a query is never queued behind a batch of documents.
+the weights are read-only. Queries (single short texts) go to llama.cpp with the same file,
+which is faster for them; both compute the same vectors (cosine >= 0.999, tested).
 
 `load_embedder` uses it for `bert` models when no GPU layers are requested
 (SEXTANT_EMBED_BACKEND=auto, the default); everything else runs in llama.cpp.
@@ -186,9 +186,14 @@ class NumpyBertEmbedder:
         self._dim = int(self._position.shape[1])
         if not self._layers or not self._heads or self._dim % self._heads:
             raise UnsupportedModel(f"{self.path.name}: unexpected BERT shape")
-        from indexer.embed.gguf import VocabModel
+        from indexer.embed.gguf import GGUFEmbedder
 
-        self._vocab = VocabModel(self.path, self._max_tokens)
+        # Queries run in llama.cpp: a query is a few tokens, so its products are bound by
+        # reading the weights, and llama.cpp reads them quantized (q8_0: a quarter of numpy's
+        # float32 bytes): 4 ms against 9 ms per query (docs/embeddings.md). It is also the
+        # tokenizer, so both paths see the same token ids.
+        self._small = GGUFEmbedder(self.path, gpu_layers=0, threads=1,
+                                   max_tokens=self._max_tokens)
         self._model_id = f"{self.path.stem}-{model_fingerprint(self.path)[:12]}"
         blas = _blas_threads()
         self._blas = blas
@@ -255,7 +260,7 @@ class NumpyBertEmbedder:
         return self._max_tokens
 
     def tokenize(self, text: str) -> list[int]:
-        return self._vocab.tokenizer.tokenize(text)
+        return self._small.tokenize(text)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
@@ -274,8 +279,7 @@ class NumpyBertEmbedder:
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
-        self._blas.single()  # a query is small: no BLAS thread barriers (see gguf.py)
-        return self._forward([self.tokenize(text)])[0]
+        return self._small.embed_query(text)
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
@@ -371,4 +375,4 @@ class NumpyBertEmbedder:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
                 self._pool = None
-        self._vocab.close()
+        self._small.close()

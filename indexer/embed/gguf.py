@@ -111,31 +111,6 @@ class Tokenizer:
         return full[:lead] + body + (full[len(full) - tail :] if tail else [])
 
 
-class VocabModel:
-    """A GGUF file loaded for its vocabulary only (no weights): tokenization without llama.cpp
-    running the model. Freed on `close` or garbage collection."""
-
-    def __init__(self, path: Path, max_tokens: int) -> None:
-        self._lib = _llama()
-        params = self._lib.llama_model_default_params()
-        params.vocab_only = True
-        params.n_gpu_layers = 0
-        self._model = self._lib.llama_model_load_from_file(str(path).encode(), params)
-        if not self._model:
-            raise EmbedderError(f"llama.cpp could not read the vocabulary of {path}")
-        vocab = self._lib.llama_model_get_vocab(self._model)
-        self.tokenizer = Tokenizer(self._lib, vocab, max_tokens)
-
-    def close(self) -> None:
-        if getattr(self, "_model", None):
-            self._lib.llama_model_free(self._model)
-            self._model = None
-
-    def __del__(self) -> None:
-        if getattr(self, "_lib", None) is not None:
-            self.close()
-
-
 class GGUFEmbedder:
     """An `Embedder` over any GGUF embedding model (BERT-style encoders or decoders)."""
 
