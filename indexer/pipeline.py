@@ -18,6 +18,7 @@ import functools
 import hashlib
 import logging
 import stat
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -139,6 +140,16 @@ def process_batch(entries: list[FileEntry], opts: IndexOptions) -> list[FileReco
     return [process_file(e, opts) for e in entries]
 
 
+def warm_worker() -> None:
+    """Import what `process_file` needs and load the cl100k tables (~0.3 s of a fresh worker),
+    submitted while the main process still walks the tree."""
+    import indexer.chunk
+    import indexer.parse  # noqa: F401
+    from indexer.tokens import encoding
+
+    encoding()
+
+
 # -- orchestration ----------------------------------------------------------------------------
 # Worker processes import this module (for process_batch) but none of the store, graph or
 # vector modules, whose imports (duckdb, pyarrow, numpy) cost each worker ~0.3 s of CPU.
@@ -166,16 +177,18 @@ def _crashed(entry: FileEntry) -> SkippedFile:
 
 
 def _run_batches(
-    index: RepoIndex, entries: Sequence[FileEntry], opts: IndexOptions
+    index: RepoIndex, entries: Sequence[FileEntry], opts: IndexOptions,
+    run_pool: WorkerPool | None = None,
 ) -> Iterator[list[FileRecord | SkippedFile]]:
-    """Process entries in worker processes (the index's pool, else one for this run),
-    yielding results batch by batch, in order. Small jobs without a pool run in-process."""
-    pool = index.workers
+    """Process entries in worker processes (the index's pool, else `run_pool` or one for this
+    run, closed at the end), yielding results batch by batch, in order. Small jobs without a
+    pool run in-process."""
+    pool = index.workers or run_pool
     if pool is None and len(entries) <= _INLINE_LIMIT:
         for batch in _batched(entries, _BATCH_FILES):
             yield process_batch(batch, opts)
         return
-    own = pool is None
+    own = index.workers is None
     pool = pool or WorkerPool(opts.workers)
     try:
         yield from pool.map_batches(functools.partial(process_batch, opts=opts),
@@ -224,7 +237,10 @@ def _trim_heap() -> None:
 
 
 def _write(index: RepoIndex, records: list[FileRecord], deleted: list[str],
-           known: dict[str, tuple[int, int, str]], stats: IndexStats, *, final: bool) -> None:
+           known: dict[str, tuple[int, int, str]], stats: IndexStats, *, final: bool,
+           defer_commit: bool = False) -> int | None:
+    """Write one batch to the store and the lexical index. With `final` and `defer_commit`,
+    the lexical commit is left to the caller: returns the generation it must record."""
     replaced = [r.path for r in records if r.path in known] + deleted
     chunk_ids, removed = index.store.write_files(records, replaced)
     if index.vectors is not None and removed:
@@ -234,10 +250,38 @@ def _write(index: RepoIndex, records: list[FileRecord], deleted: list[str],
     commit = final or now - stats.lexical_committed_at >= _LEXICAL_COMMIT_S
     if commit:
         stats.lexical_committed_at = now
-    index.lexical.update(_lexical_docs(records, chunk_ids), replaced, gen, commit=commit)
+    deferred = final and defer_commit
+    index.lexical.update(_lexical_docs(records, chunk_ids), replaced, gen,
+                         commit=commit and not deferred)
     stats.indexed += len(records)
     stats.symbols += sum(r.n_symbols for r in records)
     stats.chunks += sum(r.n_chunks for r in records)
+    return gen if deferred else None
+
+
+@contextlib.contextmanager
+def _lexical_commit(index: RepoIndex, generation: int | None) -> Iterator[None]:
+    """Commit the lexical index at `generation` in a thread while the block runs (tantivy
+    releases the GIL: the commit and the graph build overlap), and wait for it at the end."""
+    if generation is None:
+        yield
+        return
+    failure: list[BaseException] = []
+
+    def commit() -> None:
+        try:
+            index.lexical.update((), (), generation, commit=True)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=commit, name="sextant-lexical-commit")
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+    if failure:
+        raise failure[0]
 
 
 def index_repository(
@@ -254,21 +298,31 @@ def index_repository(
     changed: list[FileEntry] = []
     skipped: list[tuple[str, str, str]] = []
     seen: set[str] = set()
-    for item in walk(index.root, opts.walk):
-        if isinstance(item, SkippedFile):
-            skipped.append((item.path, str(item.reason), item.detail))
-            continue
-        seen.add(item.path)
-        state = known.get(item.path)
-        if state is not None and state[0] == item.size and state[1] == item.mtime_ns:
-            stats.unchanged += 1
-        else:
-            changed.append(item)
-    deleted = sorted(set(known) - seen)
-    stats.files = len(seen)
-    _apply(index, changed, deleted, known, opts, stats, skipped, progress, should_stop)
-    index.store.replace_skipped(skipped, full=True)
-    _build_graph(index)
+    run_pool: WorkerPool | None = None
+    try:
+        for item in walk(index.root, opts.walk):
+            if isinstance(item, SkippedFile):
+                skipped.append((item.path, str(item.reason), item.detail))
+                continue
+            seen.add(item.path)
+            state = known.get(item.path)
+            if state is not None and state[0] == item.size and state[1] == item.mtime_ns:
+                stats.unchanged += 1
+            else:
+                changed.append(item)
+                if len(changed) == _INLINE_LIMIT + 1 and index.workers is None:
+                    run_pool = WorkerPool(opts.workers)  # workers start while the walk goes on
+                    run_pool.warm(warm_worker)
+        deleted = sorted(set(known) - seen)
+        stats.files = len(seen)
+        due = _apply(index, changed, deleted, known, opts, stats, skipped, progress,
+                     should_stop, run_pool)
+    finally:
+        if run_pool is not None:
+            run_pool.close()
+    with _lexical_commit(index, due):
+        index.store.replace_skipped(skipped, full=True)
+        _build_graph(index)
     stats.skipped.update(s[1] for s in skipped)
     stats.deleted = len(deleted)
     stats.generation = index.store.generation
@@ -316,9 +370,10 @@ def update_paths(
             continue
         changed.append(item)
     stats.files = len(changed)
-    _apply(index, changed, deleted, known, opts, stats, skipped, None)
-    index.store.replace_skipped(skipped, full=False)
-    _build_graph(index)
+    due = _apply(index, changed, deleted, known, opts, stats, skipped, None)
+    with _lexical_commit(index, due):
+        index.store.replace_skipped(skipped, full=False)
+        _build_graph(index)
     stats.deleted = len(deleted)
     stats.generation = index.store.generation
     stats.seconds = time.perf_counter() - started
@@ -329,27 +384,30 @@ def _apply(
     index: RepoIndex, changed: list[FileEntry], deleted: list[str],
     known: dict[str, tuple[int, int, str]], opts: IndexOptions, stats: IndexStats,
     skipped: list[tuple[str, str, str]], progress: ProgressFn | None,
-    should_stop: StopFn | None = None,
-) -> None:
+    should_stop: StopFn | None = None, run_pool: WorkerPool | None = None,
+) -> int | None:
+    """Process and write the changed files. In a bulk run the final lexical commit is left
+    to the caller (`_lexical_commit`): returns its generation, else None."""
     # the first lexical commit comes _LEXICAL_COMMIT_S into the run, not with the first batch
     # (a commit costs moby's build ~0.3 s of CPU and its peak resident memory ~50 MB)
     stats.lexical_committed_at = time.monotonic()
     bulk = len(changed) >= _BULK_FILES
     with index.store.bulk_load() if bulk else contextlib.nullcontext():
-        _apply_batches(index, changed, deleted, known, opts, stats, skipped, progress,
-                       should_stop, trim=bulk)
+        return _apply_batches(index, changed, deleted, known, opts, stats, skipped, progress,
+                              should_stop, run_pool, bulk=bulk)
 
 
 def _apply_batches(
     index: RepoIndex, changed: list[FileEntry], deleted: list[str],
     known: dict[str, tuple[int, int, str]], opts: IndexOptions, stats: IndexStats,
     skipped: list[tuple[str, str, str]], progress: ProgressFn | None,
-    should_stop: StopFn | None, *, trim: bool,
-) -> None:
+    should_stop: StopFn | None, run_pool: WorkerPool | None, *, bulk: bool,
+) -> int | None:
     pending: list[FileRecord] = []
     pending_deleted = list(deleted)
     done = 0
-    for results in _run_batches(index, changed, opts):
+    due = None
+    for results in _run_batches(index, changed, opts, run_pool):
         for res in results:
             if isinstance(res, SkippedFile):
                 skipped.append((res.path, str(res.reason), res.detail))
@@ -366,13 +424,15 @@ def _apply_batches(
         if len(pending) >= _WRITE_FILES:
             _write(index, pending, pending_deleted, known, stats, final=False)
             pending, pending_deleted = [], []
-            if trim:
+            if bulk:
                 _trim_heap()
         if should_stop is not None and should_stop():
             _write(index, pending, pending_deleted, known, stats, final=True)
             raise IndexingStopped(f"stopped after {done} of {len(changed)} changed files")
     if pending or pending_deleted or stats.indexed:
-        _write(index, pending, pending_deleted, known, stats, final=True)
-    if trim:
+        due = _write(index, pending, pending_deleted, known, stats, final=True,
+                     defer_commit=bulk)
+    if bulk:
         pending.clear()
         _trim_heap()
+    return due

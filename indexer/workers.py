@@ -47,6 +47,12 @@ class WorkerPool:
             self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = None
 
+    def warm(self, fn: Callable[[], object]) -> None:
+        """Start the worker processes now, each running `fn` (imports, tables) unwaited."""
+        executor = self._executor()
+        for _ in range(self.workers):
+            executor.submit(fn)
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
