@@ -32,8 +32,9 @@ _TEXT_FORMATS = {
     ".yml": "yaml", ".yaml": "yaml", ".toml": "toml", ".ini": "ini", ".cfg": "ini",
 }  # fmt: skip
 _FORMAT_ALIASES = {"md": "markdown", "restructuredtext": "rst", "yml": "yaml"}
-_ATX = re.compile(rb"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t#]*$")
-_FENCE = re.compile(rb"^ {0,3}(`{3,}|~{3,})")
+# A fence line (checked first, as CommonMark does) or an ATX heading line, found in one scan
+_MD_LINE = re.compile(
+    rb"^ {0,3}(?:(`{3,}|~{3,})|(#{1,6})(?:[ \t]+(.*?))?[ \t#]*$)", re.MULTILINE)
 _RST_ADORN = re.compile(rb"^([=\-~^\"'`#*+:._])\1{2,}[ \t]*$")
 YAML_KEY = re.compile(rb"^([A-Za-z0-9_\"'.][^:#\n]*):(?:[ \t]|\r?$)", re.MULTILINE)
 TOML_TABLE = re.compile(rb"^[ \t]*(\[\[?[^\]\n]+\]\]?)", re.MULTILINE)
@@ -77,16 +78,14 @@ def markdown_marks(ctx: TextContext) -> Marks:
     marks: list[tuple[int, tuple[str, ...]]] = []
     trail: list[tuple[int, str]] = []
     fence: bytes | None = None
-    for i in range(ctx.nlines):
-        line = ctx.raw(i, i + 1)
-        f = _FENCE.match(line)
-        if f:
-            fence = None if fence and f.group(1).startswith(fence) else fence or f.group(1)
+    for m in _MD_LINE.finditer(ctx.data):  # only fence and heading lines: one regex scan
+        f = m.group(1)
+        if f is not None:
+            fence = None if fence and f.startswith(fence) else fence or f
             continue
-        m = None if fence else _ATX.match(line)
-        if m:
-            title = (m.group(2) or b"").decode("utf-8", "replace").strip()
-            marks.append((i, _push(trail, len(m.group(1)), title)))
+        if fence is None:
+            title = (m.group(3) or b"").decode("utf-8", "replace").strip()
+            marks.append((ctx.line_of(m.start()), _push(trail, len(m.group(2)), title)))
     return marks
 
 
