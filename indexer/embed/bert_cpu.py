@@ -118,10 +118,10 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
     return x
 
 
-def _gelu_2x(x: np.ndarray) -> np.ndarray:
-    """In place, twice the tanh-form GELU: x * (1 + tanh(a (x + b x^3))). The factor 1/2 is
-    folded into the next layer's weights."""
-    t = x * x
+def _gelu_2x(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """In place (`t`: scratch of x's shape), twice the tanh-form GELU:
+    x * (1 + tanh(a (x + b x^3))). The factor 1/2 is folded into the next layer's weights."""
+    np.multiply(x, x, out=t)
     t *= np.float32(_GELU_A * _GELU_B)
     t += np.float32(_GELU_A)
     t *= x
@@ -140,6 +140,24 @@ def _head_bounds(rows: np.ndarray, dim: int, heads: int) -> np.ndarray:
     q_norm = np.einsum("nhd,nhd->hn", q, q).max(axis=1)
     k_norm = np.einsum("nhd,nhd->hn", k, k).max(axis=1)
     return np.sqrt(q_norm * k_norm)
+
+
+class _Workspace:
+    """Scratch arrays for one thread's forward passes, reused across layers and batches.
+
+    Fresh large arrays cost a page fault per 4 KiB on first touch: allocating each layer's
+    temporaries anew cost more than the element-wise work done in them (measured: GELU on
+    2,048 x 1,536 floats 4.9 ms with a new temporary, 0.9 ms per pass in a reused one)."""
+
+    def __init__(self, rows: int, dim: int, ffn: int, window: int) -> None:
+        self.rows = rows
+        self.qkv = np.empty((rows, 3 * dim), dtype=np.float32)
+        self.context = np.empty((rows, dim), dtype=np.float32)
+        self.attended = np.empty((rows, dim), dtype=np.float32)
+        self.out = np.empty((rows, dim), dtype=np.float32)
+        self.hidden = np.empty((rows, ffn), dtype=np.float32)
+        self.tmp = np.empty((rows, ffn), dtype=np.float32)
+        self.scores = np.empty(window * window, dtype=np.float32)
 
 
 class _Layer:
@@ -201,6 +219,7 @@ class NumpyBertEmbedder:
         self.batch_tokens = max(batch_tokens or BATCH_TOKENS, self._max_tokens)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        self._spare: list[_Workspace] = []
 
     # -- weights ---------------------------------------------------------------------------
 
@@ -274,8 +293,11 @@ class NumpyBertEmbedder:
         batches = pack_batches(lengths, budget, MAX_SEQS)
         pool = self._executor()
         futures = [pool.submit(self._forward, [tokens[i] for i in b]) for b in batches]
-        for batch, future in zip(batches, futures):
-            out[batch] = future.result()
+        try:
+            for batch, future in zip(batches, futures):
+                out[batch] = future.result()
+        finally:
+            self._drop_workspaces()
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -308,17 +330,43 @@ class NumpyBertEmbedder:
         x += self._position[positions]
         x += self._type0
         x = _layer_norm(x, *self._norm, self._eps)
-        for layer in self._layers:
-            x = self._layer(x, layer, starts)
-        nonempty = np.flatnonzero(np.array(lengths) > 0)
-        if self._pooling == _POOL_CLS:
-            pooled = x[starts[nonempty]]
-        else:
-            pooled = np.add.reduceat(x, starts[nonempty], axis=0)
-            pooled /= np.array(lengths, dtype=np.float32)[nonempty, None]
+        ws = self._take_workspace(len(ids))
+        try:
+            for layer in self._layers:
+                x = self._layer(x, layer, starts, ws)
+            pooled = self._pool_rows(x, lengths, starts)
+        finally:
+            self._give_workspace(ws)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        nonempty = np.flatnonzero(np.array(lengths) > 0)
         result[nonempty] = np.divide(pooled, norms, out=np.zeros_like(pooled), where=norms > 0)
         return result
+
+    def _pool_rows(self, x: np.ndarray, lengths: list[int], starts: np.ndarray) -> np.ndarray:
+        nonempty = np.flatnonzero(np.array(lengths) > 0)
+        if self._pooling == _POOL_CLS:
+            return x[starts[nonempty]]
+        pooled = np.add.reduceat(x, starts[nonempty], axis=0)
+        pooled /= np.array(lengths, dtype=np.float32)[nonempty, None]
+        return pooled
+
+    def _take_workspace(self, rows: int) -> _Workspace:
+        with self._pool_lock:
+            while self._spare:
+                ws = self._spare.pop()
+                if ws.rows >= rows:
+                    return ws
+        ffn = self._layers[0].up.shape[1]
+        return _Workspace(max(rows, self.batch_tokens), self._dim, ffn, self._max_tokens)
+
+    def _give_workspace(self, ws: _Workspace) -> None:
+        with self._pool_lock:
+            self._spare.append(ws)
+
+    def _drop_workspaces(self) -> None:
+        """Return the scratch memory (~22 KB per batch token and thread) between calls."""
+        with self._pool_lock:
+            self._spare.clear()
 
     def _embed_tokens(self, ids: np.ndarray) -> np.ndarray:
         """Rows of the (possibly quantized) token embedding table, dequantized on demand."""
@@ -330,44 +378,49 @@ class NumpyBertEmbedder:
         rows = np.asarray(rows, dtype=np.float32).reshape(len(unique), -1)
         return rows[inverse]
 
-    def _layer(self, x: np.ndarray, w: _Layer, starts: np.ndarray) -> np.ndarray:
-        qkv = x @ w.qkv  # the query part is pre-scaled by 1/sqrt(head_dim)
+    def _layer(self, x: np.ndarray, w: _Layer, starts: np.ndarray, ws: _Workspace) -> np.ndarray:
+        n = x.shape[0]
+        qkv = np.matmul(x, w.qkv, out=ws.qkv[:n])  # query columns pre-scaled by 1/sqrt(d)
         qkv += w.qkv_b
-        attended = self._attention(qkv, starts) @ w.out
+        context = self._attention(qkv, starts, ws.context[:n], ws.scores)
+        attended = np.matmul(context, w.out, out=ws.attended[:n])
         attended += w.out_b
         attended += x
         x = _layer_norm(attended, w.norm1, w.norm1_b, self._eps)
-        hidden = x @ w.up
+        hidden = np.matmul(x, w.up, out=ws.hidden[:n])
         hidden += w.up_b
-        out = _gelu_2x(hidden) @ w.down  # ffn_down was pre-scaled by 1/2
+        gelu = _gelu_2x(hidden, ws.tmp[:n])
+        out = np.matmul(gelu, w.down, out=ws.out[:n])  # ffn_down pre-scaled by 1/2
         out += w.down_b
         out += x
         return _layer_norm(out, w.norm2, w.norm2_b, self._eps)
 
-    def _attention(self, qkv: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    def _attention(self, qkv: np.ndarray, starts: np.ndarray, context: np.ndarray,
+                   scratch: np.ndarray) -> np.ndarray:
         """Softmax attention per sequence (rows `starts[i]:starts[i+1]`) and head, over
         strided views of `qkv` (no copies): each score matrix stays in cache."""
         dim, heads = self._dim, self._heads
         head_dim = dim // heads
-        context = np.empty((qkv.shape[0], dim), dtype=np.float32)
         for start, stop in zip(starts[:-1].tolist(), starts[1:].tolist()):
             if start == stop:
                 continue
             rows = qkv[start:stop]
             out = context[start:stop]
             safe = _head_bounds(rows, dim, heads) <= _EXP_SAFE
+            ones = np.ones(stop - start, dtype=np.float32)
+            scores = scratch[: (stop - start) ** 2].reshape(stop - start, stop - start)
             for h in range(heads):
                 cols = slice(h * head_dim, (h + 1) * head_dim)
                 q = rows[:, cols]
                 k = rows[:, dim + cols.start : dim + cols.stop]
                 v = rows[:, 2 * dim + cols.start : 2 * dim + cols.stop]
-                scores = q @ k.T
+                np.matmul(q, k.T, out=scores)
                 if not safe[h]:
                     scores -= scores.max(axis=1, keepdims=True)
                 # else every |score| <= _EXP_SAFE: exp neither overflows nor underflows to 0.
                 np.exp(scores, out=scores)
-                total = scores.sum(axis=1, keepdims=True)
-                np.divide(scores @ v, total, out=out[:, cols])
+                total = scores @ ones  # row sums; BLAS gemv is ~4x ndarray.sum here
+                np.divide(scores @ v, total[:, None], out=out[:, cols])
         return context
 
     def close(self) -> None:
