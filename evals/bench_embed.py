@@ -228,7 +228,7 @@ def _engines(args: argparse.Namespace) -> list[list[str]]:
         if quant in args.skip:
             continue
         if "numpy" not in args.skip:
-            engines += [["numpy", quant, str(b)] for b in args.numpy_batch or [2048]]
+            engines += [["numpy", quant, str(b)] for b in args.numpy_batch or [1024]]
         if "llama" not in args.skip:
             engines += [["sextant", quant, str(batch)] for batch in args.batch or [256]]
         if "raw" not in args.skip:
