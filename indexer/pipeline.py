@@ -315,14 +315,11 @@ def index_repository(
                     run_pool.warm(warm_worker)
         deleted = sorted(set(known) - seen)
         stats.files = len(seen)
-        due = _apply(index, changed, deleted, known, opts, stats, skipped, progress,
-                     should_stop, run_pool)
+        _apply(index, changed, deleted, known, opts, stats, skipped, progress, should_stop,
+               run_pool, full=True)
     finally:
         if run_pool is not None:
             run_pool.close()
-    with _lexical_commit(index, due):
-        index.store.replace_skipped(skipped, full=True)
-        _build_graph(index)
     stats.skipped.update(s[1] for s in skipped)
     stats.deleted = len(deleted)
     stats.generation = index.store.generation
@@ -370,10 +367,7 @@ def update_paths(
             continue
         changed.append(item)
     stats.files = len(changed)
-    due = _apply(index, changed, deleted, known, opts, stats, skipped, None)
-    with _lexical_commit(index, due):
-        index.store.replace_skipped(skipped, full=False)
-        _build_graph(index)
+    _apply(index, changed, deleted, known, opts, stats, skipped, None, full=False)
     stats.deleted = len(deleted)
     stats.generation = index.store.generation
     stats.seconds = time.perf_counter() - started
@@ -384,17 +378,21 @@ def _apply(
     index: RepoIndex, changed: list[FileEntry], deleted: list[str],
     known: dict[str, tuple[int, int, str]], opts: IndexOptions, stats: IndexStats,
     skipped: list[tuple[str, str, str]], progress: ProgressFn | None,
-    should_stop: StopFn | None = None, run_pool: WorkerPool | None = None,
-) -> int | None:
-    """Process and write the changed files. In a bulk run the final lexical commit is left
-    to the caller (`_lexical_commit`): returns its generation, else None."""
+    should_stop: StopFn | None = None, run_pool: WorkerPool | None = None, *, full: bool,
+) -> None:
+    """Process and write the changed files, then the skipped table (all of it when `full`)
+    and the import graph. A bulk run writes with DuckDB's bulk settings (the graph build gets
+    the usual ones back) and commits the lexical index while the graph is built."""
     # the first lexical commit comes _LEXICAL_COMMIT_S into the run, not with the first batch
     # (a commit costs moby's build ~0.3 s of CPU and its peak resident memory ~50 MB)
     stats.lexical_committed_at = time.monotonic()
     bulk = len(changed) >= _BULK_FILES
     with index.store.bulk_load() if bulk else contextlib.nullcontext():
-        return _apply_batches(index, changed, deleted, known, opts, stats, skipped, progress,
-                              should_stop, run_pool, bulk=bulk)
+        due = _apply_batches(index, changed, deleted, known, opts, stats, skipped, progress,
+                             should_stop, run_pool, bulk=bulk)
+    with _lexical_commit(index, due):
+        index.store.replace_skipped(skipped, full=full)
+        _build_graph(index)
 
 
 def _apply_batches(
