@@ -94,6 +94,7 @@ class Ctx:
         self.classes = self.data.translate(_CLASS_MAP)
         self.path_tokens = estimate_tokens(path[-PATH_CHARS:].encode("utf-8", "replace")) + 2
         self.header_cap = self.path_tokens + math.ceil(3 * SIG_CHARS / 2.5) + 4  # any header
+        self._est: dict[tuple[int, int], int] = {}
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         return self.starts[start], min(self.starts[end] - 1, self.size)
@@ -103,11 +104,19 @@ class Ctx:
         return self.data[s:e]
 
     def est(self, start: int, end: int) -> int:
+        """Estimated tokens of lines [start, end); a quarter of the calls repeat a range
+        (a window is sized, then trimmed and sized again), so results are kept."""
+        key = (start, end)
+        cached = self._est.get(key)
+        if cached is not None:
+            return cached
         first, last = self.span(start, end)
         if end <= start:
-            return _estimate(self.classes, first, last)
-        # lines [start, end) without the last newline hold exactly end - start - 1 newlines
-        return _estimate(self.classes, first, last, end - start - 1)
+            value = _estimate(self.classes, first, last)
+        else:  # lines [start, end) without the last newline hold end - start - 1 newlines
+            value = _estimate(self.classes, first, last, end - start - 1)
+        self._est[key] = value
+        return value
 
     def est_bytes(self, start: int, end: int) -> int:
         return _estimate(self.classes, start, end)
