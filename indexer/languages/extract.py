@@ -160,12 +160,17 @@ class Extractor:
     def collect(self, matches: list[tuple[int, dict[str, list[Node]]]]) -> None:
         roles = self.roles
         refs = self.refs
+        append = refs.append
         for pattern, captures in matches:
-            if len(captures) == 1:
+            if len(captures) == 1:  # most matches: one reference node
                 ((capture, nodes),) = captures.items()
                 role, kind, prio = roles[capture]
                 if role == "ref":
-                    refs.extend((n.start_byte, prio, kind, n) for n in nodes)
+                    if len(nodes) == 1:
+                        node = nodes[0]
+                        append((node.start_byte, prio, kind, node))
+                    else:
+                        refs.extend((n.start_byte, prio, kind, n) for n in nodes)
                     continue
             self._collect(pattern, captures)
 
@@ -245,8 +250,12 @@ class Extractor:
         bases: dict[int, list[str]] = {}  # id(_Def) -> base texts
         seen_types: set[tuple[str, str | None]] = set()
         src = self.src
-        stack: list[_Def] = []
-        i, n = 0, len(scoping)
+        # scopes as (start, end, def) in start order, and a stack of (end, def)
+        spans = [(d.node.start_byte, d.node.end_byte, d) for d in scoping]
+        stack: list[tuple[int, _Def]] = []
+        i, n = 0, len(spans)
+        next_start = spans[0][0] if spans else -1
+        append = out.append
         self.refs.sort(key=itemgetter(0, 1))
         for start, _prio, kind, node in self.refs:
             if start in skip:
@@ -256,23 +265,24 @@ class Extractor:
             name = text if text.isidentifier() else last_segment(text)
             if name in ignored:
                 continue
-            while i < n and scoping[i].node.start_byte <= start:
-                d = scoping[i]
+            while i < n and next_start <= start:
+                d_start, d_end, d = spans[i]
                 i += 1
-                while stack and stack[-1].node.end_byte <= d.node.start_byte:
+                next_start = spans[i][0] if i < n else -1
+                while stack and stack[-1][0] <= d_start:
                     stack.pop()
-                stack.append(d)
-            while stack and stack[-1].node.end_byte <= start:
+                stack.append((d_end, d))
+            while stack and stack[-1][0] <= start:
                 stack.pop()
-            scope = stack[-1].qualname if stack else None
+            scope = stack[-1][1].qualname if stack else None
             if kind == "type":  # one type use per (name, scope) is all the graph needs
                 key = (name, scope)
                 if key in seen_types:
                     continue
                 seen_types.add(key)
-            out.append(Reference(name, kind, node.start_point[0] + 1, start, scope))
+            append(Reference(name, kind, node.start_point[0] + 1, start, scope))
             if kind == "inherit" and stack:
-                bases.setdefault(id(stack[-1]), []).append(collapse(text))
+                bases.setdefault(id(stack[-1][1]), []).append(collapse(text))
         return bases
 
     def _symbol(self, d: _Def, bases: dict[int, list[str]]) -> Symbol:
