@@ -67,7 +67,7 @@ def _time(fn, *args, **kw) -> tuple[float, object]:
 def run(
     root: Path, index_dir: Path, cold_nodes: bool = False
 ) -> tuple[dict[str, object], dict[str, object]]:
-    from indexer import neighbourhood
+    from indexer import graph_tables
     from indexer.pipeline import index_repository
     from indexer.repo_index import IndexPaths, RepoIndex
     from tools.context import ToolContext, ToolError
@@ -104,7 +104,7 @@ def run(
             for direction, depth in COMBOS:
                 op = f"expand {kind} {direction} d{depth}"
                 if cold_nodes:  # no reuse of per-node neighbours between calls
-                    neighbourhood.graph_tables(store).neighbours.clear()
+                    graph_tables.graph_tables(store).neighbours.clear()
                 try:
                     ms, res = _time(expand_dependencies, ctx, target, direction, depth)
                 except ToolError as exc:

@@ -13,14 +13,9 @@ direction(s):
 The collected subgraph is ranked by PageRank personalized on the seed (edge weight = the
 resolution confidence), with the repository-wide file rank as a tie-breaker.
 
-Speed: per-node SQL lookups (5-10 ms each, ~100 for a depth-2 walk) made a walk on moby take
-0.3-1.3 s. Everything a walk reads (file edges both ways, the names each file uses and
-defines, refs by name and by file, definitions by name) is read once per store and graph
-generation into `GraphTables` (~0.5 s and ~100 MB on moby, on the first walk after
-an index change), and each node's neighbours are kept there too; a walk then costs
-10-60 ms. The tables replace the per-node queries one for one (tests compare callers and
-callees with `indexer.refgraph`'s SQL versions); ties the SQL left unordered are now
-broken by path.
+Speed: the walk reads `indexer.graph_tables` (in memory per generation) instead of per-node
+SQL (0.3-1.3 s per walk on moby before), and each node's neighbours are kept there too; a
+walk costs 10-60 ms.
 """
 
 from __future__ import annotations
@@ -32,8 +27,17 @@ from dataclasses import dataclass, field
 
 from indexer import refgraph
 from indexer.graph import pagerank
+from indexer.graph_tables import (
+    GraphTables,
+    callees,
+    callers,
+    files_used,
+    files_using,
+    graph_tables,
+    package_files_used,
+)
 from indexer.refgraph import Definition
-from indexer.store import GenerationCache, Store
+from indexer.store import Store
 
 MAX_NODES = 250
 MAX_PER_NODE = 40
@@ -133,9 +137,9 @@ def _neighbours(t: GraphTables, node: Node, direction: str) -> list[tuple[Node, 
             out += _file_in(t, node.path)
     elif node.kind == "symbol" and node.defn is not None:
         if direction in ("out", "both"):
-            out += [_ref_pair(e, outgoing=True) for e in _callees(t, node.defn)]
+            out += [_ref_pair(e, outgoing=True) for e in callees(t, node.defn)]
         if direction in ("in", "both"):
-            out += [_ref_pair(e, outgoing=False) for e in _callers(t, node.defn)]
+            out += [_ref_pair(e, outgoing=False) for e in callers(t, node.defn)]
     return sorted((p for p in out if p[1].weight >= MIN_WEIGHT), key=lambda p: -p[1].weight)
 
 
@@ -146,120 +150,11 @@ def _ref_pair(e: refgraph.RefEdge, outgoing: bool) -> tuple[Node, Edge]:
     return (dst if outgoing else src), Edge(src.key, dst.key, e.kind, detail, e.confidence)
 
 
-Ref = tuple[str, int, str, "str | None", str]  # path, line, kind, scope, name
-
-
-@dataclass(slots=True)
-class GraphTables:
-    """What the file-level neighbour queries read, held in memory per store and graph
-    generation: per-node SQL lookups cost 5-10 ms each on moby (a depth-2 walk makes
-    ~100 of them), dictionary lookups microseconds. Loaded in ~0.5 s, ~100 MB on moby."""
-
-    key: tuple[int, str | None]  # store generation, graph generation
-    out_edges: dict[str, list[tuple[str, str, str, int]]]  # src -> (dst, kind, module, line)
-    in_file: dict[str, list[tuple[str, str, int]]]  # dst file -> (src, module, line)
-    in_dir: dict[str, list[tuple[str, str, int]]]  # dst package dir -> (src, module, line)
-    used: dict[str, dict[str, str | None]]  # path -> name used -> a scope of its use
-    dir_users: dict[str, dict[str, set[str]]]  # dir -> name -> files of dir using it
-    names: dict[str, set[str]]  # path -> names it defines
-    top_names: dict[str, set[str]]  # path -> names it defines at top level
-    dir_files: dict[str, list[str]]  # dir -> its files defining something
-    rank: dict[str, float]
-    defs: dict[str, list[Definition]]  # name -> definitions (at most MAX_CANDIDATES)
-    refs_by_name: dict[str, list[Ref]]  # in (path, line) order
-    refs_by_path: dict[str, list[Ref]]
-    scope_names: dict[tuple[str, str], frozenset[str]]  # (path, scope) -> names used there
-    by_qualname: dict[tuple[str, str], list[Definition]]  # (path, qualname) -> definitions
-    candidates: dict[str, refgraph.Candidates] = field(default_factory=dict)
-    neighbours: dict[tuple[str, str], list[tuple[Node, Edge]]] = field(default_factory=dict)
-
-    def resolver(self, name: str) -> refgraph.Candidates:
-        c = self.candidates.get(name)
-        if c is None:
-            c = self.candidates[name] = refgraph.Candidates(self.defs.get(name, []))
-        return c
-
-    def imports(self, path: str) -> set[str]:
-        return {
-            dst if kind == "file" else dst + "/"
-            for dst, kind, _m, _l in self.out_edges.get(path, ())
-            if kind != "external"
-        }
-
-
-def graph_tables(store: Store) -> GraphTables:
-    """The tables for `store`'s current generation (loaded on first use after a change)."""
-    return _TABLES.get(store)
-
-
-def _load_tables(store: Store, key: tuple[int, str | None]) -> GraphTables:
-    out_edges: dict[str, list[tuple[str, str, str, int]]] = defaultdict(list)
-    in_file: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
-    in_dir: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
-    for src, dst, kind, module, line in store.query(
-        "SELECT src_path, dst_path, dst_kind, module, min(line) AS l FROM file_edges "
-        "GROUP BY ALL ORDER BY src_path, l, dst_path, dst_kind, module"
-    ):
-        out_edges[src].append((dst, kind, module, line))
-        if kind == "file":
-            in_file[dst].append((src, module, line))
-        elif kind == "dir":
-            in_dir[dst].append((src, module, line))
-    used: dict[str, dict[str, str | None]] = defaultdict(dict)
-    dir_users: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    refs_by_name: dict[str, list[Ref]] = defaultdict(list)
-    refs_by_path: dict[str, list[Ref]] = defaultdict(list)
-    scope_sets: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for ref in store.query(
-        "SELECT f.path, r.line, r.kind, r.scope, r.name FROM refs r JOIN files f USING (file_id) "
-        "ORDER BY f.path, r.line"
-    ):
-        path, _line, _kind, scope, name = ref
-        refs_by_name[name].append(ref)
-        refs_by_path[path].append(ref)
-        if scope is not None:
-            scope_sets[(path, scope)].add(name)
-        seen = used[path]
-        if name not in seen:
-            seen[name] = scope
-            dir_users[posixpath.dirname(path)][name].add(path)
-        elif seen[name] is None and scope is not None:
-            seen[name] = scope  # any_value: the first non-null scope
-    names: dict[str, set[str]] = defaultdict(set)
-    top_names: dict[str, set[str]] = defaultdict(set)
-    defs: dict[str, list[Definition]] = defaultdict(list)
-    by_qualname: dict[tuple[str, str], list[Definition]] = defaultdict(list)
-    for row in store.query(
-        f"SELECT {refgraph.DEF_COLS} FROM symbols s JOIN files f USING (file_id) "
-        "ORDER BY f.path, s.start_line, s.qualname"
-    ):
-        d = refgraph.definition(row)
-        names[d.path].add(d.name)
-        by_qualname[(d.path, d.qualname)].append(d)
-        if d.parent is None:
-            top_names[d.path].add(d.name)
-        if len(defs[d.name]) < refgraph.MAX_CANDIDATES:
-            defs[d.name].append(d)
-    dir_files: dict[str, list[str]] = defaultdict(list)
-    for path in names:
-        dir_files[posixpath.dirname(path)].append(path)
-    try:
-        rank = {p: r for p, r in store.query("SELECT path, rank FROM file_rank")}
-    except Exception:  # noqa: BLE001 - no graph yet
-        rank = {}
-    return GraphTables(
-        key, dict(out_edges), dict(in_file), dict(in_dir), dict(used),
-        {d: dict(v) for d, v in dir_users.items()}, dict(names), dict(top_names),
-        dict(dir_files), rank, dict(defs), dict(refs_by_name), dict(refs_by_path),
-        {k: frozenset(v) for k, v in scope_sets.items()}, dict(by_qualname),
-    )
-
-
 def _file_out(t: GraphTables, path: str) -> list[tuple[Node, Edge]]:
     rows = t.out_edges.get(path, [])
     out: list[tuple[Node, Edge]] = []
     src = f"file:{path}"
-    packages = _package_files_used(t, path, [r[0] for r in rows if r[1] == "dir"])
+    packages = package_files_used(t, path, [r[0] for r in rows if r[1] == "dir"])
     for dst, kind, module, line in rows:
         if kind == "external":
             out.append(
@@ -278,7 +173,7 @@ def _file_out(t: GraphTables, path: str) -> list[tuple[Node, Edge]]:
                 )
             )
     known = {n.key for n, _ in out}
-    for target, conf, names in _files_used(t, path):
+    for target, conf, names in files_used(t, path):
         if f"file:{target}" not in known:
             detail = "uses " + ", ".join(names[:5])
             out.append((file_node(target), Edge(src, f"file:{target}", "uses", detail, conf)))
@@ -306,7 +201,7 @@ def _file_in(t: GraphTables, path: str) -> list[tuple[Node, Edge]]:
         for (src, module), line in rows
     ]
     known = {n.key for n, _ in out}
-    for src, conf, names in _files_using(t, path):
+    for src, conf, names in files_using(t, path):
         if f"file:{src}" not in known:
             out.append(
                 (
@@ -315,138 +210,6 @@ def _file_in(t: GraphTables, path: str) -> list[tuple[Node, Edge]]:
                 )
             )
     return out
-
-
-def _package_files_used(t: GraphTables, src: str, pkg_dirs: list[str]) -> dict[str, list[str]]:
-    """Per Go package dir: its files defining names that `src` uses (else its top files)."""
-    used = t.used.get(src, {})
-    out: dict[str, list[str]] = {}
-    for d in dict.fromkeys(pkg_dirs):
-        cand = []
-        for f in t.dir_files.get(d, ()):
-            if f.endswith("_test.go"):
-                continue
-            n = sum(1 for name in t.names[f] if name in used)
-            r = t.rank.get(f)
-            cand.append((-n, r is None, -(r or 0.0), f))
-        if not cand:
-            continue
-        cand.sort()
-        best = -cand[0][0]
-        picked = cand[:2] if best == 0 else [c for c in cand if c[0] < 0][:8]
-        out[d] = [c[3] for c in picked]
-    return out
-
-
-def _callees(t: GraphTables, sym: Definition) -> list[refgraph.RefEdge]:
-    """`refgraph.callees` over the in-memory tables."""
-    first: dict[tuple[str, str], int] = {}
-    prefix = sym.qualname + "."
-    for _p, line, kind, scope, name in t.refs_by_path.get(sym.path, ()):
-        if (
-            scope is not None
-            and (scope == sym.qualname or scope.startswith(prefix))
-            and sym.start_line <= line <= sym.end_line
-        ):
-            k = (name, kind)
-            if k not in first or line < first[k]:
-                first[k] = line
-    rows = sorted(first.items(), key=lambda kv: (kv[1], kv[0]))
-    imports = t.imports(sym.path)
-    context = frozenset(name for (name, _k), _l in rows)
-    out: list[refgraph.RefEdge] = []
-    for (name, kind), line in rows:
-        for target, conf in t.resolver(name).resolve(sym.path, sym.qualname, imports, context):
-            if target.qualname != sym.qualname or target.path != sym.path:
-                edge = refgraph._EDGE.get(kind, "uses")
-                out.append(refgraph.RefEdge(sym, target, edge, sym.path, line, conf))
-    return out
-
-
-def _callers(t: GraphTables, sym: Definition) -> list[refgraph.RefEdge]:
-    """`refgraph.callers` over the in-memory tables."""
-    rows: list[tuple[str, int, str, str | None, Definition | None]] = []
-    for path, line, kind, scope, _name in t.refs_by_name.get(sym.name, ()):
-        scoped = t.by_qualname.get((path, scope), [None]) if scope is not None else [None]
-        for d in scoped:
-            rows.append((path, line, kind, scope, d))
-        if len(rows) >= refgraph.MAX_USES:
-            break
-    rows = rows[: refgraph.MAX_USES]
-    defs = t.resolver(sym.name)
-    out: list[refgraph.RefEdge] = []
-    seen: set[tuple[str, str | None, str]] = set()
-    confidence: dict[tuple[str, str | None], float] = {}
-    imports: dict[str, set[str]] = {}
-    for path, line, kind, scope, scope_def in rows:
-        conf = confidence.get((path, scope))
-        if conf is None:
-            if path not in imports:
-                imports[path] = t.imports(path)
-            context = t.scope_names.get((path, scope), frozenset()) if scope else frozenset()
-            conf = refgraph.use_confidence(defs, sym, path, scope, imports[path], context)
-            confidence[(path, scope)] = conf
-        source: Definition | str = path
-        if scope_def is not None:
-            source = _owner(t, scope_def)
-        key = (path, source.qualname if isinstance(source, Definition) else None, kind)
-        if conf <= 0 or key in seen or source == sym:
-            continue
-        seen.add(key)
-        out.append(refgraph.RefEdge(source, sym, refgraph._EDGE.get(kind, "uses"), path, line, conf))
-    return out
-
-
-def _owner(t: GraphTables, d: Definition) -> Definition:
-    """A nested function's outermost enclosing function or method (`refgraph._owners`)."""
-    if d.kind != "function" or not d.parent:
-        return d
-    out = d
-    owner = _parent_fn(t, d)
-    seen = 0
-    while owner is not None and seen < 64:
-        out = owner
-        owner = _parent_fn(t, owner)
-        seen += 1
-    return out
-
-
-def _parent_fn(t: GraphTables, d: Definition) -> Definition | None:
-    found = [
-        p
-        for p in t.by_qualname.get((d.path, d.parent or ""), ())
-        if p.kind in ("function", "method")
-    ]
-    return found[-1] if found else None
-
-
-def _prefix(d: str) -> str:
-    return d + "/" if d else ""
-
-
-def _files_used(t: GraphTables, path: str) -> list[tuple[str, float, list[str]]]:
-    """Other files whose definitions `path` uses at confidence >= 0.6 (same package, imports)."""
-    imports = t.imports(path)
-    found: dict[str, tuple[float, list[str]]] = {}
-    for name, scope in t.used.get(path, {}).items():
-        for d, conf in t.resolver(name).resolve(path, scope, imports):
-            if d.path != path and conf >= 0.6:
-                best, names = found.get(d.path, (0.0, []))
-                found[d.path] = (max(best, conf), names + [name])
-    ranked = sorted(found.items(), key=lambda kv: (-len(kv[1][1]), kv[0]))
-    return [(p, conf, names) for p, (conf, names) in ranked]
-
-
-def _files_using(t: GraphTables, path: str) -> list[tuple[str, float, list[str]]]:
-    """Files in the same directory that use names defined in `path`."""
-    users = t.dir_users.get(posixpath.dirname(path), {})
-    found: dict[str, set[str]] = defaultdict(set)
-    for name in t.names.get(path, ()):
-        for f in users.get(name, ()):
-            if f != path:
-                found[f].add(name)
-    ranked = sorted(found.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:40]
-    return [(p, 0.6, sorted(names)) for p, names in ranked]
 
 
 def _rank(store: Store, hood: Neighbourhood) -> None:
@@ -481,4 +244,3 @@ def _file_priors(store: Store, paths: list[str]) -> dict[str, float]:
     return {r[0]: r[1] / top for r in rows}
 
 
-_TABLES: GenerationCache[GraphTables] = GenerationCache(_load_tables)

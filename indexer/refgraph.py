@@ -17,7 +17,7 @@ Scoring every definition for every use was the cost on large repositories (calle
 on moby: 3000 uses x 200 definitions, ~1 s): `Candidates` indexes one name's definitions by
 file and directory and looks only at the use's file, its imports and its directory (the
 levels above are 0.1 apart, the owner bonus 0.05, so the best level decides); it answers
-exactly what `resolve_use` answers. `indexer.neighbourhood` runs callers/callees over its
+exactly what `resolve_use` answers. `indexer.graph_tables` runs callers/callees over its
 in-memory tables; the SQL versions here remain the reference (tests compare the two).
 """
 
@@ -286,7 +286,7 @@ def use_confidence(defs: Candidates, sym: Definition, path: str, scope: str | No
 def callers(store: Store, sym: Definition) -> list[RefEdge]:
     """Uses of `sym` elsewhere, each attributed to its enclosing definition (or file).
 
-    The tools use the in-memory equivalent (`neighbourhood._callers`); this SQL version is
+    The tools use the in-memory equivalent (`graph_tables.callers`); this SQL version is
     its reference, checked equal in tests/test_graph_tables.py.
 
     A use inside a nested function (a decorator's inner `wrapper`) is attributed to the

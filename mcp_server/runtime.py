@@ -116,7 +116,7 @@ class Runtime:
         """Load the graph's in-memory tables now, not on the first tool call (~0.5 s on a
         repository of 3k files)."""
         try:
-            from indexer.neighbourhood import graph_tables
+            from indexer.graph_tables import graph_tables
 
             graph_tables(ctx.index.store)
         except Exception:  # noqa: BLE001 - an optimisation: the tools load them on demand

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer import neighbourhood, refgraph
+from indexer import graph_tables, refgraph
 from indexer.pipeline import index_repository
 from indexer.refgraph import Candidates, Definition, definition, resolve_use
 from indexer.repo_index import IndexPaths, RepoIndex
@@ -74,10 +74,10 @@ def test_in_memory_callers_and_callees_match_the_sql_ones(ctx: ToolContext) -> N
     )
     syms = [definition(r) for r in rows]
     sample = random.Random(3).sample(syms, min(60, len(syms)))
-    tables = neighbourhood.graph_tables(store)
+    tables = graph_tables.graph_tables(store)
     for sym in sample:
-        assert _edges(neighbourhood._callees(tables, sym)) == _edges(refgraph.callees(store, sym))
-        assert _edges(neighbourhood._callers(tables, sym)) == _edges(refgraph.callers(store, sym))
+        assert _edges(graph_tables.callees(tables, sym)) == _edges(refgraph.callees(store, sym))
+        assert _edges(graph_tables.callers(tables, sym)) == _edges(refgraph.callers(store, sym))
 
 
 def test_directory_relations_match_a_query_per_directory(ctx: ToolContext) -> None:
@@ -106,6 +106,6 @@ def test_directory_relations_match_a_query_per_directory(ctx: ToolContext) -> No
 
 def test_tables_follow_the_store_generation(ctx: ToolContext) -> None:
     store = ctx.index.store
-    first = neighbourhood.graph_tables(store)
-    assert neighbourhood.graph_tables(store) is first
+    first = graph_tables.graph_tables(store)
+    assert graph_tables.graph_tables(store) is first
     assert first.key == (store.generation, store.get_meta("graph_generation"))
