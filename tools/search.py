@@ -25,7 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from indexer.lexical import identifier_tokens
+from indexer.lexical import _PARTS, _WORD, identifier_tokens
 from tools.budget import fit_items, json_tokens
 from tools.context import ToolContext, ToolError
 from tools.models import Omitted, SearchHit, SearchResult
@@ -47,6 +47,8 @@ IMPORTER_BOOST = 0.05  # per other candidate file that imports this one (up to 4
 LONG_QUERY_WORDS = 40
 MAX_QUERY_TOKENS = 48
 MAX_IDENTIFIERS = 16
+FILE_WEIGHT = 0.7  # whole-file BM25: RRF weight of a file's rank, added to its chunks
+FILE_POOL = 30  # files ranked by whole-file BM25
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _CODE_LIKE = re.compile(r"_|\.|[a-z][A-Z]|[A-Z]{2,}[a-z]")
@@ -83,6 +85,7 @@ class QueryPlan:
     """What each retriever is given for one query."""
 
     lexical: str
+    terms: tuple[tuple[str, float], ...]  # the lexical tokens, weighted (all 1.0 today)
     semantic: str
     identifiers: list[str]
     files: list[str]
@@ -129,19 +132,30 @@ def plan_query(query: str) -> QueryPlan:
     files = [*trace_files, *_FILE_NAME.findall(query)]
     idents = [i.strip(".") for i in idents if i.strip(".") and not _FILE_NAME.fullmatch(i)]
     idents = list(dict.fromkeys(i for i in idents if i.lower() not in _STOP))
-    return QueryPlan(lexical=_lexical_text(query, idents, long), semantic=query[:2000],
+    terms = _lexical_terms(query, idents, long)
+    return QueryPlan(lexical=" ".join(t for t, _ in terms), terms=tuple(terms),
+                     semantic=query[:2000],
                      identifiers=idents[:MAX_IDENTIFIERS], files=list(dict.fromkeys(files)),
                      words=frozenset(t for t in identifier_tokens(query) if t not in _STOP),
                      long=long, name_lookup=bool(idents) and len(words) <= NAME_QUERY_WORDS,
                      traced=bool(trace_names))
 
 
-def _lexical_text(query: str, idents: Sequence[str], long: bool) -> str:
-    tokens = identifier_tokens(query)
+def _word_tokens(word: str) -> list[str]:
+    """Query tokens of one word: its identifier parts and the whole identifier, without the
+    bare numbers of a word like `base64` or `sha1` (`64` matches any literal)."""
+    parts = [p.lower() for p in _PARTS.findall(word)]
+    if len(parts) <= 1:
+        return parts
+    return ["".join(parts)] + [p for p in parts if not p.isdigit()]
+
+
+def _lexical_terms(query: str, idents: Sequence[str], long: bool) -> list[tuple[str, float]]:
+    tokens = [t for w in _WORD.findall(query) for t in _word_tokens(w)]
     kept = [t for t in tokens if t not in _STOP and len(t) > 1] or tokens
     if long:  # identifiers first, then the rest in order of appearance
-        kept = [t for i in idents for t in identifier_tokens(i)] + kept
-    return " ".join(list(dict.fromkeys(kept))[:MAX_QUERY_TOKENS])
+        kept = [t for i in idents for w in _WORD.findall(i) for t in _word_tokens(w)] + kept
+    return [(t, 1.0) for t in list(dict.fromkeys(kept))[:MAX_QUERY_TOKENS]]
 
 
 def fusion_weights(plan: QueryPlan) -> dict[str, float]:
@@ -161,6 +175,23 @@ def _fuse(ranked: dict[str, Sequence[int]], weights: dict[str, float]) -> dict[i
             cand.score += weights[source] / (RRF_K + rank + 1)
             cand.matched_by.append(source)
     return out
+
+
+def _file_prior(tables: SearchTables, fused: dict[int, _Candidate],
+                files: Sequence[tuple[int, float]]) -> None:
+    """Whole-file evidence: each candidate chunk gains FILE_WEIGHT / (RRF_K + rank + 1) for
+    its file's rank by whole-file BM25. A file whose chunks each match a few query words
+    (a change touching several functions, a subject naming the module's concepts) then
+    ranks with files where one chunk matches them all; order within a file is unchanged."""
+    order: dict[int, int] = {}
+    for cid, _ in files:
+        chunk = tables.chunks.get(cid)
+        if chunk is not None:
+            order.setdefault(chunk[0], len(order))
+    for cand in fused.values():
+        chunk = tables.chunks.get(cand.chunk_id)
+        if chunk is not None and chunk[0] in order:
+            cand.score += FILE_WEIGHT / (RRF_K + order[chunk[0]] + 1)
 
 
 def _symbol_matches(tables: SearchTables, plan: QueryPlan, limit: int) -> list[int]:
@@ -334,15 +365,18 @@ def search_code(
     pool = max(60, k * 6) * (8 if language or path else 1)
     ranked: dict[str, Sequence[int]] = {}
     tables = search_tables(ctx.index.store)
+    files: list[tuple[int, float]] = []
     if mode in ("hybrid", "lexical"):
-        ranked["lexical"] = [cid for cid, _ in ctx.index.lexical.search(plan.lexical, pool)]
+        ranked["lexical"] = [cid for cid, _ in ctx.index.lexical.search(plan.terms, pool)]
         ranked["symbol"] = _symbol_matches(tables, plan, 20)
+        files = ctx.index.lexical.search_files(plan.terms, FILE_POOL)
     if mode in ("hybrid", "semantic"):
         ranked["semantic"] = _semantic(ctx, plan.semantic, pool)
     if mode == "semantic" and (ctx.vectors is None or len(ctx.vectors) == 0):
         raise ToolError("semantic search needs embeddings, and none exist yet: use mode "
                         "'hybrid' or 'lexical', or wait for embedding (see index_status)")
     fused = _fuse(ranked, fusion_weights(plan))
+    _file_prior(tables, fused, files)
     best = _select(_rank(tables, fused, plan, language, path), k)
     texts = _load_text(ctx, [r.cid for r in best])
     hits = [SearchHit(
