@@ -44,9 +44,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--window", type=int, default=800, help="recent commits sampled from")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-dense", action="store_true", help="skip embeddings everywhere")
-    p.add_argument("--dense-sets", default="docstrings", help=(
-        "sets that embed their trees (default: docstrings; commits replays history, whose "
-        "changed chunks need embedding at every step: add it where time allows)"))
+    p.add_argument("--dense-sets", default="docstrings,commits", help=(
+        "sets that embed their trees (default: both; commits embeds the chunks each step of "
+        "history changes, from the embedding cache when their text was seen before)"))
     p.add_argument("--work", type=Path, default=cache)
     p.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     return p.parse_args(argv)

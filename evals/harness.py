@@ -74,20 +74,18 @@ class Session:
         self._idents: baselines.UnitIndex | None = None
 
     def refresh(self) -> None:
-        """Bring the index up to date with the tree (incremental), embeddings included."""
+        """Bring the index up to date with the tree (incremental), embeddings included: new
+        chunks are embedded (from the store's cache when their text was seen before) into
+        the vector index kept open across steps, rather than rebuilding it each step."""
         index_repository(self.index)
         self._files = self._functions = self._idents = None
         if not self.dense:
             return
         from indexer.embedding import attach_embeddings, embed_pending
 
-        if self.ctx.embedder is None:
-            attach_embeddings(self.ctx, None, None)
-        else:
-            from indexer.embedding import open_vectors
-
-            self.ctx.vectors = open_vectors(self.index, self.ctx.embedder)
-        embed_pending(self.ctx, threading.Event())
+        if self.ctx.embedder is None:  # later steps keep the open vector index: the pipeline
+            attach_embeddings(self.ctx, None, None)  # removed the vectors of replaced chunks
+        embed_pending(self.ctx, threading.Event())  # and the cache embeds the new ones
 
     def close(self) -> None:
         self.index.close()

@@ -4,6 +4,7 @@ commit sampling on a tiny git repository, and one end-to-end run through MCP."""
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from evals.harness import Outcome, evaluate, session
+from evals.harness import Outcome, Session, evaluate, session
 from evals.metrics import QueryScore, Span, covers, score_ranked, summarize
 from evals.sets import commits, docstrings, is_source
 
@@ -204,3 +205,33 @@ def test_sextant_eval_reports_recall_on_the_repositorys_own_commits(tiny_history
     assert report["commits"] == 2 and report["recall"]["@1"] == 1.0
     assert main(["eval", "--repo", str(tmp_path), "-n", "5"]) == 1  # no history: one-line error
     assert not (tmp_path / ".sextant").exists()  # and nothing indexed
+
+
+def test_a_dense_session_keeps_its_vectors_in_step_with_history(tiny_history: Path,
+                                                                tmp_path: Path) -> None:
+    """Each step embeds only the chunks it changed, into the vector index kept open: no
+    rebuild from the cache, no vector left behind for a replaced chunk."""
+    from indexer.embed import HashingEmbedder
+    from indexer.embedding import open_vectors
+
+    git_dir = tiny_history / ".git"
+    revs = _git(tiny_history, "rev-list", "--reverse", "HEAD").split()
+    tree = tmp_path / "tree"
+    commits.materialize(git_dir, revs[0], tree)
+    s = Session(tree, tmp_path / "index", dense=True)
+    try:
+        s.ctx.embedder = embedder = HashingEmbedder()
+        s.ctx.vectors = open_vectors(s.index, embedder)
+        for old, new in itertools.pairwise(revs):
+            s.refresh()
+            vectors = s.ctx.vectors
+            live = [r[0] for r in s.index.store.query("SELECT chunk_id FROM chunks")]
+            assert vectors is not None and len(vectors) == len(live)
+            assert all(vectors.contains(c) for c in live)
+            commits.advance(git_dir, old, new, tree)
+        calls = len(embedder.calls)
+        s.refresh()
+        assert s.ctx.vectors is vectors  # the same index, updated in place
+        assert len(embedder.calls) == calls + 1  # the last step's new chunk text only
+    finally:
+        s.close()
