@@ -4,9 +4,10 @@
 
 Both runs see the same files (what the walk admits and a grammar exists for) and the same
 number of worker processes; the baseline reads each file and parses it with tree-sitter,
-nothing else. Reports files/s, symbols/s, MB/s, the wall-time ratio, and peak RSS of the
-indexing process and of its largest worker (ru_maxrss), each measured in a fresh
-subprocess so the figures don't mix.
+nothing else. Reports files/s, symbols/s, MB/s, the wall-time ratio, the CPU seconds of the
+indexing process and of its workers (with their ratio: on a shared machine CPU time moves
+less than wall time), and peak RSS of the indexing process and of its largest worker
+(ru_maxrss), each measured in a fresh subprocess so the figures don't mix.
 """
 
 from __future__ import annotations
@@ -75,8 +76,13 @@ def sextant(root: str, index_dir: str, workers: int) -> dict[str, float]:
 
 def _child(mode: str, root: str, index_dir: str, workers: int) -> None:
     result = baseline(root, workers) if mode == "baseline" else sextant(root, index_dir, workers)
-    result["rss_self_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result["rss_worker_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    own, workers = (resource.getrusage(who) for who in
+                    (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    result["cpu_self_s"] = round(own.ru_utime + own.ru_stime, 2)
+    result["cpu_workers_s"] = round(workers.ru_utime + workers.ru_stime, 2)
+    result["rss_self_mb"] = own.ru_maxrss / 1024
+    result["rss_worker_mb"] = workers.ru_maxrss / 1024
+    result["load_avg"] = round(os.getloadavg()[0], 2)
     sys.stdout.write(json.dumps(result) + "\n")
 
 
@@ -108,6 +114,8 @@ def main() -> None:
         "corpus": args.corpus, "workers": args.workers, "date": time.strftime("%Y-%m-%d"),
         "baseline": base, "sextant": ours,
         "ratio_wall": round(ours["seconds"] / base["seconds"], 2),
+        "ratio_cpu": round((ours["cpu_self_s"] + ours["cpu_workers_s"])
+                           / (base["cpu_self_s"] + base["cpu_workers_s"]), 2),
         "files_per_s": round(ours["files"] / ours["seconds"], 1),
         "symbols_per_s": round(ours["symbols"] / ours["seconds"], 1),
         "mb_per_s": round(total_bytes / 1e6 / ours["seconds"], 2),
