@@ -310,9 +310,10 @@ def index_repository(
                 stats.unchanged += 1
             else:
                 changed.append(item)
-                if len(changed) == _INLINE_LIMIT + 1 and index.workers is None:
-                    run_pool = WorkerPool(opts.workers)  # workers start while the walk goes on
-                    run_pool.warm(warm_worker)
+                if len(changed) == _INLINE_LIMIT + 1:  # workers start while the walk goes on
+                    if index.workers is None:
+                        run_pool = WorkerPool(opts.workers)
+                    (index.workers or run_pool).warm(warm_worker)  # type: ignore[union-attr]
         deleted = sorted(set(known) - seen)
         stats.files = len(seen)
         _apply(index, changed, deleted, known, opts, stats, skipped, progress, should_stop,

@@ -49,9 +49,12 @@ class WorkerPool:
 
     def warm(self, fn: Callable[[], object]) -> None:
         """Start the worker processes now, each running `fn` (imports, tables) unwaited."""
-        executor = self._executor()
-        for _ in range(self.workers):
-            executor.submit(fn)
+        try:
+            executor = self._executor()
+            for _ in range(self.workers):
+                executor.submit(fn)
+        except BrokenProcessPool:  # a dead pool is replaced when the work is submitted
+            self._reset()
 
     def close(self) -> None:
         if self._pool is not None:
