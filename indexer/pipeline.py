@@ -311,9 +311,10 @@ def index_repository(
             else:
                 changed.append(item)
                 if len(changed) == _INLINE_LIMIT + 1:  # workers start while the walk goes on
-                    if index.workers is None:
-                        run_pool = WorkerPool(opts.workers)
-                    (index.workers or run_pool).warm(warm_worker)  # type: ignore[union-attr]
+                    pool = index.workers
+                    if pool is None:
+                        pool = run_pool = WorkerPool(opts.workers)
+                    pool.warm(warm_worker)
         deleted = sorted(set(known) - seen)
         stats.files = len(seen)
         _apply(index, changed, deleted, known, opts, stats, skipped, progress, should_stop,
