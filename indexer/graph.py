@@ -31,11 +31,10 @@ from contextlib import contextmanager
 
 import duckdb
 import numpy as np
-import pyarrow as pa
 
 from indexer.repo_index import RepoIndex
 from indexer.resolve_imports import Layout, resolve
-from indexer.store import Store, atomic
+from indexer.store import Store, atomic, text_column
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +52,7 @@ _DAMPING = 0.85
 
 @contextmanager
 def private_cursor(store: Store) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A cursor of our own: registered Arrow tables and transactions never meet a caller's
+    """A cursor of our own: registered column tables and transactions never meet a caller's
     half-read result on the shared per-thread cursor."""
     cur = store.reader().cursor()
     try:
@@ -115,7 +114,7 @@ def _resolve_files(
     todo: dict[str, int],
     langs: dict[str, str | None],
 ) -> dict[str, list[object]]:
-    cur.register("_ids", pa.table({"file_id": pa.array(list(todo.values()), pa.int64())}))
+    cur.register("_ids", {"file_id": np.array(list(todo.values()), dtype=np.int64)})
     rows = cur.execute(
         "SELECT f.path, i.module, i.names, i.level, i.line FROM imports i JOIN files f USING (file_id) "
         "WHERE i.file_id IN (SELECT file_id FROM _ids)"
@@ -148,26 +147,24 @@ def _write_edges(
     only: list[str] | None,
     files: list[tuple[int, str, str | None]],
 ) -> None:
-    table = pa.table(
-        {
-            "src_path": pa.array(cols["src_path"], pa.string()),
-            "dst_path": pa.array(cols["dst_path"], pa.string()),
-            "dst_kind": pa.array(cols["dst_kind"], pa.string()),
-            "module": pa.array(cols["module"], pa.string()),
-            "line": pa.array(cols["line"], pa.int32()),
-        }
-    )
-    snapshot = pa.table(
-        {
-            "file_id": pa.array([f[0] for f in files], pa.int64()),
-            "path": pa.array([f[1] for f in files], pa.string()),
-        }
-    )
+    # NumPy columns, not pyarrow: importing pyarrow alone kept ~24 MB resident in `sextant
+    # index` (evals/bench_index.py).
+    table = {
+        "src_path": text_column(cols["src_path"]),
+        "dst_path": text_column(cols["dst_path"]),
+        "dst_kind": text_column(cols["dst_kind"]),
+        "module": text_column(cols["module"]),
+        "line": np.array(cols["line"], dtype=np.int32),
+    }
+    snapshot = {
+        "file_id": np.array([f[0] for f in files], dtype=np.int64),
+        "path": text_column([f[1] for f in files]),
+    }
     with atomic(cur):
         if only is None:
             cur.execute("DELETE FROM file_edges")
         else:
-            cur.register("_only", pa.table({"p": pa.array(only, pa.string())}))
+            cur.register("_only", {"p": text_column(only)})
             cur.execute("DELETE FROM file_edges WHERE src_path IN (SELECT p FROM _only)")
             cur.unregister("_only")
         cur.register("_edges", table)
@@ -210,13 +207,11 @@ def _write_rank(cur: duckdb.DuckDBPyConnection, layout: Layout) -> None:
     importers: dict[str, int] = {}
     for _src, dst, _w in edges:
         importers[dst] = importers.get(dst, 0) + 1
-    table = pa.table(
-        {
-            "path": pa.array(paths, pa.string()),
-            "rank": pa.array([ranks.get(p, 0.0) for p in paths], pa.float64()),
-            "importers": pa.array([importers.get(p, 0) for p in paths], pa.int32()),
-        }
-    )
+    table = {
+        "path": text_column(paths),
+        "rank": np.array([ranks.get(p, 0.0) for p in paths], dtype=np.float64),
+        "importers": np.array([importers.get(p, 0) for p in paths], dtype=np.int32),
+    }
     with atomic(cur):
         cur.execute("DELETE FROM file_rank")
         cur.register("_rank", table)

@@ -152,7 +152,7 @@ def warm_worker() -> None:
 
 # -- orchestration ----------------------------------------------------------------------------
 # Worker processes import this module (for process_batch) but none of the store, graph or
-# vector modules, whose imports (duckdb, pyarrow, numpy) cost each worker ~0.3 s of CPU.
+# vector modules, whose imports (duckdb, numpy) cost each worker ~0.3 s of CPU.
 
 
 def _build_graph(index: RepoIndex) -> None:

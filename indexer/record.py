@@ -1,7 +1,7 @@
 """`FileRecord`: what a parse worker learned about one file, on its way to the store.
 
 Kept apart from `indexer.store` so that parse workers, which build and pickle records, never
-import duckdb or pyarrow.
+import duckdb.
 """
 
 from __future__ import annotations

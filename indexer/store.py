@@ -16,7 +16,6 @@ indexing process's resident memory.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import weakref
@@ -42,11 +41,6 @@ MEMORY_LIMIT = "128MB"  # 32 MB ran out of memory on graph queries
 BULK_MEMORY_LIMIT = "64MB"
 BULK_THREADS = 1
 _THREADS = 2
-
-# For modules that do use pyarrow (graph, summaries): Arrow's default pool (jemalloc/mimalloc)
-# keeps freed batches mapped; the system allocator returns them, which keeps the indexer's
-# resident memory bounded (evals/bench_index.py). Read when pyarrow makes its first pool.
-os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -229,7 +223,7 @@ class Store:
     def _delete_paths(self, con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> list[int]:
         if not paths:
             return []
-        con.register("_paths", {"path": _strings(paths)})
+        con.register("_paths", {"path": text_column(paths)})
         ids = "SELECT file_id FROM files WHERE path IN (SELECT path FROM _paths)"
         removed = [r[0] for r in con.execute(
             f"SELECT chunk_id FROM chunks WHERE file_id IN ({ids})").fetchall()]
@@ -250,7 +244,7 @@ class Store:
         if not paths:
             return []
         cur = self.reader()
-        cur.register("_q", {"path": _strings(paths)})
+        cur.register("_q", {"path": text_column(paths)})
         rows = cur.execute(
             "SELECT c.chunk_id FROM chunks c JOIN files f USING (file_id) "
             "WHERE f.path IN (SELECT path FROM _q)").fetchall()
@@ -263,9 +257,9 @@ class Store:
             if full:
                 con.execute("DELETE FROM skipped")
             if skipped:
-                table = {"path": _strings([s[0] for s in skipped]),
-                         "reason": _strings([s[1] for s in skipped]),
-                         "detail": _strings([s[2] for s in skipped])}
+                table = {"path": text_column([s[0] for s in skipped]),
+                         "reason": text_column([s[1] for s in skipped]),
+                         "detail": text_column([s[2] for s in skipped])}
                 con.register("_sk", table)
                 con.execute("DELETE FROM skipped WHERE path IN (SELECT path FROM _sk)")
                 con.execute("INSERT INTO skipped SELECT * FROM _sk")
@@ -277,7 +271,7 @@ class Store:
         if not hashes:
             return {}
         cur = self.reader()
-        cur.register("_h", {"h": _strings(hashes)})
+        cur.register("_h", {"h": text_column(hashes)})
         rows = cur.execute(
             "SELECT text_hash, vector FROM embeddings WHERE model_id=? "
             "AND text_hash IN (SELECT h FROM _h)", [model_id]).fetchall()
@@ -287,9 +281,9 @@ class Store:
     def put_vectors(self, model_id: str, items: Sequence[tuple[str, bytes]]) -> None:
         if not items:
             return
-        table = {"model_id": _strings([model_id] * len(items)),
-                 "text_hash": _strings([i[0] for i in items]),
-                 "vector": _strings([i[1] for i in items])}
+        table = {"model_id": text_column([model_id] * len(items)),
+                 "text_hash": text_column([i[0] for i in items]),
+                 "vector": text_column([i[1] for i in items])}
         with self._write_lock:
             self._con.register("_v", table)
             self._con.execute("INSERT OR IGNORE INTO embeddings SELECT * FROM _v")
@@ -320,7 +314,7 @@ _TYPES: dict[str, dict[str, type[np.generic]]] = {
 Batch = dict[str, np.ndarray]
 
 
-def _strings(values: Sequence[Any]) -> np.ndarray:
+def text_column(values: Sequence[Any]) -> np.ndarray:
     """An object array DuckDB scans as VARCHAR (str), BLOB (bytes) or a list type."""
     return np.fromiter(values, dtype=object, count=len(values))  # no broadcasting of tuples
 
@@ -373,7 +367,7 @@ def _batch_columns(
 
 def _table(name: str, cols: tuple[str, ...], columns: list[Sequence[Any]]) -> Batch:
     types = _TYPES[name]
-    return {col: np.array(vals, dtype=types[col]) if col in types else _strings(vals)
+    return {col: np.array(vals, dtype=types[col]) if col in types else text_column(vals)
             for col, vals in zip(cols, columns, strict=True)}
 
 

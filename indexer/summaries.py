@@ -35,12 +35,12 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from indexer.graph import private_cursor
-from indexer.store import Store, atomic
+from indexer.store import Store, atomic, text_column
 from indexer.summary_facts import entry_points, key_symbols, readme_lead
 
 log = logging.getLogger(__name__)
@@ -219,13 +219,11 @@ _SAVE_LOCK = threading.Lock()
 
 
 def _save(store: Store, items: list[Built]) -> None:
-    table = pa.table(
-        {
-            "path": [b.path for b in items],
-            "subtree_hash": [b.subtree_hash for b in items],
-            "summary": [b.to_json() for b in items],
-        }
-    )
+    table = {
+        "path": text_column([b.path for b in items]),
+        "subtree_hash": text_column([b.subtree_hash for b in items]),
+        "summary": text_column([b.to_json() for b in items]),
+    }
     with _SAVE_LOCK, private_cursor(store) as cur:
         try:
             _insert(cur, table)
@@ -234,7 +232,7 @@ def _save(store: Store, items: list[Built]) -> None:
             log.debug("directory summaries were saved concurrently; keeping the other copy")
 
 
-def _insert(cur: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
+def _insert(cur: duckdb.DuckDBPyConnection, table: dict[str, Any]) -> None:
     with atomic(cur):
         cur.register("_new", table)
         # older hashes of these paths are dropped, except those holding an LLM summary
@@ -263,7 +261,7 @@ def _own_facts(store: Store, root: Path, files: list[str], dirs: list[str]) -> d
     """Facts about the files directly inside each of `dirs` (one query per kind of fact)."""
     own: dict[str, _Own] = {d: _Own() for d in dirs}
     with private_cursor(store) as cur:
-        cur.register("_fs", pa.table({"p": pa.array(files, pa.string())}))
+        cur.register("_fs", {"p": text_column(files)})
         for p, lang, lines in cur.execute(
             "SELECT path, language, lines FROM files WHERE path IN (SELECT p FROM _fs)"
         ).fetchall():

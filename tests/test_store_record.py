@@ -85,7 +85,8 @@ def test_sextant_index_imports_only_the_indexer() -> None:
     """`sextant index` (cli -> commands -> pipeline, store, lexical) stays off pyarrow,
     usearch, pydantic and the MCP stack: each is resident memory the indexer does not use."""
     code = ("import sys, mcp_server.cli, mcp_server.commands, indexer.pipeline, "
-            "indexer.repo_index; print(sorted(m for m in ('pyarrow', 'usearch', 'pydantic', "
+            "indexer.repo_index, indexer.graph, indexer.summaries; "
+            "print(sorted(m for m in ('pyarrow', 'usearch', 'pydantic', "
             "'mcp', 'starlette', 'uvicorn', 'tools', 'tiktoken') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parent.parent)
