@@ -39,7 +39,6 @@ _TOKEN = re.compile(r"[a-z0-9]+")  # what a query term may be (the parser sees n
 _PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
 FIELD_BOOSTS = {"name": 4.0, "header": 1.5, "path": 2.0, "body": 1.0, "body_words": 0.5}
-FILE_UNIT = "file"
 _PY_FIELDS = ("name", "header", "path")  # short: tokenized in Python, identifier-aware
 # The body is long, so it is tokenized inside tantivy (Rust): identifier parts by a regex
 # (Rust regexes have no look-ahead, so `HTTPServer` splits as `https erver`; the whole word
@@ -93,9 +92,6 @@ def _schema() -> tantivy.Schema:
         sb.add_text_field(name, stored=False, tokenizer_name="default", index_option="freq")
     sb.add_text_field("body", stored=False, tokenizer_name="ident", index_option="freq")
     sb.add_text_field("body_words", stored=False, tokenizer_name="default", index_option="freq")
-    # one extra document per code file: its chunks' text as one field (file-level BM25)
-    sb.add_text_field("file_words", stored=False, tokenizer_name="default", index_option="freq")
-    sb.add_text_field("unit", stored=False, tokenizer_name="raw", index_option="basic")
     return sb.build()
 
 
@@ -113,21 +109,8 @@ def _weighted(terms: Sequence[tuple[str, float]]) -> str:
     return " ".join(t if w == 1.0 else f"{t}^{w:.3g}" for t, w in terms)
 
 
-def _add_file(writer: tantivy.IndexWriter, chunks: Sequence[LexicalDoc]) -> None:
-    """The file document of one code file: its chunks' text in `file_words`, under the id of
-    its first chunk (callers map it to the file). Chunk fields stay empty, so chunk queries
-    never match it, and it goes with the file's chunks when the path is deleted."""
-    import tantivy
-
-    writer.add_document(tantivy.Document(
-        chunk_id=min(d.chunk_id for d in chunks), path_raw=chunks[0].path,
-        language=chunks[0].language, unit=FILE_UNIT,
-        file_words="\n".join(d.body for d in chunks)))
-
-
 class LexicalIndex:
-    """A tantivy index in `directory`: one document per chunk, and one per code file
-    (`search_files`)."""
+    """A tantivy index in `directory`, one document per chunk."""
 
     def __init__(self, directory: Path) -> None:
         import tantivy
@@ -137,7 +120,6 @@ class LexicalIndex:
         directory.mkdir(parents=True, exist_ok=True)
         try:
             self._index = _register(tantivy.Index(_schema(), path=str(directory), reuse=True))
-            self._index.parse_query("x", default_field_names=["file_words", "unit"])
         except ValueError as exc:
             log.warning("lexical index at %s is unreadable (%s); rebuilding it", directory, exc)
             shutil.rmtree(directory)
@@ -177,21 +159,13 @@ class LexicalIndex:
             writer = self._get_writer()
             for path in deleted_paths:
                 writer.delete_documents_by_term("path_raw", path)
-            file: list[LexicalDoc] = []  # consecutive chunks of one code file
             for d in docs:
-                if file and d.path != file[0].path:
-                    _add_file(writer, file)
-                    file = []
-                if d.language != "text":
-                    file.append(d)
                 name, header, path = d.tokens or (tokenize_for_index(d.name),
                                                   tokenize_for_index(d.header),
                                                   tokenize_for_index(d.path))
                 writer.add_document(tantivy.Document(
                     chunk_id=d.chunk_id, path_raw=d.path, language=d.language,
                     name=name, header=header, path=path, body=d.body, body_words=d.body))
-            if file:
-                _add_file(writer, file)
             if commit:
                 writer.commit()
                 self._write_generation(generation)
@@ -231,25 +205,5 @@ class LexicalIndex:
         return [(int(cid), float(score)) for (score, _), cid in zip(hits, ids, strict=True)
                 if cid is not None]
 
-    def search_files(self, terms: Sequence[tuple[str, float]],
-                     limit: int) -> list[tuple[int, float]]:
-        """(first chunk id, bm25 score) of the best `limit` code files for weighted terms,
-        scored over each file's whole text."""
-        terms = [(t, w) for t, w in terms if _TOKEN.fullmatch(t) and w > 0]
-        if not terms or limit <= 0:
-            return []
-        q = self._index.parse_query(_weighted(terms), default_field_names=["file_words"])
-        searcher = self._index.searcher()
-        hits = searcher.search(q, limit).hits
-        ids = searcher.fast_field_values("chunk_id", [address for _, address in hits])
-        return [(int(cid), float(score)) for (score, _), cid in zip(hits, ids, strict=True)
-                if cid is not None]
-
     def num_docs(self) -> int:
-        """Chunk documents (file documents not counted; doc_freq would count deleted ones)."""
-        import tantivy
-
-        searcher = self._index.searcher()
-        files = searcher.search(tantivy.Query.term_query(self._index.schema, "unit", FILE_UNIT),
-                                1, count=True).count
-        return int(searcher.num_docs) - int(files or 0)
+        return int(self._index.searcher().num_docs)

@@ -47,8 +47,6 @@ IMPORTER_BOOST = 0.05  # per other candidate file that imports this one (up to 4
 LONG_QUERY_WORDS = 40
 MAX_QUERY_TOKENS = 48
 MAX_IDENTIFIERS = 16
-FILE_WEIGHT = 0.7  # whole-file BM25: RRF weight of a file's rank, added to its chunks
-FILE_POOL = 30  # files ranked by whole-file BM25
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _CODE_LIKE = re.compile(r"_|\.|[a-z][A-Z]|[A-Z]{2,}[a-z]")
@@ -175,23 +173,6 @@ def _fuse(ranked: dict[str, Sequence[int]], weights: dict[str, float]) -> dict[i
             cand.score += weights[source] / (RRF_K + rank + 1)
             cand.matched_by.append(source)
     return out
-
-
-def _file_prior(tables: SearchTables, fused: dict[int, _Candidate],
-                files: Sequence[tuple[int, float]]) -> None:
-    """Whole-file evidence: each candidate chunk gains FILE_WEIGHT / (RRF_K + rank + 1) for
-    its file's rank by whole-file BM25. A file whose chunks each match a few query words
-    (a change touching several functions, a subject naming the module's concepts) then
-    ranks with files where one chunk matches them all; order within a file is unchanged."""
-    order: dict[int, int] = {}
-    for cid, _ in files:
-        chunk = tables.chunks.get(cid)
-        if chunk is not None:
-            order.setdefault(chunk[0], len(order))
-    for cand in fused.values():
-        chunk = tables.chunks.get(cand.chunk_id)
-        if chunk is not None and chunk[0] in order:
-            cand.score += FILE_WEIGHT / (RRF_K + order[chunk[0]] + 1)
 
 
 def _symbol_matches(tables: SearchTables, plan: QueryPlan, limit: int) -> list[int]:
@@ -365,18 +346,15 @@ def search_code(
     pool = max(60, k * 6) * (8 if language or path else 1)
     ranked: dict[str, Sequence[int]] = {}
     tables = search_tables(ctx.index.store)
-    files: list[tuple[int, float]] = []
     if mode in ("hybrid", "lexical"):
         ranked["lexical"] = [cid for cid, _ in ctx.index.lexical.search(plan.terms, pool)]
         ranked["symbol"] = _symbol_matches(tables, plan, 20)
-        files = ctx.index.lexical.search_files(plan.terms, FILE_POOL)
     if mode in ("hybrid", "semantic"):
         ranked["semantic"] = _semantic(ctx, plan.semantic, pool)
     if mode == "semantic" and (ctx.vectors is None or len(ctx.vectors) == 0):
         raise ToolError("semantic search needs embeddings, and none exist yet: use mode "
                         "'hybrid' or 'lexical', or wait for embedding (see index_status)")
     fused = _fuse(ranked, fusion_weights(plan))
-    _file_prior(tables, fused, files)
     best = _select(_rank(tables, fused, plan, language, path), k)
     texts = _load_text(ctx, [r.cid for r in best])
     hits = [SearchHit(

@@ -1,0 +1,40 @@
+"""Query tokens and weighted-term search in the lexical index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from indexer.lexical import LexicalDoc, LexicalIndex
+from tools.search import plan_query
+
+
+def _doc(cid: int, path: str, body: str, language: str = "python") -> LexicalDoc:
+    return LexicalDoc(chunk_id=cid, path=path, language=language, name="", header="", body=body)
+
+
+DOCS = [
+    _doc(1, "pkg/serving.py", "def run_simple(host):\n    sock = make_socket(host)"),
+    _doc(2, "pkg/serving.py", "def write_chunk(data):\n    return tempfile.mkstemp()"),
+    _doc(3, "pkg/files.py", "class FileStorage:\n    def save(self, file): pass"),
+]
+
+
+def test_weighted_terms_find_the_same_chunks_as_text_and_weights_order_them(
+        tmp_path: Path) -> None:
+    index = LexicalIndex(tmp_path / "lex")
+    index.update(DOCS, (), 1)
+    assert index.num_docs() == len(DOCS)
+    by_text = index.search("mkstemp socket", 10)
+    by_terms = index.search([("mkstemp", 1.0), ("socket", 1.0)], 10)
+    assert {c for c, _ in by_text} == {c for c, _ in by_terms} == {1, 2}
+    assert index.search([("mkstemp", 0.1), ("socket", 1.0)], 10)[0][0] == 1
+    assert index.search([("mkstemp", 1.0), ("socket", 0.1)], 10)[0][0] == 2
+    assert index.search([("not a token", 1.0), ("socket", 0.0)], 10) == []
+
+
+def test_query_tokens_keep_whole_words_but_not_the_bare_numbers_inside_them() -> None:
+    plan = plan_query("use base64 instead of hex for the SHA1 digest")
+    tokens = plan.lexical.split()
+    assert {"base64", "base", "sha1", "sha", "hex", "digest"} <= set(tokens)
+    assert "64" not in tokens and "1" not in tokens
+    assert all(w == 1.0 for _, w in plan.terms)
