@@ -31,7 +31,7 @@ import numpy as np
 from evals.bench_index import extract
 
 
-def _queries(store, n: int, rng: random.Random) -> list[str]:  # noqa: ANN001
+def _queries(store, n: int, rng: random.Random) -> list[str]:
     names = [r[0] for r in store.query(
         "SELECT DISTINCT name FROM symbols WHERE length(name) > 4 ORDER BY name")]
     docs = [r[0].split(".")[0][:120] for r in store.query(
@@ -41,7 +41,7 @@ def _queries(store, n: int, rng: random.Random) -> list[str]:  # noqa: ANN001
     return out
 
 
-def _fill_vectors(index, embedder, real: int, rng: np.random.Generator) -> int:  # noqa: ANN001
+def _fill_vectors(index, embedder, real: int, rng: np.random.Generator) -> int:
     from indexer.embedding import VECTOR_DTYPE, embed_chunks
     from indexer.vectors import VectorIndex
 
@@ -59,7 +59,7 @@ def _fill_vectors(index, embedder, real: int, rng: np.random.Generator) -> int: 
     return len(vectors)
 
 
-async def _measure(settings, queries: list[str], mode: str) -> list[float]:  # noqa: ANN001
+async def _measure(settings, queries: list[str], mode: str) -> list[float]:
     from mcp import Client
 
     from mcp_server.runtime import Runtime

@@ -46,7 +46,7 @@ def dry_run(root: Path, opts: IndexOptions) -> dict[str, Any]:
             sample_bytes += res.size
             sample_chunks += len(res.chunks)
     per_byte = sample_chunks / sample_bytes if sample_bytes else 0.0
-    chunks = int(round(per_byte * total_bytes))
+    chunks = round(per_byte * total_bytes)
     rate = float(os.environ.get("SEXTANT_EMBED_RATE", DEFAULT_EMBED_RATE))
     return {
         "root": str(root), "files": len(entries), "bytes": total_bytes,

@@ -114,7 +114,7 @@ class RepoIndex:
         self.lexical.close()
         self.store.close()
 
-    def __enter__(self) -> RepoIndex:
+    def __enter__(self) -> RepoIndex:  # noqa: PYI034 - final in practice
         return self
 
     def __exit__(self, *exc: object) -> None:

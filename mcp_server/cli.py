@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # noqa: BLE001 - top level: one line, exit 1
+    except Exception as exc:
         from tools.context import ToolError
 
         if isinstance(exc, ToolError):

@@ -79,8 +79,9 @@ def index_stats(r: dict[str, Any]) -> str:
 
 
 def dry_run(r: dict[str, Any]) -> str:
-    out = [f"would index {r['files']} files ({r['bytes']} bytes), ~{r['estimated_chunks']} chunks, "
-           f"~{r['estimated_embed_seconds']} s to embed on this machine"]
+    out = [(f"would index {r['files']} files ({r['bytes']} bytes), "
+            f"~{r['estimated_chunks']} chunks, "
+            f"~{r['estimated_embed_seconds']} s to embed on this machine")]
     out.append("languages: " + ", ".join(f"{k} {v}" for k, v in r["languages"].items()))
     out.append("top directories: " + ", ".join(f"{k} {v}" for k, v in list(r["directories"].items())[:10]))
     out.append("skipped: " + (", ".join(f"{k} {v}" for k, v in r["skipped"].items()) or "none"))

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from indexer.pipeline import IndexOptions, IndexStats, ProgressFn, StopFn, index_repository
 from indexer.repo_index import RepoIndex
-from indexer.workers import WorkerPool
 from indexer.walk import WalkOptions
+from indexer.workers import WorkerPool
 from mcp_server.metrics import Metrics
 from mcp_server.settings import Settings
 from tools.context import EmbeddingState, ToolContext
@@ -104,7 +104,7 @@ class Runtime:
             with self.index_lock:
                 stats = index_repository(ctx.index, self.options)
             log.info("index reconciled: %s", stats.as_dict())
-        except Exception:  # noqa: BLE001 - top level of a thread: log, keep serving
+        except Exception:
             log.exception("reconciling the index failed; serving what is indexed")
         self.ready.set()
         self._warm(ctx)
@@ -119,7 +119,7 @@ class Runtime:
             from indexer.graph_tables import graph_tables
 
             graph_tables(ctx.index.store)
-        except Exception:  # noqa: BLE001 - an optimisation: the tools load them on demand
+        except Exception:
             log.exception("preloading the graph tables failed")
 
     def _embed(self, ctx: ToolContext) -> None:
@@ -128,7 +128,7 @@ class Runtime:
 
             attach_embeddings(ctx, self.settings.model, self.settings.gpu_layers)
             embed_pending(ctx, self._stop)
-        except Exception as exc:  # noqa: BLE001 - embedding is optional: lexical still serves
+        except Exception as exc:
             log.exception("embedding failed; search continues lexically")
             ctx.embedding.state = "failed"
             ctx.embedding.error = str(exc)
@@ -139,7 +139,7 @@ class Runtime:
 
             ctx.watching = True
             watch_repository(self, ctx, self._stop)
-        except Exception:  # noqa: BLE001 - top level of a thread
+        except Exception:
             log.exception("the file watcher stopped; the index will not follow edits")
         finally:
             ctx.watching = False
@@ -175,7 +175,7 @@ class Runtime:
         for listener in list(self.changed_listeners):
             try:
                 listener()
-            except Exception:  # noqa: BLE001 - a listener must not break indexing
+            except Exception:
                 log.exception("index-changed listener failed")
 
 

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def sextant(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mcp_server.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "mcp_server.cli", *args], capture_output=True, check=False,
                           text=True, timeout=300, cwd=cwd or ROOT,
                           env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home()),
                                "PYTHONPATH": str(ROOT)})

@@ -161,8 +161,20 @@ class _Workspace:
 
 
 class _Layer:
-    __slots__ = ("qkv", "qkv_b", "out", "out_b", "norm1", "norm1_b", "up", "up_b", "down",
-                 "down_b", "norm2", "norm2_b")
+    __slots__ = (
+        "down",
+        "down_b",
+        "norm1",
+        "norm1_b",
+        "norm2",
+        "norm2_b",
+        "out",
+        "out_b",
+        "qkv",
+        "qkv_b",
+        "up",
+        "up_b",
+    )
 
 
 class NumpyBertEmbedder:

@@ -191,7 +191,7 @@ def _write_tensors(writer: Any, model_dir: Path, config: dict[str, Any], quant: 
 
     names = gguf.TensorNameMap(gguf.MODEL_ARCH.BERT, config["num_hidden_layers"])
     with safe_open(str(model_dir / "model.safetensors"), "np") as tensors:
-        for source_name in tensors.keys():
+        for source_name in tensors.keys():  # noqa: SIM118 - safe_open is not a dict
             name = source_name.removeprefix("bert.")
             target = names.get_name(name, try_suffixes=(".weight", ".bias"))
             if target is None:
