@@ -4,7 +4,7 @@
 
 The corpus is indexed lexically (no embeddings); then, so that hybrid queries pay the real
 costs, the vector index is filled to the corpus's full chunk count and queries are embedded
-by the real default GGUF model. Embedding every chunk of moby takes about half an hour on 2
+by the real default GGUF model. Embedding every chunk of moby takes about 14 minutes on 2
 CPU cores, so by default the stored vectors are random unit vectors (`--real-vectors N`
 embeds the first N chunks for real and fills the rest randomly). ANN search cost depends on
 the index's size and dimension, not on what the vectors mean, so the latency is

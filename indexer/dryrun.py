@@ -13,13 +13,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from indexer.embed.batching import physical_cores
 from indexer.languages import language_for_path
 from indexer.pipeline import IndexOptions, process_file
 from indexer.store import FileRecord
 from indexer.walk import FileEntry, SkippedFile, walk
 
 SAMPLE_FILES = 200
-DEFAULT_EMBED_RATE = 21.7  # chunks/s, 2 CPU cores, MiniLM q8_0 (docs/benchmarks.md)
+# Chunks/s per physical core, MiniLM on the numpy CPU backend: 46-47.5 chunks/s on 2 cores
+# (docs/benchmarks.md); batches run one per core, so the rate scales with cores.
+EMBED_RATE_PER_CORE = 23.0
 
 
 def dry_run(root: Path, opts: IndexOptions) -> dict[str, Any]:
@@ -47,7 +50,7 @@ def dry_run(root: Path, opts: IndexOptions) -> dict[str, Any]:
             sample_chunks += len(res.chunks)
     per_byte = sample_chunks / sample_bytes if sample_bytes else 0.0
     chunks = round(per_byte * total_bytes)
-    rate = float(os.environ.get("SEXTANT_EMBED_RATE", DEFAULT_EMBED_RATE))
+    rate = float(os.environ.get("SEXTANT_EMBED_RATE", EMBED_RATE_PER_CORE * physical_cores()))
     return {
         "root": str(root), "files": len(entries), "bytes": total_bytes,
         "languages": dict(languages.most_common()),
