@@ -23,6 +23,7 @@ import posixpath
 import re
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from indexer.lexical import _PARTS, _WORD, identifier_tokens
@@ -31,6 +32,9 @@ from tools.context import ToolContext, ToolError
 from tools.models import Omitted, SearchHit, SearchResult
 from tools.search_tables import SearchTables, search_tables
 from tools.source import check_rel
+
+# Query embeddings overlap the lexical retrieval of the same call (a few in flight at once).
+_SEMANTIC_POOL = ThreadPoolExecutor(4, thread_name_prefix="sextant-query-embed")
 
 MODES = ("hybrid", "lexical", "semantic")
 RRF_K = 60
@@ -345,12 +349,15 @@ def search_code(
         check_rel(path)
     pool = max(60, k * 6) * (8 if language or path else 1)
     ranked: dict[str, Sequence[int]] = {}
+    # The query embedding (native code, GIL released) runs while the lexical retrievers do.
+    semantic = (_SEMANTIC_POOL.submit(_semantic, ctx, plan.semantic, pool)
+                if mode in ("hybrid", "semantic") else None)
     tables = search_tables(ctx.index.store)
     if mode in ("hybrid", "lexical"):
         ranked["lexical"] = [cid for cid, _ in ctx.index.lexical.search(plan.terms, pool)]
         ranked["symbol"] = _symbol_matches(tables, plan, 20)
-    if mode in ("hybrid", "semantic"):
-        ranked["semantic"] = _semantic(ctx, plan.semantic, pool)
+    if semantic is not None:
+        ranked["semantic"] = semantic.result()
     if mode == "semantic" and (ctx.vectors is None or len(ctx.vectors) == 0):
         raise ToolError("semantic search needs embeddings, and none exist yet: use mode "
                         "'hybrid' or 'lexical', or wait for embedding (see index_status)")
