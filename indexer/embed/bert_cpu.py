@@ -35,7 +35,6 @@ import numpy as np
 
 from indexer.embed.base import EmbedderError, ModelUnavailableError
 from indexer.embed.batching import pack_batches, physical_cores
-from indexer.embed.convert import model_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +223,9 @@ class NumpyBertEmbedder:
         # tokenizer, so both paths see the same token ids.
         self._small = GGUFEmbedder(self.path, gpu_layers=0, threads=1,
                                    max_tokens=self._max_tokens)
-        self._model_id = f"{self.path.stem}-{model_fingerprint(self.path)[:12]}"
+        # The same model id as llama.cpp's: both compute the same vectors (cosine >= 0.999,
+        # tests/test_embed_model.py), so they share the embedding cache and vector index.
+        self._model_id = self._small.model_id
         blas = _blas_threads()
         self._blas = blas
         self.threads = max(1, threads or physical_cores()) if blas.available else 1
