@@ -104,11 +104,6 @@ def _register(index: tantivy.Index) -> tantivy.Index:
     return index
 
 
-def _weighted(terms: Sequence[tuple[str, float]]) -> str:
-    """Query-parser text for weighted tokens (`token^0.5`; weight 1 written bare)."""
-    return " ".join(t if w == 1.0 else f"{t}^{w:.3g}" for t, w in terms)
-
-
 class LexicalIndex:
     """A tantivy index in `directory`, one document per chunk."""
 
@@ -187,18 +182,17 @@ class LexicalIndex:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def search(self, query: str | Sequence[tuple[str, float]],
-               limit: int) -> list[tuple[int, float]]:
+    def search(self, query: str | Sequence[str], limit: int) -> list[tuple[int, float]]:
         """(chunk_id, bm25 score) of the best `limit` chunks for a free-text query, or for
-        weighted terms (`[(token, weight)]`, tokens as `identifier_tokens` makes them)."""
+        tokens already made (as `identifier_tokens` makes them; anything else is dropped)."""
         if isinstance(query, str):
-            terms = [(t, 1.0) for t in dict.fromkeys(identifier_tokens(query))]
+            terms = list(dict.fromkeys(identifier_tokens(query)))
         else:
-            terms = [(t, w) for t, w in query if _TOKEN.fullmatch(t) and w > 0]
+            terms = [t for t in query if _TOKEN.fullmatch(t)]
         if not terms or limit <= 0:
             return []
         q = self._index.parse_query(
-            _weighted(terms), default_field_names=list(FIELD_BOOSTS), field_boosts=FIELD_BOOSTS)
+            " ".join(terms), default_field_names=list(FIELD_BOOSTS), field_boosts=FIELD_BOOSTS)
         searcher = self._index.searcher()
         hits = searcher.search(q, limit).hits
         ids = searcher.fast_field_values("chunk_id", [address for _, address in hits])

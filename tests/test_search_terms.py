@@ -1,4 +1,4 @@
-"""Query tokens and weighted-term search in the lexical index."""
+"""Query tokens, and search by ready-made tokens in the lexical index."""
 
 from __future__ import annotations
 
@@ -19,17 +19,15 @@ DOCS = [
 ]
 
 
-def test_weighted_terms_find_the_same_chunks_as_text_and_weights_order_them(
+def test_tokens_find_the_same_chunks_as_text_and_query_syntax_is_never_parsed(
         tmp_path: Path) -> None:
     index = LexicalIndex(tmp_path / "lex")
     index.update(DOCS, (), 1)
     assert index.num_docs() == len(DOCS)
     by_text = index.search("mkstemp socket", 10)
-    by_terms = index.search([("mkstemp", 1.0), ("socket", 1.0)], 10)
-    assert {c for c, _ in by_text} == {c for c, _ in by_terms} == {1, 2}
-    assert index.search([("mkstemp", 0.1), ("socket", 1.0)], 10)[0][0] == 1
-    assert index.search([("mkstemp", 1.0), ("socket", 0.1)], 10)[0][0] == 2
-    assert index.search([("not a token", 1.0), ("socket", 0.0)], 10) == []
+    by_terms = index.search(["mkstemp", "socket"], 10)
+    assert by_text == by_terms and {c for c, _ in by_terms} == {1, 2}
+    assert index.search(["not a token", "path:x", "socket^9"], 10) == []
 
 
 def test_query_tokens_keep_whole_words_but_not_the_bare_numbers_inside_them() -> None:
@@ -37,4 +35,4 @@ def test_query_tokens_keep_whole_words_but_not_the_bare_numbers_inside_them() ->
     tokens = plan.lexical.split()
     assert {"base64", "base", "sha1", "sha", "hex", "digest"} <= set(tokens)
     assert "64" not in tokens and "1" not in tokens
-    assert all(w == 1.0 for _, w in plan.terms)
+    assert plan.terms == tuple(tokens)

@@ -87,7 +87,7 @@ class QueryPlan:
     """What each retriever is given for one query."""
 
     lexical: str
-    terms: tuple[tuple[str, float], ...]  # the lexical tokens, weighted (all 1.0 today)
+    terms: tuple[str, ...]  # the lexical tokens (`lexical` is them joined)
     semantic: str
     identifiers: list[str]
     files: list[str]
@@ -135,7 +135,7 @@ def plan_query(query: str) -> QueryPlan:
     idents = [i.strip(".") for i in idents if i.strip(".") and not _FILE_NAME.fullmatch(i)]
     idents = list(dict.fromkeys(i for i in idents if i.lower() not in _STOP))
     terms = _lexical_terms(query, idents, long)
-    return QueryPlan(lexical=" ".join(t for t, _ in terms), terms=tuple(terms),
+    return QueryPlan(lexical=" ".join(terms), terms=tuple(terms),
                      semantic=query[:2000],
                      identifiers=idents[:MAX_IDENTIFIERS], files=list(dict.fromkeys(files)),
                      words=frozenset(t for t in identifier_tokens(query) if t not in _STOP),
@@ -152,12 +152,12 @@ def _word_tokens(word: str) -> list[str]:
     return ["".join(parts)] + [p for p in parts if not p.isdigit()]
 
 
-def _lexical_terms(query: str, idents: Sequence[str], long: bool) -> list[tuple[str, float]]:
+def _lexical_terms(query: str, idents: Sequence[str], long: bool) -> list[str]:
     tokens = [t for w in _WORD.findall(query) for t in _word_tokens(w)]
     kept = [t for t in tokens if t not in _STOP and len(t) > 1] or tokens
     if long:  # identifiers first, then the rest in order of appearance
         kept = [t for i in idents for w in _WORD.findall(i) for t in _word_tokens(w)] + kept
-    return [(t, 1.0) for t in list(dict.fromkeys(kept))[:MAX_QUERY_TOKENS]]
+    return list(dict.fromkeys(kept))[:MAX_QUERY_TOKENS]
 
 
 def fusion_weights(plan: QueryPlan) -> dict[str, float]:
