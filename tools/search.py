@@ -43,7 +43,8 @@ SYMBOL_WEIGHT_PROSE = 0.4  # symbol matches of an identifier mentioned inside a 
 NAME_QUERY_WORDS = 4  # a query this short that names an identifier is a name lookup
 SNIPPET_LINES = 40
 PER_FILE = 5  # most hits from one file among the first k (the rest follow)
-PROSE_PRIOR = 0.8  # chunks of prose (docs, READMEs) against code
+TEST_PRIOR = 0.4  # tests, fixtures and test data against the code they exercise
+PROSE_PRIOR = 0.5  # chunks of prose and config (docs, READMEs, YAML) against code
 PATH_BOOST = 0.1  # per query word naming the file's stem or a directory of it
 NAMED_FILE_BOOST = 1.0  # the query names this file (`app.py`, `src/flask/app.py`)
 RANK_BOOST = 0.15  # at most, for the most central file of the import graph
@@ -100,7 +101,7 @@ class QueryPlan:
 def path_prior(path: str) -> float:
     """Multiplier for a result's score by where it lives (tests and examples rank lower)."""
     if _TEST_PATH.search(path):
-        return 0.55
+        return TEST_PRIOR
     if _LOW_PRIOR.search(path):
         return 0.75
     return 1.0
