@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from indexer.ignore import IgnoreCache
-from indexer.lexical import LexicalDoc, tokenize_for_index
+from indexer.lexical import LexicalDoc, ident_body, tokenize_for_index
 from indexer.record import FileRecord
 from indexer.walk import (
     FileEntry,
@@ -131,8 +131,8 @@ def process_file(entry: FileEntry, opts: IndexOptions) -> FileRecord | SkippedFi
         parsed=parsed, chunks=chunks,
         chunk_hashes=[text_hash(c.header + "\n" + c.text) for c in chunks],
         lexical=(tokenize_for_index(entry.path),
-                 [(tokenize_for_index(c.symbol or ""), tokenize_for_index(c.header))
-                  for c in chunks]),
+                 [(tokenize_for_index(c.symbol or ""), tokenize_for_index(c.header),
+                   ident_body(c.text)) for c in chunks]),
     )
 
 
@@ -207,14 +207,15 @@ def _lexical_docs(records: Sequence[FileRecord], chunk_ids: Sequence[int]) -> It
         lexical = rec.lexical
         if lexical is None:
             lexical = (tokenize_for_index(rec.path),
-                       [(tokenize_for_index(s or ""), tokenize_for_index(h))
-                        for s, h in zip(symbols, headers, strict=True)])
+                       [(tokenize_for_index(s or ""), tokenize_for_index(h), ident_body(t))
+                        for s, h, t in zip(symbols, headers, texts, strict=True)])
         path_tokens, tokens = lexical
-        for symbol, header, text, (name_tokens, header_tokens) in zip(
+        for symbol, header, text, (name_tokens, header_tokens, body_tokens) in zip(
                 symbols, headers, texts, tokens, strict=True):
             yield LexicalDoc(chunk_id=next(ids), path=rec.path, language=language,
                              name=symbol or "", header=header, body=text,
-                             tokens=(name_tokens, header_tokens, path_tokens))
+                             tokens=(name_tokens, header_tokens, path_tokens),
+                             body_tokens=body_tokens)
 
 
 _LEXICAL_COMMIT_S = 5.0  # during a long build, make new chunks searchable this often

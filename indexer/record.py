@@ -30,8 +30,9 @@ class FileRecord:
     the writer builds its Arrow columns from those tuples directly: unpickling some 200k
     frozen dataclass instances cost the writer process about a second of moby's build.
     `parsed` and `chunks` are rebuilt from the tuples only when asked for.
-    `lexical` holds the chunks' identifier-aware tokens for the lexical index (path, then
-    (name, header) per chunk), computed in the worker; None means compute them when needed.
+    `lexical` holds the chunks' tokens for the lexical index (path, then (name, header,
+    body identifier parts) per chunk), computed in the worker; None means compute them when
+    needed.
     """
 
     __slots__ = (
@@ -52,7 +53,7 @@ class FileRecord:
     def __init__(self, path: str, language: str | None, size: int, mtime_ns: int,
                  content_hash: str, lines: int, parsed: ParsedFile | None, chunks: list[Chunk],
                  chunk_hashes: list[str],
-                 lexical: tuple[str, list[tuple[str, str]]] | None = None) -> None:
+                 lexical: tuple[str, list[tuple[str, str, str]]] | None = None) -> None:
         self.path = path
         self.language = language
         self.size = size
@@ -129,7 +130,7 @@ def _transpose(rows: Iterable[tuple[Any, ...]], width: int) -> list[tuple[Any, .
 def _unpack_record(path: str, language: str | None, size: int, mtime_ns: int,
                    content_hash: str, lines: int, packed: tuple[Any, ...] | None,
                    chunk_rows: list[tuple[Any, ...]] | None, chunk_hashes: list[str],
-                   lexical: tuple[str, list[tuple[str, str]]] | None) -> FileRecord:
+                   lexical: tuple[str, list[tuple[str, str, str]]] | None) -> FileRecord:
     rec = FileRecord(path, language, size, mtime_ns, content_hash, lines, None, None,  # type: ignore[arg-type]
                      chunk_hashes, lexical)
     rec._packed = packed
