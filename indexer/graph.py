@@ -185,19 +185,26 @@ def file_level_edges(
         "WHERE dst_kind <> 'external' GROUP BY ALL"
     ).fetchall()
     out: list[tuple[str, str, float]] = []
+    # a directory's members of one extension, with their weight: moby's Go packages are
+    # imported from many files, and filtering the members per edge cost ~0.15 s of its build
+    shares: dict[tuple[str, str], tuple[list[str], float]] = {}
     for src, dst, kind, _n in rows:
         if kind == "file":
             out.append((src, dst, 1.0))
         elif layout_dirs is not None:
-            members = [f for f in layout_dirs.get(dst, ()) if _same_kind(f, src)]
-            out.extend((src, m, 1.0 / len(members)) for m in members)
+            key = (dst, posixpath.splitext(src)[1])
+            share = shares.get(key)
+            if share is None:
+                members = [f for f in layout_dirs.get(dst, ()) if _same_kind(f, key[1])]
+                share = shares[key] = (members, 1.0 / len(members) if members else 0.0)
+            members, weight = share
+            out.extend((src, m, weight) for m in members)
     return out
 
 
-def _same_kind(member: str, src: str) -> bool:
-    return posixpath.splitext(member)[1] == posixpath.splitext(src)[1] and not member.endswith(
-        "_test.go"
-    )
+def _same_kind(member: str, ext: str) -> bool:
+    """`member` has extension `ext` and is not a Go test file."""
+    return posixpath.splitext(member)[1] == ext and not member.endswith("_test.go")
 
 
 def _write_rank(cur: duckdb.DuckDBPyConnection, layout: Layout) -> None:
