@@ -35,7 +35,7 @@ from indexer.chunk_text import (
 )
 from indexer.chunk_window import char_start, fit, split_span, window_ranges
 from indexer.model import Chunk, ParsedFile, Symbol
-from indexer.tokens import count_tokens_lines
+from indexer.tokens import count_tokens_after, count_tokens_lines
 
 __all__ = ["chunk_file", "estimate_tokens"]
 
@@ -230,7 +230,7 @@ def _finish(ctx: Ctx, piece: Piece, *, exact: bool) -> Chunk:
     text = ctx.data[start:end].decode("utf-8", "replace")
     header = _header(ctx, piece)
     if exact:
-        tokens = count_tokens_lines(header + "\n" + text)
+        tokens = count_tokens_after(header, text)
     else:
         tokens = piece.est + header_est(ctx, piece)
     return Chunk(

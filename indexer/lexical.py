@@ -86,12 +86,26 @@ class _RunParts(dict[bytes, str]):
 
 
 _run_parts = _RunParts()
+_BODIES_CHARS = 1 << 22  # characters of bodies kept per process (cleared when over)
+_bodies: dict[str, str] = {}
+_bodies_chars = [0]
 
 
-def ident_body(text: str) -> str:
-    """The tokens tantivy's `ident` tokenizer makes of `text`, in order, space-joined."""
-    runs = text.encode("utf-8", "surrogatepass").translate(_RUN_BYTES).split()
-    return " ".join(map(_run_parts.__getitem__, runs))
+def ident_body(text: str, *, keep: bool = False) -> str:
+    """The tokens tantivy's `ident` tokenizer makes of `text`, in order, space-joined.
+    `keep` remembers the result for a repeat of `text` (text files repeat whole sections:
+    moby's API definitions, version after version; code seldom does)."""
+    out = _bodies.get(text) if keep else None
+    if out is None:
+        runs = text.encode("utf-8", "surrogatepass").translate(_RUN_BYTES).split()
+        out = " ".join(map(_run_parts.__getitem__, runs))
+        if keep:
+            if _bodies_chars[0] + len(text) > _BODIES_CHARS:
+                _bodies.clear()
+                _bodies_chars[0] = 0
+            _bodies[text] = out
+            _bodies_chars[0] += len(text)
+    return out
 
 
 def identifier_tokens(text: str) -> list[str]:

