@@ -57,7 +57,7 @@ def window_ranges(ctx: Ctx, lo: int, hi: int, budget: int) -> list[tuple[int, in
     """Consecutive line ranges of at most `budget` estimated tokens, cut before a blank line
     or a statement at the body's outer indentation where one is near, else at any line."""
     first, last = ctx.span(lo, hi)
-    total = max(ctx.est_bytes(first, last), 1)
+    total = max(ctx.est(lo, hi), 1)  # = est_bytes(first, last), usually known already
     per_byte = total / max(last - first, 1)
     target = min(budget, total / math.ceil(total / budget) * 1.3)  # balanced windows
     pattern = _cut_pattern(_base_indent(ctx, lo, hi))

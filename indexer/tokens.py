@@ -52,6 +52,10 @@ def count_tokens_lines(text: str) -> int:
     docstring): cheaper on long or repetitive text, the same number."""
     if len(text) < _SHORT:
         return count_tokens(text)
+    return _count_segments(text)
+
+
+def _count_segments(text: str) -> int:
     encode = encoding().encode_ordinary
     if len(_segments) > _CACHE_MAX or len(_tails) > _CACHE_MAX:
         _segments.clear()
@@ -78,17 +82,17 @@ def count_tokens_after(head: str, text: str) -> int:
     """`count_tokens(head + "\n" + text)`, exactly. When the newline is a cut (see the module
     docstring), `text` is counted on its own and kept whole: text files repeat whole sections
     (moby's API definitions, version after version), and a repeat then costs one lookup."""
-    if len(text) < _SHORT or not _STARTS.match(text):
-        return count_tokens_lines(head + "\n" + text)
+    if not _STARTS.match(text):
+        return _count_segments(head + "\n" + text)
     n = _texts.get(text)
     if n is None:
-        n = count_tokens_lines(text)
+        n = _count_segments(text)
         if _texts_chars[0] + len(text) > _TEXTS_CHARS:
             _texts.clear()
             _texts_chars[0] = 0
         _texts[text] = n
         _texts_chars[0] += len(text)
-    return count_tokens_lines(head + "\n") + n
+    return _count_segments(head + "\n") + n  # the path line and the trail: cached segments
 
 
 def truncate_tokens(text: str, max_tokens: int) -> str:
