@@ -12,7 +12,9 @@
    and import edges among the candidate files, when the graph tables exist).
 4. Chunks of one symbol collapse into one hit, overlapping chunks are de-duplicated, one
    file takes at most `PER_FILE` of the first k places, language and path filters apply,
-   and the hits are rendered within the token budget (chunk text is read for those only).
+   a hit on a block of merged small definitions narrows to the one the query's words
+   single out (`tools.search_narrow`), and the hits are rendered within the token budget
+   (chunk text is read for those only).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from indexer.lexical import _PARTS, _WORD, identifier_tokens
 from tools.budget import fit_items, json_tokens
 from tools.context import ToolContext, ToolError
 from tools.models import Omitted, SearchHit, SearchResult
+from tools.search_narrow import BlockHit, Narrowed, narrow_blocks
 from tools.search_tables import SearchTables, search_tables
 from tools.source import check_rel
 
@@ -365,12 +368,32 @@ def search_code(
     fused = _fuse(ranked, fusion_weights(plan))
     best = _select(_rank(tables, fused, plan, language, path), k)
     texts = _load_text(ctx, [r.cid for r in best])
-    hits = [SearchHit(
-        path=r.meta[1], start_line=r.meta[2], end_line=r.meta[3], symbol=r.meta[4],
-        kind=r.meta[5], language=r.meta[6] or "text", score=round(r.score * 1000, 3),
-        snippet=_snippet(texts.get(r.cid, ""), SNIPPET_LINES),
-        matched_by=sorted(set(r.matched_by))) for r in best]
+    narrowed = narrow_blocks(ctx.index.store, [
+        BlockHit(r.cid, tables.chunks[r.cid][0], r.meta[2], r.meta[3]) for r in best
+        if r.meta[5] == "block" and r.meta[6] is not None], texts, plan.terms, _named(plan))
+    hits = [_hit(r, texts.get(r.cid, ""), narrowed.get(r.cid)) for r in best]
     return _render(ctx, hits, mode, max_tokens, started)
+
+
+def _named(plan: QueryPlan) -> list[str]:
+    """Identifiers the query names outright: all of them in a name lookup or a stack trace,
+    else those written as calls or in backticks (a sentence's other capitalised words are
+    often neighbours: "(MsgPack) encodes ..." documents MsgPack.Render)."""
+    if plan.name_lookup or plan.traced:
+        return plan.identifiers
+    text = plan.semantic
+    return [*_CALL.findall(text), *(i for span in _BACKTICK.findall(text)
+                                    for i in _IDENT.findall(span))]
+
+
+def _hit(r: _Ranked, text: str, member: Narrowed | None) -> SearchHit:
+    _, path, start, end, symbol, kind, language = r.meta
+    if member is not None:  # a merged block, narrowed to the definition the query names
+        start, end, symbol, kind, text = (member.start_line, member.end_line, member.symbol,
+                                          member.kind, member.text)
+    return SearchHit(path=path, start_line=start, end_line=end, symbol=symbol, kind=kind,
+                     language=language or "text", score=round(r.score * 1000, 3),
+                     snippet=_snippet(text, SNIPPET_LINES), matched_by=sorted(set(r.matched_by)))
 
 
 def _embedded_share(ctx: ToolContext) -> float:

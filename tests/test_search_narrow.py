@@ -1,0 +1,87 @@
+"""A hit on a block of merged small definitions narrows to the one the query singles out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from indexer.pipeline import index_repository
+from indexer.repo_index import IndexPaths, RepoIndex
+from tools.context import ToolContext
+from tools.search import search_code
+from tools.search_narrow import BlockHit, narrow_blocks
+
+# Small accessors: the chunker merges them into one `block` chunk.
+GETTERS = """package settings
+
+// S holds typed settings.
+type S struct{ m map[string]string }
+
+// Str returns k as text.
+func (s *S) Str(k string) string { return s.m[k] }
+
+// Uint returns k as a uint.
+func (s *S) Uint(k string) uint { return toUint(s.m[k], 0) }
+
+// Uint8 returns k as a uint8.
+func (s *S) Uint8(k string) uint8 { return uint8(toUint(s.m[k], 8)) }
+
+// Dur parses k as a time span like 90s.
+func (s *S) Dur(k string) time.Duration { d, _ := time.ParseDuration(s.m[k]); return d }
+
+// Has reports whether k is set.
+func (s *S) Has(k string) bool { _, ok := s.m[k]; return ok }
+"""
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> Iterator[ToolContext]:
+    root = tmp_path / "repo"
+    (root / "settings").mkdir(parents=True)
+    (root / "settings" / "settings.go").write_text(GETTERS)
+    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
+        index_repository(index)
+        yield ToolContext(index=index)
+
+
+def _blocks(ctx: ToolContext) -> list[tuple[int, int, int, int]]:
+    return ctx.index.store.query(
+        "SELECT chunk_id, file_id, start_line, end_line FROM chunks WHERE kind = 'block' "
+        "AND end_line - start_line > 10")
+
+
+def test_the_getters_share_one_block_chunk(ctx: ToolContext) -> None:
+    (block,) = _blocks(ctx)
+    assert (block[2], block[3]) == (1, 19)  # package clause ... Has
+
+
+def test_a_sentence_narrows_the_block_to_the_method_it_describes(ctx: ToolContext) -> None:
+    hit = search_code(ctx, "parse a time span like 90s", mode="lexical").results[0]
+    assert hit.symbol == "S.Dur" and hit.kind == "method"
+    assert (hit.start_line, hit.end_line) == (15, 16)  # its comment line, then the func
+    assert "ParseDuration" in hit.snippet and "Uint" not in hit.snippet
+
+
+def test_a_name_lookup_picks_that_member_not_a_longer_or_shorter_one(
+        ctx: ToolContext) -> None:
+    for name, line in (("Uint8", 13), ("Uint", 10)):
+        hit = search_code(ctx, name, mode="lexical").results[0]
+        assert hit.symbol == f"S.{name}"
+        assert hit.start_line <= line <= hit.end_line
+        assert hit.end_line - hit.start_line == 1
+
+
+def test_words_every_member_shares_leave_the_block_whole(ctx: ToolContext) -> None:
+    (hit,) = search_code(ctx, "func", mode="lexical").results  # in every method alike
+    assert hit.kind == "block" and (hit.start_line, hit.end_line) == (1, 19)
+
+
+def test_text_that_disagrees_with_the_line_range_is_left_alone(ctx: ToolContext) -> None:
+    (cid, fid, start, end) = _blocks(ctx)[0]
+    hit = BlockHit(cid, fid, start, end)
+    assert narrow_blocks(ctx.index.store, [hit], {cid: "one line only"}, ["duration"]) == {}
+    text = "\n".join(GETTERS.split("\n")[start - 1:end])
+    got = narrow_blocks(ctx.index.store, [hit], {cid: text}, ["duration"])
+    assert got[cid].symbol == "S.Dur"

@@ -1,0 +1,119 @@
+"""Narrowing a hit on a merged block to the definition the query matched.
+
+The chunker merges runs of small sibling definitions (one-line Go methods, getters, tiny
+helpers) into one `block` chunk, so that they are not thousands of near-empty chunks. When
+such a block is a hit, the caller usually wants one of its members, not all of them: the
+hit then reports that member (its lines, qualified name, kind, and its own text as the
+snippet) when the query's words single it out. A member's words are those of its lines and
+of the comment or blank lines just above it; each query word weighs log(1 + m / n), m being
+the block's members and n those containing the word, so words every member shares decide
+nothing; a member whose name the query names as an identifier wins outright. The block
+stays whole when no member contains a query word or two tie.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from indexer.lexical import identifier_tokens
+from indexer.store import Store
+
+_MEMBER_KINDS = ("function", "method", "class", "struct", "interface", "type", "trait",
+                 "enum", "constant", "variable", "module")
+
+
+@dataclass(frozen=True, slots=True)
+class Narrowed:
+    start_line: int
+    end_line: int
+    symbol: str
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class BlockHit:
+    chunk_id: int
+    file_id: int
+    start_line: int
+    end_line: int
+
+
+def narrow_blocks(store: Store, blocks: Sequence[BlockHit], texts: dict[int, str],
+                  terms: Sequence[str], names: Sequence[str] = ()) -> dict[int, Narrowed]:
+    """chunk_id -> the member each block hit narrows to (blocks that stay whole are absent).
+    `terms` are the query's lexical tokens, `names` identifiers it names."""
+    if not blocks or not (terms or names):
+        return {}
+    rows = store.query(
+        "SELECT file_id, qualname, kind, start_line, end_line FROM symbols "
+        "WHERE list_contains(?, file_id) AND list_contains(?, kind) "
+        "ORDER BY file_id, start_line, end_line DESC",
+        [sorted({b.file_id for b in blocks}), list(_MEMBER_KINDS)])
+    by_file: dict[int, list[tuple[str, str, int, int]]] = {}
+    for fid, qual, kind, start, end in rows:
+        by_file.setdefault(fid, []).append((qual, kind, start, end))
+    named = {n.rsplit(".", 1)[-1].lower() for n in names}
+    out: dict[int, Narrowed] = {}
+    for block in blocks:
+        text = texts.get(block.chunk_id)
+        if text is None:
+            continue
+        found = _narrow(block, text, by_file.get(block.file_id, ()), terms, named)
+        if found is not None:
+            out[block.chunk_id] = found
+    return out
+
+
+def _members(block: BlockHit, symbols: Sequence[tuple[str, str, int, int]]
+             ) -> list[tuple[str, str, int, int]]:
+    """Outermost definitions inside the block, in line order."""
+    members: list[tuple[str, str, int, int]] = []
+    for qual, kind, start, end in symbols:
+        if start < block.start_line or end > block.end_line:
+            continue
+        if members and start <= members[-1][3]:
+            continue  # nested in (or sharing a line with) the previous member
+        members.append((qual, kind, start, end))
+    return members
+
+
+def _narrow(block: BlockHit, text: str, symbols: Sequence[tuple[str, str, int, int]],
+            terms: Sequence[str], named: set[str]) -> Narrowed | None:
+    lines = text.split("\n")
+    if text.endswith("\n"):
+        lines.pop()
+    if len(lines) != block.end_line - block.start_line + 1:
+        return None  # text and line range disagree: leave the hit as it is
+    members = _members(block, symbols)
+    if len(members) < 2:
+        return None
+    regions: list[tuple[int, int]] = []
+    floor = block.start_line
+    for _, _, start, end in members:
+        lo = floor
+        while lo < start and not lines[lo - block.start_line].strip():
+            lo += 1  # leading blank lines are nobody's
+        regions.append((lo, end))
+        floor = end + 1
+    words = [set(identifier_tokens("\n".join(lines[lo - block.start_line:hi - block.start_line
+                                                    + 1])))
+             for lo, hi in regions]
+    wanted = set(terms)
+    count = {t: sum(t in w for w in words) for t in wanted}
+    weight = {t: math.log(1 + len(words) / n) for t, n in count.items() if n}
+    scores = [sum(weight[t] for t in wanted & w if t in weight) for w in words]
+    by_name = [i for i, m in enumerate(members) if m[0].rsplit(".", 1)[-1].lower() in named]
+    if len(by_name) == 1:  # the query names one member: it wins
+        best = by_name[0]
+    else:
+        ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
+        best = ranked[0]
+        if scores[best] <= 0 or scores[best] == scores[ranked[1]]:
+            return None
+    qual, kind, _, end = members[best]
+    lo, hi = regions[best]
+    return Narrowed(lo, hi, qual, kind,
+                    "\n".join(lines[lo - block.start_line:hi - block.start_line + 1]))
