@@ -12,6 +12,7 @@ from indexer.repo_index import IndexPaths, RepoIndex
 from tools.context import ToolContext
 from tools.search import search_code
 from tools.search_narrow import BlockHit, narrow_blocks
+from tools.search_tables import search_tables
 
 # Small accessors: the chunker merges them into one `block` chunk.
 GETTERS = """package settings
@@ -81,7 +82,8 @@ def test_words_every_member_shares_leave_the_block_whole(ctx: ToolContext) -> No
 def test_text_that_disagrees_with_the_line_range_is_left_alone(ctx: ToolContext) -> None:
     (cid, fid, start, end) = _blocks(ctx)[0]
     hit = BlockHit(cid, fid, start, end)
-    assert narrow_blocks(ctx.index.store, [hit], {cid: "one line only"}, ["duration"]) == {}
+    members = search_tables(ctx.index.store).members
+    assert narrow_blocks(members, [hit], {cid: "one line only"}, ["duration"]) == {}
     text = "\n".join(GETTERS.split("\n")[start - 1:end])
-    got = narrow_blocks(ctx.index.store, [hit], {cid: text}, ["duration"])
+    got = narrow_blocks(members, [hit], {cid: text}, ["duration"])
     assert got[cid].symbol == "S.Dur"

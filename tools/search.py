@@ -368,7 +368,7 @@ def search_code(
     fused = _fuse(ranked, fusion_weights(plan))
     best = _select(_rank(tables, fused, plan, language, path), k)
     texts = _load_text(ctx, [r.cid for r in best])
-    narrowed = narrow_blocks(ctx.index.store, [
+    narrowed = narrow_blocks(tables.members, [
         BlockHit(r.cid, tables.chunks[r.cid][0], r.meta[2], r.meta[3]) for r in best
         if r.meta[5] == "block" and r.meta[6] is not None], texts, plan.terms, _named(plan))
     hits = [_hit(r, texts.get(r.cid, ""), narrowed.get(r.cid)) for r in best]

@@ -14,11 +14,11 @@ stays whole when no member contains a query word or two tie.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from indexer.lexical import identifier_tokens
-from indexer.store import Store
+from tools.search_tables import MemberRow
 
 _MEMBER_KINDS = ("function", "method", "class", "struct", "interface", "type", "trait",
                  "enum", "constant", "variable", "module")
@@ -41,38 +41,33 @@ class BlockHit:
     end_line: int
 
 
-def narrow_blocks(store: Store, blocks: Sequence[BlockHit], texts: dict[int, str],
-                  terms: Sequence[str], names: Sequence[str] = ()) -> dict[int, Narrowed]:
+def narrow_blocks(definitions: Mapping[int, Sequence[MemberRow]], blocks: Sequence[BlockHit],
+                  texts: dict[int, str], terms: Sequence[str],
+                  names: Sequence[str] = ()) -> dict[int, Narrowed]:
     """chunk_id -> the member each block hit narrows to (blocks that stay whole are absent).
-    `terms` are the query's lexical tokens, `names` identifiers it names."""
+    `definitions`: file_id -> (qualname, kind, start_line, end_line) ordered by start line,
+    then widest first (`SearchTables.members`); `terms` are the query's lexical tokens,
+    `names` identifiers it names."""
     if not blocks or not (terms or names):
         return {}
-    rows = store.query(
-        "SELECT file_id, qualname, kind, start_line, end_line FROM symbols "
-        "WHERE list_contains(?, file_id) AND list_contains(?, kind) "
-        "ORDER BY file_id, start_line, end_line DESC",
-        [sorted({b.file_id for b in blocks}), list(_MEMBER_KINDS)])
-    by_file: dict[int, list[tuple[str, str, int, int]]] = {}
-    for fid, qual, kind, start, end in rows:
-        by_file.setdefault(fid, []).append((qual, kind, start, end))
     named = {n.rsplit(".", 1)[-1].lower() for n in names}
     out: dict[int, Narrowed] = {}
     for block in blocks:
         text = texts.get(block.chunk_id)
         if text is None:
             continue
-        found = _narrow(block, text, by_file.get(block.file_id, ()), terms, named)
+        found = _narrow(block, text, definitions.get(block.file_id, ()), terms, named)
         if found is not None:
             out[block.chunk_id] = found
     return out
 
 
-def _members(block: BlockHit, symbols: Sequence[tuple[str, str, int, int]]
-             ) -> list[tuple[str, str, int, int]]:
+def _members(block: BlockHit, symbols: Sequence[MemberRow]
+             ) -> list[MemberRow]:
     """Outermost definitions inside the block, in line order."""
-    members: list[tuple[str, str, int, int]] = []
+    members: list[MemberRow] = []
     for qual, kind, start, end in symbols:
-        if start < block.start_line or end > block.end_line:
+        if kind not in _MEMBER_KINDS or start < block.start_line or end > block.end_line:
             continue
         if members and start <= members[-1][3]:
             continue  # nested in (or sharing a line with) the previous member
@@ -80,7 +75,7 @@ def _members(block: BlockHit, symbols: Sequence[tuple[str, str, int, int]]
     return members
 
 
-def _narrow(block: BlockHit, text: str, symbols: Sequence[tuple[str, str, int, int]],
+def _narrow(block: BlockHit, text: str, symbols: Sequence[MemberRow],
             terms: Sequence[str], named: set[str]) -> Narrowed | None:
     lines = text.split("\n")
     if text.endswith("\n"):

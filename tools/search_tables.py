@@ -20,6 +20,7 @@ from indexer.store import GenerationCache, Store
 
 ChunkMeta = tuple[int, int, int, str | None, str]  # file_id, start, end, symbol, kind
 SymbolRow = tuple[int, str, str, str, int]  # file_id, name, qualname, kind, start_line
+MemberRow = tuple[str, str, int, int]  # qualname, kind, start_line, end_line
 
 
 @dataclass(slots=True)
@@ -29,6 +30,7 @@ class SearchTables:
     files: dict[int, tuple[str, str | None]]  # file_id -> (path, language)
     file_chunks: dict[int, list[tuple[int, int, int]]]  # file_id -> sorted (start, end, id)
     symbols: dict[str, list[SymbolRow]]  # lower-cased name -> definitions
+    members: dict[int, list[MemberRow]]  # file_id -> definitions by (start, -end)
     names: list[str]  # sorted lower-cased names, for prefix lookups
     rank: dict[str, float]  # path -> PageRank / max PageRank
     importers: dict[str, set[str]]  # path -> paths of files importing it
@@ -66,12 +68,15 @@ def _load(store: Store, key: tuple[int, str | None]) -> SearchTables:
         file_chunks.setdefault(fid, []).append((start, end, cid))
     files = {r[0]: (r[1], r[2]) for r in store.query("SELECT file_id, path, language FROM files")}
     symbols: dict[str, list[SymbolRow]] = {}
-    for fid, name, qual, kind, line in store.query(
-            "SELECT file_id, name, qualname, kind, start_line FROM symbols"):
+    members: dict[int, list[MemberRow]] = {}
+    for fid, name, qual, kind, line, end in store.query(
+            "SELECT file_id, name, qualname, kind, start_line, end_line FROM symbols "
+            "ORDER BY file_id, start_line, end_line DESC"):
         symbols.setdefault(name.lower(), []).append((fid, name, qual, kind, line))
+        members.setdefault(fid, []).append((qual, kind, line, end))
     rank, importers = _graph(store)
-    return SearchTables(key, chunks, files, file_chunks, symbols, sorted(symbols), rank,
-                        importers)
+    return SearchTables(key, chunks, files, file_chunks, symbols, members, sorted(symbols),
+                        rank, importers)
 
 
 def _graph(store: Store) -> tuple[dict[str, float], dict[str, set[str]]]:
