@@ -24,10 +24,14 @@ class CliError(Exception):
     """A failure to report as one line on stderr, exit code 1."""
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser, *, refresh: bool = False) -> None:
     p.add_argument("--repo", default=None, help="repository root (default: current directory)")
     p.add_argument("--index-dir", default=None, help="index directory (default: REPO/.sextant)")
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    if refresh:  # commands that answer from the index
+        p.add_argument("--no-refresh", action="store_true", help=(
+            "answer from the index as it is (default: first re-index the files that "
+            "changed since the last index)"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also index secret-bearing files (.env, *.pem, ...); output stays redacted")
 
     p = sub.add_parser("search", help="search code")
-    _common(p)
+    _common(p, refresh=True)
     p.add_argument("query")
     p.add_argument("-k", type=int, default=10)
     p.add_argument("--lang", default=None)
@@ -54,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", type=int, default=8000)
 
     p = sub.add_parser("symbol", help="definitions of a symbol")
-    _common(p)
+    _common(p, refresh=True)
     p.add_argument("name")
     p.add_argument("--refs", action="store_true", help="also list references")
     p.add_argument("--path", default=None)
@@ -62,14 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", type=int, default=8000)
 
     p = sub.add_parser("deps", help="dependency neighbourhood of a file or symbol")
-    _common(p)
+    _common(p, refresh=True)
     p.add_argument("target")
     p.add_argument("--direction", choices=("out", "in", "both"), default="out")
     p.add_argument("--depth", type=int, default=1)
     p.add_argument("--max-tokens", type=int, default=8000)
 
     p = sub.add_parser("summary", help="directory summary")
-    _common(p)
+    _common(p, refresh=True)
     p.add_argument("dir", nargs="?", default=".")
     p.add_argument("--depth", type=int, default=1)
     p.add_argument("--max-tokens", type=int, default=8000)
@@ -95,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         "stdio: no loopback listener for other processes to attach to"))
 
     p = sub.add_parser("eval", help="recall of search on this repository's own commits")
-    _common(p)
+    _common(p, refresh=True)
     p.add_argument("--since", default=None, metavar="REV", help="only commits after REV")
     p.add_argument("-n", type=int, default=50, help="commits to sample (default 50)")
 

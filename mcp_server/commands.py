@@ -60,9 +60,34 @@ class _Progress:
         sys.stderr.flush()
 
 
+_WALK_META = "cli_walk_options"  # the options of the last `sextant index`, for refreshes
+
+
+def _remember_options(index: RepoIndex, opts: IndexOptions) -> None:
+    import json
+
+    index.store.set_meta(_WALK_META, json.dumps({
+        "max_file_bytes": opts.walk.max_file_bytes, "index_secrets": opts.walk.index_secrets}))
+
+
+def _remembered_options(index: RepoIndex) -> IndexOptions:
+    import json
+
+    try:
+        saved = json.loads(index.store.get_meta(_WALK_META) or "{}")
+        walk = WalkOptions(max_file_bytes=int(saved.get("max_file_bytes", 1 << 20)),
+                           index_secrets=bool(saved.get("index_secrets", False)))
+    except (ValueError, TypeError, AttributeError):
+        walk = WalkOptions()
+    return IndexOptions(walk=walk)
+
+
 @contextmanager
-def open_context(args: argparse.Namespace, *, embed: bool = False) -> Iterator[ToolContext]:
-    """A ToolContext over the repository's index, indexing it first when none exists."""
+def open_context(args: argparse.Namespace, *, embed: bool = False,
+                 refresh: bool = True) -> Iterator[ToolContext]:
+    """A ToolContext over the repository's index: built first when none exists, else first
+    brought up to date with the files on disk (incremental: only changed files are read),
+    unless `refresh` is off or the user passed `--no-refresh`."""
     from tools.context import ToolContext
 
     paths = _paths(args)
@@ -73,9 +98,21 @@ def open_context(args: argparse.Namespace, *, embed: bool = False) -> Iterator[T
             sys.stderr.write("sextant: no index yet; indexing (lexical + symbols) first\n")
             index.workers = WorkerPool()
             index_repository(index, IndexOptions(), _Progress())
+        elif refresh and not getattr(args, "no_refresh", False):
+            _refresh(index)
         if embed:
             _attach_existing_vectors(ctx)
         yield ctx
+
+
+def _refresh(index: RepoIndex) -> None:
+    """Re-index what changed since the last index, with that index's walk options: a query
+    never answers from files that no longer say what the index remembers."""
+    index.workers = WorkerPool()
+    stats = index_repository(index, _remembered_options(index), None)
+    if stats.indexed or stats.deleted:
+        sys.stderr.write(f"sextant: refreshed the index first ({stats.indexed} changed, "
+                         f"{stats.deleted} deleted files)\n")
 
 
 def _attach_existing_vectors(ctx: ToolContext) -> None:
@@ -134,6 +171,7 @@ def cmd_index(args: argparse.Namespace, emit: Emit) -> int:
     with RepoIndex(paths) as index:
         index.workers = WorkerPool(opts.workers)  # crash isolation even for a few files
         stats = index_repository(index, opts, progress)
+        _remember_options(index, opts)
         result: dict[str, Any] = stats.as_dict()
         if not args.no_embed:
             result["embedding"] = _embed_all(index, progress)
@@ -221,7 +259,7 @@ def cmd_status(args: argparse.Namespace, emit: Emit) -> int:
     if remote is not None:
         emit(args, remote, render.status)
         return 0
-    with open_context(args, embed=True) as ctx:
+    with open_context(args, embed=True, refresh=False) as ctx:  # status reports staleness
         if ctx.vectors is not None:
             ctx.embedding.state = "complete"
         result = index_status(ctx)

@@ -106,3 +106,44 @@ def test_status_reports_files_changed_since_they_were_indexed(tmp_path: Path) ->
     stale = json.loads(sextant("status", "--repo", str(repo), "--json").stdout)
     assert stale["changed_since_indexed"] == 3
     assert "3 files changed since indexed" in sextant("status", "--repo", str(repo)).stdout
+
+
+def test_queries_refresh_the_index_first_unless_told_not_to(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "a.py").write_text("def alpha():\n    return 1\n")
+    (repo / "b.py").write_text("def beta():\n    return 2\n")
+    sextant("index", str(repo), "--no-embed")
+    (repo / "a.py").write_text("def alpha():\n    return 1\n\n\ndef zebra_quokka():\n    return 3\n")
+    (repo / "b.py").unlink()
+
+    stale = sextant("search", "--repo", str(repo), "--json", "--mode", "lexical", "--no-refresh",
+                    "zebra_quokka")
+    assert stale.returncode == 0, stale.stderr
+    assert not any(r["symbol"] == "zebra_quokka" for r in json.loads(stale.stdout)["results"])
+    assert json.loads(sextant("status", "--repo", str(repo), "--json").stdout)[
+        "changed_since_indexed"] == 2  # status reports staleness, it does not repair it
+
+    proc = sextant("search", "--repo", str(repo), "--json", "--mode", "lexical", "zebra_quokka")
+    assert proc.returncode == 0, proc.stderr
+    top = json.loads(proc.stdout)["results"][0]
+    assert (top["path"], top["symbol"], top["start_line"]) == ("a.py", "zebra_quokka", 5)
+    assert "refreshed the index first (1 changed, 1 deleted files)" in proc.stderr
+    gone = sextant("symbol", "--repo", str(repo), "--json", "beta")
+    assert "b.py" not in gone.stdout
+    assert json.loads(sextant("status", "--repo", str(repo), "--json").stdout)[
+        "changed_since_indexed"] == 0
+
+
+def test_a_refresh_keeps_the_options_of_the_last_index(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "big.py").write_text("def large_module_fn():\n    return 0\n" + "x = 1\n" * 400)
+    (repo / "small.py").write_text("def small():\n    return 0\n")
+    sextant("index", str(repo), "--no-embed", "--max-file-bytes", "1000")  # big.py: too large
+    (repo / "small.py").write_text("def small():\n    return 1\n")
+    proc = sextant("search", "--repo", str(repo), "--json", "--mode", "lexical", "large_module_fn")
+    assert "refreshed the index first (1 changed" in proc.stderr
+    assert not any(r["path"] == "big.py" for r in json.loads(proc.stdout)["results"])
+    status = json.loads(sextant("status", "--repo", str(repo), "--json").stdout)
+    assert status["skipped"].get("too_large") == 1
