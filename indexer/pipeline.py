@@ -17,13 +17,14 @@ import ctypes
 import functools
 import gc
 import hashlib
+import json
 import logging
 import stat
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -303,6 +304,21 @@ def _lexical_commit(index: RepoIndex, generation: int | None) -> Iterator[None]:
         raise failure[0]
 
 
+_WALK_META = "walk_options"  # the size limit and secrets choice of the last build
+
+
+def saved_walk_options(index: RepoIndex, base: WalkOptions | None = None) -> WalkOptions:
+    """`base` (default: the defaults) with the file-size limit and the secrets choice the
+    index was last built with, so that a refresh does not drop what the user asked for."""
+    base = base or WalkOptions()
+    try:
+        saved = json.loads(index.store.get_meta(_WALK_META) or "{}")
+        return replace(base, max_file_bytes=int(saved.get("max_file_bytes", base.max_file_bytes)),
+                       index_secrets=bool(saved.get("index_secrets", base.index_secrets)))
+    except (ValueError, TypeError, AttributeError):
+        return base
+
+
 def index_repository(
     index: RepoIndex, opts: IndexOptions | None = None, progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
@@ -343,6 +359,8 @@ def index_repository(
             run_pool.close()
     stats.skipped.update(s[1] for s in skipped)
     stats.deleted = len(deleted)
+    index.store.set_meta(_WALK_META, json.dumps({"max_file_bytes": opts.walk.max_file_bytes,
+                                                 "index_secrets": opts.walk.index_secrets}))
     stats.generation = index.store.generation
     stats.seconds = time.perf_counter() - started
     return stats

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from indexer.pipeline import IndexOptions, index_repository
+from indexer.pipeline import IndexOptions, index_repository, saved_walk_options
 from indexer.repo_index import IndexPaths, RepoIndex
 from indexer.walk import WalkOptions
 from indexer.workers import WorkerPool
@@ -60,28 +60,6 @@ class _Progress:
         sys.stderr.flush()
 
 
-_WALK_META = "cli_walk_options"  # the options of the last `sextant index`, for refreshes
-
-
-def _remember_options(index: RepoIndex, opts: IndexOptions) -> None:
-    import json
-
-    index.store.set_meta(_WALK_META, json.dumps({
-        "max_file_bytes": opts.walk.max_file_bytes, "index_secrets": opts.walk.index_secrets}))
-
-
-def _remembered_options(index: RepoIndex) -> IndexOptions:
-    import json
-
-    try:
-        saved = json.loads(index.store.get_meta(_WALK_META) or "{}")
-        walk = WalkOptions(max_file_bytes=int(saved.get("max_file_bytes", 1 << 20)),
-                           index_secrets=bool(saved.get("index_secrets", False)))
-    except (ValueError, TypeError, AttributeError):
-        walk = WalkOptions()
-    return IndexOptions(walk=walk)
-
-
 @contextmanager
 def open_context(args: argparse.Namespace, *, embed: bool = False,
                  refresh: bool = True) -> Iterator[ToolContext]:
@@ -109,7 +87,7 @@ def _refresh(index: RepoIndex) -> None:
     """Re-index what changed since the last index, with that index's walk options: a query
     never answers from files that no longer say what the index remembers."""
     index.workers = WorkerPool()
-    stats = index_repository(index, _remembered_options(index), None)
+    stats = index_repository(index, IndexOptions(walk=saved_walk_options(index)), None)
     if stats.indexed or stats.deleted:
         sys.stderr.write(f"sextant: refreshed the index first ({stats.indexed} changed, "
                          f"{stats.deleted} deleted files)\n")
@@ -171,7 +149,6 @@ def cmd_index(args: argparse.Namespace, emit: Emit) -> int:
     with RepoIndex(paths) as index:
         index.workers = WorkerPool(opts.workers)  # crash isolation even for a few files
         stats = index_repository(index, opts, progress)
-        _remember_options(index, opts)
         result: dict[str, Any] = stats.as_dict()
         if not args.no_embed:
             result["embedding"] = _embed_all(index, progress)

@@ -14,9 +14,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
-from indexer.pipeline import IndexOptions, IndexStats, ProgressFn, StopFn, index_repository
+from indexer.pipeline import (
+    IndexOptions,
+    IndexStats,
+    ProgressFn,
+    StopFn,
+    index_repository,
+    saved_walk_options,
+)
 from indexer.repo_index import RepoIndex
 from indexer.walk import WalkOptions
 from indexer.workers import WorkerPool
@@ -36,6 +44,7 @@ class Runtime:
         self._thread: threading.Thread | None = None
         self._watch_thread: threading.Thread | None = None
         self.ctx: ToolContext | None = None
+        self._options: IndexOptions | None = None  # settled once the index is open
         self.ready = threading.Event()  # set after the first reconcile
         self.changed_listeners: list[Callable[[], None]] = []  # run after each index update
         # Held by whoever writes the index (reconcile, reindex tool, watcher batches), so
@@ -47,8 +56,22 @@ class Runtime:
 
     @property
     def options(self) -> IndexOptions:
-        return IndexOptions(walk=WalkOptions(max_file_bytes=self.settings.max_file_bytes,
-                                             index_secrets=self.settings.index_secrets))
+        """The flags given to this server, else what the index was last built with (a
+        `sextant index --index-secrets --max-file-bytes N` stays as it was built)."""
+        if self._options is None:
+            if self.ctx is None:
+                return IndexOptions(walk=self._flags())
+            saved = saved_walk_options(self.ctx.index)
+            flags = self._flags()
+            self._options = IndexOptions(walk=replace(
+                flags, index_secrets=flags.index_secrets or saved.index_secrets,
+                max_file_bytes=(saved.max_file_bytes if flags.max_file_bytes ==
+                                WalkOptions().max_file_bytes else flags.max_file_bytes)))
+        return self._options
+
+    def _flags(self) -> WalkOptions:
+        return WalkOptions(max_file_bytes=self.settings.max_file_bytes,
+                           index_secrets=self.settings.index_secrets)
 
     def acquire(self) -> ToolContext:
         with self._lock:

@@ -258,3 +258,22 @@ async def test_server_instructions_summarise_the_repository(
     async with connected(flask_settings(flask_index)) as client:
         text = client.instructions or ""
     assert "Repository: flask" in text and "src/" in text and "search_code" in text
+
+
+async def test_the_server_keeps_the_walk_options_the_index_was_built_with(
+        tmp_path: Path) -> None:
+    from indexer.pipeline import IndexOptions, index_repository
+    from indexer.repo_index import IndexPaths, RepoIndex
+    from indexer.walk import WalkOptions
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "big.py").write_text("def large_module_fn():\n    return 0\n" + "x = 1\n" * 400)
+    (root / "small.py").write_text("def small():\n    return 0\n")
+    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:  # `--max-file-bytes 1000`
+        index_repository(index, IndexOptions(walk=WalkOptions(max_file_bytes=1000)))
+    async with connected(server_settings(root, tmp_path / "index", embed=False)) as client:
+        status = await call(client, "index_status")
+        assert status["skipped"].get("too_large") == 1 and status["files"] == 1
+        found = await call(client, "search_code", query="large_module_fn", mode="lexical")
+        assert not any(r["path"] == "big.py" for r in found["results"])
