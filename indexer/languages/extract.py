@@ -7,7 +7,9 @@ fast path; symbol details (signature, doc, wrapper range) cost a few node calls 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from functools import lru_cache
 from operator import itemgetter
 
 from tree_sitter import Node, Query
@@ -23,6 +25,70 @@ from indexer.languages.text import (
 )
 from indexer.model import Import, ParsedFile, Reference, Symbol
 
+# Names and module strings repeat across a worker's files (receivers, qualified bases,
+# imports): their parsing is cached.
+_last_segment = lru_cache(maxsize=4096)(last_segment)
+_strip_module = lru_cache(maxsize=4096)(strip_module)
+
+
+def _slot_setters(cls: type) -> tuple[Callable[[object, object], None], ...]:
+    """The slot setters of a frozen, slotted dataclass's fields, in field order.
+
+    `cls.__new__(cls)` and one setter per field build a record equal to `cls(...)` in about
+    half the time (the generated `__init__` calls `object.__setattr__` per field); every
+    field must be set, and the class must not need its `__init__` (no `__post_init__`)."""
+    if hasattr(cls, "__post_init__") or not hasattr(cls, "__slots__"):
+        raise TypeError(f"{cls.__name__} needs its __init__")
+    return tuple(getattr(cls, f.name).__set__ for f in fields(cls))
+
+
+_REFERENCE_SETTERS = _slot_setters(Reference)  # name, kind, line, start_byte, scope
+
+
+(
+    _set_name,
+    _set_qualname,
+    _set_kind,
+    _set_signature,
+    _set_doc,
+    _set_parent,
+    _set_start_line,
+    _set_end_line,
+    _set_start_byte,
+    _set_end_byte,
+    _set_bases,
+) = _slot_setters(Symbol)
+
+
+def _new_symbol(
+    name: str,
+    qualname: str,
+    kind: str,
+    signature: str,
+    doc: str,
+    parent: str | None,
+    start_line: int,
+    end_line: int,
+    start_byte: int,
+    end_byte: int,
+    bases: tuple[str, ...],
+) -> Symbol:
+    """`Symbol(...)` with every field given (see `_slot_setters`)."""
+    symbol = object.__new__(Symbol)
+    _set_name(symbol, name)
+    _set_qualname(symbol, qualname)
+    _set_kind(symbol, kind)
+    _set_signature(symbol, signature)
+    _set_doc(symbol, doc)
+    _set_parent(symbol, parent)
+    _set_start_line(symbol, start_line)
+    _set_end_line(symbol, end_line)
+    _set_start_byte(symbol, start_byte)
+    _set_end_byte(symbol, end_byte)
+    _set_bases(symbol, bases)
+    return symbol
+
+
 SIGNATURE_CAP = 200
 _SIGNATURE_SCAN = 1200  # bytes of declaration looked at before collapsing
 _MAX_DOC_COMMENTS = 60
@@ -37,7 +103,7 @@ _DEF_KIND_ALIASES = {
     "enum_variant": "constant",
 }
 _REF_KIND_ALIASES = {"implementation": "inherit", "class": "type", "send": "call"}
-_REF_PRIORITY = {"inherit": 0, "call": 1, "type": 2, "name": 3}
+_REF_PRIORITY = {"inherit": 0, "call": 1, "type": 2, "name": 3}  # all < 16: see Extractor.refs
 _CONTAINERS = frozenset({"class", "struct", "interface", "trait", "enum", "impl"})
 _NOT_SCOPES = frozenset({"field"})
 _LEAF_KINDS = frozenset({"field", "variable", "constant"})
@@ -92,6 +158,8 @@ class Compiled:
 @dataclass(slots=True)
 class _Def:
     node: Node
+    start: int  # node.start_byte
+    end: int  # node.end_byte
     name_node: Node | None
     kind: str  # capture kind; "impl" for a @scope
     pattern: int
@@ -151,10 +219,15 @@ class Extractor:
         self.spec = compiled.spec
         self.roles = compiled.roles
         self.defs: dict[tuple[int, int], _Def] = {}
-        self.refs: list[tuple[int, int, str, Node]] = []
+        # references as (start_byte << 4 | priority, kind, node): one int sorts them
+        self.refs: list[tuple[int, str, Node]] = []
         self.imports: dict[int, tuple[Node, list[str]]] = {}
+        # an ASCII file's text: str slices at byte offsets, no decoding per node
+        self.ascii = source.decode("ascii") if source.isascii() else None
 
     def text(self, node: Node) -> str:
+        if self.ascii is not None:
+            return self.ascii[node.start_byte : node.end_byte]
         return self.src[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
     def collect(self, matches: list[tuple[int, dict[str, list[Node]]]]) -> None:
@@ -168,9 +241,9 @@ class Extractor:
                 if role == "ref":
                     if len(nodes) == 1:
                         node = nodes[0]
-                        append((node.start_byte, prio, kind, node))
+                        append((node.start_byte << 4 | prio, kind, node))
                     else:
-                        refs.extend((n.start_byte, prio, kind, n) for n in nodes)
+                        refs.extend((n.start_byte << 4 | prio, kind, n) for n in nodes)
                     continue
             self._collect(pattern, captures)
 
@@ -182,7 +255,7 @@ class Extractor:
         for capture, nodes in captures.items():
             role, kind, prio = self.roles[capture]
             if role == "ref":
-                self.refs.extend((n.start_byte, prio, kind, n) for n in nodes)
+                self.refs.extend((n.start_byte << 4 | prio, kind, n) for n in nodes)
             elif role == "def" or role == "scope":
                 def_node, def_kind = nodes[0], kind if role == "def" else "impl"
             elif role == "defname" or role == "scopename":
@@ -196,10 +269,12 @@ class Extractor:
             elif role == "importfn" and self.text(nodes[0]) not in self.spec.import_functions:
                 return
         if def_node is not None:
-            key = (def_node.start_byte, def_node.end_byte)
-            old = self.defs.get(key)
+            start, end = def_node.start_byte, def_node.end_byte
+            old = self.defs.get((start, end))
             if old is None or pattern < old.pattern:
-                self.defs[key] = _Def(def_node, name_node, def_kind, pattern, receiver)
+                self.defs[start, end] = _Def(
+                    def_node, start, end, name_node, def_kind, pattern, receiver
+                )
         for module in modules:
             entry = self.imports.setdefault(module.start_byte, (module, []))
             entry[1].extend(self.text(n) for n in names)
@@ -217,17 +292,18 @@ class Extractor:
 
     def _name_defs(self) -> list[_Def]:
         """Sort definitions, give each its name, qualname, parent and final kind."""
-        defs = sorted(self.defs.values(), key=lambda d: (d.node.start_byte, -d.node.end_byte))
+        defs = sorted(self.defs.values(), key=lambda d: (d.start, -d.end))
         stack: list[_Def] = []
+        text = self.text
         for d in defs:
-            start = d.node.start_byte
-            while stack and stack[-1].node.end_byte <= start:
+            start = d.start
+            while stack and stack[-1].end <= start:
                 stack.pop()
             outer = stack[-1] if stack else None
-            raw = self.text(d.name_node) if d.name_node is not None else ""
+            raw = text(d.name_node) if d.name_node is not None else ""
             qualifier, d.name = split_qualified(raw)
             if d.receiver is not None:
-                qualifier = last_segment(self.text(d.receiver))
+                qualifier = _last_segment(text(d.receiver))
             if qualifier:
                 d.parent = qualifier if outer is None else f"{outer.qualname}.{qualifier}"
             else:
@@ -244,25 +320,33 @@ class Extractor:
 
     def _scope_references(self, defs: list[_Def], out: list[Reference]) -> dict[int, list[str]]:
         """Append references with their innermost enclosing symbol; returns inherit bases."""
-        skip = {d.name_node.start_byte for d in defs if d.name_node is not None}
+        names = {d.name_node.start_byte for d in defs if d.name_node is not None}
         ignored = self.spec.ignored_refs
-        scoping = [d for d in defs if d.kind not in _NOT_SCOPES]
         bases: dict[int, list[str]] = {}  # id(_Def) -> base texts
         seen_types: set[tuple[str, str | None]] = set()
-        src = self.src
+        src, ascii_text = self.src, self.ascii
         # scopes as (start, end, def) in start order, and a stack of (end, def)
-        spans = [(d.node.start_byte, d.node.end_byte, d) for d in scoping]
+        spans = [(d.start, d.end, d) for d in defs if d.kind not in _NOT_SCOPES]
         stack: list[tuple[int, _Def]] = []
         i, n = 0, len(spans)
         next_start = spans[0][0] if spans else -1
         append = out.append
-        self.refs.sort(key=itemgetter(0, 1))
-        for start, _prio, kind, node in self.refs:
-            if start in skip:
+        new = object.__new__
+        set_name, set_kind, set_line, set_start, set_scope = _REFERENCE_SETTERS
+        self.refs.sort(key=itemgetter(0))
+        previous = -1
+        for key, kind, node in self.refs:
+            start = key >> 4
+            # a definition's name is no reference; later duplicates of a node (same start)
+            # have a lower priority
+            if start == previous or start in names:
                 continue
-            skip.add(start)  # later duplicates of this node have a lower priority
-            text = src[start : node.end_byte].decode("utf-8", "replace")
-            name = text if text.isidentifier() else last_segment(text)
+            previous = start
+            if ascii_text is not None:
+                text = ascii_text[start : node.end_byte]
+            else:
+                text = src[start : node.end_byte].decode("utf-8", "replace")
+            name = text if text.isidentifier() else _last_segment(text)
             if name in ignored:
                 continue
             while i < n and next_start <= start:
@@ -280,7 +364,13 @@ class Extractor:
                 if key in seen_types:
                     continue
                 seen_types.add(key)
-            append(Reference(name, kind, node.start_point[0] + 1, start, scope))
+            ref = new(Reference)  # Reference(name, kind, line, start, scope), see _slot_setters
+            set_name(ref, name)
+            set_kind(ref, kind)
+            set_line(ref, node.start_point[0] + 1)
+            set_start(ref, start)
+            set_scope(ref, scope)
+            append(ref)
             if kind == "inherit" and stack:
                 bases.setdefault(id(stack[-1][1]), []).append(collapse(text))
         return bases
@@ -295,18 +385,18 @@ class Extractor:
             self.details_skipped += 1
             node, doc = d.node, ""
             signature = collapse(self.text(d.node)[:SIGNATURE_CAP].split("\n", 1)[0])
-        return Symbol(
-            name=d.name,
-            qualname=d.qualname,
-            kind=d.kind,
-            signature=signature,
-            doc=doc,
-            parent=d.parent,
-            start_line=node.start_point[0] + 1,
-            end_line=_end_line(node),
-            start_byte=node.start_byte,
-            end_byte=node.end_byte,
-            bases=tuple(bases.get(id(d), ())),
+        return _new_symbol(
+            d.name,
+            d.qualname,
+            d.kind,
+            signature,
+            doc,
+            d.parent,
+            node.start_point[0] + 1,
+            _end_line(node),
+            node.start_byte,
+            node.end_byte,
+            tuple(bases.get(id(d), ())),
         )
 
     def _outer(self, node: Node) -> Node:
@@ -346,27 +436,32 @@ class Extractor:
         return self._leading_comment(outer)
 
     def _leading_comment(self, node: Node) -> str:
+        # each sibling and parent step is a tree-sitter walk: every one is taken once
         comments: list[Node] = []
         row = node.start_point[0]
-        parent = node.parent
-        while node.prev_sibling is None and parent is not None:  # first in a body: look above
-            if parent.start_byte != node.start_byte:
-                break
-            node, parent = parent, parent.parent
         sibling = node.prev_sibling
+        if sibling is None:  # first in a body: look above
+            parent = node.parent
+            while parent is not None and parent.start_byte == node.start_byte:
+                node, parent = parent, parent.parent
+                sibling = node.prev_sibling
+                if sibling is not None:
+                    break
         skip = self.spec.doc_skip
         while sibling is not None and len(comments) < _MAX_DOC_COMMENTS:
-            if sibling.type in skip:
+            kind = sibling.type
+            if kind in skip:
                 row = sibling.start_point[0]
-            elif "comment" in sibling.type and sibling.end_point[0] >= row - 1:
+                sibling = sibling.prev_sibling
+            elif "comment" in kind and sibling.end_point[0] >= row - 1:
                 before = sibling.prev_sibling
-                if before is not None and before.end_point[0] == sibling.start_point[0]:
+                row = sibling.start_point[0]
+                if before is not None and before.end_point[0] == row:
                     break  # a trailing comment of the previous statement
                 comments.append(sibling)
-                row = sibling.start_point[0]
+                sibling = before
             else:
                 break
-            sibling = sibling.prev_sibling
         return clean_comment([self.text(c) for c in reversed(comments)]) if comments else ""
 
     def _imports(self) -> list[Import]:
@@ -381,7 +476,7 @@ class Extractor:
                 stripped = module.lstrip(".")
                 level, module = len(module) - len(stripped), stripped
             else:
-                module = strip_module(raw)
+                module = _strip_module(raw)
             line = node.start_point[0] + 1
             out.append(Import(module, line, tuple(dict.fromkeys(names)), level))
         return out
