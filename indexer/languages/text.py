@@ -60,11 +60,29 @@ def strip_module(text: str) -> str:
     return text.strip("\"'`<>").strip()
 
 
+def _slash_line(line: str) -> str | None:
+    """A `//` line without its marker, exactly as the two regexes would give it; None for
+    a line they must see (one ending in `/` or `]` may hold an end marker)."""
+    if line.rstrip().endswith(("/", "]")):
+        return None
+    i = 3 if line.startswith("/", 2) else 2  # `///?!?\s?`
+    if line.startswith("!", i):
+        i += 1
+    if line[i : i + 1].isspace():
+        i += 1
+    return line[i:].rstrip()
+
+
 def clean_comment(comments: list[str]) -> str:
     """Join comment nodes and strip their markers (`//`, `#`, `/** */`, `--`, `///`)."""
     lines: list[str] = []
     for comment in comments:
         for line in comment.splitlines():
+            if line.startswith("//"):  # most doc lines: no regex needed
+                cleaned = _slash_line(line)
+                if cleaned is not None:
+                    lines.append(cleaned)
+                    continue
             line = _LINE_END.sub("", line)
             lines.append(_LINE_MARKER.sub("", line, count=1).rstrip())
     while lines and not lines[0].strip():
