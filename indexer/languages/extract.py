@@ -325,11 +325,14 @@ class Extractor:
         bases: dict[int, list[str]] = {}  # id(_Def) -> base texts
         seen_types: set[tuple[str, str | None]] = set()
         src, ascii_text = self.src, self.ascii
-        # scopes as (start, end, def) in start order, and a stack of (end, def)
+        # scopes as (start, end, def) in start order, and a stack of (end, qualname, def) on
+        # a bottom entry that no reference leaves (the file's top level)
         spans = [(d.start, d.end, d) for d in defs if d.kind not in _NOT_SCOPES]
-        stack: list[tuple[int, _Def]] = []
-        i, n = 0, len(spans)
-        next_start = spans[0][0] if spans else -1
+        past = len(src) + 1  # beyond every node
+        spans.append((past, past, None))
+        stack: list[tuple[int, str | None, _Def | None]] = [(past, None, None)]
+        i = 0
+        next_start = spans[0][0]
         append = out.append
         new = object.__new__
         set_name, set_kind, set_line, set_start, set_scope = _REFERENCE_SETTERS
@@ -349,16 +352,16 @@ class Extractor:
             name = text if text.isidentifier() else _last_segment(text)
             if name in ignored:
                 continue
-            while i < n and next_start <= start:
+            while next_start <= start:
                 d_start, d_end, d = spans[i]
                 i += 1
-                next_start = spans[i][0] if i < n else -1
-                while stack and stack[-1][0] <= d_start:
+                next_start = spans[i][0]
+                while stack[-1][0] <= d_start:
                     stack.pop()
-                stack.append((d_end, d))
-            while stack and stack[-1][0] <= start:
+                stack.append((d_end, d.qualname, d))
+            while stack[-1][0] <= start:
                 stack.pop()
-            scope = stack[-1][1].qualname if stack else None
+            scope = stack[-1][1]
             if kind == "type":  # one type use per (name, scope) is all the graph needs
                 key = (name, scope)
                 if key in seen_types:
@@ -371,8 +374,8 @@ class Extractor:
             set_start(ref, start)
             set_scope(ref, scope)
             append(ref)
-            if kind == "inherit" and stack:
-                bases.setdefault(id(stack[-1][1]), []).append(collapse(text))
+            if kind == "inherit" and len(stack) > 1:
+                bases.setdefault(id(stack[-1][2]), []).append(collapse(text))
         return bases
 
     def _symbol(self, d: _Def, bases: dict[int, list[str]]) -> Symbol:
