@@ -259,5 +259,13 @@ class LexicalIndex:
         return [(int(cid), float(score)) for (score, _), cid in zip(hits, ids, strict=True)
                 if cid is not None]
 
+    def known(self, terms: Sequence[str]) -> list[str]:
+        """The `terms` that occur in some document (in any field)."""
+        terms = [t for t in terms if _TOKEN.fullmatch(t)]
+        if not terms:
+            return []
+        searcher = self._index.searcher()
+        return [t for t in terms if any(searcher.doc_freq(f, t) for f in FIELD_BOOSTS)]
+
     def num_docs(self) -> int:
         return int(self._index.searcher().num_docs)

@@ -36,3 +36,25 @@ def test_query_tokens_keep_whole_words_but_not_the_bare_numbers_inside_them() ->
     assert {"base64", "base", "sha1", "sha", "hex", "digest"} <= set(tokens)
     assert "64" not in tokens and "1" not in tokens
     assert plan.terms == tuple(tokens)
+
+
+def test_query_words_bring_their_inflections_and_unknown_forms_are_dropped(
+        tmp_path: Path) -> None:
+    from indexer.pipeline import index_repository
+    from indexer.repo_index import IndexPaths, RepoIndex
+    from tools.context import ToolContext
+    from tools.search import plan_query, search_code, word_variants
+
+    assert word_variants(["handlers", "routing", "added", "properties", "class", "sha1",
+                          "ids"]) == ["handler", "rout", "route", "add", "adde", "property"]
+    assert plan_query("routing handlers").variants == ("rout", "route", "handler")
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "hooks.py").write_text("def register_handler(event, fn):\n    HOOKS[event] = fn\n")
+    (root / "noise.py").write_text("def unrelated_thing():\n    return 'nothing to see'\n")
+    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
+        index_repository(index)
+        assert index.lexical.known(["handler", "route", "adde"]) == ["handler"]
+        hits = search_code(ToolContext(index=index), "registering handlers", mode="lexical")
+        assert hits.results and hits.results[0].symbol == "register_handler"

@@ -92,6 +92,7 @@ class QueryPlan:
 
     lexical: str
     terms: tuple[str, ...]  # the lexical tokens (`lexical` is them joined)
+    variants: tuple[str, ...]  # inflections of the words in `terms` (`word_variants`)
     semantic: str
     identifiers: list[str]
     files: list[str]
@@ -140,11 +141,33 @@ def plan_query(query: str) -> QueryPlan:
     idents = list(dict.fromkeys(i for i in idents if i.lower() not in _STOP))
     terms = _lexical_terms(query, idents, long)
     return QueryPlan(lexical=" ".join(terms), terms=tuple(terms),
-                     semantic=query[:2000],
+                     variants=tuple(word_variants(terms)), semantic=query[:2000],
                      identifiers=idents[:MAX_IDENTIFIERS], files=list(dict.fromkeys(files)),
                      words=frozenset(t for t in identifier_tokens(query) if t not in _STOP),
                      long=long, name_lookup=bool(idents) and len(words) <= NAME_QUERY_WORDS,
                      traced=bool(trace_names))
+
+
+def word_variants(terms: Sequence[str]) -> list[str]:
+    """Inflections of the query's words, since the index is not stemmed: plural and singular,
+    and the stem of -ing and -ed forms ("handlers" -> handler; "routing" -> rout, route;
+    "added" -> add, adde). Forms the index does not contain are dropped at search time."""
+    out: list[str] = []
+    for t in terms:
+        if len(t) < 5 or t.isdigit():
+            continue
+        if t.endswith("ies"):
+            out.append(t[:-3] + "y")
+        elif t.endswith("es"):
+            out += [t[:-2], t[:-1]]
+        elif t.endswith("s") and not t.endswith("ss"):
+            out.append(t[:-1])
+        elif t.endswith("ing"):
+            out += [t[:-3], t[:-3] + "e"]
+        elif t.endswith("ed"):
+            out += [t[:-2], t[:-1]]
+    have = set(terms)
+    return [v for v in dict.fromkeys(out) if v not in have]
 
 
 def _word_tokens(word: str) -> list[str]:
@@ -358,7 +381,8 @@ def search_code(
                 if mode in ("hybrid", "semantic") else None)
     tables = search_tables(ctx.index.store)
     if mode in ("hybrid", "lexical"):
-        ranked["lexical"] = [cid for cid, _ in ctx.index.lexical.search(plan.terms, pool)]
+        terms = [*plan.terms, *ctx.index.lexical.known(plan.variants)][:MAX_QUERY_TOKENS]
+        ranked["lexical"] = [cid for cid, _ in ctx.index.lexical.search(terms, pool)]
         ranked["symbol"] = _symbol_matches(tables, plan, 20)
     if semantic is not None:
         ranked["semantic"] = semantic.result()
