@@ -110,6 +110,13 @@ class Store:
             ) from exc
         self._write_lock = threading.RLock()
         self._local = threading.local()
+        # meta values read back from DuckDB (~0.5 ms a query; search reads the generation
+        # on every call). Every meta write goes through this object (DuckDB admits one
+        # writer), which clears the cache and bumps the epoch, so a read that raced a write
+        # is never kept.
+        self._meta_cache: dict[str, str | None] = {}
+        self._meta_epoch = 0
+        self._meta_lock = threading.Lock()
         if not read_only:
             try:
                 self._con.execute(_SCHEMA)
@@ -153,10 +160,13 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """One write transaction; commits and bumps the generation on success."""
-        with self._write_lock, atomic(self._con) as con:
-            yield con
-            gen = int(con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
-            con.execute("UPDATE meta SET value=? WHERE key='generation'", [str(gen + 1)])
+        try:
+            with self._write_lock, atomic(self._con) as con:
+                yield con
+                gen = int(con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
+                con.execute("UPDATE meta SET value=? WHERE key='generation'", [str(gen + 1)])
+        finally:
+            self._meta_changed()
 
     @contextmanager
     def bulk_load(self) -> Iterator[None]:
@@ -174,15 +184,31 @@ class Store:
     # -- meta ------------------------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
+        try:
+            return self._meta_cache[key]
+        except KeyError:
+            pass
+        epoch = self._meta_epoch
         row = self.query_one("SELECT value FROM meta WHERE key=?", [key])
-        return None if row is None else str(row[0])
+        value = None if row is None else str(row[0])
+        with self._meta_lock:
+            if epoch == self._meta_epoch:
+                self._meta_cache[key] = value
+        return value
 
     def set_meta(self, key: str, value: str) -> None:
-        with self._write_lock:
-            self._con.execute(
-                "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value=excluded.value",
-                [key, value],
-            )
+        try:
+            with self._write_lock:
+                self._con.execute(
+                    "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
+                    "value=excluded.value", [key, value])
+        finally:
+            self._meta_changed()
+
+    def _meta_changed(self) -> None:
+        with self._meta_lock:
+            self._meta_epoch += 1
+            self._meta_cache.clear()
 
     @property
     def generation(self) -> int:

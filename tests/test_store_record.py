@@ -106,3 +106,30 @@ def test_bulk_load_lowers_and_restores_duckdb_settings(tmp_path: Path) -> None:
         assert settings()[0] == 1 and settings() != before
     assert settings() == before
     store.close()
+
+
+def test_meta_reads_are_cached_and_every_write_is_seen(tmp_path: Path, monkeypatch) -> None:
+    store = Store(tmp_path / "s.duckdb")
+    try:
+        start = store.generation
+        calls: list[str] = []
+        real = store.query_one
+        monkeypatch.setattr(store, "query_one", lambda sql, params=None: (
+            calls.append(sql), real(sql, params))[1])
+        assert store.generation == start and not calls  # read once above, kept
+        store.set_meta("probe", "1")  # any write drops what was kept
+        assert store.generation == start and store.generation == start
+        assert len(calls) == 1  # read again once, then from memory
+        with store.transaction():
+            pass
+        assert store.generation == start + 1  # a committed write is seen at once
+        store.set_meta("graph_generation", "7")
+        assert store.get_meta("graph_generation") == "7"
+        try:
+            with store.transaction():
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+        assert store.generation == start + 1  # a rolled-back write leaves it unchanged
+    finally:
+        store.close()

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import math
 import posixpath
 import re
@@ -263,14 +264,19 @@ def _graph_prior(tables: SearchTables, paths: Sequence[str]) -> dict[str, float]
     return out
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _path_words(path: str) -> frozenset[str]:
+    """Words of a path's directories and stem (`src/flask/json/tag.py` -> src flask json tag)."""
+    parts = path.rsplit(".", 1)[0].split("/")
+    return frozenset(t for part in parts for t in identifier_tokens(part) if len(t) > 2)
+
+
 def _path_match(path: str, plan: QueryPlan) -> float:
     """Multiplier when the query names the file, its module or one of its directories."""
     boost = 1.0
     if any(path == f or path.endswith("/" + f.lstrip("./")) for f in plan.files):
         boost += NAMED_FILE_BOOST
-    parts = path.rsplit(".", 1)[0].split("/")
-    named = {t for part in parts for t in identifier_tokens(part) if len(t) > 2}
-    hits = len(named & plan.words)
+    hits = len(_path_words(path) & plan.words)
     if hits and not plan.long:
         boost += PATH_BOOST * min(hits, 2)
     return boost
