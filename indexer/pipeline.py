@@ -359,8 +359,10 @@ def index_repository(
             run_pool.close()
     stats.skipped.update(s[1] for s in skipped)
     stats.deleted = len(deleted)
-    index.store.set_meta(_WALK_META, json.dumps({"max_file_bytes": opts.walk.max_file_bytes,
-                                                 "index_secrets": opts.walk.index_secrets}))
+    walk_meta = json.dumps({"max_file_bytes": opts.walk.max_file_bytes,
+                            "index_secrets": opts.walk.index_secrets})
+    if index.store.get_meta(_WALK_META) != walk_meta:  # a refresh with no change writes nothing
+        index.store.set_meta(_WALK_META, walk_meta)
     stats.generation = index.store.generation
     stats.seconds = time.perf_counter() - started
     return stats
