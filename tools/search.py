@@ -2,7 +2,8 @@
 
 1. The query is analysed (`plan_query`): code identifiers, dotted paths, file names and
    stack-trace frames are pulled out of it; English stop words are dropped from the lexical
-   query; a long text (an issue, a log) is cut to its most telling words.
+   query; a long text (an issue, a log) is cut to its most telling words; words bring their
+   plural/singular and -ing/-ed stems where the index has them (it is not stemmed).
 2. Three retrievers produce candidates: BM25 (tantivy, identifier-aware, over the planned
    words), symbol definitions (DuckDB: exact names of the query's identifiers, prefixes for
    a short query) and dense vectors (usearch, when embeddings exist).
