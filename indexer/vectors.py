@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 EXACT_FILTER_LIMIT = 4096  # filters at most this large are scored exactly
+# Below this many vectors a search scans them all (usearch's exact mode, ~1 ms at the limit):
+# the true neighbours, and the same answer every time, where the HNSW graph's answer depends
+# on the order and threads its vectors were added with.
+EXACT_BELOW = 16384
 _OVERSAMPLE = 8
 
 
@@ -211,8 +215,9 @@ class VectorIndex:
     ) -> list[tuple[int, float]]:
         size = len(self._index)
         count = min(size, k if allowed is None else k * _OVERSAMPLE)
+        exact = size < EXACT_BELOW
         while count > 0:
-            matches = self._index.search(query, count)
+            matches = self._index.search(query, count, exact=exact)
             hits = [
                 (int(key), 1.0 - float(dist))
                 for key, dist in zip(matches.keys, matches.distances, strict=True)
