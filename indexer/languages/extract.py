@@ -7,8 +7,7 @@ fast path; symbol details (signature, doc, wrapper range) cost a few node calls 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
 
@@ -29,64 +28,6 @@ from indexer.model import Import, ParsedFile, Reference, Symbol
 # imports): their parsing is cached.
 _last_segment = lru_cache(maxsize=4096)(last_segment)
 _strip_module = lru_cache(maxsize=4096)(strip_module)
-
-
-def _slot_setters(cls: type) -> tuple[Callable[[object, object], None], ...]:
-    """The slot setters of a frozen, slotted dataclass's fields, in field order.
-
-    `cls.__new__(cls)` and one setter per field build a record equal to `cls(...)` in about
-    half the time (the generated `__init__` calls `object.__setattr__` per field); every
-    field must be set, and the class must not need its `__init__` (no `__post_init__`)."""
-    if hasattr(cls, "__post_init__") or not hasattr(cls, "__slots__"):
-        raise TypeError(f"{cls.__name__} needs its __init__")
-    return tuple(getattr(cls, f.name).__set__ for f in fields(cls))
-
-
-_REFERENCE_SETTERS = _slot_setters(Reference)  # name, kind, line, start_byte, scope
-
-
-(
-    _set_name,
-    _set_qualname,
-    _set_kind,
-    _set_signature,
-    _set_doc,
-    _set_parent,
-    _set_start_line,
-    _set_end_line,
-    _set_start_byte,
-    _set_end_byte,
-    _set_bases,
-) = _slot_setters(Symbol)
-
-
-def _new_symbol(
-    name: str,
-    qualname: str,
-    kind: str,
-    signature: str,
-    doc: str,
-    parent: str | None,
-    start_line: int,
-    end_line: int,
-    start_byte: int,
-    end_byte: int,
-    bases: tuple[str, ...],
-) -> Symbol:
-    """`Symbol(...)` with every field given (see `_slot_setters`)."""
-    symbol = object.__new__(Symbol)
-    _set_name(symbol, name)
-    _set_qualname(symbol, qualname)
-    _set_kind(symbol, kind)
-    _set_signature(symbol, signature)
-    _set_doc(symbol, doc)
-    _set_parent(symbol, parent)
-    _set_start_line(symbol, start_line)
-    _set_end_line(symbol, end_line)
-    _set_start_byte(symbol, start_byte)
-    _set_end_byte(symbol, end_byte)
-    _set_bases(symbol, bases)
-    return symbol
 
 
 SIGNATURE_CAP = 200
@@ -334,8 +275,6 @@ class Extractor:
         i = 0
         next_start = spans[0][0]
         append = out.append
-        new = object.__new__
-        set_name, set_kind, set_line, set_start, set_scope = _REFERENCE_SETTERS
         self.refs.sort(key=itemgetter(0))
         previous = -1
         for key, kind, node in self.refs:
@@ -367,13 +306,7 @@ class Extractor:
                 if key in seen_types:
                     continue
                 seen_types.add(key)
-            ref = new(Reference)  # Reference(name, kind, line, start, scope), see _slot_setters
-            set_name(ref, name)
-            set_kind(ref, kind)
-            set_line(ref, node.start_point[0] + 1)
-            set_start(ref, start)
-            set_scope(ref, scope)
-            append(ref)
+            append(Reference(name, kind, node.start_point[0] + 1, start, scope))
             if kind == "inherit" and len(stack) > 1:
                 bases.setdefault(id(stack[-1][2]), []).append(collapse(text))
         return bases
@@ -388,7 +321,7 @@ class Extractor:
             self.details_skipped += 1
             node, doc = d.node, ""
             signature = collapse(self.text(d.node)[:SIGNATURE_CAP].split("\n", 1)[0])
-        return _new_symbol(
+        return Symbol(
             d.name,
             d.qualname,
             d.kind,
