@@ -127,7 +127,7 @@ class Runtime:
             with self.index_lock:
                 stats = index_repository(ctx.index, self.options)
             log.info("index reconciled: %s", stats.as_dict())
-        except Exception:
+        except Exception:  # top level of a thread: log, keep serving
             log.exception("reconciling the index failed; serving what is indexed")
         self.ready.set()
         self._warm(ctx)
@@ -142,7 +142,7 @@ class Runtime:
             from indexer.graph_tables import graph_tables
 
             graph_tables(ctx.index.store)
-        except Exception:
+        except Exception:  # an optimisation: the tools load them on demand
             log.exception("preloading the graph tables failed")
 
     def _embed(self, ctx: ToolContext) -> None:
@@ -162,7 +162,7 @@ class Runtime:
 
             ctx.watching = True
             watch_repository(self, ctx, self._stop)
-        except Exception:
+        except Exception:  # top level of a thread
             log.exception("the file watcher stopped; the index will not follow edits")
         finally:
             ctx.watching = False
@@ -198,7 +198,7 @@ class Runtime:
         for listener in list(self.changed_listeners):
             try:
                 listener()
-            except Exception:
+            except Exception:  # a listener must not break indexing
                 log.exception("index-changed listener failed")
 
 
