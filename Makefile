@@ -5,6 +5,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 REPO ?= .
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+# llama-cpp-python: build only the shared libraries Sextant loads (libllama, ggml), not the
+# multimodal library (LLAVA_BUILD) or llama.cpp's tools, tests, examples and HTTP server.
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF \
+	-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_OPENSSL=OFF
 
 .PHONY: setup run test eval bench clean
 
