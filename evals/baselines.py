@@ -19,10 +19,10 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from evals.metrics import Span
+from indexer.disk import RepoIndex
 from indexer.lexical import identifier_tokens
-from indexer.repo_index import RepoIndex
-from tools.context import ToolContext
+from indexer.live import LiveIndex
+from tools.retrieval_metrics import Span
 
 _TOKEN = re.compile(r"\w+")
 FUNCTION_KINDS = ("function", "method")
@@ -107,7 +107,7 @@ def _read(path: Path) -> str:
         return ""
 
 
-def chunk_spans(ctx: ToolContext, ids: Sequence[int]) -> list[Span]:
+def chunk_spans(ctx: LiveIndex, ids: Sequence[int]) -> list[Span]:
     if not ids:
         return []
     rows = ctx.index.store.query(
@@ -118,18 +118,18 @@ def chunk_spans(ctx: ToolContext, ids: Sequence[int]) -> list[Span]:
     return [by_id[i] for i in ids if i in by_id]
 
 
-def dense_ids(ctx: ToolContext, query: str, k: int) -> list[int]:
+def dense_ids(ctx: LiveIndex, query: str, k: int) -> list[int]:
     if ctx.vectors is None or ctx.embedder is None or len(ctx.vectors) == 0:
         return []
     vec = ctx.embedder.embed_query(query)
     return [key for key, _ in ctx.vectors.search(vec, k)]
 
 
-def dense(ctx: ToolContext, query: str, k: int) -> list[Span]:
+def dense(ctx: LiveIndex, query: str, k: int) -> list[Span]:
     return chunk_spans(ctx, dense_ids(ctx, query, k))
 
 
-def plain_rrf(ctx: ToolContext, query: str, k: int, rrf_k: int = 60) -> list[Span]:
+def plain_rrf(ctx: LiveIndex, query: str, k: int, rrf_k: int = 60) -> list[Span]:
     lists = [[cid for cid, _ in ctx.index.lexical.search(query, 100)], dense_ids(ctx, query, 100)]
     scores: dict[int, float] = defaultdict(float)
     for ranked in lists:

@@ -63,7 +63,7 @@ async def _latencies(root: Path, index_dir: Path, edits: int, model: str) -> dic
     semantic: list[float] = []
     async with Client(build_server(settings, runtime)) as client:
         await anyio.to_thread.run_sync(runtime.ready.wait)
-        ctx = runtime.ctx
+        ctx = runtime.live
         assert ctx is not None
         with anyio.fail_after(3600):
             while ctx.embedding.state not in ("complete", "failed"):
@@ -91,8 +91,8 @@ async def _hit(client: Any, query: str, mode: str, needle: str) -> bool:
 
 
 def _reconcile(root: Path, index_dir: Path) -> dict[str, float]:
-    from indexer.pipeline import index_repository
-    from indexer.repo_index import IndexPaths, RepoIndex
+    from indexer.build import index_repository
+    from indexer.disk import IndexPaths, RepoIndex
 
     with RepoIndex(IndexPaths.for_repo(root, index_dir)) as index:
         started = time.perf_counter()

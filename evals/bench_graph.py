@@ -67,11 +67,12 @@ def _time(fn, *args, **kw) -> tuple[float, object]:
 def run(
     root: Path, index_dir: Path, cold_nodes: bool = False
 ) -> tuple[dict[str, object], dict[str, object]]:
-    from indexer import graph_tables
-    from indexer.pipeline import index_repository
-    from indexer.repo_index import IndexPaths, RepoIndex
-    from tools.context import ToolContext, ToolError
+    from indexer.build import index_repository
+    from indexer.disk import IndexPaths, RepoIndex
+    from indexer.graph import tables as graph_tables
+    from indexer.live import LiveIndex
     from tools.deps import expand_dependencies
+    from tools.errors import ToolError
     from tools.summary import summarize_dir
     from tools.symbols import get_symbol
 
@@ -79,7 +80,7 @@ def run(
     started = time.perf_counter()
     index_repository(index)
     index_s = time.perf_counter() - started
-    ctx = ToolContext(index)
+    ctx = LiveIndex(index)
     store = index.store
     rng = random.Random(7)
     timings: dict[str, list[float]] = {}

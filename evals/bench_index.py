@@ -48,8 +48,8 @@ def _parse_batch(paths: list[tuple[str, str]]) -> int:
 
 def baseline(root: str, workers: int) -> dict[str, float]:
     """Walk, then read + raw tree-sitter parse of every parseable file."""
+    from indexer.discover import FileEntry, walk
     from indexer.languages import language_for_path
-    from indexer.walk import FileEntry, walk
 
     started = time.perf_counter()
     items = [(str(e.abs_path), lang) for e in walk(Path(root))
@@ -61,8 +61,8 @@ def baseline(root: str, workers: int) -> dict[str, float]:
 
 
 def sextant(root: str, index_dir: str, workers: int) -> dict[str, float]:
-    from indexer.pipeline import IndexOptions, index_repository
-    from indexer.repo_index import IndexPaths, RepoIndex
+    from indexer.build import IndexOptions, index_repository
+    from indexer.disk import IndexPaths, RepoIndex
 
     started = time.perf_counter()
     with RepoIndex(IndexPaths.for_repo(Path(root), Path(index_dir))) as index:

@@ -42,7 +42,7 @@ def _queries(store, n: int, rng: random.Random) -> list[str]:
 
 
 def _fill_vectors(index, embedder, real: int, rng: np.random.Generator) -> int:
-    from indexer.embedding import VECTOR_DTYPE, embed_chunks
+    from indexer.live import VECTOR_DTYPE, embed_chunks
     from indexer.vectors import VectorIndex
 
     vectors = VectorIndex(index.paths.vectors, embedder.dim, VECTOR_DTYPE, "cos")
@@ -69,7 +69,7 @@ async def _measure(settings, queries: list[str], mode: str) -> list[float]:
     timings: list[float] = []
     async with Client(build_server(settings, runtime)) as client:
         await anyio.to_thread.run_sync(runtime.ready.wait)
-        while settings.embed and runtime.ctx is not None and runtime.ctx.vectors is None:
+        while settings.embed and runtime.live is not None and runtime.live.vectors is None:
             await anyio.sleep(0.05)  # the embedder loads in the background thread
         await client.call_tool("search_code", {"query": "warm up", "mode": mode})
         for q in queries:
@@ -93,9 +93,9 @@ def main() -> None:
     ap.add_argument("--real-vectors", type=int, default=0)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    from indexer.embed.base import load_embedder
-    from indexer.pipeline import index_repository
-    from indexer.repo_index import IndexPaths, RepoIndex
+    from indexer.build import index_repository
+    from indexer.disk import IndexPaths, RepoIndex
+    from indexer.embed import load_embedder
     from mcp_server.settings import Settings
 
     rng = random.Random(7)

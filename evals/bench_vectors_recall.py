@@ -7,7 +7,7 @@ Vectors are the default model's embeddings of code chunks (see evals.bench_embed
 given corpora, cached under $TMPDIR/sextant-bench-vectors/ per corpus and model id, since
 embedding thousands of chunks on a CPU takes minutes. A held-out sample of chunk vectors
 serves as queries; the truth is numpy brute force in float32. Each index is built through
-`indexer.vectors.VectorIndex`, exactly as Sextant builds it, at several sizes.
+`indexer.vectors.index.VectorIndex`, exactly as Sextant builds it, at several sizes.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@
 Inputs rotate over every language's extension: random bytes, token soups (brackets, keywords,
 quotes, comment markers, NUL and invalid UTF-8), and mutations of the language fixtures
 (byte flips, spliced token runs, truncation, duplicated slices, deep-nesting splices).
-Each input goes through `indexer.pipeline.process_file` in a worker process; an exception,
+Each input goes through `indexer.build.pipeline.process_file` in a worker process; an exception,
 a worker death (a crash in native code) or an input slower than `--slow` seconds is
 recorded (and its bytes saved under `--crashes`); the worker is restarted when it dies or
 hangs (`--hang` seconds). Writes a JSON report on stdout.
@@ -43,8 +43,8 @@ TOKENS = [b"(", b")", b"{", b"}", b"[", b"]", b"def ", b"class ", b"fn ", b"func
 
 
 def _worker(conn: Connection, workdir: str) -> None:
-    from indexer.pipeline import IndexOptions, process_file
-    from indexer.walk import FileEntry
+    from indexer.build import IndexOptions, process_file
+    from indexer.discover import FileEntry
 
     opts = IndexOptions()
     while True:

@@ -9,7 +9,6 @@ keyed by chunk text, so unchanged chunks are never embedded twice.
 from __future__ import annotations
 
 import statistics
-import threading
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -20,11 +19,11 @@ from mcp import Client
 
 from evals import baselines
 from evals.mcp_client import call, serve
-from evals.metrics import QueryScore, Span, covers, score_ranked, summarize, unique_paths
 from evals.sets import Query
-from indexer.pipeline import index_repository
-from indexer.repo_index import IndexPaths, RepoIndex
-from tools.context import ToolContext
+from indexer.build import index_repository
+from indexer.disk import IndexPaths, RepoIndex
+from indexer.live import LiveIndex
+from tools.retrieval_metrics import QueryScore, Span, covers, score_ranked, summarize, unique_paths
 
 DEPTH = 30  # results asked of every system; file-level metrics de-duplicate these
 MAX_QUERY_CHARS = 4000  # the MCP tool's limit on `query`
@@ -61,12 +60,12 @@ class Outcome:
 
 
 class Session:
-    """One indexed tree, its ToolContext and an MCP client over it."""
+    """One indexed tree, its LiveIndex and an MCP client over it."""
 
     def __init__(self, root: Path, index_dir: Path, dense: bool) -> None:
         self.root = root
         self.index = RepoIndex(IndexPaths.for_repo(root, index_dir))
-        self.ctx = ToolContext(index=self.index)
+        self.ctx = LiveIndex(self.index)
         self.dense = dense
         self.client: Client | None = None
         self._files: baselines.UnitIndex | None = None
@@ -81,11 +80,9 @@ class Session:
         self._files = self._functions = self._idents = None
         if not self.dense:
             return
-        from indexer.embedding import attach_embeddings, embed_pending
-
         if self.ctx.embedder is None:  # later steps keep the open vector index: the pipeline
-            attach_embeddings(self.ctx, None, None)  # removed the vectors of replaced chunks
-        embed_pending(self.ctx, threading.Event())  # and the cache embeds the new ones
+            self.ctx.attach_model()  # removed the vectors of replaced chunks
+        self.ctx.embed_pending()  # and the cache embeds the new ones
 
     def close(self) -> None:
         self.index.close()

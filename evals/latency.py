@@ -14,12 +14,12 @@ import statistics
 import time
 from pathlib import Path
 
-from indexer.repo_index import IndexPaths, RepoIndex
-from tools.context import ToolContext
+from indexer.disk import IndexPaths, RepoIndex
+from indexer.live import LiveIndex
 from tools.search import search_code
 
 
-def query_mix(ctx: ToolContext, n: int, seed: int) -> dict[str, list[str]]:
+def query_mix(ctx: LiveIndex, n: int, seed: int) -> dict[str, list[str]]:
     rng = random.Random(seed)
     names = [r[0] for r in ctx.index.store.query(
         "SELECT DISTINCT name FROM symbols WHERE length(name) > 4 ORDER BY 1")]
@@ -34,7 +34,7 @@ def query_mix(ctx: ToolContext, n: int, seed: int) -> dict[str, list[str]]:
     return {"name": picked_names, "sentence": picked_docs, "issue": issues}
 
 
-def measure(ctx: ToolContext, queries: list[str], mode: str) -> list[float]:
+def measure(ctx: LiveIndex, queries: list[str], mode: str) -> list[float]:
     out = []
     for q in queries:
         started = time.perf_counter()
@@ -52,7 +52,7 @@ def main() -> None:
     p.add_argument("--mode", default="lexical")
     args = p.parse_args()
     with RepoIndex(IndexPaths.for_repo(args.repo, args.index_dir)) as index:
-        ctx = ToolContext(index=index)
+        ctx = LiveIndex(index)
         chunks = index.store.query_one("SELECT count(*) FROM chunks")
         mix = query_mix(ctx, args.n, args.seed)
         measure(ctx, mix["name"][:20], args.mode)  # warm caches

@@ -147,7 +147,7 @@ def _start_server(root: Path, index_dir: Path, log: Path) -> subprocess.Popen[by
 async def _wait_ready(root: Path, index_dir: Path, proc: subprocess.Popen[bytes],
                       limit: float) -> str:
     """The /mcp URL once the server has recorded its port and answers /healthz ready."""
-    from indexer.repo_index import IndexPaths
+    from indexer.disk import IndexPaths
     from mcp_server.owner import read_owner
 
     paths = IndexPaths.for_repo(root, index_dir)

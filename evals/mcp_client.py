@@ -1,7 +1,7 @@
 """Talk to a real Sextant MCP server in memory, over an index the harness already built.
 
 A copy of the small helpers in tests/mcp_helpers.py (evals do not import tests/), with one
-difference: the server is handed an open `ToolContext` instead of opening and reconciling
+difference: the server is handed an open `LiveIndex` instead of opening and reconciling
 the index itself, so the harness decides when the index changes (between commits) and what
 is embedded, while every query still goes through the MCP tool, its validation and its
 structured output.
@@ -15,32 +15,18 @@ from typing import Any
 
 from mcp import Client
 
+from indexer.live import LiveIndex
 from mcp_server.runtime import Runtime
 from mcp_server.settings import Settings
-from tools.context import ToolContext
-
-
-class _ContextRuntime(Runtime):
-    """A Runtime whose context is supplied by the caller: no reconcile, embed or watch."""
-
-    def __init__(self, ctx: ToolContext) -> None:
-        super().__init__(Settings(root=ctx.root, watch=False, embed=False, log_level="WARNING"))
-        self._given = ctx
-
-    def _start(self) -> None:
-        self.ctx = self._given
-        self.ready.set()
-
-    def _shutdown(self) -> None:  # the caller owns and closes the index
-        self.ctx = None
 
 
 @asynccontextmanager
-async def serve(ctx: ToolContext) -> AsyncIterator[Client]:
+async def serve(ctx: LiveIndex) -> AsyncIterator[Client]:
     """An in-memory MCP session with a server answering from `ctx`."""
     from mcp_server.server import build_server
 
-    runtime = _ContextRuntime(ctx)
+    ctx.ready.set()  # the harness has reconciled it
+    runtime = Runtime(Settings(root=ctx.root, watch=False, embed=False, log_level="WARNING"), ctx)
     async with Client(build_server(runtime.settings, runtime)) as client:
         yield client
 

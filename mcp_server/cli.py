@@ -12,16 +12,12 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from mcp_server.logs import configure_logging
+from mcp_server.usage import CliError
 
 log = logging.getLogger("sextant")
-
-
-class CliError(Exception):
-    """A failure to report as one line on stderr, exit code 1."""
 
 
 def _common(p: argparse.ArgumentParser, *, refresh: bool = False) -> None:
@@ -138,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        from tools.context import ToolError
+        from tools.errors import ToolError
 
         if isinstance(exc, ToolError):
             sys.stderr.write(f"sextant: {exc}\n")
@@ -147,14 +143,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"sextant: {type(exc).__name__}: {exc} (set SEXTANT_LOG_LEVEL=DEBUG "
                          "for details)\n")
         return 1
-
-
-def repo_path(args: argparse.Namespace) -> Path:
-    raw = getattr(args, "path", None) if args.command == "index" else None
-    root = Path(raw or args.repo or ".").expanduser()
-    if not root.is_dir():
-        raise CliError(f"repository {str(root)!r} is not a directory: pass --repo PATH")
-    return root.resolve()
 
 
 if __name__ == "__main__":

@@ -14,18 +14,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from indexer.pipeline import IndexOptions, index_repository, saved_walk_options
-from indexer.repo_index import IndexPaths, RepoIndex
-from indexer.walk import WalkOptions
-from indexer.workers import WorkerPool
+from indexer.build import IndexOptions, index_repository
+from indexer.core import WorkerPool
+from indexer.discover import WalkOptions
+from indexer.disk import IndexPaths, RepoIndex
+from indexer.live import LiveIndex
 from mcp_server import render
-from mcp_server.cli import CliError, repo_path
 from mcp_server.settings import Settings
+from mcp_server.usage import CliError, repo_path
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
-
-    from tools.context import ToolContext
 
 Emit = Callable[[argparse.Namespace, Any, Callable[[Any], str]], None]
 
@@ -62,49 +61,36 @@ class _Progress:
 
 @contextmanager
 def open_context(args: argparse.Namespace, *, embed: bool = False,
-                 refresh: bool = True) -> Iterator[ToolContext]:
-    """A ToolContext over the repository's index: built first when none exists, else first
+                 refresh: bool = True) -> Iterator[LiveIndex]:
+    """The repository's live index for one command: built first when none exists, else first
     brought up to date with the files on disk (incremental: only changed files are read),
-    unless `refresh` is off or the user passed `--no-refresh`."""
-    from tools.context import ToolContext
-
+    unless `refresh` is off or the user passed `--no-refresh`. No watcher, no background
+    work: `embed` attaches the model tier only where vectors exist."""
     paths = _paths(args)
     fresh = not paths.exists()
-    with RepoIndex(paths) as index:
-        ctx = ToolContext(index=index)
+    with LiveIndex(RepoIndex(paths)) as live:
+        live.index.workers = WorkerPool()
         if fresh:
             sys.stderr.write("sextant: no index yet; indexing (lexical + symbols) first\n")
-            index.workers = WorkerPool()
-            index_repository(index, IndexOptions(), _Progress())
+            index_repository(live.index, IndexOptions(), _Progress())
         elif refresh and not getattr(args, "no_refresh", False):
-            _refresh(index)
+            stats = index_repository(live.index, live.index_options, None)
+            if stats.indexed or stats.deleted:
+                sys.stderr.write(f"sextant: refreshed the index first ({stats.indexed} changed, "
+                                 f"{stats.deleted} deleted files)\n")
         if embed:
-            _attach_existing_vectors(ctx)
-        yield ctx
+            _attach_existing_vectors(live)
+        yield live
 
 
-def _refresh(index: RepoIndex) -> None:
-    """Re-index what changed since the last index, with that index's walk options: a query
-    never answers from files that no longer say what the index remembers."""
-    index.workers = WorkerPool()
-    stats = index_repository(index, IndexOptions(walk=saved_walk_options(index)), None)
-    if stats.indexed or stats.deleted:
-        sys.stderr.write(f"sextant: refreshed the index first ({stats.indexed} changed, "
-                         f"{stats.deleted} deleted files)\n")
-
-
-def _attach_existing_vectors(ctx: ToolContext) -> None:
+def _attach_existing_vectors(live: LiveIndex) -> None:
     """Use embeddings that exist, embedding nothing new (search stays fast)."""
-    if not ctx.index.paths.vectors.exists():
-        return
-    from indexer.embedding import attach_embeddings
-
     try:
-        attach_embeddings(ctx, None, None)
+        live.attach_existing_vectors()
     except Exception as exc:  # noqa: BLE001 - semantic search is optional for the CLI
         sys.stderr.write(f"sextant: embeddings unavailable ({exc}); searching lexically\n")
-        ctx.embedder = None
-        ctx.vectors = None
+        live.embedder = None
+        live.vectors = None
 
 
 M = TypeVar("M", bound="BaseModel")
@@ -140,7 +126,7 @@ def cmd_index(args: argparse.Namespace, emit: Emit) -> int:
                                          index_secrets=args.index_secrets))
     paths = _paths(args)
     if args.dry_run:
-        from indexer.dryrun import dry_run
+        from indexer.build import dry_run
 
         report = dry_run(paths.root, opts)
         emit(args, report, render.dry_run)
@@ -157,30 +143,27 @@ def cmd_index(args: argparse.Namespace, emit: Emit) -> int:
 
 
 def _embed_all(index: RepoIndex, progress: _Progress) -> dict[str, Any]:
-    from indexer.embedding import attach_embeddings, embed_pending
-    from tools.context import ToolContext
-
-    ctx = ToolContext(index=index)
+    live = LiveIndex(index)
     started = time.perf_counter()
-    attach_embeddings(ctx, None, None)
-    stop = threading.Event()
+    live.attach_model()
+    state = live.embedding
     done = threading.Event()
 
     def report() -> None:
         while not done.wait(0.5):
-            progress(ctx.embedding.done, ctx.embedding.total or None, "embedding")
+            progress(state.done, state.total or None, "embedding")
 
     reporter = threading.Thread(target=report, daemon=True)
     reporter.start()
     try:
-        embed_pending(ctx, stop)
+        live.embed_pending()
     finally:
         done.set()
         reporter.join()
-    progress(ctx.embedding.done, ctx.embedding.total or None, "embedding")
-    assert ctx.embedder is not None and ctx.vectors is not None
-    return {"model": ctx.embedder.model_id, "embedded": ctx.embedding.total,
-            "vectors": len(ctx.vectors), "seconds": round(time.perf_counter() - started, 2)}
+    progress(state.done, state.total or None, "embedding")
+    assert live.embedder is not None and live.vectors is not None
+    return {"model": live.embedder.model_id, "embedded": state.done, "chunks": state.total,
+            "vectors": len(live.vectors), "seconds": round(time.perf_counter() - started, 2)}
 
 
 def cmd_search(args: argparse.Namespace, emit: Emit) -> int:
@@ -236,10 +219,8 @@ def cmd_status(args: argparse.Namespace, emit: Emit) -> int:
     if remote is not None:
         emit(args, remote, render.status)
         return 0
-    with open_context(args, embed=True, refresh=False) as ctx:  # status reports staleness
-        if ctx.vectors is not None:
-            ctx.embedding.state = "complete"
-        result = index_status(ctx)
+    with open_context(args, embed=True, refresh=False) as live:  # status reports staleness
+        result = index_status(live)
     emit(args, result, render.status)
     return 0
 
@@ -286,8 +267,8 @@ def _http_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_eval(args: argparse.Namespace, emit: Emit) -> int:
-    from evals.selfeval import git_dir, self_eval
-    from evals.selfeval import render as render_eval
+    from tools.selfeval import git_dir, self_eval
+    from tools.selfeval import render as render_eval
 
     if args.n < 1:
         raise CliError("-n must be at least 1")

@@ -16,7 +16,7 @@ MAX_VALUES = 100  # the protocol's cap per answer
 
 def directories(runtime: Runtime, prefix: str) -> list[str]:
     """Indexed directories starting with `prefix`, shortest first."""
-    ctx = runtime.ctx
+    ctx = runtime.live
     if ctx is None:
         return []
     rows = ctx.index.store.query(

@@ -50,7 +50,7 @@ def build_http_app(server: MCPServer, settings: Settings, runtime: Runtime) -> A
 
     @server.custom_route("/metrics", methods=["GET"])
     async def metrics(_: Request) -> Response:
-        text = await anyio.to_thread.run_sync(runtime.metrics.render, runtime.ctx)
+        text = await anyio.to_thread.run_sync(runtime.metrics.render, runtime.live)
         return PlainTextResponse(text, media_type=PROMETHEUS_TEXT)
 
     # Host/Origin are checked by HttpGuard on every path; the SDK's check would repeat it on

@@ -11,7 +11,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from tools.context import ToolContext
+from indexer.live import LiveIndex
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -52,7 +52,7 @@ class Metrics:
         with self._lock:
             self.rejections[status] += 1
 
-    def render(self, ctx: ToolContext | None) -> str:
+    def render(self, ctx: LiveIndex | None) -> str:
         with self._lock:
             lines = [*self._calls(), *self._latency(), *self._rejections(),
                      "# HELP sextant_tool_calls_in_flight Tool calls running now.",
@@ -93,7 +93,7 @@ class Metrics:
             yield f'sextant_http_rejections_total{{status="{status}"}} {n}'
 
 
-def _index_gauges(ctx: ToolContext) -> Iterable[str]:
+def _index_gauges(ctx: LiveIndex) -> Iterable[str]:
     files, symbols, chunks = ctx.index.store.query_one(
         "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM symbols), "
         "(SELECT count(*) FROM chunks)")

@@ -16,7 +16,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from indexer.repo_index import IndexPaths
+from indexer.disk import IndexPaths
 
 log = logging.getLogger(__name__)
 

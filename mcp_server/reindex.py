@@ -3,7 +3,7 @@
 The pipeline runs in a worker thread and reports progress through `ctx.report_progress`
 (MCP `notifications/progress`, when the client sent a progress token). Cancelling the request
 sets a stop flag that the pipeline polls between batches; the handler waits for the thread
-to stop so the index is never left mid-batch. Writers take turns on `Runtime.index_lock`
+to stop so the index is never left mid-batch. Writers take turns on `LiveIndex.write_lock`
 (the watcher takes the same lock), so a reindex and a watcher batch never interleave.
 """
 
@@ -21,9 +21,11 @@ from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from indexer.pipeline import IndexingStopped, IndexStats
+from indexer.build import IndexingStopped, IndexStats
+from indexer.live import LiveIndex
 from mcp_server.runtime import Runtime
 from tools import budget
+from tools.freshness import freshness
 from tools.models import Freshness
 
 REINDEX = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
@@ -61,15 +63,15 @@ class _Relay:
             self.stop.set()  # nobody is listening any more
 
 
-async def run_reindex(ctx: Context, runtime: Runtime) -> IndexStats:
-    """Run `runtime.reindex` in a thread; cancellation stops it between batches."""
+async def run_reindex(ctx: Context, live: LiveIndex) -> IndexStats:
+    """Run `LiveIndex.refresh` in a thread; cancellation stops it between batches."""
     stop, finished = threading.Event(), threading.Event()
     relay = _Relay(ctx, stop)
 
     def work() -> IndexStats:
         try:
             relay(0, None, "scanning")
-            stats = runtime.reindex(relay, stop.is_set)
+            stats = live.refresh(relay, stop.is_set)
             relay(stats.files, stats.files, "done")
             return stats
         finally:
@@ -102,7 +104,7 @@ def register_reindex(server: MCPServer) -> None:
         outcome, started = "crash", time.perf_counter()
         runtime.reindex_idle.clear()
         try:
-            stats = await run_reindex(ctx, runtime)
+            stats = await run_reindex(ctx, state.live)
             outcome = "ok"
         except IndexingStopped as exc:
             outcome = "error"
@@ -117,4 +119,4 @@ def register_reindex(server: MCPServer) -> None:
             files=stats.files, indexed=stats.indexed, unchanged=stats.unchanged,
             deleted=stats.deleted, symbols=stats.symbols, chunks=stats.chunks,
             skipped=dict(stats.skipped), seconds=round(stats.seconds, 3),
-            freshness=state.ctx.freshness())
+            freshness=freshness(state.live))

@@ -4,7 +4,7 @@
 - `sextant://status`: `index_status` as JSON;
 - `sextant://summary/{+path}`: the summary of one directory, markdown.
 
-After every index update the runtime's `changed_listeners` fire (in an indexing thread);
+After every index update the live index's listeners fire (in an indexing thread);
 `ResourceNotifier` hops to the event loop and tells subscribers: 2026-07-28 clients through
 `subscriptions/listen` (the SDK's bus), 2025-era clients through `resources/subscribe`
 (handlers registered here, because `MCPServer` does not serve that method itself).
@@ -29,8 +29,9 @@ from mcp.types import (
     UnsubscribeRequestParams,
 )
 
+from indexer.live import LiveIndex
 from mcp_server import render
-from tools.context import ToolContext, ToolError
+from tools.errors import ToolError
 from tools.redact import redact_text
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ class ResourceNotifier:
         """Called on the event loop (lifespan): listen to the runtime once per server."""
         self._token = anyio.lowlevel.current_token()
         if self._attached is not runtime:
-            runtime.changed_listeners.append(self.index_changed)
+            runtime.add_listener(self.index_changed)
             self._attached = runtime
 
     def remember(self, uri: str) -> None:
@@ -100,10 +101,10 @@ class ResourceNotifier:
 
 
 def register_resources(server: MCPServer, runtime: Runtime, notifier: ResourceNotifier) -> None:
-    def tool_ctx() -> ToolContext:
-        if runtime.ctx is None:
+    def tool_ctx() -> LiveIndex:
+        if runtime.live is None:
             raise ToolError("the index is not open yet: retry in a moment")
-        return runtime.ctx
+        return runtime.live
 
     @server.resource(OVERVIEW, name="overview", mime_type="text/markdown", description=(
         "What this repository is: top-level directories, languages, key symbols, README lead, "
@@ -138,13 +139,13 @@ async def _set_level(_: ServerRequestContext[Any], params: SetLevelRequestParams
     return EmptyResult()
 
 
-def status_json(ctx: ToolContext) -> str:
+def status_json(ctx: LiveIndex) -> str:
     from tools.status import index_status
 
     return json.dumps(index_status(ctx).model_dump(mode="json"), indent=1)
 
 
-def summary_text(ctx: ToolContext, path: str, depth: int = 1) -> str:
+def summary_text(ctx: LiveIndex, path: str, depth: int = 1) -> str:
     from tools.summary import summarize_dir
 
     result = summarize_dir(ctx, path=path, depth=depth, max_tokens=4000)
@@ -153,7 +154,7 @@ def summary_text(ctx: ToolContext, path: str, depth: int = 1) -> str:
     return f"{render.summary(result)}\n\n(index generation {result.freshness.generation}, {fresh})"
 
 
-def overview_text(ctx: ToolContext) -> str:
+def overview_text(ctx: LiveIndex) -> str:
     from tools.status import index_status
 
     status = index_status(ctx)

@@ -16,14 +16,14 @@ from dataclasses import replace
 
 import anyio
 
-from indexer.repo_index import IndexPaths
-from mcp_server.cli import CliError
+from indexer.disk import IndexPaths
 from mcp_server.http import ConfigError, bind_socket, build_http_app, check_bind, uvicorn_server
 from mcp_server.owner import Owner, claim, read_owner, release
 from mcp_server.proxy import run_stdio_proxy
 from mcp_server.runtime import Runtime
 from mcp_server.server import build_server
 from mcp_server.settings import Settings
+from mcp_server.usage import CliError
 
 log = logging.getLogger(__name__)
 

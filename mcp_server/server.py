@@ -2,7 +2,7 @@
 
 Each MCP tool validates typed arguments (pydantic, from the signature), runs the plain
 function from `tools/` in a worker thread, and returns its pydantic result as structured
-content. A `tools.context.ToolError` becomes an MCP error result whose message says what to
+content. A `tools.errors.ToolError` becomes an MCP error result whose message says what to
 change; the server never dies on a request. `_call` also bounds the worker threads (more
 calls queue), records per-tool metrics, and waits for freshness when asked to.
 """
@@ -26,12 +26,13 @@ from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
+from indexer.live import LiveIndex
 from mcp_server.resources import ResourceNotifier, register_resources
 from mcp_server.runtime import Runtime
 from mcp_server.settings import Settings
 from tools import budget
-from tools.context import ToolContext, ToolError
 from tools.deps import expand_dependencies as _expand_dependencies
+from tools.errors import ToolError
 from tools.models import (
     DependencyResult,
     IndexStatus,
@@ -65,7 +66,7 @@ class AppState:
     """The lifespan object: everything a tool call needs."""
 
     runtime: Runtime
-    ctx: ToolContext
+    live: LiveIndex
     limiter: anyio.CapacityLimiter
 
 
@@ -83,7 +84,7 @@ to the repository root. Prompts explore_codebase, locate_code and plan_change sh
 def repository_brief(root: Path) -> str:
     """One paragraph on the repository for the server instructions: its name, README lead
     and top-level directories (cheap: one directory listing and one file read)."""
-    from indexer.summary_facts import readme_lead
+    from indexer.summaries import readme_lead
 
     readme = next((n for n in ("README.md", "README.rst", "README.txt", "README")
                    if (root / n).is_file()), None)
@@ -104,14 +105,6 @@ def _state(ctx: Context) -> AppState:
     return ctx.request_context.lifespan_context
 
 
-def _wait_until_fresh(ctx: ToolContext, paths: set[str] | None) -> None:
-    try:
-        from indexer.watcher import wait_until_fresh
-    except ImportError:  # the watcher is optional in this build: answer as indexed
-        return
-    wait_until_fresh(ctx, paths, WAIT_FRESH_S)
-
-
 async def _call(ctx: Context, fn: Callable[..., R], *args: object, wait_fresh: bool = False,
                 fresh_paths: set[str] | None = None, **kwargs: object) -> R:
     """Run tool function `fn` on the index in a worker thread; metrics by `fn.__name__`."""
@@ -120,8 +113,8 @@ async def _call(ctx: Context, fn: Callable[..., R], *args: object, wait_fresh: b
 
     def run() -> R:
         if wait_fresh:
-            _wait_until_fresh(state.ctx, fresh_paths)
-        return redact(fn(state.ctx, *args, **kwargs))
+            state.live.wait_fresh(fresh_paths, WAIT_FRESH_S)
+        return redact(fn(state.live, *args, **kwargs))
 
     outcome, started = "crash", time.perf_counter()
     metrics.started()
@@ -148,9 +141,9 @@ def build_server(settings: Settings, runtime: Runtime | None = None) -> MCPServe
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[AppState]:
         notifier.attach(runtime)
-        ctx = await anyio.to_thread.run_sync(runtime.acquire)
+        live = await anyio.to_thread.run_sync(runtime.acquire)
         try:
-            yield AppState(runtime=runtime, ctx=ctx,
+            yield AppState(runtime=runtime, live=live,
                            limiter=anyio.CapacityLimiter(settings.tool_threads))
         finally:
             await anyio.to_thread.run_sync(runtime.release)

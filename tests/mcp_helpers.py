@@ -9,8 +9,8 @@ from typing import Any
 
 from mcp import Client
 
-from indexer.pipeline import index_repository
-from indexer.repo_index import IndexPaths, RepoIndex
+from indexer.build.pipeline import index_repository
+from indexer.disk.repo import IndexPaths, RepoIndex
 from mcp_server.runtime import Runtime
 from mcp_server.settings import Settings
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import anyio
 from mcp import Client, StdioServerParameters
 
-from indexer.repo_index import IndexPaths
+from indexer.disk.repo import IndexPaths
 from mcp_server.owner import Owner, claim, read_owner, release
 from tests.mcp_helpers import build_index, call
 

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.chunk import chunk_file, estimate_tokens
-from indexer.model import Chunk, ParsedFile, Symbol
-from indexer.tokens import count_tokens
+from indexer.chunk.chunker import chunk_file, estimate_tokens
+from indexer.core.model import Chunk, ParsedFile, Symbol
+from indexer.core.tokens import count_tokens
 
 
 def sym(
@@ -286,7 +286,7 @@ def test_code_chunks_are_ordered_disjoint_and_within_the_limit(
 
 
 def test_flask_app_has_a_chunk_for_add_url_rule(corpus: Callable[[str], Path]) -> None:
-    parse = pytest.importorskip("indexer.parse", reason="indexer/parse.py is not there yet")
+    parse = pytest.importorskip("indexer.parse.treesitter", reason="indexer/parse/treesitter.py is not there yet")
     root = corpus("flask")
     source = (root / "src/flask/sansio/app.py").read_bytes()
     parsed = parse.parse_source(source, "python")

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from mcp import Client
 
 from tests.mcp_helpers import build_index, connected, server_settings
-from tools.context import ToolError
+from tools.errors import ToolError
 from tools.source import MAX_READ_BYTES, read_lines, resolve_in_root
 
 CANARY = f"CANARY_{uuid.uuid4().hex}"

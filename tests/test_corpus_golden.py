@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from indexer.pipeline import index_repository
-from indexer.repo_index import IndexPaths, RepoIndex
+from indexer.build.pipeline import index_repository
+from indexer.disk.repo import IndexPaths, RepoIndex
 
 GOLDEN = Path(__file__).parent / "fixtures" / "corpus_golden.json"
 CORPORA = ("flask", "requests", "gin", "vue-core", "ripgrep")

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer.pipeline import index_repository, update_paths
-from indexer.repo_index import IndexPaths, RepoIndex
+from indexer.build.pipeline import index_repository, update_paths
+from indexer.disk.repo import IndexPaths, RepoIndex
 from tests.conftest import REPO_ROOT
 from tests.test_incremental import fresh_snapshot, snapshot
 

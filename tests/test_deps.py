@@ -7,18 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from indexer.pipeline import index_repository
-from indexer.repo_index import IndexPaths, RepoIndex
+from indexer.build.pipeline import index_repository
+from indexer.disk.repo import IndexPaths, RepoIndex
+from indexer.live import LiveIndex
 from tools.budget import json_tokens
-from tools.context import ToolContext, ToolError
 from tools.deps import expand_dependencies
+from tools.errors import ToolError
 
 
-def _context(root: Path, index_dir: Path) -> Iterator[ToolContext]:
+def _context(root: Path, index_dir: Path) -> Iterator[LiveIndex]:
     idx = RepoIndex(IndexPaths.for_repo(root, index_dir))
     index_repository(idx)
     try:
-        yield ToolContext(index=idx)
+        yield LiveIndex(idx)
     finally:
         idx.close()
 
@@ -26,18 +27,18 @@ def _context(root: Path, index_dir: Path) -> Iterator[ToolContext]:
 @pytest.fixture(scope="module")
 def flask(
     corpus: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ToolContext]:
+) -> Iterator[LiveIndex]:
     yield from _context(corpus("flask"), tmp_path_factory.mktemp("flask-idx"))
 
 
 @pytest.fixture(scope="module")
 def gin(
     corpus: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ToolContext]:
+) -> Iterator[LiveIndex]:
     yield from _context(corpus("gin"), tmp_path_factory.mktemp("gin-idx"))
 
 
-def test_flask_app_module_imports_the_sansio_app_module(flask: ToolContext) -> None:
+def test_flask_app_module_imports_the_sansio_app_module(flask: LiveIndex) -> None:
     result = expand_dependencies(flask, "src/flask/app.py", "out", 1, max_tokens=8000)
     assert result.resolved == "src/flask/app.py"
     edges = {(e.source, e.target, e.kind) for e in result.edges}
@@ -45,19 +46,19 @@ def test_flask_app_module_imports_the_sansio_app_module(flask: ToolContext) -> N
     assert result.nodes[0].id == "src/flask/app.py" and result.nodes[0].depth == 0
 
 
-def test_sansio_app_is_imported_by_the_flask_app_module(flask: ToolContext) -> None:
+def test_sansio_app_is_imported_by_the_flask_app_module(flask: LiveIndex) -> None:
     result = expand_dependencies(flask, "./src/flask/sansio/app.py", "in", 1, max_tokens=8000)
     assert "src/flask/app.py" in {n.id for n in result.nodes}
 
 
-def test_external_imports_are_edges_to_external_nodes(flask: ToolContext) -> None:
+def test_external_imports_are_edges_to_external_nodes(flask: LiveIndex) -> None:
     result = expand_dependencies(flask, "src/flask/app.py", "out", 1, max_tokens=20000)
     externals = {n.id for n in result.nodes if n.kind == "external"}
     assert "werkzeug.routing" in externals
     assert any(e.kind == "external" and e.target == "werkzeug.routing" for e in result.edges)
 
 
-def test_scaffold_route_calls_add_url_rule(flask: ToolContext) -> None:
+def test_scaffold_route_calls_add_url_rule(flask: LiveIndex) -> None:
     result = expand_dependencies(flask, "Scaffold.route", "out", 1)
     calls = {(e.source, e.target) for e in result.edges if e.kind == "calls"}
     assert ("Scaffold.route", "Scaffold.add_url_rule") in calls
@@ -68,25 +69,25 @@ def test_scaffold_route_calls_add_url_rule(flask: ToolContext) -> None:
     assert node.doc.startswith("Register a rule for routing")
 
 
-def test_callers_of_add_url_rule_include_scaffold_route(flask: ToolContext) -> None:
+def test_callers_of_add_url_rule_include_scaffold_route(flask: LiveIndex) -> None:
     result = expand_dependencies(flask, "add_url_rule", "in", 1)
     callers = {e.source for e in result.edges if e.kind == "calls"}
     assert "Scaffold.route" in callers
     assert "src/flask/sansio/scaffold.py:Scaffold.add_url_rule" in result.resolved
 
 
-def test_symbol_target_can_name_its_file(flask: ToolContext) -> None:
+def test_symbol_target_can_name_its_file(flask: LiveIndex) -> None:
     result = expand_dependencies(flask, "src/flask/app.py:Flask.wsgi_app", "out", 1)
     assert result.resolved == "src/flask/app.py:Flask.wsgi_app"
     assert "Flask.full_dispatch_request" in {n.id for n in result.nodes}
 
 
-def test_subclasses_show_up_as_inherits_edges_into_the_class(flask: ToolContext) -> None:
+def test_subclasses_show_up_as_inherits_edges_into_the_class(flask: LiveIndex) -> None:
     result = expand_dependencies(flask, "src/flask/sansio/app.py:App", "in", 1)
     assert ("Flask", "App", "inherits") in {(e.source, e.target, e.kind) for e in result.edges}
 
 
-def test_big_neighbourhood_respects_the_token_budget(flask: ToolContext) -> None:
+def test_big_neighbourhood_respects_the_token_budget(flask: LiveIndex) -> None:
     result = expand_dependencies(flask, "src/flask/globals.py", "both", 3, max_tokens=600)
     assert json_tokens(result) <= 600
     assert result.truncated and result.omitted is not None and result.omitted.count > 0
@@ -95,36 +96,36 @@ def test_big_neighbourhood_respects_the_token_budget(flask: ToolContext) -> None
     assert all(e.source in kept and e.target in kept for e in result.edges)
 
 
-def test_unknown_symbol_error_suggests_close_names(flask: ToolContext) -> None:
+def test_unknown_symbol_error_suggests_close_names(flask: LiveIndex) -> None:
     with pytest.raises(ToolError, match="did you mean: .*add_url_rule"):
         expand_dependencies(flask, "add_url_rul")
 
 
-def test_unknown_path_error_suggests_close_paths(flask: ToolContext) -> None:
+def test_unknown_path_error_suggests_close_paths(flask: LiveIndex) -> None:
     with pytest.raises(ToolError, match="src/flask/app.py"):
         expand_dependencies(flask, "src/flask/ap.py")
 
 
-def test_paths_outside_the_root_are_refused(flask: ToolContext) -> None:
+def test_paths_outside_the_root_are_refused(flask: LiveIndex) -> None:
     with pytest.raises(ToolError, match=r"'\.\.'"):
         expand_dependencies(flask, "../etc/passwd")
 
 
-def test_bad_direction_and_depth_are_refused(flask: ToolContext) -> None:
+def test_bad_direction_and_depth_are_refused(flask: LiveIndex) -> None:
     with pytest.raises(ToolError, match="direction"):
         expand_dependencies(flask, "src/flask/app.py", "sideways")
     with pytest.raises(ToolError, match="depth"):
         expand_dependencies(flask, "src/flask/app.py", "out", 0)
 
 
-def test_gin_context_methods_are_called_from_gin_go(gin: ToolContext) -> None:
+def test_gin_context_methods_are_called_from_gin_go(gin: LiveIndex) -> None:
     result = expand_dependencies(gin, "context.go", "in", 1, max_tokens=20000)
     assert "gin.go" in {n.id for n in result.nodes}
     callers = expand_dependencies(gin, "Context.reset", "in", 1)
     assert any(e.detail.startswith("gin.go:") for e in callers.edges)
 
 
-def test_gin_go_uses_its_render_package_files(gin: ToolContext) -> None:
+def test_gin_go_uses_its_render_package_files(gin: LiveIndex) -> None:
     result = expand_dependencies(gin, "context.go", "out", 1, max_tokens=20000)
     targets = {e.target for e in result.edges if e.kind == "imports"}
     assert any(t.startswith("render/") for t in targets)
@@ -135,7 +136,7 @@ def test_ripgrep_files_import_modules_of_other_workspace_crates(
 ) -> None:
     idx = RepoIndex(IndexPaths.for_repo(corpus("ripgrep"), tmp_path / "idx"))
     index_repository(idx)
-    ctx = ToolContext(index=idx)
+    ctx = LiveIndex(idx)
     try:
         result = expand_dependencies(ctx, "crates/core/main.rs", "out", 1, max_tokens=20000)
         targets = {e.target for e in result.edges if e.kind == "imports"}

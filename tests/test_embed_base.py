@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from indexer.embed import Embedder, HashingEmbedder, ModelUnavailableError, load_embedder
-from indexer.embed.base import EmbedderError, gpu_layers_from_env
-from indexer.lexical import identifier_tokens
+from indexer.embed.protocol import EmbedderError, gpu_layers_from_env
+from indexer.lexical.bm25 import identifier_tokens
 
 
 def test_hashing_spec_gives_the_fake_through_the_real_factory() -> None:

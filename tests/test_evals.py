@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from evals.harness import Outcome, Session, evaluate, session
-from evals.metrics import QueryScore, Span, covers, score_ranked, summarize
 from evals.sets import commits, docstrings, is_source
+from tools.retrieval_metrics import QueryScore, Span, covers, score_ranked, summarize
 
 
 def test_metrics_match_hand_computed_values() -> None:
@@ -212,7 +212,7 @@ def test_a_dense_session_keeps_its_vectors_in_step_with_history(tiny_history: Pa
     """Each step embeds only the chunks it changed, into the vector index kept open: no
     rebuild from the cache, no vector left behind for a replaced chunk."""
     from indexer.embed import HashingEmbedder
-    from indexer.embedding import open_vectors
+    from indexer.live.embedding import open_vectors
 
     git_dir = tiny_history / ".git"
     revs = _git(tiny_history, "rev-list", "--reverse", "HEAD").split()

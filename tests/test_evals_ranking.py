@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.pipeline import index_repository
-from indexer.repo_index import IndexPaths, RepoIndex
-from tools.context import ToolContext
+from indexer.build.pipeline import index_repository
+from indexer.disk.repo import IndexPaths, RepoIndex
+from indexer.live import LiveIndex
 from tools.models import SearchHit
 from tools.search import plan_query, search_code
 
@@ -82,38 +82,38 @@ def _shows(hit: SearchHit, path: str, line: int) -> bool:
 
 
 @pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[ToolContext]:
+def ctx(tmp_path: Path) -> Iterator[LiveIndex]:
     root = tmp_path / "repo"
     for rel, text in FILES.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
     with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
         index_repository(index)
-        yield ToolContext(index=index)
+        yield LiveIndex(index)
 
 
-def test_exact_symbol_name_ranks_the_definition_first(ctx: ToolContext) -> None:
+def test_exact_symbol_name_ranks_the_definition_first(ctx: LiveIndex) -> None:
     top = search_code(ctx, "add_item", mode="lexical").results[0]
     assert _shows(top, "shop/cart.py", 8)
 
 
-def test_qualified_name_ranks_that_definition_first(ctx: ToolContext) -> None:
+def test_qualified_name_ranks_that_definition_first(ctx: LiveIndex) -> None:
     top = search_code(ctx, "Cart.total_price", mode="lexical").results[0]
     assert _shows(top, "shop/cart.py", 13)
 
 
-def test_a_test_file_does_not_outrank_the_source_definition(ctx: ToolContext) -> None:
+def test_a_test_file_does_not_outrank_the_source_definition(ctx: LiveIndex) -> None:
     paths = [h.path for h in search_code(ctx, "add item to the cart", mode="lexical").results]
     assert paths.index("shop/cart.py") < paths.index("tests/test_cart.py")
 
 
 def test_long_issue_text_with_a_stack_trace_finds_the_function_in_the_trace(
-        ctx: ToolContext) -> None:
+        ctx: LiveIndex) -> None:
     top = search_code(ctx, ISSUE, mode="lexical").results[0]
     assert _shows(top, "shop/pricing.py", 9)
 
 
-def test_chunks_of_one_symbol_collapse_into_one_hit(ctx: ToolContext) -> None:
+def test_chunks_of_one_symbol_collapse_into_one_hit(ctx: LiveIndex) -> None:
     hits = search_code(ctx, "Cart", mode="lexical", k=20).results
     keys = [(h.path, h.symbol) for h in hits if h.symbol]
     assert len(keys) == len(set(keys))

@@ -19,11 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp import Client
 
+from indexer.build.pipeline import IndexOptions, process_file
+from indexer.core.tokens import count_tokens
+from indexer.discover.walk import FileEntry
 from indexer.languages import LANGUAGES
-from indexer.parse import parse_source
-from indexer.pipeline import IndexOptions, process_file
-from indexer.tokens import count_tokens
-from indexer.walk import FileEntry
+from indexer.parse.treesitter import parse_source
 from tests.mcp_helpers import build_index, connected, server_settings
 
 _FILES = {

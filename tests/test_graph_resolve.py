@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from indexer.discover.walk import FileEntry, walk
+from indexer.graph.resolve import Layout, Target, resolve
 from indexer.languages import language_for_path
-from indexer.resolve_imports import Layout, Target, resolve
-from indexer.walk import FileEntry, walk
 
 
 def _layout(tmp_path: Path, files: dict[str, str]) -> Layout:

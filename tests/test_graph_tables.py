@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from indexer import graph_tables, refgraph
-from indexer.pipeline import index_repository
-from indexer.refgraph import Candidates, Definition, definition, resolve_use
-from indexer.repo_index import IndexPaths, RepoIndex
+from indexer.build.pipeline import index_repository
+from indexer.disk.repo import IndexPaths, RepoIndex
+from indexer.graph import refs as refgraph
+from indexer.graph import tables as graph_tables
+from indexer.graph.refs import Candidates, Definition, definition, resolve_use
+from indexer.live import LiveIndex
 from tools import summary
-from tools.context import ToolContext
 
 
 @pytest.fixture(scope="module", params=["gin", "flask"])
@@ -22,11 +23,11 @@ def ctx(
     request: pytest.FixtureRequest,
     corpus: Callable[[str], Path],
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[ToolContext]:
+) -> Iterator[LiveIndex]:
     idx = RepoIndex(IndexPaths.for_repo(corpus(request.param), tmp_path_factory.mktemp("idx")))
     index_repository(idx)
     try:
-        yield ToolContext(index=idx)
+        yield LiveIndex(idx)
     finally:
         idx.close()
 
@@ -66,7 +67,7 @@ def _edges(edges: list[refgraph.RefEdge]) -> set[tuple[object, ...]]:
     return {(key(e.source), key(e.target), e.kind, e.path, e.line, e.confidence) for e in edges}
 
 
-def test_in_memory_callers_and_callees_match_the_sql_ones(ctx: ToolContext) -> None:
+def test_in_memory_callers_and_callees_match_the_sql_ones(ctx: LiveIndex) -> None:
     store = ctx.index.store
     rows = store.query(
         f"SELECT {refgraph.DEF_COLS} FROM symbols s JOIN files f USING (file_id) "
@@ -80,7 +81,7 @@ def test_in_memory_callers_and_callees_match_the_sql_ones(ctx: ToolContext) -> N
         assert _edges(graph_tables.callers(tables, sym)) == _edges(refgraph.callers(store, sym))
 
 
-def test_directory_relations_match_a_query_per_directory(ctx: ToolContext) -> None:
+def test_directory_relations_match_a_query_per_directory(ctx: LiveIndex) -> None:
     store = ctx.index.store
     every = summary._all_relations(ctx)
     dirs = {""} | {
@@ -104,7 +105,7 @@ def test_directory_relations_match_a_query_per_directory(ctx: ToolContext) -> No
         assert every.get(d, (Counter(), Counter(), Counter())) == want, d
 
 
-def test_tables_follow_the_store_generation(ctx: ToolContext) -> None:
+def test_tables_follow_the_store_generation(ctx: LiveIndex) -> None:
     store = ctx.index.store
     first = graph_tables.graph_tables(store)
     assert graph_tables.graph_tables(store) is first

@@ -9,6 +9,7 @@ pipeline's inline limit, so files are processed in this process (not in spawned 
 from __future__ import annotations
 
 import errno
+import importlib
 import os
 import socket
 import stat
@@ -20,10 +21,11 @@ from typing import Any, TypeVar
 import anyio
 import pytest
 
-import indexer.walk
-from indexer.pipeline import IndexStats, index_repository
-from indexer.repo_index import IndexPaths, RepoIndex
+from indexer.build.pipeline import IndexStats, index_repository
+from indexer.disk.repo import IndexPaths, RepoIndex
 from tests.mcp_helpers import call, connected, server_settings
+
+walk_module = importlib.import_module("indexer.discover.walk")  # the module, not the function
 
 T = TypeVar("T")
 DEEP = 100_000
@@ -148,7 +150,7 @@ def _patch_open(monkeypatch: pytest.MonkeyPatch, name: str, before_open: Callabl
             before_open(os.fspath(path))
         return real_open(path, flags, *args, **kw)
 
-    monkeypatch.setattr(indexer.walk.os, "open", fake_open)
+    monkeypatch.setattr(walk_module.os, "open", fake_open)
 
 
 async def test_a_file_vanishing_before_it_is_read_is_skipped_as_unreadable(
@@ -186,14 +188,14 @@ async def test_a_file_growing_past_the_limit_during_the_read_is_skipped_as_too_l
     root.mkdir()
     _good(root)
     (root / "grows.log.py").write_text("x = 1\n")
-    real_read = indexer.walk.read_at_most
+    real_read = walk_module.read_at_most
 
     def grow_then_read(fd: int, limit: int) -> bytes:
         with open(root / "grows.log.py", "ab") as f:
             f.write(b"# more\n" * (2 * MiB // 7))
         return real_read(fd, limit)
 
-    monkeypatch.setattr(indexer.walk, "read_at_most", grow_then_read)
+    monkeypatch.setattr(walk_module, "read_at_most", grow_then_read)
     _, files, skipped = await bounded(lambda: index_and_read(root, tmp_path / "i"), 60)
     assert skipped.get("grows.log.py") == "too_large" and "good.py" in files
 
@@ -232,7 +234,7 @@ async def test_many_tiny_files_are_all_indexed_within_a_bound(tmp_path: Path) ->
 
 
 async def test_a_file_that_is_one_wide_syntax_error_is_not_queried_and_returns_fast() -> None:
-    from indexer.parse import parse_source
+    from indexer.parse.treesitter import parse_source
 
     source = b"(\n" * DEEP  # tree-sitter: one ERROR node with 100k children
     parsed = await bounded(lambda: parse_source(source, "javascript"), 5)
@@ -241,7 +243,7 @@ async def test_a_file_that_is_one_wide_syntax_error_is_not_queried_and_returns_f
 
 
 def test_a_small_syntax_error_still_yields_the_other_symbols() -> None:
-    from indexer.parse import parse_source
+    from indexer.parse.treesitter import parse_source
 
     parsed = parse_source(b"function ok() {}\n(((\nfunction alsoOk() {}\n", "javascript")
     assert {s.name for s in parsed.symbols} >= {"ok"}
@@ -256,7 +258,7 @@ STALLS_TSX = (b'\xc3func (`class function ${}<<EOF\n/*function ;<<EOF\n=>${>[){\
 
 
 async def test_a_tiny_file_that_stalls_the_parser_costs_two_seconds_not_ten() -> None:
-    from indexer.parse import default_timeout, parse_source
+    from indexer.parse.treesitter import default_timeout, parse_source
 
     assert len(STALLS_TSX) == 194 and default_timeout(len(STALLS_TSX)) < 2.01
     parsed = await bounded(lambda: parse_source(STALLS_TSX, "tsx"), 4)

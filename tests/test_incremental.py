@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from indexer.pipeline import index_repository, update_paths
-from indexer.repo_index import IndexPaths, RepoIndex
+from indexer.build.pipeline import index_repository, update_paths
+from indexer.disk.repo import IndexPaths, RepoIndex
 
 QUERIES = ("route", "session cookie", "json provider", "app context", "blueprint register")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import tantivy
 
-from indexer.lexical import _IDENT_PATTERN, ident_body
-from indexer.tokens import count_tokens, count_tokens_after
+from indexer.core.tokens import count_tokens, count_tokens_after
+from indexer.lexical.bm25 import _IDENT_PATTERN, ident_body
 
 SAMPLES = [
     "",

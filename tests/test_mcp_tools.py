@@ -15,7 +15,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from indexer.tokens import count_tokens
+from indexer.core.tokens import count_tokens
 from mcp_server.http import bind_socket, build_http_app, uvicorn_server
 from mcp_server.runtime import Runtime
 from mcp_server.server import build_server
@@ -236,19 +236,19 @@ async def test_cancelling_reindex_stops_it_between_batches_and_the_server_keeps_
 
 async def test_reindex_asked_to_stop_raises_after_writing_a_consistent_batch(
         tmp_path: Path) -> None:
-    from indexer.pipeline import IndexingStopped
+    from indexer.build.pipeline import IndexingStopped
 
     root = tmp_path / "repo"
     _write_modules(root, 3)
     settings = server_settings(root, tmp_path / "idx", embed=False)
     runtime = Runtime(settings)
-    runtime.acquire()
+    live = runtime.acquire()
     try:
         assert runtime.ready.wait(60)
         _write_modules(root, 3, start=3)
         with pytest.raises(IndexingStopped):
-            runtime.reindex(None, lambda: True)
-        assert runtime.reindex().files == 6
+            live.refresh(None, lambda: True)
+        assert live.refresh().files == 6
     finally:
         runtime.release()
 
@@ -262,9 +262,9 @@ async def test_server_instructions_summarise_the_repository(
 
 async def test_the_server_keeps_the_walk_options_the_index_was_built_with(
         tmp_path: Path) -> None:
-    from indexer.pipeline import IndexOptions, index_repository
-    from indexer.repo_index import IndexPaths, RepoIndex
-    from indexer.walk import WalkOptions
+    from indexer.build.pipeline import IndexOptions, index_repository
+    from indexer.discover.walk import WalkOptions
+    from indexer.disk.repo import IndexPaths, RepoIndex
 
     root = tmp_path / "repo"
     root.mkdir()

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from indexer.core.model import ParsedFile
 from indexer.languages import LANGUAGES, language_for_path
-from indexer.model import ParsedFile
-from indexer.parse import parse_source
+from indexer.parse.treesitter import parse_source
 
 FIXTURES = Path(__file__).parent / "fixtures" / "languages"
 GOLDEN = FIXTURES / "golden"

@@ -6,8 +6,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from indexer.model import Symbol
-from indexer.parse import parse_source, raw_parse
+from indexer.core.model import Symbol
+from indexer.parse.treesitter import parse_source, raw_parse
 from tests.test_parse import parse_fixture
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from indexer import pipeline
-from indexer.pipeline import index_repository, update_paths
-from indexer.repo_index import IndexPaths, RepoIndex
+from indexer.build import pipeline
+from indexer.build.pipeline import index_repository, update_paths
+from indexer.disk.repo import IndexPaths, RepoIndex
 
 _FILES = pipeline._BULK_FILES + 20
 

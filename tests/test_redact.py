@@ -12,7 +12,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.tokens import count_tokens
+from indexer.core.tokens import count_tokens
 from tests.mcp_helpers import build_index, call, connected, server_settings
 from tools.models import Freshness, SearchHit, SearchResult
 from tools.redact import redact, redact_model, redact_text

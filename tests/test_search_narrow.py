@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from indexer.pipeline import index_repository
-from indexer.repo_index import IndexPaths, RepoIndex
-from tools.context import ToolContext
+from indexer.build.pipeline import index_repository
+from indexer.disk.repo import IndexPaths, RepoIndex
+from indexer.live import LiveIndex
+from indexer.store.search_tables import search_tables
 from tools.search import search_code
 from tools.search_narrow import BlockHit, narrow_blocks
-from tools.search_tables import search_tables
 
 # Small accessors: the chunker merges them into one `block` chunk.
 GETTERS = """package settings
@@ -38,27 +38,27 @@ func (s *S) Has(k string) bool { _, ok := s.m[k]; return ok }
 
 
 @pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[ToolContext]:
+def ctx(tmp_path: Path) -> Iterator[LiveIndex]:
     root = tmp_path / "repo"
     (root / "settings").mkdir(parents=True)
     (root / "settings" / "settings.go").write_text(GETTERS)
     with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
         index_repository(index)
-        yield ToolContext(index=index)
+        yield LiveIndex(index)
 
 
-def _blocks(ctx: ToolContext) -> list[tuple[int, int, int, int]]:
+def _blocks(ctx: LiveIndex) -> list[tuple[int, int, int, int]]:
     return ctx.index.store.query(
         "SELECT chunk_id, file_id, start_line, end_line FROM chunks WHERE kind = 'block' "
         "AND end_line - start_line > 10")
 
 
-def test_the_getters_share_one_block_chunk(ctx: ToolContext) -> None:
+def test_the_getters_share_one_block_chunk(ctx: LiveIndex) -> None:
     (block,) = _blocks(ctx)
     assert (block[2], block[3]) == (1, 19)  # package clause ... Has
 
 
-def test_a_sentence_narrows_the_block_to_the_method_it_describes(ctx: ToolContext) -> None:
+def test_a_sentence_narrows_the_block_to_the_method_it_describes(ctx: LiveIndex) -> None:
     hit = search_code(ctx, "parse a time span like 90s", mode="lexical").results[0]
     assert hit.symbol == "S.Dur" and hit.kind == "method"
     assert (hit.start_line, hit.end_line) == (15, 16)  # its comment line, then the func
@@ -66,7 +66,7 @@ def test_a_sentence_narrows_the_block_to_the_method_it_describes(ctx: ToolContex
 
 
 def test_a_name_lookup_picks_that_member_not_a_longer_or_shorter_one(
-        ctx: ToolContext) -> None:
+        ctx: LiveIndex) -> None:
     for name, line in (("Uint8", 13), ("Uint", 10)):
         hit = search_code(ctx, name, mode="lexical").results[0]
         assert hit.symbol == f"S.{name}"
@@ -74,12 +74,12 @@ def test_a_name_lookup_picks_that_member_not_a_longer_or_shorter_one(
         assert hit.end_line - hit.start_line == 1
 
 
-def test_words_every_member_shares_leave_the_block_whole(ctx: ToolContext) -> None:
+def test_words_every_member_shares_leave_the_block_whole(ctx: LiveIndex) -> None:
     (hit,) = search_code(ctx, "func", mode="lexical").results  # in every method alike
     assert hit.kind == "block" and (hit.start_line, hit.end_line) == (1, 19)
 
 
-def test_text_that_disagrees_with_the_line_range_is_left_alone(ctx: ToolContext) -> None:
+def test_text_that_disagrees_with_the_line_range_is_left_alone(ctx: LiveIndex) -> None:
     (cid, fid, start, end) = _blocks(ctx)[0]
     hit = BlockHit(cid, fid, start, end)
     members = search_tables(ctx.index.store).members

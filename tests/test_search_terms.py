@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from indexer.lexical import LexicalDoc, LexicalIndex
+from indexer.lexical.bm25 import LexicalDoc, LexicalIndex
 from tools.search import plan_query
 
 
@@ -40,9 +40,9 @@ def test_query_tokens_keep_whole_words_but_not_the_bare_numbers_inside_them() ->
 
 def test_query_words_bring_their_inflections_and_unknown_forms_are_dropped(
         tmp_path: Path) -> None:
-    from indexer.pipeline import index_repository
-    from indexer.repo_index import IndexPaths, RepoIndex
-    from tools.context import ToolContext
+    from indexer.build.pipeline import index_repository
+    from indexer.disk.repo import IndexPaths, RepoIndex
+    from indexer.live import LiveIndex
     from tools.search import plan_query, search_code, word_variants
 
     assert word_variants(["handlers", "routing", "added", "properties", "class", "sha1",
@@ -56,5 +56,5 @@ def test_query_words_bring_their_inflections_and_unknown_forms_are_dropped(
     with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
         index_repository(index)
         assert index.lexical.known(["handler", "route", "adde"]) == ["handler"]
-        hits = search_code(ToolContext(index=index), "registering handlers", mode="lexical")
+        hits = search_code(LiveIndex(index), "registering handlers", mode="lexical")
         assert hits.results and hits.results[0].symbol == "register_handler"

@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from indexer.pipeline import IndexOptions, process_file
-from indexer.record import FileRecord
-from indexer.store import Store
-from indexer.walk import FileEntry
+from indexer.build.pipeline import IndexOptions, process_file
+from indexer.discover.walk import FileEntry
+from indexer.parse.record import FileRecord
+from indexer.store.db import Store
 
 GO = b'''package demo
 
@@ -73,7 +73,7 @@ def test_store_rows_equal_for_fresh_and_pickled_records(tmp_path: Path) -> None:
 
 
 def test_workers_do_not_import_the_store() -> None:
-    code = ("import sys, indexer.pipeline, indexer.record; "
+    code = ("import sys, indexer.build.pipeline, indexer.parse.record; "
             "print(sorted(m for m in ('duckdb', 'pyarrow', 'tantivy', 'numpy') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -84,8 +84,8 @@ def test_workers_do_not_import_the_store() -> None:
 def test_sextant_index_imports_only_the_indexer() -> None:
     """`sextant index` (cli -> commands -> pipeline, store, lexical) stays off pyarrow,
     usearch, pydantic and the MCP stack: each is resident memory the indexer does not use."""
-    code = ("import sys, mcp_server.cli, mcp_server.commands, indexer.pipeline, "
-            "indexer.repo_index, indexer.graph, indexer.summaries; "
+    code = ("import sys, mcp_server.cli, mcp_server.commands, indexer.build.pipeline, "
+            "indexer.disk.repo, indexer.graph.build, indexer.summaries.build; "
             "print(sorted(m for m in ('pyarrow', 'usearch', 'pydantic', "
             "'mcp', 'starlette', 'uvicorn', 'tools', 'tiktoken') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from indexer.pipeline import index_repository, update_paths
-from indexer.repo_index import IndexPaths, RepoIndex
-from indexer.summaries import ancestors, subtree_hashes, summarize
+from indexer.build.pipeline import index_repository, update_paths
+from indexer.disk.repo import IndexPaths, RepoIndex
+from indexer.live import LiveIndex
+from indexer.summaries.build import ancestors, subtree_hashes, summarize
 from tools.budget import json_tokens
-from tools.context import ToolContext, ToolError
+from tools.errors import ToolError
 from tools.summary import summarize_dir
 
 
@@ -22,7 +23,7 @@ def _write(root: Path, files: dict[str, str]) -> None:
 
 
 @pytest.fixture
-def small(tmp_path: Path) -> Iterator[ToolContext]:
+def small(tmp_path: Path) -> Iterator[LiveIndex]:
     root = tmp_path / "repo"
     _write(
         root,
@@ -39,7 +40,7 @@ def small(tmp_path: Path) -> Iterator[ToolContext]:
     idx = RepoIndex(IndexPaths.for_repo(root, tmp_path / "idx"))
     index_repository(idx)
     try:
-        yield ToolContext(index=idx)
+        yield LiveIndex(idx)
     finally:
         idx.close()
 
@@ -51,7 +52,7 @@ def test_subtree_hash_of_a_directory_changes_only_with_its_files() -> None:
     assert changed == {"a/b", "a", ""} == set(ancestors("a/b/x.py"))
 
 
-def test_root_summary_has_sizes_key_symbols_entry_points_and_readme(small: ToolContext) -> None:
+def test_root_summary_has_sizes_key_symbols_entry_points_and_readme(small: LiveIndex) -> None:
     result = summarize_dir(small, ".", depth=1)
     top = result.summaries[0]
     assert top.path == "." and top.files == 7 and top.languages["python"] == 6
@@ -62,13 +63,13 @@ def test_root_summary_has_sizes_key_symbols_entry_points_and_readme(small: ToolC
     assert {s.path for s in result.summaries} == {".", "pkg", "tools"}
 
 
-def test_directory_relations_come_from_resolved_imports(small: ToolContext) -> None:
+def test_directory_relations_come_from_resolved_imports(small: LiveIndex) -> None:
     by_path = {s.path: s for s in summarize_dir(small, "pkg", depth=1).summaries}
     assert by_path["pkg"].used_by == ["tools"]
     assert by_path["pkg/util"].depends_on == ["pkg"]
 
 
-def test_changing_one_file_rebuilds_only_its_ancestor_directories(small: ToolContext) -> None:
+def test_changing_one_file_rebuilds_only_its_ancestor_directories(small: LiveIndex) -> None:
     store, root = small.index.store, small.root
     first, rebuilt = summarize(store, root, "")
     assert set(rebuilt) == set(first)
@@ -83,7 +84,7 @@ def test_changing_one_file_rebuilds_only_its_ancestor_directories(small: ToolCon
 
 
 def test_llm_summary_is_cached_by_subtree_hash_and_marked_stale_after_a_change(
-    small: ToolContext,
+    small: LiveIndex,
 ) -> None:
     prompts: list[str] = []
 
@@ -102,7 +103,7 @@ def test_llm_summary_is_cached_by_subtree_hash_and_marked_stale_after_a_change(
     assert fresh.llm_summary == "summary 2" and not fresh.stale
 
 
-def test_unknown_directory_error_names_nearby_directories(small: ToolContext) -> None:
+def test_unknown_directory_error_names_nearby_directories(small: LiveIndex) -> None:
     with pytest.raises(ToolError, match="pkg"):
         summarize_dir(small, "pkk")
     with pytest.raises(ToolError, match="is a file"):
@@ -117,10 +118,10 @@ def test_summary_of_a_big_tree_respects_the_token_budget(
     idx = RepoIndex(IndexPaths.for_repo(corpus("flask"), tmp_path / "idx"))
     try:
         index_repository(idx)
-        result = summarize_dir(ToolContext(index=idx), ".", depth=4, max_tokens=700)
+        result = summarize_dir(LiveIndex(idx), ".", depth=4, max_tokens=700)
         assert json_tokens(result) <= 700
         assert result.truncated and result.summaries[0].path == "."
-        sansio = summarize_dir(ToolContext(index=idx), "src/flask/sansio", 0).summaries[0]
+        sansio = summarize_dir(LiveIndex(idx), "src/flask/sansio", 0).summaries[0]
         assert sansio.readme.startswith("This folder contains code that can be used by alternative")
         assert any(k.startswith("Scaffold - ") for k in sansio.key_symbols)
     finally:

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from indexer import tokens
-from indexer.tokens import count_tokens, count_tokens_lines
+from indexer.core import tokens
+from indexer.core.tokens import count_tokens, count_tokens_lines
 
 # Characters that decide where cl100k's pre-tokenizer splits: line breaks, Python-only and
 # Unicode whitespace, letters, digits, punctuation runs, contractions, CJK.
@@ -50,7 +50,7 @@ def test_segment_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_text_cache_keeps_values_until_its_character_budget_is_spent() -> None:
-    from indexer.textcache import TextCache
+    from indexer.core.textcache import TextCache
 
     cache: TextCache[int] = TextCache(10)
     cache.put("abcd", 1)

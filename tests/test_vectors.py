@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer import fsutil, vectors
-from indexer.vectors import VectorIndex, VectorIndexError
+from indexer.core import fsutil
+from indexer.vectors import index as vectors
+from indexer.vectors.index import VectorIndex, VectorIndexError
 
 DIM = 32
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.walk import (
+from indexer.discover.walk import (
     FileEntry,
     SkippedFile,
     SkipReason,

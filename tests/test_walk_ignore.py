@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.ignore import RuleKind, compile_rules
-from indexer.walk import (
+from indexer.discover.ignore import RuleKind, compile_rules
+from indexer.discover.walk import (
     FileEntry,
     IgnoreCache,
     SkippedFile,

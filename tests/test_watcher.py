@@ -18,7 +18,6 @@ import anyio
 import pytest
 from mcp import Client
 
-from indexer.watcher import wait_until_fresh
 from mcp_server.runtime import Runtime
 from tests.mcp_helpers import build_index, call, server_settings
 
@@ -152,11 +151,10 @@ async def test_editor_atomic_save_replaces_the_file_content(flask_copy: Path, tm
 async def test_wait_until_fresh_returns_once_an_edit_is_indexed(flask_copy: Path, tmp_path: Path) -> None:
     target = flask_copy / "src/flask/views.py"
     async with served(flask_copy, tmp_path / "idx") as (client, runtime):
-        ctx = runtime.ctx
-        assert ctx is not None
+        live = runtime.live
+        assert live is not None
         target.write_text(target.read_text() + NEW_FUNC)
-        fresh = await anyio.to_thread.run_sync(
-            wait_until_fresh, ctx, ["src/flask/views.py"], 5.0)
+        fresh = await anyio.to_thread.run_sync(live.wait_fresh, ["src/flask/views.py"], 60.0)
         assert fresh
         assert (await search_paths(client, "zanzibar_quokka_helper"))[0][0] == "src/flask/views.py"
         status: dict[str, Any] = await call(client, "index_status")
@@ -166,13 +164,13 @@ async def test_wait_until_fresh_returns_once_an_edit_is_indexed(flask_copy: Path
 async def test_new_chunks_get_vectors_from_the_watcher(flask_copy: Path, tmp_path: Path) -> None:
     target = flask_copy / "src/flask/views.py"
     async with served(flask_copy, tmp_path / "idx") as (_, runtime):
-        ctx = runtime.ctx
+        ctx = runtime.live
         assert ctx is not None
-        with anyio.fail_after(60):
+        with anyio.fail_after(120):
             while ctx.embedding.state != "complete":
                 await anyio.sleep(0.05)
         target.write_text(target.read_text() + NEW_FUNC)
-        assert await anyio.to_thread.run_sync(wait_until_fresh, ctx, ["src/flask/views.py"], 5.0)
+        assert await anyio.to_thread.run_sync(ctx.wait_fresh, ["src/flask/views.py"], 60.0)
         ids = ctx.index.store.chunk_ids_for_paths(["src/flask/views.py"])
         assert ids and ctx.vectors is not None
         assert all(ctx.vectors.contains(i) for i in ids)

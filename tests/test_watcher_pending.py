@@ -5,15 +5,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import watchfiles
 
-from indexer.pipeline import IndexOptions, index_repository
-from indexer.repo_index import IndexPaths, RepoIndex
-from indexer.watcher import MASS_CHANGE, PendingPaths, Watcher, wait_until_fresh
-from tools.context import ToolContext
+from indexer.build.pipeline import index_repository
+from indexer.disk.repo import IndexPaths, RepoIndex
+from indexer.live import LiveIndex
+from indexer.live.pending import PendingPaths
+from indexer.live.watcher import MASS_CHANGE, Watcher
 
 
 def test_a_path_changed_again_while_its_batch_applies_stays_pending() -> None:
@@ -65,10 +65,8 @@ def watcher(tmp_path: Path) -> Iterator[Watcher]:
     (root / ".gitignore").write_text("build/\n")
     index = RepoIndex(IndexPaths.for_repo(root, tmp_path / "idx"))
     index_repository(index)
-    runtime = SimpleNamespace(options=IndexOptions(), settings=SimpleNamespace(debounce_ms=50),
-                              ready=threading.Event())
-    yield Watcher(runtime, ToolContext(index=index), threading.Event())
-    index.close()
+    with LiveIndex(index) as live:
+        yield Watcher(live, threading.Event())
 
 
 def events(w: Watcher, *rels: str) -> set[tuple[watchfiles.Change, str]]:
@@ -102,7 +100,8 @@ def test_ignored_paths_never_indexed_are_not_pending(watcher: Watcher) -> None:
 def test_ignore_file_edit_and_branch_switch_request_a_reconcile(watcher: Watcher) -> None:
     watcher.on_changes(events(watcher, ".gitignore"))
     assert watcher.pending.reconciling
-    fresh = Watcher(watcher.runtime, watcher.ctx, watcher.stop)
+    watcher.pending.done(watcher.pending.take(0) or pytest.fail("nothing pending"))
+    fresh = Watcher(watcher.live, watcher.stop)
     fresh.on_changes(events(fresh, ".git/HEAD"))
     assert fresh.pending.reconciling
 
@@ -123,5 +122,25 @@ def test_a_mass_change_is_coalesced_into_one_reconcile(watcher: Watcher) -> None
     assert watcher.pending.reconciling and len(watcher.pending()) == len(rels)
 
 
-def test_wait_until_fresh_without_a_watcher_reports_current_freshness(watcher: Watcher) -> None:
-    assert wait_until_fresh(watcher.ctx, ["pkg/a.py"], 0.01)
+def test_wait_fresh_without_a_watcher_reports_current_freshness(watcher: Watcher) -> None:
+    assert watcher.live.wait_fresh(["pkg/a.py"], 0.01)
+
+
+def test_a_path_newly_ignored_is_pending_for_removal_and_removed_once(watcher: Watcher) -> None:
+    (watcher.root / "pkg/.gitignore").write_text("b.py\n")
+    watcher.live.ignore_rules().invalidate_all()
+    watcher.on_changes(events(watcher, "pkg/b.py"))
+    assert watcher.pending() == {"pkg/b.py"}
+    batch = watcher.pending.take(0)
+    assert batch is not None
+    watcher.live.apply([], {"pkg/b.py"}, reconcile=False)
+    watcher.pending.done(batch)
+    paths = {r[0] for r in watcher.live.store.query("SELECT path FROM files")}
+    assert "pkg/a.py" in paths and "pkg/b.py" not in paths
+
+
+def test_a_pending_directory_makes_the_files_under_it_stale() -> None:
+    pending = PendingPaths()
+    pending.add(["src"])
+    assert not pending.wait_fresh({"src/a.py"}, timeout=0.01)
+    assert pending.wait_fresh({"docs/x.md"}, timeout=0.01)

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from indexer.pipeline import index_repository
-from indexer.repo_index import IndexPaths, RepoIndex
-from indexer.workers import CRASH_REASON, WorkerPool
+from indexer.build.pipeline import index_repository
+from indexer.core.workers import CRASH_REASON, WorkerPool
+from indexer.disk.repo import IndexPaths, RepoIndex
 
 FIXTURE = Path(__file__).parent / "fixtures" / "crash" / "segfault.sh"
 
 
 def _crashes_the_parser() -> bool:
-    code = ("import sys; from indexer.parse import raw_parse; "
+    code = ("import sys; from indexer.parse.treesitter import raw_parse; "
             f"[raw_parse(open({str(FIXTURE)!r}, 'rb').read(), 'bash') for _ in range(8)]")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120, check=False,
                           cwd=Path(__file__).resolve().parent.parent)

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from indexer.tokens import count_tokens
+from indexer.core import count_tokens
 
 T = TypeVar("T", bound=BaseModel)
 A = TypeVar("A", bound=BaseModel)

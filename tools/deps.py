@@ -2,7 +2,7 @@
 
 The target is a file path (`src/flask/app.py`), a symbol (`Scaffold.route`, `add_url_rule`)
 or both (`src/flask/sansio/scaffold.py:Scaffold.route`). Nodes come back most relevant
-first (personalized PageRank from the target, `indexer.neighbourhood`): a symbol with its
+first (personalized PageRank from the target, `indexer.graph.neighbourhood`): a symbol with its
 signature and first doc line, a file with its top definitions, an external module by name.
 Edges say why a node is there: imports, calls, inherits, uses, external.
 """
@@ -11,11 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from indexer.graph import graph_ready
-from indexer.neighbourhood import Neighbourhood, Node, expand, file_node, symbol_node
-from indexer.refgraph import DEF_COLS, Definition, definition
+from indexer.graph import (
+    DEF_COLS,
+    Definition,
+    Neighbourhood,
+    Node,
+    definition,
+    expand,
+    file_node,
+    graph_ready,
+    symbol_node,
+)
+from indexer.live import LiveIndex
 from tools.budget import MAX_MAX_TOKENS, fit_answer
-from tools.context import ToolContext, ToolError
+from tools.errors import ToolError
+from tools.freshness import freshness as answer_freshness
 from tools.models import DependencyEdge, DependencyNode, DependencyResult, Omitted
 from tools.search import path_prior
 from tools.source import normalize_rel, resolve_in_root
@@ -27,7 +37,7 @@ _KIND_RANK = {"class": 0, "interface": 0, "struct": 0, "trait": 0, "function": 1
 
 
 def expand_dependencies(
-    ctx: ToolContext, target: str, direction: str = "out", depth: int = 1, max_tokens: int = 4000
+    ctx: LiveIndex, target: str, direction: str = "out", depth: int = 1, max_tokens: int = 4000
 ) -> DependencyResult:
     """Dependency neighbourhood of `target`, ranked and rendered within `max_tokens`."""
     if direction not in DIRECTIONS:
@@ -44,7 +54,7 @@ def expand_dependencies(
 # -- target -----------------------------------------------------------------------------------
 
 
-def _resolve_target(ctx: ToolContext, target: str) -> list[Node]:
+def _resolve_target(ctx: LiveIndex, target: str) -> list[Node]:
     """The seed node(s): a file, one symbol, or every equally good definition of a plain name."""
     if not target:
         raise ToolError("target is empty: give a file path (src/app.py) or a symbol (App.route)")
@@ -76,7 +86,7 @@ def _looks_like_path(target: str) -> bool:
     )
 
 
-def _symbols(ctx: ToolContext, name: str, path: str | None) -> list[Definition]:
+def _symbols(ctx: LiveIndex, name: str, path: str | None) -> list[Definition]:
     where = "(s.qualname = ? OR ends_with(s.qualname, '.' || ?) OR s.name = ?)"
     params: list[object] = [name, name, name]
     if path is not None:
@@ -117,7 +127,7 @@ def _same_rank(defs: list[Definition], name: str) -> list[Definition]:
     return peers[:MAX_SEEDS]
 
 
-def _suggest_symbols(ctx: ToolContext, name: str) -> str:
+def _suggest_symbols(ctx: LiveIndex, name: str) -> str:
     leaf = name.rsplit(".", 1)[-1]
     rows = ctx.index.store.query(
         "SELECT DISTINCT s.qualname, jaro_winkler_similarity(lower(s.name), lower(?)) AS sim "
@@ -129,7 +139,7 @@ def _suggest_symbols(ctx: ToolContext, name: str) -> str:
     return "did you mean: " + ", ".join(r[0] for r in rows) + "?"
 
 
-def _suggest_paths(ctx: ToolContext, rel: str) -> str:
+def _suggest_paths(ctx: LiveIndex, rel: str) -> str:
     leaf = rel.rsplit("/", 1)[-1]
     rows = ctx.index.store.query(
         "SELECT path, jaro_winkler_similarity(lower(regexp_extract(path, '[^/]*$')), lower(?)) AS sim "
@@ -162,7 +172,7 @@ def _display_ids(hood: Neighbourhood) -> dict[str, str]:
     return ids
 
 
-def _file_details(ctx: ToolContext, paths: Sequence[str]) -> dict[str, tuple[str, str]]:
+def _file_details(ctx: LiveIndex, paths: Sequence[str]) -> dict[str, tuple[str, str]]:
     """path -> (its top definitions' signatures, the first doc line among them)."""
     if not paths:
         return {}
@@ -183,7 +193,7 @@ def _file_details(ctx: ToolContext, paths: Sequence[str]) -> dict[str, tuple[str
     return out
 
 
-def _nodes(ctx: ToolContext, hood: Neighbourhood, ids: dict[str, str]) -> list[DependencyNode]:
+def _nodes(ctx: LiveIndex, hood: Neighbourhood, ids: dict[str, str]) -> list[DependencyNode]:
     ordered = sorted(hood.nodes.values(), key=lambda n: (n.depth > 0, -n.score, n.key))
     files = _file_details(ctx, [n.path for n in ordered if n.kind == "file" and n.path])
     out: list[DependencyNode] = []
@@ -225,7 +235,7 @@ def _levels() -> list[Callable[[DependencyNode], DependencyNode]]:
 
 
 def _render(
-    ctx: ToolContext, target: str, hood: Neighbourhood, direction: str, depth: int, max_tokens: int
+    ctx: LiveIndex, target: str, hood: Neighbourhood, direction: str, depth: int, max_tokens: int
 ) -> DependencyResult:
     ids = _display_ids(hood)
     nodes = _nodes(ctx, hood, ids)
@@ -234,7 +244,7 @@ def _render(
         for e in sorted(hood.edges.values(), key=lambda e: -e.weight)
         if e.source in ids and e.target in ids
     ]
-    freshness = ctx.freshness({n.path for n in nodes if n.path})
+    freshness = answer_freshness(ctx, {n.path for n in nodes if n.path})
     resolved = ", ".join(
         n.path or "" if n.kind == "file" else f"{n.path}:{n.defn.qualname if n.defn else ''}"
         for n in hood.seeds

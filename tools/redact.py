@@ -1,7 +1,7 @@
 """Secret redaction for everything a tool returns.
 
 Files that are secrets by name (`.env`, `id_rsa`, `*.pem`...) are never indexed (see
-`indexer.ignore`). Secrets pasted into ordinary source files are indexed like any other text,
+`indexer.discover.ignore`). Secrets pasted into ordinary source files are indexed like any other text,
 so every tool answer goes through `redact_model` before it leaves the server: each match of
 a high-confidence pattern is replaced by `[REDACTED:<kind>]`.
 
@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from indexer.tokens import count_tokens
+from indexer.core import count_tokens
 
 __all__ = ["PATTERNS", "redact", "redact_model", "redact_text"]
 

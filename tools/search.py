@@ -30,12 +30,14 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from indexer.lexical import _PARTS, _WORD, identifier_tokens
+from indexer.lexical import PARTS_RE, WORD_RE, identifier_tokens
+from indexer.live import LiveIndex
+from indexer.store import SearchTables, search_tables
 from tools.budget import fit_items, json_tokens
-from tools.context import ToolContext, ToolError
+from tools.errors import ToolError
+from tools.freshness import freshness as answer_freshness
 from tools.models import Omitted, SearchHit, SearchResult
 from tools.search_narrow import BlockHit, Narrowed, narrow_blocks
-from tools.search_tables import SearchTables, search_tables
 from tools.source import check_rel
 
 # Query embeddings overlap the lexical retrieval of the same call (a few in flight at once).
@@ -175,17 +177,17 @@ def word_variants(terms: Sequence[str]) -> list[str]:
 def _word_tokens(word: str) -> list[str]:
     """Query tokens of one word: its identifier parts and the whole identifier, without the
     bare numbers of a word like `base64` or `sha1` (`64` matches any literal)."""
-    parts = [p.lower() for p in _PARTS.findall(word)]
+    parts = [p.lower() for p in PARTS_RE.findall(word)]
     if len(parts) <= 1:
         return parts
     return ["".join(parts)] + [p for p in parts if not p.isdigit()]
 
 
 def _lexical_terms(query: str, idents: Sequence[str], long: bool) -> list[str]:
-    tokens = [t for w in _WORD.findall(query) for t in _word_tokens(w)]
+    tokens = [t for w in WORD_RE.findall(query) for t in _word_tokens(w)]
     kept = [t for t in tokens if t not in _STOP and len(t) > 1] or tokens
     if long:  # identifiers first, then the rest in order of appearance
-        kept = [t for i in idents for w in _WORD.findall(i) for t in _word_tokens(w)] + kept
+        kept = [t for i in idents for w in WORD_RE.findall(i) for t in _word_tokens(w)] + kept
     return list(dict.fromkeys(kept))[:MAX_QUERY_TOKENS]
 
 
@@ -234,7 +236,7 @@ def _symbol_matches(tables: SearchTables, plan: QueryPlan, limit: int) -> list[i
     return list(dict.fromkeys(i for i in ids if i is not None))[:limit]
 
 
-def _semantic(ctx: ToolContext, text: str, limit: int) -> list[int]:
+def _semantic(ctx: LiveIndex, text: str, limit: int) -> list[int]:
     if ctx.vectors is None or ctx.embedder is None or len(ctx.vectors) == 0:
         return []
     with ctx.embed_lock:
@@ -242,7 +244,7 @@ def _semantic(ctx: ToolContext, text: str, limit: int) -> list[int]:
     return [key for key, _ in ctx.vectors.search(vec, limit)]
 
 
-def _load_text(ctx: ToolContext, ids: Sequence[int]) -> dict[int, str]:
+def _load_text(ctx: LiveIndex, ids: Sequence[int]) -> dict[int, str]:
     if not ids:
         return {}
     rows = ctx.index.store.query(
@@ -373,7 +375,7 @@ def _check(query: str, mode: str) -> str:
 
 
 def search_code(
-    ctx: ToolContext, query: str, k: int = 10, language: str | None = None,
+    ctx: LiveIndex, query: str, k: int = 10, language: str | None = None,
     path: str | None = None, mode: str = "hybrid", max_tokens: int = 4000,
 ) -> SearchResult:
     """Find code by meaning and by name; see the module docstring for the ranking."""
@@ -427,16 +429,16 @@ def _hit(r: _Ranked, text: str, member: Narrowed | None) -> SearchHit:
                      snippet=_snippet(text, SNIPPET_LINES), matched_by=sorted(set(r.matched_by)))
 
 
-def _embedded_share(ctx: ToolContext) -> float:
+def _embedded_share(ctx: LiveIndex) -> float:
     if ctx.vectors is None or len(ctx.vectors) == 0:
         return 0.0
     total = len(search_tables(ctx.index.store).chunks)  # in memory for this generation
     return round(min(1.0, len(ctx.vectors) / total), 4) if total else 0.0
 
 
-def _render(ctx: ToolContext, hits: list[SearchHit], mode: str, max_tokens: int,
+def _render(ctx: LiveIndex, hits: list[SearchHit], mode: str, max_tokens: int,
             started: float) -> SearchResult:
-    freshness = ctx.freshness({h.path for h in hits})
+    freshness = answer_freshness(ctx, {h.path for h in hits})
     share = _embedded_share(ctx)
 
     def build(kept: list[SearchHit], omitted: int, degraded: bool) -> SearchResult:

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from indexer.lexical import identifier_tokens
-from tools.search_tables import MemberRow
+from indexer.store import MemberRow
 
 _MEMBER_KINDS = ("function", "method", "class", "struct", "interface", "type", "trait",
                  "enum", "constant", "variable", "module")

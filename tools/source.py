@@ -14,8 +14,8 @@ import os
 import stat
 from pathlib import Path, PurePosixPath
 
-from indexer.walk import read_at_most
-from tools.context import ToolError
+from indexer.discover import read_at_most
+from tools.errors import ToolError
 
 MAX_READ_BYTES = 8 << 20  # a file that grew past this since indexing is read up to here
 _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)

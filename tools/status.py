@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from indexer.walk import FileEntry, walk
-from tools.context import ToolContext
+from indexer.discover import FileEntry, walk
+from indexer.live import LiveIndex
 from tools.models import IndexStatus
 
 
-def changed_since_indexed(ctx: ToolContext) -> int:
+def changed_since_indexed(ctx: LiveIndex) -> int:
     """Files whose size or mtime differ from the index, plus files added or deleted since."""
     known = ctx.index.store.file_states()
     seen = 0
@@ -25,7 +25,7 @@ def changed_since_indexed(ctx: ToolContext) -> int:
     return changed + len(known) - seen
 
 
-def index_status(ctx: ToolContext) -> IndexStatus:
+def index_status(ctx: LiveIndex) -> IndexStatus:
     store = ctx.index.store
     files, symbols, chunks = store.query_one(
         "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM symbols), "

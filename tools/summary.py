@@ -3,7 +3,7 @@
 The directory and its subdirectories down to `depth` levels come back largest first within
 each level: size, languages, key symbols with their first doc line, entry points, README
 lead, and the directories it depends on / is used by (from resolved imports). Summaries are
-cached by subtree hash (`indexer.summaries`), so repeated calls cost a hash walk.
+cached by subtree hash (`indexer.summaries.build`), so repeated calls cost a hash walk.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ import weakref
 from collections import Counter
 from collections.abc import Callable
 
+from indexer.live import LiveIndex
 from indexer.store import Store
 from indexer.summaries import Built, Sampler, summarize
 from tools.budget import MAX_MAX_TOKENS, fit_answer
-from tools.context import ToolContext, ToolError
+from tools.errors import ToolError
+from tools.freshness import freshness as answer_freshness
 from tools.models import DirSummary, Omitted, SummaryResult
 from tools.source import normalize_rel, resolve_in_root
 
@@ -26,7 +28,7 @@ RELATED = 8
 
 
 def summarize_dir(
-    ctx: ToolContext,
+    ctx: LiveIndex,
     path: str = ".",
     depth: int = 1,
     max_tokens: int = 4000,
@@ -40,12 +42,12 @@ def summarize_dir(
     _check_dir(ctx, rel)
     built, _rebuilt = summarize(ctx.index.store, ctx.root, rel, sampler, want=[rel])
     chosen = _chosen(built, rel, depth)
-    freshness = ctx.freshness({rel} if rel else None)
+    freshness = answer_freshness(ctx, {rel} if rel else None)
     items = [_summary(ctx, built[d], stale=not freshness.fresh) for d in chosen]
     return _render(rel or ".", items, freshness, min(max_tokens, MAX_MAX_TOKENS))
 
 
-def _check_dir(ctx: ToolContext, rel: str) -> None:
+def _check_dir(ctx: LiveIndex, rel: str) -> None:
     if not rel:
         if ctx.index.store.query_one("SELECT 1 FROM files LIMIT 1") is None:
             raise ToolError("the index is empty: run `sextant index` first")
@@ -84,7 +86,7 @@ def _chosen(built: dict[str, Built], rel: str, depth: int) -> list[str]:
     return out
 
 
-def _summary(ctx: ToolContext, b: Built, stale: bool) -> DirSummary:
+def _summary(ctx: LiveIndex, b: Built, stale: bool) -> DirSummary:
     depends, used, external = _relations(ctx, b.path)
     return DirSummary(
         path=b.path or ".",
@@ -118,7 +120,7 @@ _REL_CACHE: weakref.WeakKeyDictionary[Store, tuple[tuple[object, ...], _Relation
 _REL_LOCK = threading.Lock()
 
 
-def _relations(ctx: ToolContext, d: str) -> tuple[list[str], list[str], list[str]]:
+def _relations(ctx: LiveIndex, d: str) -> tuple[list[str], list[str], list[str]]:
     depends, used, external = _all_relations(ctx).get(d, (Counter(), Counter(), Counter()))
     return (
         [k for k, _ in depends.most_common(RELATED)],
@@ -133,7 +135,7 @@ def _dirs_above(path: str) -> list[str]:
     return ["", *("/".join(parts[: i + 1]) for i in range(len(parts)))]
 
 
-def _all_relations(ctx: ToolContext) -> _Relations:
+def _all_relations(ctx: LiveIndex) -> _Relations:
     """Every directory's depends-on / used-by / external counters, computed in one pass over
     `file_edges` and kept per store and graph generation (a query per directory cost
     3-5 ms on moby; a root summary shows ~20 directories).

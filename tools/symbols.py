@@ -7,9 +7,11 @@ import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
+from indexer.live import LiveIndex
 from indexer.store import Store
 from tools.budget import fit_answer
-from tools.context import ToolContext, ToolError
+from tools.errors import ToolError
+from tools.freshness import freshness as answer_freshness
 from tools.models import Omitted, SymbolInfo, SymbolReference, SymbolResult
 from tools.search import path_prior
 from tools.source import check_rel, read_lines
@@ -23,13 +25,13 @@ _COLS = """s.name, s.qualname, s.kind, f.path, s.start_line, s.end_line, f.langu
            s.signature, s.doc, s.bases"""
 
 
-def _rows(ctx: ToolContext, where: str, params: Sequence[object]) -> list[tuple]:
+def _rows(ctx: LiveIndex, where: str, params: Sequence[object]) -> list[tuple]:
     return ctx.index.store.query(
         f"SELECT {_COLS} FROM symbols s JOIN files f USING (file_id) WHERE {where} "
         f"LIMIT {MAX_CANDIDATES * 4}", list(params))
 
 
-def _inherited(ctx: ToolContext, owner: str, member: str, seen: set[str]) -> list[tuple]:
+def _inherited(ctx: LiveIndex, owner: str, member: str, seen: set[str]) -> list[tuple]:
     """Follow base classes of `owner` to find `member` (e.g. Flask.add_url_rule -> App)."""
     if owner in seen or len(seen) > 16:
         return []
@@ -50,7 +52,7 @@ def _inherited(ctx: ToolContext, owner: str, member: str, seen: set[str]) -> lis
     return []
 
 
-def _candidates(ctx: ToolContext, name: str) -> tuple[list[tuple], str]:
+def _candidates(ctx: LiveIndex, name: str) -> tuple[list[tuple], str]:
     rows = _rows(ctx, "s.qualname = ? OR s.qualname LIKE ?", [name, f"%.{name}"])
     if rows:
         return rows, "qualified" if "." in name else "exact"
@@ -92,7 +94,7 @@ def _stamp(root: Path, paths: Sequence[str]) -> tuple[tuple[str, int, int], ...]
     return tuple(out)
 
 
-def _references(ctx: ToolContext, name: str, limit: int) -> list[SymbolReference]:
+def _references(ctx: LiveIndex, name: str, limit: int) -> list[SymbolReference]:
     """Uses of `name`, with their source line. Cached per store generation and name (every
     candidate of a common name asks for the same list); a hit is checked against the
     files' mtime and size, so an edit not yet indexed still shows its current line."""
@@ -121,7 +123,7 @@ def _references(ctx: ToolContext, name: str, limit: int) -> list[SymbolReference
 
 
 def get_symbol(
-    ctx: ToolContext, name: str, path: str | None = None, include_body: bool = True,
+    ctx: LiveIndex, name: str, path: str | None = None, include_body: bool = True,
     include_references: bool = False, max_tokens: int = 4000,
 ) -> SymbolResult:
     """Definitions of `name` (plain or qualified), best match first."""
@@ -162,8 +164,8 @@ def _levels() -> list:
     return [full, no_body, minimal]
 
 
-def _render(ctx: ToolContext, name: str, infos: list[SymbolInfo], max_tokens: int) -> SymbolResult:
-    freshness = ctx.freshness({s.path for s in infos})
+def _render(ctx: LiveIndex, name: str, infos: list[SymbolInfo], max_tokens: int) -> SymbolResult:
+    freshness = answer_freshness(ctx, {s.path for s in infos})
 
     def build(kept: list[SymbolInfo], omitted: int, degraded: bool) -> SymbolResult:
         hint = "pass path=... to pick one definition, or raise max_tokens"

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-from evals.metrics import Span
+from tools.history import SOURCE_EXTS, is_source
+from tools.retrieval_metrics import Span
 
-_NOT_SOURCE = re.compile(
-    r"(^|/)(tests?|testing|testdata|fixtures?|docs?|examples?|benchmarks?|vendor|scripts?)(/|$)"
-    r"|(^|/)test_[^/]*$|(^|/)conftest\.py$|_test\.go$")
-SOURCE_EXTS = (".py", ".go", ".js", ".ts", ".tsx", ".rs", ".java")
-
-
-def is_source(path: str) -> bool:
-    """A non-test, non-doc, non-example source file."""
-    return path.endswith(SOURCE_EXTS) and not _NOT_SOURCE.search(path)
-
+__all__ = ["SOURCE_EXTS", "Query", "is_source"]
 
 @dataclass(slots=True)
 class Query:

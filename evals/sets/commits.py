@@ -9,63 +9,15 @@ incrementally (oldest sampled commit first).
 
 from __future__ import annotations
 
-import random
-import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
-from evals.metrics import Span
-from evals.sets import Query, is_source
+from evals.sets import Query
+from tools.history import Commit, git, is_source, parse_log, sample
+from tools.retrieval_metrics import Span
 
-MAX_GOLD = 4
-_SKIP_SUBJECT = re.compile(
-    r"^(merge|release|bump|version|prepare|revert|update (changes|changelog|readme|docs?))\b"
-    r"|\b(typo|lint|format(ting)?|pre-commit|mypy|flake8|ruff|black)\b", re.IGNORECASE)
-_PR_SUFFIX = re.compile(r"\s*\((#\d+|gh-\d+)\)\s*$")
-
-
-@dataclass(frozen=True, slots=True)
-class Commit:
-    sha: str
-    parent: str
-    subject: str
-    files: tuple[str, ...]  # gold: modified non-test source files
-
-
-def _git(git_dir: Path, *args: str) -> str:
-    return subprocess.run(["git", f"--git-dir={git_dir}", *args], check=True,
-                           capture_output=True, text=True).stdout
-
-
-def parse_log(text: str) -> list[Commit]:
-    """Parse `git log --name-status --format=%x1e%H%x1f%P%x1f%s` output."""
-    out: list[Commit] = []
-    for record in text.split("\x1e")[1:]:
-        head, _, body = record.partition("\n")
-        sha, parents, subject = head.split("\x1f", 2)
-        if len(parents.split()) != 1:
-            continue
-        changes = [ln.split("\t") for ln in body.splitlines() if "\t" in ln]
-        source = [c for c in changes if is_source(c[-1])]
-        if not 1 <= len(source) <= MAX_GOLD or any(c[0] != "M" for c in source):
-            continue
-        subject = _PR_SUFFIX.sub("", subject).strip()
-        if len(subject.split()) < 3 or _SKIP_SUBJECT.search(subject):
-            continue
-        out.append(Commit(sha, parents.strip(), subject, tuple(c[-1] for c in source)))
-    return out
-
-
-def sample(git_dir: Path, n: int, seed: int, window: int = 1500, rev: str = "HEAD") -> list[Commit]:
-    """`n` eligible commits among the last `window` of `rev`, oldest first."""
-    log = _git(git_dir, "log", "--no-merges", "--no-renames", f"-n{window}", "--name-status",
-               "--format=%x1e%H%x1f%P%x1f%s", rev)
-    eligible = parse_log(log)  # newest first
-    picked = set(random.Random(seed).sample(range(len(eligible)), min(n, len(eligible))))
-    return [eligible[i] for i in sorted(picked, reverse=True)]
-
+__all__ = ["Commit", "advance", "is_source", "materialize", "parse_log", "sample", "to_query"]
 
 def materialize(git_dir: Path, rev: str, dest: Path) -> None:
     """Make `dest` hold exactly the tree of `rev` (files not in it are removed)."""
@@ -86,7 +38,7 @@ def materialize(git_dir: Path, rev: str, dest: Path) -> None:
 def advance(git_dir: Path, old: str, new: str, dest: Path) -> None:
     """Turn `dest`, which holds the tree of `old`, into the tree of `new`, touching only the
     files that differ (unchanged files keep their mtime, so re-indexing is incremental)."""
-    diff = _git(git_dir, "diff", "--no-renames", "--name-status", "-z", old, new)
+    diff = git(git_dir, "diff", "--no-renames", "--name-status", "-z", old, new)
     fields = diff.split("\0")
     changed: list[str] = []
     for status, path in zip(fields[0::2], fields[1::2], strict=False):

@@ -18,8 +18,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from evals.metrics import Span
 from evals.sets import Query, is_source
+from tools.retrieval_metrics import Span
 
 MIN_WORDS = 4
 MAX_WORDS = 40

@@ -1,11 +1,11 @@
 """Embeddings: the `Embedder` seam, the GGUF model, default-model provisioning."""
 
-from indexer.embed.base import (
+from indexer.embed.factory import load_embedder
+from indexer.embed.protocol import (
     Embedder,
     EmbedderError,
     HashingEmbedder,
     ModelUnavailableError,
-    load_embedder,
 )
 
 __all__ = [

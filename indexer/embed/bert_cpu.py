@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from indexer.embed.base import EmbedderError, ModelUnavailableError
 from indexer.embed.batching import pack_batches, physical_cores
+from indexer.embed.protocol import EmbedderError, ModelUnavailableError
 
 log = logging.getLogger(__name__)
 

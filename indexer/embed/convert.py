@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from indexer.embed.base import ModelUnavailableError
-from indexer.fsutil import atomic_target
+from indexer.core import atomic_target
+from indexer.embed.protocol import ModelUnavailableError
 
 log = logging.getLogger(__name__)
 

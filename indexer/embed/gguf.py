@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from indexer.embed.base import EmbedderError, ModelUnavailableError
 from indexer.embed.batching import pack_batches, physical_cores
 from indexer.embed.convert import model_fingerprint
+from indexer.embed.protocol import EmbedderError, ModelUnavailableError
 
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("indexer.embed.llama")

@@ -2,9 +2,9 @@
 
 Adding a language is one entry in `_SPECS` plus one query file `queries/<name>.scm`. A spec
 names the grammar wheel's loader, the file extensions and special file names it claims, the
-query file, and a few small per-language rules that the parser reads (`indexer.parse`).
+query file, and a few small per-language rules that the parser reads (`indexer.parse.treesitter`).
 
-Query capture conventions (read by `indexer.parse`):
+Query capture conventions (read by `indexer.parse.treesitter`):
 
 - `@definition.<kind>` on the whole definition node, `@name.definition.<kind>` on its name;
 - `@name.reference.<kind>` on a used identifier (`call`, `type`, `inherit`, `name`);

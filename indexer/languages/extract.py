@@ -1,4 +1,4 @@
-"""Query matches -> `Symbol`, `Reference` and `Import` objects (used by `indexer.parse`).
+"""Query matches -> `Symbol`, `Reference` and `Import` objects (used by `indexer.parse.treesitter`).
 
 Hot path: a Go file yields ~100 matches, mostly single-capture references, which take a
 fast path; symbol details (signature, doc, wrapper range) cost a few node calls per symbol.
@@ -13,6 +13,7 @@ from operator import itemgetter
 
 from tree_sitter import Node, Query
 
+from indexer.core import Import, ParsedFile, Reference, Symbol
 from indexer.languages import LanguageSpec
 from indexer.languages.text import (
     clean_comment,
@@ -22,7 +23,6 @@ from indexer.languages.text import (
     split_qualified,
     strip_module,
 )
-from indexer.model import Import, ParsedFile, Reference, Symbol
 
 # Names and module strings repeat across a worker's files (receivers, qualified bases,
 # imports): their parsing is cached.

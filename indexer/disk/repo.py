@@ -1,0 +1,160 @@
+"""One repository's index: its directory layout, the store and the derived indexes.
+
+Layout (the format version is part of the path, so an incompatible Sextant never misreads
+an index; it builds its own beside it):
+
+    REPO/.sextant/            .gitignore containing `*`
+    REPO/.sextant/v1/store.duckdb    metadata, the source of truth
+    REPO/.sextant/v1/lexical/        tantivy BM25 index (+ lexical.json: generation)
+    REPO/.sextant/v1/vectors.usearch usearch vectors (+ .json sidecar: generation, model)
+    REPO/.sextant/v1/server.json     the live server owning this index (pid, port), if any
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from indexer.core import WorkerPool
+from indexer.lexical import LexicalDoc, LexicalIndex
+from indexer.store import Store, StoreCorrupt
+
+if TYPE_CHECKING:  # usearch costs the indexing process ~15 MB; only embedding needs it
+    from indexer.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = "v1"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexPaths:
+    root: Path
+    base: Path  # the `.sextant` directory (or --index-dir)
+
+    @classmethod
+    def for_repo(cls, root: Path, index_dir: Path | None = None) -> IndexPaths:
+        root = root.resolve()
+        env = os.environ.get("SEXTANT_INDEX_DIR")
+        base = index_dir or (Path(env) if env else root / ".sextant")
+        return cls(root=root, base=base.resolve())
+
+    @property
+    def dir(self) -> Path:
+        return self.base / FORMAT_VERSION
+
+    @property
+    def store(self) -> Path:
+        return self.dir / "store.duckdb"
+
+    @property
+    def lexical(self) -> Path:
+        return self.dir / "lexical"
+
+    @property
+    def vectors(self) -> Path:
+        return self.dir / "vectors.usearch"
+
+    @property
+    def server_file(self) -> Path:
+        return self.dir / "server.json"
+
+    def exists(self) -> bool:
+        return self.store.exists()
+
+    def ensure(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        ignore = self.base / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("*\n")
+
+
+class RepoIndex:
+    """Store + lexical index of one repository, opened for writing by this process."""
+
+    def __init__(self, paths: IndexPaths) -> None:
+        self.paths = paths
+        paths.ensure()
+        self.store = _open_store(paths)
+        self.lexical = LexicalIndex(paths.lexical)
+        self.vectors: VectorIndex | None = None  # attached once an embedder is known
+        self.workers: WorkerPool | None = None  # parse workers; the server keeps one warm
+        self.sync_lexical()
+
+    @classmethod
+    def open(cls, root: Path, index_dir: Path | None = None) -> RepoIndex:
+        return cls(IndexPaths.for_repo(root, index_dir))
+
+    @property
+    def root(self) -> Path:
+        return self.paths.root
+
+    def sync_lexical(self) -> bool:
+        """Rebuild the lexical index from the store when it is not at the store's generation
+        (a crash between a store commit and the lexical commit). True if it was rebuilt."""
+        generation = self.store.generation
+        if self.lexical.generation == generation:
+            return False
+        if generation > 0:
+            log.warning("lexical index is at generation %s, the store at %s; rebuilding it",
+                        self.lexical.generation, generation)
+        self.lexical.clear()
+        self.lexical.update(_lexical_docs(self.store), (), generation)
+        return True
+
+    def close(self) -> None:
+        if self.workers is not None:
+            self.workers.close()
+        self.lexical.close()
+        self.store.close()
+
+    def __enter__(self) -> RepoIndex:  # noqa: PYI034 - final in practice
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _lexical_docs(store: Store) -> Iterator[LexicalDoc]:
+    cur = store.reader().cursor()
+    try:
+        cur.execute("SELECT c.chunk_id, f.path, f.language, c.symbol, c.header, c.text "
+                    "FROM chunks c JOIN files f USING (file_id) ORDER BY c.chunk_id")
+        while rows := cur.fetchmany(2048):
+            for cid, path, language, symbol, header, text in rows:
+                yield LexicalDoc(chunk_id=cid, path=path, language=language or "text",
+                                 name=symbol or "", header=header, body=text)
+    finally:
+        cur.close()
+
+
+def _open_store(paths: IndexPaths) -> Store:
+    """Open the store; a damaged one is moved aside (logged) and a fresh one created.
+
+    The derived indexes go with it: their generations and chunk ids refer to the old
+    store, and a new store counting from 0 could reach the same generation."""
+    try:
+        return Store(paths.store)
+    except StoreCorrupt as exc:
+        aside = paths.store.with_name(f"store.corrupt-{int(time.time())}.duckdb")
+        log.error("index store %s cannot be opened (%s); moved it to %s and rebuilding",
+                  paths.store, exc, aside)
+        shutil.move(str(paths.store), str(aside))
+        wal = paths.store.with_name(paths.store.name + ".wal")
+        if wal.exists():
+            shutil.move(str(wal), str(aside) + ".wal")
+        _remove_derived(paths)
+        return Store(paths.store)
+
+
+def _remove_derived(paths: IndexPaths) -> None:
+    shutil.rmtree(paths.lexical, ignore_errors=True)
+    for path in paths.dir.glob(paths.vectors.name + "*"):
+        path.unlink(missing_ok=True)
+    paths.vectors.with_name("vectors.model").unlink(missing_ok=True)

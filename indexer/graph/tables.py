@@ -1,0 +1,261 @@
+"""The graph as in-memory tables, per store and graph generation, and the symbol- and
+file-level queries that `indexer.graph.neighbourhood` walks over.
+
+Why: per-node SQL lookups cost 5-10 ms each on moby and a depth-2 walk makes ~100 of them;
+everything a walk reads (file edges both ways, the names each file uses and defines, refs by
+name and by file, definitions by name) is read once per generation (~0.5 s and ~100 MB on
+moby, on the first walk after an index change) and then costs dictionary lookups. `callers`
+and `callees` answer exactly what `indexer.graph.refs`'s SQL versions answer (the tests
+compare them); ties the SQL left unordered are broken by path.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from indexer.graph import refs as refgraph
+from indexer.graph.refs import Definition
+from indexer.store import GenerationCache, Store
+
+Ref = tuple[str, int, str, "str | None", str]  # path, line, kind, scope, name
+
+
+@dataclass(slots=True)
+class GraphTables:
+    """What the file-level neighbour queries read, held in memory per store and graph
+    generation: per-node SQL lookups cost 5-10 ms each on moby (a depth-2 walk makes
+    ~100 of them), dictionary lookups microseconds. Loaded in ~0.5 s, ~100 MB on moby."""
+
+    key: tuple[int, str | None]  # store generation, graph generation
+    out_edges: dict[str, list[tuple[str, str, str, int]]]  # src -> (dst, kind, module, line)
+    in_file: dict[str, list[tuple[str, str, int]]]  # dst file -> (src, module, line)
+    in_dir: dict[str, list[tuple[str, str, int]]]  # dst package dir -> (src, module, line)
+    used: dict[str, dict[str, str | None]]  # path -> name used -> a scope of its use
+    dir_users: dict[str, dict[str, set[str]]]  # dir -> name -> files of dir using it
+    names: dict[str, set[str]]  # path -> names it defines
+    top_names: dict[str, set[str]]  # path -> names it defines at top level
+    dir_files: dict[str, list[str]]  # dir -> its files defining something
+    rank: dict[str, float]
+    defs: dict[str, list[Definition]]  # name -> definitions (at most MAX_CANDIDATES)
+    refs_by_name: dict[str, list[Ref]]  # in (path, line) order
+    refs_by_path: dict[str, list[Ref]]
+    scope_names: dict[tuple[str, str], frozenset[str]]  # (path, scope) -> names used there
+    by_qualname: dict[tuple[str, str], list[Definition]]  # (path, qualname) -> definitions
+    candidates: dict[str, refgraph.Candidates] = field(default_factory=dict)
+    # expand()'s per-node neighbour cache: (node key, direction) -> [(Node, Edge)]
+    neighbours: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+
+    def resolver(self, name: str) -> refgraph.Candidates:
+        c = self.candidates.get(name)
+        if c is None:
+            c = self.candidates[name] = refgraph.Candidates(self.defs.get(name, []))
+        return c
+
+    def imports(self, path: str) -> set[str]:
+        return {
+            dst if kind == "file" else dst + "/"
+            for dst, kind, _m, _l in self.out_edges.get(path, ())
+            if kind != "external"
+        }
+
+
+def graph_tables(store: Store) -> GraphTables:
+    """The tables for `store`'s current generation (loaded on first use after a change)."""
+    return _TABLES.get(store)
+
+
+def _load_tables(store: Store, key: tuple[int, str | None]) -> GraphTables:
+    out_edges: dict[str, list[tuple[str, str, str, int]]] = defaultdict(list)
+    in_file: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
+    in_dir: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
+    for src, dst, kind, module, line in store.query(
+        "SELECT src_path, dst_path, dst_kind, module, min(line) AS l FROM file_edges "
+        "GROUP BY ALL ORDER BY src_path, l, dst_path, dst_kind, module"
+    ):
+        out_edges[src].append((dst, kind, module, line))
+        if kind == "file":
+            in_file[dst].append((src, module, line))
+        elif kind == "dir":
+            in_dir[dst].append((src, module, line))
+    used: dict[str, dict[str, str | None]] = defaultdict(dict)
+    dir_users: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    refs_by_name: dict[str, list[Ref]] = defaultdict(list)
+    refs_by_path: dict[str, list[Ref]] = defaultdict(list)
+    scope_sets: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for ref in store.query(
+        "SELECT f.path, r.line, r.kind, r.scope, r.name FROM refs r JOIN files f USING (file_id) "
+        "ORDER BY f.path, r.line"
+    ):
+        path, _line, _kind, scope, name = ref
+        refs_by_name[name].append(ref)
+        refs_by_path[path].append(ref)
+        if scope is not None:
+            scope_sets[(path, scope)].add(name)
+        seen = used[path]
+        if name not in seen:
+            seen[name] = scope
+            dir_users[posixpath.dirname(path)][name].add(path)
+        elif seen[name] is None and scope is not None:
+            seen[name] = scope  # any_value: the first non-null scope
+    names: dict[str, set[str]] = defaultdict(set)
+    top_names: dict[str, set[str]] = defaultdict(set)
+    defs: dict[str, list[Definition]] = defaultdict(list)
+    by_qualname: dict[tuple[str, str], list[Definition]] = defaultdict(list)
+    for row in store.query(
+        f"SELECT {refgraph.DEF_COLS} FROM symbols s JOIN files f USING (file_id) "
+        "ORDER BY f.path, s.start_line, s.qualname"
+    ):
+        d = refgraph.definition(row)
+        names[d.path].add(d.name)
+        by_qualname[(d.path, d.qualname)].append(d)
+        if d.parent is None:
+            top_names[d.path].add(d.name)
+        if len(defs[d.name]) < refgraph.MAX_CANDIDATES:
+            defs[d.name].append(d)
+    dir_files: dict[str, list[str]] = defaultdict(list)
+    for path in names:
+        dir_files[posixpath.dirname(path)].append(path)
+    try:
+        rank = {p: r for p, r in store.query("SELECT path, rank FROM file_rank")}
+    except Exception:  # noqa: BLE001 - no graph yet
+        rank = {}
+    return GraphTables(
+        key, dict(out_edges), dict(in_file), dict(in_dir), dict(used),
+        {d: dict(v) for d, v in dir_users.items()}, dict(names), dict(top_names),
+        dict(dir_files), rank, dict(defs), dict(refs_by_name), dict(refs_by_path),
+        {k: frozenset(v) for k, v in scope_sets.items()}, dict(by_qualname),
+    )
+
+
+def package_files_used(t: GraphTables, src: str, pkg_dirs: list[str]) -> dict[str, list[str]]:
+    """Per Go package dir: its files defining names that `src` uses (else its top files)."""
+    used = t.used.get(src, {})
+    out: dict[str, list[str]] = {}
+    for d in dict.fromkeys(pkg_dirs):
+        cand = []
+        for f in t.dir_files.get(d, ()):
+            if f.endswith("_test.go"):
+                continue
+            n = sum(1 for name in t.names[f] if name in used)
+            r = t.rank.get(f)
+            cand.append((-n, r is None, -(r or 0.0), f))
+        if not cand:
+            continue
+        cand.sort()
+        best = -cand[0][0]
+        picked = cand[:2] if best == 0 else [c for c in cand if c[0] < 0][:8]
+        out[d] = [c[3] for c in picked]
+    return out
+
+
+def callees(t: GraphTables, sym: Definition) -> list[refgraph.RefEdge]:
+    """`refgraph.callees` over the in-memory tables."""
+    first: dict[tuple[str, str], int] = {}
+    prefix = sym.qualname + "."
+    for _p, line, kind, scope, name in t.refs_by_path.get(sym.path, ()):
+        if (
+            scope is not None
+            and (scope == sym.qualname or scope.startswith(prefix))
+            and sym.start_line <= line <= sym.end_line
+        ):
+            k = (name, kind)
+            if k not in first or line < first[k]:
+                first[k] = line
+    rows = sorted(first.items(), key=lambda kv: (kv[1], kv[0]))
+    imports = t.imports(sym.path)
+    context = frozenset(name for (name, _k), _l in rows)
+    out: list[refgraph.RefEdge] = []
+    for (name, kind), line in rows:
+        for target, conf in t.resolver(name).resolve(sym.path, sym.qualname, imports, context):
+            if target.qualname != sym.qualname or target.path != sym.path:
+                edge = refgraph._EDGE.get(kind, "uses")
+                out.append(refgraph.RefEdge(sym, target, edge, sym.path, line, conf))
+    return out
+
+
+def callers(t: GraphTables, sym: Definition) -> list[refgraph.RefEdge]:
+    """`refgraph.callers` over the in-memory tables."""
+    rows: list[tuple[str, int, str, str | None, Definition | None]] = []
+    for path, line, kind, scope, _name in t.refs_by_name.get(sym.name, ()):
+        scoped = t.by_qualname.get((path, scope), [None]) if scope is not None else [None]
+        for d in scoped:
+            rows.append((path, line, kind, scope, d))
+        if len(rows) >= refgraph.MAX_USES:
+            break
+    rows = rows[: refgraph.MAX_USES]
+    defs = t.resolver(sym.name)
+    out: list[refgraph.RefEdge] = []
+    seen: set[tuple[str, str | None, str]] = set()
+    confidence: dict[tuple[str, str | None], float] = {}
+    imports: dict[str, set[str]] = {}
+    for path, line, kind, scope, scope_def in rows:
+        conf = confidence.get((path, scope))
+        if conf is None:
+            if path not in imports:
+                imports[path] = t.imports(path)
+            context = t.scope_names.get((path, scope), frozenset()) if scope else frozenset()
+            conf = refgraph.use_confidence(defs, sym, path, scope, imports[path], context)
+            confidence[(path, scope)] = conf
+        source: Definition | str = path
+        if scope_def is not None:
+            source = owner(t, scope_def)
+        key = (path, source.qualname if isinstance(source, Definition) else None, kind)
+        if conf <= 0 or key in seen or source == sym:
+            continue
+        seen.add(key)
+        out.append(refgraph.RefEdge(source, sym, refgraph._EDGE.get(kind, "uses"), path, line, conf))
+    return out
+
+
+def owner(t: GraphTables, d: Definition) -> Definition:
+    """A nested function's outermost enclosing function or method (`refgraph._owners`)."""
+    if d.kind != "function" or not d.parent:
+        return d
+    out = d
+    up = parent_fn(t, d)
+    seen = 0
+    while up is not None and seen < 64:
+        out = up
+        up = parent_fn(t, up)
+        seen += 1
+    return out
+
+
+def parent_fn(t: GraphTables, d: Definition) -> Definition | None:
+    found = [
+        p
+        for p in t.by_qualname.get((d.path, d.parent or ""), ())
+        if p.kind in ("function", "method")
+    ]
+    return found[-1] if found else None
+
+
+def files_used(t: GraphTables, path: str) -> list[tuple[str, float, list[str]]]:
+    """Other files whose definitions `path` uses at confidence >= 0.6 (same package, imports)."""
+    imports = t.imports(path)
+    found: dict[str, tuple[float, list[str]]] = {}
+    for name, scope in t.used.get(path, {}).items():
+        for d, conf in t.resolver(name).resolve(path, scope, imports):
+            if d.path != path and conf >= 0.6:
+                best, names = found.get(d.path, (0.0, []))
+                found[d.path] = (max(best, conf), names + [name])
+    ranked = sorted(found.items(), key=lambda kv: (-len(kv[1][1]), kv[0]))
+    return [(p, conf, names) for p, (conf, names) in ranked]
+
+
+def files_using(t: GraphTables, path: str) -> list[tuple[str, float, list[str]]]:
+    """Files in the same directory that use names defined in `path`."""
+    users = t.dir_users.get(posixpath.dirname(path), {})
+    found: dict[str, set[str]] = defaultdict(set)
+    for name in t.names.get(path, ()):
+        for f in users.get(name, ()):
+            if f != path:
+                found[f].add(name)
+    ranked = sorted(found.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:40]
+    return [(p, 0.6, sorted(names)) for p, names in ranked]
+
+
+_TABLES: GenerationCache[GraphTables] = GenerationCache(_load_tables)

@@ -1,0 +1,265 @@
+"""BM25 lexical index over chunks, on tantivy, with identifier-aware tokens.
+
+Text is tokenized in Python before it reaches tantivy: identifiers are split at camelCase,
+snake_case, kebab-case and digit boundaries, and the whole identifier is kept too
+(`getUserName` -> `get user name getusername`, `get_user_name` -> the same), so a query for
+"user name" and one for `getUserName` both match. tantivy then only lower-cases and splits on
+spaces (its `default` tokenizer sees nothing but `[a-z0-9]` runs).
+
+Fields are scored separately and boosted at query time: the chunk's symbol name weighs most,
+then the context header (scope, signature), the path, and the body.
+
+The index records the store generation it reflects in `lexical.json`, written after each
+commit; an index behind the store is replayed by the pipeline, one that cannot be opened is
+rebuilt from the store.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+import shutil
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from indexer.core import TextCache, atomic_write_bytes
+
+if TYPE_CHECKING:  # imported where used: parse workers import this module for its tokens
+    import tantivy
+
+log = logging.getLogger(__name__)
+
+WORD_RE = re.compile(r"[A-Za-z0-9_]+")
+_TOKEN = re.compile(r"[a-z0-9]+")  # what a query term may be (the parser sees nothing else)
+PARTS_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+FIELD_BOOSTS = {"name": 4.0, "header": 1.5, "path": 2.0, "body": 1.0, "body_words": 0.5}
+_PY_FIELDS = ("name", "header", "path")  # short: tokenized in Python, identifier-aware
+# The body is long. Its identifier parts (field `body`) are the matches of a regex (no
+# look-ahead, so `HTTPServer` splits as `https erver`; the whole word still matches through
+# `body_words`), lower-cased: the `ident` tokenizer, which parses queries on that field.
+# Documents are written with those parts already split (`ident_body`, in the parse workers)
+# through an index handle whose `ident` only splits at spaces: tantivy's regex engine
+# (a PikeVM) spent ~1.1 CPU s on moby's bodies, the split in Python 0.35 s, same tokens.
+# Whole alphanumeric words (`body_words`) come from tantivy's default tokenizer.
+_IDENT_PATTERN = r"[A-Z]?[a-z]+|[A-Z]+|[0-9]+"
+_IDENT = re.compile(_IDENT_PATTERN.encode())
+# bytes -> itself for ASCII letters and digits, else a space: the regex matches nothing else,
+# so its matches are those within each run of these bytes
+_RUN_BYTES = bytes(b if chr(b).isascii() and chr(b).isalnum() else 32 for b in range(256))
+_RUNS_MAX = 1 << 17  # cached runs per process (cleared when full)
+# tantivy flushes a segment when its heap fills; 16 MiB made more segments to merge and cost
+# ~12% more CPU on moby's build, at the same peak RSS
+_HEAP = 32 * 1024 * 1024
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _split_word(word: str) -> str:
+    """Space-joined tokens of one identifier (cached: code repeats its identifiers)."""
+    parts = PARTS_RE.findall(word)
+    if len(parts) <= 1:
+        return parts[0].lower() if parts else ""
+    lowered = [p.lower() for p in parts]
+    return " ".join(lowered) + " " + "".join(lowered)
+
+
+def tokenize_for_index(text: str) -> str:
+    """`text` as space-separated lower-case tokens: identifier parts plus whole identifiers."""
+    return " ".join(map(_split_word, WORD_RE.findall(text)))
+
+
+class _RunParts(dict[bytes, str]):
+    """ASCII letter/digit run -> its `_IDENT_PATTERN` matches, lower-cased, space-joined."""
+
+    def __missing__(self, run: bytes) -> str:
+        parts = _IDENT.findall(run)  # they cover the run: every letter or digit matches
+        value = (b" ".join(parts) if len(parts) > 1 else run).lower().decode("ascii")
+        if len(self) >= _RUNS_MAX:
+            self.clear()
+        self[run] = value
+        return value
+
+
+_run_parts = _RunParts()
+_bodies: TextCache[str] = TextCache(1 << 22)  # whole bodies `keep`s asked for
+
+
+def ident_body(text: str, *, keep: bool = False) -> str:
+    """The tokens tantivy's `ident` tokenizer makes of `text`, in order, space-joined.
+    `keep` remembers the result for a repeat of `text` (text files repeat whole sections:
+    moby's API definitions, version after version; code seldom does)."""
+    out = _bodies.get(text) if keep else None
+    if out is None:
+        runs = text.encode("utf-8", "surrogatepass").translate(_RUN_BYTES).split()
+        out = " ".join(map(_run_parts.__getitem__, runs))
+        if keep:
+            _bodies.put(text, out)
+    return out
+
+
+def identifier_tokens(text: str) -> list[str]:
+    """Lower-case tokens of `text`: identifier parts plus each whole multi-part identifier."""
+    return tokenize_for_index(text).split()
+
+
+@dataclass(frozen=True, slots=True)
+class LexicalDoc:
+    chunk_id: int
+    path: str
+    language: str
+    name: str
+    header: str
+    body: str
+    # tokenize_for_index of (name, header, path) when already computed (by the worker)
+    tokens: tuple[str, str, str] | None = None
+    body_tokens: str | None = None  # ident_body(body) when already computed
+
+
+def _schema() -> tantivy.Schema:
+    import tantivy
+
+    sb = tantivy.SchemaBuilder()
+    sb.add_integer_field("chunk_id", stored=True, indexed=True, fast=True)
+    sb.add_text_field("path_raw", stored=False, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("language", stored=False, tokenizer_name="raw", index_option="basic")
+    for name in _PY_FIELDS:
+        sb.add_text_field(name, stored=False, tokenizer_name="default", index_option="freq")
+    sb.add_text_field("body", stored=False, tokenizer_name="ident", index_option="freq")
+    sb.add_text_field("body_words", stored=False, tokenizer_name="default", index_option="freq")
+    return sb.build()
+
+
+def _register(index: tantivy.Index, *, split: bool = False) -> tantivy.Index:
+    """Register `ident` on `index`: the regex tokenizer, or with `split` (the writing handle,
+    fed `ident_body` text) a split at spaces, which yields the same tokens."""
+    import tantivy
+
+    if split:
+        analyzer = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
+    else:
+        analyzer = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(_IDENT_PATTERN)).filter(
+            tantivy.Filter.lowercase()).build()
+    index.register_tokenizer("ident", analyzer)
+    return index
+
+
+class LexicalIndex:
+    """A tantivy index in `directory`, one document per chunk.
+
+    Two handles on the directory: `_index` parses queries and searches (its `ident` is the
+    regex), `_windex` writes (its `ident` splits at spaces: bodies arrive split)."""
+
+    def __init__(self, directory: Path) -> None:
+        import tantivy
+
+        self.directory = directory
+        self._lock = threading.Lock()
+        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self._index = _register(tantivy.Index(_schema(), path=str(directory), reuse=True))
+        except ValueError as exc:
+            log.warning("lexical index at %s is unreadable (%s); rebuilding it", directory, exc)
+            shutil.rmtree(directory)
+            directory.mkdir(parents=True)
+            self._index = _register(tantivy.Index(_schema(), path=str(directory)))
+            self._write_generation(-1)
+        self._windex: tantivy.Index | None = None
+        self._writer: tantivy.IndexWriter | None = None
+
+    # -- generation ------------------------------------------------------------------------
+
+    @property
+    def generation(self) -> int:
+        try:
+            return int(json.loads((self.directory / "lexical.json").read_text())["generation"])
+        except (OSError, ValueError, KeyError):
+            return -1
+
+    def _write_generation(self, generation: int) -> None:
+        atomic_write_bytes(self.directory / "lexical.json",
+                           json.dumps({"generation": generation}).encode())
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _get_writer(self) -> tantivy.IndexWriter:
+        if self._writer is None:
+            if self._windex is None:
+                import tantivy
+
+                self._windex = _register(
+                    tantivy.Index(_schema(), path=str(self.directory), reuse=True), split=True)
+            self._writer = self._windex.writer(heap_size=_HEAP, num_threads=1)
+        return self._writer
+
+    def update(self, docs: Iterable[LexicalDoc], deleted_paths: Sequence[str],
+               generation: int, *, commit: bool = True) -> None:
+        """Delete every document of `deleted_paths`, add `docs`; with `commit`, make them
+        searchable and record `generation`. Uncommitted work is invisible and, after a crash,
+        lost: the recorded generation then lags the store's, which triggers a rebuild."""
+        import tantivy
+
+        with self._lock:
+            writer = self._get_writer()
+            for path in deleted_paths:
+                writer.delete_documents_by_term("path_raw", path)
+            for d in docs:
+                name, header, path = d.tokens or (tokenize_for_index(d.name),
+                                                  tokenize_for_index(d.header),
+                                                  tokenize_for_index(d.path))
+                body = d.body_tokens if d.body_tokens is not None else ident_body(d.body)
+                writer.add_document(tantivy.Document(
+                    chunk_id=d.chunk_id, path_raw=d.path, language=d.language,
+                    name=name, header=header, path=path, body=body, body_words=d.body))
+            if commit:
+                writer.commit()
+                self._write_generation(generation)
+                self._index.reload()
+
+    def clear(self) -> None:
+        with self._lock:
+            writer = self._get_writer()
+            writer.delete_all_documents()
+            writer.commit()
+            self._write_generation(-1)
+            self._index.reload()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._writer is not None:
+                self._writer.wait_merging_threads()
+                self._writer = None
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def search(self, query: str | Sequence[str], limit: int) -> list[tuple[int, float]]:
+        """(chunk_id, bm25 score) of the best `limit` chunks for a free-text query, or for
+        tokens already made (as `identifier_tokens` makes them; anything else is dropped)."""
+        if isinstance(query, str):
+            terms = list(dict.fromkeys(identifier_tokens(query)))
+        else:
+            terms = [t for t in query if _TOKEN.fullmatch(t)]
+        if not terms or limit <= 0:
+            return []
+        q = self._index.parse_query(
+            " ".join(terms), default_field_names=list(FIELD_BOOSTS), field_boosts=FIELD_BOOSTS)
+        searcher = self._index.searcher()
+        hits = searcher.search(q, limit).hits
+        ids = searcher.fast_field_values("chunk_id", [address for _, address in hits])
+        return [(int(cid), float(score)) for (score, _), cid in zip(hits, ids, strict=True)
+                if cid is not None]
+
+    def known(self, terms: Sequence[str]) -> list[str]:
+        """The `terms` that occur in some document (in any field)."""
+        terms = [t for t in terms if _TOKEN.fullmatch(t)]
+        if not terms:
+            return []
+        searcher = self._index.searcher()
+        return [t for t in terms if any(searcher.doc_freq(f, t) for f in FIELD_BOOSTS)]
+
+    def num_docs(self) -> int:
+        return int(self._index.searcher().num_docs)

@@ -1,0 +1,28 @@
+"""The live index: one repository's index kept fresh while it is served or queried
+(pending paths, freshness, the watcher, the model tier and its background embedding)."""
+
+from indexer.live.embedding import (
+    VECTOR_DTYPE,
+    embed_chunks,
+    embedded_text,
+)
+from indexer.live.index import (
+    LiveIndex,
+    LiveOptions,
+)
+from indexer.live.pending import (
+    PendingPaths,
+)
+from indexer.live.state import (
+    EmbeddingState,
+)
+
+__all__ = [
+    "VECTOR_DTYPE",
+    "EmbeddingState",
+    "LiveIndex",
+    "LiveOptions",
+    "PendingPaths",
+    "embed_chunks",
+    "embedded_text",
+]

@@ -1,0 +1,148 @@
+"""Background embedding: chunks in the store -> embedding cache -> vector index.
+
+The cache (table `embeddings`, keyed by model id and the hash of the exact embedded text)
+means identical text is embedded once across files, re-indexes and branch switches. The
+vector index is derived: when its recorded generation differs from the store's (a crash, an
+edit while the server was down), it is rebuilt from the cache, which costs no model calls,
+and only chunks absent from the cache are embedded.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from indexer.disk import RepoIndex
+from indexer.embed import Embedder
+from indexer.live.state import EmbeddingState
+from indexer.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+BATCH = 64
+SAVE_EVERY_S = 30.0
+# f16, not i8: on real MiniLM code vectors usearch's i8 recall@10 against exact search was
+# 0.969 at 1k vectors, 0.959 at 2.5k and 0.955 at 7k, falling with size below the 0.95
+# floor at the sizes users have; f16 stays at 0.999 for twice the memory
+# (evals/bench_vectors_recall.py, docs/embeddings.md).
+VECTOR_DTYPE = "f16"
+
+
+def embedded_text(header: str, text: str) -> str:
+    """What the model sees for a chunk: the context header, then the code."""
+    return f"{header}\n{text}" if header else text
+
+
+def open_vectors(index: RepoIndex, embedder: Embedder) -> VectorIndex:
+    """The vector index for `embedder`, rebuilt from the cache when it is behind the store."""
+    vectors = VectorIndex.open(index.paths.vectors, embedder.dim, VECTOR_DTYPE)
+    model_file = index.paths.vectors.with_name("vectors.model")
+    recorded = model_file.read_text().strip() if model_file.exists() else ""
+    if vectors.generation != index.store.generation or recorded != embedder.model_id:
+        log.info("vector index is behind the store (gen %s vs %s); rebuilding from the cache",
+                 vectors.generation, index.store.generation)
+        vectors = VectorIndex(index.paths.vectors, embedder.dim, VECTOR_DTYPE, "cos")
+        _fill_from_cache(index, vectors, embedder.model_id)
+        model_file.write_text(embedder.model_id)
+    index.vectors = vectors
+    return vectors
+
+
+def _fill_from_cache(index: RepoIndex, vectors: VectorIndex, model_id: str) -> None:
+    rows = index.store.query(
+        "SELECT c.chunk_id, e.vector FROM chunks c JOIN embeddings e "
+        "ON e.text_hash = c.text_hash AND e.model_id = ?", [model_id])
+    for start in range(0, len(rows), 4096):
+        part = rows[start:start + 4096]
+        keys = np.array([r[0] for r in part], dtype=np.uint64)
+        vecs = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in part])
+        vectors.add(keys, vecs)
+
+
+def pending_chunks(index: RepoIndex, vectors: VectorIndex) -> list[int]:
+    """Chunk ids without a model vector, in id order."""
+    ids = np.array([r[0] for r in index.store.query("SELECT chunk_id FROM chunks ORDER BY 1")],
+                   dtype=np.uint64)
+    if len(ids) == 0:
+        return []
+    present = np.array([vectors.contains(int(i)) for i in ids], dtype=bool) if len(vectors) else \
+        np.zeros(len(ids), dtype=bool)
+    return [int(i) for i in ids[~present]]
+
+
+def count_missing(index: RepoIndex, vectors: VectorIndex) -> int:
+    return len(pending_chunks(index, vectors))
+
+
+def embed_chunks(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
+                 chunk_ids: Sequence[int], lock: threading.Lock | None = None) -> int:
+    """Embed `chunk_ids` (cache first); returns how many needed the model."""
+    if not chunk_ids:
+        return 0
+    marks = ",".join("?" * len(chunk_ids))
+    rows = index.store.query(
+        f"SELECT chunk_id, header, text, text_hash FROM chunks WHERE chunk_id IN ({marks})",
+        list(chunk_ids))
+    cached = index.store.cached_vectors(embedder.model_id, [r[3] for r in rows])
+    missing = [r for r in rows if r[3] not in cached]
+    by_hash: dict[str, np.ndarray] = {h: np.frombuffer(v, dtype=np.float32)
+                                      for h, v in cached.items()}
+    if missing:
+        unique = list({r[3]: r for r in missing}.values())
+        texts = [embedded_text(r[1], r[2]) for r in unique]
+        if lock is not None:
+            with lock:
+                vecs = embedder.embed_documents(texts)
+        else:
+            vecs = embedder.embed_documents(texts)
+        vecs = np.asarray(vecs, dtype=np.float32)
+        index.store.put_vectors(embedder.model_id,
+                                [(r[3], v.tobytes()) for r, v in zip(unique, vecs, strict=True)])
+        for r, v in zip(unique, vecs, strict=True):
+            by_hash[r[3]] = v
+    live = [r for r in rows if r[3] in by_hash]
+    if live:
+        vectors.add(np.array([r[0] for r in live], dtype=np.uint64),
+                    np.stack([by_hash[r[3]] for r in live]))
+    return len(missing)
+
+
+def embed_pending(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
+                  state: EmbeddingState, should_stop: Callable[[], bool],
+                  lock: threading.Lock | None = None) -> None:
+    """Embed every chunk without a vector, saving the index now and then; stops between
+    batches when `should_stop()` turns true. `state` tells the truth at every step: a
+    pass that stops early ends `partial`, never `complete`."""
+    todo = pending_chunks(index, vectors)
+    total = index.store.count_chunks()
+    state.state, state.total = "running", total
+    state.done, state.started_at = total - len(todo), time.monotonic()
+    done_before = state.done
+    last_save = time.monotonic()
+    for start in range(0, len(todo), BATCH):
+        if should_stop():
+            break
+        embed_chunks(index, vectors, embedder, todo[start:start + BATCH], lock)
+        state.done = done_before + min(len(todo), start + BATCH)
+        if time.monotonic() - last_save > SAVE_EVERY_S:
+            vectors.save(index.store.generation)
+            last_save = time.monotonic()
+    if vectors.dirty or vectors.generation != index.store.generation:
+        vectors.save(index.store.generation)
+    state.state = "complete" if state.done >= state.total else "partial"
+
+
+def embed_new_chunks(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
+                     paths: list[str] | None, lock: threading.Lock | None = None) -> int:
+    """Embed the chunks of `paths` (every chunk when None) that have no vector yet."""
+    if paths is None:
+        ids = pending_chunks(index, vectors)
+    else:
+        ids = [i for i in index.store.chunk_ids_for_paths(paths) if not vectors.contains(i)]
+    for start in range(0, len(ids), 256):
+        embed_chunks(index, vectors, embedder, ids[start:start + 256], lock)
+    return len(ids)

@@ -1,0 +1,338 @@
+"""`LiveIndex`: one repository's index as a living thing.
+
+It owns everything that changes while a repository is served or queried: the index on disk
+(`RepoIndex`: store + lexical), the model tier's vectors and embedder, the set of paths seen
+changing but not yet indexed, freshness, the embedding state, and the background work
+(reconcile on start, the file watcher, background embedding). The protocol layer holds one
+per served repository and counts the sessions using it; the CLI opens one for a command;
+tools read it through its typed attributes and methods and never write.
+
+Writers take turns on `write_lock` (the start-up reconcile, watcher batches, `refresh`);
+readers never take it. After every write the listeners added with `add_listener` run (in
+the writing thread): the protocol layer turns that into resource-update notifications.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Self
+
+from indexer.build import (
+    IndexOptions,
+    IndexStats,
+    ProgressFn,
+    StopFn,
+    index_repository,
+    saved_walk_options,
+)
+from indexer.core import WorkerPool
+from indexer.discover import IgnoreCache, WalkOptions
+from indexer.disk import RepoIndex
+from indexer.live.pending import PendingPaths, overlaps
+from indexer.live.state import EmbeddingState
+
+if TYPE_CHECKING:
+    from indexer.embed import Embedder
+    from indexer.lexical import LexicalIndex
+    from indexer.store import Store
+    from indexer.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+_JOIN_S = 5.0  # how long `stop` waits for a background thread before leaving it (daemon)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveOptions:
+    """How a live index behaves. `walk` holds the flags given on the command line; the size
+    limit and secrets choice an index was built with are kept unless a flag overrides them."""
+
+    walk: WalkOptions = field(default_factory=WalkOptions)
+    watch: bool = False
+    embed: bool = False
+    model: str | None = None
+    gpu_layers: int | None = None
+    debounce_ms: int = 50
+
+
+class LiveIndex:
+    """One repository's live index (see the module docstring)."""
+
+    def __init__(self, index: RepoIndex, options: LiveOptions | None = None) -> None:
+        self.index = index
+        self.options = options or LiveOptions()
+        self.vectors: VectorIndex | None = None
+        self.embedder: Embedder | None = None
+        self.embedding = EmbeddingState()
+        self.embed_lock = threading.Lock()  # the model is used by one thread at a time
+        self.write_lock = threading.RLock()  # writers take turns; readers never take it
+        self.pending = PendingPaths()
+        self.ready = threading.Event()  # set after the reconcile on start
+        self.metrics: dict[str, float] = {}
+        self.watching = False
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._listeners: list[Callable[[], None]] = []
+        self._index_options: IndexOptions | None = None
+        self._ignore: IgnoreCache | None = None
+        self._ignore_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, root: Path, index_dir: Path | None = None,
+             options: LiveOptions | None = None) -> LiveIndex:
+        return cls(RepoIndex.open(root, index_dir), options)
+
+    # -- what tools read ---------------------------------------------------------------------
+
+    @property
+    def root(self) -> Path:
+        return self.index.root
+
+    @property
+    def store(self) -> Store:
+        return self.index.store
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        return self.index.lexical
+
+    @property
+    def generation(self) -> int:
+        return self.index.store.generation
+
+    @property
+    def debounce_ms(self) -> int:
+        return self.options.debounce_ms
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def pending_paths(self) -> set[str]:
+        return self.pending()
+
+    def pending_under(self, paths: Iterable[str] | None) -> list[str]:
+        """Pending paths equal to or under any of `paths` (every pending path when None)."""
+        pending = self.pending()
+        if paths is None:
+            return sorted(pending)
+        wanted = list(paths)
+        return sorted(p for p in pending if any(overlaps(p, q) for q in wanted))
+
+    def wait_fresh(self, paths: Iterable[str] | None, timeout_s: float) -> bool:
+        """Block until the index reflects `paths` (all pending changes when None), at most
+        `timeout_s` seconds; True when fresh. Named files whose stat differs from the index
+        are queued first, so an edit the watcher has not reported yet is waited for too."""
+        wanted = None if paths is None else {p.strip("/") or "." for p in paths}
+        if wanted and self.watching:
+            from indexer.live.events import stale_paths
+
+            stale = stale_paths(self.index, wanted, self.index_options.walk,
+                                self.ignore_rules())
+            if stale:
+                self.pending.add(stale)
+        return self.pending.wait_fresh(wanted, timeout_s)
+
+    # -- options and ignore rules ------------------------------------------------------------
+
+    @property
+    def index_options(self) -> IndexOptions:
+        """The flags given, else what the index was last built with."""
+        if self._index_options is None:
+            flags = self.options.walk
+            saved = saved_walk_options(self.index)
+            self._index_options = IndexOptions(walk=replace(
+                flags, index_secrets=flags.index_secrets or saved.index_secrets,
+                max_file_bytes=(saved.max_file_bytes if flags.max_file_bytes ==
+                                WalkOptions().max_file_bytes else flags.max_file_bytes)))
+        return self._index_options
+
+    def ignore_rules(self) -> IgnoreCache:
+        """The one cache of compiled ignore rules every single-path check uses."""
+        with self._ignore_lock:
+            if self._ignore is None:
+                self._ignore = IgnoreCache(self.root, self.index_options.walk.extra_ignore)
+            return self._ignore
+
+    # -- listeners ---------------------------------------------------------------------------
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """`listener()` runs after every index update, in the thread that wrote it."""
+        if listener not in self._listeners:
+            self._listeners.append(listener)
+
+    def notify_changed(self) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener()
+            except Exception:  # a listener must not break indexing
+                log.exception("index-changed listener failed")
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def refresh(self, progress: ProgressFn | None = None,
+                should_stop: StopFn | None = None) -> IndexStats:
+        """Bring the index in line with the working tree now, then give new chunks vectors.
+
+        Runs in the caller's thread, taking turns with other writers; raises
+        `IndexingStopped` when `should_stop` turns true between batches."""
+        try:
+            with self.write_lock:
+                stats = index_repository(self.index, self.index_options, progress, should_stop)
+        finally:
+            self.notify_changed()
+        if self.embedding.state != "running" and not self._stop.is_set() and (
+                should_stop is None or not should_stop()):
+            self.embed_missing()
+        return stats
+
+    def apply(self, paths: list[str], removed: set[str], reconcile: bool) -> IndexStats:
+        """Apply a watcher batch: `paths` were resolved against the ignore rules once by the
+        watcher (`removed` are indexed paths the rules now exclude), or reconcile all."""
+        from indexer.build import apply_resolved
+
+        with self.write_lock:
+            if reconcile:
+                self.ignore_rules().invalidate_all()
+                stats = index_repository(self.index, self.index_options)
+            else:
+                stats = apply_resolved(self.index, paths, removed, self.index_options)
+        self.embed_missing(None if reconcile else paths)
+        return stats
+
+    # -- the model tier ----------------------------------------------------------------------
+
+    def attach_model(self) -> None:
+        """Load the embedder and open its vector index (rebuilt from the cache when behind)."""
+        from indexer.embed import load_embedder
+        from indexer.live.embedding import open_vectors
+
+        self.embedding.state = "pending"
+        embedder = load_embedder(self.options.model, self.options.gpu_layers)
+        if self._stop.is_set():
+            return
+        self.vectors = open_vectors(self.index, embedder)
+        self.embedder = embedder
+
+    def attach_existing_vectors(self) -> bool:
+        """Attach the model tier only when vectors exist (CLI queries); False otherwise."""
+        if not self.index.paths.vectors.exists():
+            return False
+        self.attach_model()
+        from indexer.live.embedding import count_missing
+
+        missing = count_missing(self.index, self.vectors) if self.vectors is not None else 0
+        total = self.store.count_chunks()
+        self.embedding.done, self.embedding.total = total - missing, total
+        self.embedding.state = "complete" if missing == 0 else "partial"
+        return True
+
+    def embed_pending(self, stop: threading.Event | None = None) -> None:
+        """Give every chunk without a model vector one, most valuable first; stops on `stop`
+        or when the live index stops."""
+        from indexer.live.embedding import embed_pending
+
+        if self.vectors is None or self.embedder is None:
+            return
+        events = [e for e in (stop, self._stop) if e is not None]
+        embed_pending(self.index, self.vectors, self.embedder, self.embedding,
+                      lambda: any(e.is_set() for e in events), self.embed_lock)
+
+    def embed_missing(self, paths: list[str] | None = None) -> int:
+        """Embed the chunks of `paths` (every chunk when None) that have no vector yet."""
+        from indexer.live.embedding import embed_new_chunks
+
+        if self.vectors is None or self.embedder is None or self._stop.is_set():
+            return 0
+        return embed_new_chunks(self.index, self.vectors, self.embedder, paths, self.embed_lock)
+
+    # -- background work ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Reconcile with the working tree, then embed (`options.embed`), in the background;
+        follow file changes (`options.watch`) from before the reconcile, so no edit is lost."""
+        self.index.workers = WorkerPool()  # a grammar crash kills a worker, never the server
+        self._stop.clear()
+        if self.options.watch:
+            self._spawn(self._watch, "sextant-watch")
+        self._spawn(self._background, "sextant-index")
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def stop(self) -> None:
+        """Stop the background work: no new work starts; running work stops at its next
+        batch boundary (bounded wait; the threads are daemons)."""
+        self._stop.set()
+        deadline = time.monotonic() + _JOIN_S
+        for thread in self._threads:
+            thread.join(timeout=max(0.1, deadline - time.monotonic()))
+        self._threads = [t for t in self._threads if t.is_alive()]
+
+    def close(self) -> None:
+        self.stop()
+        if self.vectors is not None and self.vectors.dirty:
+            self.vectors.save(self.generation)
+        self.index.close()
+        self.ready.clear()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _background(self) -> None:
+        from indexer.core import encoding
+
+        encoding()  # load the BPE table now, not on the first tool call (~0.5 s)
+        try:
+            with self.write_lock:
+                stats = index_repository(self.index, self.index_options,
+                                         should_stop=self._stop.is_set)
+            log.info("index reconciled: %s", stats.as_dict())
+        except Exception:  # top level of a thread: log, keep serving
+            if self._stop.is_set():
+                return
+            log.exception("reconciling the index failed; serving what is indexed")
+        self.ready.set()
+        self._warm()
+        self.notify_changed()
+        if self.options.embed and not self._stop.is_set():
+            self._embed()
+
+    def _warm(self) -> None:
+        """Load the graph's in-memory tables now, not on the first tool call."""
+        try:
+            from indexer.graph import graph_tables
+
+            graph_tables(self.store)
+        except Exception:  # an optimisation: the tools load them on demand
+            log.exception("preloading the graph tables failed")
+
+    def _embed(self) -> None:
+        try:
+            self.attach_model()
+            self.embed_pending()
+        except Exception as exc:  # top level of a thread: search continues lexically
+            log.exception("embedding failed; search continues lexically")
+            self.embedding.state = "failed"
+            self.embedding.error = str(exc)
+
+    def _watch(self) -> None:
+        from indexer.live.watcher import Watcher
+
+        self.watching = True
+        try:
+            Watcher(self, self._stop).run()
+        except Exception:  # top level of a thread
+            log.exception("the file watcher stopped; the index will not follow edits")
+        finally:
+            self.watching = False

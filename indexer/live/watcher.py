@@ -1,0 +1,153 @@
+"""The file watcher of a live index: file events -> pending set -> batches -> the index.
+
+Two threads share the live index's `PendingPaths`:
+
+- the *listener* runs `watchfiles.watch` (Rust `notify`, short debounce) and resolves each
+  batch of events against the ignore rules, once (`indexer.live.events.resolve`), into
+  the paths it may change, which become pending. Changes to ignore files, `.git/HEAD` (a
+  branch switch), a batch over `MASS_CHANGE` paths, or a watcher error request a full
+  reconcile instead.
+- the *applier* waits for work, takes a snapshot of the pending set, hands it to
+  `LiveIndex.apply` (which also embeds the new chunks), removes from the set exactly the
+  entries it applied (a path changed again meanwhile stays pending) and notifies the live
+  index's listeners.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Protocol
+
+import watchfiles
+
+from indexer.build import IndexOptions, IndexStats
+from indexer.discover import IgnoreCache
+from indexer.disk import RepoIndex
+from indexer.live.events import is_reconcile_trigger, resolve
+from indexer.live.pending import PendingPaths
+
+
+class Watched(Protocol):
+    """What the watcher needs of a live index (`indexer.live.LiveIndex` provides it)."""
+
+    index: RepoIndex
+    pending: PendingPaths
+    ready: threading.Event
+    metrics: dict[str, float]
+
+    @property
+    def root(self) -> Path: ...
+
+    @property
+    def debounce_ms(self) -> int: ...
+
+    @property
+    def index_options(self) -> IndexOptions: ...
+
+    def ignore_rules(self) -> IgnoreCache: ...
+
+    def apply(self, paths: list[str], removed: set[str], reconcile: bool) -> IndexStats: ...
+
+    def notify_changed(self) -> None: ...
+
+log = logging.getLogger(__name__)
+
+MASS_CHANGE = 500  # more paths than this in one batch: one reconcile instead
+_STEP_MS = 10  # quiet time that closes a batch
+_RUST_TIMEOUT_MS = 1000
+_RETRY_S = 1.0  # pause before re-starting a failed watcher
+
+
+class Watcher:
+    def __init__(self, live: Watched, stop: threading.Event) -> None:
+        self.live = live
+        self.stop = stop
+        self.pending = live.pending
+        self.root = live.root
+        self.index_dir = live.index.paths.base
+        self._removed: set[str] = set()  # pending paths the rules now exclude
+        self._removed_lock = threading.Lock()
+
+    def run(self) -> None:
+        applier = threading.Thread(target=self.apply_loop, name="sextant-apply", daemon=True)
+        applier.start()
+        try:
+            self.listen_loop()
+        finally:
+            applier.join(timeout=5)
+
+    # -- listener --------------------------------------------------------------------------
+
+    def listen_loop(self) -> None:
+        debounce = max(int(self.live.debounce_ms), _STEP_MS)
+        while not self.stop.is_set():
+            try:
+                for changes in watchfiles.watch(
+                    self.root, watch_filter=self._keep, debounce=debounce, step=_STEP_MS,
+                    rust_timeout=_RUST_TIMEOUT_MS, stop_event=self.stop, raise_interrupt=False,
+                ):
+                    self.on_changes(changes)
+            except Exception:  # the watcher must outlive a backend failure
+                log.exception("file watcher failed; reconciling and restarting it")
+                self.pending.add([], reconcile=True)
+                self.stop.wait(_RETRY_S)
+
+    def _keep(self, _change: watchfiles.Change, path: str) -> bool:
+        rel = self._rel(path)
+        if rel is None:
+            return False
+        if rel == ".git" or rel.startswith(".git/"):
+            return is_reconcile_trigger(rel)
+        return not Path(path).is_relative_to(self.index_dir)
+
+    def _rel(self, path: str) -> str | None:
+        rel = os.path.relpath(path, self.root).replace(os.sep, "/")
+        return None if rel == "." or rel.startswith("../") or rel == ".." else rel
+
+    def on_changes(self, changes: set[tuple[watchfiles.Change, str]]) -> None:
+        rels = sorted({r for _, p in changes if (r := self._rel(p)) is not None})
+        rules = self.live.ignore_rules()
+        reconcile = False
+        for rel in rels:
+            reconcile |= rules.note_changed(rel) or is_reconcile_trigger(rel)
+        if reconcile:
+            rules.invalidate_all()
+        resolved = resolve(self.live.index, rels, self.live.index_options.walk, rules)
+        paths = resolved.all()
+        if resolved.removed:
+            with self._removed_lock:
+                self._removed |= resolved.removed
+        if reconcile or len(paths) > MASS_CHANGE:
+            log.info("%d changed paths%s: reconciling", len(paths),
+                     " and ignore rules or HEAD changed" if reconcile else "")
+            self.pending.add(paths or rels, reconcile=True)
+        elif paths:
+            self.pending.add(paths)
+
+    # -- applier ---------------------------------------------------------------------------
+
+    def apply_loop(self) -> None:
+        while not self.stop.is_set() and not self.live.ready.wait(0.1):
+            pass
+        while not self.stop.is_set():
+            batch = self.pending.take(timeout=0.2)
+            if batch is None:
+                continue
+            started = time.perf_counter()
+            with self._removed_lock:
+                removed = self._removed & batch.paths.keys()
+                self._removed -= removed
+            paths = [p for p in batch.paths if p not in removed]
+            try:
+                self.live.apply(paths, removed, bool(batch.reconcile))
+            except Exception:  # top of a thread: log, keep following edits
+                log.exception("applying %d changed paths failed", len(batch.paths))
+                if not batch.reconcile:
+                    self.pending.add([], reconcile=True)  # retry the whole tree once
+            self.pending.done(batch)
+            self.live.metrics["last_update_ms"] = (time.perf_counter() - started) * 1000
+            self.live.notify_changed()

@@ -1,0 +1,430 @@
+"""DuckDB metadata store: the source of truth for files, symbols, references, imports, chunks
+and the embedding cache.
+
+One process writes (the indexer or the server that owns the index); readers in that process
+use one cursor per thread (`Store.reader()`). Every committed write bumps the store
+*generation*; derived indexes (lexical, vectors) record the generation they reflect and are
+replayed or rebuilt when behind.
+
+Bulk writes go through columns DuckDB scans directly (`INSERT ... SELECT * FROM batch`, the
+batch a dict of NumPy arrays), never row-by-row `executemany`, and in chunked transactions:
+one transaction per batch of files, so a batch is atomic per file set and a crash loses at
+most the batch in flight. NumPy, not pyarrow: pyarrow's import alone added ~37 MB to the
+indexing process's resident memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import duckdb
+import numpy as np
+
+from indexer.parse import FileRecord
+
+__all__ = ["FileRecord", "Store", "StoreCorrupt", "StoreError"]
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+MEMORY_LIMIT = "128MB"  # 32 MB ran out of memory on graph queries
+# While a long build writes batch after batch: a smaller buffer pool and one thread keep the
+# indexing process's peak resident memory down (moby: ~290 -> ~230 MB with the heap trim in
+# indexer.build.pipeline); inserts need neither (evals/bench_index.py).
+BULK_MEMORY_LIMIT = "64MB"
+BULK_THREADS = 1
+_THREADS = 2
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE SEQUENCE IF NOT EXISTS file_ids START 1;
+CREATE SEQUENCE IF NOT EXISTS chunk_ids START 1;
+CREATE TABLE IF NOT EXISTS files (
+    file_id BIGINT PRIMARY KEY, path VARCHAR UNIQUE NOT NULL, language VARCHAR,
+    size BIGINT, mtime_ns BIGINT, content_hash VARCHAR, lines INTEGER,
+    generation BIGINT, parse_error VARCHAR, indexed_at DOUBLE);
+CREATE TABLE IF NOT EXISTS skipped (path VARCHAR PRIMARY KEY, reason VARCHAR, detail VARCHAR);
+CREATE TABLE IF NOT EXISTS symbols (
+    file_id BIGINT, name VARCHAR, qualname VARCHAR, kind VARCHAR, signature VARCHAR,
+    doc VARCHAR, parent VARCHAR, start_line INTEGER, end_line INTEGER,
+    start_byte BIGINT, end_byte BIGINT, bases VARCHAR[]);
+CREATE TABLE IF NOT EXISTS refs (
+    file_id BIGINT, name VARCHAR, kind VARCHAR, line INTEGER, start_byte BIGINT, scope VARCHAR);
+CREATE TABLE IF NOT EXISTS imports (
+    file_id BIGINT, module VARCHAR, line INTEGER, names VARCHAR[], level INTEGER);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id BIGINT PRIMARY KEY, file_id BIGINT, start_line INTEGER, end_line INTEGER,
+    start_byte BIGINT, end_byte BIGINT, symbol VARCHAR, kind VARCHAR, header VARCHAR,
+    text VARCHAR, tokens INTEGER, text_hash VARCHAR);
+CREATE TABLE IF NOT EXISTS embeddings (
+    model_id VARCHAR, text_hash VARCHAR, vector BLOB, PRIMARY KEY (model_id, text_hash));
+"""
+
+_FILE_TABLES = ("symbols", "refs", "imports", "chunks")
+
+
+class StoreError(Exception):
+    """The store cannot be opened or written; the message says what to do."""
+
+
+class StoreCorrupt(StoreError):
+    """The database file is damaged (not locked by another process): rebuild it."""
+
+
+@contextmanager
+def atomic(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A transaction on `con`: committed when the block ends, rolled back if it raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+class Store:
+    """The DuckDB database of one index directory."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path = path
+        self.read_only = read_only
+        try:
+            # Bounded memory: DuckDB would otherwise cache up to 80% of RAM.
+            self._con = duckdb.connect(str(path), read_only=read_only, config={
+                "memory_limit": MEMORY_LIMIT, "threads": _THREADS,
+                "preserve_insertion_order": False})
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise StoreCorrupt(f"index database {path} is not readable: {exc}") from exc
+            raise StoreError(
+                f"cannot open index database {path}: {exc}. If another Sextant process owns this "
+                "index, stop it or talk to it (`sextant status` shows the owner)."
+            ) from exc
+        self._write_lock = threading.RLock()
+        self._local = threading.local()
+        # meta values read back from DuckDB (~0.5 ms a query; search reads the generation
+        # on every call). Every meta write goes through this object (DuckDB admits one
+        # writer), which clears the cache and bumps the epoch, so a read that raced a write
+        # is never kept.
+        self._meta_cache: dict[str, str | None] = {}
+        self._meta_epoch = 0
+        self._meta_lock = threading.Lock()
+        if not read_only:
+            try:
+                self._con.execute(_SCHEMA)
+                self._init_meta()
+            except duckdb.Error as exc:  # a damaged file often opens, then fails on first read
+                self._con.close()  # else DuckDB's per-path instance cache keeps serving it
+                raise StoreCorrupt(f"index database {path} is not readable: {exc}") from exc
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def _init_meta(self) -> None:
+        version = self.get_meta("schema_version")
+        if version is None:
+            self.set_meta("schema_version", str(SCHEMA_VERSION))
+            self.set_meta("generation", "0")
+        elif int(version) != SCHEMA_VERSION:
+            raise StoreError(
+                f"index schema {version} is not {SCHEMA_VERSION}; delete {self.path.parent} "
+                "and re-run `sextant index`"
+            )
+
+    def close(self) -> None:
+        self._con.close()
+
+    def reader(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for the calling thread (DuckDB cursors are not shared across threads)."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cursor = cur
+        return cur
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self.reader().execute(sql, params or []).fetchall()
+
+    def query_one(self, sql: str, params: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
+        # fetchall, not fetchone: a half-read result would block register() on this cursor
+        rows = self.reader().execute(sql, params or []).fetchall()
+        return rows[0] if rows else None
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction; commits and bumps the generation on success."""
+        try:
+            with self._write_lock, atomic(self._con) as con:
+                yield con
+                gen = int(con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
+                con.execute("UPDATE meta SET value=? WHERE key='generation'", [str(gen + 1)])
+        finally:
+            self._meta_changed()
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Lower DuckDB's memory limit and threads for a run of large writes; restored after."""
+        with self._write_lock:
+            self._con.execute(f"SET memory_limit='{BULK_MEMORY_LIMIT}'")
+            self._con.execute(f"SET threads={BULK_THREADS}")
+        try:
+            yield
+        finally:
+            with self._write_lock:
+                self._con.execute(f"SET memory_limit='{MEMORY_LIMIT}'")
+                self._con.execute(f"SET threads={_THREADS}")
+
+    # -- meta ------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        try:
+            return self._meta_cache[key]
+        except KeyError:
+            pass
+        epoch = self._meta_epoch
+        row = self.query_one("SELECT value FROM meta WHERE key=?", [key])
+        value = None if row is None else str(row[0])
+        with self._meta_lock:
+            if epoch == self._meta_epoch:
+                self._meta_cache[key] = value
+        return value
+
+    def set_meta(self, key: str, value: str) -> None:
+        try:
+            with self._write_lock:
+                self._con.execute(
+                    "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
+                    "value=excluded.value", [key, value])
+        finally:
+            self._meta_changed()
+
+    def _meta_changed(self) -> None:
+        with self._meta_lock:
+            self._meta_epoch += 1
+            self._meta_cache.clear()
+
+    @property
+    def generation(self) -> int:
+        return int(self.get_meta("generation") or 0)
+
+    # -- files -----------------------------------------------------------------------------
+
+    def file_states(self) -> dict[str, tuple[int, int, str]]:
+        """path -> (size, mtime_ns, content_hash) for every indexed file."""
+        rows = self.query("SELECT path, size, mtime_ns, content_hash FROM files")
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def write_files(
+        self, records: Sequence[FileRecord], delete_paths: Sequence[str] = ()
+    ) -> tuple[list[int], list[int]]:
+        """Delete every row of `delete_paths` and insert `records`, atomically.
+
+        `delete_paths` must name every record that replaces an indexed file (and any file to
+        drop). Returns (new chunk ids in record order, chunk ids that were removed)."""
+        with self.transaction() as con:
+            removed = self._delete_paths(con, delete_paths)
+            if not records:
+                return [], removed
+            gen = int(con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0]) + 1
+            n = len(records)
+            file_ids = [r[0] for r in con.execute(
+                "SELECT nextval('file_ids') FROM range(?)", [n]).fetchall()]
+            n_chunks = sum(r.n_chunks for r in records)
+            chunk_ids = [r[0] for r in con.execute(
+                "SELECT nextval('chunk_ids') FROM range(?)", [n_chunks]).fetchall()]
+            tables = _batch_columns(records, file_ids, chunk_ids, gen)
+            for name, table in tables.items():
+                con.register("_batch", table)
+                con.execute(f"INSERT INTO {name} SELECT * FROM _batch")
+                con.unregister("_batch")
+            return chunk_ids, removed
+
+    def _delete_paths(self, con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> list[int]:
+        if not paths:
+            return []
+        con.register("_paths", {"path": text_column(paths)})
+        ids = "SELECT file_id FROM files WHERE path IN (SELECT path FROM _paths)"
+        removed = [r[0] for r in con.execute(
+            f"SELECT chunk_id FROM chunks WHERE file_id IN ({ids})").fetchall()]
+        for table in _FILE_TABLES:
+            con.execute(f"DELETE FROM {table} WHERE file_id IN ({ids})")
+        con.execute("DELETE FROM files WHERE path IN (SELECT path FROM _paths)")
+        con.execute("DELETE FROM skipped WHERE path IN (SELECT path FROM _paths)")
+        con.unregister("_paths")
+        return removed
+
+    def touch_file(self, path: str, size: int, mtime_ns: int) -> None:
+        """Record a new stat for a file whose content did not change."""
+        with self._write_lock:
+            self._con.execute("UPDATE files SET size=?, mtime_ns=? WHERE path=?",
+                              [size, mtime_ns, path])
+
+    def count_chunks(self) -> int:
+        row = self.query_one("SELECT count(*) FROM chunks")
+        return int(row[0]) if row else 0
+
+    def chunk_ids_for_paths(self, paths: Sequence[str]) -> list[int]:
+        if not paths:
+            return []
+        cur = self.reader()
+        cur.register("_q", {"path": text_column(paths)})
+        rows = cur.execute(
+            "SELECT c.chunk_id FROM chunks c JOIN files f USING (file_id) "
+            "WHERE f.path IN (SELECT path FROM _q)").fetchall()
+        cur.unregister("_q")
+        return [r[0] for r in rows]
+
+    def replace_skipped(self, skipped: Sequence[tuple[str, str, str]], *, full: bool) -> None:
+        """Record skipped paths; `full` replaces the whole table (after a complete walk)."""
+        with self._write_lock, atomic(self._con) as con:
+            if full:
+                con.execute("DELETE FROM skipped")
+            if skipped:
+                table = {"path": text_column([s[0] for s in skipped]),
+                         "reason": text_column([s[1] for s in skipped]),
+                         "detail": text_column([s[2] for s in skipped])}
+                con.register("_sk", table)
+                con.execute("DELETE FROM skipped WHERE path IN (SELECT path FROM _sk)")
+                con.execute("INSERT INTO skipped SELECT * FROM _sk")
+                con.unregister("_sk")
+
+    # -- embeddings cache ------------------------------------------------------------------
+
+    def cached_vectors(self, model_id: str, hashes: Sequence[str]) -> dict[str, bytes]:
+        if not hashes:
+            return {}
+        cur = self.reader()
+        cur.register("_h", {"h": text_column(hashes)})
+        rows = cur.execute(
+            "SELECT text_hash, vector FROM embeddings WHERE model_id=? "
+            "AND text_hash IN (SELECT h FROM _h)", [model_id]).fetchall()
+        cur.unregister("_h")
+        return {r[0]: r[1] for r in rows}
+
+    def put_vectors(self, model_id: str, items: Sequence[tuple[str, bytes]]) -> None:
+        if not items:
+            return
+        table = {"model_id": text_column([model_id] * len(items)),
+                 "text_hash": text_column([i[0] for i in items]),
+                 "vector": text_column([i[1] for i in items])}
+        with self._write_lock:
+            self._con.register("_v", table)
+            self._con.execute("INSERT OR IGNORE INTO embeddings SELECT * FROM _v")
+            self._con.unregister("_v")
+
+
+_FILE_COLS = ("file_id", "path", "language", "size", "mtime_ns", "content_hash", "lines",
+              "generation", "parse_error", "indexed_at")
+_SYMBOL_COLS = ("file_id", "name", "qualname", "kind", "signature", "doc", "parent",
+                "start_line", "end_line", "start_byte", "end_byte", "bases")
+_REF_COLS = ("file_id", "name", "kind", "line", "start_byte", "scope")
+_IMPORT_COLS = ("file_id", "module", "line", "names", "level")
+_CHUNK_COLS = ("chunk_id", "file_id", "start_line", "end_line", "start_byte", "end_byte",
+               "symbol", "kind", "header", "text", "tokens", "text_hash")
+_I32, _I64 = np.int32, np.int64
+# Numeric columns; every other column is VARCHAR (or a VARCHAR[] of tuples/lists, or BLOB)
+_TYPES: dict[str, dict[str, type[np.generic]]] = {
+    "files": {"file_id": _I64, "size": _I64, "mtime_ns": _I64, "lines": _I32,
+              "generation": _I64, "indexed_at": np.float64},
+    "symbols": {"file_id": _I64, "start_line": _I32, "end_line": _I32, "start_byte": _I64,
+                "end_byte": _I64},
+    "refs": {"file_id": _I64, "line": _I32, "start_byte": _I64},
+    "imports": {"file_id": _I64, "line": _I32, "level": _I32},
+    "chunks": {"chunk_id": _I64, "file_id": _I64, "start_line": _I32, "end_line": _I32,
+               "start_byte": _I64, "end_byte": _I64, "tokens": _I32},
+}
+
+Batch = dict[str, np.ndarray]
+
+
+def text_column(values: Sequence[Any]) -> np.ndarray:
+    """An object array DuckDB scans as VARCHAR (str), BLOB (bytes) or a list type."""
+    return np.fromiter(values, dtype=object, count=len(values))  # no broadcasting of tuples
+
+
+def _batch_columns(
+    records: Sequence[FileRecord], file_ids: list[int], chunk_ids: list[int], gen: int
+) -> dict[str, Batch]:
+    """Column-wise batches (NumPy arrays) for one write, in each table's column order."""
+    now = time.time()
+    files: list[list[Any]] = [[] for _ in _FILE_COLS]
+    syms: list[list[Any]] = [[] for _ in _SYMBOL_COLS]
+    refs: list[list[Any]] = [[] for _ in _REF_COLS]
+    imps: list[list[Any]] = [[] for _ in _IMPORT_COLS]
+    chunks: list[list[Any]] = [[] for _ in _CHUNK_COLS]
+    chunks[0] = chunk_ids
+
+    def extend(columns: list[list[Any]], fid: int, parts: Sequence[Sequence[Any]]) -> None:
+        columns[0] += [fid] * len(parts[0])
+        for col, part in zip(columns[1:], parts, strict=False):
+            col += part
+
+    for fid, rec in zip(file_ids, records, strict=True):
+        packed = rec.packed_parsed()
+        row = (fid, rec.path, rec.language, rec.size, rec.mtime_ns, rec.content_hash,
+               rec.lines, gen, packed[1] if packed else None, now)
+        for col, value in zip(files, row, strict=True):
+            col.append(value)
+        if packed is not None:
+            extend(syms, fid, packed[2])
+            extend(refs, fid, packed[3])
+            extend(imps, fid, packed[4])
+        parts = rec.chunk_rows()
+        if len(parts[0]) != len(rec.chunk_hashes):
+            raise ValueError(f"{rec.path}: {len(parts[0])} chunks but "
+                             f"{len(rec.chunk_hashes)} hashes")
+        chunks[1] += [fid] * len(parts[0])
+        for col, part in zip(chunks[2:], parts, strict=False):
+            col += part
+        chunks[-1] += rec.chunk_hashes
+    if len(chunk_ids) != len(chunks[1]):
+        raise ValueError("chunk ids do not match the chunks")
+    return {
+        "files": _table("files", _FILE_COLS, files),
+        "symbols": _table("symbols", _SYMBOL_COLS, syms),
+        "refs": _table("refs", _REF_COLS, refs),
+        "imports": _table("imports", _IMPORT_COLS, imps),
+        "chunks": _table("chunks", _CHUNK_COLS, chunks),
+    }
+
+
+def _table(name: str, cols: tuple[str, ...], columns: list[Sequence[Any]]) -> Batch:
+    types = _TYPES[name]
+    return {col: np.array(vals, dtype=types[col]) if col in types else text_column(vals)
+            for col, vals in zip(cols, columns, strict=True)}
+
+
+V = TypeVar("V")
+
+
+class GenerationCache(Generic[V]):
+    """A value derived from a store, rebuilt when the store or its graph changes.
+
+    Keyed by the Store object (weakly: a closed index drops its value) and by
+    (store generation, graph generation); concurrent first uses after a change load once.
+    """
+
+    def __init__(self, load: Callable[[Store, tuple[int, str | None]], V]) -> None:
+        self._load = load
+        self._values: weakref.WeakKeyDictionary[Store, tuple[tuple[int, str | None], V]] = (
+            weakref.WeakKeyDictionary())
+        self._lock = threading.Lock()
+
+    def get(self, store: Store) -> V:
+        key = (store.generation, store.get_meta("graph_generation"))
+        cached = self._values.get(store)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        with self._lock:
+            cached = self._values.get(store)
+            if cached is None or cached[0] != key:
+                cached = (key, self._load(store, key))
+                self._values[store] = cached
+            return cached[1]

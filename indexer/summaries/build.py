@@ -1,0 +1,354 @@
+"""Directory summaries, built bottom-up and cached by a Merkle hash of each subtree.
+
+A directory's hash is the blake2b of its children's names and hashes (files: their content
+hash from the `files` table; directories: their own subtree hash), so a change to one file
+changes exactly the hashes of its ancestor directories. `summarize()` reuses every cached
+summary whose (path, subtree_hash) is in `dir_summaries` and rebuilds only the others,
+deepest first, each from its own files plus its children's summaries:
+
+- files, lines, languages: sums over the subtree;
+- key symbols: top-level definitions ranked by how often their name is used in the
+  repository (divided by how many definitions share the name; tests down-weighted), merged
+  upward from the children;
+- entry points: `__main__.py`, `main` functions (Go `cmd/`, Rust, C), Python
+  `if __name__ == "__main__":` blocks, package.json `main`/`bin`;
+- the README lead paragraph of the directory itself.
+
+Import-based relations (`depends_on`, `used_by`, external packages) depend on files outside
+the subtree, so they are computed live from `file_edges` at every call, not cached.
+
+An optional LLM summary (a `sampler` callable: prompt -> text, e.g. MCP sampling) is cached
+under the same (path, subtree_hash); when the hash moved on and no sampler is available, the
+previous LLM summary is returned marked `stale`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import posixpath
+import re
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from indexer.graph import private_cursor
+from indexer.store import Store, atomic, text_column
+from indexer.summaries.facts import entry_points, key_symbols, readme_lead
+
+log = logging.getLogger(__name__)
+
+Sampler = Callable[[str], str]
+
+SUMMARY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS dir_summaries (
+    path VARCHAR, subtree_hash VARCHAR, summary VARCHAR, llm_summary VARCHAR, built_at DOUBLE,
+    PRIMARY KEY (path, subtree_hash));
+"""
+
+KEY_SYMBOLS = 8
+ENTRY_POINTS = 10
+_DEF_KINDS = (
+    "class",
+    "function",
+    "interface",
+    "struct",
+    "trait",
+    "enum",
+    "type",
+    "module",
+    "macro",
+)
+_TEST = re.compile(
+    r"(^|/)(tests?|testing|__tests__|spec|testdata|fixtures?)/|_test\.go$|(^|/)test_[^/]*$|\.(test|spec)\.[jt]sx?$"
+)
+_README = re.compile(r"^readme(\.(md|rst|txt|markdown))?$", re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class Built:
+    """The cacheable part of one directory's summary."""
+
+    path: str
+    subtree_hash: str
+    files: int = 0
+    lines: int = 0
+    languages: dict[str, int] = field(default_factory=dict)
+    key_symbols: list[tuple[float, str]] = field(default_factory=list)  # (score, text)
+    entry_points: list[str] = field(default_factory=list)
+    readme: str = ""
+    children: list[str] = field(default_factory=list)
+    llm_summary: str | None = None
+    llm_stale: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                k: getattr(self, k)
+                for k in (
+                    "files",
+                    "lines",
+                    "languages",
+                    "key_symbols",
+                    "entry_points",
+                    "readme",
+                    "children",
+                )
+            }
+        )
+
+    @classmethod
+    def from_json(cls, path: str, subtree_hash: str, text: str) -> Built:
+        data = json.loads(text)
+        data["key_symbols"] = [(float(s), str(t)) for s, t in data["key_symbols"]]
+        return cls(path=path, subtree_hash=subtree_hash, **data)
+
+
+def dir_of(path: str) -> str:
+    return posixpath.dirname(path)
+
+
+def ancestors(path: str) -> list[str]:
+    """Directories containing `path`, innermost first, ending with the root ``""``."""
+    out = []
+    d = dir_of(path)
+    while True:
+        out.append(d)
+        if not d:
+            return out
+        d = dir_of(d)
+
+
+def subtree_hashes(rows: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Merkle hash of every directory from (file path, content hash) rows."""
+    entries: dict[str, list[str]] = defaultdict(list)
+    for path, content in rows:
+        entries[dir_of(path)].append(f"f {posixpath.basename(path)} {content}")
+        for d in ancestors(path)[:-1]:
+            entries.setdefault(dir_of(d), [])
+            entries.setdefault(d, [])
+    hashes: dict[str, str] = {}
+    for d in sorted(entries, key=lambda p: (-p.count("/") - (1 if p else 0), p)):
+        parts = sorted(entries[d])
+        h = hashlib.blake2b(
+            "\n".join(parts).encode("utf-8", "surrogatepass"), digest_size=16
+        ).hexdigest()
+        hashes[d] = h
+        if d:
+            entries[dir_of(d)].append(f"d {posixpath.basename(d)} {h}")
+    return hashes
+
+
+def _under(path: str) -> tuple[str, list[str]]:
+    return ("TRUE", []) if not path else ("starts_with(f.path, ?)", [path + "/"])
+
+
+def summarize(
+    store: Store, root: Path, path: str, sampler: Sampler | None = None, want: Iterable[str] = ()
+) -> tuple[dict[str, Built], list[str]]:
+    """Summaries of `path` and every directory below it. Returns (by dir, rebuilt dirs).
+
+    `want`: directories that should get an LLM summary when a sampler is given."""
+    store.reader().execute(SUMMARY_SCHEMA)
+    cur = store.reader()
+    where, params = _under(path)
+    rows = cur.execute(
+        f"SELECT f.path, f.content_hash FROM files f WHERE {where}", params
+    ).fetchall()
+    hashes = {
+        d: h
+        for d, h in subtree_hashes(rows).items()
+        if d == path or d.startswith(path + "/" if path else "")
+    }
+    cached = _load_cached(store, hashes)
+    todo = sorted(
+        (d for d in hashes if d not in cached), key=lambda p: (-p.count("/") - bool(p), p)
+    )
+    built = dict(cached)
+    if todo:
+        todo_set = set(todo)
+        own = _own_facts(store, root, [r[0] for r in rows if dir_of(r[0]) in todo_set], todo)
+        kids = _children_map(hashes)
+        for d in todo:
+            built[d] = _combine(d, hashes[d], own.get(d), [built[c] for c in kids.get(d, [])])
+        _save(store, [built[d] for d in todo])
+    _attach_llm(store, built, [w for w in want if w in built], sampler)
+    return built, todo
+
+
+def _children(d: str, hashes: dict[str, str]) -> list[str]:
+    return sorted(c for c in hashes if c and dir_of(c) == d and c != d)
+
+
+def _children_map(hashes: dict[str, str]) -> dict[str, list[str]]:
+    """Every directory's children (what `_children` gives, for all directories in one pass:
+    per directory it scanned all of them, 0.4 s for moby's ~500 directories)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for c in sorted(hashes):
+        if c:
+            out[dir_of(c)].append(c)
+    return out
+
+
+def _load_cached(store: Store, hashes: dict[str, str]) -> dict[str, Built]:
+    if not hashes:
+        return {}
+    rows = store.query(
+        "SELECT d.path, d.subtree_hash, d.summary, d.llm_summary FROM dir_summaries d "
+        "JOIN (SELECT unnest(?) AS p, unnest(?) AS h) k ON d.path = k.p AND d.subtree_hash = k.h",
+        [list(hashes), list(hashes.values())],
+    )
+    out: dict[str, Built] = {}
+    for p, h, text, llm in rows:
+        b = Built.from_json(p, h, text)
+        b.llm_summary = llm
+        out[p] = b
+    return out
+
+
+# Concurrent tool calls may build the same summaries; DuckDB's optimistic concurrency makes
+# two transactions writing one key conflict, so saves take turns.
+_SAVE_LOCK = threading.Lock()
+
+
+def _save(store: Store, items: list[Built]) -> None:
+    table = {
+        "path": text_column([b.path for b in items]),
+        "subtree_hash": text_column([b.subtree_hash for b in items]),
+        "summary": text_column([b.to_json() for b in items]),
+    }
+    with _SAVE_LOCK, private_cursor(store) as cur:
+        try:
+            _insert(cur, table)
+        except (duckdb.ConstraintException, duckdb.TransactionException):
+            # a concurrent call saved the same (path, hash) first: the same content
+            log.debug("directory summaries were saved concurrently; keeping the other copy")
+
+
+def _insert(cur: duckdb.DuckDBPyConnection, table: dict[str, Any]) -> None:
+    with atomic(cur):
+        cur.register("_new", table)
+        # older hashes of these paths are dropped, except those holding an LLM summary
+        cur.execute(
+            "DELETE FROM dir_summaries WHERE path IN (SELECT path FROM _new) "
+            "AND llm_summary IS NULL"
+        )
+        cur.execute(
+            "INSERT OR REPLACE INTO dir_summaries SELECT path, subtree_hash, summary, "
+            f"NULL, {time.time()} FROM _new"
+        )
+        cur.unregister("_new")
+
+
+@dataclass(slots=True)
+class _Own:
+    files: int = 0
+    lines: int = 0
+    languages: Counter[str] = field(default_factory=Counter)
+    symbols: list[tuple[float, str]] = field(default_factory=list)
+    entry_points: list[str] = field(default_factory=list)
+    readme: str = ""
+
+
+def _own_facts(store: Store, root: Path, files: list[str], dirs: list[str]) -> dict[str, _Own]:
+    """Facts about the files directly inside each of `dirs` (one query per kind of fact)."""
+    own: dict[str, _Own] = {d: _Own() for d in dirs}
+    with private_cursor(store) as cur:
+        cur.register("_fs", {"p": text_column(files)})
+        for p, lang, lines in cur.execute(
+            "SELECT path, language, lines FROM files WHERE path IN (SELECT p FROM _fs)"
+        ).fetchall():
+            o = own[dir_of(p)]
+            o.files += 1
+            o.lines += lines or 0
+            o.languages[lang or "text"] += 1
+        for p, score, text in key_symbols(cur):
+            own[dir_of(p)].symbols.append((score * (0.3 if _TEST.search(p) else 1.0), text))
+        for p in entry_points(root, cur):
+            if dir_of(p) in own:
+                own[dir_of(p)].entry_points.append(p)
+    for p in files:
+        if _README.match(posixpath.basename(p)):
+            own[dir_of(p)].readme = own[dir_of(p)].readme or readme_lead(root, p)
+    return own
+
+
+def _combine(d: str, h: str, own: _Own | None, children: list[Built]) -> Built:
+    own = own or _Own()
+    langs: Counter[str] = Counter(own.languages)
+    syms = list(own.symbols)
+    entries = list(own.entry_points)
+    files, lines = own.files, own.lines
+    for c in children:
+        files += c.files
+        lines += c.lines
+        langs.update(c.languages)
+        syms += c.key_symbols
+        entries += c.entry_points
+    syms = sorted({t: s for s, t in sorted(syms)}.items(), key=lambda kv: (-kv[1], kv[0]))
+    return Built(
+        path=d,
+        subtree_hash=h,
+        files=files,
+        lines=lines,
+        languages=dict(sorted(langs.items(), key=lambda kv: (-kv[1], kv[0]))),
+        key_symbols=[(s, t) for t, s in syms[:KEY_SYMBOLS]],
+        entry_points=sorted(entries, key=lambda p: (_TEST.search(p) is not None, p.count("/"), p))[
+            :ENTRY_POINTS
+        ],
+        readme=own.readme,
+        children=[c.path for c in children],
+    )
+
+
+def _attach_llm(
+    store: Store, built: dict[str, Built], want: list[str], sampler: Sampler | None
+) -> None:
+    if not want:
+        return
+    cur = store.reader()
+    for d in want:
+        b = built[d]
+        if b.llm_summary:
+            continue
+        if sampler is not None:
+            b.llm_summary = sampler(llm_prompt(b, built)).strip() or None
+            if b.llm_summary:
+                cur.execute(
+                    "UPDATE dir_summaries SET llm_summary = ? WHERE path = ? AND subtree_hash = ?",
+                    [b.llm_summary, d, b.subtree_hash],
+                )
+            continue
+        row = cur.execute(
+            "SELECT llm_summary FROM dir_summaries WHERE path = ? AND llm_summary IS NOT NULL "
+            "ORDER BY built_at DESC LIMIT 1",
+            [d],
+        ).fetchone()
+        if row:
+            b.llm_summary, b.llm_stale = str(row[0]), True
+
+
+def llm_prompt(b: Built, built: dict[str, Built]) -> str:
+    lines = [
+        (
+            f"Summarize the directory `{b.path or '.'}` of a code repository in 2-4 sentences for a "
+            "programmer new to it: what it is for and how its parts fit. Facts:"
+        ),
+        f"- {b.files} files, {b.lines} lines; languages: {', '.join(b.languages)}",
+    ]
+    if b.readme:
+        lines.append(f"- README: {b.readme}")
+    lines += [f"- key symbol: {t}" for _, t in b.key_symbols]
+    lines += [f"- entry point: {e}" for e in b.entry_points[:5]]
+    for c in b.children[:12]:
+        child = built.get(c)
+        top = child.key_symbols[0][1] if child and child.key_symbols else ""
+        lines.append(f"- subdirectory {c}: {child.files if child else '?'} files; {top}")
+    return "\n".join(lines)

@@ -1,0 +1,271 @@
+"""Vector index: usearch HNSW (int8 by default, cosine), keyed by chunk id.
+
+The DuckDB store is the source of truth; this index is derived from it and records the store
+generation it reflects. `save(generation)` is atomic: the index is serialized to a temp file
+in the same directory, fsynced, `os.replace`d over the old one and the directory fsynced; then
+a JSON sidecar (`<name>.meta.json`, same procedure) records the generation together with the
+index file's size and BLAKE2b digest. On open, a missing or unreadable index, a missing
+sidecar, or a sidecar that does not describe the file on disk (a crash between the two
+renames) all give an empty index with `generation == -1`, which tells the store to rebuild.
+
+Concurrency: any number of threads may search while one thread writes; writers (add, remove,
+save) take the lock exclusively.
+
+Exceptions:
+    VectorIndexError    bad input (wrong dimension, mismatched key and vector counts)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from usearch.index import Index
+
+from indexer.core import atomic_write_bytes
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+EXACT_FILTER_LIMIT = 4096  # filters at most this large are scored exactly
+# Below this many vectors a search scans them all (usearch's exact mode, ~1 ms at the limit):
+# the true neighbours, and the same answer every time, where the HNSW graph's answer depends
+# on the order and threads its vectors were added with.
+EXACT_BELOW = 16384
+_OVERSAMPLE = 8
+
+
+class VectorIndexError(Exception):
+    """Invalid input to the vector index."""
+
+
+class _RWLock:
+    """Many readers or one writer; writers wait for readers to drain."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writing)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writing and self._readers == 0)
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
+def _digest(data: bytes | bytearray) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _as_keys(keys: Any) -> np.ndarray:
+    return np.ascontiguousarray(np.atleast_1d(np.asarray(keys)), dtype=np.uint64)
+
+
+class VectorIndex:
+    """A usearch index with atomic, generation-stamped saves. Scores: cosine similarity."""
+
+    def __init__(self, path: Path, dim: int, dtype: str, metric: str) -> None:
+        self.path = path
+        self.dim = dim
+        self.dtype = dtype
+        self.metric = metric
+        self._index = Index(ndim=dim, metric=metric, dtype=dtype)
+        self._generation = -1
+        self._dirty = False  # changed since it was loaded or saved
+        self._lock = _RWLock()
+
+    @property
+    def meta_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".meta.json")
+
+    @property
+    def generation(self) -> int:
+        """Store generation the saved (or loaded) index reflects; -1 when unknown."""
+        return self._generation
+
+    @property
+    def dirty(self) -> bool:
+        """True when vectors were added or removed since the last load or save."""
+        return self._dirty
+
+    @classmethod
+    def open(
+        cls, path: Path, dim: int, dtype: str = "i8", metric: str = "cos"
+    ) -> VectorIndex:
+        """Load `path` if it is intact and matches `dim`/`dtype`/`metric`, else start empty."""
+        index = cls(Path(path), dim, dtype, metric)
+        index._load()
+        return index
+
+    def _load(self) -> None:
+        meta = self._read_meta()
+        if meta is None:
+            return
+        try:
+            data = self.path.read_bytes()
+        except OSError as exc:
+            log.warning("vector index %s unreadable (%s); starting empty", self.path, exc)
+            return
+        if len(data) != meta.get("size") or _digest(data) != meta.get("digest"):
+            log.warning("vector index %s does not match its sidecar; starting empty", self.path)
+            return
+        loaded = Index(ndim=self.dim, metric=self.metric, dtype=self.dtype)
+        try:
+            loaded.load(data)
+        except (RuntimeError, ValueError) as exc:
+            log.warning("vector index %s is corrupt (%s); starting empty", self.path, exc)
+            return
+        self._index = loaded
+        self._generation = int(meta["generation"])
+
+    def _read_meta(self) -> dict[str, Any] | None:
+        try:
+            meta = json.loads(self.meta_path.read_text())
+        except (OSError, ValueError):
+            return None
+        expected = {
+            "format": FORMAT_VERSION,
+            "dim": self.dim,
+            "dtype": self.dtype,
+            "metric": self.metric,
+        }
+        if not isinstance(meta, dict) or any(meta.get(k) != v for k, v in expected.items()):
+            log.info("vector index %s has another format or shape; starting empty", self.path)
+            return None
+        if not isinstance(meta.get("generation"), int):
+            return None
+        return meta
+
+    def __len__(self) -> int:
+        with self._lock.read():
+            return len(self._index)
+
+    def contains(self, key: int) -> bool:
+        with self._lock.read():
+            return bool(self._index.contains(int(key)))
+
+    def add(self, keys: Any, vectors: Any) -> None:
+        """Insert or replace `vectors` (n, dim) under `keys` (n,)."""
+        keys_arr = _as_keys(keys)
+        vecs = np.ascontiguousarray(np.atleast_2d(np.asarray(vectors, dtype=np.float32)))
+        if vecs.shape != (len(keys_arr), self.dim):
+            raise VectorIndexError(
+                f"expected vectors of shape ({len(keys_arr)}, {self.dim}), got {vecs.shape}"
+            )
+        if len(np.unique(keys_arr)) != len(keys_arr):
+            raise VectorIndexError("duplicate keys in one add() call")
+        if len(keys_arr) == 0:
+            return
+        with self._lock.write():
+            present = np.asarray(self._index.contains(keys_arr), dtype=bool)
+            if present.any():
+                self._index.remove(keys_arr[present])
+            self._index.add(keys_arr, vecs)
+            self._dirty = True
+
+    def remove(self, keys: Any) -> int:
+        """Remove `keys` (absent keys are ignored); returns how many were removed."""
+        keys_arr = _as_keys(keys)
+        if len(keys_arr) == 0:
+            return 0
+        with self._lock.write():
+            present = keys_arr[np.asarray(self._index.contains(keys_arr), dtype=bool)]
+            if len(present):
+                self._index.remove(present)
+                self._dirty = True
+            return len(present)
+
+    def search(
+        self, vector: Any, k: int, filter_keys: Any | None = None
+    ) -> list[tuple[int, float]]:
+        """Top-`k` (key, cosine similarity) pairs, best first, optionally within `filter_keys`."""
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if query.shape != (self.dim,):
+            raise VectorIndexError(f"expected a query of dimension {self.dim}, got {query.shape}")
+        if k <= 0:
+            return []
+        with self._lock.read():
+            if filter_keys is None:
+                return self._search_ann(query, k, None)
+            allowed = _as_keys(filter_keys)
+            if len(allowed) <= EXACT_FILTER_LIMIT:
+                return self._search_exact(query, k, allowed)
+            return self._search_ann(query, k, set(allowed.tolist()))
+
+    def _search_ann(
+        self, query: np.ndarray, k: int, allowed: set[int] | None
+    ) -> list[tuple[int, float]]:
+        size = len(self._index)
+        count = min(size, k if allowed is None else k * _OVERSAMPLE)
+        exact = size < EXACT_BELOW
+        while count > 0:
+            matches = self._index.search(query, count, exact=exact)
+            hits = [
+                (int(key), 1.0 - float(dist))
+                for key, dist in zip(matches.keys, matches.distances, strict=True)
+                if allowed is None or int(key) in allowed
+            ]
+            if len(hits) >= k or count >= size:
+                return hits[:k]
+            count = min(size, count * 4)
+        return []
+
+    def _search_exact(
+        self, query: np.ndarray, k: int, allowed: np.ndarray
+    ) -> list[tuple[int, float]]:
+        present = allowed[np.asarray(self._index.contains(allowed), dtype=bool)]
+        if len(present) == 0:
+            return []
+        stored = np.asarray(self._index.get(present, dtype=np.float32), dtype=np.float32)
+        norms = np.linalg.norm(stored, axis=1) * max(float(np.linalg.norm(query)), 1e-12)
+        scores = (stored @ query) / np.maximum(norms, 1e-12)
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(int(present[i]), float(scores[i])) for i in order]
+
+    def save(self, generation: int) -> None:
+        """Atomically persist the index, then record `generation` in the sidecar."""
+        with self._lock.write():
+            data = self._index.save()
+            if data is None:
+                raise VectorIndexError("usearch returned no buffer from save()")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(self.path, data)
+            meta = {
+                "format": FORMAT_VERSION,
+                "generation": generation,
+                "dim": self.dim,
+                "dtype": self.dtype,
+                "metric": self.metric,
+                "count": len(self._index),
+                "size": len(data),
+                "digest": _digest(data),
+            }
+            atomic_write_bytes(self.meta_path, json.dumps(meta, indent=2).encode())
+            self._generation = generation
+            self._dirty = False

@@ -1,0 +1,14 @@
+"""Freshness of an answer: whether the files it was computed from changed since indexed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from indexer.live import LiveIndex
+from tools.models import Freshness
+
+
+def freshness(live: LiveIndex, paths: Iterable[str] | None = None) -> Freshness:
+    """Freshness for an answer touching `paths` (every pending file when None)."""
+    pending = live.pending_under(paths)
+    return Freshness(fresh=not pending, pending_files=pending[:20], generation=live.generation)
