@@ -20,6 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp
 
+from indexer.repo_index import IndexPaths
+from mcp_server.owner import index_identity
 from mcp_server.runtime import Runtime
 from mcp_server.security import LOOPBACK_NAMES, HttpGuard
 from mcp_server.settings import Settings
@@ -42,10 +44,11 @@ def check_bind(settings: Settings) -> None:
 def build_http_app(server: MCPServer, settings: Settings, runtime: Runtime) -> ASGIApp:
     """The ASGI app: the guard in front of the SDK's Streamable HTTP app plus our routes."""
     check_bind(settings)
+    index = index_identity(IndexPaths.for_repo(settings.root, settings.index_dir))
 
     @server.custom_route("/healthz", methods=["GET"])
     async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok", "pid": os.getpid(),
+        return JSONResponse({"status": "ok", "pid": os.getpid(), "index": index,
                              "ready": runtime.ready.is_set()})
 
     @server.custom_route("/metrics", methods=["GET"])

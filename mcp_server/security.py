@@ -4,11 +4,20 @@ Checks, in this order, with these answers (docs/http.md):
 
 1. `Host` names this server (loopback names, the bound address, --allowed-host): else 421.
 2. `Origin`, when present, is one of those hosts or an --allowed-origin: else 403.
-3. Bearer token, when one is configured (always for a non-loopback bind): else 401.
-   `GET /healthz` is exempt from 3-6.
-4. Per-client token bucket (keyed by client address): else 429 with Retry-After.
+3. Bearer token, when one is configured (always for a non-loopback bind): else 401; a peer
+   address past `AUTH_FAILURE_BURST` wrong tokens gets 429 with Retry-After (before its
+   token is even compared) until its failure bucket refills at `AUTH_FAILURE_RATE`.
+   `GET /healthz` is exempt from 3-7.
+4. Per-client token bucket: else 429 with Retry-After. A client is its MCP session (an
+   `mcp-session-id` this server issued), else its peer address; sessions are created at
+   the peer's rate, so a fresh session id buys no extra budget.
 5. Request body at most `max_body_bytes`, with or without Content-Length: else 413.
-6. At most `max_inflight_calls` concurrent `tools/call` requests: else 503 with Retry-After.
+6. A body that names `tools/call` is parsed to count it, and must be JSON (also not nested
+   past Python's recursion limit): else 400 with a JSON-RPC parse error, as the SDK answers
+   any other malformed body.
+7. At most `max_inflight_calls` concurrent `tools/call` requests: else 503 with Retry-After.
+
+Buckets and known sessions are bounded (`_MAX_BUCKETS` each, least recently used dropped).
 
 The SDK's own DNS-rebinding check is switched off (this guard replaces it and answers on
 every path, not only /mcp); its Content-Type check (400) still applies behind this guard.
@@ -21,12 +30,13 @@ import json
 import math
 import socket
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
-from starlette.responses import PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_server.metrics import Metrics
@@ -35,6 +45,9 @@ from mcp_server.settings import Settings
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
 PUBLIC_PATHS = frozenset({"/healthz"})
+SESSION_HEADER = "mcp-session-id"
+AUTH_FAILURE_BURST = 10  # wrong tokens a peer may send before it gets 429
+AUTH_FAILURE_RATE = 0.5  # ... and one more every 2 s after that
 _MAX_BUCKETS = 10_000
 
 
@@ -62,30 +75,70 @@ class _Bucket:
 
 
 class RateLimiter:
-    """Token buckets per client key: `rate` tokens a second, at most `burst` saved up."""
+    """Token buckets per client key: `rate` tokens a second, at most `burst` saved up; at
+    most `max_keys` buckets, the least recently used dropped first (it comes back full)."""
 
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        self._buckets: dict[str, _Bucket] = {}
+    def __init__(self, rate: float, burst: int, max_keys: int = _MAX_BUCKETS) -> None:
+        self.rate, self.burst, self.max_keys = rate, burst, max_keys
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
     def take(self, key: str, now: float | None = None) -> float:
-        """0 when the request may pass, else the seconds until it could."""
+        """0 when the request may pass (one token taken), else the seconds until it could."""
+        bucket = self._refilled(key, now)
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return 0.0
+        return self._wait(bucket)
+
+    def wait(self, key: str, now: float | None = None) -> float:
+        """The seconds until `key` has a token (0: it has one now); takes nothing."""
+        return 0.0 if key not in self._buckets else self._wait(self._refilled(key, now))
+
+    def _refilled(self, key: str, now: float | None) -> _Bucket:
         now = time.monotonic() if now is None else now
         bucket = self._buckets.get(key)
         if bucket is None:
-            if len(self._buckets) >= _MAX_BUCKETS:
-                self._buckets.clear()
             bucket = self._buckets[key] = _Bucket(float(self.burst), now)
+            if len(self._buckets) > self.max_keys:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
         bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.stamp) * self.rate)
         bucket.stamp = now
+        return bucket
+
+    def _wait(self, bucket: _Bucket) -> float:
         if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
             return 0.0
         return (1.0 - bucket.tokens) / self.rate if self.rate > 0 else 60.0
 
 
+class _Sessions:
+    """The MCP session ids this server issued (seen in its responses), at most `max_ids`."""
+
+    def __init__(self, max_ids: int = _MAX_BUCKETS) -> None:
+        self.max_ids = max_ids
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, session: str) -> None:
+        self._ids[session] = None
+        self._ids.move_to_end(session)
+        if len(self._ids) > self.max_ids:
+            self._ids.popitem(last=False)
+
+    def __contains__(self, session: str) -> bool:
+        if session not in self._ids:
+            return False
+        self._ids.move_to_end(session)
+        return True
+
+
 class _TooLarge(Exception):
     pass
+
+
+class _Malformed(Exception):
+    """The request body is not JSON; the message says why."""
 
 
 class HttpGuard:
@@ -98,6 +151,8 @@ class HttpGuard:
         self.origins = frozenset(o.rstrip("/").lower() for o in settings.allowed_origins)
         self.token = settings.token.encode() if settings.token else None
         self.limiter = RateLimiter(settings.rate_per_s, settings.rate_burst)
+        self.auth_failures = RateLimiter(AUTH_FAILURE_RATE, AUTH_FAILURE_BURST)
+        self.sessions = _Sessions()
         self.inflight_calls = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -109,10 +164,22 @@ class HttpGuard:
         if refusal is not None:
             await self._refuse(scope, receive, send, *refusal)
             return
+        send = self._noting_sessions(send)
         if scope["method"] in ("POST", "PUT", "PATCH"):
             await self._with_body(scope, receive, send, headers)
         else:
             await self.app(scope, receive, send)
+
+    def _noting_sessions(self, send: Send) -> Send:
+        """`send`, recording the session id of every response that carries one."""
+        async def noting(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                session = Headers(raw=message.get("headers", [])).get(SESSION_HEADER)
+                if session:
+                    self.sessions.add(session)
+            await send(message)
+
+        return noting
 
     def _refusal(self, scope: Scope, headers: Headers) -> tuple[int, str, dict[str, str]] | None:
         if not self.any_host and host_name(headers.get("host", "")) not in self.hosts:
@@ -122,14 +189,20 @@ class HttpGuard:
             return 403, "Forbidden: cross-origin requests from this Origin are not allowed", {}
         if scope["path"] in PUBLIC_PATHS:
             return None
-        if self.token is not None and not self._token_ok(headers.get("authorization", "")):
-            return 401, "Unauthorized: send Authorization: Bearer <token>", {
-                "WWW-Authenticate": 'Bearer realm="sextant"'}
         client = scope.get("client")
-        wait = self.limiter.take(client[0] if client else "unknown")
-        if wait > 0:
-            return 429, "Too many requests: slow down", {"Retry-After": str(math.ceil(wait))}
-        return None
+        peer = client[0] if client else "unknown"
+        if self.token is not None:
+            locked = self.auth_failures.wait(peer)
+            if locked > 0:
+                return _too_many("too many wrong tokens from this address", locked)
+            if not self._token_ok(headers.get("authorization", "")):
+                self.auth_failures.take(peer)
+                return 401, "Unauthorized: send Authorization: Bearer <token>", {
+                    "WWW-Authenticate": 'Bearer realm="sextant"'}
+        session = headers.get(SESSION_HEADER)
+        key = f"session:{session}" if session and session in self.sessions else f"peer:{peer}"
+        wait = self.limiter.take(key)
+        return _too_many("slow down", wait) if wait > 0 else None
 
     def _origin_ok(self, origin: str) -> bool:
         if origin.rstrip("/").lower() in self.origins:
@@ -152,7 +225,12 @@ class HttpGuard:
         except _TooLarge:
             await self._refuse(scope, receive, send, 413, "Request body too large", {})
             return
-        counted = _is_tool_call(body)
+        try:
+            counted = _is_tool_call(body)
+        except _Malformed as exc:
+            self.metrics.rejected(400)
+            await _parse_error(str(exc))(scope, receive, send)
+            return
         if counted and self.inflight_calls >= self.settings.max_inflight_calls:
             await self._refuse(scope, receive, send, 503, "Busy: too many tool calls in flight",
                                {"Retry-After": "1"})
@@ -192,13 +270,29 @@ class HttpGuard:
         await response(scope, receive, send)
 
 
+def _too_many(why: str, wait: float) -> tuple[int, str, dict[str, str]]:
+    return 429, f"Too many requests: {why}", {"Retry-After": str(max(1, math.ceil(wait)))}
+
+
+def _parse_error(why: str) -> Response:
+    """400 with a JSON-RPC parse error, as the SDK answers a body it cannot parse."""
+    return JSONResponse({"jsonrpc": "2.0", "id": None, "error": {
+        "code": -32700, "message": f"Parse error: {why}"}}, status_code=400)
+
+
 def _is_tool_call(body: bytes) -> int:
-    """1 when the JSON-RPC body carries a tools/call request (alone or in a batch)."""
+    """1 when the JSON-RPC body carries a tools/call request (alone or in a batch).
+
+    Raises _Malformed when the body is not JSON, including JSON nested deeper than Python's
+    recursion limit (json.loads raises RecursionError, which would otherwise be a 500).
+    """
     if b"tools/call" not in body:
-        return 0
+        return 0  # not counted; the SDK parses it (with a depth limit) and answers 400
     try:
         data = json.loads(body)
-    except ValueError:
-        return 0
+    except RecursionError:
+        raise _Malformed("the body is nested too deeply") from None
+    except ValueError as exc:
+        raise _Malformed(f"the body is not JSON ({exc})") from None
     items: Iterable[object] = data if isinstance(data, list) else [data]
     return int(any(isinstance(m, dict) and m.get("method") == "tools/call" for m in items))

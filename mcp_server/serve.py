@@ -19,7 +19,7 @@ import anyio
 from indexer.disk import IndexPaths
 from mcp_server.http import ConfigError, bind_socket, build_http_app, check_bind, uvicorn_server
 from mcp_server.owner import Owner, claim, read_owner, release
-from mcp_server.proxy import run_stdio_proxy
+from mcp_server.proxy import RemoteToolError, run_stdio_proxy
 from mcp_server.runtime import Runtime
 from mcp_server.server import build_server
 from mcp_server.settings import Settings
@@ -44,7 +44,10 @@ def serve(settings: Settings) -> None:
     if settings.transport != "stdio":
         raise CliError(f"this index is already served by pid {owner.pid} at {owner.url}: "
                        "connect there, or stop that server first")
-    anyio.run(run_stdio_proxy, owner)
+    try:
+        anyio.run(run_stdio_proxy, owner)
+    except RemoteToolError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _serve_as_owner(settings: Settings, paths: IndexPaths) -> Owner | None:

@@ -87,12 +87,15 @@ def test_a_record_left_by_a_dead_process_is_ignored_and_removed(tmp_path: Path) 
     assert read_owner(paths) is None and not paths.server_file.exists()
 
 
-def test_only_one_live_process_can_claim_an_index(tmp_path: Path) -> None:
+def test_a_live_process_that_serves_nothing_on_its_port_loses_its_record(
+        tmp_path: Path) -> None:
     paths = IndexPaths.for_repo(tmp_path, tmp_path / "idx")
     parent = Owner(pid=os.getppid(), host="127.0.0.1", port=1, token_required=False)
     assert claim(paths, parent)
-    mine = Owner(pid=os.getpid(), host="127.0.0.1", port=2, token_required=False)
-    assert not claim(paths, mine)
-    assert read_owner(paths) == parent
     release(paths)  # not ours: left alone
     assert paths.server_file.exists()
+    mine = Owner(pid=os.getpid(), host="127.0.0.1", port=2, token_required=False)
+    assert claim(paths, mine)  # nothing answers on port 1: the parent's record was stale
+    assert json.loads(paths.server_file.read_text())["pid"] == os.getpid()
+    release(paths)
+    assert not paths.server_file.exists()

@@ -1,0 +1,107 @@
+"""The HTTP guard under hostile bodies and uneven load, over real Streamable HTTP on loopback:
+malformed bodies are 400, rate limits are per client, wrong tokens are limited too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from mcp_server.security import AUTH_FAILURE_BURST, SESSION_HEADER
+from mcp_server.settings import Settings
+from tests.mcp_helpers import build_index, call, server_settings
+from tests.test_mcp_tools import http_client, http_served
+
+INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-06-18", "capabilities": {},
+    "clientInfo": {"name": "raw", "version": "0"}}}
+JSON_HEADERS = {"Accept": "application/json, text/event-stream",
+                "Content-Type": "application/json"}
+TOKEN = "s3cret-token"
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("repo")
+    (root / "app.py").write_text("def serve(port):\n    '''Start serving.'''\n    return port\n")
+    index_dir = tmp_path_factory.mktemp("idx")
+    build_index(root, index_dir)
+    return root, index_dir
+
+
+def settings_for(small_index: tuple[Path, Path], **kw: Any) -> Settings:
+    return server_settings(*small_index, embed=False, **kw)
+
+
+def ping(n: int) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": n, "method": "ping"}
+
+
+async def test_deeply_nested_bodies_get_400_and_the_server_keeps_answering(
+        small_index: tuple[Path, Path]) -> None:
+    call_head = b'{"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": '
+    bodies = {
+        "200,000 brackets": b"[" * 200_000,
+        "a tool call opening 200,000 brackets": call_head + b"[" * 200_000,
+        "a tool call with 5,000 closed brackets": (
+            call_head + b'{"name": "index_status", "arguments": {"a": '
+            + b"[" * 5000 + b"]" * 5000 + b"}}}"),
+        "a truncated tool call": call_head + b'{"name": "index_',
+    }
+    async with (http_served(settings_for(small_index)) as (base, _),
+                httpx.AsyncClient(base_url=base, timeout=60) as http):
+        with anyio.fail_after(120):
+            for name, body in bodies.items():
+                response = await http.post("/mcp", content=body, headers=JSON_HEADERS)
+                assert response.status_code == 400, name
+                assert response.json()["error"]["code"] == -32700, name
+            assert (await http.post("/mcp", json=INIT, headers=JSON_HEADERS)).status_code == 200
+
+
+async def test_a_session_hammering_the_server_leaves_another_clients_calls_passing(
+        small_index: tuple[Path, Path]) -> None:
+    settings = settings_for(small_index, rate_per_s=0.01, rate_burst=10)
+    async with (http_served(settings) as (base, _),
+                httpx.AsyncClient(base_url=base, timeout=60) as hammer):
+        with anyio.fail_after(120):
+            init = await hammer.post("/mcp", json=INIT, headers=JSON_HEADERS)
+            headers = {**JSON_HEADERS, SESSION_HEADER: init.headers[SESSION_HEADER]}
+            codes = [(await hammer.post("/mcp", json=ping(n), headers=headers)).status_code
+                     for n in range(2, 22)]
+            assert codes[0] == 200 and codes[-1] == 429, codes
+            async with http_client(base) as polite:
+                for _ in range(3):
+                    assert (await call(polite, "index_status"))["files"] == 1
+
+
+async def test_an_invented_session_id_shares_its_address_bucket(
+        small_index: tuple[Path, Path]) -> None:
+    settings = settings_for(small_index, rate_per_s=0.01, rate_burst=5)
+    async with (http_served(settings) as (base, _),
+                httpx.AsyncClient(base_url=base, timeout=60) as http):
+        with anyio.fail_after(120):
+            codes = [(await http.post("/mcp", json=ping(n), headers={
+                **JSON_HEADERS, SESSION_HEADER: f"invented-{n}"})).status_code
+                for n in range(8)]
+            assert codes[5:] == [429, 429, 429], codes
+            assert (await http.post("/mcp", json=INIT, headers=JSON_HEADERS)).status_code == 429
+
+
+async def test_repeated_wrong_tokens_get_429_with_retry_after(
+        small_index: tuple[Path, Path]) -> None:
+    async with (http_served(settings_for(small_index, token=TOKEN)) as (base, _),
+                httpx.AsyncClient(base_url=base, timeout=60) as http):
+        with anyio.fail_after(120):
+            wrong = {**JSON_HEADERS, "Authorization": "Bearer guess"}
+            responses = [await http.post("/mcp", json=INIT, headers=wrong)
+                         for _ in range(AUTH_FAILURE_BURST + 5)]
+            codes = [r.status_code for r in responses]
+            assert codes == [401] * AUTH_FAILURE_BURST + [429] * 5, codes
+            assert int(responses[-1].headers["retry-after"]) >= 1
+            right = await http.post("/mcp", json=INIT, headers={
+                **JSON_HEADERS, "Authorization": f"Bearer {TOKEN}"})
+            assert right.status_code == 429  # the address waits, whatever token it sends
+            assert (await http.get("/healthz")).status_code == 200
