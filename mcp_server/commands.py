@@ -20,6 +20,7 @@ from indexer.walk import WalkOptions
 from indexer.workers import WorkerPool
 from mcp_server import render
 from mcp_server.cli import CliError, repo_path
+from mcp_server.progress import Progress
 from mcp_server.settings import Settings
 
 if TYPE_CHECKING:
@@ -34,30 +35,6 @@ def _paths(args: argparse.Namespace) -> IndexPaths:
     from pathlib import Path
 
     return IndexPaths.for_repo(repo_path(args), Path(args.index_dir) if args.index_dir else None)
-
-
-class _Progress:
-    """A one-line progress bar on stderr when it is a terminal; silent otherwise."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self._last = 0.0
-
-    def __call__(self, done: int, total: int | None, message: str) -> None:
-        now = time.monotonic()
-        if not self.tty or (now - self._last < 0.1 and done != total):
-            return
-        self._last = now
-        if total:
-            width = 30
-            filled = int(width * done / total)
-            bar = "#" * filled + "-" * (width - filled)
-            sys.stderr.write(f"\r{message:10} [{bar}] {done}/{total}")
-        else:
-            sys.stderr.write(f"\r{message:10} {done}")
-        if total and done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
 
 
 @contextmanager
@@ -75,7 +52,7 @@ def open_context(args: argparse.Namespace, *, embed: bool = False,
         if fresh:
             sys.stderr.write("sextant: no index yet; indexing (lexical + symbols) first\n")
             index.workers = WorkerPool()
-            index_repository(index, IndexOptions(), _Progress())
+            index_repository(index, IndexOptions(), Progress())
         elif refresh and not getattr(args, "no_refresh", False):
             _refresh(index)
         if embed:
@@ -145,7 +122,7 @@ def cmd_index(args: argparse.Namespace, emit: Emit) -> int:
         report = dry_run(paths.root, opts)
         emit(args, report, render.dry_run)
         return 0
-    progress = _Progress()
+    progress = Progress()
     with RepoIndex(paths) as index:
         index.workers = WorkerPool(opts.workers)  # crash isolation even for a few files
         stats = index_repository(index, opts, progress)
@@ -156,7 +133,7 @@ def cmd_index(args: argparse.Namespace, emit: Emit) -> int:
     return 0
 
 
-def _embed_all(index: RepoIndex, progress: _Progress) -> dict[str, Any]:
+def _embed_all(index: RepoIndex, progress: Progress) -> dict[str, Any]:
     from indexer.embedding import attach_embeddings, embed_pending
     from tools.context import ToolContext
 
