@@ -178,8 +178,13 @@ def cmd_symbol(args: argparse.Namespace, emit: Emit) -> int:
     result = _run_tool(args, get_symbol, SymbolResult, name=args.name, path=args.path,
                        include_body=not args.no_body, include_references=args.refs,
                        max_tokens=args.max_tokens)
-    emit(args, result, render.symbols)
-    return 0 if result.symbols else 1
+    if result.symbols or args.json:  # --json: stdout stays one JSON document
+        emit(args, result, render.symbols)
+    if not result.symbols:
+        sys.stderr.write(f"sextant: no symbol named {args.name!r}: check the spelling, or find "
+                         f"it with `sextant search {args.name}`\n")
+        return 1
+    return 0
 
 
 def cmd_deps(args: argparse.Namespace, emit: Emit) -> int:
@@ -266,8 +271,6 @@ def cmd_eval(args: argparse.Namespace, emit: Emit) -> int:
     from evals.selfeval import git_dir, self_eval
     from evals.selfeval import render as render_eval
 
-    if args.n < 1:
-        raise CliError("-n must be at least 1")
     git_dir(_paths(args).root)  # fail before indexing a directory without history
     with open_context(args, embed=True) as ctx:
         report = self_eval(ctx, since=args.since, n=args.n)
