@@ -89,13 +89,18 @@ M = TypeVar("M", bound="BaseModel")
 
 def _live_server_tool(args: argparse.Namespace, name: str, arguments: dict[str, Any],
                       model: type[M]) -> M | None:
-    """The answer of the live server that owns the index (owner.py), or None when none does."""
+    """The answer of the live server that owns the index (owner.py), or None when none does.
+    The MCP client (~1 s of imports) is imported only when a live owner is recorded."""
+    paths = _paths(args)
+    if not paths.server_file.exists():
+        return None
     from mcp_server.owner import read_owner
-    from mcp_server.proxy import RemoteToolError, call_tool_sync
 
-    owner = read_owner(_paths(args))
+    owner = read_owner(paths)
     if owner is None:
         return None
+    from mcp_server.proxy import RemoteToolError, call_tool_sync
+
     try:
         return model.model_validate(call_tool_sync(owner, name, arguments))
     except RemoteToolError as exc:

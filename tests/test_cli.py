@@ -200,3 +200,19 @@ def test_a_symbol_that_is_not_found_is_reported_on_stderr_and_json_stays_valid(
     proc = sextant("symbol", "--repo", str(repo), "--json", "NoSuchThing")
     assert proc.returncode == 1 and json.loads(proc.stdout)["symbols"] == []
     assert "NoSuchThing" in proc.stderr
+
+
+def test_search_imports_no_mcp_sdk_when_no_server_owns_the_index(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "a.py").write_text("def alpha():\n    return 1\n")
+    assert sextant("index", str(repo), "--no-embed").returncode == 0
+    code = ("import sys; from mcp_server.cli import main; "
+            f"rc = main(['search', '--repo', {str(repo)!r}, '--json', 'alpha']); "
+            "print(rc, sorted(m for m in sys.modules if m == 'mcp' or m.startswith('mcp.')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT, check=False,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home()),
+                               "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "0 []"
