@@ -18,7 +18,9 @@ MAX_HZ = 10
 
 
 def _duration(seconds: float) -> str:
-    s = max(0, round(seconds))
+    if seconds < 9.95:
+        return f"{max(0.0, seconds):.1f}s"
+    s = round(seconds)
     if s < 60:
         return f"{s}s"
     if s < 3600:

@@ -36,6 +36,7 @@ def test_render_measures_the_rate_from_where_the_phase_started() -> None:
 def test_render_of_a_finished_phase_gives_its_duration_instead_of_an_eta() -> None:
     line = render(200, 200, "indexing", elapsed=3725.0)
     assert "200/200" in line and "in 1h02m" in line and "ETA" not in line
+    assert render(200, 200, "indexing", elapsed=0.21).endswith("in 0.2s")
 
 
 def test_render_without_a_total_or_before_any_progress_shows_no_rate() -> None:
@@ -58,7 +59,7 @@ def test_progress_redraws_only_when_the_line_changes() -> None:
     bar(0, 100, "indexing")  # a second later, still nothing counted: the same line
     assert term.getvalue().count("\r") == 1
     bar(10, 100, "indexing")
-    assert term.getvalue().count("\r") == 2 and term.getvalue().endswith("10/100  10/s  ETA 9s")
+    assert term.getvalue().count("\r") == 2 and term.getvalue().endswith("10/100  10/s  ETA 9.0s")
 
 
 def test_progress_draws_at_most_ten_times_a_second_but_always_the_end() -> None:
@@ -87,4 +88,4 @@ def test_a_new_phase_starts_its_own_line_and_rate() -> None:
     lines = term.getvalue().split("\n")
     assert len(lines) == 2 and "5/10" in lines[0]
     assert lines[1].rsplit("\r", 1)[-1].split() == ["embedding", "[###############---------------]",
-                                                   "2/4", "1.0/s", "ETA", "2s"]
+                                                   "2/4", "1.0/s", "ETA", "2.0s"]
