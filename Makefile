@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 REPO ?= .
+MAKEFLAGS += --no-print-directory
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 # llama-cpp-python: build only the shared libraries Sextant loads (libllama, ggml), not the
 # multimodal library (LLAVA_BUILD) or llama.cpp's tools, tests, examples and HTTP server.
@@ -23,9 +24,12 @@ $(BIN)/sextant: pyproject.toml
 setup: $(BIN)/sextant
 	$(BIN)/sextant model setup
 
-run: setup
-	$(BIN)/sextant index --repo $(REPO) --no-embed  # lexical + symbols now; serve embeds in the background
-	$(BIN)/sextant serve --repo $(REPO)
+# A stdio client may launch `make run`: stdout then belongs to the MCP protocol, so set-up,
+# the index summary and make's own messages go to stderr, and the server replaces the shell.
+run:
+	@$(MAKE) setup >&2
+	@$(BIN)/sextant index --repo $(REPO) --no-embed >&2  # lexical + symbols now; serve embeds in the background
+	@exec $(BIN)/sextant serve --repo $(REPO)
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -20,9 +20,67 @@ from mcp_server.usage import CliError
 log = logging.getLogger("sextant")
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, unless its help already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default is None:
+            return text
+        return super()._get_help_string(action)
+
+
+def _int_in(lo: int, hi: int | Callable[[], int] | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer from `lo` to `hi` (a callable: looked up when used, so
+    that parsing imports nothing heavy)."""
+    def parse(text: str) -> int:
+        top = hi() if callable(hi) else hi
+        valid = f"an integer from {lo} to {top}" if top is not None else f"an integer >= {lo}"
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {valid}") from None
+        if value < lo or (top is not None and value > top):
+            raise argparse.ArgumentTypeError(f"{value} is out of range: give {valid}")
+        return value
+
+    return parse
+
+
+def _glob(text: str) -> str:
+    """An argparse type: a path glob or directory relative to the repository root."""
+    from tools.errors import ToolError
+    from tools.source import check_glob
+
+    try:
+        check_glob(text)
+    except ToolError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _max_tokens() -> int:
+    from tools.budget import MAX_MAX_TOKENS
+
+    return MAX_MAX_TOKENS
+
+
+def _deps_depth() -> int:
+    from tools.deps import MAX_DEPTH
+
+    return MAX_DEPTH
+
+
+def _summary_depth() -> int:
+    from tools.summary import MAX_DEPTH
+
+    return MAX_DEPTH
+
+
 def _common(p: argparse.ArgumentParser, *, refresh: bool = False) -> None:
     p.add_argument("--repo", default=None, help="repository root (default: current directory)")
-    p.add_argument("--index-dir", default=None, help="index directory (default: REPO/.sextant)")
+    p.add_argument("--index-dir", default=None, help=(
+        "index directory (default: $SEXTANT_INDEX_DIR, else REPO/.sextant)"))
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     if refresh:  # commands that answer from the index
         p.add_argument("--no-refresh", action="store_true", help=(
@@ -30,80 +88,122 @@ def _common(p: argparse.ArgumentParser, *, refresh: bool = False) -> None:
             "changed since the last index)"))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sextant", description=(
-        "Local, always-fresh code context for coding agents (MCP over stdio and HTTP)."))
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _max_tokens_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-tokens", type=_int_in(200, _max_tokens), default=8000,
+                   metavar="N", help="upper bound on the answer's size in cl100k tokens")
 
-    p = sub.add_parser("index", help="build or incrementally refresh the index")
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sextant", formatter_class=_Formatter, description=(
+        "Local, always-fresh code context for coding agents (MCP over stdio and HTTP)."))
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                help="run `sextant COMMAND --help` for its options")
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=text, description=text, formatter_class=_Formatter)
+
+    p = command("index", "build or incrementally refresh the index")
     _common(p)
-    p.add_argument("path", nargs="?", default=None, help="repository root (same as --repo)")
+    p.add_argument("path", nargs="?", default=None, help=(
+        "repository root (same as --repo; default: current directory)"))
     p.add_argument("--no-embed", action="store_true", help="skip embeddings (lexical + symbols)")
     p.add_argument("--dry-run", action="store_true", help="report what would be indexed")
-    p.add_argument("--max-file-bytes", type=int, default=1 << 20)
+    p.add_argument("--max-file-bytes", type=_int_in(1), default=1 << 20, metavar="BYTES",
+                   help="skip files larger than this")
     p.add_argument("--index-secrets", action="store_true",
                    help="also index secret-bearing files (.env, *.pem, ...); output stays redacted")
 
-    p = sub.add_parser("search", help="search code")
+    p = command("search", "search code")
     _common(p, refresh=True)
-    p.add_argument("query")
-    p.add_argument("-k", type=int, default=10)
-    p.add_argument("--lang", default=None)
-    p.add_argument("--path", default=None, help="path glob or directory")
-    p.add_argument("--mode", choices=("hybrid", "lexical", "semantic"), default="hybrid")
-    p.add_argument("--max-tokens", type=int, default=8000)
+    p.add_argument("query", help="what you are looking for: words, an identifier, an error")
+    p.add_argument("-k", type=_int_in(1, 100), default=10, metavar="N",
+                   help="number of results")
+    p.add_argument("--lang", default=None, help="only this language, e.g. python (default: all)")
+    p.add_argument("--path", type=_glob, default=None, metavar="GLOB", help=(
+        "only paths matching this glob or under this directory (default: everywhere)"))
+    p.add_argument("--mode", choices=("hybrid", "lexical", "semantic"), default="hybrid",
+                   help="hybrid fuses BM25, symbol names and embeddings")
+    _max_tokens_option(p)
 
-    p = sub.add_parser("symbol", help="definitions of a symbol")
+    p = command("symbol", "definitions of a symbol")
     _common(p, refresh=True)
-    p.add_argument("name")
+    p.add_argument("name", help="plain or qualified name, e.g. add_url_rule or Flask.route")
     p.add_argument("--refs", action="store_true", help="also list references")
-    p.add_argument("--path", default=None)
-    p.add_argument("--no-body", action="store_true")
-    p.add_argument("--max-tokens", type=int, default=8000)
+    p.add_argument("--path", default=None, help=(
+        "prefer definitions in this file or directory (default: anywhere)"))
+    p.add_argument("--no-body", action="store_true", help="leave out the source bodies")
+    _max_tokens_option(p)
 
-    p = sub.add_parser("deps", help="dependency neighbourhood of a file or symbol")
+    p = command("deps", "dependency neighbourhood of a file or symbol")
     _common(p, refresh=True)
-    p.add_argument("target")
-    p.add_argument("--direction", choices=("out", "in", "both"), default="out")
-    p.add_argument("--depth", type=int, default=1)
-    p.add_argument("--max-tokens", type=int, default=8000)
+    p.add_argument("target", help="a file path or a symbol")
+    p.add_argument("--direction", choices=("out", "in", "both"), default="out",
+                   help="out: what the target uses; in: what uses the target")
+    p.add_argument("--depth", type=_int_in(1, _deps_depth), default=1, metavar="N",
+                   help="hops to follow")
+    _max_tokens_option(p)
 
-    p = sub.add_parser("summary", help="directory summary")
+    p = command("summary", "directory summary")
     _common(p, refresh=True)
-    p.add_argument("dir", nargs="?", default=".")
-    p.add_argument("--depth", type=int, default=1)
-    p.add_argument("--max-tokens", type=int, default=8000)
+    p.add_argument("dir", nargs="?", default=".", help="directory relative to the repository root")
+    p.add_argument("--depth", type=_int_in(0, _summary_depth), default=1, metavar="N",
+                   help="levels of subdirectories")
+    _max_tokens_option(p)
 
-    p = sub.add_parser("status", help="index statistics and freshness")
+    p = command("status", "index statistics and freshness")
     _common(p)
 
-    p = sub.add_parser("serve", help="run the MCP server")
+    p = command("serve", "run the MCP server")
     _common(p)
-    p.add_argument("--transport", choices=("stdio", "http"), default="stdio")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--token", default=None, help="bearer token (or SEXTANT_TOKEN)")
+    p.add_argument("--transport", choices=("stdio", "http"), default="stdio",
+                   help="stdio for a client that launches the server; http to share it")
+    p.add_argument("--host", default="127.0.0.1", help=(
+        "address to bind for --transport http (any but loopback needs a token)"))
+    p.add_argument("--port", type=_int_in(0, 65535), default=8765, help=(
+        "TCP port for --transport http (0: any free port)"))
+    p.add_argument("--token", default=None, help="bearer token (default: $SEXTANT_TOKEN)")
     p.add_argument("--no-watch", action="store_true", help="do not follow file changes")
     p.add_argument("--no-embed", action="store_true", help="lexical + symbols only")
     p.add_argument("--index-secrets", action="store_true",
                    help="also index secret-bearing files (.env, *.pem, ...); output stays redacted")
     p.add_argument("--allowed-host", action="append", default=[], metavar="NAME", help=(
-        "another Host name clients use to reach this server (repeatable; '*' for any)"))
-    p.add_argument("--allowed-origin", action="append", default=[], metavar="ORIGIN",
-                   help="a browser Origin allowed to call this server (repeatable)")
+        "another Host name clients use to reach this server (repeatable; '*' for any; "
+        "default: loopback names only)"))
+    p.add_argument("--allowed-origin", action="append", default=[], metavar="ORIGIN", help=(
+        "a browser Origin allowed to call this server (repeatable; default: none)"))
     p.add_argument("--no-attach", action="store_true", help=(
         "stdio: no loopback listener for other processes to attach to"))
 
-    p = sub.add_parser("eval", help="recall of search on this repository's own commits")
+    p = command("eval", "recall of search on this repository's own commits")
     _common(p, refresh=True)
-    p.add_argument("--since", default=None, metavar="REV", help="only commits after REV")
-    p.add_argument("-n", type=int, default=50, help="commits to sample (default 50)")
+    p.add_argument("--since", default=None, metavar="REV", help=(
+        "only commits after REV (default: the most recent commits)"))
+    p.add_argument("-n", type=_int_in(1), default=50, metavar="N", help="commits to sample")
 
-    p = sub.add_parser("model", help="the embedding model")
+    p = command("model", "the embedding model")
     _common(p)
-    p.add_argument("action", choices=("info", "setup"))
-    p.add_argument("--quant", choices=("q8_0", "f16"), default="q8_0")
+    p.add_argument("action", choices=("info", "setup"), help=(
+        "info: the model in use; setup: provision the default model offline"))
+    p.add_argument("--quant", choices=("q8_0", "f16"), default="q8_0",
+                   help="weights of the default model")
     return parser
+
+
+def subcommand_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Each command's own parser, by name."""
+    for action in parser._actions:  # argparse keeps its subparsers here
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse, reporting an unknown option with the usage of the command it follows."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        subcommand_parsers(parser)[args.command].error(
+            f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def _emit(args: argparse.Namespace, payload: Any, human: Callable[[Any], str]) -> None:
@@ -120,8 +220,7 @@ def _emit(args: argparse.Namespace, payload: Any, human: Callable[[Any], str]) -
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(build_parser(), argv)
     configure_logging("WARNING" if args.command != "serve" else None)
     from mcp_server import commands
 

@@ -20,6 +20,7 @@ from indexer.discover import WalkOptions
 from indexer.disk import IndexPaths, RepoIndex
 from indexer.live import LiveIndex
 from mcp_server import render
+from mcp_server.progress import Progress
 from mcp_server.settings import Settings
 from mcp_server.usage import CliError, repo_path
 
@@ -35,30 +36,6 @@ def _paths(args: argparse.Namespace) -> IndexPaths:
     return IndexPaths.for_repo(repo_path(args), Path(args.index_dir) if args.index_dir else None)
 
 
-class _Progress:
-    """A one-line progress bar on stderr when it is a terminal; silent otherwise."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self._last = 0.0
-
-    def __call__(self, done: int, total: int | None, message: str) -> None:
-        now = time.monotonic()
-        if not self.tty or (now - self._last < 0.1 and done != total):
-            return
-        self._last = now
-        if total:
-            width = 30
-            filled = int(width * done / total)
-            bar = "#" * filled + "-" * (width - filled)
-            sys.stderr.write(f"\r{message:10} [{bar}] {done}/{total}")
-        else:
-            sys.stderr.write(f"\r{message:10} {done}")
-        if total and done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
 @contextmanager
 def open_context(args: argparse.Namespace, *, embed: bool = False,
                  refresh: bool = True) -> Iterator[LiveIndex]:
@@ -72,7 +49,7 @@ def open_context(args: argparse.Namespace, *, embed: bool = False,
         live.index.workers = WorkerPool()
         if fresh:
             sys.stderr.write("sextant: no index yet; indexing (lexical + symbols) first\n")
-            index_repository(live.index, IndexOptions(), _Progress())
+            index_repository(live.index, IndexOptions(), Progress())
         elif refresh and not getattr(args, "no_refresh", False):
             stats = index_repository(live.index, live.index_options, None)
             if stats.indexed or stats.deleted:
@@ -98,13 +75,18 @@ M = TypeVar("M", bound="BaseModel")
 
 def _live_server_tool(args: argparse.Namespace, name: str, arguments: dict[str, Any],
                       model: type[M]) -> M | None:
-    """The answer of the live server that owns the index (owner.py), or None when none does."""
+    """The answer of the live server that owns the index (owner.py), or None when none does.
+    The MCP client (~1 s of imports) is imported only when a live owner is recorded."""
+    paths = _paths(args)
+    if not paths.server_file.exists():
+        return None
     from mcp_server.owner import read_owner
-    from mcp_server.proxy import RemoteToolError, call_tool_sync
 
-    owner = read_owner(_paths(args))
+    owner = read_owner(paths)
     if owner is None:
         return None
+    from mcp_server.proxy import RemoteToolError, call_tool_sync
+
     try:
         return model.model_validate(call_tool_sync(owner, name, arguments))
     except RemoteToolError as exc:
@@ -131,7 +113,7 @@ def cmd_index(args: argparse.Namespace, emit: Emit) -> int:
         report = dry_run(paths.root, opts)
         emit(args, report, render.dry_run)
         return 0
-    progress = _Progress()
+    progress = Progress()
     with RepoIndex(paths) as index:
         index.workers = WorkerPool(opts.workers)  # crash isolation even for a few files
         stats = index_repository(index, opts, progress)
@@ -142,7 +124,7 @@ def cmd_index(args: argparse.Namespace, emit: Emit) -> int:
     return 0
 
 
-def _embed_all(index: RepoIndex, progress: _Progress) -> dict[str, Any]:
+def _embed_all(index: RepoIndex, progress: Progress) -> dict[str, Any]:
     live = LiveIndex(index)
     started = time.perf_counter()
     live.attach_model()
@@ -184,8 +166,13 @@ def cmd_symbol(args: argparse.Namespace, emit: Emit) -> int:
     result = _run_tool(args, get_symbol, SymbolResult, name=args.name, path=args.path,
                        include_body=not args.no_body, include_references=args.refs,
                        max_tokens=args.max_tokens)
-    emit(args, result, render.symbols)
-    return 0 if result.symbols else 1
+    if result.symbols or args.json:  # --json: stdout stays one JSON document
+        emit(args, result, render.symbols)
+    if not result.symbols:
+        sys.stderr.write(f"sextant: no symbol named {args.name!r}: check the spelling, or find "
+                         f"it with `sextant search {args.name}`\n")
+        return 1
+    return 0
 
 
 def cmd_deps(args: argparse.Namespace, emit: Emit) -> int:
@@ -270,8 +257,6 @@ def cmd_eval(args: argparse.Namespace, emit: Emit) -> int:
     from tools.selfeval import git_dir, self_eval
     from tools.selfeval import render as render_eval
 
-    if args.n < 1:
-        raise CliError("-n must be at least 1")
     git_dir(_paths(args).root)  # fail before indexing a directory without history
     with open_context(args, embed=True) as ctx:
         report = self_eval(ctx, since=args.since, n=args.n)

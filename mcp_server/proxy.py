@@ -38,6 +38,7 @@ from mcp.types import (
 )
 
 from mcp_server.owner import Owner
+from mcp_server.sdk import package_version
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,8 @@ def build_proxy(client: Client, owner: Owner) -> Server[Any]:
 
     note = f"(Served through the Sextant process {owner.pid} at {owner.url}.)"
     return Server(
-        "sextant", instructions=f"{client.instructions or ''}\n{note}".strip(),
+        "sextant", version=package_version(),
+        instructions=f"{client.instructions or ''}\n{note}".strip(),
         on_list_tools=list_tools, on_call_tool=call, on_list_resources=list_resources,
         on_list_resource_templates=list_templates, on_read_resource=read_resource,
         on_list_prompts=list_prompts, on_get_prompt=get_prompt)

@@ -29,6 +29,7 @@ from pydantic import Field
 from indexer.live import LiveIndex
 from mcp_server.resources import ResourceNotifier, register_resources
 from mcp_server.runtime import Runtime
+from mcp_server.sdk import SextantServer
 from mcp_server.settings import Settings
 from tools import budget
 from tools.deps import expand_dependencies as _expand_dependencies
@@ -149,9 +150,8 @@ def build_server(settings: Settings, runtime: Runtime | None = None) -> MCPServe
             await anyio.to_thread.run_sync(runtime.release)
 
     instructions = f"{repository_brief(settings.root)}\n\n{INSTRUCTIONS}"
-    server = MCPServer("sextant", instructions=instructions, lifespan=lifespan,
-                       log_level=settings.log_level.upper(),  # type: ignore[arg-type]
-                       subscriptions=bus)
+    server = SextantServer(instructions=instructions, lifespan=lifespan,
+                           log_level=settings.log_level.upper(), subscriptions=bus)
     _register_tools(server)
     from mcp_server.reindex import register_reindex
 

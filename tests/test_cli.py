@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -147,3 +148,71 @@ def test_a_refresh_keeps_the_options_of_the_last_index(tmp_path: Path) -> None:
     assert not any(r["path"] == "big.py" for r in json.loads(proc.stdout)["results"])
     status = json.loads(sextant("status", "--repo", str(repo), "--json").stdout)
     assert status["skipped"].get("too_large") == 1
+
+
+@pytest.mark.parametrize(("args", "valid"), [
+    (("serve", "--port", "99999"), "from 0 to 65535"),
+    (("search", "anything", "-k", "0"), "from 1 to 100"),
+    (("search", "anything", "--path", "["), "never closed"),
+    (("deps", "Flask", "--depth", "9"), "from 1 to 4"),
+    (("eval", "-n", "0"), ">= 1"),
+])
+def test_out_of_range_numbers_and_malformed_globs_are_usage_errors_saying_what_is_valid(
+        tmp_path: Path, args: tuple[str, ...], valid: str) -> None:
+    proc = sextant(*args, "--repo", str(tmp_path))
+    assert proc.returncode == 2 and proc.stdout == ""
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"sextant {args[0]}: error: argument ") and valid in last, proc.stderr
+
+
+def test_an_unknown_option_after_a_command_shows_that_commands_usage() -> None:
+    proc = sextant("search", "anything", "--no-such-flag")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("usage: sextant search ")
+    assert proc.stderr.strip().endswith("unrecognized arguments: --no-such-flag")
+
+
+def test_every_option_of_every_command_has_help_that_shows_its_default() -> None:
+    from mcp_server.cli import build_parser, subcommand_parsers
+
+    parsers = subcommand_parsers(build_parser())
+    assert {"index", "search", "symbol", "deps", "summary", "status", "serve", "model"} <= set(
+        parsers)
+    for name, parser in parsers.items():
+        actions = [a for a in parser._actions if a.dest != "help"]
+        assert all(a.help for a in actions), (name, [a.dest for a in actions if not a.help])
+        listed = re.split(r"\n  (?=-)", parser.format_help().split("options:", 1)[1])
+        shown = {entry.split()[0]: entry for entry in listed if entry.startswith("-")}
+        for action in actions:
+            if action.option_strings:
+                assert "default" in shown[action.option_strings[0]], (name, action.dest)
+
+
+def test_a_symbol_that_is_not_found_is_reported_on_stderr_and_json_stays_valid(
+        tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "a.py").write_text("def alpha():\n    return 1\n")
+    sextant("index", str(repo), "--no-embed")
+    proc = sextant("symbol", "--repo", str(repo), "NoSuchThing")
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "NoSuchThing" in proc.stderr
+    proc = sextant("symbol", "--repo", str(repo), "--json", "NoSuchThing")
+    assert proc.returncode == 1 and json.loads(proc.stdout)["symbols"] == []
+    assert "NoSuchThing" in proc.stderr
+
+
+def test_search_imports_no_mcp_sdk_when_no_server_owns_the_index(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "a.py").write_text("def alpha():\n    return 1\n")
+    assert sextant("index", str(repo), "--no-embed").returncode == 0
+    code = ("import sys; from mcp_server.cli import main; "
+            f"rc = main(['search', '--repo', {str(repo)!r}, '--json', 'alpha']); "
+            "print(rc, sorted(m for m in sys.modules if m == 'mcp' or m.startswith('mcp.')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT, check=False,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home()),
+                               "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "0 []"

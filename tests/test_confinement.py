@@ -115,7 +115,7 @@ async def test_an_indexed_file_swapped_for_a_fifo_does_not_hang_get_symbol(
         victim = tmp_path / "repo" / "victim.py"
         victim.unlink()
         os.mkfifo(victim)
-        with anyio.fail_after(20):
+        with anyio.fail_after(60):
             result = await client.call_tool("get_symbol", {"name": "victim",
                                                            "include_references": True})
     assert not result.is_error

@@ -173,6 +173,16 @@ async def test_malformed_arguments_to_every_tool_give_error_results_and_the_serv
         assert out["files"] > 0
 
 
+async def test_a_malformed_path_glob_is_a_tool_error_that_says_how_to_write_one(
+        flask_index: tuple[Path, Path], connect: Connect) -> None:
+    async with connect(flask_settings(flask_index)) as client:
+        bad = await client.call_tool("search_code", {"query": "route", "path": "src/[flask"})
+        assert bad.is_error
+        assert "never closed" in bad.content[0].text  # type: ignore[union-attr]
+        ok = await call(client, "search_code", query="route", path="src/[f]lask/*.py")
+        assert ok["results"] and all(r["path"].startswith("src/flask/") for r in ok["results"])
+
+
 async def test_every_answer_says_how_fresh_it_is_and_how_results_matched(
         flask_index: tuple[Path, Path], connect: Connect) -> None:
     async with connect(flask_settings(flask_index)) as client:

@@ -55,7 +55,7 @@ async def test_a_listening_client_is_told_when_reindexing_changes_a_resource(
             (root / "pkg" / "extra.py").write_text("def extra():\n    return 1\n")
             out = await call(client, "reindex")
             assert out["indexed"] == 1
-            with anyio.fail_after(30):
+            with anyio.fail_after(60):
                 event = await events.__anext__()
             assert getattr(event, "uri", None) == "sextant://status"
         status = json.loads(text_of(
@@ -87,7 +87,7 @@ async def test_a_2025_era_client_subscribed_to_a_resource_gets_resources_updated
             await client.subscribe_resource("sextant://summary/pkg")
         (root / "pkg" / "extra.py").write_text("def extra():\n    return 1\n")
         await call(client, "reindex")
-        with anyio.fail_after(30):
+        with anyio.fail_after(60):
             await got.wait()
     assert "sextant://summary/pkg" in updated
 

@@ -224,7 +224,7 @@ def test_concurrent_searches_during_writes_stay_consistent(tmp_path: Path) -> No
     for start in range(200, 400, 20):
         index.add(keys(20, start=start), vecs[start : start + 20])
     for thread in threads:
-        thread.join(timeout=30)
+        thread.join(timeout=60)
 
     assert errors == []
     assert len(index) == 400

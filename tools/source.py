@@ -1,8 +1,9 @@
 """Reading repository files for tool output, confined to the repository root.
 
-Every path a client gives is checked by `resolve_in_root` (or `check_rel` for globs and
-filters that never touch the file system): no NUL byte, not absolute, no `..` component,
-and, after following symlinks, still inside the real root (compared by path component).
+Every path a client gives is checked by `resolve_in_root` (or, for filters and globs that
+never touch the file system, `check_rel` and `check_glob`): no NUL byte, not absolute, no
+`..` component, and, after following symlinks, still inside the real root (compared by path
+component); a glob must also be well formed.
 `read_lines` re-checks at read time (a file indexed earlier may since have become a link
 out of the root, a FIFO or a huge file), refuses a final-component symlink swapped in after
 the check (O_NOFOLLOW), never blocks on a FIFO or device, and reads a bounded prefix.
@@ -32,6 +33,31 @@ def check_rel(rel: str) -> PurePosixPath:
         raise ToolError(f"path {rel!r} is absolute: give it relative to the repository root")
     if ".." in pure.parts:
         raise ToolError(f"path {rel!r} contains '..': give it relative to the repository root")
+    return pure
+
+
+def check_glob(pattern: str) -> PurePosixPath:
+    """`check_rel` for a path glob (fnmatch syntax: `*`, `?`, `[abc]`, `[!abc]`), which must
+    also be well formed: a `[` that is never closed would match only a literal `[`, so that
+    a typo silently finds nothing."""
+    pure = check_rel(pattern)
+    i, n = 0, len(pattern)
+    while i < n:
+        if pattern[i] == "[":
+            j = i + 1
+            if j < n and pattern[j] == "!":
+                j += 1
+            if j < n and pattern[j] == "]":  # a leading ']' is a member of the set
+                j += 1
+            j = pattern.find("]", j)
+            if j < 0:
+                raise ToolError(
+                    f"path glob {pattern!r} has a '[' (at {i}) that is never closed: close the "
+                    "set (e.g. 'src/[ab]*.py') or write '[[]' for a literal '['; globs take "
+                    "* (any characters), ? (one character), [abc] and [!abc] (one of, or none "
+                    "of, a set)")
+            i = j
+        i += 1
     return pure
 
 

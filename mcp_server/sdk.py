@@ -1,0 +1,55 @@
+"""What Sextant adds to the SDK's `MCPServer`: its version, and prompt errors as -32602.
+
+- `serverInfo.version` is the installed package's version (`package_version`).
+- `prompts/get` with an unknown name or without a required argument is a client mistake:
+  JSON-RPC error -32602 (invalid params), as the SDK answers an unknown resource. The SDK
+  itself raises a ValueError there, which reaches the client as code 0 (2025-era session)
+  or -32603 (internal error).
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, GetPromptResult, InputRequiredResult
+
+_PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+
+
+@functools.cache
+def package_version() -> str:
+    """The `sextant` distribution's version; from pyproject.toml when it is not installed."""
+    try:
+        return version("sextant")
+    except PackageNotFoundError:
+        with _PYPROJECT.open("rb") as f:
+            return str(tomllib.load(f)["project"]["version"])
+
+
+class SextantServer(MCPServer[Any]):
+    """`MCPServer` named `sextant`, at the package version, with invalid-params prompt errors."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("sextant", version=package_version(), **kwargs)
+
+    async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None,
+                         context: Context[Any, Any] | None = None,
+                         ) -> GetPromptResult | InputRequiredResult:
+        prompts = {p.name: p for p in await self.list_prompts()}
+        prompt = prompts.get(name)
+        if prompt is None:
+            raise MCPError(INVALID_PARAMS, f"unknown prompt {name!r}: prompts/list gives the "
+                           f"available ones ({', '.join(sorted(prompts))})")
+        given = arguments or {}
+        missing = [a.name for a in prompt.arguments or [] if a.required and a.name not in given]
+        if missing:
+            raise MCPError(INVALID_PARAMS, f"prompt {name!r} needs the argument(s) "
+                           f"{', '.join(missing)}")
+        return await super().get_prompt(name, arguments, context)
