@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -38,15 +39,18 @@ SUBSET = 2_000  # tokens distilled by the fast determinism tests
 
 
 class CountingFactory:
-    """Wraps `open_token_encoder` (the seam to the model) and counts the encoders opened."""
+    """Wraps `open_token_encoder` (the seam to the model) and records the encoders opened."""
 
-    def __init__(self, make: Callable[[Path, int | None], object]) -> None:
+    def __init__(self, make: Callable[[Path, int | None], Any]) -> None:
         self._make = make
         self.opened: list[Path] = []
+        self.kinds: list[str] = []
 
-    def __call__(self, path: Path, gpu_layers: int | None) -> object:
+    def __call__(self, path: Path, gpu_layers: int | None) -> Any:
         self.opened.append(path)
-        return self._make(path, gpu_layers)
+        encoder = self._make(path, gpu_layers)
+        self.kinds.append(encoder.name)
+        return encoder
 
 
 class FakeTokenEncoder:
@@ -61,6 +65,56 @@ class FakeTokenEncoder:
 
     def close(self) -> None:
         pass
+
+
+def write_tiny_decoder(path: Path) -> Path:
+    """A random one-layer llama-architecture GGUF with a SentencePiece vocabulary (control,
+    byte and normal tokens): a stand-in for decoder embedding models (Qwen3-Embedding...)."""
+    import gguf
+
+    rng = np.random.default_rng(0)
+    words = ["\u2581def", "\u2581return", "\u2581self", "\u2581", "a", "e", "f", "s", "x", "("]
+    pieces = ["<unk>", "<s>", "</s>", *(f"<0x{b:02X}>" for b in range(256)), *words]
+    kinds = gguf.TokenType
+    types = [kinds.UNKNOWN, kinds.CONTROL, kinds.CONTROL, *[kinds.BYTE] * 256]
+    types += [kinds.NORMAL] * len(words)
+    embd, ffn = 32, 64
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_context_length(128)
+    writer.add_embedding_length(embd)
+    writer.add_block_count(1)
+    writer.add_feed_forward_length(ffn)
+    writer.add_head_count(4)
+    writer.add_head_count_kv(4)
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_rope_dimension_count(embd // 4)
+    writer.add_file_type(gguf.LlamaFileType.ALL_F32)
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list(pieces)
+    writer.add_token_scores([0.0] * 259 + [-float(i) for i in range(len(words))])
+    writer.add_token_types(types)
+    writer.add_unk_token_id(0)
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    shapes = {
+        "token_embd": (len(pieces), embd),
+        "blk.0.attn_q": (embd, embd),
+        "blk.0.attn_k": (embd, embd),
+        "blk.0.attn_v": (embd, embd),
+        "blk.0.attn_output": (embd, embd),
+        "blk.0.ffn_gate": (ffn, embd),
+        "blk.0.ffn_up": (ffn, embd),
+        "blk.0.ffn_down": (embd, ffn),
+    }
+    for name, shape in shapes.items():
+        writer.add_tensor(f"{name}.weight", (rng.standard_normal(shape) * 0.2).astype(np.float32))
+    for name in ("output_norm", "blk.0.attn_norm", "blk.0.ffn_norm"):
+        writer.add_tensor(f"{name}.weight", np.ones(embd, dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -236,3 +290,21 @@ def test_static_neighbours_agree_with_the_models(
     agreement = neighbour_agreement(static.embed_documents(texts), model_vectors)
     assert agreement >= 0.46
     assert random_agreement(model_vectors) < 0.06
+
+
+def test_a_model_that_is_not_bert_is_distilled_through_llama_cpp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_tiny_decoder(tmp_path / "tiny-decoder.gguf")
+    counter = CountingFactory(static_mod.open_token_encoder)
+    monkeypatch.setattr(static_mod, "open_token_encoder", counter)
+    static = load_static_embedder(path, gpu_layers=0, cache_root=tmp_path / "cache")
+    again = load_static_embedder(path, gpu_layers=0, cache_root=tmp_path / "cache")
+
+    assert counter.kinds == ["llama"]
+    assert static.table.shape == (269, 32)  # PCA keeps at most the model's dimensions
+    assert not static.table[[0, 1, 2]].any()  # <unk> <s> </s>
+    assert (static.dim, static.max_tokens) == (32, 128)
+    vectors = static.embed_documents(["def f(self): return x", ""])
+    assert np.allclose(np.linalg.norm(vectors, axis=1), [1.0, 0.0], atol=1e-5)
+    assert again.table.tobytes() == static.table.tobytes()

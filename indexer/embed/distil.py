@@ -14,6 +14,16 @@
 Control, unknown, unused and placeholder tokens get a zero row: they add nothing to a sum.
 The result is a float32 (vocab size, dims) table; a text's static vector is the
 L2-normalized sum of its tokens' rows (`indexer.embed.static`).
+
+Determinism: batches are fixed (input order, fixed size) and every BLAS product runs
+single-threaded in a worker (`_single_blas_pool`), so a table has the same bytes in every
+process and for any thread count (tested; two processes gave the same SHA-256).
+
+Measured (all-MiniLM-L6-v2 q8_0, 29,523 tokens, 2 shared CPU cores, load 2-4): 16-27 s
+for a full distillation; the 31 MB table loads from the cache in 0.06 s. Quality on flask
+(evals/bench_static.py): 0.534 of each chunk's top-10 neighbours by static vectors are
+among its top-10 by the model's (random: 0.036); docstring -> function MRR@10 0.324
+(the model: 0.487).
 """
 
 from __future__ import annotations
@@ -179,6 +189,11 @@ def token_weights(count: int, recipe: Recipe) -> np.ndarray:
     frequency (BERT: characters, then words by count), which is the only frequency
     information a model file carries; Model2Vec makes the same assumption. `zipf`
     (log(2 + rank)) is Model2Vec's older weighting; `none` weighs all tokens alike.
+
+    Why SIF with a = 1e-4, measured on flask (neighbour agreement with the model @10 /
+    docstring MRR@10, 256 dims): sif 1e-4 0.534 / 0.324, sif 1e-3 0.512 / 0.274,
+    sif 1e-5 0.518 / 0.338, zipf 0.509 / 0.289, none 0.442 / 0.191. 384 dims (no
+    reduction for MiniLM) 0.538 / 0.337, 128 dims 0.510 / 0.275.
     """
     ranks = np.arange(count, dtype=np.float64)
     if recipe.weighting == "none":

@@ -16,6 +16,10 @@ keyed by the model file's fingerprint and the recipe (version, dimensions, weigh
 a different model file, or a recipe change, distils a new table. Both files are written
 atomically (temp file, fsync, rename); the JSON is written last and checked on load, so a
 crash never leaves a table that is used half-written.
+
+Measured (flask's 759 functions and methods, 169 tokens each on average, 2 shared cores):
+12,200 chunks/s in one `embed_documents` call (86% of it tokenizing in llama.cpp), a
+median 0.14 ms for one chunk, against ~47 chunks/s for the transformer (numpy backend).
 """
 
 from __future__ import annotations
@@ -132,8 +136,8 @@ def load_static_embedder(
 ) -> StaticEmbedder:
     """The static embedder for a GGUF model (`spec` as in `load_embedder`: a path, or None
     for `$SEXTANT_MODEL` / the default model), distilling and caching its table on first
-    use (MiniLM: about 10 s on 2 CPU cores, see docs). `gpu_layers` applies only to the
-    distillation; `cache_root` defaults to the Sextant cache dir."""
+    use (MiniLM: 16-27 s on 2 shared CPU cores, see `indexer.embed.distil`). `gpu_layers`
+    applies only to the distillation; `cache_root` defaults to the Sextant cache dir."""
     recipe = recipe or Recipe()
     path = resolve_model_path(spec)
     fingerprint = model_fingerprint(path)

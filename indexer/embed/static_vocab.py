@@ -72,11 +72,15 @@ class ModelVocab:
     def window(self) -> int:
         """Tokens the transformer reads per input: its training context, or the window
         Sextant's converter declared (`sextant.max_seq_length`: 256 for MiniLM)."""
-        window = int(self._lib.llama_model_n_ctx_train(self._model))
-        buf = ctypes.create_string_buffer(32)
-        n = self._lib.llama_model_meta_val_str(self._model, b"sextant.max_seq_length", buf, 32)
-        declared = int(buf.value) if n > 0 and buf.value.isdigit() else 0
-        return min(x for x in (window, declared) if x > 0) if window or declared else 0
+        arch = self._meta("general.architecture") or ""
+        sizes = [self._meta(f"{arch}.context_length"), self._meta("sextant.max_seq_length")]
+        known = [int(x) for x in sizes if x is not None and x.isdigit() and int(x) > 0]
+        return min(known) if known else 0
+
+    def _meta(self, key: str) -> str | None:
+        buf = ctypes.create_string_buffer(256)
+        n = self._lib.llama_model_meta_val_str(self._model, key.encode(), buf, len(buf))
+        return buf.value.decode() if n >= 0 else None
 
     def text(self, token: int) -> str:
         raw = self._lib.llama_vocab_get_text(self._vocab, token)
