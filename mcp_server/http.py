@@ -14,7 +14,7 @@ from types import FrameType
 
 import anyio
 import uvicorn
-from indexer.repo_index import IndexPaths
+from indexer.disk import IndexPaths
 from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import anyio
 from anyio.streams.text import TextReceiveStream
-from indexer.repo_index import IndexPaths
+from indexer.disk import IndexPaths
 from mcp import Client
 
 from mcp_server.owner import Owner, claim, read_owner

@@ -36,9 +36,9 @@ from typing import Protocol
 
 import numpy as np
 
-from indexer.embed.base import EmbedderError
 from indexer.embed.batching import pack_batches
 from indexer.embed.bert_cpu import NumpyBertEmbedder, UnsupportedModel, _blas_threads
+from indexer.embed.protocol import EmbedderError
 from indexer.embed.static_vocab import ModelVocab
 
 # Bump when the vectors a recipe produces change (cache keys include it).

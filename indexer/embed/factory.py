@@ -33,6 +33,23 @@ def backend_from_env() -> str:
     return raw
 
 
+def resolve_model_path(spec: str | Path | None) -> Path:
+    """`spec`, else `$SEXTANT_MODEL`, else the default model (converted on first use)."""
+    if spec is None:
+        spec = os.environ.get(MODEL_ENV) or None
+    if spec is None:
+        from indexer.embed.convert import provision_default_model
+
+        return provision_default_model()
+    path = Path(spec).expanduser()
+    if not path.is_file():
+        raise ModelUnavailableError(
+            f"embedding model {str(path)!r} not found: set {MODEL_ENV} to a GGUF file "
+            "or unset it to use the default model"
+        )
+    return path
+
+
 def load_embedder(spec: str | Path | None, gpu_layers: int | None = None) -> Embedder:
     """Build the embedder named by `spec`.
 
@@ -56,17 +73,7 @@ def load_embedder(spec: str | Path | None, gpu_layers: int | None = None) -> Emb
         return HashingEmbedder(dim=int(dim) if dim else 64)
     if gpu_layers is None:
         gpu_layers = gpu_layers_from_env()
-    if spec is None:
-        from indexer.embed.convert import provision_default_model
-
-        path = provision_default_model()
-    else:
-        path = Path(spec).expanduser()
-    if not path.is_file():
-        raise ModelUnavailableError(
-            f"embedding model {str(path)!r} not found: set {MODEL_ENV} to a GGUF file "
-            "or unset it to use the default model"
-        )
+    path = resolve_model_path(spec)
     backend = backend_from_env()
     from indexer.embed.gguf import GGUFEmbedder, default_gpu_layers
 

@@ -35,9 +35,10 @@ from typing import Any
 
 import numpy as np
 
-from indexer.embed.base import MODEL_ENV, EmbedderError, ModelUnavailableError
 from indexer.embed.convert import cache_dir, model_fingerprint
 from indexer.embed.distil import RECIPE_VERSION, Recipe, distil_table, open_token_encoder
+from indexer.embed.factory import resolve_model_path
+from indexer.embed.protocol import EmbedderError
 from indexer.embed.static_vocab import ModelVocab
 
 log = logging.getLogger(__name__)
@@ -101,23 +102,6 @@ class StaticEmbedder:
 
     def close(self) -> None:
         self._vocab.close()
-
-
-def resolve_model_path(spec: str | Path | None) -> Path:
-    """`spec`, else `$SEXTANT_MODEL`, else the default model (converted on first use)."""
-    if spec is None:
-        spec = os.environ.get(MODEL_ENV) or None
-    if spec is None:
-        from indexer.embed.convert import provision_default_model
-
-        return provision_default_model()
-    path = Path(spec).expanduser()
-    if not path.is_file():
-        raise ModelUnavailableError(
-            f"embedding model {str(path)!r} not found: set {MODEL_ENV} to a GGUF file "
-            "or unset it to use the default model"
-        )
-    return path
 
 
 def table_path(

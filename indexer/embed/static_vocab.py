@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.embed.base import EmbedderError, ModelUnavailableError
+from indexer.embed.protocol import EmbedderError, ModelUnavailableError
 
 # llama_token_attr bits (llama.h)
 _ATTR_UNKNOWN = 1 << 0
