@@ -93,6 +93,11 @@ def _max_tokens_option(p: argparse.ArgumentParser) -> None:
                    metavar="N", help="upper bound on the answer's size in cl100k tokens")
 
 
+def _static_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-static", action="store_true", help=(
+        "no static tier: no vectors until the model has embedded (also SEXTANT_STATIC=0)"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sextant", formatter_class=_Formatter, description=(
         "Local, always-fresh code context for coding agents (MCP over stdio and HTTP)."))
@@ -106,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("path", nargs="?", default=None, help=(
         "repository root (same as --repo; default: current directory)"))
-    p.add_argument("--no-embed", action="store_true", help="skip embeddings (lexical + symbols)")
+    p.add_argument("--no-embed", action="store_true", help=(
+        "skip the model tier (lexical + symbols + static vectors)"))
+    _static_option(p)
     p.add_argument("--dry-run", action="store_true", help="report what would be indexed")
     p.add_argument("--max-file-bytes", type=_int_in(1), default=1 << 20, metavar="BYTES",
                    help="skip files larger than this")
@@ -163,7 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
         "TCP port for --transport http (0: any free port)"))
     p.add_argument("--token", default=None, help="bearer token (default: $SEXTANT_TOKEN)")
     p.add_argument("--no-watch", action="store_true", help="do not follow file changes")
-    p.add_argument("--no-embed", action="store_true", help="lexical + symbols only")
+    p.add_argument("--no-embed", action="store_true", help=(
+        "no model tier (lexical + symbols + static vectors)"))
+    _static_option(p)
     p.add_argument("--index-secrets", action="store_true",
                    help="also index secret-bearing files (.env, *.pem, ...); output stays redacted")
     p.add_argument("--allowed-host", action="append", default=[], metavar="NAME", help=(

@@ -18,7 +18,8 @@ from indexer.build import IndexOptions, index_repository
 from indexer.core import WorkerPool
 from indexer.discover import WalkOptions
 from indexer.disk import IndexPaths, RepoIndex
-from indexer.live import LiveIndex
+from indexer.embed import static_from_env
+from indexer.live import LiveIndex, LiveOptions
 from mcp_server import render
 from mcp_server.progress import Progress
 from mcp_server.settings import Settings
@@ -42,11 +43,14 @@ def open_context(args: argparse.Namespace, *, embed: bool = False,
     """The repository's live index for one command: built first when none exists, else first
     brought up to date with the files on disk (incremental: only changed files are read),
     unless `refresh` is off or the user passed `--no-refresh`. No watcher, no background
-    work: `embed` attaches the model tier only where vectors exist."""
+    work: `embed` attaches the semantic tiers only where their vectors exist (the static
+    tier first, so that a refresh gives changed chunks static vectors too)."""
     paths = _paths(args)
     fresh = not paths.exists()
-    with LiveIndex(RepoIndex(paths)) as live:
+    with LiveIndex(RepoIndex(paths), LiveOptions(static=static_from_env())) as live:
         live.index.workers = WorkerPool()
+        if embed and live.options.static and paths.static_vectors.exists():
+            live.attach_static()
         if fresh:
             sys.stderr.write("sextant: no index yet; indexing (lexical + symbols) first\n")
             index_repository(live.index, IndexOptions(), Progress())
@@ -114,18 +118,34 @@ def cmd_index(args: argparse.Namespace, emit: Emit) -> int:
         emit(args, report, render.dry_run)
         return 0
     progress = Progress()
-    with RepoIndex(paths) as index:
-        index.workers = WorkerPool(opts.workers)  # crash isolation even for a few files
-        stats = index_repository(index, opts, progress)
+    started = time.perf_counter()
+    static = static_from_env() and not args.no_static
+    with LiveIndex(RepoIndex(paths), LiveOptions(static=static)) as live:
+        live.index.workers = WorkerPool(opts.workers)  # crash isolation even for a few files
+        if static:
+            live.attach_static()  # new chunks get static vectors as they are written
+        stats = index_repository(live.index, opts, progress)
         result: dict[str, Any] = stats.as_dict()
+        if live.static is not None:
+            result["static"] = {"model": live.static.model_id, "vectors": len(live.static)}
+        result["seconds_to_usable"] = round(time.perf_counter() - started, 3)
         if not args.no_embed:
-            result["embedding"] = _embed_all(index, progress)
+            sys.stderr.write(f"sextant: index ready ({_tiers(live)}) in "
+                             f"{result['seconds_to_usable']} s; embedding with the model, most "
+                             "valuable chunks first (Ctrl-C stops; the next run resumes)\n")
+            result["embedding"] = _embed_all(live, progress)
     emit(args, result, render.index_stats)
-    return 0
+    return 130 if result.get("embedding", {}).get("interrupted") else 0
 
 
-def _embed_all(index: RepoIndex, progress: Progress) -> dict[str, Any]:
-    live = LiveIndex(index)
+def _tiers(live: LiveIndex) -> str:
+    return "lexical + symbols" + (" + static vectors" if live.static is not None else "")
+
+
+def _embed_all(live: LiveIndex, progress: Progress) -> dict[str, Any]:
+    """Embed every chunk without a model vector, with a progress bar (rate, ETA). Ctrl-C
+    stops it between two batches' worth of work: what was embedded is saved (the vectors,
+    and every batch in the embedding cache), the index stays usable, a later run resumes."""
     started = time.perf_counter()
     live.attach_model()
     state = live.embedding
@@ -137,15 +157,27 @@ def _embed_all(index: RepoIndex, progress: Progress) -> dict[str, Any]:
 
     reporter = threading.Thread(target=report, daemon=True)
     reporter.start()
+    interrupted = False
     try:
         live.embed_pending()
+    except KeyboardInterrupt:
+        interrupted = True
+        state.state = "partial"
     finally:
         done.set()
         reporter.join()
-    progress(state.done, state.total or None, "embedding")
     assert live.embedder is not None and live.vectors is not None
-    return {"model": live.embedder.model_id, "embedded": state.done, "chunks": state.total,
-            "vectors": len(live.vectors), "seconds": round(time.perf_counter() - started, 2)}
+    if live.vectors.dirty:
+        live.vectors.save(live.generation)
+    if interrupted:
+        sys.stderr.write(f"\nsextant: stopped; {len(live.vectors)} of {state.total} chunks have "
+                         "model vectors; the index is usable (run `sextant index` again to "
+                         "embed the rest)\n")
+    else:
+        progress(state.done, state.total or None, "embedding")
+    return {"model": live.embedder.model_id, "embedded": len(live.vectors),
+            "chunks": state.total, "vectors": len(live.vectors),
+            "seconds": round(time.perf_counter() - started, 2), "interrupted": interrupted}
 
 
 def cmd_search(args: argparse.Namespace, emit: Emit) -> int:
@@ -235,7 +267,8 @@ def cmd_serve(args: argparse.Namespace, emit: Emit) -> int:
 
     settings = Settings(
         root=repo_path(args), index_dir=Path(args.index_dir) if args.index_dir else None,
-        watch=not args.no_watch, embed=not args.no_embed, transport=args.transport,
+        watch=not args.no_watch, embed=not args.no_embed,
+        static=static_from_env() and not args.no_static, transport=args.transport,
         host=args.host, port=args.port, token=args.token or Settings(root=repo_path(args)).token,
         index_secrets=args.index_secrets, **_http_overrides(args))
     serve(settings)

@@ -55,7 +55,10 @@ def status(r: Any) -> str:
         f"files: {r.files}  symbols: {r.symbols}  chunks: {r.chunks}",
         "languages: " + ", ".join(f"{k} {v}" for k, v in r.languages.items()),
         "skipped: " + (", ".join(f"{k} {v}" for k, v in r.skipped.items()) or "none"),
-        f"embeddings: {r.embedded_chunks} chunks, model {r.embedding_model or 'none'}",
+        f"model vectors: {r.embedded_chunks} of {r.chunks} chunks ({r.embedding_state}), "
+        f"model {r.embedding_model or 'none'}" + _eta(r),
+        f"static vectors: {r.static_chunks} of {r.chunks} chunks"
+        + (f", table {r.static_model}" if r.static_model else " (static tier off)"),
     ]
     if r.changed_since_indexed:
         lines.append(f"freshness: {r.changed_since_indexed} files changed since indexed "
@@ -67,14 +70,25 @@ def status(r: Any) -> str:
     return "\n".join(lines)
 
 
+def _eta(r: Any) -> str:
+    if r.embedding_rate is None:
+        return ""
+    eta = f", ETA {round(r.embedding_eta_s)} s" if r.embedding_eta_s is not None else ""
+    return f" ({r.embedding_rate} chunks/s{eta})"
+
+
 def index_stats(r: dict[str, Any]) -> str:
     skipped = ", ".join(f"{k} {v}" for k, v in r["skipped"].items()) or "none"
     text = (f"indexed {r['indexed']} files ({r['unchanged']} unchanged, {r['deleted']} deleted) "
             f"of {r['files']}: {r['symbols']} symbols, {r['chunks']} chunks in {r['seconds']} s\n"
             f"skipped: {skipped}")
+    if "static" in r:
+        text += f"\nstatic vectors: {r['static']['vectors']} chunks ({r['static']['model']})"
     if "embedding" in r:
         e = r["embedding"]
-        text += f"\nembedded {e['embedded']} chunks with {e['model']} in {e['seconds']} s"
+        stopped = " (stopped: run again to embed the rest)" if e.get("interrupted") else ""
+        text += (f"\nmodel vectors: {e['embedded']} of {e['chunks']} chunks with {e['model']} "
+                 f"in {e['seconds']} s{stopped}")
     return text
 
 

@@ -21,7 +21,8 @@ def live_options(settings: Settings) -> LiveOptions:
     return LiveOptions(
         walk=WalkOptions(max_file_bytes=settings.max_file_bytes,
                          index_secrets=settings.index_secrets),
-        watch=settings.watch, embed=settings.embed, model=settings.model,
+        watch=settings.watch, embed=settings.embed, static=settings.static,
+        model=settings.model,
         gpu_layers=settings.gpu_layers, debounce_ms=settings.debounce_ms)
 
 

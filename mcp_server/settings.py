@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+def _env_on(name: str) -> bool:
+    """A switch that is on unless the variable says 0, off, false or no."""
+    return os.environ.get(name, "").strip().lower() not in ("0", "off", "false", "no")
+
+
 def _env_list(name: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in os.environ.get(name, "").split(",") if v.strip())
 
@@ -17,7 +22,8 @@ class Settings:
     index_dir: Path | None = None
     model: str | None = field(default_factory=lambda: os.environ.get("SEXTANT_MODEL") or None)
     gpu_layers: int | None = None  # None: SEXTANT_GPU_LAYERS, else all layers when a GPU exists
-    embed: bool = True
+    embed: bool = True  # the model tier, in the background
+    static: bool = field(default_factory=lambda: _env_on("SEXTANT_STATIC"))  # the static tier
     watch: bool = True
     transport: str = "stdio"
     host: str = "127.0.0.1"

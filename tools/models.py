@@ -21,6 +21,17 @@ class Omitted(BaseModel):
     hint: str = Field(description="How to get them: a narrower call or a larger max_tokens")
 
 
+class TierCoverage(BaseModel):
+    """How many chunks each semantic tier can find by meaning, as counts."""
+
+    chunks: int = Field(description="Chunks in the index")
+    static: int = Field(description="Chunks with a static vector (the fast tier, distilled "
+                        "from the model; given while a chunk is indexed)")
+    model: int = Field(description="Chunks with a model (transformer) vector")
+    model_state: str = Field(description="off, pending, running, partial, complete, failed: "
+                             "complete only when every chunk has a model vector")
+
+
 class SearchHit(BaseModel):
     path: str
     start_line: int
@@ -31,7 +42,8 @@ class SearchHit(BaseModel):
     score: float
     snippet: str
     matched_by: list[str] = Field(default_factory=list,
-                                  description="Indexes that matched: lexical, semantic, symbol")
+                                  description="Retrievers that matched: lexical, symbol, "
+                                  "semantic (model vectors), static (static vectors)")
 
 
 class SearchResult(BaseModel):
@@ -39,9 +51,11 @@ class SearchResult(BaseModel):
     took_ms: float
     truncated: bool = Field(description="True when the token budget shortened or dropped results")
     mode: str
-    embedded_share: float = Field(description="Share of chunks that have embeddings (0..1)")
+    embedded_share: float = Field(description="Share of chunks that have model embeddings (0..1)")
     omitted: Omitted | None = None
     freshness: Freshness
+    coverage: TierCoverage | None = Field(None, description=(
+        "Chunks each semantic tier covered when this answer was computed"))
 
 
 class SymbolReference(BaseModel):
@@ -143,7 +157,14 @@ class IndexStatus(BaseModel):
     skipped: dict[str, int]
     embedded_chunks: int
     embedding_model: str | None
-    embedding_state: str = Field(description="off, pending, running, complete")
+    embedding_state: str = Field(description=(
+        "The model tier: off, pending, running, partial, complete, failed (complete only "
+        "when every chunk has a model vector)"))
+    static_chunks: int = Field(0, description="Chunks with a static-tier vector")
+    static_model: str | None = Field(None, description="The static tier's table, when on")
+    coverage: TierCoverage | None = Field(None, description="Both tiers' counts in one place")
+    embedding_rate: float | None = Field(None, description="Model-tier chunks/s of this pass")
+    embedding_eta_s: float | None = Field(None, description="Seconds left for the model tier")
     watching: bool
     pending_files: int
     last_indexed_at: float | None

@@ -4,9 +4,12 @@
    stack-trace frames are pulled out of it; English stop words are dropped from the lexical
    query; a long text (an issue, a log) is cut to its most telling words; words bring their
    plural/singular and -ing/-ed stems where the index has them (it is not stemmed).
-2. Three retrievers produce candidates: BM25 (tantivy, identifier-aware, over the planned
+2. Four retrievers produce candidates: BM25 (tantivy, identifier-aware, over the planned
    words), symbol definitions (DuckDB: exact names of the query's identifiers, prefixes for
-   a short query) and dense vectors (usearch, when embeddings exist).
+   a short query), and the two semantic tiers, each its own retriever over its own usearch
+   index: `static` (every chunk has a static vector from the moment it is indexed) and
+   `semantic` (the model's vectors, as far as background embedding got). The two vector
+   spaces are never compared raw: each ranks, and the ranks are fused.
 3. Weighted reciprocal-rank fusion, then multiplicative priors: where the code lives (tests,
    vendored, generated, example code and prose rank lower, never hidden), whether the
    query names the file or its module, and the file's import-graph centrality (`file_rank`
@@ -31,12 +34,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from indexer.lexical import PARTS_RE, WORD_RE, identifier_tokens
-from indexer.live import LiveIndex
+from indexer.live import Coverage, LiveIndex
 from indexer.store import SearchTables, search_tables
 from tools.budget import fit_items, json_tokens
 from tools.errors import ToolError
 from tools.freshness import freshness as answer_freshness
-from tools.models import Omitted, SearchHit, SearchResult
+from tools.models import Omitted, SearchHit, SearchResult, TierCoverage
 from tools.search_narrow import BlockHit, Narrowed, narrow_blocks
 from tools.source import check_glob
 
@@ -45,7 +48,7 @@ _SEMANTIC_POOL = ThreadPoolExecutor(4, thread_name_prefix="sextant-query-embed")
 
 MODES = ("hybrid", "lexical", "semantic")
 RRF_K = 60
-WEIGHTS = {"lexical": 1.0, "semantic": 1.0, "symbol": 1.5}
+WEIGHTS = {"lexical": 1.0, "semantic": 1.0, "static": 1.0, "symbol": 1.5}
 SYMBOL_WEIGHT_PROSE = 0.4  # symbol matches of an identifier mentioned inside a sentence
 NAME_QUERY_WORDS = 4  # a query this short that names an identifier is a name lookup
 SNIPPET_LINES = 40
@@ -237,11 +240,24 @@ def _symbol_matches(tables: SearchTables, plan: QueryPlan, limit: int) -> list[i
 
 
 def _semantic(ctx: LiveIndex, text: str, limit: int) -> list[int]:
-    if ctx.vectors is None or ctx.embedder is None or len(ctx.vectors) == 0:
+    vectors, embedder = ctx.vectors, ctx.embedder
+    if vectors is None or embedder is None or len(vectors) == 0:
         return []
     with ctx.embed_lock:
-        vec = ctx.embedder.embed_query(text)
-    return [key for key, _ in ctx.vectors.search(vec, limit)]
+        vec = embedder.embed_query(text)
+    return [key for key, _ in vectors.search(vec, limit)]
+
+
+def _static(ctx: LiveIndex, text: str, limit: int) -> list[int]:
+    """The static tier's neighbours (its embedder is thread-safe: no lock)."""
+    static = ctx.static
+    return static.search(text, limit) if static is not None else []
+
+
+def _has_vectors(ctx: LiveIndex) -> bool:
+    static = ctx.static
+    return bool((ctx.vectors is not None and len(ctx.vectors)) or
+                (static is not None and len(static)))
 
 
 def _load_text(ctx: LiveIndex, ids: Sequence[int]) -> dict[int, str]:
@@ -386,16 +402,18 @@ def search_code(
     pool = max(60, k * 6) * (8 if language or path else 1)
     ranked: dict[str, Sequence[int]] = {}
     # The query embedding (native code, GIL released) runs while the lexical retrievers do.
-    semantic = (_SEMANTIC_POOL.submit(_semantic, ctx, plan.semantic, pool)
-                if mode in ("hybrid", "semantic") else None)
+    dense = mode in ("hybrid", "semantic")
+    semantic = _SEMANTIC_POOL.submit(_semantic, ctx, plan.semantic, pool) if dense else None
+    static = _SEMANTIC_POOL.submit(_static, ctx, plan.semantic, pool) if dense else None
     tables = search_tables(ctx.index.store)
     if mode in ("hybrid", "lexical"):
         terms = [*plan.terms, *ctx.index.lexical.known(plan.variants)][:MAX_QUERY_TOKENS]
         ranked["lexical"] = [cid for cid, _ in ctx.index.lexical.search(terms, pool)]
         ranked["symbol"] = _symbol_matches(tables, plan, 20)
-    if semantic is not None:
+    if semantic is not None and static is not None:
         ranked["semantic"] = semantic.result()
-    if mode == "semantic" and (ctx.vectors is None or len(ctx.vectors) == 0):
+        ranked["static"] = static.result()
+    if mode == "semantic" and not _has_vectors(ctx):
         raise ToolError("semantic search needs embeddings, and none exist yet: use mode "
                         "'hybrid' or 'lexical', or wait for embedding (see index_status)")
     fused = _fuse(ranked, fusion_weights(plan))
@@ -429,17 +447,21 @@ def _hit(r: _Ranked, text: str, member: Narrowed | None) -> SearchHit:
                      snippet=_snippet(text, SNIPPET_LINES), matched_by=sorted(set(r.matched_by)))
 
 
-def _embedded_share(ctx: LiveIndex) -> float:
-    if ctx.vectors is None or len(ctx.vectors) == 0:
-        return 0.0
-    total = len(search_tables(ctx.index.store).chunks)  # in memory for this generation
-    return round(min(1.0, len(ctx.vectors) / total), 4) if total else 0.0
+def _coverage(ctx: LiveIndex) -> TierCoverage:
+    """Both tiers' counts; the chunk count from the in-memory tables of this generation."""
+    total = len(search_tables(ctx.index.store).chunks)
+    static, vectors = ctx.static, ctx.vectors
+    cov = Coverage(chunks=total, static=min(total, len(static)) if static is not None else 0,
+                   model=min(total, len(vectors)) if vectors is not None else 0)
+    return TierCoverage(chunks=cov.chunks, static=cov.static, model=cov.model,
+                        model_state=ctx.model_state(cov))
 
 
 def _render(ctx: LiveIndex, hits: list[SearchHit], mode: str, max_tokens: int,
             started: float) -> SearchResult:
     freshness = answer_freshness(ctx, {h.path for h in hits})
-    share = _embedded_share(ctx)
+    coverage = _coverage(ctx)
+    share = round(coverage.model / coverage.chunks, 4) if coverage.chunks else 0.0
 
     def build(kept: list[SearchHit], omitted: int, degraded: bool) -> SearchResult:
         return SearchResult(
@@ -447,7 +469,7 @@ def _render(ctx: LiveIndex, hits: list[SearchHit], mode: str, max_tokens: int,
             truncated=degraded or omitted > 0, mode=mode, embedded_share=share,
             omitted=Omitted(count=omitted, hint="raise max_tokens, lower k, or narrow with "
                             "path/language") if omitted else None,
-            freshness=freshness)
+            freshness=freshness, coverage=coverage)
 
     whole = build(hits, 0, False)
     if len(whole.model_dump_json(indent=2).encode()) <= max_tokens or json_tokens(whole) <= max_tokens:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from indexer.discover import FileEntry, walk
 from indexer.live import LiveIndex
-from tools.models import IndexStatus
+from tools.models import IndexStatus, TierCoverage
 
 
 def changed_since_indexed(ctx: LiveIndex) -> int:
@@ -25,6 +25,13 @@ def changed_since_indexed(ctx: LiveIndex) -> int:
     return changed + len(known) - seen
 
 
+def tier_coverage(ctx: LiveIndex) -> TierCoverage:
+    """Both semantic tiers' counts, and the model tier's honest state."""
+    cov = ctx.coverage()
+    return TierCoverage(chunks=cov.chunks, static=cov.static, model=cov.model,
+                        model_state=ctx.model_state(cov))
+
+
 def index_status(ctx: LiveIndex) -> IndexStatus:
     store = ctx.index.store
     files, symbols, chunks = store.query_one(
@@ -34,12 +41,18 @@ def index_status(ctx: LiveIndex) -> IndexStatus:
         "SELECT coalesce(language, 'text'), count(*) FROM files GROUP BY 1 ORDER BY 2 DESC"))
     skipped = dict(store.query("SELECT reason, count(*) FROM skipped GROUP BY 1 ORDER BY 2 DESC"))
     last = store.query_one("SELECT max(indexed_at) FROM files")[0]
+    coverage = tier_coverage(ctx)
+    rate = ctx.embedding.rate() if coverage.model_state == "running" else None
+    eta = ctx.embedding.eta_s()
     return IndexStatus(
         root=str(ctx.root), index_dir=str(ctx.index.paths.dir), generation=store.generation,
         files=files, symbols=symbols, chunks=chunks, languages=languages, skipped=skipped,
-        embedded_chunks=len(ctx.vectors) if ctx.vectors is not None else 0,
+        embedded_chunks=coverage.model,
         embedding_model=ctx.embedder.model_id if ctx.embedder is not None else None,
-        embedding_state=ctx.embedding.state, watching=ctx.watching,
+        embedding_state=coverage.model_state, static_chunks=coverage.static,
+        static_model=ctx.static.model_id if ctx.static is not None else None,
+        coverage=coverage, embedding_rate=None if rate is None else round(rate, 2),
+        embedding_eta_s=None if eta is None else round(eta, 1), watching=ctx.watching,
         pending_files=len(ctx.pending_paths()), last_indexed_at=last,
         changed_since_indexed=None if ctx.watching else changed_since_indexed(ctx),
         metrics=dict(ctx.metrics))

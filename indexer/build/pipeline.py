@@ -28,11 +28,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from indexer.discover import IgnoreCache
-from indexer.lexical import LexicalDoc, ident_body, tokenize_for_index
-from indexer.parse import FileRecord
+from indexer.core import CRASH_REASON, WorkerPool
 from indexer.discover import (
     FileEntry,
+    IgnoreCache,
     SkippedFile,
     WalkOptions,
     content_skip_reason,
@@ -41,7 +40,8 @@ from indexer.discover import (
     read_file,
     walk,
 )
-from indexer.core import CRASH_REASON, WorkerPool
+from indexer.lexical import LexicalDoc, ident_body, tokenize_for_index
+from indexer.parse import FileRecord
 
 if TYPE_CHECKING:
     from indexer.disk import RepoIndex
@@ -265,6 +265,8 @@ def _write(index: RepoIndex, records: list[FileRecord], deleted: list[str],
     chunk_ids, removed = index.store.write_files(records, replaced)
     if index.vectors is not None and removed:
         index.vectors.remove(removed)
+    if index.static is not None:
+        _write_static(index, records, chunk_ids, removed)
     gen = index.store.generation
     now = time.monotonic()
     commit = final or now - stats.lexical_committed_at >= _LEXICAL_COMMIT_S
@@ -277,6 +279,22 @@ def _write(index: RepoIndex, records: list[FileRecord], deleted: list[str],
     stats.symbols += sum(r.n_symbols for r in records)
     stats.chunks += sum(r.n_chunks for r in records)
     return gen if deferred else None
+
+
+def _write_static(index: RepoIndex, records: Sequence[FileRecord], chunk_ids: Sequence[int],
+                  removed: Sequence[int]) -> None:
+    """Give the batch's new chunks their static vectors (the static tier is attached)."""
+    static = index.static
+    assert static is not None
+    static.remove(removed)
+    headers: list[str] = []
+    texts: list[str] = []
+    for rec in records:
+        cols = rec.chunk_rows()  # Chunk field order: header 6, text 7
+        if cols:
+            headers.extend(cols[6])
+            texts.extend(cols[7])
+    static.add(chunk_ids, headers, texts)
 
 
 @contextlib.contextmanager
@@ -363,6 +381,7 @@ def index_repository(
                             "index_secrets": opts.walk.index_secrets})
     if index.store.get_meta(_WALK_META) != walk_meta:  # a refresh with no change writes nothing
         index.store.set_meta(_WALK_META, walk_meta)
+    index.save_static()
     stats.generation = index.store.generation
     stats.seconds = time.perf_counter() - started
     return stats

@@ -7,6 +7,7 @@ an index; it builds its own beside it):
     REPO/.sextant/v1/store.duckdb    metadata, the source of truth
     REPO/.sextant/v1/lexical/        tantivy BM25 index (+ lexical.json: generation)
     REPO/.sextant/v1/vectors.usearch usearch vectors (+ .json sidecar: generation, model)
+    REPO/.sextant/v1/static.usearch  the static tier's vectors (+ sidecar; static.model)
     REPO/.sextant/v1/server.json     the live server owning this index (pid, port), if any
 """
 
@@ -26,6 +27,8 @@ from indexer.lexical import LexicalDoc, LexicalIndex
 from indexer.store import Store, StoreCorrupt
 
 if TYPE_CHECKING:  # usearch costs the indexing process ~15 MB; only embedding needs it
+    from indexer.disk.static import StaticTier
+    from indexer.embed import Embedder
     from indexer.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -62,6 +65,10 @@ class IndexPaths:
         return self.dir / "vectors.usearch"
 
     @property
+    def static_vectors(self) -> Path:
+        return self.dir / "static.usearch"
+
+    @property
     def server_file(self) -> Path:
         return self.dir / "server.json"
 
@@ -84,6 +91,7 @@ class RepoIndex:
         self.store = _open_store(paths)
         self.lexical = LexicalIndex(paths.lexical)
         self.vectors: VectorIndex | None = None  # attached once an embedder is known
+        self.static: StaticTier | None = None  # the static tier, when attached
         self.workers: WorkerPool | None = None  # parse workers; the server keeps one warm
         self.sync_lexical()
 
@@ -108,7 +116,25 @@ class RepoIndex:
         self.lexical.update(_lexical_docs(self.store), (), generation)
         return True
 
+    def attach_static(self, embedder: Embedder) -> StaticTier:
+        """Open the static tier's vectors for `embedder` (in line with the store); from now
+        on every write of the pipeline gives new chunks their static vectors too."""
+        from indexer.disk.static import StaticTier
+
+        self.static = StaticTier.open(self.paths.static_vectors, embedder, self.store)
+        return self.static
+
+    def save_static(self) -> None:
+        """Persist the static vectors when they changed (at the store's generation)."""
+        if self.static is not None and (self.static.dirty or
+                                        self.static.vectors.generation != self.store.generation):
+            self.static.save(self.store.generation)
+
     def close(self) -> None:
+        try:
+            self.save_static()
+        except OSError:  # derived and checked on open: a failed save costs a re-embed
+            log.exception("saving the static vectors failed")
         if self.workers is not None:
             self.workers.close()
         self.lexical.close()
@@ -155,6 +181,7 @@ def _open_store(paths: IndexPaths) -> Store:
 
 def _remove_derived(paths: IndexPaths) -> None:
     shutil.rmtree(paths.lexical, ignore_errors=True)
-    for path in paths.dir.glob(paths.vectors.name + "*"):
-        path.unlink(missing_ok=True)
-    paths.vectors.with_name("vectors.model").unlink(missing_ok=True)
+    for vectors in (paths.vectors, paths.static_vectors):
+        for path in paths.dir.glob(vectors.name + "*"):
+            path.unlink(missing_ok=True)
+        vectors.with_suffix(".model").unlink(missing_ok=True)

@@ -73,6 +73,11 @@ def _bucket(token: str, dim: int) -> tuple[int, float]:
     return value % dim, 1.0 if (value >> 63) & 1 else -1.0
 
 
+def embedded_text(header: str, text: str) -> str:
+    """What both semantic tiers embed for a chunk: the context header, then the code."""
+    return f"{header}\n{text}" if header else text
+
+
 class HashingEmbedder:
     """Deterministic fake: a signed, hashed bag of identifier sub-tokens.
 

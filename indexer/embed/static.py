@@ -38,7 +38,7 @@ import numpy as np
 from indexer.embed.convert import cache_dir, model_fingerprint
 from indexer.embed.distil import RECIPE_VERSION, Recipe, distil_table, open_token_encoder
 from indexer.embed.factory import resolve_model_path
-from indexer.embed.protocol import EmbedderError
+from indexer.embed.protocol import HASHING_SPEC, Embedder, EmbedderError, HashingEmbedder
 from indexer.embed.static_vocab import ModelVocab
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,22 @@ log = logging.getLogger(__name__)
 # vs 0.525, docstring MRR@10 0.324 vs 0.315: evals/bench_static.py), and both tiers then
 # read the same text.
 MAX_TOKENS = 512
+STATIC_ENV = "SEXTANT_STATIC"  # 0/off/false/no turns the static tier off (default: on)
+_HASHING_STATIC_DIM = 32  # the test fake's static space (the model tier's fake has 64)
+
+
+def static_from_env() -> bool:
+    """Whether the static tier is on: `$SEXTANT_STATIC` (default on)."""
+    return os.environ.get(STATIC_ENV, "").strip().lower() not in ("0", "off", "false", "no")
+
+
+def load_static_tier(spec: str | Path | None = None, gpu_layers: int | None = None) -> Embedder:
+    """The static tier's embedder for the model `spec` names: the distilled table of that
+    GGUF model, or for the deterministic test fake (``"hashing"``) a small hashing space
+    of its own, so that tests run both tiers without native code."""
+    if isinstance(spec, str) and spec.startswith(HASHING_SPEC):
+        return HashingEmbedder(_HASHING_STATIC_DIM)
+    return load_static_embedder(spec, gpu_layers)
 
 
 class StaticEmbedder:

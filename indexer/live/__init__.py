@@ -14,11 +14,13 @@ from indexer.live.pending import (
     PendingPaths,
 )
 from indexer.live.state import (
+    Coverage,
     EmbeddingState,
 )
 
 __all__ = [
     "VECTOR_DTYPE",
+    "Coverage",
     "EmbeddingState",
     "LiveIndex",
     "LiveOptions",

@@ -4,7 +4,10 @@ The cache (table `embeddings`, keyed by model id and the hash of the exact embed
 means identical text is embedded once across files, re-indexes and branch switches. The
 vector index is derived: when its recorded generation differs from the store's (a crash, an
 edit while the server was down), it is rebuilt from the cache, which costs no model calls,
-and only chunks absent from the cache are embedded.
+and only chunks absent from the cache are embedded. Every batch's vectors go to the cache as
+soon as they are computed, so an interrupted run (Ctrl-C, a kill) loses at most one batch:
+the next run finds the rest in the cache and embeds only what is missing. Chunks are taken
+most valuable first (`indexer.live.priority`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from indexer.disk import RepoIndex
-from indexer.embed import Embedder
+from indexer.embed import Embedder, embedded_text
+from indexer.live.priority import embedding_order
 from indexer.live.state import EmbeddingState
 from indexer.vectors import VectorIndex
 
@@ -30,11 +34,6 @@ SAVE_EVERY_S = 30.0
 # floor at the sizes users have; f16 stays at 0.999 for twice the memory
 # (evals/bench_vectors_recall.py, docs/embeddings.md).
 VECTOR_DTYPE = "f16"
-
-
-def embedded_text(header: str, text: str) -> str:
-    """What the model sees for a chunk: the context header, then the code."""
-    return f"{header}\n{text}" if header else text
 
 
 def open_vectors(index: RepoIndex, embedder: Embedder) -> VectorIndex:
@@ -63,19 +62,27 @@ def _fill_from_cache(index: RepoIndex, vectors: VectorIndex, model_id: str) -> N
         vectors.add(keys, vecs)
 
 
-def pending_chunks(index: RepoIndex, vectors: VectorIndex) -> list[int]:
+def missing_chunks(index: RepoIndex, vectors: VectorIndex) -> list[int]:
     """Chunk ids without a model vector, in id order."""
     ids = np.array([r[0] for r in index.store.query("SELECT chunk_id FROM chunks ORDER BY 1")],
                    dtype=np.uint64)
     if len(ids) == 0:
         return []
-    present = np.array([vectors.contains(int(i)) for i in ids], dtype=bool) if len(vectors) else \
-        np.zeros(len(ids), dtype=bool)
-    return [int(i) for i in ids[~present]]
+    return [int(i) for i in ids[~vectors.contains_many(ids)]]
+
+
+def pending_chunks(index: RepoIndex, vectors: VectorIndex, model_id: str) -> list[int]:
+    """Chunk ids without a model vector, most valuable first (cached texts before all)."""
+    missing = missing_chunks(index, vectors)
+    if not missing:
+        return []
+    cached = {r[0] for r in index.store.query(
+        "SELECT text_hash FROM embeddings WHERE model_id = ?", [model_id])}
+    return embedding_order(index.store, missing, cached)
 
 
 def count_missing(index: RepoIndex, vectors: VectorIndex) -> int:
-    return len(pending_chunks(index, vectors))
+    return len(missing_chunks(index, vectors))
 
 
 def embed_chunks(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
@@ -117,11 +124,11 @@ def embed_pending(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
     """Embed every chunk without a vector, saving the index now and then; stops between
     batches when `should_stop()` turns true. `state` tells the truth at every step: a
     pass that stops early ends `partial`, never `complete`."""
-    todo = pending_chunks(index, vectors)
+    todo = pending_chunks(index, vectors, embedder.model_id)
     total = index.store.count_chunks()
     state.state, state.total = "running", total
     state.done, state.started_at = total - len(todo), time.monotonic()
-    done_before = state.done
+    done_before = state.done_at_start = state.done
     last_save = time.monotonic()
     for start in range(0, len(todo), BATCH):
         if should_stop():
@@ -140,9 +147,10 @@ def embed_new_chunks(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
                      paths: list[str] | None, lock: threading.Lock | None = None) -> int:
     """Embed the chunks of `paths` (every chunk when None) that have no vector yet."""
     if paths is None:
-        ids = pending_chunks(index, vectors)
+        ids = pending_chunks(index, vectors, embedder.model_id)
     else:
-        ids = [i for i in index.store.chunk_ids_for_paths(paths) if not vectors.contains(i)]
+        wanted = np.asarray(index.store.chunk_ids_for_paths(paths), dtype=np.uint64)
+        ids = [int(i) for i in wanted[~vectors.contains_many(wanted)]]
     for start in range(0, len(ids), 256):
         embed_chunks(index, vectors, embedder, ids[start:start + 256], lock)
     return len(ids)

@@ -1,7 +1,8 @@
 """`LiveIndex`: one repository's index as a living thing.
 
 It owns everything that changes while a repository is served or queried: the index on disk
-(`RepoIndex`: store + lexical), the model tier's vectors and embedder, the set of paths seen
+(`RepoIndex`: store + lexical + the static tier's vectors), the model tier's vectors and
+embedder, the set of paths seen
 changing but not yet indexed, freshness, the embedding state, and the background work
 (reconcile on start, the file watcher, background embedding). The protocol layer holds one
 per served repository and counts the sessions using it; the CLI opens one for a command;
@@ -10,6 +11,11 @@ tools read it through its typed attributes and methods and never write.
 Writers take turns on `write_lock` (the start-up reconcile, watcher batches, `refresh`);
 readers never take it. After every write the listeners added with `add_listener` run (in
 the writing thread): the protocol layer turns that into resource-update notifications.
+
+Two semantic tiers (docs/embeddings.md): the static tier (`options.static`) gives every chunk
+a vector while it is indexed; the model tier (`options.embed`) embeds in the background, most
+valuable chunks first. `start` opens both tiers' saved vectors before it returns, so the
+first query is answered with every vector the index has.
 """
 
 from __future__ import annotations
@@ -34,9 +40,10 @@ from indexer.core import WorkerPool
 from indexer.discover import IgnoreCache, WalkOptions
 from indexer.disk import RepoIndex
 from indexer.live.pending import PendingPaths, overlaps
-from indexer.live.state import EmbeddingState
+from indexer.live.state import Coverage, EmbeddingState
 
 if TYPE_CHECKING:
+    from indexer.disk import StaticTier
     from indexer.embed import Embedder
     from indexer.lexical import LexicalIndex
     from indexer.store import Store
@@ -50,11 +57,14 @@ _JOIN_S = 5.0  # how long `stop` waits for a background thread before leaving it
 @dataclass(frozen=True, slots=True)
 class LiveOptions:
     """How a live index behaves. `walk` holds the flags given on the command line; the size
-    limit and secrets choice an index was built with are kept unless a flag overrides them."""
+    limit and secrets choice an index was built with are kept unless a flag overrides them.
+    `static`: the static tier (off here; the protocol layer and the CLI turn it on unless
+    `--no-static` or `SEXTANT_STATIC=0`); `embed`: the model tier in the background."""
 
     walk: WalkOptions = field(default_factory=WalkOptions)
     watch: bool = False
     embed: bool = False
+    static: bool = False
     model: str | None = None
     gpu_layers: int | None = None
     debounce_ms: int = 50
@@ -78,6 +88,7 @@ class LiveIndex:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._listeners: list[Callable[[], None]] = []
+        self.static_error: str | None = None  # why the static tier is off, when it failed
         self._index_options: IndexOptions | None = None
         self._ignore: IgnoreCache | None = None
         self._ignore_lock = threading.Lock()
@@ -100,6 +111,26 @@ class LiveIndex:
     @property
     def lexical(self) -> LexicalIndex:
         return self.index.lexical
+
+    @property
+    def static(self) -> StaticTier | None:
+        """The static tier (embedder + vectors), when attached."""
+        return self.index.static
+
+    def coverage(self) -> Coverage:
+        """How many chunks each semantic tier has a vector for, as counts."""
+        chunks = self.store.count_chunks()
+        static = len(self.index.static) if self.index.static is not None else 0
+        model = len(self.vectors) if self.vectors is not None else 0
+        return Coverage(chunks=chunks, static=min(static, chunks), model=min(model, chunks))
+
+    def model_state(self, coverage: Coverage | None = None) -> str:
+        """The model tier's state, never `complete` unless every chunk has a model vector."""
+        state = self.embedding.state
+        if state not in ("complete", "partial"):
+            return state
+        cov = coverage or self.coverage()
+        return "complete" if cov.model >= cov.chunks else "partial"
 
     @property
     def generation(self) -> int:
@@ -205,6 +236,43 @@ class LiveIndex:
         self.embed_missing(None if reconcile else paths)
         return stats
 
+    # -- the static tier ---------------------------------------------------------------------
+
+    def attach_static(self) -> bool:
+        """Load the static tier's table and open its vectors (in line with the store); False,
+        logged, when the model it is distilled from is unavailable (search stays lexical
+        until the model tier has vectors)."""
+        from indexer.embed import EmbedderError, load_static_tier
+
+        if self.index.static is not None:
+            return True
+        try:
+            embedder = load_static_tier(self.options.model, self.options.gpu_layers)
+            with self.write_lock:
+                self.index.attach_static(embedder)
+        except (EmbedderError, OSError) as exc:
+            log.warning("static tier unavailable (%s); continuing without it", exc)
+            self.static_error = str(exc)
+            return False
+        return True
+
+    def open_tiers(self) -> None:
+        """Open what exists of both semantic tiers now, before the first query: the static
+        tier (`options.static`) and, when the model tier is on and its vectors were saved,
+        the model with them (rebuilt from the embedding cache when behind the store)."""
+        if self.options.static:
+            self.attach_static()
+        from indexer.embed import EmbedderError
+
+        if self.options.embed and self.index.paths.vectors.exists():
+            try:
+                self.attach_existing_vectors()
+            except (EmbedderError, OSError, RuntimeError, ValueError) as exc:
+                # the background pass tries again and reports what fails
+                log.warning("opening the saved model vectors failed (%s)", exc)
+                self.vectors = self.embedder = None
+                self.embedding.state = "off"
+
     # -- the model tier ----------------------------------------------------------------------
 
     def attach_model(self) -> None:
@@ -254,10 +322,13 @@ class LiveIndex:
     # -- background work ---------------------------------------------------------------------
 
     def start(self) -> None:
-        """Reconcile with the working tree, then embed (`options.embed`), in the background;
-        follow file changes (`options.watch`) from before the reconcile, so no edit is lost."""
+        """Open the saved vectors of both tiers (`open_tiers`, before returning: the first
+        query uses them); then reconcile with the working tree and embed (`options.embed`)
+        in the background; follow file changes (`options.watch`) from before the reconcile,
+        so no edit is lost."""
         self.index.workers = WorkerPool()  # a grammar crash kills a worker, never the server
         self._stop.clear()
+        self.open_tiers()
         if self.options.watch:
             self._spawn(self._watch, "sextant-watch")
         self._spawn(self._background, "sextant-index")
@@ -319,7 +390,8 @@ class LiveIndex:
 
     def _embed(self) -> None:
         try:
-            self.attach_model()
+            if self.vectors is None or self.embedder is None:
+                self.attach_model()
             self.embed_pending()
         except Exception as exc:  # top level of a thread: search continues lexically
             log.exception("embedding failed; search continues lexically")

@@ -6,6 +6,15 @@ import time
 from dataclasses import dataclass
 
 
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """Chunks in the store, and how many of them each semantic tier has a vector for."""
+
+    chunks: int
+    static: int
+    model: int
+
+
 @dataclass
 class EmbeddingState:
     """Progress of the model tier, updated by the embedding worker.
@@ -18,13 +27,16 @@ class EmbeddingState:
     total: int = 0
     error: str | None = None
     started_at: float | None = None  # time.monotonic() when the current pass began
+    done_at_start: int = 0  # chunks that had a vector when the current pass began
 
     def rate(self) -> float | None:
-        """Chunks per second of the current pass, None before there is a measure."""
-        if self.started_at is None or self.done == 0:
+        """Chunks per second of the current pass (what it embedded, not what an earlier
+        pass did), None before there is a measure."""
+        counted = self.done - self.done_at_start
+        if self.started_at is None or counted <= 0:
             return None
         elapsed = time.monotonic() - self.started_at
-        return self.done / elapsed if elapsed > 0 else None
+        return counted / elapsed if elapsed > 0 else None
 
     def eta_s(self) -> float | None:
         rate = self.rate()

@@ -166,6 +166,21 @@ class VectorIndex:
         with self._lock.read():
             return len(self._index)
 
+    def keys(self) -> np.ndarray:
+        """Every key in the index (uint64, unordered)."""
+        with self._lock.read():
+            if len(self._index) == 0:
+                return np.zeros(0, dtype=np.uint64)
+            return np.asarray(self._index.keys, dtype=np.uint64)
+
+    def contains_many(self, keys: Any) -> np.ndarray:
+        """A bool per key of `keys`: whether the index holds it."""
+        keys_arr = _as_keys(keys)
+        if len(keys_arr) == 0:
+            return np.zeros(0, dtype=bool)
+        with self._lock.read():
+            return np.asarray(self._index.contains(keys_arr), dtype=bool)
+
     def contains(self, key: int) -> bool:
         with self._lock.read():
             return bool(self._index.contains(int(key)))

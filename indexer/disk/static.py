@@ -1,0 +1,105 @@
+"""The static tier's vector index: a static vector for every chunk, kept with the store.
+
+Static vectors (`indexer.embed.StaticEmbedder`: tens of microseconds a chunk) are written by
+the pipeline in the same batches as the store and the lexical index, into their own usearch
+index (`static.usearch`, beside the model tier's `vectors.usearch`; `static.model` names the
+table they came from). They are cheap, so they are recomputed rather than cached: on open,
+the index is checked against the store's chunk ids (a crash, an edit while no static tier
+was attached, another table) and brought in line by embedding what is missing and removing
+what is gone. Saved atomically with the store generation (`indexer.vectors.VectorIndex`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from indexer.embed import Embedder, embedded_text
+from indexer.store import Store
+from indexer.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+STATIC_DTYPE = "f16"
+_SYNC_BATCH = 4096
+
+
+class StaticTier:
+    """A static embedder and the vector index of its chunk vectors."""
+
+    def __init__(self, embedder: Embedder, vectors: VectorIndex) -> None:
+        self.embedder = embedder
+        self.vectors = vectors
+
+    @classmethod
+    def open(cls, path: Path, embedder: Embedder, store: Store) -> StaticTier:
+        """The saved index at `path` when it was made by `embedder`'s table, else a new one;
+        then brought in line with `store` (see the module docstring)."""
+        model_file = path.with_name(path.stem + ".model")
+        recorded = model_file.read_text().strip() if model_file.exists() else ""
+        if recorded == embedder.model_id:
+            vectors = VectorIndex.open(path, embedder.dim, STATIC_DTYPE)
+        else:
+            vectors = VectorIndex(path, embedder.dim, STATIC_DTYPE, "cos")
+        tier = cls(embedder, vectors)
+        if tier.sync(store) or vectors.generation != store.generation:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tier.save(store.generation)
+            model_file.write_text(embedder.model_id)
+        return tier
+
+    @property
+    def model_id(self) -> str:
+        return self.embedder.model_id
+
+    @property
+    def dirty(self) -> bool:
+        return self.vectors.dirty
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def add(self, chunk_ids: Sequence[int], headers: Sequence[str],
+            texts: Sequence[str]) -> None:
+        """Embed and add the chunks `chunk_ids` (their headers and texts, in order)."""
+        if not chunk_ids:
+            return
+        vecs = self.embedder.embed_documents(
+            [embedded_text(h, t) for h, t in zip(headers, texts, strict=True)])
+        self.vectors.add(np.asarray(chunk_ids, dtype=np.uint64), vecs)
+
+    def remove(self, chunk_ids: Sequence[int]) -> None:
+        if len(chunk_ids):
+            self.vectors.remove(chunk_ids)
+
+    def sync(self, store: Store) -> int:
+        """Remove vectors of chunks the store no longer has and embed the chunks without
+        one; returns how many vectors changed."""
+        ids = np.array([r[0] for r in store.query("SELECT chunk_id FROM chunks")],
+                       dtype=np.uint64)
+        keys = self.vectors.keys()
+        gone = np.setdiff1d(keys, ids, assume_unique=True)
+        missing = np.setdiff1d(ids, keys, assume_unique=True)
+        if len(gone):
+            self.vectors.remove(gone)
+        for start in range(0, len(missing), _SYNC_BATCH):
+            part = [int(i) for i in missing[start:start + _SYNC_BATCH]]
+            rows = store.query("SELECT chunk_id, header, text FROM chunks "
+                               "WHERE list_contains(?, chunk_id)", [part])
+            self.add([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+        if len(gone) or len(missing):
+            log.info("static vectors brought in line with the store: %d added, %d removed",
+                     len(missing), len(gone))
+        return len(gone) + len(missing)
+
+    def search(self, text: str, k: int) -> list[int]:
+        """Chunk ids nearest to `text` in the static space, best first."""
+        if len(self.vectors) == 0:
+            return []
+        return [key for key, _ in self.vectors.search(self.embedder.embed_query(text), k)]
+
+    def save(self, generation: int) -> None:
+        self.vectors.save(generation)
