@@ -47,8 +47,24 @@ def open_vectors(index: RepoIndex, embedder: Embedder) -> VectorIndex:
         vectors = VectorIndex(index.paths.vectors, embedder.dim, VECTOR_DTYPE, "cos")
         _fill_from_cache(index, vectors, embedder.model_id)
         model_file.write_text(embedder.model_id)
+    elif len(vectors) < index.store.count_chunks():
+        _fill_missing_from_cache(index, vectors, embedder.model_id)
     index.vectors = vectors
     return vectors
+
+
+def _fill_missing_from_cache(index: RepoIndex, vectors: VectorIndex, model_id: str) -> None:
+    """Add the cached vectors of chunks the saved index lacks (a run killed between two
+    saves left them in the cache only)."""
+    missing = missing_chunks(index, vectors)
+    for start in range(0, len(missing), 4096):
+        rows = index.store.query(
+            "SELECT c.chunk_id, e.vector FROM chunks c JOIN embeddings e ON e.text_hash = "
+            "c.text_hash AND e.model_id = ? WHERE list_contains(?, c.chunk_id)",
+            [model_id, missing[start:start + 4096]])
+        if rows:
+            vectors.add(np.array([r[0] for r in rows], dtype=np.uint64),
+                        np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows]))
 
 
 def _fill_from_cache(index: RepoIndex, vectors: VectorIndex, model_id: str) -> None:
@@ -135,7 +151,10 @@ def embed_pending(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
             break
         embed_chunks(index, vectors, embedder, todo[start:start + BATCH], lock)
         state.done = done_before + min(len(todo), start + BATCH)
-        if time.monotonic() - last_save > SAVE_EVERY_S:
+        # saved after the first batch (a vector file tells a later process, even after a
+        # kill, that this index has model vectors: it opens them and fills in from the
+        # cache), then every SAVE_EVERY_S
+        if start == 0 or time.monotonic() - last_save > SAVE_EVERY_S:
             vectors.save(index.store.generation)
             last_save = time.monotonic()
     if vectors.dirty or vectors.generation != index.store.generation:

