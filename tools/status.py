@@ -34,13 +34,13 @@ def tier_coverage(ctx: LiveIndex) -> TierCoverage:
 
 def index_status(ctx: LiveIndex) -> IndexStatus:
     store = ctx.index.store
-    files, symbols, chunks = store.query_one(
+    files, symbols, chunks = store.query(
         "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM symbols), "
-        "(SELECT count(*) FROM chunks)")
+        "(SELECT count(*) FROM chunks)")[0]
     languages = dict(store.query(
         "SELECT coalesce(language, 'text'), count(*) FROM files GROUP BY 1 ORDER BY 2 DESC"))
     skipped = dict(store.query("SELECT reason, count(*) FROM skipped GROUP BY 1 ORDER BY 2 DESC"))
-    last = store.query_one("SELECT max(indexed_at) FROM files")[0]
+    last = store.query("SELECT max(indexed_at) FROM files")[0][0]
     coverage = tier_coverage(ctx)
     rate = ctx.embedding.rate() if coverage.model_state == "running" else None
     eta = ctx.embedding.eta_s()

@@ -1,10 +1,10 @@
 """The live index: one repository's index kept fresh while it is served or queried
 (pending paths, freshness, the watcher, the model tier and its background embedding)."""
 
+from indexer.embed import embedded_text
 from indexer.live.embedding import (
     VECTOR_DTYPE,
     embed_chunks,
-    embedded_text,
 )
 from indexer.live.index import (
     LiveIndex,

@@ -23,6 +23,7 @@ import functools
 import math
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import duckdb
 
@@ -76,7 +77,7 @@ def embedding_order(store: Store, wanted: Iterable[int] | None = None,
                     cached: set[str] | None = None) -> list[int]:
     """Chunk ids (all, or those in `wanted`) most valuable first; `cached`: text hashes
     already in the embedding cache (those chunks go first)."""
-    rows: Sequence[tuple] = store.query(
+    rows: Sequence[tuple[Any, ...]] = store.query(
         "SELECT c.chunk_id, c.text_hash, c.kind, c.symbol, f.path, f.language "
         "FROM chunks c JOIN files f USING (file_id)")
     if wanted is not None:
@@ -90,7 +91,7 @@ def embedding_order(store: Store, wanted: Iterable[int] | None = None,
     return _duplicates_follow(scored)
 
 
-def _duplicates_follow(rows: Sequence[tuple]) -> list[int]:
+def _duplicates_follow(rows: Sequence[tuple[Any, ...]]) -> list[int]:
     """Ids in `rows` order, each chunk sharing a text with an earlier one moved right after
     its first occurrence (one model call serves them all)."""
     groups: dict[str, list[int]] = {}
