@@ -43,7 +43,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--commits", type=int, default=30, help="commits per repository")
     p.add_argument("--window", type=int, default=800, help="recent commits sampled from")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--no-dense", action="store_true", help="skip embeddings everywhere")
+    p.add_argument("--no-dense", action="store_true", help="skip the model tier everywhere")
+    p.add_argument("--no-static", action="store_true", help=(
+        "skip the static tier (default: on; with the model tier too, the report adds "
+        "sextant-static and sextant-model rows: each tier alone)"))
     p.add_argument("--dense-sets", default="docstrings,commits", help=(
         "sets that embed their trees (default: both; commits embeds the chunks each step of "
         "history changes, from the embedding cache when their text was seen before)"))
@@ -77,7 +80,8 @@ async def run_docstrings(name: str, args: argparse.Namespace) -> Outcome | None:
     queries = docstrings.build(source, base / "tree", args.docstrings, args.seed, name,
                                LANGUAGES.get(name, ("python", "go")))
     outcome = Outcome()
-    async with session(base / "tree", base / "index", dense(args, "docstrings")) as s:
+    async with session(base / "tree", base / "index", dense(args, "docstrings"),
+                       not args.no_static) as s:
         await evaluate(s, queries, outcome)
     return outcome
 
@@ -91,7 +95,8 @@ async def run_commits(name: str, args: argparse.Namespace) -> Outcome | None:
     base = args.work / "commits" / name
     outcome = Outcome()
     commit_set.materialize(git_dir, commits[0].parent, base / "tree")
-    async with session(base / "tree", base / "index", dense(args, "commits")) as s:
+    async with session(base / "tree", base / "index", dense(args, "commits"),
+                       not args.no_static) as s:
         for previous, commit in zip([commits[0], *commits], commits, strict=False):
             if previous.parent != commit.parent:
                 commit_set.advance(git_dir, previous.parent, commit.parent, base / "tree")

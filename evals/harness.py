@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,8 +27,11 @@ from tools.retrieval_metrics import QueryScore, Span, covers, score_ranked, summ
 
 DEPTH = 30  # results asked of every system; file-level metrics de-duplicate these
 MAX_QUERY_CHARS = 4000  # the MCP tool's limit on `query`
-SEXTANT = "sextant"
+SEXTANT = "sextant"  # hybrid with every semantic tier the session has
 SEXTANT_LEXICAL = "sextant-lexical"
+SEXTANT_STATIC = "sextant-static"  # hybrid with the static tier only
+SEXTANT_MODEL = "sextant-model"  # hybrid with the model tier only
+_TIERS = {SEXTANT: (True, True), SEXTANT_STATIC: (True, False), SEXTANT_MODEL: (False, True)}
 
 
 @dataclass
@@ -62,11 +65,12 @@ class Outcome:
 class Session:
     """One indexed tree, its LiveIndex and an MCP client over it."""
 
-    def __init__(self, root: Path, index_dir: Path, dense: bool) -> None:
+    def __init__(self, root: Path, index_dir: Path, dense: bool, static: bool = True) -> None:
         self.root = root
         self.index = RepoIndex(IndexPaths.for_repo(root, index_dir))
         self.ctx = LiveIndex(self.index)
         self.dense = dense
+        self.static = static
         self.client: Client | None = None
         self._files: baselines.UnitIndex | None = None
         self._functions: baselines.UnitIndex | None = None
@@ -76,6 +80,8 @@ class Session:
         """Bring the index up to date with the tree (incremental), embeddings included: new
         chunks are embedded (from the store's cache when their text was seen before) into
         the vector index kept open across steps, rather than rebuilding it each step."""
+        if self.static and self.index.static is None:
+            self.ctx.attach_static()  # from now on the pipeline writes static vectors
         index_repository(self.index)
         self._files = self._functions = self._idents = None
         if not self.dense:
@@ -90,15 +96,32 @@ class Session:
     @property
     def systems(self) -> list[str]:
         names = [SEXTANT, SEXTANT_LEXICAL, "bm25-files", "bm25-functions", "bm25-functions-ident"]
+        if self.static and self.dense:
+            names += [SEXTANT_STATIC, SEXTANT_MODEL]
         return names + (["dense", "rrf"] if self.dense else [])
+
+    @contextmanager
+    def _tiers(self, system: str) -> Iterator[None]:
+        """Only the semantic tiers `system` uses are attached while it is asked (the calls
+        are sequential; the other tier is put back after)."""
+        static, vectors = self.index.static, self.ctx.vectors
+        use_static, use_model = _TIERS.get(system, (False, False))
+        self.index.static = static if use_static else None
+        self.ctx.vectors = vectors if use_model else None
+        try:
+            yield
+        finally:
+            self.index.static, self.ctx.vectors = static, vectors
 
     async def ranked(self, query: str, system: str) -> tuple[list[Span], float | None]:
         """Ranked spans of `system` for `query`, and Sextant's own took_ms."""
-        if system in (SEXTANT, SEXTANT_LEXICAL):
+        if system in (SEXTANT, SEXTANT_LEXICAL, SEXTANT_STATIC, SEXTANT_MODEL):
             assert self.client is not None
-            mode = "hybrid" if system == SEXTANT and self.dense else "lexical"
-            out = await call(self.client, "search_code", query=query[:MAX_QUERY_CHARS],
-                             k=DEPTH, mode=mode, max_tokens=20000)
+            semantic = self.dense or self.static
+            mode = "hybrid" if system != SEXTANT_LEXICAL and semantic else "lexical"
+            with self._tiers(system):
+                out = await call(self.client, "search_code", query=query[:MAX_QUERY_CHARS],
+                                 k=DEPTH, mode=mode, max_tokens=20000)
             spans = [Span(h["path"], h["start_line"], h["end_line"]) for h in out["results"]]
             return spans, float(out["took_ms"])
         if system == "bm25-files":
@@ -116,8 +139,9 @@ class Session:
 
 
 @asynccontextmanager
-async def session(root: Path, index_dir: Path, dense: bool) -> AsyncIterator[Session]:
-    s = Session(root, index_dir, dense)
+async def session(root: Path, index_dir: Path, dense: bool,
+                  static: bool = True) -> AsyncIterator[Session]:
+    s = Session(root, index_dir, dense, static)
     try:
         s.refresh()
         async with serve(s.ctx) as client:

@@ -94,6 +94,7 @@ def test_search_finds_by_meaning_through_static_vectors_a_chunk_without_a_model_
         corpus: Callable[[str], Path], tmp_path: Path) -> None:
     root = corpus("flask")
     query = "register a function to run after each request"
+    answers = ("src/flask/sansio/scaffold.py", "src/flask/ctx.py")  # after_request & co
     for static in (False, True):
         live = LiveIndex.open(root, tmp_path / f"idx-{static}",
                               LiveOptions(static=static, model="hashing"))
@@ -103,19 +104,20 @@ def test_search_finds_by_meaning_through_static_vectors_a_chunk_without_a_model_
             index_repository(live.index)
             live.attach_model()
             assert live.vectors is not None and live.embedder is not None
-            # the model tier has vectors for every file but the one that answers
+            # the model tier has vectors for every file but those that answer
             others = [r[0] for r in live.store.query(
                 "SELECT chunk_id FROM chunks JOIN files USING (file_id) "
-                "WHERE path <> 'src/flask/sansio/scaffold.py'")]
+                "WHERE NOT list_contains(?, path)", [list(answers)])]
             from indexer.live import embed_chunks
 
             embed_chunks(live.index, live.vectors, live.embedder, others)
-            result = search_code(live, query, k=5, mode="semantic")
-            found = [h for h in result.results if h.symbol == "Scaffold.after_request"]
-            if not static:  # without the static tier, meaning cannot reach it
+            result = search_code(live, query, k=10, mode="semantic")
+            found = [h for h in result.results if h.path in answers]
+            if not static:  # without the static tier, meaning cannot reach them
                 assert not found
                 continue
-            assert found and found[0].matched_by == ["static"], result.results
+            assert {h.symbol for h in found} & {"Scaffold.after_request", "after_this_request"}
+            assert all(h.matched_by == ["static"] for h in found), found
             assert result.coverage is not None
             assert result.coverage.static == result.coverage.chunks
             assert result.coverage.model == len(others) < result.coverage.chunks
@@ -131,13 +133,13 @@ def test_no_embed_skips_only_the_model_tier_and_no_static_turns_the_static_tier_
     result = json.loads(out.stdout)
     assert result["static"]["vectors"] == result["chunks"] > 0
     assert "embedding" not in result
-    assert (tmp_path / "a" / "v1" / "static.usearch").exists()
+    assert (tmp_path / "a" / "v1" / "static.npz").exists()
     assert not (tmp_path / "a" / "v1" / "vectors.usearch").exists()
     out = _sextant("index", str(root), "--index-dir", str(tmp_path / "b"), "--no-embed",
                    "--no-static", "--json", SEXTANT_MODEL="hashing")
     assert out.returncode == 0, out.stderr
     assert "static" not in json.loads(out.stdout)
-    assert not (tmp_path / "b" / "v1" / "static.usearch").exists()
+    assert not (tmp_path / "b" / "v1" / "static.npz").exists()
 
 
 # -- model tier: order, interruption, resume --------------------------------------------
@@ -152,13 +154,12 @@ def test_embedding_order_puts_definitions_of_central_files_before_tests_and_pros
         where = {r[0]: (r[1], r[2], r[3]) for r in index.store.query(
             "SELECT chunk_id, path, kind, symbol FROM chunks JOIN files USING (file_id)")}
     paths = [where[cid][0] for cid in order]
-    core_defs = [i for i, cid in enumerate(order)
-                 if where[cid][0] == "pkg/core.py" and where[cid][1] != "block"]
-    assert core_defs and max(core_defs) < paths.index("tests/test_core.py")
-    assert max(core_defs) < paths.index("README.md")
+    core = [i for i, p in enumerate(paths) if p == "pkg/core.py"]
+    assert core and max(core) < paths.index("tests/test_core.py")
+    assert max(core) < paths.index("README.md")
     first_other = min(i for i, p in enumerate(paths) if p in ("pkg/a.py", "pkg/b.py"))
-    assert min(core_defs) < first_other  # the imported file before its importers
-    assert paths[-1] in ("README.md", "tests/test_core.py")
+    assert min(core) < first_other  # the file they import before its importers
+    assert set(paths[-2:]) == {"README.md", "tests/test_core.py"}
 
 
 _KILLED_RUN = """
@@ -181,11 +182,13 @@ def test_status_after_a_killed_embedding_run_reports_true_counts_and_a_rerun_emb
         corpus: Callable[[str], Path], tmp_path: Path) -> None:
     root = corpus("flask")
     idx = tmp_path / "idx"
-    killed = subprocess.run(
-        [sys.executable, "-c", _KILLED_RUN, "index", str(root), "--index-dir", str(idx),
-         "--no-static"], cwd=REPO_ROOT, env=_env(SEXTANT_MODEL="hashing"),
-        capture_output=True, text=True, timeout=600, check=False)
-    assert killed.returncode == -9, killed.stderr
+    log = tmp_path / "killed.log"
+    with log.open("w") as sink:  # not a pipe: orphaned parse workers may hold it open
+        killed = subprocess.run(
+            [sys.executable, "-c", _KILLED_RUN, "index", str(root), "--index-dir", str(idx),
+             "--no-static"], cwd=REPO_ROOT, env=_env(SEXTANT_MODEL="hashing"),
+            stdout=sink, stderr=sink, timeout=600, check=False)
+    assert killed.returncode == -9, log.read_text()
     out = _sextant("status", "--repo", str(root), "--index-dir", str(idx), "--json",
                    SEXTANT_MODEL="hashing", SEXTANT_STATIC="0")
     assert out.returncode == 0, out.stderr

@@ -7,7 +7,7 @@ an index; it builds its own beside it):
     REPO/.sextant/v1/store.duckdb    metadata, the source of truth
     REPO/.sextant/v1/lexical/        tantivy BM25 index (+ lexical.json: generation)
     REPO/.sextant/v1/vectors.usearch usearch vectors (+ .json sidecar: generation, model)
-    REPO/.sextant/v1/static.usearch  the static tier's vectors (+ sidecar; static.model)
+    REPO/.sextant/v1/static.npz      the static tier's vectors (+ sidecar; static.model)
     REPO/.sextant/v1/server.json     the live server owning this index (pid, port), if any
 """
 
@@ -66,7 +66,7 @@ class IndexPaths:
 
     @property
     def static_vectors(self) -> Path:
-        return self.dir / "static.usearch"
+        return self.dir / "static.npz"
 
     @property
     def server_file(self) -> Path:

@@ -1,12 +1,13 @@
 """The static tier's vector index: a static vector for every chunk, kept with the store.
 
 Static vectors (`indexer.embed.StaticEmbedder`: tens of microseconds a chunk) are written by
-the pipeline in the same batches as the store and the lexical index, into their own usearch
-index (`static.usearch`, beside the model tier's `vectors.usearch`; `static.model` names the
-table they came from). They are cheap, so they are recomputed rather than cached: on open,
+the pipeline in the same batches as the store and the lexical index, into their own flat index
+(`static.npz`, beside the model tier's `vectors.usearch`; `static.model` names the table
+they came from): exact search over an f16 matrix, because building an HNSW graph while
+indexing would cost more than the rest of the build (`indexer.vectors.FlatVectors`). They are cheap, so they are recomputed rather than cached: on open,
 the index is checked against the store's chunk ids (a crash, an edit while no static tier
 was attached, another table) and brought in line by embedding what is missing and removing
-what is gone. Saved atomically with the store generation (`indexer.vectors.VectorIndex`).
+what is gone. Saved atomically with the store generation.
 """
 
 from __future__ import annotations
@@ -19,18 +20,18 @@ import numpy as np
 
 from indexer.embed import Embedder, embedded_text
 from indexer.store import Store
-from indexer.vectors import VectorIndex
+from indexer.vectors import FlatVectors
 
 log = logging.getLogger(__name__)
 
-STATIC_DTYPE = "f16"
+STATIC_DTYPE = "f16"  # FlatVectors' storage
 _SYNC_BATCH = 4096
 
 
 class StaticTier:
     """A static embedder and the vector index of its chunk vectors."""
 
-    def __init__(self, embedder: Embedder, vectors: VectorIndex) -> None:
+    def __init__(self, embedder: Embedder, vectors: FlatVectors) -> None:
         self.embedder = embedder
         self.vectors = vectors
 
@@ -38,12 +39,12 @@ class StaticTier:
     def open(cls, path: Path, embedder: Embedder, store: Store) -> StaticTier:
         """The saved index at `path` when it was made by `embedder`'s table, else a new one;
         then brought in line with `store` (see the module docstring)."""
-        model_file = path.with_name(path.stem + ".model")
+        model_file = path.with_suffix(".model")
         recorded = model_file.read_text().strip() if model_file.exists() else ""
         if recorded == embedder.model_id:
-            vectors = VectorIndex.open(path, embedder.dim, STATIC_DTYPE)
+            vectors = FlatVectors.open(path, embedder.dim)
         else:
-            vectors = VectorIndex(path, embedder.dim, STATIC_DTYPE, "cos")
+            vectors = FlatVectors(path, embedder.dim)
         tier = cls(embedder, vectors)
         if tier.sync(store) or vectors.generation != store.generation:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,13 @@ import numpy as np
 from indexer.embed.convert import cache_dir, model_fingerprint
 from indexer.embed.distil import RECIPE_VERSION, Recipe, distil_table, open_token_encoder
 from indexer.embed.factory import resolve_model_path
-from indexer.embed.protocol import HASHING_SPEC, Embedder, EmbedderError, HashingEmbedder
+from indexer.embed.protocol import (
+    HASHING_SPEC,
+    MODEL_ENV,
+    Embedder,
+    EmbedderError,
+    HashingEmbedder,
+)
 from indexer.embed.static_vocab import ModelVocab
 
 log = logging.getLogger(__name__)
@@ -61,6 +67,7 @@ def load_static_tier(spec: str | Path | None = None, gpu_layers: int | None = No
     """The static tier's embedder for the model `spec` names: the distilled table of that
     GGUF model, or for the deterministic test fake (``"hashing"``) a small hashing space
     of its own, so that tests run both tiers without native code."""
+    spec = spec if spec is not None else os.environ.get(MODEL_ENV) or None
     if isinstance(spec, str) and spec.startswith(HASHING_SPEC):
         return HashingEmbedder(_HASHING_STATIC_DIM)
     return load_static_embedder(spec, gpu_layers)

@@ -46,7 +46,7 @@ class VectorIndexError(Exception):
     """Invalid input to the vector index."""
 
 
-class _RWLock:
+class RWLock:
     """Many readers or one writer; writers wait for readers to drain."""
 
     def __init__(self) -> None:
@@ -79,11 +79,11 @@ class _RWLock:
                 self._cond.notify_all()
 
 
-def _digest(data: bytes | bytearray) -> str:
+def digest(data: bytes | bytearray) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def _as_keys(keys: Any) -> np.ndarray:
+def as_keys(keys: Any) -> np.ndarray:
     return np.ascontiguousarray(np.atleast_1d(np.asarray(keys)), dtype=np.uint64)
 
 
@@ -98,7 +98,7 @@ class VectorIndex:
         self._index = Index(ndim=dim, metric=metric, dtype=dtype)
         self._generation = -1
         self._dirty = False  # changed since it was loaded or saved
-        self._lock = _RWLock()
+        self._lock = RWLock()
 
     @property
     def meta_path(self) -> Path:
@@ -132,7 +132,7 @@ class VectorIndex:
         except OSError as exc:
             log.warning("vector index %s unreadable (%s); starting empty", self.path, exc)
             return
-        if len(data) != meta.get("size") or _digest(data) != meta.get("digest"):
+        if len(data) != meta.get("size") or digest(data) != meta.get("digest"):
             log.warning("vector index %s does not match its sidecar; starting empty", self.path)
             return
         loaded = Index(ndim=self.dim, metric=self.metric, dtype=self.dtype)
@@ -175,7 +175,7 @@ class VectorIndex:
 
     def contains_many(self, keys: Any) -> np.ndarray:
         """A bool per key of `keys`: whether the index holds it."""
-        keys_arr = _as_keys(keys)
+        keys_arr = as_keys(keys)
         if len(keys_arr) == 0:
             return np.zeros(0, dtype=bool)
         with self._lock.read():
@@ -187,7 +187,7 @@ class VectorIndex:
 
     def add(self, keys: Any, vectors: Any) -> None:
         """Insert or replace `vectors` (n, dim) under `keys` (n,)."""
-        keys_arr = _as_keys(keys)
+        keys_arr = as_keys(keys)
         vecs = np.ascontiguousarray(np.atleast_2d(np.asarray(vectors, dtype=np.float32)))
         if vecs.shape != (len(keys_arr), self.dim):
             raise VectorIndexError(
@@ -206,7 +206,7 @@ class VectorIndex:
 
     def remove(self, keys: Any) -> int:
         """Remove `keys` (absent keys are ignored); returns how many were removed."""
-        keys_arr = _as_keys(keys)
+        keys_arr = as_keys(keys)
         if len(keys_arr) == 0:
             return 0
         with self._lock.write():
@@ -228,7 +228,7 @@ class VectorIndex:
         with self._lock.read():
             if filter_keys is None:
                 return self._search_ann(query, k, None)
-            allowed = _as_keys(filter_keys)
+            allowed = as_keys(filter_keys)
             if len(allowed) <= EXACT_FILTER_LIMIT:
                 return self._search_exact(query, k, allowed)
             return self._search_ann(query, k, set(allowed.tolist()))
@@ -280,7 +280,7 @@ class VectorIndex:
                 "metric": self.metric,
                 "count": len(self._index),
                 "size": len(data),
-                "digest": _digest(data),
+                "digest": digest(data),
             }
             atomic_write_bytes(self.meta_path, json.dumps(meta, indent=2).encode())
             self._generation = generation
