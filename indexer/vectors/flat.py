@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from usearch.index import MetricKind
 from usearch.index import search as exact_search
 
 from indexer.core import atomic_write_bytes
-from indexer.vectors.index import VectorIndexError, as_keys, digest, RWLock
+from indexer.vectors.index import RWLock, VectorIndexError, as_keys, digest
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +147,7 @@ class FlatVectors:
             if self._size == 0 or k <= 0:
                 return []
             found = exact_search(self._vecs[:self._size], query.astype(np.float16),
-                                 min(k, self._size), MetricKind.Cos, exact=True)
+                                 min(k, self._size), "cos", exact=True)
             return [(int(self._keys[int(row)]), 1.0 - float(dist))
                     for row, dist in zip(found.keys, found.distances, strict=True)]
 
