@@ -289,12 +289,14 @@ def _write_static(index: RepoIndex, records: Sequence[FileRecord], chunk_ids: Se
     static.remove(removed)
     headers: list[str] = []
     texts: list[str] = []
+    hashes: list[str] = []
     for rec in records:
         cols = rec.chunk_rows()  # Chunk field order: header 6, text 7
         if cols:
             headers.extend(cols[6])
             texts.extend(cols[7])
-    static.add(chunk_ids, headers, texts)
+            hashes.extend(rec.chunk_hashes)
+    static.add(chunk_ids, headers, texts, hashes)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,71 @@
+"""What the static tier costs a full index: `sextant index --no-embed` with the static tier
+(the default) against `--no-static`, alternating, in fresh processes, same tree.
+
+    python -m evals.bench_tiers [--corpus moby] [--pairs 2] [--out results.json]
+
+Each run indexes into a fresh index directory (the static table itself is distilled once
+beforehand and cached, as it is for a user after the first run). Reports wall seconds per
+run, the ratio per pair, and the static vectors written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CORPORA = Path(os.environ.get("SEXTANT_SHARED_DIR", REPO.parent / "shared")) / "corpora"
+
+
+def _extract(corpus: str, dest: Path) -> Path:
+    archive = next(CORPORA.glob(f"{corpus}-*.tar.gz"))
+    with tarfile.open(archive) as tar:
+        tar.extractall(dest, filter="data")
+    return next(p for p in dest.iterdir() if p.is_dir())
+
+
+def _index(root: Path, index_dir: Path, static: bool) -> dict[str, float]:
+    args = [sys.executable, "-m", "mcp_server.cli", "index", str(root), "--index-dir",
+            str(index_dir), "--no-embed", "--json"] + ([] if static else ["--no-static"])
+    started = time.perf_counter()
+    done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, check=True)
+    seconds = time.perf_counter() - started
+    out = json.loads(done.stdout)
+    return {"seconds": round(seconds, 2), "chunks": out["chunks"],
+            "static_vectors": out.get("static", {}).get("vectors", 0)}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--corpus", default="moby")
+    p.add_argument("--pairs", type=int, default=2)
+    p.add_argument("--out", type=Path, default=None)
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = _extract(args.corpus, Path(tmp) / "tree")
+        from indexer.embed import load_static_embedder
+
+        load_static_embedder()  # distilled once and cached, as after a user's first run
+        pairs = []
+        for i in range(args.pairs):
+            plain = _index(root, Path(tmp) / f"plain{i}", static=False)
+            static = _index(root, Path(tmp) / f"static{i}", static=True)
+            pairs.append({"no_static": plain, "static": static,
+                          "ratio": round(static["seconds"] / plain["seconds"], 3)})
+            sys.stderr.write(f"pair {i}: {json.dumps(pairs[-1])}\n")
+    result = {"corpus": args.corpus, "pairs": pairs, "load": os.getloadavg()}
+    print(json.dumps(result, indent=1))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
