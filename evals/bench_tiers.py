@@ -4,8 +4,9 @@
     python -m evals.bench_tiers [--corpus moby] [--pairs 2] [--out results.json]
 
 Each run indexes into a fresh index directory (the static table itself is distilled once
-beforehand and cached, as it is for a user after the first run). Reports wall seconds per
-run, the ratio per pair, and the static vectors written.
+beforehand and cached, as it is for a user after the first run). Reports wall seconds and CPU
+seconds (the index process and its parse workers) per run, their ratios per pair, and the
+static vectors written.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tarfile
@@ -34,11 +36,14 @@ def _extract(corpus: str, dest: Path) -> Path:
 def _index(root: Path, index_dir: Path, static: bool) -> dict[str, float]:
     args = [sys.executable, "-m", "mcp_server.cli", "index", str(root), "--index-dir",
             str(index_dir), "--no-embed", "--json"] + ([] if static else ["--no-static"])
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, check=True)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     out = json.loads(done.stdout)
-    return {"seconds": round(seconds, 2), "chunks": out["chunks"],
+    return {"seconds": round(seconds, 2), "cpu_s": round(cpu, 2), "chunks": out["chunks"],
             "static_vectors": out.get("static", {}).get("vectors", 0)}
 
 
@@ -58,7 +63,8 @@ def main() -> int:
             plain = _index(root, Path(tmp) / f"plain{i}", static=False)
             static = _index(root, Path(tmp) / f"static{i}", static=True)
             pairs.append({"no_static": plain, "static": static,
-                          "ratio": round(static["seconds"] / plain["seconds"], 3)})
+                          "ratio": round(static["seconds"] / plain["seconds"], 3),
+                          "cpu_ratio": round(static["cpu_s"] / plain["cpu_s"], 3)})
             sys.stderr.write(f"pair {i}: {json.dumps(pairs[-1])}\n")
     result = {"corpus": args.corpus, "pairs": pairs, "load": os.getloadavg()}
     print(json.dumps(result, indent=1))
