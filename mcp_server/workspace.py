@@ -31,6 +31,8 @@ from indexer.live import LiveIndex
 from mcp_server.runtime import Runtime
 from mcp_server.settings import Settings
 from mcp_server.usage import UsageError
+from tools import merge
+from tools.budget import DEFAULT_MAX_TOKENS
 from tools.deps import expand_dependencies
 from tools.errors import ToolError
 from tools.models import (
@@ -145,6 +147,39 @@ class Shards(Protocol):
              wait_fresh: bool = False, fresh_paths: list[str] | None = None) -> Fanout: ...
 
     def close(self) -> None: ...
+
+
+def merge_fanout(tool: str, fan: Fanout, kwargs: dict[str, Any]) -> BaseModel:
+    """One answer from every repository's: merged by rank (`tools.merge`). Tool errors in
+    some repositories drop them (search: they are named missing); in all, a `ToolError`."""
+    _, model = TOOLS[tool]
+    parts = {n: r if isinstance(r, model) else model.model_validate(r)
+             for n, r in fan.results.items()}
+    if not parts and fan.errors:
+        raise ToolError("; ".join(f"{n}: {m}" for n, m in sorted(fan.errors.items())))
+    max_tokens = int(kwargs.get("max_tokens", DEFAULT_MAX_TOKENS))
+    if tool == "search_code":
+        return merge.merge_search(parts, kwargs.get("k", 10), max_tokens,  # type: ignore[arg-type]
+                                  {**fan.errors, **fan.missing})
+    if tool == "get_symbol":
+        return merge.merge_symbols(parts, kwargs["name"], max_tokens,  # type: ignore[arg-type]
+                                   fan.missing)
+    if tool == "expand_dependencies":
+        return merge.merge_dependencies(
+            parts, kwargs["target"], kwargs.get("direction", "out"),  # type: ignore[arg-type]
+            kwargs.get("depth", 1), max_tokens, fan.missing)
+    if tool == "summarize_dir":
+        return merge.merge_summaries(parts, kwargs.get("path", "."),  # type: ignore[arg-type]
+                                     max_tokens, fan.missing)
+    return merge.merge_status(parts, {**fan.errors, **fan.missing})  # type: ignore[arg-type]
+
+
+def answer(shards: Shards, tool: str, kwargs: dict[str, Any], repos: list[str] | None = None,
+           wait_fresh: bool = False, fresh_paths: list[str] | None = None) -> BaseModel:
+    """Ask `repos` (default: all) of `shards` and merge their answers."""
+    fan = shards.call(tool, kwargs, list(shards.names) if repos is None else repos,
+                      wait_fresh, fresh_paths)
+    return merge_fanout(tool, fan, kwargs)
 
 
 class LocalShards:

@@ -10,22 +10,24 @@ there) only drops that repository; when every repository errs, the call is a too
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 import anyio
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from mcp_server.sdk import SextantServer
 from mcp_server.server import INSTRUCTIONS, READ_ONLY, MaxTokens, WaitFresh
 from mcp_server.settings import Settings
-from mcp_server.workspace import TOOLS, Fanout, Shards, WorkspaceRuntime
-from tools import budget, merge
+from mcp_server.workspace import Shards, WorkspaceRuntime, answer
+from tools import budget
+from tools.errors import ToolError
 from tools.models import (
     DependencyResult,
     SearchResult,
@@ -35,7 +37,6 @@ from tools.models import (
 )
 
 log = logging.getLogger(__name__)
-M = TypeVar("M", bound=BaseModel)
 
 Repo = Annotated[str | None, Field(max_length=200, description=(
     "Only this repository of the workspace (its name); default: all of them"))]
@@ -52,32 +53,27 @@ def _state(ctx: Context) -> WorkspaceState:
     return ctx.request_context.lifespan_context
 
 
-async def _fan(ctx: Context, tool: str, repo: str | None, kwargs: dict[str, Any],
-               wait_fresh: bool = False, fresh_paths: list[str] | None = None) -> Fanout:
+async def _answer(ctx: Context, tool: str, repo: str | None, kwargs: dict[str, Any],
+                  wait_fresh: bool = False, fresh_paths: list[str] | None = None) -> Any:
+    """The merged answer of `repo` (default: every repository) to `tool`."""
     state = _state(ctx)
     if repo is not None and repo not in state.shards.names:
         raise MCPToolError(f"unknown repo {repo!r}: use one of {', '.join(state.shards.names)}")
-    repos = [repo] if repo is not None else list(state.shards.names)
+    repos = [repo] if repo is not None else None
     metrics = state.runtime.metrics
+    outcome, started = "crash", time.perf_counter()
     metrics.started()
-    outcome = "crash"
     try:
-        fan = await anyio.to_thread.run_sync(
-            lambda: state.shards.call(tool, kwargs, repos, wait_fresh, fresh_paths),
+        result = await anyio.to_thread.run_sync(
+            lambda: answer(state.shards, tool, kwargs, repos, wait_fresh, fresh_paths),
             limiter=state.limiter)
-        outcome = "ok" if fan.results or not fan.errors else "error"
+        outcome = "ok"
+        return result
+    except ToolError as exc:
+        outcome = "error"
+        raise MCPToolError(str(exc)) from None
     finally:
-        metrics.finished(tool, outcome, 0.0)
-    _, model = TOOLS[tool]
-    fan.results = {n: _as(model, r) for n, r in fan.results.items()}
-    if not fan.results and fan.errors:
-        name, message = min(fan.errors.items())
-        raise MCPToolError(f"{name}: {message}")
-    return fan
-
-
-def _as(model: type[M], value: object) -> M:
-    return value if isinstance(value, model) else model.model_validate(value)
+        metrics.finished(tool, outcome, time.perf_counter() - started)
 
 
 def build_workspace_server(settings: Settings, shards: Shards,
@@ -121,10 +117,9 @@ def _register(server: MCPServer) -> None:
     ) -> SearchResult:
         """Find code by meaning or by name across the workspace, merged by rank; each result
         names its repo. Use instead of grep across repositories."""
-        fan = await _fan(ctx, "search_code", repo, {
+        return await _answer(ctx, "search_code", repo, {
             "query": query, "k": k, "language": language, "path": path, "mode": mode, "max_tokens": max_tokens},
             wait_fresh)
-        return merge.merge_search(fan.results, k, max_tokens, {**fan.errors, **fan.missing})
 
     @server.tool(annotations=READ_ONLY)
     async def get_symbol(
@@ -142,11 +137,10 @@ def _register(server: MCPServer) -> None:
     ) -> SymbolResult:
         """Definitions of a symbol in every repository of the workspace (exact matches
         first), with signature, docstring, body and optionally its uses."""
-        fan = await _fan(ctx, "get_symbol", repo, {
+        return await _answer(ctx, "get_symbol", repo, {
             "name": name, "path": path, "include_body": include_body,
             "include_references": include_references, "max_tokens": max_tokens},
             wait_fresh, [path] if path else None)
-        return merge.merge_symbols(fan.results, name, max_tokens, fan.missing)
 
     @server.tool(annotations=READ_ONLY)
     async def expand_dependencies(
@@ -162,10 +156,8 @@ def _register(server: MCPServer) -> None:
     ) -> DependencyResult:
         """The import/call/inheritance neighbourhood of a file or symbol, in every
         repository where the target exists."""
-        fan = await _fan(ctx, "expand_dependencies", repo, {
+        return await _answer(ctx, "expand_dependencies", repo, {
             "target": target, "direction": direction, "depth": depth, "max_tokens": max_tokens}, wait_fresh)
-        return _merged(merge.merge_dependencies, fan.results, target, direction, depth,
-                       max_tokens, fan.missing)
 
     @server.tool(annotations=READ_ONLY)
     async def summarize_dir(
@@ -179,24 +171,13 @@ def _register(server: MCPServer) -> None:
     ) -> SummaryResult:
         """What a directory is for, in each repository (or `repo`): languages, size, key
         symbols, entry points, README lead."""
-        fan = await _fan(ctx, "summarize_dir", repo, {
+        return await _answer(ctx, "summarize_dir", repo, {
             "path": path, "depth": depth, "max_tokens": max_tokens}, wait_fresh)
-        return _merged(merge.merge_summaries, fan.results, path, max_tokens, fan.missing)
 
     @server.tool(annotations=READ_ONLY)
     async def index_status(ctx: Context, repo: Repo = None) -> WorkspaceStatus:
         """Index statistics and freshness of every repository of the workspace (or `repo`)."""
-        fan = await _fan(ctx, "index_status", repo, {})
-        return merge.merge_status(fan.results, {**fan.errors, **fan.missing})
-
-
-def _merged(fn: Callable[..., M], *args: Any) -> M:
-    from tools.errors import ToolError
-
-    try:
-        return fn(*args)
-    except ToolError as exc:
-        raise MCPToolError(str(exc)) from None
+        return await _answer(ctx, "index_status", repo, {})
 
 
 def make_shards(settings: Settings, workspace_file: str, *, cluster: bool,
