@@ -174,6 +174,7 @@ class ClusterShards:
         self.names = workspace.names
         self.timeout_s = timeout_s
         self.actors: dict[str, Any] = {}
+        self._restarting: dict[str, Any] = {}  # shard -> its restarted actor's `ready`
         self.in_flight = 0  # calls sent to the actors and not yet collected
         self.sent = threading.Condition()  # notified when a call has been sent
         self._started_ray = False
@@ -199,14 +200,17 @@ class ClusterShards:
     def call(self, tool: str, kwargs: dict[str, Any], repos: list[str],
              wait_fresh: bool = False, fresh_paths: list[str] | None = None) -> Fanout:
         ray = require_ray()
+        deadline = time.monotonic() + self.timeout_s
+        out = Fanout()
+        live = self._await_restarts(repos, deadline, out)
         refs = {name: self.actors[name].call.remote(tool, kwargs, wait_fresh, fresh_paths)
-                for name in repos}
+                for name in live}
         with self.sent:
             self.in_flight += 1
             self.sent.notify_all()
         try:
-            ray.wait(list(refs.values()), num_returns=len(refs), timeout=self.timeout_s)
-            out = Fanout()
+            ray.wait(list(refs.values()), num_returns=len(refs),
+                     timeout=max(0.0, deadline - time.monotonic()))
             _, model = TOOLS[tool]
             for name, ref in refs.items():
                 self._collect(out, name, ref, model)
@@ -214,6 +218,21 @@ class ClusterShards:
         finally:
             with self.sent:
                 self.in_flight -= 1
+
+    def _await_restarts(self, repos: list[str], deadline: float, out: Fanout) -> list[str]:
+        """`repos` whose actor is up: a shard whose actor died is asked again only once
+        Ray has restarted it (waiting until `deadline`); else it is reported missing."""
+        ray = require_ray()
+        waiting = {n: self._restarting[n] for n in repos if n in self._restarting}
+        if waiting:
+            ray.wait(list(waiting.values()), num_returns=len(waiting),
+                     timeout=max(0.0, deadline - time.monotonic()))
+        for name, ref in waiting.items():
+            if ray.wait([ref], timeout=0)[0]:
+                del self._restarting[name]
+            else:
+                out.missing[name] = "shard actor is restarting"
+        return [n for n in repos if n not in out.missing]
 
     def _collect(self, out: Fanout, name: str, ref: Any, model: Any) -> None:
         ray = require_ray()
@@ -227,6 +246,9 @@ class ClusterShards:
         except ray.exceptions.RayActorError as exc:
             log.warning("shard %s: its actor died (%s); Ray restarts it", name, exc)
             out.missing[name] = "shard actor died; Ray is restarting it"
+            # retried through the restart: resolves once the new actor has opened the shard
+            self._restarting[name] = self.actors[name].ready.options(
+                max_task_retries=-1).remote(self.timeout_s)
             return
         except ray.exceptions.RayError as exc:
             out.missing[name] = f"failed: {type(exc).__name__}"
