@@ -82,8 +82,11 @@ def cluster_index(workspace: Workspace, settings: Settings, *,
     started = time.perf_counter()
     service = None
     if embed:
+        # No CPU slot reserved: on a CPU-only cluster the model shares the CPUs with the
+        # parsing tasks instead of taking a slot for the whole build (on a 1-CPU instance a
+        # reserved slot would leave none for the tasks that call it).
         gpus = 1 if _cluster_gpus() >= 1 else 0
-        actor = ray.remote(num_gpus=gpus, num_cpus=0 if gpus else 1)(_EmbedActor)
+        actor = ray.remote(num_gpus=gpus, num_cpus=0)(_EmbedActor)
         service = actor.remote(settings.model, settings.gpu_layers)
     task = ray.remote(num_cpus=1, max_retries=2)(_build_task)
     walk = live_options(settings).walk

@@ -122,7 +122,8 @@ def run_tool(live: LiveIndex, tool: str, kwargs: dict[str, Any], wait_fresh: boo
     if wait_fresh:
         live.wait_fresh(fresh_paths, WAIT_FRESH_S)
     fn, _ = TOOLS[tool]
-    return redact(fn(live, **kwargs))
+    result: BaseModel = redact(fn(live, **kwargs))
+    return result
 
 
 @dataclass

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from tools import budget
 from tools.errors import ToolError
 from tools.models import (
+    DependencyNode,
     DependencyResult,
     DirSummary,
     Freshness,
@@ -87,8 +88,9 @@ def _missing(missing: Mapping[str, str]) -> list[MissingRepo]:
     return [MissingRepo(repo=name, reason=why) for name, why in sorted(missing.items())]
 
 
-def _omitted(parts: Sequence[BaseModel], dropped: int, hint: str) -> Omitted | None:
-    count = dropped + sum(p.omitted.count for p in parts if getattr(p, "omitted", None))
+def _omitted(parts: Sequence[SearchResult | SymbolResult | DependencyResult | SummaryResult],
+             dropped: int, hint: str) -> Omitted | None:
+    count = dropped + sum(p.omitted.count for p in parts if p.omitted is not None)
     return Omitted(count=count, hint=hint) if count else None
 
 
@@ -149,7 +151,7 @@ def merge_dependencies(parts: Mapping[str, DependencyResult], target: str, direc
         f"{n}: {p.resolved}" for n, p in tagged.items())
     edges = [e for p in results for e in p.edges]
 
-    def build(kept: list, dropped: int, degraded: bool) -> DependencyResult:
+    def build(kept: list[DependencyNode], dropped: int, degraded: bool) -> DependencyResult:
         ids = {(n.repo, n.id) for n in kept}
         return DependencyResult(
             target=target, resolved=resolved, direction=direction, depth=depth, nodes=kept,
