@@ -14,13 +14,13 @@ from types import FrameType
 
 import anyio
 import uvicorn
-from indexer.disk import IndexPaths
 from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp
 
+from indexer.disk import IndexPaths
 from mcp_server.owner import index_identity
 from mcp_server.runtime import Runtime
 from mcp_server.security import LOOPBACK_NAMES, HttpGuard

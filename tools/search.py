@@ -29,6 +29,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from indexer.lexical import PARTS_RE, WORD_RE, identifier_tokens
 from indexer.live import LiveIndex
@@ -224,7 +225,7 @@ def _symbol_matches(tables: SearchTables, plan: QueryPlan, limit: int) -> list[i
     order = {n: i for i, n in reversed(list(enumerate(lowered)))}
     qualified = {i for i in idents if "." in i}
 
-    def key(row: tuple) -> tuple:
+    def key(row: tuple[Any, ...]) -> tuple[Any, ...]:
         fid, name, qual, kind, line = row
         path = tables.files.get(fid, ("", None))[0]
         return (name.lower() not in order,
@@ -289,7 +290,7 @@ def _path_match(path: str, plan: QueryPlan) -> float:
 class _Ranked:
     cid: int
     score: float
-    meta: tuple
+    meta: tuple[Any, ...]
     matched_by: list[str]
 
 
@@ -351,7 +352,7 @@ def _snippet(text: str, max_lines: int) -> str:
     return "\n".join(lines[:max_lines]) + f"\n... ({len(lines) - max_lines} more lines)"
 
 
-def _levels() -> list:
+def _levels() -> list[Any]:
     def full(h: SearchHit) -> SearchHit:
         return h
 

@@ -20,7 +20,7 @@ from indexer.summaries import Built, Sampler, summarize
 from tools.budget import MAX_MAX_TOKENS, fit_answer
 from tools.errors import ToolError
 from tools.freshness import freshness as answer_freshness
-from tools.models import DirSummary, Omitted, SummaryResult
+from tools.models import DirSummary, Freshness, Omitted, SummaryResult
 from tools.source import normalize_rel, resolve_in_root
 
 MAX_DEPTH = 6
@@ -217,7 +217,7 @@ def _levels() -> list[Callable[[DirSummary], DirSummary]]:
 
 
 def _render(
-    path: str, items: list[DirSummary], freshness: object, max_tokens: int
+    path: str, items: list[DirSummary], freshness: Freshness, max_tokens: int
 ) -> SummaryResult:
     def build(kept: list[DirSummary], omitted: int, degraded: bool) -> SummaryResult:
         hint = "summarize a subdirectory, lower depth, or raise max_tokens"

@@ -60,7 +60,7 @@ def _llama() -> Any:
     with _init_lock:
         if _log_callback is None:
 
-            @llama_cpp.llama_log_callback  # type: ignore[misc]
+            @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
             def forward(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
                 llama_log.log(_LOG_LEVELS.get(level, logging.DEBUG), "%s", text.decode(
                     "utf-8", "replace"
@@ -214,7 +214,7 @@ class GGUFEmbedder:
         # One thread: a query is a few tokens, and a multi-threaded decode waits for every
         # thread at each barrier, which on a busy machine turned 3 ms into 100-600 ms
         # (evals/bench_query.py). Batches of documents still use all cores.
-        return self._embed([text], 1)[0]
+        return np.asarray(self._embed([text], 1)[0])
 
     def _embed(self, texts: Sequence[str], threads: int) -> np.ndarray:
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
@@ -226,7 +226,7 @@ class GGUFEmbedder:
             for batch in pack_batches([len(t) for t in tokens], self.batch_tokens, MAX_SEQS):
                 out[batch] = self._run_batch([tokens[i] for i in batch])
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return np.divide(out, norms, out=out, where=norms > 0)
+        return np.asarray(np.divide(out, norms, out=out, where=norms > 0))
 
     def _run_batch(self, seqs: list[list[int]]) -> np.ndarray:
         lib, batch = self._lib, self._batch

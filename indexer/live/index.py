@@ -63,7 +63,8 @@ class LiveOptions:
 class LiveIndex:
     """One repository's live index (see the module docstring)."""
 
-    def __init__(self, index: RepoIndex, options: LiveOptions | None = None) -> None:
+    def __init__(self, index: RepoIndex, options: LiveOptions | None = None,
+                 ready: threading.Event | None = None) -> None:
         self.index = index
         self.options = options or LiveOptions()
         self.vectors: VectorIndex | None = None
@@ -72,7 +73,9 @@ class LiveIndex:
         self.embed_lock = threading.Lock()  # the model is used by one thread at a time
         self.write_lock = threading.RLock()  # writers take turns; readers never take it
         self.pending = PendingPaths()
-        self.ready = threading.Event()  # set after the reconcile on start
+        # set after the reconcile on start; an owner may pass an event it waits on before the
+        # live index exists (an HTTP server's readiness)
+        self.ready = ready if ready is not None else threading.Event()
         self.metrics: dict[str, float] = {}
         self.watching = False
         self._stop = threading.Event()
@@ -83,9 +86,9 @@ class LiveIndex:
         self._ignore_lock = threading.Lock()
 
     @classmethod
-    def open(cls, root: Path, index_dir: Path | None = None,
-             options: LiveOptions | None = None) -> LiveIndex:
-        return cls(RepoIndex.open(root, index_dir), options)
+    def open(cls, root: Path, index_dir: Path | None = None, options: LiveOptions | None = None,
+             ready: threading.Event | None = None) -> LiveIndex:
+        return cls(RepoIndex.open(root, index_dir), options, ready)
 
     # -- what tools read ---------------------------------------------------------------------
 

@@ -163,7 +163,7 @@ class Store:
         try:
             with self._write_lock, atomic(self._con) as con:
                 yield con
-                gen = int(con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
+                gen = _generation_of(con)
                 con.execute("UPDATE meta SET value=? WHERE key='generation'", [str(gen + 1)])
         finally:
             self._meta_changed()
@@ -232,7 +232,7 @@ class Store:
             removed = self._delete_paths(con, delete_paths)
             if not records:
                 return [], removed
-            gen = int(con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0]) + 1
+            gen = _generation_of(con) + 1
             n = len(records)
             file_ids = [r[0] for r in con.execute(
                 "SELECT nextval('file_ids') FROM range(?)", [n]).fetchall()]
@@ -395,7 +395,14 @@ def _batch_columns(
     }
 
 
-def _table(name: str, cols: tuple[str, ...], columns: list[Sequence[Any]]) -> Batch:
+def _generation_of(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+    if row is None:
+        raise StoreCorrupt("the store has no generation row")
+    return int(row[0])
+
+
+def _table(name: str, cols: tuple[str, ...], columns: Sequence[Sequence[Any]]) -> Batch:
     types = _TYPES[name]
     return {col: np.array(vals, dtype=types[col]) if col in types else text_column(vals)
             for col, vals in zip(cols, columns, strict=True)}

@@ -292,14 +292,14 @@ def _combine(d: str, h: str, own: _Own | None, children: list[Built]) -> Built:
         langs.update(c.languages)
         syms += c.key_symbols
         entries += c.entry_points
-    syms = sorted({t: s for s, t in sorted(syms)}.items(), key=lambda kv: (-kv[1], kv[0]))
+    best = sorted({t: s for s, t in sorted(syms)}.items(), key=lambda kv: (-kv[1], kv[0]))
     return Built(
         path=d,
         subtree_hash=h,
         files=files,
         lines=lines,
         languages=dict(sorted(langs.items(), key=lambda kv: (-kv[1], kv[0]))),
-        key_symbols=[(s, t) for t, s in syms[:KEY_SYMBOLS]],
+        key_symbols=[(s, t) for t, s in best[:KEY_SYMBOLS]],
         entry_points=sorted(entries, key=lambda p: (_TEST.search(p) is not None, p.count("/"), p))[
             :ENTRY_POINTS
         ],
