@@ -100,7 +100,7 @@ def build_workspace_server(settings: Settings, shards: Shards,
 
 def _register(server: MCPServer) -> None:
     @server.tool(annotations=READ_ONLY)
-    async def search_code(
+    async def search_code(  # noqa: PLR0913 - the signature is the tool's input schema
         query: Annotated[str, Field(min_length=1, max_length=4000, description=(
             "What you are looking for: a description, an identifier, an error message"))],
         ctx: Context,

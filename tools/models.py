@@ -52,7 +52,7 @@ class SearchHit(BaseModel):
     snippet: str
     matched_by: list[str] = Field(default_factory=list,
                                   description="Indexes that matched: lexical, semantic, symbol")
-    repo: str | None = Field(None, description="Repository (workspace name) this comes from")
+    repo: str | None = Field(default=None, description="Repository (workspace name) this comes from")
 
 
 class SearchResult(BaseModel):
@@ -88,7 +88,7 @@ class SymbolInfo(BaseModel):
     body: str | None = None
     match: str = Field(description="How the name matched: exact, qualified, inherited, fuzzy")
     references: list[SymbolReference] | None = None
-    repo: str | None = Field(None, description="Repository (workspace name) this comes from")
+    repo: str | None = Field(default=None, description="Repository (workspace name) this comes from")
 
 
 class SymbolResult(BaseModel):
@@ -106,7 +106,7 @@ class DependencyEdge(BaseModel):
     target: str
     kind: str = Field(description="imports, calls, inherits, external")
     detail: str = ""
-    repo: str | None = Field(None, description="Repository (workspace name) this comes from")
+    repo: str | None = Field(default=None, description="Repository (workspace name) this comes from")
 
 
 class DependencyNode(BaseModel):
@@ -118,7 +118,7 @@ class DependencyNode(BaseModel):
     score: float
     signature: str = ""
     doc: str = ""
-    repo: str | None = Field(None, description="Repository (workspace name) this comes from")
+    repo: str | None = Field(default=None, description="Repository (workspace name) this comes from")
 
 
 class DependencyResult(BaseModel):
@@ -152,7 +152,7 @@ class DirSummary(BaseModel):
     stale: bool = False
     llm_summary: str | None = None
     children: list[str] = Field(default_factory=list)
-    repo: str | None = Field(None, description="Repository (workspace name) this comes from")
+    repo: str | None = Field(default=None, description="Repository (workspace name) this comes from")
 
 
 class SummaryResult(BaseModel):
@@ -166,7 +166,7 @@ class SummaryResult(BaseModel):
 
 
 class IndexStatus(BaseModel):
-    repo: str | None = Field(None, description="Repository (workspace name)")
+    repo: str | None = Field(default=None, description="Repository (workspace name)")
     root: str
     index_dir: str
     generation: int
