@@ -172,8 +172,11 @@ def bench_latency(base: Path, roots: dict[str, Path], tag: str, n: int) -> dict[
                 for name in workspace.names:
                     per[name].append(_timed(partial(answer, shards, "search_code", kwargs,
                                                     [name])))
+        rss = shards.peak_rss_mb() if isinstance(shards, ClusterShards) else None
         shards.close()
         out[label] = {"fanout": _pcts(fan), "single": _pcts(one)}
+        if rss is not None:
+            out["actor_peak_rss_mb"] = rss
         if label == "local":
             out["per_shard_p50_ms"] = {k: _pcts(v)["p50_ms"] for k, v in per.items()}
         print(f"{label}: fan-out {out[label]['fanout']}, single {out[label]['single']}",

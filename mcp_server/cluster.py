@@ -161,6 +161,9 @@ class _ShardActor:
     def pid(self) -> int:
         return self.host.pid()
 
+    def peak_rss_mb(self) -> float:
+        return self.host.peak_rss_mb()
+
     def call(self, tool: str, kwargs: dict[str, Any], wait_fresh: bool = False,
              fresh_paths: list[str] | None = None) -> tuple[str, Any]:
         return self.host.call(tool, kwargs, wait_fresh, fresh_paths)
@@ -264,6 +267,12 @@ class ClusterShards:
     def pid(self, name: str) -> int:
         """The process id of the actor holding shard `name` (for operators and tests)."""
         return int(require_ray().get(self.actors[name].pid.remote()))
+
+    def peak_rss_mb(self) -> dict[str, float]:
+        """Peak resident memory of each shard's actor, in MB."""
+        ray = require_ray()
+        return dict(zip(self.actors, ray.get([a.peak_rss_mb.remote()
+                                              for a in self.actors.values()]), strict=True))
 
     def close(self) -> None:
         ray = require_ray()

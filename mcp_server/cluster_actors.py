@@ -163,6 +163,10 @@ class ShardHost:
     def pid(self) -> int:
         return os.getpid()
 
+    def peak_rss_mb(self) -> float:
+        """Peak resident memory of this process (the shard's actor), in MB."""
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
     def call(self, tool: str, kwargs: dict[str, Any], wait_fresh: bool = False,
              fresh_paths: list[str] | None = None) -> tuple[str, Any]:
         """("ok", the answer as JSON-ready data) or ("error", a tool error's message)."""
