@@ -201,7 +201,10 @@ class ClusterShards:
         ray = require_ray()
         refs = [a.ready.remote(timeout_s) for a in self.actors.values()]
         done, _ = ray.wait(refs, num_returns=len(refs), timeout=timeout_s)
-        return len(done) == len(refs) and all(ray.get(done))
+        try:
+            return len(done) == len(refs) and all(ray.get(done))
+        except ray.exceptions.RayError:  # an actor died or was stopped meanwhile
+            return False
 
     def call(self, tool: str, kwargs: dict[str, Any], repos: list[str],
              wait_fresh: bool = False, fresh_paths: list[str] | None = None) -> Fanout:

@@ -235,15 +235,19 @@ def collect(out: Fanout, name: str, future: Future[BaseModel]) -> None:
 
 
 class WorkspaceRuntime(Runtime):
-    """The HTTP front's view of a workspace: ready when every repository is."""
+    """The HTTP front's view of a workspace (metrics, /healthz): `ready` is set once every
+    repository has reconciled (`follow`, after the shards are opened)."""
+
+    READY_WAIT_S = 24 * 3600.0
 
     def __init__(self, settings: Settings, shards: Shards) -> None:
         super().__init__(settings)
         self.shards = shards
-        self._all_ready = threading.Event()
 
-    @property
-    def ready(self) -> threading.Event:
-        if not self._all_ready.is_set() and self.shards.wait_ready(0):
-            self._all_ready.set()
-        return self._all_ready
+    def follow(self) -> None:
+        """Set `ready` once every shard is (in a daemon thread; returns at once)."""
+        def wait() -> None:
+            if self.shards.wait_ready(self.READY_WAIT_S):
+                self.ready.set()
+
+        threading.Thread(target=wait, name="sextant-workspace-ready", daemon=True).start()

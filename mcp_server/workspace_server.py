@@ -84,6 +84,7 @@ def build_workspace_server(settings: Settings, shards: Shards,
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[WorkspaceState]:
         await anyio.to_thread.run_sync(shards.open)
+        runtime.follow()
         try:
             yield WorkspaceState(shards=shards, runtime=runtime,
                                  limiter=anyio.CapacityLimiter(settings.tool_threads))
