@@ -90,15 +90,29 @@ def cluster_index(workspace: Workspace, settings: Settings, *,
         service = actor.remote(settings.model, settings.gpu_layers)
     task = ray.remote(num_cpus=1, max_retries=2)(_build_task)
     walk = live_options(settings).walk
+    # largest first: the biggest shard bounds the build's wall time, so it must not start last
     refs = [task.remote(
         r.name, str(r.path), str(r.index_dir) if r.index_dir else None, service, walk)
-        for r in workspace.repos]
+        for r in sorted(workspace.repos, key=lambda r: -tree_bytes(r.path))]
     shards = ray.get(refs)
     out: dict[str, Any] = {"shards": shards, "seconds": round(time.perf_counter() - started, 3)}
     if service is not None:
         out["embedding"] = ray.get(service.stats.remote())
         ray.kill(service)
     return out
+
+
+def tree_bytes(root: Path) -> int:
+    """Bytes of the files under `root`, outside dot-directories: a shard's size estimate."""
+    total = 0
+    for path, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(path, name)).st_size
+            except OSError:
+                continue
+    return total
 
 
 class _EmbedActor:
