@@ -199,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _workspace_options(p: argparse.ArgumentParser, *, serve: bool) -> None:
     p.add_argument("--workspace", default=None, required=not serve, metavar="FILE", help=(
         "TOML file with one [[repo]] table (name, path) per repository to serve together"
-        + ("" if serve else " (required)")))
+        + (" (default: none, serve --repo alone)" if serve else " (required; no default)")))
     if serve:
         p.add_argument("--cluster", action="store_true", help=(
             "answer through Ray actors holding the shards (needs --workspace and Ray)"))
