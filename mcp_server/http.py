@@ -89,10 +89,3 @@ def uvicorn_server(app: ASGIApp) -> uvicorn.Server:
     config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on",
                             access_log=False, timeout_graceful_shutdown=5)
     return _Uvicorn(config)
-
-
-async def run_http(server: MCPServer, settings: Settings, runtime: Runtime,
-                   sock: socket.socket) -> None:
-    """Serve HTTP on an already-bound socket until stopped."""
-    app = build_http_app(server, settings, runtime)
-    await uvicorn_server(app).serve(sockets=[sock])

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from indexer.live import LiveIndex
 from indexer.store import Store
-from indexer.summaries import Built, Sampler, summarize
+from indexer.summaries import Built, Sampler, attach_llm, read_summaries
 from tools.budget import MAX_MAX_TOKENS, fit_answer
 from tools.errors import ToolError
 from tools.freshness import freshness as answer_freshness
@@ -40,7 +40,8 @@ def summarize_dir(
     rel = normalize_rel(path)
     resolve_in_root(ctx.root, rel)
     _check_dir(ctx, rel)
-    built, _rebuilt = summarize(ctx.index.store, ctx.root, rel, sampler, want=[rel])
+    built = read_summaries(ctx.store, ctx.root, rel)
+    attach_llm(ctx.store, built, [rel] if rel in built else [], sampler, ctx.save_llm_summary)
     chosen = _chosen(built, rel, depth)
     freshness = answer_freshness(ctx, {rel} if rel else None)
     items = [_summary(ctx, built[d], stale=not freshness.fresh) for d in chosen]

@@ -99,7 +99,7 @@ _blas: _BlasThreads | None = None
 _blas_lock = threading.Lock()
 
 
-def _blas_threads() -> _BlasThreads:
+def blas_threads() -> _BlasThreads:
     global _blas
     with _blas_lock:
         if _blas is None:
@@ -238,7 +238,7 @@ class NumpyBertEmbedder:
         # The same model id as llama.cpp's: both compute the same vectors (cosine >= 0.999,
         # tests/test_embed_model.py), so they share the embedding cache and vector index.
         self._model_id = self._small.model_id
-        blas = _blas_threads()
+        blas = blas_threads()
         self._blas = blas
         self.threads = max(1, threads or physical_cores()) if blas.available else 1
         self.batch_tokens = max(batch_tokens or BATCH_TOKENS, self._max_tokens)

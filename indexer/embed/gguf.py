@@ -44,7 +44,7 @@ _init_lock = threading.Lock()
 _log_callback: Any = None
 
 
-def _llama() -> Any:
+def llama_library() -> Any:
     """Import llama_cpp, route its logging away from stdout, init the backend (once)."""
     global _log_callback
     # Busy-waiting OpenMP workers halve throughput when the cores are shared (measured);
@@ -74,7 +74,7 @@ def _llama() -> Any:
 
 def default_gpu_layers() -> int:
     """All layers (-1) when llama.cpp was built with GPU offload, else 0."""
-    return -1 if _llama().llama_supports_gpu_offload() else 0
+    return -1 if llama_library().llama_supports_gpu_offload() else 0
 
 
 def _env_flag(name: str) -> bool:
@@ -125,7 +125,7 @@ class GGUFEmbedder:
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelUnavailableError(f"GGUF model {str(self.path)!r} not found")
-        self._lib = _llama()
+        self._lib = llama_library()
         self._lock = threading.Lock()
         self.gpu_layers = default_gpu_layers() if gpu_layers is None else gpu_layers
         self.threads = threads or physical_cores()

@@ -187,6 +187,7 @@ class LiveIndex:
         try:
             with self.write_lock:
                 stats = index_repository(self.index, self.index_options, progress, should_stop)
+                self.refresh_summaries()
         finally:
             self.notify_changed()
         if self.embedding.state != "running" and not self._stop.is_set() and (
@@ -205,8 +206,28 @@ class LiveIndex:
                 stats = index_repository(self.index, self.index_options)
             else:
                 stats = apply_resolved(self.index, paths, removed, self.index_options)
+            self.refresh_summaries()
         self.embed_missing(None if reconcile else paths)
         return stats
+
+    def refresh_summaries(self) -> None:
+        """Rebuild the directory summaries whose subtree changed (after every index update,
+        so that reading tools find them built)."""
+        from indexer.summaries import build_summaries
+
+        with self.write_lock:
+            started = time.perf_counter()
+            rebuilt = build_summaries(self.store, self.root)
+        if rebuilt:
+            log.debug("%d directory summaries rebuilt in %.2f s", len(rebuilt),
+                      time.perf_counter() - started)
+
+    def save_llm_summary(self, path: str, subtree_hash: str, text: str) -> None:
+        """Cache a summary the client's model wrote (MCP sampling) for `path`."""
+        from indexer.summaries import save_llm_summary
+
+        with self.write_lock:
+            save_llm_summary(self.store, path, subtree_hash, text)
 
     # -- the model tier ----------------------------------------------------------------------
 
@@ -300,6 +321,7 @@ class LiveIndex:
             with self.write_lock:
                 stats = index_repository(self.index, self.index_options,
                                          should_stop=self._stop.is_set)
+                self.refresh_summaries()
             log.info("index reconciled: %s", stats.as_dict())
         except Exception:  # top level of a thread: log, keep serving
             if self._stop.is_set():

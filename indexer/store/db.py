@@ -65,6 +65,15 @@ CREATE TABLE IF NOT EXISTS chunks (
     text VARCHAR, tokens INTEGER, text_hash VARCHAR);
 CREATE TABLE IF NOT EXISTS embeddings (
     model_id VARCHAR, text_hash VARCHAR, vector BLOB, PRIMARY KEY (model_id, text_hash));
+-- the code graph (indexer.graph), rebuilt with every index update
+CREATE TABLE IF NOT EXISTS file_edges (
+    src_path VARCHAR, dst_path VARCHAR, dst_kind VARCHAR, module VARCHAR, line INTEGER);
+CREATE TABLE IF NOT EXISTS graph_files (file_id BIGINT, path VARCHAR);
+CREATE TABLE IF NOT EXISTS file_rank (path VARCHAR, rank DOUBLE, importers INTEGER);
+-- directory summaries (indexer.summaries), keyed by subtree hash
+CREATE TABLE IF NOT EXISTS dir_summaries (
+    path VARCHAR, subtree_hash VARCHAR, summary VARCHAR, llm_summary VARCHAR, built_at DOUBLE,
+    PRIMARY KEY (path, subtree_hash));
 """
 
 _FILE_TABLES = ("symbols", "refs", "imports", "chunks")
