@@ -213,11 +213,41 @@ class LiveIndex:
         from indexer.live.embedding import open_vectors
 
         self.embedding.state = "pending"
-        embedder = load_embedder(self.options.model, self.options.gpu_layers)
-        if self._stop.is_set():
+        log.info("loading the embedding model (%s)", self.options.model or "default")
+        embedder = self._load_unless_stopped(
+            lambda: load_embedder(self.options.model, self.options.gpu_layers))
+        if embedder is None:
             return
-        self.vectors = open_vectors(self.index, embedder)
+        vectors = open_vectors(self.index, embedder, self._stop.is_set)
+        if self._stop.is_set():  # a rebuild from the cache cut short is not kept
+            return
+        self.vectors = vectors
         self.embedder = embedder
+
+    def _load_unless_stopped(self, load: Callable[[], Embedder]) -> Embedder | None:
+        """`load()` in a helper thread, waited for until it ends or the live index stops
+        (None then, at once: a model load cannot be interrupted, and stopping must not wait
+        seconds for a model nobody will use; the daemon helper ends alone, its model dropped).
+        """
+        result: list[Embedder | Exception] = []
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                result.append(load())
+            except Exception as exc:  # noqa: BLE001 - top of a thread: re-raised by the waiter
+                result.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="sextant-model-load", daemon=True).start()
+        while not done.wait(0.05):
+            if self._stop.is_set():
+                log.info("stopping: the embedding model load is abandoned")
+                return None
+        if isinstance(result[0], Exception):
+            raise result[0]
+        return None if self._stop.is_set() else result[0]
 
     def attach_existing_vectors(self) -> bool:
         """Attach the model tier only when vectors exist (CLI queries); False otherwise."""
