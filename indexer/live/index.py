@@ -75,6 +75,7 @@ class LiveIndex:
         self.ready = threading.Event()  # set after the reconcile on start
         self.metrics: dict[str, float] = {}
         self.watching = False
+        self.root_identity: tuple[int, int] | None = None  # the directory watched at root
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._listeners: list[Callable[[], None]] = []
@@ -116,6 +117,22 @@ class LiveIndex:
     def pending_paths(self) -> set[str]:
         return self.pending()
 
+    @property
+    def reconciling(self) -> bool:
+        """True while every answer is stale: a full reconcile is pending or running, or
+        the watched repository directory was removed or replaced (checked now)."""
+        self.check_root()
+        return self.pending.reconciling
+
+    def check_root(self) -> None:
+        """Make everything stale when the directory at the root is not the one watched (the
+        watcher notices it too, within a second, re-attaches and reconciles)."""
+        if self.watching and self.root_identity is not None:
+            from indexer.live.watcher import root_identity
+
+            if root_identity(self.root) != self.root_identity:
+                self.pending.add([], reconcile=True)
+
     def pending_under(self, paths: Iterable[str] | None) -> list[str]:
         """Pending paths equal to or under any of `paths` (every pending path when None)."""
         pending = self.pending()
@@ -129,7 +146,8 @@ class LiveIndex:
         `timeout_s` seconds; True when fresh. Named files whose stat differs from the index
         are queued first, so an edit the watcher has not reported yet is waited for too."""
         wanted = None if paths is None else {p.strip("/") or "." for p in paths}
-        if wanted and self.watching:
+        self.check_root()
+        if wanted and self.watching and not self.pending.reconciling:
             from indexer.live.events import stale_paths
 
             stale = stale_paths(self.index, wanted, self.index_options.walk,
