@@ -1,6 +1,7 @@
 """Background embedding: chunks in the store -> embedding cache -> vector index.
 
-The cache (table `embeddings`, keyed by model id and the hash of the exact embedded text)
+The cache (table `embeddings` in its own file, `embeddings.duckdb`, attached to the store's
+connection; keyed by model id and the hash of the exact embedded text)
 means identical text is embedded once across files, re-indexes and branch switches. The
 vector index is derived: when its recorded generation differs from the store's (a crash, an
 edit while the server was down), it is rebuilt from the cache, which costs no model calls,
@@ -65,7 +66,7 @@ def open_vectors(index: RepoIndex, embedder: Embedder,
 def _fill_from_cache(index: RepoIndex, vectors: VectorIndex, model_id: str,
                      should_stop: Callable[[], bool]) -> None:
     rows = index.store.query(
-        "SELECT c.chunk_id, e.vector FROM chunks c JOIN embeddings e "
+        "SELECT c.chunk_id, e.vector FROM chunks c JOIN cache.embeddings e "
         "ON e.text_hash = c.text_hash AND e.model_id = ?", [model_id])
     for start in range(0, len(rows), 4096):
         if should_stop():

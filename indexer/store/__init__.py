@@ -8,6 +8,7 @@ from indexer.store.db import (
     atomic,
     text_column,
 )
+from indexer.store.integrity import looks_damaged, move_aside
 from indexer.store.search_tables import (
     MemberRow,
     SearchTables,
@@ -21,6 +22,8 @@ __all__ = [
     "Store",
     "StoreCorrupt",
     "atomic",
+    "looks_damaged",
+    "move_aside",
     "search_tables",
     "text_column",
 ]
