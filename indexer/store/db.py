@@ -64,11 +64,24 @@ CREATE TABLE IF NOT EXISTS chunks (
     chunk_id BIGINT PRIMARY KEY, file_id BIGINT, start_line INTEGER, end_line INTEGER,
     start_byte BIGINT, end_byte BIGINT, symbol VARCHAR, kind VARCHAR, header VARCHAR,
     text VARCHAR, tokens INTEGER, text_hash VARCHAR);
+-- the code graph (indexer.graph), rebuilt with every index update
+CREATE TABLE IF NOT EXISTS file_edges (
+    src_path VARCHAR, dst_path VARCHAR, dst_kind VARCHAR, module VARCHAR, line INTEGER);
+CREATE TABLE IF NOT EXISTS graph_files (file_id BIGINT, path VARCHAR);
+CREATE TABLE IF NOT EXISTS file_rank (path VARCHAR, rank DOUBLE, importers INTEGER);
+-- directory summaries (indexer.summaries), keyed by subtree hash
+CREATE TABLE IF NOT EXISTS dir_summaries (
+    path VARCHAR, subtree_hash VARCHAR, summary VARCHAR, llm_summary VARCHAR, built_at DOUBLE,
+    PRIMARY KEY (path, subtree_hash));
 """
 # The embedding cache lives in its own database file, attached to the store's connection as
 # `cache` (indexer.store.integrity): a damaged store is moved aside and rebuilt, and takes no
 # vectors along (they cost hours of CPU on a large repository; the rest is re-derived in
 # minutes).
+CACHE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cache.embeddings (
+    model_id VARCHAR, text_hash VARCHAR, vector BLOB, PRIMARY KEY (model_id, text_hash));
+"""
 
 _FILE_TABLES = ("symbols", "refs", "imports", "chunks")
 
@@ -133,7 +146,7 @@ class Store:
                 self._con.close()  # else DuckDB's per-path instance cache keeps serving it
                 raise StoreCorrupt(f"index database {path} is not readable: {exc}") from exc
         try:
-            attach_cache(self._con, self.cache_path, read_only=read_only)
+            attach_cache(self._con, self.cache_path, CACHE_SCHEMA, read_only=read_only)
             if not read_only:
                 self._migrate_cache()
         except BaseException:
@@ -200,7 +213,7 @@ class Store:
         try:
             with self._write_lock, atomic(self._con) as con:
                 yield con
-                gen = int(con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
+                gen = _generation_of(con)
                 con.execute("UPDATE meta SET value=? WHERE key='generation'", [str(gen + 1)])
         finally:
             self._meta_changed()
@@ -269,7 +282,7 @@ class Store:
             removed = self._delete_paths(con, delete_paths)
             if not records:
                 return [], removed
-            gen = int(con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0]) + 1
+            gen = _generation_of(con) + 1
             n = len(records)
             file_ids = [r[0] for r in con.execute(
                 "SELECT nextval('file_ids') FROM range(?)", [n]).fetchall()]
@@ -432,7 +445,14 @@ def _batch_columns(
     }
 
 
-def _table(name: str, cols: tuple[str, ...], columns: list[Sequence[Any]]) -> Batch:
+def _generation_of(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+    if row is None:
+        raise StoreCorrupt("the store has no generation row")
+    return int(row[0])
+
+
+def _table(name: str, cols: tuple[str, ...], columns: Sequence[Sequence[Any]]) -> Batch:
     types = _TYPES[name]
     return {col: np.array(vals, dtype=types[col]) if col in types else text_column(vals)
             for col, vals in zip(cols, columns, strict=True)}

@@ -25,11 +25,6 @@ import duckdb
 
 log = logging.getLogger(__name__)
 
-CACHE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS cache.embeddings (
-    model_id VARCHAR, text_hash VARCHAR, vector BLOB, PRIMARY KEY (model_id, text_hash));
-"""
-
 _DAMAGE = ("corrupt", "checksum", "could not read enough bytes", "not a valid duckdb",
            "invalid", "serializ", "deserializ")
 
@@ -104,12 +99,13 @@ def move_aside(path: Path) -> Path:
     return aside
 
 
-def attach_cache(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool) -> None:
-    """Attach the embedding cache at `path` as `cache` (created if absent). A damaged cache
-    is moved aside and a new one started: its vectors are computed again as needed."""
+def attach_cache(con: duckdb.DuckDBPyConnection, path: Path, schema: str, *,
+                 read_only: bool) -> None:
+    """Attach the embedding cache at `path` as `cache` (created with `schema` if absent). A
+    damaged cache is moved aside and a new one started: its vectors are computed again."""
     unchecked = path.exists() and not check_marker(path)
     try:
-        _attach(con, path, read_only)
+        _attach(con, path, schema, read_only)
         if not read_only and unchecked:
             verify_tables(con, "cache")
     except duckdb.Error as exc:
@@ -122,12 +118,12 @@ def attach_cache(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool)
         aside = move_aside(path)
         log.error("embedding cache %s is damaged (%s); moved it to %s and starting an empty "
                   "one (vectors are computed again)", path, exc, aside)
-        _attach(con, path, read_only)
+        _attach(con, path, schema, read_only)
 
 
-def _attach(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+def _attach(con: duckdb.DuckDBPyConnection, path: Path, schema: str, read_only: bool) -> None:
     quoted = str(path).replace("'", "''")
     con.execute(f"ATTACH '{quoted}' AS cache" + (" (READ_ONLY)" if read_only else ""))
     if not read_only:
-        con.execute(CACHE_SCHEMA)
+        con.execute(schema)
 
