@@ -3,7 +3,8 @@ embedding cache survives it: it lives in its own file, `embeddings.duckdb`.
 
 The damage matrix: the store truncated to half, 64 KB of garbage at four places (DuckDB
 checks a block only when it reads it, and opening reads little), a zero-length store, and a
-garbage WAL. Each index is built by a real `sextant index` (hashing embedder) and damaged
+garbage WAL; for the CLI also garbage in the first block, which the check on open does not
+read (the command fails on it, then runs again on a store moved aside and rebuilt). Each index is built by a real `sextant index` (hashing embedder) and damaged
 while nothing has it open.
 """
 
@@ -47,6 +48,10 @@ def damage(paths: IndexPaths, kind: str) -> None:
         os.truncate(store, 0)
     elif kind == "wal_garbage":
         store.with_name(store.name + ".wal").write_bytes(rng.randbytes(8192))
+    elif kind == "first_block":  # after the three 4 KB headers: found only when read
+        with store.open("r+b") as f:
+            f.seek(3 * 4096 + 4096)
+            f.write(rng.randbytes(65536))
     else:
         with store.open("r+b") as f:
             for fraction in (0.1, 0.4, 0.6, 0.9):
@@ -77,7 +82,7 @@ def built(corpus: Callable[[str], Path], flask_built: Path, tmp_path: Path) -> I
     return IndexPaths.for_repo(corpus("flask"), tmp_path / "idx")
 
 
-@pytest.mark.parametrize("kind", DAMAGES)
+@pytest.mark.parametrize("kind", [*DAMAGES, "first_block"])
 def test_the_cli_indexes_and_searches_a_damaged_store_keeping_the_cache(
     built: IndexPaths, kind: str,
 ) -> None:
@@ -90,8 +95,8 @@ def test_the_cli_indexes_and_searches_a_damaged_store_keeping_the_cache(
                 "add url rule")
     assert found.returncode == 0, found.stderr
     assert json.loads(found.stdout)["results"]
-    if kind in ("truncated", "garbage"):
-        assert "moved it to" in indexed.stderr
+    if kind in ("truncated", "garbage", "first_block"):
+        assert "moved it to" in indexed.stderr + found.stderr
         assert list(built.dir.glob("store.corrupt-*.duckdb"))
     assert cached_vectors(built) == vectors
 

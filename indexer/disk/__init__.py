@@ -5,10 +5,12 @@ from indexer.disk.repo import (
     FORMAT_VERSION,
     IndexPaths,
     RepoIndex,
+    set_aside_damaged,
 )
 
 __all__ = [
     "FORMAT_VERSION",
     "IndexPaths",
     "RepoIndex",
+    "set_aside_damaged",
 ]

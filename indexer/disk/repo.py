@@ -147,11 +147,18 @@ def _open_store(paths: IndexPaths) -> Store:
     try:
         return Store(paths.store, cache_path=paths.embeddings)
     except StoreCorrupt as exc:
-        aside = move_aside(paths.store)
-        log.error("index store %s cannot be opened (%s); moved it to %s and rebuilding",
-                  paths.store, exc, aside)
-        _remove_derived(paths)
+        set_aside_damaged(paths, exc)
         return Store(paths.store, cache_path=paths.embeddings)
+
+
+def set_aside_damaged(paths: IndexPaths, error: BaseException) -> Path:
+    """Move a damaged store (closed) aside with its derived indexes removed, so that the
+    next open starts empty and rebuilds; the embedding cache stays. Returns where it went."""
+    aside = move_aside(paths.store)
+    log.error("index store %s cannot be read (%s); moved it to %s and rebuilding",
+              paths.store, error, aside)
+    _remove_derived(paths)
+    return aside
 
 
 def _remove_derived(paths: IndexPaths) -> None:

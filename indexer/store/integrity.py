@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import time
 from pathlib import Path
@@ -32,8 +33,8 @@ _DAMAGE = ("corrupt", "checksum", "could not read enough bytes", "not a valid du
 def looks_damaged(exc: BaseException) -> bool:
     """True when a DuckDB error reads like a damaged file (not a lock, not our SQL)."""
     text = str(exc).lower()
-    return isinstance(exc, duckdb.Error) and "lock" not in text and any(
-        word in text for word in _DAMAGE)
+    return isinstance(exc, duckdb.Error) and not re.search(r"\block", text) and any(
+        word in text for word in _DAMAGE)  # "lock" as a word: damage reports say "block"
 
 
 def _marker(path: Path) -> Path:
