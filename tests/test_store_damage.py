@@ -151,3 +151,37 @@ def test_a_cache_kept_in_the_store_is_moved_to_its_own_file(tmp_path: Path) -> N
     assert store.query("SELECT table_name FROM duckdb_tables() WHERE table_name='embeddings' "
                        "AND database_name = current_database()") == []
     store.close()
+
+
+async def test_the_server_answers_on_a_store_damaged_in_its_first_block(
+    built: IndexPaths,
+) -> None:
+    damage(built, "first_block")
+    settings = server_settings(built.root, built.base)
+    async with connected(settings) as client:
+        out = await call(client, "search_code", query="add url rule", k=3, mode="lexical")
+        assert out["results"] and out["freshness"]["fresh"]
+    assert list(built.dir.glob("store.corrupt-*.duckdb"))
+
+
+def test_a_read_failing_on_damage_at_run_time_rebuilds_the_store_from_the_cache(
+    built: IndexPaths,
+) -> None:
+    """As when a tool's query meets a damaged block the check on open did not read."""
+    options = LiveOptions(embed=True, model="hashing")
+    with LiveIndex.open(built.root, built.base, options) as live:
+        live.attach_model()
+        chunks = live.store.count_chunks()
+        damaged = duckdb.Error("Corrupt database file: computed checksum 1 does not match "
+                               "stored checksum 2 in block at location 12288")
+        assert live.recover_if_damaged(damaged)
+        assert live.reconciling  # answers are stale until the rebuild is done
+        assert live.pending.wait_fresh(None, 60)
+        for thread in list(live._threads):  # the rebuild, then its embedding
+            thread.join(60)
+        assert live.store.count_chunks() == chunks
+        assert list(built.dir.glob("store.corrupt-*.duckdb"))
+        assert live.vectors is not None and len(live.vectors) == chunks
+        embedder = live.embedder
+        assert embedder is not None and embedder.calls == []  # type: ignore[attr-defined]
+        assert not live.recover_if_damaged(duckdb.Error("Binder Error: no such column"))

@@ -85,6 +85,7 @@ class LiveIndex:
         self._index_options: IndexOptions | None = None
         self._ignore: IgnoreCache | None = None
         self._ignore_lock = threading.Lock()
+        self._recovering = False
 
     @classmethod
     def open(cls, root: Path, index_dir: Path | None = None, options: LiveOptions | None = None,
@@ -247,6 +248,32 @@ class LiveIndex:
         with self.write_lock:
             save_llm_summary(self.store, path, subtree_hash, text)
 
+    def recover_if_damaged(self, error: BaseException) -> bool:
+        """If `error` says the store is damaged, rebuild it in the background (once at a
+        time; `indexer.live.recover`) and return True."""
+        from indexer.store import looks_damaged
+
+        if not looks_damaged(error) or self._stop.is_set():
+            return False
+        with self._ignore_lock:
+            if self._recovering:
+                return True
+            self._recovering = True
+        log.error("the index store is damaged (%s); rebuilding it", error)
+        self.pending.add([], reconcile=True)  # every answer is stale until the rebuild is done
+        self._spawn(self._recover, "sextant-recover", error)
+        return True
+
+    def _recover(self, error: BaseException) -> None:
+        from indexer.live.recover import rebuild_damaged
+
+        try:
+            rebuild_damaged(self, error)
+        except Exception:  # top level of a thread
+            log.exception("rebuilding the damaged store failed")
+        finally:
+            self._recovering = False
+
     # -- the model tier ----------------------------------------------------------------------
 
     def attach_model(self) -> None:
@@ -334,8 +361,8 @@ class LiveIndex:
             self._spawn(self._watch, "sextant-watch")
         self._spawn(self._background, "sextant-index")
 
-    def _spawn(self, target: Callable[[], None], name: str) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)
+    def _spawn(self, target: Callable[..., None], name: str, *args: object) -> None:
+        thread = threading.Thread(target=target, name=name, args=args, daemon=True)
         self._threads.append(thread)
         thread.start()
 
@@ -371,10 +398,11 @@ class LiveIndex:
                                          should_stop=self._stop.is_set)
                 self.refresh_summaries()
             log.info("index reconciled: %s", stats.as_dict())
-        except Exception:  # top level of a thread: log, keep serving
+        except Exception as exc:  # top level of a thread: log, keep serving
             if self._stop.is_set():
                 return
-            log.exception("reconciling the index failed; serving what is indexed")
+            if not self.recover_if_damaged(exc):
+                log.exception("reconciling the index failed; serving what is indexed")
         self.ready.set()
         self._warm()
         self.notify_changed()

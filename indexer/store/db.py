@@ -16,6 +16,7 @@ indexing process's resident memory.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import weakref
@@ -28,7 +29,13 @@ import duckdb
 import numpy as np
 
 from indexer.parse import FileRecord
-from indexer.store.integrity import attach_cache, check_marker, verify_tables, write_marker
+from indexer.store.integrity import (
+    attach_cache,
+    check_marker,
+    looks_damaged,
+    verify_tables,
+    write_marker,
+)
 
 __all__ = ["FileRecord", "Store", "StoreCorrupt", "StoreError"]
 
@@ -120,8 +127,10 @@ class Store:
             self._con = duckdb.connect(str(path), read_only=read_only, config={
                 "memory_limit": MEMORY_LIMIT, "threads": _THREADS,
                 "preserve_insertion_order": False})
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
+        except duckdb.Error as exc:  # damage in the first blocks fails the connect itself
+            if not isinstance(exc, duckdb.IOException) and not looks_damaged(exc):
+                raise
+            if looks_damaged(exc) or not re.search(r"\block", str(exc).lower()):
                 raise StoreCorrupt(f"index database {path} is not readable: {exc}") from exc
             raise StoreError(
                 f"cannot open index database {path}: {exc}. If another Sextant process owns this "
