@@ -428,7 +428,7 @@ def _update(index: RepoIndex, rel_paths: Iterable[str], removed: set[str], opts:
     return stats
 
 
-def _apply(
+def _apply(  # noqa: PLR0913 - one step of a run; its state, passed along
     index: RepoIndex, changed: list[FileEntry], deleted: list[str],
     known: dict[str, tuple[int, int, str]], opts: IndexOptions, stats: IndexStats,
     skipped: list[tuple[str, str, str]], progress: ProgressFn | None,
@@ -450,7 +450,7 @@ def _apply(
             _build_graph(index)
 
 
-def _apply_batches(
+def _apply_batches(  # noqa: PLR0913 - one step of a run; its state, passed along
     index: RepoIndex, changed: list[FileEntry], deleted: list[str],
     known: dict[str, tuple[int, int, str]], opts: IndexOptions, stats: IndexStats,
     skipped: list[tuple[str, str, str]], progress: ProgressFn | None,
