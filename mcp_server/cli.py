@@ -237,6 +237,24 @@ def _emit(args: argparse.Namespace, payload: Any, human: Callable[[Any], str]) -
         sys.stdout.write(human(payload).rstrip("\n") + "\n")
 
 
+def _run_once_more_if_damaged(handler: Callable[..., int | None],
+                              args: argparse.Namespace) -> int:
+    """Run the command; if it failed on a damaged store (one that opened, then failed a
+    read: damage the check on open does not see), move the store aside and run it again on
+    a rebuilt one."""
+    try:
+        return int(handler(args, _emit) or 0)
+    except Exception as exc:
+        from indexer.store import looks_damaged
+
+        if args.command == "serve" or not looks_damaged(exc):
+            raise
+        from mcp_server import commands
+
+        commands.set_aside_damaged_index(args, exc)
+        return int(handler(args, _emit) or 0)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(build_parser(), argv)
     configure_logging("WARNING" if args.command != "serve" else None)
@@ -244,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     handler = getattr(commands, f"cmd_{args.command}")
     try:
-        return int(handler(args, _emit) or 0)
+        return _run_once_more_if_damaged(handler, args)
     except CliError as exc:
         sys.stderr.write(f"sextant: {exc}\n")
         return 2 if isinstance(exc, UsageError) else 1

@@ -36,6 +36,12 @@ def _paths(args: argparse.Namespace) -> IndexPaths:
     return IndexPaths.for_repo(repo_path(args), Path(args.index_dir) if args.index_dir else None)
 
 
+def set_aside_damaged_index(args: argparse.Namespace, error: BaseException) -> None:
+    from indexer.disk import set_aside_damaged
+
+    set_aside_damaged(_paths(args), error)
+
+
 @contextmanager
 def open_context(args: argparse.Namespace, *, embed: bool = False,
                  refresh: bool = True) -> Iterator[LiveIndex]:

@@ -130,6 +130,12 @@ async def _call(ctx: Context, fn: Callable[..., R], *args: object, wait_fresh: b
     except anyio.get_cancelled_exc_class():
         outcome = "cancelled"
         raise
+    except Exception as exc:
+        if not state.live.recover_if_damaged(exc):
+            raise
+        outcome = "error"
+        raise MCPToolError("the index store is damaged: it was moved aside and is being "
+                           "rebuilt; retry in a few seconds") from None
     finally:
         metrics.finished(fn.__name__, outcome, time.perf_counter() - started)
 

@@ -14,18 +14,21 @@ if TYPE_CHECKING:
         FORMAT_VERSION,
         IndexPaths,
         RepoIndex,
+        set_aside_damaged,
     )
 
 _WHERE = {
     "FORMAT_VERSION": "indexer.disk.repo",
     "IndexPaths": "indexer.disk.repo",
     "RepoIndex": "indexer.disk.repo",
+    "set_aside_damaged": "indexer.disk.repo",
 }
 
 __all__ = [
     "FORMAT_VERSION",
     "IndexPaths",
     "RepoIndex",
+    "set_aside_damaged",
 ]
 
 

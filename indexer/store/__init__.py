@@ -17,6 +17,10 @@ if TYPE_CHECKING:
         atomic,
         text_column,
     )
+    from indexer.store.integrity import (
+        looks_damaged,
+        move_aside,
+    )
     from indexer.store.lookup import (
         MemberRow,
         SearchTables,
@@ -29,6 +33,8 @@ _WHERE = {
     "StoreCorrupt": "indexer.store.db",
     "atomic": "indexer.store.db",
     "text_column": "indexer.store.db",
+    "looks_damaged": "indexer.store.integrity",
+    "move_aside": "indexer.store.integrity",
     "MemberRow": "indexer.store.lookup",
     "SearchTables": "indexer.store.lookup",
     "search_tables": "indexer.store.lookup",
@@ -41,6 +47,8 @@ __all__ = [
     "Store",
     "StoreCorrupt",
     "atomic",
+    "looks_damaged",
+    "move_aside",
     "search_tables",
     "text_column",
 ]
