@@ -196,7 +196,7 @@ def test_status_after_a_killed_embedding_run_reports_true_counts_and_a_rerun_emb
     with LiveIndex.open(root, idx) as live:
         cached = live.store.query_one(
             "SELECT count(*) FROM chunks WHERE text_hash IN (SELECT text_hash FROM "
-            "embeddings WHERE model_id = ?)", [load_embedder("hashing").model_id])[0]
+            "cache.embeddings WHERE model_id = ?)", [load_embedder("hashing").model_id])[0]
     assert 0 < status["embedded_chunks"] == cached < status["chunks"]
     assert status["embedding_state"] == "partial"
     assert status["coverage"]["model"] == cached
@@ -206,7 +206,7 @@ def test_status_after_a_killed_embedding_run_reports_true_counts_and_a_rerun_emb
         assert isinstance(live.embedder, HashingEmbedder)
         todo = live.store.query_one(
             "SELECT count(DISTINCT text_hash) FROM chunks WHERE text_hash NOT IN (SELECT "
-            "text_hash FROM embeddings WHERE model_id = ?)", [live.embedder.model_id])[0]
+            "text_hash FROM cache.embeddings WHERE model_id = ?)", [live.embedder.model_id])[0]
         live.embed_pending()
         embedded = sum(len(batch) for batch in live.embedder.calls)
         assert 0 < embedded == todo

@@ -1,20 +1,45 @@
-"""Embeddings: the `Embedder` seam, the GGUF model, default-model provisioning."""
+"""Embeddings: the `Embedder` seam, the GGUF model, default-model provisioning.
 
-from indexer.embed.factory import load_embedder
-from indexer.embed.protocol import (
-    Embedder,
-    EmbedderError,
-    HashingEmbedder,
-    ModelUnavailableError,
-    embedded_text,
-)
-from indexer.embed.static import (
-    STATIC_ENV,
-    StaticEmbedder,
-    load_static_embedder,
-    load_static_tier,
-    static_from_env,
-)
+Names are imported on first use (PEP 562), so that importing one stage of the
+pipeline does not load the native libraries of the others."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from indexer.embed.factory import (
+        load_embedder,
+    )
+    from indexer.embed.protocol import (
+        Embedder,
+        EmbedderError,
+        HashingEmbedder,
+        ModelUnavailableError,
+        embedded_text,
+    )
+    from indexer.embed.static import (
+        STATIC_ENV,
+        StaticEmbedder,
+        load_static_embedder,
+        load_static_tier,
+        static_from_env,
+    )
+
+_WHERE = {
+    "embedded_text": "indexer.embed.protocol",
+    "STATIC_ENV": "indexer.embed.static",
+    "StaticEmbedder": "indexer.embed.static",
+    "load_static_embedder": "indexer.embed.static",
+    "load_static_tier": "indexer.embed.static",
+    "static_from_env": "indexer.embed.static",
+    "load_embedder": "indexer.embed.factory",
+    "Embedder": "indexer.embed.protocol",
+    "EmbedderError": "indexer.embed.protocol",
+    "HashingEmbedder": "indexer.embed.protocol",
+    "ModelUnavailableError": "indexer.embed.protocol",
+}
 
 __all__ = [
     "STATIC_ENV",
@@ -29,3 +54,12 @@ __all__ = [
     "load_static_tier",
     "static_from_env",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value

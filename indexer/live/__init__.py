@@ -1,22 +1,42 @@
 """The live index: one repository's index kept fresh while it is served or queried
-(pending paths, freshness, the watcher, the model tier and its background embedding)."""
+(pending paths, freshness, the watcher, the model tier and its background embedding).
 
-from indexer.embed import embedded_text
-from indexer.live.embedding import (
-    VECTOR_DTYPE,
-    embed_chunks,
-)
-from indexer.live.index import (
-    LiveIndex,
-    LiveOptions,
-)
-from indexer.live.pending import (
-    PendingPaths,
-)
-from indexer.live.state import (
-    Coverage,
-    EmbeddingState,
-)
+Names are imported on first use (PEP 562), so that importing one stage of the
+pipeline does not load the native libraries of the others."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from indexer.embed import embedded_text
+    from indexer.live.embedding import (
+        VECTOR_DTYPE,
+        embed_chunks,
+    )
+    from indexer.live.index import (
+        LiveIndex,
+        LiveOptions,
+    )
+    from indexer.live.pending import (
+        PendingPaths,
+    )
+    from indexer.live.state import (
+        Coverage,
+        EmbeddingState,
+    )
+
+_WHERE = {
+    "Coverage": "indexer.live.state",
+    "VECTOR_DTYPE": "indexer.live.embedding",
+    "embed_chunks": "indexer.live.embedding",
+    "embedded_text": "indexer.embed.protocol",
+    "LiveIndex": "indexer.live.index",
+    "LiveOptions": "indexer.live.index",
+    "PendingPaths": "indexer.live.pending",
+    "EmbeddingState": "indexer.live.state",
+}
 
 __all__ = [
     "VECTOR_DTYPE",
@@ -28,3 +48,12 @@ __all__ = [
     "embed_chunks",
     "embedded_text",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value
