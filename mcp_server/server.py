@@ -23,7 +23,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
 from mcp.server.subscriptions import InMemorySubscriptionBus
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from indexer.live import LiveIndex
@@ -31,6 +31,7 @@ from mcp_server.resources import ResourceNotifier, register_resources
 from mcp_server.runtime import Runtime
 from mcp_server.sdk import SextantServer
 from mcp_server.settings import Settings
+from mcp_server.text import compact
 from tools import budget
 from tools.deps import expand_dependencies as _expand_dependencies
 from tools.errors import ToolError
@@ -153,6 +154,9 @@ def build_server(settings: Settings, runtime: Runtime | None = None) -> MCPServe
     server = SextantServer(instructions=instructions, lifespan=lifespan,
                            log_level=settings.log_level.upper(), subscriptions=bus)
     _register_tools(server)
+    from mcp_server.context_tool import register_get_context
+
+    register_get_context(server, _call, compact)
     from mcp_server.reindex import register_reindex
 
     register_reindex(server)
@@ -187,13 +191,14 @@ def _register_tools(server: MCPServer) -> None:
             "hybrid (default) fuses BM25, symbol names and embeddings"))] = "hybrid",
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
-    ) -> SearchResult:
+    ) -> Annotated[CallToolResult, SearchResult]:
         """Find code by meaning or by name, ranked. Use instead of grep when you don't know the
         exact text, or when grep returns too many hits: results are whole functions/classes
         with their path and line range, tests ranked below source; each says which indexes
         matched it (matched_by)."""
-        return await _call(ctx, _search_code, query, k=k, language=language, path=path,
-                           mode=mode, max_tokens=max_tokens, wait_fresh=wait_fresh)
+        return compact(await _call(ctx, _search_code, query, k=k, language=language,
+                                   path=path, mode=mode, max_tokens=max_tokens,
+                                   wait_fresh=wait_fresh))
 
     @server.tool(annotations=READ_ONLY)
     async def get_symbol(
@@ -208,13 +213,15 @@ def _register_tools(server: MCPServer) -> None:
             "List call sites and other uses, with a line of context"))] = False,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
-    ) -> SymbolResult:
+    ) -> Annotated[CallToolResult, SymbolResult]:
         """Jump to a definition: signature, docstring, body and (optionally) every use site.
         Use instead of grepping for 'def name' or 'func name'. Each definition says how the
         name matched (exact, qualified, inherited, fuzzy)."""
-        return await _call(ctx, _get_symbol, name, path=path, include_body=include_body,
-                           include_references=include_references, max_tokens=max_tokens,
-                           wait_fresh=wait_fresh, fresh_paths={path} if path else None)
+        return compact(await _call(ctx, _get_symbol, name, path=path,
+                                   include_body=include_body,
+                                   include_references=include_references,
+                                   max_tokens=max_tokens, wait_fresh=wait_fresh,
+                                   fresh_paths={path} if path else None))
 
     @server.tool(annotations=READ_ONLY)
     async def expand_dependencies(
@@ -226,12 +233,12 @@ def _register_tools(server: MCPServer) -> None:
         depth: Annotated[int, Field(ge=1, le=4, description="Hops to follow")] = 1,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
-    ) -> DependencyResult:
+    ) -> Annotated[CallToolResult, DependencyResult]:
         """The import/call/inheritance neighbourhood of a file or symbol, most relevant first,
         with signatures and docstrings. Use before changing code to see what it touches and
         what would break."""
-        return await _call(ctx, _expand_dependencies, target, direction=direction, depth=depth,
-                           max_tokens=max_tokens, wait_fresh=wait_fresh)
+        return compact(await _call(ctx, _expand_dependencies, target, direction=direction,
+                                   depth=depth, max_tokens=max_tokens, wait_fresh=wait_fresh))
 
     @server.tool(annotations=READ_ONLY)
     async def summarize_dir(
@@ -241,15 +248,16 @@ def _register_tools(server: MCPServer) -> None:
         depth: Annotated[int, Field(ge=0, le=4, description="Levels of subdirectories")] = 1,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
-    ) -> SummaryResult:
+    ) -> Annotated[CallToolResult, SummaryResult]:
         """What a directory is for: languages, size, key symbols with docstrings, entry points,
         README lead, and what it depends on. Use to get oriented instead of listing files."""
         scope = None if path.strip("./") == "" else {path.strip("/")}
-        return await _call(ctx, _summarize_dir, path=path, depth=depth, max_tokens=max_tokens,
-                           wait_fresh=wait_fresh, fresh_paths=scope)
+        return compact(await _call(ctx, _summarize_dir, path=path, depth=depth,
+                                   max_tokens=max_tokens, wait_fresh=wait_fresh,
+                                   fresh_paths=scope))
 
     @server.tool(annotations=READ_ONLY)
-    async def index_status(ctx: Context) -> IndexStatus:
+    async def index_status(ctx: Context) -> Annotated[CallToolResult, IndexStatus]:
         """Index statistics: files, symbols, chunks, languages, skipped files by reason,
         embedding progress, and whether the watcher is keeping the index fresh."""
-        return await _call(ctx, _index_status)
+        return compact(await _call(ctx, _index_status))
