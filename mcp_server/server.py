@@ -58,8 +58,7 @@ MaxTokens = Annotated[int, Field(
     ge=budget.MIN_MAX_TOKENS, le=budget.MAX_MAX_TOKENS,
     description="Upper bound on the answer's size in cl100k tokens; detail degrades to fit")]
 WaitFresh = Annotated[bool, Field(description=(
-    "Wait (up to 10 s) until files changed on disk are re-indexed before answering; "
-    "use right after editing files the answer depends on"))]
+    "Wait up to 10 s for edited files to be re-indexed first (right after editing)"))]
 WAIT_FRESH_S = 10.0
 
 
@@ -74,6 +73,8 @@ class AppState:
 
 INSTRUCTIONS = """Sextant indexes this repository (symbols, imports, call sites, semantic
 chunks) and keeps the index fresh as files change. Prefer it to grep/find when you need to:
+- start a task (a question, an issue, a traceback): get_context returns the matching code,
+  what it calls and what calls it, and its directories, in one answer;
 - find code by what it does or by name: search_code (ranked, hybrid lexical + semantic);
 - read a definition, or find who calls something: get_symbol (include_references=true);
 - see what a file or symbol depends on, or what depends on it: expand_dependencies;

@@ -37,6 +37,7 @@ DOC_LINES = 3
 LEFT_OUT_SHOWN = 10
 LEFT_OUT_RESERVE = 450  # tokens kept for the left-out list and the envelope's counts
 DIRECTORY_SHARE = 0.06
+MAX_BODY_LINES = 160  # a longer definition is sent as the chunk that matched, or its signature
 
 
 @dataclass(slots=True)
@@ -69,6 +70,7 @@ class _Packing:
     left_out: list[LeftOut] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)
     shown: int = LEFT_OUT_SHOWN  # left-out entries listed
+    signatures: dict[int, Unit] = field(default_factory=dict)  # item index -> its unit
 
     def overlaps(self, path: str, start: int, end: int) -> bool:
         return any(a <= end and start <= b for a, b in self.ranges.get(path, ()))
@@ -127,6 +129,7 @@ def pack(root: Path, task: str, units: list[Unit], budget: int, freshness: Fresh
     state.budget = room - dir_room
     for u in code:
         _place(state, u, source, working if not resend else None)
+    _upgrade(state, source, working if not resend else None)
     state.budget = room
     for item in dir_items:
         if state.used + item_cost(item) <= state.budget:
@@ -176,7 +179,7 @@ def _renderings(u: Unit, source: _Source) -> list[ContextItem]:
 
 
 def _line_item(u: Unit) -> ContextItem:
-    if u.kind in ("directory", "file"):  # no lines of its own: a description
+    if u.kind in ("directory", "file", "module"):  # no lines of its own: a description
         text = u.signature or ", ".join(u.reasons[:2])
         return ContextItem(path=u.path, start_line=0, end_line=0, kind=u.kind,
                            detail="line", text=text, reason=", ".join(u.reasons[:2]))
@@ -233,12 +236,35 @@ def _place(state: _Packing, u: Unit, source: _Source, working: WorkingSet | None
             continue  # a body holding code sent before: its signature instead
         cost = item_cost(item)
         if _affordable(state, item, cost):
+            if item.detail == "signature":
+                state.signatures[len(state.items)] = u
             state.add(item, cost)
             state.bodies += item.detail == "body"
             if level > 0 and u.max_detail != "line":
                 state.left_out.append(_left_out(u.path, u.start, u.end, u.symbol))
             return
     state.left_out.append(_left_out(u.path, u.start, u.end, u.symbol))
+
+
+def _upgrade(state: _Packing, source: _Source, working: WorkingSet | None) -> None:
+    """Spend what the first pass left: signatures become bodies, best first, where the
+    body fits, is not too long, and overlaps nothing else in the answer."""
+    for n, u in sorted(state.signatures.items()):
+        if u.end - u.start >= MAX_BODY_LINES:
+            continue
+        old = state.items[n]
+        body = ContextItem(**(old.model_dump() | {"end_line": u.end, "detail": "body",
+                                                  "text": source.lines(u.path, u.start, u.end)}))
+        extra = item_cost(body) - item_cost(old)
+        others = [r for r in state.ranges.get(u.path, []) if r != (old.start_line, old.end_line)]
+        if (extra > state.budget - state.used or _repeats(working, body, source)
+                or any(a <= u.end and u.start <= b for a, b in others)):
+            continue
+        state.items[n] = body
+        state.used += extra
+        state.ranges[u.path] = [*others, (u.start, u.end)]
+        state.left_out = [lo for lo in state.left_out
+                          if (lo.path, lo.start_line, lo.end_line) != (u.path, u.start, u.end)]
 
 
 def _left_out(path: str, start: int, end: int, symbol: str | None) -> LeftOut:

@@ -33,7 +33,7 @@ from indexer.live import LiveIndex
 from indexer.summaries import summarize
 from tools.budget import MAX_MAX_TOKENS
 from tools.context_models import ContextResult
-from tools.context_pack import Unit, pack
+from tools.context_pack import MAX_BODY_LINES, Unit, pack
 from tools.errors import ToolError
 from tools.freshness import freshness as answer_freshness
 from tools.models import SearchHit
@@ -41,14 +41,15 @@ from tools.search import path_prior, search_code
 from tools.source import check_glob
 from tools.working_set import WorkingSet
 
-SEARCH_K = 15
+SEARCH_K = 15  # search hits per 6000 tokens of budget (at least this many)
 SEED_SYMBOLS = 6  # units whose graph neighbours are added
 SEED_FILES = 3
 NEIGHBOUR_WEIGHT = 0.6  # a neighbour's score against its seed's
 FILE_WEIGHT = 0.25
 RECENT_BOOST = 1.5  # files the user edited lately
-MAX_BODY_LINES = 160  # a longer definition is sent as the chunk that matched
 DIRECTORIES = 3
+HEAD_LINES = 40  # at most this much of a file's top (imports, constants)
+HEAD_WEIGHT = 0.5
 _DEF_KINDS = frozenset(("function", "method", "class", "interface", "struct", "trait", "enum",
                         "type", "module", "impl"))
 
@@ -61,18 +62,19 @@ def get_context(ctx: LiveIndex, task: str, max_tokens: int = 8000, path: str | N
         raise ToolError("task is empty: describe the change, paste the issue or the traceback")
     if path:
         check_glob(path)
-    units = gather(ctx, task, path)
+    units = gather(ctx, task, path, k=max(SEARCH_K, min(50, max_tokens * SEARCH_K // 6000)))
     freshness = answer_freshness(ctx, {u.path for u in units if u.kind != "directory"})
     return pack(ctx.root, task, units, min(max_tokens, MAX_MAX_TOKENS), freshness,
                 working=working, resend=resend)
 
 
-def gather(ctx: LiveIndex, task: str, path: str | None) -> list[Unit]:
+def gather(ctx: LiveIndex, task: str, path: str | None, k: int = SEARCH_K) -> list[Unit]:
     """Stages 1 and 2: ranked units, best first, without duplicates."""
-    hits = search_code(ctx, task, k=SEARCH_K, path=path, max_tokens=MAX_MAX_TOKENS).results
+    hits = search_code(ctx, task, k=k, path=path, max_tokens=MAX_MAX_TOKENS).results
     found = _found(ctx, hits)
     units: dict[tuple[str, int, int], Unit] = {}
     _merge(units, found)
+    _merge(units, _module_heads(ctx, found))
     if found and _graph_ready(ctx.index):
         _merge(units, _neighbours(ctx, found, path))
     recent = set(ctx.recently_changed())
@@ -138,6 +140,23 @@ def _found(ctx: LiveIndex, hits: list[SearchHit]) -> list[Unit]:
         out.append(Unit(h.path, h.start_line, h.end_line, h.kind if d is None else "chunk",
                         h.symbol, d.signature if d else first, d.doc if d else "", score,
                         ["match"]))
+    return out
+
+
+def _module_heads(ctx: LiveIndex, found: list[Unit]) -> list[Unit]:
+    """The top of the best files, before their first definition: imports, constants, the
+    module docstring (what a change to the file often touches too)."""
+    out: list[Unit] = []
+    best: dict[str, float] = {}
+    for u in found:
+        best.setdefault(u.path, u.score)
+    defs = _definitions(ctx, list(best)[:SEED_FILES])
+    for p, found_defs in defs.items():
+        first = min((d.start_line for d in found_defs), default=HEAD_LINES + 1)
+        end = min(first - 1, HEAD_LINES)
+        if end >= 1:
+            out.append(Unit(p, 1, end, "module", None, "", "", best[p] * HEAD_WEIGHT,
+                            ["top of the file"], "body"))
     return out
 
 
