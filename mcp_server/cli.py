@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from mcp_server.logs import configure_logging
-from mcp_server.usage import CliError
+from mcp_server.usage import CliError, UsageError
 
 log = logging.getLogger("sextant")
 
@@ -173,6 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
         "a browser Origin allowed to call this server (repeatable; default: none)"))
     p.add_argument("--no-attach", action="store_true", help=(
         "stdio: no loopback listener for other processes to attach to"))
+    _workspace_options(p, serve=True)
+
+    p = command("cluster", "many repositories as index shards on Ray (pip install -e '.[cluster]')")
+    _common(p)
+    p.add_argument("action", choices=("index",), help="index: build one shard per repository")
+    _workspace_options(p, serve=False)
+    p.add_argument("--no-embed", action="store_true", help="skip embeddings (lexical + symbols)")
 
     p = command("eval", "recall of search on this repository's own commits")
     _common(p, refresh=True)
@@ -187,6 +194,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quant", choices=("q8_0", "f16"), default="q8_0",
                    help="weights of the default model")
     return parser
+
+
+def _workspace_options(p: argparse.ArgumentParser, *, serve: bool) -> None:
+    p.add_argument("--workspace", default=None, required=not serve, metavar="FILE", help=(
+        "TOML file with one [[repo]] table (name, path) per repository to serve together"
+        + (" (default: none, serve --repo alone)" if serve else " (required; no default)")))
+    if serve:
+        p.add_argument("--cluster", action="store_true", help=(
+            "answer through Ray actors holding the shards (needs --workspace and Ray)"))
+    p.add_argument("--address", default=None, metavar="ADDR", help=(
+        "Ray cluster address (default: start a local Ray instance)"))
 
 
 def subcommand_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -229,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(handler(args, _emit) or 0)
     except CliError as exc:
         sys.stderr.write(f"sextant: {exc}\n")
-        return 1
+        return 2 if isinstance(exc, UsageError) else 1
     except KeyboardInterrupt:
         return 130
     except Exception as exc:

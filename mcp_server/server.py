@@ -35,6 +35,7 @@ from mcp_server.text import compact
 from tools import budget
 from tools.deps import expand_dependencies as _expand_dependencies
 from tools.errors import ToolError
+from tools.merge import tag_repo
 from tools.models import (
     DependencyResult,
     IndexStatus,
@@ -117,7 +118,7 @@ async def _call(ctx: Context, fn: Callable[..., R], *args: object, wait_fresh: b
     def run() -> R:
         if wait_fresh:
             state.live.wait_fresh(fresh_paths, WAIT_FRESH_S)
-        return redact(fn(state.live, *args, **kwargs))
+        return tag_repo(redact(fn(state.live, *args, **kwargs)), state.runtime.settings.repo)
 
     outcome, started = "crash", time.perf_counter()
     metrics.started()

@@ -31,6 +31,7 @@ from tools.models import (
     SummaryResult,
     SymbolInfo,
     SymbolResult,
+    WorkspaceStatus,
 )
 
 
@@ -85,7 +86,8 @@ def _search(r: SearchResult) -> str:
     out = [head, _freshness(r.freshness), *_omitted(r.omitted)]
     for h in r.results:
         name = f" {h.symbol}" if h.symbol else ""
-        out.append(f"\n## {_span(h.path, h.start_line, h.end_line)} {h.kind}{name}"
+        where = f"{h.repo}:" if h.repo else ""  # a workspace names the repository
+        out.append(f"\n## {where}{_span(h.path, h.start_line, h.end_line)} {h.kind}{name}"
                    f" [{','.join(h.matched_by)}]")
         out.append(h.snippet)
     return "\n".join(out)
@@ -168,7 +170,7 @@ def _dir(s: DirSummary) -> str:
 def _status(r: IndexStatus) -> str:
     langs = ", ".join(f"{k} {v}" for k, v in r.languages.items())
     skipped = ", ".join(f"{k} {v}" for k, v in r.skipped.items()) or "none"
-    out = [f"root: {r.root}", (f"files {r.files}, symbols {r.symbols}, chunks {r.chunks} "
+    out = [f"root: {r.root}" + (f" (repo {r.repo})" if r.repo else ""), (f"files {r.files}, symbols {r.symbols}, chunks {r.chunks} "
            f"(generation {r.generation})"), f"languages: {langs}", f"skipped: {skipped}",
            (f"embeddings: {r.embedding_state}, {r.embedded_chunks}/{r.chunks} chunks, model "
            f"{r.embedding_model or 'none'}"),
@@ -178,6 +180,12 @@ def _status(r: IndexStatus) -> str:
     if r.metrics:
         out.append("metrics: " + ", ".join(f"{k} {v:g}" for k, v in r.metrics.items()))
     return "\n".join(out)
+
+
+def _workspace_status(r: WorkspaceStatus) -> str:
+    out = [_status(s) for s in r.repos]
+    out += [f"missing: {m.repo} ({m.reason})" for m in r.missing_repos]
+    return "\n\n".join(out)
 
 
 # -- get_context ------------------------------------------------------------------------------
@@ -215,5 +223,6 @@ _RENDERERS: list[tuple[type[Any], Callable[[Any], str]]] = [
     (DependencyResult, _deps),
     (SummaryResult, _summary),
     (IndexStatus, _status),
+    (WorkspaceStatus, _workspace_status),
     (ContextResult, _context),
 ]

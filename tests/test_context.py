@@ -70,7 +70,7 @@ async def test_get_context_degrades_bodies_then_signatures_then_lines(
     async with connected(server_settings(*flask_index, embed=False)) as client:
         top: list[int] = []
         bodies: list[int] = []
-        for budget in (8000, 4000, 2000, 1000, 700, 500, 400):
+        for budget in (8000, 4000, 2000, 1500, 1200, 1000, 700, 500, 400):
             out, _ = await _context(client, task=TASK, max_tokens=budget, resend=True)
             top.append(DETAIL[out["items"][0]["detail"]])
             bodies.append(sum(i["detail"] == "body" for i in out["items"]))

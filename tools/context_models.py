@@ -18,6 +18,7 @@ class ContextItem(BaseModel):
                                     "sent in this session: text is a reference)")
     symbol: str | None = None
     reason: str = Field("", description="Why it is here: match, calls X, called by X, ...")
+    repo: str | None = Field(default=None, description="Repository (workspace name)")
 
 
 class LeftOut(BaseModel):

@@ -37,6 +37,7 @@ DOC_LINES = 3
 LEFT_OUT_SHOWN = 10
 LEFT_OUT_RESERVE = 450  # tokens kept for the left-out list and the envelope's counts
 DIRECTORY_SHARE = 0.06
+REPO_TOKENS = 4
 MAX_BODY_LINES = 160  # a longer definition is sent as the chunk that matched, or its signature
 
 
@@ -141,7 +142,8 @@ def _finish(state: _Packing, build: Callable[[], ContextResult], budget: int,
             working: WorkingSet | None) -> ContextResult:
     result = build()
     tokens = json_tokens(result)
-    while tokens + 3 > budget and (state.items or state.shown):  # 3: the digits of `tokens`
+    # 3: the digits of `tokens`; per item, its `repo` (null here; the protocol layer names it)
+    while tokens + 3 + REPO_TOKENS * len(state.items) > budget and (state.items or state.shown):
         if state.shown > 2 or not state.items:
             state.shown = max(0, state.shown - 2)
         else:
