@@ -245,13 +245,29 @@ class LexicalIndex:
             terms = [t for t in query if _TOKEN.fullmatch(t)]
         if not terms or limit <= 0:
             return []
-        q = self._index.parse_query(
-            " ".join(terms), default_field_names=list(FIELD_BOOSTS), field_boosts=FIELD_BOOSTS)
+        try:
+            q = self._parse(terms)
+        except ValueError:  # a term the `ident` tokenizer splits into a phrase (a commit hash
+            terms = [t for t in terms if self._parses(t)]  # like cfa3cb76...), and phrases
+            if not terms:  # need positions, which are not indexed: such terms are dropped
+                return []
+            q = self._parse(terms)
         searcher = self._index.searcher()
         hits = searcher.search(q, limit).hits
         ids = searcher.fast_field_values("chunk_id", [address for _, address in hits])
         return [(int(cid), float(score)) for (score, _), cid in zip(hits, ids, strict=True)
                 if cid is not None]
+
+    def _parse(self, terms: Sequence[str]) -> tantivy.Query:
+        return self._index.parse_query(
+            " ".join(terms), default_field_names=list(FIELD_BOOSTS), field_boosts=FIELD_BOOSTS)
+
+    def _parses(self, term: str) -> bool:
+        try:
+            self._parse([term])
+        except ValueError:
+            return False
+        return True
 
     def known(self, terms: Sequence[str]) -> list[str]:
         """The `terms` that occur in some document (in any field)."""
