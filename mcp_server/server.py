@@ -187,13 +187,17 @@ def _register_tools(server: MCPServer) -> None:
             "hybrid (default) fuses BM25, symbol names and embeddings"))] = "hybrid",
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
+        granularity: Annotated[Literal["chunk", "file"], Field(description=(
+            "chunk (default): functions and classes; file: which files to read or change, "
+            "each ranked by all its matching definitions, with what matched"))] = "chunk",
     ) -> SearchResult:
         """Find code by meaning or by name, ranked. Use instead of grep when you don't know the
         exact text, or when grep returns too many hits: results are whole functions/classes
         with their path and line range, tests ranked below source; each says which indexes
         matched it (matched_by)."""
         return await _call(ctx, _search_code, query, k=k, language=language, path=path,
-                           mode=mode, max_tokens=max_tokens, wait_fresh=wait_fresh)
+                           mode=mode, max_tokens=max_tokens, wait_fresh=wait_fresh,
+                           granularity=granularity)
 
     @server.tool(annotations=READ_ONLY)
     async def get_symbol(

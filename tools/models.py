@@ -32,6 +32,8 @@ class SearchHit(BaseModel):
     snippet: str
     matched_by: list[str] = Field(default_factory=list,
                                   description="Indexes that matched: lexical, semantic, symbol")
+    duplicates: list[str] = Field(default_factory=list, description=(
+        "Near-identical copies of this hit elsewhere (path:start-end), shown once"))
 
 
 class SearchResult(BaseModel):
@@ -151,3 +153,7 @@ class IndexStatus(BaseModel):
         "Files added, changed or deleted in the working tree since they were indexed (a stat "
         "walk; None while a watcher keeps the index fresh: see pending_files)"))
     metrics: dict[str, float] = Field(default_factory=dict)
+    vendored: dict[str, str] = Field(default_factory=dict, description=(
+        "Directories recognised as copies of other projects (their own version or manifest "
+        "inside a package, or a vendoring folder name) -> why; ranked below the project's "
+        "own code"))

@@ -1,0 +1,65 @@
+"""File-level answers: which files a question or an issue is about.
+
+`search_code(..., granularity="file")` ranks files instead of chunks. A file's score is the
+evidence of its ranked chunks (each already carrying its retrievers' fused score, symbol
+matches, path priors and import-graph position), best first and decayed:
+`s1 + d s2 + d^2 s3 + ...` over at most `MAX_EVIDENCE` distinct definitions, so a file
+where several definitions match outranks one with a single lucky chunk, while one strong
+match still beats many weak ones. Windows of one definition count once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+DECAY = 0.5  # weight of a file's i-th best chunk: DECAY ** i
+MAX_EVIDENCE = 5  # chunks counted per file
+SHOWN_EVIDENCE = 3  # listed in the file's snippet
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One ranked chunk of a file."""
+
+    chunk_id: int
+    path: str
+    score: float
+    start_line: int
+    end_line: int
+    symbol: str | None
+    kind: str
+
+
+@dataclass(slots=True)
+class RankedFile:
+    path: str
+    score: float = 0.0
+    evidence: list[Evidence] = field(default_factory=list)
+    matched_by: set[str] = field(default_factory=set)
+
+
+def rank_files(chunks: Iterable[tuple[Evidence, Iterable[str]]], decay: float = DECAY,
+               limit: int = MAX_EVIDENCE) -> list[RankedFile]:
+    """Files by the decayed sum of their chunks' scores; `chunks` come best first, each with
+    the retrievers that matched it."""
+    files: dict[str, RankedFile] = {}
+    seen: set[tuple[str, str]] = set()
+    for ev, matched_by in chunks:
+        if ev.symbol:
+            if (ev.path, ev.symbol) in seen:
+                continue  # another window of the same definition
+            seen.add((ev.path, ev.symbol))
+        f = files.setdefault(ev.path, RankedFile(ev.path))
+        if len(f.evidence) >= limit:
+            continue
+        f.score += ev.score * decay ** len(f.evidence)
+        f.evidence.append(ev)
+        f.matched_by.update(matched_by)
+    return sorted(files.values(), key=lambda f: (-f.score, f.path))
+
+
+def evidence_lines(f: RankedFile, shown: int = SHOWN_EVIDENCE) -> str:
+    """What matched in the file, one line per chunk: `L12-40 function send`."""
+    return "\n".join(f"L{e.start_line}-{e.end_line} {e.kind} {e.symbol or ''}".rstrip()
+                     for e in f.evidence[:shown])
