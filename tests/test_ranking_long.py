@@ -110,3 +110,21 @@ def test_file_granularity_ranks_the_file_with_most_evidence_first(ctx: LiveIndex
     lines = FILES["shop/coupons.py"].count("\n")
     assert (top.kind, top.start_line, top.end_line) == ("file", 1, lines)
     assert "validate_coupon" in top.snippet and len({h.path for h in files}) == len(files)
+
+
+def test_the_graph_walk_brings_in_the_module_the_top_files_import() -> None:
+    from tools.files import RankedFile, walk
+
+    files = [RankedFile("app/views.py", 1.0), RankedFile("app/forms.py", 0.5)]
+    importers = {"app/models.py": {"app/views.py"}, "app/views.py": {"tests/test_views.py"},
+                 "app": {"app/forms.py"}}
+    known = {"app/views.py", "app/forms.py", "app/models.py", "tests/test_views.py"}
+
+    def prior(path: str) -> float:
+        return (0.4 if path.startswith("tests/") else 1.0) if path in known else 0.0
+
+    ranked = walk(files, importers, prior, share=0.8)
+    scores = {f.path: round(f.score, 3) for f in ranked}
+    assert scores == {"app/views.py": 1.0, "app/forms.py": 0.5, "app/models.py": 0.4,
+                      "tests/test_views.py": 0.16}
+    assert walk(files, importers, prior, share=0.0) == files

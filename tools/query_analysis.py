@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-PROSE_WEIGHT = 0.3  # a prose word of a long query against a signal word (1.0)
+PROSE_WEIGHT = 0.5  # a prose word of a long query against a signal word (1.0)
 DENSE_WORDS = 180  # about the embedder's window (256 word pieces)
 
 _PY_FRAME = re.compile(r'File "([^"]+)", line \d+, in ([\w<>]+)')

@@ -1,21 +1,26 @@
 """search_code: hybrid retrieval over chunks.
 
 1. The query is analysed (`plan_query`): code identifiers, dotted paths, file names and
-   stack-trace frames are pulled out of it; English stop words are dropped from the lexical
-   query; a long text (an issue, a log) is cut to its most telling words; words bring their
-   plural/singular and -ing/-ed stems where the index has them (it is not stemmed).
+   stack-trace frames (Python, Go, JavaScript) are pulled out of it; English stop words are
+   dropped from the lexical query; a long text (an issue, a log) keeps what carries signal
+   (identifiers, frames, error lines, code, its title) at full weight and its prose at
+   `PROSE_WEIGHT`, and the embedder sees its salient sentences (`tools.query_analysis`);
+   words bring their plural/singular and -ing/-ed stems where the index has them.
 2. Three retrievers produce candidates: BM25 (tantivy, identifier-aware, over the planned
    words), symbol definitions (DuckDB: exact names of the query's identifiers, prefixes for
    a short query) and dense vectors (usearch, when embeddings exist).
 3. Weighted reciprocal-rank fusion, then multiplicative priors: where the code lives (tests,
    vendored, generated, example code and prose rank lower, never hidden), whether the
-   query names the file or its module, and the file's import-graph centrality (`file_rank`
-   and import edges among the candidate files, when the graph tables exist).
+   query names the file or its module (a stack frame's path by its last components), the
+   file's import-graph centrality (`file_rank` and import edges among the candidate files,
+   when the graph tables exist), and vendored copies of other projects (`tools.vendored`).
 4. Chunks of one symbol collapse into one hit, overlapping chunks are de-duplicated, one
    file takes at most `PER_FILE` of the first k places, language and path filters apply,
    a hit on a block of merged small definitions narrows to the one the query's words
-   single out (`tools.search_narrow`), and the hits are rendered within the token budget
-   (chunk text is read for those only).
+   single out (`tools.search_narrow`), near-identical copies in other files collapse into
+   one hit that lists them (`tools.duplicates`), and the hits are rendered within the token
+   budget (chunk text is read for those only). `granularity="file"` ranks files by all their
+   ranked chunks instead (`tools.files`).
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from indexer.store import SearchTables, search_tables
 from tools.budget import fit_items, json_tokens
 from tools.duplicates import collapse
 from tools.errors import ToolError
-from tools.files import Evidence, RankedFile, evidence_lines, rank_files
+from tools.files import Evidence, RankedFile, evidence_lines, rank_files, walk
 from tools.freshness import freshness as answer_freshness
 from tools.models import Omitted, SearchHit, SearchResult
 from tools.query_analysis import PROSE_WEIGHT, dense_text, frames, names_file, weighted_terms
@@ -430,19 +435,30 @@ def search_code(
         raise ToolError("semantic search needs embeddings, and none exist yet: use mode "
                         "'hybrid' or 'lexical', or wait for embedding (see index_status)")
     fused = _fuse(ranked, fusion_weights(plan))
-    ordered = _rank(tables, fused, plan, language, path, vendored(ctx.index.store))
+    copies = vendored(ctx.index.store)
+    ordered = _rank(tables, fused, plan, language, path, copies)
     if granularity == "file":
-        files = _rank_files(ordered)[:k]
+        files = _rank_files(ordered)
+        if not (language or path):  # a neighbour could be outside the filters
+            files = walk(files, tables.importers, functools.partial(_file_prior, tables, copies))
+        files = files[:k]
         return _render(ctx, _file_hits(ctx, files), mode, max_tokens, started)
     best = _select(ordered, 2 * k)  # room for copies that collapse into one hit
     texts = _load_text(ctx, [r.cid for r in best])
-    best, copies = _collapse_copies(best, texts, k)
+    best, same = _collapse_copies(best, texts, k)
     narrowed = narrow_blocks(tables.members, [
         BlockHit(r.cid, tables.chunks[r.cid][0], r.meta[2], r.meta[3]) for r in best
         if r.meta[5] == "block" and r.meta[6] is not None], texts, plan.terms, _named(plan))
-    hits = [_hit(r, texts.get(r.cid, ""), narrowed.get(r.cid), copies.get(r.cid, []))
+    hits = [_hit(r, texts.get(r.cid, ""), narrowed.get(r.cid), same.get(r.cid, []))
             for r in best]
     return _render(ctx, hits, mode, max_tokens, started)
+
+
+def _file_prior(tables: SearchTables, copies: Mapping[str, str], path: str) -> float:
+    """Path and vendoring priors of a file the graph walk reaches; 0 for a directory."""
+    if path not in tables.paths:
+        return 0.0
+    return path_prior(path) * (VENDORED_PRIOR if is_vendored(path, copies) else 1.0)
 
 
 def _rank_files(ranked: list[_Ranked]) -> list[RankedFile]:
@@ -452,16 +468,16 @@ def _rank_files(ranked: list[_Ranked]) -> list[RankedFile]:
 
 def _file_hits(ctx: LiveIndex, files: list[RankedFile]) -> list[SearchHit]:
     """One hit per file: its whole line range, the chunks that matched, and the best one."""
-    texts = _load_text(ctx, [f.evidence[0].chunk_id for f in files])
+    texts = _load_text(ctx, [f.evidence[0].chunk_id for f in files if f.evidence])
     rows = ctx.index.store.query("SELECT path, lines, language FROM files WHERE "
                                  "list_contains(?, path)", [[f.path for f in files]])
     meta = {r[0]: (r[1] or 1, r[2]) for r in rows}
     hits = []
     for f in files:
-        lines, language = meta.get(f.path, (f.evidence[-1].end_line, None))
-        best = f.evidence[0]
-        snippet = (evidence_lines(f) + "\n" +
-                   _snippet(texts.get(best.chunk_id, ""), SNIPPET_LINES // 2)).rstrip()
+        lines, language = meta.get(f.path, (1, None))
+        best = texts.get(f.evidence[0].chunk_id, "") if f.evidence else ""
+        snippet = (evidence_lines(f) + "\n" + _snippet(best, SNIPPET_LINES // 2)).strip() or (
+            "imports or is imported by the files above")
         hits.append(SearchHit(path=f.path, start_line=1, end_line=max(1, lines), symbol=None,
                               kind="file", language=language or "text",
                               score=round(f.score * 1000, 3), snippet=snippet,
