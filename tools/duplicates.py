@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 THRESHOLD = 0.8
 PERMUTATIONS = 64
@@ -28,7 +29,7 @@ _A = _rng.integers(1, _PRIME, PERMUTATIONS, dtype=np.uint64)
 _B = _rng.integers(0, _PRIME, PERMUTATIONS, dtype=np.uint64)
 
 
-def signature(text: str) -> np.ndarray | None:
+def signature(text: str) -> NDArray[np.uint64] | None:
     """MinHash of the text's word 3-shingles, or None when it has too few of them."""
     words = _WORD.findall(text)
     shingles = {" ".join(words[i:i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
@@ -36,10 +37,12 @@ def signature(text: str) -> np.ndarray | None:
         return None
     x = np.fromiter((zlib.crc32(s.encode()) for s in shingles), dtype=np.uint64)
     h = (_A[:, None] * (x[None, :] % np.uint64(_PRIME)) + _B[:, None]) % np.uint64(_PRIME)
-    return h.min(axis=1)
+    out: NDArray[np.uint64] = h.min(axis=1)
+    return out
 
 
-def _same(a: np.ndarray | None, b: np.ndarray | None, ta: str, tb: str) -> bool:
+def _same(a: NDArray[np.uint64] | None, b: NDArray[np.uint64] | None, ta: str,
+          tb: str) -> bool:
     if a is None or b is None:
         return a is None and b is None and " ".join(ta.split()) == " ".join(tb.split())
     return float(np.mean(a == b)) >= THRESHOLD

@@ -20,6 +20,7 @@ instead of the first window of the text (usually its preamble).
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -123,7 +124,7 @@ def _density(sentence: str) -> float:
     if not words:
         return 0.0
     code = len(_CODE_WORD.findall(sentence)) + len(_BACKTICK.findall(sentence))
-    return code / len(words) ** 0.5
+    return code / math.sqrt(len(words))
 
 
 def dense_text(text: str, words: int = DENSE_WORDS) -> str:
