@@ -173,7 +173,7 @@ def _register_prompts(server: MCPServer) -> None:
 
 def _register_tools(server: MCPServer) -> None:
     @server.tool(annotations=READ_ONLY)
-    async def search_code(
+    async def search_code(  # noqa: PLR0913 (the parameters are the tool's published schema)
         query: Annotated[str, Field(min_length=1, max_length=4000, description=(
             "What you are looking for: a description ('where are URL rules registered'), an "
             "identifier, an error message, or an issue text"))],
