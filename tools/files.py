@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 DECAY = 0.5  # weight of a file's i-th best chunk: DECAY ** i
 MAX_EVIDENCE = 5  # chunks counted per file
 SHOWN_EVIDENCE = 3  # listed in the file's snippet
-WALK = 0.0  # share of a top file's score passed to its import-graph neighbours
+WALK = 0.25  # share of a top file's score passed to its import-graph neighbours
 WALK_FROM = 10  # top files the walk starts from
 
 
