@@ -10,7 +10,8 @@ match still beats many weak ones. Windows of one definition count once.
 Then a one-step walk over the import graph (`walk`): each of the first `WALK_FROM` files
 passes `WALK` times its score, split evenly, to the files it imports and the files that
 import it (the module defining what a hit uses; its callers), so a file the answer depends
-on can enter the list without sharing a word with the question.
+on can enter the list without sharing a word with the question. Off (`WALK = 0`): it helped
+the tuning histories and hurt the held-out ones (docs/evals.md).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 DECAY = 0.5  # weight of a file's i-th best chunk: DECAY ** i
 MAX_EVIDENCE = 5  # chunks counted per file
 SHOWN_EVIDENCE = 3  # listed in the file's snippet
-WALK = 0.25  # share of a top file's score passed to its import-graph neighbours
+WALK = 0.0  # share of a top file's score passed to its neighbours: off, see docs/evals.md
 WALK_FROM = 10  # top files the walk starts from
 
 
