@@ -5,13 +5,33 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 
+class RepoFreshness(BaseModel):
+    """One repository's part of a workspace answer's freshness."""
+
+    repo: str
+    fresh: bool
+    pending_files: list[str] = Field(default_factory=list)
+    generation: int
+
+
+class MissingRepo(BaseModel):
+    """A repository (shard) whose part of a workspace answer is missing."""
+
+    repo: str
+    reason: str = Field(description="Why: timed out, failed, restarting")
+
+
 class Freshness(BaseModel):
     """Whether the answer reflects the working tree."""
 
     fresh: bool = Field(description="True when no relevant file changed since it was indexed")
     pending_files: list[str] = Field(default_factory=list,
                                      description="Changed files not yet re-indexed (first 20)")
-    generation: int = Field(description="Store generation the answer was computed from")
+    generation: int = Field(description=(
+        "Store generation the answer was computed from (a workspace: the highest of its "
+        "repositories', each listed in `repos`)"))
+    repos: list[RepoFreshness] = Field(default_factory=list, description=(
+        "A workspace answer: freshness per repository that answered"))
 
 
 class Omitted(BaseModel):
@@ -34,6 +54,7 @@ class SearchHit(BaseModel):
                                   description="Indexes that matched: lexical, semantic, symbol")
     duplicates: list[str] = Field(default_factory=list, description=(
         "Near-identical copies of this hit elsewhere (path:start-end), shown once"))
+    repo: str | None = Field(default=None, description="Repository (workspace name) this comes from")
 
 
 class SearchResult(BaseModel):
@@ -44,6 +65,8 @@ class SearchResult(BaseModel):
     embedded_share: float = Field(description="Share of chunks that have embeddings (0..1)")
     omitted: Omitted | None = None
     freshness: Freshness
+    missing_repos: list[MissingRepo] = Field(default_factory=list, description=(
+        "Workspace: repositories whose part of the answer is missing (partial answer)"))
 
 
 class SymbolReference(BaseModel):
@@ -67,6 +90,7 @@ class SymbolInfo(BaseModel):
     body: str | None = None
     match: str = Field(description="How the name matched: exact, qualified, inherited, fuzzy")
     references: list[SymbolReference] | None = None
+    repo: str | None = Field(default=None, description="Repository (workspace name) this comes from")
 
 
 class SymbolResult(BaseModel):
@@ -75,6 +99,8 @@ class SymbolResult(BaseModel):
     truncated: bool
     omitted: Omitted | None = None
     freshness: Freshness
+    missing_repos: list[MissingRepo] = Field(default_factory=list, description=(
+        "Workspace: repositories whose part of the answer is missing (partial answer)"))
 
 
 class DependencyEdge(BaseModel):
@@ -82,6 +108,7 @@ class DependencyEdge(BaseModel):
     target: str
     kind: str = Field(description="imports, calls, inherits, external")
     detail: str = ""
+    repo: str | None = Field(default=None, description="Repository (workspace name) this comes from")
 
 
 class DependencyNode(BaseModel):
@@ -93,6 +120,7 @@ class DependencyNode(BaseModel):
     score: float
     signature: str = ""
     doc: str = ""
+    repo: str | None = Field(default=None, description="Repository (workspace name) this comes from")
 
 
 class DependencyResult(BaseModel):
@@ -105,6 +133,8 @@ class DependencyResult(BaseModel):
     truncated: bool
     omitted: Omitted | None = None
     freshness: Freshness
+    missing_repos: list[MissingRepo] = Field(default_factory=list, description=(
+        "Workspace: repositories whose part of the answer is missing (partial answer)"))
 
 
 class DirSummary(BaseModel):
@@ -124,6 +154,7 @@ class DirSummary(BaseModel):
     stale: bool = False
     llm_summary: str | None = None
     children: list[str] = Field(default_factory=list)
+    repo: str | None = Field(default=None, description="Repository (workspace name) this comes from")
 
 
 class SummaryResult(BaseModel):
@@ -132,9 +163,12 @@ class SummaryResult(BaseModel):
     truncated: bool
     omitted: Omitted | None = None
     freshness: Freshness
+    missing_repos: list[MissingRepo] = Field(default_factory=list, description=(
+        "Workspace: repositories whose part of the answer is missing (partial answer)"))
 
 
 class IndexStatus(BaseModel):
+    repo: str | None = Field(default=None, description="Repository (workspace name)")
     root: str
     index_dir: str
     generation: int
@@ -157,3 +191,10 @@ class IndexStatus(BaseModel):
         "Directories recognised as copies of other projects (their own version or manifest "
         "inside a package, or a vendoring folder name) -> why; ranked below the project's "
         "own code"))
+
+
+class WorkspaceStatus(BaseModel):
+    """`index_status` of a workspace: one status per repository."""
+
+    repos: list[IndexStatus]
+    missing_repos: list[MissingRepo] = Field(default_factory=list)

@@ -28,11 +28,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from indexer.discover import IgnoreCache
-from indexer.lexical import LexicalDoc, ident_body, tokenize_for_index
-from indexer.parse import FileRecord
+from indexer.core import CRASH_REASON, WorkerPool
 from indexer.discover import (
     FileEntry,
+    IgnoreCache,
     SkippedFile,
     WalkOptions,
     content_skip_reason,
@@ -41,7 +40,8 @@ from indexer.discover import (
     read_file,
     walk,
 )
-from indexer.core import CRASH_REASON, WorkerPool
+from indexer.lexical import LexicalDoc, ident_body, tokenize_for_index
+from indexer.parse import FileRecord
 
 if TYPE_CHECKING:
     from indexer.disk import RepoIndex
@@ -428,7 +428,7 @@ def _update(index: RepoIndex, rel_paths: Iterable[str], removed: set[str], opts:
     return stats
 
 
-def _apply(
+def _apply(  # noqa: PLR0913 - one step of a run; its state, passed along
     index: RepoIndex, changed: list[FileEntry], deleted: list[str],
     known: dict[str, tuple[int, int, str]], opts: IndexOptions, stats: IndexStats,
     skipped: list[tuple[str, str, str]], progress: ProgressFn | None,
@@ -450,7 +450,7 @@ def _apply(
             _build_graph(index)
 
 
-def _apply_batches(
+def _apply_batches(  # noqa: PLR0913 - one step of a run; its state, passed along
     index: RepoIndex, changed: list[FileEntry], deleted: list[str],
     known: dict[str, tuple[int, int, str]], opts: IndexOptions, stats: IndexStats,
     skipped: list[tuple[str, str, str]], progress: ProgressFn | None,

@@ -1,12 +1,31 @@
-"""Embeddings: the `Embedder` seam, the GGUF model, default-model provisioning."""
+"""Embeddings: the `Embedder` seam, the GGUF model, default-model provisioning.
 
-from indexer.embed.factory import load_embedder
-from indexer.embed.protocol import (
-    Embedder,
-    EmbedderError,
-    HashingEmbedder,
-    ModelUnavailableError,
-)
+Names are imported on first use (PEP 562), so that importing one stage of the
+pipeline does not load the native libraries of the others."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from indexer.embed.factory import (
+        load_embedder,
+    )
+    from indexer.embed.protocol import (
+        Embedder,
+        EmbedderError,
+        HashingEmbedder,
+        ModelUnavailableError,
+    )
+
+_WHERE = {
+    "load_embedder": "indexer.embed.factory",
+    "Embedder": "indexer.embed.protocol",
+    "EmbedderError": "indexer.embed.protocol",
+    "HashingEmbedder": "indexer.embed.protocol",
+    "ModelUnavailableError": "indexer.embed.protocol",
+}
 
 __all__ = [
     "Embedder",
@@ -15,3 +34,12 @@ __all__ = [
     "ModelUnavailableError",
     "load_embedder",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value
