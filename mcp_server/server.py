@@ -185,7 +185,7 @@ def _register_prompts(server: MCPServer) -> None:
 
 def _register_tools(server: MCPServer) -> None:
     @server.tool(annotations=READ_ONLY)
-    async def search_code(
+    async def search_code(  # noqa: PLR0913 (the parameters are the tool's published schema)
         query: Annotated[str, Field(min_length=1, max_length=4000, description=(
             "What you are looking for: a description ('where are URL rules registered'), an "
             "identifier, an error message, or an issue text"))],
@@ -199,6 +199,9 @@ def _register_tools(server: MCPServer) -> None:
             "hybrid (default) fuses BM25, symbol names and embeddings"))] = "hybrid",
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
+        granularity: Annotated[Literal["chunk", "file"], Field(description=(
+            "chunk (default): functions and classes; file: which files to read or change, "
+            "each ranked by all its matching definitions, with what matched"))] = "chunk",
     ) -> Annotated[CallToolResult, SearchResult]:
         """Find code by meaning or by name, ranked. Use instead of grep when you don't know the
         exact text, or when grep returns too many hits: results are whole functions/classes
@@ -206,7 +209,7 @@ def _register_tools(server: MCPServer) -> None:
         matched it (matched_by)."""
         return compact(await _call(ctx, _search_code, query, k=k, language=language,
                                    path=path, mode=mode, max_tokens=max_tokens,
-                                   wait_fresh=wait_fresh))
+                                   wait_fresh=wait_fresh, granularity=granularity))
 
     @server.tool(annotations=READ_ONLY)
     async def get_symbol(

@@ -56,6 +56,7 @@ _RUNS_MAX = 1 << 17  # cached runs per process (cleared when full)
 # tantivy flushes a segment when its heap fills; 16 MiB made more segments to merge and cost
 # ~12% more CPU on moby's build, at the same peak RSS
 _HEAP = 32 * 1024 * 1024
+_LONG_TOKEN = 40  # tantivy's default tokenizer drops words this long
 
 
 @functools.lru_cache(maxsize=1 << 17)
@@ -236,13 +237,16 @@ class LexicalIndex:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def search(self, query: str | Sequence[str], limit: int) -> list[tuple[int, float]]:
+    def search(self, query: str | Sequence[str | tuple[str, float]],
+               limit: int) -> list[tuple[int, float]]:
         """(chunk_id, bm25 score) of the best `limit` chunks for a free-text query, or for
-        tokens already made (as `identifier_tokens` makes them; anything else is dropped)."""
+        tokens already made (as `identifier_tokens` makes them; anything else is dropped),
+        each plain or as (token, weight): its score is multiplied by the weight."""
         if isinstance(query, str):
             terms = list(dict.fromkeys(identifier_tokens(query)))
         else:
-            terms = [t for t in query if _TOKEN.fullmatch(t)]
+            terms = [_weighted(t) for t in query]
+            terms = [t for t in terms if t]
         if not terms or limit <= 0:
             return []
         try:
@@ -279,3 +283,14 @@ class LexicalIndex:
 
     def num_docs(self) -> int:
         return int(self._index.searcher().num_docs)
+
+
+def _weighted(term: str | tuple[str, float]) -> str:
+    """A query term for the parser: a token, boosted when a weight other than 1 is given;
+    '' for anything that is not a token (the parser never sees query syntax)."""
+    token, weight = (term, 1.0) if isinstance(term, str) else term
+    if not _TOKEN.fullmatch(token) or not weight > 0:
+        return ""
+    if len(token) >= _LONG_TOKEN and not token.isalpha() and not token.isdigit():
+        return ""  # a hash: the parser would make a phrase of its parts (no positions)
+    return token if weight == 1.0 else f"{token}^{weight:.4f}"
