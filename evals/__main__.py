@@ -25,19 +25,22 @@ from evals.harness import Outcome, evaluate, session
 from evals.report import as_json, render_table
 from evals.sets import commits as commit_set
 from evals.sets import docstrings
+from evals.sets import issues as issue_set
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("SEXTANT_SHARED_DIR", REPO_ROOT.parent / "shared"))
 MIRRORS = Path(os.environ.get("SEXTANT_EVAL_MIRRORS", "/work/.mirror"))
-HISTORY = {"flask": "pallets+flask", "requests": "psf+requests", "gin": "gin-gonic+gin"}
+HISTORY = {"flask": "pallets+flask", "requests": "psf+requests", "gin": "gin-gonic+gin",
+           "werkzeug": "pallets+werkzeug", "click": "pallets+click"}
 LANGUAGES = {"flask": ("python",), "requests": ("python",), "gin": ("go",)}
+TUNING = frozenset({"flask", "werkzeug", "click"})  # constants are chosen on these only
 log = logging.getLogger("evals")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sextant-evals"
     p = argparse.ArgumentParser(prog="python -m evals", description=__doc__.split("\n")[0])
-    p.add_argument("--sets", default="docstrings,commits")
+    p.add_argument("--sets", default="docstrings,commits,issues")
     p.add_argument("--repos", default="flask,requests,gin")
     p.add_argument("-n", "--docstrings", type=int, default=100, help="queries per repository")
     p.add_argument("--commits", type=int, default=30, help="commits per repository")
@@ -50,6 +53,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--dense-sets", default="docstrings,commits", help=(
         "sets that embed their trees (default: both; commits embeds the chunks each step of "
         "history changes, from the embedding cache when their text was seen before)"))
+    p.add_argument("--issues", type=int, default=30, help="issue texts per repository")
+    p.add_argument("--systems", default=None, help="comma-separated subset of the systems")
     p.add_argument("--work", type=Path, default=cache)
     p.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     return p.parse_args(argv)
@@ -82,7 +87,7 @@ async def run_docstrings(name: str, args: argparse.Namespace) -> Outcome | None:
     outcome = Outcome()
     async with session(base / "tree", base / "index", dense(args, "docstrings"),
                        not args.no_static) as s:
-        await evaluate(s, queries, outcome)
+        await evaluate(s, queries, outcome, args.systems.split(",") if args.systems else None)
     return outcome
 
 
@@ -92,21 +97,36 @@ async def run_commits(name: str, args: argparse.Namespace) -> Outcome | None:
         log.warning("no history for %s at %s: skipped", name, git_dir)
         return None
     commits = commit_set.sample(git_dir, args.commits, args.seed, args.window)
-    base = args.work / "commits" / name
+    return await replay(git_dir, commits, args.work / "commits" / name, name, args, "commits")
+
+
+async def run_issues(name: str, args: argparse.Namespace) -> Outcome | None:
+    git_dir = MIRRORS / HISTORY.get(name, name) / "repo"
+    if not git_dir.is_dir():
+        log.warning("no history for %s at %s: skipped", name, git_dir)
+        return None
+    commits = issue_set.sample(git_dir, args.issues, args.seed)
+    return await replay(git_dir, commits, args.work / "issues" / name, name, args, "issues")
+
+
+async def replay(git_dir: Path, commits: list[commit_set.Commit], base: Path, name: str,
+                 args: argparse.Namespace, set_name: str) -> Outcome:
+    """Evaluate each commit's query at its parent, following the history oldest-first."""
+    systems = args.systems.split(",") if args.systems else None
     outcome = Outcome()
     commit_set.materialize(git_dir, commits[0].parent, base / "tree")
-    async with session(base / "tree", base / "index", dense(args, "commits"),
+    async with session(base / "tree", base / "index", dense(args, set_name),
                        not args.no_static) as s:
         for previous, commit in zip([commits[0], *commits], commits, strict=False):
             if previous.parent != commit.parent:
                 commit_set.advance(git_dir, previous.parent, commit.parent, base / "tree")
                 s.refresh()
-            await evaluate(s, [commit_set.to_query(commit, name)], outcome)
+            await evaluate(s, [commit_set.to_query(commit, name)], outcome, systems)
     return outcome
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Outcome]:
-    runners = {"docstrings": run_docstrings, "commits": run_commits}
+    runners = {"docstrings": run_docstrings, "commits": run_commits, "issues": run_issues}
     results: dict[str, Outcome] = {}
     for set_name in args.sets.split(","):
         pooled, held_out = Outcome(), Outcome()
@@ -118,7 +138,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Outcome]:
             log.info("%s/%s: %.1f s", set_name, repo, time.perf_counter() - started)
             results[f"{set_name}/{repo}"] = outcome
             pooled.extend(outcome)
-            if repo != "flask":
+            if repo not in TUNING:
                 held_out.extend(outcome)
         results[f"{set_name}/all"] = pooled
         results[f"{set_name}/held-out"] = held_out

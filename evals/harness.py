@@ -29,9 +29,11 @@ DEPTH = 30  # results asked of every system; file-level metrics de-duplicate the
 MAX_QUERY_CHARS = 4000  # the MCP tool's limit on `query`
 SEXTANT = "sextant"  # hybrid with every semantic tier the session has
 SEXTANT_LEXICAL = "sextant-lexical"
+SEXTANT_FILES = "sextant-files"  # granularity="file": files ranked by all their evidence
 SEXTANT_STATIC = "sextant-static"  # hybrid with the static tier only
 SEXTANT_MODEL = "sextant-model"  # hybrid with the model tier only
-_TIERS = {SEXTANT: (True, True), SEXTANT_STATIC: (True, False), SEXTANT_MODEL: (False, True)}
+_TIERS = {SEXTANT: (True, True), SEXTANT_FILES: (True, True), SEXTANT_STATIC: (True, False),
+          SEXTANT_MODEL: (False, True)}
 
 
 @dataclass
@@ -95,7 +97,8 @@ class Session:
 
     @property
     def systems(self) -> list[str]:
-        names = [SEXTANT, SEXTANT_LEXICAL, "bm25-files", "bm25-functions", "bm25-functions-ident"]
+        names = [SEXTANT, SEXTANT_LEXICAL, SEXTANT_FILES, "bm25-files", "bm25-functions",
+                 "bm25-functions-ident"]
         if self.static and self.dense:
             names += [SEXTANT_STATIC, SEXTANT_MODEL]
         return names + (["dense", "rrf"] if self.dense else [])
@@ -115,15 +118,15 @@ class Session:
 
     async def ranked(self, query: str, system: str) -> tuple[list[Span], float | None]:
         """Ranked spans of `system` for `query`, and Sextant's own took_ms."""
-        if system in (SEXTANT, SEXTANT_LEXICAL, SEXTANT_STATIC, SEXTANT_MODEL):
+        if system in (SEXTANT, SEXTANT_LEXICAL, SEXTANT_FILES, SEXTANT_STATIC, SEXTANT_MODEL):
             assert self.client is not None
             semantic = self.dense or self.static
             mode = "hybrid" if system != SEXTANT_LEXICAL and semantic else "lexical"
+            granularity = "file" if system == SEXTANT_FILES else "chunk"
             with self._tiers(system):
                 out = await call(self.client, "search_code", query=query[:MAX_QUERY_CHARS],
-                                 k=DEPTH, mode=mode, max_tokens=20000)
-            spans = [Span(h["path"], h["start_line"], h["end_line"]) for h in out["results"]]
-            return spans, float(out["took_ms"])
+                                 k=DEPTH, mode=mode, max_tokens=20000, granularity=granularity)
+            return [s for h in out["results"] for s in _shown(h)], float(out["took_ms"])
         if system == "bm25-files":
             self._files = self._files or baselines.file_units(self.index)
             return self._files.search(query, DEPTH), None
@@ -136,6 +139,16 @@ class Session:
         if system == "dense":
             return baselines.dense(self.ctx, query, DEPTH), None
         return baselines.plain_rrf(self.ctx, query, DEPTH), None
+
+
+def _shown(hit: dict) -> list[Span]:
+    """A hit's span, then those of the near-identical copies it lists (shown with it)."""
+    spans = [Span(hit["path"], hit["start_line"], hit["end_line"])]
+    for copy in hit.get("duplicates") or ():
+        path, _, lines = copy.rpartition(":")
+        start, _, end = lines.partition("-")
+        spans.append(Span(path, int(start), int(end)))
+    return spans
 
 
 @asynccontextmanager
@@ -174,7 +187,7 @@ async def evaluate(s: Session, queries: Sequence[Query], outcome: Outcome,
             if took is not None and system == SEXTANT:
                 outcome.took_ms.append(took)
             for level, scorer in _levels(q).items():
-                if level == "function" and system == "bm25-files":
+                if level == "function" and system in ("bm25-files", SEXTANT_FILES):
                     continue
                 score = scorer(spans)
                 outcome.scores[(level, system)].append(score)

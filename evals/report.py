@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from evals.harness import Outcome
 
-COLUMNS = ("MRR@10", "R@1", "R@5", "R@10", "Acc@1", "Acc@5", "Acc@10", "n")
+COLUMNS = ("MRR@10", "R@1", "R@5", "R@10", "Acc@1", "Acc@5", "All@5", "All@10", "n")
 
 
 def render_table(title: str, outcome: Outcome) -> str:

@@ -130,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
         "only paths matching this glob or under this directory (default: everywhere)"))
     p.add_argument("--mode", choices=("hybrid", "lexical", "semantic"), default="hybrid",
                    help="hybrid fuses BM25, symbol names and embeddings")
+    p.add_argument("--granularity", choices=("chunk", "file"), default="chunk", help=(
+        "chunk: functions and classes; file: files ranked by all their matches (which files "
+        "to change)"))
     _max_tokens_option(p)
 
     p = command("symbol", "definitions of a symbol")

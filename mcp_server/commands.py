@@ -193,7 +193,8 @@ def cmd_search(args: argparse.Namespace, emit: Emit) -> int:
 
     result = _run_tool(args, search_code, SearchResult, embed=args.mode != "lexical",
                        query=args.query, k=args.k, language=args.lang, path=args.path,
-                       mode=args.mode, max_tokens=args.max_tokens)
+                       mode=args.mode, max_tokens=args.max_tokens,
+                       granularity=args.granularity)
     emit(args, result, render.search)
     return 0
 

@@ -18,12 +18,13 @@ import anyio.from_thread
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from indexer.build import IndexingStopped, IndexStats
 from indexer.live import LiveIndex
 from mcp_server.runtime import Runtime
+from mcp_server.text import compact
 from tools import budget
 from tools.freshness import freshness
 from tools.models import Freshness
@@ -94,7 +95,7 @@ def register_reindex(server: MCPServer) -> None:
             ge=budget.MIN_MAX_TOKENS, le=budget.MAX_MAX_TOKENS,
             description="Upper bound on the answer's size (the answer is always small)")
         ] = budget.DEFAULT_MAX_TOKENS,
-    ) -> ReindexResult:
+    ) -> Annotated[CallToolResult, ReindexResult]:
         """Re-scan the working tree now and re-index what changed (usually unnecessary: the
         watcher keeps the index fresh). Use after a branch switch or a bulk edit when answers
         say they are not fresh. Reports progress; cancel to stop between batches."""
@@ -115,8 +116,8 @@ def register_reindex(server: MCPServer) -> None:
         finally:
             runtime.metrics.finished("reindex", outcome, time.perf_counter() - started)
             runtime.reindex_idle.set()
-        return ReindexResult(
+        return compact(ReindexResult(
             files=stats.files, indexed=stats.indexed, unchanged=stats.unchanged,
             deleted=stats.deleted, symbols=stats.symbols, chunks=stats.chunks,
             skipped=dict(stats.skipped), seconds=round(stats.seconds, 3),
-            freshness=freshness(state.live))
+            freshness=freshness(state.live)))

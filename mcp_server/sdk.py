@@ -1,6 +1,11 @@
 """What Sextant adds to the SDK's `MCPServer`: its version, and prompt errors as -32602.
 
 - `serverInfo.version` is the installed package's version (`package_version`).
+- `tools/list` is lighter (it is read at the start of every session): pydantic's generated
+  `title` of every schema and property is dropped (it repeats the name), and output schemas
+  keep their types and structure without descriptions and defaults (the text content and
+  the docs explain the fields; validation is unchanged: the SDK validates results against
+  the models themselves).
 - `prompts/get` with an unknown name or without a required argument is a client mistake:
   JSON-RPC error -32602 (invalid params), as the SDK answers an unknown resource. The SDK
   itself raises a ValueError there, which reaches the client as code 0 (2025-era session)
@@ -18,7 +23,7 @@ from typing import Any
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS, GetPromptResult, InputRequiredResult
+from mcp.types import INVALID_PARAMS, GetPromptResult, InputRequiredResult, Tool
 
 _PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
@@ -39,6 +44,13 @@ class SextantServer(MCPServer[Any]):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("sextant", version=package_version(), **kwargs)
 
+    async def list_tools(self) -> list[Tool]:
+        return [t.model_copy(update={
+            "input_schema": lean_schema(t.input_schema, set()),
+            "output_schema": (lean_schema(t.output_schema, {"description", "default"})
+                              if t.output_schema is not None else None),
+        }) for t in await super().list_tools()]
+
     async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None,
                          context: Context[Any, Any] | None = None,
                          ) -> GetPromptResult | InputRequiredResult:
@@ -53,3 +65,14 @@ class SextantServer(MCPServer[Any]):
             raise MCPError(INVALID_PARAMS, f"prompt {name!r} needs the argument(s) "
                            f"{', '.join(missing)}")
         return await super().get_prompt(name, arguments, context)
+
+
+def lean_schema(schema: Any, drop: set[str]) -> Any:
+    """`schema` without generated titles and without the annotation keys in `drop`; a
+    property named like one of them stays (its value is a schema: a dict)."""
+    if isinstance(schema, dict):
+        return {k: lean_schema(v, drop) for k, v in schema.items()
+                if isinstance(v, dict) or (k != "title" and k not in drop)}
+    if isinstance(schema, list):
+        return [lean_schema(v, drop) for v in schema]
+    return schema

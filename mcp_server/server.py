@@ -23,7 +23,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
 from mcp.server.subscriptions import InMemorySubscriptionBus
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from indexer.live import LiveIndex
@@ -31,6 +31,7 @@ from mcp_server.resources import ResourceNotifier, register_resources
 from mcp_server.runtime import Runtime
 from mcp_server.sdk import SextantServer
 from mcp_server.settings import Settings
+from mcp_server.text import compact
 from tools import budget
 from tools.deps import expand_dependencies as _expand_dependencies
 from tools.errors import ToolError
@@ -58,8 +59,7 @@ MaxTokens = Annotated[int, Field(
     ge=budget.MIN_MAX_TOKENS, le=budget.MAX_MAX_TOKENS,
     description="Upper bound on the answer's size in cl100k tokens; detail degrades to fit")]
 WaitFresh = Annotated[bool, Field(description=(
-    "Wait (up to 10 s) until files changed on disk are re-indexed before answering; "
-    "use right after editing files the answer depends on"))]
+    "Wait up to 10 s for edited files to be re-indexed first (right after editing)"))]
 WAIT_FRESH_S = 10.0
 
 
@@ -74,6 +74,8 @@ class AppState:
 
 INSTRUCTIONS = """Sextant indexes this repository (symbols, imports, call sites, semantic
 chunks) and keeps the index fresh as files change. Prefer it to grep/find when you need to:
+- start a task (a question, an issue, a traceback): get_context returns the matching code,
+  what it calls and what calls it, and its directories, in one answer;
 - find code by what it does or by name: search_code (ranked, hybrid lexical + semantic);
 - read a definition, or find who calls something: get_symbol (include_references=true);
 - see what a file or symbol depends on, or what depends on it: expand_dependencies;
@@ -160,6 +162,9 @@ def build_server(settings: Settings, runtime: Runtime | None = None) -> MCPServe
     server = SextantServer(instructions=instructions, lifespan=lifespan,
                            log_level=settings.log_level.upper(), subscriptions=bus)
     _register_tools(server)
+    from mcp_server.context_tool import register_get_context
+
+    register_get_context(server, _call, compact)
     from mcp_server.reindex import register_reindex
 
     register_reindex(server)
@@ -180,7 +185,7 @@ def _register_prompts(server: MCPServer) -> None:
 
 def _register_tools(server: MCPServer) -> None:
     @server.tool(annotations=READ_ONLY)
-    async def search_code(
+    async def search_code(  # noqa: PLR0913 (the parameters are the tool's published schema)
         query: Annotated[str, Field(min_length=1, max_length=4000, description=(
             "What you are looking for: a description ('where are URL rules registered'), an "
             "identifier, an error message, or an issue text"))],
@@ -194,13 +199,17 @@ def _register_tools(server: MCPServer) -> None:
             "hybrid (default) fuses BM25, symbol names and embeddings"))] = "hybrid",
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
-    ) -> SearchResult:
+        granularity: Annotated[Literal["chunk", "file"], Field(description=(
+            "chunk (default): functions and classes; file: which files to read or change, "
+            "each ranked by all its matching definitions, with what matched"))] = "chunk",
+    ) -> Annotated[CallToolResult, SearchResult]:
         """Find code by meaning or by name, ranked. Use instead of grep when you don't know the
         exact text, or when grep returns too many hits: results are whole functions/classes
         with their path and line range, tests ranked below source; each says which indexes
         matched it (matched_by)."""
-        return await _call(ctx, _search_code, query, k=k, language=language, path=path,
-                           mode=mode, max_tokens=max_tokens, wait_fresh=wait_fresh)
+        return compact(await _call(ctx, _search_code, query, k=k, language=language,
+                                   path=path, mode=mode, max_tokens=max_tokens,
+                                   wait_fresh=wait_fresh, granularity=granularity))
 
     @server.tool(annotations=READ_ONLY)
     async def get_symbol(
@@ -215,13 +224,15 @@ def _register_tools(server: MCPServer) -> None:
             "List call sites and other uses, with a line of context"))] = False,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
-    ) -> SymbolResult:
+    ) -> Annotated[CallToolResult, SymbolResult]:
         """Jump to a definition: signature, docstring, body and (optionally) every use site.
         Use instead of grepping for 'def name' or 'func name'. Each definition says how the
         name matched (exact, qualified, inherited, fuzzy)."""
-        return await _call(ctx, _get_symbol, name, path=path, include_body=include_body,
-                           include_references=include_references, max_tokens=max_tokens,
-                           wait_fresh=wait_fresh, fresh_paths={path} if path else None)
+        return compact(await _call(ctx, _get_symbol, name, path=path,
+                                   include_body=include_body,
+                                   include_references=include_references,
+                                   max_tokens=max_tokens, wait_fresh=wait_fresh,
+                                   fresh_paths={path} if path else None))
 
     @server.tool(annotations=READ_ONLY)
     async def expand_dependencies(
@@ -233,12 +244,12 @@ def _register_tools(server: MCPServer) -> None:
         depth: Annotated[int, Field(ge=1, le=4, description="Hops to follow")] = 1,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
-    ) -> DependencyResult:
+    ) -> Annotated[CallToolResult, DependencyResult]:
         """The import/call/inheritance neighbourhood of a file or symbol, most relevant first,
         with signatures and docstrings. Use before changing code to see what it touches and
         what would break."""
-        return await _call(ctx, _expand_dependencies, target, direction=direction, depth=depth,
-                           max_tokens=max_tokens, wait_fresh=wait_fresh)
+        return compact(await _call(ctx, _expand_dependencies, target, direction=direction,
+                                   depth=depth, max_tokens=max_tokens, wait_fresh=wait_fresh))
 
     @server.tool(annotations=READ_ONLY)
     async def summarize_dir(
@@ -248,15 +259,16 @@ def _register_tools(server: MCPServer) -> None:
         depth: Annotated[int, Field(ge=0, le=4, description="Levels of subdirectories")] = 1,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
-    ) -> SummaryResult:
+    ) -> Annotated[CallToolResult, SummaryResult]:
         """What a directory is for: languages, size, key symbols with docstrings, entry points,
         README lead, and what it depends on. Use to get oriented instead of listing files."""
         scope = None if path.strip("./") == "" else {path.strip("/")}
-        return await _call(ctx, _summarize_dir, path=path, depth=depth, max_tokens=max_tokens,
-                           wait_fresh=wait_fresh, fresh_paths=scope)
+        return compact(await _call(ctx, _summarize_dir, path=path, depth=depth,
+                                   max_tokens=max_tokens, wait_fresh=wait_fresh,
+                                   fresh_paths=scope))
 
     @server.tool(annotations=READ_ONLY)
-    async def index_status(ctx: Context) -> IndexStatus:
+    async def index_status(ctx: Context) -> Annotated[CallToolResult, IndexStatus]:
         """Index statistics: files, symbols, chunks, languages, skipped files by reason,
         embedding progress, and whether the watcher is keeping the index fresh."""
-        return await _call(ctx, _index_status)
+        return compact(await _call(ctx, _index_status))

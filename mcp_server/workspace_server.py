@@ -20,11 +20,13 @@ import anyio
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
+from mcp.types import CallToolResult
 from pydantic import Field
 
 from mcp_server.sdk import SextantServer
 from mcp_server.server import INSTRUCTIONS, READ_ONLY, MaxTokens, WaitFresh
 from mcp_server.settings import Settings
+from mcp_server.text import compact
 from mcp_server.workspace import Shards, WorkspaceRuntime, answer
 from tools import budget
 from tools.errors import ToolError
@@ -115,12 +117,12 @@ def _register(server: MCPServer) -> None:
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
         repo: Repo = None,
-    ) -> SearchResult:
+    ) -> Annotated[CallToolResult, SearchResult]:
         """Find code by meaning or by name across the workspace, merged by rank; each result
         names its repo. Use instead of grep across repositories."""
-        return await _answer(ctx, "search_code", repo, {
+        return compact(await _answer(ctx, "search_code", repo, {
             "query": query, "k": k, "language": language, "path": path, "mode": mode, "max_tokens": max_tokens},
-            wait_fresh)
+            wait_fresh))
 
     @server.tool(annotations=READ_ONLY)
     async def get_symbol(
@@ -135,13 +137,13 @@ def _register(server: MCPServer) -> None:
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
         repo: Repo = None,
-    ) -> SymbolResult:
+    ) -> Annotated[CallToolResult, SymbolResult]:
         """Definitions of a symbol in every repository of the workspace (exact matches
         first), with signature, docstring, body and optionally its uses."""
-        return await _answer(ctx, "get_symbol", repo, {
+        return compact(await _answer(ctx, "get_symbol", repo, {
             "name": name, "path": path, "include_body": include_body,
             "include_references": include_references, "max_tokens": max_tokens},
-            wait_fresh, [path] if path else None)
+            wait_fresh, [path] if path else None))
 
     @server.tool(annotations=READ_ONLY)
     async def expand_dependencies(
@@ -154,11 +156,11 @@ def _register(server: MCPServer) -> None:
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
         repo: Repo = None,
-    ) -> DependencyResult:
+    ) -> Annotated[CallToolResult, DependencyResult]:
         """The import/call/inheritance neighbourhood of a file or symbol, in every
         repository where the target exists."""
-        return await _answer(ctx, "expand_dependencies", repo, {
-            "target": target, "direction": direction, "depth": depth, "max_tokens": max_tokens}, wait_fresh)
+        return compact(await _answer(ctx, "expand_dependencies", repo, {
+            "target": target, "direction": direction, "depth": depth, "max_tokens": max_tokens}, wait_fresh))
 
     @server.tool(annotations=READ_ONLY)
     async def summarize_dir(
@@ -169,16 +171,17 @@ def _register(server: MCPServer) -> None:
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
         repo: Repo = None,
-    ) -> SummaryResult:
+    ) -> Annotated[CallToolResult, SummaryResult]:
         """What a directory is for, in each repository (or `repo`): languages, size, key
         symbols, entry points, README lead."""
-        return await _answer(ctx, "summarize_dir", repo, {
-            "path": path, "depth": depth, "max_tokens": max_tokens}, wait_fresh)
+        return compact(await _answer(ctx, "summarize_dir", repo, {
+            "path": path, "depth": depth, "max_tokens": max_tokens}, wait_fresh))
 
     @server.tool(annotations=READ_ONLY)
-    async def index_status(ctx: Context, repo: Repo = None) -> WorkspaceStatus:
+    async def index_status(ctx: Context, repo: Repo = None,
+                           ) -> Annotated[CallToolResult, WorkspaceStatus]:
         """Index statistics and freshness of every repository of the workspace (or `repo`)."""
-        return await _answer(ctx, "index_status", repo, {})
+        return compact(await _answer(ctx, "index_status", repo, {}))
 
 
 def make_shards(settings: Settings, workspace_file: str, *, cluster: bool,

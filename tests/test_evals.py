@@ -187,8 +187,8 @@ async def test_the_harness_scores_sextant_and_baselines_through_mcp(tiny_history
     async with session(tree, tmp_path / "index", dense=False) as s:
         await evaluate(s, [commits.to_query(sampled[-1], "tiny")], outcome)
     table = outcome.table()
-    assert set(table) == {"file/sextant", "file/sextant-lexical", "file/bm25-files",
-                          "file/bm25-functions", "file/bm25-functions-ident"}
+    assert set(table) == {"file/sextant", "file/sextant-lexical", "file/sextant-files",
+                          "file/bm25-files", "file/bm25-functions", "file/bm25-functions-ident"}
     assert table["file/sextant"]["Acc@1"] == 1.0  # "slugify" names pkg/util.py's function
     assert outcome.took_ms
 
@@ -235,3 +235,30 @@ def test_a_dense_session_keeps_its_vectors_in_step_with_history(tiny_history: Pa
         assert len(embedder.calls) == calls + 1  # the last step's new chunk text only
     finally:
         s.close()
+
+
+def test_issue_set_keeps_long_fix_descriptions_without_trailers_and_skips_bots() -> None:
+    from evals.sets import issues
+
+    body = " ".join(["The pool drops a connection when the server closes it early."] * 4)
+
+    def record(sha: str, message: str, files: str) -> str:
+        return f"\x1e{sha}\x1fp{sha}\x1f{message}\x1d\n{files}\n"
+
+    log = (record("a1", f"Fix retry on closed pool (#12)\n\n{body}\n\nSigned-off-by: A <a@x>",
+                  "M\tsrc/pool.py\nM\ttests/test_pool.py")
+           + record("b2", "Short fix\n\nToo short to be an issue.", "M\tsrc/pool.py")
+           + record("c3", f"Bump urllib3\n\n{body}", "M\tsrc/pool.py")
+           + record("d4", f"Add module\n\n{body}", "A\tsrc/new.py"))
+    found = issues.parse(log)
+    assert [c.sha for c in found] == ["a1"]
+    assert found[0].files == ("src/pool.py",) and found[0].parent == "pa1"
+    assert found[0].subject.startswith("Fix retry on closed pool\n")
+    assert "Signed-off-by" not in found[0].subject and body in found[0].subject
+
+
+def test_all_at_k_counts_a_query_only_when_every_gold_item_is_in_the_first_k() -> None:
+    both = QueryScore(first_rank=1, found_at=[1, 4], gold=2)
+    one = QueryScore(first_rank=2, found_at=[2, 7], gold=2)
+    m = summarize([both, one])
+    assert m["All@5"] == 0.5 and m["All@10"] == 1.0 and m["Acc@5"] == 1.0

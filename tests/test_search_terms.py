@@ -58,3 +58,14 @@ def test_query_words_bring_their_inflections_and_unknown_forms_are_dropped(
         assert index.lexical.known(["handler", "route", "adde"]) == ["handler"]
         hits = search_code(LiveIndex(index), "registering handlers", mode="lexical")
         assert hits.results and hits.results[0].symbol == "register_handler"
+
+
+def test_weighted_terms_scale_scores_and_a_commit_hash_in_a_query_is_dropped_not_an_error(
+        tmp_path: Path) -> None:
+    index = LexicalIndex(tmp_path / "lex")
+    index.update(DOCS, (), 1)
+    plain = dict(index.search(["socket", "mkstemp"], 10))
+    weighted = dict(index.search([("socket", 1.0), ("mkstemp", 0.25)], 10))
+    assert weighted[1] == plain[1] and weighted[2] < plain[2]
+    assert index.search(["socket", "1049dd6b2a363e1ef302b4161c340fb8582f627a"], 10) == \
+        index.search(["socket"], 10)

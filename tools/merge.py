@@ -44,7 +44,8 @@ R = TypeVar("R", bound=BaseModel)
 
 RRF_K = 60  # reciprocal-rank constant: 1 / (RRF_K + rank)
 MATCH_ORDER = {"exact": 0, "qualified": 1, "inherited": 2, "fuzzy": 3}
-_ITEMS = {"SearchResult": "results", "SymbolResult": "symbols", "SummaryResult": "summaries"}
+_ITEMS = {"SearchResult": "results", "SymbolResult": "symbols", "SummaryResult": "summaries",
+          "ContextResult": "items"}
 
 
 def tag_repo(result: R, repo: str) -> R:

@@ -64,6 +64,8 @@ class SearchHit(BaseModel):
     matched_by: list[str] = Field(default_factory=list,
                                   description="Retrievers that matched: lexical, symbol, "
                                   "semantic (model vectors), static (static vectors)")
+    duplicates: list[str] = Field(default_factory=list, description=(
+        "Near-identical copies of this hit elsewhere (path:start-end), shown once"))
     repo: str | None = Field(default=None, description="Repository (workspace name) this comes from")
 
 
@@ -206,6 +208,10 @@ class IndexStatus(BaseModel):
         "Files added, changed or deleted in the working tree since they were indexed (a stat "
         "walk; None while a watcher keeps the index fresh: see pending_files)"))
     metrics: dict[str, float] = Field(default_factory=dict)
+    vendored: dict[str, str] = Field(default_factory=dict, description=(
+        "Directories recognised as copies of other projects (their own version or manifest "
+        "inside a package, or a vendoring folder name) -> why; ranked below the project's "
+        "own code"))
 
 
 class WorkspaceStatus(BaseModel):

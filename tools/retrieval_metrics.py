@@ -7,6 +7,8 @@ averaged over queries:
 - MRR@10: 1/first_rank when first_rank <= 10, else 0.
 - Recall@k: share of the gold items found in the first k results.
 - Acc@k: 1 when at least one gold item is in the first k results, else 0 (hit rate).
+- All@k: 1 when every gold item is in the first k results, else 0 (issue -> files: the
+  files a fix changed are all shown).
 
 Ranked lists of files are de-duplicated (first occurrence wins) before they are scored, so a
 system that returns three chunks of one file spends one rank on it, not three.
@@ -84,5 +86,7 @@ def summarize(scores: Sequence[QueryScore], ks: Sequence[int] = KS) -> dict[str,
                             for s in scores) / n
         out[f"Acc@{k}"] = sum(1 for s in scores
                               if s.first_rank is not None and s.first_rank <= k) / n
+        out[f"All@{k}"] = sum(1 for s in scores
+                              if len([r for r in s.found_at if r <= k]) >= s.gold) / n
     out["n"] = float(len(scores))
     return {key: round(v, 4) for key, v in out.items()}

@@ -1,9 +1,11 @@
 """search_code: hybrid retrieval over chunks.
 
 1. The query is analysed (`plan_query`): code identifiers, dotted paths, file names and
-   stack-trace frames are pulled out of it; English stop words are dropped from the lexical
-   query; a long text (an issue, a log) is cut to its most telling words; words bring their
-   plural/singular and -ing/-ed stems where the index has them (it is not stemmed).
+   stack-trace frames (Python, Go, JavaScript) are pulled out of it; English stop words are
+   dropped from the lexical query; a long text (an issue, a log) keeps what carries signal
+   (identifiers, frames, error lines, code, its title) at full weight and its prose at
+   `PROSE_WEIGHT`, and the embedder sees its salient sentences (`tools.query_analysis`);
+   words bring their plural/singular and -ing/-ed stems where the index has them.
 2. Four retrievers produce candidates: BM25 (tantivy, identifier-aware, over the planned
    words), symbol definitions (DuckDB: exact names of the query's identifiers, prefixes for
    a short query), and the two semantic tiers, each its own retriever over its own usearch
@@ -12,13 +14,16 @@
    spaces are never compared raw: each ranks, and the ranks are fused.
 3. Weighted reciprocal-rank fusion, then multiplicative priors: where the code lives (tests,
    vendored, generated, example code and prose rank lower, never hidden), whether the
-   query names the file or its module, and the file's import-graph centrality (`file_rank`
-   and import edges among the candidate files, when the graph tables exist).
+   query names the file or its module (a stack frame's path by its last components), the
+   file's import-graph centrality (`file_rank` and import edges among the candidate files,
+   when the graph tables exist), and vendored copies of other projects (`tools.vendored`).
 4. Chunks of one symbol collapse into one hit, overlapping chunks are de-duplicated, one
    file takes at most `PER_FILE` of the first k places, language and path filters apply,
    a hit on a block of merged small definitions narrows to the one the query's words
-   single out (`tools.search_narrow`), and the hits are rendered within the token budget
-   (chunk text is read for those only).
+   single out (`tools.search_narrow`), near-identical copies in other files collapse into
+   one hit that lists them (`tools.duplicates`), and the hits are rendered within the token
+   budget (chunk text is read for those only). `granularity="file"` ranks files by all their
+   ranked chunks instead (`tools.files`).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import math
 import posixpath
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,16 +43,22 @@ from indexer.lexical import PARTS_RE, WORD_RE, identifier_tokens
 from indexer.live import Coverage, LiveIndex
 from indexer.store import SearchTables, search_tables
 from tools.budget import fit_answer
+from tools.duplicates import collapse
 from tools.errors import ToolError
+from tools.files import Evidence, RankedFile, evidence_lines, rank_files, walk
 from tools.freshness import freshness as answer_freshness
 from tools.models import Omitted, SearchHit, SearchResult, TierCoverage
+from tools.query_analysis import PROSE_WEIGHT, dense_text, frames, names_file, weighted_terms
 from tools.search_narrow import BlockHit, Narrowed, narrow_blocks
 from tools.source import check_glob
+from tools.vendored import VENDORED_PRIOR, is_vendored, vendored
 
 # Query embeddings overlap the lexical retrieval of the same call (a few in flight at once).
 _SEMANTIC_POOL = ThreadPoolExecutor(4, thread_name_prefix="sextant-query-embed")
 
 MODES = ("hybrid", "lexical", "semantic")
+GRANULARITIES = ("chunk", "file")
+FILE_POOL = 200  # chunks ranked per retriever when the answer is files
 RRF_K = 60
 WEIGHTS = {"lexical": 1.0, "semantic": 1.0, "static": 1.0, "symbol": 1.5}
 SYMBOL_WEIGHT_PROSE = 0.4  # symbol matches of an identifier mentioned inside a sentence
@@ -68,7 +79,6 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _CODE_LIKE = re.compile(r"_|\.|[a-z][A-Z]|[A-Z]{2,}[a-z]")
 _FILE_NAME = re.compile(r"[\w./-]*\w\.(?:py|pyi|go|js|jsx|ts|tsx|rs|java|kt|rb|php|c|cc|cpp|h"
                         r"|hpp|cs|swift|scala|lua|sh|vue)\b")
-_PY_FRAME = re.compile(r'File "([^"]+)", line \d+, in ([\w<>]+)')
 _CALL = re.compile(r"([A-Za-z_][\w.]*)\(")
 _BACKTICK = re.compile(r"`([^`\n]{1,120})`")
 _TEST_PATH = re.compile(
@@ -100,6 +110,7 @@ class QueryPlan:
 
     lexical: str
     terms: tuple[str, ...]  # the lexical tokens (`lexical` is them joined)
+    weighted: tuple[tuple[str, float], ...]  # `terms` with their BM25 weights
     variants: tuple[str, ...]  # inflections of the words in `terms` (`word_variants`)
     semantic: str
     identifiers: list[str]
@@ -121,9 +132,8 @@ def path_prior(path: str) -> float:
 
 def _trace_identifiers(query: str) -> tuple[list[str], list[str]]:
     """(function names, file paths) from stack-trace frames, innermost frame first."""
-    frames = _PY_FRAME.findall(query)
-    names = [fn for _, fn in reversed(frames) if not fn.startswith("<")]
-    return names, [path for path, _ in reversed(frames)]
+    found = frames(query)
+    return [f.function for f in found], [f.path for f in found]
 
 
 def plan_query(query: str) -> QueryPlan:
@@ -142,9 +152,11 @@ def plan_query(query: str) -> QueryPlan:
     files = [*trace_files, *_FILE_NAME.findall(query)]
     idents = [i.strip(".") for i in idents if i.strip(".") and not _FILE_NAME.fullmatch(i)]
     idents = list(dict.fromkeys(i for i in idents if i.lower() not in _STOP))
-    terms = _lexical_terms(query, idents, long)
-    return QueryPlan(lexical=" ".join(terms), terms=tuple(terms),
-                     variants=tuple(word_variants(terms)), semantic=query[:2000],
+    weighted = _weighted_terms(query, idents, long)
+    terms = [t for t, _ in weighted]
+    return QueryPlan(lexical=" ".join(terms), terms=tuple(terms), weighted=tuple(weighted),
+                     variants=tuple(word_variants(terms)),
+                     semantic=dense_text(query) if long else query[:2000],
                      identifiers=idents[:MAX_IDENTIFIERS], files=list(dict.fromkeys(files)),
                      words=frozenset(t for t in identifier_tokens(query) if t not in _STOP),
                      long=long, name_lookup=bool(idents) and len(words) <= NAME_QUERY_WORDS,
@@ -182,12 +194,23 @@ def _word_tokens(word: str) -> list[str]:
     return ["".join(parts)] + [p for p in parts if not p.isdigit()]
 
 
-def _lexical_terms(query: str, idents: Sequence[str], long: bool) -> list[str]:
-    tokens = [t for w in WORD_RE.findall(query) for t in _word_tokens(w)]
-    kept = [t for t in tokens if t not in _STOP and len(t) > 1] or tokens
-    if long:  # identifiers first, then the rest in order of appearance
-        kept = [t for i in idents for w in WORD_RE.findall(i) for t in _word_tokens(w)] + kept
-    return list(dict.fromkeys(kept))[:MAX_QUERY_TOKENS]
+def _query_tokens(text: str) -> list[str]:
+    tokens = [t for w in WORD_RE.findall(text) for t in _word_tokens(w)]
+    return [t for t in tokens if t not in _STOP and len(t) > 1] or tokens
+
+
+def _weighted_terms(query: str, idents: Sequence[str], long: bool) -> list[tuple[str, float]]:
+    """BM25 terms and weights: every word at 1 for a short query; for a long one, the words
+    of its identifiers, frames, error lines, code and title at 1 and its prose below
+    (`tools.query_analysis`)."""
+    if not long:
+        return [(t, 1.0) for t in dict.fromkeys(_query_tokens(query))][:MAX_QUERY_TOKENS]
+    named = [t for i in idents for w in WORD_RE.findall(i) for t in _word_tokens(w)]
+    rest = weighted_terms(query, _query_tokens, MAX_QUERY_TOKENS)
+    out = dict.fromkeys(named, 1.0)
+    for t, w in rest:
+        out.setdefault(t, w)
+    return list(out.items())[:MAX_QUERY_TOKENS]
 
 
 def fusion_weights(plan: QueryPlan) -> dict[str, float]:
@@ -228,7 +251,8 @@ def _symbol_matches(tables: SearchTables, plan: QueryPlan, limit: int) -> list[i
         path = tables.files.get(fid, ("", None))[0]
         return (name.lower() not in order,
                 qual not in qualified and not any(qual.endswith("." + q) for q in qualified),
-                order.get(name.lower(), len(order)), -path_prior(path),
+                order.get(name.lower(), len(order)),
+                not any(names_file(path, f) for f in plan.files), -path_prior(path),
                 kind not in _DEFINITION_KINDS, name not in names, len(name), path, line)
 
     ids = (tables.chunk_at(r[0], r[4]) for r in sorted(rows, key=key)[:limit * 4])
@@ -289,7 +313,7 @@ def _path_words(path: str) -> frozenset[str]:
 def _path_match(path: str, plan: QueryPlan) -> float:
     """Multiplier when the query names the file, its module or one of its directories."""
     boost = 1.0
-    if any(path == f or path.endswith("/" + f.lstrip("./")) for f in plan.files):
+    if any(names_file(path, f) for f in plan.files):
         boost += NAMED_FILE_BOOST
     hits = len(_path_words(path) & plan.words)
     if hits and not plan.long:
@@ -306,7 +330,8 @@ class _Ranked:
 
 
 def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
-          language: str | None, path: str | None) -> list[_Ranked]:
+          language: str | None, path: str | None,
+          copies: Mapping[str, str] | None = None) -> list[_Ranked]:
     out: list[_Ranked] = []
     for cand in fused.values():
         chunk = tables.chunks.get(cand.chunk_id)
@@ -320,6 +345,8 @@ def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
         if path and not fnmatch.fnmatch(p, path) and not p.startswith(path.rstrip("/") + "/"):
             continue
         score = cand.score * path_prior(p) * _path_match(p, plan)
+        if copies and is_vendored(p, copies):
+            score *= VENDORED_PRIOR
         if lang is None:
             score *= PROSE_PRIOR
         out.append(_Ranked(cand.chunk_id, score, row, cand.matched_by))
@@ -377,25 +404,32 @@ def _levels() -> list[Any]:
     return [full, short, line]
 
 
-def _check(query: str, mode: str) -> str:
+def _check(query: str, mode: str, granularity: str = "chunk") -> str:
     query = query.strip()
     if not query:
         raise ToolError("query is empty: describe the code you are looking for, or name it")
     if mode not in MODES:
         raise ToolError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if granularity not in GRANULARITIES:
+        raise ToolError(f"granularity must be one of {', '.join(GRANULARITIES)}, "
+                        f"not {granularity!r}")
     return query
 
 
 def search_code(
     ctx: LiveIndex, query: str, k: int = 10, language: str | None = None,
     path: str | None = None, mode: str = "hybrid", max_tokens: int = 4000,
+    granularity: str = "chunk",
 ) -> SearchResult:
-    """Find code by meaning and by name; see the module docstring for the ranking."""
+    """Find code by meaning and by name; see the module docstring for the ranking.
+    `granularity="file"` answers with files ranked by all their evidence (`tools.files`)."""
     started = time.perf_counter()
-    plan = plan_query(_check(query, mode))
+    plan = plan_query(_check(query, mode, granularity))
     if path:
         check_glob(path)
     pool = max(60, k * 6) * (8 if language or path else 1)
+    if granularity == "file":
+        pool = max(pool, FILE_POOL)
     ranked: dict[str, Sequence[int]] = {}
     # The query embedding (native code, GIL released) runs while the lexical retrievers do.
     dense = mode in ("hybrid", "semantic")
@@ -403,7 +437,9 @@ def search_code(
     static = _SEMANTIC_POOL.submit(_static, ctx, plan.semantic, pool) if dense else None
     tables = search_tables(ctx.index.store)
     if mode in ("hybrid", "lexical"):
-        terms = [*plan.terms, *ctx.index.lexical.known(plan.variants)][:MAX_QUERY_TOKENS]
+        weight = PROSE_WEIGHT if plan.long else 1.0
+        terms = [*plan.weighted, *((v, weight) for v in ctx.index.lexical.known(plan.variants))
+                 ][:MAX_QUERY_TOKENS]
         ranked["lexical"] = [cid for cid, _ in ctx.index.lexical.search(terms, pool)]
         ranked["symbol"] = _symbol_matches(tables, plan, 20)
     if semantic is not None and static is not None:
@@ -413,13 +449,54 @@ def search_code(
         raise ToolError("semantic search needs embeddings, and none exist yet: use mode "
                         "'hybrid' or 'lexical', or wait for embedding (see index_status)")
     fused = _fuse(ranked, fusion_weights(plan))
-    best = _select(_rank(tables, fused, plan, language, path), k)
+    copies = vendored(ctx.index.store)
+    ordered = _rank(tables, fused, plan, language, path, copies)
+    if granularity == "file":
+        files = _rank_files(ordered)
+        if not (language or path):  # a neighbour could be outside the filters
+            files = walk(files, tables.importers, functools.partial(_file_prior, tables, copies))
+        files = files[:k]
+        return _render(ctx, _file_hits(ctx, files), mode, max_tokens, started)
+    best = _select(ordered, 2 * k)  # room for copies that collapse into one hit
     texts = _load_text(ctx, [r.cid for r in best])
+    best, same = _collapse_copies(best, texts, k)
     narrowed = narrow_blocks(tables.members, [
         BlockHit(r.cid, tables.chunks[r.cid][0], r.meta[2], r.meta[3]) for r in best
         if r.meta[5] == "block" and r.meta[6] is not None], texts, plan.terms, _named(plan))
-    hits = [_hit(r, texts.get(r.cid, ""), narrowed.get(r.cid)) for r in best]
+    hits = [_hit(r, texts.get(r.cid, ""), narrowed.get(r.cid), same.get(r.cid, []))
+            for r in best]
     return _render(ctx, hits, mode, max_tokens, started)
+
+
+def _file_prior(tables: SearchTables, copies: Mapping[str, str], path: str) -> float:
+    """Path and vendoring priors of a file the graph walk reaches; 0 for a directory."""
+    if path not in tables.paths:
+        return 0.0
+    return path_prior(path) * (VENDORED_PRIOR if is_vendored(path, copies) else 1.0)
+
+
+def _rank_files(ranked: list[_Ranked]) -> list[RankedFile]:
+    return rank_files((Evidence(r.cid, r.meta[1], r.score, r.meta[2], r.meta[3], r.meta[4],
+                                r.meta[5]), r.matched_by) for r in ranked)
+
+
+def _file_hits(ctx: LiveIndex, files: list[RankedFile]) -> list[SearchHit]:
+    """One hit per file: its whole line range, the chunks that matched, and the best one."""
+    texts = _load_text(ctx, [f.evidence[0].chunk_id for f in files if f.evidence])
+    rows = ctx.index.store.query("SELECT path, lines, language FROM files WHERE "
+                                 "list_contains(?, path)", [[f.path for f in files]])
+    meta = {r[0]: (r[1] or 1, r[2]) for r in rows}
+    hits = []
+    for f in files:
+        lines, language = meta.get(f.path, (1, None))
+        best = texts.get(f.evidence[0].chunk_id, "") if f.evidence else ""
+        snippet = (evidence_lines(f) + "\n" + _snippet(best, SNIPPET_LINES // 2)).strip() or (
+            "imports or is imported by the files above")
+        hits.append(SearchHit(path=f.path, start_line=1, end_line=max(1, lines), symbol=None,
+                              kind="file", language=language or "text",
+                              score=round(f.score * 1000, 3), snippet=snippet,
+                              matched_by=sorted(f.matched_by)))
+    return hits
 
 
 def _named(plan: QueryPlan) -> list[str]:
@@ -433,14 +510,26 @@ def _named(plan: QueryPlan) -> list[str]:
                                     for i in _IDENT.findall(span))]
 
 
-def _hit(r: _Ranked, text: str, member: Narrowed | None) -> SearchHit:
+def _collapse_copies(best: list[_Ranked], texts: dict[int, str], k: int
+                     ) -> tuple[list[_Ranked], dict[int, list[str]]]:
+    """The first k hits once near-identical copies in other files collapse into the best
+    of them (`tools.duplicates`), and where each hit's copies are (`path:start-end`)."""
+    groups = collapse([r.meta[1] for r in best], [texts.get(r.cid, "") for r in best])[:k]
+    copies = {best[g[0]].cid: [f"{best[i].meta[1]}:{best[i].meta[2]}-{best[i].meta[3]}"
+                               for i in g[1:]] for g in groups if len(g) > 1}
+    return [best[g[0]] for g in groups], copies
+
+
+def _hit(r: _Ranked, text: str, member: Narrowed | None,
+         duplicates: list[str] | None = None) -> SearchHit:
     _, path, start, end, symbol, kind, language = r.meta
     if member is not None:  # a merged block, narrowed to the definition the query names
         start, end, symbol, kind, text = (member.start_line, member.end_line, member.symbol,
                                           member.kind, member.text)
     return SearchHit(path=path, start_line=start, end_line=end, symbol=symbol, kind=kind,
                      language=language or "text", score=round(r.score * 1000, 3),
-                     snippet=_snippet(text, SNIPPET_LINES), matched_by=sorted(set(r.matched_by)))
+                     snippet=_snippet(text, SNIPPET_LINES), matched_by=sorted(set(r.matched_by)),
+                     duplicates=duplicates or [])
 
 
 def _coverage(ctx: LiveIndex) -> TierCoverage:

@@ -25,6 +25,7 @@ from tools.source import normalize_rel, resolve_in_root
 
 MAX_DEPTH = 6
 RELATED = 8
+ROOT_PACKAGE = "(root package)"
 
 
 def summarize_dir(
@@ -107,11 +108,16 @@ def _summary(ctx: LiveIndex, b: Built, stale: bool) -> DirSummary:
     )
 
 
-def _group(path: str, like: str) -> str:
-    """The directory standing for `path` at the depth of `like` (or its own directory)."""
+def _group(path: str, like: str, is_dir: bool = False) -> str:
+    """The directory standing for `path` (a file, or a directory when `is_dir`: a Go
+    package) at the depth of `like`, or below; a file at the root stands for itself, the
+    package at the root (Go) for `ROOT_PACKAGE`."""
+    if not path:
+        return ROOT_PACKAGE
     parts = path.split("/")
-    keep = min(like.count("/") + 1 if like else 1, len(parts) - 1)
-    return "/".join(parts[:keep]) or "."
+    own = len(parts) if is_dir else len(parts) - 1
+    keep = min(like.count("/") + 1 if like else 1, own)
+    return "/".join(parts[:keep]) if keep else path
 
 
 _Relations = dict[str, tuple[Counter[str], Counter[str], Counter[str]]]
@@ -143,7 +149,7 @@ def _all_relations(ctx: LiveIndex) -> _Relations:
 
     An edge counts for directory d when exactly one of its ends lies under d: its source
     (d depends on the target, or on an external module) or its target (d is used by the
-    source)."""
+    source). The target of a Go import is a package directory, which lies under itself."""
     store = ctx.index.store
     key = (store.generation, store.get_meta("graph_generation"))
     with _REL_LOCK:
@@ -167,12 +173,13 @@ def _all_relations(ctx: LiveIndex) -> _Relations:
                 for d in src_dirs:
                     counters(d)[2][_module_root(dst)] += 1
                 continue
-            dst_dirs = _dirs_above(dst)
+            is_dir = kind == "dir"  # a Go package import names the package's directory
+            dst_dirs = _dirs_above(dst) + ([dst] if is_dir and dst else [])
             dst_set = set(dst_dirs)
             src_set = set(src_dirs)
             for d in src_dirs:
                 if d not in dst_set:
-                    counters(d)[0][_group(dst, d)] += 1
+                    counters(d)[0][_group(dst, d, is_dir)] += 1
             for d in dst_dirs:
                 if d not in src_set:
                     counters(d)[1][_group(src, d)] += 1

@@ -43,7 +43,9 @@ def advance(git_dir: Path, old: str, new: str, dest: Path) -> None:
     changed: list[str] = []
     for status, path in zip(fields[0::2], fields[1::2], strict=False):
         target = dest / path
-        if status == "D" or target.is_symlink():
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)  # a submodule (an empty directory in the archive) removed
+        elif status == "D" or target.is_symlink():
             target.unlink(missing_ok=True)
         if status != "D":
             changed.append(path)

@@ -56,6 +56,7 @@ _RUNS_MAX = 1 << 17  # cached runs per process (cleared when full)
 # tantivy flushes a segment when its heap fills; 16 MiB made more segments to merge and cost
 # ~12% more CPU on moby's build, at the same peak RSS
 _HEAP = 32 * 1024 * 1024
+_LONG_TOKEN = 40  # tantivy's default tokenizer drops words this long
 
 
 @functools.lru_cache(maxsize=1 << 17)
@@ -236,22 +237,41 @@ class LexicalIndex:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def search(self, query: str | Sequence[str], limit: int) -> list[tuple[int, float]]:
+    def search(self, query: str | Sequence[str | tuple[str, float]],
+               limit: int) -> list[tuple[int, float]]:
         """(chunk_id, bm25 score) of the best `limit` chunks for a free-text query, or for
-        tokens already made (as `identifier_tokens` makes them; anything else is dropped)."""
+        tokens already made (as `identifier_tokens` makes them; anything else is dropped),
+        each plain or as (token, weight): its score is multiplied by the weight."""
         if isinstance(query, str):
             terms = list(dict.fromkeys(identifier_tokens(query)))
         else:
-            terms = [t for t in query if _TOKEN.fullmatch(t)]
+            terms = [_weighted(t) for t in query]
+            terms = [t for t in terms if t]
         if not terms or limit <= 0:
             return []
-        q = self._index.parse_query(
-            " ".join(terms), default_field_names=list(FIELD_BOOSTS), field_boosts=FIELD_BOOSTS)
+        try:
+            q = self._parse(terms)
+        except ValueError:  # a term the `ident` tokenizer splits into a phrase (a commit hash
+            terms = [t for t in terms if self._parses(t)]  # like cfa3cb76...), and phrases
+            if not terms:  # need positions, which are not indexed: such terms are dropped
+                return []
+            q = self._parse(terms)
         searcher = self._index.searcher()
         hits = searcher.search(q, limit).hits
         ids = searcher.fast_field_values("chunk_id", [address for _, address in hits])
         return [(int(cid), float(score)) for (score, _), cid in zip(hits, ids, strict=True)
                 if cid is not None]
+
+    def _parse(self, terms: Sequence[str]) -> tantivy.Query:
+        return self._index.parse_query(
+            " ".join(terms), default_field_names=list(FIELD_BOOSTS), field_boosts=FIELD_BOOSTS)
+
+    def _parses(self, term: str) -> bool:
+        try:
+            self._parse([term])
+        except ValueError:
+            return False
+        return True
 
     def known(self, terms: Sequence[str]) -> list[str]:
         """The `terms` that occur in some document (in any field)."""
@@ -263,3 +283,14 @@ class LexicalIndex:
 
     def num_docs(self) -> int:
         return int(self._index.searcher().num_docs)
+
+
+def _weighted(term: str | tuple[str, float]) -> str:
+    """A query term for the parser: a token, boosted when a weight other than 1 is given;
+    '' for anything that is not a token (the parser never sees query syntax)."""
+    token, weight = (term, 1.0) if isinstance(term, str) else term
+    if not _TOKEN.fullmatch(token) or not weight > 0:
+        return ""
+    if len(token) >= _LONG_TOKEN and not token.isalpha() and not token.isdigit():
+        return ""  # a hash: the parser would make a phrase of its parts (no positions)
+    return token if weight == 1.0 else f"{token}^{weight:.4f}"

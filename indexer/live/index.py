@@ -39,7 +39,7 @@ from indexer.build import (
 from indexer.core import WorkerPool
 from indexer.discover import IgnoreCache, WalkOptions
 from indexer.disk import RepoIndex
-from indexer.live.pending import PendingPaths, overlaps
+from indexer.live.pending import PendingPaths, RecentPaths, overlaps
 from indexer.live.state import Coverage, EmbeddingState
 
 if TYPE_CHECKING:
@@ -83,6 +83,7 @@ class LiveIndex:
         self.embed_lock = threading.Lock()  # the model is used by one thread at a time
         self.write_lock = threading.RLock()  # writers take turns; readers never take it
         self.pending = PendingPaths()
+        self.recent = RecentPaths()  # files the watcher saw change, newest last
         # set after the reconcile on start; an owner may pass an event it waits on before the
         # live index exists (an HTTP server's readiness)
         self.ready = ready if ready is not None else threading.Event()
@@ -148,6 +149,10 @@ class LiveIndex:
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
+
+    def recently_changed(self, limit: int = 50) -> list[str]:
+        """Files the watcher re-indexed lately (edited by the user), most recent first."""
+        return self.recent.latest(limit)
 
     def pending_paths(self) -> set[str]:
         return self.pending()
@@ -256,6 +261,7 @@ class LiveIndex:
                 stats = index_repository(self.index, self.index_options)
             else:
                 stats = apply_resolved(self.index, paths, removed, self.index_options)
+                self.recent.add(paths)
             self.refresh_summaries()
         self.embed_missing(None if reconcile else paths)
         return stats

@@ -83,3 +83,24 @@ class PendingPaths:
         if paths is None:
             return bool(self._paths)
         return any(overlaps(p, q) for p in self._paths for q in paths)
+
+
+class RecentPaths:
+    """The last `limit` paths the watcher applied (files the user edited), newest last."""
+
+    def __init__(self, limit: int = 256) -> None:
+        self.limit = limit
+        self._paths: dict[str, None] = {}
+        self._lock = threading.Lock()
+
+    def add(self, paths: Iterable[str]) -> None:
+        with self._lock:
+            for p in paths:
+                self._paths.pop(p, None)
+                self._paths[p] = None
+            while len(self._paths) > self.limit:
+                self._paths.pop(next(iter(self._paths)))
+
+    def latest(self, limit: int) -> list[str]:
+        with self._lock:
+            return list(reversed(self._paths))[:limit]

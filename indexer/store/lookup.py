@@ -34,6 +34,7 @@ class SearchTables:
     names: list[str]  # sorted lower-cased names, for prefix lookups
     rank: dict[str, float]  # path -> PageRank / max PageRank
     importers: dict[str, set[str]]  # path -> paths of files importing it
+    paths: frozenset[str] = frozenset()  # every indexed file
 
     def chunk_at(self, file_id: int, line: int) -> int | None:
         """The chunk of `file_id` that contains `line` (the narrowest one)."""
@@ -76,7 +77,7 @@ def _load(store: Store, key: tuple[int, str | None]) -> SearchTables:
         members.setdefault(fid, []).append((qual, kind, line, end))
     rank, importers = _graph(store)
     return SearchTables(key, chunks, files, file_chunks, symbols, members, sorted(symbols),
-                        rank, importers)
+                        rank, importers, frozenset(p for p, _ in files.values()))
 
 
 def _graph(store: Store) -> tuple[dict[str, float], dict[str, set[str]]]:

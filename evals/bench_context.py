@@ -1,0 +1,227 @@
+"""Does one answer hold the code a change needed? get_context against two baselines.
+
+For commits sampled from a repository's history (`evals.sets.commits`: 1-4 modified
+non-test source files), the task is the commit message (subject and body), asked of the
+parent's tree. The gold is every changed hunk of those files, as old-side line ranges in
+the parent (a pure insertion: the line it follows). At each budget (cl100k tokens) three
+answers are compared, in the same run over the same index:
+
+- `get_context`: `tools.get_context` with `max_tokens` = the budget; a line is held when an
+  item's text holds it (a body, a signature's lines; one-line items hold none);
+- `search`: `search_code` (k=50) with `max_tokens` = the budget; a line is held when a
+  result's snippet shows it (snippets are cut to fit the budget);
+- `bm25-files`: whole files ranked by plain BM25 (`evals.baselines.file_units`) and
+  concatenated as plain text until the budget is spent (the last one cut).
+
+Per system and budget: `hunks` = share of tasks whose every hunk is held entirely,
+`hunk_share` = mean share of hunks held, `files` = share of tasks whose every gold file
+appears (held lines, or named by an item), `tokens` = mean answer size. The tool answers
+are counted as their structured JSON (what `max_tokens` bounds); bm25-files as plain text.
+
+    SEXTANT_SHARED_DIR=../shared python -m evals.bench_context --repos requests,gin -n 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evals import baselines
+from evals.sets import commits as commit_set
+from indexer.core import count_tokens
+from indexer.disk import IndexPaths, RepoIndex
+from indexer.live import LiveIndex
+from tools.get_context import get_context
+from tools.history import Commit, git
+from tools.search import search_code
+
+MIRRORS = Path(os.environ.get("SEXTANT_EVAL_MIRRORS", "/work/.mirror"))
+HISTORY = {"flask": "pallets+flask", "requests": "psf+requests", "gin": "gin-gonic+gin"}
+BUDGETS = (4000, 8000, 16000)
+SYSTEMS = ("get_context", "search", "bm25-files")
+_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@", re.MULTILINE)
+_MORE = re.compile(r"^\.\.\. \(\d+ more lines\)$")
+log = logging.getLogger("evals.bench_context")
+
+Held = dict[str, set[int]]  # path -> lines held
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    commit: Commit
+    text: str
+    hunks: list[tuple[str, int, int]]  # path, first, last (parent's lines)
+
+
+def hunks(git_dir: Path, commit: Commit) -> list[tuple[str, int, int]]:
+    out: list[tuple[str, int, int]] = []
+    for path in commit.files:
+        diff = git(git_dir, "diff", "-U0", "--no-renames", commit.parent, commit.sha, "--", path)
+        for m in _HUNK.finditer(diff):
+            start, count = int(m.group(1)), int(m.group(2) or "1")
+            out.append((path, max(start, 1), max(start, 1) + max(count, 1) - 1))
+    return out
+
+
+def task_of(git_dir: Path, commit: Commit) -> Task:
+    message = git(git_dir, "log", "-1", "--format=%B", commit.sha).strip()
+    message = "\n".join(ln for ln in message.splitlines()
+                        if not ln.lower().startswith(("signed-off-by:", "co-authored-by:")))
+    return Task(commit, message[:4000] or commit.subject, hunks(git_dir, commit))
+
+
+# -- the three answers ------------------------------------------------------------------------
+
+
+def held_by_context(live: LiveIndex, task: str, budget: int) -> tuple[Held, set[str], int]:
+    result = get_context(live, task, budget)
+    held: Held = defaultdict(set)
+    named = set()
+    for item in result.items:
+        if item.kind == "directory":
+            continue
+        named.add(item.path)
+        if item.detail in ("body", "signature") and item.start_line > 0:
+            shown = item.text.count("\n") + 1 if item.detail == "body" else (
+                item.end_line - item.start_line + 1)
+            held[item.path].update(range(item.start_line, item.start_line + shown))
+    return held, named, result.tokens
+
+
+def held_by_search(live: LiveIndex, task: str, budget: int) -> tuple[Held, set[str], int]:
+    result = search_code(live, task, k=50, max_tokens=budget)
+    held: Held = defaultdict(set)
+    for hit in result.results:
+        lines = [ln for ln in hit.snippet.splitlines() if not _MORE.match(ln)]
+        last = min(hit.end_line, hit.start_line + max(len(lines), 1) - 1)
+        held[hit.path].update(range(hit.start_line, last + 1))
+    return held, set(held), count_tokens(result.model_dump_json())
+
+
+def held_by_bm25_files(root: Path, files: baselines.UnitIndex, task: str,
+                       budget: int) -> tuple[Held, set[str], int]:
+    held: Held = defaultdict(set)
+    used = 0
+    for span in files.search(task, 50):
+        lines = (root / span.path).read_text(encoding="utf-8", errors="replace").splitlines()
+        header = count_tokens(f"### {span.path}\n")
+        cost = header + count_tokens("\n".join(lines))
+        if used + cost > budget:
+            lines = _fit_lines(lines, budget - used - header)
+            cost = header + count_tokens("\n".join(lines))
+        if lines:
+            held[span.path].update(range(1, len(lines) + 1))
+            used += cost
+        if used >= budget - 20:
+            break
+    return held, set(held), used
+
+
+def _fit_lines(lines: list[str], room: int) -> list[str]:
+    lo, hi = 0, len(lines)
+    while lo < hi:  # the longest prefix that fits
+        mid = (lo + hi + 1) // 2
+        if count_tokens("\n".join(lines[:mid])) <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lines[:lo]
+
+
+# -- scoring ----------------------------------------------------------------------------------
+
+
+def score(task: Task, held: Held, named: set[str]) -> dict[str, float]:
+    inside = [all(line in held.get(p, ()) for line in range(a, b + 1)) for p, a, b in task.hunks]
+    return {"hunks": float(bool(inside) and all(inside)),
+            "hunk_share": sum(inside) / len(inside) if inside else 0.0,
+            "files": float(all(p in named for p in task.commit.files))}
+
+
+def run_repo(name: str, n: int, seed: int, window: int, work: Path,
+             budgets: tuple[int, ...]) -> list[dict[str, Any]]:
+    git_dir = MIRRORS / HISTORY.get(name, name) / "repo"
+    commits = commit_set.sample(git_dir, n, seed, window)
+    tree, rows = work / name / "tree", []
+    commit_set.materialize(git_dir, commits[0].parent, tree)
+    index = RepoIndex(IndexPaths.for_repo(tree, work / name / "index"))
+    live = LiveIndex(index)
+    try:
+        previous = commits[0]
+        for commit in commits:
+            if commit is not previous:
+                commit_set.advance(git_dir, previous.parent, commit.parent, tree)
+            previous = commit
+            live.refresh()
+            task = task_of(git_dir, commit)
+            if task.hunks:
+                rows += _answers(name, live, tree, baselines.file_units(index), task, budgets)
+    finally:
+        index.close()
+    return rows
+
+
+def _answers(name: str, live: LiveIndex, tree: Path, files: baselines.UnitIndex, task: Task,
+             budgets: tuple[int, ...]) -> list[dict[str, Any]]:
+    systems: dict[str, Callable[[int], tuple[Held, set[str], int]]] = {
+        "get_context": lambda b: held_by_context(live, task.text, b),
+        "search": lambda b: held_by_search(live, task.text, b),
+        "bm25-files": lambda b: held_by_bm25_files(tree, files, task.text, b),
+    }
+    rows = []
+    for budget in budgets:
+        for system, answer in systems.items():
+            started = time.perf_counter()
+            held, named, tokens = answer(budget)
+            rows.append({"repo": name, "commit": task.commit.sha[:10], "system": system,
+                         "budget": budget, "tokens": tokens,
+                         "seconds": time.perf_counter() - started,
+                         **score(task, held, named)})
+    return rows
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        groups[f"{r['system']}@{r['budget']}"].append(r)
+    return {k: {m: round(sum(r[m] for r in g) / len(g), 3)
+                for m in ("hunks", "hunk_share", "files", "tokens", "seconds")} | {"n": len(g)}
+            for k, g in sorted(groups.items())}
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    p = argparse.ArgumentParser(prog="python -m evals.bench_context")
+    p.add_argument("--repos", default="requests,gin")
+    p.add_argument("-n", type=int, default=30, help="commits per repository")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--window", type=int, default=800)
+    p.add_argument("--budgets", default=",".join(map(str, BUDGETS)))
+    p.add_argument("--work", type=Path, default=Path("/tmp/sextant-bench-context"))
+    args = p.parse_args(argv)
+    budgets = tuple(int(b) for b in args.budgets.split(","))
+    rows: list[dict[str, Any]] = []
+    for name in args.repos.split(","):
+        started = time.perf_counter()
+        rows += run_repo(name, args.n, args.seed, args.window, args.work, budgets)
+        log.info("%s: %.1f s", name, time.perf_counter() - started)
+    report = {"all": summarize(rows)}
+    for name in args.repos.split(","):
+        report[name] = summarize([r for r in rows if r["repo"] == name])
+    json.dump({"summary": report, "rows": rows}, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

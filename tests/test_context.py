@@ -1,0 +1,139 @@
+"""get_context over the SDK's in-memory client, on the real flask corpus: one budget packed
+hierarchically, nothing twice, a session's working set, compact text answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from indexer.core.tokens import count_tokens
+from tests.mcp_helpers import build_index, connected, server_settings
+from tools.working_set import WorkingSet
+
+TASK = "register a URL rule for a view function"
+DETAIL = {"body": 0, "signature": 1, "line": 2}
+
+
+@pytest.fixture(scope="module")
+def flask_index(corpus: Callable[[str], Path],
+                tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = corpus("flask")
+    index_dir = tmp_path_factory.mktemp("flask-index")
+    build_index(root, index_dir)
+    return root, index_dir
+
+
+async def _context(client: Client, **args: Any) -> tuple[dict[str, Any], str]:
+    result = await client.call_tool("get_context", args)
+    assert not result.is_error, result.content
+    assert isinstance(result.structured_content, dict)
+    return result.structured_content, result.content[0].text  # type: ignore[union-attr]
+
+
+def _overlapping(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    spans = [(i["path"], i["start_line"], i["end_line"]) for i in items if i["start_line"] > 0]
+    return [(f"{a[0]}:{a[1]}-{a[2]}", f"{b[1]}-{b[2]}") for n, a in enumerate(spans)
+            for b in spans[n + 1:] if a[0] == b[0] and a[1] <= b[2] and b[1] <= a[2]]
+
+
+async def test_get_context_never_exceeds_max_tokens_and_sends_nothing_twice(
+        flask_index: tuple[Path, Path]) -> None:
+    async with connected(server_settings(*flask_index, embed=False)) as client:
+        for budget in (300, 1000, 4000, 8000, 16000):
+            out, text = await _context(client, task=TASK, max_tokens=budget, resend=True)
+            assert count_tokens(json.dumps(out)) <= budget
+            assert count_tokens(text) <= budget
+            assert out["tokens"] <= budget
+            assert not _overlapping(out["items"])
+
+
+async def test_get_context_holds_the_definition_its_neighbours_and_its_directory(
+        flask_index: tuple[Path, Path]) -> None:
+    async with connected(server_settings(*flask_index, embed=False)) as client:
+        out, _ = await _context(client, task=TASK, max_tokens=8000)
+    first = out["items"][0]
+    assert first["symbol"].endswith("add_url_rule") and first["detail"] == "body"
+    assert "def add_url_rule" in first["text"]
+    assert any(i["reason"].startswith(("calls ", "called by ")) for i in out["items"])
+    assert any(i["kind"] == "directory" and i["path"] == "src/flask/sansio"
+               for i in out["items"])
+    assert all(not i["path"].startswith("/") for i in out["items"])
+
+
+async def test_get_context_degrades_bodies_then_signatures_then_lines(
+        flask_index: tuple[Path, Path]) -> None:
+    async with connected(server_settings(*flask_index, embed=False)) as client:
+        top: list[int] = []
+        bodies: list[int] = []
+        for budget in (8000, 4000, 2000, 1500, 1200, 1000, 700, 500, 400):
+            out, _ = await _context(client, task=TASK, max_tokens=budget, resend=True)
+            top.append(DETAIL[out["items"][0]["detail"]])
+            bodies.append(sum(i["detail"] == "body" for i in out["items"]))
+    # the best unit goes from its body to its signature to one line as the budget shrinks
+    assert top == sorted(top) and {0, 1, 2} <= set(top), top
+    assert bodies == sorted(bodies, reverse=True) and bodies[-1] == 0, bodies
+
+
+async def test_a_second_call_in_the_same_session_refers_to_what_it_sent(
+        flask_index: tuple[Path, Path]) -> None:
+    async with connected(server_settings(*flask_index, embed=False)) as client:
+        first, _ = await _context(client, task=TASK, max_tokens=4000)
+        second, text = await _context(client, task=TASK, max_tokens=4000)
+        again, _ = await _context(client, task=TASK, max_tokens=4000, resend=True)
+    sent = [i for i in first["items"] if i["detail"] == "body"]
+    assert sent
+    labels = {f"{i['path']}:{i['start_line']}-{i['end_line']}" for i in sent}
+    assert labels <= set(second["already_sent"])
+    assert not [i for i in second["items"] if i["detail"] == "body"
+                and f"{i['path']}:{i['start_line']}-{i['end_line']}" in labels]
+    assert "already sent" in text
+    assert [i for i in again["items"] if i["detail"] == "body"] == sent  # resend=true
+
+
+async def test_the_working_set_belongs_to_one_session(flask_index: tuple[Path, Path]) -> None:
+    settings = server_settings(*flask_index, embed=False)
+    async with connected(settings) as client:
+        first, _ = await _context(client, task=TASK, max_tokens=4000)
+    async with connected(settings) as other:
+        fresh, _ = await _context(other, task=TASK, max_tokens=4000)
+    assert not fresh["already_sent"]
+    assert fresh["items"][0]["text"] == first["items"][0]["text"]
+
+
+def test_working_set_forgets_the_least_recently_used_range_first() -> None:
+    ws = WorkingSet(max_ranges=2)
+    ws.record("a.py", 1, 10, "a")
+    ws.record("b.py", 1, 10, "b")
+    ws.touch(ws.containing("a.py", 2, 3)[0])
+    ws.record("c.py", 1, 10, "c")
+    assert len(ws) == 2
+    assert ws.containing("a.py", 1, 10) and ws.containing("c.py", 1, 10)
+    assert not ws.containing("b.py", 1, 10)
+
+
+async def test_every_tool_answers_in_compact_text_not_json(
+        flask_index: tuple[Path, Path]) -> None:
+    calls: list[tuple[str, dict[str, Any], str]] = [
+        ("search_code", {"query": "url rule", "k": 3}, "src/flask/"),
+        ("get_symbol", {"name": "Flask.add_url_rule"}, "def add_url_rule"),
+        ("expand_dependencies", {"target": "src/flask/app.py"}, "src/flask/"),
+        ("summarize_dir", {"path": "src/flask"}, "src/flask/"),
+        ("index_status", {}, "files"),
+        ("get_context", {"task": TASK}, "def add_url_rule"),
+    ]
+    async with connected(server_settings(*flask_index, embed=False)) as client:
+        for tool, args, expected in calls:
+            result = await client.call_tool(tool, args)
+            assert not result.is_error, result.content
+            text = result.content[0].text  # type: ignore[union-attr]
+            with pytest.raises(json.JSONDecodeError):
+                json.loads(text)
+            assert expected in text, (tool, text[:300])
+            assert isinstance(result.structured_content, dict)
+            assert count_tokens(text) < count_tokens(
+                json.dumps(result.structured_content, indent=2)), tool

@@ -1,0 +1,106 @@
+"""Vendored copies rank below the original; near-identical copies collapse into one hit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from indexer.build import index_repository
+from indexer.disk import IndexPaths, RepoIndex
+from indexer.live import LiveIndex
+from tools.duplicates import collapse
+from tools.search import search_code
+from tools.status import index_status
+from tools.vendored import vendored_roots
+
+ADAPTER = '''def send_request(conn, request, retries):
+    """Send the request on the pooled connection, retrying connection errors."""
+    for attempt in range(retries):
+        try:
+            return conn.urlopen(request.method, request.url, body=request.body)
+        except ConnectionError:
+            conn = conn.pool.reconnect(attempt)
+    raise ConnectionError(request.url)
+'''
+POOL = '''def urlopen_with_retries(pool, method, url, retries, body=None):
+    """Open the url on a pooled connection, retrying connection errors on a new connection."""
+    for attempt in range(retries):
+        conn = pool.get_connection(url)
+        try:
+            return conn.urlopen(method, url, body=body, retries=retries)
+        except ConnectionError:
+            pool.discard(conn, attempt)
+    raise ConnectionError(url, retries)
+'''
+HELPER = '''def merge_settings(request_setting, session_setting, dict_class=dict):
+    """Merge a request's setting with the session's, the request's keys winning."""
+    if session_setting is None:
+        return request_setting
+    if request_setting is None:
+        return session_setting
+    merged = dict_class(session_setting.items())
+    merged.update(request_setting.items())
+    return {key: value for key, value in merged.items() if value is not None}
+'''
+FILES = {
+    "web/__init__.py": '__version__ = "2.0"\n',
+    "web/adapters.py": ADAPTER,
+    "web/packages/urllib3/__init__.py": '__version__ = "1.26.5"\n',
+    "web/packages/urllib3/connectionpool.py": POOL + "\n\n" + ADAPTER.replace(
+        "send_request", "send_pooled_request"),
+    "web/sessions.py": HELPER,
+    "web/compat/sessions.py": HELPER.replace("session's", "session's own"),
+    "web/other.py": "def unrelated(x):\n    return x * 2\n",
+}
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> Iterator[LiveIndex]:
+    root = tmp_path / "repo"
+    for rel, text in FILES.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
+        index_repository(index)
+        yield LiveIndex(index)
+
+
+def test_a_vendored_copy_ranks_below_the_original_and_status_reports_it(
+        ctx: LiveIndex) -> None:
+    hits = search_code(ctx, "retry connection errors on the pooled connection",
+                       mode="lexical").results
+    paths = [h.path for h in hits]
+    assert paths[0] == "web/adapters.py"
+    assert "web/packages/urllib3/connectionpool.py" in paths
+    status = index_status(ctx)
+    assert list(status.vendored) == ["web/packages/urllib3"]
+    assert "__version__" in status.vendored["web/packages/urllib3"]
+
+
+def test_vendoring_is_recognised_by_content_and_folder_name_but_not_in_a_monorepo() -> None:
+    paths = ["pkg/__init__.py", "pkg/core.py", "pkg/_compat/setup.py", "pkg/_compat/x.py",
+             "lib/vendor/github.com/x/y/y.go", "packages/runtime/package.json",
+             "packages/runtime/src/index.ts", "tools/pyproject.toml",
+             "pkg/extra/_version.py", "pkg/extra/__init__.py"]
+    assert vendored_roots(paths, []) == {
+        "lib/vendor": "folder named vendor",
+        "pkg/_compat": "own setup.py inside package pkg",
+        "pkg/extra": "own _version.py inside package pkg"}
+
+
+def test_near_identical_copies_collapse_into_one_hit_that_lists_the_others(
+        ctx: LiveIndex) -> None:
+    hits = search_code(ctx, "merge the request setting with the session setting",
+                       mode="lexical").results
+    shown = [h for h in hits if h.path in ("web/sessions.py", "web/compat/sessions.py")]
+    assert len(shown) == 1
+    other = ({"web/sessions.py", "web/compat/sessions.py"} - {shown[0].path}).pop()
+    assert shown[0].duplicates == [f"{other}:1-9"]
+
+
+def test_minhash_groups_near_copies_in_other_files_but_not_different_code() -> None:
+    edited = HELPER.replace("dict_class=dict", "dict_class=OrderedDict")
+    groups = collapse(["a.py", "b.py", "c.py", "a.py"], [HELPER, edited, POOL, HELPER])
+    assert groups == [[0, 1], [2], [3]]

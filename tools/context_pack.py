@@ -1,0 +1,275 @@
+"""Stage 3 of get_context: pack ranked units into one token budget, hierarchically.
+
+Each unit has up to three renderings: its body (the source lines), its signature with the
+first lines of its docstring, and one line (path, kind, name). Directories have only their
+line. Units are taken best first at the richest rendering they are allowed (`max_detail`:
+bodies for what the search found, signatures for graph neighbours) that is cheap enough: a
+body may take at most `BODY_SHARE` of what is left (a signature `SIGNATURE_SHARE`) and at
+most `MAX_BODIES` are sent, so a smaller budget turns bodies into signatures first, then
+signatures into lines, and only then drops units (the last listed as left out first). Directory lines are reserved first (they are few and short).
+
+Nothing is sent twice: a unit whose lines overlap something already in the answer is sent
+at a leaner rendering that does not overlap, or not at all when it lies inside a body
+already sent. A unit this session received before, unchanged since, is referred to
+("already sent: path:lines") unless `resend`. Everything counted here is the answer's JSON
+(structured content, as `json.dumps` writes it); the text rendering is shorter.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from indexer.core import count_tokens
+from tools.context_models import ContextItem, ContextResult, LeftOut
+from tools.models import Freshness
+from tools.source import read_lines
+from tools.working_set import WorkingSet, text_digest
+
+BODY_SHARE = 0.45
+SIGNATURE_SHARE = 0.2
+MAX_BODIES = 8
+DOC_LINES = 3
+LEFT_OUT_SHOWN = 10
+LEFT_OUT_RESERVE = 450  # tokens kept for the left-out list and the envelope's counts
+DIRECTORY_SHARE = 0.06
+REPO_TOKENS = 4
+MAX_BODY_LINES = 160  # a longer definition is sent as the chunk that matched, or its signature
+
+
+@dataclass(slots=True)
+class Unit:
+    """A candidate piece of context: a definition (or chunk), a file or a directory."""
+
+    path: str
+    start: int
+    end: int
+    kind: str
+    symbol: str | None
+    signature: str
+    doc: str
+    score: float
+    reasons: list[str] = field(default_factory=list)
+    max_detail: str = "body"  # body, signature or line
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        return (self.path, self.start, self.end)
+
+
+@dataclass(slots=True)
+class _Packing:
+    budget: int
+    used: int = 0
+    bodies: int = 0
+    items: list[ContextItem] = field(default_factory=list)
+    ranges: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    left_out: list[LeftOut] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)
+    shown: int = LEFT_OUT_SHOWN  # left-out entries listed
+    signatures: dict[int, Unit] = field(default_factory=dict)  # item index -> its unit
+
+    def overlaps(self, path: str, start: int, end: int) -> bool:
+        return any(a <= end and start <= b for a, b in self.ranges.get(path, ()))
+
+    def inside(self, path: str, start: int, end: int) -> bool:
+        return any(a <= start and end <= b for a, b in self.ranges.get(path, ()))
+
+    def add(self, item: ContextItem, cost: int) -> None:
+        self.items.append(item)
+        self.used += cost
+        if item.start_line > 0:
+            self.ranges.setdefault(item.path, []).append((item.start_line, item.end_line))
+
+
+def json_tokens(model: BaseModel) -> int:
+    """Tokens of `model` as `json.dumps` writes it (spaces after separators, non-ASCII
+    escaped): no less than the compact JSON the SDK sends as structured content."""
+    return count_tokens(json.dumps(model.model_dump(mode="json")))
+
+
+def item_cost(item: ContextItem) -> int:
+    return json_tokens(item) + 1
+
+
+class _Source:
+    """File lines, read once per answer."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lines: dict[str, list[str]] = {}
+
+    def lines(self, path: str, start: int, end: int) -> str:
+        if path not in self._lines:
+            self._lines[path] = read_lines(self.root, path)
+        return "\n".join(self._lines[path][start - 1:end])
+
+
+def pack(root: Path, task: str, units: list[Unit], budget: int, freshness: Freshness,
+         working: WorkingSet | None = None, resend: bool = False) -> ContextResult:
+    """Stage 3 (see the module docstring)."""
+    source = _Source(root)
+    state = _Packing(budget=budget)
+
+    def build() -> ContextResult:
+        return ContextResult(task=task[:200], items=state.items,
+                             left_out=state.left_out[:state.shown],
+                             left_out_count=len(state.left_out), already_sent=state.sent,
+                             tokens=0, truncated=bool(state.left_out), freshness=freshness)
+
+    envelope = json_tokens(build()) + min(LEFT_OUT_RESERVE, budget // 10)
+    room = max(0, budget - envelope)
+    dirs = [u for u in units if u.kind == "directory"]
+    code = [u for u in units if u.kind != "directory"]
+    dir_items = [_line_item(u) for u in dirs]
+    dir_room = min(int(room * DIRECTORY_SHARE), sum(item_cost(i) for i in dir_items))
+    state.budget = room - dir_room
+    for u in code:
+        _place(state, u, source, working if not resend else None)
+    _upgrade(state, source, working if not resend else None)
+    state.budget = room
+    for item in dir_items:
+        if state.used + item_cost(item) <= state.budget:
+            state.add(item, item_cost(item))
+    return _finish(state, build, budget, working)
+
+
+def _finish(state: _Packing, build: Callable[[], ContextResult], budget: int,
+            working: WorkingSet | None) -> ContextResult:
+    result = build()
+    tokens = json_tokens(result)
+    # 3: the digits of `tokens`; per item, its `repo` (null here; the protocol layer names it)
+    while tokens + 3 + REPO_TOKENS * len(state.items) > budget and (state.items or state.shown):
+        if state.shown > 2 or not state.items:
+            state.shown = max(0, state.shown - 2)
+        else:
+            code = [i for i, it in enumerate(state.items) if it.kind != "directory"]
+            dropped = state.items.pop(code[-1] if code else -1)
+            state.left_out.insert(0, _left_out(dropped.path, dropped.start_line,
+                                               dropped.end_line, dropped.symbol))
+        result = build()
+        tokens = json_tokens(result)
+    if working is not None:
+        for item in state.items:
+            if item.detail in ("body", "signature"):
+                working.record(item.path, item.start_line, item.end_line, item.text)
+    result = result.model_copy(update={"tokens": tokens})
+    return result.model_copy(update={"tokens": json_tokens(result)})
+
+
+def _renderings(u: Unit, source: _Source) -> list[ContextItem]:
+    reason = ", ".join(u.reasons[:3])
+
+    def item(start: int, end: int, detail: str, text: str) -> ContextItem:
+        return ContextItem(path=u.path, start_line=start, end_line=end, kind=u.kind,
+                           symbol=u.symbol, reason=reason, detail=detail, text=text)
+
+    out: list[ContextItem] = []
+    if u.max_detail == "body":
+        out.append(item(u.start, u.end, "body", source.lines(u.path, u.start, u.end)))
+    if u.max_detail in ("body", "signature") and u.signature:
+        sig_lines = u.signature.count("\n") + 1
+        doc = "\n".join(u.doc.strip().splitlines()[:DOC_LINES])
+        out.append(item(u.start, min(u.end, u.start + sig_lines - 1), "signature",
+                        u.signature + (f"\n{doc}" if doc else "")))
+    out.append(_line_item(u))
+    return out
+
+
+def _line_item(u: Unit) -> ContextItem:
+    if u.kind in ("directory", "file", "module"):  # no lines of its own: a description
+        text = u.signature or ", ".join(u.reasons[:2])
+        return ContextItem(path=u.path, start_line=0, end_line=0, kind=u.kind,
+                           detail="line", text=text, reason=", ".join(u.reasons[:2]))
+    first = (u.signature.splitlines() or [""])[0][:160]
+    text = first or (f"{u.kind} {u.symbol}" if u.symbol else u.kind)
+    return ContextItem(path=u.path, start_line=u.start, end_line=u.start, kind=u.kind,
+                       symbol=u.symbol, detail="line", text=text,
+                       reason=", ".join(u.reasons[:2]))
+
+
+def _already_sent(working: WorkingSet | None, item: ContextItem, source: _Source) -> str | None:
+    """The label of a range this session received that holds `item`, unchanged since."""
+    if working is None:
+        return None
+    for r in working.containing(item.path, item.start_line, item.end_line):
+        if r.digest == text_digest(source.lines(r.path, r.start_line, r.end_line)):
+            working.touch(r)
+            return r.label
+    return None
+
+
+def _repeats(working: WorkingSet | None, item: ContextItem, source: _Source) -> bool:
+    """Whether `item` holds lines this session received, unchanged since."""
+    if working is None:
+        return False
+    return any(r.digest == text_digest(source.lines(r.path, r.start_line, r.end_line))
+               for r in working.overlapping(item.path, item.start_line, item.end_line))
+
+
+def _affordable(state: _Packing, item: ContextItem, cost: int) -> bool:
+    """Whether `item` fits, and is lean enough for what is left (see the module docstring)."""
+    left = state.budget - state.used
+    if item.detail == "body":
+        return cost <= BODY_SHARE * left and state.bodies < MAX_BODIES
+    if item.detail == "signature":
+        return cost <= SIGNATURE_SHARE * left
+    return cost <= left
+
+
+def _place(state: _Packing, u: Unit, source: _Source, working: WorkingSet | None) -> None:
+    """Put `u` into the answer at the richest rendering that fits, or list it as left out."""
+    if state.inside(u.path, u.start, u.end):
+        return  # a body already sent holds it
+    for level, item in enumerate(_renderings(u, source)):
+        if state.overlaps(item.path, item.start_line, item.end_line):
+            continue
+        sent = _already_sent(working, item, source) if item.detail != "line" else None
+        if sent is not None:
+            if sent not in state.sent:
+                state.sent.append(sent)
+            state.ranges.setdefault(item.path, []).append((item.start_line, item.end_line))
+            return
+        if item.detail == "body" and _repeats(working, item, source):
+            continue  # a body holding code sent before: its signature instead
+        cost = item_cost(item)
+        if _affordable(state, item, cost):
+            if item.detail == "signature":
+                state.signatures[len(state.items)] = u
+            state.add(item, cost)
+            state.bodies += item.detail == "body"
+            if level > 0 and u.max_detail != "line":
+                state.left_out.append(_left_out(u.path, u.start, u.end, u.symbol))
+            return
+    state.left_out.append(_left_out(u.path, u.start, u.end, u.symbol))
+
+
+def _upgrade(state: _Packing, source: _Source, working: WorkingSet | None) -> None:
+    """Spend what the first pass left: signatures become bodies, best first, where the
+    body fits, is not too long, and overlaps nothing else in the answer."""
+    for n, u in sorted(state.signatures.items()):
+        if u.end - u.start >= MAX_BODY_LINES:
+            continue
+        old = state.items[n]
+        body = ContextItem(**(old.model_dump() | {"end_line": u.end, "detail": "body",
+                                                  "text": source.lines(u.path, u.start, u.end)}))
+        extra = item_cost(body) - item_cost(old)
+        others = [r for r in state.ranges.get(u.path, []) if r != (old.start_line, old.end_line)]
+        if (extra > state.budget - state.used or _repeats(working, body, source)
+                or any(a <= u.end and u.start <= b for a, b in others)):
+            continue
+        state.items[n] = body
+        state.used += extra
+        state.ranges[u.path] = [*others, (u.start, u.end)]
+        state.left_out = [lo for lo in state.left_out
+                          if (lo.path, lo.start_line, lo.end_line) != (u.path, u.start, u.end)]
+
+
+def _left_out(path: str, start: int, end: int, symbol: str | None) -> LeftOut:
+    fetch = (f"get_symbol(name={symbol!r}, path={path!r})" if symbol
+             else f"read {path} lines {start}-{end}")
+    return LeftOut(path=path, start_line=start, end_line=end, symbol=symbol, fetch=fetch)

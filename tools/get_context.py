@@ -1,0 +1,255 @@
+"""get_context: the code a task needs, from several retrieval stages, within one budget.
+
+1. **Find** (`_found`): `search_code`'s hybrid retrieval over the task text (a question, an
+   issue report, a stack trace: its long-query handling applies). Each hit becomes a unit:
+   the innermost definition holding it (a chunk of a definition too long to send whole).
+2. **Neighbours** (`_neighbours`): from the best units, what they need and what needs them:
+   callees and base classes (out), callers and subclasses (in, tests among them) from the
+   reference graph, ranked by personalized PageRank (`indexer.graph.expand`) and weighted
+   by the seed's relevance; from the best files, the files they import and the test files
+   importing them. Files the user edited lately (the watcher's recent paths) rank higher.
+3. **Pack** (`tools.context_pack`): one budget, hierarchically: bodies for the few most
+   relevant units, signatures with docstrings for neighbours, one line per relevant
+   directory; nothing twice; what did not fit is listed with the call that fetches it; what
+   this session already received is referred to, not resent (`tools.working_set`).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable
+
+from indexer.graph import (
+    DEF_COLS,
+    Definition,
+    Neighbourhood,
+    definition,
+    expand,
+    file_node,
+    symbol_node,
+)
+from indexer.graph import graph_ready as _graph_ready
+from indexer.live import LiveIndex
+from indexer.summaries import summarize
+from tools.budget import MAX_MAX_TOKENS
+from tools.context_models import ContextResult
+from tools.context_pack import MAX_BODY_LINES, Unit, pack
+from tools.errors import ToolError
+from tools.freshness import freshness as answer_freshness
+from tools.models import SearchHit
+from tools.search import path_prior, search_code
+from tools.source import check_glob
+from tools.working_set import WorkingSet
+
+SEARCH_K = 15  # search hits per 6000 tokens of budget (at least this many)
+SEED_SYMBOLS = 6  # units whose graph neighbours are added
+SEED_FILES = 3
+NEIGHBOUR_WEIGHT = 0.6  # a neighbour's score against its seed's
+FILE_WEIGHT = 0.25
+RECENT_BOOST = 1.5  # files the user edited lately
+DIRECTORIES = 3
+HEAD_LINES = 40  # at most this much of a file's top (imports, constants)
+HEAD_WEIGHT = 0.5
+_DEF_KINDS = frozenset(("function", "method", "class", "interface", "struct", "trait", "enum",
+                        "type", "module", "impl"))
+
+
+def get_context(ctx: LiveIndex, task: str, max_tokens: int = 8000, path: str | None = None,
+                working: WorkingSet | None = None, resend: bool = False) -> ContextResult:
+    """Context for `task` within `max_tokens`; see the module docstring for the stages."""
+    task = task.strip()
+    if not task:
+        raise ToolError("task is empty: describe the change, paste the issue or the traceback")
+    if path:
+        check_glob(path)
+    units = gather(ctx, task, path, k=max(SEARCH_K, min(50, max_tokens * SEARCH_K // 6000)))
+    freshness = answer_freshness(ctx, {u.path for u in units if u.kind != "directory"})
+    return pack(ctx.root, task, units, min(max_tokens, MAX_MAX_TOKENS), freshness,
+                working=working, resend=resend)
+
+
+def gather(ctx: LiveIndex, task: str, path: str | None, k: int = SEARCH_K) -> list[Unit]:
+    """Stages 1 and 2: ranked units, best first, without duplicates."""
+    hits = search_code(ctx, task, k=k, path=path, max_tokens=MAX_MAX_TOKENS).results
+    found = _found(ctx, hits)
+    units: dict[tuple[str, int, int], Unit] = {}
+    _merge(units, found)
+    _merge(units, _module_heads(ctx, found))
+    if found and _graph_ready(ctx.index):
+        _merge(units, _neighbours(ctx, found, path))
+    recent = set(ctx.recently_changed())
+    for u in units.values():
+        if u.path in recent:
+            u.score *= RECENT_BOOST
+            u.reasons.append("edited lately")
+    ranked = sorted(units.values(), key=lambda u: (-u.score, u.path, u.start))
+    return ranked + _directories(ctx, ranked)
+
+
+def _merge(units: dict[tuple[str, int, int], Unit], new: Iterable[Unit]) -> None:
+    for u in new:
+        old = units.get(u.key)
+        if old is None:
+            units[u.key] = u
+            continue
+        old.score = max(old.score, u.score)
+        old.reasons += [r for r in u.reasons if r not in old.reasons]
+        if _DETAIL_RANK[u.max_detail] < _DETAIL_RANK[old.max_detail]:
+            old.max_detail = u.max_detail
+
+
+_DETAIL_RANK = {"body": 0, "signature": 1, "line": 2}
+
+
+# -- stage 1 ----------------------------------------------------------------------------------
+
+
+def _definitions(ctx: LiveIndex, paths: Iterable[str]) -> dict[str, list[Definition]]:
+    wanted = sorted(set(paths))
+    out: dict[str, list[Definition]] = {p: [] for p in wanted}
+    if not wanted:
+        return out
+    rows = ctx.index.store.query(
+        f"SELECT {DEF_COLS} FROM symbols s JOIN files f USING (file_id) "
+        "WHERE f.path IN (SELECT unnest(?))", [wanted])
+    for row in rows:
+        d = definition(row)
+        if d.kind in _DEF_KINDS:
+            out[d.path].append(d)
+    return out
+
+
+def _innermost(defs: list[Definition], start: int, end: int) -> Definition | None:
+    holding = [d for d in defs if d.start_line <= start and end <= d.end_line]
+    return min(holding, key=lambda d: d.end_line - d.start_line, default=None)
+
+
+def _found(ctx: LiveIndex, hits: list[SearchHit]) -> list[Unit]:
+    if not hits:
+        return []
+    defs = _definitions(ctx, (h.path for h in hits))
+    top = max(h.score for h in hits) or 1.0
+    out: list[Unit] = []
+    for rank, h in enumerate(hits):
+        score = max(h.score / top, 0.05) / (1 + 0.05 * rank)
+        d = _innermost(defs[h.path], h.start_line, h.end_line)
+        if d is not None and d.end_line - d.start_line < MAX_BODY_LINES:
+            out.append(_symbol_unit(d, score, "match"))
+            continue
+        first = next((ln.strip() for ln in h.snippet.splitlines() if ln.strip()), "")
+        out.append(Unit(h.path, h.start_line, h.end_line, h.kind if d is None else "chunk",
+                        h.symbol, d.signature if d else first, d.doc if d else "", score,
+                        ["match"]))
+    return out
+
+
+def _module_heads(ctx: LiveIndex, found: list[Unit]) -> list[Unit]:
+    """The top of the best files, before their first definition: imports, constants, the
+    module docstring (what a change to the file often touches too)."""
+    out: list[Unit] = []
+    best: dict[str, float] = {}
+    for u in found:
+        best.setdefault(u.path, u.score)
+    defs = _definitions(ctx, list(best)[:SEED_FILES])
+    for p, found_defs in defs.items():
+        first = min((d.start_line for d in found_defs), default=HEAD_LINES + 1)
+        end = min(first - 1, HEAD_LINES)
+        if end >= 1:
+            out.append(Unit(p, 1, end, "module", None, "", "", best[p] * HEAD_WEIGHT,
+                            ["top of the file"], "body"))
+    return out
+
+
+def _symbol_unit(d: Definition, score: float, reason: str, max_detail: str = "body") -> Unit:
+    return Unit(d.path, d.start_line, d.end_line, d.kind, d.qualname, d.signature, d.doc,
+                score, [reason], max_detail)
+
+
+# -- stage 2 ----------------------------------------------------------------------------------
+
+
+def _in_scope(p: str, path: str | None) -> bool:
+    return not path or p.startswith(path.rstrip("/") + "/") or posixpath.dirname(p) == path
+
+
+def _neighbours(ctx: LiveIndex, found: list[Unit], path: str | None) -> list[Unit]:
+    """Callers, callees, bases and subclasses of the best definitions; imports and importing
+    tests of the best files."""
+    out: list[Unit] = []
+    defs = _definitions(ctx, {u.path for u in found[:SEED_SYMBOLS]})
+    seeds = [(u, d) for u in found[:SEED_SYMBOLS]
+             for d in [_defn_of(defs[u.path], u)] if d is not None]
+    for unit, d in seeds:
+        hood = expand(ctx.index.store, [symbol_node(d)], "both", 1)
+        nodes = [n for n in hood.nodes.values() if n.depth > 0 and n.defn is not None]
+        best = max((n.score for n in nodes), default=0.0) or 1.0
+        for n in nodes:
+            nd = n.defn
+            assert nd is not None
+            reason = _edge_reason(hood, n.key, d)
+            score = unit.score * NEIGHBOUR_WEIGHT * (0.3 + 0.7 * n.score / best)
+            out.append(_symbol_unit(nd, score * path_prior(nd.path) ** 0.5, reason, "signature"))
+    files = list(dict.fromkeys(u.path for u in found))[:SEED_FILES]
+    for rank, p in enumerate(files):
+        hood = expand(ctx.index.store, [file_node(p)], "both", 1)
+        for n in hood.nodes.values():
+            if n.depth == 0 or n.kind != "file" or n.path is None:
+                continue
+            score = found[0].score * FILE_WEIGHT / (1 + rank) * (0.5 + n.score)
+            out.append(Unit(n.path, 1, 1, "file", None, "", "", score,
+                            [_file_reason(hood, n.key, p)], "line"))
+    return [u for u in out if _in_scope(u.path, path) or u.kind != "file"]
+
+
+def _defn_of(defs: list[Definition], u: Unit) -> Definition | None:
+    if u.symbol is None:
+        return None
+    return next((d for d in defs if d.qualname == u.symbol and d.start_line <= u.start
+                 and u.end <= d.end_line), None)
+
+
+_OUT = {"calls": "called by", "inherits": "base of", "uses": "used by"}
+_IN = {"calls": "calls", "inherits": "subclass of", "uses": "uses"}
+
+
+def _edge_reason(hood: Neighbourhood, key: str, seed: Definition) -> str:
+    for e in hood.edges.values():
+        if e.target == key:
+            return f"{_OUT.get(e.kind, e.kind)} {seed.qualname}"
+        if e.source == key:
+            return f"{_IN.get(e.kind, e.kind)} {seed.qualname}"
+    return f"near {seed.qualname}"
+
+
+def _file_reason(hood: Neighbourhood, key: str, seed: str) -> str:
+    for e in hood.edges.values():
+        if e.target == key:
+            return f"imported by {seed}"
+        if e.source == key:
+            return f"imports {seed}"
+    return f"near {seed}"
+
+
+# -- directories ------------------------------------------------------------------------------
+
+
+def _directories(ctx: LiveIndex, ranked: list[Unit]) -> list[Unit]:
+    """One unit per directory holding the most relevant units (by summed score)."""
+    weight: dict[str, float] = {}
+    for u in ranked:
+        d = posixpath.dirname(u.path)
+        weight[d] = weight.get(d, 0.0) + u.score
+    best = sorted(weight, key=lambda d: (-weight[d], d))[:DIRECTORIES]
+    out: list[Unit] = []
+    for d in best:
+        built = summarize(ctx.index.store, ctx.root, d)[0].get(d)
+        if built is None:
+            continue
+        langs = ", ".join(list(built.languages)[:3])
+        lead = built.readme.split(". ")[0][:120] if built.readme else ""
+        keys = "; ".join(t.split(" - ")[0] for _, t in built.key_symbols[:4])
+        text = f"{built.files} files ({langs})" + (f"; {lead}" if lead else "") + (
+            f"; key: {keys}" if keys else "")
+        out.append(Unit(d or ".", 0, 0, "directory", None, text, "", weight[d] * 0.01,
+                        ["directory of the results"], "line"))
+    return out

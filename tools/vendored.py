@@ -1,0 +1,93 @@
+"""Vendored code: another project's package copied into this one.
+
+A copy is recognised by its content as well as its folder's name:
+
+- **its own version inside another package**: a Python package directory whose
+  `__init__.py` assigns `__version__` (or that holds `__version__.py` / `_version.py`), nested
+  inside another package (`requests/packages/urllib3/`, `pip/_vendor/rich/`);
+- **its own project manifest inside a package** (`setup.py`, `pyproject.toml`,
+  `package.json`, `go.mod`, `Cargo.toml` in a directory under a Python package);
+- **a vendoring folder name**: `_vendor`, `vendor`, `vendored`, `extern`, `third_party`,
+  `thirdparty`, `node_modules`, `bower_components`.
+
+A monorepo's own packages (`packages/runtime-core/package.json` with no package above it)
+are not vendored. Search multiplies a vendored chunk's score by `VENDORED_PRIOR` (it still
+ranks when nothing else matches, and `path` filters reach it); `index_status` lists the
+vendored roots with the reason each was recognised.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable, Mapping
+
+from indexer.store import GenerationCache, Store
+
+VENDORED_PRIOR = 0.4  # as tests: someone else's code, ranked below this project's own
+VENDOR_DIRS = frozenset({"_vendor", "vendor", "vendored", "extern", "third_party", "thirdparty",
+                         "node_modules", "bower_components"})
+_MANIFESTS = frozenset({"setup.py", "pyproject.toml", "package.json", "go.mod", "Cargo.toml"})
+_VERSION_FILES = frozenset({"__version__.py", "_version.py"})
+_VERSION = re.compile(r"^__version__\s*[:=]", re.MULTILINE)
+
+
+def _ancestors(directory: str) -> list[str]:
+    out: list[str] = []
+    while directory:
+        directory = posixpath.dirname(directory)
+        if directory:
+            out.append(directory)
+    return out
+
+
+def vendored_roots(paths: Iterable[str], versioned_inits: Iterable[str]) -> dict[str, str]:
+    """Vendored directory -> why, outermost only. `paths` are the repository's files,
+    `versioned_inits` those `__init__.py` files that assign `__version__`."""
+    paths = list(paths)
+    packages = {posixpath.dirname(p) for p in paths if p.endswith("/__init__.py")}
+    found: dict[str, str] = {}
+    for p in paths:
+        parts = p.split("/")
+        for i, part in enumerate(parts[:-1]):
+            if part in VENDOR_DIRS:
+                found.setdefault("/".join(parts[:i + 1]), f"folder named {part}")
+                break
+    own = {posixpath.dirname(p): "own __version__" for p in versioned_inits}
+    for p in paths:
+        name = posixpath.basename(p)
+        if name in _VERSION_FILES or name in _MANIFESTS:
+            own.setdefault(posixpath.dirname(p), f"own {name}")
+    for directory, why in own.items():
+        outer = next((a for a in reversed(_ancestors(directory)) if a in packages), None)
+        if directory and outer is not None:
+            found.setdefault(directory, f"{why} inside package {outer}")
+    return {d: why for d, why in sorted(found.items())
+            if not any(a in found for a in _ancestors(d))}
+
+
+def is_vendored(path: str, roots: Mapping[str, str]) -> bool:
+    return any(a in roots for a in _ancestors(path)) if roots else False
+
+
+def _load(store: Store, _key: tuple[int, str | None]) -> dict[str, str]:
+    paths = [r[0] for r in store.query("SELECT path FROM files")]
+    inits = store.query(
+        "SELECT DISTINCT f.path FROM files f JOIN chunks c USING (file_id) "
+        "WHERE f.path LIKE '%/__init__.py' AND c.text LIKE '%\\_\\_version\\_\\_%' ESCAPE '\\'")
+    versioned = [p for (p,) in inits if _declares_version(store, p)]
+    return vendored_roots(paths, versioned)
+
+
+def _declares_version(store: Store, path: str) -> bool:
+    rows = store.query("SELECT c.text FROM chunks c JOIN files f USING (file_id) "
+                       "WHERE f.path = ?", [path])
+    return any(_VERSION.search(t or "") for (t,) in rows)
+
+
+_CACHE: GenerationCache[dict[str, str]] = GenerationCache(_load)
+
+
+def vendored(store: Store) -> dict[str, str]:
+    """The vendored roots of the index (recomputed when the index changes)."""
+    return _CACHE.get(store)
