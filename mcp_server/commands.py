@@ -126,7 +126,7 @@ def cmd_index(args: argparse.Namespace, emit: Emit) -> int:
         return 0
     progress = Progress()
     started = time.perf_counter()
-    static = static_from_env() and not args.no_static
+    static = (static_from_env() or args.static) and not args.no_static
     with LiveIndex(RepoIndex(paths), LiveOptions(static=static)) as live:
         live.index.workers = WorkerPool(opts.workers)  # crash isolation even for a few files
         if static:
@@ -276,7 +276,7 @@ def cmd_serve(args: argparse.Namespace, emit: Emit) -> int:
     settings = Settings(
         root=repo_path(args), index_dir=Path(args.index_dir) if args.index_dir else None,
         watch=not args.no_watch, embed=not args.no_embed,
-        static=static_from_env() and not args.no_static, transport=args.transport,
+        static=(static_from_env() or args.static) and not args.no_static, transport=args.transport,
         host=args.host, port=args.port, token=args.token or Settings(root=repo_path(args)).token,
         index_secrets=args.index_secrets, **_http_overrides(args))
     if args.workspace or args.cluster:

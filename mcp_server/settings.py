@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-def _env_on(name: str) -> bool:
-    """A switch that is on unless the variable says 0, off, false or no."""
-    return os.environ.get(name, "").strip().lower() not in ("0", "off", "false", "no")
+def _env_true(name: str) -> bool:
+    """A switch that is off unless the variable says 1, on, true or yes."""
+    return os.environ.get(name, "").strip().lower() in ("1", "on", "true", "yes")
 
 
 def _env_list(name: str) -> tuple[str, ...]:
@@ -24,7 +24,7 @@ class Settings:
     model: str | None = field(default_factory=lambda: os.environ.get("SEXTANT_MODEL") or None)
     gpu_layers: int | None = None  # None: SEXTANT_GPU_LAYERS, else all layers when a GPU exists
     embed: bool = True  # the model tier, in the background
-    static: bool = field(default_factory=lambda: _env_on("SEXTANT_STATIC"))  # the static tier
+    static: bool = field(default_factory=lambda: _env_true("SEXTANT_STATIC"))  # default off
     watch: bool = True
     transport: str = "stdio"
     host: str = "127.0.0.1"
