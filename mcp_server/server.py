@@ -24,7 +24,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
 from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.types import CallToolResult, ToolAnnotations
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from indexer.live import LiveIndex
 from mcp_server.resources import ResourceNotifier, register_resources
@@ -33,6 +33,7 @@ from mcp_server.sdk import SextantServer
 from mcp_server.settings import Settings
 from mcp_server.text import compact
 from tools import budget
+from tools.budget import json_tokens as budget_tokens
 from tools.deps import expand_dependencies as _expand_dependencies
 from tools.errors import ToolError
 from tools.merge import tag_repo
@@ -115,10 +116,19 @@ async def _call(ctx: Context, fn: Callable[..., R], *args: object, wait_fresh: b
     state = _state(ctx)
     metrics = state.runtime.metrics
 
+    def answer(**options: object) -> R:
+        return tag_repo(redact(fn(state.live, *args, **options)), state.runtime.settings.repo)
+
     def run() -> R:
         if wait_fresh:
             state.live.wait_fresh(fresh_paths, WAIT_FRESH_S)
-        return tag_repo(redact(fn(state.live, *args, **kwargs)), state.runtime.settings.repo)
+        result = answer(**kwargs)
+        budget = kwargs.get("max_tokens")
+        if isinstance(budget, int) and isinstance(result, BaseModel):
+            over = budget_tokens(result) - budget  # the repo names added after fitting
+            if over > 0:
+                result = answer(**{**kwargs, "max_tokens": max(50, budget - over - 16)})
+        return result
 
     outcome, started = "crash", time.perf_counter()
     metrics.started()
