@@ -6,8 +6,9 @@ pipeline does not load the native libraries of the others."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from indexer import lazy_attributes
 
 if TYPE_CHECKING:
     from indexer.embed import embedded_text
@@ -49,11 +50,4 @@ __all__ = [
     "embedded_text",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(where), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _WHERE)
