@@ -5,9 +5,9 @@ from indexer.build.dryrun import (
     dry_run,
 )
 from indexer.build.pipeline import (
+    IndexingStopped,
     IndexOptions,
     IndexStats,
-    IndexingStopped,
     ProgressFn,
     StopFn,
     apply_resolved,

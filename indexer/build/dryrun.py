@@ -13,11 +13,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from indexer.build.pipeline import IndexOptions, process_file
+from indexer.discover import FileEntry, SkippedFile, walk
 from indexer.embed.batching import physical_cores
 from indexer.languages import language_for_path
-from indexer.build.pipeline import IndexOptions, process_file
 from indexer.parse import FileRecord
-from indexer.discover import FileEntry, SkippedFile, walk
 
 SAMPLE_FILES = 200
 # Chunks/s per physical core, MiniLM on the numpy CPU backend: 46-47.5 chunks/s on 2 cores

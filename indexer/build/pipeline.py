@@ -28,11 +28,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from indexer.discover import IgnoreCache
-from indexer.lexical import LexicalDoc, ident_body, tokenize_for_index
-from indexer.parse import FileRecord
+from indexer.core import CRASH_REASON, WorkerPool
 from indexer.discover import (
     FileEntry,
+    IgnoreCache,
     SkippedFile,
     WalkOptions,
     content_skip_reason,
@@ -41,7 +40,8 @@ from indexer.discover import (
     read_file,
     walk,
 )
-from indexer.core import CRASH_REASON, WorkerPool
+from indexer.lexical import LexicalDoc, ident_body, tokenize_for_index
+from indexer.parse import FileRecord
 
 if TYPE_CHECKING:
     from indexer.disk import RepoIndex
