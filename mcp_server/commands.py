@@ -110,9 +110,10 @@ def cmd_index(args: argparse.Namespace, emit: Emit) -> int:
     if args.dry_run:
         from indexer.build import dry_run
 
-        report = dry_run(paths.root, opts)
+        report = dry_run(paths.root, opts, embed=not args.no_embed, verbose=args.verbose)
         emit(args, report, render.dry_run)
         return 0
+    imported = _import_snapshot(args, paths) if args.import_file else None
     progress = Progress()
     with RepoIndex(paths) as index:
         index.workers = WorkerPool(opts.workers)  # crash isolation even for a few files
@@ -120,8 +121,34 @@ def cmd_index(args: argparse.Namespace, emit: Emit) -> int:
         result: dict[str, Any] = stats.as_dict()
         if not args.no_embed:
             result["embedding"] = _embed_all(index, progress)
+        if imported is not None:
+            result["imported"] = imported
+        if args.export:
+            result["exported"] = _export_snapshot(index, args.export)
     emit(args, result, render.index_stats)
     return 0
+
+
+def _import_snapshot(args: argparse.Namespace, paths: IndexPaths) -> dict[str, Any]:
+    from pathlib import Path
+
+    from indexer.disk import SnapshotError, import_snapshot
+
+    try:
+        return import_snapshot(Path(args.import_file), paths).as_dict()
+    except SnapshotError as exc:
+        raise CliError(f"{exc} (the index was left as it was)") from None
+
+
+def _export_snapshot(index: RepoIndex, dest: str) -> dict[str, Any]:
+    from pathlib import Path
+
+    from indexer.disk import SnapshotError, export_snapshot
+
+    try:
+        return export_snapshot(index, Path(dest)).as_dict()
+    except (SnapshotError, OSError) as exc:
+        raise CliError(f"cannot write the snapshot {dest}: {exc}") from None
 
 
 def _embed_all(index: RepoIndex, progress: Progress) -> dict[str, Any]:
@@ -145,6 +172,7 @@ def _embed_all(index: RepoIndex, progress: Progress) -> dict[str, Any]:
     progress(state.done, state.total or None, "embedding")
     assert live.embedder is not None and live.vectors is not None
     return {"model": live.embedder.model_id, "embedded": state.done, "chunks": state.total,
+            "computed": state.computed,
             "vectors": len(live.vectors), "seconds": round(time.perf_counter() - started, 2)}
 
 

@@ -1,6 +1,7 @@
 """Embeddings: the `Embedder` seam, the GGUF model, default-model provisioning."""
 
-from indexer.embed.factory import load_embedder
+from indexer.embed.convert import cache_dir
+from indexer.embed.factory import backend_from_env, load_embedder, model_id_for
 from indexer.embed.protocol import (
     Embedder,
     EmbedderError,
@@ -13,5 +14,8 @@ __all__ = [
     "EmbedderError",
     "HashingEmbedder",
     "ModelUnavailableError",
+    "backend_from_env",
+    "cache_dir",
     "load_embedder",
+    "model_id_for",
 ]
