@@ -6,9 +6,19 @@ from indexer.disk.repo import (
     IndexPaths,
     RepoIndex,
 )
+from indexer.disk.snapshot import (
+    SnapshotError,
+    SnapshotInfo,
+    export_snapshot,
+    import_snapshot,
+)
 
 __all__ = [
     "FORMAT_VERSION",
     "IndexPaths",
     "RepoIndex",
+    "SnapshotError",
+    "SnapshotInfo",
+    "export_snapshot",
+    "import_snapshot",
 ]

@@ -80,7 +80,8 @@ def count_missing(index: RepoIndex, vectors: VectorIndex) -> int:
 
 def embed_chunks(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
                  chunk_ids: Sequence[int], lock: threading.Lock | None = None) -> int:
-    """Embed `chunk_ids` (cache first); returns how many needed the model."""
+    """Embed `chunk_ids` (cache first); returns how many texts the model embedded (chunks
+    with the same text are embedded once)."""
     if not chunk_ids:
         return 0
     marks = ",".join("?" * len(chunk_ids))
@@ -89,10 +90,10 @@ def embed_chunks(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
         list(chunk_ids))
     cached = index.store.cached_vectors(embedder.model_id, [r[3] for r in rows])
     missing = [r for r in rows if r[3] not in cached]
+    unique = list({r[3]: r for r in missing}.values())
     by_hash: dict[str, np.ndarray] = {h: np.frombuffer(v, dtype=np.float32)
                                       for h, v in cached.items()}
-    if missing:
-        unique = list({r[3]: r for r in missing}.values())
+    if unique:
         texts = [embedded_text(r[1], r[2]) for r in unique]
         if lock is not None:
             with lock:
@@ -108,7 +109,7 @@ def embed_chunks(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
     if live:
         vectors.add(np.array([r[0] for r in live], dtype=np.uint64),
                     np.stack([by_hash[r[3]] for r in live]))
-    return len(missing)
+    return len(unique)
 
 
 def embed_pending(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
@@ -126,7 +127,7 @@ def embed_pending(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
     for start in range(0, len(todo), BATCH):
         if should_stop():
             break
-        embed_chunks(index, vectors, embedder, todo[start:start + BATCH], lock)
+        state.computed += embed_chunks(index, vectors, embedder, todo[start:start + BATCH], lock)
         state.done = done_before + min(len(todo), start + BATCH)
         if time.monotonic() - last_save > SAVE_EVERY_S:
             vectors.save(index.store.generation)

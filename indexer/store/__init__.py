@@ -2,6 +2,7 @@
 and the in-memory lookup tables search reads from it."""
 
 from indexer.store.db import (
+    SCHEMA_VERSION,
     GenerationCache,
     Store,
     StoreCorrupt,
@@ -15,6 +16,7 @@ from indexer.store.search_tables import (
 )
 
 __all__ = [
+    "SCHEMA_VERSION",
     "GenerationCache",
     "MemberRow",
     "SearchTables",

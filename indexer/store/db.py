@@ -141,6 +141,11 @@ class Store:
     def close(self) -> None:
         self._con.close()
 
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database file (a copy of the file is then whole)."""
+        with self._write_lock:
+            self._con.execute("CHECKPOINT")
+
     def reader(self) -> duckdb.DuckDBPyConnection:
         """A cursor for the calling thread (DuckDB cursors are not shared across threads)."""
         cur = getattr(self._local, "cursor", None)
