@@ -55,6 +55,7 @@ def open_context(args: argparse.Namespace, *, embed: bool = False,
             if stats.indexed or stats.deleted:
                 sys.stderr.write(f"sextant: refreshed the index first ({stats.indexed} changed, "
                                  f"{stats.deleted} deleted files)\n")
+        live.refresh_summaries()
         if embed:
             _attach_existing_vectors(live)
         yield live

@@ -14,13 +14,13 @@ from types import FrameType
 
 import anyio
 import uvicorn
-from indexer.disk import IndexPaths
 from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp
 
+from indexer.disk import IndexPaths
 from mcp_server.owner import index_identity
 from mcp_server.runtime import Runtime
 from mcp_server.security import LOOPBACK_NAMES, HttpGuard
@@ -89,10 +89,3 @@ def uvicorn_server(app: ASGIApp) -> uvicorn.Server:
     config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on",
                             access_log=False, timeout_graceful_shutdown=5)
     return _Uvicorn(config)
-
-
-async def run_http(server: MCPServer, settings: Settings, runtime: Runtime,
-                   sock: socket.socket) -> None:
-    """Serve HTTP on an already-bound socket until stopped."""
-    app = build_http_app(server, settings, runtime)
-    await uvicorn_server(app).serve(sockets=[sock])

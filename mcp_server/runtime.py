@@ -38,14 +38,9 @@ class Runtime:
         self.sessions = 0
         self._lock = threading.Lock()
         self._listeners: list[Callable[[], None]] = []
-        self._not_started = threading.Event()
+        self.ready = live.ready if live is not None else threading.Event()  # reconciled
         self.reindex_idle = threading.Event()  # cleared while a reindex tool call runs
         self.reindex_idle.set()
-
-    @property
-    def ready(self) -> threading.Event:
-        """Set once the live index has reconciled with the working tree."""
-        return self.live.ready if self.live is not None else self._not_started
 
     def add_listener(self, listener: Callable[[], None]) -> None:
         """`listener()` runs after every index update of this runtime's live index."""
@@ -58,7 +53,7 @@ class Runtime:
         with self._lock:
             if self.live is None:
                 live = LiveIndex.open(self.settings.root, self.settings.index_dir,
-                                      live_options(self.settings))
+                                      live_options(self.settings), self.ready)
                 for listener in self._listeners:
                     live.add_listener(listener)
                 live.start()

@@ -7,13 +7,13 @@ import string
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexer.chunk.chunker import chunk_file, estimate_tokens
 from indexer.core.model import Chunk, ParsedFile, Symbol
 from indexer.core.tokens import count_tokens
+from indexer.parse import parse_source
 
 
 def sym(
@@ -286,10 +286,9 @@ def test_code_chunks_are_ordered_disjoint_and_within_the_limit(
 
 
 def test_flask_app_has_a_chunk_for_add_url_rule(corpus: Callable[[str], Path]) -> None:
-    parse = pytest.importorskip("indexer.parse.treesitter", reason="indexer/parse/treesitter.py is not there yet")
     root = corpus("flask")
     source = (root / "src/flask/sansio/app.py").read_bytes()
-    parsed = parse.parse_source(source, "python")
+    parsed = parse_source(source, "python")
     chunks = chunk_file("src/flask/sansio/app.py", source.decode(), "python", parsed)
     rule = [c for c in chunks if c.symbol == "App.add_url_rule"]
     assert rule

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import anyio
 from anyio.streams.text import TextReceiveStream
-from indexer.disk import IndexPaths
 from mcp import Client
 
+from indexer.disk import IndexPaths
 from mcp_server.owner import Owner, claim, read_owner
 from tests.mcp_helpers import build_index, call
 from tests.test_attach import REPO, make_repo, run_cli, serve_params

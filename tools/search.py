@@ -29,11 +29,12 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from indexer.lexical import PARTS_RE, WORD_RE, identifier_tokens
 from indexer.live import LiveIndex
 from indexer.store import SearchTables, search_tables
-from tools.budget import fit_items, json_tokens
+from tools.budget import fit_answer
 from tools.errors import ToolError
 from tools.freshness import freshness as answer_freshness
 from tools.models import Omitted, SearchHit, SearchResult
@@ -113,11 +114,6 @@ def path_prior(path: str) -> float:
     if _LOW_PRIOR.search(path):
         return 0.75
     return 1.0
-
-
-def query_identifiers(query: str) -> list[str]:
-    """Identifiers in the query worth an exact symbol lookup (code-like or a single word)."""
-    return plan_query(query).identifiers
 
 
 def _trace_identifiers(query: str) -> tuple[list[str], list[str]]:
@@ -224,7 +220,7 @@ def _symbol_matches(tables: SearchTables, plan: QueryPlan, limit: int) -> list[i
     order = {n: i for i, n in reversed(list(enumerate(lowered)))}
     qualified = {i for i in idents if "." in i}
 
-    def key(row: tuple) -> tuple:
+    def key(row: tuple[Any, ...]) -> tuple[Any, ...]:
         fid, name, qual, kind, line = row
         path = tables.files.get(fid, ("", None))[0]
         return (name.lower() not in order,
@@ -289,7 +285,7 @@ def _path_match(path: str, plan: QueryPlan) -> float:
 class _Ranked:
     cid: int
     score: float
-    meta: tuple
+    meta: tuple[Any, ...]
     matched_by: list[str]
 
 
@@ -351,7 +347,7 @@ def _snippet(text: str, max_lines: int) -> str:
     return "\n".join(lines[:max_lines]) + f"\n... ({len(lines) - max_lines} more lines)"
 
 
-def _levels() -> list:
+def _levels() -> list[Any]:
     def full(h: SearchHit) -> SearchHit:
         return h
 
@@ -449,14 +445,4 @@ def _render(ctx: LiveIndex, hits: list[SearchHit], mode: str, max_tokens: int,
                             "path/language") if omitted else None,
             freshness=freshness)
 
-    whole = build(hits, 0, False)
-    if len(whole.model_dump_json(indent=2).encode()) <= max_tokens or json_tokens(whole) <= max_tokens:
-        return whole
-    envelope = json_tokens(build([], 0, False)) + 40
-    kept, omitted, degraded = fit_items(hits, _levels(), max(0, max_tokens - envelope))
-    result = build(kept, omitted, degraded)
-    while kept and json_tokens(result) > max_tokens:
-        kept = kept[:-1]
-        omitted += 1
-        result = build(kept, omitted, True)
-    return result
+    return fit_answer(hits, _levels(), max_tokens, build)

@@ -27,13 +27,13 @@ def changed_since_indexed(ctx: LiveIndex) -> int:
 
 def index_status(ctx: LiveIndex) -> IndexStatus:
     store = ctx.index.store
-    files, symbols, chunks = store.query_one(
+    files, symbols, chunks = store.query(
         "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM symbols), "
-        "(SELECT count(*) FROM chunks)")
+        "(SELECT count(*) FROM chunks)")[0]
     languages = dict(store.query(
         "SELECT coalesce(language, 'text'), count(*) FROM files GROUP BY 1 ORDER BY 2 DESC"))
     skipped = dict(store.query("SELECT reason, count(*) FROM skipped GROUP BY 1 ORDER BY 2 DESC"))
-    last = store.query_one("SELECT max(indexed_at) FROM files")[0]
+    last = store.query("SELECT max(indexed_at) FROM files")[0][0]
     return IndexStatus(
         root=str(ctx.root), index_dir=str(ctx.index.paths.dir), generation=store.generation,
         files=files, symbols=symbols, chunks=chunks, languages=languages, skipped=skipped,

@@ -16,11 +16,11 @@ from collections.abc import Callable
 
 from indexer.live import LiveIndex
 from indexer.store import Store
-from indexer.summaries import Built, Sampler, summarize
+from indexer.summaries import Built, Sampler, attach_llm, read_summaries
 from tools.budget import MAX_MAX_TOKENS, fit_answer
 from tools.errors import ToolError
 from tools.freshness import freshness as answer_freshness
-from tools.models import DirSummary, Omitted, SummaryResult
+from tools.models import DirSummary, Freshness, Omitted, SummaryResult
 from tools.source import normalize_rel, resolve_in_root
 
 MAX_DEPTH = 6
@@ -40,7 +40,8 @@ def summarize_dir(
     rel = normalize_rel(path)
     resolve_in_root(ctx.root, rel)
     _check_dir(ctx, rel)
-    built, _rebuilt = summarize(ctx.index.store, ctx.root, rel, sampler, want=[rel])
+    built = read_summaries(ctx.store, ctx.root, rel)
+    attach_llm(ctx.store, built, [rel] if rel in built else [], sampler, ctx.save_llm_summary)
     chosen = _chosen(built, rel, depth)
     freshness = answer_freshness(ctx, {rel} if rel else None)
     items = [_summary(ctx, built[d], stale=not freshness.fresh) for d in chosen]
@@ -217,7 +218,7 @@ def _levels() -> list[Callable[[DirSummary], DirSummary]]:
 
 
 def _render(
-    path: str, items: list[DirSummary], freshness: object, max_tokens: int
+    path: str, items: list[DirSummary], freshness: Freshness, max_tokens: int
 ) -> SummaryResult:
     def build(kept: list[DirSummary], omitted: int, degraded: bool) -> SummaryResult:
         hint = "summarize a subdirectory, lower depth, or raise max_tokens"

@@ -6,6 +6,7 @@ import os
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from indexer.live import LiveIndex
 from indexer.store import Store
@@ -25,13 +26,13 @@ _COLS = """s.name, s.qualname, s.kind, f.path, s.start_line, s.end_line, f.langu
            s.signature, s.doc, s.bases"""
 
 
-def _rows(ctx: LiveIndex, where: str, params: Sequence[object]) -> list[tuple]:
+def _rows(ctx: LiveIndex, where: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
     return ctx.index.store.query(
         f"SELECT {_COLS} FROM symbols s JOIN files f USING (file_id) WHERE {where} "
         f"LIMIT {MAX_CANDIDATES * 4}", list(params))
 
 
-def _inherited(ctx: LiveIndex, owner: str, member: str, seen: set[str]) -> list[tuple]:
+def _inherited(ctx: LiveIndex, owner: str, member: str, seen: set[str]) -> list[tuple[Any, ...]]:
     """Follow base classes of `owner` to find `member` (e.g. Flask.add_url_rule -> App)."""
     if owner in seen or len(seen) > 16:
         return []
@@ -52,7 +53,7 @@ def _inherited(ctx: LiveIndex, owner: str, member: str, seen: set[str]) -> list[
     return []
 
 
-def _candidates(ctx: LiveIndex, name: str) -> tuple[list[tuple], str]:
+def _candidates(ctx: LiveIndex, name: str) -> tuple[list[tuple[Any, ...]], str]:
     rows = _rows(ctx, "s.qualname = ? OR s.qualname LIKE ?", [name, f"%.{name}"])
     if rows:
         return rows, "qualified" if "." in name else "exact"
@@ -70,7 +71,7 @@ def _candidates(ctx: LiveIndex, name: str) -> tuple[list[tuple], str]:
     return rows, "fuzzy"
 
 
-def _rank_key(row: tuple, name: str, path: str | None) -> tuple:
+def _rank_key(row: tuple[Any, ...], name: str, path: str | None) -> tuple[Any, ...]:
     in_path = 0 if path and (row[3] == path or row[3].startswith(path.rstrip("/") + "/")) else 1
     exact = 0 if row[0] == name.rsplit(".", 1)[-1] else 1
     return (in_path, exact, -path_prior(row[3]), _KIND_RANK.get(row[2], 4), len(row[3]), row[4])
@@ -149,7 +150,7 @@ def get_symbol(
     return _render(ctx, name, infos, max_tokens)
 
 
-def _levels() -> list:
+def _levels() -> list[Any]:
     def full(s: SymbolInfo) -> SymbolInfo:
         return s
 

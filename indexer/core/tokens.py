@@ -89,13 +89,3 @@ def count_tokens_after(head: str, text: str) -> int:
         n = _count_segments(text)
         _texts.put(text, n)
     return _count_segments(head + "\n") + n  # the path line and the trail: cached segments
-
-
-def truncate_tokens(text: str, max_tokens: int) -> str:
-    """The longest prefix of `text` that is at most `max_tokens` tokens."""
-    if max_tokens <= 0:
-        return ""
-    ids = encoding().encode(text, disallowed_special=())
-    if len(ids) <= max_tokens:
-        return text
-    return encoding().decode(ids[:max_tokens])

@@ -99,7 +99,7 @@ _blas: _BlasThreads | None = None
 _blas_lock = threading.Lock()
 
 
-def _blas_threads() -> _BlasThreads:
+def blas_threads() -> _BlasThreads:
     global _blas
     with _blas_lock:
         if _blas is None:
@@ -138,7 +138,7 @@ def _head_bounds(rows: np.ndarray, dim: int, heads: int) -> np.ndarray:
     k = rows[:, dim : 2 * dim].reshape(n, heads, -1)
     q_norm = np.einsum("nhd,nhd->hn", q, q).max(axis=1)
     k_norm = np.einsum("nhd,nhd->hn", k, k).max(axis=1)
-    return np.sqrt(q_norm * k_norm)
+    return np.asarray(np.sqrt(q_norm * k_norm))
 
 
 class _Workspace:
@@ -174,6 +174,18 @@ class _Layer:
         "up",
         "up_b",
     )
+    down: np.ndarray
+    down_b: np.ndarray
+    norm1: np.ndarray
+    norm1_b: np.ndarray
+    norm2: np.ndarray
+    norm2_b: np.ndarray
+    out: np.ndarray
+    out_b: np.ndarray
+    qkv: np.ndarray
+    qkv_b: np.ndarray
+    up: np.ndarray
+    up_b: np.ndarray
 
 
 class NumpyBertEmbedder:
@@ -226,7 +238,7 @@ class NumpyBertEmbedder:
         # The same model id as llama.cpp's: both compute the same vectors (cosine >= 0.999,
         # tests/test_embed_model.py), so they share the embedding cache and vector index.
         self._model_id = self._small.model_id
-        blas = _blas_threads()
+        blas = blas_threads()
         self._blas = blas
         self.threads = max(1, threads or physical_cores()) if blas.available else 1
         self.batch_tokens = max(batch_tokens or BATCH_TOKENS, self._max_tokens)
@@ -358,7 +370,7 @@ class NumpyBertEmbedder:
     def _pool_rows(self, x: np.ndarray, lengths: list[int], starts: np.ndarray) -> np.ndarray:
         nonempty = np.flatnonzero(np.array(lengths) > 0)
         if self._pooling == _POOL_CLS:
-            return x[starts[nonempty]]
+            return np.asarray(x[starts[nonempty]])
         pooled = np.add.reduceat(x, starts[nonempty], axis=0)
         pooled /= np.array(lengths, dtype=np.float32)[nonempty, None]
         return pooled

@@ -37,7 +37,7 @@ from typing import Protocol
 import numpy as np
 
 from indexer.embed.batching import pack_batches
-from indexer.embed.bert_cpu import NumpyBertEmbedder, UnsupportedModel, _blas_threads
+from indexer.embed.bert_cpu import NumpyBertEmbedder, UnsupportedModel, blas_threads
 from indexer.embed.protocol import EmbedderError
 from indexer.embed.static_vocab import ModelVocab
 
@@ -107,7 +107,7 @@ def _single_blas_pool(threads: int) -> ThreadPoolExecutor:
     for that call, and edge blocks take other kernels, so a value could differ in its last
     bit between runs (seen: one float of a PCA projection)."""
     return ThreadPoolExecutor(
-        max(1, threads), thread_name_prefix="sextant-distil", initializer=_blas_threads().single
+        max(1, threads), thread_name_prefix="sextant-distil", initializer=blas_threads().single
     )
 
 

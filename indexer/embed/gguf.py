@@ -44,7 +44,7 @@ _init_lock = threading.Lock()
 _log_callback: Any = None
 
 
-def _llama() -> Any:
+def llama_library() -> Any:
     """Import llama_cpp, route its logging away from stdout, init the backend (once)."""
     global _log_callback
     # Busy-waiting OpenMP workers halve throughput when the cores are shared (measured);
@@ -60,7 +60,7 @@ def _llama() -> Any:
     with _init_lock:
         if _log_callback is None:
 
-            @llama_cpp.llama_log_callback  # type: ignore[misc]
+            @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
             def forward(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
                 llama_log.log(_LOG_LEVELS.get(level, logging.DEBUG), "%s", text.decode(
                     "utf-8", "replace"
@@ -74,7 +74,7 @@ def _llama() -> Any:
 
 def default_gpu_layers() -> int:
     """All layers (-1) when llama.cpp was built with GPU offload, else 0."""
-    return -1 if _llama().llama_supports_gpu_offload() else 0
+    return -1 if llama_library().llama_supports_gpu_offload() else 0
 
 
 def _env_flag(name: str) -> bool:
@@ -125,7 +125,7 @@ class GGUFEmbedder:
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelUnavailableError(f"GGUF model {str(self.path)!r} not found")
-        self._lib = _llama()
+        self._lib = llama_library()
         self._lock = threading.Lock()
         self.gpu_layers = default_gpu_layers() if gpu_layers is None else gpu_layers
         self.threads = threads or physical_cores()
@@ -214,7 +214,7 @@ class GGUFEmbedder:
         # One thread: a query is a few tokens, and a multi-threaded decode waits for every
         # thread at each barrier, which on a busy machine turned 3 ms into 100-600 ms
         # (evals/bench_query.py). Batches of documents still use all cores.
-        return self._embed([text], 1)[0]
+        return np.asarray(self._embed([text], 1)[0])
 
     def _embed(self, texts: Sequence[str], threads: int) -> np.ndarray:
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
@@ -226,7 +226,7 @@ class GGUFEmbedder:
             for batch in pack_batches([len(t) for t in tokens], self.batch_tokens, MAX_SEQS):
                 out[batch] = self._run_batch([tokens[i] for i in batch])
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return np.divide(out, norms, out=out, where=norms > 0)
+        return np.asarray(np.divide(out, norms, out=out, where=norms > 0))
 
     def _run_batch(self, seqs: list[list[int]]) -> np.ndarray:
         lib, batch = self._lib, self._batch

@@ -38,12 +38,12 @@ class ModelVocab:
     """The vocabulary of the GGUF file at `path` (llama.cpp, no weights loaded)."""
 
     def __init__(self, path: Path | str) -> None:
-        from indexer.embed.gguf import _llama
+        from indexer.embed.gguf import llama_library
 
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelUnavailableError(f"GGUF model {str(self.path)!r} not found")
-        self._lib = _llama()
+        self._lib = llama_library()
         params = self._lib.llama_model_default_params()
         params.vocab_only = True
         self._model = self._lib.llama_model_load_from_file(str(self.path).encode(), params)

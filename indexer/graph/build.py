@@ -38,13 +38,6 @@ from indexer.store import Store, atomic, text_column
 
 log = logging.getLogger(__name__)
 
-GRAPH_SCHEMA = """
-CREATE TABLE IF NOT EXISTS file_edges (
-    src_path VARCHAR, dst_path VARCHAR, dst_kind VARCHAR, module VARCHAR, line INTEGER);
-CREATE TABLE IF NOT EXISTS graph_files (file_id BIGINT, path VARCHAR);
-CREATE TABLE IF NOT EXISTS file_rank (path VARCHAR, rank DOUBLE, importers INTEGER);
-"""
-
 _MANIFESTS = {"go.mod", "Cargo.toml", "tsconfig.json", "jsconfig.json", "package.json"}
 _FULL_SHARE = 0.25  # above this share of changed files, resolve everything again
 _DAMPING = 0.85
@@ -61,10 +54,6 @@ def private_cursor(store: Store) -> Iterator[duckdb.DuckDBPyConnection]:
         cur.close()
 
 
-def ensure_graph_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(GRAPH_SCHEMA)
-
-
 def graph_ready(index: RepoIndex) -> bool:
     return index.store.get_meta("graph_generation") is not None
 
@@ -77,7 +66,6 @@ def build_graph(index: RepoIndex) -> dict[str, float]:
 
 def _build(index: RepoIndex, cur: duckdb.DuckDBPyConnection) -> dict[str, float]:
     started = time.perf_counter()
-    ensure_graph_tables(cur)
     files = cur.execute("SELECT file_id, path, language FROM files").fetchall()
     old = dict(cur.execute("SELECT path, file_id FROM graph_files").fetchall())
     current = {p: fid for fid, p, _ in files}

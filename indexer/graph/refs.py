@@ -27,6 +27,7 @@ import posixpath
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 
@@ -69,7 +70,7 @@ DEF_COLS = (
 )
 
 
-def definition(row: Sequence[object]) -> Definition:
+def definition(row: Sequence[Any]) -> Definition:
     bases = row[9] or []
     return Definition(
         str(row[0]),
@@ -82,7 +83,7 @@ def definition(row: Sequence[object]) -> Definition:
         int(row[7]),
         int(row[8]),
         tuple(str(b) for b in bases),
-    )  # type: ignore[union-attr, call-overload]
+    )
 
 
 def definitions_named(store: Store, names: Iterable[str]) -> dict[str, list[Definition]]:
@@ -204,38 +205,12 @@ class Candidates:
         imports: set[str],
         context: frozenset[str] = frozenset(),
     ) -> list[tuple[Definition, float]]:
-        defs = self.defs
-        n = len(defs)
-        if not n:
+        if not self.defs:
             return []
-        base: dict[int, float] = {}
-        same_file = self.by_path.get(path)
-        if same_file:
-            for i in same_file:
-                base[i] = score(defs[i], path, scope, imports, n)
-        else:
-            d_use = posixpath.dirname(path)
-            for entry in imports:
-                if entry.endswith("/"):
-                    for i in self.by_dir.get(entry[:-1], ()):
-                        p = defs[i].path
-                        if not p.endswith("_test.go") and (
-                            i in self.vis or posixpath.dirname(p) == d_use
-                        ):
-                            base[i] = 0.8
-                else:
-                    for i in self.by_path.get(entry, ()):
-                        if i in self.vis or posixpath.dirname(entry) == d_use:
-                            base[i] = 0.8
-            if not base:
-                for i in self.by_dir.get(d_use, ()):
-                    base[i] = 0.6
-            if not base:
-                level = 0.5 if n == 1 else 0.4 / n
-                for i in self.visible_anywhere:
-                    base[i] = level
+        base = self._base_scores(path, scope, imports)
         if not base:
             return []
+        defs = self.defs
         scored = [
             (i, base[i] + (0.05 if self.leaf[i] is not None and self.leaf[i] in context else 0.0))
             for i in sorted(base)
@@ -246,6 +221,39 @@ class Candidates:
             return []
         split = len(top) if best < 0.9 else 1
         return [(d, round(s / split, 3)) for d, s in top[:8]]
+
+    def _base_scores(self, path: str, scope: str | None, imports: set[str]) -> dict[int, float]:
+        """Candidate index -> confidence before the context bonus: definitions in the same
+        file, else in what the file imports, else in its directory, else anywhere visible."""
+        defs, n = self.defs, len(self.defs)
+        same_file = self.by_path.get(path)
+        if same_file:
+            return {i: score(defs[i], path, scope, imports, n) for i in same_file}
+        d_use = posixpath.dirname(path)
+        base = self._imported(imports, d_use)
+        if not base:
+            base = dict.fromkeys(self.by_dir.get(d_use, ()), 0.6)
+        if not base:
+            level = 0.5 if n == 1 else 0.4 / n
+            base = dict.fromkeys(self.visible_anywhere, level)
+        return base
+
+    def _imported(self, imports: set[str], d_use: str) -> dict[int, float]:
+        base: dict[int, float] = {}
+        defs = self.defs
+        for entry in imports:
+            if entry.endswith("/"):
+                for i in self.by_dir.get(entry[:-1], ()):
+                    p = defs[i].path
+                    if not p.endswith("_test.go") and (
+                        i in self.vis or posixpath.dirname(p) == d_use
+                    ):
+                        base[i] = 0.8
+            else:
+                for i in self.by_path.get(entry, ()):
+                    if i in self.vis or posixpath.dirname(entry) == d_use:
+                        base[i] = 0.8
+        return base
 
 
 def _owner_bonus(d: Definition, context: frozenset[str]) -> float:

@@ -67,39 +67,18 @@ def graph_tables(store: Store) -> GraphTables:
     return _TABLES.get(store)
 
 
+_Edges = tuple[dict[str, list[tuple[str, str, str, int]]], dict[str, list[tuple[str, str, int]]],
+               dict[str, list[tuple[str, str, int]]]]
+
+
 def _load_tables(store: Store, key: tuple[int, str | None]) -> GraphTables:
-    out_edges: dict[str, list[tuple[str, str, str, int]]] = defaultdict(list)
-    in_file: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
-    in_dir: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
-    for src, dst, kind, module, line in store.query(
-        "SELECT src_path, dst_path, dst_kind, module, min(line) AS l FROM file_edges "
-        "GROUP BY ALL ORDER BY src_path, l, dst_path, dst_kind, module"
-    ):
-        out_edges[src].append((dst, kind, module, line))
-        if kind == "file":
-            in_file[dst].append((src, module, line))
-        elif kind == "dir":
-            in_dir[dst].append((src, module, line))
-    used: dict[str, dict[str, str | None]] = defaultdict(dict)
-    dir_users: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    refs_by_name: dict[str, list[Ref]] = defaultdict(list)
-    refs_by_path: dict[str, list[Ref]] = defaultdict(list)
-    scope_sets: dict[tuple[str, str], set[str]] = defaultdict(set)
+    out_edges, in_file, in_dir = _load_edges(store)
+    refs = _RefTables()
     for ref in store.query(
         "SELECT f.path, r.line, r.kind, r.scope, r.name FROM refs r JOIN files f USING (file_id) "
         "ORDER BY f.path, r.line"
     ):
-        path, _line, _kind, scope, name = ref
-        refs_by_name[name].append(ref)
-        refs_by_path[path].append(ref)
-        if scope is not None:
-            scope_sets[(path, scope)].add(name)
-        seen = used[path]
-        if name not in seen:
-            seen[name] = scope
-            dir_users[posixpath.dirname(path)][name].add(path)
-        elif seen[name] is None and scope is not None:
-            seen[name] = scope  # any_value: the first non-null scope
+        refs.add(ref)
     names: dict[str, set[str]] = defaultdict(set)
     top_names: dict[str, set[str]] = defaultdict(set)
     defs: dict[str, list[Definition]] = defaultdict(list)
@@ -123,11 +102,51 @@ def _load_tables(store: Store, key: tuple[int, str | None]) -> GraphTables:
     except Exception:  # noqa: BLE001 - no graph yet
         rank = {}
     return GraphTables(
-        key, dict(out_edges), dict(in_file), dict(in_dir), dict(used),
-        {d: dict(v) for d, v in dir_users.items()}, dict(names), dict(top_names),
-        dict(dir_files), rank, dict(defs), dict(refs_by_name), dict(refs_by_path),
-        {k: frozenset(v) for k, v in scope_sets.items()}, dict(by_qualname),
+        key, dict(out_edges), dict(in_file), dict(in_dir), dict(refs.used),
+        {d: dict(v) for d, v in refs.dir_users.items()}, dict(names), dict(top_names),
+        dict(dir_files), rank, dict(defs), dict(refs.by_name), dict(refs.by_path),
+        {k: frozenset(v) for k, v in refs.scope_sets.items()}, dict(by_qualname),
     )
+
+
+def _load_edges(store: Store) -> _Edges:
+    out_edges: dict[str, list[tuple[str, str, str, int]]] = defaultdict(list)
+    in_file: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
+    in_dir: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
+    for src, dst, kind, module, line in store.query(
+        "SELECT src_path, dst_path, dst_kind, module, min(line) AS l FROM file_edges "
+        "GROUP BY ALL ORDER BY src_path, l, dst_path, dst_kind, module"
+    ):
+        out_edges[src].append((dst, kind, module, line))
+        if kind == "file":
+            in_file[dst].append((src, module, line))
+        elif kind == "dir":
+            in_dir[dst].append((src, module, line))
+    return out_edges, in_file, in_dir
+
+
+class _RefTables:
+    """The reference rows of a store, indexed the ways the graph queries read them."""
+
+    def __init__(self) -> None:
+        self.used: dict[str, dict[str, str | None]] = defaultdict(dict)
+        self.dir_users: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self.by_name: dict[str, list[Ref]] = defaultdict(list)
+        self.by_path: dict[str, list[Ref]] = defaultdict(list)
+        self.scope_sets: dict[tuple[str, str], set[str]] = defaultdict(set)
+
+    def add(self, ref: Ref) -> None:
+        path, _line, _kind, scope, name = ref
+        self.by_name[name].append(ref)
+        self.by_path[path].append(ref)
+        if scope is not None:
+            self.scope_sets[(path, scope)].add(name)
+        seen = self.used[path]
+        if name not in seen:
+            seen[name] = scope
+            self.dir_users[posixpath.dirname(path)][name].add(path)
+        elif seen[name] is None and scope is not None:
+            seen[name] = scope  # any_value: the first non-null scope
 
 
 def package_files_used(t: GraphTables, src: str, pkg_dirs: list[str]) -> dict[str, list[str]]:

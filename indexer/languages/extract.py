@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
+from typing import cast
 
 from tree_sitter import Node, Query
 
@@ -270,7 +271,7 @@ class Extractor:
         # a bottom entry that no reference leaves (the file's top level)
         spans = [(d.start, d.end, d) for d in defs if d.kind not in _NOT_SCOPES]
         past = len(src) + 1  # beyond every node
-        spans.append((past, past, None))
+        spans.append((past, past, cast(_Def, None)))  # a sentinel no reference reaches
         stack: list[tuple[int, str | None, _Def | None]] = [(past, None, None)]
         i = 0
         next_start = spans[0][0]
@@ -302,10 +303,10 @@ class Extractor:
                 stack.pop()
             scope = stack[-1][1]
             if kind == "type":  # one type use per (name, scope) is all the graph needs
-                key = (name, scope)
-                if key in seen_types:
+                type_key = (name, scope)
+                if type_key in seen_types:
                     continue
-                seen_types.add(key)
+                seen_types.add(type_key)
             append(Reference(name, kind, node.start_point[0] + 1, start, scope))
             if kind == "inherit" and len(stack) > 1:
                 bases.setdefault(id(stack[-1][2]), []).append(collapse(text))

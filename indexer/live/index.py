@@ -63,7 +63,8 @@ class LiveOptions:
 class LiveIndex:
     """One repository's live index (see the module docstring)."""
 
-    def __init__(self, index: RepoIndex, options: LiveOptions | None = None) -> None:
+    def __init__(self, index: RepoIndex, options: LiveOptions | None = None,
+                 ready: threading.Event | None = None) -> None:
         self.index = index
         self.options = options or LiveOptions()
         self.vectors: VectorIndex | None = None
@@ -72,7 +73,9 @@ class LiveIndex:
         self.embed_lock = threading.Lock()  # the model is used by one thread at a time
         self.write_lock = threading.RLock()  # writers take turns; readers never take it
         self.pending = PendingPaths()
-        self.ready = threading.Event()  # set after the reconcile on start
+        # set after the reconcile on start; an owner may pass an event it waits on before the
+        # live index exists (an HTTP server's readiness)
+        self.ready = ready if ready is not None else threading.Event()
         self.metrics: dict[str, float] = {}
         self.watching = False
         self._stop = threading.Event()
@@ -83,9 +86,9 @@ class LiveIndex:
         self._ignore_lock = threading.Lock()
 
     @classmethod
-    def open(cls, root: Path, index_dir: Path | None = None,
-             options: LiveOptions | None = None) -> LiveIndex:
-        return cls(RepoIndex.open(root, index_dir), options)
+    def open(cls, root: Path, index_dir: Path | None = None, options: LiveOptions | None = None,
+             ready: threading.Event | None = None) -> LiveIndex:
+        return cls(RepoIndex.open(root, index_dir), options, ready)
 
     # -- what tools read ---------------------------------------------------------------------
 
@@ -184,6 +187,7 @@ class LiveIndex:
         try:
             with self.write_lock:
                 stats = index_repository(self.index, self.index_options, progress, should_stop)
+                self.refresh_summaries()
         finally:
             self.notify_changed()
         if self.embedding.state != "running" and not self._stop.is_set() and (
@@ -202,8 +206,28 @@ class LiveIndex:
                 stats = index_repository(self.index, self.index_options)
             else:
                 stats = apply_resolved(self.index, paths, removed, self.index_options)
+            self.refresh_summaries()
         self.embed_missing(None if reconcile else paths)
         return stats
+
+    def refresh_summaries(self) -> None:
+        """Rebuild the directory summaries whose subtree changed (after every index update,
+        so that reading tools find them built)."""
+        from indexer.summaries import build_summaries
+
+        with self.write_lock:
+            started = time.perf_counter()
+            rebuilt = build_summaries(self.store, self.root)
+        if rebuilt:
+            log.debug("%d directory summaries rebuilt in %.2f s", len(rebuilt),
+                      time.perf_counter() - started)
+
+    def save_llm_summary(self, path: str, subtree_hash: str, text: str) -> None:
+        """Cache a summary the client's model wrote (MCP sampling) for `path`."""
+        from indexer.summaries import save_llm_summary
+
+        with self.write_lock:
+            save_llm_summary(self.store, path, subtree_hash, text)
 
     # -- the model tier ----------------------------------------------------------------------
 
@@ -297,6 +321,7 @@ class LiveIndex:
             with self.write_lock:
                 stats = index_repository(self.index, self.index_options,
                                          should_stop=self._stop.is_set)
+                self.refresh_summaries()
             log.info("index reconciled: %s", stats.as_dict())
         except Exception:  # top level of a thread: log, keep serving
             if self._stop.is_set():

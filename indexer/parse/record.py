@@ -50,7 +50,8 @@ class FileRecord:
         "size",
     )
 
-    def __init__(self, path: str, language: str | None, size: int, mtime_ns: int,
+    # one parameter per field: a record's constructor, on the pickling hot path
+    def __init__(self, path: str, language: str | None, size: int, mtime_ns: int,  # noqa: PLR0913
                  content_hash: str, lines: int, parsed: ParsedFile | None, chunks: list[Chunk],
                  chunk_hashes: list[str],
                  lexical: tuple[str, list[tuple[str, str, str]]] | None = None) -> None:
@@ -127,7 +128,7 @@ def _transpose(rows: Iterable[tuple[Any, ...]], width: int) -> list[tuple[Any, .
     return list(zip(*rows, strict=True)) or [() for _ in range(width)]
 
 
-def _unpack_record(path: str, language: str | None, size: int, mtime_ns: int,
+def _unpack_record(path: str, language: str | None, size: int, mtime_ns: int,  # noqa: PLR0913
                    content_hash: str, lines: int, packed: tuple[Any, ...] | None,
                    chunk_rows: list[tuple[Any, ...]] | None, chunk_hashes: list[str],
                    lexical: tuple[str, list[tuple[str, str, str]]] | None) -> FileRecord:

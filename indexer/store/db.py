@@ -65,6 +65,15 @@ CREATE TABLE IF NOT EXISTS chunks (
     text VARCHAR, tokens INTEGER, text_hash VARCHAR);
 CREATE TABLE IF NOT EXISTS embeddings (
     model_id VARCHAR, text_hash VARCHAR, vector BLOB, PRIMARY KEY (model_id, text_hash));
+-- the code graph (indexer.graph), rebuilt with every index update
+CREATE TABLE IF NOT EXISTS file_edges (
+    src_path VARCHAR, dst_path VARCHAR, dst_kind VARCHAR, module VARCHAR, line INTEGER);
+CREATE TABLE IF NOT EXISTS graph_files (file_id BIGINT, path VARCHAR);
+CREATE TABLE IF NOT EXISTS file_rank (path VARCHAR, rank DOUBLE, importers INTEGER);
+-- directory summaries (indexer.summaries), keyed by subtree hash
+CREATE TABLE IF NOT EXISTS dir_summaries (
+    path VARCHAR, subtree_hash VARCHAR, summary VARCHAR, llm_summary VARCHAR, built_at DOUBLE,
+    PRIMARY KEY (path, subtree_hash));
 """
 
 _FILE_TABLES = ("symbols", "refs", "imports", "chunks")
@@ -168,7 +177,7 @@ class Store:
         try:
             with self._write_lock, atomic(self._con) as con:
                 yield con
-                gen = int(con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
+                gen = _generation_of(con)
                 con.execute("UPDATE meta SET value=? WHERE key='generation'", [str(gen + 1)])
         finally:
             self._meta_changed()
@@ -237,7 +246,7 @@ class Store:
             removed = self._delete_paths(con, delete_paths)
             if not records:
                 return [], removed
-            gen = int(con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0]) + 1
+            gen = _generation_of(con) + 1
             n = len(records)
             file_ids = [r[0] for r in con.execute(
                 "SELECT nextval('file_ids') FROM range(?)", [n]).fetchall()]
@@ -400,7 +409,14 @@ def _batch_columns(
     }
 
 
-def _table(name: str, cols: tuple[str, ...], columns: list[Sequence[Any]]) -> Batch:
+def _generation_of(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+    if row is None:
+        raise StoreCorrupt("the store has no generation row")
+    return int(row[0])
+
+
+def _table(name: str, cols: tuple[str, ...], columns: Sequence[Sequence[Any]]) -> Batch:
     types = _TYPES[name]
     return {col: np.array(vals, dtype=types[col]) if col in types else text_column(vals)
             for col, vals in zip(cols, columns, strict=True)}

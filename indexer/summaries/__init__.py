@@ -3,6 +3,11 @@
 from indexer.summaries.build import (
     Built,
     Sampler,
+    SaveLlm,
+    attach_llm,
+    build_summaries,
+    read_summaries,
+    save_llm_summary,
     summarize,
 )
 from indexer.summaries.facts import (
@@ -12,6 +17,11 @@ from indexer.summaries.facts import (
 __all__ = [
     "Built",
     "Sampler",
+    "SaveLlm",
+    "attach_llm",
+    "build_summaries",
+    "read_summaries",
     "readme_lead",
+    "save_llm_summary",
     "summarize",
 ]

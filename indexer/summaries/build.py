@@ -47,12 +47,6 @@ log = logging.getLogger(__name__)
 
 Sampler = Callable[[str], str]
 
-SUMMARY_SCHEMA = """
-CREATE TABLE IF NOT EXISTS dir_summaries (
-    path VARCHAR, subtree_hash VARCHAR, summary VARCHAR, llm_summary VARCHAR, built_at DOUBLE,
-    PRIMARY KEY (path, subtree_hash));
-"""
-
 KEY_SYMBOLS = 8
 ENTRY_POINTS = 10
 _DEF_KINDS = (
@@ -150,13 +144,35 @@ def _under(path: str) -> tuple[str, list[str]]:
     return ("TRUE", []) if not path else ("starts_with(f.path, ?)", [path + "/"])
 
 
+def build_summaries(store: Store, root: Path) -> list[str]:
+    """Bring the stored summaries in line with the index (after every index update): every
+    directory whose subtree hash changed is summarised again, bottom-up; the others are
+    reused. Returns the directories rebuilt."""
+    _, todo = _summaries(store, root, "", save=True)
+    return todo
+
+
+def read_summaries(store: Store, root: Path, path: str) -> dict[str, Built]:
+    """Summaries of `path` and every directory below it, as stored (read only: a directory
+    the last refresh did not reach is summarised in memory, not saved)."""
+    built, _ = _summaries(store, root, path, save=False)
+    return built
+
+
 def summarize(
     store: Store, root: Path, path: str, sampler: Sampler | None = None, want: Iterable[str] = ()
 ) -> tuple[dict[str, Built], list[str]]:
-    """Summaries of `path` and every directory below it. Returns (by dir, rebuilt dirs).
+    """Summaries of `path` and every directory below it, saving what was rebuilt; returns
+    (by dir, rebuilt dirs). `want`: directories that should get an LLM summary when a
+    sampler is given (the sampler's answers are cached by subtree hash)."""
+    built, todo = _summaries(store, root, path, save=True)
+    attach_llm(store, built, [w for w in want if w in built], sampler,
+               lambda d, h, text: save_llm_summary(store, d, h, text))
+    return built, todo
 
-    `want`: directories that should get an LLM summary when a sampler is given."""
-    store.reader().execute(SUMMARY_SCHEMA)
+
+def _summaries(store: Store, root: Path, path: str, *, save: bool,
+               ) -> tuple[dict[str, Built], list[str]]:
     cur = store.reader()
     where, params = _under(path)
     rows = cur.execute(
@@ -178,13 +194,9 @@ def summarize(
         kids = _children_map(hashes)
         for d in todo:
             built[d] = _combine(d, hashes[d], own.get(d), [built[c] for c in kids.get(d, [])])
-        _save(store, [built[d] for d in todo])
-    _attach_llm(store, built, [w for w in want if w in built], sampler)
+        if save:
+            _save(store, [built[d] for d in todo])
     return built, todo
-
-
-def _children(d: str, hashes: dict[str, str]) -> list[str]:
-    return sorted(c for c in hashes if c and dir_of(c) == d and c != d)
 
 
 def _children_map(hashes: dict[str, str]) -> dict[str, list[str]]:
@@ -292,14 +304,14 @@ def _combine(d: str, h: str, own: _Own | None, children: list[Built]) -> Built:
         langs.update(c.languages)
         syms += c.key_symbols
         entries += c.entry_points
-    syms = sorted({t: s for s, t in sorted(syms)}.items(), key=lambda kv: (-kv[1], kv[0]))
+    best = sorted({t: s for s, t in sorted(syms)}.items(), key=lambda kv: (-kv[1], kv[0]))
     return Built(
         path=d,
         subtree_hash=h,
         files=files,
         lines=lines,
         languages=dict(sorted(langs.items(), key=lambda kv: (-kv[1], kv[0]))),
-        key_symbols=[(s, t) for t, s in syms[:KEY_SYMBOLS]],
+        key_symbols=[(s, t) for t, s in best[:KEY_SYMBOLS]],
         entry_points=sorted(entries, key=lambda p: (_TEST.search(p) is not None, p.count("/"), p))[
             :ENTRY_POINTS
         ],
@@ -308,9 +320,20 @@ def _combine(d: str, h: str, own: _Own | None, children: list[Built]) -> Built:
     )
 
 
-def _attach_llm(
-    store: Store, built: dict[str, Built], want: list[str], sampler: Sampler | None
-) -> None:
+SaveLlm = Callable[[str, str, str], None]  # (path, subtree hash, text)
+
+
+def save_llm_summary(store: Store, path: str, subtree_hash: str, text: str) -> None:
+    """Cache an LLM-written summary of `path` at `subtree_hash`."""
+    store.reader().execute(
+        "UPDATE dir_summaries SET llm_summary = ? WHERE path = ? AND subtree_hash = ?",
+        [text, path, subtree_hash])
+
+
+def attach_llm(store: Store, built: dict[str, Built], want: list[str],
+               sampler: Sampler | None, save: SaveLlm | None = None) -> None:
+    """Give the `want` directories their LLM summary: the cached one, else (with a sampler)
+    a new one, handed to `save` to be cached."""
     if not want:
         return
     cur = store.reader()
@@ -320,11 +343,8 @@ def _attach_llm(
             continue
         if sampler is not None:
             b.llm_summary = sampler(llm_prompt(b, built)).strip() or None
-            if b.llm_summary:
-                cur.execute(
-                    "UPDATE dir_summaries SET llm_summary = ? WHERE path = ? AND subtree_hash = ?",
-                    [b.llm_summary, d, b.subtree_hash],
-                )
+            if b.llm_summary and save is not None:
+                save(d, b.subtree_hash, b.llm_summary)
             continue
         row = cur.execute(
             "SELECT llm_summary FROM dir_summaries WHERE path = ? AND llm_summary IS NOT NULL "

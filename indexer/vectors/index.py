@@ -242,7 +242,8 @@ class VectorIndex:
         present = allowed[np.asarray(self._index.contains(allowed), dtype=bool)]
         if len(present) == 0:
             return []
-        stored = np.asarray(self._index.get(present, dtype=np.float32), dtype=np.float32)
+        got = self._index.get(present, dtype=np.float32)  # type: ignore[arg-type]
+        stored = np.asarray(got, dtype=np.float32)
         norms = np.linalg.norm(stored, axis=1) * max(float(np.linalg.norm(query)), 1e-12)
         scores = (stored @ query) / np.maximum(norms, 1e-12)
         order = np.argsort(-scores, kind="stable")[:k]
