@@ -392,8 +392,8 @@ def index_repository(
                     pool.warm(warm_worker)
         deleted = sorted(set(known) - seen)
         walk_skips = len(skipped)
-        _apply(index, changed, deleted, known, opts, stats, skipped, progress, should_stop,
-               run_pool, full=True)
+        _apply(_Run(index, known, opts, stats, skipped, progress, should_stop, run_pool),
+               changed, deleted, full=True)
         # files the content rules skip (binary, generated, ...) are no indexable files
         stats.files = len(seen) - (len(skipped) - walk_skips)
     finally:
@@ -463,46 +463,54 @@ def _update(index: RepoIndex, rel_paths: Iterable[str], removed: set[str], opts:
             continue
         changed.append(item)
     stats.files = len(changed)
-    _apply(index, changed, deleted, known, opts, stats, skipped, None, full=False)
+    _apply(_Run(index, known, opts, stats, skipped), changed, deleted, full=False)
     stats.deleted = len(deleted)
     stats.generation = index.store.generation
     stats.seconds = time.perf_counter() - started
     return stats
 
 
-def _apply(
-    index: RepoIndex, changed: list[FileEntry], deleted: list[str],
-    known: dict[str, tuple[int, int, str]], opts: IndexOptions, stats: IndexStats,
-    skipped: list[tuple[str, str, str]], progress: ProgressFn | None,
-    should_stop: StopFn | None = None, run_pool: WorkerPool | None = None, *, full: bool,
-) -> None:
+@dataclass(slots=True)
+class _Run:
+    """One run: the index, the store's file states before it, the options, the stats and
+    skips it collects, and how it reports progress and is asked to stop."""
+
+    index: RepoIndex
+    known: dict[str, tuple[int, int, str]]
+    opts: IndexOptions
+    stats: IndexStats
+    skipped: list[tuple[str, str, str]]
+    progress: ProgressFn | None = None
+    should_stop: StopFn | None = None
+    run_pool: WorkerPool | None = None
+
+
+def _apply(run: _Run, changed: list[FileEntry], deleted: list[str], *, full: bool) -> None:
     """Process and write the changed files, then the skipped table (all of it when `full`)
     and the import graph. A bulk run writes with DuckDB's bulk settings (the graph build gets
     the usual ones back) and commits the lexical index while the graph is built."""
     # the first lexical commit comes _LEXICAL_COMMIT_S into the run, not with the first batch
     # (a commit costs moby's build ~0.3 s of CPU and its peak resident memory ~50 MB)
-    stats.lexical_committed_at = time.monotonic()
+    run.stats.lexical_committed_at = time.monotonic()
+    index = run.index
     bulk = len(changed) >= _BULK_FILES
     with gc_paused() if bulk else contextlib.nullcontext():
         with index.store.bulk_load() if bulk else contextlib.nullcontext():
-            due = _apply_batches(index, changed, deleted, known, opts, stats, skipped,
-                                 progress, should_stop, run_pool, bulk=bulk)
+            due = _apply_batches(run, changed, deleted, bulk=bulk)
         with _lexical_commit(index, due):
-            index.store.replace_skipped(skipped, full=full)
+            index.store.replace_skipped(run.skipped, full=full)
             _build_graph(index)
 
 
-def _apply_batches(
-    index: RepoIndex, changed: list[FileEntry], deleted: list[str],
-    known: dict[str, tuple[int, int, str]], opts: IndexOptions, stats: IndexStats,
-    skipped: list[tuple[str, str, str]], progress: ProgressFn | None,
-    should_stop: StopFn | None, run_pool: WorkerPool | None, *, bulk: bool,
-) -> int | None:
+def _apply_batches(run: _Run, changed: list[FileEntry], deleted: list[str], *,
+                   bulk: bool) -> int | None:
+    index, known, stats, skipped = run.index, run.known, run.stats, run.skipped
+    progress, should_stop = run.progress, run.should_stop
     pending: list[FileRecord] = []
     pending_deleted = list(deleted)
     done = 0
     due = None
-    for results in _run_batches(index, changed, opts, run_pool):
+    for results in _run_batches(index, changed, run.opts, run.run_pool):
         for res in results:
             if isinstance(res, SkippedFile):
                 skipped.append((res.path, str(res.reason), res.detail))
