@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help=(
         "report what would be indexed and skipped, estimated chunks and embedding time "
         "(the model's rate is measured once on this machine and cached), writing nothing"))
-    p.add_argument("-v", "--verbose", action="store_true", help=(
+    p.add_argument("--verbose", action="store_true", help=(
         "with --dry-run: list every skipped path with its reason"))
     p.add_argument("--import", dest="import_file", default=None, metavar="FILE", help=(
         "first restore the index from a snapshot made by --export (in any clone, at any "

@@ -80,7 +80,7 @@ def test_dry_run_verbose_lists_each_skipped_path_with_its_reason(
     assert "  too_large: ext/requests-logo.ai (" in proc.stdout
     listed = [line for line in proc.stdout.splitlines() if line.startswith("  ")]
     as_json = json.loads(sextant("index", str(corpus("requests")), "--dry-run", "--json",
-                                 "-v", cache=tmp_path).stdout)
+                                 "--verbose", cache=tmp_path).stdout)
     assert len(listed) == sum(as_json["skipped"].values()) == len(as_json["skipped_paths"])
 
 
