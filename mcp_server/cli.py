@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from mcp_server.logs import configure_logging
-from mcp_server.usage import CliError
+from mcp_server.usage import CliError, UsageError
 
 log = logging.getLogger("sextant")
 
@@ -184,6 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
         "a browser Origin allowed to call this server (repeatable; default: none)"))
     p.add_argument("--no-attach", action="store_true", help=(
         "stdio: no loopback listener for other processes to attach to"))
+    _workspace_options(p, serve=True)
+
+    p = command("cluster", "many repositories as index shards on Ray (pip install -e '.[cluster]')")
+    _common(p)
+    p.add_argument("action", choices=("index",), help="index: build one shard per repository")
+    _workspace_options(p, serve=False)
+    p.add_argument("--no-embed", action="store_true", help="skip embeddings (lexical + symbols)")
 
     p = command("eval", "recall of search on this repository's own commits")
     _common(p, refresh=True)
@@ -198,6 +205,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quant", choices=("q8_0", "f16"), default="q8_0",
                    help="weights of the default model")
     return parser
+
+
+def _workspace_options(p: argparse.ArgumentParser, *, serve: bool) -> None:
+    p.add_argument("--workspace", default=None, required=not serve, metavar="FILE", help=(
+        "TOML file with one [[repo]] table (name, path) per repository to serve together"
+        + (" (default: none, serve --repo alone)" if serve else " (required; no default)")))
+    if serve:
+        p.add_argument("--cluster", action="store_true", help=(
+            "answer through Ray actors holding the shards (needs --workspace and Ray)"))
+    p.add_argument("--address", default=None, metavar="ADDR", help=(
+        "Ray cluster address (default: start a local Ray instance)"))
 
 
 def subcommand_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -233,6 +251,24 @@ def _emit(args: argparse.Namespace, payload: Any, human: Callable[[Any], str]) -
         sys.stdout.write(human(payload).rstrip("\n") + "\n")
 
 
+def _run_once_more_if_damaged(handler: Callable[..., int | None],
+                              args: argparse.Namespace) -> int:
+    """Run the command; if it failed on a damaged store (one that opened, then failed a
+    read: damage the check on open does not see), move the store aside and run it again on
+    a rebuilt one."""
+    try:
+        return int(handler(args, _emit) or 0)
+    except Exception as exc:
+        from indexer.store import looks_damaged
+
+        if args.command == "serve" or not looks_damaged(exc):
+            raise
+        from mcp_server import commands
+
+        commands.set_aside_damaged_index(args, exc)
+        return int(handler(args, _emit) or 0)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(build_parser(), argv)
     configure_logging("WARNING" if args.command != "serve" else None)
@@ -240,10 +276,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     handler = getattr(commands, f"cmd_{args.command}")
     try:
-        return int(handler(args, _emit) or 0)
+        return _run_once_more_if_damaged(handler, args)
     except CliError as exc:
         sys.stderr.write(f"sextant: {exc}\n")
-        return 1
+        return 2 if isinstance(exc, UsageError) else 1
     except KeyboardInterrupt:
         return 130
     except Exception as exc:

@@ -36,6 +36,12 @@ def _paths(args: argparse.Namespace) -> IndexPaths:
     return IndexPaths.for_repo(repo_path(args), Path(args.index_dir) if args.index_dir else None)
 
 
+def set_aside_damaged_index(args: argparse.Namespace, error: BaseException) -> None:
+    from indexer.disk import set_aside_damaged
+
+    set_aside_damaged(_paths(args), error)
+
+
 @contextmanager
 def open_context(args: argparse.Namespace, *, embed: bool = False,
                  refresh: bool = True) -> Iterator[LiveIndex]:
@@ -267,7 +273,20 @@ def cmd_serve(args: argparse.Namespace, emit: Emit) -> int:
         watch=not args.no_watch, embed=not args.no_embed, transport=args.transport,
         host=args.host, port=args.port, token=args.token or Settings(root=repo_path(args)).token,
         index_secrets=args.index_secrets, **_http_overrides(args))
+    if args.workspace or args.cluster:
+        from mcp_server.workspace_server import serve_workspace
+
+        serve_workspace(settings, args.workspace, cluster=args.cluster, address=args.address)
+        return 0
     serve(settings)
+    return 0
+
+
+def cmd_cluster(args: argparse.Namespace, emit: Emit) -> int:
+    from mcp_server.cluster import cluster_index_command
+
+    result = cluster_index_command(args.workspace, args.address, embed=not args.no_embed)
+    emit(args, result, render.cluster_index)
     return 0
 
 

@@ -106,3 +106,14 @@ def dry_run(r: dict[str, Any]) -> str:
 
 def model(r: dict[str, Any]) -> str:
     return "\n".join(f"{k}: {v}" for k, v in r.items())
+
+
+def cluster_index(result: dict[str, Any]) -> str:
+    """`sextant cluster index`: one line per shard, then the totals."""
+    lines = [f"{s['repo']}: {s['files']} files, {s['chunks']} chunks in {s['seconds']} s "
+             f"(max RSS {s['max_rss_mb']} MB)" for s in result["shards"]]
+    lines.append(f"{len(result['shards'])} shards in {result['seconds']} s")
+    if "embedding" in result:
+        e = result["embedding"]
+        lines.append(f"embedding: {e['embedded']} of {e['requested']} texts needed the model")
+    return "\n".join(lines)

@@ -34,6 +34,7 @@ from mcp_server.settings import Settings
 from tools import budget
 from tools.deps import expand_dependencies as _expand_dependencies
 from tools.errors import ToolError
+from tools.merge import tag_repo
 from tools.models import (
     DependencyResult,
     IndexStatus,
@@ -115,7 +116,7 @@ async def _call(ctx: Context, fn: Callable[..., R], *args: object, wait_fresh: b
     def run() -> R:
         if wait_fresh:
             state.live.wait_fresh(fresh_paths, WAIT_FRESH_S)
-        return redact(fn(state.live, *args, **kwargs))
+        return tag_repo(redact(fn(state.live, *args, **kwargs)), state.runtime.settings.repo)
 
     outcome, started = "crash", time.perf_counter()
     metrics.started()
@@ -129,6 +130,12 @@ async def _call(ctx: Context, fn: Callable[..., R], *args: object, wait_fresh: b
     except anyio.get_cancelled_exc_class():
         outcome = "cancelled"
         raise
+    except Exception as exc:
+        if not state.live.recover_if_damaged(exc):
+            raise
+        outcome = "error"
+        raise MCPToolError("the index store is damaged: it was moved aside and is being "
+                           "rebuilt; retry in a few seconds") from None
     finally:
         metrics.finished(fn.__name__, outcome, time.perf_counter() - started)
 

@@ -15,6 +15,7 @@ def _env_list(name: str) -> tuple[str, ...]:
 class Settings:
     root: Path
     index_dir: Path | None = None
+    repo_name: str | None = None  # what results carry as `repo` (default: the root's name)
     model: str | None = field(default_factory=lambda: os.environ.get("SEXTANT_MODEL") or None)
     gpu_layers: int | None = None  # None: SEXTANT_GPU_LAYERS, else all layers when a GPU exists
     embed: bool = True
@@ -39,3 +40,8 @@ class Settings:
     tool_threads: int = 8  # worker threads for tool calls; more calls queue
     # -- attaching: a stdio server also listens on loopback so other processes can attach -----
     attach_listener: bool = True
+
+    @property
+    def repo(self) -> str:
+        """The repository's name in results: the configured name, else the root's name."""
+        return self.repo_name or self.root.name

@@ -14,6 +14,10 @@ class CliError(Exception):
     """A failure to report as one line on stderr, exit code 1."""
 
 
+class UsageError(CliError):
+    """A usage error (bad workspace file, a missing optional package): exit code 2."""
+
+
 def repo_path(args: argparse.Namespace) -> Path:
     raw = getattr(args, "path", None) if args.command == "index" else None
     root = Path(raw or args.repo or ".").expanduser()

@@ -10,7 +10,7 @@ import pytest
 from indexer.build.pipeline import index_repository
 from indexer.disk.repo import IndexPaths, RepoIndex
 from indexer.live import LiveIndex
-from indexer.store.search_tables import search_tables
+from indexer.store.lookup import search_tables
 from tools.search import search_code
 from tools.search_narrow import BlockHit, narrow_blocks
 

@@ -73,7 +73,8 @@ def run_json(*args: str, cache: Path) -> dict[str, object]:
 
 
 def embedded_hashes(store: Path) -> set[str]:
-    con = duckdb.connect(str(store), read_only=True)
+    """The text hashes in the embedding cache (its own file beside the store)."""
+    con = duckdb.connect(str(store.with_name("embeddings.duckdb")), read_only=True)
     try:
         return {r[0] for r in con.execute("SELECT text_hash FROM embeddings").fetchall()}
     finally:

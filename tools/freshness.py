@@ -11,4 +11,5 @@ from tools.models import Freshness
 def freshness(live: LiveIndex, paths: Iterable[str] | None = None) -> Freshness:
     """Freshness for an answer touching `paths` (every pending file when None)."""
     pending = live.pending_under(paths)
-    return Freshness(fresh=not pending, pending_files=pending[:20], generation=live.generation)
+    fresh = not pending and not live.reconciling  # a reconcile's paths are unknown: all stale
+    return Freshness(fresh=fresh, pending_files=pending[:20], generation=live.generation)

@@ -5,13 +5,33 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 
+class RepoFreshness(BaseModel):
+    """One repository's part of a workspace answer's freshness."""
+
+    repo: str
+    fresh: bool
+    pending_files: list[str] = Field(default_factory=list)
+    generation: int
+
+
+class MissingRepo(BaseModel):
+    """A repository (shard) whose part of a workspace answer is missing."""
+
+    repo: str
+    reason: str = Field(description="Why: timed out, failed, restarting")
+
+
 class Freshness(BaseModel):
     """Whether the answer reflects the working tree."""
 
     fresh: bool = Field(description="True when no relevant file changed since it was indexed")
     pending_files: list[str] = Field(default_factory=list,
                                      description="Changed files not yet re-indexed (first 20)")
-    generation: int = Field(description="Store generation the answer was computed from")
+    generation: int = Field(description=(
+        "Store generation the answer was computed from (a workspace: the highest of its "
+        "repositories', each listed in `repos`)"))
+    repos: list[RepoFreshness] = Field(default_factory=list, description=(
+        "A workspace answer: freshness per repository that answered"))
 
 
 class Omitted(BaseModel):
@@ -32,6 +52,7 @@ class SearchHit(BaseModel):
     snippet: str
     matched_by: list[str] = Field(default_factory=list,
                                   description="Indexes that matched: lexical, semantic, symbol")
+    repo: str | None = Field(default=None, description="Repository (workspace name) this comes from")
 
 
 class SearchResult(BaseModel):
@@ -42,6 +63,8 @@ class SearchResult(BaseModel):
     embedded_share: float = Field(description="Share of chunks that have embeddings (0..1)")
     omitted: Omitted | None = None
     freshness: Freshness
+    missing_repos: list[MissingRepo] = Field(default_factory=list, description=(
+        "Workspace: repositories whose part of the answer is missing (partial answer)"))
 
 
 class SymbolReference(BaseModel):
@@ -65,6 +88,7 @@ class SymbolInfo(BaseModel):
     body: str | None = None
     match: str = Field(description="How the name matched: exact, qualified, inherited, fuzzy")
     references: list[SymbolReference] | None = None
+    repo: str | None = Field(default=None, description="Repository (workspace name) this comes from")
 
 
 class SymbolResult(BaseModel):
@@ -73,6 +97,8 @@ class SymbolResult(BaseModel):
     truncated: bool
     omitted: Omitted | None = None
     freshness: Freshness
+    missing_repos: list[MissingRepo] = Field(default_factory=list, description=(
+        "Workspace: repositories whose part of the answer is missing (partial answer)"))
 
 
 class DependencyEdge(BaseModel):
@@ -80,6 +106,7 @@ class DependencyEdge(BaseModel):
     target: str
     kind: str = Field(description="imports, calls, inherits, external")
     detail: str = ""
+    repo: str | None = Field(default=None, description="Repository (workspace name) this comes from")
 
 
 class DependencyNode(BaseModel):
@@ -91,6 +118,7 @@ class DependencyNode(BaseModel):
     score: float
     signature: str = ""
     doc: str = ""
+    repo: str | None = Field(default=None, description="Repository (workspace name) this comes from")
 
 
 class DependencyResult(BaseModel):
@@ -103,6 +131,8 @@ class DependencyResult(BaseModel):
     truncated: bool
     omitted: Omitted | None = None
     freshness: Freshness
+    missing_repos: list[MissingRepo] = Field(default_factory=list, description=(
+        "Workspace: repositories whose part of the answer is missing (partial answer)"))
 
 
 class DirSummary(BaseModel):
@@ -122,6 +152,7 @@ class DirSummary(BaseModel):
     stale: bool = False
     llm_summary: str | None = None
     children: list[str] = Field(default_factory=list)
+    repo: str | None = Field(default=None, description="Repository (workspace name) this comes from")
 
 
 class SummaryResult(BaseModel):
@@ -130,9 +161,12 @@ class SummaryResult(BaseModel):
     truncated: bool
     omitted: Omitted | None = None
     freshness: Freshness
+    missing_repos: list[MissingRepo] = Field(default_factory=list, description=(
+        "Workspace: repositories whose part of the answer is missing (partial answer)"))
 
 
 class IndexStatus(BaseModel):
+    repo: str | None = Field(default=None, description="Repository (workspace name)")
     root: str
     index_dir: str
     generation: int
@@ -151,3 +185,10 @@ class IndexStatus(BaseModel):
         "Files added, changed or deleted in the working tree since they were indexed (a stat "
         "walk; None while a watcher keeps the index fresh: see pending_files)"))
     metrics: dict[str, float] = Field(default_factory=dict)
+
+
+class WorkspaceStatus(BaseModel):
+    """`index_status` of a workspace: one status per repository."""
+
+    repos: list[IndexStatus]
+    missing_repos: list[MissingRepo] = Field(default_factory=list)

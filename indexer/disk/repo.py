@@ -5,6 +5,7 @@ an index; it builds its own beside it):
 
     REPO/.sextant/            .gitignore containing `*`
     REPO/.sextant/v1/store.duckdb    metadata, the source of truth
+    REPO/.sextant/v1/embeddings.duckdb  the embedding cache (kept when a damaged store is not)
     REPO/.sextant/v1/lexical/        tantivy BM25 index (+ lexical.json: generation)
     REPO/.sextant/v1/vectors.usearch usearch vectors (+ .json sidecar: generation, model)
     REPO/.sextant/v1/server.json     the live server owning this index (pid, port), if any
@@ -15,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from indexer.core import WorkerPool
 from indexer.lexical import LexicalDoc, LexicalIndex
-from indexer.store import Store, StoreCorrupt
+from indexer.store import Store, StoreCorrupt, move_aside
 
 if TYPE_CHECKING:  # usearch costs the indexing process ~15 MB; only embedding needs it
     from indexer.vectors import VectorIndex
@@ -52,6 +52,10 @@ class IndexPaths:
     @property
     def store(self) -> Path:
         return self.dir / "store.duckdb"
+
+    @property
+    def embeddings(self) -> Path:
+        return self.dir / "embeddings.duckdb"
 
     @property
     def lexical(self) -> Path:
@@ -138,19 +142,23 @@ def _open_store(paths: IndexPaths) -> Store:
     """Open the store; a damaged one is moved aside (logged) and a fresh one created.
 
     The derived indexes go with it: their generations and chunk ids refer to the old
-    store, and a new store counting from 0 could reach the same generation."""
+    store, and a new store counting from 0 could reach the same generation. The embedding
+    cache, a file of its own, stays."""
     try:
-        return Store(paths.store)
+        return Store(paths.store, cache_path=paths.embeddings)
     except StoreCorrupt as exc:
-        aside = paths.store.with_name(f"store.corrupt-{int(time.time())}.duckdb")
-        log.error("index store %s cannot be opened (%s); moved it to %s and rebuilding",
-                  paths.store, exc, aside)
-        shutil.move(str(paths.store), str(aside))
-        wal = paths.store.with_name(paths.store.name + ".wal")
-        if wal.exists():
-            shutil.move(str(wal), str(aside) + ".wal")
-        _remove_derived(paths)
-        return Store(paths.store)
+        set_aside_damaged(paths, exc)
+        return Store(paths.store, cache_path=paths.embeddings)
+
+
+def set_aside_damaged(paths: IndexPaths, error: BaseException) -> Path:
+    """Move a damaged store (closed) aside with its derived indexes removed, so that the
+    next open starts empty and rebuilds; the embedding cache stays. Returns where it went."""
+    aside = move_aside(paths.store)
+    log.error("index store %s cannot be read (%s); moved it to %s and rebuilding",
+              paths.store, error, aside)
+    _remove_derived(paths)
+    return aside
 
 
 def _remove_derived(paths: IndexPaths) -> None:

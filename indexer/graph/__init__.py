@@ -1,26 +1,50 @@
 """Stage 6, the code graph: import edges and file rank (built with every index update),
-reference edges resolved at query time, and ranked dependency neighbourhoods."""
+reference edges resolved at query time, and ranked dependency neighbourhoods.
 
-from indexer.graph.build import (
-    build_graph,
-    graph_ready,
-    private_cursor,
-)
-from indexer.graph.neighbourhood import (
-    Neighbourhood,
-    Node,
-    expand,
-    file_node,
-    symbol_node,
-)
-from indexer.graph.refs import (
-    DEF_COLS,
-    Definition,
-    definition,
-)
-from indexer.graph.tables import (
-    graph_tables,
-)
+Names are imported on first use (PEP 562), so that importing one stage of the
+pipeline does not load the native libraries of the others."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from indexer.graph.build import (
+        build_graph,
+        graph_ready,
+        private_cursor,
+    )
+    from indexer.graph.neighbourhood import (
+        Neighbourhood,
+        Node,
+        expand,
+        file_node,
+        symbol_node,
+    )
+    from indexer.graph.refs import (
+        DEF_COLS,
+        Definition,
+        definition,
+    )
+    from indexer.graph.tables import (
+        graph_tables,
+    )
+
+_WHERE = {
+    "build_graph": "indexer.graph.build",
+    "graph_ready": "indexer.graph.build",
+    "private_cursor": "indexer.graph.build",
+    "Neighbourhood": "indexer.graph.neighbourhood",
+    "Node": "indexer.graph.neighbourhood",
+    "expand": "indexer.graph.neighbourhood",
+    "file_node": "indexer.graph.neighbourhood",
+    "symbol_node": "indexer.graph.neighbourhood",
+    "DEF_COLS": "indexer.graph.refs",
+    "Definition": "indexer.graph.refs",
+    "definition": "indexer.graph.refs",
+    "graph_tables": "indexer.graph.tables",
+}
 
 __all__ = [
     "DEF_COLS",
@@ -36,3 +60,12 @@ __all__ = [
     "private_cursor",
     "symbol_node",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value

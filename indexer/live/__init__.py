@@ -1,22 +1,13 @@
 """The live index: one repository's index kept fresh while it is served or queried
 (pending paths, freshness, the watcher, the model tier and its background embedding).
 
-The embedding names are imported on first use (PEP 562): `indexer.live.embedding` brings
-usearch and the embedders, which a CLI query without vectors never needs (`sextant search`
-on flask imported usearch for ~0.28 s on the loaded 2-core machine)."""
+Names are imported on first use (PEP 562), so that importing one stage of the
+pipeline does not load the native libraries of the others."""
 
+from __future__ import annotations
+
+import importlib
 from typing import TYPE_CHECKING, Any
-
-from indexer.live.index import (
-    LiveIndex,
-    LiveOptions,
-)
-from indexer.live.pending import (
-    PendingPaths,
-)
-from indexer.live.state import (
-    EmbeddingState,
-)
 
 if TYPE_CHECKING:
     from indexer.live.embedding import (
@@ -24,6 +15,26 @@ if TYPE_CHECKING:
         embed_chunks,
         embedded_text,
     )
+    from indexer.live.index import (
+        LiveIndex,
+        LiveOptions,
+    )
+    from indexer.live.pending import (
+        PendingPaths,
+    )
+    from indexer.live.state import (
+        EmbeddingState,
+    )
+
+_WHERE = {
+    "VECTOR_DTYPE": "indexer.live.embedding",
+    "embed_chunks": "indexer.live.embedding",
+    "embedded_text": "indexer.live.embedding",
+    "LiveIndex": "indexer.live.index",
+    "LiveOptions": "indexer.live.index",
+    "PendingPaths": "indexer.live.pending",
+    "EmbeddingState": "indexer.live.state",
+}
 
 __all__ = [
     "VECTOR_DTYPE",
@@ -35,12 +46,11 @@ __all__ = [
     "embedded_text",
 ]
 
-_LAZY = {"VECTOR_DTYPE", "embed_chunks", "embedded_text"}
-
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from indexer.live import embedding
-
-        return getattr(embedding, name)
-    raise AttributeError(f"module 'indexer.live' has no attribute {name!r}")
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value

@@ -1,6 +1,7 @@
 """Background embedding: chunks in the store -> embedding cache -> vector index.
 
-The cache (table `embeddings`, keyed by model id and the hash of the exact embedded text)
+The cache (table `embeddings` in its own file, `embeddings.duckdb`, attached to the store's
+connection; keyed by model id and the hash of the exact embedded text)
 means identical text is embedded once across files, re-indexes and branch switches. The
 vector index is derived: when its recorded generation differs from the store's (a crash, an
 edit while the server was down), it is rebuilt from the cache, which costs no model calls,
@@ -13,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +26,10 @@ from indexer.vectors import VectorIndex
 log = logging.getLogger(__name__)
 
 BATCH = 64
+# Texts per model call within a batch: stopping waits for at most one call (8 chunks: well
+# under a second on one busy CPU core with MiniLM), and each call still fills a batch per
+# thread of the CPU backends.
+MODEL_STEP = 8
 SAVE_EVERY_S = 30.0
 # f16, not i8: on real MiniLM code vectors usearch's i8 recall@10 against exact search was
 # 0.969 at 1k vectors, 0.959 at 2.5k and 0.955 at 7k, falling with size below the 0.95
@@ -37,8 +43,11 @@ def embedded_text(header: str, text: str) -> str:
     return f"{header}\n{text}" if header else text
 
 
-def open_vectors(index: RepoIndex, embedder: Embedder) -> VectorIndex:
-    """The vector index for `embedder`, rebuilt from the cache when it is behind the store."""
+def open_vectors(index: RepoIndex, embedder: Embedder,
+                 should_stop: Callable[[], bool] = lambda: False) -> VectorIndex:
+    """The vector index for `embedder`, rebuilt from the cache when it is behind the store.
+    A rebuild stops early when `should_stop()` turns true (the result is then incomplete:
+    the caller drops it)."""
     vectors = VectorIndex.open(index.paths.vectors, embedder.dim, VECTOR_DTYPE)
     model_file = index.paths.vectors.with_name("vectors.model")
     recorded = model_file.read_text().strip() if model_file.exists() else ""
@@ -46,17 +55,22 @@ def open_vectors(index: RepoIndex, embedder: Embedder) -> VectorIndex:
         log.info("vector index is behind the store (gen %s vs %s); rebuilding from the cache",
                  vectors.generation, index.store.generation)
         vectors = VectorIndex(index.paths.vectors, embedder.dim, VECTOR_DTYPE, "cos")
-        _fill_from_cache(index, vectors, embedder.model_id)
+        _fill_from_cache(index, vectors, embedder.model_id, should_stop)
+        if should_stop():
+            return vectors
         model_file.write_text(embedder.model_id)
     index.vectors = vectors
     return vectors
 
 
-def _fill_from_cache(index: RepoIndex, vectors: VectorIndex, model_id: str) -> None:
+def _fill_from_cache(index: RepoIndex, vectors: VectorIndex, model_id: str,
+                     should_stop: Callable[[], bool]) -> None:
     rows = index.store.query(
-        "SELECT c.chunk_id, e.vector FROM chunks c JOIN embeddings e "
+        "SELECT c.chunk_id, e.vector FROM chunks c JOIN cache.embeddings e "
         "ON e.text_hash = c.text_hash AND e.model_id = ?", [model_id])
     for start in range(0, len(rows), 4096):
+        if should_stop():
+            return
         part = rows[start:start + 4096]
         keys = np.array([r[0] for r in part], dtype=np.uint64)
         vecs = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in part])
@@ -79,9 +93,12 @@ def count_missing(index: RepoIndex, vectors: VectorIndex) -> int:
 
 
 def embed_chunks(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
-                 chunk_ids: Sequence[int], lock: threading.Lock | None = None) -> int:
+                 chunk_ids: Sequence[int], lock: threading.Lock | None = None,
+                 should_stop: Callable[[], bool] = lambda: False) -> int:
     """Embed `chunk_ids` (cache first); returns how many texts the model embedded (chunks
-    with the same text are embedded once)."""
+    with the same text are embedded once). Model calls go
+    `MODEL_STEP` texts at a time and stop when `should_stop()` turns true (what was embedded
+    is kept; the rest stays without a vector)."""
     if not chunk_ids:
         return 0
     marks = ",".join("?" * len(chunk_ids))
@@ -90,26 +107,37 @@ def embed_chunks(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
         list(chunk_ids))
     cached = index.store.cached_vectors(embedder.model_id, [r[3] for r in rows])
     missing = [r for r in rows if r[3] not in cached]
-    unique = list({r[3]: r for r in missing}.values())
     by_hash: dict[str, np.ndarray] = {h: np.frombuffer(v, dtype=np.float32)
                                       for h, v in cached.items()}
-    if unique:
-        texts = [embedded_text(r[1], r[2]) for r in unique]
-        if lock is not None:
-            with lock:
-                vecs = embedder.embed_documents(texts)
-        else:
-            vecs = embedder.embed_documents(texts)
-        vecs = np.asarray(vecs, dtype=np.float32)
-        index.store.put_vectors(embedder.model_id,
-                                [(r[3], v.tobytes()) for r, v in zip(unique, vecs, strict=True)])
-        for r, v in zip(unique, vecs, strict=True):
-            by_hash[r[3]] = v
+    unique = list({r[3]: r for r in missing}.values())
+    computed = 0
+    for start in range(0, len(unique), MODEL_STEP):
+        if start and should_stop():
+            break
+        step = unique[start:start + MODEL_STEP]
+        by_hash.update(_embed_rows(index, embedder, step, lock))
+        computed += len(step)
     live = [r for r in rows if r[3] in by_hash]
     if live:
         vectors.add(np.array([r[0] for r in live], dtype=np.uint64),
                     np.stack([by_hash[r[3]] for r in live]))
-    return len(unique)
+    return computed
+
+
+def _embed_rows(index: RepoIndex, embedder: Embedder, rows: Sequence[tuple[Any, ...]],
+                lock: threading.Lock | None) -> dict[str, np.ndarray]:
+    """One model call for `rows` (chunk_id, header, text, text_hash); cached, and returned
+    by text hash."""
+    texts = [embedded_text(r[1], r[2]) for r in rows]
+    if lock is not None:
+        with lock:
+            vecs = embedder.embed_documents(texts)
+    else:
+        vecs = embedder.embed_documents(texts)
+    vecs = np.asarray(vecs, dtype=np.float32)
+    index.store.put_vectors(embedder.model_id,
+                            [(r[3], v.tobytes()) for r, v in zip(rows, vecs, strict=True)])
+    return {r[3]: v for r, v in zip(rows, vecs, strict=True)}
 
 
 def embed_pending(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
@@ -123,11 +151,16 @@ def embed_pending(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
     state.state, state.total = "running", total
     state.done, state.started_at = total - len(todo), time.monotonic()
     done_before = state.done
+    if todo:
+        log.info("embedding %d chunks without a vector (%s)", len(todo), embedder.model_id)
     last_save = time.monotonic()
     for start in range(0, len(todo), BATCH):
         if should_stop():
             break
-        state.computed += embed_chunks(index, vectors, embedder, todo[start:start + BATCH], lock)
+        state.computed += embed_chunks(index, vectors, embedder, todo[start:start + BATCH],
+                                       lock, should_stop)
+        if should_stop():  # the batch may be cut short: not counted
+            break
         state.done = done_before + min(len(todo), start + BATCH)
         if time.monotonic() - last_save > SAVE_EVERY_S:
             vectors.save(index.store.generation)

@@ -78,12 +78,14 @@ class LiveIndex:
         self.ready = ready if ready is not None else threading.Event()
         self.metrics: dict[str, float] = {}
         self.watching = False
+        self.root_identity: tuple[int, int] | None = None  # the directory watched at root
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._listeners: list[Callable[[], None]] = []
         self._index_options: IndexOptions | None = None
         self._ignore: IgnoreCache | None = None
         self._ignore_lock = threading.Lock()
+        self._recovering = False
 
     @classmethod
     def open(cls, root: Path, index_dir: Path | None = None, options: LiveOptions | None = None,
@@ -119,6 +121,22 @@ class LiveIndex:
     def pending_paths(self) -> set[str]:
         return self.pending()
 
+    @property
+    def reconciling(self) -> bool:
+        """True while every answer is stale: a full reconcile is pending or running, or
+        the watched repository directory was removed or replaced (checked now)."""
+        self.check_root()
+        return self.pending.reconciling
+
+    def check_root(self) -> None:
+        """Make everything stale when the directory at the root is not the one watched (the
+        watcher notices it too, within a second, re-attaches and reconciles)."""
+        if self.watching and self.root_identity is not None:
+            from indexer.live.watcher import root_identity
+
+            if root_identity(self.root) != self.root_identity:
+                self.pending.add([], reconcile=True)
+
     def pending_under(self, paths: Iterable[str] | None) -> list[str]:
         """Pending paths equal to or under any of `paths` (every pending path when None)."""
         pending = self.pending()
@@ -132,7 +150,8 @@ class LiveIndex:
         `timeout_s` seconds; True when fresh. Named files whose stat differs from the index
         are queued first, so an edit the watcher has not reported yet is waited for too."""
         wanted = None if paths is None else {p.strip("/") or "." for p in paths}
-        if wanted and self.watching:
+        self.check_root()
+        if wanted and self.watching and not self.pending.reconciling:
             from indexer.live.events import stale_paths
 
             stale = stale_paths(self.index, wanted, self.index_options.walk,
@@ -229,6 +248,32 @@ class LiveIndex:
         with self.write_lock:
             save_llm_summary(self.store, path, subtree_hash, text)
 
+    def recover_if_damaged(self, error: BaseException) -> bool:
+        """If `error` says the store is damaged, rebuild it in the background (once at a
+        time; `indexer.live.recover`) and return True."""
+        from indexer.store import looks_damaged
+
+        if not looks_damaged(error) or self._stop.is_set():
+            return False
+        with self._ignore_lock:
+            if self._recovering:
+                return True
+            self._recovering = True
+        log.error("the index store is damaged (%s); rebuilding it", error)
+        self.pending.add([], reconcile=True)  # every answer is stale until the rebuild is done
+        self._spawn(self._recover, "sextant-recover", error)
+        return True
+
+    def _recover(self, error: BaseException) -> None:
+        from indexer.live.recover import rebuild_damaged
+
+        try:
+            rebuild_damaged(self, error)
+        except Exception:  # top level of a thread
+            log.exception("rebuilding the damaged store failed")
+        finally:
+            self._recovering = False
+
     # -- the model tier ----------------------------------------------------------------------
 
     def attach_model(self) -> None:
@@ -237,11 +282,41 @@ class LiveIndex:
         from indexer.live.embedding import open_vectors
 
         self.embedding.state = "pending"
-        embedder = load_embedder(self.options.model, self.options.gpu_layers)
-        if self._stop.is_set():
+        log.info("loading the embedding model (%s)", self.options.model or "default")
+        embedder = self._load_unless_stopped(
+            lambda: load_embedder(self.options.model, self.options.gpu_layers))
+        if embedder is None:
             return
-        self.vectors = open_vectors(self.index, embedder)
+        vectors = open_vectors(self.index, embedder, self._stop.is_set)
+        if self._stop.is_set():  # a rebuild from the cache cut short is not kept
+            return
+        self.vectors = vectors
         self.embedder = embedder
+
+    def _load_unless_stopped(self, load: Callable[[], Embedder]) -> Embedder | None:
+        """`load()` in a helper thread, waited for until it ends or the live index stops
+        (None then, at once: a model load cannot be interrupted, and stopping must not wait
+        seconds for a model nobody will use; the daemon helper ends alone, its model dropped).
+        """
+        result: list[Embedder | Exception] = []
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                result.append(load())
+            except Exception as exc:  # noqa: BLE001 - top of a thread: re-raised by the waiter
+                result.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="sextant-model-load", daemon=True).start()
+        while not done.wait(0.05):
+            if self._stop.is_set():
+                log.info("stopping: the embedding model load is abandoned")
+                return None
+        if isinstance(result[0], Exception):
+            raise result[0]
+        return None if self._stop.is_set() else result[0]
 
     def attach_existing_vectors(self) -> bool:
         """Attach the model tier only when vectors exist (CLI queries); False otherwise."""
@@ -286,8 +361,8 @@ class LiveIndex:
             self._spawn(self._watch, "sextant-watch")
         self._spawn(self._background, "sextant-index")
 
-    def _spawn(self, target: Callable[[], None], name: str) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)
+    def _spawn(self, target: Callable[..., None], name: str, *args: object) -> None:
+        thread = threading.Thread(target=target, name=name, args=args, daemon=True)
         self._threads.append(thread)
         thread.start()
 
@@ -323,10 +398,11 @@ class LiveIndex:
                                          should_stop=self._stop.is_set)
                 self.refresh_summaries()
             log.info("index reconciled: %s", stats.as_dict())
-        except Exception:  # top level of a thread: log, keep serving
+        except Exception as exc:  # top level of a thread: log, keep serving
             if self._stop.is_set():
                 return
-            log.exception("reconciling the index failed; serving what is indexed")
+            if not self.recover_if_damaged(exc):
+                log.exception("reconciling the index failed; serving what is indexed")
         self.ready.set()
         self._warm()
         self.notify_changed()

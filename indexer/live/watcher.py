@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
 import time
 from pathlib import Path
@@ -48,6 +49,8 @@ class Watched(Protocol):
     @property
     def index_options(self) -> IndexOptions: ...
 
+    root_identity: tuple[int, int] | None
+
     def ignore_rules(self) -> IgnoreCache: ...
 
     def apply(self, paths: list[str], removed: set[str], reconcile: bool) -> IndexStats: ...
@@ -60,6 +63,16 @@ MASS_CHANGE = 500  # more paths than this in one batch: one reconcile instead
 _STEP_MS = 10  # quiet time that closes a batch
 _RUST_TIMEOUT_MS = 1000
 _RETRY_S = 1.0  # pause before re-starting a failed watcher
+_ROOT_POLL_S = 0.2  # how often a missing repository directory is looked for
+
+
+def root_identity(root: Path) -> tuple[int, int] | None:
+    """(device, inode) of the directory at `root`; None when there is none."""
+    try:
+        st = os.stat(root)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
 
 
 class Watcher:
@@ -84,17 +97,48 @@ class Watcher:
 
     def listen_loop(self) -> None:
         debounce = max(int(self.live.debounce_ms), _STEP_MS)
-        while not self.stop.is_set():
+        while self._attach():
             try:
                 for changes in watchfiles.watch(
                     self.root, watch_filter=self._keep, debounce=debounce, step=_STEP_MS,
                     rust_timeout=_RUST_TIMEOUT_MS, stop_event=self.stop, raise_interrupt=False,
+                    yield_on_timeout=True,
                 ):
-                    self.on_changes(changes)
+                    if self._root_replaced():
+                        break  # watch the directory now at the root instead
+                    if changes:
+                        self.on_changes(changes)
             except Exception:  # the watcher must outlive a backend failure
+                if self._root_replaced():
+                    continue
                 log.exception("file watcher failed; reconciling and restarting it")
                 self.pending.add([], reconcile=True)
                 self.stop.wait(_RETRY_S)
+
+    def _attach(self) -> bool:
+        """Wait until the root is a directory and record which one is watched (a different
+        one than before was put in place of the old: reconcile with it). False on stop."""
+        identity = root_identity(self.root)
+        while identity is None:
+            if self.stop.wait(_ROOT_POLL_S):
+                return False
+            identity = root_identity(self.root)
+        previous, self.live.root_identity = self.live.root_identity, identity
+        if previous is not None and previous != identity:
+            log.warning("repository directory %s was replaced; watching the new one and "
+                        "reconciling with it", self.root)
+            self.pending.add([], reconcile=True)
+        return not self.stop.is_set()
+
+    def _root_replaced(self) -> bool:
+        """True (and everything stale) when the watched directory is no longer the root:
+        removed, or moved away and another put in its place."""
+        if root_identity(self.root) == self.live.root_identity:
+            return False
+        log.warning("repository directory %s was removed or replaced; the index is stale "
+                    "until a directory is back there", self.root)
+        self.pending.add([], reconcile=True)
+        return True
 
     def _keep(self, _change: watchfiles.Change, path: str) -> bool:
         rel = self._rel(path)
@@ -134,6 +178,9 @@ class Watcher:
         while not self.stop.is_set() and not self.live.ready.wait(0.1):
             pass
         while not self.stop.is_set():
+            if root_identity(self.root) != self.live.root_identity:
+                self.stop.wait(_ROOT_POLL_S)  # never index a missing or unwatched root
+                continue
             batch = self.pending.take(timeout=0.2)
             if batch is None:
                 continue

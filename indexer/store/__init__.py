@@ -1,19 +1,46 @@
 """Stage 4, the store: DuckDB, the source of truth (every table and every DDL statement),
-and the in-memory lookup tables search reads from it."""
+and the in-memory lookup tables search reads from it.
 
-from indexer.store.db import (
-    SCHEMA_VERSION,
-    GenerationCache,
-    Store,
-    StoreCorrupt,
-    atomic,
-    text_column,
-)
-from indexer.store.search_tables import (
-    MemberRow,
-    SearchTables,
-    search_tables,
-)
+Names are imported on first use (PEP 562), so that importing one stage of the
+pipeline does not load the native libraries of the others."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from indexer.store.db import (
+        SCHEMA_VERSION,
+        GenerationCache,
+        Store,
+        StoreCorrupt,
+        atomic,
+        text_column,
+    )
+    from indexer.store.integrity import (
+        looks_damaged,
+        move_aside,
+    )
+    from indexer.store.lookup import (
+        MemberRow,
+        SearchTables,
+        search_tables,
+    )
+
+_WHERE = {
+    "SCHEMA_VERSION": "indexer.store.db",
+    "GenerationCache": "indexer.store.db",
+    "Store": "indexer.store.db",
+    "StoreCorrupt": "indexer.store.db",
+    "atomic": "indexer.store.db",
+    "text_column": "indexer.store.db",
+    "looks_damaged": "indexer.store.integrity",
+    "move_aside": "indexer.store.integrity",
+    "MemberRow": "indexer.store.lookup",
+    "SearchTables": "indexer.store.lookup",
+    "search_tables": "indexer.store.lookup",
+}
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -23,6 +50,17 @@ __all__ = [
     "Store",
     "StoreCorrupt",
     "atomic",
+    "looks_damaged",
+    "move_aside",
     "search_tables",
     "text_column",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value

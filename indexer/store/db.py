@@ -16,6 +16,7 @@ indexing process's resident memory.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import weakref
@@ -28,6 +29,13 @@ import duckdb
 import numpy as np
 
 from indexer.parse import FileRecord
+from indexer.store.integrity import (
+    attach_cache,
+    check_marker,
+    looks_damaged,
+    verify_tables,
+    write_marker,
+)
 
 __all__ = ["FileRecord", "Store", "StoreCorrupt", "StoreError"]
 
@@ -63,8 +71,6 @@ CREATE TABLE IF NOT EXISTS chunks (
     chunk_id BIGINT PRIMARY KEY, file_id BIGINT, start_line INTEGER, end_line INTEGER,
     start_byte BIGINT, end_byte BIGINT, symbol VARCHAR, kind VARCHAR, header VARCHAR,
     text VARCHAR, tokens INTEGER, text_hash VARCHAR);
-CREATE TABLE IF NOT EXISTS embeddings (
-    model_id VARCHAR, text_hash VARCHAR, vector BLOB, PRIMARY KEY (model_id, text_hash));
 -- the code graph (indexer.graph), rebuilt with every index update
 CREATE TABLE IF NOT EXISTS file_edges (
     src_path VARCHAR, dst_path VARCHAR, dst_kind VARCHAR, module VARCHAR, line INTEGER);
@@ -74,6 +80,14 @@ CREATE TABLE IF NOT EXISTS file_rank (path VARCHAR, rank DOUBLE, importers INTEG
 CREATE TABLE IF NOT EXISTS dir_summaries (
     path VARCHAR, subtree_hash VARCHAR, summary VARCHAR, llm_summary VARCHAR, built_at DOUBLE,
     PRIMARY KEY (path, subtree_hash));
+"""
+# The embedding cache lives in its own database file, attached to the store's connection as
+# `cache` (indexer.store.integrity): a damaged store is moved aside and rebuilt, and takes no
+# vectors along (they cost hours of CPU on a large repository; the rest is re-derived in
+# minutes).
+CACHE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cache.embeddings (
+    model_id VARCHAR, text_hash VARCHAR, vector BLOB, PRIMARY KEY (model_id, text_hash));
 """
 
 _FILE_TABLES = ("symbols", "refs", "imports", "chunks")
@@ -102,16 +116,21 @@ def atomic(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection
 class Store:
     """The DuckDB database of one index directory."""
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False,
+                 cache_path: Path | None = None) -> None:
         self.path = path
+        self.cache_path = cache_path or path.with_name(path.stem + "-embeddings.duckdb")
         self.read_only = read_only
+        clean = read_only or check_marker(path)  # before DuckDB touches the file
         try:
             # Bounded memory: DuckDB would otherwise cache up to 80% of RAM.
             self._con = duckdb.connect(str(path), read_only=read_only, config={
                 "memory_limit": MEMORY_LIMIT, "threads": _THREADS,
                 "preserve_insertion_order": False})
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
+        except duckdb.Error as exc:  # damage in the first blocks fails the connect itself
+            if not isinstance(exc, duckdb.IOException) and not looks_damaged(exc):
+                raise
+            if looks_damaged(exc) or not re.search(r"\block", str(exc).lower()):
                 raise StoreCorrupt(f"index database {path} is not readable: {exc}") from exc
             raise StoreError(
                 f"cannot open index database {path}: {exc}. If another Sextant process owns this "
@@ -130,9 +149,37 @@ class Store:
             try:
                 self._con.execute(_SCHEMA)
                 self._init_meta()
+                if not clean:
+                    verify_tables(self._con, "main")
             except duckdb.Error as exc:  # a damaged file often opens, then fails on first read
                 self._con.close()  # else DuckDB's per-path instance cache keeps serving it
                 raise StoreCorrupt(f"index database {path} is not readable: {exc}") from exc
+        try:
+            attach_cache(self._con, self.cache_path, CACHE_SCHEMA, read_only=read_only)
+            if not read_only:
+                self._migrate_cache()
+        except BaseException:
+            self._con.close()
+            raise
+
+    def _migrate_cache(self) -> None:
+        """Move the vectors of a store that kept them in its own `embeddings` table (before
+        the separate cache file) into the cache; idempotent if interrupted."""
+        # fetchall, not fetchone: a half-read result blocks the next statement on `_con`
+        rows = self._con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'main' AND table_name = 'embeddings'").fetchall()
+        if not rows[0][0]:
+            return
+        try:
+            self._con.execute("INSERT OR IGNORE INTO cache.embeddings "
+                              "SELECT * FROM main.embeddings")
+        except duckdb.Error as exc:
+            self._con.close()
+            raise StoreCorrupt(f"index database {self.path} is not readable: {exc}") from exc
+        moved = self._con.execute("SELECT count(*) FROM cache.embeddings").fetchall()[0][0]
+        log.info("moved the embedding cache (%s vectors) into %s", moved, self.cache_path)
+        self._con.execute("DROP TABLE main.embeddings")
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -149,11 +196,18 @@ class Store:
 
     def close(self) -> None:
         self._con.close()
+        if not self.read_only:
+            write_marker(self.path)
+            write_marker(self.cache_path)
 
     def checkpoint(self) -> None:
-        """Fold the write-ahead log into the database file (a copy of the file is then whole)."""
+        """Fold the write-ahead logs into the database files, the store's and the attached
+        embedding cache's (a copy of the files is then whole)."""
         with self._write_lock:
-            self._con.execute("CHECKPOINT")
+            names = [r[0] for r in self._con.execute(
+                "SELECT database_name FROM duckdb_databases() WHERE NOT internal").fetchall()]
+            for name in names:
+                self._con.execute(f'CHECKPOINT "{name}"')
 
     def reader(self) -> duckdb.DuckDBPyConnection:
         """A cursor for the calling thread (DuckDB cursors are not shared across threads)."""
@@ -317,7 +371,7 @@ class Store:
         cur = self.reader()
         cur.register("_h", {"h": text_column(hashes)})
         rows = cur.execute(
-            "SELECT text_hash, vector FROM embeddings WHERE model_id=? "
+            "SELECT text_hash, vector FROM cache.embeddings WHERE model_id=? "
             "AND text_hash IN (SELECT h FROM _h)", [model_id]).fetchall()
         cur.unregister("_h")
         return {r[0]: r[1] for r in rows}
@@ -330,7 +384,7 @@ class Store:
                  "vector": text_column([i[1] for i in items])}
         with self._write_lock:
             self._con.register("_v", table)
-            self._con.execute("INSERT OR IGNORE INTO embeddings SELECT * FROM _v")
+            self._con.execute("INSERT OR IGNORE INTO cache.embeddings SELECT * FROM _v")
             self._con.unregister("_v")
 
 
