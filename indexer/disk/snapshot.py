@@ -39,6 +39,7 @@ from indexer.disk.repo import FORMAT_VERSION, IndexPaths, RepoIndex
 from indexer.store import SCHEMA_VERSION, Store
 
 MANIFEST = "sextant-snapshot.json"
+EMBEDDINGS = "embeddings.duckdb"  # the embedding cache beside the store (IndexPaths.embeddings)
 SNAPSHOT_FORMAT = "sextant-snapshot"
 SNAPSHOT_VERSION = 1
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -243,7 +244,7 @@ def _check_store(into: Path, manifest: dict[str, Any], src: Path) -> int:
     if not path.exists():
         raise SnapshotError(f"{src} holds no store.duckdb; it is not a Sextant index")
     try:
-        store = Store(path, read_only=True)
+        store = Store(path, read_only=True, cache_path=into / EMBEDDINGS)
         try:
             generation = store.generation
             schema = store.get_meta("schema_version")
