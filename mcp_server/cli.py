@@ -117,7 +117,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-embed", action="store_true", help=(
         "skip the model tier (lexical + symbols + static vectors)"))
     _static_option(p)
-    p.add_argument("--dry-run", action="store_true", help="report what would be indexed")
+    p.add_argument("--dry-run", action="store_true", help=(
+        "report what would be indexed and skipped, estimated chunks and embedding time "
+        "(the model's rate is measured once on this machine and cached), writing nothing"))
+    p.add_argument("--verbose", action="store_true", help=(
+        "with --dry-run: list every skipped path with its reason"))
+    p.add_argument("--import", dest="import_file", default=None, metavar="FILE", help=(
+        "first restore the index from a snapshot made by --export (in any clone, at any "
+        "commit), then re-index only the files that differ (default: no snapshot)"))
+    p.add_argument("--export", default=None, metavar="FILE", help=(
+        "after indexing, write the index (store with the embedding cache, lexical index, "
+        "vectors) to FILE: one tar, gzip-compressed, zstd when `zstandard` is installed "
+        "(default: no snapshot)"))
     p.add_argument("--max-file-bytes", type=_int_in(1), default=1 << 20, metavar="BYTES",
                    help="skip files larger than this")
     p.add_argument("--index-secrets", action="store_true",
@@ -236,6 +247,9 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> a
     if extra:
         subcommand_parsers(parser)[args.command].error(
             f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "index" and args.dry_run and (args.export or args.import_file):
+        subcommand_parsers(parser)["index"].error(
+            "--dry-run writes nothing: use it without --export/--import")
     return args
 
 

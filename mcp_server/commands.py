@@ -121,9 +121,10 @@ def cmd_index(args: argparse.Namespace, emit: Emit) -> int:
     if args.dry_run:
         from indexer.build import dry_run
 
-        report = dry_run(paths.root, opts)
+        report = dry_run(paths.root, opts, embed=not args.no_embed, verbose=args.verbose)
         emit(args, report, render.dry_run)
         return 0
+    imported = _import_snapshot(args, paths) if args.import_file else None
     progress = Progress()
     started = time.perf_counter()
     static = (static_from_env() or args.static) and not args.no_static
@@ -141,8 +142,34 @@ def cmd_index(args: argparse.Namespace, emit: Emit) -> int:
                              f"{result['seconds_to_usable']} s; embedding with the model, most "
                              "valuable chunks first (Ctrl-C stops; the next run resumes)\n")
             result["embedding"] = _embed_all(live, progress)
+        if imported is not None:
+            result["imported"] = imported
+        if args.export:
+            result["exported"] = _export_snapshot(live.index, args.export)
     emit(args, result, render.index_stats)
     return 130 if result.get("embedding", {}).get("interrupted") else 0
+
+
+def _import_snapshot(args: argparse.Namespace, paths: IndexPaths) -> dict[str, Any]:
+    from pathlib import Path
+
+    from indexer.disk import SnapshotError, import_snapshot
+
+    try:
+        return import_snapshot(Path(args.import_file), paths).as_dict()
+    except SnapshotError as exc:
+        raise CliError(f"{exc} (the index was left as it was)") from None
+
+
+def _export_snapshot(index: RepoIndex, dest: str) -> dict[str, Any]:
+    from pathlib import Path
+
+    from indexer.disk import SnapshotError, export_snapshot
+
+    try:
+        return export_snapshot(index, Path(dest)).as_dict()
+    except (SnapshotError, OSError) as exc:
+        raise CliError(f"cannot write the snapshot {dest}: {exc}") from None
 
 
 def _tiers(live: LiveIndex) -> str:
@@ -184,6 +211,7 @@ def _embed_all(live: LiveIndex, progress: Progress) -> dict[str, Any]:
         progress(state.done, state.total or None, "embedding")
     return {"model": live.embedder.model_id, "embedded": len(live.vectors),
             "chunks": state.total, "vectors": len(live.vectors),
+            "computed": state.computed,
             "seconds": round(time.perf_counter() - started, 2), "interrupted": interrupted}
 
 

@@ -88,17 +88,33 @@ def index_stats(r: dict[str, Any]) -> str:
         e = r["embedding"]
         stopped = " (stopped: run again to embed the rest)" if e.get("interrupted") else ""
         text += (f"\nmodel vectors: {e['embedded']} of {e['chunks']} chunks with {e['model']} "
-                 f"in {e['seconds']} s{stopped}")
+                 f"in {e['seconds']} s ({e.get('computed', 0)} computed by the model, the rest "
+                 f"from the cache){stopped}")
+    if "imported" in r:
+        i = r["imported"]
+        text += (f"\nrestored {i['files']} index files (generation {i['generation']}) "
+                 f"from {i['path']}")
+    if "exported" in r:
+        x = r["exported"]
+        text += (f"\nwrote the index ({x['files']} files, {x['bytes']} bytes before "
+                 f"{x['compression']}) to {x['path']}")
     return text
 
 
 def dry_run(r: dict[str, Any]) -> str:
+    embed = r["estimated_embed_seconds"]
+    rate = r.get("embed_rate") or {}
+    cost = (f"~{embed} s to embed at {rate['chunks_per_s']} chunks/s ({rate['source']})"
+            if embed is not None else "embedding not estimated")
+    approx = "" if r.get("chunks_exact") else "~"
     out = [(f"would index {r['files']} files ({r['bytes']} bytes), "
-            f"~{r['estimated_chunks']} chunks, "
-            f"~{r['estimated_embed_seconds']} s to embed on this machine")]
+            f"{approx}{r['estimated_chunks']} chunks, {cost}")]
     out.append("languages: " + ", ".join(f"{k} {v}" for k, v in r["languages"].items()))
     out.append("top directories: " + ", ".join(f"{k} {v}" for k, v in list(r["directories"].items())[:10]))
     out.append("skipped: " + (", ".join(f"{k} {v}" for k, v in r["skipped"].items()) or "none"))
+    for item in r.get("skipped_paths", []):
+        detail = f" ({item['detail']})" if item["detail"] else ""
+        out.append(f"  {item['reason']}: {item['path']}{detail}")
     return "\n".join(out)
 
 

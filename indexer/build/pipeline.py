@@ -44,6 +44,7 @@ from indexer.lexical import LexicalDoc, ident_body, tokenize_for_index
 from indexer.parse import FileRecord
 
 if TYPE_CHECKING:
+    from indexer.core import Chunk, ParsedFile
     from indexer.disk import RepoIndex
 
 log = logging.getLogger(__name__)
@@ -101,29 +102,39 @@ def text_hash(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def process_file(entry: FileEntry, opts: IndexOptions) -> FileRecord | SkippedFile:
-    """Read, classify, parse and chunk one file. Never raises for a bad file."""
+def _chunk_source(path: str, data: bytes, opts: IndexOptions) -> tuple[
+        str | None, ParsedFile | None, str, list[Chunk]]:
+    """Parse and chunk one file's bytes: (language, parse result, text, chunks)."""
     from indexer.chunk import chunk_file
     from indexer.languages import language_for_path
     from indexer.parse import parse_source
 
+    language = language_for_path(path)
+    parsed = parse_source(data, language) if language else None
+    text = decode_text(data)
+    try:
+        chunks = chunk_file(path, text, language, parsed, max_tokens=opts.chunk_max_tokens)
+    except RecursionError:  # pathologically nested symbols: keep them, chunk by lines
+        log.warning("%s nests too deeply for AST chunks; using line windows", path)
+        chunks = chunk_file(path, text, language, None, max_tokens=opts.chunk_max_tokens)
+    return language, parsed, text, chunks
+
+
+def read_checked(entry: FileEntry, opts: IndexOptions) -> bytes | SkippedFile:
+    """A file's bytes, or why the real run would skip it (unreadable, size, content rules)."""
     data = read_file(entry, opts.walk)
     if isinstance(data, SkippedFile):
         return data
-    skip = content_skip_reason(entry.path, data, opts.walk)
-    if skip is not None:
-        return skip
-    language = language_for_path(entry.path)
+    return content_skip_reason(entry.path, data, opts.walk) or data
+
+
+def process_file(entry: FileEntry, opts: IndexOptions) -> FileRecord | SkippedFile:
+    """Read, classify, parse and chunk one file. Never raises for a bad file."""
+    data = read_checked(entry, opts)
+    if isinstance(data, SkippedFile):
+        return data
     try:
-        parsed = parse_source(data, language) if language else None
-        text = decode_text(data)
-        try:
-            chunks = chunk_file(entry.path, text, language, parsed,
-                                max_tokens=opts.chunk_max_tokens)
-        except RecursionError:  # pathologically nested symbols: keep them, chunk by lines
-            log.warning("%s nests too deeply for AST chunks; using line windows", entry.path)
-            chunks = chunk_file(entry.path, text, language, None,
-                                max_tokens=opts.chunk_max_tokens)
+        language, parsed, text, chunks = _chunk_source(entry.path, data, opts)
     except Exception as exc:  # noqa: BLE001 - one bad file must never abort the run
         log.warning("failed to index %s: %s", entry.path, exc)
         return SkippedFile(entry.path, "parse_error", f"{type(exc).__name__}: {exc}")
@@ -136,6 +147,35 @@ def process_file(entry: FileEntry, opts: IndexOptions) -> FileRecord | SkippedFi
                  [(tokenize_for_index(c.symbol or ""), tokenize_for_index(c.header),
                    ident_body(c.text, keep=language is None)) for c in chunks]),
     )
+
+
+SampledFile = tuple[str, int | None, list[str]]  # path, chunks (None: skipped), texts
+
+
+def chunk_sample(entries: list[FileEntry], opts: IndexOptions, texts_per_file: int = 0,
+                 ) -> list[SampledFile]:
+    """For a dry run, one result per entry: its path, how many chunks the real run would
+    make of it (None when the real run would skip it) and up to `texts_per_file` of the
+    texts it would embed."""
+    out: list[SampledFile] = []
+    with gc_paused():
+        for entry in entries:
+            data = read_checked(entry, opts)
+            chunks = None if isinstance(data, SkippedFile) else _chunks_or_none(entry, data, opts)
+            if chunks is None:
+                out.append((entry.path, None, []))
+                continue
+            texts = [f"{c.header}\n{c.text}" if c.header else c.text  # as embedded
+                     for c in chunks[:texts_per_file]]
+            out.append((entry.path, len(chunks), texts))
+    return out
+
+
+def _chunks_or_none(entry: FileEntry, data: bytes, opts: IndexOptions) -> list[Chunk] | None:
+    try:
+        return _chunk_source(entry.path, data, opts)[3]
+    except Exception:  # noqa: BLE001 - the real run skips it (parse_error)
+        return None
 
 
 def process_batch(entries: list[FileEntry], opts: IndexOptions) -> list[FileRecord | SkippedFile]:
@@ -371,9 +411,11 @@ def index_repository(
                         pool = run_pool = WorkerPool(opts.workers)
                     pool.warm(warm_worker)
         deleted = sorted(set(known) - seen)
-        stats.files = len(seen)
+        walk_skips = len(skipped)
         _apply(_Run(index, opts, stats, known, skipped, progress, should_stop, run_pool),
                changed, deleted, full=True)
+        # files the content rules skip (binary, generated, ...) are no indexable files
+        stats.files = len(seen) - (len(skipped) - walk_skips)
     finally:
         if run_pool is not None:
             run_pool.close()

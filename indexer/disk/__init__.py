@@ -17,11 +17,21 @@ if TYPE_CHECKING:
         RepoIndex,
         set_aside_damaged,
     )
+    from indexer.disk.snapshot import (
+        SnapshotError,
+        SnapshotInfo,
+        export_snapshot,
+        import_snapshot,
+    )
     from indexer.disk.static import STATIC_DTYPE, StaticTier
 
 _WHERE = {
     "STATIC_DTYPE": "indexer.disk.static",
     "StaticTier": "indexer.disk.static",
+    "SnapshotError": "indexer.disk.snapshot",
+    "SnapshotInfo": "indexer.disk.snapshot",
+    "export_snapshot": "indexer.disk.snapshot",
+    "import_snapshot": "indexer.disk.snapshot",
     "FORMAT_VERSION": "indexer.disk.repo",
     "IndexPaths": "indexer.disk.repo",
     "RepoIndex": "indexer.disk.repo",
@@ -33,7 +43,11 @@ __all__ = [
     "STATIC_DTYPE",
     "IndexPaths",
     "RepoIndex",
+    "SnapshotError",
+    "SnapshotInfo",
     "StaticTier",
+    "export_snapshot",
+    "import_snapshot",
     "set_aside_damaged",
 ]
 

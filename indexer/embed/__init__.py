@@ -10,8 +10,11 @@ from typing import TYPE_CHECKING
 from indexer import lazy_attributes
 
 if TYPE_CHECKING:
+    from indexer.embed.convert import cache_dir
     from indexer.embed.factory import (
+        backend_from_env,
         load_embedder,
+        model_id_for,
     )
     from indexer.embed.protocol import (
         Embedder,
@@ -35,6 +38,9 @@ _WHERE = {
     "load_static_embedder": "indexer.embed.static",
     "load_static_tier": "indexer.embed.static",
     "static_from_env": "indexer.embed.static",
+    "cache_dir": "indexer.embed.convert",
+    "backend_from_env": "indexer.embed.factory",
+    "model_id_for": "indexer.embed.factory",
     "load_embedder": "indexer.embed.factory",
     "Embedder": "indexer.embed.protocol",
     "EmbedderError": "indexer.embed.protocol",
@@ -49,10 +55,13 @@ __all__ = [
     "HashingEmbedder",
     "ModelUnavailableError",
     "StaticEmbedder",
+    "backend_from_env",
+    "cache_dir",
     "embedded_text",
     "load_embedder",
     "load_static_embedder",
     "load_static_tier",
+    "model_id_for",
     "static_from_env",
 ]
 

@@ -118,7 +118,8 @@ def count_missing(index: RepoIndex, vectors: VectorIndex) -> int:
 def embed_chunks(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
                  chunk_ids: Sequence[int], lock: threading.Lock | None = None,
                  should_stop: Callable[[], bool] = lambda: False) -> int:
-    """Embed `chunk_ids` (cache first); returns how many needed the model. Model calls go
+    """Embed `chunk_ids` (cache first); returns how many texts the model embedded (chunks
+    with the same text are embedded once). Model calls go
     `MODEL_STEP` texts at a time and stop when `should_stop()` turns true (what was embedded
     is kept; the rest stays without a vector)."""
     if not chunk_ids:
@@ -132,15 +133,18 @@ def embed_chunks(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
     by_hash: dict[str, np.ndarray] = {h: np.frombuffer(v, dtype=np.float32)
                                       for h, v in cached.items()}
     unique = list({r[3]: r for r in missing}.values())
+    computed = 0
     for start in range(0, len(unique), MODEL_STEP):
         if start and should_stop():
             break
-        by_hash.update(_embed_rows(index, embedder, unique[start:start + MODEL_STEP], lock))
+        step = unique[start:start + MODEL_STEP]
+        by_hash.update(_embed_rows(index, embedder, step, lock))
+        computed += len(step)
     live = [r for r in rows if r[3] in by_hash]
     if live:
         vectors.add(np.array([r[0] for r in live], dtype=np.uint64),
                     np.stack([by_hash[r[3]] for r in live]))
-    return len(missing)
+    return computed
 
 
 def _embed_rows(index: RepoIndex, embedder: Embedder, rows: Sequence[tuple[Any, ...]],
@@ -176,7 +180,8 @@ def embed_pending(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
     for start in range(0, len(todo), BATCH):
         if should_stop():
             break
-        embed_chunks(index, vectors, embedder, todo[start:start + BATCH], lock, should_stop)
+        state.computed += embed_chunks(index, vectors, embedder, todo[start:start + BATCH],
+                                       lock, should_stop)
         if should_stop():  # the batch may be cut short: not counted
             break
         state.done = done_before + min(len(todo), start + BATCH)

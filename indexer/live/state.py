@@ -25,6 +25,7 @@ class EmbeddingState:
     state: str = "off"
     done: int = 0
     total: int = 0
+    computed: int = 0  # chunks the model embedded (the rest came from the embedding cache)
     error: str | None = None
     started_at: float | None = None  # time.monotonic() when the current pass began
     done_at_start: int = 0  # chunks that had a vector when the current pass began

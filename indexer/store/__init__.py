@@ -12,6 +12,7 @@ from indexer import lazy_attributes
 
 if TYPE_CHECKING:
     from indexer.store.db import (
+        SCHEMA_VERSION,
         GenerationCache,
         Store,
         StoreCorrupt,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     )
 
 _WHERE = {
+    "SCHEMA_VERSION": "indexer.store.db",
     "GenerationCache": "indexer.store.db",
     "Store": "indexer.store.db",
     "StoreCorrupt": "indexer.store.db",
@@ -42,6 +44,7 @@ _WHERE = {
 }
 
 __all__ = [
+    "SCHEMA_VERSION",
     "GenerationCache",
     "MemberRow",
     "SearchTables",

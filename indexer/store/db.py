@@ -200,6 +200,15 @@ class Store:
             write_marker(self.path)
             write_marker(self.cache_path)
 
+    def checkpoint(self) -> None:
+        """Fold the write-ahead logs into the database files, the store's and the attached
+        embedding cache's (a copy of the files is then whole)."""
+        with self._write_lock:
+            names = [r[0] for r in self._con.execute(
+                "SELECT database_name FROM duckdb_databases() WHERE NOT internal").fetchall()]
+            for name in names:
+                self._con.execute(f'CHECKPOINT "{name}"')
+
     def reader(self) -> duckdb.DuckDBPyConnection:
         """A cursor for the calling thread (DuckDB cursors are not shared across threads)."""
         cur = getattr(self._local, "cursor", None)
