@@ -59,6 +59,17 @@ READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_worl
 MaxTokens = Annotated[int, Field(
     ge=budget.MIN_MAX_TOKENS, le=budget.MAX_MAX_TOKENS,
     description="Upper bound on the answer's size in cl100k tokens; detail degrades to fit")]
+# search_code's parameters, shared by the single-repository and the workspace servers
+Query = Annotated[str, Field(min_length=1, max_length=4000, description=(
+    "What you are looking for: a description ('where are URL rules registered'), an "
+    "identifier, an error message, or an issue text"))]
+K = Annotated[int, Field(ge=1, le=100, description="Number of results")]
+Language = Annotated[str | None, Field(max_length=40, description=(
+    "Only this language, e.g. python, go, typescript"))]
+PathGlob = Annotated[str | None, Field(max_length=500, description=(
+    "Only paths matching this glob or under this directory, e.g. 'src/**/*.py'"))]
+Mode = Annotated[Literal["hybrid", "lexical", "semantic"], Field(description=(
+    "hybrid (default) fuses BM25, symbol names and embeddings"))]
 WaitFresh = Annotated[bool, Field(description=(
     "Wait up to 10 s for edited files to be re-indexed first (right after editing)"))]
 WAIT_FRESH_S = 10.0
@@ -196,17 +207,12 @@ def _register_prompts(server: MCPServer) -> None:
 def _register_tools(server: MCPServer) -> None:
     @server.tool(annotations=READ_ONLY)
     async def search_code(  # noqa: PLR0913 (the parameters are the tool's published schema)
-        query: Annotated[str, Field(min_length=1, max_length=4000, description=(
-            "What you are looking for: a description ('where are URL rules registered'), an "
-            "identifier, an error message, or an issue text"))],
+        query: Query,
         ctx: Context,
-        k: Annotated[int, Field(ge=1, le=100, description="Number of results")] = 10,
-        language: Annotated[str | None, Field(max_length=40, description=(
-            "Only this language, e.g. python, go, typescript"))] = None,
-        path: Annotated[str | None, Field(max_length=500, description=(
-            "Only paths matching this glob or under this directory, e.g. 'src/**/*.py'"))] = None,
-        mode: Annotated[Literal["hybrid", "lexical", "semantic"], Field(description=(
-            "hybrid (default) fuses BM25, symbol names and embeddings"))] = "hybrid",
+        k: K = 10,
+        language: Language = None,
+        path: PathGlob = None,
+        mode: Mode = "hybrid",
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
         granularity: Annotated[Literal["chunk", "file"], Field(description=(

@@ -24,7 +24,17 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from mcp_server.sdk import SextantServer
-from mcp_server.server import INSTRUCTIONS, READ_ONLY, MaxTokens, WaitFresh
+from mcp_server.server import (
+    INSTRUCTIONS,
+    READ_ONLY,
+    K,
+    Language,
+    MaxTokens,
+    Mode,
+    PathGlob,
+    Query,
+    WaitFresh,
+)
 from mcp_server.settings import Settings
 from mcp_server.text import compact
 from mcp_server.workspace import Shards, WorkspaceRuntime, answer
@@ -104,16 +114,12 @@ def build_workspace_server(settings: Settings, shards: Shards,
 def _register(server: MCPServer) -> None:
     @server.tool(annotations=READ_ONLY)
     async def search_code(  # noqa: PLR0913 - the signature is the tool's input schema
-        query: Annotated[str, Field(min_length=1, max_length=4000, description=(
-            "What you are looking for: a description, an identifier, an error message"))],
+        query: Query,
         ctx: Context,
-        k: Annotated[int, Field(ge=1, le=100, description="Number of results")] = 10,
-        language: Annotated[str | None, Field(max_length=40, description=(
-            "Only this language, e.g. python, go, typescript"))] = None,
-        path: Annotated[str | None, Field(max_length=500, description=(
-            "Only paths matching this glob or under this directory"))] = None,
-        mode: Annotated[Literal["hybrid", "lexical", "semantic"], Field(description=(
-            "hybrid (default) fuses BM25, symbol names and embeddings"))] = "hybrid",
+        k: K = 10,
+        language: Language = None,
+        path: PathGlob = None,
+        mode: Mode = "hybrid",
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
         repo: Repo = None,
