@@ -128,17 +128,20 @@ async def _call(ctx: Context, fn: Callable[..., R], *args: object, wait_fresh: b
     metrics = state.runtime.metrics
 
     def answer(**options: object) -> R:
-        return tag_repo(redact(fn(state.live, *args, **options)), state.runtime.settings.repo)
+        return redact(fn(state.live, *args, **options))
 
     def run() -> R:
         if wait_fresh:
             state.live.wait_fresh(fresh_paths, WAIT_FRESH_S)
-        result = answer(**kwargs)
+        raw = answer(**kwargs)
+        result = tag_repo(raw, state.runtime.settings.repo)
         budget = kwargs.get("max_tokens")
         if isinstance(budget, int) and isinstance(result, BaseModel):
-            over = budget_tokens(result) - budget  # the repo names added after fitting
-            if over > 0:
-                result = answer(**{**kwargs, "max_tokens": max(50, budget - over - 16)})
+            tagged, plain = budget_tokens(result), budget_tokens(raw)
+            if tagged > budget >= plain:  # the repo names, added after fitting, overflow it
+                smaller = max(50, budget - (tagged - plain) - 8)
+                result = tag_repo(answer(**{**kwargs, "max_tokens": smaller}),
+                                  state.runtime.settings.repo)
         return result
 
     outcome, started = "crash", time.perf_counter()
