@@ -50,13 +50,15 @@ def run_then_kill(root: Path, index_dir: Path, trigger: Trigger, limit: float) -
     every millisecond) or after `limit` s. True if it was killed before it finished."""
     proc = start_index(root, index_dir)
     deadline = time.monotonic() + limit
-    while proc.poll() is None and not trigger() and time.monotonic() < deadline:
-        time.sleep(0.001)
-    if proc.poll() is not None:
-        return False
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    return True
+    try:
+        while proc.poll() is None and not trigger() and time.monotonic() < deadline:
+            time.sleep(0.001)
+    finally:  # whatever happens, the run ends here and its process is reaped
+        finished = proc.poll() is not None
+        if not finished:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    return not finished
 
 
 def triggers(paths: IndexPaths) -> dict[str, Trigger]:
@@ -66,11 +68,17 @@ def triggers(paths: IndexPaths) -> dict[str, Trigger]:
     wal = paths.store.with_name(paths.store.name + ".wal")
 
     def store_commit() -> bool:
-        return wal.exists() and wal.stat().st_size > 0
+        try:
+            return wal.stat().st_size > 0
+        except OSError:  # no WAL (or it was checkpointed away between two calls)
+            return False
 
     def lexical_commit() -> bool:
-        return paths.lexical.is_dir() and any(
-            p.stat().st_mtime > since for p in paths.lexical.iterdir() if p.suffix != ".json")
+        try:
+            return any(p.stat().st_mtime > since for p in paths.lexical.iterdir()
+                       if p.suffix != ".json")
+        except OSError:  # not there yet, or a segment merged away while listed
+            return False
 
     return {"store_commit": store_commit, "lexical_commit": lexical_commit,
             "time": lambda: False}
