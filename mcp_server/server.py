@@ -70,6 +70,16 @@ PathGlob = Annotated[str | None, Field(max_length=500, description=(
     "Only paths matching this glob or under this directory, e.g. 'src/**/*.py'"))]
 Mode = Annotated[Literal["hybrid", "lexical", "semantic"], Field(description=(
     "hybrid (default) fuses BM25, symbol names and embeddings"))]
+# the other read tools' parameters, shared with the workspace server too
+IncludeBody = Annotated[bool, Field(description="Include the source body")]
+IncludeRefs = Annotated[bool, Field(description=(
+    "List call sites and other uses, with a line of context"))]
+Target = Annotated[str, Field(min_length=1, max_length=500, description=(
+    "A file path ('src/flask/app.py') or a symbol ('Scaffold.route')"))]
+Direction = Annotated[Literal["out", "in", "both"], Field(description=(
+    "out: what the target uses; in: what uses the target"))]
+Hops = Annotated[int, Field(ge=1, le=4, description="Hops to follow")]
+SummaryDepth = Annotated[int, Field(ge=0, le=4, description="Levels of subdirectories")]
 WaitFresh = Annotated[bool, Field(description=(
     "Wait up to 10 s for edited files to be re-indexed first (right after editing)"))]
 WAIT_FRESH_S = 10.0
@@ -238,9 +248,8 @@ def _register_tools(server: MCPServer) -> None:
         ctx: Context,
         path: Annotated[str | None, Field(max_length=500, description=(
             "Prefer definitions in this file or directory"))] = None,
-        include_body: Annotated[bool, Field(description="Include the source body")] = True,
-        include_references: Annotated[bool, Field(description=(
-            "List call sites and other uses, with a line of context"))] = False,
+        include_body: IncludeBody = True,
+        include_references: IncludeRefs = False,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
     ) -> Annotated[CallToolResult, SymbolResult]:
@@ -255,12 +264,10 @@ def _register_tools(server: MCPServer) -> None:
 
     @server.tool(annotations=READ_ONLY)
     async def expand_dependencies(
-        target: Annotated[str, Field(min_length=1, max_length=500, description=(
-            "A file path ('src/flask/app.py') or a symbol ('Scaffold.route')"))],
+        target: Target,
         ctx: Context,
-        direction: Annotated[Literal["out", "in", "both"], Field(description=(
-            "out: what the target uses; in: what uses the target"))] = "out",
-        depth: Annotated[int, Field(ge=1, le=4, description="Hops to follow")] = 1,
+        direction: Direction = "out",
+        depth: Hops = 1,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
     ) -> Annotated[CallToolResult, DependencyResult]:
@@ -275,7 +282,7 @@ def _register_tools(server: MCPServer) -> None:
         ctx: Context,
         path: Annotated[str, Field(max_length=500, description=(
             "Directory relative to the repository root"))] = ".",
-        depth: Annotated[int, Field(ge=0, le=4, description="Levels of subdirectories")] = 1,
+        depth: SummaryDepth = 1,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
     ) -> Annotated[CallToolResult, SummaryResult]:

@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import anyio
 from mcp.server import MCPServer
@@ -27,12 +27,18 @@ from mcp_server.sdk import SextantServer
 from mcp_server.server import (
     INSTRUCTIONS,
     READ_ONLY,
+    Direction,
+    Hops,
+    IncludeBody,
+    IncludeRefs,
     K,
     Language,
     MaxTokens,
     Mode,
     PathGlob,
     Query,
+    SummaryDepth,
+    Target,
     WaitFresh,
 )
 from mcp_server.settings import Settings
@@ -137,9 +143,8 @@ def _register(server: MCPServer) -> None:
         ctx: Context,
         path: Annotated[str | None, Field(max_length=500, description=(
             "Prefer definitions in this file or directory"))] = None,
-        include_body: Annotated[bool, Field(description="Include the source body")] = True,
-        include_references: Annotated[bool, Field(description=(
-            "List call sites and other uses, with a line of context"))] = False,
+        include_body: IncludeBody = True,
+        include_references: IncludeRefs = False,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
         repo: Repo = None,
@@ -153,12 +158,10 @@ def _register(server: MCPServer) -> None:
 
     @server.tool(annotations=READ_ONLY)
     async def expand_dependencies(
-        target: Annotated[str, Field(min_length=1, max_length=500, description=(
-            "A file path ('src/flask/app.py') or a symbol ('Scaffold.route')"))],
+        target: Target,
         ctx: Context,
-        direction: Annotated[Literal["out", "in", "both"], Field(description=(
-            "out: what the target uses; in: what uses the target"))] = "out",
-        depth: Annotated[int, Field(ge=1, le=4, description="Hops to follow")] = 1,
+        direction: Direction = "out",
+        depth: Hops = 1,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
         repo: Repo = None,
@@ -173,7 +176,7 @@ def _register(server: MCPServer) -> None:
         ctx: Context,
         path: Annotated[str, Field(max_length=500, description=(
             "Directory relative to each repository's root"))] = ".",
-        depth: Annotated[int, Field(ge=0, le=4, description="Levels of subdirectories")] = 1,
+        depth: SummaryDepth = 1,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
         repo: Repo = None,
