@@ -23,38 +23,23 @@ import numpy as np
 from usearch.index import search as exact_search
 
 from indexer.core import atomic_write_bytes
-from indexer.vectors.index import RWLock, VectorIndexError, as_keys, digest
+from indexer.vectors.index import Stamped, VectorIndexError, as_keys, digest
 
 log = logging.getLogger(__name__)
 
 FLAT_FORMAT = 1
 
 
-class FlatVectors:
+class FlatVectors(Stamped):
     """Keys and f16 vectors in growable arrays; removal swaps the last row in."""
 
     def __init__(self, path: Path, dim: int) -> None:
-        self.path = path
+        super().__init__(path)
         self.dim = dim
         self._keys = np.zeros(0, dtype=np.uint64)
         self._vecs = np.zeros((0, dim), dtype=np.float16)
         self._size = 0
         self._row: dict[int, int] = {}
-        self._generation = -1
-        self._dirty = False
-        self._lock = RWLock()
-
-    @property
-    def meta_path(self) -> Path:
-        return self.path.with_name(self.path.name + ".meta.json")
-
-    @property
-    def generation(self) -> int:
-        return self._generation
-
-    @property
-    def dirty(self) -> bool:
-        return self._dirty
 
     @classmethod
     def open(cls, path: Path, dim: int) -> FlatVectors:

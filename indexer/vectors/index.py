@@ -87,15 +87,11 @@ def as_keys(keys: Any) -> np.ndarray:
     return np.ascontiguousarray(np.atleast_1d(np.asarray(keys)), dtype=np.uint64)
 
 
-class VectorIndex:
-    """A usearch index with atomic, generation-stamped saves. Scores: cosine similarity."""
+class Stamped:
+    """A derived index saved beside a sidecar that records the store generation it reflects."""
 
-    def __init__(self, path: Path, dim: int, dtype: str, metric: str) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.dim = dim
-        self.dtype = dtype
-        self.metric = metric
-        self._index = Index(ndim=dim, metric=metric, dtype=dtype)
         self._generation = -1
         self._dirty = False  # changed since it was loaded or saved
         self._lock = RWLock()
@@ -113,6 +109,17 @@ class VectorIndex:
     def dirty(self) -> bool:
         """True when vectors were added or removed since the last load or save."""
         return self._dirty
+
+
+class VectorIndex(Stamped):
+    """A usearch index with atomic, generation-stamped saves. Scores: cosine similarity."""
+
+    def __init__(self, path: Path, dim: int, dtype: str, metric: str) -> None:
+        super().__init__(path)
+        self.dim = dim
+        self.dtype = dtype
+        self.metric = metric
+        self._index = Index(ndim=dim, metric=metric, dtype=dtype)
 
     @classmethod
     def open(
