@@ -31,7 +31,7 @@ from indexer.build import IndexOptions, index_repository
 from indexer.core import WorkerPool
 from indexer.discover import WalkOptions
 from indexer.disk import IndexPaths, RepoIndex
-from indexer.embed import Embedder, load_embedder
+from indexer.embed import Embedder, EmbedderFacts, load_embedder
 from indexer.live import EmbeddingState, LiveIndex, LiveOptions
 from tools.errors import ToolError
 
@@ -91,24 +91,12 @@ class EmbedCall(Protocol):
     def embed_query(self, text: str) -> np.ndarray: ...
 
 
-class RemoteEmbedder:
+class RemoteEmbedder(EmbedderFacts):
     """An `Embedder` whose model is the shared `EmbedService`."""
 
     def __init__(self, service: EmbedCall) -> None:
         self.service = service
         self._model_id, self._dim, self._max_tokens = service.info()
-
-    @property
-    def model_id(self) -> str:
-        return self._model_id
-
-    @property
-    def dim(self) -> int:
-        return self._dim
-
-    @property
-    def max_tokens(self) -> int:
-        return self._max_tokens
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self.service.embed_documents(list(texts))

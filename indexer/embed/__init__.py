@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from indexer.embed.protocol import (
         Embedder,
         EmbedderError,
+        EmbedderFacts,
         HashingEmbedder,
         ModelUnavailableError,
         embedded_text,
@@ -44,6 +45,7 @@ _WHERE = {
     "load_embedder": "indexer.embed.factory",
     "Embedder": "indexer.embed.protocol",
     "EmbedderError": "indexer.embed.protocol",
+    "EmbedderFacts": "indexer.embed.protocol",
     "HashingEmbedder": "indexer.embed.protocol",
     "ModelUnavailableError": "indexer.embed.protocol",
 }
@@ -52,6 +54,7 @@ __all__ = [
     "STATIC_ENV",
     "Embedder",
     "EmbedderError",
+    "EmbedderFacts",
     "HashingEmbedder",
     "ModelUnavailableError",
     "StaticEmbedder",

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from indexer.embed.batching import pack_batches, physical_cores
-from indexer.embed.protocol import EmbedderError, ModelUnavailableError
+from indexer.embed.protocol import EmbedderError, EmbedderFacts, ModelUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +188,7 @@ class _Layer:
     up_b: np.ndarray
 
 
-class NumpyBertEmbedder:
+class NumpyBertEmbedder(EmbedderFacts):
     """An `Embedder` for BERT-architecture GGUF encoders, computed with numpy on the CPU."""
 
     def __init__(
@@ -290,18 +290,6 @@ class NumpyBertEmbedder:
         return layer
 
     # -- Embedder ----------------------------------------------------------------------------
-
-    @property
-    def model_id(self) -> str:
-        return self._model_id
-
-    @property
-    def dim(self) -> int:
-        return self._dim
-
-    @property
-    def max_tokens(self) -> int:
-        return self._max_tokens
 
     def tokenize(self, text: str) -> list[int]:
         return self._small.tokenize(text)

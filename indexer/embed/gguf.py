@@ -25,7 +25,7 @@ import numpy as np
 
 from indexer.embed.batching import pack_batches, physical_cores
 from indexer.embed.convert import model_fingerprint
-from indexer.embed.protocol import EmbedderError, ModelUnavailableError
+from indexer.embed.protocol import EmbedderError, EmbedderFacts, ModelUnavailableError
 
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("indexer.embed.llama")
@@ -111,7 +111,7 @@ class Tokenizer:
         return full[:lead] + body + (full[len(full) - tail :] if tail else [])
 
 
-class GGUFEmbedder:
+class GGUFEmbedder(EmbedderFacts):
     """An `Embedder` over any GGUF embedding model (BERT-style encoders or decoders)."""
 
     def __init__(
@@ -190,18 +190,6 @@ class GGUFEmbedder:
 
     def _arch(self) -> str:
         return self._meta("general.architecture") or ""
-
-    @property
-    def model_id(self) -> str:
-        return self._model_id
-
-    @property
-    def dim(self) -> int:
-        return self._dim
-
-    @property
-    def max_tokens(self) -> int:
-        return self._max_tokens
 
     def tokenize(self, text: str) -> list[int]:
         """Model tokens for `text` with special tokens, truncated to `max_tokens`."""

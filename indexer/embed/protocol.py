@@ -67,6 +67,26 @@ class Embedder(Protocol):
         ...
 
 
+class EmbedderFacts:
+    """The `Embedder` protocol's three facts, for embedders that know them once loaded."""
+
+    _model_id: str
+    _dim: int
+    _max_tokens: int
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+
 def _bucket(token: str, dim: int) -> tuple[int, float]:
     digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
     value = int.from_bytes(digest, "little")
