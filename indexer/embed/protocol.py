@@ -98,7 +98,7 @@ def embedded_text(header: str, text: str) -> str:
     return f"{header}\n{text}" if header else text
 
 
-class HashingEmbedder:
+class HashingEmbedder(EmbedderFacts):
     """Deterministic fake: a signed, hashed bag of identifier sub-tokens.
 
     Texts that share identifiers get similar vectors, so ranking tests stay meaningful.
@@ -110,20 +110,9 @@ class HashingEmbedder:
     def __init__(self, dim: int = 64, max_tokens: int = 256) -> None:
         self._dim = dim
         self._max_tokens = max_tokens
+        self._model_id = f"hashing-d{dim}-t{max_tokens}"
         self.calls: list[list[str]] = []
         self.query_calls: list[str] = []
-
-    @property
-    def model_id(self) -> str:
-        return f"hashing-d{self._dim}-t{self._max_tokens}"
-
-    @property
-    def dim(self) -> int:
-        return self._dim
-
-    @property
-    def max_tokens(self) -> int:
-        return self._max_tokens
 
     def _vector(self, text: str) -> np.ndarray:
         vec = np.zeros(self._dim, dtype=np.float32)
