@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ from mcp import Client
 
 from indexer.build.pipeline import index_repository
 from indexer.disk.repo import IndexPaths, RepoIndex
+from indexer.live import LiveIndex
 from mcp_server.runtime import Runtime
 from mcp_server.settings import Settings
 
@@ -19,6 +20,18 @@ def build_index(root: Path, index_dir: Path) -> None:
     """Index `root` into `index_dir` (lexical + symbols), leaving the tree untouched."""
     with RepoIndex(IndexPaths.for_repo(root, index_dir)) as index:
         index_repository(index)
+
+
+@contextmanager
+def live_over(tmp_path: Path, files: Mapping[str, str]) -> Iterator[LiveIndex]:
+    """A repository of `files` (path -> text) under `tmp_path`, indexed, as a live index."""
+    root = tmp_path / "repo"
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
+        index_repository(index)
+        yield LiveIndex(index)
 
 
 def server_settings(root: Path, index_dir: Path, **kw: Any) -> Settings:

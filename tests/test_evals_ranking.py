@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer.build.pipeline import index_repository
-from indexer.disk.repo import IndexPaths, RepoIndex
 from indexer.live import LiveIndex
+from tests.mcp_helpers import live_over
 from tools.models import SearchHit
 from tools.search import plan_query, search_code
 
@@ -83,13 +82,8 @@ def _shows(hit: SearchHit, path: str, line: int) -> bool:
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> Iterator[LiveIndex]:
-    root = tmp_path / "repo"
-    for rel, text in FILES.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
-        index_repository(index)
-        yield LiveIndex(index)
+    with live_over(tmp_path, FILES) as live:
+        yield live
 
 
 def test_exact_symbol_name_ranks_the_definition_first(ctx: LiveIndex) -> None:

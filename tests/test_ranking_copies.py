@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer.build import index_repository
-from indexer.disk import IndexPaths, RepoIndex
 from indexer.live import LiveIndex
+from tests.mcp_helpers import live_over
 from tools.duplicates import collapse
 from tools.search import search_code
 from tools.status import index_status
@@ -58,13 +57,8 @@ FILES = {
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> Iterator[LiveIndex]:
-    root = tmp_path / "repo"
-    for rel, text in FILES.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
-        index_repository(index)
-        yield LiveIndex(index)
+    with live_over(tmp_path, FILES) as live:
+        yield live
 
 
 def test_a_vendored_copy_ranks_below_the_original_and_status_reports_it(

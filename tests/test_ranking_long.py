@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.build import index_repository
-from indexer.disk import IndexPaths, RepoIndex
 from indexer.lexical import identifier_tokens
 from indexer.live import LiveIndex
+from tests.mcp_helpers import live_over
 from tools.query_analysis import analyse, dense_text, frames, names_file, weighted_terms
 from tools.search import search_code
 
@@ -49,13 +48,8 @@ TypeError: urlopen() got an unexpected keyword argument
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> Iterator[LiveIndex]:
-    root = tmp_path / "repo"
-    for rel, text in FILES.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
-        index_repository(index)
-        yield LiveIndex(index)
+    with live_over(tmp_path, FILES) as live:
+        yield live
 
 
 def test_a_traceback_from_an_installed_copy_finds_its_frames_function_in_its_file(
