@@ -62,3 +62,15 @@ def copy_corpus(corpus: Callable[[str], Path], tmp_path: Path) -> Callable[[str]
         return dest
 
     return get
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A one-file repository and its index (the HTTP tests serve it)."""
+    from tests.mcp_helpers import build_index
+
+    root = tmp_path_factory.mktemp("repo")
+    (root / "app.py").write_text("def serve(port):\n    '''Start serving.'''\n    return port\n")
+    index_dir = tmp_path_factory.mktemp("idx")
+    build_index(root, index_dir)
+    return root, index_dir

@@ -8,32 +8,17 @@ from typing import Any
 
 import anyio
 import httpx
-import pytest
 
 from mcp_server.security import AUTH_FAILURE_BURST, SESSION_HEADER
-from mcp_server.settings import Settings
-from tests.mcp_helpers import build_index, call, server_settings
+from tests.mcp_helpers import call
+from tests.test_http_security import (  # the same small index and raw requests
+    INIT,
+    JSON_HEADERS,
+    settings_for,
+)
 from tests.test_mcp_tools import http_client, http_served
 
-INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-    "protocolVersion": "2025-06-18", "capabilities": {},
-    "clientInfo": {"name": "raw", "version": "0"}}}
-JSON_HEADERS = {"Accept": "application/json, text/event-stream",
-                "Content-Type": "application/json"}
 TOKEN = "s3cret-token"
-
-
-@pytest.fixture(scope="module")
-def small_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("repo")
-    (root / "app.py").write_text("def serve(port):\n    '''Start serving.'''\n    return port\n")
-    index_dir = tmp_path_factory.mktemp("idx")
-    build_index(root, index_dir)
-    return root, index_dir
-
-
-def settings_for(small_index: tuple[Path, Path], **kw: Any) -> Settings:
-    return server_settings(*small_index, embed=False, **kw)
 
 
 def ping(n: int) -> dict[str, Any]:

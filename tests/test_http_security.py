@@ -13,7 +13,7 @@ import pytest
 from mcp_server.http import ConfigError, check_bind
 from mcp_server.security import RateLimiter, host_name
 from mcp_server.settings import Settings
-from tests.mcp_helpers import build_index, call, server_settings
+from tests.mcp_helpers import call, server_settings
 from tests.test_mcp_tools import http_client, http_served
 
 TOKEN = "s3cret-token"
@@ -22,15 +22,6 @@ INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "clientInfo": {"name": "raw", "version": "0"}}}
 JSON_HEADERS = {"Accept": "application/json, text/event-stream",
                 "Content-Type": "application/json"}
-
-
-@pytest.fixture(scope="module")
-def small_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("repo")
-    (root / "app.py").write_text("def serve(port):\n    '''Start serving.'''\n    return port\n")
-    index_dir = tmp_path_factory.mktemp("idx")
-    build_index(root, index_dir)
-    return root, index_dir
 
 
 def settings_for(small_index: tuple[Path, Path], **kw: Any) -> Settings:

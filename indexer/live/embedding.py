@@ -111,10 +111,6 @@ def pending_chunks(index: RepoIndex, vectors: VectorIndex, model_id: str) -> lis
     return embedding_order(index.store, missing, cached)
 
 
-def count_missing(index: RepoIndex, vectors: VectorIndex) -> int:
-    return len(missing_chunks(index, vectors))
-
-
 def embed_chunks(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
                  chunk_ids: Sequence[int], lock: threading.Lock | None = None,
                  should_stop: Callable[[], bool] = lambda: False) -> int:

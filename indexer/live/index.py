@@ -397,9 +397,9 @@ class LiveIndex:
         if not self.index.paths.vectors.exists():
             return False
         self.attach_model()
-        from indexer.live.embedding import count_missing
+        from indexer.live.embedding import missing_chunks
 
-        missing = count_missing(self.index, self.vectors) if self.vectors is not None else 0
+        missing = len(missing_chunks(self.index, self.vectors)) if self.vectors is not None else 0
         total = self.store.count_chunks()
         self.embedding.done, self.embedding.total = total - missing, total
         self.embedding.state = "complete" if missing == 0 else "partial"
