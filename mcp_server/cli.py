@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -287,6 +288,10 @@ def _run_once_more_if_damaged(handler: Callable[..., int | None],
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(build_parser(), argv)
     configure_logging("WARNING" if args.command != "serve" else None)
+    if args.command != "serve":
+        # pydantic looks for plugins in every installed distribution's entry points when it
+        # builds its first model (20-30 ms of a one-shot command's start); Sextant uses none
+        os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     from mcp_server import commands
 
     handler = getattr(commands, f"cmd_{args.command}")

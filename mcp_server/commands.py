@@ -1,7 +1,9 @@
 """Implementations of the CLI commands (argument parsing lives in cli.py).
 
 `sextant index` imports only the indexer: pydantic and the tools are imported by the
-commands that use them (they cost the indexing process ~9 MB of resident memory).
+commands that use them (they cost the indexing process ~9 MB of resident memory). A read
+command imports the indexing pipeline (worker processes, the walk, the ignore rules) only when
+it refreshes the index first: `search --no-refresh` starts without them.
 """
 
 from __future__ import annotations
@@ -14,15 +16,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from indexer.build import IndexOptions, index_repository
-from indexer.core import WorkerPool
-from indexer.discover import WalkOptions
 from indexer.disk import IndexPaths, RepoIndex
-from indexer.embed import static_from_env
 from indexer.live import LiveIndex, LiveOptions
 from mcp_server import render
 from mcp_server.progress import Progress
-from mcp_server.settings import Settings
+from mcp_server.settings import Settings, static_from_env
 from mcp_server.usage import CliError, repo_path
 
 if TYPE_CHECKING:
@@ -53,14 +51,19 @@ def open_context(args: argparse.Namespace, *, embed: bool = False,
     tier first, so that a refresh gives changed chunks static vectors too)."""
     paths = _paths(args)
     fresh = not paths.exists()
+    refresh = fresh or (refresh and not getattr(args, "no_refresh", False))
     with LiveIndex(RepoIndex(paths), LiveOptions(static=static_from_env())) as live:
-        live.index.workers = WorkerPool()
+        if refresh:
+            from indexer.build import IndexOptions, index_repository
+            from indexer.core import WorkerPool
+
+            live.index.workers = WorkerPool()
         if embed and live.options.static and paths.static_vectors.exists():
             live.attach_static()
         if fresh:
             sys.stderr.write("sextant: no index yet; indexing (lexical + symbols) first\n")
             index_repository(live.index, IndexOptions(), Progress())
-        elif refresh and not getattr(args, "no_refresh", False):
+        elif refresh:
             stats = index_repository(live.index, live.index_options, None)
             if stats.indexed or stats.deleted:
                 sys.stderr.write(f"sextant: refreshed the index first ({stats.indexed} changed, "
@@ -115,6 +118,10 @@ def _run_tool(args: argparse.Namespace, fn: Callable[..., M], model: type[M], *,
 
 
 def cmd_index(args: argparse.Namespace, emit: Emit) -> int:
+    from indexer.build import IndexOptions, index_repository
+    from indexer.core import WorkerPool
+    from indexer.discover import WalkOptions
+
     opts = IndexOptions(walk=WalkOptions(max_file_bytes=args.max_file_bytes,
                                          index_secrets=args.index_secrets))
     paths = _paths(args)
@@ -133,6 +140,7 @@ def cmd_index(args: argparse.Namespace, emit: Emit) -> int:
         if static:
             live.attach_static()  # new chunks get static vectors as they are written
         stats = index_repository(live.index, opts, progress)
+        live.refresh_summaries()  # every index update, so that reading commands only read
         result: dict[str, Any] = stats.as_dict()
         if live.static is not None:
             result["static"] = {"model": live.static.model_id, "vectors": len(live.static)}

@@ -12,6 +12,15 @@ def _env_true(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "on", "true", "yes")
 
 
+STATIC_ENV = "SEXTANT_STATIC"  # 1/on/true/yes turns the static tier on (default: off)
+
+
+def static_from_env() -> bool:
+    """Whether the static tier is on: `$SEXTANT_STATIC` (default off: at the fusion weight
+    it has now it lowered held-out MRR@10, docs/evals.md)."""
+    return _env_true(STATIC_ENV)
+
+
 def _env_list(name: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in os.environ.get(name, "").split(",") if v.strip())
 
@@ -24,7 +33,7 @@ class Settings:
     model: str | None = field(default_factory=lambda: os.environ.get("SEXTANT_MODEL") or None)
     gpu_layers: int | None = None  # None: SEXTANT_GPU_LAYERS, else all layers when a GPU exists
     embed: bool = True  # the model tier, in the background
-    static: bool = field(default_factory=lambda: _env_true("SEXTANT_STATIC"))  # default off
+    static: bool = field(default_factory=static_from_env)  # default off
     watch: bool = True
     transport: str = "stdio"
     host: str = "127.0.0.1"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from indexer.build.pipeline import IndexOptions, process_file
 from indexer.discover.walk import FileEntry
+from indexer.disk import IndexPaths
 from indexer.parse.record import FileRecord
 from indexer.store.db import Store
 
@@ -91,6 +92,45 @@ def test_sextant_index_imports_only_the_indexer() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parent.parent)
     assert out.stdout.strip() == "[]"
+
+
+def test_read_only_search_imports_no_pipeline_and_writes_nothing(tmp_path: Path) -> None:
+    """`sextant search --no-refresh` on an index starts without numpy, pathspec or the worker
+    pool (CLI start, docs/benchmarks.md), and a search with refresh on an unchanged tree
+    leaves the store exactly as it was (no skipped-table rewrite, no graph or summary
+    rebuild: the store generation records what each reflects)."""
+    root = Path(__file__).resolve().parent.parent
+    repo = tmp_path / "repo"
+    (repo / "pkg").mkdir(parents=True)
+    (repo / "pkg" / "a.py").write_text("import os\n\ndef register_rule(x):\n    return x\n")
+    (repo / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))  # skipped
+    cli = [sys.executable, "-m", "mcp_server.cli"]
+    subprocess.run([*cli, "index", "--repo", str(repo), "--no-embed"], check=True, cwd=root,
+                   capture_output=True)
+    code = ("import runpy, sys; sys.argv = ['sextant', 'search', '--repo', sys.argv[1], "
+            "'--no-refresh', '--mode', 'lexical', 'register rule']\n"
+            "try:\n    runpy.run_module('mcp_server.cli', run_name='__main__')\n"
+            "except SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('numpy', 'pathspec', 'multiprocessing', "
+            "'indexer.build.pipeline', 'usearch') if m in sys.modules), file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", code, str(repo)], capture_output=True,
+                         text=True, check=True, cwd=root)
+    assert "pkg/a.py" in out.stdout
+    assert out.stderr.strip().splitlines()[-1] == "[]"
+
+    def snapshot() -> tuple[object, ...]:
+        store = Store(IndexPaths.for_repo(repo).store)
+        try:
+            return (store.query("SELECT key, value FROM meta ORDER BY key"),
+                    store.query("SELECT * FROM skipped ORDER BY path"),
+                    store.query("SELECT * FROM dir_summaries ORDER BY path"))
+        finally:
+            store.close()
+
+    before = snapshot()
+    subprocess.run([*cli, "search", "--repo", str(repo), "--mode", "lexical", "register"],
+                   check=True, cwd=root, capture_output=True)
+    assert snapshot() == before
 
 
 def test_bulk_load_lowers_and_restores_duckdb_settings(tmp_path: Path) -> None:

@@ -58,3 +58,26 @@ def test_text_cache_keeps_values_until_its_character_budget_is_spent() -> None:
     assert cache.get("abcd") == 1 and cache.get("efgh") == 2
     cache.put("ijkl", 3)  # 12 characters would exceed 10: the older entries go
     assert cache.get("abcd") is None and cache.get("efgh") is None and cache.get("ijkl") == 3
+
+
+def test_token_table_is_cached_and_a_damaged_cache_is_rebuilt(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The verified BPE table is kept in the user's cache (a CLI start reads it in ~30 ms, not
+    0.35 s); a truncated or garbled cache file is replaced, and counts never change."""
+    import marshal
+
+    monkeypatch.setenv("SEXTANT_CACHE_DIR", str(tmp_path))
+    first = tokens._cl100k_config()
+    (cached,) = (tmp_path / "tokens").iterdir()
+    assert marshal.loads(cached.read_bytes())["mergeable_ranks"] == first["mergeable_ranks"]
+    for damage in (cached.read_bytes()[: 1000], b"garbage", marshal.dumps({"name": "x"})):
+        cached.write_bytes(damage)
+        again = tokens._cl100k_config()
+        assert again["mergeable_ranks"] == first["mergeable_ranks"]
+        assert again["pat_str"] == first["pat_str"]
+        assert marshal.loads(cached.read_bytes())["mergeable_ranks"] == first["mergeable_ranks"]
+    import tiktoken
+
+    enc = tiktoken.Encoding(**tokens._cl100k_config())
+    text = "def add_url_rule(self, rule: str) -> None:\n    return None  # 数据 😀\n"
+    assert len(enc.encode_ordinary(text)) == count_tokens(text)

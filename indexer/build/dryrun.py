@@ -158,7 +158,7 @@ def _spread_texts(texts: list[str]) -> list[str]:
 
 
 def _rate_cache() -> Path:
-    from indexer.embed import cache_dir
+    from indexer.core import cache_dir
 
     return cache_dir() / RATE_FILE
 

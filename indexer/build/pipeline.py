@@ -215,6 +215,8 @@ def warm_worker() -> None:
 
 
 def _build_graph(index: RepoIndex) -> None:
+    if index.store.get_meta("graph_generation") == str(index.store.generation):
+        return  # nothing written since the graph was built (a refresh with no change)
     from indexer.graph import build_graph
 
     build_graph(index)

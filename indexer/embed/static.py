@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from indexer.embed.convert import cache_dir, model_fingerprint
+from indexer.core import cache_dir
+from indexer.embed.convert import model_fingerprint
 from indexer.embed.distil import RECIPE_VERSION, Recipe, distil_table, open_token_encoder
 from indexer.embed.factory import resolve_model_path
 from indexer.embed.protocol import (
@@ -54,14 +55,7 @@ log = logging.getLogger(__name__)
 # vs 0.525, docstring MRR@10 0.324 vs 0.315: evals/bench_static.py), and both tiers then
 # read the same text.
 MAX_TOKENS = 512
-STATIC_ENV = "SEXTANT_STATIC"  # 1/on/true/yes turns the static tier on (default: off)
 _HASHING_STATIC_DIM = 32  # the test fake's static space (the model tier's fake has 64)
-
-
-def static_from_env() -> bool:
-    """Whether the static tier is on: `$SEXTANT_STATIC` (default off: at the fusion weight
-    it has now it lowered held-out MRR@10, docs/evals.md; on once its weight is tuned)."""
-    return os.environ.get(STATIC_ENV, "").strip().lower() in ("1", "on", "true", "yes")
 
 
 def load_static_tier(spec: str | Path | None = None, gpu_layers: int | None = None) -> Embedder:

@@ -28,21 +28,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
-from indexer.build import (
-    IndexOptions,
-    IndexStats,
-    ProgressFn,
-    StopFn,
-    index_repository,
-    saved_walk_options,
-)
-from indexer.core import WorkerPool
 from indexer.discover import IgnoreCache, WalkOptions
 from indexer.disk import RepoIndex
 from indexer.live.pending import PendingPaths, RecentPaths, overlaps
 from indexer.live.state import Coverage, EmbeddingState
 
 if TYPE_CHECKING:
+    from indexer.build import IndexOptions, IndexStats, ProgressFn, StopFn
     from indexer.disk import StaticTier
     from indexer.embed import Embedder
     from indexer.lexical import LexicalIndex
@@ -50,6 +42,8 @@ if TYPE_CHECKING:
     from indexer.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
+
+SUMMARIES_GENERATION = "summaries_generation"  # meta key: the store generation summarised
 
 _JOIN_S = 5.0  # how long `stop` waits for a background thread before leaving it (daemon)
 
@@ -202,6 +196,8 @@ class LiveIndex:
     def index_options(self) -> IndexOptions:
         """The flags given, else what the index was last built with."""
         if self._index_options is None:
+            from indexer.build import IndexOptions, saved_walk_options
+
             flags = self.options.walk
             saved = saved_walk_options(self.index)
             self._index_options = IndexOptions(walk=replace(
@@ -239,6 +235,8 @@ class LiveIndex:
 
         Runs in the caller's thread, taking turns with other writers; raises
         `IndexingStopped` when `should_stop` turns true between batches."""
+        from indexer.build import index_repository
+
         try:
             with self.write_lock:
                 stats = index_repository(self.index, self.index_options, progress, should_stop)
@@ -253,7 +251,7 @@ class LiveIndex:
     def apply(self, paths: list[str], removed: set[str], reconcile: bool) -> IndexStats:
         """Apply a watcher batch: `paths` were resolved against the ignore rules once by the
         watcher (`removed` are indexed paths the rules now exclude), or reconcile all."""
-        from indexer.build import apply_resolved
+        from indexer.build import apply_resolved, index_repository
 
         with self.write_lock:
             if reconcile:
@@ -305,12 +303,17 @@ class LiveIndex:
 
     def refresh_summaries(self) -> None:
         """Rebuild the directory summaries whose subtree changed (after every index update,
-        so that reading tools find them built)."""
+        so that reading tools find them built). Nothing to do, and nothing imported, when the
+        store has not changed since the last refresh (the store records its generation)."""
+        generation = str(self.store.generation)
+        if self.store.get_meta(SUMMARIES_GENERATION) == generation:
+            return
         from indexer.summaries import build_summaries
 
         with self.write_lock:
             started = time.perf_counter()
             rebuilt = build_summaries(self.store, self.root)
+            self.store.set_meta(SUMMARIES_GENERATION, generation)
         if rebuilt:
             log.debug("%d directory summaries rebuilt in %.2f s", len(rebuilt),
                       time.perf_counter() - started)
@@ -431,6 +434,8 @@ class LiveIndex:
         query uses them); then reconcile with the working tree and embed (`options.embed`)
         in the background; follow file changes (`options.watch`) from before the reconcile,
         so no edit is lost."""
+        from indexer.core import WorkerPool
+
         self.index.workers = WorkerPool()  # a grammar crash kills a worker, never the server
         self._stop.clear()
         self.open_tiers()
@@ -466,6 +471,7 @@ class LiveIndex:
         self.close()
 
     def _background(self) -> None:
+        from indexer.build import index_repository
         from indexer.core import encoding
 
         encoding()  # load the BPE table now, not on the first tool call (~0.5 s)

@@ -10,7 +10,8 @@ Bulk writes go through columns DuckDB scans directly (`INSERT ... SELECT * FROM 
 batch a dict of NumPy arrays), never row-by-row `executemany`, and in chunked transactions:
 one transaction per batch of files, so a batch is atomic per file set and a crash loses at
 most the batch in flight. NumPy, not pyarrow: pyarrow's import alone added ~37 MB to the
-indexing process's resident memory.
+indexing process's resident memory. NumPy itself is imported on the first write, not with the
+store: a read-only CLI query never needs it (70 ms of its start).
 """
 
 from __future__ import annotations
@@ -23,10 +24,9 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import duckdb
-import numpy as np
 
 from indexer.parse import FileRecord
 from indexer.store.integrity import (
@@ -36,6 +36,9 @@ from indexer.store.integrity import (
     verify_tables,
     write_marker,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["FileRecord", "Store", "StoreCorrupt", "StoreError"]
 
@@ -350,7 +353,11 @@ class Store:
         return [r[0] for r in rows]
 
     def replace_skipped(self, skipped: Sequence[tuple[str, str, str]], *, full: bool) -> None:
-        """Record skipped paths; `full` replaces the whole table (after a complete walk)."""
+        """Record skipped paths; `full` replaces the whole table (after a complete walk). A
+        full list equal to the stored one writes nothing (a refresh with no change)."""
+        if full and sorted(self.query("SELECT path, reason, detail FROM skipped")) == sorted(
+                tuple(s) for s in skipped):
+            return
         with self._write_lock, atomic(self._con) as con:
             if full:
                 con.execute("DELETE FROM skipped")
@@ -396,11 +403,11 @@ _REF_COLS = ("file_id", "name", "kind", "line", "start_byte", "scope")
 _IMPORT_COLS = ("file_id", "module", "line", "names", "level")
 _CHUNK_COLS = ("chunk_id", "file_id", "start_line", "end_line", "start_byte", "end_byte",
                "symbol", "kind", "header", "text", "tokens", "text_hash")
-_I32, _I64 = np.int32, np.int64
+_I32, _I64 = "int32", "int64"
 # Numeric columns; every other column is VARCHAR (or a VARCHAR[] of tuples/lists, or BLOB)
-_TYPES: dict[str, dict[str, type[np.generic]]] = {
+_TYPES: dict[str, dict[str, str]] = {
     "files": {"file_id": _I64, "size": _I64, "mtime_ns": _I64, "lines": _I32,
-              "generation": _I64, "indexed_at": np.float64},
+              "generation": _I64, "indexed_at": "float64"},
     "symbols": {"file_id": _I64, "start_line": _I32, "end_line": _I32, "start_byte": _I64,
                 "end_byte": _I64},
     "refs": {"file_id": _I64, "line": _I32, "start_byte": _I64},
@@ -409,11 +416,13 @@ _TYPES: dict[str, dict[str, type[np.generic]]] = {
                "start_byte": _I64, "end_byte": _I64, "tokens": _I32},
 }
 
-Batch = dict[str, np.ndarray]
+Batch = dict[str, "np.ndarray"]
 
 
 def text_column(values: Sequence[Any]) -> np.ndarray:
     """An object array DuckDB scans as VARCHAR (str), BLOB (bytes) or a list type."""
+    import numpy as np  # on first use: see the module docstring
+
     return np.fromiter(values, dtype=object, count=len(values))  # no broadcasting of tuples
 
 
@@ -471,6 +480,8 @@ def _generation_of(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _table(name: str, cols: tuple[str, ...], columns: Sequence[Sequence[Any]]) -> Batch:
+    import numpy as np  # on first use: see the module docstring
+
     types = _TYPES[name]
     return {col: np.array(vals, dtype=types[col]) if col in types else text_column(vals)
             for col, vals in zip(cols, columns, strict=True)}
