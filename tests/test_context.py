@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 
@@ -137,3 +138,33 @@ async def test_every_tool_answers_in_compact_text_not_json(
             assert isinstance(result.structured_content, dict)
             assert count_tokens(text) < count_tokens(
                 json.dumps(result.structured_content, indent=2)), tool
+
+
+LEDGER = ('def settle_ledger_{name}(entries):\n'
+          '    """Settle the ledger: sum the entries and close the period."""\n'
+          '    total = sum(entries)\n'
+          '    return total\n')
+
+
+async def test_a_file_the_user_just_edited_moves_up_among_otherwise_equal_candidates(
+        tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    for name in ("north", "south", "west"):
+        (root / name).mkdir(parents=True)
+        (root / name / "ledger.py").write_text(LEDGER.format(name=name))
+    build_index(root, tmp_path / "idx")
+    task = "settle the ledger and close the period"
+
+    async def first_path(client: Client) -> str:
+        out, _ = await _context(client, task=task, max_tokens=2000, resend=True)
+        return next(i["path"] for i in out["items"] if i["kind"] != "directory")
+
+    settings = server_settings(root, tmp_path / "idx", embed=False, watch=True)
+    async with connected(settings) as client:
+        assert await first_path(client) != "west/ledger.py"
+        # an edit elsewhere in the file: the matching function is unchanged
+        with (root / "west" / "ledger.py").open("a") as f:
+            f.write("\n\ndef audit_trail():\n    return None\n")
+        with anyio.fail_after(60):
+            while await first_path(client) != "west/ledger.py":
+                await anyio.sleep(0.05)
