@@ -2,8 +2,10 @@
 
 - `serverInfo.version` is the installed package's version (`package_version`).
 - `tools/list` is lighter (it is read at the start of every session): pydantic's generated
-  `title` of every schema and property is dropped (it repeats the name), and output schemas
-  keep their types and structure without descriptions and defaults (the text content and
+  `title` of every schema and property is dropped (it repeats the name); an optional value
+  is `"type": ["string", "null"]` rather than an `anyOf` of two schemas (the same schema);
+  descriptions are on one line (no docstring indentation); output schemas keep their types
+  and structure without descriptions, defaults and `required` lists (the text content and
   the docs explain the fields; validation is unchanged: the SDK validates results against
   the models themselves).
 - `prompts/get` with an unknown name or without a required argument is a client mistake:
@@ -46,8 +48,9 @@ class SextantServer(MCPServer[Any]):
 
     async def list_tools(self) -> list[Tool]:
         return [t.model_copy(update={
+            "description": " ".join((t.description or "").split()) or None,
             "input_schema": lean_schema(t.input_schema, set()),
-            "output_schema": (lean_schema(t.output_schema, {"description", "default"})
+            "output_schema": (lean_schema(t.output_schema, {"description", "default", "required"})
                               if t.output_schema is not None else None),
         }) for t in await super().list_tools()]
 
@@ -69,10 +72,23 @@ class SextantServer(MCPServer[Any]):
 
 def lean_schema(schema: Any, drop: set[str]) -> Any:
     """`schema` without generated titles and without the annotation keys in `drop`; a
-    property named like one of them stays (its value is a schema: a dict)."""
+    property named like one of them stays (its value is a schema: a dict). An `anyOf` of
+    one typed schema and `null` becomes that schema with `"type": [its type, "null"]`."""
     if isinstance(schema, dict):
-        return {k: lean_schema(v, drop) for k, v in schema.items()
+        lean = {k: lean_schema(v, drop) for k, v in schema.items()
                 if isinstance(v, dict) or (k != "title" and k not in drop)}
+        return _nullable(lean)
     if isinstance(schema, list):
         return [lean_schema(v, drop) for v in schema]
     return schema
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    options = schema.get("anyOf")
+    if not isinstance(options, list) or len(options) != 2 or {"type": "null"} not in options:
+        return schema
+    other = options[1] if options[0] == {"type": "null"} else options[0]
+    if not isinstance(other, dict) or not isinstance(other.get("type"), str):
+        return schema  # a $ref or a union: left as it is
+    rest = {k: v for k, v in schema.items() if k != "anyOf"}
+    return rest | other | {"type": [other["type"], "null"]}

@@ -58,7 +58,7 @@ READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_worl
 
 MaxTokens = Annotated[int, Field(
     ge=budget.MIN_MAX_TOKENS, le=budget.MAX_MAX_TOKENS,
-    description="Upper bound on the answer's size in cl100k tokens; detail degrades to fit")]
+    description="Answer size limit (cl100k tokens); detail degrades to fit")]
 # search_code's parameters, shared by the single-repository and the workspace servers
 Query = Annotated[str, Field(min_length=1, max_length=4000, description=(
     "What you are looking for: a description ('where are URL rules registered'), an "
@@ -81,7 +81,7 @@ Direction = Annotated[Literal["out", "in", "both"], Field(description=(
 Hops = Annotated[int, Field(ge=1, le=4, description="Hops to follow")]
 SummaryDepth = Annotated[int, Field(ge=0, le=4, description="Levels of subdirectories")]
 WaitFresh = Annotated[bool, Field(description=(
-    "Wait up to 10 s for edited files to be re-indexed first (right after editing)"))]
+    "Right after editing: wait up to 10 s for edited files to be re-indexed"))]
 WAIT_FRESH_S = 10.0
 
 
