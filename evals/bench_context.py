@@ -46,7 +46,8 @@ from tools.history import Commit, git
 from tools.search import search_code
 
 MIRRORS = Path(os.environ.get("SEXTANT_EVAL_MIRRORS", "/work/.mirror"))
-HISTORY = {"flask": "pallets+flask", "requests": "psf+requests", "gin": "gin-gonic+gin"}
+HISTORY = {"flask": "pallets+flask", "werkzeug": "pallets+werkzeug", "click": "pallets+click",
+           "requests": "psf+requests", "gin": "gin-gonic+gin"}
 BUDGETS = (4000, 8000, 16000)
 SYSTEMS = ("get_context", "search", "bm25-files")
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@", re.MULTILINE)
