@@ -13,7 +13,8 @@ import pytest
 from mcp import Client
 
 from indexer.core.tokens import count_tokens
-from tests.mcp_helpers import build_index, connected, server_settings
+from tests.mcp_helpers import build_index, connected, live_over, server_settings
+from tools.get_context import get_context
 from tools.working_set import WorkingSet
 
 TASK = "register a URL rule for a view function"
@@ -168,3 +169,38 @@ async def test_a_file_the_user_just_edited_moves_up_among_otherwise_equal_candid
         with anyio.fail_after(60):
             while await first_path(client) != "west/ledger.py":
                 await anyio.sleep(0.05)
+
+
+INVOICE = ('import decimal\n\nVAT_RATE = decimal.Decimal("0.2")\n\n\n'
+           'def invoice_total(lines):\n    """Sum the invoice lines and add VAT."""\n'
+           '    net = sum(lines)\n    return net + net * VAT_RATE\n\n\n'
+           'def format_invoice(total):\n    return f"{total:.2f}"\n')
+CART = ('class Cart:\n    """Holds the goods a customer picked."""\n\n    currency = "EUR"\n'
+        + "".join(f'\n    def rule_{i}(self, goods):\n        """Pricing rule {i}."""\n'
+                  f'        goods = [g for g in goods if g.weight > {i}]\n'
+                  f'        goods.sort(key=lambda g: g.price * {i})\n        return goods\n'
+                  for i in range(12))
+        + '\n    def remove_item(self, item):\n'
+        '        """Drop an item from the cart and refund its voucher."""\n'
+        '        self.items.remove(item)\n')
+FILLER = "".join(f'\n\ndef helper_{i}(rows):\n    """Reshape rows for report {i}."""\n'
+                 + "".join(f"    rows = [r * {j} for r in rows]\n" for j in range(12))
+                 + "    return rows\n" for i in range(30))
+
+
+def test_the_best_file_is_sent_whole_when_it_is_small(tmp_path: Path) -> None:
+    with live_over(tmp_path, {"billing/invoice.py": INVOICE, "billing/other.py": "X = 1\n"}) as live:
+        out = get_context(live, "add VAT to the invoice total", max_tokens=4000)
+    whole = [i for i in out.items if i.path == "billing/invoice.py" and i.detail == "body"]
+    assert [(i.start_line, i.end_line, i.kind) for i in whole] == [(1, 13, "file")]
+    assert "VAT_RATE = " in whole[0].text and "def format_invoice" in whole[0].text
+
+
+def test_the_class_around_a_matching_method_is_sent_whole_when_it_is_small(
+        tmp_path: Path) -> None:
+    with live_over(tmp_path, {"shop/cart.py": CART + FILLER}) as live:
+        out = get_context(live, "refund the voucher when an item is dropped",
+                          max_tokens=6000)
+    bodies = [(i.start_line, i.end_line) for i in out.items if i.detail == "body"]
+    end = CART.count("\n")
+    assert (1, end) in bodies, bodies  # class Cart: its attribute and its other methods

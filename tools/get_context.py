@@ -3,6 +3,10 @@
 1. **Find** (`_found`): `search_code`'s hybrid retrieval over the task text (a question, an
    issue report, a stack trace: its long-query handling applies). Each hit becomes a unit:
    the innermost definition holding it (a chunk of a definition too long to send whole).
+   The best file, when small enough for the budget, is also a unit of its own: the whole
+   file (a change often touches several places of one file: its imports, a constant, two
+   functions), ranked with its best hit; so is the class around each of the best hits
+   (the change is often in a neighbouring method or the class body).
 2. **Neighbours** (`_neighbours`): from the best units, what they need and what needs them:
    callees and base classes (out), callers and subclasses (in, tests among them) from the
    reference graph, ranked by personalized PageRank (`indexer.graph.expand`) and weighted
@@ -19,6 +23,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterable
 
+from indexer.core import count_tokens
 from indexer.graph import (
     DEF_COLS,
     Definition,
@@ -38,7 +43,7 @@ from tools.errors import ToolError
 from tools.freshness import freshness as answer_freshness
 from tools.models import SearchHit
 from tools.search import path_prior, search_code
-from tools.source import check_glob
+from tools.source import check_glob, read_lines
 from tools.working_set import WorkingSet
 
 SEARCH_K = 15  # search hits per 6000 tokens of budget (at least this many)
@@ -50,6 +55,10 @@ RECENT_BOOST = 1.5  # files the user edited lately
 DIRECTORIES = 3
 HEAD_LINES = 40  # at most this much of a file's top (imports, constants)
 HEAD_WEIGHT = 0.5
+WHOLE_FILES = 1  # the best file sent whole when small enough
+WHOLE_FILE_SHARE = 0.4  # of the budget, at most, per whole file
+ENCLOSING_HITS = 3  # the best hits whose enclosing class is sent whole when small enough
+ENCLOSING_SHARE = 0.25
 _DEF_KINDS = frozenset(("function", "method", "class", "interface", "struct", "trait", "enum",
                         "type", "module", "impl"))
 
@@ -62,18 +71,23 @@ def get_context(ctx: LiveIndex, task: str, max_tokens: int = 8000, path: str | N
         raise ToolError("task is empty: describe the change, paste the issue or the traceback")
     if path:
         check_glob(path)
-    units = gather(ctx, task, path, k=max(SEARCH_K, min(50, max_tokens * SEARCH_K // 6000)))
+    budget = min(max_tokens, MAX_MAX_TOKENS)
+    units = gather(ctx, task, path, k=max(SEARCH_K, min(50, max_tokens * SEARCH_K // 6000)),
+                   budget=budget)
     freshness = answer_freshness(ctx, {u.path for u in units if u.kind != "directory"})
-    return pack(ctx.root, task, units, min(max_tokens, MAX_MAX_TOKENS), freshness,
-                working=working, resend=resend)
+    return pack(ctx.root, task, units, budget, freshness, working=working, resend=resend)
 
 
-def gather(ctx: LiveIndex, task: str, path: str | None, k: int = SEARCH_K) -> list[Unit]:
-    """Stages 1 and 2: ranked units, best first, without duplicates."""
+def gather(ctx: LiveIndex, task: str, path: str | None, k: int = SEARCH_K,
+           budget: int = 0) -> list[Unit]:
+    """Stages 1 and 2: ranked units, best first, without duplicates; whole files only
+    where one costs at most `WHOLE_FILE_SHARE` of `budget`."""
     hits = search_code(ctx, task, k=k, path=path, max_tokens=MAX_MAX_TOKENS).results
     found = _found(ctx, hits)
     units: dict[tuple[str, int, int], Unit] = {}
     _merge(units, found)
+    _merge(units, _whole_files(ctx, found, budget))
+    _merge(units, _enclosing(ctx, found, budget))
     _merge(units, _module_heads(ctx, found))
     if found and _graph_ready(ctx.index):
         _merge(units, _neighbours(ctx, found, path))
@@ -140,6 +154,42 @@ def _found(ctx: LiveIndex, hits: list[SearchHit]) -> list[Unit]:
         out.append(Unit(h.path, h.start_line, h.end_line, h.kind if d is None else "chunk",
                         h.symbol, d.signature if d else first, d.doc if d else "", score,
                         ["match"]))
+    return out
+
+
+def _whole_files(ctx: LiveIndex, found: list[Unit], budget: int) -> list[Unit]:
+    """The best files (by their best hit) that fit `WHOLE_FILE_SHARE` of the budget, whole."""
+    best: dict[str, float] = {}
+    for u in found:
+        best.setdefault(u.path, u.score)
+    out: list[Unit] = []
+    for p in list(best)[:WHOLE_FILES]:
+        lines = read_lines(ctx.root, p)
+        # the answer is JSON: escaped newlines and quotes cost about a tenth more
+        if lines and count_tokens("\n".join(lines)) * 1.1 <= WHOLE_FILE_SHARE * budget:
+            out.append(Unit(p, 1, len(lines), "file", None, "", "", best[p] * 1.001,
+                            ["whole file"], "body"))
+    return out
+
+
+def _enclosing(ctx: LiveIndex, found: list[Unit], budget: int) -> list[Unit]:
+    """The class around each of the best hits, whole, when it fits `ENCLOSING_SHARE` of the
+    budget (the hunks of a change often sit in a neighbouring method or the class body)."""
+    seeds = found[:ENCLOSING_HITS]
+    defs = _definitions(ctx, {u.path for u in seeds})
+    source: dict[str, list[str]] = {}
+    out: list[Unit] = []
+    for u in seeds:
+        outer = [d for d in defs[u.path] if d.kind in ("class", "struct", "impl", "interface")
+                 and d.start_line <= u.start and u.end <= d.end_line
+                 and (d.start_line, d.end_line) != (u.start, u.end)]
+        d = min(outer, key=lambda d: d.end_line - d.start_line, default=None)
+        if d is None:
+            continue
+        lines = source.setdefault(u.path, read_lines(ctx.root, u.path))
+        if count_tokens("\n".join(lines[d.start_line - 1:d.end_line])) * 1.1 <= (
+                ENCLOSING_SHARE * budget):
+            out.append(_symbol_unit(d, u.score * 1.0005, "holds a match"))
     return out
 
 
