@@ -30,7 +30,7 @@ from tools.models import Freshness
 from tools.source import read_lines
 from tools.working_set import WorkingSet, text_digest
 
-BODY_SHARE = 0.45
+BODY_SHARE = 0.65
 SIGNATURE_SHARE = 0.2
 MAX_BODIES = 16
 DOC_LINES = 3
