@@ -80,8 +80,8 @@ def register_get_context(server: MCPServer, call: Callable[..., Awaitable[BaseMo
         path: Annotated[str | None, Field(max_length=500, description=(
             "Only code under this directory or matching this glob"))] = None,
         repo: Annotated[str | None, Field(max_length=200, description=(
-            "Repository name: in a workspace, only this repository (default: all of them, "
-            "the budget split by where the task's matches are)"))] = None,
+            "Repository name (default: every repository the server serves, sharing "
+            "max_tokens)"))] = None,
         resend: Annotated[bool, Field(description=(
             "Send again what this session already received"))] = False,
     ) -> Annotated[CallToolResult, ContextResult]:

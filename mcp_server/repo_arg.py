@@ -10,8 +10,7 @@ from pydantic import Field
 from indexer.live import LiveIndex
 
 Repo = Annotated[str | None, Field(max_length=200, description=(
-    "Repository name: in a workspace, only this repository (default: all of them); a "
-    "single-repository server takes its own name or none"))]
+    "Repository name (default: every repository the server serves)"))]
 
 
 def check_repo(live: LiveIndex, repo: str | None) -> None:
