@@ -72,10 +72,15 @@ def get_context(ctx: LiveIndex, task: str, max_tokens: int = 8000, path: str | N
     if path:
         check_glob(path)
     budget = min(max_tokens, MAX_MAX_TOKENS)
-    units = gather(ctx, task, path, k=max(SEARCH_K, min(50, max_tokens * SEARCH_K // 6000)),
-                   budget=budget)
+    units = gather(ctx, task, path, k=search_k(max_tokens), budget=budget)
     freshness = answer_freshness(ctx, {u.path for u in units if u.kind != "directory"})
-    return pack(ctx.root, task, units, budget, freshness, working=working, resend=resend)
+    return pack(ctx.root, task, units, budget, freshness, working=working, resend=resend,
+                repo=ctx.name)
+
+
+def search_k(max_tokens: int) -> int:
+    """How many search hits stage 1 takes for a budget of `max_tokens`."""
+    return max(SEARCH_K, min(50, max_tokens * SEARCH_K // 6000))
 
 
 def gather(ctx: LiveIndex, task: str, path: str | None, k: int = SEARCH_K,
