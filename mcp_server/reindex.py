@@ -95,13 +95,13 @@ def register_reindex(server: MCPServer) -> None:
         ctx: Context,
         max_tokens: Annotated[int, Field(
             ge=budget.MIN_MAX_TOKENS, le=budget.MAX_MAX_TOKENS,
-            description="Upper bound on the answer's size (the answer is always small)")
+            description="Answer size limit (cl100k tokens)")
         ] = budget.DEFAULT_MAX_TOKENS,
         repo: Repo = None,
     ) -> Annotated[CallToolResult, ReindexResult]:
-        """Re-scan the working tree now and re-index what changed (usually unnecessary: the
-        watcher keeps the index fresh). Use after a branch switch or a bulk edit when answers
-        say they are not fresh. Reports progress; cancel to stop between batches."""
+        """Re-index what changed in the working tree now (the watcher usually does it). Use
+        after a branch switch or a bulk edit when answers are not fresh. Reports progress;
+        cancel stops it between batches."""
         state = ctx.request_context.lifespan_context
         runtime: Runtime = state.runtime
         check_repo(state.live, repo)

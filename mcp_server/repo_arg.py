@@ -10,7 +10,7 @@ from pydantic import Field
 from indexer.live import LiveIndex
 
 Repo = Annotated[str | None, Field(max_length=200, description=(
-    "Repository name (default: every repository the server serves)"))]
+    "Repository name (default: all served)"))]
 
 
 def check_repo(live: LiveIndex, repo: str | None) -> None:

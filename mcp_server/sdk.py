@@ -4,7 +4,8 @@
 - `tools/list` is lighter (it is read at the start of every session): pydantic's generated
   `title` of every schema and property is dropped (it repeats the name); an optional value
   is `"type": ["string", "null"]` rather than an `anyOf` of two schemas (the same schema);
-  descriptions are on one line (no docstring indentation); output schemas keep their types
+  descriptions are on one line (no docstring indentation); an optional parameter whose
+  default is null has no `default` (absent is null); output schemas keep their types
   and structure without descriptions, defaults and `required` lists (the text content and
   the docs explain the fields; validation is unchanged: the SDK validates results against
   the models themselves).
@@ -49,7 +50,7 @@ class SextantServer(MCPServer[Any]):
     async def list_tools(self) -> list[Tool]:
         return [t.model_copy(update={
             "description": " ".join((t.description or "").split()) or None,
-            "input_schema": lean_schema(t.input_schema, set()),
+            "input_schema": _no_null_defaults(lean_schema(t.input_schema, set())),
             "output_schema": (lean_schema(t.output_schema, {"description", "default", "required"})
                               if t.output_schema is not None else None),
         }) for t in await super().list_tools()]
@@ -92,3 +93,14 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
         return schema  # a $ref or a union: left as it is
     rest = {k: v for k, v in schema.items() if k != "anyOf"}
     return rest | other | {"type": [other["type"], "null"]}
+
+
+def _no_null_defaults(schema: Any) -> Any:
+    """An input schema whose parameters defaulting to null say nothing of it (not in
+    `required`, absent is null)."""
+    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
+        return schema
+    props = {name: ({k: v for k, v in prop.items() if not (k == "default" and v is None)}
+                    if isinstance(prop, dict) else prop)
+             for name, prop in schema["properties"].items()}
+    return schema | {"properties": props}

@@ -60,27 +60,27 @@ MaxTokens = Annotated[int, Field(
     description="Answer size limit (cl100k tokens); detail degrades to fit")]
 # search_code's parameters, shared by the single-repository and the workspace servers
 Query = Annotated[str, Field(min_length=1, max_length=4000, description=(
-    "What you are looking for: a description ('where are URL rules registered'), an "
-    "identifier, an error message, or an issue text"))]
+    "A description ('where are URL rules registered'), an identifier, an error message "
+    "or an issue text"))]
 K = Annotated[int, Field(ge=1, le=100, description="Number of results")]
 Language = Annotated[str | None, Field(max_length=40, description=(
     "Only this language, e.g. python, go, typescript"))]
 PathGlob = Annotated[str | None, Field(max_length=500, description=(
-    "Only paths matching this glob or under this directory, e.g. 'src/**/*.py'"))]
+    "Only paths under this directory or matching this glob ('src/**/*.py')"))]
 Mode = Annotated[Literal["hybrid", "lexical", "semantic"], Field(description=(
-    "hybrid (default) fuses BM25, symbol names and embeddings"))]
+    "hybrid fuses BM25, symbol names and embeddings"))]
 # the other read tools' parameters, shared with the workspace server too
 IncludeBody = Annotated[bool, Field(description="Include the source body")]
 IncludeRefs = Annotated[bool, Field(description=(
-    "List call sites and other uses, with a line of context"))]
+    "Also list the use sites, a line of context each"))]
 Target = Annotated[str, Field(min_length=1, max_length=500, description=(
-    "A file path ('src/flask/app.py') or a symbol ('Scaffold.route')"))]
+    "File path ('src/flask/app.py') or symbol ('Scaffold.route')"))]
 Direction = Annotated[Literal["out", "in", "both"], Field(description=(
-    "out: what the target uses; in: what uses the target"))]
+    "out: what it uses; in: what uses it"))]
 Hops = Annotated[int, Field(ge=1, le=4, description="Hops to follow")]
-SummaryDepth = Annotated[int, Field(ge=0, le=4, description="Levels of subdirectories")]
+SummaryDepth = Annotated[int, Field(ge=0, le=4, description="Subdirectory levels")]
 WaitFresh = Annotated[bool, Field(description=(
-    "Right after editing: wait up to 10 s for edited files to be re-indexed"))]
+    "Wait up to 10 s for just-edited files to be re-indexed"))]
 WAIT_FRESH_S = 10.0
 
 
@@ -220,14 +220,13 @@ def _register_tools(server: MCPServer) -> None:
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
         granularity: Annotated[Literal["chunk", "file"], Field(description=(
-            "chunk (default): functions and classes; file: which files to read or change, "
-            "each ranked by all its matching definitions, with what matched"))] = "chunk",
+            "chunk: functions and classes; file: files, each ranked by all its matching "
+            "definitions, with what matched"))] = "chunk",
         repo: Repo = None,
     ) -> Annotated[CallToolResult, SearchResult]:
-        """Find code by meaning or by name, ranked. Use instead of grep when you don't know the
-        exact text, or when grep returns too many hits: results are whole functions/classes
-        with their path and line range, tests ranked below source; each says which indexes
-        matched it (matched_by)."""
+        """Find code by meaning or name, ranked: whole functions/classes with path and lines,
+        tests below source, the indexes that matched (matched_by). Use instead of grep when
+        you don't know the exact text or grep finds too much."""
         return compact(await _call(ctx, _search_code, query, k=k, language=language,
                                    path=path, mode=mode, max_tokens=max_tokens,
                                    wait_fresh=wait_fresh, granularity=granularity, repo=repo))
@@ -235,8 +234,8 @@ def _register_tools(server: MCPServer) -> None:
     @server.tool(annotations=READ_ONLY)
     async def get_symbol(
         name: Annotated[str, Field(min_length=1, max_length=500, description=(
-            "Symbol name, plain ('add_url_rule') or qualified ('Flask.add_url_rule'); "
-            "inherited members are found through base classes"))],
+            "Plain ('add_url_rule') or qualified ('Flask.add_url_rule'); inherited members "
+            "are found through base classes"))],
         ctx: Context,
         path: Annotated[str | None, Field(max_length=500, description=(
             "Prefer definitions in this file or directory"))] = None,
@@ -246,9 +245,9 @@ def _register_tools(server: MCPServer) -> None:
         wait_fresh: WaitFresh = False,
         repo: Repo = None,
     ) -> Annotated[CallToolResult, SymbolResult]:
-        """Jump to a definition: signature, docstring, body and (optionally) every use site.
-        Use instead of grepping for 'def name' or 'func name'. Each definition says how the
-        name matched (exact, qualified, inherited, fuzzy)."""
+        """A definition: signature, docstring, body and (optionally) its use sites; how the
+        name matched (exact, qualified, inherited, fuzzy). Use instead of grepping for
+        'def name'."""
         return compact(await _call(ctx, _get_symbol, name, path=path,
                                    include_body=include_body,
                                    include_references=include_references,
@@ -265,9 +264,8 @@ def _register_tools(server: MCPServer) -> None:
         wait_fresh: WaitFresh = False,
         repo: Repo = None,
     ) -> Annotated[CallToolResult, DependencyResult]:
-        """The import/call/inheritance neighbourhood of a file or symbol, most relevant first,
-        with signatures and docstrings. Use before changing code to see what it touches and
-        what would break."""
+        """Imports, calls and inheritance around a file or symbol, most relevant first, with
+        signatures and docstrings: what a change touches and could break."""
         return compact(await _call(ctx, _expand_dependencies, target, direction=direction,
                                    depth=depth, max_tokens=max_tokens, wait_fresh=wait_fresh,
                                    repo=repo))
@@ -276,14 +274,14 @@ def _register_tools(server: MCPServer) -> None:
     async def summarize_dir(
         ctx: Context,
         path: Annotated[str, Field(max_length=500, description=(
-            "Directory relative to the repository root"))] = ".",
+            "Directory from the repository root"))] = ".",
         depth: SummaryDepth = 1,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
         repo: Repo = None,
     ) -> Annotated[CallToolResult, SummaryResult]:
-        """What a directory is for: languages, size, key symbols with docstrings, entry points,
-        README lead, and what it depends on. Use to get oriented instead of listing files."""
+        """What a directory is for: languages, size, key symbols, entry points, README lead,
+        dependencies and importers. Orient here instead of listing files."""
         scope = None if path.strip("./") == "" else {path.strip("/")}
         return compact(await _call(ctx, _summarize_dir, path=path, depth=depth,
                                    max_tokens=max_tokens, wait_fresh=wait_fresh,
@@ -292,6 +290,6 @@ def _register_tools(server: MCPServer) -> None:
     @server.tool(annotations=READ_ONLY)
     async def index_status(ctx: Context, repo: Repo = None,
                            ) -> Annotated[CallToolResult, IndexStatus]:
-        """Index statistics: files, symbols, chunks, languages, skipped files by reason,
-        embedding progress, and whether the watcher is keeping the index fresh."""
+        """Index size (files, symbols, chunks, languages), skipped files, embedding progress,
+        watcher state and pending files."""
         return compact(await _call(ctx, _index_status, repo=repo))

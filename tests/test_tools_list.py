@@ -38,6 +38,7 @@ async def test_tools_list_has_no_titles_no_null_unions_and_one_line_descriptions
                             and all("type" in o for o in node["anyOf"])), (tool.name, node)
         language = tools["search_code"].input_schema["properties"]["language"]
         assert language["type"] == ["string", "null"] and language["maxLength"] == 40
+        assert "default" not in language  # absent is null
         out = await call(client, "search_code", query="charge the cart", k=3)
         assert out["results"] and out["results"][0]["symbol"] == "checkout"
         jsonschema.validate(out, tools["search_code"].output_schema)
