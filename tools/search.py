@@ -51,6 +51,7 @@ from tools.models import Omitted, SearchHit, SearchResult, TierCoverage
 from tools.query_analysis import PROSE_WEIGHT, dense_text, frames, names_file, weighted_terms
 from tools.search_narrow import BlockHit, Narrowed, narrow_blocks
 from tools.source import check_glob
+from tools.ties import Hits, by_location, complete_ties
 from tools.vendored import VENDORED_PRIOR, is_vendored, vendored
 
 # Query embeddings overlap the lexical retrieval of the same call (a few in flight at once).
@@ -259,19 +260,23 @@ def _symbol_matches(tables: SearchTables, plan: QueryPlan, limit: int) -> list[i
     return list(dict.fromkeys(i for i in ids if i is not None))[:limit]
 
 
-def _semantic(ctx: LiveIndex, text: str, limit: int) -> list[int]:
+def _semantic(ctx: LiveIndex, text: str, limit: int) -> Hits:
+    """The model tier's neighbours, with every one tied with the last (`tools.ties`)."""
     vectors, embedder = ctx.vectors, ctx.embedder
     if vectors is None or embedder is None or len(vectors) == 0:
         return []
     with ctx.embed_lock:
         vec = embedder.embed_query(text)
-    return [key for key, _ in vectors.search(vec, limit)]
+    return complete_ties(lambda n: vectors.search(vec, n), limit)
 
 
-def _static(ctx: LiveIndex, text: str, limit: int) -> list[int]:
-    """The static tier's neighbours (its embedder is thread-safe: no lock)."""
+def _static(ctx: LiveIndex, text: str, limit: int) -> Hits:
+    """The static tier's neighbours (its embedder is thread-safe: no lock), with ties."""
     static = ctx.static
-    return static.search(text, limit) if static is not None else []
+    if static is None or len(static) == 0:
+        return []
+    vec = static.embedder.embed_query(text)
+    return complete_ties(lambda n: static.vectors.search(vec, n), limit)
 
 
 def _has_vectors(ctx: LiveIndex) -> bool:
@@ -350,12 +355,20 @@ def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
         if lang is None:
             score *= PROSE_PRIOR
         out.append(_Ranked(cand.chunk_id, score, row, cand.matched_by))
-    files = list(dict.fromkeys(r.meta[1] for r in sorted(out, key=lambda r: -r.score)))
+    out.sort(key=_order)
+    files = list(dict.fromkeys(r.meta[1] for r in out))
     graph = _graph_prior(tables, files[:60])
     for r in out:
         r.score *= graph.get(r.meta[1], 1.0)
-    out.sort(key=lambda r: (-r.score, r.meta[1], r.meta[2]))
+    out.sort(key=_order)
     return out
+
+
+def _order(r: _Ranked) -> tuple[Any, ...]:
+    """Best score first; equal scores by place (path, lines, symbol, kind), never by chunk
+    id or insertion order, which differ between a fresh and an updated index."""
+    _, path, start, end, symbol, kind, _ = r.meta
+    return (-r.score, path, start, end, symbol or "", kind)
 
 
 def _select(ranked: list[_Ranked], k: int) -> list[_Ranked]:
@@ -440,11 +453,13 @@ def search_code(
         weight = PROSE_WEIGHT if plan.long else 1.0
         terms = [*plan.weighted, *((v, weight) for v in ctx.index.lexical.known(plan.variants))
                  ][:MAX_QUERY_TOKENS]
-        ranked["lexical"] = [cid for cid, _ in ctx.index.lexical.search(terms, pool)]
+        lexical = ctx.index.lexical
+        ranked["lexical"] = by_location(
+            complete_ties(lambda n: lexical.search(terms, n), pool), pool, tables.location)
         ranked["symbol"] = _symbol_matches(tables, plan, 20)
     if semantic is not None and static is not None:
-        ranked["semantic"] = semantic.result()
-        ranked["static"] = static.result()
+        ranked["semantic"] = by_location(semantic.result(), pool, tables.location)
+        ranked["static"] = by_location(static.result(), pool, tables.location)
     if mode == "semantic" and not _has_vectors(ctx):
         raise ToolError("semantic search needs embeddings, and none exist yet: use mode "
                         "'hybrid' or 'lexical', or wait for embedding (see index_status)")
