@@ -67,6 +67,9 @@ def status(r: Any) -> str:
         lines.append("freshness: up to date")
     elif r.pending_files:
         lines.append(f"freshness: {r.pending_files} files waiting to be indexed")
+    if r.lexical_deleted_docs:
+        lines.append(f"lexical compaction: {r.lexical_compaction} ({r.lexical_deleted_docs} "
+                     "deleted chunks still weigh in the ranking statistics)")
     return "\n".join(lines)
 
 

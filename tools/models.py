@@ -203,6 +203,13 @@ class IndexStatus(BaseModel):
     embedding_eta_s: float | None = Field(None, description="Seconds left for the model tier")
     watching: bool
     pending_files: int
+    lexical_deleted_docs: int = Field(0, description=(
+        "Deleted chunks the lexical index still counts in its ranking statistics (BM25 "
+        "document counts and frequencies); while above 0, lexical ranking can differ slightly "
+        "from a fresh build of the same files, until the compaction rebuilds it"))
+    lexical_compaction: str = Field("none", description=(
+        "none (ranks as a fresh build would), pending (waits for writes to be quiet, or for "
+        "`sextant index`) or running"))
     last_indexed_at: float | None
     changed_since_indexed: int | None = Field(None, description=(
         "Files added, changed or deleted in the working tree since they were indexed (a stat "

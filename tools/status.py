@@ -55,5 +55,6 @@ def index_status(ctx: LiveIndex) -> IndexStatus:
         coverage=coverage, embedding_rate=None if rate is None else round(rate, 2),
         embedding_eta_s=None if eta is None else round(eta, 1), watching=ctx.watching,
         pending_files=len(ctx.pending_paths()), last_indexed_at=last,
+        lexical_deleted_docs=ctx.lexical.deleted_docs(), lexical_compaction=ctx.compactor.state(),
         changed_since_indexed=None if ctx.watching else changed_since_indexed(ctx),
         metrics=dict(ctx.metrics), vendored=vendored(store))
