@@ -26,6 +26,7 @@ import pytest
 from indexer.build.pipeline import index_repository, update_paths
 from indexer.disk.repo import IndexPaths, RepoIndex
 from indexer.live import LiveIndex, LiveOptions
+from indexer.store import search_tables
 from tests.conftest import REPO_ROOT
 from tests.test_crash import run_then_kill, triggers
 from tools.search import search_code
@@ -102,8 +103,9 @@ def opened(root: Path, index_dir: Path) -> Iterator[LiveIndex]:
 
 
 def ranked(live: LiveIndex) -> dict[str, list[tuple[object, ...]]]:
-    """Every query's whole answer in each mode, as what a user sees of it."""
-    out = {}
+    """Every query's whole answer in each mode, as what a user sees of it, and the file
+    rank of the import graph (a prior of every answer) to the last bit."""
+    out = {"file rank": sorted(search_tables(live.store).rank.items())}
     for mode in MODES:
         for query, kw in QUERIES:
             result = search_code(live, query, k=20, mode=mode, max_tokens=100_000, **kw)
