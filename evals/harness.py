@@ -85,6 +85,7 @@ class Session:
         if self.static and self.index.static is None:
             self.ctx.attach_static()  # from now on the pipeline writes static vectors
         index_repository(self.index)
+        self.index.compact_lexical()  # rank as a fresh index of this commit would
         self._files = self._functions = self._idents = None
         if not self.dense:
             return
