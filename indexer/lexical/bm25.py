@@ -174,7 +174,7 @@ class LexicalIndex:
         finish_swap(directory)
         directory.mkdir(parents=True, exist_ok=True)
         try:
-            self._index = _register(tantivy.Index(_schema(), path=str(directory), reuse=True))
+            self._index = self._open_reader()
         except ValueError as exc:
             log.warning("lexical index at %s is unreadable (%s); rebuilding it", directory, exc)
             shutil.rmtree(directory)
