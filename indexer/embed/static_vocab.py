@@ -49,7 +49,7 @@ _PLAIN_ASCII = re.compile(r"[\t\n\r -~]*")
 # A WordPiece word: a run of letters and digits, or one punctuation/symbol character.
 _WPM_WORD = re.compile(r"[a-z0-9]+|[!-/:-@\[-`{-~]")
 _WORD_CACHE = 1 << 16  # distinct words kept; cleared when full
-_LINE_CACHE = 1 << 16  # distinct lines kept (~15 MB); cleared when full
+_LINE_CACHE = 1 << 17  # distinct lines kept (~30 MB at most); cleared when full
 
 
 class ModelVocab:
