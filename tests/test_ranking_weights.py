@@ -16,7 +16,7 @@ import pytest
 from indexer.build import index_repository
 from indexer.disk import IndexPaths, RepoIndex
 from indexer.live import LiveIndex
-from tools.fit_weights import fit_weights
+from tools.fit_weights import History, fit_weights
 from tools.ranking_weights import weights_path
 from tools.search import default_weights, repository_weights, search_code
 from tools.status import index_status
@@ -103,7 +103,7 @@ def test_weights_fitted_on_older_commits_that_beat_the_defaults_on_newer_ones_ar
         live: LiveIndex) -> None:
     query = "fix apple widget spacing in theme elppa when render_apple output is empty"
     assert _files(live, query)[0] == "lib/alpha.py"  # the defaults favour the definition
-    report = fit_weights(live, n=30, mode="lexical")
+    report = fit_weights(live, History(n=30), mode="lexical")
     held = report["held_out_score"]
     assert report["saved"] and held["fitted"] > held["defaults"], report
     assert report["commits"] == {"fit": 18, "held_out": 12, "skipped": 0}
@@ -123,7 +123,7 @@ def test_weights_that_do_not_beat_the_defaults_on_newer_commits_are_not_saved(
     path.write_text(json.dumps({"format": 1, "weights": {"symbol": 0.1},
                                 "defaults": default_weights()}))
     assert repository_weights(live).source == "fitted"  # an earlier fit
-    report = fit_weights(live, n=30, mode="lexical")
+    report = fit_weights(live, History(n=30), mode="lexical")
     held = report["held_out_score"]
     assert report["fitted"], report  # the older commits did move the weights...
     assert report["fit_score"]["fitted"] > report["fit_score"]["defaults"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from indexer.live import LiveIndex
@@ -83,19 +84,31 @@ def coordinate_ascent(ctx: LiveIndex, questions: Sequence[Question],
     return best
 
 
-def _questions(ctx: LiveIndex, since: str | None, n: int, seed: int,
-               mode: str) -> tuple[list[Question], int]:
-    commits, skipped = eval_commits(ctx, since, n, seed)
+@dataclass(frozen=True, slots=True)
+class History:
+    """Which commits to learn from: up to `n` (seeded sample) up to `until`, after `since`
+    when given, from the root's repository or the git directory `git_dir`."""
+
+    since: str | None = None
+    n: int = 100
+    seed: int = 0
+    git_dir: Path | None = None
+    until: str = "HEAD"
+
+
+def _questions(ctx: LiveIndex, hist: History, mode: str) -> tuple[list[Question], int]:
+    commits, skipped = eval_commits(ctx, hist.since, hist.n, hist.seed, hist.git_dir,
+                                    hist.until)
     return [Question(c.sha, retrieve(ctx, c.subject, DEPTH, mode), c.files)
             for c in commits], skipped
 
 
-def fit_weights(ctx: LiveIndex, since: str | None = None, n: int = 100, seed: int = 0,
+def fit_weights(ctx: LiveIndex, hist: History | None = None,
                 mode: str = "hybrid") -> dict[str, Any]:
     """Fit the fusion weights on the older sampled commits; save them when they beat the
     defaults on the newer ones, else keep (or go back to) the defaults."""
     started = time.perf_counter()
-    questions, skipped = _questions(ctx, since, n, seed, mode)
+    questions, skipped = _questions(ctx, hist or History(), mode)
     cut = int(len(questions) * FIT_SHARE)
     older, newer = questions[:cut], questions[cut:]
     if len(older) < MIN_FIT or len(newer) < MIN_HELD_OUT:

@@ -34,13 +34,16 @@ def git_dir(root: Path) -> Path:
     return Path(done.stdout.strip())
 
 
-def eval_commits(ctx: LiveIndex, since: str | None, n: int,
-                 seed: int) -> tuple[list[history.Commit], int]:
-    """Up to `n` sampled commits (oldest first) with their gold cut to the files still
-    indexed, and how many were skipped because none is left."""
-    rev = f"{since}..HEAD" if since else "HEAD"
+def eval_commits(ctx: LiveIndex, since: str | None, n: int, seed: int,
+                 repo_git: Path | None = None,
+                 until: str = "HEAD") -> tuple[list[history.Commit], int]:
+    """Up to `n` sampled commits up to `until` (oldest first; after `since` when given) with
+    their gold cut to the files still indexed, and how many were skipped because none is
+    left. The history is the root's repository unless `repo_git` names a git directory."""
+    rev = f"{since}..{until}" if since else until
     try:
-        sampled = history.sample(git_dir(ctx.root), n, seed, window=max(500, n * 10), rev=rev)
+        sampled = history.sample(repo_git or git_dir(ctx.root), n, seed,
+                                 window=max(500, n * 10), rev=rev)
     except subprocess.CalledProcessError as exc:
         raise ToolError(f"git log {rev} failed ({exc.stderr.strip()}): check --since") from None
     indexed = {r[0] for r in ctx.index.store.query("SELECT path FROM files")}
