@@ -8,6 +8,7 @@ keyed by chunk text, so unchanged chunks are never embedded twice.
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -36,10 +37,12 @@ SEXTANT_FILES = "sextant-files"  # granularity="file": files ranked by all their
 SEXTANT_STATIC = "sextant-static"  # hybrid with the static tier only
 SEXTANT_MODEL = "sextant-model"  # hybrid with the model tier only
 SEXTANT_FITTED = "sextant-fitted"  # as `sextant`, with weights fitted to older history
+SEXTANT_UNCHECKED = "sextant-fitted-unchecked"  # the same, even where the fit's check said no
 _TIERS = {SEXTANT: (True, True), SEXTANT_FILES: (True, True), SEXTANT_STATIC: (True, False),
-          SEXTANT_MODEL: (False, True), SEXTANT_FITTED: (True, True)}
+          SEXTANT_MODEL: (False, True), SEXTANT_FITTED: (True, True),
+          SEXTANT_UNCHECKED: (True, True)}
 _SEXTANT_ROWS = (SEXTANT, SEXTANT_LEXICAL, SEXTANT_FILES, SEXTANT_STATIC, SEXTANT_MODEL,
-                 SEXTANT_FITTED)
+                 SEXTANT_FITTED, SEXTANT_UNCHECKED)
 
 
 @dataclass
@@ -85,6 +88,7 @@ class Session:
         self._idents: baselines.UnitIndex | None = None
         self.fitting = False  # a `sextant-fitted` row (`fit`)
         self.fitted: str | None = None  # the weights file `fit` saved, when it saved one
+        self.unchecked: dict[str, Any] | None = None  # what it fitted, saved or not
 
     def fit(self, git_dir: Path, until: str, n: int, seed: int) -> dict[str, Any]:
         """`sextant eval --fit` on this index over the `n` sampled commits up to `until`
@@ -99,15 +103,19 @@ class Session:
         if report["saved"]:
             self.fitted = path.read_text()
             path.unlink()
+        self.unchecked = {"format": 1, "weights": report["fitted"], "defaults": report["defaults"]}
         return report
 
     @contextmanager
     def _weights(self, system: str) -> Iterator[None]:
         path = weights_path(self.index.paths.dir)
-        if system != SEXTANT_FITTED or self.fitted is None:
+        text = self.fitted if system == SEXTANT_FITTED else None
+        if system == SEXTANT_UNCHECKED and self.unchecked and self.unchecked["weights"]:
+            text = json.dumps(self.unchecked)
+        if text is None:
             yield
             return
-        path.write_text(self.fitted)
+        path.write_text(text)
         try:
             yield
         finally:
@@ -137,7 +145,7 @@ class Session:
         if self.static and self.dense:
             names += [SEXTANT_STATIC, SEXTANT_MODEL]
         if self.fitting:
-            names.append(SEXTANT_FITTED)
+            names += [SEXTANT_FITTED, SEXTANT_UNCHECKED]
         return names + (["dense", "rrf"] if self.dense else [])
 
     @contextmanager
