@@ -352,6 +352,12 @@ def cmd_eval(args: argparse.Namespace, emit: Emit) -> int:
 
     git_dir(_paths(args).root)  # fail before indexing a directory without history
     with open_context(args, embed=True) as ctx:
+        if args.fit:
+            from tools.fit_weights import History, fit_weights
+            from tools.fit_weights import render as render_fit
+
+            emit(args, fit_weights(ctx, History(since=args.since, n=args.n)), render_fit)
+            return 0
         report = self_eval(ctx, since=args.since, n=args.n)
     emit(args, report, render_eval)
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 
@@ -219,6 +221,10 @@ class IndexStatus(BaseModel):
         "Directories recognised as copies of other projects (their own version or manifest "
         "inside a package, or a vendoring folder name) -> why; ranked below the project's "
         "own code"))
+    ranking_weights: dict[str, Any] = Field(default_factory=dict, description=(
+        "The fusion weights search uses: source `defaults`, or `fitted` by `sextant eval "
+        "--fit` on this repository's older commits (used only because they beat the "
+        "defaults on its newer ones: held_out_score)"))
 
 
 class WorkspaceStatus(BaseModel):

@@ -50,6 +50,7 @@ from tools.files import Evidence, RankedFile, evidence_lines, rank_files, walk
 from tools.freshness import freshness as answer_freshness
 from tools.models import Omitted, SearchHit, SearchResult, TierCoverage
 from tools.query_analysis import PROSE_WEIGHT, dense_text, frames, names_file, weighted_terms
+from tools.ranking_weights import ActiveWeights, active_weights
 from tools.search_narrow import BlockHit, Narrowed, narrow_blocks
 from tools.source import check_glob
 from tools.ties import Hits, Location, by_location, complete_ties
@@ -218,12 +219,25 @@ def _weighted_terms(query: str, idents: Sequence[str], long: bool) -> list[tuple
     return list(out.items())[:MAX_QUERY_TOKENS]
 
 
-def fusion_weights(plan: QueryPlan) -> dict[str, float]:
+def default_weights() -> dict[str, float]:
+    """The fusion weights of a repository without fitted ones (`tools.ranking_weights`):
+    `WEIGHTS`, and `symbol_prose` for symbol matches named inside a sentence."""
+    return {**WEIGHTS, "symbol_prose": SYMBOL_WEIGHT_PROSE}
+
+
+def repository_weights(ctx: LiveIndex) -> ActiveWeights:
+    """The weights fitted to this repository's history when they beat the defaults on its
+    newer commits (`sextant eval --fit`), else the defaults."""
+    return active_weights(ctx.index.paths.dir, default_weights())
+
+
+def fusion_weights(plan: QueryPlan, base: Mapping[str, float] | None = None) -> dict[str, float]:
     """Symbol matches weigh fully for a name lookup or a stack trace; an identifier that a
     sentence merely mentions is more often a neighbour of the answer than the answer."""
-    weights = dict(WEIGHTS)
+    weights = dict(base if base is not None else default_weights())
+    prose = weights.pop("symbol_prose", SYMBOL_WEIGHT_PROSE)
     if not (plan.name_lookup or plan.traced):
-        weights["symbol"] = SYMBOL_WEIGHT_PROSE
+        weights["symbol"] = prose
     return weights
 
 
@@ -447,25 +461,25 @@ def _check(query: str, mode: str, granularity: str = "chunk") -> str:
     return query
 
 
-def search_code(
-    ctx: LiveIndex, query: str, k: int = 10, language: str | None = None,
-    path: str | None = None, mode: str = "hybrid", max_tokens: int = 4000,
-    granularity: str = "chunk",
-) -> SearchResult:
-    """Find code by meaning and by name; see the module docstring for the ranking.
-    `granularity="file"` answers with files ranked by all their evidence (`tools.files`)."""
-    started = time.perf_counter()
-    plan = plan_query(_check(query, mode, granularity))
-    if path:
-        check_glob(path)
-    pool = max(60, k * 6) * (8 if language or path else 1)
-    if granularity == "file":
-        pool = max(pool, FILE_POOL)
+@dataclass(frozen=True, slots=True)
+class Retrieved:
+    """One query's plan and each retriever's ranked chunk ids, before fusion."""
+
+    plan: QueryPlan
+    ranked: dict[str, Sequence[int]]
+
+
+def _pool(k: int, filtered: bool, granularity: str) -> int:
+    pool = max(60, k * 6) * (8 if filtered else 1)
+    return max(pool, FILE_POOL) if granularity == "file" else pool
+
+
+def _retrieve(ctx: LiveIndex, tables: SearchTables, plan: QueryPlan, mode: str,
+              pool: int) -> dict[str, Sequence[int]]:
     ranked: dict[str, Sequence[int]] = {}
     # The query embedding (native code, GIL released) runs while the lexical retrievers do.
     dense = mode in ("hybrid", "semantic")
     semantic = _SEMANTIC_POOL.submit(_semantic, ctx, plan.semantic, pool) if dense else None
-    tables = search_tables(ctx.index.store)
     if mode in ("hybrid", "lexical"):
         weight = PROSE_WEIGHT if plan.long else 1.0
         terms = [*plan.weighted, *((v, weight) for v in ctx.index.lexical.known(plan.variants))
@@ -481,7 +495,41 @@ def search_code(
     if mode == "semantic" and not _has_vectors(ctx):
         raise ToolError("semantic search needs embeddings, and none exist yet: use mode "
                         "'hybrid' or 'lexical', or wait for embedding (see index_status)")
-    weights = fusion_weights(plan)
+    return ranked
+
+
+def retrieve(ctx: LiveIndex, query: str, k: int = 10, mode: str = "hybrid") -> Retrieved:
+    """What `search_code(ctx, query, k, mode=mode)` retrieves before fusing (for fitting
+    the fusion weights: retrieve once, fuse with many weights)."""
+    plan = plan_query(_check(query, mode))
+    tables = search_tables(ctx.index.store)
+    return Retrieved(plan, _retrieve(ctx, tables, plan, mode, _pool(k, False, "chunk")))
+
+
+def ranked_paths(ctx: LiveIndex, got: Retrieved, weights: Mapping[str, float],
+                 k: int = 10) -> list[str]:
+    """The distinct files of `search_code`'s first k chunk hits for `got`, fused with
+    `weights` (near-identical copies are not collapsed here)."""
+    tables = search_tables(ctx.index.store)
+    fused = _fuse(got.ranked, fusion_weights(got.plan, weights))
+    ordered = _rank(tables, fused, got.plan, None, None, vendored(ctx.index.store))
+    return list(dict.fromkeys(r.meta[1] for r in _select(ordered, k)))
+
+
+def search_code(
+    ctx: LiveIndex, query: str, k: int = 10, language: str | None = None,
+    path: str | None = None, mode: str = "hybrid", max_tokens: int = 4000,
+    granularity: str = "chunk",
+) -> SearchResult:
+    """Find code by meaning and by name; see the module docstring for the ranking.
+    `granularity="file"` answers with files ranked by all their evidence (`tools.files`)."""
+    started = time.perf_counter()
+    plan = plan_query(_check(query, mode, granularity))
+    if path:
+        check_glob(path)
+    tables = search_tables(ctx.index.store)
+    ranked = _retrieve(ctx, tables, plan, mode, _pool(k, bool(language or path), granularity))
+    weights = fusion_weights(plan, repository_weights(ctx).weights)
     if mode == "semantic":  # the static tier retrieved what the model tier cannot reach yet
         weights["static"] = weights["semantic"]
     fused = _fuse(ranked, weights)

@@ -10,6 +10,7 @@ an index; it builds its own beside it):
     REPO/.sextant/v1/vectors.usearch usearch vectors (+ .json sidecar: generation, model)
     REPO/.sextant/v1/static.npz      the static tier's vectors (+ sidecar; static.model)
     REPO/.sextant/v1/server.json     the live server owning this index (pid, port), if any
+    REPO/.sextant/v1/weights.json    fusion weights fitted by `sextant eval --fit`, if any
 """
 
 from __future__ import annotations
