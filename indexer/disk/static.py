@@ -125,9 +125,22 @@ class StaticTier:
 
     def search(self, text: str, k: int) -> list[int]:
         """Chunk ids nearest to `text` in the static space, best first."""
+        return [key for key, _ in self.scored(text, k)]
+
+    def scored(self, text: str, k: int) -> list[tuple[int, float]]:
+        """(chunk id, cosine similarity) nearest to `text` in the static space, best first."""
         if len(self.vectors) == 0:
             return []
-        return [key for key, _ in self.vectors.search(self.embedder.embed_query(text), k)]
+        return self.vectors.search(self.embedder.embed_query(text), k)
+
+    def rerank(self, text: str, ids: Sequence[int]) -> list[int]:
+        """The chunks `ids` that have a static vector, most similar to `text` first."""
+        if not ids or len(self.vectors) == 0:
+            return []
+        sims = self.vectors.similarities(self.embedder.embed_query(text), ids)
+        keep = np.flatnonzero(~np.isnan(sims))
+        order = keep[np.argsort(-sims[keep], kind="stable")]
+        return [int(ids[i]) for i in order]
 
     def save(self, generation: int) -> None:
         self.vectors.save(generation)
