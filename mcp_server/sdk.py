@@ -73,11 +73,13 @@ class SextantServer(MCPServer[Any]):
 
 def lean_schema(schema: Any, drop: set[str]) -> Any:
     """`schema` without generated titles and without the annotation keys in `drop`; a
-    property named like one of them stays (its value is a schema: a dict). An `anyOf` of
+    property named like one of them stays (its value is a schema: a dict);
+    `additionalProperties: true` (the default) goes too. An `anyOf` of
     one typed schema and `null` becomes that schema with `"type": [its type, "null"]`."""
     if isinstance(schema, dict):
         lean = {k: lean_schema(v, drop) for k, v in schema.items()
-                if isinstance(v, dict) or (k != "title" and k not in drop)}
+                if isinstance(v, dict) or (k != "title" and k not in drop
+                                           and not (k == "additionalProperties" and v is True))}
         return _nullable(lean)
     if isinstance(schema, list):
         return [lean_schema(v, drop) for v in schema]

@@ -57,7 +57,7 @@ READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_worl
 
 MaxTokens = Annotated[int, Field(
     ge=budget.MIN_MAX_TOKENS, le=budget.MAX_MAX_TOKENS,
-    description="Answer size limit (cl100k tokens); detail degrades to fit")]
+    description="Answer size limit in cl100k tokens")]
 # search_code's parameters, shared by the single-repository and the workspace servers
 Query = Annotated[str, Field(min_length=1, max_length=4000, description=(
     "A description ('where are URL rules registered'), an identifier, an error message "
@@ -80,7 +80,7 @@ Direction = Annotated[Literal["out", "in", "both"], Field(description=(
 Hops = Annotated[int, Field(ge=1, le=4, description="Hops to follow")]
 SummaryDepth = Annotated[int, Field(ge=0, le=4, description="Subdirectory levels")]
 WaitFresh = Annotated[bool, Field(description=(
-    "Wait up to 10 s for just-edited files to be re-indexed"))]
+    "Wait up to 10 s for just-edited files to be indexed"))]
 WAIT_FRESH_S = 10.0
 
 
@@ -220,13 +220,13 @@ def _register_tools(server: MCPServer) -> None:
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
         granularity: Annotated[Literal["chunk", "file"], Field(description=(
-            "chunk: functions and classes; file: files, each ranked by all its matching "
-            "definitions, with what matched"))] = "chunk",
+            "chunk: functions and classes; file: files ranked by all their matching "
+            "definitions"))] = "chunk",
         repo: Repo = None,
     ) -> Annotated[CallToolResult, SearchResult]:
         """Find code by meaning or name, ranked: whole functions/classes with path and lines,
-        tests below source, the indexes that matched (matched_by). Use instead of grep when
-        you don't know the exact text or grep finds too much."""
+        tests below source. Use instead of grep when you don't know the exact text or grep
+        finds too much."""
         return compact(await _call(ctx, _search_code, query, k=k, language=language,
                                    path=path, mode=mode, max_tokens=max_tokens,
                                    wait_fresh=wait_fresh, granularity=granularity, repo=repo))
