@@ -20,6 +20,11 @@ class TextCache(Generic[V]):
         self._chars = 0
         self._max_chars = max_chars
 
+    @property
+    def chars(self) -> int:
+        """Characters of the texts kept now (at most `max_chars`)."""
+        return self._chars
+
     def get(self, text: str) -> V | None:
         return self._values.get(text)
 

@@ -223,6 +223,21 @@ class Store:
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         return self.reader().execute(sql, params or []).fetchall()
 
+    def stream(self, sql: str, params: Sequence[Any] | None = None,
+               batch: int = 8192) -> Iterator[tuple[Any, ...]]:
+        """The rows of `sql`, `batch` at a time: a large result is never all Python objects
+        at once (the in-memory tables keep a fraction of what they read; loading them from
+        one `fetchall` left the freed rows as holes in the heap). Read it to the end: a
+        half-read result holds this thread's cursor. Its own cursor, so a query run while
+        it is read does not cut it short."""
+        cur = self._con.cursor()
+        try:
+            cur.execute(sql, params or [])
+            while rows := cur.fetchmany(batch):
+                yield from rows
+        finally:
+            cur.close()
+
     def query_one(self, sql: str, params: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
         # fetchall, not fetchone: a half-read result would block register() on this cursor
         rows = self.reader().execute(sql, params or []).fetchall()
