@@ -510,6 +510,10 @@ class GenerationCache(Generic[V]):
 
     Keyed by the Store object (weakly: a closed index drops its value) and by
     (store generation, graph generation); concurrent first uses after a change load once.
+    While one thread loads the value of a newer generation, other readers get the last one
+    loaded at once instead of waiting (a load takes seconds on a large repository; a live
+    index loads it in its writing thread after each update and keeps the changed paths
+    pending, so not fresh, until the load is done). Only the first load is waited for.
     """
 
     def __init__(self, load: Callable[[Store, tuple[int, str | None]], V]) -> None:
@@ -523,9 +527,14 @@ class GenerationCache(Generic[V]):
         cached = self._values.get(store)
         if cached is not None and cached[0] == key:
             return cached[1]
-        with self._lock:
+        if not self._lock.acquire(blocking=cached is None):
+            assert cached is not None
+            return cached[1]  # another thread is loading a newer one
+        try:
             cached = self._values.get(store)
             if cached is None or cached[0] != key:
                 cached = (key, self._load(store, key))
                 self._values[store] = cached
             return cached[1]
+        finally:
+            self._lock.release()
