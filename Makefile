@@ -31,8 +31,10 @@ run:
 	@$(BIN)/sextant index --repo $(REPO) --no-embed >&2  # lexical + symbols now; serve embeds in the background
 	@exec $(BIN)/sextant serve --repo $(REPO)
 
+# Two workers, one test file each at a time (module fixtures stay per file): much of the suite
+# waits on subprocesses and servers, so two workers fit two cores.
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 eval: setup
 	$(BIN)/python -m evals

@@ -30,7 +30,14 @@ from indexer.live import LiveOptions
 from mcp_server.runtime import live_options
 from mcp_server.settings import Settings
 from mcp_server.usage import UsageError
-from mcp_server.workspace import SHARD_TIMEOUT_S, TOOLS, Fanout, Workspace, repo_settings
+from mcp_server.workspace import (
+    SHARD_TIMEOUT_S,
+    TOOLS,
+    Fanout,
+    Overrides,
+    Workspace,
+    repo_settings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -221,13 +228,15 @@ class ClusterShards:
             return False
 
     def call(self, tool: str, kwargs: dict[str, Any], repos: list[str],
-             wait_fresh: bool = False, fresh_paths: list[str] | None = None) -> Fanout:
+             wait_fresh: bool = False, fresh_paths: list[str] | None = None,
+             overrides: Overrides | None = None) -> Fanout:
         ray = require_ray()
         deadline = time.monotonic() + self.timeout_s
         out = Fanout()
         live = self._await_restarts(repos, deadline, out)
-        refs = {name: self.actors[name].call.remote(tool, kwargs, wait_fresh, fresh_paths)
-                for name in live}
+        refs = {name: self.actors[name].call.remote(
+            tool, {**kwargs, **(overrides or {}).get(name, {})}, wait_fresh, fresh_paths)
+            for name in live}
         with self.sent:
             self.in_flight += 1
             self.sent.notify_all()

@@ -1,4 +1,5 @@
-"""The `get_context` tool, and the working set each MCP session keeps (`tools.working_set`).
+"""The `get_context` tool, and the working set each MCP session keeps (`tools.working_set`;
+a workspace server keeps one per repository of the workspace in each session).
 
 The SDK builds a connection object per request under the 2026 protocol, so a session is
 told apart by the transport's session id (Streamable HTTP) or by the server run (stdio, in
@@ -10,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -26,19 +27,21 @@ READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=False, open_wor
                             destructive_hint=False)
 DEFAULT_CONTEXT_TOKENS = 8000
 MAX_SESSIONS = 64
+W = TypeVar("W")
 
 
-class WorkingSets:
-    """One `WorkingSet` per client session (see `key`), the least recently used dropped
-    first beyond `MAX_SESSIONS`."""
+class WorkingSets(Generic[W]):
+    """One working set (`new()`) per client session (see `key`), the least recently used
+    dropped first beyond `MAX_SESSIONS`."""
 
-    def __init__(self) -> None:
-        self._sets: OrderedDict[object, WorkingSet] = OrderedDict()
+    def __init__(self, new: Callable[[], W]) -> None:
+        self._new = new
+        self._sets: OrderedDict[object, W] = OrderedDict()
         self._lock = threading.Lock()
 
-    def of(self, key: object) -> WorkingSet:
+    def of(self, key: object) -> W:
         with self._lock:
-            found = self._sets.pop(key, None) or WorkingSet()
+            found = self._sets.pop(key) if key in self._sets else self._new()
             self._sets[key] = found
             while len(self._sets) > MAX_SESSIONS:
                 self._sets.popitem(last=False)
@@ -59,10 +62,12 @@ class WorkingSets:
 
 
 def register_get_context(server: MCPServer, call: Callable[..., Awaitable[BaseModel]],
-                         compact: Callable[[BaseModel], CallToolResult]) -> None:
-    """Register `get_context`; `call` runs a tool function (server._call), `compact`
-    renders its result (mcp_server.text.compact)."""
-    sets = WorkingSets()
+                         compact: Callable[[BaseModel], CallToolResult],
+                         new_working: Callable[[], object] = WorkingSet) -> None:
+    """Register `get_context`; `call` runs a tool function (server._call, or the workspace
+    server's), `compact` renders its result (mcp_server.text.compact), `new_working` makes
+    a session's working set (a `WorkingSet`; a workspace: one per repository)."""
+    sets: WorkingSets[object] = WorkingSets(new_working)
 
     @server.tool(annotations=READ_ONLY)
     async def get_context(
@@ -75,7 +80,8 @@ def register_get_context(server: MCPServer, call: Callable[..., Awaitable[BaseMo
         path: Annotated[str | None, Field(max_length=500, description=(
             "Only code under this directory or matching this glob"))] = None,
         repo: Annotated[str | None, Field(max_length=200, description=(
-            "Repository name (workspaces); absent: the served repository"))] = None,
+            "Repository name (default: every repository the server serves, sharing "
+            "max_tokens)"))] = None,
         resend: Annotated[bool, Field(description=(
             "Send again what this session already received"))] = False,
     ) -> Annotated[CallToolResult, ContextResult]:
@@ -87,4 +93,4 @@ def register_get_context(server: MCPServer, call: Callable[..., Awaitable[BaseMo
         key = sets.key(ctx.request_context)
         working = None if key is None else sets.of(key)
         return compact(await call(ctx, _get_context, task, max_tokens=max_tokens, path=path,
-                                  working=working, resend=resend))
+                                  working=working, resend=resend, repo=repo))

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from indexer.build import IndexingStopped, IndexStats
 from indexer.live import LiveIndex
+from mcp_server.repo_arg import Repo, check_repo
 from mcp_server.runtime import Runtime
 from mcp_server.text import compact
 from tools import budget
@@ -44,6 +45,7 @@ class ReindexResult(BaseModel):
     skipped: dict[str, int] = Field(description="Files skipped, by reason")
     seconds: float
     freshness: Freshness
+    repo: str | None = Field(default=None, description="Repository re-indexed")
 
 
 class _Relay:
@@ -95,12 +97,14 @@ def register_reindex(server: MCPServer) -> None:
             ge=budget.MIN_MAX_TOKENS, le=budget.MAX_MAX_TOKENS,
             description="Upper bound on the answer's size (the answer is always small)")
         ] = budget.DEFAULT_MAX_TOKENS,
+        repo: Repo = None,
     ) -> Annotated[CallToolResult, ReindexResult]:
         """Re-scan the working tree now and re-index what changed (usually unnecessary: the
         watcher keeps the index fresh). Use after a branch switch or a bulk edit when answers
         say they are not fresh. Reports progress; cancel to stop between batches."""
         state = ctx.request_context.lifespan_context
         runtime: Runtime = state.runtime
+        check_repo(state.live, repo)
         runtime.metrics.started()
         outcome, started = "crash", time.perf_counter()
         runtime.reindex_idle.clear()
@@ -120,4 +124,4 @@ def register_reindex(server: MCPServer) -> None:
             files=stats.files, indexed=stats.indexed, unchanged=stats.unchanged,
             deleted=stats.deleted, symbols=stats.symbols, chunks=stats.chunks,
             skipped=dict(stats.skipped), seconds=round(stats.seconds, 3),
-            freshness=freshness(state.live)))
+            freshness=freshness(state.live), repo=state.live.name))

@@ -23,7 +23,7 @@ def live_options(settings: Settings) -> LiveOptions:
                          index_secrets=settings.index_secrets),
         watch=settings.watch, embed=settings.embed, static=settings.static,
         model=settings.model,
-        gpu_layers=settings.gpu_layers, debounce_ms=settings.debounce_ms)
+        gpu_layers=settings.gpu_layers, debounce_ms=settings.debounce_ms, name=settings.repo)
 
 
 class Runtime:

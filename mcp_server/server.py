@@ -24,19 +24,18 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
 from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.types import CallToolResult, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from indexer.live import LiveIndex
+from mcp_server.repo_arg import Repo, check_repo
 from mcp_server.resources import ResourceNotifier, register_resources
 from mcp_server.runtime import Runtime
 from mcp_server.sdk import SextantServer
 from mcp_server.settings import Settings
 from mcp_server.text import compact
 from tools import budget
-from tools.budget import json_tokens as budget_tokens
 from tools.deps import expand_dependencies as _expand_dependencies
 from tools.errors import ToolError
-from tools.merge import tag_repo
 from tools.models import (
     DependencyResult,
     IndexStatus,
@@ -132,27 +131,19 @@ def _state(ctx: Context) -> AppState:
 
 
 async def _call(ctx: Context, fn: Callable[..., R], *args: object, wait_fresh: bool = False,
-                fresh_paths: set[str] | None = None, **kwargs: object) -> R:
-    """Run tool function `fn` on the index in a worker thread; metrics by `fn.__name__`."""
+                fresh_paths: set[str] | None = None, repo: str | None = None,
+                **kwargs: object) -> R:
+    """Run tool function `fn` on the index in a worker thread; metrics by `fn.__name__`.
+    The tools name the repository on their items themselves (`LiveIndex.name`), so their
+    budgets count it."""
     state = _state(ctx)
     metrics = state.runtime.metrics
-
-    def answer(**options: object) -> R:
-        return redact(fn(state.live, *args, **options))
+    check_repo(state.live, repo)
 
     def run() -> R:
         if wait_fresh:
             state.live.wait_fresh(fresh_paths, WAIT_FRESH_S)
-        raw = answer(**kwargs)
-        result = tag_repo(raw, state.runtime.settings.repo)
-        budget = kwargs.get("max_tokens")
-        if isinstance(budget, int) and isinstance(result, BaseModel):
-            tagged, plain = budget_tokens(result), budget_tokens(raw)
-            if tagged > budget >= plain:  # the repo names, added after fitting, overflow it
-                smaller = max(50, budget - (tagged - plain) - 8)
-                result = tag_repo(answer(**{**kwargs, "max_tokens": smaller}),
-                                  state.runtime.settings.repo)
-        return result
+        return redact(fn(state.live, *args, **kwargs))
 
     outcome, started = "crash", time.perf_counter()
     metrics.started()
@@ -231,6 +222,7 @@ def _register_tools(server: MCPServer) -> None:
         granularity: Annotated[Literal["chunk", "file"], Field(description=(
             "chunk (default): functions and classes; file: which files to read or change, "
             "each ranked by all its matching definitions, with what matched"))] = "chunk",
+        repo: Repo = None,
     ) -> Annotated[CallToolResult, SearchResult]:
         """Find code by meaning or by name, ranked. Use instead of grep when you don't know the
         exact text, or when grep returns too many hits: results are whole functions/classes
@@ -238,7 +230,7 @@ def _register_tools(server: MCPServer) -> None:
         matched it (matched_by)."""
         return compact(await _call(ctx, _search_code, query, k=k, language=language,
                                    path=path, mode=mode, max_tokens=max_tokens,
-                                   wait_fresh=wait_fresh, granularity=granularity))
+                                   wait_fresh=wait_fresh, granularity=granularity, repo=repo))
 
     @server.tool(annotations=READ_ONLY)
     async def get_symbol(
@@ -252,6 +244,7 @@ def _register_tools(server: MCPServer) -> None:
         include_references: IncludeRefs = False,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
+        repo: Repo = None,
     ) -> Annotated[CallToolResult, SymbolResult]:
         """Jump to a definition: signature, docstring, body and (optionally) every use site.
         Use instead of grepping for 'def name' or 'func name'. Each definition says how the
@@ -260,7 +253,7 @@ def _register_tools(server: MCPServer) -> None:
                                    include_body=include_body,
                                    include_references=include_references,
                                    max_tokens=max_tokens, wait_fresh=wait_fresh,
-                                   fresh_paths={path} if path else None))
+                                   fresh_paths={path} if path else None, repo=repo))
 
     @server.tool(annotations=READ_ONLY)
     async def expand_dependencies(
@@ -270,12 +263,14 @@ def _register_tools(server: MCPServer) -> None:
         depth: Hops = 1,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
+        repo: Repo = None,
     ) -> Annotated[CallToolResult, DependencyResult]:
         """The import/call/inheritance neighbourhood of a file or symbol, most relevant first,
         with signatures and docstrings. Use before changing code to see what it touches and
         what would break."""
         return compact(await _call(ctx, _expand_dependencies, target, direction=direction,
-                                   depth=depth, max_tokens=max_tokens, wait_fresh=wait_fresh))
+                                   depth=depth, max_tokens=max_tokens, wait_fresh=wait_fresh,
+                                   repo=repo))
 
     @server.tool(annotations=READ_ONLY)
     async def summarize_dir(
@@ -285,16 +280,18 @@ def _register_tools(server: MCPServer) -> None:
         depth: SummaryDepth = 1,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
+        repo: Repo = None,
     ) -> Annotated[CallToolResult, SummaryResult]:
         """What a directory is for: languages, size, key symbols with docstrings, entry points,
         README lead, and what it depends on. Use to get oriented instead of listing files."""
         scope = None if path.strip("./") == "" else {path.strip("/")}
         return compact(await _call(ctx, _summarize_dir, path=path, depth=depth,
                                    max_tokens=max_tokens, wait_fresh=wait_fresh,
-                                   fresh_paths=scope))
+                                   fresh_paths=scope, repo=repo))
 
     @server.tool(annotations=READ_ONLY)
-    async def index_status(ctx: Context) -> Annotated[CallToolResult, IndexStatus]:
+    async def index_status(ctx: Context, repo: Repo = None,
+                           ) -> Annotated[CallToolResult, IndexStatus]:
         """Index statistics: files, symbols, chunks, languages, skipped files by reason,
         embedding progress, and whether the watcher is keeping the index fresh."""
-        return compact(await _call(ctx, _index_status))
+        return compact(await _call(ctx, _index_status, repo=repo))

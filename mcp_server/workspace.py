@@ -11,7 +11,8 @@ Each repository keeps its own index and its own live index (watcher, background
 embedding). A `Shards` object answers one tool call on a set of repositories in parallel
 and reports, per repository, an answer, a tool error (e.g. no such symbol there) or why it
 is missing (timed out, failed). `LocalShards` runs them in this process; the Ray-backed
-`mcp_server.cluster.ClusterShards` asks actors that hold them. `tools.merge` merges.
+`mcp_server.cluster.ClusterShards` asks actors that hold them. `tools.merge` merges;
+`get_context` takes two rounds (`context_answer`, `tools.merge_context`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -32,12 +33,17 @@ from mcp_server.runtime import Runtime
 from mcp_server.settings import Settings
 from mcp_server.usage import UsageError
 from tools import merge
-from tools.budget import DEFAULT_MAX_TOKENS
+from tools.budget import DEFAULT_MAX_TOKENS, MAX_MAX_TOKENS
+from tools.context_models import ContextResult
 from tools.deps import expand_dependencies
 from tools.errors import ToolError
+from tools.get_context import get_context, search_k
+from tools.merge_context import context_shares, merge_context, record_sent, reserve, skipped_repos
 from tools.models import (
     DependencyResult,
+    Freshness,
     IndexStatus,
+    SearchHit,
     SearchResult,
     SummaryResult,
     SymbolResult,
@@ -47,8 +53,10 @@ from tools.search import search_code
 from tools.status import index_status
 from tools.summary import summarize_dir
 from tools.symbols import get_symbol
+from tools.working_set import WorkingSet
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
 
 WAIT_FRESH_S = 10.0
 SHARD_TIMEOUT_S = 30.0  # a repository that has not answered by then is reported missing
@@ -59,7 +67,10 @@ TOOLS: dict[str, tuple[Any, type[BaseModel]]] = {
     "expand_dependencies": (expand_dependencies, DependencyResult),
     "summarize_dir": (summarize_dir, SummaryResult),
     "index_status": (index_status, IndexStatus),
+    "get_context": (get_context, ContextResult),
 }
+DEFAULT_CONTEXT_TOKENS = 8000
+Overrides = dict[str, dict[str, Any]]  # repository -> arguments that differ for it
 
 
 @dataclass(frozen=True)
@@ -145,7 +156,8 @@ class Shards(Protocol):
     def wait_ready(self, timeout_s: float) -> bool: ...
 
     def call(self, tool: str, kwargs: dict[str, Any], repos: list[str],
-             wait_fresh: bool = False, fresh_paths: list[str] | None = None) -> Fanout: ...
+             wait_fresh: bool = False, fresh_paths: list[str] | None = None,
+             overrides: Overrides | None = None) -> Fanout: ...
 
     def close(self) -> None: ...
 
@@ -178,9 +190,63 @@ def merge_fanout(tool: str, fan: Fanout, kwargs: dict[str, Any]) -> BaseModel:
 def answer(shards: Shards, tool: str, kwargs: dict[str, Any], repos: list[str] | None = None,
            wait_fresh: bool = False, fresh_paths: list[str] | None = None) -> BaseModel:
     """Ask `repos` (default: all) of `shards` and merge their answers."""
+    if tool == "get_context":
+        return context_answer(shards, kwargs, repos)
     fan = shards.call(tool, kwargs, list(shards.names) if repos is None else repos,
                       wait_fresh, fresh_paths)
     return merge_fanout(tool, fan, kwargs)
+
+
+RepoWorkingSets = dict[str, WorkingSet]  # one session's working set per repository
+
+
+def context_answer(shards: Shards, kwargs: dict[str, Any], repos: list[str] | None = None,
+                   working: RepoWorkingSets | None = None) -> ContextResult:
+    """get_context over `repos` (default: all) within one budget: a merged search decides
+    each repository's share, then each chosen repository assembles its part within it
+    (`tools.merge_context`). `working`: the session's working sets, which the repositories
+    read (a copy each) and which then record what the merged answer sent."""
+    names = list(shards.names) if repos is None else repos
+    task, max_tokens = kwargs["task"], int(kwargs.get("max_tokens", DEFAULT_CONTEXT_TOKENS))
+    hits: dict[str, list[SearchHit]] = {}
+    fresh: dict[str, Freshness] = {}
+    gone: dict[str, str] = {}  # repository -> why its part is missing
+    shares = {names[0]: max(0, max_tokens - reserve(1))}
+    if len(names) > 1:  # stage 1: where the budget goes
+        found = _checked(shards.call("search_code", {
+            "query": task, "k": search_k(max_tokens), "path": kwargs.get("path"),
+            "max_tokens": MAX_MAX_TOKENS}, names), SearchResult, gone)
+        hits = {n: r.results for n, r in found.items()}
+        fresh = {n: r.freshness for n, r in found.items()}
+        shares = context_shares(hits, search_k(max_tokens), max_tokens)
+    parts: dict[str, ContextResult] = {}
+    if shares:  # stage 2: each chosen repository's part within its share
+        parts = _checked(shards.call(
+            "get_context", {k: kwargs[k] for k in ("task", "path", "resend") if k in kwargs},
+            list(shares), overrides={n: {"max_tokens": share, "working": _copy(working, n)}
+                                     for n, share in shares.items()}), ContextResult, gone)
+        fresh = {n: f for n, f in fresh.items() if n not in gone}
+        fresh.update({n: p.freshness for n, p in parts.items()})
+    merged = merge_context(parts, task, max_tokens, freshness=fresh, missing=gone,
+                           skipped=skipped_repos(hits, shares, task))
+    if working is not None:
+        record_sent(merged, lambda repo, item: working.setdefault(repo, WorkingSet()).record(
+            item.path, item.start_line, item.end_line, item.text))
+    return merged
+
+
+def _checked(fan: Fanout, model: type[M], gone: dict[str, str]) -> dict[str, M]:
+    """The answers of `fan`; a `ToolError` when every repository erred; the repositories
+    that erred or did not answer are added to `gone`."""
+    if not fan.results and fan.errors:
+        raise ToolError("; ".join(f"{n}: {m}" for n, m in sorted(fan.errors.items())))
+    gone.update({**fan.errors, **fan.missing})
+    return {n: r if isinstance(r, model) else model.model_validate(r)
+            for n, r in fan.results.items()}
+
+
+def _copy(working: RepoWorkingSets | None, repo: str) -> WorkingSet | None:
+    return None if working is None else working.setdefault(repo, WorkingSet()).snapshot()
 
 
 class LocalShards:
@@ -202,9 +268,11 @@ class LocalShards:
         return all(r.ready.wait(timeout_s) for r in self.runtimes.values())
 
     def call(self, tool: str, kwargs: dict[str, Any], repos: list[str],
-             wait_fresh: bool = False, fresh_paths: list[str] | None = None) -> Fanout:
+             wait_fresh: bool = False, fresh_paths: list[str] | None = None,
+             overrides: Overrides | None = None) -> Fanout:
         futures: dict[str, Future[BaseModel]] = {
-            name: self._pool.submit(run_tool, self._live[name], tool, kwargs, wait_fresh,
+            name: self._pool.submit(run_tool, self._live[name], tool,
+                                    {**kwargs, **(overrides or {}).get(name, {})}, wait_fresh,
                                     fresh_paths) for name in repos}
         wait_futures(futures.values(), timeout=self.timeout_s)
         out = Fanout()

@@ -43,7 +43,13 @@ from mcp_server.server import (
 )
 from mcp_server.settings import Settings
 from mcp_server.text import compact
-from mcp_server.workspace import Shards, WorkspaceRuntime, answer
+from mcp_server.workspace import (
+    RepoWorkingSets,
+    Shards,
+    WorkspaceRuntime,
+    answer,
+    context_answer,
+)
 from tools import budget
 from tools.errors import ToolError
 from tools.models import (
@@ -72,8 +78,10 @@ def _state(ctx: Context) -> WorkspaceState:
 
 
 async def _answer(ctx: Context, tool: str, repo: str | None, kwargs: dict[str, Any],
-                  wait_fresh: bool = False, fresh_paths: list[str] | None = None) -> Any:
-    """The merged answer of `repo` (default: every repository) to `tool`."""
+                  wait_fresh: bool = False, fresh_paths: list[str] | None = None,
+                  working: RepoWorkingSets | None = None) -> Any:
+    """The merged answer of `repo` (default: every repository) to `tool`; `working`: the
+    session's working sets (get_context)."""
     state = _state(ctx)
     if repo is not None and repo not in state.shards.names:
         raise MCPToolError(f"unknown repo {repo!r}: use one of {', '.join(state.shards.names)}")
@@ -82,9 +90,12 @@ async def _answer(ctx: Context, tool: str, repo: str | None, kwargs: dict[str, A
     outcome, started = "crash", time.perf_counter()
     metrics.started()
     try:
-        result = await anyio.to_thread.run_sync(
-            lambda: answer(state.shards, tool, kwargs, repos, wait_fresh, fresh_paths),
-            limiter=state.limiter)
+        def run() -> Any:
+            if tool == "get_context":
+                return context_answer(state.shards, kwargs, repos, working)
+            return answer(state.shards, tool, kwargs, repos, wait_fresh, fresh_paths)
+
+        result = await anyio.to_thread.run_sync(run, limiter=state.limiter)
         outcome = "ok"
         return result
     except ToolError as exc:
@@ -114,7 +125,17 @@ def build_workspace_server(settings: Settings, shards: Shards,
     server = SextantServer(instructions=f"{brief}\n\n{INSTRUCTIONS}", lifespan=lifespan,
                            log_level=settings.log_level.upper())
     _register(server)
+    from mcp_server.context_tool import register_get_context
+
+    register_get_context(server, _context, compact, new_working=dict)
     return server
+
+
+async def _context(ctx: Context, _fn: object, task: str, *, working: RepoWorkingSets | None,
+                   repo: str | None = None, **kwargs: Any) -> Any:
+    """get_context's `call` (see `mcp_server.context_tool`) for a workspace: the tool
+    function `_fn` runs in each repository (`mcp_server.workspace.context_answer`)."""
+    return await _answer(ctx, "get_context", repo, {"task": task, **kwargs}, working=working)
 
 
 def _register(server: MCPServer) -> None:

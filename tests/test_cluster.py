@@ -34,6 +34,8 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("get_symbol", {"name": "Session.request", "include_references": True}),
     ("expand_dependencies", {"target": "src/flask/app.py", "direction": "both"}),
     ("expand_dependencies", {"target": "Context", "depth": 2}),
+    ("get_context", {"task": "how does a session send an HTTP request with headers",
+                     "max_tokens": 6000}),
 ]
 
 
@@ -162,6 +164,25 @@ def test_killing_a_shard_actor_mid_query_gives_a_partial_answer_then_ray_restart
     whole = answer(cluster, tool, kwargs)  # waits for the restarted actor
     assert comparable(whole) == expected[0]
     assert cluster.pid("ripgrep") != pid
+
+
+def test_killing_a_shard_actor_during_get_context_gives_a_partial_answer_naming_it(
+        cluster: ClusterShards, expected: list[dict[str, Any]]) -> None:
+    tool, kwargs = QUERIES[-1]
+    assert tool == "get_context" and expected[-1]["items"]
+    assert {i["repo"] for i in expected[-1]["items"]} >= {"requests"}
+    pid = cluster.pid("requests")
+    os.kill(pid, signal.SIGSTOP)  # holds the call at this shard until the kill
+    with ThreadPoolExecutor(1) as pool, cluster.sent:
+        future = pool.submit(answer, cluster, tool, kwargs)
+        assert cluster.sent.wait_for(lambda: cluster.in_flight > 0, timeout=60)
+        os.kill(pid, signal.SIGKILL)
+    partial = future.result(timeout=120)
+    assert [m.repo for m in partial.missing_repos] == ["requests"]
+    assert "died" in partial.missing_repos[0].reason
+    assert partial.items and all(i.repo != "requests" for i in partial.items)
+    assert partial.tokens <= kwargs["max_tokens"]
+    assert comparable(answer(cluster, tool, kwargs)) == expected[-1]  # whole again
 
 
 def test_identical_text_in_two_shards_is_embedded_once(

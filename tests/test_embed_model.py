@@ -134,7 +134,7 @@ def test_crash_during_conversion_leaves_no_partial_model(
     def crash(src: object, dst: object) -> None:
         raise OSError("simulated crash before rename")
 
-    monkeypatch.setattr(convert.os, "replace", crash)
+    monkeypatch.setattr(os, "replace", crash)  # the atomic rename (indexer.core.fsutil)
     dest = tmp_path / "models" / "m.gguf"
 
     with pytest.raises(OSError, match="simulated crash"):

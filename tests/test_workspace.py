@@ -13,13 +13,20 @@ import anyio
 import pytest
 from mcp import Client
 
+from indexer.live import LiveIndex, LiveOptions
 from mcp_server.cli import main
 from mcp_server.settings import Settings
 from mcp_server.workspace import LocalShards, load_workspace
 from mcp_server.workspace_server import build_workspace_server
 from tests.mcp_helpers import build_index, call, connected, server_settings
+from tools.budget import json_tokens as budget_tokens
+from tools.context_models import ContextItem, ContextResult
+from tools.context_pack import json_tokens
 from tools.merge import rank_merge
-from tools.models import SearchHit
+from tools.merge_context import MIN_SHARE, context_shares, merge_context, reserve, skipped_repos
+from tools.models import Freshness, SearchHit
+from tools.search import search_code
+from tools.symbols import get_symbol
 
 
 def write_workspace(path: Path, repos: dict[str, tuple[Path, Path]]) -> Path:
@@ -102,6 +109,101 @@ async def test_single_repo_server_fills_repo_with_the_directory_name(
         status = await call(client, "index_status")
     assert repos_of(search) == {root.name}
     assert status["repo"] == root.name
+
+
+async def test_workspace_get_context_names_the_repo_of_every_item_within_max_tokens(
+        two_repos: Path) -> None:
+    task = "how is a JSON response rendered from the request context"
+    async with workspace_client(two_repos) as client:
+        both = await call(client, "get_context", task=task, max_tokens=4000)
+        gin = await call(client, "get_context", task=task, max_tokens=4000, repo="gin")
+    for answer in (both, gin):
+        result = ContextResult.model_validate(answer)
+        assert result.items and result.tokens <= 4000
+        assert json_tokens(result) <= 4000  # counted as the tool counts: within the budget
+        assert result.missing_repos == []
+    assert {i["repo"] for i in both["items"]} == {"flask", "gin"}  # one answer, both parts
+    assert {i["repo"] for i in gin["items"]} == {"gin"}
+    assert {r["repo"] for r in both["freshness"]["repos"]} == {"flask", "gin"}
+
+
+async def test_workspace_get_context_refers_to_what_the_session_already_received(
+        two_repos: Path) -> None:
+    task = "how is a JSON response rendered from the request context"
+    async with workspace_client(two_repos) as client:
+        first = await call(client, "get_context", task=task, max_tokens=4000)
+        again = await call(client, "get_context", task=task, max_tokens=4000)
+    bodies = {(i["repo"], i["path"], i["start_line"]) for i in first["items"]
+              if i["detail"] == "body"}
+    assert bodies
+    resent = {(i["repo"], i["path"], i["start_line"]) for i in again["items"]
+              if i["detail"] == "body"}
+    assert not bodies & resent  # nothing twice in one session, in either repository
+    assert {label.split(":")[0] for label in again["already_sent"]} == {"flask", "gin"}
+
+
+async def test_single_repo_server_takes_its_own_repo_name_and_rejects_another(
+        corpus: Callable[[str], Path], tmp_path: Path) -> None:
+    root = corpus("gin")
+    build_index(root, tmp_path / "index")
+    settings = server_settings(root, tmp_path / "index", repo_name="web")
+    async with connected(settings) as client:
+        own = await call(client, "search_code", query="render json", k=3, repo="web")
+        status = await call(client, "index_status", repo="web")
+        context = await call(client, "get_context", task="render json", repo="web")
+        other = await client.call_tool("get_symbol", {"name": "Context", "repo": "flask"})
+    assert repos_of(own) == {"web"} and status["repo"] == "web"
+    assert {i["repo"] for i in context["items"]} == {"web"}
+    assert other.is_error and "'flask'" in str(other.content) and "'web'" in str(other.content)
+
+
+def test_tools_name_their_repository_themselves_within_the_budget(
+        corpus: Callable[[str], Path], tmp_path: Path) -> None:
+    root = corpus("flask")
+    build_index(root, tmp_path / "index")
+    from indexer.disk.repo import IndexPaths, RepoIndex
+
+    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
+        live = LiveIndex(index, LiveOptions(name="web"))
+        search = search_code(live, "register a url rule", k=20, max_tokens=600)
+        symbol = get_symbol(live, "Flask", max_tokens=600)
+    assert search.results and {h.repo for h in search.results} == {"web"}
+    assert symbol.symbols and {s.repo for s in symbol.symbols} == {"web"}
+    assert search.truncated  # fitted with the names counted, not added afterwards
+    assert budget_tokens(search) <= 600 and budget_tokens(symbol) <= 600
+
+
+def test_context_shares_follow_the_merged_search_and_keep_each_share_useful() -> None:
+    def hits(n: int) -> list[SearchHit]:
+        return [SearchHit(path=f"f{i}.py", start_line=1, end_line=2, symbol=None,
+                          kind="function", language="python", score=10.0 - i, snippet="")
+                for i in range(n)]
+
+    found = {"a": hits(10), "b": hits(2), "c": []}
+    wide = context_shares(found, 12, 8000)
+    assert list(wide) == ["a", "b"] and wide["a"] == 5 * wide["b"]  # 10 hits to 2 of 12
+    assert sum(wide.values()) <= 8000 - reserve(2)
+    narrow = context_shares(found, 12, 4000)  # b's share would be under MIN_SHARE
+    assert narrow == {"a": 4000 - reserve(1)} and MIN_SHARE > 4000 * 2 // 12
+    assert [lo.repo for lo in skipped_repos(found, narrow, "task")] == ["b"]
+
+
+def test_merged_context_is_refitted_into_max_tokens_listing_what_it_dropped() -> None:
+    def part(repo: str, n: int) -> ContextResult:
+        items = [ContextItem(path=f"{repo}/m{i}.py", start_line=1, end_line=30,
+                             kind="function", text="x = 1\n" * 30, detail="body",
+                             symbol=f"f{i}", repo=repo) for i in range(n)]
+        return ContextResult(task="t", items=items, tokens=0, truncated=False,
+                             freshness=Freshness(fresh=True, generation=1))
+
+    parts = {"a": part("a", 6), "b": part("b", 6)}
+    fresh = {n: p.freshness for n, p in parts.items()}
+    whole = merge_context(parts, "t", 20000, freshness=fresh)
+    assert [i.repo for i in whole.items[:4]] == ["a", "b", "a", "b"]  # by rank, interleaved
+    fitted = merge_context(parts, "t", 1000, freshness=fresh)
+    assert fitted.tokens <= 1000 and json_tokens(fitted) <= 1000
+    assert 0 < len(fitted.items) < 12 and fitted.left_out_count == 12 - len(fitted.items)
+    assert fitted.left_out[0].repo is not None and fitted.truncated
 
 
 def test_rank_merge_puts_each_repos_best_result_before_anyones_second() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from tools.models import Freshness
+from tools.models import Freshness, MissingRepo
 
 
 class ContextItem(BaseModel):
@@ -27,6 +27,7 @@ class LeftOut(BaseModel):
     end_line: int
     symbol: str | None = None
     fetch: str = Field(description="The call that gets it, e.g. get_symbol(name=...)")
+    repo: str | None = Field(default=None, description="Repository (workspaces)")
 
 
 class ContextResult(BaseModel):
@@ -41,4 +42,6 @@ class ContextResult(BaseModel):
     tokens: int = Field(description="Tokens of this answer (cl100k), at most max_tokens")
     truncated: bool
     freshness: Freshness
+    missing_repos: list[MissingRepo] = Field(default_factory=list, description=(
+        "Workspace: repositories whose part of the answer is missing (partial answer)"))
 

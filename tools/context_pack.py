@@ -37,7 +37,6 @@ DOC_LINES = 3
 LEFT_OUT_SHOWN = 10
 LEFT_OUT_RESERVE = 450  # tokens kept for the left-out list and the envelope's counts
 DIRECTORY_SHARE = 0.06
-REPO_TOKENS = 4
 MAX_BODY_LINES = 160  # a longer definition is sent as the chunk that matched, or its signature
 
 
@@ -97,10 +96,11 @@ def item_cost(item: ContextItem) -> int:
 
 
 class _Source:
-    """File lines, read once per answer."""
+    """File lines, read once per answer, and the repository's name its items carry."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, repo: str | None = None) -> None:
         self.root = root
+        self.repo = repo
         self._lines: dict[str, list[str]] = {}
 
     def lines(self, path: str, start: int, end: int) -> str:
@@ -110,9 +110,10 @@ class _Source:
 
 
 def pack(root: Path, task: str, units: list[Unit], budget: int, freshness: Freshness,
-         working: WorkingSet | None = None, resend: bool = False) -> ContextResult:
-    """Stage 3 (see the module docstring)."""
-    source = _Source(root)
+         working: WorkingSet | None = None, resend: bool = False,
+         repo: str | None = None) -> ContextResult:
+    """Stage 3 (see the module docstring); every item carries `repo`."""
+    source = _Source(root, repo)
     state = _Packing(budget=budget)
 
     def build() -> ContextResult:
@@ -125,7 +126,7 @@ def pack(root: Path, task: str, units: list[Unit], budget: int, freshness: Fresh
     room = max(0, budget - envelope)
     dirs = [u for u in units if u.kind == "directory"]
     code = [u for u in units if u.kind != "directory"]
-    dir_items = [_line_item(u) for u in dirs]
+    dir_items = [_line_item(u, repo) for u in dirs]
     dir_room = min(int(room * DIRECTORY_SHARE), sum(item_cost(i) for i in dir_items))
     state.budget = room - dir_room
     for u in code:
@@ -142,8 +143,8 @@ def _finish(state: _Packing, build: Callable[[], ContextResult], budget: int,
             working: WorkingSet | None) -> ContextResult:
     result = build()
     tokens = json_tokens(result)
-    # 3: the digits of `tokens`; per item, its `repo` (null here; the protocol layer names it)
-    while tokens + 3 + REPO_TOKENS * len(state.items) > budget and (state.items or state.shown):
+    # 3: the digits of `tokens`
+    while tokens + 3 > budget and (state.items or state.shown):
         if state.shown > 2 or not state.items:
             state.shown = max(0, state.shown - 2)
         else:
@@ -166,7 +167,8 @@ def _renderings(u: Unit, source: _Source) -> list[ContextItem]:
 
     def item(start: int, end: int, detail: str, text: str) -> ContextItem:
         return ContextItem(path=u.path, start_line=start, end_line=end, kind=u.kind,
-                           symbol=u.symbol, reason=reason, detail=detail, text=text)
+                           symbol=u.symbol, reason=reason, detail=detail, text=text,
+                           repo=source.repo)
 
     out: list[ContextItem] = []
     if u.max_detail == "body":
@@ -176,20 +178,21 @@ def _renderings(u: Unit, source: _Source) -> list[ContextItem]:
         doc = "\n".join(u.doc.strip().splitlines()[:DOC_LINES])
         out.append(item(u.start, min(u.end, u.start + sig_lines - 1), "signature",
                         u.signature + (f"\n{doc}" if doc else "")))
-    out.append(_line_item(u))
+    out.append(_line_item(u, source.repo))
     return out
 
 
-def _line_item(u: Unit) -> ContextItem:
+def _line_item(u: Unit, repo: str | None = None) -> ContextItem:
     if u.kind in ("directory", "file", "module"):  # no lines of its own: a description
         text = u.signature or ", ".join(u.reasons[:2])
         return ContextItem(path=u.path, start_line=0, end_line=0, kind=u.kind,
-                           detail="line", text=text, reason=", ".join(u.reasons[:2]))
+                           detail="line", text=text, reason=", ".join(u.reasons[:2]),
+                           repo=repo)
     first = (u.signature.splitlines() or [""])[0][:160]
     text = first or (f"{u.kind} {u.symbol}" if u.symbol else u.kind)
     return ContextItem(path=u.path, start_line=u.start, end_line=u.start, kind=u.kind,
                        symbol=u.symbol, detail="line", text=text,
-                       reason=", ".join(u.reasons[:2]))
+                       reason=", ".join(u.reasons[:2]), repo=repo)
 
 
 def _already_sent(working: WorkingSet | None, item: ContextItem, source: _Source) -> str | None:

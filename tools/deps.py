@@ -216,6 +216,7 @@ def _nodes(ctx: LiveIndex, hood: Neighbourhood, ids: dict[str, str]) -> list[Dep
                 score=n.score,
                 signature=sig[:400],
                 doc=doc[:300],
+                repo=ctx.name,
             )
         )
     return out
@@ -240,7 +241,8 @@ def _render(
     ids = _display_ids(hood)
     nodes = _nodes(ctx, hood, ids)
     edges = [
-        DependencyEdge(source=ids[e.source], target=ids[e.target], kind=e.kind, detail=e.detail)
+        DependencyEdge(source=ids[e.source], target=ids[e.target], kind=e.kind, detail=e.detail,
+                       repo=ctx.name)
         for e in sorted(hood.edges.values(), key=lambda e: -e.weight)
         if e.source in ids and e.target in ids
     ]

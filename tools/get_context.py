@@ -62,10 +62,15 @@ def get_context(ctx: LiveIndex, task: str, max_tokens: int = 8000, path: str | N
         raise ToolError("task is empty: describe the change, paste the issue or the traceback")
     if path:
         check_glob(path)
-    units = gather(ctx, task, path, k=max(SEARCH_K, min(50, max_tokens * SEARCH_K // 6000)))
+    units = gather(ctx, task, path, k=search_k(max_tokens))
     freshness = answer_freshness(ctx, {u.path for u in units if u.kind != "directory"})
     return pack(ctx.root, task, units, min(max_tokens, MAX_MAX_TOKENS), freshness,
-                working=working, resend=resend)
+                working=working, resend=resend, repo=ctx.name)
+
+
+def search_k(max_tokens: int) -> int:
+    """How many search hits stage 1 takes for a budget of `max_tokens`."""
+    return max(SEARCH_K, min(50, max_tokens * SEARCH_K // 6000))
 
 
 def gather(ctx: LiveIndex, task: str, path: str | None, k: int = SEARCH_K) -> list[Unit]:

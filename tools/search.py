@@ -544,6 +544,7 @@ def _coverage(ctx: LiveIndex) -> TierCoverage:
 
 def _render(ctx: LiveIndex, hits: list[SearchHit], mode: str, max_tokens: int,
             started: float) -> SearchResult:
+    hits = [h.model_copy(update={"repo": ctx.name}) for h in hits]  # counted by the fit
     freshness = answer_freshness(ctx, {h.path for h in hits})
     coverage = _coverage(ctx)
     share = round(coverage.model / coverage.chunks, 4) if coverage.chunks else 0.0

@@ -46,7 +46,8 @@ def index_status(ctx: LiveIndex) -> IndexStatus:
     rate = ctx.embedding.rate() if coverage.model_state == "running" else None
     eta = ctx.embedding.eta_s()
     return IndexStatus(
-        root=str(ctx.root), index_dir=str(ctx.index.paths.dir), generation=store.generation,
+        repo=ctx.name, root=str(ctx.root), index_dir=str(ctx.index.paths.dir),
+        generation=store.generation,
         files=files, symbols=symbols, chunks=chunks, languages=languages, skipped=skipped,
         embedded_chunks=coverage.model,
         embedding_model=ctx.embedder.model_id if ctx.embedder is not None else None,

@@ -105,6 +105,7 @@ def _summary(ctx: LiveIndex, b: Built, stale: bool) -> DirSummary:
         stale=stale or b.llm_stale,
         llm_summary=b.llm_summary,
         children=b.children,
+        repo=ctx.name,
     )
 
 
@@ -219,6 +220,7 @@ def _levels() -> list[Callable[[DirSummary], DirSummary]]:
             languages=dict(list(s.languages.items())[:3]),
             subtree_hash=s.subtree_hash,
             stale=s.stale,
+            repo=s.repo,
         )
 
     return [full, lean, minimal]

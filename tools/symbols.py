@@ -146,7 +146,7 @@ def get_symbol(
         infos.append(SymbolInfo(
             name=r[0], qualname=r[1], kind=r[2], path=r[3], start_line=r[4], end_line=r[5],
             language=r[6], signature=r[7] or "", doc=r[8] or "", body=body, match=how,
-            references=refs))
+            references=refs, repo=ctx.name))
     return _render(ctx, name, infos, max_tokens)
 
 

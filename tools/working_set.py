@@ -46,6 +46,22 @@ class WorkingSet:
     def __len__(self) -> int:
         return len(self._sent)
 
+    def __getstate__(self) -> tuple[int, list[SentRange]]:
+        """A copy travels (pickled, e.g. to a Ray actor) without the lock."""
+        with self._lock:
+            return self.max_ranges, list(self._sent.values())
+
+    def __setstate__(self, state: tuple[int, list[SentRange]]) -> None:
+        self.max_ranges, ranges = state
+        self._sent = OrderedDict(((r.path, r.start_line, r.end_line), r) for r in ranges)
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> WorkingSet:
+        """An independent copy: what a shard reads while the caller keeps recording."""
+        copy = WorkingSet.__new__(WorkingSet)
+        copy.__setstate__(self.__getstate__())
+        return copy
+
     def record(self, path: str, start_line: int, end_line: int, text: str) -> None:
         """Remember that `text` (lines start..end of `path`) was sent in full."""
         key = (path, start_line, end_line)

@@ -272,7 +272,7 @@ def _open(src: Path, into: Path) -> tuple[dict[str, Any], int, str]:
                             "truncated") from None
     except Exception as exc:
         if type(exc).__module__.startswith("zstandard"):
-            raise SnapshotError(f"{src}: damaged zstd data ({exc})") from None
+            raise SnapshotError(f"{src}: the snapshot is damaged (zstd: {exc})") from None
         raise
     return manifest, size, compression
 

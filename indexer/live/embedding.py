@@ -187,6 +187,9 @@ def embed_pending(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
         if start == 0 or time.monotonic() - last_save > SAVE_EVERY_S:
             vectors.save(index.store.generation)
             last_save = time.monotonic()
+    if should_stop() and state.done < total:
+        log.info("stopping: embedding cut short (%d of %d chunks have vectors)",
+                 state.done, total)
     if vectors.dirty or vectors.generation != index.store.generation:
         vectors.save(index.store.generation)
     state.state = "complete" if state.done >= state.total else "partial"

@@ -53,7 +53,8 @@ class LiveOptions:
     """How a live index behaves. `walk` holds the flags given on the command line; the size
     limit and secrets choice an index was built with are kept unless a flag overrides them.
     `static`: the static tier (off here; the protocol layer and the CLI turn it on unless
-    `--no-static` or `SEXTANT_STATIC=0`); `embed`: the model tier in the background."""
+    `--no-static` or `SEXTANT_STATIC=0`); `embed`: the model tier in the background;
+    `name`: the repository's name in answers (`repo`; default: the root directory's name)."""
 
     walk: WalkOptions = field(default_factory=WalkOptions)
     watch: bool = False
@@ -62,6 +63,7 @@ class LiveOptions:
     model: str | None = None
     gpu_layers: int | None = None
     debounce_ms: int = 50
+    name: str | None = None
 
 
 class LiveIndex:
@@ -103,6 +105,11 @@ class LiveIndex:
     @property
     def root(self) -> Path:
         return self.index.root
+
+    @property
+    def name(self) -> str:
+        """The repository's name, as every answer's items carry it (`repo`)."""
+        return self.options.name or self.index.root.name
 
     @property
     def store(self) -> Store:
