@@ -136,7 +136,7 @@ def _summary(res: Results, wall: float, timed_out: bool, args: argparse.Namespac
         "sessions": res.sessions, "errors": len(res.errors), "error_samples": res.errors[:10],
         "throttled": dict(res.throttled), "timed_out": timed_out,
         "wall_s": round(wall, 2), "throughput_calls_per_s": round(len(every) / wall, 1),
-        "latency_ms": {"p50": _pct(every, 0.5), "p90": _pct(every, 0.9),
+        "latency_ms": {"p50": _pct(every, 0.5), "p90": _pct(every, 0.9), "p95": _pct(every, 0.95),
                        "p99": _pct(every, 0.99), "max": _pct(every, 1.0),
                        "mean": round(statistics.fmean(every) * 1000, 1)} if every else {},
         "per_tool_p50_ms": {t: _pct(v, 0.5) for t, v in sorted(res.latencies.items())},
