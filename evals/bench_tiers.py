@@ -1,7 +1,11 @@
 """What the static tier costs a full index: `sextant index --no-embed` with the static tier
 (the default) against `--no-static`, alternating, in fresh processes, same tree.
 
-    python -m evals.bench_tiers [--corpus moby] [--pairs 2] [--out results.json]
+    python -m evals.bench_tiers [--corpus moby] [--pairs 2] [--baseline DIR] [--out results.json]
+
+`--baseline DIR` (another checkout, e.g. of main) adds a third run per pair: the static
+tier indexed by that checkout's code, so a change to the static tier's cost is measured
+against the old code in the same minutes.
 
 Each run indexes into a fresh index directory (the static table itself is distilled once
 beforehand and cached, as it is for a user after the first run). Reports wall seconds and CPU
@@ -33,12 +37,13 @@ def _extract(corpus: str, dest: Path) -> Path:
     return next(p for p in dest.iterdir() if p.is_dir())
 
 
-def _index(root: Path, index_dir: Path, static: bool) -> dict[str, float]:
+def _index(root: Path, index_dir: Path, static: bool, code: Path = REPO) -> dict[str, float]:
     args = [sys.executable, "-m", "mcp_server.cli", "index", str(root), "--index-dir",
-            str(index_dir), "--no-embed", "--json"] + ([] if static else ["--no-static"])
+            str(index_dir), "--no-embed", "--json", "--static" if static else "--no-static"]
+    env = {**os.environ, "PYTHONPATH": str(code)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, check=True)
+    done = subprocess.run(args, cwd=code, env=env, capture_output=True, text=True, check=True)
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -51,6 +56,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--corpus", default="moby")
     p.add_argument("--pairs", type=int, default=2)
+    p.add_argument("--baseline", type=Path, default=None, help="another checkout to compare")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -62,9 +68,14 @@ def main() -> int:
         for i in range(args.pairs):
             plain = _index(root, Path(tmp) / f"plain{i}", static=False)
             static = _index(root, Path(tmp) / f"static{i}", static=True)
-            pairs.append({"no_static": plain, "static": static,
-                          "ratio": round(static["seconds"] / plain["seconds"], 3),
-                          "cpu_ratio": round(static["cpu_s"] / plain["cpu_s"], 3)})
+            pair = {"no_static": plain, "static": static,
+                    "ratio": round(static["seconds"] / plain["seconds"], 3),
+                    "cpu_ratio": round(static["cpu_s"] / plain["cpu_s"], 3)}
+            if args.baseline:
+                old = _index(root, Path(tmp) / f"old{i}", static=True, code=args.baseline)
+                pair |= {"baseline_static": old,
+                         "baseline_cpu_ratio": round(old["cpu_s"] / plain["cpu_s"], 3)}
+            pairs.append(pair)
             sys.stderr.write(f"pair {i}: {json.dumps(pairs[-1])}\n")
     result = {"corpus": args.corpus, "pairs": pairs, "load": os.getloadavg()}
     print(json.dumps(result, indent=1))

@@ -263,6 +263,28 @@ def test_tokens_are_the_transformers_tokens_without_special_ones(
     model.close()
 
 
+def test_word_by_word_tokens_equal_llama_cpps_whole_text_tokens_on_real_code(
+    model_path: Path,
+) -> None:
+    """Plain-ASCII text is split into lines and words by Sextant and each word's ids come
+    from a cache: the same ids as llama.cpp's tokenizer on the whole text, including at
+    the truncation point, on repeated lines (cache hits) and on text it must hand over
+    whole (non-ASCII, control characters)."""
+    from indexer.embed.gguf import GGUFEmbedder
+
+    vocab = ModelVocab(model_path)
+    model = GGUFEmbedder(model_path, gpu_layers=0)
+    root = Path(__file__).resolve().parent.parent
+    sources = [p.read_text() for p in sorted((root / "indexer").rglob("*.py"))[:40]]
+    texts = [s[i:i + 1500] for s in sources for i in range(0, min(len(s), 6000), 1500)]
+    texts += [texts[0], "naïve café ünïcode", "tab\tand\x0bvertical\x0ctab", "$x+=1;a<b>c|d~e^f`g"]
+    assert sum(t.isascii() for t in texts) > 100
+    for text in texts:
+        assert vocab.tokenize(text, 200).tolist() == model.tokenize(text)[1:-1][:200], text
+    model.close()
+    vocab.close()
+
+
 def test_llama_cpp_and_numpy_give_the_same_token_vectors(model_path: Path) -> None:
     """The path every non-BERT model takes (llama.cpp) against the numpy encoder
     (measured min cosine 0.998 on q8_0, where llama.cpp also quantizes activations)."""

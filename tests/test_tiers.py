@@ -124,6 +124,29 @@ def test_search_finds_by_meaning_through_static_vectors_a_chunk_without_a_model_
             assert result.coverage.model_state != "complete"
 
 
+def test_in_hybrid_search_the_static_tier_reranks_only_candidates_without_a_model_vector(
+        corpus: Callable[[str], Path], tmp_path: Path) -> None:
+    root = corpus("flask")
+    with LiveIndex.open(root, tmp_path / "idx", LiveOptions(static=True, model="hashing")) as live:
+        assert live.attach_static()
+        index_repository(live.index)
+        live.attach_model()
+        assert live.vectors is not None and live.embedder is not None
+        # the model tier covers every file but the ones under src/flask/sansio
+        others = [r[0] for r in live.store.query(
+            "SELECT chunk_id FROM chunks JOIN files USING (file_id) "
+            "WHERE path NOT LIKE 'src/flask/sansio/%'")]
+        from indexer.live import embed_chunks
+
+        embed_chunks(live.index, live.vectors, live.embedder, others)
+        result = search_code(live, "register a function to run after each request", k=30)
+        by_static = [h for h in result.results if "static" in h.matched_by]
+        assert by_static, result.results
+        assert all(h.path.startswith("src/flask/sansio/") for h in by_static), by_static
+        # a re-ranker: it orders what the other retrievers found, it finds nothing alone
+        assert all(set(h.matched_by) - {"static"} for h in by_static), by_static
+
+
 def test_no_embed_skips_only_the_model_tier_and_no_static_turns_the_static_tier_off(
         tmp_path: Path) -> None:
     root = _small_repo(tmp_path / "repo")
@@ -227,7 +250,7 @@ def _embed_everything(root: Path, idx: Path) -> int:
         return live.store.count_chunks()
 
 
-async def test_stdio_server_on_an_embedded_index_uses_both_tiers_on_its_very_first_search(
+async def test_stdio_server_on_an_embedded_index_has_both_tiers_open_for_its_very_first_search(
         corpus: Callable[[str], Path], tmp_path: Path) -> None:
     root = corpus("flask")
     chunks = _embed_everything(root, tmp_path / "idx")
@@ -243,7 +266,8 @@ async def test_stdio_server_on_an_embedded_index_uses_both_tiers_on_its_very_fir
             assert out["coverage"]["model"] == out["coverage"]["static"] == chunks
             assert out["coverage"]["model_state"] == "complete"
             matched = {m for hit in out["results"] for m in hit["matched_by"]}
-            assert matched == {"semantic", "static"}
+            # every chunk has a model vector: the static tier has no say on any of them
+            assert matched == {"semantic"}
             assert out["embedded_share"] == 1.0
 
 

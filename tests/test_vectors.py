@@ -229,3 +229,28 @@ def test_concurrent_searches_during_writes_stay_consistent(tmp_path: Path) -> No
     assert errors == []
     assert len(index) == 400
     assert all(index.contains(key) for key in range(400))
+
+
+def test_saved_flat_vectors_reopen_memory_mapped_and_edits_leave_the_file_as_saved(
+        tmp_path: Path) -> None:
+    from indexer.vectors import FlatVectors
+
+    path = tmp_path / "static.npz"
+    rng = np.random.default_rng(3)
+    vecs = rng.standard_normal((50, 16)).astype(np.float32)
+    flat = FlatVectors(path, 16)
+    flat.add(np.arange(50), vecs)
+    flat.save(7)
+    saved = path.read_bytes()
+
+    again = FlatVectors.open(path, 16)
+    assert again.generation == 7 and len(again) == 50
+    assert isinstance(again._vecs, np.memmap)  # pages come from the file, not the heap
+    assert again.search(vecs[10], 1)[0][0] == 10
+    sims = again.similarities(vecs[10], [10, 11, 999])
+    assert sims[0] > 0.99 and sims[1] < 0.9 and np.isnan(sims[2])
+    again.remove([10])  # moves the last row in place: copy-on-write, not into the file
+    again.add([99], vecs[:1])
+    assert again.search(vecs[10], 1)[0][0] != 10 and again.search(vecs[0], 2)[0][0] in (0, 99)
+    assert path.read_bytes() == saved
+    assert FlatVectors.open(path, 16).search(vecs[10], 1)[0][0] == 10

@@ -129,5 +129,14 @@ class StaticTier:
             return []
         return [key for key, _ in self.vectors.search(self.embedder.embed_query(text), k)]
 
+    def rerank(self, text: str, ids: Sequence[int]) -> list[int]:
+        """The chunks `ids` that have a static vector, most similar to `text` first."""
+        if not ids or len(self.vectors) == 0:
+            return []
+        sims = self.vectors.similarities(self.embedder.embed_query(text), ids)
+        keep = np.flatnonzero(~np.isnan(sims))
+        order = keep[np.argsort(-sims[keep], kind="stable")]
+        return [int(ids[i]) for i in order]
+
     def save(self, generation: int) -> None:
         self.vectors.save(generation)

@@ -354,6 +354,17 @@ class NumpyBertEmbedder(EmbedderFacts):
     def embed_query(self, text: str) -> np.ndarray:
         return self._small.embed_query(text)
 
+    def embed_token_ids(self, seqs: Sequence[list[int]]) -> np.ndarray:
+        """Unit-length pooled vectors of token-id sequences taken as they are (special tokens
+        included, no truncation), as one batch in the calling thread (for distillation,
+        which runs its own fixed batches: `indexer.embed.distil`). Call
+        `release_workspaces` when done."""
+        return self._forward(list(seqs))
+
+    def release_workspaces(self) -> None:
+        """Return the scratch memory `embed_token_ids` keeps per thread."""
+        self._drop_workspaces()
+
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
             if self._pool is None:

@@ -36,7 +36,6 @@ from typing import Protocol
 
 import numpy as np
 
-from indexer.embed.batching import pack_batches
 from indexer.embed.bert_cpu import NumpyBertEmbedder, UnsupportedModel, blas_threads
 from indexer.embed.protocol import EmbedderError
 from indexer.embed.static_vocab import ModelVocab
@@ -128,12 +127,13 @@ class NumpyTokenEncoder:
             for i in range(0, len(seqs), _NUMPY_BATCH_SEQS)
         ]
         with _single_blas_pool(self._bert.threads) as pool:
-            futures = [pool.submit(self._bert._forward, [seqs[i] for i in g]) for g in groups]
+            futures = [pool.submit(self._bert.embed_token_ids, [seqs[i] for i in g])
+                       for g in groups]
             try:
                 for group, future in zip(groups, futures):
                     out[group] = future.result()
             finally:
-                self._bert._drop_workspaces()
+                self._bert.release_workspaces()
         return out
 
     def close(self) -> None:
@@ -146,21 +146,12 @@ class LlamaTokenEncoder:
     name = "llama"
 
     def __init__(self, path: Path, gpu_layers: int | None) -> None:
-        from indexer.embed.gguf import MAX_SEQS, GGUFEmbedder
+        from indexer.embed.gguf import GGUFEmbedder
 
         self._model = GGUFEmbedder(path, gpu_layers=gpu_layers)
-        self._max_seqs = MAX_SEQS
 
     def encode(self, seqs: Sequence[list[int]]) -> np.ndarray:
-        model = self._model
-        out = np.zeros((len(seqs), model.dim), dtype=np.float32)
-        batches = pack_batches([len(s) for s in seqs], model.batch_tokens, self._max_seqs)
-        with model._lock:
-            for batch in batches:
-                out[batch] = model._run_batch([seqs[i] for i in batch])
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        np.divide(out, norms, out=out, where=norms > 0)
-        return out
+        return self._model.embed_token_ids(seqs)
 
     def close(self) -> None:
         self._model.close()

@@ -216,6 +216,17 @@ class GGUFEmbedder(EmbedderFacts):
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return np.asarray(np.divide(out, norms, out=out, where=norms > 0))
 
+    def embed_token_ids(self, seqs: Sequence[list[int]], max_seqs: int = MAX_SEQS) -> np.ndarray:
+        """Unit-length pooled vectors of token-id sequences taken as they are (special tokens
+        included, no truncation), packed into batches of at most `max_seqs` (for
+        distillation: `indexer.embed.distil`)."""
+        out = np.zeros((len(seqs), self._dim), dtype=np.float32)
+        with self._lock:
+            for batch in pack_batches([len(s) for s in seqs], self.batch_tokens, max_seqs):
+                out[batch] = self._run_batch([list(seqs[i]) for i in batch])
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return np.asarray(np.divide(out, norms, out=out, where=norms > 0))
+
     def _run_batch(self, seqs: list[list[int]]) -> np.ndarray:
         lib, batch = self._lib, self._batch
         n = 0

@@ -178,7 +178,9 @@ def _read_cached(target: Path, meta: dict[str, Any]) -> np.ndarray | None:
     try:
         if json.loads(sidecar.read_text()) != meta:
             return None
-        table: np.ndarray = np.load(target, allow_pickle=False)
+        # Memory-mapped, read-only: pages are shared with the page cache and every other
+        # process using the same model (the table is 31 MB for MiniLM).
+        table: np.ndarray = np.asarray(np.load(target, allow_pickle=False, mmap_mode="r"))
     except (OSError, ValueError) as exc:
         if target.exists() or sidecar.exists():
             log.warning("static table %s unreadable (%s); distilling again", target, exc)

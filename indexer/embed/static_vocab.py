@@ -6,14 +6,26 @@ the model wraps an input in. A vocab-only load reads the metadata and no weights
 for MiniLM); tokenizing runs in llama.cpp's C++ and comes back as an int32 array without
 a Python list in between.
 
-`tokenize` may be called from several threads: it only reads the vocabulary.
+`tokenize` may be called from several threads: it only reads the vocabulary (and a word
+cache whose updates are single dict operations).
+
+WordPiece (BERT) vocabularies tokenize each word on its own: llama.cpp splits the text at
+whitespace and around every punctuation or symbol character, lower-cases it, then matches
+each word's pieces. For printable ASCII text (nearly all code) Sextant does the split itself
+line by line and word by word, looking lines and words up in caches and asking llama.cpp only for
+words it has not seen: the same ids (tested on real code). Measured on moby's 38,534 chunk
+texts: 4.6-5.6 CPU s from cold caches against 6.3-7.1 s for llama.cpp alone (its greedy
+longest match costs ~180 ns a character on moby's run-together identifiers), 10x less
+where lines repeat. Other text, and other tokenizer types, go to llama.cpp whole.
 """
 
 from __future__ import annotations
 
 import ctypes
+import itertools
 import re
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -32,6 +44,13 @@ _SKIP = _ATTR_UNKNOWN | _ATTR_UNUSED | _ATTR_CONTROL
 # produced from text (the pre-tokenizer splits "[" off).
 _PLACEHOLDER = re.compile(r"^\u2581?\[unused\d+\]$")
 _CHARS_PER_TOKEN_CAP = 32  # text beyond max_tokens * this many characters is never tokenized
+_VOCAB_TYPE_WPM = 3  # llama_vocab_type: WordPiece
+# Printable ASCII plus tab, newline, carriage return: text the word-split path handles.
+_PLAIN_ASCII = re.compile(r"[\t\n\r -~]*")
+# A WordPiece word: a run of letters and digits, or one punctuation/symbol character.
+_WPM_WORD = re.compile(r"[a-z0-9]+|[!-/:-@\[-`{-~]")
+_WORD_CACHE = 1 << 16  # distinct words kept; cleared when full
+_LINE_CACHE = 1 << 17  # distinct lines kept (~30 MB at most); cleared when full
 
 
 class ModelVocab:
@@ -51,11 +70,70 @@ class ModelVocab:
             raise EmbedderError(f"llama.cpp could not read the vocabulary of {self.path}")
         self._vocab = self._lib.llama_model_get_vocab(self._model)
         self.size = int(self._lib.llama_vocab_n_tokens(self._vocab))
+        self._split_words = int(self._lib.llama_vocab_type(self._vocab)) == _VOCAB_TYPE_WPM
+        self._words: dict[str, tuple[int, ...]] = {}
+        self._lines: dict[str, tuple[int, ...]] = {}
+        self._starts: np.ndarray | None = None
 
     def tokenize(self, text: str, max_tokens: int, add_special: bool = False) -> np.ndarray:
         """The first `max_tokens` token ids of `text` (int32), without special tokens unless
         `add_special`."""
-        data = text[: max_tokens * _CHARS_PER_TOKEN_CAP].encode("utf-8", "replace")
+        text = text[: max_tokens * _CHARS_PER_TOKEN_CAP]
+        if self._split_words and not add_special and _PLAIN_ASCII.fullmatch(text):
+            return self._tokenize_words(text, max_tokens)
+        return self._tokenize_native(text, max_tokens, add_special)
+
+    def _tokenize_words(self, text: str, max_tokens: int) -> np.ndarray:
+        """WordPiece ids of plain-ASCII `text`, line by line from a cache of lines (code
+        repeats them: moby's 887k lines are 198k distinct), a new line word by word."""
+        lines = self._lines
+        if len(lines) > _LINE_CACHE:
+            lines.clear()
+        keys = list(map(str.strip, text.lower().split("\n")))
+        parts = list(map(lines.get, keys))  # C loops; a line not seen yet is None
+        if None in parts:
+            missed = [i for i, ids in enumerate(parts) if ids is None]
+            for i, ids in zip(missed, self._lines_ids([keys[i] for i in missed]), strict=True):
+                parts[i] = lines[keys[i]] = ids
+        filled = cast("list[tuple[int, ...]]", parts)
+        out = np.fromiter(itertools.chain.from_iterable(filled), dtype=np.int32)
+        return out[:max_tokens].copy() if len(out) > max_tokens else out
+
+    def _lines_ids(self, lines: list[str]) -> list[tuple[int, ...]]:
+        """Ids of lower-cased plain-ASCII lines, word by word from the word cache; the words
+        not in it go to llama.cpp together, in one call."""
+        words = self._words
+        if len(words) > _WORD_CACHE:
+            words.clear()
+        found = [_WPM_WORD.findall(line) for line in lines]
+        new = list(dict.fromkeys(w for f in found for w in f if w not in words))
+        if new:
+            words.update(zip(new, self._words_ids(new), strict=True))
+        return [tuple(itertools.chain.from_iterable(map(words.__getitem__, f))) for f in found]
+
+    def _words_ids(self, new: list[str]) -> list[tuple[int, ...]]:
+        """Each word's ids, from one llama.cpp call over the words joined by spaces: a word
+        starts at each word-start token (`\u2581`-prefixed, or the unknown token, a control
+        token that stands for a whole word); if the count disagrees, word by word."""
+        ids = self._tokenize_native(" ".join(new), 1 << 30)
+        starts = np.flatnonzero(self._word_start()[ids])
+        if len(starts) != len(new) or (len(ids) and starts[0] != 0):
+            return [tuple(self._tokenize_native(w, 1 << 30).tolist()) for w in new]
+        return [tuple(p) for p in np.split(ids, starts[1:])]
+
+    def _word_start(self) -> np.ndarray:
+        if self._starts is None:
+            self._starts = np.array(
+                [self.text(t).startswith("\u2581") or self._attr(t) & (_ATTR_UNKNOWN | _ATTR_CONTROL)
+                 for t in range(self.size)], dtype=bool)
+        return self._starts
+
+    def _attr(self, token: int) -> int:
+        return int(self._lib.llama_vocab_get_attr(self._vocab, token))
+
+    def _tokenize_native(self, text: str, max_tokens: int, add_special: bool = False) -> np.ndarray:
+        """llama.cpp's tokenizer on the whole text."""
+        data = text.encode("utf-8", "replace")
         capacity = len(data) + 8
         buf = (ctypes.c_int32 * capacity)()
         n = self._lib.llama_tokenize(

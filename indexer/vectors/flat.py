@@ -16,6 +16,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import mmap
+import struct
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,52 @@ from indexer.vectors.index import Stamped, VectorIndexError, as_keys, digest
 log = logging.getLogger(__name__)
 
 FLAT_FORMAT = 1
+
+
+_ALIGN = 64
+_PAD_FIELD = 0x5058  # an unregistered zip extra-field id ("XP"): readers skip it
+
+
+def _aligned_npz(**arrays: np.ndarray) -> bytes:
+    """An uncompressed .npz (readable by `np.load`) whose arrays start at multiples of 64
+    bytes: a local header's extra field pads each member so its .npy starts aligned (the
+    .npy header pads itself to 64), so `_mapped_member` maps them as aligned arrays."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, array in arrays.items():
+            member = io.BytesIO()
+            np.lib.format.write_array(member, np.ascontiguousarray(array), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            start = buffer.tell() + 30 + len(info.filename) + 4
+            info.extra = struct.pack("<HH", _PAD_FIELD, -start % _ALIGN) + bytes(-start % _ALIGN)
+            archive.writestr(info, member.getvalue())
+    return buffer.getvalue()
+
+
+def _mapped_member(path: Path, name: str) -> np.ndarray:
+    """Array `name` of the uncompressed .npz at `path`, memory-mapped copy-on-write: its
+    pages are read from the file as they are used and stay shared with the page cache;
+    the index's in-place edits (removal moves the last row in) stay private."""
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(f"{name}.npy")
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise ValueError(f"{name} is compressed")
+    with path.open("rb") as handle:
+        handle.seek(info.header_offset)
+        local = handle.read(30)  # the local file header: name and extra lengths at 26
+        name_len, extra_len = struct.unpack_from("<HH", local, 26)
+        handle.seek(info.header_offset + 30 + name_len + extra_len)
+        version = np.lib.format.read_magic(handle)
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        shape, fortran, dtype = read_header(handle)
+        offset = handle.tell()
+    if fortran or dtype.hasobject or not dtype.isnative or offset % dtype.alignment:
+        raise ValueError(f"{name} is not an aligned native C-order array")
+    dtype = np.dtype(dtype.char)  # '<f2' -> 'e': usearch matches buffer formats exactly
+    if not shape or 0 in shape:
+        return np.zeros(shape, dtype=dtype)
+    return np.memmap(path, dtype=dtype, mode="c", offset=offset, shape=shape)
 
 
 class FlatVectors(Stamped):
@@ -50,17 +99,22 @@ class FlatVectors(Stamped):
     def _load(self) -> None:
         try:
             meta = json.loads(self.meta_path.read_text())
-            data = self.path.read_bytes()
+            with self.path.open("rb") as handle:
+                data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         except (OSError, ValueError):
             return
-        if (not isinstance(meta, dict) or meta.get("format") != FLAT_FORMAT
-                or meta.get("dim") != self.dim or meta.get("size") != len(data)
-                or meta.get("digest") != digest(data)):
-            log.info("flat vectors %s missing or not as recorded; starting empty", self.path)
-            return
-        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-            keys, vecs = arrays["keys"], arrays["vectors"]
-        self._keys, self._vecs, self._size = keys.astype(np.uint64), vecs, len(keys)
+        with data:
+            if (not isinstance(meta, dict) or meta.get("format") != FLAT_FORMAT
+                    or meta.get("dim") != self.dim or meta.get("size") != len(data)
+                    or meta.get("digest") != digest(data)):
+                log.info("flat vectors %s missing or not as recorded; starting empty", self.path)
+                return
+        try:
+            keys, vecs = _mapped_member(self.path, "keys"), _mapped_member(self.path, "vectors")
+        except (OSError, ValueError, KeyError):  # e.g. written unaligned by an older version
+            with np.load(self.path, allow_pickle=False) as arrays:
+                keys, vecs = arrays["keys"], arrays["vectors"]
+        self._keys, self._vecs, self._size = keys, vecs, len(keys)
         self._row = {int(k): i for i, k in enumerate(keys.tolist())}
         self._generation = int(meta["generation"])
 
@@ -136,11 +190,25 @@ class FlatVectors(Stamped):
             return [(int(self._keys[int(row)]), 1.0 - float(dist))
                     for row, dist in zip(found.keys, found.distances, strict=True)]
 
+    def similarities(self, vector: Any, keys: Any) -> np.ndarray:
+        """Cosine similarity of `vector` with the vectors of `keys` (NaN for a key without
+        one): exact, for re-ranking a candidate list."""
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        keys_list = as_keys(keys).tolist()
+        out = np.full(len(keys_list), np.nan, dtype=np.float32)
+        with self._lock.read():
+            found = [(i, self._row[k]) for i, k in enumerate(keys_list) if k in self._row]
+            if not found:
+                return out
+            at, rows = zip(*found, strict=True)
+            vecs = self._vecs[list(rows)].astype(np.float32)
+        norms = np.linalg.norm(vecs, axis=1) * max(float(np.linalg.norm(query)), 1e-12)
+        out[list(at)] = (vecs @ query) / np.maximum(norms, 1e-12)
+        return out
+
     def save(self, generation: int) -> None:
         with self._lock.write():
-            buffer = io.BytesIO()
-            np.savez(buffer, keys=self._keys[:self._size], vectors=self._vecs[:self._size])
-            data = buffer.getvalue()
+            data = _aligned_npz(keys=self._keys[:self._size], vectors=self._vecs[:self._size])
             self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(self.path, data)
             meta = {"format": FLAT_FORMAT, "generation": generation, "dim": self.dim,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import mmap
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,7 +80,7 @@ class RWLock:
                 self._cond.notify_all()
 
 
-def digest(data: bytes | bytearray) -> str:
+def digest(data: bytes | bytearray | mmap.mmap) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
