@@ -362,8 +362,10 @@ class NumpyBertEmbedder(EmbedderFacts):
         return self._forward(list(seqs))
 
     def release_workspaces(self) -> None:
-        """Return the scratch memory `embed_token_ids` keeps per thread."""
+        """Return the scratch memory `embed_token_ids` keeps per thread (and the float32
+        layers `RELEASE_AFTER_S` later, unless used again)."""
         self._drop_workspaces()
+        self._release_later()
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
