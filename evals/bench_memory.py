@@ -101,8 +101,9 @@ def call_mix(root: Path, index_dir: Path, n: int, seed: int = 0) -> list[tuple[s
             "SELECT DISTINCT name FROM symbols WHERE length(name) > 5 ORDER BY name")]
         docs = [r[0].split(".")[0][:100] for r in store.query(
             "SELECT doc FROM symbols WHERE length(doc) > 30 ORDER BY qualname")]
-        files = [r[0] for r in store.query(
-            "SELECT path FROM files WHERE language IS NOT NULL ORDER BY path")]
+        files = [r[0] for r in store.query(  # vendored files are not summarized
+            "SELECT path FROM files WHERE language IS NOT NULL AND path NOT LIKE 'vendor/%' "
+            "ORDER BY path")]
     finally:
         store.close()
     rng = random.Random(seed)
