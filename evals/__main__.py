@@ -53,6 +53,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--dense-sets", default="docstrings,commits", help=(
         "sets that embed their trees (default: both; commits embeds the chunks each step of "
         "history changes, from the embedding cache when their text was seen before)"))
+    p.add_argument("--fit", type=int, default=0, metavar="N", help=(
+        "commits set: also fit the fusion weights (`sextant eval --fit`) on N commits before "
+        "the oldest sampled one, at its parent, and report them as sextant-fitted"))
     p.add_argument("--issues", type=int, default=30, help="issue texts per repository")
     p.add_argument("--systems", default=None, help="comma-separated subset of the systems")
     p.add_argument("--work", type=Path, default=cache)
@@ -117,6 +120,9 @@ async def replay(git_dir: Path, commits: list[commit_set.Commit], base: Path, na
     commit_set.materialize(git_dir, commits[0].parent, base / "tree")
     async with session(base / "tree", base / "index", dense(args, set_name),
                        not args.no_static) as s:
+        if args.fit and set_name == "commits":
+            report = s.fit(git_dir, commits[0].parent, args.fit, args.seed)
+            log.info("%s: fitted weights %s", name, json.dumps(report))
         for previous, commit in zip([commits[0], *commits], commits, strict=False):
             if previous.parent != commit.parent:
                 commit_set.advance(git_dir, previous.parent, commit.parent, base / "tree")

@@ -8,12 +8,14 @@ keyed by chunk text, so unchanged chunks are never embedded twice.
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mcp import Client
 
@@ -23,6 +25,8 @@ from evals.sets import Query
 from indexer.build import index_repository
 from indexer.disk import IndexPaths, RepoIndex
 from indexer.live import LiveIndex
+from tools.fit_weights import History, fit_weights
+from tools.ranking_weights import weights_path
 from tools.retrieval_metrics import QueryScore, Span, covers, score_ranked, summarize, unique_paths
 
 DEPTH = 30  # results asked of every system; file-level metrics de-duplicate these
@@ -32,8 +36,13 @@ SEXTANT_LEXICAL = "sextant-lexical"
 SEXTANT_FILES = "sextant-files"  # granularity="file": files ranked by all their evidence
 SEXTANT_STATIC = "sextant-static"  # hybrid with the static tier only
 SEXTANT_MODEL = "sextant-model"  # hybrid with the model tier only
+SEXTANT_FITTED = "sextant-fitted"  # as `sextant`, with weights fitted to older history
+SEXTANT_UNCHECKED = "sextant-fitted-unchecked"  # the same, even where the fit's check said no
 _TIERS = {SEXTANT: (True, True), SEXTANT_FILES: (True, True), SEXTANT_STATIC: (True, False),
-          SEXTANT_MODEL: (False, True)}
+          SEXTANT_MODEL: (False, True), SEXTANT_FITTED: (True, True),
+          SEXTANT_UNCHECKED: (True, True)}
+_SEXTANT_ROWS = (SEXTANT, SEXTANT_LEXICAL, SEXTANT_FILES, SEXTANT_STATIC, SEXTANT_MODEL,
+                 SEXTANT_FITTED, SEXTANT_UNCHECKED)
 
 
 @dataclass
@@ -77,6 +86,40 @@ class Session:
         self._files: baselines.UnitIndex | None = None
         self._functions: baselines.UnitIndex | None = None
         self._idents: baselines.UnitIndex | None = None
+        self.fitting = False  # a `sextant-fitted` row (`fit`)
+        self.fitted: str | None = None  # the weights file `fit` saved, when it saved one
+        self.unchecked: dict[str, Any] | None = None  # what it fitted, saved or not
+
+    def fit(self, git_dir: Path, until: str, n: int, seed: int) -> dict[str, Any]:
+        """`sextant eval --fit` on this index over the `n` sampled commits up to `until`
+        (which the queries asked later must not include); the weights it saves are taken out
+        of the index and put back only while `sextant-fitted` is asked."""
+        self.fitting = True
+        mode = "hybrid" if self.dense or self.static else "lexical"
+        with self._tiers(SEXTANT):
+            report = fit_weights(self.ctx, History(n=n, seed=seed, git_dir=git_dir,
+                                                   until=until), mode)
+        path = weights_path(self.index.paths.dir)
+        if report["saved"]:
+            self.fitted = path.read_text()
+            path.unlink()
+        self.unchecked = {"format": 1, "weights": report["fitted"], "defaults": report["defaults"]}
+        return report
+
+    @contextmanager
+    def _weights(self, system: str) -> Iterator[None]:
+        path = weights_path(self.index.paths.dir)
+        text = self.fitted if system == SEXTANT_FITTED else None
+        if system == SEXTANT_UNCHECKED and self.unchecked and self.unchecked["weights"]:
+            text = json.dumps(self.unchecked)
+        if text is None:
+            yield
+            return
+        path.write_text(text)
+        try:
+            yield
+        finally:
+            path.unlink()
 
     def refresh(self) -> None:
         """Bring the index up to date with the tree (incremental), embeddings included: new
@@ -85,6 +128,7 @@ class Session:
         if self.static and self.index.static is None:
             self.ctx.attach_static()  # from now on the pipeline writes static vectors
         index_repository(self.index)
+        self.index.compact_lexical()  # rank as a fresh index of this commit would
         self._files = self._functions = self._idents = None
         if not self.dense:
             return
@@ -101,6 +145,8 @@ class Session:
                  "bm25-functions-ident"]
         if self.static and self.dense:
             names += [SEXTANT_STATIC, SEXTANT_MODEL]
+        if self.fitting:
+            names += [SEXTANT_FITTED, SEXTANT_UNCHECKED]
         return names + (["dense", "rrf"] if self.dense else [])
 
     @contextmanager
@@ -118,12 +164,12 @@ class Session:
 
     async def ranked(self, query: str, system: str) -> tuple[list[Span], float | None]:
         """Ranked spans of `system` for `query`, and Sextant's own took_ms."""
-        if system in (SEXTANT, SEXTANT_LEXICAL, SEXTANT_FILES, SEXTANT_STATIC, SEXTANT_MODEL):
+        if system in _SEXTANT_ROWS:
             assert self.client is not None
             semantic = self.dense or self.static
             mode = "hybrid" if system != SEXTANT_LEXICAL and semantic else "lexical"
             granularity = "file" if system == SEXTANT_FILES else "chunk"
-            with self._tiers(system):
+            with self._tiers(system), self._weights(system):
                 out = await call(self.client, "search_code", query=query[:MAX_QUERY_CHARS],
                                  k=DEPTH, mode=mode, max_tokens=20000, granularity=granularity)
             return [s for h in out["results"] for s in _shown(h)], float(out["took_ms"])

@@ -213,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", default=None, metavar="REV", help=(
         "only commits after REV (default: the most recent commits)"))
     p.add_argument("-n", type=_int_in(1), default=50, metavar="N", help="commits to sample")
+    p.add_argument("--fit", action="store_true", help=(
+        "fit the fusion weights on the older sampled commits and save them in the index "
+        "only if they beat the defaults on the newer ones (else the defaults stay)"))
 
     p = command("model", "the embedding model")
     _common(p)

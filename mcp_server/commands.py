@@ -68,6 +68,7 @@ def open_context(args: argparse.Namespace, *, embed: bool = False,
             if stats.indexed or stats.deleted:
                 sys.stderr.write(f"sextant: refreshed the index first ({stats.indexed} changed, "
                                  f"{stats.deleted} deleted files)\n")
+            live.index.compact_lexical(bounded=True)  # when cheap: see COMPACT_ALWAYS_BELOW
         live.refresh_summaries()
         if embed:
             _attach_existing_vectors(live)
@@ -142,6 +143,8 @@ def cmd_index(args: argparse.Namespace, emit: Emit) -> int:
         stats = index_repository(live.index, opts, progress)
         live.refresh_summaries()  # every index update, so that reading commands only read
         result: dict[str, Any] = stats.as_dict()
+        # deleted documents skew BM25 statistics: rank as a fresh build of these files would
+        result["lexical_compacted"] = live.index.compact_lexical()
         if live.static is not None:
             result["static"] = {"model": live.static.model_id, "vectors": len(live.static)}
         result["seconds_to_usable"] = round(time.perf_counter() - started, 3)
@@ -349,6 +352,12 @@ def cmd_eval(args: argparse.Namespace, emit: Emit) -> int:
 
     git_dir(_paths(args).root)  # fail before indexing a directory without history
     with open_context(args, embed=True) as ctx:
+        if args.fit:
+            from tools.fit_weights import History, fit_weights
+            from tools.fit_weights import render as render_fit
+
+            emit(args, fit_weights(ctx, History(since=args.since, n=args.n)), render_fit)
+            return 0
         report = self_eval(ctx, since=args.since, n=args.n)
     emit(args, report, render_eval)
     return 0

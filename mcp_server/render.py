@@ -59,6 +59,7 @@ def status(r: Any) -> str:
         f"model {r.embedding_model or 'none'}" + _eta(r),
         f"static vectors: {r.static_chunks} of {r.chunks} chunks"
         + (f", table {r.static_model}" if r.static_model else " (static tier off)"),
+        _weights(r.ranking_weights),
     ]
     if r.changed_since_indexed:
         lines.append(f"freshness: {r.changed_since_indexed} files changed since indexed "
@@ -67,7 +68,18 @@ def status(r: Any) -> str:
         lines.append("freshness: up to date")
     elif r.pending_files:
         lines.append(f"freshness: {r.pending_files} files waiting to be indexed")
+    if r.lexical_deleted_docs:
+        lines.append(f"lexical compaction: {r.lexical_compaction} ({r.lexical_deleted_docs} "
+                     "deleted chunks still weigh in the ranking statistics)")
     return "\n".join(lines)
+
+
+def _weights(w: dict[str, Any]) -> str:
+    if w.get("source") != "fitted":
+        return "ranking weights: defaults"
+    held = w.get("held_out_score", {})
+    return (f"ranking weights: fitted ({', '.join(f'{k} {v:g}' for k, v in w['weights'].items())}"
+            f"; newer commits {held.get('defaults', 0):.3f} -> {held.get('fitted', 0):.3f})")
 
 
 def _eta(r: Any) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 
@@ -203,6 +205,13 @@ class IndexStatus(BaseModel):
     embedding_eta_s: float | None = Field(None, description="Seconds left for the model tier")
     watching: bool
     pending_files: int
+    lexical_deleted_docs: int = Field(0, description=(
+        "Deleted chunks the lexical index still counts in its ranking statistics (BM25 "
+        "document counts and frequencies); while above 0, lexical ranking can differ slightly "
+        "from a fresh build of the same files, until the compaction rebuilds it"))
+    lexical_compaction: str = Field("none", description=(
+        "none (ranks as a fresh build would), pending (waits for writes to be quiet, or for "
+        "`sextant index`) or running"))
     last_indexed_at: float | None
     changed_since_indexed: int | None = Field(None, description=(
         "Files added, changed or deleted in the working tree since they were indexed (a stat "
@@ -212,6 +221,10 @@ class IndexStatus(BaseModel):
         "Directories recognised as copies of other projects (their own version or manifest "
         "inside a package, or a vendoring folder name) -> why; ranked below the project's "
         "own code"))
+    ranking_weights: dict[str, Any] = Field(default_factory=dict, description=(
+        "The fusion weights search uses: source `defaults`, or `fitted` by `sextant eval "
+        "--fit` on this repository's older commits (used only because they beat the "
+        "defaults on its newer ones: held_out_score)"))
 
 
 class WorkspaceStatus(BaseModel):

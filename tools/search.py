@@ -35,7 +35,7 @@ import math
 import posixpath
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,8 +50,10 @@ from tools.files import Evidence, RankedFile, evidence_lines, rank_files, walk
 from tools.freshness import freshness as answer_freshness
 from tools.models import Omitted, SearchHit, SearchResult, TierCoverage
 from tools.query_analysis import PROSE_WEIGHT, dense_text, frames, names_file, weighted_terms
+from tools.ranking_weights import ActiveWeights, active_weights
 from tools.search_narrow import BlockHit, Narrowed, narrow_blocks
 from tools.source import check_glob
+from tools.ties import Hits, Location, by_location, complete_ties
 from tools.vendored import VENDORED_PRIOR, is_vendored, vendored
 
 # Query embeddings overlap the lexical retrieval of the same call (a few in flight at once).
@@ -217,12 +219,25 @@ def _weighted_terms(query: str, idents: Sequence[str], long: bool) -> list[tuple
     return list(out.items())[:MAX_QUERY_TOKENS]
 
 
-def fusion_weights(plan: QueryPlan) -> dict[str, float]:
+def default_weights() -> dict[str, float]:
+    """The fusion weights of a repository without fitted ones (`tools.ranking_weights`):
+    `WEIGHTS`, and `symbol_prose` for symbol matches named inside a sentence."""
+    return {**WEIGHTS, "symbol_prose": SYMBOL_WEIGHT_PROSE}
+
+
+def repository_weights(ctx: LiveIndex) -> ActiveWeights:
+    """The weights fitted to this repository's history when they beat the defaults on its
+    newer commits (`sextant eval --fit`), else the defaults."""
+    return active_weights(ctx.index.paths.dir, default_weights())
+
+
+def fusion_weights(plan: QueryPlan, base: Mapping[str, float] | None = None) -> dict[str, float]:
     """Symbol matches weigh fully for a name lookup or a stack trace; an identifier that a
     sentence merely mentions is more often a neighbour of the answer than the answer."""
-    weights = dict(WEIGHTS)
+    weights = dict(base if base is not None else default_weights())
+    prose = weights.pop("symbol_prose", SYMBOL_WEIGHT_PROSE)
     if not (plan.name_lookup or plan.traced):
-        weights["symbol"] = SYMBOL_WEIGHT_PROSE
+        weights["symbol"] = prose
     return weights
 
 
@@ -263,32 +278,36 @@ def _symbol_matches(tables: SearchTables, plan: QueryPlan, limit: int) -> list[i
     return list(dict.fromkeys(i for i in ids if i is not None))[:limit]
 
 
-def _semantic(ctx: LiveIndex, text: str, limit: int) -> list[int]:
+def _semantic(ctx: LiveIndex, text: str, limit: int) -> Hits:
+    """The model tier's neighbours, with every one tied with the last (`tools.ties`)."""
     vectors, embedder = ctx.vectors, ctx.embedder
     if vectors is None or embedder is None or len(vectors) == 0:
         return []
     with ctx.embed_lock:
         vec = embedder.embed_query(text)
-    return [key for key, _ in vectors.search(vec, limit)]
+    return complete_ties(lambda n: vectors.search(vec, n), limit)
 
 
 def _static(ctx: LiveIndex, text: str, ranked: Mapping[str, Sequence[int]],
-            retrieve: int = 0) -> list[int]:
+            where: Callable[[int], Location], retrieve: int = 0) -> list[int]:
     """The static tier as a re-ranker: the other retrievers' first `STATIC_POOL` candidates
     that have no model vector yet, most similar to `text` in the static space first (its
     embedder is thread-safe: no lock); with `retrieve` (mode "semantic": nothing to
-    re-rank), its own nearest chunks. Once the model tier covers a chunk, the static tier
-    has no say on it (docs/evals.md: as a separate retriever at weight 1.0 it lowered
-    MRR@10 with the model tier, 0.543 -> 0.487 held-out)."""
+    re-rank), its own nearest chunks, ties complete and by location (`tools.ties`). Once
+    the model tier covers a chunk, the static tier has no say on it (docs/evals.md: as a
+    separate retriever at weight 1.0 it lowered MRR@10 with the model tier, 0.543 -> 0.487
+    held-out)."""
     static = ctx.static
     if static is None:
         return []
-    cands = (static.search(text, retrieve) if retrieve else
+    cands = (by_location(complete_ties(lambda n: static.scored(text, n), retrieve), retrieve,
+                         where) if retrieve else
              list(dict.fromkeys(i for ids in ranked.values() for i in ids[:STATIC_POOL])))
     vectors = ctx.vectors
     if vectors is not None and len(vectors) and cands:
         has = vectors.contains_many(cands)
         cands = [c for c, h in zip(cands, has, strict=True) if not h]
+    # rerank sorts stably: equal similarities keep the candidates' (location-stable) order
     return cands if retrieve else static.rerank(text, cands)
 
 
@@ -368,12 +387,20 @@ def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
         if lang is None:
             score *= PROSE_PRIOR
         out.append(_Ranked(cand.chunk_id, score, row, cand.matched_by))
-    files = list(dict.fromkeys(r.meta[1] for r in sorted(out, key=lambda r: -r.score)))
+    out.sort(key=_order)
+    files = list(dict.fromkeys(r.meta[1] for r in out))
     graph = _graph_prior(tables, files[:60])
     for r in out:
         r.score *= graph.get(r.meta[1], 1.0)
-    out.sort(key=lambda r: (-r.score, r.meta[1], r.meta[2]))
+    out.sort(key=_order)
     return out
+
+
+def _order(r: _Ranked) -> tuple[Any, ...]:
+    """Best score first; equal scores by place (path, lines, symbol, kind), never by chunk
+    id or insertion order, which differ between a fresh and an updated index."""
+    _, path, start, end, symbol, kind, _ = r.meta
+    return (-r.score, path, start, end, symbol or "", kind)
 
 
 def _select(ranked: list[_Ranked], k: int) -> list[_Ranked]:
@@ -434,6 +461,61 @@ def _check(query: str, mode: str, granularity: str = "chunk") -> str:
     return query
 
 
+@dataclass(frozen=True, slots=True)
+class Retrieved:
+    """One query's plan and each retriever's ranked chunk ids, before fusion."""
+
+    plan: QueryPlan
+    ranked: dict[str, Sequence[int]]
+
+
+def _pool(k: int, filtered: bool, granularity: str) -> int:
+    pool = max(60, k * 6) * (8 if filtered else 1)
+    return max(pool, FILE_POOL) if granularity == "file" else pool
+
+
+def _retrieve(ctx: LiveIndex, tables: SearchTables, plan: QueryPlan, mode: str,
+              pool: int) -> dict[str, Sequence[int]]:
+    ranked: dict[str, Sequence[int]] = {}
+    # The query embedding (native code, GIL released) runs while the lexical retrievers do.
+    dense = mode in ("hybrid", "semantic")
+    semantic = _SEMANTIC_POOL.submit(_semantic, ctx, plan.semantic, pool) if dense else None
+    if mode in ("hybrid", "lexical"):
+        weight = PROSE_WEIGHT if plan.long else 1.0
+        terms = [*plan.weighted, *((v, weight) for v in ctx.index.lexical.known(plan.variants))
+                 ][:MAX_QUERY_TOKENS]
+        lexical = ctx.index.lexical
+        ranked["lexical"] = by_location(
+            complete_ties(lambda n: lexical.search(terms, n), pool), pool, tables.location)
+        ranked["symbol"] = _symbol_matches(tables, plan, 20)
+    if semantic is not None:
+        ranked["semantic"] = by_location(semantic.result(), pool, tables.location)
+        ranked["static"] = _static(ctx, plan.semantic, ranked, tables.location,
+                                   pool if mode == "semantic" else 0)
+    if mode == "semantic" and not _has_vectors(ctx):
+        raise ToolError("semantic search needs embeddings, and none exist yet: use mode "
+                        "'hybrid' or 'lexical', or wait for embedding (see index_status)")
+    return ranked
+
+
+def retrieve(ctx: LiveIndex, query: str, k: int = 10, mode: str = "hybrid") -> Retrieved:
+    """What `search_code(ctx, query, k, mode=mode)` retrieves before fusing (for fitting
+    the fusion weights: retrieve once, fuse with many weights)."""
+    plan = plan_query(_check(query, mode))
+    tables = search_tables(ctx.index.store)
+    return Retrieved(plan, _retrieve(ctx, tables, plan, mode, _pool(k, False, "chunk")))
+
+
+def ranked_paths(ctx: LiveIndex, got: Retrieved, weights: Mapping[str, float],
+                 k: int = 10) -> list[str]:
+    """The distinct files of `search_code`'s first k chunk hits for `got`, fused with
+    `weights` (near-identical copies are not collapsed here)."""
+    tables = search_tables(ctx.index.store)
+    fused = _fuse(got.ranked, fusion_weights(got.plan, weights))
+    ordered = _rank(tables, fused, got.plan, None, None, vendored(ctx.index.store))
+    return list(dict.fromkeys(r.meta[1] for r in _select(ordered, k)))
+
+
 def search_code(
     ctx: LiveIndex, query: str, k: int = 10, language: str | None = None,
     path: str | None = None, mode: str = "hybrid", max_tokens: int = 4000,
@@ -445,28 +527,9 @@ def search_code(
     plan = plan_query(_check(query, mode, granularity))
     if path:
         check_glob(path)
-    pool = max(60, k * 6) * (8 if language or path else 1)
-    if granularity == "file":
-        pool = max(pool, FILE_POOL)
-    ranked: dict[str, Sequence[int]] = {}
-    # The query embedding (native code, GIL released) runs while the lexical retrievers do.
-    dense = mode in ("hybrid", "semantic")
-    semantic = _SEMANTIC_POOL.submit(_semantic, ctx, plan.semantic, pool) if dense else None
     tables = search_tables(ctx.index.store)
-    if mode in ("hybrid", "lexical"):
-        weight = PROSE_WEIGHT if plan.long else 1.0
-        terms = [*plan.weighted, *((v, weight) for v in ctx.index.lexical.known(plan.variants))
-                 ][:MAX_QUERY_TOKENS]
-        ranked["lexical"] = [cid for cid, _ in ctx.index.lexical.search(terms, pool)]
-        ranked["symbol"] = _symbol_matches(tables, plan, 20)
-    if semantic is not None:
-        ranked["semantic"] = semantic.result()
-        ranked["static"] = _static(ctx, plan.semantic, ranked,
-                                   pool if mode == "semantic" else 0)
-    if mode == "semantic" and not _has_vectors(ctx):
-        raise ToolError("semantic search needs embeddings, and none exist yet: use mode "
-                        "'hybrid' or 'lexical', or wait for embedding (see index_status)")
-    weights = fusion_weights(plan)
+    ranked = _retrieve(ctx, tables, plan, mode, _pool(k, bool(language or path), granularity))
+    weights = fusion_weights(plan, repository_weights(ctx).weights)
     if mode == "semantic":  # the static tier retrieved what the model tier cannot reach yet
         weights["static"] = weights["semantic"]
     fused = _fuse(ranked, weights)

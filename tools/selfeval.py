@@ -12,6 +12,7 @@ history exactly, use `python -m evals --sets commits (a checkout of Sextant)`.
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from indexer.live import LiveIndex
 from tools import history
 from tools.errors import ToolError
 from tools.retrieval_metrics import Span, score_ranked, summarize, unique_paths
-from tools.search import search_code
+from tools.search import repository_weights, search_code
 
 KS = (1, 3, 5, 10)
 
@@ -33,21 +34,31 @@ def git_dir(root: Path) -> Path:
     return Path(done.stdout.strip())
 
 
-def self_eval(ctx: LiveIndex, since: str | None = None, n: int = 50,
-              seed: int = 0) -> dict[str, Any]:
-    """Recall@k of search_code on up to `n` commits (those after `since`, when given)."""
-    rev = f"{since}..HEAD" if since else "HEAD"
+def eval_commits(ctx: LiveIndex, since: str | None, n: int, seed: int,
+                 repo_git: Path | None = None,
+                 until: str = "HEAD") -> tuple[list[history.Commit], int]:
+    """Up to `n` sampled commits up to `until` (oldest first; after `since` when given) with
+    their gold cut to the files still indexed, and how many were skipped because none is
+    left. The history is the root's repository unless `repo_git` names a git directory."""
+    rev = f"{since}..{until}" if since else until
     try:
-        sampled = history.sample(git_dir(ctx.root), n, seed, window=max(500, n * 10), rev=rev)
+        sampled = history.sample(repo_git or git_dir(ctx.root), n, seed,
+                                 window=max(500, n * 10), rev=rev)
     except subprocess.CalledProcessError as exc:
         raise ToolError(f"git log {rev} failed ({exc.stderr.strip()}): check --since") from None
     indexed = {r[0] for r in ctx.index.store.query("SELECT path FROM files")}
-    scores, misses, skipped = [], [], 0
+    out = [replace(c, files=tuple(p for p in c.files if p in indexed)) for c in sampled]
+    kept = [c for c in out if c.files]
+    return kept, len(out) - len(kept)
+
+
+def self_eval(ctx: LiveIndex, since: str | None = None, n: int = 50,
+              seed: int = 0) -> dict[str, Any]:
+    """Recall@k of search_code on up to `n` commits (those after `since`, when given)."""
+    sampled, skipped = eval_commits(ctx, since, n, seed)
+    scores, misses = [], []
     for commit in sampled:
-        gold = [p for p in commit.files if p in indexed]
-        if not gold:
-            skipped += 1
-            continue
+        gold = list(commit.files)
         hits = search_code(ctx, commit.subject, k=30, max_tokens=20000).results
         ranked = unique_paths(Span(h.path, h.start_line, h.end_line) for h in hits)
         score = score_ranked(ranked, gold, lambda a, b: a == b)
@@ -60,6 +71,7 @@ def self_eval(ctx: LiveIndex, since: str | None = None, n: int = 50,
             "recall": {f"@{k}": metrics[f"R@{k}"] for k in KS},
             "hit_rate": {f"@{k}": metrics[f"Acc@{k}"] for k in KS},
             "mrr@10": metrics["MRR@10"], "misses": misses[:10],
+            "weights": repository_weights(ctx).source,
             "method": "commit subject -> modified non-test source files, current index"}
 
 
@@ -69,7 +81,7 @@ def render(report: dict[str, Any]) -> str:
         return ("no eligible commits (non-merge, modifying 1-4 non-test source files that "
                 "are still indexed): try a longer range with --since or a larger -n")
     head = f"{report['commits']} commits ({report['skipped']} skipped): "
-    lines = [head + f"MRR@10 {report['mrr@10']:.3f}",
+    lines = [head + f"MRR@10 {report['mrr@10']:.3f} ({report['weights']} weights)",
              "recall   " + "  ".join(f"{k} {v:.3f}" for k, v in report["recall"].items()),
              "hit rate " + "  ".join(f"{k} {v:.3f}" for k, v in report["hit_rate"].items())]
     for miss in report["misses"]:

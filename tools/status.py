@@ -5,6 +5,8 @@ from __future__ import annotations
 from indexer.discover import FileEntry, walk
 from indexer.live import LiveIndex
 from tools.models import IndexStatus, TierCoverage
+from tools.ranking_weights import public_detail
+from tools.search import repository_weights
 from tools.vendored import vendored
 
 
@@ -56,5 +58,7 @@ def index_status(ctx: LiveIndex) -> IndexStatus:
         coverage=coverage, embedding_rate=None if rate is None else round(rate, 2),
         embedding_eta_s=None if eta is None else round(eta, 1), watching=ctx.watching,
         pending_files=len(ctx.pending_paths()), last_indexed_at=last,
+        lexical_deleted_docs=ctx.lexical.deleted_docs(), lexical_compaction=ctx.compactor.state(),
         changed_since_indexed=None if ctx.watching else changed_since_indexed(ctx),
-        metrics=dict(ctx.metrics), vendored=vendored(store))
+        metrics=dict(ctx.metrics), vendored=vendored(store),
+        ranking_weights=public_detail(repository_weights(ctx)))

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
         atomic_target,
         atomic_write_bytes,
         cache_dir,
+        fsync_path,
     )
     from indexer.core.model import (
         Chunk,
@@ -42,6 +43,7 @@ _WHERE = {
     "atomic_target": "indexer.core.fsutil",
     "cache_dir": "indexer.core.fsutil",
     "atomic_write_bytes": "indexer.core.fsutil",
+    "fsync_path": "indexer.core.fsutil",
     "Chunk": "indexer.core.model",
     "Import": "indexer.core.model",
     "ParsedFile": "indexer.core.model",
@@ -73,6 +75,7 @@ __all__ = [
     "count_tokens_after",
     "count_tokens_lines",
     "encoding",
+    "fsync_path",
     "trim_heap",
 ]
 

@@ -10,6 +10,7 @@ an index; it builds its own beside it):
     REPO/.sextant/v1/vectors.usearch usearch vectors (+ .json sidecar: generation, model)
     REPO/.sextant/v1/static.npz      the static tier's vectors (+ sidecar; static.model)
     REPO/.sextant/v1/server.json     the live server owning this index (pid, port), if any
+    REPO/.sextant/v1/weights.json    fusion weights fitted by `sextant eval --fit`, if any
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +29,8 @@ from indexer.lexical import LexicalDoc, LexicalIndex
 from indexer.store import Store, StoreCorrupt, move_aside
 
 if TYPE_CHECKING:  # usearch costs the indexing process ~15 MB; only embedding needs it
+    import duckdb
+
     from indexer.core import WorkerPool
     from indexer.disk.static import StaticTier
     from indexer.embed import Embedder
@@ -34,6 +39,11 @@ if TYPE_CHECKING:  # usearch costs the indexing process ~15 MB; only embedding n
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = "v1"
+# `compact_lexical(bounded=True)` (a read command's refresh) rebuilds only an index this
+# small (moby's 38,534 chunks took 3.2-3.5 CPU s), or one with this share of its documents
+# deleted; `sextant index` and a server compact whatever the size
+COMPACT_ALWAYS_BELOW = 5_000
+COMPACT_SHARE = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +126,38 @@ class RepoIndex:
         if generation > 0:
             log.warning("lexical index is at generation %s, the store at %s; rebuilding it",
                         self.lexical.generation, generation)
-        self.lexical.clear()
-        self.lexical.update(_lexical_docs(self.store), (), generation)
-        return True
+        return self.rebuild_lexical()
+
+    def rebuild_lexical(self, should_stop: Callable[[], bool] | None = None) -> bool:
+        """Write the lexical index afresh from the store's chunks and swap it in, if the store
+        is still at the generation read when the swap comes (else False: the new index is
+        discarded). Ranks exactly as a fresh build: no deleted document left in its
+        statistics. The current index serves meanwhile; a crash keeps one of the two."""
+        with _chunk_snapshot(self.store) as (generation, docs):
+            def current() -> bool:
+                return self.store.generation == generation
+
+            def stale() -> bool:  # a write made the new index out of date: give up early
+                return not current() or (should_stop is not None and should_stop())
+
+            return self.lexical.rebuild(docs, generation, swap_if=current, should_stop=stale)
+
+    def compact_lexical(self, should_stop: Callable[[], bool] | None = None, *,
+                        bounded: bool = False) -> bool:
+        """Rebuild the lexical index when it holds deleted documents (`rebuild_lexical`);
+        with `bounded`, only when that is cheap or they are many (`COMPACT_ALWAYS_BELOW`,
+        `COMPACT_SHARE`). True if it did."""
+        deleted = self.lexical.deleted_docs()
+        if not deleted:
+            return False
+        live = self.lexical.num_docs()
+        if bounded and live > COMPACT_ALWAYS_BELOW and deleted < COMPACT_SHARE * live:
+            return False
+        started = time.perf_counter()
+        done = self.rebuild_lexical(should_stop)
+        log.info("lexical compaction (%d deleted documents) %s in %.2f s", deleted,
+                 "done" if done else "abandoned", time.perf_counter() - started)
+        return done
 
     def attach_static(self, embedder: Embedder) -> StaticTier:
         """Open the static tier's vectors for `embedder` (in line with the store); from now
@@ -151,17 +190,28 @@ class RepoIndex:
         self.close()
 
 
-def _lexical_docs(store: Store) -> Iterator[LexicalDoc]:
+@contextmanager
+def _chunk_snapshot(store: Store) -> Iterator[tuple[int, Iterator[LexicalDoc]]]:
+    """(generation, every chunk as a lexical document) read in one transaction of a cursor
+    of its own: writes committed meanwhile are not seen, so the two agree."""
     cur = store.reader().cursor()
     try:
-        cur.execute("SELECT c.chunk_id, f.path, f.language, c.symbol, c.header, c.text "
-                    "FROM chunks c JOIN files f USING (file_id) ORDER BY c.chunk_id")
-        while rows := cur.fetchmany(2048):
-            for cid, path, language, symbol, header, text in rows:
-                yield LexicalDoc(chunk_id=cid, path=path, language=language or "text",
-                                 name=symbol or "", header=header, body=text)
+        cur.execute("BEGIN TRANSACTION")
+        row = cur.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        generation = int(row[0]) if row is not None else 0
+        yield generation, _lexical_docs(cur)
+        cur.execute("COMMIT")
     finally:
         cur.close()
+
+
+def _lexical_docs(cur: duckdb.DuckDBPyConnection) -> Iterator[LexicalDoc]:
+    cur.execute("SELECT c.chunk_id, f.path, f.language, c.symbol, c.header, c.text "
+                "FROM chunks c JOIN files f USING (file_id) ORDER BY c.chunk_id")
+    while rows := cur.fetchmany(2048):
+        for cid, path, language, symbol, header, text in rows:
+            yield LexicalDoc(chunk_id=cid, path=path, language=language or "text",
+                             name=symbol or "", header=header, body=text)
 
 
 def _open_store(paths: IndexPaths) -> Store:
@@ -188,7 +238,8 @@ def set_aside_damaged(paths: IndexPaths, error: BaseException) -> Path:
 
 
 def _remove_derived(paths: IndexPaths) -> None:
-    shutil.rmtree(paths.lexical, ignore_errors=True)
+    for lexical in paths.dir.glob(paths.lexical.name + "*"):  # with a rebuild's siblings
+        shutil.rmtree(lexical, ignore_errors=True)
     for vectors in (paths.vectors, paths.static_vectors):
         for path in paths.dir.glob(vectors.name + "*"):
             path.unlink(missing_ok=True)

@@ -125,9 +125,13 @@ class StaticTier:
 
     def search(self, text: str, k: int) -> list[int]:
         """Chunk ids nearest to `text` in the static space, best first."""
+        return [key for key, _ in self.scored(text, k)]
+
+    def scored(self, text: str, k: int) -> list[tuple[int, float]]:
+        """(chunk id, cosine similarity) nearest to `text` in the static space, best first."""
         if len(self.vectors) == 0:
             return []
-        return [key for key, _ in self.vectors.search(self.embedder.embed_query(text), k)]
+        return self.vectors.search(self.embedder.embed_query(text), k)
 
     def rerank(self, text: str, ids: Sequence[int]) -> list[int]:
         """The chunks `ids` that have a static vector, most similar to `text` first."""

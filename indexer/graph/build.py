@@ -167,10 +167,12 @@ def _write_edges(
 def file_level_edges(
     cur: duckdb.DuckDBPyConnection, layout_dirs: dict[str, list[str]] | None = None
 ) -> list[tuple[str, str, float]]:
-    """(src, dst, weight) between files; a directory edge is split over the dir's files."""
+    """(src, dst, weight) between files; a directory edge is split over the dir's files.
+    In a fixed order: the rank's float sums then come out the same, to the last bit, in
+    every build of the same files (a GROUP BY's order follows how the table was written)."""
     rows = cur.execute(
         "SELECT src_path, dst_path, dst_kind, count(*) FROM file_edges "
-        "WHERE dst_kind <> 'external' GROUP BY ALL"
+        "WHERE dst_kind <> 'external' GROUP BY ALL ORDER BY ALL"
     ).fetchall()
     out: list[tuple[str, str, float]] = []
     # a directory's members of one extension, with their weight: moby's Go packages are

@@ -10,8 +10,16 @@ Fields are scored separately and boosted at query time: the chunk's symbol name 
 then the context header (scope, signature), the path, and the body.
 
 The index records the store generation it reflects in `lexical.json`, written after each
-commit; an index behind the store is replayed by the pipeline, one that cannot be opened is
-rebuilt from the store.
+commit; an index behind the store, or one that cannot be opened, is rebuilt from the store.
+
+Compaction: tantivy counts a deleted document in its BM25 statistics (document count,
+document frequencies, field lengths: `Searcher::total_num_docs` sums `max_doc`) until a
+merge drops it, and tantivy-py 0.27 can neither merge on request nor report live statistics.
+So an index that took updates ranks differently from a fresh one of the same chunks.
+`deleted_docs` reads the count from tantivy's `meta.json`; `rebuild` writes every chunk into
+a new index beside this one (`lexical.next`) and swaps it in (`lexical` -> `lexical.old`,
+`lexical.next` -> `lexical`); `finish_swap`, on open, completes or undoes a swap a crash
+interrupted, so the index is always one of the two, whole.
 """
 
 from __future__ import annotations
@@ -22,12 +30,12 @@ import logging
 import re
 import shutil
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from indexer.core import TextCache, atomic_write_bytes
+from indexer.core import TextCache, atomic_write_bytes, fsync_path
 
 if TYPE_CHECKING:  # imported where used: parse workers import this module for its tokens
     import tantivy
@@ -57,6 +65,9 @@ _RUNS_MAX = 1 << 17  # cached runs per process (cleared when full)
 # ~12% more CPU on moby's build, at the same peak RSS
 _HEAP = 32 * 1024 * 1024
 _LONG_TOKEN = 40  # tantivy's default tokenizer drops words this long
+_GENERATION_FILE = "lexical.json"
+_STAGED, _OLD = ".next", ".old"  # a rebuild's siblings of the index directory
+_STOP_EVERY = 4096  # documents between two checks of a rebuild's `should_stop`
 
 
 @functools.lru_cache(maxsize=1 << 17)
@@ -160,15 +171,16 @@ class LexicalIndex:
 
         self.directory = directory
         self._lock = threading.Lock()
+        finish_swap(directory)
         directory.mkdir(parents=True, exist_ok=True)
         try:
-            self._index = _register(tantivy.Index(_schema(), path=str(directory), reuse=True))
+            self._index = self._open_reader()
         except ValueError as exc:
             log.warning("lexical index at %s is unreadable (%s); rebuilding it", directory, exc)
             shutil.rmtree(directory)
             directory.mkdir(parents=True)
             self._index = _register(tantivy.Index(_schema(), path=str(directory)))
-            self._write_generation(-1)
+            _write_generation(directory, -1)
         self._windex: tantivy.Index | None = None
         self._writer: tantivy.IndexWriter | None = None
 
@@ -176,14 +188,7 @@ class LexicalIndex:
 
     @property
     def generation(self) -> int:
-        try:
-            return int(json.loads((self.directory / "lexical.json").read_text())["generation"])
-        except (OSError, ValueError, KeyError):
-            return -1
-
-    def _write_generation(self, generation: int) -> None:
-        atomic_write_bytes(self.directory / "lexical.json",
-                           json.dumps({"generation": generation}).encode())
+        return _read_generation(self.directory)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -201,39 +206,65 @@ class LexicalIndex:
                generation: int, *, commit: bool = True) -> None:
         """Delete every document of `deleted_paths`, add `docs`; with `commit`, make them
         searchable and record `generation`. Uncommitted work is invisible and, after a crash,
-        lost: the recorded generation then lags the store's, which triggers a rebuild."""
-        import tantivy
-
+        lost: the recorded generation then lags the store's, which triggers a rebuild.
+        Deleted documents stay in the ranking statistics until `rebuild`."""
         with self._lock:
             writer = self._get_writer()
             for path in deleted_paths:
                 writer.delete_documents_by_term("path_raw", path)
             for d in docs:
-                name, header, path = d.tokens or (tokenize_for_index(d.name),
-                                                  tokenize_for_index(d.header),
-                                                  tokenize_for_index(d.path))
-                body = d.body_tokens if d.body_tokens is not None else ident_body(d.body)
-                writer.add_document(tantivy.Document(
-                    chunk_id=d.chunk_id, path_raw=d.path, language=d.language,
-                    name=name, header=header, path=path, body=body, body_words=d.body))
+                writer.add_document(_document(d))
             if commit:
                 writer.commit()
-                self._write_generation(generation)
+                _write_generation(self.directory, generation)
                 self._index.reload()
 
-    def clear(self) -> None:
-        with self._lock:
-            writer = self._get_writer()
-            writer.delete_all_documents()
-            writer.commit()
-            self._write_generation(-1)
-            self._index.reload()
+    def rebuild(self, docs: Iterable[LexicalDoc], generation: int, *,
+                swap_if: Callable[[], bool] | None = None,
+                should_stop: Callable[[], bool] | None = None) -> bool:
+        """Replace the index with one of exactly `docs`, recorded at `generation`: written
+        beside this one while this one serves, then swapped in, under the lock, if
+        `swap_if()` still holds (the caller's check that `docs` are current). False, and the
+        new index discarded, when it does not or `should_stop()` turns true while writing.
+        A crash at any moment leaves this index or the new one (see `finish_swap`)."""
+        staged = _sibling(self.directory, _STAGED)
+        try:
+            if not _write_fresh(staged, docs, generation, should_stop):
+                return False
+            with self._lock:
+                if swap_if is not None and not swap_if():
+                    return False
+                self._close_writer()
+                _swap(self.directory, staged)
+                self._index = self._open_reader()
+            return True
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)
+
+    def _open_reader(self) -> tantivy.Index:
+        import tantivy
+
+        return _register(tantivy.Index(_schema(), path=str(self.directory), reuse=True))
+
+    def deleted_docs(self) -> int:
+        """Documents deleted but still in the ranking statistics (tantivy's committed
+        `meta.json`: each segment's deletes, until a merge drops them or `rebuild`)."""
+        try:
+            meta = json.loads((self.directory / "meta.json").read_text())
+            return sum(int((seg.get("deletes") or {}).get("num_deleted_docs", 0))
+                       for seg in meta.get("segments", ()))
+        except (OSError, ValueError, TypeError, AttributeError):
+            return 0
+
+    def _close_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.wait_merging_threads()
+            self._writer = None
+        self._windex = None
 
     def close(self) -> None:
         with self._lock:
-            if self._writer is not None:
-                self._writer.wait_merging_threads()
-                self._writer = None
+            self._close_writer()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -283,6 +314,86 @@ class LexicalIndex:
 
     def num_docs(self) -> int:
         return int(self._index.searcher().num_docs)
+
+
+def _document(d: LexicalDoc) -> tantivy.Document:
+    """The tantivy document of `d` (tokens computed here unless the worker did)."""
+    import tantivy
+
+    name, header, path = d.tokens or (tokenize_for_index(d.name), tokenize_for_index(d.header),
+                                      tokenize_for_index(d.path))
+    body = d.body_tokens if d.body_tokens is not None else ident_body(d.body)
+    return tantivy.Document(
+        chunk_id=d.chunk_id, path_raw=d.path, language=d.language, name=name, header=header,
+        path=path, body=body, body_words=d.body)
+
+
+def _read_generation(directory: Path) -> int:
+    try:
+        return int(json.loads((directory / _GENERATION_FILE).read_text())["generation"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return -1
+
+
+def _write_generation(directory: Path, generation: int) -> None:
+    atomic_write_bytes(directory / _GENERATION_FILE, json.dumps({"generation": generation}).encode())
+
+
+def _sibling(directory: Path, suffix: str) -> Path:
+    return directory.with_name(directory.name + suffix)
+
+
+def _write_fresh(staged: Path, docs: Iterable[LexicalDoc], generation: int,
+                 should_stop: Callable[[], bool] | None) -> bool:
+    """A new index of `docs` in `staged`, committed, then stamped with `generation` (the
+    stamp marks it whole). False when `should_stop()` turned true first."""
+    import tantivy
+
+    shutil.rmtree(staged, ignore_errors=True)
+    staged.mkdir(parents=True)
+    writer = _register(tantivy.Index(_schema(), path=str(staged)), split=True).writer(
+        heap_size=_HEAP, num_threads=1)
+    stop = should_stop or (lambda: False)
+    for n, d in enumerate(docs, 1):
+        writer.add_document(_document(d))
+        if n % _STOP_EVERY == 0 and stop():
+            break
+    if stop():  # checked once more before the commit, the longest step
+        writer.rollback()
+        writer.wait_merging_threads()
+        return False
+    writer.commit()
+    writer.wait_merging_threads()  # the writer's lock file goes with it
+    _write_generation(staged, generation)
+    fsync_path(staged)
+    return True
+
+
+def _swap(directory: Path, staged: Path) -> None:
+    """Put `staged` where `directory` is. Two renames: a crash between them leaves no
+    `directory` and a whole `staged`, which `finish_swap` moves in on the next open."""
+    old = _sibling(directory, _OLD)
+    shutil.rmtree(old, ignore_errors=True)
+    if directory.exists():
+        directory.rename(old)
+    staged.rename(directory)
+    fsync_path(directory.parent)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def finish_swap(directory: Path) -> None:
+    """Complete or undo a `rebuild` a crash interrupted: with `directory` gone, the new
+    index if it was whole (stamped), else the old one; then remove what is left over."""
+    staged, old = _sibling(directory, _STAGED), _sibling(directory, _OLD)
+    if not directory.exists():
+        if (staged / _GENERATION_FILE).exists():
+            staged.rename(directory)
+        elif old.exists():
+            old.rename(directory)
+    for leftover in (staged, old):
+        if leftover.exists():
+            log.info("removing %s, left by an interrupted lexical rebuild", leftover)
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _weighted(term: str | tuple[str, float]) -> str:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Self
 
 from indexer.discover import IgnoreCache, WalkOptions
 from indexer.disk import RepoIndex
+from indexer.live.compaction import Compactor
 from indexer.live.pending import PendingPaths, RecentPaths, overlaps
 from indexer.live.state import Coverage, EmbeddingState
 
@@ -94,6 +95,8 @@ class LiveIndex:
         self._ignore: IgnoreCache | None = None
         self._ignore_lock = threading.Lock()
         self._recovering = False
+        # rebuilds the lexical index once writes are quiet, when it holds deleted documents
+        self.compactor = Compactor(lambda: self.index, self._writing, self._stop)
 
     @classmethod
     def open(cls, root: Path, index_dir: Path | None = None, options: LiveOptions | None = None,
@@ -174,6 +177,17 @@ class LiveIndex:
             if root_identity(self.root) != self.root_identity:
                 self.pending.add([], reconcile=True)
 
+    def _writing(self) -> bool:
+        """True while a write is pending or the reconcile on start has not finished."""
+        return bool(self.pending()) or self.pending.reconciling or not self.ready.is_set()
+
+    def wait_compacted(self, timeout_s: float) -> bool:
+        """Block until nothing is pending and the lexical index holds no deleted document,
+        so it ranks exactly as a fresh build of the same files would (a server compacts in
+        the background once writes are quiet: `indexer.live.compaction`), at most
+        `timeout_s` seconds; True when so."""
+        return self.compactor.wait(timeout_s)
+
     def pending_under(self, paths: Iterable[str] | None) -> list[str]:
         """Pending paths equal to or under any of `paths` (every pending path when None)."""
         pending = self.pending()
@@ -228,6 +242,7 @@ class LiveIndex:
             self._listeners.append(listener)
 
     def notify_changed(self) -> None:
+        self.compactor.changed()
         for listener in list(self._listeners):
             try:
                 listener()
@@ -452,6 +467,7 @@ class LiveIndex:
         if self.options.watch:
             self._spawn(self._watch, "sextant-watch")
         self._spawn(self._background, "sextant-index")
+        self._spawn(self.compactor.run, "sextant-compact")
 
     def _spawn(self, target: Callable[..., None], name: str, *args: object) -> None:
         thread = threading.Thread(target=target, name=name, args=args, daemon=True)
@@ -462,6 +478,7 @@ class LiveIndex:
         """Stop the background work: no new work starts; running work stops at its next
         batch boundary (bounded wait; the threads are daemons)."""
         self._stop.set()
+        self.compactor.changed()  # wakes its thread, which then sees the stop
         deadline = time.monotonic() + _JOIN_S
         for thread in self._threads:
             thread.join(timeout=max(0.1, deadline - time.monotonic()))

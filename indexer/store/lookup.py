@@ -45,6 +45,14 @@ class SearchTables:
                 best = (end - start, cid)
         return best[1] if best else None
 
+    def location(self, chunk_id: int) -> tuple[str, int, int]:
+        """(path, start line, end line) of a chunk: the same in every build of the same files,
+        unlike its id. A chunk unknown here (written after these tables) sorts last."""
+        chunk = self.chunks.get(chunk_id)
+        if chunk is None:
+            return ("\uffff", 0, 0)
+        return (self.files.get(chunk[0], ("\uffff", None))[0], chunk[1], chunk[2])
+
     def with_prefix(self, prefix: str, limit: int = 200) -> list[str]:
         lo = bisect.bisect_left(self.names, prefix)
         out: list[str] = []

@@ -1,0 +1,104 @@
+"""Lexical compaction in the background, once writes are quiet.
+
+tantivy counts deleted documents in its BM25 statistics until a merge drops them, so after
+edits, deletions or a branch switch the lexical index ranks differently from a fresh build
+of the same files (`indexer.lexical`). `RepoIndex.compact_lexical` rebuilds it from the
+store beside the serving one and swaps it in. A server runs that here, in its own thread:
+`QUIET_S` after the last write, when nothing is pending, and only while the index holds
+deleted documents. The rebuild takes no lock that readers or writers wait on; a write
+that lands meanwhile makes it give up (the store's generation moved) and try again after
+the next quiet spell, so under a steady stream of edits it waits for the stream to stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from indexer.disk import RepoIndex
+
+log = logging.getLogger(__name__)
+
+QUIET_S = 2.0  # seconds without a write before a compaction starts
+
+
+class Compactor:
+    """Runs lexical compactions of `index()` (see the module docstring). `busy()` is true
+    while writes are pending or running; `stop` ends the thread."""
+
+    def __init__(self, index: Callable[[], RepoIndex], busy: Callable[[], bool],
+                 stop: threading.Event, quiet_s: float = QUIET_S) -> None:
+        self._index = index
+        self._busy = busy
+        self._stop = stop
+        self.quiet_s = quiet_s
+        self._cond = threading.Condition()
+        self._wake = threading.Event()
+        self._last_change = time.monotonic()
+        self.running = False
+        self.compactions = 0  # completed since start
+
+    def changed(self) -> None:
+        """The index was written (or the live index is stopping): look again."""
+        with self._cond:
+            self._last_change = time.monotonic()
+            self._cond.notify_all()
+        self._wake.set()
+
+    def state(self) -> str:
+        """`running`, `pending` (deleted documents wait for a quiet spell) or `none`."""
+        if self.running:
+            return "running"
+        return "pending" if self._index().lexical.deleted_docs() else "none"
+
+    def run(self) -> None:
+        """The thread's body: compact after each quiet spell that follows a write."""
+        self._wake.set()  # an index opened with deleted documents is compacted too
+        while not self._stop.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            if self._settled() and self._index().lexical.deleted_docs():
+                self._compact()
+
+    def _settled(self) -> bool:
+        """Wait until `quiet_s` have passed since the last write and nothing is pending;
+        False when stopping."""
+        while not self._stop.is_set():
+            left = self._last_change + self.quiet_s - time.monotonic()
+            if left <= 0 and not self._busy():
+                return True
+            self._stop.wait(left if left > 0 else self.quiet_s)
+        return False
+
+    def _compact(self) -> None:
+        self.running = True
+        retry = False
+        try:
+            if self._index().compact_lexical(self._stop.is_set):
+                self.compactions += 1
+            else:  # a write came in meanwhile: again after the next quiet spell
+                retry = not self._stop.is_set()
+        except Exception:  # top of a thread: the index serves as it is; the next write retries
+            log.exception("lexical compaction failed; ranking statistics keep deleted documents")
+        finally:
+            self.running = False
+        with self._cond:
+            self._cond.notify_all()
+        if retry:
+            self._wake.set()
+
+    def wait(self, timeout_s: float) -> bool:
+        """Block until nothing is pending and the lexical index holds no deleted document
+        (it ranks as a fresh build would), at most `timeout_s`; True when so."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while self._busy() or self._index().lexical.deleted_docs():
+                left = deadline - time.monotonic()
+                if left <= 0 or self._stop.is_set():
+                    return False
+                self._cond.wait(left)
+        return True

@@ -1,0 +1,39 @@
+"""Equal scores in an order that does not depend on how the index was built.
+
+A retriever cuts its list at a limit and orders equal scores by something internal: tantivy
+by document address (segment, then position in it), the vector indexes by row or key. Both
+differ between a fresh index and one that took updates (documents were written in another
+order; chunk ids are new), and equal scores are common in code (copied functions, repeated
+boilerplate, short chunks that match one word once). So each retriever's list is fetched
+until every hit tied with the last one kept is in (`complete_ties`), and equal scores are
+ordered by where the chunk is (`by_location`: path, first line, last line).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+Hits = list[tuple[int, float]]  # (chunk id, score), best first
+Location = tuple[str, int, int]  # path, start line, end line
+
+TIE_ROOM = 8  # hits fetched beyond the limit, so that a tie at the cut-off shows
+
+
+def complete_ties(fetch: Callable[[int], Hits], limit: int) -> Hits:
+    """`fetch(n)`'s best hits: at least the best `limit`, and every hit scoring the same as
+    the `limit`-th (fetching more while the last fetched one still ties with it)."""
+    if limit <= 0:
+        return []
+    n = limit + TIE_ROOM
+    while True:
+        hits = fetch(n)
+        if len(hits) < n or hits[-1][1] != hits[limit - 1][1]:
+            return hits
+        n *= 2
+
+
+def by_location(hits: Sequence[tuple[int, float]], limit: int,
+                where: Callable[[int], Location]) -> list[int]:
+    """The best `limit` chunk ids of `hits`, equal scores ordered by `where(chunk id)`."""
+    ordered = sorted(hits, key=lambda h: (-h[1], where(h[0])))
+    return [cid for cid, _ in ordered[:limit]]
