@@ -10,6 +10,11 @@ own MCP session and makes `--calls` tool calls from a fixed mix (search_code, ge
 expand_dependencies, summarize_dir, index_status), one at a time. The whole run is bounded
 by `--time-limit`.
 
+`--edits-per-s N` rewrites source files (`--edit-files`, Go files of moby, round-robin, a
+changing trailing comment) N times a second while the clients run; the server then watches
+files and re-indexes them as it serves. The server's RSS is read before the calls, right
+after them, and `--settle` seconds later (memory must come back once the edits stop).
+
 Clients behave as a well-mannered MCP client should under the server's backpressure: a 429
 (rate limit) or 503 (too many calls in flight) is retried after its Retry-After, at most
 `--retries` times; such answers are counted as `throttled`, not as errors. An error is a
@@ -38,6 +43,17 @@ import anyio
 import httpx2
 
 from evals.bench_index import extract
+
+MIX_MOBY: list[tuple[str, dict[str, Any]]] = [
+    ("search_code", {"query": "restart a container after the daemon restarts", "k": 5}),
+    ("search_code", {"query": "ContainerCreate", "mode": "lexical"}),
+    ("get_symbol", {"name": "Daemon.ContainerStart"}),
+    ("get_symbol", {"name": "NewDaemon", "include_references": True, "max_tokens": 2000}),
+    ("search_code", {"query": "network sandbox", "path": "daemon/*", "language": "go"}),
+    ("expand_dependencies", {"target": "daemon/daemon.go"}),
+    ("summarize_dir", {"path": "daemon"}),
+    ("index_status", {}),
+]
 
 MIX: list[tuple[str, dict[str, Any]]] = [
     ("search_code", {"query": "register a URL rule for a view function", "k": 5}),
@@ -85,7 +101,8 @@ class Results:
         self.latencies.setdefault(tool, []).append(seconds)
 
 
-async def _client(url: str, index: int, calls: int, retries: int, out: Results) -> None:
+async def _client(url: str, index: int, calls: int, retries: int, out: Results,
+                  mix: list[tuple[str, dict[str, Any]]]) -> None:
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
 
@@ -95,7 +112,7 @@ async def _client(url: str, index: int, calls: int, retries: int, out: Results) 
                 Client(streamable_http_client(url, http_client=http)) as client):
         out.sessions += 1
         for i in range(calls):
-            tool, args = MIX[(index + i) % len(MIX)]
+            tool, args = mix[(index + i) % len(mix)]
             started = time.perf_counter()
             try:
                 result = await client.call_tool(tool, args)
@@ -119,7 +136,7 @@ def _summary(res: Results, wall: float, timed_out: bool, args: argparse.Namespac
         "sessions": res.sessions, "errors": len(res.errors), "error_samples": res.errors[:10],
         "throttled": dict(res.throttled), "timed_out": timed_out,
         "wall_s": round(wall, 2), "throughput_calls_per_s": round(len(every) / wall, 1),
-        "latency_ms": {"p50": _pct(every, 0.5), "p90": _pct(every, 0.9),
+        "latency_ms": {"p50": _pct(every, 0.5), "p90": _pct(every, 0.9), "p95": _pct(every, 0.95),
                        "p99": _pct(every, 0.99), "max": _pct(every, 1.0),
                        "mean": round(statistics.fmean(every) * 1000, 1)} if every else {},
         "per_tool_p50_ms": {t: _pct(v, 0.5) for t, v in sorted(res.latencies.items())},
@@ -134,11 +151,13 @@ def _sextant() -> list[str]:
     return [sys.executable, "-m", "mcp_server.cli"]
 
 
-def _start_server(root: Path, index_dir: Path, log: Path) -> subprocess.Popen[bytes]:
+def _start_server(root: Path, index_dir: Path, log: Path,
+                  watch: bool = False) -> subprocess.Popen[bytes]:
     subprocess.run([*_sextant(), "index", "--repo", str(root), "--index-dir", str(index_dir),
                     "--no-embed", "--json"], check=True, stdout=subprocess.DEVNULL)
-    cmd = [*_sextant(), "serve", "--transport", "http", "--port", "0", "--no-watch",
-           "--no-embed", "--repo", str(root), "--index-dir", str(index_dir)]
+    cmd = [*_sextant(), "serve", "--transport", "http", "--port", "0", *(
+        [] if watch else ["--no-watch"]), "--no-embed", "--repo", str(root),
+        "--index-dir", str(index_dir)]
     with log.open("wb") as fh:
         return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=fh,
                                 env={**os.environ, "SEXTANT_LOG_LEVEL": "WARNING"})
@@ -168,32 +187,85 @@ async def _wait_ready(root: Path, index_dir: Path, proc: subprocess.Popen[bytes]
                 await anyio.sleep(0.1)  # polling a subprocess we do not control
 
 
-def _rss_kb(pid: int) -> int | None:
+def _rss_kb(pid: int, field: str = "VmHWM") -> int | None:
+    """The process's peak (VmHWM) or current (VmRSS) resident memory, in KB."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     except OSError:
         return None
     return None
 
 
+def edit_targets(root: Path, count: int) -> list[Path]:
+    """`count` Go (else Python) source files of moderate size, the same on every run."""
+    for pattern in ("*.go", "*.py"):
+        found = sorted(p for p in root.rglob(pattern)
+                       if ".git" not in p.parts and 2_000 < p.stat().st_size < 40_000
+                       and not p.name.endswith("_test.go"))
+        if found:
+            return found[:: max(1, len(found) // count)][:count]
+    return []
+
+
+async def edit_files(files: list[Path], per_s: float, done: anyio.Event,
+                     counts: Counter[str]) -> None:
+    """Rewrite one of `files` every 1/`per_s` seconds (round-robin, a changing trailing
+    comment) until `done` is set; each file is restored afterwards."""
+    originals = {p: p.read_bytes() for p in files}
+    marker = b"//" if files and files[0].suffix == ".go" else b"#"
+    n = 0
+    try:
+        while not done.is_set() and files:
+            path = files[n % len(files)]
+            path.write_bytes(originals[path] + marker + b" load-test edit %d\n" % n)
+            counts["edits"] += 1
+            n += 1
+            with anyio.move_on_after(1.0 / per_s):
+                await done.wait()
+    finally:
+        for path, data in originals.items():
+            path.write_bytes(data)
+
+
+async def _clients(url: str, args: argparse.Namespace, res: Results,
+                   files: list[Path]) -> bool:
+    """Run the clients (and the edits, when asked) to the end or the time limit; True when
+    the limit cut them short."""
+    mix = MIX_MOBY if args.corpus == "moby" else MIX
+    done = anyio.Event()
+    with anyio.move_on_after(args.time_limit) as scope:
+        async with anyio.create_task_group() as tg:
+            if files:
+                tg.start_soon(edit_files, files, args.edits_per_s, done, res.throttled)
+            async with anyio.create_task_group() as clients:
+                for i in range(args.clients):
+                    clients.start_soon(_client, url, i, args.calls, args.retries, res, mix)
+            done.set()
+    return scope.cancelled_caught
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         root = extract(args.corpus, Path(tmp))
         index_dir = Path(tmp) / "index"
-        proc = _start_server(root, index_dir, Path(tmp) / "serve.log")
+        files = edit_targets(root, args.edit_files) if args.edits_per_s > 0 else []
+        proc = _start_server(root, index_dir, Path(tmp) / "serve.log", watch=bool(files))
+        rss: dict[str, int | None] = {}
         try:
             url = await _wait_ready(root, index_dir, proc, 180)
+            await anyio.sleep(args.settle)
+            rss["before"] = _rss_kb(proc.pid, "VmRSS")
             res = Results()
             started = time.perf_counter()
-            with anyio.move_on_after(args.time_limit) as scope:
-                async with anyio.create_task_group() as tg:
-                    for i in range(args.clients):
-                        tg.start_soon(_client, url, i, args.calls, args.retries, res)
+            timed_out = await _clients(url, args, res, files)
             wall = time.perf_counter() - started
+            rss["after_calls"] = _rss_kb(proc.pid, "VmRSS")
+            await anyio.sleep(args.settle)  # the last edits are indexed; memory settles
+            rss["after_settle"] = _rss_kb(proc.pid, "VmRSS")
             alive = proc.poll() is None
-            rss = _rss_kb(proc.pid)
+            peak = _rss_kb(proc.pid)
         finally:
             proc.terminate()
             try:
@@ -201,7 +273,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
-        report = _summary(res, wall, scope.cancelled_caught, args, rss)
+        report = _summary(res, wall, timed_out, args, peak)
+        report.update(server_rss_now_kb=rss, edits_per_s=args.edits_per_s,
+                      edit_files=len(files), load_average=os.getloadavg())
         report["server_alive_after"] = alive
         report["server_log_tail"] = _log_tail(Path(tmp) / "serve.log")
         return report
@@ -220,6 +294,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--time-limit", type=float, default=300.0)
     parser.add_argument("--retries", type=int, default=20)
+    parser.add_argument("--edits-per-s", type=float, default=0.0,
+                        help="rewrite source files this often during the run (the server "
+                             "then watches files)")
+    parser.add_argument("--edit-files", type=int, default=40,
+                        help="how many files the edits go round")
+    parser.add_argument("--settle", type=float, default=10.0,
+                        help="seconds before the first and after the last RSS reading")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     report = anyio.run(run, args)

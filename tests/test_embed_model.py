@@ -12,9 +12,10 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import anyio
 import numpy as np
 import pytest
 
@@ -300,3 +301,28 @@ def test_loading_and_embedding_print_nothing_to_stdout(model_cache: Path, backen
 
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     assert done.stdout == b""
+
+
+@needs_model
+def test_numpy_backend_holds_its_float32_layers_only_while_documents_are_embedded(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from indexer.embed import bert_cpu
+
+    monkeypatch.setattr(bert_cpu, "RELEASE_AFTER_S", 0.2)
+    embedder = bert_cpu.NumpyBertEmbedder(model_cache / "models" / "all-minilm-l6-v2-q8_0.gguf")
+    embedder.embed_query("open a file")  # queries run in llama.cpp: no float32 layers
+    assert not embedder.weights_loaded
+    first = embedder.embed_documents(["def read(path): return open(path).read()"])
+    assert embedder.weights_loaded
+    with anyio.from_thread.start_blocking_portal() as portal:
+        portal.call(_until, lambda: not embedder.weights_loaded)
+    again = embedder.embed_documents(["def read(path): return open(path).read()"])
+    assert np.array_equal(first, again)  # reloaded on use, the same vectors
+    embedder.close()
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    with anyio.fail_after(60):
+        while not condition():
+            await anyio.sleep(0.05)  # a background timer we do not control

@@ -41,12 +41,21 @@ def test_line_segments_count_exactly_edge_cases(text: str) -> None:
     assert count_tokens_lines(text) == count_tokens(text)  # again, from the cache
 
 
-def test_segment_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tokens, "_CACHE_MAX", 10)
-    for i in range(50):
-        text = "".join(f"line {i} {j}\n" for j in range(40))
+def test_segment_caches_keep_at_most_their_character_budget(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from indexer.core.textcache import TextCache
+
+    monkeypatch.setattr(tokens, "_segments", TextCache(500))
+    monkeypatch.setattr(tokens, "_tails", TextCache(100))
+    for i in range(200):  # ~70 KB of distinct lines
+        text = "".join(f"line {i} {j} of a text\n" for j in range(20)) + f"tail {i}"
         assert count_tokens_lines(text) == count_tokens(text)
-    assert len(tokens._segments) <= 10 + 40
+        assert tokens._segments.chars <= 500 and tokens._tails.chars <= 100
+    assert count_tokens_lines(text) == count_tokens(text)  # still exact from the cache
+
+
+def test_the_default_segment_caches_are_bounded_to_a_few_megabytes() -> None:
+    assert tokens._segments._max_chars + tokens._tails._max_chars <= 4 << 20
 
 
 def test_text_cache_keeps_values_until_its_character_budget_is_spent() -> None:

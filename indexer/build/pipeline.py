@@ -13,7 +13,6 @@ and rewritten (a touched-but-unchanged file costs one read).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import gc
 import hashlib
@@ -28,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from indexer.core import CRASH_REASON, WorkerPool
+from indexer.core import CRASH_REASON, WorkerPool, trim_heap
 from indexer.discover import (
     FileEntry,
     IgnoreCache,
@@ -282,20 +281,10 @@ def _lexical_docs(records: Sequence[FileRecord], chunk_ids: Sequence[int]) -> It
 _LEXICAL_COMMIT_S = 5.0  # during a long build, make new chunks searchable this often
 
 
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    try:
-        return ctypes.CDLL(None).malloc_trim  # glibc
-    except (OSError, AttributeError):
-        return None
-
-
 def _trim_heap() -> None:
-    """Hand the C heap's free pages back to the OS. A written batch frees some 10-20 MB of
-    record strings that glibc would otherwise keep resident (moby: peak RSS -25 MB)."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
+    """A written batch frees some 10-20 MB of record strings that glibc would otherwise keep
+    resident (moby: peak RSS -25 MB)."""
+    trim_heap()
 
 
 def _write(index: RepoIndex, records: list[FileRecord], deleted: list[str],

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     )
     from indexer.core.textcache import (
         TextCache,
+        trim_heap,
     )
     from indexer.core.tokens import (
         count_tokens,
@@ -49,6 +50,7 @@ _WHERE = {
     "Reference": "indexer.core.model",
     "Symbol": "indexer.core.model",
     "TextCache": "indexer.core.textcache",
+    "trim_heap": "indexer.core.textcache",
     "count_tokens": "indexer.core.tokens",
     "count_tokens_after": "indexer.core.tokens",
     "count_tokens_lines": "indexer.core.tokens",
@@ -74,6 +76,7 @@ __all__ = [
     "count_tokens_lines",
     "encoding",
     "fsync_path",
+    "trim_heap",
 ]
 
 __getattr__ = lazy_attributes(__name__, _WHERE)

@@ -37,10 +37,11 @@ log = logging.getLogger(__name__)
 _CUT = re.compile(r"\n(?=[^\S\r\n]*\S)")
 _STARTS = re.compile(r"[^\S\r\n]*\S")  # a text that may follow such a newline
 _SHORT = 256  # characters; below this a text is encoded whole
-_CACHE_MAX = 1 << 16  # segments kept per process (cleared when full)
 _CACHE_CHARS = 1024  # longer segments are counted, not kept
-_segments: dict[str, int] = {}  # segment (its newline left off) -> tokens with the newline
-_tails: dict[str, int] = {}  # a text's last segment -> its tokens
+# segment (its newline left off) -> tokens with the newline; a text's last segment -> its
+# tokens. Bounded by the characters kept (each emptied when full): ~4 MB each at most.
+_segments: TextCache[int] = TextCache(1 << 21)
+_tails: TextCache[int] = TextCache(1 << 20)
 _texts: TextCache[int] = TextCache(1 << 22)  # a whole text (`count_tokens_after`) -> tokens
 
 
@@ -49,7 +50,11 @@ _RANKS = 100_256  # cl100k_base's mergeable ranks
 
 @functools.cache
 def encoding() -> tiktoken.Encoding:
-    return tiktoken.Encoding(**_cl100k_config())
+    enc = tiktoken.Encoding(**_cl100k_config())
+    # The encoder keeps its own copy of the ranks (in Rust); the Python dict it was built
+    # from is read again only to pickle it, which nothing does: dropping it frees ~12 MB.
+    enc._mergeable_ranks = {}
+    return enc
 
 
 def _cl100k_config() -> dict[str, Any]:
@@ -98,23 +103,20 @@ def count_tokens_lines(text: str) -> int:
 
 def _count_segments(text: str) -> int:
     encode = encoding().encode_ordinary
-    if len(_segments) > _CACHE_MAX or len(_tails) > _CACHE_MAX:
-        _segments.clear()
-        _tails.clear()
     parts = _CUT.split(text)  # each part but the last lost the newline it was cut after
     tail = parts.pop()
     total = _tails.get(tail)
     if total is None:
         total = len(encode(tail))
         if len(tail) <= _CACHE_CHARS:
-            _tails[tail] = total
+            _tails.put(tail, total)
     get = _segments.get
     for segment in parts:
         n = get(segment)
         if n is None:
             n = len(encode(segment + "\n"))
             if len(segment) <= _CACHE_CHARS:
-                _segments[segment] = n
+                _segments.put(segment, n)
         total += n
     return total
 

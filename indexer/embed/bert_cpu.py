@@ -43,6 +43,9 @@ SUPPORTED_ARCHS = frozenset({"bert"})
 # 4,096 ran at the same speed (docs/embeddings.md).
 BATCH_TOKENS = 1024
 MAX_SEQS = 64
+# Seconds after the last document call that the float32 layers are dropped (reloading them
+# costs ~1 s of CPU; a watcher batch every few seconds keeps them).
+RELEASE_AFTER_S = 30.0
 _POOL_MEAN, _POOL_CLS = 1, 2
 _GELU_A = math.sqrt(2.0 / math.pi)
 _GELU_B = 0.044715
@@ -223,9 +226,14 @@ class NumpyBertEmbedder(EmbedderFacts):
         types = self._tensors.get("token_types.weight")
         self._type0 = self._dense("token_types.weight")[0] if types is not None else 0.0
         self._norm = (self._dense("token_embd_norm.weight"), self._dense("token_embd_norm.bias"))
-        self._layers = [self._load_layer(i) for i in range(blocks)]
+        self._blocks = blocks
+        # The encoder layers as float32 (~42 MB for MiniLM) exist only while documents are
+        # embedded: loaded by the first call, dropped `RELEASE_AFTER_S` after the last one
+        # (a server whose chunks all have vectors embeds only queries, in llama.cpp).
+        self._layer_cache: list[_Layer] | None = None
+        self._release_timer: threading.Timer | None = None
         self._dim = int(self._position.shape[1])
-        if not self._layers or not self._heads or self._dim % self._heads:
+        if not blocks or not self._heads or self._dim % self._heads:
             raise UnsupportedModel(f"{self.path.name}: unexpected BERT shape")
         from indexer.embed.gguf import GGUFEmbedder
 
@@ -265,6 +273,35 @@ class NumpyBertEmbedder(EmbedderFacts):
     def _linear(self, prefix: str) -> tuple[np.ndarray, np.ndarray]:
         """(input x output) weight, contiguous for `x @ w`, and the bias."""
         return np.ascontiguousarray(self._dense(prefix + ".weight").T), self._dense(prefix + ".bias")
+
+    @property
+    def _layers(self) -> list[_Layer]:
+        with self._pool_lock:
+            if self._layer_cache is None:
+                self._layer_cache = [self._load_layer(i) for i in range(self._blocks)]
+            return self._layer_cache
+
+    @property
+    def weights_loaded(self) -> bool:
+        """Whether the float32 encoder layers are in memory now."""
+        return self._layer_cache is not None
+
+    def release(self) -> None:
+        """Drop the float32 encoder layers and the worker threads (reloaded on next use)."""
+        with self._pool_lock:
+            self._layer_cache = None
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
+
+    def _release_later(self) -> None:
+        with self._pool_lock:
+            if self._release_timer is not None:
+                self._release_timer.cancel()
+            timer = threading.Timer(RELEASE_AFTER_S, self.release)
+            timer.daemon = True
+            self._release_timer = timer
+        timer.start()
 
     def _load_layer(self, i: int) -> _Layer:
         p = f"blk.{i}."
@@ -311,6 +348,7 @@ class NumpyBertEmbedder(EmbedderFacts):
                 out[batch] = future.result()
         finally:
             self._drop_workspaces()
+            self._release_later()
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -324,8 +362,10 @@ class NumpyBertEmbedder(EmbedderFacts):
         return self._forward(list(seqs))
 
     def release_workspaces(self) -> None:
-        """Return the scratch memory `embed_token_ids` keeps per thread."""
+        """Return the scratch memory `embed_token_ids` keeps per thread (and the float32
+        layers `RELEASE_AFTER_S` later, unless used again)."""
         self._drop_workspaces()
+        self._release_later()
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
@@ -449,6 +489,8 @@ class NumpyBertEmbedder(EmbedderFacts):
 
     def close(self) -> None:
         with self._pool_lock:
+            if self._release_timer is not None:
+                self._release_timer.cancel()
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
                 self._pool = None

@@ -24,6 +24,7 @@ in-memory tables; the SQL versions here remain the reference (tests compare the 
 from __future__ import annotations
 
 import posixpath
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -72,12 +73,13 @@ DEF_COLS = (
 
 def definition(row: Sequence[Any]) -> Definition:
     bases = row[9] or []
+    # interned: the in-memory graph holds every definition, and a path or name repeats
     return Definition(
-        str(row[0]),
-        str(row[1]),
-        str(row[2]),
-        str(row[3]),
-        None if row[4] is None else str(row[4]),
+        sys.intern(str(row[0])),
+        sys.intern(str(row[1])),
+        sys.intern(str(row[2])),
+        sys.intern(str(row[3])),
+        None if row[4] is None else sys.intern(str(row[4])),
         str(row[5] or ""),
         str(row[6] or ""),
         int(row[7]),

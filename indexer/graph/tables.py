@@ -12,6 +12,7 @@ compare them); ties the SQL left unordered are broken by path.
 from __future__ import annotations
 
 import posixpath
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,16 +75,16 @@ _Edges = tuple[dict[str, list[tuple[str, str, str, int]]], dict[str, list[tuple[
 def _load_tables(store: Store, key: tuple[int, str | None]) -> GraphTables:
     out_edges, in_file, in_dir = _load_edges(store)
     refs = _RefTables()
-    for ref in store.query(
+    for path, line, kind, scope, name in store.stream(
         "SELECT f.path, r.line, r.kind, r.scope, r.name FROM refs r JOIN files f USING (file_id) "
         "ORDER BY f.path, r.line"
     ):
-        refs.add(ref)
+        refs.add((_intern(path), line, _intern(kind), _maybe(scope), _intern(name)))
     names: dict[str, set[str]] = defaultdict(set)
     top_names: dict[str, set[str]] = defaultdict(set)
     defs: dict[str, list[Definition]] = defaultdict(list)
     by_qualname: dict[tuple[str, str], list[Definition]] = defaultdict(list)
-    for row in store.query(
+    for row in store.stream(
         f"SELECT {refgraph.DEF_COLS} FROM symbols s JOIN files f USING (file_id) "
         "ORDER BY f.path, s.start_line, s.qualname"
     ):
@@ -117,12 +118,20 @@ def _load_edges(store: Store) -> _Edges:
         "SELECT src_path, dst_path, dst_kind, module, min(line) AS l FROM file_edges "
         "GROUP BY ALL ORDER BY src_path, l, dst_path, dst_kind, module"
     ):
+        src, dst, kind, module = _intern(src), _intern(dst), _intern(kind), _intern(module)
         out_edges[src].append((dst, kind, module, line))
         if kind == "file":
             in_file[dst].append((src, module, line))
         elif kind == "dir":
             in_dir[dst].append((src, module, line))
     return out_edges, in_file, in_dir
+
+
+_intern = sys.intern  # one copy of each path, name and kind: ~40 MB less on moby
+
+
+def _maybe(text: str | None) -> str | None:
+    return None if text is None else _intern(text)
 
 
 class _RefTables:

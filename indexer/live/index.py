@@ -282,6 +282,9 @@ class LiveIndex:
             else:
                 stats = apply_resolved(self.index, paths, removed, self.index_options)
                 self.recent.add(paths)
+            # the in-memory tables of the new generation, loaded here while readers use the
+            # last ones: `paths` stay pending (not fresh) until this returns
+            self._warm()
             self.refresh_summaries()
         self.embed_missing(None if reconcile else paths)
         return stats
@@ -517,13 +520,19 @@ class LiveIndex:
             self._embed()
 
     def _warm(self) -> None:
-        """Load the graph's in-memory tables now, not on the first tool call."""
+        """Load the search and graph in-memory tables of the store's generation now, not on
+        a tool call; then give the freed memory of the previous ones back to the system."""
         try:
             from indexer.graph import graph_tables
+            from indexer.store import search_tables
 
+            search_tables(self.store)
             graph_tables(self.store)
         except Exception:  # an optimisation: the tools load them on demand
-            log.exception("preloading the graph tables failed")
+            log.exception("preloading the in-memory tables failed")
+        from indexer.core import trim_heap
+
+        trim_heap()
 
     def _embed(self) -> None:
         try:

@@ -64,6 +64,7 @@ _STEP_MS = 10  # quiet time that closes a batch
 _RUST_TIMEOUT_MS = 1000
 _RETRY_S = 1.0  # pause before re-starting a failed watcher
 _ROOT_POLL_S = 0.2  # how often a missing repository directory is looked for
+_PAUSE_MAX_S = 2.0  # the longest rest between two applied batches (see `apply_loop`)
 
 
 def root_identity(root: Path) -> tuple[int, int] | None:
@@ -196,5 +197,11 @@ class Watcher:
                 if not batch.reconcile:
                     self.pending.add([], reconcile=True)  # retry the whole tree once
             self.pending.done(batch)
-            self.live.metrics["last_update_ms"] = (time.perf_counter() - started) * 1000
+            elapsed = time.perf_counter() - started
+            self.live.metrics["last_update_ms"] = elapsed * 1000
             self.live.notify_changed()
+            # Edits that keep coming are applied together: the next batch waits as long as
+            # this one took (at most _PAUSE_MAX_S), so re-indexing (and reloading the
+            # in-memory tables, seconds on a large repository) takes at most half the time
+            # and leaves the rest to readers. Paths changed meanwhile stay pending.
+            self.stop.wait(min(elapsed, _PAUSE_MAX_S))

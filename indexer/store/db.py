@@ -223,6 +223,21 @@ class Store:
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         return self.reader().execute(sql, params or []).fetchall()
 
+    def stream(self, sql: str, params: Sequence[Any] | None = None,
+               batch: int = 8192) -> Iterator[tuple[Any, ...]]:
+        """The rows of `sql`, `batch` at a time: a large result is never all Python objects
+        at once (the in-memory tables keep a fraction of what they read; loading them from
+        one `fetchall` left the freed rows as holes in the heap). Read it to the end: a
+        half-read result holds this thread's cursor. Its own cursor, so a query run while
+        it is read does not cut it short."""
+        cur = self._con.cursor()
+        try:
+            cur.execute(sql, params or [])
+            while rows := cur.fetchmany(batch):
+                yield from rows
+        finally:
+            cur.close()
+
     def query_one(self, sql: str, params: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
         # fetchall, not fetchone: a half-read result would block register() on this cursor
         rows = self.reader().execute(sql, params or []).fetchall()
@@ -495,6 +510,10 @@ class GenerationCache(Generic[V]):
 
     Keyed by the Store object (weakly: a closed index drops its value) and by
     (store generation, graph generation); concurrent first uses after a change load once.
+    While one thread loads the value of a newer generation, other readers get the last one
+    loaded at once instead of waiting (a load takes seconds on a large repository; a live
+    index loads it in its writing thread after each update and keeps the changed paths
+    pending, so not fresh, until the load is done). Only the first load is waited for.
     """
 
     def __init__(self, load: Callable[[Store, tuple[int, str | None]], V]) -> None:
@@ -508,9 +527,14 @@ class GenerationCache(Generic[V]):
         cached = self._values.get(store)
         if cached is not None and cached[0] == key:
             return cached[1]
-        with self._lock:
+        if not self._lock.acquire(blocking=cached is None):
+            assert cached is not None
+            return cached[1]  # another thread is loading a newer one
+        try:
             cached = self._values.get(store)
             if cached is None or cached[0] != key:
                 cached = (key, self._load(store, key))
                 self._values[store] = cached
             return cached[1]
+        finally:
+            self._lock.release()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from sys import intern
 
 import duckdb
 
@@ -70,17 +71,18 @@ def search_tables(store: Store) -> SearchTables:
 def _load(store: Store, key: tuple[int, str | None]) -> SearchTables:
     chunks: dict[int, ChunkMeta] = {}
     file_chunks: dict[int, list[tuple[int, int, int]]] = {}
-    for cid, fid, start, end, symbol, kind in store.query(
+    for cid, fid, start, end, symbol, kind in store.stream(
             "SELECT chunk_id, file_id, start_line, end_line, symbol, kind FROM chunks "
             "ORDER BY file_id, start_line"):
-        chunks[cid] = (fid, start, end, symbol, kind)
+        chunks[cid] = (fid, start, end, None if symbol is None else intern(symbol), intern(kind))
         file_chunks.setdefault(fid, []).append((start, end, cid))
     files = {r[0]: (r[1], r[2]) for r in store.query("SELECT file_id, path, language FROM files")}
     symbols: dict[str, list[SymbolRow]] = {}
     members: dict[int, list[MemberRow]] = {}
-    for fid, name, qual, kind, line, end in store.query(
+    for fid, name, qual, kind, line, end in store.stream(
             "SELECT file_id, name, qualname, kind, start_line, end_line FROM symbols "
             "ORDER BY file_id, start_line, end_line DESC"):
+        name, qual, kind = intern(name), intern(qual), intern(kind)
         symbols.setdefault(name.lower(), []).append((fid, name, qual, kind, line))
         members.setdefault(fid, []).append((qual, kind, line, end))
     rank, importers = _graph(store)

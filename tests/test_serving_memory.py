@@ -1,0 +1,77 @@
+"""What keeps a serving process's memory bounded and its readers from waiting on reloads:
+the per-generation table caches hold one value per store, and a reader never waits for
+another thread's reload of a newer generation (it gets the last loaded one)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from indexer.build.pipeline import index_repository
+from indexer.disk.repo import IndexPaths, RepoIndex
+from indexer.graph import graph_tables
+from indexer.store import GenerationCache, Store, search_tables
+
+
+def _store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "store.duckdb")
+
+
+def test_a_reader_gets_the_last_tables_while_another_thread_loads_a_newer_generation(
+        tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    entered, release = threading.Event(), threading.Event()
+
+    def load(_store: Store, key: tuple[int, str | None]) -> tuple[int, str | None]:
+        if key[1] == "2":
+            entered.set()
+            release.wait(60)
+        return key
+
+    cache: GenerationCache[tuple[int, str | None]] = GenerationCache(load)
+    first = cache.get(store)
+    store.set_meta("graph_generation", "2")
+    loader = threading.Thread(target=cache.get, args=(store,))
+    loader.start()
+    assert entered.wait(60)
+    got: list[tuple[int, str | None]] = []
+    reader = threading.Thread(target=lambda: got.append(cache.get(store)))
+    reader.start()
+    reader.join(60)  # it would wait for the load (released only below) without the change
+    release.set()
+    loader.join(60)
+    assert got == [first]
+    assert cache.get(store) == (store.generation, "2")
+    store.close()
+
+
+def test_the_table_caches_keep_one_generation_per_store(
+        corpus: Callable[[str], Path], tmp_path: Path) -> None:
+    index = RepoIndex(IndexPaths.for_repo(corpus("flask"), tmp_path / "idx"))
+    index_repository(index)
+    store = index.store
+    try:
+        seen = []
+        for n in range(5):  # five index updates, each a new generation
+            store.set_meta("graph_generation", f"g{n}")
+            seen.append((search_tables(store), graph_tables(store)))
+        from indexer.graph.tables import _TABLES
+        from indexer.store.lookup import _CACHE
+
+        assert len(_CACHE._values) == len(_TABLES._values) == 1
+        assert seen[-1][0].key == seen[-1][1].key == (store.generation, "g4")
+    finally:
+        index.close()
+
+
+def test_token_counting_many_distinct_texts_keeps_its_caches_within_their_budgets() -> None:
+    from indexer.core import count_tokens_after, count_tokens_lines, tokens
+
+    for i in range(3000):  # ~3 MB of distinct text, more than the caches may keep
+        text = "".join(f"    value_{i}_{j} = compute({i}, {j})\n" for j in range(30))
+        count_tokens_lines(text)
+        count_tokens_after("# a head", text)
+    assert tokens._segments.chars <= tokens._segments._max_chars
+    assert tokens._tails.chars <= tokens._tails._max_chars
+    assert tokens._texts.chars <= tokens._texts._max_chars
