@@ -86,7 +86,9 @@ async def test_server_lists_the_five_read_only_tools_with_output_schemas(flask_i
 
 
 async def test_search_ranks_add_url_rule_top5_for_a_description(flask_index: tuple[Path, Path], connect: Connect) -> None:
-    async with connect(flask_settings(flask_index)) as client:
+    # without the model tier: the test embedder's hashed vectors carry no meaning, and how many
+    # chunks they cover when the query runs depends on timing (it failed 1 run in 3 with them)
+    async with connect(server_settings(*flask_index, embed=False)) as client:
         out = await call(client, "search_code", query="register a URL rule for a view function", k=5)
         symbols = [r["symbol"] or "" for r in out["results"]]
         assert any(s.endswith("add_url_rule") for s in symbols), symbols
