@@ -191,7 +191,9 @@ def _enclosing(ctx: LiveIndex, found: list[Unit], budget: int) -> list[Unit]:
         d = min(outer, key=lambda d: d.end_line - d.start_line, default=None)
         if d is None:
             continue
-        lines = source.setdefault(u.path, read_lines(ctx.root, u.path))
+        if u.path not in source:
+            source[u.path] = read_lines(ctx.root, u.path)
+        lines = source[u.path]
         if count_tokens("\n".join(lines[d.start_line - 1:d.end_line])) * 1.1 <= (
                 ENCLOSING_SHARE * budget):
             out.append(_symbol_unit(d, u.score * 1.0005, "holds a match"))

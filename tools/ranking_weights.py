@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from indexer.core import atomic_write_bytes
+
 log = logging.getLogger(__name__)
 
 FILE_NAME = "weights.json"
@@ -109,9 +111,7 @@ def save_weights(index_dir: Path, weights: Mapping[str, float], defaults: Mappin
     """Write the fitted weights (atomically) with the defaults they beat."""
     path = weights_path(index_dir)
     body = {"format": FORMAT, "weights": dict(weights), "defaults": dict(defaults), **record}
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_bytes(path, (json.dumps(body, indent=2, sort_keys=True) + "\n").encode())
     return path
 
 

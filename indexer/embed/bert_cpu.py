@@ -232,6 +232,7 @@ class NumpyBertEmbedder(EmbedderFacts):
         # (a server whose chunks all have vectors embeds only queries, in llama.cpp).
         self._layer_cache: list[_Layer] | None = None
         self._release_timer: threading.Timer | None = None
+        self._active = 0  # embed_documents calls running: the layers are not dropped then
         self._dim = int(self._position.shape[1])
         if not blocks or not self._heads or self._dim % self._heads:
             raise UnsupportedModel(f"{self.path.name}: unexpected BERT shape")
@@ -287,8 +288,11 @@ class NumpyBertEmbedder(EmbedderFacts):
         return self._layer_cache is not None
 
     def release(self) -> None:
-        """Drop the float32 encoder layers and the worker threads (reloaded on next use)."""
+        """Drop the float32 encoder layers and the worker threads (reloaded on next use);
+        nothing while a call embeds (its last one schedules the release again)."""
         with self._pool_lock:
+            if self._active:
+                return
             self._layer_cache = None
             pool, self._pool = self._pool, None
         if pool is not None:
@@ -341,12 +345,16 @@ class NumpyBertEmbedder(EmbedderFacts):
         share = -(-sum(lengths) // self.threads)
         budget = min(self.batch_tokens, max(share, self._max_tokens))
         batches = pack_batches(lengths, budget, MAX_SEQS)
-        pool = self._executor()
-        futures = [pool.submit(self._forward, [tokens[i] for i in b]) for b in batches]
+        with self._pool_lock:
+            self._active += 1
         try:
+            pool = self._executor()
+            futures = [pool.submit(self._forward, [tokens[i] for i in b]) for b in batches]
             for batch, future in zip(batches, futures):
                 out[batch] = future.result()
         finally:
+            with self._pool_lock:
+                self._active -= 1
             self._drop_workspaces()
             self._release_later()
         return out

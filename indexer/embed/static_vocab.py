@@ -106,10 +106,16 @@ class ModelVocab:
         if len(words) > _WORD_CACHE:
             words.clear()
         found = [_WPM_WORD.findall(line) for line in lines]
-        new = list(dict.fromkeys(w for f in found for w in f if w not in words))
+        # this call's ids in a dict of its own: another thread may clear the shared cache
+        # between two steps here (the static tier embeds queries while the writer indexes)
+        known = {w: words.get(w) for f in found for w in f}
+        new = [w for w, ids in known.items() if ids is None]
         if new:
-            words.update(zip(new, self._words_ids(new), strict=True))
-        return [tuple(itertools.chain.from_iterable(map(words.__getitem__, f))) for f in found]
+            fresh = dict(zip(new, self._words_ids(new), strict=True))
+            known.update(fresh)
+            words.update(fresh)
+        got = cast("dict[str, tuple[int, ...]]", known)
+        return [tuple(itertools.chain.from_iterable(map(got.__getitem__, f))) for f in found]
 
     def _words_ids(self, new: list[str]) -> list[tuple[int, ...]]:
         """Each word's ids, from one llama.cpp call over the words joined by spaces: a word

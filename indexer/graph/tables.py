@@ -63,9 +63,10 @@ class GraphTables:
         }
 
 
-def graph_tables(store: Store) -> GraphTables:
-    """The tables for `store`'s current generation (loaded on first use after a change)."""
-    return _TABLES.get(store)
+def graph_tables(store: Store, *, wait: bool = False) -> GraphTables:
+    """The tables for `store`'s current generation (loaded on first use after a change;
+    `wait`: see `GenerationCache.get`)."""
+    return _TABLES.get(store, wait=wait)
 
 
 _Edges = tuple[dict[str, list[tuple[str, str, str, int]]], dict[str, list[tuple[str, str, int]]],

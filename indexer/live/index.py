@@ -526,8 +526,8 @@ class LiveIndex:
             from indexer.graph import graph_tables
             from indexer.store import search_tables
 
-            search_tables(self.store)
-            graph_tables(self.store)
+            search_tables(self.store, wait=True)
+            graph_tables(self.store, wait=True)
         except Exception:  # an optimisation: the tools load them on demand
             log.exception("preloading the in-memory tables failed")
         from indexer.core import trim_heap

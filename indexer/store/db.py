@@ -520,14 +520,27 @@ class GenerationCache(Generic[V]):
         self._load = load
         self._values: weakref.WeakKeyDictionary[Store, tuple[tuple[int, str | None], V]] = (
             weakref.WeakKeyDictionary())
-        self._lock = threading.Lock()
+        self._locks: weakref.WeakKeyDictionary[Store, threading.Lock] = (
+            weakref.WeakKeyDictionary())  # one per store: stores of one process load apart
+        self._locks_lock = threading.Lock()
 
-    def get(self, store: Store) -> V:
+    def _lock_of(self, store: Store) -> threading.Lock:
+        with self._locks_lock:
+            lock = self._locks.get(store)
+            if lock is None:
+                lock = self._locks[store] = threading.Lock()
+            return lock
+
+    def get(self, store: Store, *, wait: bool = False) -> V:
+        """The value of the store's current generation; a reader gets the last one at once
+        while another thread loads a newer one, unless `wait` (the writer that just changed
+        the store, which must not mark its paths fresh before the new value is in)."""
         key = (store.generation, store.get_meta("graph_generation"))
         cached = self._values.get(store)
         if cached is not None and cached[0] == key:
             return cached[1]
-        if not self._lock.acquire(blocking=cached is None):
+        lock = self._lock_of(store)
+        if not lock.acquire(blocking=cached is None or wait):
             assert cached is not None
             return cached[1]  # another thread is loading a newer one
         try:
@@ -537,4 +550,4 @@ class GenerationCache(Generic[V]):
                 self._values[store] = cached
             return cached[1]
         finally:
-            self._lock.release()
+            lock.release()

@@ -63,9 +63,10 @@ class SearchTables:
         return out
 
 
-def search_tables(store: Store) -> SearchTables:
-    """The tables for `store`'s current generation (loaded on first use after a change)."""
-    return _CACHE.get(store)
+def search_tables(store: Store, *, wait: bool = False) -> SearchTables:
+    """The tables for `store`'s current generation (loaded on first use after a change;
+    `wait`: see `GenerationCache.get`)."""
+    return _CACHE.get(store, wait=wait)
 
 
 def _load(store: Store, key: tuple[int, str | None]) -> SearchTables:
