@@ -307,3 +307,19 @@ def test_equal_scores_come_in_path_and_line_order_whatever_the_chunk_ids(tmp_pat
             answers.append([h.path for h in search_code(live, "session token", k=12,
                                                         mode="lexical").results])
     assert answers[0] == answers[1] == sorted(files)[:12]
+
+
+def test_tie_completion_stops_at_its_cap_when_everything_ties() -> None:
+    """A word in every chunk ties thousands of hits at the cut-off: completing the tie
+    fetches a bounded number of times and at most `TIE_CAP` beyond the limit."""
+    from tools.ties import TIE_CAP, complete_ties
+
+    sizes: list[int] = []
+
+    def fetch(n: int) -> list[tuple[int, float]]:
+        sizes.append(n)
+        return [(i, 1.0) for i in range(min(n, 100_000))]
+
+    hits = complete_ties(fetch, 60)
+    assert len(hits) == 60 + TIE_CAP and max(sizes) == 60 + TIE_CAP
+    assert len(sizes) <= 8

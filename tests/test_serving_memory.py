@@ -46,6 +46,42 @@ def test_a_reader_gets_the_last_tables_while_another_thread_loads_a_newer_genera
     store.close()
 
 
+def test_the_writer_waits_for_the_newer_tables_and_other_stores_load_apart(
+        tmp_path: Path) -> None:
+    """`wait=True` (the live index after a write, before its paths count as fresh) gets the
+    new generation's value even while another thread loads it, and a load for one store
+    does not hold up another store of the same process (workspaces)."""
+    store, other = _store(tmp_path), Store(tmp_path / "other.duckdb")
+    entered, release = threading.Event(), threading.Event()
+
+    def load(s: Store, key: tuple[int, str | None]) -> tuple[int, str | None]:
+        if s is store and key[1] == "2":
+            entered.set()
+            release.wait(60)
+        return key
+
+    cache: GenerationCache[tuple[int, str | None]] = GenerationCache(load)
+    cache.get(store)
+    cache.get(other)
+    store.set_meta("graph_generation", "2")
+    other.set_meta("graph_generation", "5")
+    loader = threading.Thread(target=cache.get, args=(store,))
+    loader.start()
+    assert entered.wait(60)
+    assert cache.get(other, wait=True) == (other.generation, "5")  # not blocked by `store`
+    got: list[tuple[int, str | None]] = []
+    writer = threading.Thread(target=lambda: got.append(cache.get(store, wait=True)))
+    writer.start()
+    writer.join(0.5)
+    assert writer.is_alive()  # waiting for the load in flight, not taking the old value
+    release.set()
+    writer.join(60)
+    loader.join(60)
+    assert got == [(store.generation, "2")]
+    store.close()
+    other.close()
+
+
 def test_the_table_caches_keep_one_generation_per_store(
         corpus: Callable[[str], Path], tmp_path: Path) -> None:
     index = RepoIndex(IndexPaths.for_repo(corpus("flask"), tmp_path / "idx"))
