@@ -188,10 +188,12 @@ def merge_fanout(tool: str, fan: Fanout, kwargs: dict[str, Any]) -> BaseModel:
 
 
 def answer(shards: Shards, tool: str, kwargs: dict[str, Any], repos: list[str] | None = None,
-           wait_fresh: bool = False, fresh_paths: list[str] | None = None) -> BaseModel:
-    """Ask `repos` (default: all) of `shards` and merge their answers."""
+           wait_fresh: bool = False, fresh_paths: list[str] | None = None,
+           working: RepoWorkingSets | None = None) -> BaseModel:
+    """Ask `repos` (default: all) of `shards` and merge their answers; `working`: the
+    session's working sets (get_context)."""
     if tool == "get_context":
-        return context_answer(shards, kwargs, repos)
+        return context_answer(shards, kwargs, repos, working)
     fan = shards.call(tool, kwargs, list(shards.names) if repos is None else repos,
                       wait_fresh, fresh_paths)
     return merge_fanout(tool, fan, kwargs)

@@ -48,7 +48,6 @@ from mcp_server.workspace import (
     Shards,
     WorkspaceRuntime,
     answer,
-    context_answer,
 )
 from tools import budget
 from tools.errors import ToolError
@@ -91,9 +90,7 @@ async def _answer(ctx: Context, tool: str, repo: str | None, kwargs: dict[str, A
     metrics.started()
     try:
         def run() -> Any:
-            if tool == "get_context":
-                return context_answer(state.shards, kwargs, repos, working)
-            return answer(state.shards, tool, kwargs, repos, wait_fresh, fresh_paths)
+            return answer(state.shards, tool, kwargs, repos, wait_fresh, fresh_paths, working)
 
         result = await anyio.to_thread.run_sync(run, limiter=state.limiter)
         outcome = "ok"

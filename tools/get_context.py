@@ -72,7 +72,7 @@ def get_context(ctx: LiveIndex, task: str, max_tokens: int = 8000, path: str | N
     if path:
         check_glob(path)
     budget = min(max_tokens, MAX_MAX_TOKENS)
-    units = gather(ctx, task, path, k=search_k(max_tokens), budget=budget)
+    units = gather(ctx, task, path, budget, k=search_k(max_tokens))
     freshness = answer_freshness(ctx, {u.path for u in units if u.kind != "directory"})
     return pack(ctx.root, task, units, budget, freshness, working=working, resend=resend,
                 repo=ctx.name)
@@ -83,8 +83,8 @@ def search_k(max_tokens: int) -> int:
     return max(SEARCH_K, min(50, max_tokens * SEARCH_K // 6000))
 
 
-def gather(ctx: LiveIndex, task: str, path: str | None, k: int = SEARCH_K,
-           budget: int = 0) -> list[Unit]:
+def gather(ctx: LiveIndex, task: str, path: str | None, budget: int,
+           k: int = SEARCH_K) -> list[Unit]:
     """Stages 1 and 2: ranked units, best first, without duplicates; whole files only
     where one costs at most `WHOLE_FILE_SHARE` of `budget`."""
     hits = search_code(ctx, task, k=k, path=path, max_tokens=MAX_MAX_TOKENS).results
