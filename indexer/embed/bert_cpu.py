@@ -227,7 +227,8 @@ class NumpyBertEmbedder(EmbedderFacts):
         self._type0 = self._dense("token_types.weight")[0] if types is not None else 0.0
         self._norm = (self._dense("token_embd_norm.weight"), self._dense("token_embd_norm.bias"))
         self._blocks = blocks
-        # The encoder layers as float32 (~42 MB for MiniLM) exist only while documents are
+        # The encoder layers as float32 (~60 MB for MiniLM: docs/benchmarks.md, "Serving
+        # memory") exist only while documents are
         # embedded: loaded by the first call, dropped `RELEASE_AFTER_S` after the last one
         # (a server whose chunks all have vectors embeds only queries, in llama.cpp).
         self._layer_cache: list[_Layer] | None = None

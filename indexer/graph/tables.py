@@ -128,7 +128,8 @@ def _load_edges(store: Store) -> _Edges:
     return out_edges, in_file, in_dir
 
 
-_intern = sys.intern  # one copy of each path, name and kind: ~40 MB less on moby
+_intern = sys.intern  # one copy of each path, name and kind (with the streamed reads: -70 MB on
+# moby, docs/benchmarks.md "Serving memory")
 
 
 def _maybe(text: str | None) -> str | None:
