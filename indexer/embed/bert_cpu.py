@@ -228,9 +228,9 @@ class NumpyBertEmbedder(EmbedderFacts):
         self._norm = (self._dense("token_embd_norm.weight"), self._dense("token_embd_norm.bias"))
         self._blocks = blocks
         # The encoder layers as float32 (~60 MB for MiniLM: docs/benchmarks.md, "Serving
-        # memory") exist only while documents are
-        # embedded: loaded by the first call, dropped `RELEASE_AFTER_S` after the last one
-        # (a server whose chunks all have vectors embeds only queries, in llama.cpp).
+        # memory") exist only while documents are embedded: loaded by the first call, dropped
+        # `RELEASE_AFTER_S` after the last one (a server whose chunks all have vectors embeds
+        # only queries, in llama.cpp).
         self._layer_cache: list[_Layer] | None = None
         self._release_timer: threading.Timer | None = None
         self._active = 0  # embed_documents calls running: the layers are not dropped then
