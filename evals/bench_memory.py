@@ -35,7 +35,7 @@ from typing import Any
 import anyio
 
 from evals.bench_index import extract
-from evals.load_test import _sextant, _wait_ready
+from evals.load_test import _sextant, _wait_ready, stop
 
 DIM = 384  # the default model's dimension
 
@@ -181,12 +181,7 @@ async def measure(root: Path, index_dir: Path, calls: int, settle_s: float) -> d
                 "top_mappings_after_calls_mb": top_mappings(proc.pid),
                 "calls": calls, **run}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop(proc)
 
 
 def main(argv: list[str] | None = None) -> int:

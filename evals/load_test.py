@@ -267,12 +267,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             alive = proc.poll() is None
             peak = _rss_kb(proc.pid)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            stop(proc)
         report = _summary(res, wall, timed_out, args, peak)
         report.update(server_rss_now_kb=rss, edits_per_s=args.edits_per_s,
                       edit_files=len(files), load_average=os.getloadavg())
@@ -285,6 +280,16 @@ def _log_tail(log: Path, lines: int = 40) -> list[str]:
     """The server's last stderr lines that mention an error (tracebacks included)."""
     text = log.read_text(errors="replace").splitlines() if log.exists() else []
     return [ln for ln in text if ln.strip()][-lines:]
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    """SIGTERM the server, then SIGKILL it if it has not exited within 15 s."""
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
 
 
 def main(argv: list[str] | None = None) -> int:
