@@ -203,7 +203,8 @@ def test_the_class_around_a_matching_method_is_sent_whole_when_it_is_small(
                           max_tokens=6000)
     bodies = [(i.start_line, i.end_line) for i in out.items if i.detail == "body"]
     end = CART.count("\n")
-    assert (1, end) in bodies, bodies  # class Cart: its attribute and its other methods
+    # class Cart: its attribute and its other methods (and the blank lines after it)
+    assert any(a == 1 and end <= b <= end + 2 for a, b in bodies), bodies
 
 
 LEDGER = ('import functools\n\n\n@functools.lru_cache\ndef settle_ledger(entries):\n'
