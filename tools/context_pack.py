@@ -32,7 +32,7 @@ from tools.working_set import WorkingSet, text_digest
 
 BODY_SHARE = 0.65
 SIGNATURE_SHARE = 0.2
-MAX_BODIES = 16
+MAX_BODIES = 24
 DOC_LINES = 3
 LEFT_OUT_SHOWN = 10
 LEFT_OUT_RESERVE = 450  # tokens kept for the left-out list and the envelope's counts
