@@ -8,6 +8,10 @@ body may take at most `BODY_SHARE` of what is left (a signature `SIGNATURE_SHARE
 most `MAX_BODIES` are sent, so a smaller budget turns bodies into signatures first, then
 signatures into lines, and only then drops units (the last listed as left out first). Directory lines are reserved first (they are few and short).
 
+What is left at the end widens the bodies, best first: the few lines on each side of a body
+(a decorator, the blank line where new code goes) or the whole short gap to the next thing
+sent from the same file.
+
 Nothing is sent twice: a unit whose lines overlap something already in the answer is sent
 at a leaner rendering that does not overlap, or not at all when it lies inside a body
 already sent. A unit this session received before, unchanged since, is referred to

@@ -6,7 +6,11 @@
    The best file, when small enough for the budget, is also a unit of its own: the whole
    file (a change often touches several places of one file: its imports, a constant, two
    functions), ranked with its best hit; so is the class around each of the best hits
-   (the change is often in a neighbouring method or the class body).
+   (the change is often in a neighbouring method or the class body), and the top of the
+   best files (imports, constants). A best hit's definition is whole even past
+   `MAX_BODY_LINES` when it costs at most `LONG_SHARE` of the budget, and the definitions of
+   the best files that the task names (its code identifiers, `tools.search.plan_query`) are
+   units of their own.
 2. **Neighbours** (`_neighbours`): from the best units, what they need and what needs them:
    callees and base classes (out), callers and subclasses (in, tests among them) from the
    reference graph, ranked by personalized PageRank (`indexer.graph.expand`) and weighted
