@@ -4,13 +4,13 @@ For commits sampled from a repository's history, the task is the commit message 
 body), asked of the parent's tree. Two sets (`--set`):
 
 - `commits` (`evals.sets.commits`): any eligible commit (1-4 modified non-test source files,
-  a subject of 3+ words), whatever its message's length; the last `--window` 800 commits;
+  a subject of 3+ words), whatever its message's length, among the last 800 commits;
 - `issues` (`evals.sets.issues`): the same files rule, but only fixes described at length
-  (subject + body of at least 25 words, pasted code, tracebacks: the text an agent is
-  handed, which is what the issue's baseline was measured on); the last 3000 commits by
-  default, since fewer commits qualify.
- The gold is every changed hunk of those files, as old-side line ranges in
-the parent (a pure insertion: the line it follows). At each budget (cl100k tokens) three
+  (subject + body of at least 25 words: prose, pasted code, tracebacks, the kind of text an
+  agent is handed), among the last 3,000 commits since fewer qualify.
+
+The gold is every changed hunk of those files, as old-side line ranges in the parent (a
+pure insertion: the line it follows). At each budget (cl100k tokens) three
 answers are compared, in the same run over the same index:
 
 - `get_context`: `tools.get_context` with `max_tokens` = the budget; a line is held when an
