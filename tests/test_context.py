@@ -251,3 +251,41 @@ def test_the_best_hit_is_sent_whole_when_its_long_definition_fits_the_budget(
                           max_tokens=12000)
     bodies = [(i.start_line, i.end_line) for i in out.items if i.detail == "body"]
     assert any(a <= 1 and b >= LONG.count("\n") for a, b in bodies), bodies
+
+
+PAYROLL = ('from lib.amounts import normalize_amounts\n' + FILLER + '\n\n'
+           'def compute_payroll(rows):\n    """Compute the monthly payroll of every employee."""\n'
+           '    return sum(normalize_amounts(rows))\n')
+AMOUNTS = ('def normalize_amounts(rows):\n    """Round each amount."""\n'
+           '    return [round(r, 2) for r in rows]\n' + FILLER)
+
+
+def test_a_graph_neighbour_the_task_names_is_sent_as_a_body_not_a_signature(
+        tmp_path: Path) -> None:
+    task = ("The monthly payroll is off by a cent: compute_payroll() sums what "
+            "normalize_amounts() returns, which rounds each amount before summing.")
+    files = {"app/payroll.py": PAYROLL, "lib/amounts.py": AMOUNTS}
+    with live_over(tmp_path, files) as live:
+        for budget in (800, 2000):  # budgets where the helpers leave no room to upgrade it
+            # search only app/: normalize_amounts comes as compute_payroll's callee
+            out = get_context(live, task, max_tokens=budget, path="app")
+            named = [i.detail for i in out.items if i.symbol == "normalize_amounts"]
+            assert named == ["body"], (budget, named)
+
+
+ROUNDING = ('def normalize_amounts(rows):\n    """Round each amount."""\n'
+            + "".join(f"    rows = [round(r, 2) + {j} for r in rows]\n" for j in range(40))
+            + "    return rows\n" + FILLER)
+
+
+def test_what_the_best_hit_calls_is_sent_as_a_body_before_other_neighbours_signatures(
+        tmp_path: Path) -> None:
+    task = ("The monthly payroll is off by a cent: compute_payroll() sums the rounded amounts "
+            "of every employee.")
+    files = {"app/payroll.py": PAYROLL, "lib/amounts.py": ROUNDING}
+    with live_over(tmp_path, files) as live:
+        for budget in (3000, 4000):
+            # search only app/: the task does not name the callee, the call graph does
+            out = get_context(live, task, max_tokens=budget, path="app")
+            callee = [i.detail for i in out.items if i.symbol == "normalize_amounts"]
+            assert callee == ["body"], (budget, callee)

@@ -33,6 +33,7 @@ from indexer.graph import (
     DEF_COLS,
     Definition,
     Neighbourhood,
+    Node,
     definition,
     expand,
     file_node,
@@ -69,6 +70,8 @@ WHOLE_FILES = 1  # the best file sent whole when small enough
 WHOLE_FILE_SHARE = 0.6  # of the budget, at most, per whole file
 ENCLOSING_HITS = 3  # the best hits whose enclosing class is sent whole when small enough
 ENCLOSING_SHARE = 0.25
+NAMED_NEIGHBOURS = True  # a graph neighbour the task names is a body, not a signature
+CALL_BODIES = 2  # the best hit's callers and callees sent as bodies (the best ranked)
 _DEF_KINDS = frozenset(("function", "method", "class", "interface", "struct", "trait", "enum",
                         "type", "module", "impl"))
 
@@ -106,7 +109,7 @@ def gather(ctx: LiveIndex, task: str, path: str | None, budget: int,
     _merge(units, _named(ctx, task, found))
     _merge(units, _module_heads(ctx, found))
     if found and _graph_ready(ctx.index):
-        _merge(units, _neighbours(ctx, found, path))
+        _merge(units, _neighbours(ctx, found, path, task_names(task)))
     recent = set(ctx.recently_changed())
     for u in units.values():
         if u.path in recent:
@@ -272,23 +275,29 @@ def _in_scope(p: str, path: str | None) -> bool:
     return not path or p.startswith(path.rstrip("/") + "/") or posixpath.dirname(p) == path
 
 
-def _neighbours(ctx: LiveIndex, found: list[Unit], path: str | None) -> list[Unit]:
+def _neighbours(ctx: LiveIndex, found: list[Unit], path: str | None,
+                names: frozenset[str] | set[str] = frozenset()) -> list[Unit]:
     """Callers, callees, bases and subclasses of the best definitions; imports and importing
-    tests of the best files."""
+    tests of the best files. A neighbour is a signature unless there is evidence for its
+    body: the task names it (`names`), or it calls or is called by the best hit."""
     out: list[Unit] = []
     defs = _definitions(ctx, {u.path for u in found[:SEED_SYMBOLS]})
     seeds = [(u, d) for u in found[:SEED_SYMBOLS]
              for d in [_defn_of(defs[u.path], u)] if d is not None]
-    for unit, d in seeds:
+    for i, (unit, d) in enumerate(seeds):
         hood = expand(ctx.index.store, [symbol_node(d)], "both", 1)
         nodes = [n for n in hood.nodes.values() if n.depth > 0 and n.defn is not None]
         best = max((n.score for n in nodes), default=0.0) or 1.0
+        partners = _call_partners(hood, nodes) if i == 0 else set()
         for n in nodes:
             nd = n.defn
             assert nd is not None
             reason = _edge_reason(hood, n.key, d)
             score = unit.score * NEIGHBOUR_WEIGHT * (0.3 + 0.7 * n.score / best)
-            out.append(_symbol_unit(nd, score * path_prior(nd.path) ** 0.5, reason, "signature"))
+            body = nd.end_line - nd.start_line < MAX_BODY_LINES and (
+                (NAMED_NEIGHBOURS and nd.name in names) or n.key in partners)
+            out.append(_symbol_unit(nd, score * path_prior(nd.path) ** 0.5, reason,
+                                    "body" if body else "signature"))
     files = list(dict.fromkeys(u.path for u in found))[:SEED_FILES]
     for rank, p in enumerate(files):
         hood = expand(ctx.index.store, [file_node(p)], "both", 1)
@@ -299,6 +308,15 @@ def _neighbours(ctx: LiveIndex, found: list[Unit], path: str | None) -> list[Uni
             out.append(Unit(n.path, 1, 1, "file", None, "", "", score,
                             [_file_reason(hood, n.key, p)], "line"))
     return [u for u in out if _in_scope(u.path, path) or u.kind != "file"]
+
+
+def _call_partners(hood: Neighbourhood, nodes: list[Node]) -> set[str]:
+    """The `CALL_BODIES` best ranked neighbours joined to the seed by a call."""
+    if not CALL_BODIES:
+        return set()
+    joined = {k for e in hood.edges.values() if e.kind == "calls" for k in (e.source, e.target)}
+    ranked = sorted((n for n in nodes if n.key in joined), key=lambda n: -n.score)
+    return {n.key for n in ranked[:CALL_BODIES]}
 
 
 def _defn_of(defs: list[Definition], u: Unit) -> Definition | None:
