@@ -3,7 +3,7 @@
 Each unit has up to three renderings: its body (the source lines), its signature with the
 first lines of its docstring, and one line (path, kind, name). Directories have only their
 line. Units are taken best first at the richest rendering they are allowed (`max_detail`:
-bodies for what the search found, signatures for graph neighbours) that is cheap enough: a
+bodies for what the search found, signatures for most graph neighbours) that is cheap enough: a
 body may take at most `BODY_SHARE` of what is left (a signature `SIGNATURE_SHARE`) and at
 most `MAX_BODIES` are sent, so a smaller budget turns bodies into signatures first, then
 signatures into lines, and only then drops units (the last listed as left out first). Directory lines are reserved first (they are few and short).

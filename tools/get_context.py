@@ -15,7 +15,9 @@
    callees and base classes (out), callers and subclasses (in, tests among them) from the
    reference graph, ranked by personalized PageRank (`indexer.graph.expand`) and weighted
    by the seed's relevance; from the best files, the files they import and the test files
-   importing them. Files the user edited lately (the watcher's recent paths) rank higher.
+   importing them. A neighbour is a signature unless there is evidence for its body: the
+   task names it, or it is one of the best hit's `CALL_BODIES` best ranked callers and
+   callees. Files the user edited lately (the watcher's recent paths) rank higher.
 3. **Pack** (`tools.context_pack`): one budget, hierarchically: bodies for the few most
    relevant units, signatures with docstrings for neighbours, one line per relevant
    directory; nothing twice; what did not fit is listed with the call that fetches it; what
