@@ -261,7 +261,9 @@ AMOUNTS = ('def normalize_amounts(rows):\n    """Round each amount."""\n'
 
 
 def test_a_graph_neighbour_the_task_names_is_sent_as_a_body_not_a_signature(
-        tmp_path: Path) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the callee is also a call partner of the best hit: leave that evidence out
+    monkeypatch.setattr("tools.get_context.CALL_BODIES", 0)
     task = ("The monthly payroll is off by a cent: compute_payroll() sums what "
             "normalize_amounts() returns, which rounds each amount before summing.")
     files = {"app/payroll.py": PAYROLL, "lib/amounts.py": AMOUNTS}
