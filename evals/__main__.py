@@ -32,8 +32,10 @@ SHARED = Path(os.environ.get("SEXTANT_SHARED_DIR", REPO_ROOT.parent / "shared"))
 MIRRORS = Path(os.environ.get("SEXTANT_EVAL_MIRRORS", "/work/.mirror"))
 HISTORY = {"flask": "pallets+flask", "requests": "psf+requests", "gin": "gin-gonic+gin",
            "werkzeug": "pallets+werkzeug", "click": "pallets+click"}
-LANGUAGES = {"flask": ("python",), "requests": ("python",), "gin": ("go",)}
-TUNING = frozenset({"flask", "werkzeug", "click"})  # constants are chosen on these only
+LANGUAGES = {"flask": ("python",), "requests": ("python",), "gin": ("go",),
+             "moby-client": ("go",)}
+SUBTREES = {"moby-client": ("moby", "client")}  # docstring sets over part of a corpus
+TUNING = frozenset({"flask", "werkzeug", "click", "moby-client"})  # constants are chosen on these
 log = logging.getLogger("evals")
 
 
@@ -80,7 +82,10 @@ def extract(name: str, work: Path) -> Path | None:
 
 
 async def run_docstrings(name: str, args: argparse.Namespace) -> Outcome | None:
-    source = extract(name, args.work)
+    corpus, subtree = SUBTREES.get(name, (name, ""))
+    source = extract(corpus, args.work)
+    if source is not None and subtree:
+        source = source / subtree
     if source is None:
         log.warning("corpus %s not found under %s/corpora: skipped", name, SHARED)
         return None
