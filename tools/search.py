@@ -18,6 +18,8 @@
    query names the file or its module (a stack frame's path by its last components), the
    file's import-graph centrality (`file_rank` and import edges among the candidate files,
    when the graph tables exist), and vendored copies of other projects (`tools.vendored`).
+   Within each file, chunks whose defined name the query spells out move ahead of their
+   file's other chunks (`NAME_BOOST`); which file comes first is decided without it.
 4. Chunks of one symbol collapse into one hit, overlapping chunks are de-duplicated, one
    file takes at most `PER_FILE` of the first k places, language and path filters apply,
    a hit on a block of merged small definitions narrows to the one the query's words
@@ -78,7 +80,8 @@ NAMED_FILE_BOOST = 1.0  # the query names this file (`app.py`, `src/flask/app.py
 RANK_BOOST = 0.15  # at most, for the most central file of the import graph
 IMPORTER_BOOST = 0.05  # per other candidate file that imports this one (up to 4)
 # x(1 + this x the share of a chunk's defined name words the query spells out x how many,
-# up to NAME_WORDS): chosen on the flask and moby client/ docstring sets, see docs/evals.md
+# up to NAME_WORDS), within the chunk's file only: chosen on the flask and moby-client
+# docstring sets, see docs/evals.md
 NAME_BOOST = 0.25
 NAME_WORDS = 3
 LONG_QUERY_WORDS = 40
