@@ -238,6 +238,21 @@ class Store:
         finally:
             cur.close()
 
+    @contextmanager
+    def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of its own in a read transaction: the queries run on it all see the same
+        generation, whatever is written meanwhile (tables read in several queries whose
+        rows refer to each other by position)."""
+        cur = self._con.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            yield cur
+        finally:
+            try:
+                cur.execute("ROLLBACK")
+            finally:
+                cur.close()
+
     def query_one(self, sql: str, params: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
         # fetchall, not fetchone: a half-read result would block register() on this cursor
         rows = self.reader().execute(sql, params or []).fetchall()
