@@ -1,9 +1,10 @@
 """The reference rows of a store as numpy columns, for the in-memory graph tables.
 
 Why: moby has 149k references. As Python tuples, indexed by name, by path, by directory and
-by scope (dicts of lists, sets and dicts), they took ~45 MB of small objects, and every
-index update reloaded them, leaving holes in the heap. Here each row is five int32 values
-(path, line, kind, scope and name as ids into sorted string tables: ~3 MB on moby), read
+by scope (dicts of lists, sets and dicts), they were millions of small objects, and every
+index update reloaded them, leaving holes in the heap. Here each row is four int32 values
+(line, and kind, scope and name as ids into sorted string tables; a path's rows are one
+range), read
 with `fetchnumpy` (no Python object per row), in (path, line, start byte) order; a path's
 rows are one slice, a name's rows an index slice in the same order. What the dict tables
 answered (names a file uses and a scope of each, names used in a scope, files of a

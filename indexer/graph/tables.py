@@ -5,8 +5,9 @@ Why: per-node SQL lookups cost 5-10 ms each on moby and a depth-2 walk makes ~10
 everything a walk reads (file edges both ways, the names each file uses and defines, refs by
 name and by file, definitions by name) is read once per generation (on the first walk after
 an index change, or by the live index after its write) and then costs dictionary lookups and
-slices of the reference columns (`indexer.graph.refcols`: 149k references on moby in ~3 MB
-of numpy arrays, where tuples indexed four ways took ~60 MB). `callers`
+slices of the reference columns (`indexer.graph.refcols`; with the references as tuples
+indexed four ways, loading these tables added 104 MB to the RSS on moby, as columns 12-23 MB:
+docs/benchmarks.md "Serving memory"). `callers`
 and `callees` answer exactly what `indexer.graph.refs`'s SQL versions answer (the tests
 compare them); ties the SQL left unordered are broken by path.
 """

@@ -3,10 +3,11 @@
 Ranking needs, for every candidate chunk, its file, lines, symbol and kind; for every
 identifier in a query, the chunks defining it; and for every candidate file, its import-
 graph centrality. Point lookups in DuckDB cost milliseconds each, so these tables are read
-once per store generation (and graph generation) into dictionaries: on moby (3k files,
-38k chunks, 26k symbols) that takes ~0.1-0.2 s and ~20 MB, after which a query touches
-DuckDB only to read the text of the hits it returns. The price is memory proportional to
-the number of chunks and one reload after each index update.
+once per store generation (and graph generation) into numpy columns (the chunks) and
+dictionaries (symbols, files, graph priors), after which a query touches DuckDB only to
+read the text of the hits it returns. The price is memory proportional to the number of
+chunks and symbols (on moby, 3k files, 38k chunks, 26k symbols: 16-18 MB of RSS,
+docs/benchmarks.md "Serving memory") and one reload after each index update.
 """
 
 from __future__ import annotations
