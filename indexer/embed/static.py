@@ -21,7 +21,7 @@ Measured (flask's 759 functions and methods, 169 tokens each on average, 2 share
 12,200 chunks/s in one `embed_documents` call when every text was tokenized by llama.cpp, a
 median 0.14 ms for one chunk, against ~47 chunks/s for the transformer (numpy backend).
 Plain-ASCII text is now summed from cached word vectors (`_WordVectors`): moby's 38,469
-distinct chunk texts in 5.8-6.3 CPU s against 7.0 s before, from cold caches, at load
+distinct chunk texts in 5.8-6.2 CPU s against 7.0 s before (same minutes), from cold caches, at load
 10-15 (docs/benchmarks.md; the regex that splits words is now the largest part).
 """
 
