@@ -7,9 +7,11 @@ REPO ?= .
 MAKEFLAGS += --no-print-directory
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 # llama-cpp-python: build only the shared libraries Sextant loads (libllama, ggml), not the
-# multimodal library (LLAVA_BUILD) or llama.cpp's tools, tests, examples and HTTP server.
+# multimodal library (LLAVA_BUILD), llama.cpp's tools, tests, examples and HTTP server, or
+# its `common` library (which the wheel forces on: scripts/llama-cpp-slim.cmake turns it off).
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF \
-	-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_OPENSSL=OFF
+	-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_OPENSSL=OFF \
+	-DCMAKE_PROJECT_INCLUDE=$(CURDIR)/scripts/llama-cpp-slim.cmake
 
 .PHONY: setup run test eval bench clean
 

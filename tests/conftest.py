@@ -19,6 +19,20 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("SEXTANT_SHARED_DIR", REPO_ROOT.parent / "shared"))
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
+# The longest test files, longest first (`pytest --durations`, summed per file). `make test`
+# hands whole files to two workers in collection order; starting with the longest ones
+# (longest-processing-time-first) keeps one worker from running a long file alone at the end
+# while the other idles. A file missing here only runs later, never not at all.
+LONGEST_FIRST = ("test_cluster.py", "test_static_embed.py", "test_ranking_fresh.py",
+                 "test_tiers.py", "test_crash.py", "test_owner_faults.py", "test_dryrun.py",
+                 "test_store_damage.py", "test_incremental.py", "test_snapshot.py",
+                 "test_hostile_load.py", "test_cli.py", "test_embed_model.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order kept
+
 
 def corpus_archive(name: str) -> Path | None:
     corpora = SHARED / "corpora"

@@ -47,6 +47,7 @@ def index_status(ctx: LiveIndex) -> IndexStatus:
     coverage = tier_coverage(ctx)
     rate = ctx.embedding.rate() if coverage.model_state == "running" else None
     eta = ctx.embedding.eta_s()
+    deleted = ctx.lexical.deleted_docs()  # tantivy's meta.json, read once
     return IndexStatus(
         repo=ctx.name, root=str(ctx.root), index_dir=str(ctx.index.paths.dir),
         generation=store.generation,
@@ -58,7 +59,7 @@ def index_status(ctx: LiveIndex) -> IndexStatus:
         coverage=coverage, embedding_rate=None if rate is None else round(rate, 2),
         embedding_eta_s=None if eta is None else round(eta, 1), watching=ctx.watching,
         pending_files=len(ctx.pending_paths()), last_indexed_at=last,
-        lexical_deleted_docs=ctx.lexical.deleted_docs(), lexical_compaction=ctx.compactor.state(),
+        lexical_deleted_docs=deleted, lexical_compaction=ctx.compactor.state(deleted),
         changed_since_indexed=None if ctx.watching else changed_since_indexed(ctx),
         metrics=dict(ctx.metrics), vendored=vendored(store),
         ranking_weights=public_detail(repository_weights(ctx)))

@@ -49,11 +49,14 @@ class Compactor:
             self._cond.notify_all()
         self._wake.set()
 
-    def state(self) -> str:
-        """`running`, `pending` (deleted documents wait for a quiet spell) or `none`."""
+    def state(self, deleted_docs: int | None = None) -> str:
+        """`running`, `pending` (deleted documents wait for a quiet spell) or `none`.
+        `deleted_docs`: the lexical index's count when the caller has just read it."""
         if self.running:
             return "running"
-        return "pending" if self._index().lexical.deleted_docs() else "none"
+        if deleted_docs is None:
+            deleted_docs = self._index().lexical.deleted_docs()
+        return "pending" if deleted_docs else "none"
 
     def run(self) -> None:
         """The thread's body: compact after each quiet spell that follows a write."""
