@@ -1,9 +1,16 @@
 """Does one answer hold the code a change needed? get_context against two baselines.
 
-For commits sampled from a repository's history (`evals.sets.commits`: 1-4 modified
-non-test source files), the task is the commit message (subject and body), asked of the
-parent's tree. The gold is every changed hunk of those files, as old-side line ranges in
-the parent (a pure insertion: the line it follows). At each budget (cl100k tokens) three
+For commits sampled from a repository's history, the task is the commit message (subject and
+body), asked of the parent's tree. Two sets (`--set`):
+
+- `commits` (`evals.sets.commits`): any eligible commit (1-4 modified non-test source files,
+  a subject of 3+ words), whatever its message's length, among the last 800 commits;
+- `issues` (`evals.sets.issues`): the same files rule, but only fixes described at length
+  (subject + body of at least 25 words: prose, pasted code, tracebacks, the kind of text an
+  agent is handed), among the last 3,000 commits since fewer qualify.
+
+The gold is every changed hunk of those files, as old-side line ranges in the parent (a
+pure insertion: the line it follows). At each budget (cl100k tokens) three
 answers are compared, in the same run over the same index:
 
 - `get_context`: `tools.get_context` with `max_tokens` = the budget; a line is held when an
@@ -18,7 +25,8 @@ Per system and budget: `hunks` = share of tasks whose every hunk is held entirel
 appears (held lines, or named by an item), `tokens` = mean answer size. The tool answers
 are counted as their structured JSON (what `max_tokens` bounds); bm25-files as plain text.
 
-    SEXTANT_SHARED_DIR=../shared python -m evals.bench_context --repos requests,gin -n 30
+    SEXTANT_SHARED_DIR=../shared python -m evals.bench_context --repos requests,gin -n 20 \
+        [--set issues] [--systems get_context]
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from typing import Any
 
 from evals import baselines
 from evals.sets import commits as commit_set
+from evals.sets import issues as issue_set
 from indexer.core import count_tokens
 from indexer.disk import IndexPaths, RepoIndex
 from indexer.live import LiveIndex
@@ -50,6 +59,8 @@ HISTORY = {"flask": "pallets+flask", "werkzeug": "pallets+werkzeug", "click": "p
            "requests": "psf+requests", "gin": "gin-gonic+gin"}
 BUDGETS = (4000, 8000, 16000)
 SYSTEMS = ("get_context", "search", "bm25-files")
+SETS = ("commits", "issues")
+WINDOWS = {"commits": 800, "issues": 3000}  # the last commits sampled from, by set
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@", re.MULTILINE)
 _MORE = re.compile(r"^\.\.\. \(\d+ more lines\)$")
 log = logging.getLogger("evals.bench_context")
@@ -74,7 +85,9 @@ def hunks(git_dir: Path, commit: Commit) -> list[tuple[str, int, int]]:
     return out
 
 
-def task_of(git_dir: Path, commit: Commit) -> Task:
+def task_of(git_dir: Path, commit: Commit, kind: str = "commits") -> Task:
+    if kind == "issues":  # the set's own text: subject + body, trailers removed
+        return Task(commit, commit.subject, hunks(git_dir, commit))
     message = git(git_dir, "log", "-1", "--format=%B", commit.sha).strip()
     message = "\n".join(ln for ln in message.splitlines()
                         if not ln.lower().startswith(("signed-off-by:", "co-authored-by:")))
@@ -149,10 +162,28 @@ def score(task: Task, held: Held, named: set[str]) -> dict[str, float]:
             "files": float(all(p in named for p in task.commit.files))}
 
 
-def run_repo(name: str, n: int, seed: int, window: int, work: Path,
-             budgets: tuple[int, ...]) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Run:
+    """What one benchmark run asks: which set, how many tasks, which systems and budgets."""
+
+    kind: str = "commits"
+    n: int = 20
+    seed: int = 7
+    window: int = WINDOWS["commits"]
+    budgets: tuple[int, ...] = BUDGETS
+    systems: tuple[str, ...] = SYSTEMS
+
+
+def sample(git_dir: Path, run: Run) -> list[Commit]:
+    """The run's commits, oldest first."""
+    if run.kind == "issues":
+        return issue_set.sample(git_dir, run.n, run.seed, run.window)
+    return commit_set.sample(git_dir, run.n, run.seed, run.window)
+
+
+def run_repo(name: str, run: Run, work: Path) -> list[dict[str, Any]]:
     git_dir = MIRRORS / HISTORY.get(name, name) / "repo"
-    commits = commit_set.sample(git_dir, n, seed, window)
+    commits = sample(git_dir, run)
     tree, rows = work / name / "tree", []
     commit_set.materialize(git_dir, commits[0].parent, tree)
     index = RepoIndex(IndexPaths.for_repo(tree, work / name / "index"))
@@ -164,24 +195,26 @@ def run_repo(name: str, n: int, seed: int, window: int, work: Path,
                 commit_set.advance(git_dir, previous.parent, commit.parent, tree)
             previous = commit
             live.refresh()
-            task = task_of(git_dir, commit)
+            task = task_of(git_dir, commit, run.kind)
             if task.hunks:
-                rows += _answers(name, live, tree, baselines.file_units(index), task, budgets)
+                rows += _answers(name, live, tree, baselines.file_units(index), task, run)
     finally:
         index.close()
     return rows
 
 
 def _answers(name: str, live: LiveIndex, tree: Path, files: baselines.UnitIndex, task: Task,
-             budgets: tuple[int, ...]) -> list[dict[str, Any]]:
+             run: Run) -> list[dict[str, Any]]:
     systems: dict[str, Callable[[int], tuple[Held, set[str], int]]] = {
         "get_context": lambda b: held_by_context(live, task.text, b),
         "search": lambda b: held_by_search(live, task.text, b),
         "bm25-files": lambda b: held_by_bm25_files(tree, files, task.text, b),
     }
     rows = []
-    for budget in budgets:
+    for budget in run.budgets:
         for system, answer in systems.items():
+            if system not in run.systems:
+                continue
             started = time.perf_counter()
             held, named, tokens = answer(budget)
             rows.append({"repo": name, "commit": task.commit.sha[:10], "system": system,
@@ -204,19 +237,27 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     p = argparse.ArgumentParser(prog="python -m evals.bench_context")
     p.add_argument("--repos", default="requests,gin")
-    p.add_argument("-n", type=int, default=30, help="commits per repository")
+    p.add_argument("--set", dest="kind", choices=SETS, default="commits",
+                   help="commits: any message; issues: fixes described at length")
+    p.add_argument("-n", type=int, default=20, help="commits per repository")
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--window", type=int, default=800)
+    p.add_argument("--window", type=int, default=None,
+                   help="sample among the last N commits (commits: 800, issues: 3000)")
     p.add_argument("--budgets", default=",".join(map(str, BUDGETS)))
+    p.add_argument("--systems", default=",".join(SYSTEMS))
     p.add_argument("--work", type=Path, default=Path("/tmp/sextant-bench-context"))
     args = p.parse_args(argv)
-    budgets = tuple(int(b) for b in args.budgets.split(","))
+    systems = tuple(args.systems.split(","))
+    if unknown := set(systems) - set(SYSTEMS):
+        p.error(f"unknown systems: {sorted(unknown)}")
+    run = Run(args.kind, args.n, args.seed, args.window or WINDOWS[args.kind],
+              tuple(int(b) for b in args.budgets.split(",")), systems)
     rows: list[dict[str, Any]] = []
     for name in args.repos.split(","):
         started = time.perf_counter()
-        rows += run_repo(name, args.n, args.seed, args.window, args.work, budgets)
+        rows += run_repo(name, run, args.work / run.kind)
         log.info("%s: %.1f s", name, time.perf_counter() - started)
-    report = {"all": summarize(rows)}
+    report: dict[str, Any] = {"set": run.kind, "window": run.window, "all": summarize(rows)}
     for name in args.repos.split(","):
         report[name] = summarize([r for r in rows if r["repo"] == name])
     json.dump({"summary": report, "rows": rows}, sys.stdout, indent=1)

@@ -203,4 +203,51 @@ def test_the_class_around_a_matching_method_is_sent_whole_when_it_is_small(
                           max_tokens=6000)
     bodies = [(i.start_line, i.end_line) for i in out.items if i.detail == "body"]
     end = CART.count("\n")
-    assert (1, end) in bodies, bodies  # class Cart: its attribute and its other methods
+    # class Cart: its attribute and its other methods (and the blank lines after it)
+    assert any(a == 1 and end <= b <= end + 2 for a, b in bodies), bodies
+
+
+LEDGER = ('import functools\n\n\n@functools.lru_cache\ndef settle_ledger(entries):\n'
+          '    """Settle the ledger entries and close the period."""\n'
+          '    return sum(entries)\n\n\ndef close_period(totals):\n    return totals\n' + FILLER)
+
+
+def test_a_body_also_holds_the_blank_lines_after_it_where_new_code_would_go(
+        tmp_path: Path) -> None:
+    with live_over(tmp_path, {"books/ledger.py": LEDGER}) as live:
+        out = get_context(live, "settle the ledger entries", max_tokens=3000)
+    last = LEDGER.splitlines().index("    return sum(entries)") + 1
+    body = next(i for i in out.items if i.detail == "body" and "def settle_ledger" in i.text)
+    assert body.end_line >= last + 2, (body.start_line, body.end_line)
+    assert body.text.splitlines()[last - body.start_line] == "    return sum(entries)"
+    assert not _overlapping([i.model_dump() for i in out.items])
+
+
+REPORTS = ('"""Monthly reports."""\n\n\ndef render_totals(rows):\n'
+           '    """Render the monthly totals table: one row per account, rounded totals."""\n'
+           '    return [round(r, 2) for r in rows]\n\n\n'
+           'def reconcile_accounts(rows):\n    return rows\n' + FILLER)
+
+
+def test_a_definition_the_task_names_is_sent_as_a_body(tmp_path: Path) -> None:
+    task = ("The monthly totals table shows rounded totals per account that do not add up. "
+            "Render them from the reconciled rows: reconcile_accounts() drops the pending "
+            "ones first.")
+    with live_over(tmp_path, {"books/reports.py": REPORTS}) as live:
+        out = get_context(live, task, max_tokens=3000)
+    named = [i for i in out.items if i.symbol == "reconcile_accounts"]
+    assert [(i.detail, "named in the task" in i.reason) for i in named] == [("body", True)], named
+
+
+LONG = ('def migrate_schema(db):\n    """Migrate the warehouse schema to the next version."""\n'
+        + "".join(f"    db.execute('ALTER TABLE t{i} ADD COLUMN c{i} INT')\n" for i in range(180))
+        + "    return db\n")
+
+
+def test_the_best_hit_is_sent_whole_when_its_long_definition_fits_the_budget(
+        tmp_path: Path) -> None:
+    with live_over(tmp_path, {"store/migrate.py": LONG + FILLER}) as live:
+        out = get_context(live, "migrate the warehouse schema to the next version",
+                          max_tokens=12000)
+    bodies = [(i.start_line, i.end_line) for i in out.items if i.detail == "body"]
+    assert any(a <= 1 and b >= LONG.count("\n") for a, b in bodies), bodies

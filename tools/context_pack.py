@@ -8,6 +8,10 @@ body may take at most `BODY_SHARE` of what is left (a signature `SIGNATURE_SHARE
 most `MAX_BODIES` are sent, so a smaller budget turns bodies into signatures first, then
 signatures into lines, and only then drops units (the last listed as left out first). Directory lines are reserved first (they are few and short).
 
+What is left at the end widens the bodies, best first: the few lines on each side of a body
+(a decorator, the blank line where new code goes) or the whole short gap to the next thing
+sent from the same file.
+
 Nothing is sent twice: a unit whose lines overlap something already in the answer is sent
 at a leaner rendering that does not overlap, or not at all when it lies inside a body
 already sent. A unit this session received before, unchanged since, is referred to
@@ -32,12 +36,14 @@ from tools.working_set import WorkingSet, text_digest
 
 BODY_SHARE = 0.65
 SIGNATURE_SHARE = 0.2
-MAX_BODIES = 16
+MAX_BODIES = 24
 DOC_LINES = 3
 LEFT_OUT_SHOWN = 10
 LEFT_OUT_RESERVE = 450  # tokens kept for the left-out list and the envelope's counts
 DIRECTORY_SHARE = 0.06
 MAX_BODY_LINES = 160  # a longer definition is sent as the chunk that matched, or its signature
+MARGIN_LINES = 2  # a body also holds this many lines on each side (decorators, blank lines)
+GAP_LINES = 8  # a gap this short between a body and the next thing sent is filled
 
 
 @dataclass(slots=True)
@@ -104,9 +110,15 @@ class _Source:
         self._lines: dict[str, list[str]] = {}
 
     def lines(self, path: str, start: int, end: int) -> str:
+        return "\n".join(self._file(path)[start - 1:end])
+
+    def count(self, path: str) -> int:
+        return len(self._file(path))
+
+    def _file(self, path: str) -> list[str]:
         if path not in self._lines:
             self._lines[path] = read_lines(self.root, path)
-        return "\n".join(self._lines[path][start - 1:end])
+        return self._lines[path]
 
 
 def pack(root: Path, task: str, units: list[Unit], budget: int, freshness: Freshness,
@@ -132,6 +144,7 @@ def pack(root: Path, task: str, units: list[Unit], budget: int, freshness: Fresh
     for u in code:
         _place(state, u, source, working if not resend else None)
     _upgrade(state, source, working if not resend else None)
+    _widen(state, source)
     state.budget = room
     for item in dir_items:
         if state.used + item_cost(item) <= state.budget:
@@ -270,6 +283,31 @@ def _upgrade(state: _Packing, source: _Source, working: WorkingSet | None) -> No
         state.ranges[u.path] = [*others, (u.start, u.end)]
         state.left_out = [lo for lo in state.left_out
                           if (lo.path, lo.start_line, lo.end_line) != (u.path, u.start, u.end)]
+
+
+def _widen(state: _Packing, source: _Source) -> None:
+    """Spend what is left on the lines around each body, best first: `MARGIN_LINES` on each
+    side (a decorator, the blank line where new code goes), or the whole gap up to the next
+    thing sent from the file when it is at most `GAP_LINES` long. Nothing sent overlaps."""
+    for n, item in enumerate(state.items):
+        if item.detail != "body" or item.start_line <= 0:
+            continue
+        span = (item.start_line, item.end_line)
+        others = [r for r in state.ranges.get(item.path, []) if r != span]
+        before = max((b for a, b in others if b < span[0]), default=0)
+        after = min((a for a, b in others if a > span[1]), default=source.count(item.path) + 1)
+        start = before + 1 if span[0] - before - 1 <= GAP_LINES else span[0] - MARGIN_LINES
+        end = after - 1 if after - span[1] - 1 <= GAP_LINES else span[1] + MARGIN_LINES
+        if (start, end) == span:
+            continue
+        wide = item.model_copy(update={"start_line": start, "end_line": end,
+                                       "text": source.lines(item.path, start, end)})
+        extra = item_cost(wide) - item_cost(item)
+        if extra > state.budget - state.used:
+            continue
+        state.items[n] = wide
+        state.used += extra
+        state.ranges[item.path] = [*others, (start, end)]
 
 
 def _left_out(path: str, start: int, end: int, symbol: str | None) -> LeftOut:

@@ -6,7 +6,11 @@
    The best file, when small enough for the budget, is also a unit of its own: the whole
    file (a change often touches several places of one file: its imports, a constant, two
    functions), ranked with its best hit; so is the class around each of the best hits
-   (the change is often in a neighbouring method or the class body).
+   (the change is often in a neighbouring method or the class body), and the top of the
+   best files (imports, constants). A best hit's definition is whole even past
+   `MAX_BODY_LINES` when it costs at most `LONG_SHARE` of the budget, and the definitions of
+   the best files that the task names (its code identifiers, `tools.search.plan_query`) are
+   units of their own.
 2. **Neighbours** (`_neighbours`): from the best units, what they need and what needs them:
    callees and base classes (out), callers and subclasses (in, tests among them) from the
    reference graph, ranked by personalized PageRank (`indexer.graph.expand`) and weighted
@@ -21,6 +25,7 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterable
 
 from indexer.core import count_tokens
@@ -42,7 +47,7 @@ from tools.context_pack import MAX_BODY_LINES, Unit, pack
 from tools.errors import ToolError
 from tools.freshness import freshness as answer_freshness
 from tools.models import SearchHit
-from tools.search import path_prior, search_code
+from tools.search import path_prior, plan_query, search_code
 from tools.source import check_glob, read_lines
 from tools.working_set import WorkingSet
 
@@ -53,8 +58,13 @@ NEIGHBOUR_WEIGHT = 0.6  # a neighbour's score against its seed's
 FILE_WEIGHT = 0.25
 RECENT_BOOST = 1.5  # files the user edited lately
 DIRECTORIES = 3
-HEAD_LINES = 40  # at most this much of a file's top (imports, constants)
+HEAD_LINES = 60  # at most this much of a file's top (imports, constants)
 HEAD_WEIGHT = 0.5
+HEAD_FILES = 5  # the best files whose top is a unit
+NAMED_FILES = 5  # definitions the task names are looked for in the best files
+NAMED_WEIGHT = 0.9  # against the best hit of their file
+LONG_HITS = 3  # the best hits whose definition is sent whole even when long...
+LONG_SHARE = 0.35  # ...when it costs at most this share of the budget
 WHOLE_FILES = 1  # the best file sent whole when small enough
 WHOLE_FILE_SHARE = 0.6  # of the budget, at most, per whole file
 ENCLOSING_HITS = 3  # the best hits whose enclosing class is sent whole when small enough
@@ -88,11 +98,12 @@ def gather(ctx: LiveIndex, task: str, path: str | None, budget: int,
     """Stages 1 and 2: ranked units, best first, without duplicates; whole files only
     where one costs at most `WHOLE_FILE_SHARE` of `budget`."""
     hits = search_code(ctx, task, k=k, path=path, max_tokens=MAX_MAX_TOKENS).results
-    found = _found(ctx, hits)
+    found = _found(ctx, hits, budget)
     units: dict[tuple[str, int, int], Unit] = {}
     _merge(units, found)
     _merge(units, _whole_files(ctx, found, budget))
     _merge(units, _enclosing(ctx, found, budget))
+    _merge(units, _named(ctx, task, found))
     _merge(units, _module_heads(ctx, found))
     if found and _graph_ready(ctx.index):
         _merge(units, _neighbours(ctx, found, path))
@@ -143,7 +154,7 @@ def _innermost(defs: list[Definition], start: int, end: int) -> Definition | Non
     return min(holding, key=lambda d: d.end_line - d.start_line, default=None)
 
 
-def _found(ctx: LiveIndex, hits: list[SearchHit]) -> list[Unit]:
+def _found(ctx: LiveIndex, hits: list[SearchHit], budget: int) -> list[Unit]:
     if not hits:
         return []
     defs = _definitions(ctx, (h.path for h in hits))
@@ -152,7 +163,8 @@ def _found(ctx: LiveIndex, hits: list[SearchHit]) -> list[Unit]:
     for rank, h in enumerate(hits):
         score = max(h.score / top, 0.05) / (1 + 0.05 * rank)
         d = _innermost(defs[h.path], h.start_line, h.end_line)
-        if d is not None and d.end_line - d.start_line < MAX_BODY_LINES:
+        if d is not None and (d.end_line - d.start_line < MAX_BODY_LINES or (
+                rank < LONG_HITS and _fits(ctx, d, LONG_SHARE * budget))):
             out.append(_symbol_unit(d, score, "match"))
             continue
         first = next((ln.strip() for ln in h.snippet.splitlines() if ln.strip()), "")
@@ -160,6 +172,37 @@ def _found(ctx: LiveIndex, hits: list[SearchHit]) -> list[Unit]:
                         h.symbol, d.signature if d else first, d.doc if d else "", score,
                         ["match"]))
     return out
+
+
+def _fits(ctx: LiveIndex, d: Definition, room: float) -> bool:
+    """Whether `d`'s body costs at most `room` tokens (as JSON: about a tenth more)."""
+    lines = read_lines(ctx.root, d.path)[d.start_line - 1:d.end_line]
+    return count_tokens("\n".join(lines)) * 1.1 <= room
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def task_names(task: str) -> set[str]:
+    """The names of definitions a task mentions: the parts of its code identifiers
+    (`click.style` -> click, style; `Flask.make_response()`), dunders and short words left out."""
+    names = {n for ident in plan_query(task).identifiers for n in _NAME.findall(ident)}
+    return {n for n in names if len(n) >= 4 and not n.startswith("__")}
+
+
+def _named(ctx: LiveIndex, task: str, found: list[Unit]) -> list[Unit]:
+    """The definitions of the best files that the task names, as bodies when not too long
+    (the task often names the function to change; search may rank another one first)."""
+    names = task_names(task)
+    best: dict[str, float] = {}
+    for u in found:
+        best.setdefault(u.path, u.score)
+    if not names or not best:
+        return []
+    defs = _definitions(ctx, list(best)[:NAMED_FILES])
+    return [_symbol_unit(d, best[p] * NAMED_WEIGHT, "named in the task")
+            for p, found_defs in defs.items() for d in found_defs
+            if d.name in names and d.end_line - d.start_line < MAX_BODY_LINES]
 
 
 def _whole_files(ctx: LiveIndex, found: list[Unit], budget: int) -> list[Unit]:
@@ -207,7 +250,7 @@ def _module_heads(ctx: LiveIndex, found: list[Unit]) -> list[Unit]:
     best: dict[str, float] = {}
     for u in found:
         best.setdefault(u.path, u.score)
-    defs = _definitions(ctx, list(best)[:SEED_FILES])
+    defs = _definitions(ctx, list(best)[:HEAD_FILES])
     for p, found_defs in defs.items():
         first = min((d.start_line for d in found_defs), default=HEAD_LINES + 1)
         end = min(first - 1, HEAD_LINES)
