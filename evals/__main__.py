@@ -12,10 +12,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import io
 import json
 import logging
 import os
 import platform
+import shutil
+import subprocess
 import sys
 import tarfile
 import time
@@ -32,8 +35,10 @@ SHARED = Path(os.environ.get("SEXTANT_SHARED_DIR", REPO_ROOT.parent / "shared"))
 MIRRORS = Path(os.environ.get("SEXTANT_EVAL_MIRRORS", "/work/.mirror"))
 HISTORY = {"flask": "pallets+flask", "requests": "psf+requests", "gin": "gin-gonic+gin",
            "werkzeug": "pallets+werkzeug", "click": "pallets+click"}
-LANGUAGES = {"flask": ("python",), "requests": ("python",), "gin": ("go",)}
-TUNING = frozenset({"flask", "werkzeug", "click"})  # constants are chosen on these only
+LANGUAGES = {"flask": ("python",), "requests": ("python",), "gin": ("go",), "werkzeug": ("python",),
+             "click": ("python",), "moby-client": ("go",)}
+SUBTREES = {"moby-client": ("moby", "client")}  # docstring sets over part of a corpus
+TUNING = frozenset({"flask", "werkzeug", "click", "moby-client"})  # constants are chosen on these
 log = logging.getLogger("evals")
 
 
@@ -70,7 +75,7 @@ def dense(args: argparse.Namespace, set_name: str) -> bool:
 def extract(name: str, work: Path) -> Path | None:
     archives = sorted((SHARED / "corpora").glob(f"{name}-*.tar.gz"))
     if not archives:
-        return None
+        return checkout(name, work)
     dest = work / "corpora" / archives[0].name.removesuffix(".tar.gz")
     if not dest.exists():
         with tarfile.open(archives[0]) as tar:
@@ -79,8 +84,32 @@ def extract(name: str, work: Path) -> Path | None:
     return entries[0] if len(entries) == 1 else dest
 
 
+def checkout(name: str, work: Path) -> Path | None:
+    """A repository without a corpus archive (werkzeug, click: tuning only) as its mirror's
+    HEAD tree, exported once with `git archive`."""
+    git_dir = MIRRORS / HISTORY.get(name, name) / "repo"
+    if not git_dir.is_dir():
+        return None
+    head = subprocess.run(["git", "--git-dir", str(git_dir), "rev-parse", "--short=12", "HEAD"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    dest = work / "corpora" / f"{name}-{head}"
+    if not dest.exists():
+        partial = dest.with_name(dest.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        archive = subprocess.run(["git", "--git-dir", str(git_dir), "archive", "HEAD"],
+                                 capture_output=True, check=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(partial, filter="data")
+        partial.rename(dest)
+    return dest
+
+
 async def run_docstrings(name: str, args: argparse.Namespace) -> Outcome | None:
-    source = extract(name, args.work)
+    corpus, subtree = SUBTREES.get(name, (name, ""))
+    source = extract(corpus, args.work)
+    if source is not None and subtree:
+        source = source / subtree
     if source is None:
         log.warning("corpus %s not found under %s/corpora: skipped", name, SHARED)
         return None

@@ -15,6 +15,11 @@ calls from a mix over the corpus's own names (search_code hybrid and lexical wit
 queries, get_symbol, expand_dependencies, summarize_dir, index_status). Reports the server's
 RSS (and its anonymous and file-backed parts, /proc/PID/smaps_rollup) once it is ready and
 its vectors are open, and after the calls; `top_mappings` is where the RSS lies, by mapping.
+
+`--edit-s S` then rewrites `--edit-files` source files (`evals.load_test.edit_files`: Go files
+of moby, round-robin, 5 a second) for S seconds while the server watches and re-indexes
+them (and embeds their changed chunks), waits until nothing is pending, `--settle` seconds
+more, and reads the RSS again: memory must come back to where it was once the edits stop.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from typing import Any
 import anyio
 
 from evals.bench_index import extract
-from evals.load_test import _sextant, _wait_ready, stop
+from evals.load_test import _rss_kb, _sextant, _wait_ready, edit_files, edit_targets, stop
 
 DIM = 384  # the default model's dimension
 
@@ -164,7 +169,38 @@ def _serve(root: Path, index_dir: Path) -> subprocess.Popen[bytes]:
                                 env={**os.environ, "SEXTANT_LOG_LEVEL": "WARNING"})
 
 
-async def measure(root: Path, index_dir: Path, calls: int, settle_s: float) -> dict[str, Any]:
+async def _wait_idle(url: str, limit: float) -> None:
+    """Until index_status reports no pending file."""
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    with anyio.fail_after(limit):
+        async with (httpx2.AsyncClient(timeout=60) as http,
+                    Client(streamable_http_client(url, http_client=http)) as client):
+            while True:
+                status = await client.call_tool("index_status", {})
+                if (status.structured_content or {}).get("pending_files") == 0:
+                    return
+                await anyio.sleep(0.5)  # polling a subprocess's background work
+
+
+async def _edits(url: str, root: Path, seconds: float, files: int) -> dict[str, Any]:
+    """`seconds` of edits, 5 a second, then until they are indexed."""
+    counts: Counter[str] = Counter()
+    done = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(edit_files, edit_targets(root, files), 5.0, done, counts)
+        await anyio.sleep(seconds)
+        done.set()
+    started = time.perf_counter()
+    await _wait_idle(url, 600)
+    return {"edits": counts["edits"], "edit_files": files,
+            "indexed_s_after_edits": round(time.perf_counter() - started, 1)}
+
+
+async def measure(root: Path, index_dir: Path, calls: int, settle_s: float,
+                  edit_s: float = 0.0, edit_files_n: int = 40) -> dict[str, Any]:
     mix = call_mix(root, index_dir, calls)
     proc = _serve(root, index_dir)
     try:
@@ -176,10 +212,17 @@ async def measure(root: Path, index_dir: Path, calls: int, settle_s: float) -> d
         run = await _calls(url, mix)
         await anyio.sleep(settle_s)
         after = rss_parts(proc.pid)
-        return {"rss_after_start_mb": start, "rss_after_calls_mb": after,
-                "top_mappings_after_start_mb": start_maps,
-                "top_mappings_after_calls_mb": top_mappings(proc.pid),
-                "calls": calls, **run}
+        report = {"rss_after_start_mb": start, "rss_after_calls_mb": after,
+                  "top_mappings_after_start_mb": start_maps,
+                  "top_mappings_after_calls_mb": top_mappings(proc.pid),
+                  "calls": calls, **run}
+        if edit_s > 0:
+            report.update(await _edits(url, root, edit_s, edit_files_n))
+            await anyio.sleep(settle_s)
+            report["rss_after_edits_mb"] = rss_parts(proc.pid)
+            report["top_mappings_after_edits_mb"] = top_mappings(proc.pid)
+            report["peak_rss_mb"] = (_rss_kb(proc.pid) or 0) // 1024
+        return report
     finally:
         stop(proc)
 
@@ -192,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index-dir", type=Path, default=None)
     parser.add_argument("--settle", type=float, default=3.0,
                         help="seconds to wait before each reading")
+    parser.add_argument("--edit-s", type=float, default=0.0,
+                        help="seconds of file edits after the calls (5 a second)")
+    parser.add_argument("--edit-files", type=int, default=40)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="sextant-mem-") as tmp:
@@ -200,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
             prepare(root, index_dir)
         else:
             root, index_dir = args.root, args.index_dir or args.root / ".sextant"
-        report = anyio.run(measure, root, index_dir, args.calls, args.settle)
+        report = anyio.run(measure, root, index_dir, args.calls, args.settle, args.edit_s,
+                           args.edit_files)
     report.update(corpus=args.corpus, load_average=os.getloadavg()[0],
                   date=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))
     text = json.dumps(report, indent=2)

@@ -4,7 +4,10 @@ another thread's reload of a newer generation (it gets the last loaded one)."""
 
 from __future__ import annotations
 
+import gc
 import threading
+import time
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +15,7 @@ from indexer.build.pipeline import index_repository
 from indexer.disk.repo import IndexPaths, RepoIndex
 from indexer.graph import graph_tables
 from indexer.store import GenerationCache, Store, search_tables
+from indexer.store.lookup import _load
 
 
 def _store(tmp_path: Path) -> Store:
@@ -111,3 +115,68 @@ def test_token_counting_many_distinct_texts_keeps_its_caches_within_their_budget
     assert tokens._segments.chars <= tokens._segments._max_chars
     assert tokens._tails.chars <= tokens._tails._max_chars
     assert tokens._texts.chars <= tokens._texts._max_chars
+
+
+def test_search_tables_hold_each_chunk_in_a_few_dozen_bytes(tmp_path: Path) -> None:
+    """A serving process holds every chunk's file, lines, symbol and kind (moby: 38k chunks),
+    reloaded after every index update; as a dict of tuples plus per-file lists they took
+    ~280 bytes a chunk and left holes in the heap at each reload."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    for f in range(60):  # text files: many window chunks, no symbols
+        (root / f"notes_{f}.txt").write_text("".join(
+            f"line {i} of note {f}: some words here\n" + ("\n" if i % 5 == 4 else "")
+            for i in range(3000)))
+    index = RepoIndex(IndexPaths.for_repo(root, tmp_path / "idx"))
+    try:
+        index_repository(index)
+        rows = index.store.query(
+            "SELECT c.chunk_id, c.file_id, c.start_line, c.end_line, c.symbol, c.kind "
+            "FROM chunks c ORDER BY c.chunk_id")
+        assert len(rows) > 5000
+        _load(index.store, (0, None))  # what it imports is not counted
+        gc.collect()
+        tracemalloc.start()
+        try:
+            tables = _load(index.store, (0, None))
+            gc.collect()
+            held = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+        assert {r[0]: tuple(r[1:]) for r in rows} == dict(tables.chunks.items())
+        cid, fid, start, _end, _s, _k = rows[len(rows) // 2]
+        assert tables.chunk_at(fid, start) == cid
+        assert held / len(rows) < 80, f"{held / len(rows):.0f} bytes per chunk"
+    finally:
+        index.close()
+
+
+def _anonymous_mb() -> float:
+    for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
+        if line.startswith("Anonymous:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no Anonymous line")
+
+
+def test_memory_a_large_query_freed_goes_back_to_the_system(tmp_path: Path) -> None:
+    """A lexical compaction sorts every chunk's text inside DuckDB; a serving process must not
+    keep those pages once the query is done (they stayed, +50-120 MB on moby, until DuckDB
+    next allocated)."""
+    store = _store(tmp_path)
+    try:
+        with store.transaction() as con:
+            con.execute("CREATE TABLE big AS SELECT i, repeat(md5(i::VARCHAR), 6) AS text "
+                        "FROM range(300000) t(i)")  # ~60 MB of text
+        before = _anonymous_mb()
+        cur = store.reader()
+        cur.execute("SELECT i, text FROM big ORDER BY text")
+        while cur.fetchmany(4096):
+            pass
+        grown = _anonymous_mb() - before
+        deadline = time.monotonic() + 60  # generous: the purge runs within seconds
+        while _anonymous_mb() - before > 16 and time.monotonic() < deadline:
+            time.sleep(0.5)  # polling the allocator's background purge
+        assert grown > 16, f"the query grew the heap by {grown:.0f} MB only"
+        assert _anonymous_mb() - before <= 16, f"{_anonymous_mb() - before:.0f} MB kept"
+    finally:
+        store.close()

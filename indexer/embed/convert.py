@@ -252,6 +252,11 @@ def _gguf_value(m: mmap.mmap, at: int, kind: int) -> tuple[Any, int]:
     at += 12
     if item in _SCALARS:
         return _SKIPPED, at + n * struct.calcsize(_SCALARS[item])
+    if item == _STRING:  # a vocabulary: step over each string by its length, undecoded
+        length = struct.Struct("<Q").unpack_from
+        for _ in range(n):
+            at += 8 + length(m, at)[0]
+        return _SKIPPED, at
     for _ in range(n):
         _, at = _gguf_value(m, at, item)
     return _SKIPPED, at

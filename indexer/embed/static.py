@@ -18,16 +18,21 @@ atomically (temp file, fsync, rename); the JSON is written last and checked on l
 crash never leaves a table that is used half-written.
 
 Measured (flask's 759 functions and methods, 169 tokens each on average, 2 shared cores):
-12,200 chunks/s in one `embed_documents` call (86% of it tokenizing in llama.cpp), a
+12,200 chunks/s in one `embed_documents` call when every text was tokenized by llama.cpp, a
 median 0.14 ms for one chunk, against ~47 chunks/s for the transformer (numpy backend).
+Plain-ASCII text is now summed from cached word vectors (`_WordVectors`): moby's 38,469
+distinct chunk texts in 5.8-6.2 CPU s against 7.0 s before (same minutes), from cold caches, at load
+10-15 (docs/benchmarks.md; the regex that splits words is now the largest part).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,7 +51,7 @@ from indexer.embed.protocol import (
     EmbedderError,
     HashingEmbedder,
 )
-from indexer.embed.static_vocab import ModelVocab
+from indexer.embed.static_vocab import CASE_BOUNDARY, ModelVocab
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +60,13 @@ log = logging.getLogger(__name__)
 # vs 0.525, docstring MRR@10 0.324 vs 0.315: evals/bench_static.py), and both tiers then
 # read the same text.
 MAX_TOKENS = 512
+_CHARS_PER_TOKEN_CAP = 32  # as the vocabulary's tokenize: text beyond is never read
+# Word vectors kept (moby's chunks: 26k distinct words); cleared when full. At most 64 MB
+# of 256-d float32 rows, filled by the words a process has seen, not the vocabulary.
+_WORD_CACHE = 1 << 16
+# Identifiers split at case changes (docs/evals.md: on flask, the static tier re-ranking at
+# weight 1.0, docstring MRR@10 0.314 -> 0.335; held-out static-only hybrid 0.499 -> 0.504)
+SPLIT_CASE = True
 _HASHING_STATIC_DIM = 32  # the test fake's static space (the model tier's fake has 64)
 
 
@@ -71,10 +83,17 @@ def load_static_tier(spec: str | Path | None = None, gpu_layers: int | None = No
 class StaticEmbedder:
     """An `Embedder` over a distilled token table: sum of token rows, L2-normalized.
 
-    Thread-safe: the table is read-only and tokenizing only reads the vocabulary."""
+    Plain-ASCII text with a WordPiece vocabulary (nearly all code) is summed from cached
+    word vectors (`_WordVectors`), other text from llama.cpp's tokens of the whole text:
+    the same vector (tested on real code). Identifiers are read split at case changes
+    (`split_case`: `getHTTPServer` as get HTTP Server), both in chunks and in queries.
+
+    Thread-safe: the table is read-only, tokenizing only reads the vocabulary, and the word
+    cache is used under a lock."""
 
     def __init__(
-        self, table: np.ndarray, vocab: ModelVocab, model_id: str, max_tokens: int | None = None
+        self, table: np.ndarray, vocab: ModelVocab, model_id: str, max_tokens: int | None = None,
+        split_case: bool = SPLIT_CASE,
     ) -> None:
         if table.ndim != 2 or table.shape[0] != vocab.size:
             raise EmbedderError(
@@ -85,6 +104,9 @@ class StaticEmbedder:
         self._vocab = vocab
         self._model_id = model_id
         self._max_tokens = max_tokens or min(vocab.window() or MAX_TOKENS, MAX_TOKENS)
+        self.split_case = split_case
+        self._words = _WordVectors(table, vocab, self._max_tokens, split_case)
+        self._words_lock = threading.Lock()
 
     @property
     def model_id(self) -> str:
@@ -99,17 +121,27 @@ class StaticEmbedder:
         return self._max_tokens
 
     def tokenize(self, text: str) -> np.ndarray:
-        """Token ids of `text` (no special tokens), at most `max_tokens`."""
+        """Token ids of `text` (no special tokens; split at case changes first with
+        `split_case`), at most `max_tokens`."""
+        if self.split_case:
+            text = CASE_BOUNDARY.sub(" ", text[: self._max_tokens * _CHARS_PER_TOKEN_CAP])
         return self._vocab.tokenize(text, self._max_tokens)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        cap = self._max_tokens * _CHARS_PER_TOKEN_CAP
+        plain: list[tuple[int, str]] = []
         for row, text in enumerate(texts):
-            ids = self.tokenize(text)
-            if ids.size:
-                # One gather and sum per text (rows stay in cache): 20x faster than a
-                # single np.add.reduceat over the whole batch's rows (measured).
-                self.table[ids].sum(axis=0, out=out[row])
+            text = text[:cap]
+            if self._vocab.plain_words(text):
+                plain.append((row, text if self.split_case else text.lower()))
+            else:
+                ids = self.tokenize(text)
+                if ids.size:
+                    self.table[ids].sum(axis=0, out=out[row])
+        if plain:
+            with self._words_lock:
+                self._words.sum_texts(plain, out)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         np.divide(out, norms, out=out, where=norms > 0)
         return out
@@ -120,6 +152,74 @@ class StaticEmbedder:
 
     def close(self) -> None:
         self._vocab.close()
+
+
+class _WordVectors:
+    """Vectors of the words seen (the sum of their WordPiece tokens' table rows) and their
+    token counts: a text's vector is the sum of its words' vectors up to `max_tokens`
+    tokens, the word that crosses the limit summed token by token. Code repeats words
+    (moby's 7.0M words are 26k distinct split at case changes, 41k without), so a word costs one dict look-up (in a C loop)
+    and one row of the sum, not a WordPiece match and ~1.2 table rows. A word's vector is
+    always computed the same way (its rows summed in order, in float32), so a text's
+    vector does not depend on what the cache held. Not thread-safe: the embedder holds a
+    lock around `sum_texts`."""
+
+    def __init__(self, table: np.ndarray, vocab: ModelVocab, max_tokens: int,
+                 split_case: bool) -> None:
+        self._split_case = split_case
+        self._table = table
+        self._vocab = vocab
+        self._max_tokens = max_tokens
+        self._index: dict[str, int] = {}
+        self._vecs = np.zeros((1024, table.shape[1]), dtype=np.float32)
+        self._counts = np.zeros(1024, dtype=np.intp)
+
+    def sum_texts(self, texts: Sequence[tuple[int, str]], out: np.ndarray) -> None:
+        """Into `out[row]`, the sum of the first `max_tokens` tokens' rows of each text
+        given as (row, plain-ASCII text: lower-cased unless words are split by case)."""
+        found = [self._vocab.words(text, self._split_case) for _, text in texts]
+        index = self._index
+        new = [w for w in dict.fromkeys(itertools.chain.from_iterable(found)) if w not in index]
+        if len(index) + len(new) > _WORD_CACHE and index:
+            index.clear()
+            new = list(dict.fromkeys(itertools.chain.from_iterable(found)))
+        self._add(new)
+        lengths = np.fromiter(map(len, found), dtype=np.intp, count=len(found))
+        ends = np.cumsum(lengths)
+        starts = ends - lengths
+        rows = np.fromiter(map(index.__getitem__, itertools.chain.from_iterable(found)),
+                           dtype=np.intp, count=int(ends[-1]) if len(ends) else 0)
+        # tokens before and up to each word, over the whole call; per text, the words that
+        # fit in max_tokens end where the running count passes the text's base + limit
+        totals = np.concatenate(([0], np.cumsum(self._counts[rows])))
+        base = totals[starts]
+        whole = np.minimum(np.searchsorted(totals, base + self._max_tokens, side="right") - 1,
+                           ends)
+        for i, (row, _) in enumerate(texts):
+            start, stop = int(starts[i]), int(whole[i])
+            np.add.reduce(self._vecs[rows[start:stop]], axis=0, out=out[row])
+            left = self._max_tokens - int(totals[stop] - base[i])
+            if stop < ends[i] and left > 0:  # the word that crosses the limit, in part
+                ids = self._vocab.words_ids([found[i][stop - start].lower()])[0][:left]
+                out[row] += self._table[list(ids)].sum(axis=0)
+
+    def _add(self, words: list[str]) -> None:
+        """WordPiece and sum words not seen yet."""
+        at = len(self._index)
+        if at + len(words) > len(self._counts):  # grow by doubling: amortized copies
+            size = max(2 * len(self._counts), at + len(words))
+            vecs = np.zeros((size, self._vecs.shape[1]), dtype=np.float32)
+            vecs[:at] = self._vecs[:at]
+            counts = np.zeros(size, dtype=np.intp)
+            counts[:at] = self._counts[:at]
+            self._vecs, self._counts = vecs, counts
+        table, vecs = self._table, self._vecs
+        lowered = [w.lower() for w in words] if self._split_case else words
+        for row, (word, ids) in enumerate(zip(words, self._vocab.words_ids(lowered),
+                                              strict=True), start=at):
+            np.add.reduce(table[list(ids)], axis=0, out=vecs[row])
+            self._counts[row] = len(ids)
+            self._index[word] = row
 
 
 def table_path(
@@ -160,6 +260,8 @@ def load_static_embedder(
         )
         _write_cached(target, table, meta)
     model_id = f"{path.stem}-{fingerprint[:12]}-static-{recipe.key}"
+    if SPLIT_CASE:
+        model_id += "-case"
     return StaticEmbedder(table, vocab, model_id)
 
 

@@ -185,11 +185,9 @@ def _file_in(t: GraphTables, path: str) -> list[tuple[Node, Edge]]:
     top = t.top_names.get(path, set())
     lines: dict[tuple[str, str], int] = {}
     matched = list(t.in_file.get(path, ()))
-    matched += [
-        r
-        for r in t.in_dir.get(posixpath.dirname(path), ())
-        if not top.isdisjoint(t.used.get(r[0], ()))
-    ]
+    package = t.in_dir.get(posixpath.dirname(path), [])
+    users = t.refs.users({r[0] for r in package}, top)  # of the package's names
+    matched += [r for r in package if r[0] in users]
     for src, module, line in matched:
         k = (src, module)
         if k not in lines or (line is not None and (lines[k] is None or line < lines[k])):

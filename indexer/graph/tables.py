@@ -3,8 +3,11 @@ file-level queries that `indexer.graph.neighbourhood` walks over.
 
 Why: per-node SQL lookups cost 5-10 ms each on moby and a depth-2 walk makes ~100 of them;
 everything a walk reads (file edges both ways, the names each file uses and defines, refs by
-name and by file, definitions by name) is read once per generation (~0.5 s and ~100 MB on
-moby, on the first walk after an index change) and then costs dictionary lookups. `callers`
+name and by file, definitions by name) is read once per generation (on the first walk after
+an index change, or by the live index after its write) and then costs dictionary lookups and
+slices of the reference columns (`indexer.graph.refcols`; with the references as tuples
+indexed four ways, loading these tables added 104 MB to the RSS on moby, as columns 12-23 MB:
+docs/benchmarks.md "Serving memory"). `callers`
 and `callees` answer exactly what `indexer.graph.refs`'s SQL versions answer (the tests
 compare them); ties the SQL left unordered are broken by path.
 """
@@ -18,32 +21,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from indexer.graph import refs as refgraph
+from indexer.graph.refcols import RefColumns, load_refs
 from indexer.graph.refs import Definition
 from indexer.store import GenerationCache, Store
-
-Ref = tuple[str, int, str, "str | None", str]  # path, line, kind, scope, name
 
 
 @dataclass(slots=True)
 class GraphTables:
     """What the file-level neighbour queries read, held in memory per store and graph
     generation: per-node SQL lookups cost 5-10 ms each on moby (a depth-2 walk makes
-    ~100 of them), dictionary lookups microseconds. Loaded in ~0.5 s, ~100 MB on moby."""
+    ~100 of them), dictionary lookups microseconds."""
 
     key: tuple[int, str | None]  # store generation, graph generation
     out_edges: dict[str, list[tuple[str, str, str, int]]]  # src -> (dst, kind, module, line)
     in_file: dict[str, list[tuple[str, str, int]]]  # dst file -> (src, module, line)
     in_dir: dict[str, list[tuple[str, str, int]]]  # dst package dir -> (src, module, line)
-    used: dict[str, dict[str, str | None]]  # path -> name used -> a scope of its use
-    dir_users: dict[str, dict[str, set[str]]]  # dir -> name -> files of dir using it
+    refs: RefColumns  # the references, as columns: by path, by name, names used
     names: dict[str, set[str]]  # path -> names it defines
     top_names: dict[str, set[str]]  # path -> names it defines at top level
     dir_files: dict[str, list[str]]  # dir -> its files defining something
     rank: dict[str, float]
     defs: dict[str, list[Definition]]  # name -> definitions (at most MAX_CANDIDATES)
-    refs_by_name: dict[str, list[Ref]]  # in (path, line) order
-    refs_by_path: dict[str, list[Ref]]
-    scope_names: dict[tuple[str, str], frozenset[str]]  # (path, scope) -> names used there
     by_qualname: dict[tuple[str, str], list[Definition]]  # (path, qualname) -> definitions
     candidates: dict[str, refgraph.Candidates] = field(default_factory=dict)
     # expand()'s per-node neighbour cache: (node key, direction) -> [(Node, Edge)]
@@ -75,12 +73,7 @@ _Edges = tuple[dict[str, list[tuple[str, str, str, int]]], dict[str, list[tuple[
 
 def _load_tables(store: Store, key: tuple[int, str | None]) -> GraphTables:
     out_edges, in_file, in_dir = _load_edges(store)
-    refs = _RefTables()
-    for path, line, kind, scope, name in store.stream(
-        "SELECT f.path, r.line, r.kind, r.scope, r.name FROM refs r JOIN files f USING (file_id) "
-        "ORDER BY f.path, r.line"
-    ):
-        refs.add((_intern(path), line, _intern(kind), _maybe(scope), _intern(name)))
+    refs = load_refs(store)
     names: dict[str, set[str]] = defaultdict(set)
     top_names: dict[str, set[str]] = defaultdict(set)
     defs: dict[str, list[Definition]] = defaultdict(list)
@@ -104,10 +97,8 @@ def _load_tables(store: Store, key: tuple[int, str | None]) -> GraphTables:
     except Exception:  # noqa: BLE001 - no graph yet
         rank = {}
     return GraphTables(
-        key, dict(out_edges), dict(in_file), dict(in_dir), dict(refs.used),
-        {d: dict(v) for d, v in refs.dir_users.items()}, dict(names), dict(top_names),
-        dict(dir_files), rank, dict(defs), dict(refs.by_name), dict(refs.by_path),
-        {k: frozenset(v) for k, v in refs.scope_sets.items()}, dict(by_qualname),
+        key, dict(out_edges), dict(in_file), dict(in_dir), refs, dict(names), dict(top_names),
+        dict(dir_files), rank, dict(defs), dict(by_qualname),
     )
 
 
@@ -132,37 +123,9 @@ _intern = sys.intern  # one copy of each path, name and kind (with the streamed 
 # moby, docs/benchmarks.md "Serving memory")
 
 
-def _maybe(text: str | None) -> str | None:
-    return None if text is None else _intern(text)
-
-
-class _RefTables:
-    """The reference rows of a store, indexed the ways the graph queries read them."""
-
-    def __init__(self) -> None:
-        self.used: dict[str, dict[str, str | None]] = defaultdict(dict)
-        self.dir_users: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-        self.by_name: dict[str, list[Ref]] = defaultdict(list)
-        self.by_path: dict[str, list[Ref]] = defaultdict(list)
-        self.scope_sets: dict[tuple[str, str], set[str]] = defaultdict(set)
-
-    def add(self, ref: Ref) -> None:
-        path, _line, _kind, scope, name = ref
-        self.by_name[name].append(ref)
-        self.by_path[path].append(ref)
-        if scope is not None:
-            self.scope_sets[(path, scope)].add(name)
-        seen = self.used[path]
-        if name not in seen:
-            seen[name] = scope
-            self.dir_users[posixpath.dirname(path)][name].add(path)
-        elif seen[name] is None and scope is not None:
-            seen[name] = scope  # any_value: the first non-null scope
-
-
 def package_files_used(t: GraphTables, src: str, pkg_dirs: list[str]) -> dict[str, list[str]]:
     """Per Go package dir: its files defining names that `src` uses (else its top files)."""
-    used = t.used.get(src, {})
+    used = t.refs.used_names(src)
     out: dict[str, list[str]] = {}
     for d in dict.fromkeys(pkg_dirs):
         cand = []
@@ -185,12 +148,8 @@ def callees(t: GraphTables, sym: Definition) -> list[refgraph.RefEdge]:
     """`refgraph.callees` over the in-memory tables."""
     first: dict[tuple[str, str], int] = {}
     prefix = sym.qualname + "."
-    for _p, line, kind, scope, name in t.refs_by_path.get(sym.path, ()):
-        if (
-            scope is not None
-            and (scope == sym.qualname or scope.startswith(prefix))
-            and sym.start_line <= line <= sym.end_line
-        ):
+    for _p, line, kind, scope, name in t.refs.in_lines(sym.path, sym.start_line, sym.end_line):
+        if scope is not None and (scope == sym.qualname or scope.startswith(prefix)):
             k = (name, kind)
             if k not in first or line < first[k]:
                 first[k] = line
@@ -209,7 +168,7 @@ def callees(t: GraphTables, sym: Definition) -> list[refgraph.RefEdge]:
 def callers(t: GraphTables, sym: Definition) -> list[refgraph.RefEdge]:
     """`refgraph.callers` over the in-memory tables."""
     rows: list[tuple[str, int, str, str | None, Definition | None]] = []
-    for path, line, kind, scope, _name in t.refs_by_name.get(sym.name, ()):
+    for path, line, kind, scope, _name in t.refs.named(sym.name, refgraph.MAX_USES):
         scoped = t.by_qualname.get((path, scope), [None]) if scope is not None else [None]
         for d in scoped:
             rows.append((path, line, kind, scope, d))
@@ -226,7 +185,7 @@ def callers(t: GraphTables, sym: Definition) -> list[refgraph.RefEdge]:
         if conf is None:
             if path not in imports:
                 imports[path] = t.imports(path)
-            context = t.scope_names.get((path, scope), frozenset()) if scope else frozenset()
+            context = t.refs.scope_names(path, scope) if scope else frozenset()
             conf = refgraph.use_confidence(defs, sym, path, scope, imports[path], context)
             confidence[(path, scope)] = conf
         source: Definition | str = path
@@ -267,7 +226,7 @@ def files_used(t: GraphTables, path: str) -> list[tuple[str, float, list[str]]]:
     """Other files whose definitions `path` uses at confidence >= 0.6 (same package, imports)."""
     imports = t.imports(path)
     found: dict[str, tuple[float, list[str]]] = {}
-    for name, scope in t.used.get(path, {}).items():
+    for name, scope in t.refs.used(path).items():
         for d, conf in t.resolver(name).resolve(path, scope, imports):
             if d.path != path and conf >= 0.6:
                 best, names = found.get(d.path, (0.0, []))
@@ -278,12 +237,8 @@ def files_used(t: GraphTables, path: str) -> list[tuple[str, float, list[str]]]:
 
 def files_using(t: GraphTables, path: str) -> list[tuple[str, float, list[str]]]:
     """Files in the same directory that use names defined in `path`."""
-    users = t.dir_users.get(posixpath.dirname(path), {})
-    found: dict[str, set[str]] = defaultdict(set)
-    for name in t.names.get(path, ()):
-        for f in users.get(name, ()):
-            if f != path:
-                found[f].add(name)
+    found = t.refs.dir_users(posixpath.dirname(path), t.names.get(path, set()))
+    found.pop(path, None)
     ranked = sorted(found.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:40]
     return [(p, 0.6, sorted(names)) for p, names in ranked]
 

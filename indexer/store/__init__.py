@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         move_aside,
     )
     from indexer.store.lookup import (
+        ChunkMeta,
         MemberRow,
         SearchTables,
         search_tables,
@@ -38,6 +39,7 @@ _WHERE = {
     "text_column": "indexer.store.db",
     "looks_damaged": "indexer.store.integrity",
     "move_aside": "indexer.store.integrity",
+    "ChunkMeta": "indexer.store.lookup",
     "MemberRow": "indexer.store.lookup",
     "SearchTables": "indexer.store.lookup",
     "search_tables": "indexer.store.lookup",
@@ -45,6 +47,7 @@ _WHERE = {
 
 __all__ = [
     "SCHEMA_VERSION",
+    "ChunkMeta",
     "GenerationCache",
     "MemberRow",
     "SearchTables",

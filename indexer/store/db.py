@@ -50,6 +50,12 @@ MEMORY_LIMIT = "128MB"  # 32 MB ran out of memory on graph queries
 # indexing process's peak resident memory down (moby: ~290 -> ~230 MB with the heap trim in
 # indexer.build.pipeline); inserts need neither (evals/bench_index.py).
 BULK_MEMORY_LIMIT = "64MB"
+# DuckDB's allocator (jemalloc) keeps the pages a large query freed (sorting every chunk's
+# text for a lexical compaction, the in-memory tables' reloads) until it allocates again;
+# its background threads give them back to the system within seconds (moby, in one
+# process: two compactions left the anonymous memory 117 MB above its start without them,
+# 31-80 MB with them; docs/benchmarks.md "Serving memory").
+RETURN_FREED_MEMORY = {"allocator_background_threads": True}
 BULK_THREADS = 1
 _THREADS = 2
 
@@ -129,7 +135,7 @@ class Store:
             # Bounded memory: DuckDB would otherwise cache up to 80% of RAM.
             self._con = duckdb.connect(str(path), read_only=read_only, config={
                 "memory_limit": MEMORY_LIMIT, "threads": _THREADS,
-                "preserve_insertion_order": False})
+                "preserve_insertion_order": False, **RETURN_FREED_MEMORY})
         except duckdb.Error as exc:  # damage in the first blocks fails the connect itself
             if not isinstance(exc, duckdb.IOException) and not looks_damaged(exc):
                 raise
@@ -237,6 +243,21 @@ class Store:
                 yield from rows
         finally:
             cur.close()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of its own in a read transaction: the queries run on it all see the same
+        generation, whatever is written meanwhile (tables read in several queries whose
+        rows refer to each other by position)."""
+        cur = self._con.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            yield cur
+        finally:
+            try:
+                cur.execute("ROLLBACK")
+            finally:
+                cur.close()
 
     def query_one(self, sql: str, params: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
         # fetchall, not fetchone: a half-read result would block register() on this cursor

@@ -3,19 +3,23 @@
 Ranking needs, for every candidate chunk, its file, lines, symbol and kind; for every
 identifier in a query, the chunks defining it; and for every candidate file, its import-
 graph centrality. Point lookups in DuckDB cost milliseconds each, so these tables are read
-once per store generation (and graph generation) into dictionaries: on moby (3k files,
-38k chunks, 26k symbols) that takes ~0.1-0.2 s and ~20 MB, after which a query touches
-DuckDB only to read the text of the hits it returns. The price is memory proportional to
-the number of chunks and one reload after each index update.
+once per store generation (and graph generation) into numpy columns (the chunks) and
+dictionaries (symbols, files, graph priors), after which a query touches DuckDB only to
+read the text of the hits it returns. The price is memory proportional to the number of
+chunks and symbols (on moby, 3k files, 38k chunks, 26k symbols: 16-18 MB of RSS,
+docs/benchmarks.md "Serving memory") and one reload after each index update.
 """
 
 from __future__ import annotations
 
 import bisect
+import operator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from sys import intern
 
 import duckdb
+import numpy as np
 
 from indexer.store.db import GenerationCache, Store
 
@@ -24,12 +28,71 @@ SymbolRow = tuple[int, str, str, str, int]  # file_id, name, qualname, kind, sta
 MemberRow = tuple[str, str, int, int]  # qualname, kind, start_line, end_line
 
 
+_CHUNKS = """
+SELECT chunk_id, file_id::BIGINT AS file_id, start_line::INTEGER AS start_line,
+       end_line::INTEGER AS end_line,
+       (CASE WHEN symbol IS NULL THEN -1
+             ELSE dense_rank() OVER (ORDER BY symbol NULLS LAST) - 1 END)::INTEGER AS symbol,
+       (dense_rank() OVER (ORDER BY kind) - 1)::INTEGER AS kind
+FROM chunks ORDER BY chunk_id
+"""
+
+
+class ChunkTable(Mapping[int, ChunkMeta]):
+    """chunk id -> (file id, start line, end line, symbol, kind), held as numpy columns
+    sorted by chunk id (a dict of tuples, rebuilt after every index update, left holes in
+    the heap; moby has 38k chunks), with each file's chunks by start line."""
+
+    def __init__(self, cols: dict[str, np.ndarray], symbols: list[str], kinds: list[str]) -> None:
+        self._ids = cols["chunk_id"].astype(np.int64)
+        self._file = cols["file_id"].astype(np.int64)
+        self._start = cols["start_line"].astype(np.int32)
+        self._end = cols["end_line"].astype(np.int32)
+        self._symbol = cols["symbol"].astype(np.int32)
+        self._kind = cols["kind"].astype(np.int32)
+        self._symbols, self._kinds = symbols, kinds
+        # chunk positions by (file, start line, chunk id), and where each file's run begins
+        self._by_file = np.lexsort((self._ids, self._start, self._file)).astype(np.int32)
+        self._files = self._file[self._by_file]
+
+    def _find(self, chunk_id: int) -> int | None:
+        i = int(np.searchsorted(self._ids, chunk_id))
+        return i if i < len(self._ids) and int(self._ids[i]) == chunk_id else None
+
+    def __getitem__(self, chunk_id: int) -> ChunkMeta:
+        i = self._find(chunk_id)
+        if i is None:
+            raise KeyError(chunk_id)
+        s = int(self._symbol[i])
+        return (int(self._file[i]), int(self._start[i]), int(self._end[i]),
+                None if s < 0 else self._symbols[s], self._kinds[int(self._kind[i])])
+
+    def __contains__(self, chunk_id: object) -> bool:
+        try:
+            return self._find(operator.index(chunk_id)) is not None  # type: ignore[arg-type]
+        except TypeError:
+            return False
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._ids.tolist())
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def of_file(self, file_id: int) -> list[tuple[int, int, int]]:
+        """(start, end, chunk id) of the chunks of `file_id`, by start line."""
+        lo = int(np.searchsorted(self._files, file_id, side="left"))
+        hi = int(np.searchsorted(self._files, file_id, side="right"))
+        rows = self._by_file[lo:hi]
+        return list(zip(self._start[rows].tolist(), self._end[rows].tolist(),
+                        self._ids[rows].tolist(), strict=True))
+
+
 @dataclass(slots=True)
 class SearchTables:
     key: tuple[int, str | None]
-    chunks: dict[int, ChunkMeta]
+    chunks: ChunkTable
     files: dict[int, tuple[str, str | None]]  # file_id -> (path, language)
-    file_chunks: dict[int, list[tuple[int, int, int]]]  # file_id -> sorted (start, end, id)
     symbols: dict[str, list[SymbolRow]]  # lower-cased name -> definitions
     members: dict[int, list[MemberRow]]  # file_id -> definitions by (start, -end)
     names: list[str]  # sorted lower-cased names, for prefix lookups
@@ -40,7 +103,7 @@ class SearchTables:
     def chunk_at(self, file_id: int, line: int) -> int | None:
         """The chunk of `file_id` that contains `line` (the narrowest one)."""
         best: tuple[int, int] | None = None
-        for start, end, cid in self.file_chunks.get(file_id, ()):
+        for start, end, cid in self.chunks.of_file(file_id):
             if start <= line <= end and (best is None or end - start < best[0]):
                 best = (end - start, cid)
         return best[1] if best else None
@@ -69,14 +132,18 @@ def search_tables(store: Store, *, wait: bool = False) -> SearchTables:
     return _CACHE.get(store, wait=wait)
 
 
+def _load_chunks(store: Store) -> ChunkTable:
+    with store.snapshot() as cur:
+        symbols = [intern(r[0]) for r in cur.execute(
+            "SELECT DISTINCT symbol FROM chunks WHERE symbol IS NOT NULL ORDER BY 1").fetchall()]
+        kinds = [intern(r[0]) for r in cur.execute(
+            "SELECT DISTINCT kind FROM chunks ORDER BY 1").fetchall()]
+        cols = {k: np.asarray(v) for k, v in cur.execute(_CHUNKS).fetchnumpy().items()}
+    return ChunkTable(cols, symbols, kinds)
+
+
 def _load(store: Store, key: tuple[int, str | None]) -> SearchTables:
-    chunks: dict[int, ChunkMeta] = {}
-    file_chunks: dict[int, list[tuple[int, int, int]]] = {}
-    for cid, fid, start, end, symbol, kind in store.stream(
-            "SELECT chunk_id, file_id, start_line, end_line, symbol, kind FROM chunks "
-            "ORDER BY file_id, start_line"):
-        chunks[cid] = (fid, start, end, None if symbol is None else intern(symbol), intern(kind))
-        file_chunks.setdefault(fid, []).append((start, end, cid))
+    chunks = _load_chunks(store)
     files = {r[0]: (r[1], r[2]) for r in store.query("SELECT file_id, path, language FROM files")}
     symbols: dict[str, list[SymbolRow]] = {}
     members: dict[int, list[MemberRow]] = {}
@@ -87,7 +154,7 @@ def _load(store: Store, key: tuple[int, str | None]) -> SearchTables:
         symbols.setdefault(name.lower(), []).append((fid, name, qual, kind, line))
         members.setdefault(fid, []).append((qual, kind, line, end))
     rank, importers = _graph(store)
-    return SearchTables(key, chunks, files, file_chunks, symbols, members, sorted(symbols),
+    return SearchTables(key, chunks, files, symbols, members, sorted(symbols),
                         rank, importers, frozenset(p for p, _ in files.values()))
 
 

@@ -1,0 +1,192 @@
+"""The reference rows of a store as numpy columns, for the in-memory graph tables.
+
+Why: moby has 149k references. As Python tuples, indexed by name, by path, by directory and
+by scope (dicts of lists, sets and dicts), they were millions of small objects, and every
+index update reloaded them, leaving holes in the heap. Here each row is four int32 values
+(line, and kind, scope and name as ids into sorted string tables; a path's rows are one
+range), read
+with `fetchnumpy` (no Python object per row), in (path, line, start byte) order; a path's
+rows are one slice, a name's rows an index slice in the same order. What the dict tables
+answered (names a file uses and a scope of each, names used in a scope, files of a
+directory using a name) is derived from a path's slice when asked.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+
+from indexer.store import Store
+
+Ref = tuple[str, int, str, "str | None", str]  # path, line, kind, scope, name
+
+_ROWS = """
+SELECT (dense_rank() OVER (ORDER BY f.path) - 1)::INTEGER AS p, r.line::INTEGER AS line,
+       (dense_rank() OVER (ORDER BY r.kind) - 1)::INTEGER AS k,
+       (CASE WHEN r.scope IS NULL THEN -1
+             ELSE dense_rank() OVER (ORDER BY r.scope NULLS LAST) - 1 END)::INTEGER AS s,
+       (dense_rank() OVER (ORDER BY r.name) - 1)::INTEGER AS n
+FROM refs r JOIN files f USING (file_id)
+ORDER BY p, r.line, r.start_byte
+"""
+_VOCAB = {
+    "paths": "SELECT DISTINCT f.path FROM refs r JOIN files f USING (file_id) ORDER BY 1",
+    "kinds": "SELECT DISTINCT kind FROM refs ORDER BY 1",
+    "scopes": "SELECT DISTINCT scope FROM refs WHERE scope IS NOT NULL ORDER BY 1",
+    "names": "SELECT DISTINCT name FROM refs ORDER BY 1",
+}
+
+
+@dataclass(slots=True)
+class RefColumns:
+    """Reference rows as columns, in (path, line, start byte) order (see the module doc)."""
+
+    paths: list[str]
+    kinds: list[str]
+    scopes: list[str]
+    names: list[str]
+    path_id: dict[str, int]
+    name_id: dict[str, int]
+    line: np.ndarray  # int32 per row
+    kind: np.ndarray  # int32 per row: index into kinds
+    scope: np.ndarray  # int32 per row: index into scopes, -1 for none
+    name: np.ndarray  # int32 per row: index into names
+    path_start: np.ndarray  # per path id, its first row; one more entry: the row count
+    by_name: np.ndarray  # row numbers ordered by name, then by row
+    name_start: np.ndarray  # per name id, its first place in by_name; then the row count
+    scope_id: dict[str, int]
+    pair_name: np.ndarray  # the distinct (path, name) pairs' names, by path then name
+    pair_start: np.ndarray  # per path id, its first pair; then the pair count
+    dir_paths: dict[str, list[int]]  # directory -> its files' path ids (files with refs)
+
+    def _rows(self, rows: np.ndarray | slice) -> list[Ref]:
+        line, kind = self.line[rows].tolist(), self.kind[rows].tolist()
+        scope, name = self.scope[rows].tolist(), self.name[rows].tolist()
+        path = self._path_of(rows)
+        return [
+            (p, ln, self.kinds[k], None if s < 0 else self.scopes[s], self.names[n])
+            for p, ln, k, s, n in zip(path, line, kind, scope, name, strict=True)
+        ]
+
+    def _path_of(self, rows: np.ndarray | slice) -> list[str]:
+        index = np.arange(rows.start, rows.stop) if isinstance(rows, slice) else rows
+        pid = np.searchsorted(self.path_start, index, side="right") - 1
+        return [self.paths[p] for p in pid.tolist()]
+
+    def _slice(self, path: str) -> slice | None:
+        pid = self.path_id.get(path)
+        if pid is None:
+            return None
+        return slice(int(self.path_start[pid]), int(self.path_start[pid + 1]))
+
+    def by_path(self, path: str) -> list[Ref]:
+        """The references in `path`, in (line, start byte) order."""
+        rows = self._slice(path)
+        return [] if rows is None else self._rows(rows)
+
+    def in_lines(self, path: str, first: int, last: int) -> list[Ref]:
+        """The references in `path` on lines `first` to `last`, in (line, start byte) order."""
+        rows = self._slice(path)
+        if rows is None:
+            return []
+        lines = self.line[rows]
+        lo = rows.start + int(np.searchsorted(lines, first, side="left"))
+        hi = rows.start + int(np.searchsorted(lines, last, side="right"))
+        return self._rows(slice(lo, hi))
+
+    def named(self, name: str, limit: int) -> list[Ref]:
+        """The first `limit` references to `name`, in (path, line, start byte) order."""
+        nid = self.name_id.get(name)
+        if nid is None:
+            return []
+        start, end = int(self.name_start[nid]), int(self.name_start[nid + 1])
+        return self._rows(self.by_name[start:min(end, start + limit)])
+
+    def used(self, path: str) -> dict[str, str | None]:
+        """The names `path` uses, in order of first use, each with its first scope (None
+        when every use is at top level)."""
+        rows = self._slice(path)
+        if rows is None:
+            return {}
+        out: dict[str, str | None] = {}
+        for s, n in zip(self.scope[rows].tolist(), self.name[rows].tolist(), strict=True):
+            name = self.names[n]
+            if name not in out:
+                out[name] = None if s < 0 else self.scopes[s]
+            elif out[name] is None and s >= 0:
+                out[name] = self.scopes[s]
+        return out
+
+    def used_names(self, path: str) -> set[str]:
+        """The names `path` uses."""
+        pid = self.path_id.get(path)
+        if pid is None:
+            return set()
+        pairs = self.pair_name[int(self.pair_start[pid]):int(self.pair_start[pid + 1])]
+        return {self.names[n] for n in pairs.tolist()}
+
+    def scope_names(self, path: str, scope: str) -> frozenset[str]:
+        """The names used inside `scope` (exactly that scope) in `path`."""
+        rows, sid = self._slice(path), self.scope_id.get(scope)
+        if rows is None or sid is None:
+            return frozenset()
+        names = self.name[rows][self.scope[rows] == sid]
+        return frozenset(self.names[n] for n in names.tolist())
+
+    def users(self, paths: Iterable[str], names: Iterable[str]) -> dict[str, set[str]]:
+        """Of `paths`, the ones using any of `names`, each with those it uses."""
+        ids = np.array(sorted({self.name_id[n] for n in names if n in self.name_id}),
+                       dtype=np.int32)
+        pids = sorted({self.path_id[p] for p in paths if p in self.path_id})
+        if not len(ids) or not pids:
+            return {}
+        bounds = zip(self.pair_start[pids].tolist(), self.pair_start[np.add(pids, 1)].tolist(),
+                     strict=True)
+        index = np.concatenate([np.arange(a, b) for a, b in bounds])
+        hits = index[np.isin(self.pair_name[index], ids)]
+        owners = np.searchsorted(self.pair_start, hits, side="right") - 1
+        out: dict[str, set[str]] = {}
+        for p, n in zip(owners.tolist(), self.pair_name[hits].tolist(), strict=True):
+            out.setdefault(self.paths[p], set()).add(self.names[n])
+        return out
+
+    def dir_users(self, directory: str, names: set[str]) -> dict[str, set[str]]:
+        """The files of `directory` using any of `names`, with the ones each uses."""
+        pids = self.dir_paths.get(directory, ())
+        return self.users([self.paths[p] for p in pids], names)
+
+
+def load_refs(store: Store) -> RefColumns:
+    """The store's reference rows as columns, read in one snapshot."""
+    with store.snapshot() as cur:
+        vocab = {k: [str(r[0]) for r in cur.execute(sql).fetchall()] for k, sql in _VOCAB.items()}
+        cols = _columns(cur)
+    path_of = cols["p"]
+    path_start = np.searchsorted(path_of, np.arange(len(vocab["paths"]) + 1)).astype(np.int64)
+    name = cols["n"]
+    by_name = np.argsort(name, kind="stable").astype(np.int32)
+    name_start = np.searchsorted(name[by_name], np.arange(len(vocab["names"]) + 1))
+    pairs = np.unique(path_of.astype(np.int64) * len(vocab["names"]) + name)
+    pair_path, pair_name = np.divmod(pairs, max(len(vocab["names"]), 1))
+    dir_paths: dict[str, list[int]] = defaultdict(list)
+    for pid, path in enumerate(vocab["paths"]):
+        dir_paths[posixpath.dirname(path)].append(pid)
+    return RefColumns(
+        vocab["paths"], vocab["kinds"], vocab["scopes"], vocab["names"],
+        {p: i for i, p in enumerate(vocab["paths"])}, {n: i for i, n in enumerate(vocab["names"])},
+        cols["line"], cols["k"], cols["s"], name, path_start, by_name,
+        name_start.astype(np.int64), {s: i for i, s in enumerate(vocab["scopes"])},
+        pair_name.astype(np.int32),
+        np.searchsorted(pair_path, np.arange(len(vocab["paths"]) + 1)).astype(np.int64),
+        dict(dir_paths),
+    )
+
+
+def _columns(cur: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray]:
+    got = cur.execute(_ROWS).fetchnumpy()
+    return {k: np.ascontiguousarray(np.asarray(v), dtype=np.int32) for k, v in got.items()}

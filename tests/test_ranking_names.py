@@ -1,0 +1,84 @@
+"""A definition whose name the query spells out ranks above neighbours in its file that only
+repeat the query's other words (`tools.search.NAME_BOOST`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from indexer.build.pipeline import index_repository
+from indexer.disk.repo import IndexPaths, RepoIndex
+from indexer.store import search_tables
+from tools import search
+
+NEIGHBOURS = ("defer_all", "run_pending", "on_first_run")
+SOURCE = "".join(f'''
+def {name}(request, hooks):
+    """Prepares the given hooks lazily: the given hooks are prepared when the request
+    first runs them, so preparing the given hooks costs nothing up front."""
+    request.pending = list(hooks)
+
+''' for name in NEIGHBOURS) + '''
+def prepare_hooks(request, hooks):
+    for event in hooks or []:
+        request.register(event, hooks[event])
+'''
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[RepoIndex]:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "hooks.py").write_text(SOURCE)
+    (root / "later.py").write_text(
+        'def run_later(request, hooks):\n    """Prepares the given hooks later."""\n'
+        "    request.later = hooks\n")
+    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
+        index_repository(index)
+        yield index
+
+
+def _ranked(index: RepoIndex, query: str, scores: dict[str, float]) -> list[str]:
+    """Symbols in the order search ranks them when fusion gave them `scores`."""
+    tables = search_tables(index.store)
+    ids = {meta[3]: cid for cid, meta in tables.chunks.items() if meta[3]}
+    fused = {ids[name]: search._Candidate(ids[name], score, ["lexical"])
+             for name, score in scores.items()}
+    ranked = search._rank(tables, fused, search.plan_query(query), None, None)
+    return [r.meta[4] for r in ranked]
+
+
+def test_the_function_a_sentence_names_overtakes_its_file_neighbours_fused_higher(
+        index: RepoIndex) -> None:
+    # the neighbours' docstrings repeat the query, so fusion puts them first, 1-3 places ahead
+    scores = {name: 1 / (61 + i) for i, name in enumerate(NEIGHBOURS)}
+    scores["prepare_hooks"] = 1 / (61 + len(NEIGHBOURS))
+    assert _ranked(index, "prepares the given hooks", scores)[0] == "prepare_hooks"
+
+
+def test_the_boost_never_decides_which_file_comes_first(index: RepoIndex) -> None:
+    # commit -> files lost MRR@10 when it did (docs/evals.md, "Name words")
+    scores = {"run_later": 1 / 50, "defer_all": 1 / 62, "prepare_hooks": 1 / 63}
+    assert _ranked(index, "prepares the given hooks", scores) == [
+        "run_later", "prepare_hooks", "defer_all"]
+
+
+def test_a_name_the_query_does_not_spell_out_keeps_its_fused_place(index: RepoIndex) -> None:
+    scores = {"defer_all": 1 / 61, "prepare_hooks": 1 / 62}
+    assert _ranked(index, "lazily run them later", scores) == ["defer_all", "prepare_hooks"]
+
+
+def test_name_words_leave_out_stop_words_and_bare_numbers() -> None:
+    assert search._name_words("Context.GetInt16Slice") == ("int", "slice")
+    assert search._name_words("prepare_hooks") == ("prepare", "hooks")
+    assert search._name_words("get") == ()
+
+
+def test_a_longer_name_spelled_out_counts_more_than_a_class_the_sentence_mentions() -> None:
+    plan = search.plan_query("Builds a Response object from a urllib3 response.")
+    spelled = plan.words | frozenset(plan.variants)
+    builder = search._spelled("HTTPAdapter.build_response", spelled)
+    assert builder > search._spelled("Response", spelled) > 0.0
+    assert search._spelled("HTTPAdapter.send", spelled) == 0.0
