@@ -3,6 +3,7 @@ everything make runs before the server writes to stderr, and make echoes nothing
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -46,3 +47,43 @@ def test_make_run_sends_the_output_of_every_command_before_serve_to_stderr(
     assert last == f"exec {tmp_path / 'venv'}/bin/sextant serve --repo {tmp_path}"
     assert len(before) == 2 and all(c.endswith(">&2") for c in before), before
     assert "setup" in before[0] and "sextant index" in before[1]
+
+
+def makefile_cmake_args(tmp_path: Path) -> list[str]:
+    """`CMAKE_ARGS` as the Makefile exports them to the llama-cpp-python build."""
+    show = tmp_path / "show.mk"
+    show.write_text(f"include {ROOT / 'Makefile'}\nshow:\n\t@echo $(CMAKE_ARGS)\n")
+    env = {k: v for k, v in os.environ.items()  # the Makefile's default, not a caller's
+           if k not in ("CMAKE_ARGS", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    out = subprocess.run(["make", "-s", "-f", str(show), "show"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, check=True).stdout
+    return out.split()
+
+
+def common_library_setting(tmp_path: Path, cmake: str, args: list[str]) -> str:
+    """Configure a two-level project shaped like llama-cpp-python's (its CMakeLists forces
+    LLAMA_BUILD_COMMON on, then adds llama.cpp's project) and report the setting llama.cpp
+    sees."""
+    outer, inner = tmp_path / "outer", tmp_path / "outer" / "llama.cpp"
+    inner.mkdir(parents=True, exist_ok=True)
+    (outer / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.14)\nproject(llama_cpp_python NONE)\n"
+        'set(LLAMA_BUILD_COMMON ON CACHE BOOL "" FORCE)\nadd_subdirectory(llama.cpp)\n')
+    (inner / "CMakeLists.txt").write_text(
+        'project("llama.cpp" NONE)\noption(LLAMA_BUILD_COMMON "common" ON)\n'
+        'message(STATUS "common=${LLAMA_BUILD_COMMON}")\n')
+    build = tmp_path / f"build-{len(args)}"
+    out = subprocess.run([cmake, "-S", str(outer), "-B", str(build), *args],
+                         capture_output=True, text=True, check=True).stdout
+    return next(line.split("common=")[1] for line in out.splitlines() if "common=" in line)
+
+
+def test_the_llama_cpp_build_leaves_out_the_common_library_the_wheel_forces_on(
+        tmp_path: Path) -> None:
+    cmake = shutil.which("cmake")
+    if cmake is None or shutil.which("make") is None:
+        pytest.skip("cmake and make are needed to configure a project (make setup has both)")
+    args = makefile_cmake_args(tmp_path)
+    assert any(a.startswith("-DCMAKE_PROJECT_INCLUDE=") for a in args), args
+    assert common_library_setting(tmp_path, cmake, []) == "ON"  # what the wheel does alone
+    assert common_library_setting(tmp_path, cmake, args) == "OFF"

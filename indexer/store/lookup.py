@@ -3,7 +3,7 @@
 Ranking needs, for every candidate chunk, its file, lines, symbol and kind; for every
 identifier in a query, the chunks defining it; and for every candidate file, its import-
 graph centrality. Point lookups in DuckDB cost milliseconds each, so these tables are read
-once per store generation (and graph generation) into numpy columns (the chunks) and
+once per store generation (and graph generation) into typed columns (the chunks) and
 dictionaries (symbols, files, graph priors), after which a query touches DuckDB only to
 read the text of the hits it returns. The price is memory proportional to the number of
 chunks and symbols (on moby, 3k files, 38k chunks, 26k symbols: 16-18 MB of RSS,
@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import bisect
 import operator
-from collections.abc import Iterator, Mapping
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from sys import intern
 
 import duckdb
-import numpy as np
 
 from indexer.store.db import GenerationCache, Store
 
@@ -36,36 +36,45 @@ SELECT chunk_id, file_id::BIGINT AS file_id, start_line::INTEGER AS start_line,
        (dense_rank() OVER (ORDER BY kind) - 1)::INTEGER AS kind
 FROM chunks ORDER BY chunk_id
 """
+# positions (in chunk id order) of the chunks ordered by file, start line and chunk id
+_BY_FILE = """
+SELECT list(pos ORDER BY file_id, start_line, chunk_id) FROM (
+  SELECT (row_number() OVER (ORDER BY chunk_id) - 1)::INTEGER AS pos, file_id, start_line,
+         chunk_id FROM chunks)
+"""
 
 
 class ChunkTable(Mapping[int, ChunkMeta]):
-    """chunk id -> (file id, start line, end line, symbol, kind), held as numpy columns
-    sorted by chunk id (a dict of tuples, rebuilt after every index update, left holes in
-    the heap; moby has 38k chunks), with each file's chunks by start line."""
+    """chunk id -> (file id, start line, end line, symbol, kind), held as typed columns
+    (stdlib `array`: a dict of tuples, rebuilt after every index update, left holes in the
+    heap; moby has 38k chunks) sorted by chunk id, with each file's chunks by start line.
+    No numpy: a CLI search loads this table on every run, and importing numpy would cost
+    it more than the table does."""
 
-    def __init__(self, cols: dict[str, np.ndarray], symbols: list[str], kinds: list[str]) -> None:
-        self._ids = cols["chunk_id"].astype(np.int64)
-        self._file = cols["file_id"].astype(np.int64)
-        self._start = cols["start_line"].astype(np.int32)
-        self._end = cols["end_line"].astype(np.int32)
-        self._symbol = cols["symbol"].astype(np.int32)
-        self._kind = cols["kind"].astype(np.int32)
+    def __init__(self, columns: Sequence[Sequence[int] | None], symbols: list[str],
+                 kinds: list[str]) -> None:
+        """`columns`: chunk ids, file ids, start and end lines, symbol indexes (-1: none),
+        kind indexes, all in chunk id order; then the positions of the chunks ordered by
+        (file, start line, chunk id). A None column is empty (a store without chunks)."""
+        ids, files, starts, ends, symbols_at, kinds_at, by_file = (c or () for c in columns)
+        self._ids, self._file = array("q", ids), array("q", files)
+        self._start, self._end = array("i", starts), array("i", ends)
+        self._symbol, self._kind = array("i", symbols_at), array("i", kinds_at)
         self._symbols, self._kinds = symbols, kinds
-        # chunk positions by (file, start line, chunk id), and where each file's run begins
-        self._by_file = np.lexsort((self._ids, self._start, self._file)).astype(np.int32)
-        self._files = self._file[self._by_file]
+        self._by_file = array("i", by_file)
+        self._files = array("q", map(self._file.__getitem__, self._by_file))
 
     def _find(self, chunk_id: int) -> int | None:
-        i = int(np.searchsorted(self._ids, chunk_id))
-        return i if i < len(self._ids) and int(self._ids[i]) == chunk_id else None
+        i = bisect.bisect_left(self._ids, chunk_id)
+        return i if i < len(self._ids) and self._ids[i] == chunk_id else None
 
     def __getitem__(self, chunk_id: int) -> ChunkMeta:
         i = self._find(chunk_id)
         if i is None:
             raise KeyError(chunk_id)
-        s = int(self._symbol[i])
-        return (int(self._file[i]), int(self._start[i]), int(self._end[i]),
-                None if s < 0 else self._symbols[s], self._kinds[int(self._kind[i])])
+        s = self._symbol[i]
+        return (self._file[i], self._start[i], self._end[i],
+                None if s < 0 else self._symbols[s], self._kinds[self._kind[i]])
 
     def __contains__(self, chunk_id: object) -> bool:
         try:
@@ -74,18 +83,16 @@ class ChunkTable(Mapping[int, ChunkMeta]):
             return False
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self._ids.tolist())
+        return iter(self._ids)
 
     def __len__(self) -> int:
         return len(self._ids)
 
     def of_file(self, file_id: int) -> list[tuple[int, int, int]]:
         """(start, end, chunk id) of the chunks of `file_id`, by start line."""
-        lo = int(np.searchsorted(self._files, file_id, side="left"))
-        hi = int(np.searchsorted(self._files, file_id, side="right"))
-        rows = self._by_file[lo:hi]
-        return list(zip(self._start[rows].tolist(), self._end[rows].tolist(),
-                        self._ids[rows].tolist(), strict=True))
+        lo = bisect.bisect_left(self._files, file_id)
+        hi = bisect.bisect_right(self._files, file_id, lo)
+        return [(self._start[i], self._end[i], self._ids[i]) for i in self._by_file[lo:hi]]
 
 
 @dataclass(slots=True)
@@ -138,8 +145,10 @@ def _load_chunks(store: Store) -> ChunkTable:
             "SELECT DISTINCT symbol FROM chunks WHERE symbol IS NOT NULL ORDER BY 1").fetchall()]
         kinds = [intern(r[0]) for r in cur.execute(
             "SELECT DISTINCT kind FROM chunks ORDER BY 1").fetchall()]
-        cols = {k: np.asarray(v) for k, v in cur.execute(_CHUNKS).fetchnumpy().items()}
-    return ChunkTable(cols, symbols, kinds)
+        columns: list[Sequence[int] | None] = [
+            *zip(*cur.execute(_CHUNKS).fetchall(), strict=True)] or [None] * 6
+        by_file = (cur.execute(_BY_FILE).fetchone() or (None,))[0]
+    return ChunkTable([*columns, by_file], symbols, kinds)
 
 
 def _load(store: Store, key: tuple[int, str | None]) -> SearchTables:
