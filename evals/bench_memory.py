@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -143,8 +144,8 @@ async def _calls(url: str, calls: list[tuple[str, dict[str, Any]]]) -> dict[str,
                 "errors": len(errors), "error_samples": errors[:5]}
 
 
-async def _wait_vectors(url: str, limit: float) -> None:
-    """Until index_status reports the model tier complete (its vectors open)."""
+async def _wait_status(url: str, limit: float, done: Callable[[dict[str, Any]], bool]) -> None:
+    """Until `done` holds for index_status's answer (polling a subprocess's background work)."""
     import httpx2
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
@@ -152,12 +153,13 @@ async def _wait_vectors(url: str, limit: float) -> None:
     with anyio.fail_after(limit):
         async with (httpx2.AsyncClient(timeout=60) as http,
                     Client(streamable_http_client(url, http_client=http)) as client):
-            while True:
-                status = await client.call_tool("index_status", {})
-                data = status.structured_content or {}
-                if data.get("embedding_state") == "complete":
-                    return
-                await anyio.sleep(0.5)  # polling a subprocess's background work
+            while not done((await client.call_tool("index_status", {})).structured_content or {}):
+                await anyio.sleep(0.5)
+
+
+async def _wait_vectors(url: str, limit: float) -> None:
+    """Until index_status reports the model tier complete (its vectors open)."""
+    await _wait_status(url, limit, lambda s: s.get("embedding_state") == "complete")
 
 
 def _serve(root: Path, index_dir: Path) -> subprocess.Popen[bytes]:
@@ -171,18 +173,7 @@ def _serve(root: Path, index_dir: Path) -> subprocess.Popen[bytes]:
 
 async def _wait_idle(url: str, limit: float) -> None:
     """Until index_status reports no pending file."""
-    import httpx2
-    from mcp import Client
-    from mcp.client.streamable_http import streamable_http_client
-
-    with anyio.fail_after(limit):
-        async with (httpx2.AsyncClient(timeout=60) as http,
-                    Client(streamable_http_client(url, http_client=http)) as client):
-            while True:
-                status = await client.call_tool("index_status", {})
-                if (status.structured_content or {}).get("pending_files") == 0:
-                    return
-                await anyio.sleep(0.5)  # polling a subprocess's background work
+    await _wait_status(url, limit, lambda s: s.get("pending_files") == 0)
 
 
 async def _edits(url: str, root: Path, seconds: float, files: int) -> dict[str, Any]:
