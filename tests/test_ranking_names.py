@@ -82,3 +82,17 @@ def test_a_longer_name_spelled_out_counts_more_than_a_class_the_sentence_mention
     builder = search._spelled("HTTPAdapter.build_response", spelled)
     assert builder > search._spelled("Response", spelled) > 0.0
     assert search._spelled("HTTPAdapter.send", spelled) == 0.0
+
+
+def test_a_boosted_chunk_takes_the_score_of_its_new_place_so_scores_still_descend(
+        index: RepoIndex) -> None:
+    scores = {name: 1 / (61 + i) for i, name in enumerate(NEIGHBOURS)}
+    scores["prepare_hooks"] = 1 / (61 + len(NEIGHBOURS))
+    tables = search_tables(index.store)
+    ids = {meta[3]: cid for cid, meta in tables.chunks.items() if meta[3]}
+    fused = {ids[n]: search._Candidate(ids[n], s, ["lexical"]) for n, s in scores.items()}
+    ranked = search._rank(tables, fused, search.plan_query("prepares the given hooks"),
+                          None, None)
+    assert ranked[0].meta[4] == "prepare_hooks"
+    got = [r.score for r in ranked]
+    assert got == sorted(got, reverse=True)  # a re-sort by score keeps the boosted order

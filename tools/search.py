@@ -443,14 +443,18 @@ def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
 def _reorder_within_files(ranked: list[_Ranked]) -> list[_Ranked]:
     """Each file keeps the places its chunks hold; within them, its chunks are ordered
     with the name-words boost. Which file comes first is decided without it: across files
-    the boost lowered held-out commit -> files MRR@10 by 0.035 (docs/evals.md)."""
+    the boost lowered held-out commit -> files MRR@10 by 0.035 (docs/evals.md). A chunk
+    takes the score of the place it lands in, so scores still descend down the list (what
+    re-sorts by score downstream, e.g. get_context, keeps the boosted order)."""
     slots: dict[str, list[int]] = {}
     for i, r in enumerate(ranked):
         slots.setdefault(r.meta[1], []).append(i)
     out = list(ranked)
     for places in slots.values():
         mine = sorted((ranked[i] for i in places), key=_boosted_order)
-        for i, r in zip(places, mine, strict=True):
+        scores = [ranked[i].score for i in places]
+        for i, r, score in zip(places, mine, scores, strict=True):
+            r.score = score
             out[i] = r
     return out
 
