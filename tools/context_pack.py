@@ -298,6 +298,7 @@ def _widen(state: _Packing, source: _Source) -> None:
         after = min((a for a, b in others if a > span[1]), default=source.count(item.path) + 1)
         start = before + 1 if span[0] - before - 1 <= GAP_LINES else span[0] - MARGIN_LINES
         end = after - 1 if after - span[1] - 1 <= GAP_LINES else span[1] + MARGIN_LINES
+        start, end = min(start, span[0]), max(end, span[1])  # never narrower (a shrunk file)
         if (start, end) == span:
             continue
         wide = item.model_copy(update={"start_line": start, "end_line": end,
