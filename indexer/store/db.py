@@ -252,6 +252,10 @@ class Store:
         cur = self._con.cursor()
         try:
             cur.execute("BEGIN TRANSACTION")
+        except BaseException:
+            cur.close()
+            raise
+        try:
             yield cur
         finally:
             try:
