@@ -36,9 +36,12 @@ ORDER BY p, r.line, r.start_byte
 """
 _VOCAB = {
     "paths": "SELECT DISTINCT f.path FROM refs r JOIN files f USING (file_id) ORDER BY 1",
-    "kinds": "SELECT DISTINCT kind FROM refs ORDER BY 1",
-    "scopes": "SELECT DISTINCT scope FROM refs WHERE scope IS NOT NULL ORDER BY 1",
-    "names": "SELECT DISTINCT name FROM refs ORDER BY 1",
+    # over the same join as `_ROWS`, whose ranks index these lists: a reference without
+    # its file row would otherwise shift every id after its value
+    "kinds": "SELECT DISTINCT r.kind FROM refs r JOIN files f USING (file_id) ORDER BY 1",
+    "scopes": "SELECT DISTINCT r.scope FROM refs r JOIN files f USING (file_id) "
+              "WHERE r.scope IS NOT NULL ORDER BY 1",
+    "names": "SELECT DISTINCT r.name FROM refs r JOIN files f USING (file_id) ORDER BY 1",
 }
 
 
