@@ -154,16 +154,15 @@ def test_graph_tables_hold_each_reference_in_a_few_dozen_bytes(tmp_path: Path) -
 
 def test_references_of_a_file_row_gone_missing_shift_no_other_names(tmp_path: Path) -> None:
     from indexer.graph.refcols import load_refs
+    from tests.mcp_helpers import live_over
 
-    root = tmp_path / "repo"
-    root.mkdir()
     # a.py's names sort before b.py's: ids numbered with them would point past b's names
-    (root / "a.py").write_text("import aaa_only_here\n\ndef a():\n    return aaa_only_here.aab()\n")
-    (root / "b.py").write_text("def b():\n    return zzz_helper_call(1)\n")
-    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
-        index_repository(index)
-        expected = sorted({r[4] for r in load_refs(index.store).by_path("b.py")})
-        with index.store.transaction() as con:  # a reference left without its file row
+    files = {"a.py": "import aaa_only_here\n\ndef a():\n    return aaa_only_here.aab()\n",
+             "b.py": "def b():\n    return zzz_helper_call(1)\n"}
+    with live_over(tmp_path, files) as live:
+        store = live.index.store
+        expected = sorted({r[4] for r in load_refs(store).by_path("b.py")})
+        with store.transaction() as con:  # a reference left without its file row
             con.execute("DELETE FROM files WHERE path = 'a.py'")
-        assert sorted({r[4] for r in load_refs(index.store).by_path("b.py")}) == expected
+        assert sorted({r[4] for r in load_refs(store).by_path("b.py")}) == expected
         assert "zzz_helper_call" in expected
