@@ -49,13 +49,11 @@ class Compactor:
             self._cond.notify_all()
         self._wake.set()
 
-    def state(self, deleted_docs: int | None = None) -> str:
-        """`running`, `pending` (deleted documents wait for a quiet spell) or `none`.
-        `deleted_docs`: the lexical index's count when the caller has just read it."""
+    def state(self, deleted_docs: int) -> str:
+        """`running`, `pending` (deleted documents wait for a quiet spell) or `none`, given
+        the lexical index's count of deleted documents (`deleted_docs()`)."""
         if self.running:
             return "running"
-        if deleted_docs is None:
-            deleted_docs = self._index().lexical.deleted_docs()
         return "pending" if deleted_docs else "none"
 
     def run(self) -> None:
