@@ -104,14 +104,15 @@ def gather(ctx: LiveIndex, task: str, path: str | None, budget: int,
     where one costs at most `WHOLE_FILE_SHARE` of `budget`."""
     hits = search_code(ctx, task, k=k, path=path, max_tokens=MAX_MAX_TOKENS).results
     found = _found(ctx, hits, budget)
+    names = task_names(task)
     units: dict[tuple[str, int, int], Unit] = {}
     _merge(units, found)
     _merge(units, _whole_files(ctx, found, budget))
     _merge(units, _enclosing(ctx, found, budget))
-    _merge(units, _named(ctx, task, found))
+    _merge(units, _named(ctx, names, found))
     _merge(units, _module_heads(ctx, found))
     if found and _graph_ready(ctx.index):
-        _merge(units, _neighbours(ctx, found, path, task_names(task)))
+        _merge(units, _neighbours(ctx, found, path, names))
     recent = set(ctx.recently_changed())
     for u in units.values():
         if u.path in recent:
@@ -195,10 +196,10 @@ def task_names(task: str) -> set[str]:
     return {n for n in names if len(n) >= 4 and not n.startswith("__")}
 
 
-def _named(ctx: LiveIndex, task: str, found: list[Unit]) -> list[Unit]:
-    """The definitions of the best files that the task names, as bodies when not too long
-    (the task often names the function to change; search may rank another one first)."""
-    names = task_names(task)
+def _named(ctx: LiveIndex, names: set[str], found: list[Unit]) -> list[Unit]:
+    """The definitions of the best files that the task names (`task_names`), as bodies
+    when not too long (the task often names the function to change; search may rank
+    another one first)."""
     best: dict[str, float] = {}
     for u in found:
         best.setdefault(u.path, u.score)
