@@ -246,21 +246,6 @@ def test_embeddings_are_unit_rows_and_a_query_is_its_document_row(
     assert static.embed_documents([]).shape == (0, 256)
 
 
-def test_a_query_of_weighted_words_is_its_plain_vector_at_weight_one_and_drops_a_word_at_zero(
-    distilled: tuple[StaticEmbedder, Path, CountingFactory],
-) -> None:
-    static, _, _ = distilled
-    text = "Return the URL adapter for the current requestContext."
-    words = static.query_words(text)
-    assert words is not None and "request" in words and "Context" in words
-    plain = static.embed_words(words, [1.0] * len(words))
-    assert np.allclose(plain, static.embed_query(text), atol=1e-5)
-    without = static.embed_words(words, [0.0 if w == "URL" else 1.0 for w in words])
-    assert np.allclose(without, static.embed_query(text.replace("URL ", "")), atol=1e-5)
-    assert not np.allclose(without, plain, atol=1e-3)
-    assert static.query_words("naïve café") is None  # not plain ASCII: embed_query reads it
-
-
 def test_tokens_are_the_transformers_tokens_of_the_case_split_text_without_special_ones(
     distilled: tuple[StaticEmbedder, Path, CountingFactory], model_path: Path
 ) -> None:

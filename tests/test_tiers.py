@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -145,59 +145,6 @@ def test_in_hybrid_search_the_static_tier_reranks_only_candidates_without_a_mode
         assert all(h.path.startswith("src/flask/sansio/") for h in by_static), by_static
         # a re-ranker: it orders what the other retrievers found, it finds nothing alone
         assert all(set(h.matched_by) - {"static"} for h in by_static), by_static
-
-
-class _PenguinSpace:
-    """A static space with one meaning: texts about penguins are [1, 0], all else [0, 1];
-    every query asks about penguins."""
-
-    model_id = "penguin-space"
-    dim = 2
-    max_tokens = 256
-
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        return np.array([[1.0, 0.0] if "penguin" in t else [0.0, 1.0] for t in texts],
-                        dtype=np.float32).reshape(len(texts), 2)
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return np.array([1.0, 0.0], dtype=np.float32)
-
-
-def test_a_candidate_much_closer_in_the_static_space_overtakes_one_fused_just_above_it(
-        tmp_path: Path) -> None:
-    root = tmp_path / "repo"
-    (root / "pkg").mkdir(parents=True)
-    (root / "pkg" / "alpha.py").write_text(
-        "def load_settings_file(path):\n    return parse(open(path).read(), settings=True)\n")
-    (root / "pkg" / "beta.py").write_text(
-        "def read_penguin(path):\n    return parse(path)\n")
-    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "idx")) as index:
-        index.attach_static(_PenguinSpace())
-        index_repository(index)
-        live = LiveIndex(index)
-        lexical = search_code(live, "parse the settings", k=5, mode="lexical")
-        assert [h.path for h in lexical.results] == ["pkg/alpha.py", "pkg/beta.py"]
-        hybrid = search_code(live, "parse the settings", k=5)
-    # ranks 1 and 2 differ by 1/61 - 1/62 in the fusion; a cosine of 1 against 0 is worth
-    # more than that (as a fourth ranking at a small weight, it was not)
-    assert [h.path for h in hybrid.results] == ["pkg/beta.py", "pkg/alpha.py"]
-    assert hybrid.results[0].matched_by == ["lexical", "static"]
-    assert "static" not in hybrid.results[1].matched_by
-
-
-def test_a_query_word_most_chunks_hold_weighs_less_in_the_static_query_than_a_rare_one(
-        tmp_path: Path) -> None:
-    from tools.search import STATIC_WORD_A, _word_weights
-
-    root = _small_repo(tmp_path / "repo")
-    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "idx")) as index:
-        index_repository(index)
-        common, rare, absent = _word_weights(LiveIndex(index))(["Engine", "settings", "zebra"])
-        docs = index.lexical.num_docs()
-        held = index.lexical.doc_freqs(["engine", "settings"])[0]
-    assert held[0] > held[1] > 0  # `engine` is in more chunks than `settings`
-    assert common == pytest.approx(STATIC_WORD_A / (STATIC_WORD_A + held[0] / docs))
-    assert common < rare < absent == 1.0
 
 
 def test_no_embed_skips_only_the_model_tier_and_no_static_turns_the_static_tier_off(

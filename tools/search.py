@@ -10,10 +10,9 @@
    words), symbol definitions (DuckDB: exact names of the query's identifiers, prefixes for
    a short query) and `semantic` (the model's vectors in usearch, as far as background
    embedding got). The static tier (every chunk has a static vector from the moment it is
-   indexed) re-ranks their candidates that have no model vector yet: after fusion, each
-   one's score is multiplied by exp(`WEIGHTS["static"]` x (its static similarity to the
-   query - the mean over those candidates)), the query's words weighted by how rare they
-   are in the repository (`STATIC_WORD_A`). The two vector spaces are never compared raw.
+   indexed) re-ranks their candidates that have no model vector yet, as a fourth ranking
+   at a small weight. The two vector spaces are never compared raw: each ranks, and the
+   ranks are fused.
 3. Weighted reciprocal-rank fusion, then multiplicative priors: where the code lives (tests,
    vendored, generated, example code and prose rank lower, never hidden), whether the
    query names the file or its module (a stack frame's path by its last components), the
@@ -66,12 +65,10 @@ MODES = ("hybrid", "lexical", "semantic")
 GRANULARITIES = ("chunk", "file")
 FILE_POOL = 200  # chunks ranked per retriever when the answer is files
 RRF_K = 60
-# static: the strength of the static tier's re-ranking factor (see the module docstring),
-# chosen with STATIC_WORD_A on flask, werkzeug and click, see docs/evals.md
-WEIGHTS = {"lexical": 1.0, "semantic": 1.0, "static": 1.0, "symbol": 1.5}
-# A query word's weight in its static vector: a / (a + its share of the repository's chunks
-# holding it), smoothed inverse frequency (SIF) from the lexical index's document counts
-STATIC_WORD_A = 0.01
+# static: chosen on flask (docstring MRR@10: 0.1 -> 0.420, 0.3 -> 0.381, 1.0 -> 0.314;
+# lexical alone 0.429), see docs/evals.md
+WEIGHTS = {"lexical": 1.0, "semantic": 1.0, "static": 0.1, "symbol": 1.5}
+STATIC_POOL = 60  # candidates per retriever the static tier re-ranks
 SYMBOL_WEIGHT_PROSE = 0.4  # symbol matches of an identifier mentioned inside a sentence
 NAME_QUERY_WORDS = 4  # a query this short that names an identifier is a name lookup
 SNIPPET_LINES = 40
@@ -251,37 +248,14 @@ def fusion_weights(plan: QueryPlan, base: Mapping[str, float] | None = None) -> 
     return weights
 
 
-def _fuse(ranked: Mapping[str, Sequence[int]], weights: Mapping[str, float],
-          similar: Mapping[int, float] | None = None) -> dict[int, _Candidate]:
-    """Weighted RRF of the rankings; with `similar` (hybrid: the static similarity of the
-    candidates without a model vector), the static tier re-ranks by score instead."""
+def _fuse(ranked: dict[str, Sequence[int]], weights: dict[str, float]) -> dict[int, _Candidate]:
     out: dict[int, _Candidate] = {}
     for source, ids in ranked.items():
-        if source == "static" and similar:
-            continue  # a factor on the other retrievers' candidates, below
         for rank, cid in enumerate(ids):
             cand = out.setdefault(cid, _Candidate(cid))
             cand.score += weights[source] / (RRF_K + rank + 1)
             cand.matched_by.append(source)
-    if similar and weights.get("static", 0.0) > 0:
-        _static_factor(out, similar, weights["static"])
     return out
-
-
-def _static_factor(cands: Mapping[int, _Candidate], similar: Mapping[int, float],
-                   strength: float) -> None:
-    """Each candidate with a static similarity s gains x exp(strength (s - mean)): scores
-    of cosines, not ranks, because a rank says nothing of how much closer one chunk is
-    (docs/evals.md: RRF of the static ranking at any weight lowered flask below lexical).
-    Centred on the mean, so that a candidate without one (it has a model vector) is
-    neither raised nor lowered; those raised count as matched by `static`."""
-    mean = math.fsum(similar.values()) / len(similar)
-    for cid, cand in cands.items():
-        sim = similar.get(cid)
-        if sim is not None:
-            cand.score *= math.exp(strength * (sim - mean))
-            if sim > mean:
-                cand.matched_by.append("static")
 
 
 def _symbol_matches(tables: SearchTables, plan: QueryPlan, limit: int) -> list[int]:
@@ -322,51 +296,26 @@ def _semantic(ctx: LiveIndex, text: str, limit: int) -> Hits:
 
 
 def _static(ctx: LiveIndex, text: str, ranked: Mapping[str, Sequence[int]],
-            where: Callable[[int], Location], retrieve: int = 0
-            ) -> tuple[list[int], dict[int, float]]:
-    """The static tier as a re-ranker: the other retrievers' candidates that have no model
-    vector yet, most similar to `text` in the static space first, and their similarities
-    (its embedder is thread-safe: no lock); with `retrieve` (mode "semantic": nothing to
-    re-rank), its own nearest chunks, ties complete and by location (`tools.ties`), and no
-    similarities. Once the model tier covers a chunk, the static tier has no say on it
-    (docs/evals.md: as a separate retriever at weight 1.0 it lowered MRR@10 with the model
-    tier, 0.543 -> 0.487 held-out)."""
+            where: Callable[[int], Location], retrieve: int = 0) -> list[int]:
+    """The static tier as a re-ranker: the other retrievers' first `STATIC_POOL` candidates
+    that have no model vector yet, most similar to `text` in the static space first (its
+    embedder is thread-safe: no lock); with `retrieve` (mode "semantic": nothing to
+    re-rank), its own nearest chunks, ties complete and by location (`tools.ties`). Once
+    the model tier covers a chunk, the static tier has no say on it (docs/evals.md: as a
+    separate retriever at weight 1.0 it lowered MRR@10 with the model tier, 0.543 -> 0.487
+    held-out)."""
     static = ctx.static
     if static is None:
-        return [], {}
-    if retrieve:
-        found = by_location(complete_ties(lambda n: static.scored(text, n), retrieve),
-                            retrieve, where)
-        return _without_model_vector(ctx, found), {}
-    cands = _without_model_vector(ctx, list(dict.fromkeys(
-        i for ids in ranked.values() for i in ids)))
-    if not cands:
-        return [], {}
-    sims = static.similarities(static.query_vector(text, _word_weights(ctx)), cands)
-    similar = {c: float(x) for c, x in zip(cands, sims, strict=True) if not math.isnan(x)}
-    # sorted stably: equal similarities keep the candidates' (location-stable) order
-    return sorted(similar, key=lambda c: -similar[c]), similar
-
-
-def _without_model_vector(ctx: LiveIndex, cands: list[int]) -> list[int]:
+        return []
+    cands = (by_location(complete_ties(lambda n: static.scored(text, n), retrieve), retrieve,
+                         where) if retrieve else
+             list(dict.fromkeys(i for ids in ranked.values() for i in ids[:STATIC_POOL])))
     vectors = ctx.vectors
-    if vectors is None or not len(vectors) or not cands:
-        return cands
-    return [c for c, h in zip(cands, vectors.contains_many(cands), strict=True) if not h]
-
-
-def _word_weights(ctx: LiveIndex) -> Callable[[list[str]], list[float]]:
-    """Weights of a query's words in its static vector: SIF, a / (a + p), with p the share
-    of the repository's chunks whose text holds the word (the lexical index's counts). A
-    word every chunk holds (`self`, `return`, `the` in a prose repository) weighs little;
-    a word no chunk holds weighs 1, as a rare one."""
-    lexical = ctx.index.lexical
-
-    def weigh(words: list[str]) -> list[float]:
-        counts, docs = lexical.doc_freqs([w.lower() for w in words])
-        return [STATIC_WORD_A / (STATIC_WORD_A + n / max(docs, 1)) for n in counts]
-
-    return weigh
+    if vectors is not None and len(vectors) and cands:
+        has = vectors.contains_many(cands)
+        cands = [c for c, h in zip(cands, has, strict=True) if not h]
+    # rerank sorts stably: equal similarities keep the candidates' (location-stable) order
+    return cands if retrieve else static.rerank(text, cands)
 
 
 def _has_vectors(ctx: LiveIndex) -> bool:
@@ -581,12 +530,10 @@ def _check(query: str, mode: str, granularity: str = "chunk") -> str:
 
 @dataclass(frozen=True, slots=True)
 class Retrieved:
-    """One query's plan and each retriever's ranked chunk ids, before fusion, and the
-    static similarities of the candidates without a model vector (hybrid mode)."""
+    """One query's plan and each retriever's ranked chunk ids, before fusion."""
 
     plan: QueryPlan
     ranked: dict[str, Sequence[int]]
-    similar: dict[int, float] = field(default_factory=dict)
 
 
 def _pool(k: int, filtered: bool, granularity: str) -> int:
@@ -595,9 +542,8 @@ def _pool(k: int, filtered: bool, granularity: str) -> int:
 
 
 def _retrieve(ctx: LiveIndex, tables: SearchTables, plan: QueryPlan, mode: str,
-              pool: int) -> Retrieved:
+              pool: int) -> dict[str, Sequence[int]]:
     ranked: dict[str, Sequence[int]] = {}
-    similar: dict[int, float] = {}
     # The query embedding (native code, GIL released) runs while the lexical retrievers do.
     dense = mode in ("hybrid", "semantic")
     semantic = _SEMANTIC_POOL.submit(_semantic, ctx, plan.semantic, pool) if dense else None
@@ -611,12 +557,12 @@ def _retrieve(ctx: LiveIndex, tables: SearchTables, plan: QueryPlan, mode: str,
         ranked["symbol"] = _symbol_matches(tables, plan, 20)
     if semantic is not None:
         ranked["semantic"] = by_location(semantic.result(), pool, tables.location)
-        ranked["static"], similar = _static(ctx, plan.semantic, ranked, tables.location,
-                                            pool if mode == "semantic" else 0)
+        ranked["static"] = _static(ctx, plan.semantic, ranked, tables.location,
+                                   pool if mode == "semantic" else 0)
     if mode == "semantic" and not _has_vectors(ctx):
         raise ToolError("semantic search needs embeddings, and none exist yet: use mode "
                         "'hybrid' or 'lexical', or wait for embedding (see index_status)")
-    return Retrieved(plan, ranked, similar)
+    return ranked
 
 
 def retrieve(ctx: LiveIndex, query: str, k: int = 10, mode: str = "hybrid") -> Retrieved:
@@ -624,7 +570,7 @@ def retrieve(ctx: LiveIndex, query: str, k: int = 10, mode: str = "hybrid") -> R
     the fusion weights: retrieve once, fuse with many weights)."""
     plan = plan_query(_check(query, mode))
     tables = search_tables(ctx.index.store)
-    return _retrieve(ctx, tables, plan, mode, _pool(k, False, "chunk"))
+    return Retrieved(plan, _retrieve(ctx, tables, plan, mode, _pool(k, False, "chunk")))
 
 
 def ranked_paths(ctx: LiveIndex, got: Retrieved, weights: Mapping[str, float],
@@ -632,7 +578,7 @@ def ranked_paths(ctx: LiveIndex, got: Retrieved, weights: Mapping[str, float],
     """The distinct files of `search_code`'s first k chunk hits for `got`, fused with
     `weights` (near-identical copies are not collapsed here)."""
     tables = search_tables(ctx.index.store)
-    fused = _fuse(got.ranked, fusion_weights(got.plan, weights), got.similar)
+    fused = _fuse(got.ranked, fusion_weights(got.plan, weights))
     ordered = _rank(tables, fused, got.plan, None, None, vendored(ctx.index.store))
     return list(dict.fromkeys(r.meta[1] for r in _select(ordered, k)))
 
@@ -649,11 +595,11 @@ def search_code(
     if path:
         check_glob(path)
     tables = search_tables(ctx.index.store)
-    got = _retrieve(ctx, tables, plan, mode, _pool(k, bool(language or path), granularity))
+    ranked = _retrieve(ctx, tables, plan, mode, _pool(k, bool(language or path), granularity))
     weights = fusion_weights(plan, repository_weights(ctx).weights)
     if mode == "semantic":  # the static tier retrieved what the model tier cannot reach yet
         weights["static"] = weights["semantic"]
-    fused = _fuse(got.ranked, weights, got.similar)
+    fused = _fuse(ranked, weights)
     copies = vendored(ctx.index.store)
     ordered = _rank(tables, fused, plan, language, path, copies, granularity == "chunk")
     if granularity == "file":

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from indexer.embed import Embedder, StaticEmbedder, embedded_text
+from indexer.embed import Embedder, embedded_text
 from indexer.store import Store
 from indexer.vectors import FlatVectors
 
@@ -133,23 +133,14 @@ class StaticTier:
             return []
         return self.vectors.search(self.embedder.embed_query(text), k)
 
-    def query_vector(self, text: str,
-                     weigh: Callable[[list[str]], Sequence[float]] | None = None) -> np.ndarray:
-        """`text`'s vector in the static space. With `weigh`, a distilled table's embedder
-        sums the words of plain text times the weights `weigh` gives them (the search tool
-        weighs words by how common they are in the repository); other text, or another
-        embedder, is embedded as it is."""
-        embedder = self.embedder
-        if weigh is not None and isinstance(embedder, StaticEmbedder):
-            words = embedder.query_words(text)
-            if words:
-                return embedder.embed_words(words, weigh(words))
-        vector: np.ndarray = embedder.embed_query(text)
-        return vector
-
-    def similarities(self, vector: np.ndarray, ids: Sequence[int]) -> np.ndarray:
-        """Cosine similarity of `vector` with each chunk of `ids` (NaN: no static vector)."""
-        return self.vectors.similarities(vector, ids)
+    def rerank(self, text: str, ids: Sequence[int]) -> list[int]:
+        """The chunks `ids` that have a static vector, most similar to `text` first."""
+        if not ids or len(self.vectors) == 0:
+            return []
+        sims = self.vectors.similarities(self.embedder.embed_query(text), ids)
+        keep = np.flatnonzero(~np.isnan(sims))
+        order = keep[np.argsort(-sims[keep], kind="stable")]
+        return [int(ids[i]) for i in order]
 
     def save(self, generation: int) -> None:
         self.vectors.save(generation)

@@ -150,29 +150,6 @@ class StaticEmbedder:
         vector: np.ndarray = self.embed_documents([text])[0]
         return vector
 
-    def query_words(self, text: str) -> list[str] | None:
-        """The words of `text` as this embedder reads them (split at case changes with
-        `split_case`), for `embed_words`; None when `text` is not plain ASCII or the
-        vocabulary is not WordPiece (then only `embed_query` reads it)."""
-        text = text[: self._max_tokens * _CHARS_PER_TOKEN_CAP]
-        if not self._vocab.plain_words(text):
-            return None
-        return self._vocab.words(text if self.split_case else text.lower(), self.split_case)
-
-    def embed_words(self, words: Sequence[str], weights: Sequence[float]) -> np.ndarray:
-        """The L2-normalized sum of each word's vector (its tokens' rows) times its weight:
-        a query weighted by what the repository says of its words (`tools.search`). With
-        every weight 1 it is `embed_query` of the text the words came from."""
-        out = np.zeros(self.dim, dtype=np.float32)
-        left = self._max_tokens  # as `embed_query`: the first max_tokens tokens
-        for word_ids, weight in zip(self._vocab.words_ids([w.lower() for w in words]), weights,
-                                    strict=True):
-            if word_ids and left > 0:
-                out += np.float32(weight) * self.table[list(word_ids[:left])].sum(axis=0)
-                left -= len(word_ids)
-        norm = float(np.linalg.norm(out))
-        return out / norm if norm > 0 else out
-
     def close(self) -> None:
         self._vocab.close()
 

@@ -315,12 +315,6 @@ class LexicalIndex:
     def num_docs(self) -> int:
         return int(self._index.searcher().num_docs)
 
-    def doc_freqs(self, terms: Sequence[str], field: str = "body") -> tuple[list[int], int]:
-        """How many documents hold each of `terms` in `field` (default `body`: lower-cased
-        identifier parts of the text), and how many documents there are, from one searcher."""
-        searcher = self._index.searcher()
-        return [searcher.doc_freq(field, t) for t in terms], int(searcher.num_docs)
-
 
 def _document(d: LexicalDoc) -> tantivy.Document:
     """The tantivy document of `d` (tokens computed here unless the worker did)."""
