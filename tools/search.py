@@ -587,9 +587,15 @@ def ranked_paths(ctx: LiveIndex, got: Retrieved, weights: Mapping[str, float],
                  k: int = 10) -> list[str]:
     """The distinct files of `search_code`'s first k chunk hits for `got`, fused with
     `weights` (near-identical copies are not collapsed here)."""
-    tables = search_tables(ctx.index.store)
+    return files_of(search_tables(ctx.index.store), got, vendored(ctx.index.store), weights, k)
+
+
+def files_of(tables: SearchTables, got: Retrieved, copies: Mapping[str, str],
+             weights: Mapping[str, float] | None = None, k: int = 10) -> list[str]:
+    """`ranked_paths` over given tables and vendored copies (`evals.retrievals` re-ranks
+    kept retrievals of past index states with it); `weights`: the defaults when None."""
     fused = _fuse(got.ranked, fusion_weights(got.plan, weights))
-    ordered = _rank(tables, fused, got.plan, None, None, vendored(ctx.index.store))
+    ordered = _rank(tables, fused, got.plan, None, None, copies)
     return list(dict.fromkeys(r.meta[1] for r in _select(ordered, k)))
 
 
