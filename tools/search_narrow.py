@@ -121,8 +121,8 @@ def _narrow(block: BlockHit, text: str, symbols: Sequence[MemberRow],
 
 def _sole(block: BlockHit, lines: list[str], member: MemberRow,
           terms: Sequence[str]) -> Narrowed | None:
-    """A block holding one definition among other code (a package clause, imports, a
-    constant) narrows to that definition with the comment lines right above it, when the
+    """A block holding one definition among other code (a package clause, imports)
+    narrows to that definition with the comment lines right above it, when the
     definition contains a query word (else the match was in the other code)."""
     qual, kind, start, end = member
     lo = start
