@@ -285,3 +285,27 @@ def test_load_test_reads_a_processes_cpu_and_bounds_closed_loop_latency() -> Non
     assert out["capacity_calls_per_s"] == round(cores / 0.08, 1)
     assert out["least_mean_latency_s"] == round(50 / (cores / 0.08), 2)
     assert cpu_per_call(None, 1.0, 10, 5) == {} and cpu_per_call(1.0, 1.0, 0, 5) == {}
+
+
+def test_kept_retrievals_rank_each_commit_offline_as_search_does(tiny_history: Path,
+                                                                 tmp_path: Path) -> None:
+    """`evals.retrievals`: replay once, then re-rank each commit from what was kept (after a
+    pickle round trip, as the tool stores it), giving `search_code`'s files."""
+    import pickle
+
+    from evals import retrievals
+    from tools.search import search_code
+
+    git_dir = tiny_history / ".git"
+    sampled = commits.sample(git_dir, n=10, seed=0)
+    kept = pickle.loads(pickle.dumps(retrievals.dump(git_dir, sampled, tmp_path / "w", False)))
+    assert [k.subject for k in kept] == [c.subject for c in sampled]
+    assert retrievals.score(kept)["Acc@1"] == 1.0  # each subject names its file's function
+    commits.materialize(git_dir, sampled[-1].parent, tmp_path / "again")
+    s = Session(tmp_path / "again", tmp_path / "again-index", dense=False)
+    try:
+        s.refresh()
+        hits = search_code(s.ctx, sampled[-1].subject, k=30, mode="lexical").results
+    finally:
+        s.close()
+    assert retrievals.ranked_files(kept[-1]) == list(dict.fromkeys(h.path for h in hits))

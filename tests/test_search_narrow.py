@@ -87,3 +87,50 @@ def test_text_that_disagrees_with_the_line_range_is_left_alone(ctx: LiveIndex) -
     text = "\n".join(GETTERS.split("\n")[start - 1:end])
     got = narrow_blocks(members, [hit], {cid: text}, ["duration"])
     assert got[cid].symbol == "S.Dur"
+
+
+# The chunker merges a file's package clause and imports with its one small function.
+SOLE = """package registry
+
+import "encoding/base64"
+
+func staticAuth(registryAuth string) PrivilegeFunc {
+	return func(ctx context.Context) (string, error) { return registryAuth, nil }
+}
+"""
+
+
+def _sole_block(tmp_path: Path) -> tuple[LiveIndex, BlockHit, dict[int, str]]:
+    root = tmp_path / "sole"
+    root.mkdir()
+    (root / "auth.go").write_text(SOLE)
+    index = RepoIndex(IndexPaths.for_repo(root, tmp_path / "sole-index"))
+    index_repository(index)
+    ctx = LiveIndex(index)
+    (cid, fid, start, end, text), = ctx.index.store.query(
+        "SELECT chunk_id, file_id, start_line, end_line, text FROM chunks")
+    return ctx, BlockHit(cid, fid, start, end), {cid: text}
+
+
+def test_a_block_with_one_definition_narrows_to_it_when_it_holds_a_query_word(
+        tmp_path: Path) -> None:
+    ctx, block, texts = _sole_block(tmp_path)
+    try:
+        assert (block.start_line, block.end_line) == (1, 7)  # one block chunk
+        members = search_tables(ctx.index.store).members
+        got = narrow_blocks(members, [block], texts, ["creates", "registry", "auth"])
+        member = got[block.chunk_id]
+        assert (member.symbol, member.start_line, member.end_line) == ("staticAuth", 5, 7)
+        assert member.text.startswith("func staticAuth")
+    finally:
+        ctx.index.close()
+
+
+def test_a_block_with_one_definition_stays_whole_when_only_its_imports_match(
+        tmp_path: Path) -> None:
+    ctx, block, texts = _sole_block(tmp_path)
+    try:
+        members = search_tables(ctx.index.store).members
+        assert narrow_blocks(members, [block], texts, ["encoding", "base64"]) == {}
+    finally:
+        ctx.index.close()

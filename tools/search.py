@@ -19,7 +19,9 @@
    file's import-graph centrality (`file_rank` and import edges among the candidate files,
    when the graph tables exist), and vendored copies of other projects (`tools.vendored`).
    Within each file, chunks whose defined name the query spells out move ahead of their
-   file's other chunks (`NAME_BOOST`); which file comes first is decided without it.
+   file's other chunks (`NAME_BOOST`), and for a query describing behaviour, its functions
+   move ahead of its types and constants (`DATA_KIND_PRIOR`); which file comes first is
+   decided without either.
 4. Chunks of one symbol collapse into one hit, overlapping chunks are de-duplicated, one
    file takes at most `PER_FILE` of the first k places, language and path filters apply,
    a hit on a block of merged small definitions narrows to the one the query's words
@@ -84,6 +86,11 @@ IMPORTER_BOOST = 0.05  # per other candidate file that imports this one (up to 4
 # docstring sets, see docs/evals.md
 NAME_BOOST = 0.25
 NAME_WORDS = 3
+# x this for a type, constant or variable against the functions of its file when the query
+# describes behaviour (not a name lookup or a stack trace), within the file only like
+# NAME_BOOST: chosen on moby-client, see docs/evals.md ("Kinds within a file")
+DATA_KIND_PRIOR = 0.5
+_DATA_KINDS = frozenset({"struct", "type", "interface", "enum", "constant", "variable", "field"})
 LONG_QUERY_WORDS = 40
 MAX_QUERY_TOKENS = 48
 MAX_IDENTIFIERS = 16
@@ -403,7 +410,7 @@ class _Ranked:
     score: float
     meta: tuple[Any, ...]
     matched_by: list[str]
-    boost: float = 1.0  # the name-words boost, applied within the chunk's file
+    boost: float = 1.0  # name words and kind (`DATA_KIND_PRIOR`), within the chunk's file
 
 
 def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
@@ -413,6 +420,7 @@ def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
     (chunk answers; files are ranked by all their chunks, `tools.files`, without it)."""
     out: list[_Ranked] = []
     spelled = plan.words | frozenset(plan.variants) if names else frozenset()
+    data_prior = DATA_KIND_PRIOR if names and not (plan.name_lookup or plan.traced) else 1.0
     for cand in fused.values():
         chunk = tables.chunks.get(cand.chunk_id)
         if chunk is None:
@@ -430,6 +438,8 @@ def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
         if lang is None:
             score *= PROSE_PRIOR
         boost = 1.0 if lang is None else 1.0 + NAME_BOOST * _name_cover(tables, chunk, spelled)
+        if kind in _DATA_KINDS:
+            boost *= data_prior
         out.append(_Ranked(cand.chunk_id, score, row, cand.matched_by, boost))
     out.sort(key=_order)
     files = list(dict.fromkeys(r.meta[1] for r in out))
@@ -577,9 +587,15 @@ def ranked_paths(ctx: LiveIndex, got: Retrieved, weights: Mapping[str, float],
                  k: int = 10) -> list[str]:
     """The distinct files of `search_code`'s first k chunk hits for `got`, fused with
     `weights` (near-identical copies are not collapsed here)."""
-    tables = search_tables(ctx.index.store)
+    return files_of(search_tables(ctx.index.store), got, vendored(ctx.index.store), weights, k)
+
+
+def files_of(tables: SearchTables, got: Retrieved, copies: Mapping[str, str],
+             weights: Mapping[str, float] | None = None, k: int = 10) -> list[str]:
+    """`ranked_paths` over given tables and vendored copies (`evals.retrievals` re-ranks
+    kept retrievals of past index states with it); `weights`: the defaults when None."""
     fused = _fuse(got.ranked, fusion_weights(got.plan, weights))
-    ordered = _rank(tables, fused, got.plan, None, None, vendored(ctx.index.store))
+    ordered = _rank(tables, fused, got.plan, None, None, copies)
     return list(dict.fromkeys(r.meta[1] for r in _select(ordered, k)))
 
 

@@ -8,7 +8,9 @@ snippet) when the query's words single it out. A member's words are those of its
 of the comment or blank lines just above it; each query word weighs log(1 + m / n), m being
 the block's members and n those containing the word, so words every member shares decide
 nothing; a member whose name the query names as an identifier wins outright. The block
-stays whole when no member contains a query word or two tie.
+stays whole when no member contains a query word or two tie. A block with a single
+definition (a file's package clause and imports merged with its one small function)
+narrows to it when it contains a query word.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from indexer.lexical import identifier_tokens
 from indexer.store import MemberRow
 
+_COMMENT_MARKS = ("//", "#", "/*", "*", "--", "@")
 _MEMBER_KINDS = ("function", "method", "class", "struct", "interface", "type", "trait",
                  "enum", "constant", "variable", "module")
 
@@ -83,7 +86,9 @@ def _narrow(block: BlockHit, text: str, symbols: Sequence[MemberRow],
     if len(lines) != block.end_line - block.start_line + 1:
         return None  # text and line range disagree: leave the hit as it is
     members = _members(block, symbols)
-    if len(members) < 2:
+    if len(members) == 1:
+        return _sole(block, lines, members[0], terms)
+    if not members:
         return None
     regions: list[tuple[int, int]] = []
     floor = block.start_line
@@ -112,3 +117,19 @@ def _narrow(block: BlockHit, text: str, symbols: Sequence[MemberRow],
     lo, hi = regions[best]
     return Narrowed(lo, hi, qual, kind,
                     "\n".join(lines[lo - block.start_line:hi - block.start_line + 1]))
+
+
+def _sole(block: BlockHit, lines: list[str], member: MemberRow,
+          terms: Sequence[str]) -> Narrowed | None:
+    """A block holding one definition among other code (a package clause, imports)
+    narrows to that definition with the comment lines right above it, when the
+    definition contains a query word (else the match was in the other code)."""
+    qual, kind, start, end = member
+    lo = start
+    while lo > block.start_line and lines[lo - 1 - block.start_line].lstrip().startswith(
+            _COMMENT_MARKS):
+        lo -= 1
+    text = "\n".join(lines[lo - block.start_line:end - block.start_line + 1])
+    if not set(terms) & set(identifier_tokens(text)):
+        return None
+    return Narrowed(lo, end, qual, kind, text)

@@ -1,0 +1,83 @@
+"""For a query describing behaviour, a function ranks above the types and constants of its
+file that fusion put first (`tools.search.DATA_KIND_PRIOR`); a name lookup keeps them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from indexer.build.pipeline import index_repository
+from indexer.disk.repo import IndexPaths, RepoIndex
+from indexer.store import search_tables
+from tools import search
+
+# Each definition is large enough to be a chunk of its own (none merges into a block).
+FIELDS = "\n".join(f"\t// Filter{i} narrows the containers listed by label set {i}.\n"
+                   f"\tFilter{i} map[string]string" for i in range(8))
+SOURCE = f"""package client
+
+// ContainerListOptions holds the options to list the containers of the docker host.
+type ContainerListOptions struct {{
+{FIELDS}
+}}
+
+// ContainerListResult holds the list of containers returned by the docker host.
+type ContainerListResult struct {{
+{FIELDS.replace("Filter", "Item")}
+}}
+
+func (c *Client) ContainerList(ctx context.Context, opts ContainerListOptions) (ContainerListResult, error) {{
+	query := url.Values{{}}
+	for key, value := range opts.Filter0 {{
+		query.Set(key, value)
+	}}
+	resp, err := c.get(ctx, "/containers/json", query, nil)
+	defer ensureReaderClosed(resp)
+	if err != nil {{
+		return ContainerListResult{{}}, err
+	}}
+	var out ContainerListResult
+	err = json.NewDecoder(resp.Body).Decode(&out)
+	return out, err
+}}
+"""
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[RepoIndex]:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "container_list.go").write_text(SOURCE)
+    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
+        index_repository(index)
+        yield index
+
+
+def _ranked(index: RepoIndex, query: str, scores: dict[str, float]) -> list[tuple[str, str]]:
+    """(symbol, kind) in the order search ranks them when fusion gave them `scores`."""
+    tables = search_tables(index.store)
+    ids = {meta[3]: cid for cid, meta in tables.chunks.items() if meta[3]}
+    fused = {ids[name]: search._Candidate(ids[name], score, ["lexical"])
+             for name, score in scores.items()}
+    ranked = search._rank(tables, fused, search.plan_query(query), None, None)
+    return [(r.meta[4], r.meta[5]) for r in ranked]
+
+
+# The types' comments repeat the query, so fusion puts them first, further ahead than the
+# name-words boost alone makes up for (the method's name is spelled whole, theirs in part).
+FUSED = {"ContainerListOptions": 1 / 61, "ContainerListResult": 1 / 62,
+         "Client.ContainerList": 1 / 80}
+
+
+def test_the_function_a_sentence_describes_overtakes_the_types_of_its_file(
+        index: RepoIndex) -> None:
+    got = _ranked(index, "returns the list of containers in the docker host", FUSED)
+    assert got[0] == ("Client.ContainerList", "method")
+    assert {kind for _, kind in got[1:]} == {"struct"}
+
+
+def test_a_name_lookup_keeps_the_type_it_names_first(index: RepoIndex) -> None:
+    got = _ranked(index, "ContainerListOptions", FUSED)
+    assert got[0] == ("ContainerListOptions", "struct")
