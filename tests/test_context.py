@@ -4,7 +4,7 @@ hierarchically, nothing twice, a session's working set, compact text answers."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,11 @@ import anyio
 import pytest
 from mcp import Client
 
+import tools.get_context as stages
 from indexer.core.tokens import count_tokens
+from indexer.disk import IndexPaths, RepoIndex
+from indexer.graph import Definition
+from indexer.live import LiveIndex
 from tests.mcp_helpers import build_index, connected, live_over, server_settings
 from tools.get_context import get_context
 from tools.working_set import WorkingSet
@@ -52,6 +56,29 @@ async def test_get_context_never_exceeds_max_tokens_and_sends_nothing_twice(
             assert count_tokens(text) <= budget
             assert out["tokens"] <= budget
             assert not _overlapping(out["items"])
+
+
+def test_one_call_reads_its_files_definitions_once_and_answers_as_when_each_stage_read_them(
+        flask_index: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    real = stages._definitions
+    reads: list[list[str]] = []
+
+    def counted(ctx: LiveIndex, paths: Iterable[str]) -> dict[str, list[Definition]]:
+        reads.append(list(paths))
+        return real(ctx, reads[-1])
+
+    task = ("url_for builds the wrong URL for a blueprint view registered with a "
+            "subdomain; add_url_rule() should keep the subdomain of the blueprint")
+    with RepoIndex(IndexPaths.for_repo(*flask_index)) as index:
+        live = LiveIndex(index)
+        monkeypatch.setattr(stages, "_definitions", counted)
+        once = [get_context(live, task, max_tokens=b) for b in (4000, 8000)]
+        assert len(reads) == 2, [len(r) for r in reads]
+        # every stage querying the store itself, as before the per-call cache
+        monkeypatch.setattr(stages.Definitions, "of",
+                            lambda self, paths: real(live, paths))
+        each = [get_context(live, task, max_tokens=b) for b in (4000, 8000)]
+    assert len(reads) == 2 and [a.model_dump() for a in once] == [b.model_dump() for b in each]
 
 
 async def test_get_context_holds_the_definition_its_neighbours_and_its_directory(
