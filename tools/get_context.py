@@ -3,9 +3,12 @@
 1. **Find** (`_found`): `search_code`'s hybrid retrieval over the task text (a question, an
    issue report, a stack trace: its long-query handling applies). Each hit becomes a unit:
    the innermost definition holding it (a chunk of a definition too long to send whole).
-   The best file, when small enough for the budget, is also a unit of its own: the whole
-   file (a change often touches several places of one file: its imports, a constant, two
-   functions), ranked with its best hit; so is the class around each of the best hits
+   The best file (the one whose hits' scores sum highest), when it costs at most
+   `WHOLE_FILE_SHARE` of the budget, is also a unit of its own: the whole file (a change
+   often touches several places of one file: its imports, a constant, two functions),
+   ranked with its best hit; so is each of the next best files that is small
+   (`SMALL_FILE_SHARE`: sending it whole costs little more than its parts); so is the class
+   around each of the best hits
    (the change is often in a neighbouring method or the class body), and the top of the
    best files (imports, constants). A best hit's definition is whole even past
    `MAX_BODY_LINES` when it costs at most `LONG_SHARE` of the budget, and the definitions of
@@ -69,7 +72,10 @@ NAMED_WEIGHT = 0.9  # against the best hit of their file
 LONG_HITS = 3  # the best hits whose definition is sent whole even when long...
 LONG_SHARE = 0.35  # ...when it costs at most this share of the budget
 WHOLE_FILES = 1  # the best file sent whole when small enough
-WHOLE_FILE_SHARE = 0.6  # of the budget, at most, per whole file
+WHOLE_FILE_SHARE = 0.7  # of the budget, at most, per whole file
+FILE_VOTES = True  # the best files by the summed scores of their hits (else the best hit's)
+SMALL_FILES = 5  # of the files hit, the best this many are whole when they are small...
+SMALL_FILE_SHARE = 0.15  # ...costing at most this share of the budget
 ENCLOSING_HITS = 3  # the best hits whose enclosing class is sent whole when small enough
 ENCLOSING_SHARE = 0.25
 NAMED_NEIGHBOURS = True  # a graph neighbour the task names is a body, not a signature
@@ -230,17 +236,28 @@ def _named(definitions: Definitions, names: set[str], found: list[Unit]) -> list
             if d.name in names and d.end_line - d.start_line < MAX_BODY_LINES]
 
 
-def _whole_files(ctx: LiveIndex, found: list[Unit], budget: int) -> list[Unit]:
-    """The best files (by their best hit) that fit `WHOLE_FILE_SHARE` of the budget, whole."""
+def _file_ranking(found: list[Unit]) -> list[tuple[str, float]]:
+    """The files hit, best first, with the score of their best hit (by that score, or by
+    the sum of their hits' scores with `FILE_VOTES`)."""
     best: dict[str, float] = {}
+    votes: dict[str, float] = {}
     for u in found:
         best.setdefault(u.path, u.score)
+        votes[u.path] = votes.get(u.path, 0.0) + u.score
+    order = sorted(best, key=lambda p: -votes[p]) if FILE_VOTES else list(best)
+    return [(p, best[p]) for p in order]
+
+
+def _whole_files(ctx: LiveIndex, found: list[Unit], budget: int) -> list[Unit]:
+    """The best files that fit `WHOLE_FILE_SHARE` of the budget, whole; and the smaller
+    of the next ones (`SMALL_FILE_SHARE`)."""
     out: list[Unit] = []
-    for p in list(best)[:WHOLE_FILES]:
+    for rank, (p, score) in enumerate(_file_ranking(found)[:max(WHOLE_FILES, SMALL_FILES)]):
+        share = WHOLE_FILE_SHARE if rank < WHOLE_FILES else SMALL_FILE_SHARE
         lines = read_lines(ctx.root, p)
         # the answer is JSON: escaped newlines and quotes cost about a tenth more
-        if lines and count_tokens("\n".join(lines)) * 1.1 <= WHOLE_FILE_SHARE * budget:
-            out.append(Unit(p, 1, len(lines), "file", None, "", "", best[p] * 1.001,
+        if lines and count_tokens("\n".join(lines)) * 1.1 <= share * budget:
+            out.append(Unit(p, 1, len(lines), "file", None, "", "", score * 1.001,
                             ["whole file"], "body"))
     return out
 
