@@ -4,7 +4,7 @@ hierarchically, nothing twice, a session's working set, compact text answers."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,11 @@ import anyio
 import pytest
 from mcp import Client
 
+import tools.get_context as stages
 from indexer.core.tokens import count_tokens
+from indexer.disk import IndexPaths, RepoIndex
+from indexer.graph import Definition
+from indexer.live import LiveIndex
 from tests.mcp_helpers import build_index, connected, live_over, server_settings
 from tools.get_context import get_context
 from tools.working_set import WorkingSet
@@ -52,6 +56,29 @@ async def test_get_context_never_exceeds_max_tokens_and_sends_nothing_twice(
             assert count_tokens(text) <= budget
             assert out["tokens"] <= budget
             assert not _overlapping(out["items"])
+
+
+def test_one_call_reads_its_files_definitions_once_and_answers_as_when_each_stage_read_them(
+        flask_index: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    real = stages._definitions
+    reads: list[list[str]] = []
+
+    def counted(ctx: LiveIndex, paths: Iterable[str]) -> dict[str, list[Definition]]:
+        reads.append(list(paths))
+        return real(ctx, reads[-1])
+
+    task = ("url_for builds the wrong URL for a blueprint view registered with a "
+            "subdomain; add_url_rule() should keep the subdomain of the blueprint")
+    with RepoIndex(IndexPaths.for_repo(*flask_index)) as index:
+        live = LiveIndex(index)
+        monkeypatch.setattr(stages, "_definitions", counted)
+        once = [get_context(live, task, max_tokens=b) for b in (4000, 8000)]
+        assert len(reads) == 2, [len(r) for r in reads]
+        # every stage querying the store itself, as before the per-call cache
+        monkeypatch.setattr(stages.Definitions, "of",
+                            lambda self, paths: real(live, paths))
+        each = [get_context(live, task, max_tokens=b) for b in (4000, 8000)]
+    assert len(reads) == 2 and [a.model_dump() for a in once] == [b.model_dump() for b in each]
 
 
 async def test_get_context_holds_the_definition_its_neighbours_and_its_directory(
@@ -291,3 +318,50 @@ def test_what_the_best_hit_calls_is_sent_as_a_body_before_other_neighbours_signa
             out = get_context(live, task, max_tokens=budget, path="app")
             callee = [i.detail for i in out.items if i.symbol == "normalize_amounts"]
             assert callee == ["body"], (budget, callee)
+
+
+TARIFFS = ('"""Shipping tariffs."""\n\nZONES = ("domestic", "europe", "world")\n\n\n'
+           'def tariff_for_parcel(weight, zone):\n'
+           '    """The shipping tariff of a parcel: its weight band in its zone."""\n'
+           '    return weight * 2\n\n\nSURCHARGE = 3\n\n\ndef _round_cents(amount):\n'
+           '    amount = amount * 100\n    amount = int(amount)\n    return amount / 100\n\n\n'
+           'def _band(weight):\n    if weight < 1:\n        return 0\n    return 1\n')
+PARCELS = ('def ship_parcel(parcel, zone):\n'
+           '    """Ship a parcel to its zone: weigh it, apply the shipping tariff, label it."""\n'
+           '    return parcel\n' + FILLER)
+
+
+def test_a_small_file_among_the_hits_is_sent_whole_not_only_its_matching_part(
+        tmp_path: Path) -> None:
+    files = {"ship/parcels.py": PARCELS, "ship/tariffs.py": TARIFFS}
+    with live_over(tmp_path, files) as live:
+        out = get_context(live, "ship a parcel: apply the shipping tariff of its zone",
+                          max_tokens=8000)
+    ranges = [(i.start_line, i.end_line, i.kind) for i in out.items
+              if i.path == "ship/tariffs.py" and i.detail == "body"]
+    # what no hit holds (SURCHARGE, the helpers) comes with tariff_for_parcel
+    assert ranges == [(1, TARIFFS.count("\n"), "file")], ranges
+
+
+def _refunds(n: int) -> str:
+    return "".join(f'\n\ndef refund_voucher_{i}(order):\n'
+                   f'    """Refund the voucher of an order paid in part {i}."""\n'
+                   '    return order.voucher\n' for i in range(n))
+
+
+VOUCHER = ('def refund_voucher(order):\n'
+           '    """Refund the voucher: refund the voucher of a cancelled voucher order."""\n'
+           '    return order.voucher\n')
+
+
+def test_the_file_most_hits_fall_in_is_sent_whole_though_another_holds_the_best_hit(
+        tmp_path: Path) -> None:
+    refunds = _refunds(40)  # too large for a small file's share of the budget
+    assert 0.15 * 4000 < count_tokens(refunds) < 0.6 * 4000
+    files = {"shop/voucher.py": VOUCHER, "shop/refunds.py": refunds}
+    with live_over(tmp_path, files) as live:
+        out = get_context(live, "refund the voucher of a cancelled order", max_tokens=4000)
+    assert out.items[0].path == "shop/voucher.py"  # the best hit
+    whole = [(i.start_line, i.kind) for i in out.items
+             if i.path == "shop/refunds.py" and i.detail == "body"]
+    assert whole == [(1, "file")], whole

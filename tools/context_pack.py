@@ -3,10 +3,11 @@
 Each unit has up to three renderings: its body (the source lines), its signature with the
 first lines of its docstring, and one line (path, kind, name). Directories have only their
 line. Units are taken best first at the richest rendering they are allowed (`max_detail`:
-bodies for what the search found, signatures for most graph neighbours) that is cheap enough: a
-body may take at most `BODY_SHARE` of what is left (a signature `SIGNATURE_SHARE`) and at
-most `MAX_BODIES` are sent, so a smaller budget turns bodies into signatures first, then
-signatures into lines, and only then drops units (the last listed as left out first). Directory lines are reserved first (they are few and short).
+bodies for what the search found, signatures for most graph neighbours) that is cheap
+enough: a body may take at most `BODY_SHARE` of what is left (a whole file `FILE_SHARE`, a
+signature `SIGNATURE_SHARE`) and at most `MAX_BODIES` are sent, so a smaller budget turns
+bodies into signatures first, then signatures into lines, and only then drops units (the
+last listed as left out first). Directory lines are reserved first (they are few and short).
 
 What is left at the end widens the bodies, best first: the few lines on each side of a body
 (a decorator, the blank line where new code goes) or the whole short gap to the next thing
@@ -35,6 +36,7 @@ from tools.source import read_lines
 from tools.working_set import WorkingSet, text_digest
 
 BODY_SHARE = 0.65
+FILE_SHARE = 0.8  # a whole file's body may take this share of what is left
 SIGNATURE_SHARE = 0.2
 MAX_BODIES = 24
 DOC_LINES = 3
@@ -231,7 +233,8 @@ def _affordable(state: _Packing, item: ContextItem, cost: int) -> bool:
     """Whether `item` fits, and is lean enough for what is left (see the module docstring)."""
     left = state.budget - state.used
     if item.detail == "body":
-        return cost <= BODY_SHARE * left and state.bodies < MAX_BODIES
+        share = FILE_SHARE if item.kind == "file" else BODY_SHARE
+        return cost <= share * left and state.bodies < MAX_BODIES
     if item.detail == "signature":
         return cost <= SIGNATURE_SHARE * left
     return cost <= left

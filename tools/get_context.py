@@ -3,9 +3,12 @@
 1. **Find** (`_found`): `search_code`'s hybrid retrieval over the task text (a question, an
    issue report, a stack trace: its long-query handling applies). Each hit becomes a unit:
    the innermost definition holding it (a chunk of a definition too long to send whole).
-   The best file, when small enough for the budget, is also a unit of its own: the whole
-   file (a change often touches several places of one file: its imports, a constant, two
-   functions), ranked with its best hit; so is the class around each of the best hits
+   The best file (the one whose hits' scores sum highest), when it costs at most
+   `WHOLE_FILE_SHARE` of the budget, is also a unit of its own: the whole file (a change
+   often touches several places of one file: its imports, a constant, two functions),
+   ranked with its best hit; so is each of the next best files that is small
+   (`SMALL_FILE_SHARE`: sending it whole costs little more than its parts); so is the class
+   around each of the best hits
    (the change is often in a neighbouring method or the class body), and the top of the
    best files (imports, constants). A best hit's definition is whole even past
    `MAX_BODY_LINES` when it costs at most `LONG_SHARE` of the budget, and the definitions of
@@ -69,7 +72,10 @@ NAMED_WEIGHT = 0.9  # against the best hit of their file
 LONG_HITS = 3  # the best hits whose definition is sent whole even when long...
 LONG_SHARE = 0.35  # ...when it costs at most this share of the budget
 WHOLE_FILES = 1  # the best file sent whole when small enough
-WHOLE_FILE_SHARE = 0.6  # of the budget, at most, per whole file
+WHOLE_FILE_SHARE = 0.7  # of the budget, at most, per whole file
+FILE_VOTES = True  # the best files by the summed scores of their hits (else the best hit's)
+SMALL_FILES = 5  # of the files hit, the best this many are whole when they are small...
+SMALL_FILE_SHARE = 0.15  # ...costing at most this share of the budget
 ENCLOSING_HITS = 3  # the best hits whose enclosing class is sent whole when small enough
 ENCLOSING_SHARE = 0.25
 NAMED_NEIGHBOURS = True  # a graph neighbour the task names is a body, not a signature
@@ -103,16 +109,17 @@ def gather(ctx: LiveIndex, task: str, path: str | None, budget: int,
     """Stages 1 and 2: ranked units, best first, without duplicates; whole files only
     where one costs at most `WHOLE_FILE_SHARE` of `budget`."""
     hits = search_code(ctx, task, k=k, path=path, max_tokens=MAX_MAX_TOKENS).results
-    found = _found(ctx, hits, budget)
+    defs = Definitions(ctx)
+    found = _found(ctx, defs, hits, budget)
     names = task_names(task)
     units: dict[tuple[str, int, int], Unit] = {}
     _merge(units, found)
     _merge(units, _whole_files(ctx, found, budget))
-    _merge(units, _enclosing(ctx, found, budget))
-    _merge(units, _named(ctx, names, found))
-    _merge(units, _module_heads(ctx, found))
+    _merge(units, _enclosing(ctx, defs, found, budget))
+    _merge(units, _named(defs, names, found))
+    _merge(units, _module_heads(defs, found))
     if found and _graph_ready(ctx.index):
-        _merge(units, _neighbours(ctx, found, path, names))
+        _merge(units, _neighbours(ctx, defs, found, path, names))
     recent = set(ctx.recently_changed())
     for u in units.values():
         if u.path in recent:
@@ -155,15 +162,33 @@ def _definitions(ctx: LiveIndex, paths: Iterable[str]) -> dict[str, list[Definit
     return out
 
 
+class Definitions:
+    """The definitions of files, read from the store once per call: the stages ask for
+    overlapping sets of files (the hits' files, then the best of them), and only the files
+    not asked for before are queried."""
+
+    def __init__(self, ctx: LiveIndex) -> None:
+        self._ctx = ctx
+        self._by_path: dict[str, list[Definition]] = {}
+
+    def of(self, paths: Iterable[str]) -> dict[str, list[Definition]]:
+        wanted = sorted(set(paths))
+        missing = [p for p in wanted if p not in self._by_path]
+        if missing:
+            self._by_path.update(_definitions(self._ctx, missing))
+        return {p: self._by_path[p] for p in wanted}
+
+
 def _innermost(defs: list[Definition], start: int, end: int) -> Definition | None:
     holding = [d for d in defs if d.start_line <= start and end <= d.end_line]
     return min(holding, key=lambda d: d.end_line - d.start_line, default=None)
 
 
-def _found(ctx: LiveIndex, hits: list[SearchHit], budget: int) -> list[Unit]:
+def _found(ctx: LiveIndex, definitions: Definitions, hits: list[SearchHit],
+           budget: int) -> list[Unit]:
     if not hits:
         return []
-    defs = _definitions(ctx, (h.path for h in hits))
+    defs = definitions.of(h.path for h in hits)
     top = max(h.score for h in hits) or 1.0
     out: list[Unit] = []
     for rank, h in enumerate(hits):
@@ -196,7 +221,7 @@ def task_names(task: str) -> set[str]:
     return {n for n in names if len(n) >= 4 and not n.startswith("__")}
 
 
-def _named(ctx: LiveIndex, names: set[str], found: list[Unit]) -> list[Unit]:
+def _named(definitions: Definitions, names: set[str], found: list[Unit]) -> list[Unit]:
     """The definitions of the best files that the task names (`task_names`), as bodies
     when not too long (the task often names the function to change; search may rank
     another one first)."""
@@ -205,32 +230,44 @@ def _named(ctx: LiveIndex, names: set[str], found: list[Unit]) -> list[Unit]:
         best.setdefault(u.path, u.score)
     if not names or not best:
         return []
-    defs = _definitions(ctx, list(best)[:NAMED_FILES])
+    defs = definitions.of(list(best)[:NAMED_FILES])
     return [_symbol_unit(d, best[p] * NAMED_WEIGHT, "named in the task")
             for p, found_defs in defs.items() for d in found_defs
             if d.name in names and d.end_line - d.start_line < MAX_BODY_LINES]
 
 
-def _whole_files(ctx: LiveIndex, found: list[Unit], budget: int) -> list[Unit]:
-    """The best files (by their best hit) that fit `WHOLE_FILE_SHARE` of the budget, whole."""
+def _file_ranking(found: list[Unit]) -> list[tuple[str, float]]:
+    """The files hit, best first, with the score of their best hit (by that score, or by
+    the sum of their hits' scores with `FILE_VOTES`)."""
     best: dict[str, float] = {}
+    votes: dict[str, float] = {}
     for u in found:
         best.setdefault(u.path, u.score)
+        votes[u.path] = votes.get(u.path, 0.0) + u.score
+    order = sorted(best, key=lambda p: -votes[p]) if FILE_VOTES else list(best)
+    return [(p, best[p]) for p in order]
+
+
+def _whole_files(ctx: LiveIndex, found: list[Unit], budget: int) -> list[Unit]:
+    """The best files that fit `WHOLE_FILE_SHARE` of the budget, whole; and the smaller
+    of the next ones (`SMALL_FILE_SHARE`)."""
     out: list[Unit] = []
-    for p in list(best)[:WHOLE_FILES]:
+    for rank, (p, score) in enumerate(_file_ranking(found)[:max(WHOLE_FILES, SMALL_FILES)]):
+        share = WHOLE_FILE_SHARE if rank < WHOLE_FILES else SMALL_FILE_SHARE
         lines = read_lines(ctx.root, p)
         # the answer is JSON: escaped newlines and quotes cost about a tenth more
-        if lines and count_tokens("\n".join(lines)) * 1.1 <= WHOLE_FILE_SHARE * budget:
-            out.append(Unit(p, 1, len(lines), "file", None, "", "", best[p] * 1.001,
+        if lines and count_tokens("\n".join(lines)) * 1.1 <= share * budget:
+            out.append(Unit(p, 1, len(lines), "file", None, "", "", score * 1.001,
                             ["whole file"], "body"))
     return out
 
 
-def _enclosing(ctx: LiveIndex, found: list[Unit], budget: int) -> list[Unit]:
+def _enclosing(ctx: LiveIndex, definitions: Definitions, found: list[Unit],
+               budget: int) -> list[Unit]:
     """The class around each of the best hits, whole, when it fits `ENCLOSING_SHARE` of the
     budget (the hunks of a change often sit in a neighbouring method or the class body)."""
     seeds = found[:ENCLOSING_HITS]
-    defs = _definitions(ctx, {u.path for u in seeds})
+    defs = definitions.of(u.path for u in seeds)
     source: dict[str, list[str]] = {}
     out: list[Unit] = []
     for u in seeds:
@@ -249,14 +286,14 @@ def _enclosing(ctx: LiveIndex, found: list[Unit], budget: int) -> list[Unit]:
     return out
 
 
-def _module_heads(ctx: LiveIndex, found: list[Unit]) -> list[Unit]:
+def _module_heads(definitions: Definitions, found: list[Unit]) -> list[Unit]:
     """The top of the best files, before their first definition: imports, constants, the
     module docstring (what a change to the file often touches too)."""
     out: list[Unit] = []
     best: dict[str, float] = {}
     for u in found:
         best.setdefault(u.path, u.score)
-    defs = _definitions(ctx, list(best)[:HEAD_FILES])
+    defs = definitions.of(list(best)[:HEAD_FILES])
     for p, found_defs in defs.items():
         first = min((d.start_line for d in found_defs), default=HEAD_LINES + 1)
         end = min(first - 1, HEAD_LINES)
@@ -278,13 +315,13 @@ def _in_scope(p: str, path: str | None) -> bool:
     return not path or p.startswith(path.rstrip("/") + "/") or posixpath.dirname(p) == path
 
 
-def _neighbours(ctx: LiveIndex, found: list[Unit], path: str | None,
+def _neighbours(ctx: LiveIndex, definitions: Definitions, found: list[Unit], path: str | None,
                 names: frozenset[str] | set[str] = frozenset()) -> list[Unit]:
     """Callers, callees, bases and subclasses of the best definitions; imports and importing
     tests of the best files. A neighbour is a signature unless there is evidence for its
     body: the task names it (`names`), or it calls or is called by the best hit."""
     out: list[Unit] = []
-    defs = _definitions(ctx, {u.path for u in found[:SEED_SYMBOLS]})
+    defs = definitions.of(u.path for u in found[:SEED_SYMBOLS])
     seeds = [(u, d) for u in found[:SEED_SYMBOLS]
              for d in [_defn_of(defs[u.path], u)] if d is not None]
     for i, (unit, d) in enumerate(seeds):
