@@ -326,3 +326,53 @@ async def _until(condition: Callable[[], bool]) -> None:
     with anyio.fail_after(60):
         while not condition():
             await anyio.sleep(0.05)  # a background timer we do not control
+
+
+def _resident_kb_of(path: Path) -> int:
+    """This process's resident memory in mappings of `path`, in KB (smaps)."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        parts = line.split()
+        if parts and "-" in parts[0] and len(parts) >= 5 and ":" in parts[3]:
+            inside = len(parts) > 5 and parts[5] == str(path)
+        elif inside and parts and parts[0] == "Rss:":
+            total += int(parts[1])
+    return total
+
+
+@needs_model
+def test_numpy_backend_keeps_no_page_of_the_model_file_once_its_layers_are_dropped(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from indexer.embed import bert_cpu
+
+    monkeypatch.setattr(bert_cpu, "RELEASE_AFTER_S", 0.2)
+    path = model_cache / "models" / "all-minilm-l6-v2-q8_0.gguf"
+    embedder = bert_cpu.NumpyBertEmbedder(path)
+    embedder.embed_query("open a file")  # llama.cpp maps the file for queries
+    queries_only = _resident_kb_of(path)
+    embedder.embed_documents(["def read(path): return open(path).read()"] * 8)
+    with anyio.from_thread.start_blocking_portal() as portal:
+        portal.call(_until, lambda: not embedder.weights_loaded)
+    # what documents read (every tensor) is not left mapped: only llama.cpp's pages remain
+    assert _resident_kb_of(path) <= queries_only + 1024
+    embedder.close()
+
+
+@needs_model
+def test_gguf_tensors_read_directly_equal_the_gguf_packages_reading(model_cache: Path) -> None:
+    from gguf import GGUFReader
+
+    from indexer.embed.gguf_file import read_fields, read_gguf, read_tensor
+
+    path = model_cache / "models" / "all-minilm-l6-v2-q8_0.gguf"
+    fields, tensors = read_gguf(path)
+    reader = GGUFReader(path)
+    assert sorted(tensors) == sorted(t.name for t in reader.tensors)
+    for tensor in reader.tensors:
+        data = read_tensor(path, tensors[tensor.name])
+        assert tensors[tensor.name].tensor_type == tensor.tensor_type
+        assert data.dtype == tensor.data.dtype
+        assert np.array_equal(data, tensor.data), tensor.name
+    assert fields == read_fields(path)
+    assert fields["bert.block_count"] == 6
