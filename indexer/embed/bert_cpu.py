@@ -309,10 +309,18 @@ class NumpyBertEmbedder(EmbedderFacts):
         with self._pool_lock:
             if self._active:
                 return
-            self._layer_cache = None
+            dropped, self._layer_cache = self._layer_cache, None
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=False)
+            pool.shutdown(wait=True)  # its threads' heaps are trimmed below
+        if dropped is not None:
+            del dropped
+            # glibc keeps what the layers, their temporaries and the scratch memory freed
+            # (~40 MB for MiniLM) resident until it is asked: a server whose edits stopped
+            # would stay that much above its start
+            from indexer.core import trim_heap
+
+            trim_heap()
 
     def _release_later(self) -> None:
         with self._pool_lock:
