@@ -64,9 +64,7 @@ def embedders(model_cache: Path, request: pytest.FixtureRequest) -> dict[str, ob
         pytest.skip("llama-cpp-python is not installed")
     models = model_cache / "models"
     cls = _backend_class(request.param)
-    # the numpy backend's own encoder, also for the small calls it gives llama.cpp
-    extra = {"small_call_tokens": 0} if request.param == "numpy" else {}
-    return {q: cls(models / f"all-minilm-l6-v2-{q}.gguf", **extra) for q in convert.QUANTS}
+    return {q: cls(models / f"all-minilm-l6-v2-{q}.gguf") for q in convert.QUANTS}
 
 
 def reference() -> tuple[list[str], np.ndarray]:
@@ -235,7 +233,7 @@ def test_numpy_and_llama_backends_compute_the_same_vectors(model_cache: Path, qu
     # They share a model id (and so the embedding cache): this is what makes that sound.
     texts, _ = reference()
     path = model_cache / "models" / f"all-minilm-l6-v2-{quant}.gguf"
-    llama, numpy_ = _backend_class("llama")(path), _backend_class("numpy")(path, small_call_tokens=0)
+    llama, numpy_ = _backend_class("llama")(path), _backend_class("numpy")(path)
 
     cosines = (llama.embed_documents(texts) * numpy_.embed_documents(texts)).sum(axis=1)
 
@@ -312,8 +310,7 @@ def test_numpy_backend_holds_its_float32_layers_only_while_documents_are_embedde
     from indexer.embed import bert_cpu
 
     monkeypatch.setattr(bert_cpu, "RELEASE_AFTER_S", 0.2)
-    embedder = bert_cpu.NumpyBertEmbedder(model_cache / "models" / "all-minilm-l6-v2-q8_0.gguf",
-                                          small_call_tokens=0)
+    embedder = bert_cpu.NumpyBertEmbedder(model_cache / "models" / "all-minilm-l6-v2-q8_0.gguf")
     embedder.embed_query("open a file")  # queries run in llama.cpp: no float32 layers
     assert not embedder.weights_loaded
     first = embedder.embed_documents(["def read(path): return open(path).read()"])
@@ -351,7 +348,7 @@ def test_numpy_backend_keeps_no_page_of_the_model_file_once_its_layers_are_dropp
 
     monkeypatch.setattr(bert_cpu, "RELEASE_AFTER_S", 0.2)
     path = model_cache / "models" / "all-minilm-l6-v2-q8_0.gguf"
-    embedder = bert_cpu.NumpyBertEmbedder(path, small_call_tokens=0)
+    embedder = bert_cpu.NumpyBertEmbedder(path)
     embedder.embed_query("open a file")  # llama.cpp maps the file for queries
     queries_only = _resident_kb_of(path)
     embedder.embed_documents(["def read(path): return open(path).read()"] * 8)
@@ -393,7 +390,7 @@ def anonymous_mb():
 
 bert_cpu.RELEASE_AFTER_S = 0.2
 KEPT_MB = float(sys.argv[2])
-embedder = bert_cpu.NumpyBertEmbedder(sys.argv[1], threads=2, small_call_tokens=0)
+embedder = bert_cpu.NumpyBertEmbedder(sys.argv[1], threads=2)
 embedder.embed_query("open a file")
 before = anonymous_mb()
 embedder.embed_documents([f"def read_{i}(path):\\n    return open(path).read() + {i}" * 3
@@ -423,22 +420,3 @@ def test_memory_the_numpy_backends_layers_took_goes_back_to_the_system_when_drop
     grown, kept = (float(x) for x in done.stdout.split())
     assert grown > 60, f"embedding documents grew the memory by {grown:.0f} MB only"
     assert kept <= bound, f"{kept:.0f} MB still held once the layers were dropped"
-
-
-@needs_model
-def test_a_watcher_sized_document_call_runs_without_loading_the_float32_layers(
-    model_cache: Path,
-) -> None:
-    from indexer.embed import bert_cpu
-
-    path = model_cache / "models" / "all-minilm-l6-v2-q8_0.gguf"
-    texts, _ = reference()
-    served = bert_cpu.NumpyBertEmbedder(path)
-    small = served.embed_documents(texts[:8])  # a few changed chunks
-    assert not served.weights_loaded
-    own = bert_cpu.NumpyBertEmbedder(path, small_call_tokens=0).embed_documents(texts[:8])
-    assert (small * own).sum(axis=1).min() >= 0.999  # the same vectors (one shared cache)
-    many = [" ".join(texts) * 4] * 40  # 40 window-long documents: a build, not an edit
-    served.embed_documents(many)
-    assert served.weights_loaded
-    served.close()

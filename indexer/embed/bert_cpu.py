@@ -47,13 +47,6 @@ MAX_SEQS = 64
 # Seconds after the last document call that the float32 layers are dropped (reloading them
 # costs ~1 s of CPU; a watcher batch every few seconds keeps them).
 RELEASE_AFTER_S = 30.0
-# Document calls of at most this many tokens (a watcher batch's changed chunks) run in
-# llama.cpp, as queries do, unless the float32 layers are in memory already: loading them
-# takes ~75 MB (MiniLM) until `RELEASE_AFTER_S` after the last call, so a server that follows
-# edits would hold them all the time, and their churn leaves its heap above where it started.
-# llama.cpp costs ~1.3x the CPU of this backend on such calls (4k tokens: 1.86 against
-# 1.42 CPU-s, the layers' load included) and gives the same vectors (cosine >= 0.998).
-SMALL_CALL_TOKENS = 4096
 _POOL_MEAN, _POOL_CLS = 1, 2
 _GELU_A = math.sqrt(2.0 / math.pi)
 _GELU_B = 0.044715
@@ -208,12 +201,10 @@ class NumpyBertEmbedder(EmbedderFacts):
         threads: int | None = None,
         batch_tokens: int | None = None,
         max_tokens: int | None = None,
-        small_call_tokens: int = SMALL_CALL_TOKENS,
     ) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelUnavailableError(f"GGUF model {str(self.path)!r} not found")
-        self.small_call_tokens = small_call_tokens
         from indexer.embed.gguf_file import read_gguf
 
         # the header only: tensors are read (`os.pread`) when needed, into arrays this
@@ -374,8 +365,6 @@ class NumpyBertEmbedder(EmbedderFacts):
             return out
         tokens = [self.tokenize(t) for t in texts]
         lengths = [len(t) for t in tokens]
-        if sum(lengths) <= self.small_call_tokens and not self.weights_loaded:
-            return self._small.embed_token_ids(tokens)
         # At least one batch per thread when there is enough work to share.
         share = -(-sum(lengths) // self.threads)
         budget = min(self.batch_tokens, max(share, self._max_tokens))
