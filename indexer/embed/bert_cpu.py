@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from indexer.embed.batching import pack_batches, physical_cores
+from indexer.embed.gguf_file import TensorInfo
 from indexer.embed.protocol import EmbedderError, EmbedderFacts, ModelUnavailableError
 
 log = logging.getLogger(__name__)
@@ -55,16 +56,6 @@ _EXP_SAFE = 80.0
 
 class UnsupportedModel(EmbedderError):
     """The GGUF file is not a BERT-style encoder this backend can run."""
-
-
-def _field(reader: Any, key: str) -> Any:
-    field = reader.fields.get(key)
-    if field is None:
-        return None
-    try:
-        return field.contents()
-    except (ValueError, IndexError):
-        return None
 
 
 class _BlasThreads:
@@ -191,6 +182,16 @@ class _Layer:
     up_b: np.ndarray
 
 
+class _Weights:
+    """What documents need beyond queries: the raw token table and the float32 layers."""
+
+    __slots__ = ("layers", "token_table")
+
+    def __init__(self, token_table: np.ndarray, layers: list[_Layer]) -> None:
+        self.token_table = token_table
+        self.layers = layers
+
+
 class NumpyBertEmbedder(EmbedderFacts):
     """An `Embedder` for BERT-architecture GGUF encoders, computed with numpy on the CPU."""
 
@@ -204,24 +205,25 @@ class NumpyBertEmbedder(EmbedderFacts):
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelUnavailableError(f"GGUF model {str(self.path)!r} not found")
-        from gguf import GGUFReader
+        from indexer.embed.gguf_file import read_gguf
 
-        reader = GGUFReader(self.path)
-        arch = str(_field(reader, "general.architecture") or "")
+        # the header only: tensors are read (`os.pread`) when needed, into arrays this
+        # embedder owns, so no page of the file stays resident once they are dropped
+        fields, self._tensors = read_gguf(self.path)
+        arch = str(fields.get("general.architecture") or "")
         if arch not in SUPPORTED_ARCHS:
             raise UnsupportedModel(f"{self.path.name}: architecture {arch!r} is not BERT")
-        self._tensors = {t.name: t for t in reader.tensors}
-        self._heads = int(_field(reader, f"{arch}.attention.head_count") or 0)
-        self._eps = float(_field(reader, f"{arch}.attention.layer_norm_epsilon") or 1e-12)
-        pooling = _field(reader, f"{arch}.pooling_type")
+        self._heads = int(fields.get(f"{arch}.attention.head_count") or 0)
+        self._eps = float(fields.get(f"{arch}.attention.layer_norm_epsilon") or 1e-12)
+        pooling = fields.get(f"{arch}.pooling_type")
         self._pooling = _POOL_MEAN if pooling in (None, 0) else int(pooling)
         if self._pooling not in (_POOL_MEAN, _POOL_CLS):
             raise UnsupportedModel(f"{self.path.name}: pooling type {pooling} is not mean or CLS")
-        blocks = int(_field(reader, f"{arch}.block_count") or 0)
-        window = int(_field(reader, f"{arch}.context_length") or 0)
-        declared = _field(reader, "sextant.max_seq_length")
+        blocks = int(fields.get(f"{arch}.block_count") or 0)
+        window = int(fields.get(f"{arch}.context_length") or 0)
+        declared = fields.get("sextant.max_seq_length")
         self._max_tokens = min(int(x) for x in (window, declared, max_tokens) if x)
-        self._token_embd = self._raw("token_embd.weight")
+        self._raw("token_embd.weight")  # present, read with the layers
         self._position = self._dense("position_embd.weight")[: self._max_tokens]
         types = self._tensors.get("token_types.weight")
         self._type0 = self._dense("token_types.weight")[0] if types is not None else 0.0
@@ -231,7 +233,7 @@ class NumpyBertEmbedder(EmbedderFacts):
         # memory") exist only while documents are embedded: loaded by the first call, dropped
         # `RELEASE_AFTER_S` after the last one (a server whose chunks all have vectors embeds
         # only queries, in llama.cpp).
-        self._layer_cache: list[_Layer] | None = None
+        self._layer_cache: _Weights | None = None
         self._release_timer: threading.Timer | None = None
         self._active = 0  # embed_documents calls running: the layers are not dropped then
         self._dim = int(self._position.shape[1])
@@ -258,30 +260,42 @@ class NumpyBertEmbedder(EmbedderFacts):
 
     # -- weights ---------------------------------------------------------------------------
 
-    def _raw(self, name: str) -> Any:
+    def _raw(self, name: str) -> TensorInfo:
         tensor = self._tensors.get(name)
         if tensor is None:
             raise UnsupportedModel(f"{self.path.name}: no tensor {name!r}")
         return tensor
 
+    def _read(self, name: str) -> np.ndarray:
+        """The tensor's bytes as stored (quantized or not), read from the file now."""
+        from indexer.embed.gguf_file import read_tensor
+
+        return read_tensor(self.path, self._raw(name))
+
     def _dense(self, name: str) -> np.ndarray:
         from gguf.quants import dequantize
 
         tensor = self._raw(name)
-        shape = tuple(int(n) for n in reversed(tensor.shape))
-        data = dequantize(tensor.data, tensor.tensor_type)
-        return np.ascontiguousarray(np.asarray(data, dtype=np.float32).reshape(shape))
+        data = dequantize(self._read(name), tensor.tensor_type)
+        return np.ascontiguousarray(np.asarray(data, dtype=np.float32).reshape(tensor.shape))
 
     def _linear(self, prefix: str) -> tuple[np.ndarray, np.ndarray]:
         """(input x output) weight, contiguous for `x @ w`, and the bias."""
         return np.ascontiguousarray(self._dense(prefix + ".weight").T), self._dense(prefix + ".bias")
 
     @property
-    def _layers(self) -> list[_Layer]:
+    def _weights(self) -> _Weights:
+        """The token table and the float32 encoder layers, read now unless in memory."""
         with self._pool_lock:
             if self._layer_cache is None:
-                self._layer_cache = [self._load_layer(i) for i in range(self._blocks)]
+                self._layer_cache = _Weights(
+                    self._read("token_embd.weight"),
+                    [self._load_layer(i) for i in range(self._blocks)])
             return self._layer_cache
+
+    @property
+    def _layers(self) -> list[_Layer]:
+        return self._weights.layers
 
     @property
     def weights_loaded(self) -> bool:
@@ -289,15 +303,24 @@ class NumpyBertEmbedder(EmbedderFacts):
         return self._layer_cache is not None
 
     def release(self) -> None:
-        """Drop the float32 encoder layers and the worker threads (reloaded on next use);
+        """Drop the token table, the float32 encoder layers and the worker threads (read
+        again on next use);
         nothing while a call embeds (its last one schedules the release again)."""
         with self._pool_lock:
             if self._active:
                 return
-            self._layer_cache = None
+            dropped, self._layer_cache = self._layer_cache, None
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=False)
+            pool.shutdown(wait=True)  # its threads' heaps are trimmed below
+        if dropped is not None:
+            del dropped
+            # glibc keeps what the layers, their temporaries and the scratch memory freed
+            # (~40 MB for MiniLM) resident until it is asked: a server whose edits stopped
+            # would stay that much above its start
+            from indexer.core import trim_heap
+
+            trim_heap()
 
     def _release_later(self) -> None:
         with self._pool_lock:
@@ -399,13 +422,14 @@ class NumpyBertEmbedder(EmbedderFacts):
             return result
         ids = np.fromiter((t for seq in seqs for t in seq), dtype=np.int64, count=int(starts[-1]))
         positions = np.concatenate([np.arange(n) for n in lengths if n])
-        x = self._embed_tokens(ids)
+        weights = self._weights
+        x = self._embed_tokens(ids, weights.token_table, self._raw("token_embd.weight"))
         x += self._position[positions]
         x += self._type0
         x = _layer_norm(x, *self._norm, self._eps)
         ws = self._take_workspace(len(ids))
         try:
-            for layer in self._layers:
+            for layer in weights.layers:
                 x = self._layer(x, layer, starts, ws)
             pooled = self._pool_rows(x, lengths, starts)
         finally:
@@ -441,13 +465,13 @@ class NumpyBertEmbedder(EmbedderFacts):
         with self._pool_lock:
             self._spare.clear()
 
-    def _embed_tokens(self, ids: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _embed_tokens(ids: np.ndarray, table: np.ndarray, info: TensorInfo) -> np.ndarray:
         """Rows of the (possibly quantized) token embedding table, dequantized on demand."""
         from gguf.quants import dequantize
 
         unique, inverse = np.unique(ids, return_inverse=True)
-        table = self._token_embd
-        rows = dequantize(np.asarray(table.data[unique]), table.tensor_type)
+        rows = dequantize(np.asarray(table[unique]), info.tensor_type)
         rows = np.asarray(rows, dtype=np.float32).reshape(len(unique), -1)
         return rows[inverse]
 

@@ -24,14 +24,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import mmap
-import struct
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from indexer.core import atomic_target, cache_dir
+from indexer.embed.gguf_file import read_fields
 from indexer.embed.protocol import ModelUnavailableError
 
 log = logging.getLogger(__name__)
@@ -84,7 +83,7 @@ def provision_default_model(quant: str = DEFAULT_QUANT) -> Path:
 
 def _is_current(path: Path) -> bool:
     try:
-        return _read_fields(path).get(KEY_CONVERT_VERSION) == CONVERT_VERSION
+        return read_fields(path).get(KEY_CONVERT_VERSION) == CONVERT_VERSION
     except (OSError, ValueError, KeyError) as exc:
         log.warning("cached model %s unreadable (%s); converting again", path, exc)
         return False
@@ -204,64 +203,6 @@ def _encode(name: str, data: np.ndarray, quant: str) -> tuple[np.ndarray, Any]:
     return data.astype(np.float16), gguf.GGMLQuantizationType.F16
 
 
-_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?",
-            10: "<Q", 11: "<q", 12: "<d"}  # GGUF value types (8: string, 9: array)
-_STRING, _ARRAY = 8, 9
-
-
-def _read_fields(path: Path) -> dict[str, Any]:
-    """Scalar and string metadata of a GGUF file (arrays are skipped).
-
-    Reads the key-value header directly (struct over a memory map): the `gguf` package's
-    reader builds a numpy view per array element, ~1.2 s of CPU for MiniLM's 30k-token
-    vocabulary on every start of an index with the static tier; this takes milliseconds."""
-    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as m:
-        magic, version, tensors, count = struct.unpack_from("<4sIQQ", m, 0)
-        if magic != b"GGUF" or version < 2:
-            raise ValueError(f"{path.name} is not a GGUF v2+ file")
-        fields: dict[str, Any] = {"GGUF.version": version, "GGUF.tensor_count": tensors,
-                                  "GGUF.kv_count": count}
-        at = 24
-        for _ in range(count):
-            key, at = _gguf_string(m, at)
-            (kind,) = struct.unpack_from("<I", m, at)
-            value, at = _gguf_value(m, at + 4, kind)
-            if value is not _SKIPPED:
-                fields[key] = value
-        return fields
-
-
-_SKIPPED = object()
-
-
-def _gguf_string(m: mmap.mmap, at: int) -> tuple[str, int]:
-    (n,) = struct.unpack_from("<Q", m, at)
-    return m[at + 8:at + 8 + n].decode("utf-8", "replace"), at + 8 + n
-
-
-def _gguf_value(m: mmap.mmap, at: int, kind: int) -> tuple[Any, int]:
-    """The value of type `kind` at `at` (arrays: skipped) and the offset after it."""
-    if kind == _STRING:
-        return _gguf_string(m, at)
-    if kind in _SCALARS:
-        fmt = _SCALARS[kind]
-        return struct.unpack_from(fmt, m, at)[0], at + struct.calcsize(fmt)
-    if kind != _ARRAY:
-        raise ValueError(f"unknown GGUF value type {kind}")
-    item, n = struct.unpack_from("<IQ", m, at)
-    at += 12
-    if item in _SCALARS:
-        return _SKIPPED, at + n * struct.calcsize(_SCALARS[item])
-    if item == _STRING:  # a vocabulary: step over each string by its length, undecoded
-        length = struct.Struct("<Q").unpack_from
-        for _ in range(n):
-            at += 8 + length(m, at)[0]
-        return _SKIPPED, at
-    for _ in range(n):
-        _, at = _gguf_value(m, at, item)
-    return _SKIPPED, at
-
-
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -288,7 +229,7 @@ def model_info(path: Path) -> dict[str, Any]:
     import gguf
 
     path = Path(path)
-    fields = _read_fields(path)
+    fields = read_fields(path)
     arch = str(fields.get("general.architecture", "unknown"))
     dim = fields.get(f"{arch}.embedding_length_out") or fields.get(f"{arch}.embedding_length")
     pooling = fields.get(f"{arch}.pooling_type")
