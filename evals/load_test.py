@@ -29,6 +29,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -187,6 +188,36 @@ async def _wait_ready(root: Path, index_dir: Path, proc: subprocess.Popen[bytes]
                 await anyio.sleep(0.1)  # polling a subprocess we do not control
 
 
+def _cpu_s(pid: int) -> float | None:
+    """The process's CPU time so far (user + system), in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_per_call(server_s: float | None, clients_s: float, calls: int,
+                 clients: int) -> dict[str, Any]:
+    """CPU per call of the server and of the clients (this process), and what they bound:
+    with every core busy, at most cores / (CPU per call) calls a second; closed-loop
+    clients (each waits for its answer) then wait at least clients / that rate on average
+    (Little's law), whatever the server does with its queue."""
+    if not calls or server_s is None:
+        return {}
+    per_call = (server_s + clients_s) / calls
+    capacity = (os.cpu_count() or 1) / per_call
+    return {"server_cpu_ms_per_call": round(server_s / calls * 1000, 1),
+            "clients_cpu_ms_per_call": round(clients_s / calls * 1000, 1),
+            "capacity_calls_per_s": round(capacity, 1),
+            "least_mean_latency_s": round(clients / capacity, 2)}
+
+
 def _rss_kb(pid: int, field: str = "VmHWM") -> int | None:
     """The process's peak (VmHWM) or current (VmRSS) resident memory, in KB."""
     try:
@@ -258,9 +289,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await anyio.sleep(args.settle)
             rss["before"] = _rss_kb(proc.pid, "VmRSS")
             res = Results()
+            cpu = (_cpu_s(proc.pid), _own_cpu_s())
             started = time.perf_counter()
             timed_out = await _clients(url, args, res, files)
             wall = time.perf_counter() - started
+            server_end = _cpu_s(proc.pid)
+            cpu_used = (None if server_end is None or cpu[0] is None else server_end - cpu[0],
+                        _own_cpu_s() - cpu[1])
             rss["after_calls"] = _rss_kb(proc.pid, "VmRSS")
             await anyio.sleep(args.settle)  # the last edits are indexed; memory settles
             rss["after_settle"] = _rss_kb(proc.pid, "VmRSS")
@@ -269,6 +304,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             stop(proc)
         report = _summary(res, wall, timed_out, args, peak)
+        calls = sum(len(v) for v in res.latencies.values())
+        report["cpu"] = cpu_per_call(*cpu_used, calls=calls, clients=args.clients)
         report.update(server_rss_now_kb=rss, edits_per_s=args.edits_per_s,
                       edit_files=len(files), load_average=os.getloadavg())
         report["server_alive_after"] = alive

@@ -262,3 +262,26 @@ def test_all_at_k_counts_a_query_only_when_every_gold_item_is_in_the_first_k() -
     one = QueryScore(first_rank=2, found_at=[2, 7], gold=2)
     m = summarize([both, one])
     assert m["All@5"] == 0.5 and m["All@10"] == 1.0 and m["Acc@5"] == 1.0
+
+
+def test_load_test_reads_a_processes_cpu_and_bounds_closed_loop_latency() -> None:
+    """The load test's CPU figures: a busy child's CPU time is read from /proc, and the
+    latency bound follows Little's law (clients over the rate the CPU per call allows)."""
+    import os
+
+    from evals.load_test import _cpu_s, cpu_per_call
+
+    code = "import sys\nx = 0\nfor i in range(3_000_000): x += i\nprint('busy')\nsys.stdin.read()"
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "busy\n"
+        assert (_cpu_s(child.pid) or 0.0) >= 0.05  # the loop: ~0.2 CPU-s on this machine
+    finally:
+        child.communicate("")
+    cores = os.cpu_count() or 1
+    out = cpu_per_call(server_s=6.0, clients_s=2.0, calls=100, clients=50)
+    assert out["server_cpu_ms_per_call"] == 60.0 and out["clients_cpu_ms_per_call"] == 20.0
+    assert out["capacity_calls_per_s"] == round(cores / 0.08, 1)
+    assert out["least_mean_latency_s"] == round(50 / (cores / 0.08), 2)
+    assert cpu_per_call(None, 1.0, 10, 5) == {} and cpu_per_call(1.0, 1.0, 0, 5) == {}

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -90,3 +93,56 @@ def test_token_table_is_cached_and_a_damaged_cache_is_rebuilt(
     enc = tiktoken.Encoding(**tokens._cl100k_config())
     text = "def add_url_rule(self, rule: str) -> None:\n    return None  # 数据 😀\n"
     assert len(enc.encode_ordinary(text)) == count_tokens(text)
+
+
+# Plain ASCII pieces that decide cl100k's splits: contractions in both cases, letter runs
+# after punctuation, digit runs longer than 3, punctuation runs before line breaks, trailing
+# and mid-text whitespace runs.
+_PLAIN_ALPHABET = ["\n", "\n\n", "\r", "\r\n", " ", " ", "   ", "\t", "a", "Foo", "bar_baz",
+                   "'s", "'S", "'ll", "'LL", "'ve", "'re", "'d", "'t", "'x", "'", "1", "23",
+                   "4567", ":", "-", "{", "}", "...", "#", "\"", "==", "=>", "/*", "*/",
+                   "`", "~", "@decorator", "self.", "()", "0x1F", "zzqxj", "qwrtp"]
+
+
+def _encoder_len(text: str) -> int:
+    return len(tokens.encoding().encode_ordinary(text))
+
+
+def test_lean_counts_equal_the_encoders_on_plain_text() -> None:
+    """The Python count that spares a CLI search building the encoder is exact: random plain
+    text built from the characters cl100k splits on, and this repository's own sources."""
+    lean = tokens._Lean()
+    lean.left = 1 << 40  # no budget here: every text is counted both ways
+    rng = random.Random(11)
+    texts = ["".join(rng.choice(_PLAIN_ALPHABET) for _ in range(rng.randint(1, 300)))
+             for _ in range(3000)]
+    root = Path(__file__).resolve().parent.parent
+    sources = [p.read_text() for p in sorted(root.glob("*/*.py"))]
+    plain = [t for t in sources if tokens._PLAIN.fullmatch(t)]
+    assert len(plain) >= 50
+    texts += plain
+    texts += ["", " ", "\n", "  \n  ", "x  ", "'s", "a'sb", "12345678", "!!!\n\n\nx"]
+    for text in texts:
+        assert lean.count(text) == _encoder_len(text), repr(text[:200])
+
+
+def test_other_text_and_long_runs_go_to_the_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    lean = tokens._Lean()
+    assert lean.count("naïve") is None and lean.count("form\x0cfeed") is None
+    monkeypatch.setattr(tokens, "_LEAN_CHARS", 100)
+    small = tokens._Lean()
+    assert small.count("x" * 60) == _encoder_len("x" * 60)
+    assert small.count("y" * 60) is None  # past the budget: the encoder counts
+
+
+def test_a_process_that_counts_little_plain_text_builds_no_encoder() -> None:
+    """A CLI search counts its answer without building the encoder (~65 ms of its start)."""
+    root = Path(__file__).resolve().parent.parent
+    code = ("from indexer.core import tokens\n"
+            "n = tokens.count_tokens('def f(x):\\n    return x + 1\\n' * 50)\n"
+            "print(n, tokens.encoding.cache_info().currsize)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=root)
+    n, built = out.stdout.split()
+    assert int(built) == 0
+    assert int(n) == _encoder_len("def f(x):\n    return x + 1\n" * 50)

@@ -16,6 +16,7 @@ bare `[REDACTED]`), so redacting an answer that fits its token budget keeps it w
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, TypeVar
 
@@ -53,7 +54,14 @@ PATTERNS: dict[str, str] = {
     "jwt": r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}",
 }
 
-_COMBINED = re.compile("|".join(f"(?P<{k.replace('-', '_')}>{v})" for k, v in PATTERNS.items()))
+
+@functools.cache
+def _combined() -> re.Pattern[str]:
+    """All patterns in one regex, compiled when a text first passes the prefilter (~20 ms,
+    which a CLI search whose answer holds no candidate never spends)."""
+    return re.compile("|".join(f"(?P<{k.replace('-', '_')}>{v})" for k, v in PATTERNS.items()))
+
+
 # Every pattern contains one of these; most strings contain none and skip the big regex.
 _PREFILTER = re.compile(r"PRIVATE KEY|A[KSBC][IC]A|aws_secret|gh[pousr]_|github_pat_|glpat-"
                         r"|xox[baprse]-|hooks\.slack|AIza|k_live_|sk-|npm_|pypi-|eyJ",
@@ -75,7 +83,7 @@ def redact_text(text: str) -> str:
     """`text` with every high-confidence secret replaced by `[REDACTED:<kind>]`."""
     if not _PREFILTER.search(text):
         return text
-    return _COMBINED.sub(_marker, text)
+    return _combined().sub(_marker, text)
 
 
 def redact(value: T) -> T:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from indexer import lazy_attributes
 
 if TYPE_CHECKING:
+    from indexer.core.duck import duckdb
     from indexer.core.fsutil import (
         atomic_target,
         atomic_write_bytes,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     )
 
 _WHERE = {
+    "duckdb": "indexer.core.duck",
     "atomic_target": "indexer.core.fsutil",
     "cache_dir": "indexer.core.fsutil",
     "atomic_write_bytes": "indexer.core.fsutil",
@@ -74,6 +76,7 @@ __all__ = [
     "count_tokens",
     "count_tokens_after",
     "count_tokens_lines",
+    "duckdb",
     "encoding",
     "fsync_path",
     "trim_heap",

@@ -50,11 +50,83 @@ _RANKS = 100_256  # cl100k_base's mergeable ranks
 
 @functools.cache
 def encoding() -> tiktoken.Encoding:
+    global _lean
     enc = tiktoken.Encoding(**_cl100k_config())
     # The encoder keeps its own copy of the ranks (in Rust); the Python dict it was built
     # from is read again only to pickle it, which nothing does: dropping it frees ~12 MB.
     enc._mergeable_ranks = {}
+    _lean = None  # the encoder counts from now on: the lean table's ranks are freed too
     return enc
+
+
+# Plain ASCII text (tab, line breaks, printable characters), where cl100k's Unicode classes
+# reduce to ASCII ones: \p{L} to letters, \p{N} to digits, \s to tab, CR, LF and space.
+_PLAIN = re.compile(r"[\t\n\r\x20-\x7e]*")
+# cl100k's pre-tokenizer on such text (tiktoken_ext's pattern with those classes; `\Z` is
+# Rust's `$`, the end of the text). Python's `re` has possessive quantifiers since 3.11.
+_PLAIN_PIECES = re.compile(r"'(?i:[sdmt]|ll|ve|re)|[^\r\nA-Za-z0-9]?+[A-Za-z]++|[0-9]{1,3}+"
+                           r"| ?[^\sA-Za-z0-9]++[\r\n]*+|\s++\Z|\s*[\r\n]|\s+(?!\S)|\s")
+_LEAN_CHARS = 1 << 20  # characters a process counts in Python before it builds the encoder
+
+
+class _Lean:
+    """cl100k counts of plain ASCII text without building tiktoken's encoder (CoreBPE: ~65 ms
+    of a CLI search, which counts a few answers and exits). The same two steps as CoreBPE's
+    `encode_ordinary`: the pattern's pieces, then each piece's byte-pair merge over the same
+    ranks (a piece in the table is one token; else merge the lowest-ranked adjacent pair,
+    the leftmost on ties, until no pair is in the table), so the count is the same
+    (tests/test_tokens.py compares them). A process counts up to `_LEAN_CHARS` this way;
+    past that, or on other text, it builds the encoder, and the lean table is dropped."""
+
+    def __init__(self) -> None:
+        self.ranks: dict[bytes, int] = _cl100k_config()["mergeable_ranks"]
+        self.pieces: dict[str, int] = {}
+        self.left = _LEAN_CHARS
+
+    def count(self, text: str) -> int | None:
+        """The count, or None when `text` is not for this path."""
+        if len(text) > self.left or not _PLAIN.fullmatch(text):
+            return None
+        self.left -= len(text)
+        pieces, total = self.pieces, 0
+        for piece in _PLAIN_PIECES.findall(text):
+            n = pieces.get(piece)
+            if n is None:
+                n = pieces[piece] = self._merged_len(piece.encode())
+            total += n
+        return total
+
+    def _merged_len(self, piece: bytes) -> int:
+        ranks = self.ranks
+        if piece in ranks:
+            return 1
+        parts = [piece[i:i + 1] for i in range(len(piece))]
+        while len(parts) > 1:
+            best, at = -1, -1
+            for i in range(len(parts) - 1):
+                rank = ranks.get(parts[i] + parts[i + 1])
+                if rank is not None and (best < 0 or rank < best):
+                    best, at = rank, i
+            if at < 0:
+                break
+            parts[at:at + 2] = [parts[at] + parts[at + 1]]
+        return len(parts)
+
+
+_lean: _Lean | None = None
+
+
+def _ordinary_len(text: str) -> int:
+    """`len(encoding().encode_ordinary(text))`: in Python while a process has counted little
+    plain text and built no encoder (see `_Lean`), else with the encoder."""
+    global _lean
+    if encoding.cache_info().currsize == 0:
+        if _lean is None:
+            _lean = _Lean()
+        n = _lean.count(text)
+        if n is not None:
+            return n
+    return len(encoding().encode_ordinary(text))
 
 
 def _cl100k_config() -> dict[str, Any]:
@@ -90,7 +162,7 @@ def _valid(config: object) -> bool:
 
 def count_tokens(text: str) -> int:
     """Number of cl100k_base tokens in `text` (special-token strings count as plain text)."""
-    return len(encoding().encode_ordinary(text))
+    return _ordinary_len(text)
 
 
 def count_tokens_lines(text: str) -> int:
@@ -102,19 +174,19 @@ def count_tokens_lines(text: str) -> int:
 
 
 def _count_segments(text: str) -> int:
-    encode = encoding().encode_ordinary
+    encode = _ordinary_len
     parts = _CUT.split(text)  # each part but the last lost the newline it was cut after
     tail = parts.pop()
     total = _tails.get(tail)
     if total is None:
-        total = len(encode(tail))
+        total = encode(tail)
         if len(tail) <= _CACHE_CHARS:
             _tails.put(tail, total)
     get = _segments.get
     for segment in parts:
         n = get(segment)
         if n is None:
-            n = len(encode(segment + "\n"))
+            n = encode(segment + "\n")
             if len(segment) <= _CACHE_CHARS:
                 _segments.put(segment, n)
         total += n

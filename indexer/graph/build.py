@@ -29,9 +29,9 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-import duckdb
 import numpy as np
 
+from indexer.core import duckdb
 from indexer.disk import RepoIndex
 from indexer.graph.resolve import Layout, resolve
 from indexer.store import Store, atomic, text_column

@@ -18,9 +18,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 
+from indexer.core import duckdb
 from indexer.store import Store
 
 Ref = tuple[str, int, str, "str | None", str]  # path, line, kind, scope, name

@@ -30,8 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
-
+from indexer.core import duckdb
 from indexer.store import Store
 
 MAX_USES = 3000  # uses of one name considered for callers

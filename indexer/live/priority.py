@@ -25,8 +25,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import duckdb
-
+from indexer.core import duckdb
 from indexer.store import Store
 
 _TEST = re.compile(r"(^|/)(tests?|__tests__|spec|testing|testdata|fixtures?)(/|$)"

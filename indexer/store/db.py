@@ -26,8 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import duckdb
-
+from indexer.core import duckdb
 from indexer.parse import FileRecord
 from indexer.store.integrity import (
     attach_cache,

@@ -22,7 +22,7 @@ import shutil
 import time
 from pathlib import Path
 
-import duckdb
+from indexer.core import duckdb
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from sys import intern
 
-import duckdb
-
+from indexer.core import duckdb
 from indexer.store.db import GenerationCache, Store
 
 ChunkMeta = tuple[int, int, int, str | None, str]  # file_id, start, end, symbol, kind

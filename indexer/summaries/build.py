@@ -37,8 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
+from indexer.core import duckdb
 from indexer.graph import private_cursor
 from indexer.store import Store, atomic, text_column
 from indexer.summaries.facts import entry_points, key_symbols, readme_lead

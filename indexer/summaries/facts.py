@@ -10,7 +10,7 @@ import posixpath
 import re
 from pathlib import Path
 
-import duckdb
+from indexer.core import duckdb
 
 _KINDS = "('class', 'function', 'interface', 'struct', 'trait', 'enum', 'type', 'macro')"
 _PER_DIR = 8
