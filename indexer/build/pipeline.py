@@ -16,6 +16,7 @@ import contextlib
 import functools
 import gc
 import hashlib
+import itertools
 import json
 import logging
 import stat
@@ -43,6 +44,7 @@ from indexer.lexical import LexicalDoc, ident_body, tokenize_for_index
 from indexer.parse import FileRecord
 
 if TYPE_CHECKING:
+    from indexer.build.static import StaticJob
     from indexer.core import Chunk, ParsedFile
     from indexer.disk import RepoIndex
 
@@ -177,9 +179,17 @@ def _chunks_or_none(entry: FileEntry, data: bytes, opts: IndexOptions) -> list[C
         return None
 
 
-def process_batch(entries: list[FileEntry], opts: IndexOptions) -> list[FileRecord | SkippedFile]:
+def process_batch(entries: list[FileEntry], opts: IndexOptions,
+                  static: StaticJob | None = None) -> list[FileRecord | SkippedFile]:
+    """Process a batch of files (in a worker); with `static`, give the records their static
+    vectors too (`indexer.build.static`)."""
     with gc_paused():
-        return [process_file(e, opts) for e in entries]
+        results = [process_file(e, opts) for e in entries]
+        if static is not None:
+            from indexer.build.static import embed_records
+
+            embed_records([r for r in results if isinstance(r, FileRecord)], static)
+        return results
 
 
 @contextlib.contextmanager
@@ -198,14 +208,19 @@ def gc_paused() -> Iterator[None]:
         gc.enable()
 
 
-def warm_worker() -> None:
-    """Import what `process_file` needs and load the cl100k tables (~0.3 s of a fresh worker),
-    submitted while the main process still walks the tree."""
+def warm_worker(static: StaticJob | None = None) -> None:
+    """Import what `process_file` needs and load the cl100k tables (~0.3 s of a fresh worker)
+    and the static tier `static` names, submitted while the main process still walks the
+    tree."""
     import indexer.chunk.chunker
     import indexer.parse.treesitter  # noqa: F401
     from indexer.core import encoding
 
     encoding()
+    if static is not None:
+        from indexer.build.static import warm_static
+
+        warm_static(static)
 
 
 # -- orchestration ----------------------------------------------------------------------------
@@ -251,8 +266,9 @@ def _run_batches(
     own = index.workers is None
     pool = pool or WorkerPool(opts.workers)
     try:
-        yield from pool.map_batches(functools.partial(process_batch, opts=opts),
-                                    _batched(entries, _BATCH_FILES), _crashed)
+        yield from pool.map_batches(
+            functools.partial(process_batch, opts=opts, static=static_job(index)),
+            _batched(entries, _BATCH_FILES), _crashed)
     finally:
         if own:
             pool.close()
@@ -312,22 +328,47 @@ def _write(index: RepoIndex, records: list[FileRecord], deleted: list[str],
     return gen if deferred else None
 
 
+def static_job(index: RepoIndex) -> StaticJob | None:
+    """What the parse workers need to compute the attached static tier's vectors, or None
+    (no static tier, or one another process cannot load)."""
+    if index.static is None:
+        return None
+    from indexer.build.static import StaticJob
+    from indexer.embed import worker_spec
+
+    spec = worker_spec(index.static.embedder)
+    return StaticJob(spec, index.static.model_id) if spec is not None else None
+
+
 def _write_static(index: RepoIndex, records: Sequence[FileRecord], chunk_ids: Sequence[int],
                   removed: Sequence[int]) -> None:
-    """Give the batch's new chunks their static vectors (the static tier is attached)."""
+    """Give the batch's new chunks their static vectors (the static tier is attached): the
+    ones a worker computed are copied in, the others embedded here."""
     static = index.static
     assert static is not None
     static.remove(removed)
+    ids = iter(chunk_ids)
+    done: list[tuple[list[int], bytes]] = []
+    todo_ids: list[int] = []
     headers: list[str] = []
     texts: list[str] = []
     hashes: list[str] = []
     for rec in records:
+        rec_ids = list(itertools.islice(ids, rec.n_chunks))
+        if not rec_ids:
+            continue
+        if rec.static is not None and rec.static[0] == static.model_id:
+            done.append((rec_ids, rec.static[1]))
+            continue
         cols = rec.chunk_rows()  # Chunk field order: header 6, text 7
-        if cols:
-            headers.extend(cols[6])
-            texts.extend(cols[7])
-            hashes.extend(rec.chunk_hashes)
-    static.add(chunk_ids, headers, texts, hashes)
+        todo_ids.extend(rec_ids)
+        headers.extend(cols[6])
+        texts.extend(cols[7])
+        hashes.extend(rec.chunk_hashes)
+    if done:
+        static.add_vectors([i for rec_ids, _ in done for i in rec_ids],
+                           b"".join(vecs for _, vecs in done))
+    static.add(todo_ids, headers, texts, hashes)
 
 
 @contextlib.contextmanager
@@ -400,7 +441,7 @@ def index_repository(
                     pool = index.workers
                     if pool is None:
                         pool = run_pool = WorkerPool(opts.workers)
-                    pool.warm(warm_worker)
+                    pool.warm(functools.partial(warm_worker, static_job(index)))
         deleted = sorted(set(known) - seen)
         walk_skips = len(skipped)
         _apply(_Run(index, opts, stats, known, skipped, progress, should_stop, run_pool),

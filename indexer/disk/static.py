@@ -82,6 +82,12 @@ class StaticTier:
             vecs = self._embed_hashed(headers, texts, hashes)
         self.vectors.add(np.asarray(chunk_ids, dtype=np.uint64), vecs)
 
+    def add_vectors(self, chunk_ids: Sequence[int], vectors: bytes) -> None:
+        """Add the chunks `chunk_ids` with vectors this tier's embedder computed elsewhere
+        (a parse worker): their float16 rows, in order, as bytes."""
+        vecs = np.frombuffer(vectors, dtype=np.float16).reshape(len(chunk_ids), self.embedder.dim)
+        self.vectors.add(np.asarray(chunk_ids, dtype=np.uint64), vecs)
+
     def _embed_hashed(self, headers: Sequence[str], texts: Sequence[str],
                       hashes: Sequence[str]) -> np.ndarray:
         recent = self._recent

@@ -25,8 +25,10 @@ if TYPE_CHECKING:
     )
     from indexer.embed.static import (
         StaticEmbedder,
+        load_cached_static_tier,
         load_static_embedder,
         load_static_tier,
+        worker_spec,
     )
 
 _WHERE = {
@@ -34,6 +36,8 @@ _WHERE = {
     "StaticEmbedder": "indexer.embed.static",
     "load_static_embedder": "indexer.embed.static",
     "load_static_tier": "indexer.embed.static",
+    "load_cached_static_tier": "indexer.embed.static",
+    "worker_spec": "indexer.embed.static",
     "backend_from_env": "indexer.embed.factory",
     "model_id_for": "indexer.embed.factory",
     "load_embedder": "indexer.embed.factory",
@@ -53,10 +57,12 @@ __all__ = [
     "StaticEmbedder",
     "backend_from_env",
     "embedded_text",
+    "load_cached_static_tier",
     "load_embedder",
     "load_static_embedder",
     "load_static_tier",
     "model_id_for",
+    "worker_spec",
 ]
 
 __getattr__ = lazy_attributes(__name__, _WHERE)

@@ -107,6 +107,9 @@ class StaticEmbedder:
         self.split_case = split_case
         self._words = _WordVectors(table, vocab, self._max_tokens, split_case)
         self._words_lock = threading.Lock()
+        # the model file `load_static_tier` loads this very embedder from (set by
+        # `load_static_embedder` for its defaults), so other processes can load it too
+        self.source: Path | None = None
 
     @property
     def model_id(self) -> str:
@@ -230,16 +233,37 @@ def table_path(
     return base / f"{model_path.stem}-{fingerprint[:16]}-{recipe.key}.npy"
 
 
+def worker_spec(embedder: Embedder) -> str | None:
+    """The spec `load_static_tier` loads `embedder` from again in another process (a parse
+    worker: the cached table is read, never distilled there), or None when it cannot."""
+    if isinstance(embedder, StaticEmbedder):
+        return str(embedder.source) if embedder.source is not None else None
+    if isinstance(embedder, HashingEmbedder) and embedder.dim == _HASHING_STATIC_DIM:
+        return HASHING_SPEC
+    return None
+
+
+def load_cached_static_tier(spec: str) -> Embedder:
+    """`load_static_tier(spec)` from the cached table only (a parse worker's load): raises
+    `EmbedderError` when the table was not distilled yet, rather than distilling it."""
+    if spec.startswith(HASHING_SPEC):
+        return load_static_tier(spec)
+    return load_static_embedder(spec, distil=False)
+
+
 def load_static_embedder(
     spec: str | Path | None = None,
     gpu_layers: int | None = None,
     recipe: Recipe | None = None,
     cache_root: Path | None = None,
+    *,
+    distil: bool = True,
 ) -> StaticEmbedder:
     """The static embedder for a GGUF model (`spec` as in `load_embedder`: a path, or None
     for `$SEXTANT_MODEL` / the default model), distilling and caching its table on first
     use (MiniLM: 16-27 s on 2 shared CPU cores, see `indexer.embed.distil`). `gpu_layers`
-    applies only to the distillation; `cache_root` defaults to the Sextant cache dir."""
+    applies only to the distillation; `cache_root` defaults to the Sextant cache dir.
+    Without `distil`, a table not cached yet raises `EmbedderError` instead."""
     recipe = recipe or Recipe()
     path = resolve_model_path(spec)
     fingerprint = model_fingerprint(path)
@@ -247,6 +271,9 @@ def load_static_embedder(
     vocab = ModelVocab(path)
     meta = _describe(path, fingerprint, recipe, vocab)
     table = _read_cached(target, meta)
+    if table is None and not distil:
+        vocab.close()
+        raise EmbedderError(f"the static table {target.name} is not cached yet")
     if table is None:
         log.info("distilling the static token table of %s (one time)", path.name)
         started = time.perf_counter()
@@ -262,7 +289,10 @@ def load_static_embedder(
     model_id = f"{path.stem}-{fingerprint[:12]}-static-{recipe.key}"
     if SPLIT_CASE:
         model_id += "-case"
-    return StaticEmbedder(table, vocab, model_id)
+    embedder = StaticEmbedder(table, vocab, model_id)
+    if recipe == Recipe() and cache_root is None:
+        embedder.source = path
+    return embedder
 
 
 def _describe(path: Path, fingerprint: str, recipe: Recipe, vocab: ModelVocab) -> dict[str, Any]:

@@ -32,7 +32,9 @@ class FileRecord:
     `parsed` and `chunks` are rebuilt from the tuples only when asked for.
     `lexical` holds the chunks' tokens for the lexical index (path, then (name, header,
     body identifier parts) per chunk), computed in the worker; None means compute them when
-    needed.
+    needed. `static` holds the chunks' static vectors when a worker computed them: the
+    static tier's model id and the float16 rows, one per chunk, as bytes (parse workers do
+    not need numpy to carry them).
     """
 
     __slots__ = (
@@ -48,6 +50,7 @@ class FileRecord:
         "mtime_ns",
         "path",
         "size",
+        "static",
     )
 
     # one parameter per field: a record's constructor, on the pickling hot path
@@ -63,6 +66,7 @@ class FileRecord:
         self.lines = lines
         self.chunk_hashes = chunk_hashes
         self.lexical = lexical
+        self.static: tuple[str, bytes] | None = None
         self._parsed = parsed
         self._chunks: list[Chunk] | None = chunks
         self._packed: tuple[Any, ...] | None = None
@@ -92,7 +96,8 @@ class FileRecord:
     def __reduce__(self) -> tuple[Any, ...]:
         return (_unpack_record, (self.path, self.language, self.size, self.mtime_ns,
                                  self.content_hash, self.lines, self.packed_parsed(),
-                                 self.chunk_rows(), self.chunk_hashes, self.lexical))
+                                 self.chunk_rows(), self.chunk_hashes, self.lexical,
+                                 self.static))
 
     # -- object form -----------------------------------------------------------------------
 
@@ -131,9 +136,11 @@ def _transpose(rows: Iterable[tuple[Any, ...]], width: int) -> list[tuple[Any, .
 def _unpack_record(path: str, language: str | None, size: int, mtime_ns: int,  # noqa: PLR0913
                    content_hash: str, lines: int, packed: tuple[Any, ...] | None,
                    chunk_rows: list[tuple[Any, ...]] | None, chunk_hashes: list[str],
-                   lexical: tuple[str, list[tuple[str, str, str]]] | None) -> FileRecord:
+                   lexical: tuple[str, list[tuple[str, str, str]]] | None,
+                   static: tuple[str, bytes] | None = None) -> FileRecord:
     rec = FileRecord(path, language, size, mtime_ns, content_hash, lines, None, None,  # type: ignore[arg-type]
                      chunk_hashes, lexical)
+    rec.static = static
     rec._packed = packed
     rec._chunk_rows = chunk_rows
     return rec

@@ -132,7 +132,9 @@ class FlatVectors(Stamped):
     def add(self, keys: Any, vectors: Any) -> None:
         """Insert or replace `vectors` (n, dim) under `keys` (n,)."""
         keys_arr = as_keys(keys)
-        vecs = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        vecs = np.atleast_2d(np.asarray(vectors))
+        if vecs.dtype != np.float16:  # f16 rows are stored as they are
+            vecs = vecs.astype(np.float32, copy=False)
         if vecs.shape != (len(keys_arr), self.dim):
             raise VectorIndexError(
                 f"expected vectors of shape ({len(keys_arr)}, {self.dim}), got {vecs.shape}")
