@@ -136,7 +136,13 @@ def test_sigterm_without_a_session_while_the_model_loads_exits_at_once(
         log.wait_for("loading the embedding model")
         elapsed = sigterm_and_time(process)
     assert elapsed < EXIT_BOUND_S, "\n".join(log.lines)
-    log.wait_for("the embedding model load is abandoned", timeout=0)
+    # A load still running at the signal is abandoned; one that ended first (the numpy
+    # backend reads the model in ~0.2 s on a quiet machine) must not start embedding after it.
+    lines = log.lines
+    stop = next((i for i, line in enumerate(lines) if "shutting down" in line), 0)
+    abandoned = any("the embedding model load is abandoned" in line for line in lines)
+    assert abandoned or not any("chunks without a vector" in line for line in lines[stop:]), (
+        "\n".join(lines))
 
 
 def test_sigterm_while_embedding_exits_after_at_most_one_model_call(
