@@ -88,19 +88,28 @@ def test_the_writer_waits_for_the_newer_tables_and_other_stores_load_apart(
 
 def test_the_table_caches_keep_one_generation_per_store(
         corpus: Callable[[str], Path], tmp_path: Path) -> None:
+    from indexer.graph.tables import _TABLES, GraphTables
+    from indexer.store.lookup import _CACHE, SearchTables
+
     index = RepoIndex(IndexPaths.for_repo(corpus("flask"), tmp_path / "idx"))
     index_repository(index)
     store = index.store
     try:
-        seen = []
+        keys = []
         for n in range(5):  # five index updates, each a new generation
             store.set_meta("graph_generation", f"g{n}")
-            seen.append((search_tables(store), graph_tables(store)))
-        from indexer.graph.tables import _TABLES
-        from indexer.store.lookup import _CACHE
-
-        assert len(_CACHE._values) == len(_TABLES._values) == 1
-        assert seen[-1][0].key == seen[-1][1].key == (store.generation, "g4")
+            tables = (search_tables(store), graph_tables(store))
+            keys.append(tables[0].key)
+            assert tables[0].key == tables[1].key == (store.generation, f"g{n}")
+            del tables
+        gc.collect()
+        # the caches hold this store's last generation only (other tests' stores in this
+        # worker may still hold their own entry; they are not counted)
+        assert _CACHE._values[store][0] == _TABLES._values[store][0] == keys[-1]
+        old = set(keys[:-1])
+        alive = [o for o in gc.get_objects()
+                 if isinstance(o, (SearchTables, GraphTables)) and o.key in old]
+        assert alive == []
     finally:
         index.close()
 
