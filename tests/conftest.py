@@ -7,10 +7,11 @@ Extraction happens once per session per corpus; tests that mutate a tree must co
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,26 @@ LONGEST_FIRST = ("test_cluster.py", "test_static_embed.py", "test_ranking_fresh.
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order kept
+
+
+# Loggers `configure_logging` (run by `mcp_server.cli.main`) sets a level on.
+_CONFIGURED_LOGGERS = ("", "httpx", "httpcore", "uvicorn.access")
+
+
+@pytest.fixture(autouse=True)
+def _logging_left_as_found() -> Iterator[None]:
+    """A test that runs `main()` in this process configures logging for the whole worker: a
+    handler on the sys.stderr of that moment (capsys's, closed once the test ends: every later
+    log line in the worker then printed a "Logging error") and the root level. Put back."""
+    loggers = [logging.getLogger(name) for name in _CONFIGURED_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    handlers = list(loggers[0].handlers)
+    yield
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)
+    for handler in loggers[0].handlers:
+        if handler not in handlers:
+            loggers[0].removeHandler(handler)
 
 
 def corpus_archive(name: str) -> Path | None:
