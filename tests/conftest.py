@@ -15,10 +15,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("SEXTANT_SHARED_DIR", REPO_ROOT.parent / "shared"))
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+# Property tests check what the code does, not how fast Hypothesis draws its examples: on a
+# machine shared by many jobs the draws of the first examples can pass Hypothesis's 1 s
+# too_slow health check. Loaded here, before the test modules' @settings copy the default.
+settings.register_profile("sextant", suppress_health_check=[HealthCheck.too_slow], deadline=None)
+settings.load_profile("sextant")
 
 # The longest test files, longest first (`pytest --durations`, summed per file). `make test`
 # hands whole files to two workers in collection order; starting with the longest ones

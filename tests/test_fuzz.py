@@ -192,7 +192,7 @@ _EXTENSIONS = ["py", "js", "ts", "tsx", "go", "rs", "java", "c", "cpp", "cs", "r
 
 
 @settings(max_examples=60, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(source=_SOURCES, ext=st.sampled_from(_EXTENSIONS))
 def test_process_file_turns_any_bytes_into_a_record_or_a_skip(
         source: bytes, ext: str, tmp_path: Path) -> None:
