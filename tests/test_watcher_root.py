@@ -40,6 +40,16 @@ async def fresh_search(client: Client, query: str) -> dict[str, object]:
     return await call(client, "search_code", query=query, k=5, mode="lexical", wait_fresh=True)
 
 
+async def search_once_fresh(client: Client, query: str) -> dict[str, object]:
+    """`wait_fresh` waits 10 s at most in the server (a loaded machine may need longer to
+    follow a new directory and reconcile): ask again until the answer says it is fresh."""
+    with anyio.fail_after(FRESH_S):
+        out = await fresh_search(client, query)
+        while not out["freshness"]["fresh"]:  # type: ignore[index]
+            out = await fresh_search(client, query)
+    return out
+
+
 def symbols(out: dict[str, object]) -> list[str]:
     results = out["results"]
     assert isinstance(results, list)
@@ -53,10 +63,10 @@ async def test_a_directory_moved_away_and_replaced_by_a_copy_is_followed(tmp_pat
         copy_tree(tmp_path / "repo.old", root)
         (root / "pkg/server.py").write_text(OLD + "\n\n" + NEW)  # an edit in the new tree
         (tmp_path / "repo.old/pkg/mod1.py").write_text("def only_in_the_old_tree():\n    pass\n")
-        out = await fresh_search(client, "zanzibar_after_copy")
-        assert out["freshness"]["fresh"]  # type: ignore[index]
+        out = await search_once_fresh(client, "zanzibar_after_copy")
         assert "zanzibar_after_copy" in symbols(out)
-        assert "only_in_the_old_tree" not in symbols(await fresh_search(client, "only_in_the_old_tree"))
+        out = await search_once_fresh(client, "only_in_the_old_tree")
+        assert "only_in_the_old_tree" not in symbols(out)
         # the new directory keeps being followed (no stat check names this file: poll)
         (root / "pkg/mod2.py").write_text("def zanzibar_second_edit():\n    pass\n")
         await eventually(found(client, "zanzibar_second_edit",
@@ -77,10 +87,7 @@ async def test_a_removed_directory_is_never_fresh_and_a_copy_put_back_is_indexed
         out = await call(client, "search_code", query="helper", k=5, mode="lexical")
         assert not out["freshness"]["fresh"]
         copy_tree(tmp_path / "backup", root)
-        with anyio.fail_after(FRESH_S):
-            out = await fresh_search(client, "zanzibar_after_copy")
-            while not out["freshness"]["fresh"]:  # type: ignore[index]
-                out = await fresh_search(client, "zanzibar_after_copy")
+        out = await search_once_fresh(client, "zanzibar_after_copy")
         assert "zanzibar_after_copy" in symbols(out)
         live = runtime.live
         assert live is not None
