@@ -139,13 +139,13 @@ def test_a_stopped_shard_times_out_into_a_partial_answer_naming_it(
     tool, kwargs = QUERIES[0]
     pid = cluster.pid("gin")
     os.kill(pid, signal.SIGSTOP)
-    cluster.timeout_s = 10
+    cluster.timeout_s = 30  # the default: the four other shards must answer within it
     try:
         partial = answer(cluster, tool, kwargs)
     finally:
         os.kill(pid, signal.SIGCONT)
         cluster.timeout_s = 120
-    assert [(m.repo, m.reason) for m in partial.missing_repos] == [("gin", "timed out after 10 s")]
+    assert [(m.repo, m.reason) for m in partial.missing_repos] == [("gin", "timed out after 30 s")]
     assert partial.results and all(h.repo != "gin" for h in partial.results)
     assert comparable(answer(cluster, tool, kwargs)) == expected[0]
 
