@@ -80,7 +80,8 @@ def test_deep_nesting_does_not_raise_and_stays_bounded() -> None:
     deep_js = b"function f() {" * 25_000 + b"}" * 25_000
     parsed = parse_source(deep_js, "javascript", timeout_s=1.0)
     assert parsed.symbols  # found, even where details were cut off by the deadline
-    assert time.monotonic() - started < 30
+    # 7 s at load 14 on 2 cores, against 270 s without the deadlines: a bound for a hang only
+    assert time.monotonic() - started < 60
 
 
 def test_parse_that_exceeds_the_deadline_is_abandoned_with_an_error() -> None:
