@@ -8,7 +8,9 @@ from typing import Any
 
 import anyio
 import httpx
+import pytest
 
+from mcp_server import security
 from mcp_server.security import AUTH_FAILURE_BURST, SESSION_HEADER
 from tests.mcp_helpers import call
 from tests.test_http_security import (  # the same small index and raw requests
@@ -76,7 +78,10 @@ async def test_an_invented_session_id_shares_its_address_bucket(
 
 
 async def test_repeated_wrong_tokens_get_429_with_retry_after(
-        small_index: tuple[Path, Path]) -> None:
+        small_index: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    # one wrong token more every 100 s, not every 2 s: the 16 requests below take longer
+    # than 2 s on a loaded machine, and the bucket would let one more through as a 401
+    monkeypatch.setattr(security, "AUTH_FAILURE_RATE", 0.01)
     async with (http_served(settings_for(small_index, token=TOKEN)) as (base, _),
                 httpx.AsyncClient(base_url=base, timeout=60) as http):
         with anyio.fail_after(120):
