@@ -4,9 +4,10 @@
    issue report, a stack trace: its long-query handling applies). Each hit becomes a unit:
    the innermost definition holding it (a chunk of a definition too long to send whole).
    The best file (the one whose hits' scores sum highest), when it costs at most
-   `WHOLE_FILE_SHARE` of the budget, is also a unit of its own: the whole file (a change
-   often touches several places of one file: its imports, a constant, two functions),
-   ranked with its best hit; so is each of the next best files that is small
+   `WHOLE_FILE_SHARE` of the budget (`DOMINANT_SHARE` when its hits outvote the next
+   file's `DOMINANCE` times), is also a unit of its own: the whole file (a change often
+   touches several places of one file: its imports, a constant, two functions), ranked
+   with its best hit; so is each of the next best files that is small
    (`SMALL_FILE_SHARE`: sending it whole costs little more than its parts); so is the class
    around each of the best hits
    (the change is often in a neighbouring method or the class body), and the top of the
