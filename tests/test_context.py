@@ -215,6 +215,14 @@ FILLER = "".join(f'\n\ndef helper_{i}(rows):\n    """Reshape rows for report {i}
                  + "    return rows\n" for i in range(30))
 
 
+def _bodies(tmp_path: Path, files: dict[str, str], task: str,
+            budget: int) -> list[tuple[int, int]]:
+    """The line ranges get_context sends as bodies for `task` over a repository of `files`."""
+    with live_over(tmp_path, files) as live:
+        out = get_context(live, task, max_tokens=budget)
+    return [(i.start_line, i.end_line) for i in out.items if i.detail == "body"]
+
+
 def test_the_best_file_is_sent_whole_when_it_is_small(tmp_path: Path) -> None:
     with live_over(tmp_path, {"billing/invoice.py": INVOICE, "billing/other.py": "X = 1\n"}) as live:
         out = get_context(live, "add VAT to the invoice total", max_tokens=4000)
@@ -225,10 +233,8 @@ def test_the_best_file_is_sent_whole_when_it_is_small(tmp_path: Path) -> None:
 
 def test_the_class_around_a_matching_method_is_sent_whole_when_it_is_small(
         tmp_path: Path) -> None:
-    with live_over(tmp_path, {"shop/cart.py": CART + FILLER}) as live:
-        out = get_context(live, "refund the voucher when an item is dropped",
-                          max_tokens=6000)
-    bodies = [(i.start_line, i.end_line) for i in out.items if i.detail == "body"]
+    bodies = _bodies(tmp_path, {"shop/cart.py": CART + FILLER},
+                     "refund the voucher when an item is dropped", 6000)
     end = CART.count("\n")
     # class Cart: its attribute and its other methods (and the blank lines after it)
     assert any(a == 1 and end <= b <= end + 2 for a, b in bodies), bodies
@@ -273,10 +279,8 @@ LONG = ('def migrate_schema(db):\n    """Migrate the warehouse schema to the nex
 
 def test_the_best_hit_is_sent_whole_when_its_long_definition_fits_the_budget(
         tmp_path: Path) -> None:
-    with live_over(tmp_path, {"store/migrate.py": LONG + FILLER}) as live:
-        out = get_context(live, "migrate the warehouse schema to the next version",
-                          max_tokens=12000)
-    bodies = [(i.start_line, i.end_line) for i in out.items if i.detail == "body"]
+    bodies = _bodies(tmp_path, {"store/migrate.py": LONG + FILLER},
+                     "migrate the warehouse schema to the next version", 12000)
     assert any(a <= 1 and b >= LONG.count("\n") for a, b in bodies), bodies
 
 
@@ -354,13 +358,18 @@ VOUCHER = ('def refund_voucher(order):\n'
            '    return order.voucher\n')
 
 
+@pytest.mark.parametrize(("functions", "budget", "share"), [
+    (40, 4000, (0.15, 0.6)),  # too large for a small file's share of the budget
+    # over the usual whole-file share (0.7): its hits outvote the other file's many times
+    (182, 8000, (0.7, 0.75)),
+])
 def test_the_file_most_hits_fall_in_is_sent_whole_though_another_holds_the_best_hit(
-        tmp_path: Path) -> None:
-    refunds = _refunds(40)  # too large for a small file's share of the budget
-    assert 0.15 * 4000 < count_tokens(refunds) < 0.6 * 4000
+        tmp_path: Path, functions: int, budget: int, share: tuple[float, float]) -> None:
+    refunds = _refunds(functions)
+    assert share[0] * budget < count_tokens(refunds) * 1.1 <= share[1] * budget
     files = {"shop/voucher.py": VOUCHER, "shop/refunds.py": refunds}
     with live_over(tmp_path, files) as live:
-        out = get_context(live, "refund the voucher of a cancelled order", max_tokens=4000)
+        out = get_context(live, "refund the voucher of a cancelled order", max_tokens=budget)
     assert out.items[0].path == "shop/voucher.py"  # the best hit
     whole = [(i.start_line, i.kind) for i in out.items
              if i.path == "shop/refunds.py" and i.detail == "body"]

@@ -35,7 +35,7 @@ from tools.source import read_lines
 from tools.working_set import WorkingSet, text_digest
 
 BODY_SHARE = 0.65
-FILE_SHARE = 0.8  # a whole file's body may take this share of what is left
+FILE_SHARE = 0.95  # a whole file's body may take this share of what is left
 SIGNATURE_SHARE = 0.2
 MAX_BODIES = 24
 DOC_LINES = 3

@@ -4,9 +4,10 @@
    issue report, a stack trace: its long-query handling applies). Each hit becomes a unit:
    the innermost definition holding it (a chunk of a definition too long to send whole).
    The best file (the one whose hits' scores sum highest), when it costs at most
-   `WHOLE_FILE_SHARE` of the budget, is also a unit of its own: the whole file (a change
-   often touches several places of one file: its imports, a constant, two functions),
-   ranked with its best hit; so is each of the next best files that is small
+   `WHOLE_FILE_SHARE` of the budget (`DOMINANT_SHARE` when its hits outvote the next
+   file's `DOMINANCE` times), is also a unit of its own: the whole file (a change often
+   touches several places of one file: its imports, a constant, two functions), ranked
+   with its best hit; so is each of the next best files that is small
    (`SMALL_FILE_SHARE`: sending it whole costs little more than its parts); so is the class
    around each of the best hits
    (the change is often in a neighbouring method or the class body), and the top of the
@@ -80,6 +81,8 @@ ENCLOSING_HITS = 3  # the best hits whose enclosing class is sent whole when sma
 ENCLOSING_SHARE = 0.25
 NAMED_NEIGHBOURS = True  # a graph neighbour the task names is a body, not a signature
 CALL_BODIES = 2  # the best hit's callers and callees sent as bodies (the best ranked)
+DOMINANT_SHARE = 0.85  # the best file's share when its hits outvote the next file's...
+DOMINANCE = 1.5  # ...this many times (0 share: no such rule)
 _DEF_KINDS = frozenset(("function", "method", "class", "interface", "struct", "trait", "enum",
                         "type", "module", "impl"))
 
@@ -236,24 +239,36 @@ def _named(definitions: Definitions, names: set[str], found: list[Unit]) -> list
             if d.name in names and d.end_line - d.start_line < MAX_BODY_LINES]
 
 
-def _file_ranking(found: list[Unit]) -> list[tuple[str, float]]:
-    """The files hit, best first, with the score of their best hit (by that score, or by
-    the sum of their hits' scores with `FILE_VOTES`)."""
+def _file_ranking(found: list[Unit]) -> list[tuple[str, float, float]]:
+    """The files hit, best first, with the score of their best hit and the sum of their
+    hits' scores (their votes); ranked by votes with `FILE_VOTES`, else by the best hit."""
     best: dict[str, float] = {}
     votes: dict[str, float] = {}
     for u in found:
         best.setdefault(u.path, u.score)
         votes[u.path] = votes.get(u.path, 0.0) + u.score
     order = sorted(best, key=lambda p: -votes[p]) if FILE_VOTES else list(best)
-    return [(p, best[p]) for p in order]
+    return [(p, best[p], votes[p]) for p in order]
+
+
+def _file_shares(ranking: list[tuple[str, float, float]]) -> list[float]:
+    """The share of the budget each of the best files may cost to be sent whole: the first
+    `WHOLE_FILES` up to `WHOLE_FILE_SHARE`, or `DOMINANT_SHARE` for the first when its
+    votes are at least `DOMINANCE` times the next file's (the change is most likely there:
+    spend the budget on it whole rather than on parts of others); the next small ones."""
+    shares = [WHOLE_FILE_SHARE if rank < WHOLE_FILES else SMALL_FILE_SHARE
+              for rank in range(min(len(ranking), max(WHOLE_FILES, SMALL_FILES)))]
+    if shares and DOMINANT_SHARE and (
+            len(ranking) == 1 or ranking[0][2] >= DOMINANCE * ranking[1][2]):
+        shares[0] = max(shares[0], DOMINANT_SHARE)
+    return shares
 
 
 def _whole_files(ctx: LiveIndex, found: list[Unit], budget: int) -> list[Unit]:
-    """The best files that fit `WHOLE_FILE_SHARE` of the budget, whole; and the smaller
-    of the next ones (`SMALL_FILE_SHARE`)."""
+    """The best files that fit their share of the budget (`_file_shares`), whole."""
     out: list[Unit] = []
-    for rank, (p, score) in enumerate(_file_ranking(found)[:max(WHOLE_FILES, SMALL_FILES)]):
-        share = WHOLE_FILE_SHARE if rank < WHOLE_FILES else SMALL_FILE_SHARE
+    ranking = _file_ranking(found)
+    for (p, score, _), share in zip(ranking, _file_shares(ranking), strict=False):
         lines = read_lines(ctx.root, p)
         # the answer is JSON: escaped newlines and quotes cost about a tenth more
         if lines and count_tokens("\n".join(lines)) * 1.1 <= share * budget:
