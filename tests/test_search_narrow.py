@@ -134,3 +134,78 @@ def test_a_block_with_one_definition_stays_whole_when_only_its_imports_match(
         assert narrow_blocks(members, [block], texts, ["encoding", "base64"]) == {}
     finally:
         ctx.index.close()
+
+
+# Comparators whose own comments are gone (as in a docstring -> function query) next to a
+# documented one: the documented comment repeats every other word of the query.
+COMPARE = """package versions
+
+func LessThan(v, other string) bool {
+	return compare(v, other) == -1
+}
+
+// LessThanOrEqualTo checks if a version is less than or equal to another
+func LessThanOrEqualTo(v, other string) bool {
+	return compare(v, other) <= 0
+}
+
+func GreaterThan(v, other string) bool {
+	return compare(v, other) == 1
+}
+
+func GreaterThanOrEqualTo(v, other string) bool {
+	return compare(v, other) >= 0
+}
+
+type connFailed struct{ error }
+
+func (e connFailed) Error() string {
+	return e.error.Error()
+}
+
+func (e connFailed) Unwrap() error {
+	return e.error
+}
+
+type sepReader struct{ r io.Reader }
+
+func NewSepReader(r io.Reader) io.Reader {
+	return &sepReader{r: r}
+}
+"""
+
+
+@pytest.fixture
+def compare(tmp_path: Path) -> Iterator[LiveIndex]:
+    root = tmp_path / "cmp"
+    root.mkdir()
+    (root / "compare.go").write_text(COMPARE)
+    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "cmp-index")) as index:
+        index_repository(index)
+        yield LiveIndex(index)
+
+
+def test_the_member_whose_name_the_sentence_spells_beats_a_neighbours_matching_comment(
+        compare: LiveIndex) -> None:
+    for query, symbol in (("checks if a version is greater than another", "GreaterThan"),
+                          ("checks if a version is greater than or equal to another",
+                           "GreaterThanOrEqualTo"),
+                          ("checks if a version is less than another", "LessThan")):
+        hit = search_code(compare, query, mode="lexical").results[0]
+        assert (hit.kind, hit.symbol) == ("function", symbol), query
+
+
+def test_a_type_the_sentence_writes_as_an_identifier_does_not_name_the_member(
+        compare: LiveIndex) -> None:
+    # `connFailed` names the receiver: the answer is its Error method, not the struct
+    hits = search_code(compare, "returns a string representation of a connFailed",
+                       mode="lexical").results
+    assert ("method", "connFailed.Error") in [(h.kind, h.symbol) for h in hits[:2]]
+
+
+def test_a_sentence_describing_behaviour_narrows_to_the_function_not_the_type_it_returns(
+        compare: LiveIndex) -> None:
+    # both names are spelled out alike; the sentence describes what a function does
+    hits = search_code(compare, "creates a reader that drops separators",
+                       mode="lexical").results
+    assert (hits[0].kind, hits[0].symbol) == ("function", "NewSepReader")
