@@ -55,7 +55,7 @@ from tools.freshness import freshness as answer_freshness
 from tools.models import Omitted, SearchHit, SearchResult, TierCoverage
 from tools.query_analysis import PROSE_WEIGHT, dense_text, frames, names_file, weighted_terms
 from tools.ranking_weights import ActiveWeights, active_weights
-from tools.search_narrow import BlockHit, NameCover, Narrowed, narrow_blocks
+from tools.search_narrow import BlockHit, Narrowed, narrow_blocks
 from tools.source import check_glob
 from tools.ties import Hits, Location, by_location, complete_ties
 from tools.vendored import VENDORED_PRIOR, is_vendored, vendored
@@ -629,8 +629,7 @@ def search_code(
     best, same = _collapse_copies(best, texts, k)
     narrowed = narrow_blocks(tables.members, [
         BlockHit(r.cid, tables.chunks[r.cid][0], r.meta[2], r.meta[3]) for r in best
-        if r.meta[5] == "block" and r.meta[6] is not None], texts, plan.terms, _named(plan),
-        _member_cover(plan))
+        if r.meta[5] == "block" and r.meta[6] is not None], texts, plan.terms, _named(plan))
     hits = [_hit(r, texts.get(r.cid, ""), narrowed.get(r.cid), same.get(r.cid, []))
             for r in best]
     return _render(ctx, hits, mode, max_tokens, started)
@@ -676,22 +675,6 @@ def _named(plan: QueryPlan) -> list[str]:
     text = plan.semantic
     return [*_CALL.findall(text), *(i for span in _BACKTICK.findall(text)
                                     for i in _IDENT.findall(span))]
-
-
-def _member_cover(plan: QueryPlan) -> NameCover:
-    """How much of a block member's name the query's prose spells out (`_spelled`), for
-    narrowing a block hit: words of the identifiers the query writes (`errConnectionFailed`
-    in "returns a string representation of an errConnectionFailed") name the receiver or a
-    neighbour, not the member; types and constants count `DATA_KIND_PRIOR` of it when the
-    query describes behaviour, as in the within-file order."""
-    named = {t for i in plan.identifiers for w in WORD_RE.findall(i) for t in _word_tokens(w)}
-    prose = (plan.words | frozenset(plan.variants)) - named
-    data_prior = 1.0 if plan.name_lookup or plan.traced else DATA_KIND_PRIOR
-
-    def cover(qualname: str, kind: str) -> float:
-        return _spelled(qualname, prose) * (data_prior if kind in _DATA_KINDS else 1.0)
-
-    return cover
 
 
 def _collapse_copies(best: list[_Ranked], texts: dict[int, str], k: int

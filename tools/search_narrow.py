@@ -7,12 +7,8 @@ hit then reports that member (its lines, qualified name, kind, and its own text 
 snippet) when the query's words single it out. A member's words are those of its lines and
 of the comment or blank lines just above it; each query word weighs log(1 + m / n), m being
 the block's members and n those containing the word, so words every member shares decide
-nothing; a member whose name the query names as an identifier wins outright. Before the
-words, a member's name counts (`cover`: how much of it the query's prose spells out, as
-the within-file name boost of `tools.search` measures it): "checks if a version is greater
-than another" is `GreaterThan`, not its documented neighbour `LessThanOrEqualTo` whose
-comment repeats the sentence's other words. The block stays whole when no member's name
-is spelled out and none contains a query word, or when two tie. A block with a single
+nothing; a member whose name the query names as an identifier wins outright. The block
+stays whole when no member contains a query word or two tie. A block with a single
 definition (a file's package clause and imports merged with its one small function)
 narrows to it when it contains a query word.
 """
@@ -20,7 +16,7 @@ narrows to it when it contains a query word.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from indexer.lexical import identifier_tokens
@@ -29,9 +25,6 @@ from indexer.store import MemberRow
 _COMMENT_MARKS = ("//", "#", "/*", "*", "--", "@")
 _MEMBER_KINDS = ("function", "method", "class", "struct", "interface", "type", "trait",
                  "enum", "constant", "variable", "module")
-
-
-NameCover = Callable[[str, str], float]  # (qualname, kind) -> how much the query spells it
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +46,11 @@ class BlockHit:
 
 def narrow_blocks(definitions: Mapping[int, Sequence[MemberRow]], blocks: Sequence[BlockHit],
                   texts: dict[int, str], terms: Sequence[str],
-                  names: Sequence[str] = (), cover: NameCover | None = None
-                  ) -> dict[int, Narrowed]:
+                  names: Sequence[str] = ()) -> dict[int, Narrowed]:
     """chunk_id -> the member each block hit narrows to (blocks that stay whole are absent).
     `definitions`: file_id -> (qualname, kind, start_line, end_line) ordered by start line,
     then widest first (`SearchTables.members`); `terms` are the query's lexical tokens,
-    `names` identifiers it names, `cover` how much of a member's name its prose spells out
-    (none: names count only through `names` and the words of the member's lines)."""
+    `names` identifiers it names."""
     if not blocks or not (terms or names):
         return {}
     named = {n.rsplit(".", 1)[-1].lower() for n in names}
@@ -68,8 +59,7 @@ def narrow_blocks(definitions: Mapping[int, Sequence[MemberRow]], blocks: Sequen
         text = texts.get(block.chunk_id)
         if text is None:
             continue
-        found = _narrow(block, text, definitions.get(block.file_id, ()), terms, named,
-                        cover or _no_cover)
+        found = _narrow(block, text, definitions.get(block.file_id, ()), terms, named)
         if found is not None:
             out[block.chunk_id] = found
     return out
@@ -88,12 +78,8 @@ def _members(block: BlockHit, symbols: Sequence[MemberRow]
     return members
 
 
-def _no_cover(qualname: str, kind: str) -> float:
-    return 0.0
-
-
 def _narrow(block: BlockHit, text: str, symbols: Sequence[MemberRow],
-            terms: Sequence[str], named: set[str], cover: NameCover) -> Narrowed | None:
+            terms: Sequence[str], named: set[str]) -> Narrowed | None:
     lines = text.split("\n")
     if text.endswith("\n"):
         lines.pop()
@@ -118,15 +104,14 @@ def _narrow(block: BlockHit, text: str, symbols: Sequence[MemberRow],
     wanted = set(terms)
     count = {t: sum(t in w for w in words) for t in wanted}
     weight = {t: math.log(1 + len(words) / n) for t, n in count.items() if n}
-    scores = [(cover(qual, kind), sum(weight[t] for t in wanted & w if t in weight))
-              for (qual, kind, _, _), w in zip(members, words, strict=True)]
+    scores = [sum(weight[t] for t in wanted & w if t in weight) for w in words]
     by_name = [i for i, m in enumerate(members) if m[0].rsplit(".", 1)[-1].lower() in named]
     if len(by_name) == 1:  # the query names one member: it wins
         best = by_name[0]
     else:
-        ranked = sorted(range(len(scores)), key=lambda i: scores[i], reverse=True)
+        ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
         best = ranked[0]
-        if max(scores[best]) <= 0 or scores[best] == scores[ranked[1]]:
+        if scores[best] <= 0 or scores[best] == scores[ranked[1]]:
             return None
     qual, kind, _, end = members[best]
     lo, hi = regions[best]
