@@ -258,13 +258,12 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> a
 
 
 def _emit(args: argparse.Namespace, payload: Any, human: Callable[[Any], str]) -> None:
-    from pydantic import BaseModel
-
     from tools.redact import redact
+    from tools.schema import is_model
 
     payload = redact(payload)  # the CLI shows what the tools show: no secrets
     if args.json:
-        data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+        data = payload.model_dump(mode="json") if is_model(payload) else payload
         sys.stdout.write(json.dumps(data, indent=None, default=str) + "\n")
     else:
         sys.stdout.write(human(payload).rstrip("\n") + "\n")
@@ -288,6 +287,11 @@ def _run_once_more_if_damaged(handler: Callable[..., int | None],
         return int(handler(args, _emit) or 0)
 
 
+# One-shot reads: they render the tools' answers and publish no schema, so their output models
+# are built without pydantic (tools/schema.py). Not `cluster`: Ray workers pickle models.
+LEAN_COMMANDS = frozenset({"search", "symbol", "deps", "summary", "status"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(build_parser(), argv)
     configure_logging("WARNING" if args.command != "serve" else None)
@@ -295,6 +299,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # pydantic looks for plugins in every installed distribution's entry points when it
         # builds its first model (20-30 ms of a one-shot command's start); Sextant uses none
         os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    if args.command in LEAN_COMMANDS:
+        from tools.schema import use_lean_models
+
+        use_lean_models()
     from mcp_server import commands
 
     handler = getattr(commands, f"cmd_{args.command}")

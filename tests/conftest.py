@@ -15,6 +15,10 @@ from pathlib import Path
 
 import pytest
 
+# The test process builds the output models on pydantic, as a server does: a test that runs
+# cli.main() in-process must not turn them lean (tools/schema.py).
+import tools.models  # noqa: F401
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("SEXTANT_SHARED_DIR", REPO_ROOT.parent / "shared"))
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

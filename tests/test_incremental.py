@@ -14,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from indexer.build import pipeline
 from indexer.build.pipeline import index_repository, update_paths
 from indexer.disk.repo import IndexPaths, RepoIndex
 
@@ -63,7 +65,7 @@ def fresh_snapshot(root: Path, index_dir: Path) -> Snapshot:
 
 
 def test_reconcile_picks_up_offline_edits_without_rewriting_unchanged_files(
-    copy_corpus: Callable[[str], Path], tmp_path: Path
+    copy_corpus: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = copy_corpus("flask")
     index_dir = tmp_path / "idx"
@@ -76,10 +78,16 @@ def test_reconcile_picks_up_offline_edits_without_rewriting_unchanged_files(
     (root / "src/flask/brand_new.py").write_text("def brand_new():\n    return 2\n")
     touched = root / "src/flask/globals.py"
     os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
+    parsed: list[str] = []
+    real_chunk_source = pipeline._chunk_source
+    monkeypatch.setattr(pipeline, "_chunk_source", lambda path, *args: (
+        parsed.append(path), real_chunk_source(path, *args))[1])
     with RepoIndex(IndexPaths.for_repo(root, index_dir)) as index:
         second = index_repository(index)
         assert (second.indexed, second.deleted) == (2, 1)
         assert second.unchanged == second.files - 2  # the touched file is read, not rewritten
+        # ... and only read and hashed: not parsed, chunked or embedded again
+        assert sorted(parsed) == ["src/flask/brand_new.py", "src/flask/views.py"]
         names = {r[0] for r in index.store.query("SELECT qualname FROM symbols")}
         assert {"offline_added_function", "brand_new"} <= names
         state = index.store.file_states()["src/flask/globals.py"]

@@ -97,7 +97,8 @@ def test_sextant_index_imports_only_the_indexer() -> None:
 
 def test_read_only_search_imports_no_pipeline_and_writes_nothing(tmp_path: Path) -> None:
     """`sextant search --no-refresh` on an index starts without numpy, pathspec, the worker
-    pool or the `duckdb` package's Python layer (CLI start, docs/benchmarks.md), and a
+    pool, pydantic or the `duckdb` package's Python layer (CLI start, docs/benchmarks.md); with
+    a refresh of an unchanged tree, still without the worker pool or pydantic; and a
     search with refresh on an unchanged tree leaves the store exactly as it was (no
     skipped-table rewrite, no graph or summary rebuild: the store generation records what
     each reflects)."""
@@ -110,18 +111,23 @@ def test_read_only_search_imports_no_pipeline_and_writes_nothing(tmp_path: Path)
     subprocess.run([*cli, "index", "--repo", str(repo), "--no-embed"], check=True, cwd=root,
                    capture_output=True)
     code = ("import runpy, sys; sys.argv = ['sextant', 'search', '--repo', sys.argv[1], "
-            "'--no-refresh', '--mode', 'lexical', 'register rule']\n"
+            "*sys.argv[2:], '--mode', 'lexical', 'register rule']\n"
             "try:\n    runpy.run_module('mcp_server.cli', run_name='__main__')\n"
             "except SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('numpy', 'pathspec', 'multiprocessing', "
+            "print(sorted(m for m in ('numpy', 'pathspec', 'multiprocessing', 'pydantic', "
             "'indexer.build.pipeline', 'usearch', 'duckdb') if m in sys.modules), "
             "file=sys.stderr)")
-    out = subprocess.run([sys.executable, "-c", code, str(repo)], capture_output=True,
-                         text=True, check=True, cwd=root)
+    out = subprocess.run([sys.executable, "-c", code, str(repo), "--no-refresh"],
+                         capture_output=True, text=True, check=True, cwd=root)
     assert "pkg/a.py" in out.stdout
     # DuckDB >= 1.4 is its extension `_duckdb` under a Python layer the store does not use
     lean = importlib.util.find_spec("_duckdb") is not None
     assert out.stderr.strip().splitlines()[-1] == ("[]" if lean else "['duckdb']")
+    out = subprocess.run([sys.executable, "-c", code, str(repo)], capture_output=True,
+                         text=True, check=True, cwd=root)
+    assert "pkg/a.py" in out.stdout
+    imported = out.stderr.strip().splitlines()[-1]
+    assert "multiprocessing" not in imported and "pydantic" not in imported, imported
 
     def snapshot() -> tuple[object, ...]:
         store = Store(IndexPaths.for_repo(repo).store)

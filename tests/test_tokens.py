@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
@@ -88,6 +89,14 @@ def test_token_table_is_cached_and_a_damaged_cache_is_rebuilt(
         assert again["mergeable_ranks"] == first["mergeable_ranks"]
         assert again["pat_str"] == first["pat_str"]
         assert marshal.loads(cached.read_bytes())["mergeable_ranks"] == first["mergeable_ranks"]
+    for n in range(5):  # tables of other installs' BPE files (other mtimes): the newest two stay
+        stale = tmp_path / "tokens" / f"cl100k_base-1-{n}.marshal"
+        stale.write_bytes(b"old")
+        os.utime(stale, (1000 + n, 1000 + n))
+    cached.unlink()
+    tokens._cl100k_config()
+    assert sorted(p.name for p in (tmp_path / "tokens").iterdir()) == sorted(
+        [cached.name, "cl100k_base-1-3.marshal", "cl100k_base-1-4.marshal"])
     import tiktoken
 
     enc = tiktoken.Encoding(**tokens._cl100k_config())

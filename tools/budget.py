@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from pydantic import BaseModel
-
 from indexer.core import count_tokens
+from tools.schema import BaseModel
 
 T = TypeVar("T", bound=BaseModel)
 A = TypeVar("A", bound=BaseModel)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
-
 from tools.models import Freshness, MissingRepo
+from tools.schema import BaseModel, Field
 
 
 class ContextItem(BaseModel):

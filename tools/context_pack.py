@@ -27,11 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from indexer.core import count_tokens
 from tools.context_models import ContextItem, ContextResult, LeftOut
 from tools.models import Freshness
+from tools.schema import BaseModel
 from tools.source import read_lines
 from tools.working_set import WorkingSet, text_digest
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
-from pydantic import BaseModel
-
 from tools import budget
 from tools.errors import ToolError
 from tools.models import (
@@ -38,6 +36,7 @@ from tools.models import (
     SymbolResult,
     WorkspaceStatus,
 )
+from tools.schema import BaseModel
 
 T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R", bound=BaseModel)

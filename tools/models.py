@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from tools.schema import BaseModel, Field
 
 
 class RepoFreshness(BaseModel):

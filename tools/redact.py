@@ -20,9 +20,8 @@ import functools
 import re
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
-
 from indexer.core import count_tokens
+from tools.schema import BaseModel, is_model
 
 __all__ = ["PATTERNS", "redact", "redact_model", "redact_text"]
 
@@ -95,7 +94,7 @@ def redact(value: T) -> T:
 def _redact(value: Any) -> Any:
     if isinstance(value, str):
         return redact_text(value)
-    if isinstance(value, BaseModel):
+    if is_model(value):
         return redact_model(value)
     if isinstance(value, list | tuple):
         items = [_redact(v) for v in value]

@@ -129,11 +129,28 @@ def read_checked(entry: FileEntry, opts: IndexOptions) -> bytes | SkippedFile:
     return content_skip_reason(entry.path, data, opts.walk) or data
 
 
-def process_file(entry: FileEntry, opts: IndexOptions) -> FileRecord | SkippedFile:
-    """Read, classify, parse and chunk one file. Never raises for a bad file."""
+@dataclass(frozen=True, slots=True)
+class UnchangedFile:
+    """A file whose stat changed but whose content is the one indexed (`entry.known_hash`):
+    not parsed, chunked or embedded; the writer records its new stat."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+
+Processed = FileRecord | SkippedFile | UnchangedFile
+
+
+def process_file(entry: FileEntry, opts: IndexOptions) -> Processed:
+    """Read, classify, parse and chunk one file (only read and hash it when its content is
+    the one indexed). Never raises for a bad file."""
     data = read_checked(entry, opts)
     if isinstance(data, SkippedFile):
         return data
+    digest = content_hash(data)
+    if digest == entry.known_hash:
+        return UnchangedFile(entry.path, entry.size, entry.mtime_ns)
     try:
         language, parsed, text, chunks = _chunk_source(entry.path, data, opts)
     except Exception as exc:  # noqa: BLE001 - one bad file must never abort the run
@@ -141,7 +158,7 @@ def process_file(entry: FileEntry, opts: IndexOptions) -> FileRecord | SkippedFi
         return SkippedFile(entry.path, "parse_error", f"{type(exc).__name__}: {exc}")
     return FileRecord(
         path=entry.path, language=language, size=entry.size, mtime_ns=entry.mtime_ns,
-        content_hash=content_hash(data), lines=text.count("\n") + (0 if text.endswith("\n") else 1),
+        content_hash=digest, lines=text.count("\n") + (0 if text.endswith("\n") else 1),
         parsed=parsed, chunks=chunks,
         chunk_hashes=[text_hash(c.header + "\n" + c.text) for c in chunks],
         lexical=(tokenize_for_index(entry.path),
@@ -180,7 +197,7 @@ def _chunks_or_none(entry: FileEntry, data: bytes, opts: IndexOptions) -> list[C
 
 
 def process_batch(entries: list[FileEntry], opts: IndexOptions,
-                  static: StaticJob | None = None) -> list[FileRecord | SkippedFile]:
+                  static: StaticJob | None = None) -> list[Processed]:
     """Process a batch of files (in a worker); with `static`, give the records their static
     vectors too (`indexer.build.static`)."""
     with gc_paused():
@@ -254,7 +271,7 @@ def _crashed(entry: FileEntry) -> SkippedFile:
 def _run_batches(
     index: RepoIndex, entries: Sequence[FileEntry], opts: IndexOptions,
     run_pool: WorkerPool | None = None,
-) -> Iterator[list[FileRecord | SkippedFile]]:
+) -> Iterator[list[Processed]]:
     """Process entries in worker processes (the index's pool, else `run_pool` or one for this
     run, closed at the end), yielding results batch by batch, in order. Small jobs without a
     pool run in-process."""
@@ -563,13 +580,16 @@ def _apply_batches(run: _Run, changed: list[FileEntry], deleted: list[str], *,
     pending_deleted = list(deleted)
     done = 0
     due = None
-    for results in _run_batches(index, changed, run.opts, run.run_pool):
+    entries = [replace(e, known_hash=known[e.path][2]) if e.path in known else e
+               for e in changed]  # the workers only hash what is unchanged inside
+    for results in _run_batches(index, entries, run.opts, run.run_pool):
         for res in results:
             if isinstance(res, SkippedFile):
                 skipped.append((res.path, str(res.reason), res.detail))
                 if res.path in known:
                     pending_deleted.append(res.path)
-            elif res.path in known and known[res.path][2] == res.content_hash:
+            elif isinstance(res, UnchangedFile) or (
+                    res.path in known and known[res.path][2] == res.content_hash):
                 index.store.touch_file(res.path, res.size, res.mtime_ns)
                 stats.unchanged += 1
             else:

@@ -148,9 +148,19 @@ def _cl100k_config() -> dict[str, Any]:
     if cached is not None:
         try:
             atomic_write_bytes(cached, marshal.dumps(config))
+            _prune_stale_tables(cached)
         except (OSError, ValueError) as exc:
             log.debug("token table not cached: %s", exc)
     return config
+
+
+def _prune_stale_tables(kept: Path) -> None:
+    """Remove the cached tables of other BPE files (older installs: each new environment's
+    file has its own mtime), keeping the newest few that environments side by side use."""
+    others = sorted((p for p in kept.parent.glob("cl100k_base-*.marshal") if p != kept),
+                    key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in others[2:]:
+        stale.unlink(missing_ok=True)
 
 
 def _valid(config: object) -> bool:

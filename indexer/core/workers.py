@@ -14,12 +14,13 @@ makes one per run.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:  # imported when a pool first starts: a refresh with nothing to parse (a CLI
+    # search on an unchanged tree) never needs them (~25 ms of its start)
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,14 @@ E = TypeVar("E")
 R = TypeVar("R")
 
 CRASH_REASON = "parse_crash"
+
+
+def _broken_pool() -> type[BaseException]:
+    """concurrent.futures' BrokenProcessPool (an `except` clause evaluates this only when an
+    exception passes through it)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    return BrokenProcessPool
 
 
 class WorkerPool:
@@ -38,6 +47,9 @@ class WorkerPool:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             ctx = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
         return self._pool
@@ -53,7 +65,7 @@ class WorkerPool:
             executor = self._executor()
             for _ in range(self.workers):
                 executor.submit(fn)
-        except BrokenProcessPool:  # a dead pool is replaced when the work is submitted
+        except _broken_pool():  # a dead pool is replaced when the work is submitted
             self._reset()
 
     def close(self) -> None:
@@ -79,7 +91,7 @@ class WorkerPool:
     def _submit(self, fn: Callable[[list[E]], list[R]], batch: list[E]) -> Future[list[R]]:
         try:
             return self._executor().submit(fn, batch)
-        except BrokenProcessPool:
+        except _broken_pool():
             self._reset()
             return self._executor().submit(fn, batch)
 
@@ -87,12 +99,12 @@ class WorkerPool:
                 on_crash: Callable[[E], R]) -> list[R]:
         try:
             return fut.result()
-        except BrokenProcessPool:
+        except _broken_pool():
             log.warning("a worker process died; retrying its batch of %d files", len(batch))
             self._reset()
         try:
             return self._executor().submit(fn, batch).result()
-        except BrokenProcessPool:
+        except _broken_pool():
             self._reset()
             return [self._isolated(fn, item, on_crash) for item in batch]
 
@@ -101,7 +113,7 @@ class WorkerPool:
         """Run one item in a process of its own; a crash there names the culprit."""
         try:
             return self._executor().submit(fn, [item]).result()[0]
-        except BrokenProcessPool:
+        except _broken_pool():
             self._reset()
             result = on_crash(item)
             log.error("the parser crashed on %s; skipping it", getattr(item, "path", item))

@@ -88,6 +88,7 @@ class FileEntry:
     abs_path: Path
     size: int
     mtime_ns: int
+    known_hash: str | None = None  # the content hash indexed under this path, if any
 
 
 @dataclass(frozen=True, slots=True)
