@@ -52,7 +52,7 @@ def _caller(word: str, version: int) -> str:
     return (f"def show_{word}_widget(widget, spacing, alignment, padding):\n"
             f'    """Show the {word} widget: its output, spacing and padding, even empty."""\n'
             f"    widget.theme = {word[::-1]!r}\n"
-            f"    label = render_{word}(widget.label)\n"
+            f"    label = getattr(renderers, 'render_{word}')(widget.label)\n"
             f"    if not label:\n        label = widget.empty_label\n"
             f"    widget.output(label, spacing=spacing, alignment=alignment, padding=padding)"
             f"  # v{version}\n")
@@ -60,8 +60,9 @@ def _caller(word: str, version: int) -> str:
 
 def history(root: Path, fixes: list[str]) -> Path:
     """A repository where each word's function is defined in a module of another name
-    (`shelf`; a longer body that shares no other word with the commit subjects) and called by `app/use_WORD.py` (which
-    shares many); commit i fixes the function of WORDS[i] ("fix render_WORD output for
+    (`shelf`; a longer body that shares no other word with the commit subjects) and looked
+    up by name in `app/use_WORD.py` (which shares many, and is not a reference the graph
+    resolves, so the references retriever does not already bring it); commit i fixes the function of WORDS[i] ("fix render_WORD output for
     empty widget labels") in the file `fixes[i]` names: "caller" or "definition"."""
     root.mkdir()
     _git(root, "init", "-q")

@@ -69,7 +69,8 @@ FILE_POOL = 200  # chunks ranked per retriever when the answer is files
 RRF_K = 60
 # static: chosen on flask (docstring MRR@10: 0.1 -> 0.420, 0.3 -> 0.381, 1.0 -> 0.314;
 # lexical alone 0.429), see docs/evals.md
-WEIGHTS = {"lexical": 1.0, "semantic": 1.0, "static": 0.1, "symbol": 1.5}
+WEIGHTS = {"lexical": 1.0, "semantic": 1.0, "static": 0.1, "symbol": 1.5, "refs": 1.0}
+MAX_REFS = 400  # references read per identifier the query names (`_reference_matches`)
 STATIC_POOL = 60  # candidates per retriever the static tier re-ranks
 SYMBOL_WEIGHT_PROSE = 0.4  # symbol matches of an identifier mentioned inside a sentence
 NAME_QUERY_WORDS = 4  # a query this short that names an identifier is a name lookup
@@ -290,6 +291,38 @@ def _symbol_matches(tables: SearchTables, plan: QueryPlan, limit: int) -> list[i
 
     ids = (tables.chunk_at(r[0], r[4]) for r in sorted(rows, key=key)[:limit * 4])
     return list(dict.fromkeys(i for i in ids if i is not None))[:limit]
+
+
+def _reference_matches(ctx: LiveIndex, tables: SearchTables, plan: QueryPlan,
+                       limit: int) -> list[int]:
+    """Chunks that use (call, import, extend) an identifier the query names and the
+    repository defines, in file and line order: "replace uses of url_unquote with ..."
+    changes the callers, whose text shares no other word with the query. Not for a long
+    query (an issue report names many identifiers, most of them context: lexical tuning
+    issue -> files All@5 0.856 -> 0.833 with it). Read from the
+    store's references (milliseconds), not the in-memory graph tables, whose first load
+    after an index change costs a CLI search ~0.6 s. Chosen on the tuning histories,
+    lexical (docs/evals.md, eighth session)."""
+    names = list(dict.fromkeys(i.rsplit(".", 1)[-1] for i in plan.identifiers))
+    if not names or plan.long:  # a long text names many: their uses drown the answer
+        return []
+    out: dict[int, None] = {}
+    for fid, line in ctx.index.store.query(_REFS_SQL, [names, names, MAX_REFS]):
+        cid = tables.chunk_at(fid, line)
+        if cid is not None:
+            out.setdefault(cid)
+    return list(out)[:limit]
+
+
+# one scan for all the names: each name's first MAX_REFS uses in file and line order, the
+# names in the query's order; only names some definition in the repository has
+_REFS_SQL = """
+SELECT file_id, line FROM (
+    SELECT r.file_id, r.line, r.start_byte, f.path, list_position(?, r.name) AS k,
+           row_number() OVER (PARTITION BY r.name ORDER BY f.path, r.line, r.start_byte) AS n
+    FROM refs r JOIN files f USING (file_id)
+    WHERE r.name IN (SELECT unnest(?)) AND r.name IN (SELECT name FROM symbols))
+WHERE n <= ? ORDER BY k, path, line, start_byte"""
 
 
 def _semantic(ctx: LiveIndex, text: str, limit: int) -> Hits:
@@ -565,6 +598,7 @@ def _retrieve(ctx: LiveIndex, tables: SearchTables, plan: QueryPlan, mode: str,
         ranked["lexical"] = by_location(
             complete_ties(lambda n: lexical.search(terms, n), pool), pool, tables.location)
         ranked["symbol"] = _symbol_matches(tables, plan, 20)
+        ranked["refs"] = _reference_matches(ctx, tables, plan, pool)
     if semantic is not None:
         ranked["semantic"] = by_location(semantic.result(), pool, tables.location)
         ranked["static"] = _static(ctx, plan.semantic, ranked, tables.location,
