@@ -69,16 +69,3 @@ def test_only_identifiers_the_repository_defines_bring_their_users(ctx: LiveInde
     for query in ("replace url values with the standard library",  # names no identifier
                   "replace uses of quote_plus with the standard library"):  # not defined here
         assert retrieve(ctx, query, mode="lexical").ranked["refs"] == []
-
-
-def test_a_long_report_naming_the_function_does_not_bring_its_users(ctx: LiveIndex) -> None:
-    # an issue report names many identifiers, most of them context (docs/evals.md)
-    report = ("When the server handles a request whose path holds an escaped slash, the "
-              "handler calls url_unquote on the raw value and the router then sees two "
-              "segments instead of one, so the route does not match and a 404 comes back. "
-              "Expected the escaped slash to stay part of the segment, as other servers do "
-              "for the same request line in our tests.")
-    assert len(report.split()) > 40
-    assert retrieve(ctx, report, mode="lexical").ranked["refs"] == []
-    assert retrieve(ctx, "url_unquote keeps escaped slashes",
-                    mode="lexical").ranked["refs"]  # a short query does

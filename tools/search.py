@@ -297,14 +297,12 @@ def _reference_matches(ctx: LiveIndex, tables: SearchTables, plan: QueryPlan,
                        limit: int) -> list[int]:
     """Chunks that use (call, import, extend) an identifier the query names and the
     repository defines, in file and line order: "replace uses of url_unquote with ..."
-    changes the callers, whose text shares no other word with the query. Not for a long
-    query (an issue report names many identifiers, most of them context: lexical tuning
-    issue -> files All@5 0.856 -> 0.833 with it). Read from the
+    changes the callers, whose text shares no other word with the query. Read from the
     store's references (milliseconds), not the in-memory graph tables, whose first load
     after an index change costs a CLI search ~0.6 s. Chosen on the tuning histories,
     lexical (docs/evals.md, eighth session)."""
     names = list(dict.fromkeys(i.rsplit(".", 1)[-1] for i in plan.identifiers))
-    if not names or plan.long:  # a long text names many: their uses drown the answer
+    if not names:
         return []
     out: dict[int, None] = {}
     for fid, line in ctx.index.store.query(_REFS_SQL, [names, names, MAX_REFS]):
