@@ -297,30 +297,27 @@ def _reference_matches(ctx: LiveIndex, tables: SearchTables, plan: QueryPlan,
                        limit: int) -> list[int]:
     """Chunks that use (call, import, extend) an identifier the query names and the
     repository defines, in file and line order: "replace uses of url_unquote with ..."
-    changes the callers, whose text shares no other word with the query. Read from the
-    store's references (milliseconds), not the in-memory graph tables, whose first load
-    after an index change costs a CLI search ~0.6 s. Chosen on the tuning histories,
-    lexical (docs/evals.md, eighth session)."""
+    changes the callers, whose text shares no other word with the query. Chosen on the
+    tuning histories, lexical (docs/evals.md, eighth session)."""
     names = list(dict.fromkeys(i.rsplit(".", 1)[-1] for i in plan.identifiers))
     if not names:
         return []
+    from indexer.graph import graph_ready, graph_tables  # not for queries that name nothing
+
+    if not graph_ready(ctx.index):
+        return []
+    graph = graph_tables(ctx.index.store)
+    file_ids = {path: fid for fid, (path, _) in tables.files.items()}
     out: dict[int, None] = {}
-    for fid, line in ctx.index.store.query(_REFS_SQL, [names, names, MAX_REFS]):
-        cid = tables.chunk_at(fid, line)
-        if cid is not None:
-            out.setdefault(cid)
+    for name in names:
+        if name not in graph.defs:
+            continue
+        for path, line, *_ in graph.refs.named(name, MAX_REFS):
+            fid = file_ids.get(path)
+            cid = tables.chunk_at(fid, line) if fid is not None else None
+            if cid is not None:
+                out.setdefault(cid)
     return list(out)[:limit]
-
-
-# one scan for all the names: each name's first MAX_REFS uses in file and line order, the
-# names in the query's order; only names some definition in the repository has
-_REFS_SQL = """
-SELECT file_id, line FROM (
-    SELECT r.file_id, r.line, r.start_byte, f.path, list_position(?, r.name) AS k,
-           row_number() OVER (PARTITION BY r.name ORDER BY f.path, r.line, r.start_byte) AS n
-    FROM refs r JOIN files f USING (file_id)
-    WHERE r.name IN (SELECT unnest(?)) AND r.name IN (SELECT name FROM symbols))
-WHERE n <= ? ORDER BY k, path, line, start_byte"""
 
 
 def _semantic(ctx: LiveIndex, text: str, limit: int) -> Hits:
