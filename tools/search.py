@@ -69,8 +69,7 @@ FILE_POOL = 200  # chunks ranked per retriever when the answer is files
 RRF_K = 60
 # static: chosen on flask (docstring MRR@10: 0.1 -> 0.420, 0.3 -> 0.381, 1.0 -> 0.314;
 # lexical alone 0.429), see docs/evals.md
-WEIGHTS = {"lexical": 1.0, "semantic": 1.0, "static": 0.1, "symbol": 1.5, "refs": 1.0}
-MAX_REFS = 400  # references read per identifier the query names (`_reference_matches`)
+WEIGHTS = {"lexical": 1.0, "semantic": 1.0, "static": 0.1, "symbol": 1.5}
 STATIC_POOL = 60  # candidates per retriever the static tier re-ranks
 SYMBOL_WEIGHT_PROSE = 0.4  # symbol matches of an identifier mentioned inside a sentence
 NAME_QUERY_WORDS = 4  # a query this short that names an identifier is a name lookup
@@ -291,33 +290,6 @@ def _symbol_matches(tables: SearchTables, plan: QueryPlan, limit: int) -> list[i
 
     ids = (tables.chunk_at(r[0], r[4]) for r in sorted(rows, key=key)[:limit * 4])
     return list(dict.fromkeys(i for i in ids if i is not None))[:limit]
-
-
-def _reference_matches(ctx: LiveIndex, tables: SearchTables, plan: QueryPlan,
-                       limit: int) -> list[int]:
-    """Chunks that use (call, import, extend) an identifier the query names and the
-    repository defines, in file and line order: "replace uses of url_unquote with ..."
-    changes the callers, whose text shares no other word with the query. Chosen on the
-    tuning histories, lexical (docs/evals.md, eighth session)."""
-    names = list(dict.fromkeys(i.rsplit(".", 1)[-1] for i in plan.identifiers))
-    if not names:
-        return []
-    from indexer.graph import graph_ready, graph_tables  # not for queries that name nothing
-
-    if not graph_ready(ctx.index):
-        return []
-    graph = graph_tables(ctx.index.store)
-    file_ids = {path: fid for fid, (path, _) in tables.files.items()}
-    out: dict[int, None] = {}
-    for name in names:
-        if name not in graph.defs:
-            continue
-        for path, line, *_ in graph.refs.named(name, MAX_REFS):
-            fid = file_ids.get(path)
-            cid = tables.chunk_at(fid, line) if fid is not None else None
-            if cid is not None:
-                out.setdefault(cid)
-    return list(out)[:limit]
 
 
 def _semantic(ctx: LiveIndex, text: str, limit: int) -> Hits:
@@ -593,7 +565,6 @@ def _retrieve(ctx: LiveIndex, tables: SearchTables, plan: QueryPlan, mode: str,
         ranked["lexical"] = by_location(
             complete_ties(lambda n: lexical.search(terms, n), pool), pool, tables.location)
         ranked["symbol"] = _symbol_matches(tables, plan, 20)
-        ranked["refs"] = _reference_matches(ctx, tables, plan, pool)
     if semantic is not None:
         ranked["semantic"] = by_location(semantic.result(), pool, tables.location)
         ranked["static"] = _static(ctx, plan.semantic, ranked, tables.location,
