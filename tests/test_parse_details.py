@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from indexer.core.model import Symbol
 from indexer.parse.treesitter import parse_source, raw_parse
 from tests.test_parse import parse_fixture
@@ -88,6 +90,27 @@ def test_parse_that_exceeds_the_deadline_is_abandoned_with_an_error() -> None:
     source = b"def f():\n    return 1\n" * 20_000
     parsed = parse_source(source, "python", timeout_s=0.0)
     assert parsed.error is not None and "abandoned" in parsed.error
+
+
+def test_time_a_parse_spends_off_the_cpu_does_not_count_against_its_budget(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The budget is the parsing thread's CPU time: on a busy machine a parse waits for a
+    core, and the same file must not lose its signatures there (two indexes of one tree
+    differed). Here each query pass waits 0.3 s off the CPU against a 0.2 s budget."""
+    from indexer.languages.extract import Extractor
+
+    collect = Extractor.collect
+
+    def waiting_collect(self: Extractor, matches: object) -> None:
+        time.sleep(0.3)
+        collect(self, matches)
+
+    monkeypatch.setattr(Extractor, "collect", waiting_collect)
+    source = b'def area(r: float) -> float:\n    """Area of a circle."""\n    return r * r\n'
+    parsed = parse_source(source, "python", timeout_s=0.2)
+    assert parsed.error is None
+    (area,) = parsed.symbols
+    assert area.signature == "def area(r: float) -> float" and area.doc == "Area of a circle."
 
 
 def test_raw_parse_returns_a_tree_without_queries() -> None:

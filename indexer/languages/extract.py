@@ -151,6 +151,13 @@ def _header_end(node: Node, body: Node) -> int:
     return end
 
 
+# The clock of a file's parse budget: the parsing thread's CPU time, not wall time. A parse
+# that waits for a busy machine's cores must not run out of budget (it did: the same file
+# lost its signatures and docs on a loaded machine and kept them on an idle one, so two
+# indexes of one tree differed); a hostile file that makes tree-sitter work is still cut off.
+parse_clock = time.thread_time
+
+
 class Extractor:
     """Accumulates one file's matches, then builds its symbols, references and imports."""
 
@@ -315,7 +322,7 @@ class Extractor:
     def _symbol(self, d: _Def, bases: dict[int, list[str]]) -> Symbol:
         # Node.parent and sibling steps cost O(depth) in tree-sitter: on a pathological deep
         # file, details (wrapper range, doc, signature) stop once the deadline has passed.
-        if time.monotonic() <= self.deadline:
+        if parse_clock() <= self.deadline:
             node = self._outer(d.node)
             signature, doc = self._signature(d.node, node, d.kind), self._doc(d.node, node)
         else:

@@ -4,7 +4,8 @@ One parse and ONE query pass per file. Grammars, parsers and compiled queries ar
 process (parsers per thread: a `Parser` is not thread-safe). Captures follow the conventions
 documented in `indexer.languages`; `indexer.languages.extract` turns matches into model
 objects. Python-side work is per captured node, never a walk of the whole tree, so deep
-nesting costs tree-sitter time only, and the parse and the query are bounded by a deadline.
+nesting costs tree-sitter time only, and the parse and the query are bounded by a deadline
+in the parsing thread's CPU time (`parse_clock`).
 `parse_source` never raises on bad input: an abandoned parse returns a `ParsedFile` whose
 `error` says why, with whatever was found.
 """
@@ -13,14 +14,13 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from functools import cache
 
 from tree_sitter import Node, Parser, Point, Query, QueryCursor, Tree
 
 from indexer.core import ParsedFile
 from indexer.languages import get_language, load_grammar, load_query_source
-from indexer.languages.extract import Compiled, Extractor, capture_role
+from indexer.languages.extract import Compiled, Extractor, capture_role, parse_clock
 
 __all__ = ["DEFAULT_TIMEOUT_S", "default_timeout", "parse_source", "raw_parse"]
 
@@ -72,7 +72,7 @@ def _parse_bounded(source: bytes, language: str, deadline: float) -> Tree | None
         return view[offset:]
 
     def progress(_offset: int, _has_error: bool) -> bool:
-        return time.monotonic() > deadline
+        return parse_clock() > deadline
 
     parser = _parser(language)
     try:
@@ -110,7 +110,7 @@ def parse_source(source: bytes, language: str, timeout_s: float | None = None) -
     result = ParsedFile(language=language)
     if timeout_s is None:
         timeout_s = default_timeout(len(source))
-    deadline = time.monotonic() + timeout_s
+    deadline = parse_clock() + timeout_s  # CPU seconds of this thread (see parse_clock)
     tree = _parse_bounded(source, language, deadline)
     if tree is None:
         result.error = f"parse abandoned after {timeout_s:g}s"
@@ -129,7 +129,7 @@ def parse_source(source: bytes, language: str, timeout_s: float | None = None) -
     # windows are reported twice; the extractor deduplicates them.
     windowed = len(source) > _QUERY_WINDOW
     for start in range(0, max(len(source), 1), _QUERY_WINDOW):
-        if time.monotonic() > deadline:
+        if parse_clock() > deadline:
             result.error = f"query abandoned after {timeout_s:g}s; results are partial"
             break
         if windowed:
