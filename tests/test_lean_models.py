@@ -64,6 +64,8 @@ VALUES: list[dict[str, Any]] = [
     {"items": [{"name": "\x00\x1f\x7f\u2028 é \"quoted\" \\ / \t\n"}], "count": 1,
      "took": 0.00012, "extra": {"nested": [1, {"x": None, "y": True}], "empty": {}}},
     {"items": [{"name": "x", "weight": 3.5e-5}], "count": 2, "took": 123456789.123456},
+    {"items": [{"name": "b", "weight": True, "lines": [True, 2.0]}], "count": False,
+     "took": True},
 ]
 
 

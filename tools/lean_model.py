@@ -62,8 +62,8 @@ def _to_float(value: Any) -> Any:
 
 
 def _to_int(value: Any) -> Any:
-    if value is None or type(value) is int or isinstance(value, bool):
-        return value
+    if value is None or type(value) is int:
+        return value  # (a bool becomes 0 or 1, as in pydantic)
     if isinstance(value, float) and not value.is_integer():
         raise ValueError(f"{value!r} is not an integer")
     return int(value)
