@@ -16,9 +16,9 @@ STATIC_ENV = "SEXTANT_STATIC"  # 1/on/true/yes turns the static tier on (default
 
 
 def static_from_env() -> bool:
-    """Whether the static tier is on: `$SEXTANT_STATIC` (default off: tuned, it lifts a
-    lexical-only index's held-out MRR@10 by less than half the model tier's gain, and on the
-    tuning repository not at all; docs/evals.md)."""
+    """Whether the static tier is on: `$SEXTANT_STATIC` (default off: it lifts a lexical-only
+    index's held-out MRR@10 by 74% of the model tier's gain, but adds 30-80% to a full
+    index's CPU, against a target of 25%; docs/evals.md, docs/benchmarks.md)."""
     return _env_true(STATIC_ENV)
 
 

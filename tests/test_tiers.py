@@ -22,7 +22,7 @@ from indexer.live import LiveIndex, LiveOptions
 from indexer.live.priority import embedding_order
 from tests.mcp_helpers import call
 from tests.model_marks import needs_model
-from tools.search import search_code
+from tools.search import STATIC_POOL, retrieve, search_code
 from tools.status import index_status
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -119,7 +119,7 @@ def test_search_finds_by_meaning_through_static_vectors_a_chunk_without_a_model_
             assert result.coverage.model_state != "complete"
 
 
-def test_in_hybrid_search_the_static_tier_reranks_only_candidates_without_a_model_vector(
+def test_in_hybrid_search_the_static_tier_ranks_only_chunks_without_a_model_vector(
         corpus: Callable[[str], Path], tmp_path: Path) -> None:
     root = corpus("flask")
     with LiveIndex.open(root, tmp_path / "idx", LiveOptions(static=True, model="hashing")) as live:
@@ -138,8 +138,14 @@ def test_in_hybrid_search_the_static_tier_reranks_only_candidates_without_a_mode
         by_static = [h for h in result.results if "static" in h.matched_by]
         assert by_static, result.results
         assert all(h.path.startswith("src/flask/sansio/") for h in by_static), by_static
-        # a re-ranker: it orders what the other retrievers found, it finds nothing alone
-        assert all(set(h.matched_by) - {"static"} for h in by_static), by_static
+        assert any(set(h.matched_by) - {"static"} for h in by_static), by_static
+        # it re-ranks what the other retrievers found and adds its own nearest chunks
+        got = retrieve(live, "register a function to run after each request", k=30)
+        others_found = {i for name, ids in got.ranked.items() if name != "static"
+                        for i in ids[:STATIC_POOL]}
+        static_ids = list(got.ranked["static"])
+        assert not any(live.vectors.contains_many(static_ids))
+        assert set(static_ids) & others_found and set(static_ids) - others_found
 
 
 def test_no_embed_skips_only_the_model_tier_and_no_static_turns_the_static_tier_off(

@@ -10,6 +10,13 @@
    the same bytes.
 3. Token weighting by SIF, a / (a + p(rank)), with p a Zipf distribution over the token's
    rank in vocabulary order (a = 1e-4, Model2Vec's default; see `token_weights`).
+4. A fit to what the model makes of real code (steps 1-3 only see tokens alone): 1,500
+   pieces of 12 lines of this interpreter's standard library (`training_texts`, chosen by
+   a hash of their text) go through the model whole and through the table; a ridge
+   regression maps the table's vectors of them onto the model's, and the table is
+   multiplied by the Cholesky factor of that map's Gram matrix, so that static vectors
+   compare as their images in the model's space do, with the table's dimensions
+   (`fit_table`). The cache key names the Python release (`fit_corpus_tag`).
 
 Control, unknown, unused and placeholder tokens get a zero row: they add nothing to a sum.
 The result is a float32 (vocab size, dims) table; a text's static vector is the
@@ -20,14 +27,21 @@ single-threaded in a worker (`_single_blas_pool`), so a table has the same bytes
 process and for any thread count (tested; two processes gave the same SHA-256).
 
 Measured (all-MiniLM-L6-v2 q8_0, 29,523 tokens, 2 shared CPU cores, load 2-4): 16-27 s
-for a full distillation; the 31 MB table loads from the cache in 0.06 s. Quality on flask
-(evals/bench_static.py): 0.534 of each chunk's top-10 neighbours by static vectors are
-among its top-10 by the model's (random: 0.036); docstring -> function MRR@10 0.324
-(the model: 0.487).
+for steps 1-3; the 31 MB table loads from the cache in 0.06 s. Step 4 adds ~28 s (2 idle
+cores: 41.7 s in all; 1,500 texts). Quality on flask (evals/bench_static.py): 0.570 of each
+chunk's top-10 neighbours by static vectors are among its top-10 by the model's (0.535
+without step 4; random: 0.036); docstring -> function MRR@10 0.434 (0.329 without step 4;
+the model: 0.487). Vector-only docstring MRR@10 on the tuning repositories flask, werkzeug,
+click, by the number of training texts (2026-12-04, docs/evals.md): none 0.320, 1,500
+0.413, 3,000 0.413, 6,000 0.415 (the model 0.528).
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import sys
+import sysconfig
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -44,6 +58,16 @@ from indexer.embed.static_vocab import ModelVocab
 RECIPE_VERSION = 1
 WEIGHTINGS = ("sif", "zipf", "none")
 _NUMPY_BATCH_SEQS = 512  # one-token inputs per numpy forward pass (3 rows each for BERT)
+_NUMPY_BATCH_TOKENS = 4096  # token rows per numpy forward pass (training texts)
+
+
+# The fit to the model's chunk vectors (step 4): training texts, lines each, ridge.
+FIT_TEXTS = 1500
+FIT_LINES = 12
+FIT_RIDGE = 0.01
+# Standard-library folders that are not library code (tests, tools, vendored packages).
+_FIT_SKIP = frozenset({"test", "tests", "idle_test", "idlelib", "lib2to3", "site-packages",
+                       "dist-packages", "turtledemo", "ensurepip", "__pycache__"})
 
 
 @dataclass(frozen=True)
@@ -53,17 +77,21 @@ class Recipe:
     dims: int = 256
     weighting: str = "sif"
     sif_a: float = 1e-4
+    fit: int = FIT_TEXTS  # training texts for step 4; 0: no fit
 
     def __post_init__(self) -> None:
         if self.weighting not in WEIGHTINGS:
             raise ValueError(f"weighting must be one of {WEIGHTINGS}, not {self.weighting!r}")
         if self.dims < 1:
             raise ValueError("dims must be positive")
+        if self.fit < 0:
+            raise ValueError("fit must be 0 or more")
 
     @property
     def key(self) -> str:
         weighting = f"sif{self.sif_a:g}" if self.weighting == "sif" else self.weighting
-        return f"r{RECIPE_VERSION}-d{self.dims}-{weighting}"
+        fit = f"-fit{self.fit}-{fit_corpus_tag()}" if self.fit else ""
+        return f"r{RECIPE_VERSION}-d{self.dims}-{weighting}{fit}"
 
 
 class TokenEncoder(Protocol):
@@ -100,6 +128,25 @@ class _EqualLengthBert(NumpyBertEmbedder):
         return context
 
 
+def _fixed_groups(lengths: Sequence[int]) -> list[list[int]]:
+    """Consecutive sequences, at most `_NUMPY_BATCH_SEQS` and about `_NUMPY_BATCH_TOKENS`
+    tokens a group: one-token inputs (3 rows each) go 512 at a time, training texts (about
+    150 tokens) a few dozen. The groups depend on the lengths only, never on threads."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    tokens = 0
+    for i, length in enumerate(lengths):
+        if current and (len(current) == _NUMPY_BATCH_SEQS
+                        or tokens + length > _NUMPY_BATCH_TOKENS):
+            groups.append(current)
+            current, tokens = [], 0
+        current.append(i)
+        tokens += length
+    if current:
+        groups.append(current)
+    return groups
+
+
 def _single_blas_pool(threads: int) -> ThreadPoolExecutor:
     """Workers whose BLAS calls run single-threaded (OpenBLAS). Determinism needs it: a
     multi-threaded product splits its output into blocks by the thread count OpenBLAS picks
@@ -122,10 +169,7 @@ class NumpyTokenEncoder:
         out = np.zeros((len(seqs), self._bert.dim), dtype=np.float32)
         # Fixed batches in input order: each row's arithmetic never depends on the thread
         # count or scheduling (every batch runs single-threaded BLAS in one worker).
-        groups = [
-            list(range(i, min(i + _NUMPY_BATCH_SEQS, len(seqs))))
-            for i in range(0, len(seqs), _NUMPY_BATCH_SEQS)
-        ]
+        groups = _fixed_groups([len(seq) for seq in seqs])
         with _single_blas_pool(self._bert.threads) as pool:
             futures = [pool.submit(self._bert.embed_token_ids, [seqs[i] for i in g])
                        for g in groups]
@@ -259,3 +303,72 @@ def distil_table(
     token, in id order) are filled, all others are zero."""
     ids = vocab.distillable() if tokens is None else np.sort(np.asarray(tokens, np.int32))
     return build_table(vocab.size, ids, encode_tokens(vocab, encoder, ids, progress), recipe)
+
+
+def fit_corpus_tag() -> str:
+    """Names the training texts of step 4: this interpreter's standard library, fixed for a
+    Python release (so the cache key and the static model id follow it)."""
+    v = sys.version_info
+    return f"py{v.major}.{v.minor}.{v.micro}"
+
+
+def training_texts(count: int, lines: int = FIT_LINES, root: Path | None = None) -> list[str]:
+    """`count` pieces of `lines` lines of real code for step 4: the standard library's
+    Python source (`root`: this interpreter's), every file cut into consecutive pieces,
+    those at least half non-blank kept, distinct, in the order of a hash of their text
+    (deterministic, and a sample across the whole library). [] when none can be read."""
+    base = Path(root or sysconfig.get_paths()["stdlib"])
+    found: dict[bytes, str] = {}
+    for folder, dirs, files in os.walk(base):
+        dirs[:] = sorted(d for d in dirs if d not in _FIT_SKIP)
+        for name in sorted(files):
+            if not name.endswith(".py"):
+                continue
+            try:
+                rows = (Path(folder) / name).read_text(encoding="utf-8").splitlines(keepends=True)
+            except (OSError, UnicodeDecodeError):
+                continue
+            for start in range(0, len(rows), lines):
+                piece = rows[start : start + lines]
+                if 2 * sum(1 for row in piece if row.strip()) >= lines:
+                    text = "".join(piece)
+                    found.setdefault(hashlib.blake2b(text.encode(), digest_size=12).digest(), text)
+    return [found[key] for key in sorted(found)[:count]]
+
+
+def encode_texts(vocab: ModelVocab, encoder: TokenEncoder, texts: Sequence[str]) -> np.ndarray:
+    """The model's unit-length vectors of whole texts, as its embedder reads them (its
+    tokens up to its window, in its special tokens)."""
+    prefix, suffix = vocab.special_wrap()
+    room = max(1, (vocab.window() or 512) - len(prefix) - len(suffix))
+    seqs = [[*prefix, *vocab.tokenize(text, room).tolist(), *suffix] for text in texts]
+    return encoder.encode(seqs)
+
+
+def fit_table(table: np.ndarray, static: np.ndarray, model: np.ndarray,
+              ridge: float = FIT_RIDGE) -> np.ndarray:
+    """Step 4: the table times a (dims, dims) matrix fitted so that static vectors compare
+    as the model's do.
+
+    Ridge regression M from the texts' static vectors `static` to the model's vectors
+    `model` of the same texts; a static vector x then stands for x M in the model's space,
+    and cosines there equal cosines of x L for the Cholesky factor L of M M^T (L L^T =
+    M M^T), so the table keeps its dimensions and the rest of the tier is unchanged. Zero
+    rows stay zero. float64, single-threaded BLAS: the same input gives the same bytes."""
+    with _single_blas_pool(1) as pool:
+        factor = pool.submit(_fit_factor, static, model, ridge).result()
+        fitted: np.ndarray = pool.submit(
+            lambda: (table.astype(np.float64) @ factor).astype(np.float32)).result()
+    return fitted
+
+
+def _fit_factor(static: np.ndarray, model: np.ndarray, ridge: float) -> np.ndarray:
+    x, y = static.astype(np.float64), model.astype(np.float64)
+    m = np.linalg.solve(x.T @ x + ridge * np.eye(x.shape[1]), x.T @ y)
+    gram = m @ m.T
+    try:
+        factor: np.ndarray = np.linalg.cholesky(gram)
+    except np.linalg.LinAlgError:  # fewer model dimensions than static ones: PSD only
+        values, axes = np.linalg.eigh(gram)
+        factor = axes * np.sqrt(np.clip(values, 0.0, None))
+    return factor

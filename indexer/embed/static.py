@@ -42,7 +42,15 @@ import numpy as np
 
 from indexer.core import cache_dir
 from indexer.embed.convert import model_fingerprint
-from indexer.embed.distil import RECIPE_VERSION, Recipe, distil_table, open_token_encoder
+from indexer.embed.distil import (
+    RECIPE_VERSION,
+    Recipe,
+    distil_table,
+    encode_texts,
+    fit_table,
+    open_token_encoder,
+    training_texts,
+)
 from indexer.embed.factory import resolve_model_path
 from indexer.embed.protocol import (
     HASHING_SPEC,
@@ -280,6 +288,12 @@ def load_static_embedder(
         encoder = open_token_encoder(path, gpu_layers)
         try:
             table = distil_table(vocab, encoder, recipe)
+            texts = training_texts(recipe.fit) if recipe.fit else []
+            if texts:
+                log.info("fitting the table to %d texts through the model", len(texts))
+                unfitted = StaticEmbedder(table, vocab, "unfitted")
+                table = fit_table(table, unfitted.embed_documents(texts),
+                                  encode_texts(vocab, encoder, texts))
         finally:
             encoder.close()
         log.info(
