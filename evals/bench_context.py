@@ -49,7 +49,7 @@ from evals.sets import commits as commit_set
 from evals.sets import issues as issue_set
 from indexer.core import count_tokens
 from indexer.disk import IndexPaths, RepoIndex
-from indexer.live import LiveIndex
+from indexer.live import LiveIndex, LiveOptions
 from tools.get_context import get_context
 from tools.history import Commit, git
 from tools.search import search_code
@@ -172,6 +172,7 @@ class Run:
     window: int = WINDOWS["commits"]
     budgets: tuple[int, ...] = BUDGETS
     systems: tuple[str, ...] = SYSTEMS
+    static: bool = False  # the static tier attached (the model tier never is)
 
 
 def sample(git_dir: Path, run: Run) -> list[Commit]:
@@ -187,7 +188,9 @@ def run_repo(name: str, run: Run, work: Path) -> list[dict[str, Any]]:
     tree, rows = work / name / "tree", []
     commit_set.materialize(git_dir, commits[0].parent, tree)
     index = RepoIndex(IndexPaths.for_repo(tree, work / name / "index"))
-    live = LiveIndex(index)
+    live = LiveIndex(index, LiveOptions(static=run.static))
+    if run.static and not live.attach_static():
+        raise SystemExit("--static: the static tier could not be loaded")
     try:
         previous = commits[0]
         for commit in commits:
@@ -246,16 +249,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--budgets", default=",".join(map(str, BUDGETS)))
     p.add_argument("--systems", default=",".join(SYSTEMS))
     p.add_argument("--work", type=Path, default=Path("/tmp/sextant-bench-context"))
+    p.add_argument("--static", action="store_true", help=(
+        "attach the static tier (default: lexical only); its own index directory"))
     args = p.parse_args(argv)
     systems = tuple(args.systems.split(","))
     if unknown := set(systems) - set(SYSTEMS):
         p.error(f"unknown systems: {sorted(unknown)}")
     run = Run(args.kind, args.n, args.seed, args.window or WINDOWS[args.kind],
-              tuple(int(b) for b in args.budgets.split(",")), systems)
+              tuple(int(b) for b in args.budgets.split(",")), systems, args.static)
     rows: list[dict[str, Any]] = []
     for name in args.repos.split(","):
         started = time.perf_counter()
-        rows += run_repo(name, run, args.work / run.kind)
+        rows += run_repo(name, run, args.work / (run.kind + ("-static" if run.static else "")))
         log.info("%s: %.1f s", name, time.perf_counter() - started)
     report: dict[str, Any] = {"set": run.kind, "window": run.window, "all": summarize(rows)}
     for name in args.repos.split(","):

@@ -221,7 +221,26 @@ def test_special_and_placeholder_tokens_have_zero_rows(
     kept = set(vocab.distillable().tolist())
     assert {0, 100, 101, 102, 103, 1, 998} & kept == set()  # [PAD] [UNK] [CLS] [SEP] [MASK]
     assert not static.table[[0, 100, 101, 102, 103, 1, 998]].any()
-    assert np.linalg.norm(static.table[sorted(kept)], axis=1).min() > 0
+    punctuation = set(vocab.punctuation().tolist())
+    assert {vocab.text(t) for t in punctuation} >= {"\u2581(", "\u2581.", "\u2581:", "\u2581_", "."}
+    assert not static.table[sorted(punctuation)].any()
+    assert np.linalg.norm(static.table[sorted(kept - punctuation)], axis=1).min() > 0
+
+
+def test_punctuation_neither_adds_to_a_vector_nor_counts_against_the_limit(
+    distilled: tuple[StaticEmbedder, Path, CountingFactory],
+) -> None:
+    static, _, _ = distilled
+    code = "def get_item(self, key: str) -> Item:\n    return self._items[key.lower()]\n"
+    words = "def get item self key str Item return self items key lower"
+    assert np.array_equal(static.embed_documents([code]), static.embed_documents([words]))
+    # past the limit: 300 words with punctuation between them read as the 300 words
+    many = [f"w{i}" for i in range(300)]
+    assert np.array_equal(static.embed_documents([", ".join(many) + "; x"]),
+                          static.embed_documents([" ".join(many) + " x"]))
+    # non-ASCII text goes to llama.cpp whole: the same rule there
+    assert np.allclose(static.embed_documents(["café(x, y);"]),
+                       static.embed_documents(["café x y"]), atol=2e-6)
 
 
 def test_embeddings_are_unit_rows_and_a_query_is_its_document_row(
@@ -284,9 +303,11 @@ def test_word_by_word_tokens_equal_llama_cpps_whole_text_tokens_on_real_code(
 
 
 def _rows_of(static: StaticEmbedder, vocab: ModelVocab, text: str) -> np.ndarray:
-    """What a text's static vector must be: llama.cpp's first `max_tokens` tokens of the text
-    split at case changes, their table rows summed, L2-normalized."""
-    ids = vocab._tokenize_native(CASE_BOUNDARY.sub(" ", text), static.max_tokens)
+    """What a text's static vector must be: of llama.cpp's tokens of the text split at case
+    changes, the first `max_tokens` with a non-zero row (no punctuation, symbols or special
+    tokens), their table rows summed, L2-normalized."""
+    ids = vocab._tokenize_native(CASE_BOUNDARY.sub(" ", text), 1 << 30)
+    ids = ids[static.table[ids].any(axis=1)][: static.max_tokens]
     vector = static.table[ids].astype(np.float64).sum(axis=0)
     norm = np.linalg.norm(vector)
     return vector / norm if norm else vector

@@ -10,9 +10,9 @@
    words), symbol definitions (DuckDB: exact names of the query's identifiers, prefixes for
    a short query) and `semantic` (the model's vectors in usearch, as far as background
    embedding got). The static tier (every chunk has a static vector from the moment it is
-   indexed) re-ranks their candidates that have no model vector yet, as a fourth ranking
-   at a small weight. The two vector spaces are never compared raw: each ranks, and the
-   ranks are fused.
+   indexed), among the chunks that have no model vector yet, ranks their candidates and
+   its own nearest chunks, as a fourth ranking at half weight. The two vector spaces are
+   never compared raw: each ranks, and the ranks are fused.
 3. Weighted reciprocal-rank fusion, then multiplicative priors: where the code lives (tests,
    vendored, generated, example code and prose rank lower, never hidden), whether the
    query names the file or its module (a stack frame's path by its last components), the

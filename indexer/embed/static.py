@@ -147,7 +147,7 @@ class StaticEmbedder:
             if self._vocab.plain_words(text):
                 plain.append((row, text if self.split_case else text.lower()))
             else:
-                ids = self.tokenize(text)
+                ids = self._meaning_ids(text)
                 if ids.size:
                     self.table[ids].sum(axis=0, out=out[row])
         if plain:
@@ -156,6 +156,16 @@ class StaticEmbedder:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         np.divide(out, norms, out=out, where=norms > 0)
         return out
+
+    def _meaning_ids(self, text: str) -> np.ndarray:
+        """The first `max_tokens` tokens of `text` (split at case changes with `split_case`)
+        that have a non-zero row: punctuation, symbols and special tokens neither add to a
+        sum nor count against the limit."""
+        if self.split_case:
+            text = CASE_BOUNDARY.sub(" ", text)
+        ids = self._vocab.tokenize(text, 1 << 30)
+        kept: np.ndarray = ids[_nonzero_rows(self.table, ids)][: self._max_tokens]
+        return kept
 
     def embed_query(self, text: str) -> np.ndarray:
         vector: np.ndarray = self.embed_documents([text])[0]
@@ -167,8 +177,9 @@ class StaticEmbedder:
 
 class _WordVectors:
     """Vectors of the words seen (the sum of their WordPiece tokens' table rows) and their
-    token counts: a text's vector is the sum of its words' vectors up to `max_tokens`
-    tokens, the word that crosses the limit summed token by token. Code repeats words
+    counts of tokens with a non-zero row: a text's vector is the sum of its words' vectors
+    up to `max_tokens` such tokens, the word that crosses the limit summed token by token;
+    punctuation and symbol words (zero rows) are never looked up. Code repeats words
     (moby's 7.0M words are 26k distinct split at case changes, 41k without), so a word costs one dict look-up (in a C loop)
     and one row of the sum, not a WordPiece match and ~1.2 table rows. A word's vector is
     always computed the same way (its rows summed in order, in float32), so a text's
@@ -188,7 +199,7 @@ class _WordVectors:
     def sum_texts(self, texts: Sequence[tuple[int, str]], out: np.ndarray) -> None:
         """Into `out[row]`, the sum of the first `max_tokens` tokens' rows of each text
         given as (row, plain-ASCII text: lower-cased unless words are split by case)."""
-        found = [self._vocab.words(text, self._split_case) for _, text in texts]
+        found = [self._vocab.meaning_words(text, self._split_case) for _, text in texts]
         index = self._index
         new = [w for w in dict.fromkeys(itertools.chain.from_iterable(found)) if w not in index]
         if len(index) + len(new) > _WORD_CACHE and index:
@@ -211,8 +222,10 @@ class _WordVectors:
             np.add.reduce(self._vecs[rows[start:stop]], axis=0, out=out[row])
             left = self._max_tokens - int(totals[stop] - base[i])
             if stop < ends[i] and left > 0:  # the word that crosses the limit, in part
-                ids = self._vocab.words_ids([found[i][stop - start].lower()])[0][:left]
-                out[row] += self._table[list(ids)].sum(axis=0)
+                ids = np.array(self._vocab.words_ids([found[i][stop - start].lower()])[0],
+                               dtype=np.intp)
+                ids = ids[_nonzero_rows(self._table, ids)][:left]
+                out[row] += self._table[ids].sum(axis=0)
 
     def _add(self, words: list[str]) -> None:
         """WordPiece and sum words not seen yet."""
@@ -228,9 +241,17 @@ class _WordVectors:
         lowered = [w.lower() for w in words] if self._split_case else words
         for row, (word, ids) in enumerate(zip(words, self._vocab.words_ids(lowered),
                                               strict=True), start=at):
-            np.add.reduce(table[list(ids)], axis=0, out=vecs[row])
-            self._counts[row] = len(ids)
+            rows = np.array(ids, dtype=np.intp)
+            rows = rows[_nonzero_rows(table, rows)]
+            np.add.reduce(table[rows], axis=0, out=vecs[row])
+            self._counts[row] = len(rows)
             self._index[word] = row
+
+
+def _nonzero_rows(table: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Which of `ids` have a non-zero row in `table` (a boolean mask)."""
+    mask: np.ndarray = table[ids].any(axis=1)
+    return mask
 
 
 def table_path(

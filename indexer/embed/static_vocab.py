@@ -53,6 +53,11 @@ _WPM_WORD = re.compile(r"[a-z0-9]+|[!-/:-@\[-`{-~]")
 # `X509Cert` -> X509 Cert), as if `CASE_BOUNDARY` had put a space there; not lower-cased.
 # (Lower-case runs and symbols first: the common words match on the first try.)
 _CASE_WORD = re.compile(r"[a-z0-9]+|[!-/:-@\[-`{-~]|[A-Z](?:[A-Z]*(?=[A-Z][a-z])|[A-Z]*[a-z0-9]*)")
+# The words that carry meaning: the same without punctuation and symbols, whose tokens have
+# zero rows in a static table (`punctuation`): half of code's words, skipped when summing.
+_WPM_MEANING = re.compile(r"[a-z0-9]+")
+_CASE_MEANING = re.compile(r"[a-z0-9]+|[A-Z](?:[A-Z]*(?=[A-Z][a-z])|[A-Z]*[a-z0-9]*)")
+_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 CASE_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _WORD_CACHE = 1 << 16  # distinct words kept; cleared when full
 _LINE_CACHE = 1 << 17  # distinct lines kept (~30 MB at most); cleared when full
@@ -168,6 +173,22 @@ class ModelVocab:
         split as llama.cpp does, or with `split_case`, `text` in its own case split at
         case changes too (lower-case the words for `words_ids`)."""
         return _CASE_WORD.findall(text) if split_case else _WPM_WORD.findall(text)
+
+    @staticmethod
+    def meaning_words(text: str, split_case: bool = False) -> list[str]:
+        """`words` without the punctuation and symbol words (each one character, one token:
+        `punctuation`)."""
+        return _CASE_MEANING.findall(text) if split_case else _WPM_MEANING.findall(text)
+
+    def punctuation(self) -> np.ndarray:
+        """Ids of the tokens that are ASCII punctuation or symbols only (BERT: `(`, `##.`,
+        ...; SentencePiece: with or without its word-start mark), in id order."""
+        out = []
+        for token in range(self.size):
+            text = self.text(token).removeprefix("##").removeprefix("\u2581")
+            if text and all(c in _PUNCTUATION for c in text):
+                out.append(token)
+        return np.array(out, dtype=np.int32)
 
     def plain_words(self, text: str) -> bool:
         """Whether `text` may be split into words by Sextant (`words`, `words_ids`): a
