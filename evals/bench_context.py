@@ -25,8 +25,12 @@ Per system and budget: `hunks` = share of tasks whose every hunk is held entirel
 appears (held lines, or named by an item), `tokens` = mean answer size. The tool answers
 are counted as their structured JSON (what `max_tokens` bounds); bm25-files as plain text.
 
+The index is lexical (BM25 and symbols) unless `--static` attaches the static tier or
+`--model` the model tier (every chunk embedded before each task: a server's state once its
+background embedding is done; each in an index directory of its own).
+
     SEXTANT_SHARED_DIR=../shared python -m evals.bench_context --repos requests,gin -n 20 \
-        [--set issues] [--systems get_context]
+        [--set issues] [--systems get_context] [--static] [--model]
 """
 
 from __future__ import annotations
@@ -172,7 +176,8 @@ class Run:
     window: int = WINDOWS["commits"]
     budgets: tuple[int, ...] = BUDGETS
     systems: tuple[str, ...] = SYSTEMS
-    static: bool = False  # the static tier attached (the model tier never is)
+    static: bool = False  # the static tier attached
+    model: bool = False  # the model tier attached, every chunk embedded before each task
 
 
 def sample(git_dir: Path, run: Run) -> list[Commit]:
@@ -191,6 +196,8 @@ def run_repo(name: str, run: Run, work: Path) -> list[dict[str, Any]]:
     live = LiveIndex(index, LiveOptions(static=run.static))
     if run.static and not live.attach_static():
         raise SystemExit("--static: the static tier could not be loaded")
+    if run.model:
+        live.attach_model()
     try:
         previous = commits[0]
         for commit in commits:
@@ -198,12 +205,28 @@ def run_repo(name: str, run: Run, work: Path) -> list[dict[str, Any]]:
                 commit_set.advance(git_dir, previous.parent, commit.parent, tree)
             previous = commit
             live.refresh()
+            if run.model:
+                _embed_missing(live)
             task = task_of(git_dir, commit, run.kind)
             if task.hunks:
                 rows += _answers(name, live, tree, baselines.file_units(index), task, run)
     finally:
         index.close()
     return rows
+
+
+def _embed_missing(live: LiveIndex) -> None:
+    """Every chunk of this tree gets its model vector before the task is asked (the state
+    a server reaches once background embedding is done; texts seen before come from the
+    embedding cache)."""
+    from indexer.live.embedding import embed_chunks
+
+    vectors, embedder = live.vectors, live.embedder
+    if vectors is None or embedder is None:
+        raise SystemExit("--model: the model tier could not be loaded")
+    ids = [int(r[0]) for r in live.store.query("SELECT chunk_id FROM chunks")]
+    missing = [i for i, has in zip(ids, vectors.contains_many(ids), strict=True) if not has]
+    embed_chunks(live.index, vectors, embedder, missing)
 
 
 def _answers(name: str, live: LiveIndex, tree: Path, files: baselines.UnitIndex, task: Task,
@@ -251,16 +274,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", type=Path, default=Path("/tmp/sextant-bench-context"))
     p.add_argument("--static", action="store_true", help=(
         "attach the static tier (default: lexical only); its own index directory"))
+    p.add_argument("--model", action="store_true", help=(
+        "attach the model tier and embed every chunk before each task (a server's state once "
+        "background embedding is done); its own index directory"))
     args = p.parse_args(argv)
     systems = tuple(args.systems.split(","))
     if unknown := set(systems) - set(SYSTEMS):
         p.error(f"unknown systems: {sorted(unknown)}")
     run = Run(args.kind, args.n, args.seed, args.window or WINDOWS[args.kind],
-              tuple(int(b) for b in args.budgets.split(",")), systems, args.static)
+              tuple(int(b) for b in args.budgets.split(",")), systems, args.static,
+              args.model)
     rows: list[dict[str, Any]] = []
     for name in args.repos.split(","):
         started = time.perf_counter()
-        rows += run_repo(name, run, args.work / (run.kind + ("-static" if run.static else "")))
+        tiers = ("-static" if run.static else "") + ("-model" if run.model else "")
+        rows += run_repo(name, run, args.work / (run.kind + tiers))
         log.info("%s: %.1f s", name, time.perf_counter() - started)
     report: dict[str, Any] = {"set": run.kind, "window": run.window, "all": summarize(rows)}
     for name in args.repos.split(","):
