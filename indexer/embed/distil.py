@@ -32,12 +32,12 @@ process and for any thread count (tested; two processes gave the same SHA-256).
 
 Measured (all-MiniLM-L6-v2 q8_0, 29,523 tokens, 2 shared CPU cores, load 2-4): 16-27 s
 for steps 1-3; the 31 MB table loads from the cache in 0.06 s. Step 4 adds ~28 s (2 idle
-cores: 41.7 s in all; 1,500 texts). Quality on flask (evals/bench_static.py): 0.570 of each
-chunk's top-10 neighbours by static vectors are among its top-10 by the model's (0.535
-without step 4; random: 0.036); docstring -> function MRR@10 0.434 (0.329 without step 4;
-the model: 0.487). Vector-only docstring MRR@10 on the tuning repositories flask, werkzeug,
-click, by the number of training texts (2026-12-04, docs/evals.md): none 0.320, 1,500
-0.413, 3,000 0.413, 6,000 0.415 (the model 0.528).
+cores: 39-42 s in all; 1,500 texts). Quality on flask (evals/bench_static.py, recipe 2,
+2026-12-04): 0.560 of each chunk's top-10 neighbours by static vectors are among its top-10
+by the model's (0.532 without step 4; random: 0.036); docstring -> function MRR@10 0.428
+(0.322 without step 4; the model: 0.487). Vector-only docstring MRR@10 on the tuning
+repositories flask, werkzeug, click, by the number of training texts (recipe 1, docs/evals.md):
+none 0.320, 1,500 0.413, 3,000 0.413, 6,000 0.415 (the model 0.528).
 """
 
 from __future__ import annotations
