@@ -28,7 +28,7 @@ from indexer.embed.distil import (
 )
 from indexer.embed.static import StaticEmbedder, load_static_embedder, table_path
 from indexer.embed.static_vocab import CASE_BOUNDARY, ModelVocab
-from tests.model_marks import needs_model
+from tests.model_marks import needs_model, needs_stdlib_source
 
 pytestmark = needs_model
 
@@ -397,6 +397,7 @@ def test_static_neighbours_agree_with_the_models(
     assert random_agreement(model_vectors) < 0.06
 
 
+@needs_stdlib_source
 def test_the_fit_to_the_models_vectors_makes_docstrings_find_their_functions(
     distilled: tuple[StaticEmbedder, Path, CountingFactory],
     flask_functions: list[object],

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from indexer.embed.distil import FIT_LINES, Recipe, fit_corpus_tag, fit_table, training_texts
+from tests.model_marks import needs_stdlib_source
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -72,6 +73,7 @@ def test_training_texts_are_distinct_library_pieces_chosen_by_their_hash(tmp_pat
     assert training_texts(10, root=tmp_path / "missing") == []
 
 
+@needs_stdlib_source
 def test_the_real_standard_library_gives_the_texts_the_recipe_asks_for() -> None:
     texts = training_texts(Recipe().fit)
     assert len(texts) == Recipe().fit
