@@ -6,13 +6,16 @@ import os
 from pathlib import Path
 
 
-def pack_batches(lengths: list[int], max_tokens: int, max_seqs: int) -> list[list[int]]:
+def pack_batches(lengths: list[int], max_tokens: int, max_seqs: int,
+                 longest_first: bool = True) -> list[list[int]]:
     """Group indices of `lengths` into batches of at most `max_tokens` tokens and `max_seqs`
-    sequences, longest first, so each batch holds texts of similar length.
+    sequences, longest first, so each batch holds texts of similar length (or, without
+    `longest_first`, consecutive indices in order: batches that depend on the lengths only).
 
     A single length above `max_tokens` gets a batch of its own (callers truncate first).
     """
-    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    order = (sorted(range(len(lengths)), key=lambda i: (-lengths[i], i)) if longest_first
+             else range(len(lengths)))
     batches: list[list[int]] = []
     current: list[int] = []
     used = 0

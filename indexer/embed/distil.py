@@ -55,6 +55,7 @@ from typing import Protocol
 
 import numpy as np
 
+from indexer.embed.batching import pack_batches
 from indexer.embed.bert_cpu import NumpyBertEmbedder, UnsupportedModel, blas_threads
 from indexer.embed.protocol import EmbedderError
 from indexer.embed.static_vocab import ModelVocab
@@ -133,25 +134,6 @@ class _EqualLengthBert(NumpyBertEmbedder):
         return context
 
 
-def _fixed_groups(lengths: Sequence[int]) -> list[list[int]]:
-    """Consecutive sequences, at most `_NUMPY_BATCH_SEQS` and about `_NUMPY_BATCH_TOKENS`
-    tokens a group: one-token inputs (3 rows each) go 512 at a time, training texts (about
-    150 tokens) a few dozen. The groups depend on the lengths only, never on threads."""
-    groups: list[list[int]] = []
-    current: list[int] = []
-    tokens = 0
-    for i, length in enumerate(lengths):
-        if current and (len(current) == _NUMPY_BATCH_SEQS
-                        or tokens + length > _NUMPY_BATCH_TOKENS):
-            groups.append(current)
-            current, tokens = [], 0
-        current.append(i)
-        tokens += length
-    if current:
-        groups.append(current)
-    return groups
-
-
 def _single_blas_pool(threads: int) -> ThreadPoolExecutor:
     """Workers whose BLAS calls run single-threaded (OpenBLAS). Determinism needs it: a
     multi-threaded product splits its output into blocks by the thread count OpenBLAS picks
@@ -174,7 +156,10 @@ class NumpyTokenEncoder:
         out = np.zeros((len(seqs), self._bert.dim), dtype=np.float32)
         # Fixed batches in input order: each row's arithmetic never depends on the thread
         # count or scheduling (every batch runs single-threaded BLAS in one worker).
-        groups = _fixed_groups([len(seq) for seq in seqs])
+        # Consecutive sequences, at most 512 and about 4,096 tokens a group: one-token
+        # inputs (3 rows each) go 512 at a time, training texts a few dozen.
+        groups = pack_batches([len(seq) for seq in seqs], _NUMPY_BATCH_TOKENS,
+                              _NUMPY_BATCH_SEQS, longest_first=False)
         with _single_blas_pool(self._bert.threads) as pool:
             futures = [pool.submit(self._bert.embed_token_ids, [seqs[i] for i in g])
                        for g in groups]
