@@ -41,8 +41,8 @@ def index_status(ctx: LiveIndex) -> IndexStatus:
         "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM symbols), "
         "(SELECT count(*) FROM chunks)")[0]
     languages = dict(store.query(
-        "SELECT coalesce(language, 'text'), count(*) FROM files GROUP BY 1 ORDER BY 2 DESC"))
-    skipped = dict(store.query("SELECT reason, count(*) FROM skipped GROUP BY 1 ORDER BY 2 DESC"))
+        "SELECT coalesce(language, 'text'), count(*) FROM files GROUP BY 1 ORDER BY 2 DESC, 1"))
+    skipped = dict(store.query("SELECT reason, count(*) FROM skipped GROUP BY 1 ORDER BY 2 DESC, 1"))
     last = store.query("SELECT max(indexed_at) FROM files")[0][0]
     coverage = tier_coverage(ctx)
     rate = ctx.embedding.rate() if coverage.model_state == "running" else None
