@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import socket
+from collections.abc import Callable
 from types import FrameType
 
 import anyio
@@ -77,15 +78,22 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 class _Uvicorn(uvicorn.Server):
     """uvicorn that stops on SIGINT/SIGTERM without re-raising the signal afterwards, so the
-    caller's cleanup (removing server.json) runs."""
+    caller's cleanup (removing server.json) runs. `on_exit` runs in the signal handler
+    itself: background work learns of the stop at the signal, not when the lifespan ends."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self.force_exit = self.should_exit and sig == signal.SIGINT
         self.should_exit = True
+        if self._on_exit is not None:
+            self._on_exit()
 
 
-def uvicorn_server(app: ASGIApp) -> uvicorn.Server:
+def uvicorn_server(app: ASGIApp, on_exit: Callable[[], None] | None = None) -> uvicorn.Server:
     # log_config=None: uvicorn leaves logging alone (ours goes to stderr; stdout may be MCP's)
     config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on",
                             access_log=False, timeout_graceful_shutdown=5)
-    return _Uvicorn(config)
+    return _Uvicorn(config, on_exit)

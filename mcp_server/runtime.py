@@ -62,6 +62,13 @@ class Runtime:
             self.sessions += 1
             return self.live
 
+    def shutting_down(self) -> None:
+        """A stop signal arrived: the owned live index starts no new work from now on (it is
+        closed by the last release, after the sessions end). Safe from a signal handler."""
+        live = self.live
+        if live is not None and self._owned:
+            live.request_stop()
+
     def release(self) -> None:
         with self._lock:
             self.sessions -= 1

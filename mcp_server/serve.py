@@ -78,7 +78,7 @@ def _serve_as_owner(settings: Settings, paths: IndexPaths) -> Owner | None:
 async def _run(settings: Settings, http_settings: Settings, sock: socket.socket) -> None:
     runtime = Runtime(settings)
     server = build_server(settings, runtime)
-    web = uvicorn_server(build_http_app(server, http_settings, runtime))
+    web = uvicorn_server(build_http_app(server, http_settings, runtime), runtime.shutting_down)
     if settings.transport != "stdio":
         log.info("serving MCP at http://%s:%s/mcp", settings.host, sock.getsockname()[1])
         await web.serve(sockets=[sock])

@@ -170,7 +170,7 @@ def embed_pending(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
     state.state, state.total = "running", total
     state.done, state.started_at = total - len(todo), time.monotonic()
     done_before = state.done_at_start = state.done
-    if todo:
+    if todo and not should_stop():
         log.info("embedding %d chunks without a vector (%s)", len(todo), embedder.model_id)
     last_save = time.monotonic()
     for start in range(0, len(todo), BATCH):

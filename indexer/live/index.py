@@ -474,6 +474,11 @@ class LiveIndex:
         self._threads.append(thread)
         thread.start()
 
+    def request_stop(self) -> None:
+        """Ask the background work to stop, without waiting: safe from a signal handler (it
+        only sets an event), so nothing new starts between a signal and `stop()`."""
+        self._stop.set()
+
     def stop(self) -> None:
         """Stop the background work: no new work starts; running work stops at its next
         batch boundary (bounded wait; the threads are daemons)."""

@@ -1,0 +1,54 @@
+"""A stop signal reaches the background work at the signal, not when the server's lifespan
+ends: between the two a model load may finish, and nothing may start after the signal
+(issue 19, item 8; CI once saw "embedding 2016 chunks" logged after "shutting down")."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from pathlib import Path
+
+import pytest
+
+from indexer.build import index_repository
+from indexer.live import LiveIndex, LiveOptions
+from mcp_server.http import uvicorn_server
+from mcp_server.runtime import Runtime
+from tests.mcp_helpers import server_settings
+
+
+def _tiny_repo(root: Path) -> Path:
+    root.mkdir()
+    for i in range(4):
+        (root / f"m{i}.py").write_text(f"def f{i}(x):\n    return x + {i}\n")
+    return root
+
+
+def test_a_stop_requested_before_embedding_starts_embeds_nothing(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="indexer.live.embedding")
+    root = _tiny_repo(tmp_path / "repo")
+    with LiveIndex.open(root, tmp_path / "idx", LiveOptions(model="hashing")) as live:
+        index_repository(live.index)
+        live.attach_model()
+        live.request_stop()
+        live.embed_pending()
+        assert live.embedder is not None
+        assert live.embedder.calls == []  # type: ignore[attr-defined]
+        assert live.embedding.state == "partial"
+    # not even announced: the server's log says nothing started after the signal
+    assert not any("chunks without a vector" in r.getMessage() for r in caplog.records)
+
+
+def test_sigterm_handler_tells_the_runtimes_live_index_to_stop_at_once(tmp_path: Path) -> None:
+    root = _tiny_repo(tmp_path / "repo")
+    runtime = Runtime(server_settings(root, tmp_path / "idx"))
+    live = runtime.acquire()
+    try:
+        assert not live.stopping
+        web = uvicorn_server(lambda *_: None, runtime.shutting_down)  # type: ignore[arg-type]
+        web.handle_exit(signal.SIGTERM, None)
+        assert web.should_exit
+        assert live.stopping  # set in the handler, before any lifespan shutdown
+    finally:
+        runtime.release()
