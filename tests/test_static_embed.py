@@ -200,6 +200,42 @@ def test_second_load_reuses_the_cached_table_without_running_the_model(
     assert reloaded.table.tobytes() == static.table.tobytes()
 
 
+def test_masks_are_read_from_the_tables_sidecar_and_recomputed_when_it_is_damaged(
+    distilled: tuple[StaticEmbedder, Path, CountingFactory],
+    model_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A loading process (each parse worker) reads the non-zero rows and word starts from
+    the cached table's sidecar instead of a pass over the whole vocabulary; a damaged
+    sidecar is computed and written again, with the same masks and vectors."""
+    static, root, _ = distilled
+    sidecar = table_path(model_path, model_fingerprint(model_path), Recipe(),
+                         root).with_suffix(".masks.npz")
+    assert sidecar.is_file()
+    texts = ["def getHTTPServer(self, port):\n    return serve(port)", "x = parseURLQuery(q)"]
+    want = static.embed_documents(texts)
+    read: list[int] = []  # token texts read through llama.cpp: the pass over the vocabulary
+    real = ModelVocab.text
+
+    def counted(vocab: ModelVocab, token: int) -> str:
+        read.append(token)
+        return real(vocab, token)
+
+    monkeypatch.setattr(ModelVocab, "text", counted)
+    reloaded = load_static_embedder(model_path, gpu_layers=0, cache_root=root)
+    got = reloaded.embed_documents(texts)  # new words: WordPiece through the word starts
+    assert read == []  # the sidecar's masks, not computed
+    assert np.array_equal(reloaded.nonzero, static.nonzero)
+    assert np.array_equal(got, want)
+    sidecar.write_bytes(b"not an npz")
+    repaired = load_static_embedder(model_path, gpu_layers=0, cache_root=root)
+    assert len(read) == static.table.shape[0]  # one pass
+    assert np.array_equal(repaired.nonzero, np.asarray(static.table.any(axis=1)))
+    assert np.array_equal(repaired.embed_documents(texts), want)
+    with np.load(sidecar) as saved:
+        assert saved["word_start"].shape == (static.table.shape[0],)
+
+
 def test_a_damaged_cache_is_distilled_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_path: Path
 ) -> None:

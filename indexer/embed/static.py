@@ -101,7 +101,7 @@ class StaticEmbedder:
 
     def __init__(
         self, table: np.ndarray, vocab: ModelVocab, model_id: str, max_tokens: int | None = None,
-        split_case: bool = SPLIT_CASE,
+        split_case: bool = SPLIT_CASE, nonzero: np.ndarray | None = None,
     ) -> None:
         if table.ndim != 2 or table.shape[0] != vocab.size:
             raise EmbedderError(
@@ -113,7 +113,11 @@ class StaticEmbedder:
         self._model_id = model_id
         self._max_tokens = max_tokens or min(vocab.window() or MAX_TOKENS, MAX_TOKENS)
         self.split_case = split_case
-        self._words = _WordVectors(table, vocab, self._max_tokens, split_case)
+        # tokens with a row (not punctuation or symbols): from the table's sidecar when
+        # loaded from the cache, else read from the table once
+        self.nonzero: np.ndarray = (nonzero if nonzero is not None
+                                    else np.asarray(table.any(axis=1)))
+        self._words = _WordVectors(table, vocab, self._max_tokens, split_case, self.nonzero)
         self._words_lock = threading.Lock()
         # the model file `load_static_tier` loads this very embedder from (set by
         # `load_static_embedder` for its defaults), so other processes can load it too
@@ -164,7 +168,7 @@ class StaticEmbedder:
         if self.split_case:
             text = CASE_BOUNDARY.sub(" ", text)
         ids = self._vocab.tokenize(text, 1 << 30)
-        kept: np.ndarray = ids[_nonzero_rows(self.table, ids)][: self._max_tokens]
+        kept: np.ndarray = ids[self.nonzero[ids]][: self._max_tokens]
         return kept
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -187,12 +191,13 @@ class _WordVectors:
     lock around `sum_texts`."""
 
     def __init__(self, table: np.ndarray, vocab: ModelVocab, max_tokens: int,
-                 split_case: bool) -> None:
+                 split_case: bool, nonzero: np.ndarray) -> None:
         self._split_case = split_case
         self._table = table
         self._vocab = vocab
         self._max_tokens = max_tokens
         self._index: dict[str, int] = {}
+        self._nonzero = nonzero
         self._vecs = np.zeros((1024, table.shape[1]), dtype=np.float32)
         self._counts = np.zeros(1024, dtype=np.intp)
 
@@ -200,17 +205,11 @@ class _WordVectors:
         """Into `out[row]`, the sum of the first `max_tokens` tokens' rows of each text
         given as (row, plain-ASCII text: lower-cased unless words are split by case)."""
         found = [self._vocab.meaning_words(text, self._split_case) for _, text in texts]
-        index = self._index
-        new = [w for w in dict.fromkeys(itertools.chain.from_iterable(found)) if w not in index]
-        if len(index) + len(new) > _WORD_CACHE and index:
-            index.clear()
-            new = list(dict.fromkeys(itertools.chain.from_iterable(found)))
-        self._add(new)
+        flat = list(itertools.chain.from_iterable(found))
+        rows = self._rows(flat)
         lengths = np.fromiter(map(len, found), dtype=np.intp, count=len(found))
         ends = np.cumsum(lengths)
         starts = ends - lengths
-        rows = np.fromiter(map(index.__getitem__, itertools.chain.from_iterable(found)),
-                           dtype=np.intp, count=int(ends[-1]) if len(ends) else 0)
         # tokens before and up to each word, over the whole call; per text, the words that
         # fit in max_tokens end where the running count passes the text's base + limit
         totals = np.concatenate(([0], np.cumsum(self._counts[rows])))
@@ -224,34 +223,56 @@ class _WordVectors:
             if stop < ends[i] and left > 0:  # the word that crosses the limit, in part
                 ids = np.array(self._vocab.words_ids([found[i][stop - start].lower()])[0],
                                dtype=np.intp)
-                ids = ids[_nonzero_rows(self._table, ids)][:left]
+                ids = ids[self._nonzero[ids]][:left]
                 out[row] += self._table[ids].sum(axis=0)
 
+    def _rows(self, words: list[str]) -> np.ndarray:
+        """The cache row of each of `words`, adding the words not seen yet (all look-ups in
+        C loops; only the misses are gathered in Python)."""
+        index = self._index
+        rows = np.fromiter(map(index.get, words, itertools.repeat(-1)), dtype=np.intp,
+                           count=len(words))
+        missing = np.flatnonzero(rows < 0).tolist()
+        if not missing:
+            return rows
+        new = list(dict.fromkeys([words[i] for i in missing]))
+        if len(index) + len(new) > _WORD_CACHE:
+            index.clear()
+            new = list(dict.fromkeys(words))
+            missing = list(range(len(words)))
+        self._add(new)
+        rows[missing] = np.fromiter(map(index.__getitem__, [words[i] for i in missing]),
+                                    dtype=np.intp, count=len(missing))
+        return rows
+
     def _add(self, words: list[str]) -> None:
-        """WordPiece and sum words not seen yet."""
-        at = len(self._index)
-        if at + len(words) > len(self._counts):  # grow by doubling: amortized copies
-            size = max(2 * len(self._counts), at + len(words))
+        """WordPiece and sum words not seen yet: one llama.cpp call for all of them, then
+        the sums position by position over every word at once (word vectors equal a
+        per-word sum of its rows in order: `tests/test_static_embed.py`)."""
+        at, n = len(self._index), len(words)
+        if at + n > len(self._counts):  # grow by doubling: amortized copies
+            size = max(2 * len(self._counts), at + n)
             vecs = np.zeros((size, self._vecs.shape[1]), dtype=np.float32)
             vecs[:at] = self._vecs[:at]
             counts = np.zeros(size, dtype=np.intp)
             counts[:at] = self._counts[:at]
             self._vecs, self._counts = vecs, counts
-        table, vecs = self._table, self._vecs
+        if not n:
+            return
         lowered = [w.lower() for w in words] if self._split_case else words
-        for row, (word, ids) in enumerate(zip(words, self._vocab.words_ids(lowered),
-                                              strict=True), start=at):
-            rows = np.array(ids, dtype=np.intp)
-            rows = rows[_nonzero_rows(table, rows)]
-            np.add.reduce(table[rows], axis=0, out=vecs[row])
-            self._counts[row] = len(rows)
-            self._index[word] = row
-
-
-def _nonzero_rows(table: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Which of `ids` have a non-zero row in `table` (a boolean mask)."""
-    mask: np.ndarray = table[ids].any(axis=1)
-    return mask
+        ids, offsets = self._vocab.words_ids_flat(lowered)
+        word_of = np.repeat(np.arange(n), np.diff(offsets))
+        keep = self._nonzero[ids]
+        ids, word_of = ids[keep], word_of[keep]
+        counts = np.bincount(word_of, minlength=n)
+        position = np.arange(len(ids)) - (np.cumsum(counts) - counts)[word_of]
+        target = self._vecs[at:at + n]
+        target[:] = 0.0  # rows reused after the cache was cleared
+        for j in range(int(counts.max())):  # each word at most once per position
+            at_j = position == j
+            target[word_of[at_j]] += self._table[ids[at_j]]
+        self._counts[at:at + n] = counts
+        self._index.update(zip(words, range(at, at + n), strict=True))
 
 
 def table_path(
@@ -320,14 +341,38 @@ def load_static_embedder(
         log.info(
             "distilled %s in %.1f s (%s)", target.name, time.perf_counter() - started, encoder.name
         )
+        target.with_suffix(".masks.npz").unlink(missing_ok=True)  # an older table's
         _write_cached(target, table, meta)
     model_id = f"{path.stem}-{fingerprint[:12]}-static-{recipe.key}"
     if SPLIT_CASE:
         model_id += "-case"
-    embedder = StaticEmbedder(table, vocab, model_id)
+    embedder = StaticEmbedder(table, vocab, model_id, nonzero=_vocab_masks(target, table, vocab))
     if recipe == Recipe() and cache_root is None:
         embedder.source = path
     return embedder
+
+
+def _vocab_masks(target: Path, table: np.ndarray, vocab: ModelVocab) -> np.ndarray:
+    """The table's non-zero rows, and the vocabulary's word-start tokens handed to `vocab`:
+    read from a sidecar of the cached table, or computed and saved there. Each is a pass
+    over the whole vocabulary (~0.3 CPU s through llama.cpp, and a read of every page of
+    the table) that every process loading the table, each parse worker included, would
+    otherwise pay again."""
+    sidecar = target.with_suffix(".masks.npz")
+    try:
+        with np.load(sidecar, allow_pickle=False) as saved:
+            nonzero, starts = np.asarray(saved["nonzero"]), np.asarray(saved["word_start"])
+        if nonzero.shape == starts.shape == (vocab.size,) and nonzero.dtype == starts.dtype == bool:
+            vocab.use_word_start(starts)
+            return nonzero
+    except (OSError, ValueError, KeyError):
+        pass
+    nonzero, starts = np.asarray(table.any(axis=1)), vocab.word_start()
+    try:
+        _atomic_write(sidecar, lambda f: np.savez(f, nonzero=nonzero, word_start=starts))
+    except OSError as exc:  # a read-only cache: computed again next time
+        log.debug("static table masks not saved: %s", exc)
+    return nonzero
 
 
 def _describe(path: Path, fingerprint: str, recipe: Recipe, vocab: ModelVocab) -> dict[str, Any]:

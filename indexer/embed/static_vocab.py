@@ -128,16 +128,31 @@ class ModelVocab:
         return [tuple(itertools.chain.from_iterable(map(got.__getitem__, f))) for f in found]
 
     def _words_ids(self, new: list[str]) -> list[tuple[int, ...]]:
-        """Each word's ids, from one llama.cpp call over the words joined by spaces: a word
-        starts at each word-start token (`\u2581`-prefixed, or the unknown token, a control
-        token that stands for a whole word); if the count disagrees, word by word."""
-        ids = self._tokenize_native(" ".join(new), 1 << 30)
-        starts = np.flatnonzero(self._word_start()[ids])
-        if len(starts) != len(new) or (len(ids) and starts[0] != 0):
-            return [tuple(self._tokenize_native(w, 1 << 30).tolist()) for w in new]
-        return [tuple(p) for p in np.split(ids, starts[1:])]
+        """Each word's ids (`words_ids_flat`, one tuple per word)."""
+        ids, offsets = self.words_ids_flat(new)
+        return [tuple(p) for p in np.split(ids, offsets[1:-1])]
 
-    def _word_start(self) -> np.ndarray:
+    def words_ids_flat(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The ids of `words` one after the other, and where each word's start (`offsets`,
+        one more than the words: word i is `ids[offsets[i]:offsets[i + 1]]`), from one
+        llama.cpp call over the words joined by spaces: a word starts at each word-start
+        token (`\u2581`-prefixed, or the unknown token, a control token that stands for a
+        whole word); if the count disagrees, word by word."""
+        ids = self._tokenize_native(" ".join(words), 1 << 30)
+        starts = np.flatnonzero(self.word_start()[ids])
+        if len(starts) != len(words) or (len(ids) and starts[0] != 0):
+            each = [self._tokenize_native(w, 1 << 30) for w in words]
+            ids = np.concatenate(each) if each else np.zeros(0, dtype=np.int32)
+            starts = np.cumsum([0] + [len(e) for e in each[:-1]]) if each else starts[:0]
+        return ids, np.append(starts, len(ids)).astype(np.intp)
+
+    def use_word_start(self, starts: np.ndarray) -> None:
+        """`word_start` as computed earlier for this vocabulary (a cache's sidecar)."""
+        self._starts = starts
+
+    def word_start(self) -> np.ndarray:
+        """Which tokens start a word: `\u2581`-prefixed, or the unknown and control tokens
+        (each stands for a whole word)."""
         if self._starts is None:
             self._starts = np.array(
                 [self.text(t).startswith("\u2581") or self._attr(t) & (_ATTR_UNKNOWN | _ATTR_CONTROL)
