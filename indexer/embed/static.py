@@ -22,12 +22,13 @@ Measured (flask's 759 functions and methods, 169 tokens each on average, 2 share
 median 0.14 ms for one chunk, against ~47 chunks/s for the transformer (numpy backend).
 Plain-ASCII text is now summed from cached word vectors (`_WordVectors`): moby's 38,469
 distinct chunk texts in 5.8-6.2 CPU s against 7.0 s before (same minutes), from cold caches, at load
-10-15 (docs/benchmarks.md; the regex that splits words is now the largest part).
+10-15 (docs/benchmarks.md). The words of a batch are now found and keyed with array
+operations (`static_words`) instead of a regex and a dict: 38,500 pieces of moby's Go in
+2.0 CPU s from cold caches against 3.1 s (docs/benchmarks.md, sixth round).
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import os
@@ -60,6 +61,7 @@ from indexer.embed.protocol import (
     HashingEmbedder,
 )
 from indexer.embed.static_vocab import CASE_BOUNDARY, ModelVocab
+from indexer.embed.static_words import WordSplitter, printable
 
 log = logging.getLogger(__name__)
 
@@ -146,17 +148,21 @@ class StaticEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         cap = self._max_tokens * _CHARS_PER_TOKEN_CAP
         plain: list[tuple[int, str]] = []
+        other: list[int] = []
+        words = self._vocab.splits_words
         for row, text in enumerate(texts):
             text = text[:cap]
-            if self._vocab.plain_words(text):
+            if words and text.isascii():
                 plain.append((row, text if self.split_case else text.lower()))
             else:
-                ids = self._meaning_ids(text)
-                if ids.size:
-                    self.table[ids].sum(axis=0, out=out[row])
+                other.append(row)
         if plain:
             with self._words_lock:
-                self._words.sum_texts(plain, out)
+                other += self._words.sum_texts(plain, out)
+        for row in other:  # llama.cpp's tokens of the whole text
+            ids = self._meaning_ids(texts[row][:cap])
+            if ids.size:
+                self.table[ids].sum(axis=0, out=out[row])
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         np.divide(out, norms, out=out, where=norms > 0)
         return out
@@ -184,11 +190,12 @@ class _WordVectors:
     counts of tokens with a non-zero row: a text's vector is the sum of its words' vectors
     up to `max_tokens` such tokens, the word that crosses the limit summed token by token;
     punctuation and symbol words (zero rows) are never looked up. Code repeats words
-    (moby's 7.0M words are 26k distinct split at case changes, 41k without), so a word costs one dict look-up (in a C loop)
-    and one row of the sum, not a WordPiece match and ~1.2 table rows. A word's vector is
-    always computed the same way (its rows summed in order, in float32), so a text's
-    vector does not depend on what the cache held. Not thread-safe: the embedder holds a
-    lock around `sum_texts`."""
+    (moby's 4.2M words are 26k distinct split at case changes), so a word costs a look-up
+    of its 64-bit key among the sorted keys of the words seen (`static_words`: a batch's
+    words are found and keyed with array operations) and one row of the sum, not a
+    WordPiece match and ~1.2 table rows. A word's vector is always computed the same way
+    (its rows summed in order, in float32), so a text's vector does not depend on what the
+    cache held. Not thread-safe: the embedder holds a lock around `sum_texts`."""
 
     def __init__(self, table: np.ndarray, vocab: ModelVocab, max_tokens: int,
                  split_case: bool, nonzero: np.ndarray) -> None:
@@ -196,60 +203,87 @@ class _WordVectors:
         self._table = table
         self._vocab = vocab
         self._max_tokens = max_tokens
-        self._index: dict[str, int] = {}
         self._nonzero = nonzero
+        self._splitter = WordSplitter()
+        self._keys = np.zeros(0, dtype=np.uint64)  # the words seen, sorted by key
+        self._key_rows = np.zeros(0, dtype=np.intp)  # and their rows in _vecs
+        self._size = 0
         self._vecs = np.zeros((1024, table.shape[1]), dtype=np.float32)
         self._counts = np.zeros(1024, dtype=np.intp)
 
-    def sum_texts(self, texts: Sequence[tuple[int, str]], out: np.ndarray) -> None:
+    def sum_texts(self, texts: Sequence[tuple[int, str]], out: np.ndarray) -> list[int]:
         """Into `out[row]`, the sum of the first `max_tokens` tokens' rows of each text
-        given as (row, plain-ASCII text: lower-cased unless words are split by case)."""
-        found = [self._vocab.meaning_words(text, self._split_case) for _, text in texts]
-        flat = list(itertools.chain.from_iterable(found))
-        rows = self._rows(flat)
-        lengths = np.fromiter(map(len, found), dtype=np.intp, count=len(found))
-        ends = np.cumsum(lengths)
-        starts = ends - lengths
+        given as (row, ASCII text: lower-cased unless words are split by case). Returns the
+        rows of the texts it left alone: those with control characters (not plain text)."""
+        joined = "\n".join(text for _, text in texts)
+        data = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+        offsets = np.cumsum([0] + [len(text) + 1 for _, text in texts])
+        bad = np.unique(np.searchsorted(offsets, np.flatnonzero(~printable(data)), "right") - 1)
+        starts, ends = self._splitter.split(data)
+        text_of = np.searchsorted(offsets, starts, side="right") - 1
+        if bad.size:  # their words are dropped
+            keep = ~np.isin(text_of, bad)
+            starts, ends, text_of = starts[keep], ends[keep], text_of[keep]
+        rows = self._rows(joined, data, starts, ends)
+        lengths = np.bincount(text_of, minlength=len(texts))
+        word_ends = np.cumsum(lengths)
+        word_starts = word_ends - lengths
         # tokens before and up to each word, over the whole call; per text, the words that
         # fit in max_tokens end where the running count passes the text's base + limit
         totals = np.concatenate(([0], np.cumsum(self._counts[rows])))
-        base = totals[starts]
+        base = totals[word_starts]
         whole = np.minimum(np.searchsorted(totals, base + self._max_tokens, side="right") - 1,
-                           ends)
-        for i, (row, _) in enumerate(texts):
-            start, stop = int(starts[i]), int(whole[i])
-            np.add.reduce(self._vecs[rows[start:stop]], axis=0, out=out[row])
-            left = self._max_tokens - int(totals[stop] - base[i])
-            if stop < ends[i] and left > 0:  # the word that crosses the limit, in part
-                ids = np.array(self._vocab.words_ids([found[i][stop - start].lower()])[0],
-                               dtype=np.intp)
-                ids = ids[self._nonzero[ids]][:left]
-                out[row] += self._table[ids].sum(axis=0)
+                           word_ends)
+        out_rows = np.array([row for row, _ in texts], dtype=np.intp)
+        ok = np.ones(len(texts), dtype=bool)
+        ok[bad] = False
+        vecs, add = self._vecs, np.add.reduce
+        for row, first, stop in zip(out_rows[ok].tolist(), word_starts[ok].tolist(),
+                                    whole[ok].tolist(), strict=True):
+            add(vecs[rows[first:stop]], axis=0, out=out[row])
+        left = self._max_tokens - (totals[whole] - base)
+        for i in np.flatnonzero(ok & (whole < word_ends) & (left > 0)).tolist():
+            # the word that crosses the limit, in part
+            stop = int(whole[i])
+            word = joined[int(starts[stop]) : int(ends[stop])].lower()
+            ids = np.array(self._vocab.words_ids([word])[0], dtype=np.intp)
+            ids = ids[self._nonzero[ids]][: int(left[i])]
+            out[out_rows[i]] += self._table[ids].sum(axis=0)
+        left_alone: list[int] = out_rows[bad].tolist()
+        return left_alone
 
-    def _rows(self, words: list[str]) -> np.ndarray:
-        """The cache row of each of `words`, adding the words not seen yet (all look-ups in
-        C loops; only the misses are gathered in Python)."""
-        index = self._index
-        rows = np.fromiter(map(index.get, words, itertools.repeat(-1)), dtype=np.intp,
-                           count=len(words))
-        missing = np.flatnonzero(rows < 0).tolist()
-        if not missing:
+    def _rows(self, joined: str, data: np.ndarray, starts: np.ndarray,
+              ends: np.ndarray) -> np.ndarray:
+        """The cache row of each word, adding the words not seen yet."""
+        keys = self._splitter.keys(data, starts, ends)
+        rows = np.full(len(keys), -1, dtype=np.intp)
+        if len(self._keys):
+            at = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+            found = self._keys[at] == keys
+            rows[found] = self._key_rows[at[found]]
+        missing = np.flatnonzero(rows < 0)
+        if not missing.size:
             return rows
-        new = list(dict.fromkeys([words[i] for i in missing]))
-        if len(index) + len(new) > _WORD_CACHE:
-            index.clear()
-            new = list(dict.fromkeys(words))
-            missing = list(range(len(words)))
-        self._add(new)
-        rows[missing] = np.fromiter(map(index.__getitem__, [words[i] for i in missing]),
-                                    dtype=np.intp, count=len(missing))
+        new_keys, first = np.unique(keys[missing], return_index=True)
+        if self._size + len(new_keys) > _WORD_CACHE:  # full: start again
+            self._keys, self._key_rows, self._size = self._keys[:0], self._key_rows[:0], 0
+            missing = np.arange(len(keys))
+            new_keys, first = np.unique(keys, return_index=True)
+        words = [joined[s:e].lower() for s, e in zip(starts[missing[first]].tolist(),
+                                                     ends[missing[first]].tolist(), strict=True)]
+        new_rows = self._add(words)
+        place = np.searchsorted(self._keys, new_keys)
+        self._keys = np.insert(self._keys, place, new_keys)
+        self._key_rows = np.insert(self._key_rows, place, new_rows)
+        rows[missing] = new_rows[np.searchsorted(new_keys, keys[missing])]
         return rows
 
-    def _add(self, words: list[str]) -> None:
-        """WordPiece and sum words not seen yet: one llama.cpp call for all of them, then
-        the sums position by position over every word at once (word vectors equal a
-        per-word sum of its rows in order: `tests/test_static_embed.py`)."""
-        at, n = len(self._index), len(words)
+    def _add(self, words: list[str]) -> np.ndarray:
+        """WordPiece and sum lower-cased words not seen yet, into the next rows (returned):
+        one llama.cpp call for all of them, then the sums position by position over every
+        word at once (word vectors equal a per-word sum of its rows in order:
+        `tests/test_static_embed.py`)."""
+        at, n = self._size, len(words)
         if at + n > len(self._counts):  # grow by doubling: amortized copies
             size = max(2 * len(self._counts), at + n)
             vecs = np.zeros((size, self._vecs.shape[1]), dtype=np.float32)
@@ -257,22 +291,20 @@ class _WordVectors:
             counts = np.zeros(size, dtype=np.intp)
             counts[:at] = self._counts[:at]
             self._vecs, self._counts = vecs, counts
-        if not n:
-            return
-        lowered = [w.lower() for w in words] if self._split_case else words
-        ids, offsets = self._vocab.words_ids_flat(lowered)
+        ids, offsets = self._vocab.words_ids_flat(words)
         word_of = np.repeat(np.arange(n), np.diff(offsets))
         keep = self._nonzero[ids]
         ids, word_of = ids[keep], word_of[keep]
         counts = np.bincount(word_of, minlength=n)
         position = np.arange(len(ids)) - (np.cumsum(counts) - counts)[word_of]
-        target = self._vecs[at:at + n]
+        target = self._vecs[at : at + n]
         target[:] = 0.0  # rows reused after the cache was cleared
-        for j in range(int(counts.max())):  # each word at most once per position
+        for j in range(int(counts.max()) if n else 0):  # each word at most once per position
             at_j = position == j
             target[word_of[at_j]] += self._table[ids[at_j]]
-        self._counts[at:at + n] = counts
-        self._index.update(zip(words, range(at, at + n), strict=True))
+        self._counts[at : at + n] = counts
+        self._size = at + n
+        return np.arange(at, at + n, dtype=np.intp)
 
 
 def table_path(

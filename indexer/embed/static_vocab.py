@@ -205,6 +205,11 @@ class ModelVocab:
                 out.append(token)
         return np.array(out, dtype=np.int32)
 
+    @property
+    def splits_words(self) -> bool:
+        """Whether Sextant may split plain text into words itself: a WordPiece vocabulary."""
+        return self._split_words
+
     def plain_words(self, text: str) -> bool:
         """Whether `text` may be split into words by Sextant (`words`, `words_ids`): a
         WordPiece vocabulary and printable-ASCII text."""

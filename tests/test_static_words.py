@@ -1,0 +1,82 @@
+"""The static tier finds a batch's words with array operations (`static_words`): exactly
+the words of the regular expression it replaced (`ModelVocab.meaning_words`), keyed by
+their lower-cased bytes. No model needed."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from indexer.embed.static_vocab import ModelVocab
+from indexer.embed.static_words import WordSplitter, printable
+
+EDGES = [
+    "", "a", "A", "9", "_", "getHTTPServer", "X509CertPool", "ABCdef", "AB1c", "aBC1",
+    "parseURLQuery(rawQuery)", "HTTPS", "iOS", "IOError", "x2Y", "a1B2c3D4", "URLs",
+    "snake_case_name", "  lead and trail  ", "CamelCase\nnext_line\tTAB", "ÀB" [1:],
+    "x = y.z[0] + Foo.BAR_BAZ()", "ABCDEFghiJKL", "aA", "Aa", "AA", "AAa", "0A", "0a",
+]
+
+
+def _words_of(splitter: WordSplitter, texts: list[str]) -> list[list[str]]:
+    joined = "\n".join(texts)
+    data = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+    starts, ends = splitter.split(data)
+    offsets = np.cumsum([0] + [len(t) + 1 for t in texts])
+    text_of = np.searchsorted(offsets, starts, side="right") - 1
+    out: list[list[str]] = [[] for _ in texts]
+    for t, s, e in zip(text_of.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        out[t].append(joined[s:e])
+    return out
+
+
+def test_words_equal_the_regular_expressions_on_every_class_boundary() -> None:
+    splitter = WordSplitter()
+    alphabet = ["a", "z", "0", "A", "Z", " ", "_", "."]
+    pairs = ["".join(p) for n in (1, 2, 3, 4) for p in itertools.product(alphabet, repeat=n)]
+    texts = EDGES + pairs
+    got = _words_of(splitter, texts)
+    for text, words in zip(texts, got, strict=True):
+        assert words == ModelVocab.meaning_words(text, split_case=True), text
+        lowered = _words_of(splitter, [text.lower()])[0]
+        assert lowered == ModelVocab.meaning_words(text.lower()), text
+
+
+def test_words_equal_the_regular_expressions_on_real_code(
+        corpus: Callable[[str], Path]) -> None:
+    root = corpus("flask")
+    texts = [p.read_text() for p in sorted(root.rglob("*.py"))]
+    texts = [t for t in texts if t.isascii()]
+    assert len(texts) > 50
+    splitter = WordSplitter()
+    for text, words in zip(texts, _words_of(splitter, texts), strict=True):
+        assert words == ModelVocab.meaning_words(text, split_case=True)
+
+
+def test_keys_follow_the_lower_cased_word_and_tell_distinct_words_apart(
+        corpus: Callable[[str], Path]) -> None:
+    root = corpus("flask")
+    texts = [t for t in (p.read_text() for p in sorted(root.rglob("*.py"))) if t.isascii()]
+    splitter = WordSplitter()
+    joined = "\n".join(texts)
+    data = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+    starts, ends = splitter.split(data)
+    keys = splitter.keys(data, starts, ends).tolist()
+    words = [joined[s:e].lower() for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
+    by_word: dict[str, int] = {}
+    for word, key in zip(words, keys, strict=True):
+        assert by_word.setdefault(word, key) == key  # wherever the word stands, any case
+    assert len(set(by_word.values())) == len(by_word) > 2000  # no two words share a key
+    # the same word at another offset of another batch, in another case
+    small = np.frombuffer(b"  Request REQUEST", dtype=np.uint8)
+    s, e = splitter.split(small)
+    assert splitter.keys(small, s, e).tolist() == [by_word["request"]] * 2
+
+
+def test_printable_is_what_plain_text_may_hold() -> None:
+    data = np.arange(256, dtype=np.uint8)
+    allowed = {9, 10, 13, *range(32, 127)}
+    assert np.flatnonzero(printable(data)).tolist() == sorted(allowed)
