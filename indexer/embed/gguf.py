@@ -51,7 +51,7 @@ def llama_library() -> Any:
     # only effective before the OpenMP runtime loads, and only if the user did not choose.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
-        import llama_cpp
+        llama_cpp = _low_level_llama_cpp()
     except ImportError:
         raise ModelUnavailableError(
             "llama-cpp-python is not installed: run `pip install llama-cpp-python` "
@@ -70,6 +70,28 @@ def llama_library() -> Any:
             llama_cpp.llama_log_set(_log_callback, ctypes.c_void_p(0))
             llama_cpp.llama_backend_init()
     return llama_cpp
+
+
+def _low_level_llama_cpp() -> Any:
+    """llama-cpp-python's ctypes bindings (`llama_cpp.llama_cpp`), without the package's
+    `__init__`: that also imports the high-level `Llama` with its chat templates and jinja2,
+    ~0.1 CPU s that every process loading a model or vocabulary (each parse worker with the
+    static tier) paid for nothing. A later `import llama_cpp` elsewhere still gets the whole
+    package, over these same bindings."""
+    import importlib
+    import importlib.util
+    import sys
+
+    if "llama_cpp" in sys.modules:
+        return importlib.import_module("llama_cpp.llama_cpp")
+    spec = importlib.util.find_spec("llama_cpp")
+    if spec is None:
+        raise ImportError("llama_cpp")
+    sys.modules["llama_cpp"] = importlib.util.module_from_spec(spec)  # the package, not run
+    try:
+        return importlib.import_module("llama_cpp.llama_cpp")
+    finally:
+        del sys.modules["llama_cpp"]
 
 
 def default_gpu_layers() -> int:
