@@ -80,3 +80,18 @@ def test_printable_is_what_plain_text_may_hold() -> None:
     data = np.arange(256, dtype=np.uint8)
     allowed = {9, 10, 13, *range(32, 127)}
     assert np.flatnonzero(printable(data)).tolist() == sorted(allowed)
+
+
+def test_texts_are_split_into_words_in_groups_of_bounded_size() -> None:
+    """The arrays that find and key words take ~40 bytes a character: a call with many long
+    texts is split into groups of about `_GROUP_CHARS`, in order, none left out."""
+    from indexer.embed.static import _by_size
+
+    rng = np.random.default_rng(7)
+    texts = [(i, "x" * int(n)) for i, n in enumerate(rng.integers(0, 9000, 500))]
+    groups = list(_by_size(texts, 1 << 16))
+    assert [item for group in groups for item in group] == texts
+    assert len(groups) > 20
+    for group in groups:
+        size = sum(len(t) + 1 for _, t in group)
+        assert size - len(group[0][1]) - 1 < 1 << 16  # only its first text is past the bound

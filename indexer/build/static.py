@@ -78,11 +78,10 @@ class _WorkerTier:
 
     def rows(self, keys: Sequence[str]) -> bytes:
         """The f16 rows of the texts `keys` (embedded by `embed`), in order, as bytes."""
-        import numpy as np
-
+        recent = self.recent
         for key in keys:
-            self.recent.move_to_end(key)
-        return np.stack([self.recent[key] for key in keys]).tobytes()
+            recent.move_to_end(key)
+        return b"".join([recent[key].tobytes() for key in keys])  # f16 rows, contiguous
 
     def trim(self) -> None:
         while len(self.recent) > _RECENT:

@@ -35,7 +35,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,9 @@ _CHARS_PER_TOKEN_CAP = 32  # as the vocabulary's tokenize: text beyond is never 
 # Word vectors kept (moby's chunks: 26k distinct words); cleared when full. At most 64 MB
 # of 256-d float32 rows, filled by the words a process has seen, not the vocabulary.
 _WORD_CACHE = 1 << 16
+# Characters of text split into words at once: the arrays that find and key the words take
+# ~40 bytes a character (10 MB here), however many texts one call brings.
+_GROUP_CHARS = 1 << 18
 # Identifiers split at case changes (docs/evals.md: on flask, the static tier re-ranking at
 # weight 1.0, docstring MRR@10 0.314 -> 0.335; held-out static-only hybrid 0.499 -> 0.504)
 SPLIT_CASE = True
@@ -158,7 +161,8 @@ class StaticEmbedder:
                 other.append(row)
         if plain:
             with self._words_lock:
-                other += self._words.sum_texts(plain, out)
+                for group in _by_size(plain, _GROUP_CHARS):
+                    other += self._words.sum_texts(group, out)
         for row in other:  # llama.cpp's tokens of the whole text
             ids = self._meaning_ids(texts[row][:cap])
             if ids.size:
@@ -183,6 +187,19 @@ class StaticEmbedder:
 
     def close(self) -> None:
         self._vocab.close()
+
+
+def _by_size(texts: list[tuple[int, str]], limit: int) -> Iterator[list[tuple[int, str]]]:
+    """`texts` in consecutive groups of about `limit` characters: a group starts with the
+    text that crosses a multiple of `limit`, so it holds less than `limit` besides that."""
+    ends = np.cumsum(np.fromiter((len(t) + 1 for _, t in texts), dtype=np.int64,
+                                 count=len(texts)))
+    cuts = np.flatnonzero(np.diff(ends // limit)) + 1
+    start = 0
+    for cut in [*cuts.tolist(), len(texts)]:
+        if cut > start:
+            yield texts[start:cut]
+        start = cut
 
 
 class _WordVectors:
@@ -242,13 +259,16 @@ class _WordVectors:
                                     whole[ok].tolist(), strict=True):
             add(vecs[rows[first:stop]], axis=0, out=out[row])
         left = self._max_tokens - (totals[whole] - base)
-        for i in np.flatnonzero(ok & (whole < word_ends) & (left > 0)).tolist():
-            # the word that crosses the limit, in part
-            stop = int(whole[i])
-            word = joined[int(starts[stop]) : int(ends[stop])].lower()
-            ids = np.array(self._vocab.words_ids([word])[0], dtype=np.intp)
-            ids = ids[self._nonzero[ids]][: int(left[i])]
-            out[out_rows[i]] += self._table[ids].sum(axis=0)
+        crossing = np.flatnonzero(ok & (whole < word_ends) & (left > 0)).tolist()
+        if crossing:  # the word that crosses the limit, in part: its WordPiece in one call
+            stops = whole[crossing].tolist()
+            ids, offsets = self._vocab.words_ids_flat(
+                [joined[s:e].lower() for s, e in zip(starts[stops].tolist(), ends[stops].tolist(),
+                                                     strict=True)])
+            for n, i in enumerate(crossing):
+                word = ids[offsets[n] : offsets[n + 1]]
+                word = word[self._nonzero[word]][: int(left[i])]
+                out[out_rows[i]] += self._table[word].sum(axis=0)
         left_alone: list[int] = out_rows[bad].tolist()
         return left_alone
 
