@@ -426,3 +426,28 @@ def test_memory_the_numpy_backends_layers_took_goes_back_to_the_system_when_drop
     grown, kept = (float(x) for x in done.stdout.split())
     assert grown > 60, f"embedding documents grew the memory by {grown:.0f} MB only"
     assert kept <= bound, f"{kept:.0f} MB still held once the layers were dropped"
+
+
+def test_a_batch_is_filled_through_array_views_of_llama_cpps_own_arrays(
+        model_cache: Path) -> None:
+    """Batches are filled with array operations (`_BatchArrays`), not five ctypes stores per
+    token: what llama.cpp reads through its own pointers is each token, its position within
+    its sequence, its one sequence id and its output flag; freeing the batch afterwards
+    frees llama.cpp's own allocations (the pointers are put back)."""
+    if not HAVE_LLAMA:
+        pytest.skip("llama-cpp-python is not installed")
+    from indexer.embed.gguf import GGUFEmbedder
+
+    embedder = GGUFEmbedder(model_cache / "models" / "all-minilm-l6-v2-q8_0.gguf",
+                            gpu_layers=0)
+    batch = embedder._batch
+    n = embedder._fill.put([[101, 7, 8, 102], [101, 9, 102], [], [101, 102]])
+    assert n == 9
+    assert [batch.token[i] for i in range(n)] == [101, 7, 8, 102, 101, 9, 102, 101, 102]
+    assert [batch.pos[i] for i in range(n)] == [0, 1, 2, 3, 0, 1, 2, 0, 1]
+    assert [batch.seq_id[i][0] for i in range(n)] == [0, 0, 0, 0, 1, 1, 1, 3, 3]
+    assert [batch.n_seq_id[i] for i in range(n)] == [1] * n
+    assert all(batch.logits[i] for i in range(n))
+    vectors = embedder.embed_documents(["def f(x):\n    return x", "", "class A: pass"])
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    embedder.close()  # llama_batch_free over the original pointers: no crash, no double free
