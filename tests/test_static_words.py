@@ -1,17 +1,27 @@
 """The static tier finds a batch's words with array operations (`static_words`): exactly
-the words of the regular expression it replaced (`ModelVocab.meaning_words`), keyed by
+the words of the regular expressions it replaced (kept here as the reference), keyed by
 their lower-cased bytes. No model needed."""
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from indexer.embed.static_vocab import ModelVocab
 from indexer.embed.static_words import WordSplitter, printable
+
+# The words that carry meaning (runs of letters and digits; punctuation and symbols have
+# zero rows), and the same with identifiers split at case changes (`getHTTPServer` -> get
+# HTTP Server, `X509Cert` -> X509 Cert), as the static tier read them with `re` before.
+_WPM_MEANING = re.compile(r"[a-z0-9]+")
+_CASE_MEANING = re.compile(r"[a-z0-9]+|[A-Z](?:[A-Z]*(?=[A-Z][a-z])|[A-Z]*[a-z0-9]*)")
+
+
+def meaning_words(text: str, split_case: bool = False) -> list[str]:
+    return _CASE_MEANING.findall(text) if split_case else _WPM_MEANING.findall(text)
 
 EDGES = [
     "", "a", "A", "9", "_", "getHTTPServer", "X509CertPool", "ABCdef", "AB1c", "aBC1",
@@ -40,9 +50,9 @@ def test_words_equal_the_regular_expressions_on_every_class_boundary() -> None:
     texts = EDGES + pairs
     got = _words_of(splitter, texts)
     for text, words in zip(texts, got, strict=True):
-        assert words == ModelVocab.meaning_words(text, split_case=True), text
+        assert words == meaning_words(text, split_case=True), text
         lowered = _words_of(splitter, [text.lower()])[0]
-        assert lowered == ModelVocab.meaning_words(text.lower()), text
+        assert lowered == meaning_words(text.lower()), text
 
 
 def test_words_equal_the_regular_expressions_on_real_code(
@@ -53,7 +63,7 @@ def test_words_equal_the_regular_expressions_on_real_code(
     assert len(texts) > 50
     splitter = WordSplitter()
     for text, words in zip(texts, _words_of(splitter, texts), strict=True):
-        assert words == ModelVocab.meaning_words(text, split_case=True)
+        assert words == meaning_words(text, split_case=True)
 
 
 def test_keys_follow_the_lower_cased_word_and_tell_distinct_words_apart(

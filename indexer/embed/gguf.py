@@ -302,10 +302,10 @@ class _BatchArrays:
         self.pos = view(batch.pos, ctypes.c_int32)
         self.n_seq_id = view(batch.n_seq_id, ctypes.c_int32)
         self.logits = view(batch.logits, ctypes.c_int8)
-        self._pointers = view(batch.seq_id, ctypes.c_uint64)
+        self._pointers = view(batch.seq_id, ctypes.c_size_t)  # pointer-sized integers
         self._original = self._pointers.copy()
         self.seq_id = np.zeros(capacity, dtype=np.int32)
-        self._pointers[:] = self.seq_id.ctypes.data + 4 * np.arange(capacity, dtype=np.uint64)
+        self._pointers[:] = self.seq_id.ctypes.data + 4 * np.arange(capacity, dtype=np.uintp)
 
     def put(self, seqs: Sequence[Sequence[int]]) -> int:
         """Fill the batch with `seqs` (each its own sequence, positions from 0, every token's

@@ -122,7 +122,7 @@ class StaticEmbedder:
         # loaded from the cache, else read from the table once
         self.nonzero: np.ndarray = (nonzero if nonzero is not None
                                     else np.asarray(table.any(axis=1)))
-        self._words = _WordVectors(table, vocab, self._max_tokens, split_case, self.nonzero)
+        self._words = _WordVectors(table, vocab, self._max_tokens, self.nonzero)
         self._words_lock = threading.Lock()
         # the model file `load_static_tier` loads this very embedder from (set by
         # `load_static_embedder` for its defaults), so other processes can load it too
@@ -215,8 +215,7 @@ class _WordVectors:
     cache held. Not thread-safe: the embedder holds a lock around `sum_texts`."""
 
     def __init__(self, table: np.ndarray, vocab: ModelVocab, max_tokens: int,
-                 split_case: bool, nonzero: np.ndarray) -> None:
-        self._split_case = split_case
+                 nonzero: np.ndarray) -> None:
         self._table = table
         self._vocab = vocab
         self._max_tokens = max_tokens

@@ -49,14 +49,6 @@ _VOCAB_TYPE_WPM = 3  # llama_vocab_type: WordPiece
 _PLAIN_ASCII = re.compile(r"[\t\n\r -~]*")
 # A WordPiece word: a run of letters and digits, or one punctuation/symbol character.
 _WPM_WORD = re.compile(r"[a-z0-9]+|[!-/:-@\[-`{-~]")
-# The same words with identifiers split at case changes (`getHTTPServer` -> get HTTP Server,
-# `X509Cert` -> X509 Cert), as if `CASE_BOUNDARY` had put a space there; not lower-cased.
-# (Lower-case runs and symbols first: the common words match on the first try.)
-_CASE_WORD = re.compile(r"[a-z0-9]+|[!-/:-@\[-`{-~]|[A-Z](?:[A-Z]*(?=[A-Z][a-z])|[A-Z]*[a-z0-9]*)")
-# The words that carry meaning: the same without punctuation and symbols, whose tokens have
-# zero rows in a static table (`punctuation`): half of code's words, skipped when summing.
-_WPM_MEANING = re.compile(r"[a-z0-9]+")
-_CASE_MEANING = re.compile(r"[a-z0-9]+|[A-Z](?:[A-Z]*(?=[A-Z][a-z])|[A-Z]*[a-z0-9]*)")
 _PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 CASE_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _WORD_CACHE = 1 << 16  # distinct words kept; cleared when full
@@ -179,21 +171,9 @@ class ModelVocab:
         return np.frombuffer(memoryview(buf), dtype=np.int32, count=min(n, max_tokens)).copy()
 
     def words_ids(self, words: list[str]) -> list[tuple[int, ...]]:
-        """WordPiece ids of each of `words` (as `words` finds them), in one llama.cpp call."""
+        """WordPiece ids of each of `words` (lower-cased runs of letters and digits), in one
+        llama.cpp call."""
         return self._words_ids(words) if words else []
-
-    @staticmethod
-    def words(text: str, split_case: bool = False) -> list[str]:
-        """The WordPiece words of plain-ASCII `text` (see `plain_words`): lower-cased `text`
-        split as llama.cpp does, or with `split_case`, `text` in its own case split at
-        case changes too (lower-case the words for `words_ids`)."""
-        return _CASE_WORD.findall(text) if split_case else _WPM_WORD.findall(text)
-
-    @staticmethod
-    def meaning_words(text: str, split_case: bool = False) -> list[str]:
-        """`words` without the punctuation and symbol words (each one character, one token:
-        `punctuation`)."""
-        return _CASE_MEANING.findall(text) if split_case else _WPM_MEANING.findall(text)
 
     def punctuation(self) -> np.ndarray:
         """Ids of the tokens that are ASCII punctuation or symbols only (BERT: `(`, `##.`,
@@ -209,11 +189,6 @@ class ModelVocab:
     def splits_words(self) -> bool:
         """Whether Sextant may split plain text into words itself: a WordPiece vocabulary."""
         return self._split_words
-
-    def plain_words(self, text: str) -> bool:
-        """Whether `text` may be split into words by Sextant (`words`, `words_ids`): a
-        WordPiece vocabulary and printable-ASCII text."""
-        return self._split_words and _PLAIN_ASCII.fullmatch(text) is not None
 
     def window(self) -> int:
         """Tokens the transformer reads per input: its training context, or the window

@@ -1,13 +1,14 @@
 """Words of plain-ASCII text found with numpy, for the static tier's word cache.
 
-`ModelVocab.meaning_words` finds the words of one text with a regular expression and a
+The static tier used to find the words of one text with a regular expression and a
 Python string per word; moby's chunks hold 4.2M of them, and finding them (~0.23 us a word)
 and looking each up in a dict cost more than the rest of the static tier together. Here a
 whole batch of texts is one byte array: each word is a (start, end) pair found with array
 operations, and it is looked up by a 64-bit key of its lower-cased bytes. Only the words
 not seen yet become Python strings (for WordPiece).
 
-The words are exactly `meaning_words`' (`tests/test_static_words.py`: every boundary of
+The words are exactly the regular expression's (`tests/test_static_words.py` keeps it as
+the reference: every boundary of
 character classes, and flask's code; the vectors of 38,500 pieces of moby's Go came out
 bit-identical): with `split_case`, `[a-z0-9]+` or an upper-case letter with the upper-case
 letters after it (all but the last when a lower-case letter follows them) and the letters
@@ -25,7 +26,7 @@ _CLASS[ord("0") : ord("9") + 1] = _DIGIT
 _CLASS[ord("A") : ord("Z") + 1] = _UPPER
 _LOWERED = np.arange(256, dtype=np.uint64)
 _LOWERED[ord("A") : ord("Z") + 1] += 32
-# printable ASCII and \t \n \r: what `ModelVocab.plain_words` accepts
+# printable ASCII and \t \n \r: text Sextant splits into words itself
 _PRINTABLE = np.zeros(256, dtype=bool)
 _PRINTABLE[32:127] = True
 _PRINTABLE[[9, 10, 13]] = True
