@@ -300,6 +300,10 @@ class ClusterShards:
         return dict(zip(self.actors, ray.get([a.peak_rss_mb.remote()
                                               for a in self.actors.values()]), strict=True))
 
+    def shutting_down(self) -> None:
+        """Nothing here: the actors' background work stops when `close` ends them (a signal
+        handler makes no remote calls)."""
+
     def close(self) -> None:
         ray = require_ray()
         for actor in self.actors.values():

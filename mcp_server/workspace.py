@@ -161,6 +161,10 @@ class Shards(Protocol):
 
     def close(self) -> None: ...
 
+    def shutting_down(self) -> None:
+        """A stop signal arrived: start no new background work (called in the signal
+        handler: set flags only, no waiting and no remote calls)."""
+
 
 def merge_fanout(tool: str, fan: Fanout, kwargs: dict[str, Any]) -> BaseModel:
     """One answer from every repository's: merged by rank (`tools.merge`). Tool errors in
@@ -282,6 +286,10 @@ class LocalShards:
             collect(out, name, future)
         return out
 
+    def shutting_down(self) -> None:
+        for runtime in self.runtimes.values():
+            runtime.shutting_down()
+
     def close(self) -> None:
         for name, runtime in self.runtimes.items():
             if name in self._live:
@@ -321,3 +329,6 @@ class WorkspaceRuntime(Runtime):
                 self.ready.set()
 
         threading.Thread(target=wait, name="sextant-workspace-ready", daemon=True).start()
+
+    def shutting_down(self) -> None:
+        self.shards.shutting_down()

@@ -253,5 +253,5 @@ def serve_workspace(settings: Settings, workspace_file: str, *, cluster: bool,
     sock = bind_socket(front.host, front.port)
     log.info("serving workspace %s at http://%s:%s/mcp", workspace_file, front.host,
              sock.getsockname()[1])
-    web = uvicorn_server(build_http_app(server, front, runtime))
+    web = uvicorn_server(build_http_app(server, front, runtime), runtime.shutting_down)
     anyio.run(lambda: web.serve(sockets=[sock]))

@@ -52,3 +52,26 @@ def test_sigterm_handler_tells_the_runtimes_live_index_to_stop_at_once(tmp_path:
         assert live.stopping  # set in the handler, before any lifespan shutdown
     finally:
         runtime.release()
+
+
+def test_sigterm_handler_of_a_workspace_tells_every_repositorys_live_index_to_stop(
+        tmp_path: Path) -> None:
+    from mcp_server.settings import Settings
+    from mcp_server.workspace import LocalShards, WorkspaceRuntime, load_workspace
+
+    file = tmp_path / "workspace.toml"
+    file.write_text("".join(
+        f'[[repo]]\nname = "{name}"\npath = "{_tiny_repo(tmp_path / name)}"\n'
+        f'index_dir = "{tmp_path / ("idx-" + name)}"\n\n' for name in ("a", "b")))
+    settings = Settings(root=tmp_path, watch=False, embed=False, model="hashing")
+    shards = LocalShards(load_workspace(file), settings)
+    shards.open()
+    try:
+        lives = [runtime.live for runtime in shards.runtimes.values()]
+        assert len(lives) == 2 and all(live is not None and not live.stopping for live in lives)
+        web = uvicorn_server(lambda *_: None,  # type: ignore[arg-type]
+                             WorkspaceRuntime(settings, shards).shutting_down)
+        web.handle_exit(signal.SIGTERM, None)
+        assert all(live is not None and live.stopping for live in lives)
+    finally:
+        shards.close()

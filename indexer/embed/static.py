@@ -406,9 +406,9 @@ def load_static_embedder(
 def _vocab_masks(target: Path, table: np.ndarray, vocab: ModelVocab) -> np.ndarray:
     """The table's non-zero rows, and the vocabulary's word-start tokens handed to `vocab`:
     read from a sidecar of the cached table, or computed and saved there. Each is a pass
-    over the whole vocabulary (~0.3 CPU s through llama.cpp, and a read of every page of
-    the table) that every process loading the table, each parse worker included, would
-    otherwise pay again."""
+    over the whole vocabulary (word starts through llama.cpp, 34-43 ms; the non-zero rows a
+    read of every page of the table, 6-11 ms) that every process loading the table, each
+    parse worker included, would otherwise pay again."""
     sidecar = target.with_suffix(".masks.npz")
     try:
         with np.load(sidecar, allow_pickle=False) as saved:

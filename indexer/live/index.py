@@ -482,7 +482,7 @@ class LiveIndex:
     def stop(self) -> None:
         """Stop the background work: no new work starts; running work stops at its next
         batch boundary (bounded wait; the threads are daemons)."""
-        self._stop.set()
+        self.request_stop()
         self.compactor.changed()  # wakes its thread, which then sees the stop
         deadline = time.monotonic() + _JOIN_S
         for thread in self._threads:
