@@ -86,6 +86,7 @@ async def _run(settings: Settings, http_settings: Settings, sock: socket.socket)
 
     async def stdio() -> None:
         await server.run_stdio_async()
+        runtime.shutting_down()  # stdin closed: as a stop signal, nothing new starts
         web.should_exit = True
 
     async with anyio.create_task_group() as tg:

@@ -75,3 +75,39 @@ def test_sigterm_handler_of_a_workspace_tells_every_repositorys_live_index_to_st
         assert all(live is not None and live.stopping for live in lives)
     finally:
         shards.close()
+
+
+async def test_stdin_closing_tells_the_runtime_to_stop_before_the_server_shuts_down(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """stdin closing ends a stdio server as a signal would: the runtime hears of it before
+    the lifespan ends (`make run` on flask logged a model load starting after "shutting
+    down", then abandoned)."""
+    import anyio
+
+    from mcp_server import serve
+    from mcp_server.http import bind_socket
+
+    heard: list[bool] = []
+
+    class Recording(Runtime):
+        def shutting_down(self) -> None:
+            heard.append(self.live is not None and not self.live.stopping)
+            super().shutting_down()
+
+    real_build = serve.build_server
+
+    def at_eof(settings: object, runtime: Runtime) -> object:
+        server = real_build(settings, runtime)  # type: ignore[arg-type]
+
+        async def stdin_closed() -> None:
+            await anyio.to_thread.run_sync(runtime.ready.wait, 60)
+
+        server.run_stdio_async = stdin_closed  # type: ignore[method-assign]
+        return server
+
+    monkeypatch.setattr(serve, "Runtime", Recording)
+    monkeypatch.setattr(serve, "build_server", at_eof)
+    settings = server_settings(_tiny_repo(tmp_path / "repo"), tmp_path / "idx")
+    with anyio.fail_after(120):
+        await serve._run(settings, settings, bind_socket("127.0.0.1", 0))
+    assert heard == [True]  # once, while the live index was still open and running
