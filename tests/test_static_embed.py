@@ -229,11 +229,84 @@ def test_masks_are_read_from_the_tables_sidecar_and_recomputed_when_it_is_damage
     assert np.array_equal(got, want)
     sidecar.write_bytes(b"not an npz")
     repaired = load_static_embedder(model_path, gpu_layers=0, cache_root=root)
-    assert len(read) == static.table.shape[0]  # one pass
-    assert np.array_equal(repaired.nonzero, np.asarray(static.table.any(axis=1)))
-    assert np.array_equal(repaired.embed_documents(texts), want)
     with np.load(sidecar) as saved:
         assert saved["word_start"].shape == (static.table.shape[0],)
+        starts = int(saved["word_start"].sum())
+        assert 0 < len(saved["word_keys"]) <= starts
+    # one pass over the vocabulary for the word starts, one over those for the whole words
+    assert len(read) == static.table.shape[0] + starts
+    assert np.array_equal(repaired.nonzero, np.asarray(static.table.any(axis=1)))
+    assert np.array_equal(repaired.embed_documents(texts), want)
+
+
+def test_words_that_are_whole_tokens_need_no_wordpiece_and_give_the_same_vectors(
+    distilled: tuple[StaticEmbedder, Path, CountingFactory], model_path: Path,
+    flask_functions: list[object], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A word new to the cache that is a whole token of the vocabulary (`container`,
+    `x509`) takes that token's row without a llama.cpp call: every such word of the
+    sidecar is that token alone in llama.cpp, and flask's functions get the same bytes
+    with and without them."""
+    static, _, _ = distilled
+    keys, tokens = static_mod._vocab_words(static._vocab)
+    assert len(keys) > 15_000 and np.all(keys[1:] > keys[:-1])
+    words = [static._vocab.text(int(t))[1:] for t in tokens]
+    ids, offsets = static._vocab.words_ids_flat(words)
+    assert np.array_equal(np.diff(offsets), np.ones(len(words)))
+    assert np.array_equal(ids, tokens)
+    texts = [f.text for f in flask_functions[:200]]  # type: ignore[attr-defined]
+    plain = StaticEmbedder(static.table, ModelVocab(model_path), "plain")
+    asked: list[str] = []
+    real = ModelVocab.words_ids_flat
+
+    def counted(vocab: ModelVocab, batch: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        asked.extend(batch)
+        return real(vocab, batch)
+
+    monkeypatch.setattr(ModelVocab, "words_ids_flat", counted)
+    want = plain.embed_documents(texts)
+    without = len(asked)
+    asked.clear()
+    known = StaticEmbedder(static.table, ModelVocab(model_path), "known",
+                           vocab_words=(keys, tokens))
+    assert np.array_equal(known.embed_documents(texts), want)
+    assert set(asked).isdisjoint(words) and len(asked) < without / 2, (len(asked), without)
+
+
+def test_non_ascii_text_is_summed_word_by_word_as_llama_cpp_tokenizes_it_whole(
+    distilled: tuple[StaticEmbedder, Path, CountingFactory], model_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Text with non-ASCII characters takes the word path too: a run of letters, digits and
+    non-ASCII characters is one word, tokenized by llama.cpp alone and cached (WordPiece's
+    pre-tokenizer splits at every ASCII space and punctuation, so alone it gets the tokens
+    it gets in the text). Accents, CJK, a dash and quotes inside a run, NBSP, zero-width
+    and combining characters, case changes next to non-ASCII letters, and a text past the
+    window."""
+    static, _, _ = distilled
+    vocab = ModelVocab(model_path)
+    texts = ["naïve café ünïcode getHTTPServer", "naïveString über—alles “quoted” déjàVu",
+             "中文注释 getFoo 日本語テキスト", "İstanbul ﬁle ǅemal ß", "emoji 😀 x\u00a0y\u200bz",
+             "e\u0301 combining", "Ünter ünter ÜNTER", "a\u2028b\u0085c", "mixéWord" * 120,
+             "// Größe: " + "getValue(x) " * 200, "tab\tand\x0bvertical ü"]
+    native: list[str] = []
+    real = ModelVocab.text_ids
+
+    def counted(v: ModelVocab, text: str) -> np.ndarray:
+        native.append(text)
+        return real(v, text)
+
+    monkeypatch.setattr(ModelVocab, "text_ids", counted)
+    embedder = StaticEmbedder(static.table, ModelVocab(model_path), "utf8")
+    vectors = embedder.embed_documents(texts)
+    for text, vector in zip(texts, vectors, strict=True):
+        assert np.allclose(vector, _rows_of(static, vocab, text), atol=2e-6), text[:80]
+    assert "Gr\u00f6\u00dfe" in native and "na\u00efve String" in native  # words, not texts
+    calls = len(native)
+    assert np.array_equal(embedder.embed_documents(texts), vectors)  # cached: same bytes
+    assert len(native) == calls + 1  # only the run that crosses the limit, never cached
+    vocab.close()
+    embedder.close()
 
 
 def test_a_damaged_cache_is_distilled_again(

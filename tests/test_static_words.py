@@ -105,3 +105,32 @@ def test_texts_are_split_into_words_in_groups_of_bounded_size() -> None:
     for group in groups:
         size = sum(len(t) + 1 for _, t in group)
         assert size - len(group[0][1]) - 1 < 1 << 16  # only its first text is past the bound
+
+
+def test_a_run_with_a_non_ascii_character_is_one_native_word_keyed_as_it_is() -> None:
+    """In UTF-8 text, a run of letters, digits and non-ASCII characters that holds one of
+    the latter is one word, not split at case changes (llama.cpp reads it whole); the ASCII
+    words around it split as before. Native words are keyed by their bytes as they are:
+    `Ünter` and `ünter` are two words, as are `naïveString` and `naïvestring`."""
+    text = "getHTTPServer naïveString über—alles x.Größe 中文 naïvestring Ünter ünter"
+    raw = text.encode("utf-8")
+    data = np.frombuffer(raw, dtype=np.uint8)
+    splitter = WordSplitter()
+    starts, ends, native = splitter.split_utf8(data)
+    assert native is not None
+    words = [raw[s:e].decode() for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
+    assert words == ["get", "HTTP", "Server", "naïveString", "über—alles", "x", "Größe", "中文",
+                     "naïvestring", "Ünter", "ünter"]
+    assert native.tolist() == [False] * 3 + [True, True, False] + [True] * 5
+    keys = splitter.keys(data, starts, ends, native).tolist()
+    assert len(set(keys)) == len(keys)
+    ascii_only = np.frombuffer(b"getHTTPServer x", dtype=np.uint8)
+    s, e, none = splitter.split_utf8(ascii_only)
+    assert none is None
+    assert splitter.keys(ascii_only, s, e).tolist() == keys[:3] + [keys[5]]
+
+
+def test_printable_utf8_allows_non_ascii_bytes_but_no_control_character() -> None:
+    data = np.arange(256, dtype=np.uint8)
+    allowed = {9, 10, 13, *range(32, 127), *range(128, 256)}
+    assert np.flatnonzero(printable(data, utf8=True)).tolist() == sorted(allowed)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import tempfile
 import threading
 import time
@@ -107,6 +108,7 @@ class StaticEmbedder:
     def __init__(
         self, table: np.ndarray, vocab: ModelVocab, model_id: str, max_tokens: int | None = None,
         split_case: bool = SPLIT_CASE, nonzero: np.ndarray | None = None,
+        vocab_words: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         if table.ndim != 2 or table.shape[0] != vocab.size:
             raise EmbedderError(
@@ -122,7 +124,7 @@ class StaticEmbedder:
         # loaded from the cache, else read from the table once
         self.nonzero: np.ndarray = (nonzero if nonzero is not None
                                     else np.asarray(table.any(axis=1)))
-        self._words = _WordVectors(table, vocab, self._max_tokens, self.nonzero)
+        self._words = _WordVectors(table, vocab, self._max_tokens, self.nonzero, vocab_words)
         self._words_lock = threading.Lock()
         # the model file `load_static_tier` loads this very embedder from (set by
         # `load_static_embedder` for its defaults), so other processes can load it too
@@ -151,18 +153,25 @@ class StaticEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         cap = self._max_tokens * _CHARS_PER_TOKEN_CAP
         plain: list[tuple[int, str]] = []
+        utf8: list[tuple[int, str]] = []
         other: list[int] = []
         words = self._vocab.splits_words
         for row, text in enumerate(texts):
             text = text[:cap]
-            if words and text.isascii():
+            if not words:
+                other.append(row)
+            elif text.isascii():
                 plain.append((row, text if self.split_case else text.lower()))
+            elif self.split_case:
+                utf8.append((row, text))
             else:
                 other.append(row)
-        if plain:
+        if plain or utf8:
             with self._words_lock:
                 for group in _by_size(plain, _GROUP_CHARS):
                     other += self._words.sum_texts(group, out)
+                for group in _by_size(utf8, _GROUP_CHARS):
+                    other += self._words.sum_texts(group, out, utf8=True)
         for row in other:  # llama.cpp's tokens of the whole text
             ids = self._meaning_ids(texts[row][:cap])
             if ids.size:
@@ -210,12 +219,16 @@ class _WordVectors:
     (moby's 4.2M words are 26k distinct split at case changes), so a word costs a look-up
     of its 64-bit key among the sorted keys of the words seen (`static_words`: a batch's
     words are found and keyed with array operations) and one row of the sum, not a
-    WordPiece match and ~1.2 table rows. A word's vector is always computed the same way
-    (its rows summed in order, in float32), so a text's vector does not depend on what the
-    cache held. Not thread-safe: the embedder holds a lock around `sum_texts`."""
+    WordPiece match and ~1.2 table rows. A word new to the cache that is a whole token of
+    the vocabulary (`vocab_words`: keys and token ids, from the table's sidecar) is that
+    token's row, without llama.cpp; other new words are tokenized by llama.cpp together. A
+    word's vector is always computed the same way (its rows summed in order, in float32),
+    so a text's vector does not depend on what the cache held. Not thread-safe: the
+    embedder holds a lock around `sum_texts`."""
 
     def __init__(self, table: np.ndarray, vocab: ModelVocab, max_tokens: int,
-                 nonzero: np.ndarray) -> None:
+                 nonzero: np.ndarray,
+                 vocab_words: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         self._table = table
         self._vocab = vocab
         self._max_tokens = max_tokens
@@ -226,21 +239,32 @@ class _WordVectors:
         self._size = 0
         self._vecs = np.zeros((1024, table.shape[1]), dtype=np.float32)
         self._counts = np.zeros(1024, dtype=np.intp)
+        self._vocab_keys, self._vocab_tokens = vocab_words or (None, None)
 
-    def sum_texts(self, texts: Sequence[tuple[int, str]], out: np.ndarray) -> list[int]:
+    def sum_texts(self, texts: Sequence[tuple[int, str]], out: np.ndarray,
+                  utf8: bool = False) -> list[int]:
         """Into `out[row]`, the sum of the first `max_tokens` tokens' rows of each text
-        given as (row, ASCII text: lower-cased unless words are split by case). Returns the
-        rows of the texts it left alone: those with control characters (not plain text)."""
-        joined = "\n".join(text for _, text in texts)
-        data = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
-        offsets = np.cumsum([0] + [len(text) + 1 for _, text in texts])
-        bad = np.unique(np.searchsorted(offsets, np.flatnonzero(~printable(data)), "right") - 1)
-        starts, ends = self._splitter.split(data)
+        given as (row, ASCII text: lower-cased unless words are split by case; with `utf8`,
+        any text, words split by case). Returns the rows of the texts it left alone: those
+        with control characters (not plain text)."""
+        if utf8:
+            parts = [text.encode("utf-8", "replace") for _, text in texts]
+            raw = b"\n".join(parts)
+            sizes = [len(part) + 1 for part in parts]
+        else:
+            raw = "\n".join(text for _, text in texts).encode("ascii")
+            sizes = [len(text) + 1 for _, text in texts]
+        data = np.frombuffer(raw, dtype=np.uint8)
+        offsets = np.cumsum([0, *sizes])
+        bad = np.unique(np.searchsorted(offsets, np.flatnonzero(~printable(data, utf8)),
+                                        "right") - 1)
+        starts, ends, native = self._splitter.split_utf8(data)
         text_of = np.searchsorted(offsets, starts, side="right") - 1
         if bad.size:  # their words are dropped
             keep = ~np.isin(text_of, bad)
             starts, ends, text_of = starts[keep], ends[keep], text_of[keep]
-        rows = self._rows(joined, data, starts, ends)
+            native = None if native is None else native[keep]
+        rows = self._rows(raw, data, starts, ends, native)
         lengths = np.bincount(text_of, minlength=len(texts))
         word_ends = np.cumsum(lengths)
         word_starts = word_ends - lengths
@@ -260,10 +284,9 @@ class _WordVectors:
         left = self._max_tokens - (totals[whole] - base)
         crossing = np.flatnonzero(ok & (whole < word_ends) & (left > 0)).tolist()
         if crossing:  # the word that crosses the limit, in part: its WordPiece in one call
-            stops = whole[crossing].tolist()
-            ids, offsets = self._vocab.words_ids_flat(
-                [joined[s:e].lower() for s, e in zip(starts[stops].tolist(), ends[stops].tolist(),
-                                                     strict=True)])
+            stops = whole[crossing]
+            ids, offsets = self._tokens(raw, starts[stops], ends[stops],
+                                        None if native is None else native[stops])
             for n, i in enumerate(crossing):
                 word = ids[offsets[n] : offsets[n + 1]]
                 word = word[self._nonzero[word]][: int(left[i])]
@@ -271,10 +294,10 @@ class _WordVectors:
         left_alone: list[int] = out_rows[bad].tolist()
         return left_alone
 
-    def _rows(self, joined: str, data: np.ndarray, starts: np.ndarray,
-              ends: np.ndarray) -> np.ndarray:
+    def _rows(self, raw: bytes, data: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+              native: np.ndarray | None) -> np.ndarray:
         """The cache row of each word, adding the words not seen yet."""
-        keys = self._splitter.keys(data, starts, ends)
+        keys = self._splitter.keys(data, starts, ends, native)
         rows = np.full(len(keys), -1, dtype=np.intp)
         if len(self._keys):
             at = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
@@ -288,29 +311,75 @@ class _WordVectors:
             self._keys, self._key_rows, self._size = self._keys[:0], self._key_rows[:0], 0
             missing = np.arange(len(keys))
             new_keys, first = np.unique(keys, return_index=True)
-        words = [joined[s:e].lower() for s, e in zip(starts[missing[first]].tolist(),
-                                                     ends[missing[first]].tolist(), strict=True)]
-        new_rows = self._add(words)
+        word = missing[first]  # a place of each new word
+        new_rows = np.empty(len(new_keys), dtype=np.intp)
+        known = np.zeros(len(new_keys), dtype=bool)
+        if self._vocab_keys is not None and len(self._vocab_keys):
+            at = np.minimum(np.searchsorted(self._vocab_keys, new_keys), len(self._vocab_keys) - 1)
+            known = self._vocab_keys[at] == new_keys
+            if native is not None:
+                known &= ~native[word]
+            new_rows[known] = self._add_tokens(self._vocab_tokens[at[known]])
+        rest = word[~known]
+        if rest.size:
+            ids, offsets = self._tokens(raw, starts[rest], ends[rest],
+                                        None if native is None else native[rest])
+            new_rows[~known] = self._add(ids, offsets)
         place = np.searchsorted(self._keys, new_keys)
         self._keys = np.insert(self._keys, place, new_keys)
         self._key_rows = np.insert(self._key_rows, place, new_rows)
         rows[missing] = new_rows[np.searchsorted(new_keys, keys[missing])]
         return rows
 
-    def _add(self, words: list[str]) -> np.ndarray:
-        """WordPiece and sum lower-cased words not seen yet, into the next rows (returned):
-        one llama.cpp call for all of them, then the sums position by position over every
-        word at once (word vectors equal a per-word sum of its rows in order:
-        `tests/test_static_embed.py`)."""
-        at, n = self._size, len(words)
-        if at + n > len(self._counts):  # grow by doubling: amortized copies
+    def _tokens(self, raw: bytes, starts: np.ndarray, ends: np.ndarray,
+                native: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The WordPiece ids of the words at `starts`-`ends` of `raw`, one after the other,
+        and where each starts (`ModelVocab.words_ids_flat`): the lower-cased ASCII words
+        in one llama.cpp call, each native word (split at case changes, as the whole text
+        would be) in one of its own."""
+        spans = zip(starts.tolist(), ends.tolist(), strict=True)
+        if native is None or not native.any():
+            return self._vocab.words_ids_flat([raw[s:e].decode("ascii").lower() for s, e in spans])
+        words = [raw[s:e].decode("utf-8", "replace") for s, e in spans]
+        each: list[np.ndarray] = [np.zeros(0, dtype=np.int32)] * len(words)
+        plain = np.flatnonzero(~native).tolist()
+        if plain:
+            ids, offsets = self._vocab.words_ids_flat([words[i].lower() for i in plain])
+            for n, i in enumerate(plain):
+                each[i] = ids[offsets[n] : offsets[n + 1]]
+        for i in np.flatnonzero(native).tolist():
+            each[i] = self._vocab.text_ids(CASE_BOUNDARY.sub(" ", words[i]))
+        flat = np.concatenate(each) if each else np.zeros(0, dtype=np.int32)
+        return flat, np.cumsum([0] + [len(e) for e in each]).astype(np.intp)
+
+    def _reserve(self, n: int) -> int:
+        """The first of `n` free rows of the cache (grown by doubling: amortized copies)."""
+        at = self._size
+        if at + n > len(self._counts):
             size = max(2 * len(self._counts), at + n)
             vecs = np.zeros((size, self._vecs.shape[1]), dtype=np.float32)
             vecs[:at] = self._vecs[:at]
             counts = np.zeros(size, dtype=np.intp)
             counts[:at] = self._counts[:at]
             self._vecs, self._counts = vecs, counts
-        ids, offsets = self._vocab.words_ids_flat(words)
+        self._size = at + n
+        return at
+
+    def _add_tokens(self, tokens: np.ndarray) -> np.ndarray:
+        """Words that are one token each, into the next rows (returned): the token's row
+        (zero for punctuation and symbols), what `_add` gives a one-token word."""
+        at = self._reserve(len(tokens))
+        self._vecs[at : at + len(tokens)] = self._table[tokens]
+        self._counts[at : at + len(tokens)] = self._nonzero[tokens]
+        return np.arange(at, at + len(tokens), dtype=np.intp)
+
+    def _add(self, ids: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Words not seen yet, by their WordPiece ids (word i is `ids[offsets[i]:offsets[i +
+        1]]`), into the next rows (returned): the sums position by position over every word
+        at once (word vectors equal a per-word sum of its rows in order:
+        `tests/test_static_embed.py`)."""
+        n = len(offsets) - 1
+        at = self._reserve(n)
         word_of = np.repeat(np.arange(n), np.diff(offsets))
         keep = self._nonzero[ids]
         ids, word_of = ids[keep], word_of[keep]
@@ -322,7 +391,6 @@ class _WordVectors:
             at_j = position == j
             target[word_of[at_j]] += self._table[ids[at_j]]
         self._counts[at : at + n] = counts
-        self._size = at + n
         return np.arange(at, at + n, dtype=np.intp)
 
 
@@ -397,33 +465,76 @@ def load_static_embedder(
     model_id = f"{path.stem}-{fingerprint[:12]}-static-{recipe.key}"
     if SPLIT_CASE:
         model_id += "-case"
-    embedder = StaticEmbedder(table, vocab, model_id, nonzero=_vocab_masks(target, table, vocab))
+    nonzero, vocab_words = _vocab_masks(target, table, vocab)
+    embedder = StaticEmbedder(table, vocab, model_id, nonzero=nonzero, vocab_words=vocab_words)
     if recipe == Recipe() and cache_root is None:
         embedder.source = path
     return embedder
 
 
-def _vocab_masks(target: Path, table: np.ndarray, vocab: ModelVocab) -> np.ndarray:
-    """The table's non-zero rows, and the vocabulary's word-start tokens handed to `vocab`:
-    read from a sidecar of the cached table, or computed and saved there. Each is a pass
-    over the whole vocabulary (word starts through llama.cpp, 34-43 ms; the non-zero rows a
-    read of every page of the table, 6-11 ms) that every process loading the table, each
-    parse worker included, would otherwise pay again."""
+def _vocab_masks(target: Path, table: np.ndarray,
+                 vocab: ModelVocab) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """The table's non-zero rows, the vocabulary's whole words (`_vocab_words`), and its
+    word-start tokens handed to `vocab`: read from a sidecar of the cached table, or
+    computed and saved there. Each is a pass over the whole vocabulary (word starts through
+    llama.cpp, 34-43 ms; the non-zero rows a read of every page of the table, 6-11 ms; the
+    whole words their texts and one llama.cpp call) that every process loading the table,
+    each parse worker included, would otherwise pay again."""
     sidecar = target.with_suffix(".masks.npz")
     try:
         with np.load(sidecar, allow_pickle=False) as saved:
             nonzero, starts = np.asarray(saved["nonzero"]), np.asarray(saved["word_start"])
-        if nonzero.shape == starts.shape == (vocab.size,) and nonzero.dtype == starts.dtype == bool:
+            keys, tokens = np.asarray(saved["word_keys"]), np.asarray(saved["word_tokens"])
+        if (nonzero.shape == starts.shape == (vocab.size,) and nonzero.dtype == starts.dtype == bool
+                and keys.dtype == np.uint64 and tokens.dtype == np.int32
+                and keys.shape == tokens.shape and bool(np.all(keys[1:] > keys[:-1]))
+                and (not len(tokens) or 0 <= tokens.min() <= tokens.max() < vocab.size)):
             vocab.use_word_start(starts)
-            return nonzero
+            return nonzero, (keys, tokens)
     except (OSError, ValueError, KeyError):
         pass
     nonzero, starts = np.asarray(table.any(axis=1)), vocab.word_start()
+    keys, tokens = _vocab_words(vocab)
     try:
-        _atomic_write(sidecar, lambda f: np.savez(f, nonzero=nonzero, word_start=starts))
+        _atomic_write(sidecar, lambda f: np.savez(
+            f, nonzero=nonzero, word_start=starts, word_keys=keys, word_tokens=tokens))
     except OSError as exc:  # a read-only cache: computed again next time
         log.debug("static table masks not saved: %s", exc)
-    return nonzero
+    return nonzero, (keys, tokens)
+
+
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _vocab_words(vocab: ModelVocab) -> tuple[np.ndarray, np.ndarray]:
+    """The WordPiece vocabulary's tokens that are a whole word of letters and digits
+    (`\u2581` + `[a-z0-9]+`) and that llama.cpp tokenizes such a word into alone (checked
+    for each): their keys as the word cache's (`WordSplitter.keys`), sorted, and token
+    ids. A word new to a process's cache that is one of them needs no WordPiece."""
+    none = np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int32)
+    if not vocab.splits_words:
+        return none
+    words: list[str] = []
+    tokens: list[int] = []
+    for token in np.flatnonzero(vocab.word_start()).tolist():
+        text = vocab.text(token)
+        if text.startswith("\u2581") and _ASCII_WORD.fullmatch(text, 1):
+            words.append(text[1:])
+            tokens.append(token)
+    if not words:
+        return none
+    ids, offsets = vocab.words_ids_flat(words)
+    single = np.diff(offsets) == 1
+    first = np.minimum(offsets[:-1], max(len(ids) - 1, 0))
+    same = single & (ids[first] == np.array(tokens, dtype=np.int32))
+    kept = np.flatnonzero(same).tolist()
+    raw = "\n".join(words[i] for i in kept).encode("ascii")
+    lengths = np.array([len(words[i]) for i in kept], dtype=np.int64)
+    ends = np.cumsum(lengths + 1) - 1
+    starts = ends - lengths
+    keys = WordSplitter().keys(np.frombuffer(raw, dtype=np.uint8), starts, ends)
+    keys, at = np.unique(keys, return_index=True)
+    return keys, np.array(tokens, dtype=np.int32)[kept][at]
 
 
 def _describe(path: Path, fingerprint: str, recipe: Recipe, vocab: ModelVocab) -> dict[str, Any]:

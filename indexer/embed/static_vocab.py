@@ -170,6 +170,10 @@ class ModelVocab:
             )
         return np.frombuffer(memoryview(buf), dtype=np.int32, count=min(n, max_tokens)).copy()
 
+    def text_ids(self, text: str) -> np.ndarray:
+        """llama.cpp's ids of all of `text`, without special tokens."""
+        return self._tokenize_native(text, 1 << 30)
+
     def words_ids(self, words: list[str]) -> list[tuple[int, ...]]:
         """WordPiece ids of each of `words` (lower-cased runs of letters and digits), in one
         llama.cpp call."""
