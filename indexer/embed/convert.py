@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from indexer.core import atomic_target, cache_dir
+from indexer.core import atomic_target, atomic_write_bytes, cache_dir
 from indexer.embed.gguf_file import read_fields
 from indexer.embed.protocol import ModelUnavailableError
 
@@ -212,8 +212,39 @@ def file_sha256(path: Path) -> str:
 
 
 def model_fingerprint(path: Path) -> str:
-    """SHA-256 of the file, or for files over 512 MiB of its size, head and tail (fast)."""
-    size = path.stat().st_size
+    """SHA-256 of the file, or for files over 512 MiB of its size, head and tail (fast).
+
+    Remembered per file (in this process and in the cache dir, keyed by the file's device,
+    inode, size, modification and change times): hashing MiniLM's 25 MB costs ~25 ms, and
+    every process that loads a tier (each parse worker, each CLI search) needs it."""
+    path = Path(path)
+    st = path.stat()
+    stamp = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+    key = str(path.resolve())
+    if (known := _FINGERPRINTS.get(key)) is not None and known[0] == stamp:
+        return known[1]
+    memo = cache_dir() / "fingerprints" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
+    try:
+        saved = json.loads(memo.read_text())
+        if saved.get("path") == key and saved.get("stamp") == stamp:
+            digest = str(saved["sha256"])
+            _FINGERPRINTS[key] = (stamp, digest)
+            return digest
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass
+    digest = _hash_model_file(path, st.st_size)
+    _FINGERPRINTS[key] = (stamp, digest)
+    try:
+        atomic_write_bytes(memo, json.dumps({"path": key, "stamp": stamp, "sha256": digest}).encode())
+    except OSError as exc:  # a read-only cache: hashed again by the next process
+        log.debug("model fingerprint not remembered: %s", exc)
+    return digest
+
+
+_FINGERPRINTS: dict[str, tuple[str, str]] = {}
+
+
+def _hash_model_file(path: Path, size: int) -> str:
     if size <= _FULL_HASH_LIMIT:
         return file_sha256(path)
     digest = hashlib.sha256(str(size).encode())

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from indexer.core import cache_dir
+from indexer.core.arrays import distinct
 from indexer.embed.convert import model_fingerprint
 from indexer.embed.distil import (
     RECIPE_VERSION,
@@ -239,7 +240,8 @@ class _WordVectors:
         self._size = 0
         self._vecs = np.zeros((1024, table.shape[1]), dtype=np.float32)
         self._counts = np.zeros(1024, dtype=np.intp)
-        self._vocab_keys, self._vocab_tokens = vocab_words or (None, None)
+        self._vocab_keys: np.ndarray | None = vocab_words[0] if vocab_words else None
+        self._vocab_tokens: np.ndarray | None = vocab_words[1] if vocab_words else None
 
     def sum_texts(self, texts: Sequence[tuple[int, str]], out: np.ndarray,
                   utf8: bool = False) -> list[int]:
@@ -256,8 +258,8 @@ class _WordVectors:
             sizes = [len(text) + 1 for _, text in texts]
         data = np.frombuffer(raw, dtype=np.uint8)
         offsets = np.cumsum([0, *sizes])
-        bad = np.unique(np.searchsorted(offsets, np.flatnonzero(~printable(data, utf8)),
-                                        "right") - 1)
+        bad = distinct(np.searchsorted(offsets, np.flatnonzero(~printable(data, utf8)),
+                                       "right") - 1)
         starts, ends, native = self._splitter.split_utf8(data)
         text_of = np.searchsorted(offsets, starts, side="right") - 1
         if bad.size:  # their words are dropped
@@ -314,7 +316,7 @@ class _WordVectors:
         word = missing[first]  # a place of each new word
         new_rows = np.empty(len(new_keys), dtype=np.intp)
         known = np.zeros(len(new_keys), dtype=bool)
-        if self._vocab_keys is not None and len(self._vocab_keys):
+        if self._vocab_keys is not None and self._vocab_tokens is not None and len(self._vocab_keys):
             at = np.minimum(np.searchsorted(self._vocab_keys, new_keys), len(self._vocab_keys) - 1)
             known = self._vocab_keys[at] == new_keys
             if native is not None:

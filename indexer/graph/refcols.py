@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from indexer.core import duckdb
+from indexer.core.arrays import distinct
 from indexer.store import Store
 
 Ref = tuple[str, int, str, "str | None", str]  # path, line, kind, scope, name
@@ -174,7 +175,7 @@ def load_refs(store: Store) -> RefColumns:
     name = cols["n"]
     by_name = np.argsort(name, kind="stable").astype(np.int32)
     name_start = np.searchsorted(name[by_name], np.arange(len(vocab["names"]) + 1))
-    pairs = np.unique(path_of.astype(np.int64) * len(vocab["names"]) + name)
+    pairs = distinct(path_of.astype(np.int64) * len(vocab["names"]) + name)
     pair_path, pair_name = np.divmod(pairs, max(len(vocab["names"]), 1))
     dir_paths: dict[str, list[int]] = defaultdict(list)
     for pid, path in enumerate(vocab["paths"]):

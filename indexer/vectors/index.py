@@ -31,6 +31,7 @@ import numpy as np
 from usearch.index import Index
 
 from indexer.core import atomic_write_bytes
+from indexer.core.arrays import distinct
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +202,7 @@ class VectorIndex(Stamped):
             raise VectorIndexError(
                 f"expected vectors of shape ({len(keys_arr)}, {self.dim}), got {vecs.shape}"
             )
-        if len(np.unique(keys_arr)) != len(keys_arr):
+        if len(distinct(keys_arr)) != len(keys_arr):
             raise VectorIndexError("duplicate keys in one add() call")
         if len(keys_arr) == 0:
             return
