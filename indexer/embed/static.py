@@ -261,13 +261,16 @@ class _WordVectors:
         bad = distinct(np.searchsorted(offsets, np.flatnonzero(~printable(data, utf8)),
                                        "right") - 1)
         starts, ends, native = self._splitter.split_utf8(data)
-        text_of = np.searchsorted(offsets, starts, side="right") - 1
+        # each text's words: those that start within its bytes (a separator starts none)
+        lengths = np.diff(np.searchsorted(starts, offsets))
         if bad.size:  # their words are dropped
-            keep = ~np.isin(text_of, bad)
-            starts, ends, text_of = starts[keep], ends[keep], text_of[keep]
+            dropped = np.zeros(len(texts), dtype=bool)
+            dropped[bad] = True
+            keep = np.repeat(~dropped, lengths)
+            starts, ends = starts[keep], ends[keep]
             native = None if native is None else native[keep]
+            lengths[bad] = 0
         rows = self._rows(raw, data, starts, ends, native)
-        lengths = np.bincount(text_of, minlength=len(texts))
         word_ends = np.cumsum(lengths)
         word_starts = word_ends - lengths
         # tokens before and up to each word, over the whole call; per text, the words that
