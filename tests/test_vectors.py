@@ -254,3 +254,32 @@ def test_saved_flat_vectors_reopen_memory_mapped_and_edits_leave_the_file_as_sav
     assert again.search(vecs[10], 1)[0][0] != 10 and again.search(vecs[0], 2)[0][0] in (0, 99)
     assert path.read_bytes() == saved
     assert FlatVectors.open(path, 16).search(vecs[10], 1)[0][0] == 10
+
+
+def test_flat_vectors_saved_again_unchanged_rewrite_only_their_stamp(tmp_path: Path) -> None:
+    """A full index saves its static vectors at the end, then the summaries move the store's
+    generation: the second save stamps the new generation without writing the vectors
+    again; a change, or a lost file, writes them in full."""
+    from indexer.vectors import FlatVectors
+
+    path = tmp_path / "static.npz"
+    vecs = np.random.default_rng(5).standard_normal((40, 16)).astype(np.float32)
+    flat = FlatVectors(path, 16)
+    flat.add(np.arange(40), vecs)
+    flat.save(3)
+    inode = path.stat().st_ino
+    flat.save(4)  # nothing changed
+    assert path.stat().st_ino == inode  # the data file was not replaced
+    reopened = FlatVectors.open(path, 16)
+    assert reopened.generation == 4 and len(reopened) == 40
+    assert reopened.search(vecs[7], 1)[0][0] == 7
+    reopened.save(5)  # loaded, unchanged: the stamp again
+    assert path.stat().st_ino == inode and FlatVectors.open(path, 16).generation == 5
+    reopened.remove([7])
+    reopened.save(6)
+    assert path.stat().st_ino != inode
+    again = FlatVectors.open(path, 16)
+    assert again.generation == 6 and len(again) == 39
+    path.unlink()  # lost: written in full, not stamped
+    again.save(7)
+    assert len(FlatVectors.open(path, 16)) == 39

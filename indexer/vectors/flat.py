@@ -89,6 +89,7 @@ class FlatVectors(Stamped):
         self._vecs = np.zeros((0, dim), dtype=np.float16)
         self._size = 0
         self._row: dict[int, int] = {}
+        self._saved: tuple[int, str] | None = None  # (size, digest) of the file as last saved
 
     @classmethod
     def open(cls, path: Path, dim: int) -> FlatVectors:
@@ -117,6 +118,7 @@ class FlatVectors(Stamped):
         self._keys, self._vecs, self._size = keys, vecs, len(keys)
         self._row = {int(k): i for i, k in enumerate(keys.tolist())}
         self._generation = int(meta["generation"])
+        self._saved = (int(meta["size"]), str(meta["digest"]))
 
     def __len__(self) -> int:
         return self._size
@@ -209,12 +211,21 @@ class FlatVectors(Stamped):
         return out
 
     def save(self, generation: int) -> None:
+        """Write the vectors and a sidecar stamped with `generation`. Unchanged since the last
+        load or save (the store moved on without touching them: a full index saves at its
+        end, then the summaries' writes move the generation), only the sidecar is written
+        again: moby's 20 MB are not copied, hashed and written twice."""
         with self._lock.write():
-            data = _aligned_npz(keys=self._keys[:self._size], vectors=self._vecs[:self._size])
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(self.path, data)
+            if not self._dirty and self._saved is not None and self.path.is_file():
+                size, known = self._saved
+            else:
+                data = _aligned_npz(keys=self._keys[:self._size], vectors=self._vecs[:self._size])
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_bytes(self.path, data)
+                size, known = len(data), digest(data)
             meta = {"format": FLAT_FORMAT, "generation": generation, "dim": self.dim,
-                    "count": self._size, "size": len(data), "digest": digest(data)}
+                    "count": self._size, "size": size, "digest": known}
             atomic_write_bytes(self.meta_path, json.dumps(meta, indent=2).encode())
+            self._saved = (size, known)
             self._generation = generation
             self._dirty = False
