@@ -97,7 +97,7 @@ def _max_tokens_option(p: argparse.ArgumentParser) -> None:
 def _static_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--static", action="store_true", help=(
         "add the static tier (token vectors distilled from the model: meaning before the model "
-        "has embedded; off by default: it adds 16-34%% to a full index's CPU; also "
+        "has embedded; off by default: it adds 12-32%% to a full index's CPU; also "
         "SEXTANT_STATIC=1)"))
     p.add_argument("--no-static", action="store_true", help="no static tier, whatever the "
                    "environment says")

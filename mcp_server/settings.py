@@ -17,7 +17,7 @@ STATIC_ENV = "SEXTANT_STATIC"  # 1/on/true/yes turns the static tier on (default
 
 def static_from_env() -> bool:
     """Whether the static tier is on: `$SEXTANT_STATIC` (default off: it lifts a lexical-only
-    index's held-out MRR@10 by 64% of the model tier's gain, but adds 16-34% to a full
+    index's held-out MRR@10 by 64% of the model tier's gain, but adds 12-32% to a full
     index's CPU, against a target of 25%; docs/evals.md, docs/benchmarks.md)."""
     return _env_true(STATIC_ENV)
 
