@@ -52,7 +52,8 @@ class Settings:
     max_body_bytes: int = 1 << 20  # 413 above this
     rate_per_s: float = 50.0  # token bucket refill per client
     rate_burst: int = 200  # token bucket size per client
-    max_inflight_calls: int = 16  # concurrent tool calls over HTTP; more get 503
+    max_inflight_calls: int = 16  # concurrent tool calls over HTTP; more wait, then 503
+    admission_wait_s: float = 10.0  # how long a call beyond the bound waits for a slot
     tool_threads: int = 8  # worker threads for tool calls; more calls queue
     # -- attaching: a stdio server also listens on loopback so other processes can attach -----
     attach_listener: bool = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -144,3 +145,78 @@ def test_token_bucket_refills_at_its_rate() -> None:
     assert bucket.take("a", now=0.0) == pytest.approx(0.5)
     assert bucket.take("a", now=0.5) == 0
     assert bucket.take("b", now=0.5) == 0
+
+
+async def _gated_guard(tmp_path: Path, **kw: Any) -> tuple[Any, Any, list[str]]:
+    """The real guard in front of an app whose tool calls wait until `gate` is set."""
+    import anyio
+
+    from mcp_server.metrics import Metrics
+    from mcp_server.security import HttpGuard
+
+    gate = anyio.Event()
+    order: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        body = (await receive())["body"]
+        order.append(httpx.Response(200, content=body).json()["params"]["name"])
+        await gate.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    settings = Settings(root=tmp_path, watch=False, embed=False, **kw)
+    return HttpGuard(app, settings, Metrics()), gate, order
+
+
+def _tool_call(name: str) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+            "params": {"name": name, "arguments": {}}}
+
+
+async def test_a_call_beyond_the_in_flight_bound_waits_for_a_slot_in_turn(
+        tmp_path: Path) -> None:
+    """With every slot taken, a call waits (first come, first served) and is answered when a
+    call ahead of it finishes, instead of a 503 the client must retry."""
+    import anyio
+
+    guard, gate, order = await _gated_guard(tmp_path, max_inflight_calls=1,
+                                            admission_wait_s=60.0)
+    statuses: dict[str, int] = {}
+    transport = httpx.ASGITransport(app=guard, client=("127.0.0.1", 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+
+        async def post(name: str) -> None:
+            reply = await http.post("/mcp", json=_tool_call(name), headers=JSON_HEADERS)
+            statuses[name] = reply.status_code
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(post, "first")
+            while order != ["first"]:
+                await anyio.sleep(0.01)
+            for name in ("second", "third"):
+                tg.start_soon(post, name)
+                while len(guard._waiting) < ("second", "third").index(name) + 1:
+                    await anyio.sleep(0.01)
+            assert order == ["first"] and guard.inflight_calls == 1  # the others wait
+            gate.set()
+    assert statuses == {"first": 200, "second": 200, "third": 200}
+    assert order == ["first", "second", "third"] and guard.inflight_calls == 0
+
+
+async def test_a_call_that_waits_past_the_admission_wait_gets_503(tmp_path: Path) -> None:
+    import anyio
+
+    guard, gate, order = await _gated_guard(tmp_path, max_inflight_calls=1,
+                                            admission_wait_s=0.3)
+    transport = httpx.ASGITransport(app=guard, client=("127.0.0.1", 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(functools.partial(http.post, "/mcp", json=_tool_call("slow"),
+                                            headers=JSON_HEADERS))
+            while order != ["slow"]:
+                await anyio.sleep(0.01)
+            busy = await http.post("/mcp", json=_tool_call("late"), headers=JSON_HEADERS)
+            assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+            assert not guard._waiting and guard.inflight_calls == 1  # its turn is given up
+            gate.set()
+    assert order == ["slow"] and guard.inflight_calls == 0
