@@ -209,14 +209,14 @@ async def test_a_call_that_waits_past_the_admission_wait_gets_503(tmp_path: Path
     guard, gate, order = await _gated_guard(tmp_path, max_inflight_calls=1,
                                             admission_wait_s=0.3)
     transport = httpx.ASGITransport(app=guard, client=("127.0.0.1", 5000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(functools.partial(http.post, "/mcp", json=_tool_call("slow"),
-                                            headers=JSON_HEADERS))
-            while order != ["slow"]:
-                await anyio.sleep(0.01)
-            busy = await http.post("/mcp", json=_tool_call("late"), headers=JSON_HEADERS)
-            assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
-            assert not guard._waiting and guard.inflight_calls == 1  # its turn is given up
-            gate.set()
+    async with (httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http,
+                anyio.create_task_group() as tg):
+        tg.start_soon(functools.partial(http.post, "/mcp", json=_tool_call("slow"),
+                                        headers=JSON_HEADERS))
+        while order != ["slow"]:
+            await anyio.sleep(0.01)
+        busy = await http.post("/mcp", json=_tool_call("late"), headers=JSON_HEADERS)
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+        assert not guard._waiting and guard.inflight_calls == 1  # its turn is given up
+        gate.set()
     assert order == ["slow"] and guard.inflight_calls == 0

@@ -57,6 +57,8 @@ BULK_MEMORY_LIMIT = "64MB"
 RETURN_FREED_MEMORY = {"allocator_background_threads": True}
 BULK_THREADS = 1
 _THREADS = 2
+# pauses before the retries of a read that ran out of DuckDB memory (`Store.query`)
+_MEMORY_RETRY_PAUSES = (0.05, 0.3, 1.5)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -145,6 +147,7 @@ class Store:
                 "index, stop it or talk to it (`sextant status` shows the owner)."
             ) from exc
         self._write_lock = threading.RLock()
+        self._memory_retry = threading.Lock()  # queries retried after running out of memory
         self._local = threading.local()
         # meta values read back from DuckDB (~0.5 ms a query; search reads the generation
         # on every call). Every meta write goes through this object (DuckDB admits one
@@ -226,7 +229,23 @@ class Store:
         return cur
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
-        return self.reader().execute(sql, params or []).fetchall()
+        """All rows of `sql`. A query that finds DuckDB's memory limit taken by the queries
+        of other threads (50 HTTP clients on moby: a `get_symbol` scan beside seven other
+        tool calls and a watcher batch) is tried again, one such retry at a time, after a
+        pause that lets the others finish, rather than failing the call."""
+        try:
+            return self.reader().execute(sql, params or []).fetchall()
+        except duckdb.OutOfMemoryException:
+            log.debug("query out of DuckDB memory; retrying alone: %s", sql[:80])
+        for attempt, pause in enumerate(_MEMORY_RETRY_PAUSES, 1):
+            time.sleep(pause)
+            with self._memory_retry:
+                try:
+                    return self.reader().execute(sql, params or []).fetchall()
+                except duckdb.OutOfMemoryException:
+                    if attempt == len(_MEMORY_RETRY_PAUSES):
+                        raise
+        raise AssertionError("unreachable")
 
     def stream(self, sql: str, params: Sequence[Any] | None = None,
                batch: int = 8192) -> Iterator[tuple[Any, ...]]:
@@ -264,7 +283,7 @@ class Store:
 
     def query_one(self, sql: str, params: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
         # fetchall, not fetchone: a half-read result would block register() on this cursor
-        rows = self.reader().execute(sql, params or []).fetchall()
+        rows = self.query(sql, params)
         return rows[0] if rows else None
 
     @contextmanager
