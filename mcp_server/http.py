@@ -93,7 +93,16 @@ class _Uvicorn(uvicorn.Server):
 
 
 def uvicorn_server(app: ASGIApp, on_exit: Callable[[], None] | None = None) -> uvicorn.Server:
+    """The server for `app`; a stop signal calls `on_exit` and, when `app` is the guard, makes
+    it refuse the tool calls waiting for a slot (the graceful shutdown then waits only for
+    the running ones)."""
     # log_config=None: uvicorn leaves logging alone (ours goes to stderr; stdout may be MCP's)
     config = uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on",
                             access_log=False, timeout_graceful_shutdown=5)
-    return _Uvicorn(config, on_exit)
+    hooks = [hook for hook in (getattr(app, "stop_admitting", None), on_exit) if hook is not None]
+
+    def stopping() -> None:
+        for hook in hooks:
+            hook()
+
+    return _Uvicorn(config, stopping)

@@ -28,6 +28,7 @@ every path, not only /mcp); its Content-Type check (400) still applies behind th
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import math
@@ -145,6 +146,17 @@ class _Malformed(Exception):
     """The request body is not JSON; the message says why."""
 
 
+class _Turn:
+    """A tool call waiting for a slot: woken when a slot is handed over (granted) or when
+    the server stops (refused)."""
+
+    __slots__ = ("event", "granted")
+
+    def __init__(self) -> None:
+        self.event = anyio.Event()
+        self.granted = False
+
+
 class HttpGuard:
     """ASGI middleware enforcing the checks in the module docstring."""
 
@@ -158,7 +170,9 @@ class HttpGuard:
         self.auth_failures = RateLimiter(AUTH_FAILURE_RATE, AUTH_FAILURE_BURST)
         self.sessions = _Sessions()
         self.inflight_calls = 0
-        self._waiting: deque[anyio.Event] = deque()  # calls waiting for a slot, in order
+        self._waiting: deque[_Turn] = deque()  # calls waiting for a slot, in order
+        self._closing = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -256,26 +270,44 @@ class HttpGuard:
         """Take a slot for a tool call: at once when one is free and nobody waits, else after
         the calls that came first, waiting at most `admission_wait_s`. False: refused."""
         bound = self.settings.max_inflight_calls
+        if self._closing:
+            return False
         if self.inflight_calls < bound and not self._waiting:
             self.inflight_calls += 1
             return True
         if bound <= 0 or self.settings.admission_wait_s <= 0:
             return False
-        turn = anyio.Event()
+        self._loop = asyncio.get_running_loop()
+        turn = _Turn()
         self._waiting.append(turn)
         with anyio.move_on_after(self.settings.admission_wait_s):
-            await turn.wait()
-        if turn.is_set():  # a finished call handed its slot over
-            return True
+            await turn.event.wait()
+        if turn.event.is_set():  # a finished call handed its slot over, or the server stops
+            return turn.granted
         self._waiting.remove(turn)
         return False
 
     def _release(self) -> None:
         """A call finished: its slot goes to the first waiting call, else back to the pool."""
         if self._waiting:
-            self._waiting.popleft().set()
+            turn = self._waiting.popleft()
+            turn.granted = True
+            turn.event.set()
         else:
             self.inflight_calls -= 1
+
+    def stop_admitting(self) -> None:
+        """The server stops (SIGTERM): calls waiting for a slot get 503 now, and new ones at
+        once, so the graceful shutdown waits only for the calls already running. Safe from a
+        signal handler (the waiting calls are woken on the event loop)."""
+        self._closing = True
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._refuse_waiting)
+
+    def _refuse_waiting(self) -> None:
+        while self._waiting:
+            self._waiting.popleft().event.set()  # not granted: refused
 
     async def _read_body(self, receive: Receive, headers: Headers) -> tuple[bytes, list[Message]]:
         limit = self.settings.max_body_bytes

@@ -220,3 +220,57 @@ async def test_a_call_that_waits_past_the_admission_wait_gets_503(tmp_path: Path
         assert not guard._waiting and guard.inflight_calls == 1  # its turn is given up
         gate.set()
     assert order == ["slow"] and guard.inflight_calls == 0
+
+
+async def test_a_stop_signal_refuses_the_calls_waiting_for_a_slot(tmp_path: Path) -> None:
+    """At SIGTERM (the guard's `stop_admitting`, called from the signal handler's thread
+    here from another thread) a call waiting for a slot gets 503 at once instead of holding
+    the graceful shutdown for its wait; the running call still completes; later calls get
+    503 without waiting."""
+    import threading
+
+    import anyio
+
+    guard, gate, order = await _gated_guard(tmp_path, max_inflight_calls=1,
+                                            admission_wait_s=600.0)
+    statuses: dict[str, int] = {}
+    transport = httpx.ASGITransport(app=guard, client=("127.0.0.1", 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+
+        async def post(name: str) -> None:
+            reply = await http.post("/mcp", json=_tool_call(name), headers=JSON_HEADERS)
+            statuses[name] = reply.status_code
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(post, "running")
+            while order != ["running"]:
+                await anyio.sleep(0.01)
+            tg.start_soon(post, "waiting")
+            while not guard._waiting:
+                await anyio.sleep(0.01)
+            stopper = threading.Thread(target=guard.stop_admitting)
+            stopper.start()
+            stopper.join()
+            with anyio.fail_after(60):  # far below the 600 s wait
+                while "waiting" not in statuses:
+                    await anyio.sleep(0.01)
+            assert statuses == {"waiting": 503}
+            await post("late")
+            assert statuses["late"] == 503
+            gate.set()
+    assert statuses["running"] == 200 and order == ["running"]
+
+
+def test_the_http_servers_stop_hook_also_stops_the_guards_admissions(tmp_path: Path) -> None:
+    from mcp_server.http import uvicorn_server
+    from mcp_server.metrics import Metrics
+    from mcp_server.security import HttpGuard
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("not called")
+
+    guard = HttpGuard(app, Settings(root=tmp_path, watch=False, embed=False), Metrics())
+    exits: list[str] = []
+    server = uvicorn_server(guard, lambda: exits.append("runtime"))
+    server.handle_exit(15, None)
+    assert guard._closing and exits == ["runtime"] and server.should_exit
