@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +15,7 @@ from indexer.graph import refs as refgraph
 from indexer.graph import tables as graph_tables
 from indexer.graph.refs import Candidates, Definition, definition, resolve_use
 from indexer.live import LiveIndex
+from tests.traced import traced_bytes
 from tools import summary
 
 
@@ -126,29 +125,10 @@ def _many_references(root: Path, files: int = 40, calls: int = 1500) -> int:
     return files * calls
 
 
-_TRACED_TABLES = """
-import gc, sys, tracemalloc
-from pathlib import Path
-from indexer.disk.repo import IndexPaths, RepoIndex
-from indexer.graph import tables as graph_tables
-index = RepoIndex(IndexPaths.for_repo(Path(sys.argv[1]), Path(sys.argv[2])))
-graph_tables._load_tables(index.store, (0, None))  # what it imports is not counted
-gc.collect()
-tracemalloc.start()
-tables = graph_tables._load_tables(index.store, (0, None))
-gc.collect()
-print(tracemalloc.get_traced_memory()[0])
-tracemalloc.stop()
-index.close()
-"""
-
-
 def test_graph_tables_hold_each_reference_in_a_few_dozen_bytes(tmp_path: Path) -> None:
     """A serving process holds the graph of the repository it serves (moby: 149k references);
     as Python tuples indexed four ways they took ~190 bytes each here and came back after every
-    index update as holes in the heap. Measured in a process of its own: tracemalloc counts
-    every thread's allocations, and this module's other indexes load tables in the
-    background (they made it read 63-95 bytes a reference in a full run)."""
+    index update as holes in the heap. Measured in a process of its own (`tests.traced`)."""
     refs = _many_references(tmp_path / "repo")
     index = RepoIndex(IndexPaths.for_repo(tmp_path / "repo", tmp_path / "idx"))
     try:
@@ -160,9 +140,7 @@ def test_graph_tables_hold_each_reference_in_a_few_dozen_bytes(tmp_path: Path) -
         assert _edges(callers) == _edges(refgraph.callers(index.store, helper)) and callers
     finally:
         index.close()
-    out = subprocess.run([sys.executable, "-c", _TRACED_TABLES, str(tmp_path / "repo"),
-                          str(tmp_path / "idx")], capture_output=True, text=True, check=True)
-    held = int(out.stdout.split()[-1])
+    held = traced_bytes(tmp_path / "repo", tmp_path / "idx", "indexer.graph.tables:_load_tables")
     assert 8 < held / refs < 48, f"{held / refs:.0f} bytes per reference"
 
 

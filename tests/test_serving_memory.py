@@ -7,7 +7,6 @@ from __future__ import annotations
 import gc
 import threading
 import time
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from indexer.disk.repo import IndexPaths, RepoIndex
 from indexer.graph import graph_tables
 from indexer.store import GenerationCache, Store, search_tables
 from indexer.store.lookup import _load
+from tests.traced import traced_bytes
 
 
 def _store(tmp_path: Path) -> Store:
@@ -143,21 +143,14 @@ def test_search_tables_hold_each_chunk_in_a_few_dozen_bytes(tmp_path: Path) -> N
             "SELECT c.chunk_id, c.file_id, c.start_line, c.end_line, c.symbol, c.kind "
             "FROM chunks c ORDER BY c.chunk_id")
         assert len(rows) > 5000
-        _load(index.store, (0, None))  # what it imports is not counted
-        gc.collect()
-        tracemalloc.start()
-        try:
-            tables = _load(index.store, (0, None))
-            gc.collect()
-            held = tracemalloc.get_traced_memory()[0]
-        finally:
-            tracemalloc.stop()
+        tables = _load(index.store, (0, None))
         assert {r[0]: tuple(r[1:]) for r in rows} == dict(tables.chunks.items())
         cid, fid, start, _end, _s, _k = rows[len(rows) // 2]
         assert tables.chunk_at(fid, start) == cid
-        assert held / len(rows) < 80, f"{held / len(rows):.0f} bytes per chunk"
     finally:
         index.close()
+    held = traced_bytes(root, tmp_path / "idx", "indexer.store.lookup:_load")  # own process
+    assert 8 < held / len(rows) < 80, f"{held / len(rows):.0f} bytes per chunk"
 
 
 def _anonymous_mb() -> float:
