@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -173,92 +173,93 @@ def _tool_call(name: str) -> dict[str, Any]:
             "params": {"name": name, "arguments": {}}}
 
 
+@dataclasses.dataclass
+class _Callers:
+    """Callers posting tool calls to the gated guard, each in a task of its own."""
+
+    guard: Any
+    gate: Any
+    order: list[str]
+    http: httpx.AsyncClient
+    tasks: Any
+    statuses: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    async def post(self, name: str) -> httpx.Response:
+        reply = await self.http.post("/mcp", json=_tool_call(name), headers=JSON_HEADERS)
+        self.statuses[name] = reply.status_code
+        return reply
+
+    def start(self, name: str) -> None:
+        self.tasks.start_soon(self.post, name)
+
+    async def until(self, done: Callable[[], bool]) -> None:
+        import anyio
+
+        with anyio.fail_after(60):  # the event comes within milliseconds
+            while not done():
+                await anyio.sleep(0.01)
+
+
+@contextlib.asynccontextmanager
+async def _callers(tmp_path: Path, wait_s: float) -> AsyncIterator[_Callers]:
+    """One slot, calls beyond it waiting up to `wait_s`."""
+    import anyio
+
+    guard, gate, order = await _gated_guard(tmp_path, max_inflight_calls=1,
+                                            admission_wait_s=wait_s)
+    transport = httpx.ASGITransport(app=guard, client=("127.0.0.1", 5000))
+    async with (httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http,
+                anyio.create_task_group() as tasks):
+        yield _Callers(guard, gate, order, http, tasks)
+
+
 async def test_a_call_beyond_the_in_flight_bound_waits_for_a_slot_in_turn(
         tmp_path: Path) -> None:
     """With every slot taken, a call waits (first come, first served) and is answered when a
     call ahead of it finishes, instead of a 503 the client must retry."""
-    import anyio
-
-    guard, gate, order = await _gated_guard(tmp_path, max_inflight_calls=1,
-                                            admission_wait_s=60.0)
-    statuses: dict[str, int] = {}
-    transport = httpx.ASGITransport(app=guard, client=("127.0.0.1", 5000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
-
-        async def post(name: str) -> None:
-            reply = await http.post("/mcp", json=_tool_call(name), headers=JSON_HEADERS)
-            statuses[name] = reply.status_code
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(post, "first")
-            while order != ["first"]:
-                await anyio.sleep(0.01)
-            for name in ("second", "third"):
-                tg.start_soon(post, name)
-                while len(guard._waiting) < ("second", "third").index(name) + 1:
-                    await anyio.sleep(0.01)
-            assert order == ["first"] and guard.inflight_calls == 1  # the others wait
-            gate.set()
-    assert statuses == {"first": 200, "second": 200, "third": 200}
-    assert order == ["first", "second", "third"] and guard.inflight_calls == 0
+    async with _callers(tmp_path, 60.0) as c:
+        c.start("first")
+        await c.until(lambda: c.order == ["first"])
+        for waiting, name in enumerate(("second", "third"), 1):
+            c.start(name)
+            await c.until(lambda n=waiting: len(c.guard._waiting) == n)
+        assert c.order == ["first"] and c.guard.inflight_calls == 1  # the others wait
+        c.gate.set()
+    assert c.statuses == {"first": 200, "second": 200, "third": 200}
+    assert c.order == ["first", "second", "third"] and c.guard.inflight_calls == 0
 
 
 async def test_a_call_that_waits_past_the_admission_wait_gets_503(tmp_path: Path) -> None:
-    import anyio
-
-    guard, gate, order = await _gated_guard(tmp_path, max_inflight_calls=1,
-                                            admission_wait_s=0.3)
-    transport = httpx.ASGITransport(app=guard, client=("127.0.0.1", 5000))
-    async with (httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http,
-                anyio.create_task_group() as tg):
-        tg.start_soon(functools.partial(http.post, "/mcp", json=_tool_call("slow"),
-                                        headers=JSON_HEADERS))
-        while order != ["slow"]:
-            await anyio.sleep(0.01)
-        busy = await http.post("/mcp", json=_tool_call("late"), headers=JSON_HEADERS)
+    async with _callers(tmp_path, 0.3) as c:
+        c.start("slow")
+        await c.until(lambda: c.order == ["slow"])
+        busy = await c.post("late")
         assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
-        assert not guard._waiting and guard.inflight_calls == 1  # its turn is given up
-        gate.set()
-    assert order == ["slow"] and guard.inflight_calls == 0
+        assert not c.guard._waiting and c.guard.inflight_calls == 1  # its turn is given up
+        c.gate.set()
+    assert c.order == ["slow"] and c.guard.inflight_calls == 0
 
 
 async def test_a_stop_signal_refuses_the_calls_waiting_for_a_slot(tmp_path: Path) -> None:
-    """At SIGTERM (the guard's `stop_admitting`, called from the signal handler's thread
-    here from another thread) a call waiting for a slot gets 503 at once instead of holding
-    the graceful shutdown for its wait; the running call still completes; later calls get
+    """At SIGTERM (the guard's `stop_admitting`, called from the signal handler; here from
+    another thread) a call waiting for a slot gets 503 at once instead of holding the
+    graceful shutdown for its 600 s wait; the running call still completes; later calls get
     503 without waiting."""
     import threading
 
-    import anyio
-
-    guard, gate, order = await _gated_guard(tmp_path, max_inflight_calls=1,
-                                            admission_wait_s=600.0)
-    statuses: dict[str, int] = {}
-    transport = httpx.ASGITransport(app=guard, client=("127.0.0.1", 5000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
-
-        async def post(name: str) -> None:
-            reply = await http.post("/mcp", json=_tool_call(name), headers=JSON_HEADERS)
-            statuses[name] = reply.status_code
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(post, "running")
-            while order != ["running"]:
-                await anyio.sleep(0.01)
-            tg.start_soon(post, "waiting")
-            while not guard._waiting:
-                await anyio.sleep(0.01)
-            stopper = threading.Thread(target=guard.stop_admitting)
-            stopper.start()
-            stopper.join()
-            with anyio.fail_after(60):  # far below the 600 s wait
-                while "waiting" not in statuses:
-                    await anyio.sleep(0.01)
-            assert statuses == {"waiting": 503}
-            await post("late")
-            assert statuses["late"] == 503
-            gate.set()
-    assert statuses["running"] == 200 and order == ["running"]
+    async with _callers(tmp_path, 600.0) as c:
+        c.start("running")
+        await c.until(lambda: c.order == ["running"])
+        c.start("waiting")
+        await c.until(lambda: bool(c.guard._waiting))
+        stopper = threading.Thread(target=c.guard.stop_admitting)
+        stopper.start()
+        stopper.join()
+        await c.until(lambda: "waiting" in c.statuses)
+        assert c.statuses == {"waiting": 503}
+        assert (await c.post("late")).status_code == 503
+        c.gate.set()
+    assert c.statuses["running"] == 200 and c.order == ["running"]
 
 
 def test_the_http_servers_stop_hook_also_stops_the_guards_admissions(tmp_path: Path) -> None:
