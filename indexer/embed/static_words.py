@@ -14,7 +14,7 @@ bit-identical): with `split_case`, `[a-z0-9]+` or an upper-case letter with the 
 letters after it (all but the last when a lower-case letter follows them) and the letters
 and digits after those; without it, the text is lower-cased and the words are `[a-z0-9]+`.
 
-UTF-8 text (`split(..., utf8=True)`): a run of letters, digits and bytes of non-ASCII
+UTF-8 text (`split_utf8`): a run of letters, digits and bytes of non-ASCII
 characters that holds one of the latter is one *native* word, never split at case changes
 and keyed by its bytes as they are (not lower-cased): the static tier tokenizes it with
 llama.cpp on its own, as the split points of WordPiece's pre-tokenizer include every ASCII

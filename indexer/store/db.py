@@ -16,6 +16,7 @@ store: a read-only CLI query never needs it (70 ms of its start).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -233,19 +234,19 @@ class Store:
         of other threads (50 HTTP clients on moby: a `get_symbol` scan beside seven other
         tool calls and a watcher batch) is tried again, one such retry at a time, after a
         pause that lets the others finish, rather than failing the call."""
-        try:
-            return self.reader().execute(sql, params or []).fetchall()
-        except duckdb.OutOfMemoryException:
-            log.debug("query out of DuckDB memory; retrying alone: %s", sql[:80])
-        for attempt, pause in enumerate(_MEMORY_RETRY_PAUSES, 1):
-            time.sleep(pause)
-            with self._memory_retry:
-                try:
+        pauses = iter(_MEMORY_RETRY_PAUSES)
+        retry: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()  # 1st: beside the others
+        while True:
+            try:
+                with retry:
                     return self.reader().execute(sql, params or []).fetchall()
-                except duckdb.OutOfMemoryException:
-                    if attempt == len(_MEMORY_RETRY_PAUSES):
-                        raise
-        raise AssertionError("unreachable")
+            except duckdb.OutOfMemoryException:
+                pause = next(pauses, None)
+                if pause is None:
+                    raise
+                log.debug("query out of DuckDB memory; retrying alone: %s", sql[:80])
+                time.sleep(pause)
+                retry = self._memory_retry
 
     def stream(self, sql: str, params: Sequence[Any] | None = None,
                batch: int = 8192) -> Iterator[tuple[Any, ...]]:
