@@ -96,11 +96,10 @@ def _max_tokens_option(p: argparse.ArgumentParser) -> None:
 
 def _static_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--static", action="store_true", help=(
-        "add the static tier (token vectors distilled from the model: meaning before the model "
-        "has embedded; off by default: it adds 12-32%% to a full index's CPU; also "
-        "SEXTANT_STATIC=1)"))
-    p.add_argument("--no-static", action="store_true", help="no static tier, whatever the "
-                   "environment says")
+        "the static tier (token vectors distilled from the model: meaning before the model "
+        "has embedded): on by default; this flag wins over SEXTANT_STATIC=0"))
+    p.add_argument("--no-static", action="store_true", help=(
+        "no static tier (also SEXTANT_STATIC=0); wins over --static"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -304,6 +303,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tools.schema import use_lean_models
 
         use_lean_models()
+        # a one-shot read multiplies one query vector at most: OpenBLAS's thread pool, which
+        # numpy starts on import, would cost more CPU (~0.1 s) than the arithmetic
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from mcp_server import commands
 
     handler = getattr(commands, f"cmd_{args.command}")

@@ -6,20 +6,15 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-def _env_true(name: str) -> bool:
-    """A switch that is off unless the variable says 1, on, true or yes."""
-    return os.environ.get(name, "").strip().lower() in ("1", "on", "true", "yes")
-
-
-STATIC_ENV = "SEXTANT_STATIC"  # 1/on/true/yes turns the static tier on (default: off)
+STATIC_ENV = "SEXTANT_STATIC"  # 0/off/false/no turns the static tier off (default: on)
 
 
 def static_from_env() -> bool:
-    """Whether the static tier is on: `$SEXTANT_STATIC` (default off: it lifts a lexical-only
-    index's held-out MRR@10 by 64% of the model tier's gain, but adds 12-32% to a full
-    index's CPU, against a target of 25%; docs/evals.md, docs/benchmarks.md)."""
-    return _env_true(STATIC_ENV)
+    """Whether the static tier is on: unless `$SEXTANT_STATIC` says 0, off, false or no. It
+    lifts a lexical-only index's held-out MRR@10 by 64% of the model tier's gain (docs/evals.md)
+    for a full index's wall time 1.14-1.33x that of `--no-embed` on moby (median 1.234x,
+    docs/benchmarks.md), and a one-shot `sextant search` loads it without llama.cpp."""
+    return os.environ.get(STATIC_ENV, "").strip().lower() not in ("0", "off", "false", "no")
 
 
 def _env_list(name: str) -> tuple[str, ...]:
@@ -34,7 +29,7 @@ class Settings:
     model: str | None = field(default_factory=lambda: os.environ.get("SEXTANT_MODEL") or None)
     gpu_layers: int | None = None  # None: SEXTANT_GPU_LAYERS, else all layers when a GPU exists
     embed: bool = True  # the model tier, in the background
-    static: bool = field(default_factory=static_from_env)  # default off
+    static: bool = field(default_factory=static_from_env)  # default on
     watch: bool = True
     transport: str = "stdio"
     host: str = "127.0.0.1"

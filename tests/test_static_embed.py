@@ -28,6 +28,7 @@ from indexer.embed.distil import (
 )
 from indexer.embed.static import StaticEmbedder, load_static_embedder, table_path
 from indexer.embed.static_vocab import CASE_BOUNDARY, ModelVocab
+from indexer.embed.wordpiece import TableVocab
 from tests.model_marks import needs_model, needs_stdlib_source
 
 pytestmark = needs_model
@@ -205,38 +206,43 @@ def test_masks_are_read_from_the_tables_sidecar_and_recomputed_when_it_is_damage
     model_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A loading process (each parse worker) reads the non-zero rows and word starts from
-    the cached table's sidecar instead of a pass over the whole vocabulary; a damaged
-    sidecar is computed and written again, with the same masks and vectors."""
+    """A loading process (each parse worker, each one-shot search) reads the non-zero rows,
+    word starts, whole words and token texts from the cached table's sidecar and embeds
+    plain text without opening llama.cpp at all; a damaged sidecar is computed (through
+    llama.cpp) and written again, with the same masks and vectors."""
     static, root, _ = distilled
     sidecar = table_path(model_path, model_fingerprint(model_path), Recipe(),
                          root).with_suffix(".masks.npz")
     assert sidecar.is_file()
     texts = ["def getHTTPServer(self, port):\n    return serve(port)", "x = parseURLQuery(q)"]
     want = static.embed_documents(texts)
-    read: list[int] = []  # token texts read through llama.cpp: the pass over the vocabulary
-    real = ModelVocab.text
+    opened: list[Path] = []  # vocabularies opened through llama.cpp
+    real = ModelVocab.__init__
 
-    def counted(vocab: ModelVocab, token: int) -> str:
-        read.append(token)
-        return real(vocab, token)
+    def counted(vocab: ModelVocab, path: Path | str) -> None:
+        opened.append(Path(path))
+        real(vocab, path)
 
-    monkeypatch.setattr(ModelVocab, "text", counted)
+    monkeypatch.setattr(ModelVocab, "__init__", counted)
     reloaded = load_static_embedder(model_path, gpu_layers=0, cache_root=root)
-    got = reloaded.embed_documents(texts)  # new words: WordPiece through the word starts
-    assert read == []  # the sidecar's masks, not computed
+    got = reloaded.embed_documents(texts)  # new words: WordPiece in Python
+    assert opened == []  # the sidecar's masks and token texts: no llama.cpp
+    assert isinstance(reloaded._vocab, TableVocab) and not reloaded._vocab.opened_native
     assert np.array_equal(reloaded.nonzero, static.nonzero)
     assert np.array_equal(got, want)
+    reloaded.embed_documents(["caf\u00e9 = r\u00e9sum\u00e9(x)"])  # a native word: llama.cpp
+    assert reloaded._vocab.opened_native and len(opened) == 1
     sidecar.write_bytes(b"not an npz")
     repaired = load_static_embedder(model_path, gpu_layers=0, cache_root=root)
+    assert len(opened) == 2
     with np.load(sidecar) as saved:
-        assert saved["word_start"].shape == (static.table.shape[0],)
+        assert saved["word_start"].shape == saved["token_ends"].shape == (static.table.shape[0],)
         starts = int(saved["word_start"].sum())
         assert 0 < len(saved["word_keys"]) <= starts
-    # one pass over the vocabulary for the word starts, one over those for the whole words
-    assert len(read) == static.table.shape[0] + starts
     assert np.array_equal(repaired.nonzero, np.asarray(static.table.any(axis=1)))
     assert np.array_equal(repaired.embed_documents(texts), want)
+    again = load_static_embedder(model_path, gpu_layers=0, cache_root=root)
+    assert np.array_equal(again.embed_documents(texts), want) and len(opened) == 2
 
 
 def test_words_that_are_whole_tokens_need_no_wordpiece_and_give_the_same_vectors(
@@ -248,10 +254,11 @@ def test_words_that_are_whole_tokens_need_no_wordpiece_and_give_the_same_vectors
     sidecar is that token alone in llama.cpp, and flask's functions get the same bytes
     with and without them."""
     static, _, _ = distilled
-    keys, tokens = static_mod._vocab_words(static._vocab)
+    vocab = ModelVocab(model_path)
+    keys, tokens = static_mod._vocab_words(vocab)
     assert len(keys) > 15_000 and np.all(keys[1:] > keys[:-1])
-    words = [static._vocab.text(int(t))[1:] for t in tokens]
-    ids, offsets = static._vocab.words_ids_flat(words)
+    words = [vocab.text(int(t))[1:] for t in tokens]
+    ids, offsets = vocab.words_ids_flat(words)
     assert np.array_equal(np.diff(offsets), np.ones(len(words)))
     assert np.array_equal(ids, tokens)
     texts = [f.text for f in flask_functions[:200]]  # type: ignore[attr-defined]
@@ -549,3 +556,32 @@ def test_a_model_that_is_not_bert_is_distilled_through_llama_cpp(
     vectors = static.embed_documents(["def f(self): return x", ""])
     assert np.allclose(np.linalg.norm(vectors, axis=1), [1.0, 0.0], atol=1e-5)
     assert again.table.tobytes() == static.table.tobytes()
+
+
+def test_a_process_that_loads_the_cached_table_embeds_plain_text_without_llama_cpp(
+    distilled: tuple[StaticEmbedder, Path, CountingFactory], model_path: Path,
+) -> None:
+    """What a one-shot `sextant search` or a parse worker does: load the cached table and
+    embed a query of plain text. llama.cpp's bindings are never imported, and the vector is
+    the one the distilling process computes."""
+    import json
+    import subprocess
+    import sys
+
+    static, root, _ = distilled
+    query = "where is the restart policy of a container decided getHTTPServer x509"
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from indexer.embed.static import load_static_embedder\n"
+        f"e = load_static_embedder(Path({str(model_path)!r}), cache_root=Path({str(root)!r}),"
+        " distil=False)\n"
+        f"v = e.embed_query({query!r})\n"
+        "sys.stdout.write(json.dumps(v.tolist()) + '\\n')\n"
+        "sys.stdout.write(str('llama_cpp' in sys.modules) + '\\n')\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parent.parent)
+    vector, imported = out.stdout.strip().splitlines()
+    assert imported == "False", out.stderr
+    assert np.array_equal(np.array(json.loads(vector), dtype=np.float32),
+                          static.embed_query(query))

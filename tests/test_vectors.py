@@ -283,3 +283,46 @@ def test_flat_vectors_saved_again_unchanged_rewrite_only_their_stamp(tmp_path: P
     path.unlink()  # lost: written in full, not stamped
     again.save(7)
     assert len(FlatVectors.open(path, 16)) == 39
+
+
+def test_flat_scans_with_numpy_and_with_usearch_give_the_same_hits(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Up to `NUMPY_ROWS` vectors a flat scan is numpy's, beyond it usearch's: the same
+    nearest rows in the same order, similarities within f16 rounding, equal vectors (the
+    same chunk text twice) by row either way."""
+    from indexer.vectors import flat
+
+    rng = np.random.default_rng(11)
+    vecs = rng.standard_normal((3000, 64)).astype(np.float16)
+    vecs[2000] = vecs[1000]  # a tie
+    query = vecs[1000].astype(np.float32) + 0.05 * rng.standard_normal(64).astype(np.float32)
+    rows, sims = flat.exact_scan(vecs, query, 40)
+    monkeypatch.setattr(flat, "NUMPY_ROWS", 0)
+    rows_u, sims_u = flat.exact_scan(vecs, query, 40)
+    assert rows[:2].tolist() == rows_u[:2].tolist() == [1000, 2000]
+    assert rows.tolist() == rows_u.tolist()
+    assert np.allclose(sims, sims_u, atol=2e-3) and np.all(np.diff(sims) <= 0)
+    everything, _ = flat.exact_scan(vecs[:30], query, 30)  # k = all rows
+    assert sorted(everything.tolist()) == list(range(30))
+
+
+def test_searching_small_flat_vectors_never_imports_usearch(tmp_path: Path) -> None:
+    """A one-shot `sextant search` on a repository of up to `NUMPY_ROWS` chunks searches
+    the static vectors without importing usearch (~0.1 s of its start)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, numpy as np\n"
+        "from pathlib import Path\n"
+        "from indexer.vectors import FlatVectors\n"
+        f"flat = FlatVectors(Path({str(tmp_path / 's.npz')!r}), 16)\n"
+        "v = np.random.default_rng(1).standard_normal((500, 16)).astype(np.float32)\n"
+        "flat.add(np.arange(500), v)\n"
+        "flat.save(1)\n"
+        f"again = FlatVectors.open(Path({str(tmp_path / 's.npz')!r}), 16)\n"
+        "assert again.search(v[42], 3)[0][0] == 42\n"
+        "print('usearch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.strip() == "False", out.stderr

@@ -67,6 +67,7 @@ from indexer.embed.protocol import (
 )
 from indexer.embed.static_vocab import CASE_BOUNDARY, ModelVocab
 from indexer.embed.static_words import WordSplitter, printable
+from indexer.embed.wordpiece import TableVocab, pack_texts, token_texts
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,8 @@ class StaticEmbedder:
     cache is used under a lock."""
 
     def __init__(
-        self, table: np.ndarray, vocab: ModelVocab, model_id: str, max_tokens: int | None = None,
+        self, table: np.ndarray, vocab: ModelVocab | TableVocab, model_id: str,
+        max_tokens: int | None = None,
         split_case: bool = SPLIT_CASE, nonzero: np.ndarray | None = None,
         vocab_words: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
@@ -230,7 +232,7 @@ class _WordVectors:
     so a text's vector does not depend on what the cache held. Not thread-safe: the
     embedder holds a lock around `sum_texts`."""
 
-    def __init__(self, table: np.ndarray, vocab: ModelVocab, max_tokens: int,
+    def __init__(self, table: np.ndarray, vocab: ModelVocab | TableVocab, max_tokens: int,
                  nonzero: np.ndarray,
                  vocab_words: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         self._table = table
@@ -440,75 +442,112 @@ def load_static_embedder(
     for `$SEXTANT_MODEL` / the default model), distilling and caching its table on first
     use (MiniLM: 16-27 s on 2 shared CPU cores, see `indexer.embed.distil`). `gpu_layers`
     applies only to the distillation; `cache_root` defaults to the Sextant cache dir.
-    Without `distil`, a table not cached yet raises `EmbedderError` instead."""
+    Without `distil`, a table not cached yet raises `EmbedderError` instead.
+
+    A cached table with its sidecar loads without llama.cpp (`TableVocab`: the vocabulary
+    is opened through llama.cpp only when a text needs it)."""
     recipe = recipe or Recipe()
     path = resolve_model_path(spec)
     fingerprint = model_fingerprint(path)
     target = table_path(path, fingerprint, recipe, cache_root)
-    vocab = ModelVocab(path)
-    meta = _describe(path, fingerprint, recipe, vocab)
-    table = _read_cached(target, meta)
-    if table is None and not distil:
-        vocab.close()
-        raise EmbedderError(f"the static table {target.name} is not cached yet")
-    if table is None:
-        log.info("distilling the static token table of %s (one time)", path.name)
-        started = time.perf_counter()
-        encoder = open_token_encoder(path, gpu_layers)
-        try:
-            table = distil_table(vocab, encoder, recipe)
-            texts = training_texts(recipe.fit) if recipe.fit else []
-            if texts:
-                log.info("fitting the table to %d texts through the model", len(texts))
-                unfitted = StaticEmbedder(table, vocab, "unfitted")
-                table = fit_table(table, unfitted.embed_documents(texts),
-                                  encode_texts(vocab, encoder, texts))
-        finally:
-            encoder.close()
-        log.info(
-            "distilled %s in %.1f s (%s)", target.name, time.perf_counter() - started, encoder.name
-        )
-        target.with_suffix(".masks.npz").unlink(missing_ok=True)  # an older table's
-        _write_cached(target, table, meta)
     model_id = f"{path.stem}-{fingerprint[:12]}-static-{recipe.key}"
     if SPLIT_CASE:
         model_id += "-case"
-    nonzero, vocab_words = _vocab_masks(target, table, vocab)
+    meta = _describe(path, fingerprint, recipe)
+    cached = _read_cached(target, meta)
+    saved = _read_sidecar(target, path, cached.shape[0]) if cached is not None else None
+    if cached is not None and saved is not None:
+        table, (nonzero, vocab_words, vocab) = cached, saved
+    else:
+        model_vocab = ModelVocab(path)
+        if cached is not None and cached.shape[0] == model_vocab.size:
+            table = cached
+        elif distil:
+            table = _distil(path, target, recipe, model_vocab, gpu_layers, meta)
+        else:
+            model_vocab.close()
+            raise EmbedderError(f"the static table {target.name} is not cached yet")
+        nonzero, vocab_words, vocab = _write_sidecar(target, table, model_vocab)
     embedder = StaticEmbedder(table, vocab, model_id, nonzero=nonzero, vocab_words=vocab_words)
     if recipe == Recipe() and cache_root is None:
         embedder.source = path
     return embedder
 
 
-def _vocab_masks(target: Path, table: np.ndarray,
-                 vocab: ModelVocab) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """The table's non-zero rows, the vocabulary's whole words (`_vocab_words`), and its
-    word-start tokens handed to `vocab`: read from a sidecar of the cached table, or
-    computed and saved there. Each is a pass over the whole vocabulary (word starts through
-    llama.cpp, 34-43 ms; the non-zero rows a read of every page of the table, 6-11 ms; the
-    whole words their texts and one llama.cpp call) that every process loading the table,
-    each parse worker included, would otherwise pay again."""
-    sidecar = target.with_suffix(".masks.npz")
+def _distil(path: Path, target: Path, recipe: Recipe, vocab: ModelVocab,
+            gpu_layers: int | None, meta: dict[str, Any]) -> np.ndarray:
+    """Distil the table of the model at `path`, fit it to the model's vectors of real code,
+    and cache it at `target`."""
+    log.info("distilling the static token table of %s (one time)", path.name)
+    started = time.perf_counter()
+    encoder = open_token_encoder(path, gpu_layers)
     try:
-        with np.load(sidecar, allow_pickle=False) as saved:
-            nonzero, starts = np.asarray(saved["nonzero"]), np.asarray(saved["word_start"])
-            keys, tokens = np.asarray(saved["word_keys"]), np.asarray(saved["word_tokens"])
-        if (nonzero.shape == starts.shape == (vocab.size,) and nonzero.dtype == starts.dtype == bool
-                and keys.dtype == np.uint64 and tokens.dtype == np.int32
-                and keys.shape == tokens.shape and bool(np.all(keys[1:] > keys[:-1]))
-                and (not len(tokens) or 0 <= tokens.min() <= tokens.max() < vocab.size)):
-            vocab.use_word_start(starts)
-            return nonzero, (keys, tokens)
+        table = distil_table(vocab, encoder, recipe)
+        texts = training_texts(recipe.fit) if recipe.fit else []
+        if texts:
+            log.info("fitting the table to %d texts through the model", len(texts))
+            unfitted = StaticEmbedder(table, vocab, "unfitted")
+            table = fit_table(table, unfitted.embed_documents(texts),
+                              encode_texts(vocab, encoder, texts))
+    finally:
+        encoder.close()
+    log.info("distilled %s in %.1f s (%s)", target.name, time.perf_counter() - started,
+             encoder.name)
+    target.with_suffix(".masks.npz").unlink(missing_ok=True)  # an older table's
+    _write_cached(target, table, {**meta, "vocab_size": vocab.size})
+    return table
+
+
+# What the table's sidecar (`<table>.masks.npz`) holds, each a pass over the whole
+# vocabulary that every process loading the table, each parse worker included, would
+# otherwise pay again (and most of them through llama.cpp): the table's non-zero rows (a
+# read of every page of the table, 6-11 ms), the word-start tokens (34-43 ms), the whole
+# words (`_vocab_words`), the token texts, the window and the vocabulary's type.
+_SIDECAR = ("nonzero", "word_start", "word_keys", "word_tokens", "token_bytes", "token_ends",
+            "about")
+Saved = tuple[np.ndarray, tuple[np.ndarray, np.ndarray], TableVocab]
+
+
+def _read_sidecar(target: Path, path: Path, size: int) -> Saved | None:
+    """The sidecar of the cached table at `target` as what `StaticEmbedder` takes, with a
+    `TableVocab` over it; None when it is missing, of an older layout, or inconsistent."""
+    try:
+        with np.load(target.with_suffix(".masks.npz"), allow_pickle=False) as saved:
+            nonzero, starts, keys, tokens, blob, ends, about = (
+                np.asarray(saved[name]) for name in _SIDECAR)
     except (OSError, ValueError, KeyError):
-        pass
+        return None
+    if not (nonzero.shape == starts.shape == ends.shape == (size,)
+            and nonzero.dtype == starts.dtype == bool
+            and keys.dtype == np.uint64 and tokens.dtype == np.int32
+            and keys.shape == tokens.shape and bool(np.all(keys[1:] > keys[:-1]))
+            and (not len(tokens) or 0 <= tokens.min() <= tokens.max() < size)
+            and blob.dtype == np.uint8 and ends.dtype == np.int64 and about.shape == (2,)
+            and bool(np.all(ends[1:] >= ends[:-1])) and (not size or 0 <= ends[0])
+            and (not size or int(ends[-1]) == len(blob))):
+        return None
+    window, splits = (int(x) for x in about)
+    vocab = TableVocab(path, size, window, bool(splits), starts, token_texts(blob, ends))
+    return nonzero, (keys, tokens), vocab
+
+
+def _write_sidecar(target: Path, table: np.ndarray, vocab: ModelVocab) -> Saved:
+    """Compute the sidecar of the table at `target` from `vocab` (llama.cpp), save it, and
+    return it as `_read_sidecar` does, its `TableVocab` over the open `vocab`."""
     nonzero, starts = np.asarray(table.any(axis=1)), vocab.word_start()
     keys, tokens = _vocab_words(vocab)
+    texts = [vocab.text_bytes(t) for t in range(vocab.size)]
+    blob, ends = pack_texts(texts)
+    about = np.array([vocab.window(), int(vocab.splits_words)], dtype=np.int64)
     try:
-        _atomic_write(sidecar, lambda f: np.savez(
-            f, nonzero=nonzero, word_start=starts, word_keys=keys, word_tokens=tokens))
+        _atomic_write(target.with_suffix(".masks.npz"), lambda f: np.savez(
+            f, nonzero=nonzero, word_start=starts, word_keys=keys, word_tokens=tokens,
+            token_bytes=blob, token_ends=ends, about=about))
     except OSError as exc:  # a read-only cache: computed again next time
-        log.debug("static table masks not saved: %s", exc)
-    return nonzero, (keys, tokens)
+        log.debug("static table sidecar not saved: %s", exc)
+    table_vocab = TableVocab(vocab.path, vocab.size, int(about[0]), bool(about[1]), starts,
+                             texts, native=vocab)
+    return nonzero, (keys, tokens), table_vocab
 
 
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
@@ -545,21 +584,27 @@ def _vocab_words(vocab: ModelVocab) -> tuple[np.ndarray, np.ndarray]:
     return keys, np.array(tokens, dtype=np.int32)[kept][at]
 
 
-def _describe(path: Path, fingerprint: str, recipe: Recipe, vocab: ModelVocab) -> dict[str, Any]:
+def _describe(path: Path, fingerprint: str, recipe: Recipe) -> dict[str, Any]:
+    """What a cached table is made from (its JSON sidecar adds the vocabulary's size, which
+    the model file, by its fingerprint, fixes)."""
     return {
         "model": path.name,
         "model_sha256": fingerprint,
         "recipe_version": RECIPE_VERSION,
         "recipe": recipe.key,
-        "vocab_size": vocab.size,
     }
 
 
 def _read_cached(target: Path, meta: dict[str, Any]) -> np.ndarray | None:
+    """The cached table, when its JSON says it is made from what `meta` describes and it
+    has as many rows as the JSON says the vocabulary has tokens."""
     sidecar = target.with_suffix(".json")
     try:
-        if json.loads(sidecar.read_text()) != meta:
+        described = json.loads(sidecar.read_text())
+        if not isinstance(described, dict) or {
+                k: v for k, v in described.items() if k != "vocab_size"} != meta:
             return None
+        size = described.get("vocab_size")
         # Memory-mapped, read-only: pages are shared with the page cache and every other
         # process using the same model (the table is 31 MB for MiniLM).
         table: np.ndarray = np.asarray(np.load(target, allow_pickle=False, mmap_mode="r"))
@@ -567,7 +612,7 @@ def _read_cached(target: Path, meta: dict[str, Any]) -> np.ndarray | None:
         if target.exists() or sidecar.exists():
             log.warning("static table %s unreadable (%s); distilling again", target, exc)
         return None
-    if table.ndim != 2 or table.shape[0] != meta["vocab_size"] or table.dtype != np.float32:
+    if table.ndim != 2 or table.shape[0] != size or table.dtype != np.float32:
         return None
     return table
 

@@ -208,8 +208,12 @@ class ModelVocab:
         return buf.value.decode() if n >= 0 else None
 
     def text(self, token: int) -> str:
-        raw = self._lib.llama_vocab_get_text(self._vocab, token)
-        return (raw or b"").decode("utf-8", "replace")
+        return self.text_bytes(token).decode("utf-8", "replace")
+
+    def text_bytes(self, token: int) -> bytes:
+        """The token's text as llama.cpp matches it (UTF-8 bytes)."""
+        raw: bytes | None = self._lib.llama_vocab_get_text(self._vocab, token)
+        return raw or b""
 
     def distillable(self) -> np.ndarray:
         """Ids of the tokens text can produce (normal, user-defined and byte tokens), in id

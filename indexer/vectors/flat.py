@@ -1,10 +1,12 @@
-"""A flat vector index: every vector in one f16 matrix, searched exactly (usearch's SIMD
-brute force), keyed by chunk id.
+"""A flat vector index: every vector in one f16 matrix, searched exactly, keyed by chunk id.
 
 For the static tier, whose vectors are written while a repository is indexed: adding a
 vector is a copy, where an HNSW graph pays a graph search per insert (usearch: minutes for
 moby's 38k 256-d vectors on 2 busy cores, against seconds for the rest of the build). A
-query scans every vector: ~10 ms per 40k (256-d, f16) on one core, linear in the count.
+query scans every vector, linear in the count: up to `NUMPY_ROWS` vectors with numpy (a
+process that only searches them, a one-shot `sextant search`, never imports usearch: ~0.1 s),
+beyond with usearch's SIMD brute force (40k 256-d vectors: ~4 ms on one core, numpy ~32 ms).
+Either way the hits are ordered by similarity, then by row.
 
 Saved atomically like `VectorIndex` (temp file, fsync, rename; then a JSON sidecar with the
 generation, size and digest); a file its sidecar does not describe opens empty with
@@ -23,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from usearch.index import search as exact_search
 
 from indexer.core import atomic_write_bytes
 from indexer.vectors.index import Stamped, VectorIndexError, as_keys, digest
@@ -77,6 +78,32 @@ def _mapped_member(path: Path, name: str) -> np.ndarray:
     if not shape or 0 in shape:
         return np.zeros(shape, dtype=dtype)
     return np.memmap(path, dtype=dtype, mode="c", offset=offset, shape=shape)
+
+
+NUMPY_ROWS = 16384  # at most this many vectors are scanned with numpy (~13 ms for 256-d)
+
+
+def exact_scan(vecs: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of the `k` vectors of `vecs` (f16) nearest to `query` by cosine, and their
+    similarities, best first, ties by row: numpy up to `NUMPY_ROWS` vectors, usearch beyond
+    (the query as f16 either way, as usearch takes it)."""
+    if len(vecs) <= NUMPY_ROWS:
+        q = query.astype(np.float16).astype(np.float32)
+        sims = np.empty(len(vecs), dtype=np.float32)
+        for at in range(0, len(vecs), 4096):
+            block = vecs[at : at + 4096].astype(np.float32)
+            norms = np.sqrt(np.einsum("ij,ij->i", block, block)) * float(np.linalg.norm(q))
+            sims[at : at + 4096] = (block @ q) / np.maximum(norms, 1e-12)
+        top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+    else:
+        from usearch.index import search
+
+        found = search(vecs, query.astype(np.float16), k, "cos", exact=True)
+        top = np.asarray(found.keys, dtype=np.intp)
+        sims = np.zeros(len(vecs), dtype=np.float32)
+        sims[top] = 1.0 - np.asarray(found.distances, dtype=np.float32)
+    order = np.lexsort((top, -sims[top]))
+    return top[order], sims[top[order]]
 
 
 class FlatVectors(Stamped):
@@ -189,10 +216,9 @@ class FlatVectors(Stamped):
         with self._lock.read():
             if self._size == 0 or k <= 0:
                 return []
-            found = exact_search(self._vecs[:self._size], query.astype(np.float16),
-                                 min(k, self._size), "cos", exact=True)
-            return [(int(self._keys[int(row)]), 1.0 - float(dist))
-                    for row, dist in zip(found.keys, found.distances, strict=True)]
+            rows, sims = exact_scan(self._vecs[:self._size], query, min(k, self._size))
+            return [(int(self._keys[row]), sim)
+                    for row, sim in zip(rows.tolist(), sims.tolist(), strict=True)]
 
     def similarities(self, vector: Any, keys: Any) -> np.ndarray:
         """Cosine similarity of `vector` with the vectors of `keys` (NaN for a key without

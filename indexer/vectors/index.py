@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from usearch.index import Index
 
 from indexer.core import atomic_write_bytes
 from indexer.core.arrays import distinct
@@ -121,6 +120,8 @@ class VectorIndex(Stamped):
         self.dim = dim
         self.dtype = dtype
         self.metric = metric
+        from usearch.index import Index  # here: the flat vectors share this module without it
+
         self._index = Index(ndim=dim, metric=metric, dtype=dtype)
 
     @classmethod
@@ -144,7 +145,7 @@ class VectorIndex(Stamped):
         if len(data) != meta.get("size") or digest(data) != meta.get("digest"):
             log.warning("vector index %s does not match its sidecar; starting empty", self.path)
             return
-        loaded = Index(ndim=self.dim, metric=self.metric, dtype=self.dtype)
+        loaded = type(self._index)(ndim=self.dim, metric=self.metric, dtype=self.dtype)
         try:
             loaded.load(data)
         except (RuntimeError, ValueError) as exc:
