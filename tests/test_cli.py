@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.model_marks import needs_model
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -216,3 +218,17 @@ def test_search_imports_no_mcp_sdk_when_no_server_owns_the_index(tmp_path: Path)
                                "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "0 []"
+
+
+@needs_model
+def test_model_setup_readies_the_static_table_so_the_first_index_need_not_distil_it() -> None:
+    """`sextant model setup` (the README's commands run it first) distils the static tier's
+    table unless cached: the first `sextant index` loads it from the cache."""
+    proc = sextant("model", "setup", "--json")
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert "-static-" in info["static_table"] and "unavailable" not in info["static_table"]
+    from indexer.embed.static import load_static_embedder
+
+    cached = load_static_embedder(Path(info["path"]), distil=False)  # raises if not cached
+    assert cached.model_id in info["static_table"]
