@@ -585,3 +585,17 @@ def test_a_process_that_loads_the_cached_table_embeds_plain_text_without_llama_c
     assert imported == "False", out.stderr
     assert np.array_equal(np.array(json.loads(vector), dtype=np.float32),
                           static.embed_query(query))
+
+
+def test_released_words_are_computed_again_to_the_same_vectors(
+    distilled: tuple[StaticEmbedder, Path, CountingFactory],
+) -> None:
+    """`release_words` (a server, after each batch of edits) empties the word cache; the
+    next texts are summed from words computed again, to the same bytes."""
+    static, _, _ = distilled
+    texts = ["def getHTTPServer(self, port):\n    return serve(port)", "caf\u00e9 = menu(x)"]
+    want = static.embed_documents(texts)
+    assert static._words._size > 0
+    static.release_words()
+    assert static._words._size == 0
+    assert np.array_equal(static.embed_documents(texts), want)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import anyio
 import numpy as np
+import pytest
 from mcp import Client, StdioServerParameters
 
 from indexer.build import index_repository, update_paths
@@ -280,3 +281,25 @@ def test_a_vector_index_lists_its_keys_and_membership(tmp_path: Path) -> None:
     vectors.add([3, 5], np.eye(4, dtype=np.float32)[:2])
     assert sorted(vectors.keys().tolist()) == [3, 5]
     assert vectors.contains_many([3, 4, 5]).tolist() == [True, False, True]
+
+
+def test_a_watcher_batch_lets_the_static_embedder_forget_its_words(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A serving process applies each batch of edits and then lets the static embedder drop
+    the word vectors it cached for it (up to 64 MB a server would otherwise keep); the
+    batch's chunks have their static vectors all the same."""
+    from indexer.disk.static import StaticTier
+
+    released: list[int] = []
+    monkeypatch.setattr(StaticTier, "release_caches", lambda self: released.append(len(self)))
+    root = _small_repo(tmp_path / "repo")
+    with LiveIndex.open(root, tmp_path / "idx", LiveOptions(static=True, model="hashing")) as live:
+        assert live.attach_static()
+        index_repository(live.index)
+        assert released == []  # a full index keeps its words from batch to batch
+        (root / "pkg" / "core.py").write_text("def renamed_engine():\n    return 42\n")
+        live.apply(["pkg/core.py"], set(), reconcile=False)
+        assert len(released) == 1
+        assert live.index.static is not None
+        assert len(live.index.static) == live.store.count_chunks()
+

@@ -326,3 +326,18 @@ def test_searching_small_flat_vectors_never_imports_usearch(tmp_path: Path) -> N
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parent.parent)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_flat_vectors_opened_from_their_file_grow_by_an_eighth_not_double(
+        tmp_path: Path) -> None:
+    """The first addition to vectors opened (mapped) from their file copies them to memory:
+    with room for an eighth more, not twice as many (moby: ~22 MB, not ~40 MB)."""
+    from indexer.vectors import FlatVectors
+
+    path = tmp_path / "static.npz"
+    flat = FlatVectors(path, 8)
+    flat.add(np.arange(20_000), np.ones((20_000, 8), dtype=np.float32))
+    flat.save(1)
+    again = FlatVectors.open(path, 8)
+    again.add([99_999], np.ones((1, 8), dtype=np.float32))
+    assert len(again) == 20_001 and again._vecs.shape[0] == 20_000 + 2_500

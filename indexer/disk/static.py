@@ -148,5 +148,11 @@ class StaticTier:
         order = keep[np.argsort(-sims[keep], kind="stable")]
         return [int(ids[i]) for i in order]
 
+    def release_caches(self) -> None:
+        """Let the embedder forget what it cached for the last batch (its word vectors)."""
+        release = getattr(self.embedder, "release_words", None)
+        if release is not None:
+            release()
+
     def save(self, generation: int) -> None:
         self.vectors.save(generation)

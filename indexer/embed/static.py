@@ -130,6 +130,7 @@ class StaticEmbedder:
         # loaded from the cache, else read from the table once
         self.nonzero: np.ndarray = (nonzero if nonzero is not None
                                     else np.asarray(table.any(axis=1)))
+        self._vocab_words = vocab_words
         self._words = _WordVectors(table, vocab, self._max_tokens, self.nonzero, vocab_words)
         self._words_lock = threading.Lock()
         # the model file `load_static_tier` loads this very embedder from (set by
@@ -199,6 +200,14 @@ class StaticEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         vector: np.ndarray = self.embed_documents([text])[0]
         return vector
+
+    def release_words(self) -> None:
+        """Forget the cached word vectors (up to 64 MB): a serving process calls this after
+        each batch of edits, whose words a later batch seldom shares; indexing keeps them
+        across its batches, where code repeats its words."""
+        with self._words_lock:
+            self._words = _WordVectors(self.table, self._vocab, self._max_tokens, self.nonzero,
+                                       self._vocab_words)
 
     def close(self) -> None:
         self._vocab.close()

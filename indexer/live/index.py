@@ -282,6 +282,8 @@ class LiveIndex:
             else:
                 stats = apply_resolved(self.index, paths, removed, self.index_options)
                 self.recent.add(paths)
+                if self.index.static is not None:  # a batch's words: not worth their memory
+                    self.index.static.release_caches()
             # the in-memory tables of the new generation, loaded here while readers use the
             # last ones: `paths` stay pending (not fresh) until this returns
             self._warm()

@@ -181,9 +181,13 @@ class FlatVectors(Stamped):
             self._dirty = True
 
     def _reserve(self, size: int) -> None:
+        """Room for `size` rows. Grown by an eighth (amortized copies stay linear): the
+        first addition to a matrix opened from its file copies it to memory (moby: 20 MB),
+        and a server's edits add a few rows at a time, so doubling would hold ~20 MB
+        more than they need until the process ends."""
         if size <= len(self._keys):
             return
-        capacity = max(size, 2 * len(self._keys), 1024)
+        capacity = max(size, len(self._keys) + max(len(self._keys) // 8, 1024))
         keys = np.zeros(capacity, dtype=np.uint64)
         vecs = np.zeros((capacity, self.dim), dtype=np.float16)
         keys[:self._size] = self._keys[:self._size]
