@@ -341,3 +341,9 @@ def test_flat_vectors_opened_from_their_file_grow_by_an_eighth_not_double(
     again = FlatVectors.open(path, 8)
     again.add([99_999], np.ones((1, 8), dtype=np.float32))
     assert len(again) == 20_001 and again._vecs.shape[0] == 20_000 + 2_500
+    again.save(2)  # written in full: read back mapped, the copy in memory goes
+    assert isinstance(again._vecs, np.memmap) and len(again) == 20_001
+    again.remove([0])
+    again.add([7_777_777], np.full((1, 8), 2.0, dtype=np.float32))
+    assert again.search(np.ones(8), 1)[0][1] > 0.99 and 0 not in again._row
+    assert len(FlatVectors.open(path, 8)) == 20_001  # the file as saved, edits private

@@ -263,6 +263,7 @@ class LiveIndex:
             with self.write_lock:
                 stats = index_repository(self.index, self.index_options, progress, should_stop)
                 self.refresh_summaries()
+                self._release_static()
         finally:
             self.notify_changed()
         if self.embedding.state != "running" and not self._stop.is_set() and (
@@ -282,8 +283,7 @@ class LiveIndex:
             else:
                 stats = apply_resolved(self.index, paths, removed, self.index_options)
                 self.recent.add(paths)
-                if self.index.static is not None:  # a batch's words: not worth their memory
-                    self.index.static.release_caches()
+            self._release_static()
             # the in-memory tables of the new generation, loaded here while readers use the
             # last ones: `paths` stay pending (not fresh) until this returns
             self._warm()
@@ -292,6 +292,15 @@ class LiveIndex:
         return stats
 
     # -- the static tier ---------------------------------------------------------------------
+
+    def _release_static(self) -> None:
+        """After a write: the static embedder's word vectors of what was just written are
+        not worth their memory (up to 64 MB) to a process that goes on serving."""
+        if self.index.static is not None:
+            from indexer.core import trim_heap
+
+            self.index.static.release_caches()
+            trim_heap()
 
     def attach_static(self) -> bool:
         """Load the static tier's table and open its vectors (in line with the store); False,

@@ -194,6 +194,16 @@ class FlatVectors(Stamped):
         vecs[:self._size] = self._vecs[:self._size]
         self._keys, self._vecs = keys, vecs
 
+    def _map_saved(self) -> None:
+        """Read the vectors from the file just written, mapped as on open: the memory of the
+        arrays they were written from (the mapped file's copy once rows were added) goes."""
+        try:
+            keys, vecs = _mapped_member(self.path, "keys"), _mapped_member(self.path, "vectors")
+        except (OSError, ValueError, KeyError):
+            return
+        if len(keys) == self._size and vecs.shape == (self._size, self.dim):
+            self._keys, self._vecs = keys, vecs
+
     def remove(self, keys: Any) -> int:
         with self._lock.write():
             return self._remove([k for k in as_keys(keys).tolist() if k in self._row])
@@ -253,6 +263,8 @@ class FlatVectors(Stamped):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 atomic_write_bytes(self.path, data)
                 size, known = len(data), digest(data)
+                del data
+                self._map_saved()
             meta = {"format": FLAT_FORMAT, "generation": generation, "dim": self.dim,
                     "count": self._size, "size": size, "digest": known}
             atomic_write_bytes(self.meta_path, json.dumps(meta, indent=2).encode())
