@@ -487,7 +487,9 @@ def _distil(path: Path, target: Path, recipe: Recipe, vocab: ModelVocab,
             gpu_layers: int | None, meta: dict[str, Any]) -> np.ndarray:
     """Distil the table of the model at `path`, fit it to the model's vectors of real code,
     and cache it at `target`."""
-    log.info("distilling the static token table of %s (one time)", path.name)
+    # a warning, so that a one-shot command shows it too: the wait is otherwise silent
+    log.warning("distilling the static tier's token table of %s: once per model, about a "
+                "minute on 2 CPU cores (`sextant model setup` does it ahead)", path.name)
     started = time.perf_counter()
     encoder = open_token_encoder(path, gpu_layers)
     try:
