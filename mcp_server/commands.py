@@ -313,7 +313,7 @@ def cmd_model(args: argparse.Namespace, emit: Emit) -> int:
 
 def _static_table(path: Path) -> str:
     """The static tier's table of the model at `path`, distilled now unless cached (once per
-    model: ~45 s on 2 cores for MiniLM, which the first index would otherwise wait for)."""
+    model: about a minute on 2 cores for MiniLM, which the first index would otherwise wait for)."""
     from indexer.embed import EmbedderError, load_static_tier
 
     started = time.perf_counter()
