@@ -374,3 +374,28 @@ def test_the_file_most_hits_fall_in_is_sent_whole_though_another_holds_the_best_
     whole = [(i.start_line, i.kind) for i in out.items
              if i.path == "shop/refunds.py" and i.detail == "body"]
     assert whole == [(1, "file")], whole
+
+
+TEST_REFUND = ("from shop.cart import Cart\n\n\n"
+               "def test_refund_voucher_when_item_dropped():\n"
+               '    """Refund the voucher when an item is dropped from the cart."""\n'
+               + "".join(f"    cart = Cart().add(step_{i}, weight={i}, price={i * 3})\n"
+                         for i in range(60))
+               + "    assert cart\n")
+
+
+def test_a_test_that_matches_the_task_is_a_signature_unless_the_task_names_it(
+        tmp_path: Path) -> None:
+    """A test sharing the task's words is found and named (where it is, its signature), but
+    its body waits until the code to change is in (the packer's last pass turns signatures
+    into bodies with what budget is left); a task that names the test gets its body. (A
+    test file sent whole, the best file or a small one, stays whole.)"""
+    files = {"shop/cart.py": CART + FILLER, "tests/test_cart.py": TEST_REFUND}
+    task = "refund the voucher when an item is dropped"
+    with live_over(tmp_path, files) as live:
+        found = {(u.path, u.kind): u.max_detail for u in stages.gather(live, task, None, 3000)}
+        named = {(u.path, u.kind): u.max_detail for u in stages.gather(
+            live, f"test_refund_voucher_when_item_dropped fails: {task}", None, 3000)}
+    assert found[("tests/test_cart.py", "function")] == "signature"
+    assert found[("shop/cart.py", "class")] == "body"
+    assert named[("tests/test_cart.py", "function")] == "body"

@@ -21,7 +21,10 @@
    by the seed's relevance; from the best files, the files they import and the test files
    importing them. A neighbour is a signature unless there is evidence for its body: the
    task names it, or it is one of the best hit's `CALL_BODIES` best ranked callers and
-   callees. Files the user edited lately (the watcher's recent paths) rank higher.
+   callees. Files the user edited lately (the watcher's recent paths) rank higher. A unit
+   of a test file (a hit or a neighbour) is a signature unless the task names it
+   (`TEST_BODIES`): a test that shares the task's words is found, where it is and what it
+   is called are sent, and its body (often long) does not crowd out the code to change.
 3. **Pack** (`tools.context_pack`): one budget, hierarchically: bodies for the few most
    relevant units, signatures with docstrings for neighbours, one line per relevant
    directory; nothing twice; what did not fit is listed with the call that fetches it; what
@@ -54,7 +57,7 @@ from tools.context_pack import MAX_BODY_LINES, Unit, pack
 from tools.errors import ToolError
 from tools.freshness import freshness as answer_freshness
 from tools.models import SearchHit
-from tools.search import path_prior, plan_query, search_code
+from tools.search import is_test_path, path_prior, plan_query, search_code
 from tools.source import check_glob, read_lines
 from tools.working_set import WorkingSet
 
@@ -83,6 +86,7 @@ NAMED_NEIGHBOURS = True  # a graph neighbour the task names is a body, not a sig
 CALL_BODIES = 2  # the best hit's callers and callees sent as bodies (the best ranked)
 DOMINANT_SHARE = 0.85  # the best file's share when its hits outvote the next file's...
 DOMINANCE = 1.5  # ...this many times (0 share: no such rule)
+TEST_BODIES = False  # a unit of a test file is a signature unless the task names it
 _DEF_KINDS = frozenset(("function", "method", "class", "interface", "struct", "trait", "enum",
                         "type", "module", "impl"))
 
@@ -123,6 +127,10 @@ def gather(ctx: LiveIndex, task: str, path: str | None, budget: int,
     _merge(units, _module_heads(defs, found))
     if found and _graph_ready(ctx.index):
         _merge(units, _neighbours(ctx, defs, found, path, names))
+    if not TEST_BODIES:
+        for u in units.values():
+            if u.kind != "file" and is_test_path(u.path) and not _named_by(u, names):
+                u.max_detail = _weaker(u.max_detail, "signature")
     recent = set(ctx.recently_changed())
     for u in units.values():
         if u.path in recent:
@@ -145,6 +153,14 @@ def _merge(units: dict[tuple[str, int, int], Unit], new: Iterable[Unit]) -> None
 
 
 _DETAIL_RANK = {"body": 0, "signature": 1, "line": 2}
+
+
+def _weaker(a: str, b: str) -> str:
+    return a if _DETAIL_RANK[a] >= _DETAIL_RANK[b] else b
+
+
+def _named_by(u: Unit, names: set[str]) -> bool:
+    return bool(u.symbol) and any(part in names for part in _NAME.findall(u.symbol or ""))
 
 
 # -- stage 1 ----------------------------------------------------------------------------------

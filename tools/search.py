@@ -142,6 +142,11 @@ class QueryPlan:
     traced: bool  # stack-trace frames supplied the first identifiers
 
 
+def is_test_path(path: str) -> bool:
+    """Whether `path` is a test, fixture or test data file (`TEST_PRIOR`)."""
+    return bool(_TEST_PATH.search(path))
+
+
 def path_prior(path: str) -> float:
     """Multiplier for a result's score by where it lives (tests and examples rank lower)."""
     if _TEST_PATH.search(path):
