@@ -309,3 +309,26 @@ def test_kept_retrievals_rank_each_commit_offline_as_search_does(tiny_history: P
     finally:
         s.close()
     assert retrievals.ranked_files(kept[-1]) == list(dict.fromkeys(h.path for h in hits))
+
+
+def test_the_context_bench_starts_each_repository_fresh_but_for_the_embedding_cache(
+        tmp_path: Path) -> None:
+    """A run of `evals.bench_context` that started from the index an earlier run left got a
+    task or two different from a fresh run: each repository's tree and index are removed
+    first, its embedding cache (the model's time) is kept."""
+    from evals.bench_context import _start_fresh
+    from indexer.disk import IndexPaths
+
+    tree = tmp_path / "flask" / "tree"
+    paths = IndexPaths.for_repo(tree, tmp_path / "flask" / "index")
+    (tree / "src").mkdir(parents=True)
+    (tree / "src" / "app.py").write_text("x = 1\n")
+    paths.dir.mkdir(parents=True)
+    paths.store.write_bytes(b"an old store")
+    paths.embeddings.write_bytes(b"vectors worth hours")
+    _start_fresh(tree, paths)
+    assert not tree.exists() and not paths.store.exists()
+    assert paths.embeddings.read_bytes() == b"vectors worth hours"
+    _start_fresh(tree, paths)  # nothing left to remove but the cache
+    assert paths.embeddings.read_bytes() == b"vectors worth hours"
+    assert sorted(p.name for p in paths.dir.parent.rglob("*")) == ["embeddings.duckdb", "v1"]
