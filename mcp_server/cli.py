@@ -304,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         use_lean_models()
         # a one-shot read multiplies one query vector at most: OpenBLAS's thread pool, which
-        # numpy starts on import, would cost more CPU (~0.1 s) than the arithmetic
+        # numpy starts on import, would cost more CPU (0.1-0.2 s) than the arithmetic
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from mcp_server import commands
 
