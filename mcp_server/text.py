@@ -82,7 +82,11 @@ def _span(path: str, start: int, end: int) -> str:
 def _search(r: SearchResult) -> str:
     head = f"{len(r.results)} result(s), {r.mode}"
     if r.mode != "lexical" and r.embedded_share < 1:
-        head += f" (embeddings cover {r.embedded_share:.0%} of the code)"
+        tiers = f"model vectors cover {r.embedded_share:.0%} of the code"
+        c = r.coverage
+        if c is not None and c.chunks and c.static:  # the static tier ranks the rest
+            tiers += f", static vectors {c.static / c.chunks:.0%}"
+        head += f" ({tiers})"
     out = [head, _freshness(r.freshness), *_omitted(r.omitted)]
     for h in r.results:
         name = f" {h.symbol}" if h.symbol else ""

@@ -118,6 +118,11 @@ def test_search_finds_by_meaning_through_static_vectors_a_chunk_without_a_model_
             assert result.coverage.static == result.coverage.chunks
             assert result.coverage.model == len(others) < result.coverage.chunks
             assert result.coverage.model_state != "complete"
+            from mcp_server.text import render
+
+            head = render(result).splitlines()[0]  # what a client's model reads first
+            assert f"model vectors cover {len(others) / result.coverage.chunks:.0%}" in head
+            assert "static vectors 100%" in head, head
 
 
 def test_in_hybrid_search_the_static_tier_ranks_only_chunks_without_a_model_vector(

@@ -80,7 +80,7 @@ def _mapped_member(path: Path, name: str) -> np.ndarray:
     return np.memmap(path, dtype=dtype, mode="c", offset=offset, shape=shape)
 
 
-NUMPY_ROWS = 16384  # at most this many vectors are scanned with numpy (~13 ms for 256-d)
+NUMPY_ROWS = 16384  # at most this many vectors are scanned with numpy (256-d: 15 ms measured)
 
 
 def exact_scan(vecs: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +138,7 @@ class FlatVectors(Stamped):
                 log.info("flat vectors %s missing or not as recorded; starting empty", self.path)
                 return
         try:
-            keys, vecs = _mapped_member(self.path, "keys"), _mapped_member(self.path, "vectors")
+            keys, vecs = self._mapped()
         except (OSError, ValueError, KeyError):  # e.g. written unaligned by an older version
             with np.load(self.path, allow_pickle=False) as arrays:
                 keys, vecs = arrays["keys"], arrays["vectors"]
@@ -194,11 +194,15 @@ class FlatVectors(Stamped):
         vecs[:self._size] = self._vecs[:self._size]
         self._keys, self._vecs = keys, vecs
 
+    def _mapped(self) -> tuple[np.ndarray, np.ndarray]:
+        """The keys and vectors of the saved file, memory-mapped copy-on-write."""
+        return _mapped_member(self.path, "keys"), _mapped_member(self.path, "vectors")
+
     def _map_saved(self) -> None:
         """Read the vectors from the file just written, mapped as on open: the memory of the
         arrays they were written from (the mapped file's copy once rows were added) goes."""
         try:
-            keys, vecs = _mapped_member(self.path, "keys"), _mapped_member(self.path, "vectors")
+            keys, vecs = self._mapped()
         except (OSError, ValueError, KeyError):
             return
         if len(keys) == self._size and vecs.shape == (self._size, self.dim):
