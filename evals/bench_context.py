@@ -221,7 +221,7 @@ def run_repo(name: str, run: Run, work: Path) -> list[dict[str, Any]]:
             if commit is not previous:
                 commit_set.advance(git_dir, previous.parent, commit.parent, tree)
             previous = commit
-            live.refresh()
+            settle(live)
             if run.model:
                 _embed_missing(live)
             task = task_of(git_dir, commit, run.kind)
@@ -230,6 +230,16 @@ def run_repo(name: str, run: Run, work: Path) -> list[dict[str, Any]]:
     finally:
         index.close()
     return rows
+
+
+def settle(live: LiveIndex) -> None:
+    """Bring the index up to the tree and rank as a fresh index of it would: a server
+    compacts the lexical index once writes are quiet for 2 s (docs/live-index.md), and until
+    then BM25 counts the documents the update deleted. Without it, a task's answer depended
+    on the tasks before it (flask `cabda59353`: every hunk fresh, none after the previous
+    task's tree)."""
+    live.refresh()
+    live.index.compact_lexical()
 
 
 def _embed_missing(live: LiveIndex) -> None:

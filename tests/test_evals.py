@@ -332,3 +332,43 @@ def test_the_context_bench_starts_each_repository_fresh_but_for_the_embedding_ca
     _start_fresh(tree, paths)  # nothing left to remove but the cache
     assert paths.embeddings.read_bytes() == b"vectors worth hours"
     assert sorted(p.name for p in paths.dir.parent.rglob("*")) == ["embeddings.duckdb", "v1"]
+
+
+def test_the_context_bench_asks_each_task_of_an_index_that_ranks_as_a_fresh_one(
+        tmp_path: Path) -> None:
+    """The bench moves one tree from task to task; until the lexical index is compacted,
+    BM25 counts the documents an update deleted (a server compacts after 2 s of quiet), and
+    a task's answer depended on the tasks before it."""
+    from evals.bench_context import settle
+    from indexer.disk import IndexPaths, RepoIndex
+    from indexer.live import LiveIndex, LiveOptions
+    from tools.search import search_code
+
+    def scores(root: Path, index_dir: Path, *, before: dict[str, str] | None = None
+               ) -> list[tuple[str, int, float]]:
+        live = LiveIndex(RepoIndex(IndexPaths.for_repo(root, index_dir)), LiveOptions())
+        try:
+            if before is not None:  # the previous task's tree first
+                settle(live)
+                for name in before:
+                    (root / name).unlink()
+            settle(live)
+            assert live.index.lexical.deleted_docs() == 0
+            hits = search_code(live, "session cookie signer", k=10, mode="lexical").results
+            return [(h.path, h.start_line, h.score) for h in hits]
+        finally:
+            live.index.close()
+
+    files = {f"pkg/m{i}.py": f"def f{i}():\n    return 'session cookie {i}'\n" for i in range(6)}
+    files |= {f"pkg/n{i}.py": f"def h{i}():\n    return {i}\n" for i in range(40)}
+    files["pkg/signer.py"] = "def sign(session):\n    return 'signer of the session cookie'\n"
+    old = {f"pkg/old{i}.py": "def g():\n    return 'session session session'\n"
+           for i in range(4)}
+    fresh, moved = tmp_path / "fresh", tmp_path / "moved"
+    for root, start in ((fresh, files), (moved, files | old)):
+        root.mkdir()
+        for name, text in start.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+    expected = scores(fresh, tmp_path / "fresh-index")
+    assert expected and expected == scores(moved, tmp_path / "moved-index", before=old)
