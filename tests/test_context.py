@@ -399,3 +399,48 @@ def test_a_test_that_matches_the_task_is_a_signature_unless_the_task_names_it(
     assert found[("tests/test_cart.py", "function")] == "signature"
     assert found[("shop/cart.py", "class")] == "body"
     assert named[("tests/test_cart.py", "function")] == "body"
+
+
+ROUTER = ('class Router:\n    """Routes requests to views."""\n\n    def __init__(self):\n'
+          + "".join(f"        self.option_{i} = {i}\n" for i in range(180))
+          + '\n        #: the routes in the order they were added; dicts keep\n'
+          '        #: insertion order now.\n        self.routes = {}\n'
+          '        self._route_order = []\n\n        self.ready = True\n\n'
+          '    def add_route(self, route):\n        self.routes[route.name] = route\n'
+          '        self._route_order.append(route)\n\n'
+          '    def __iter__(self):\n        return iter(self._route_order)\n')
+
+
+def test_the_uses_of_a_name_the_task_spells_as_code_are_units_with_their_paragraph(
+        tmp_path: Path) -> None:
+    """A task that removes `_route_order` changes every line that uses it; one of them is
+    inside `__init__`, too long to send whole: its paragraph (the comment above it too) is
+    a unit of kind `lines`, and so is each other use outside the definitions already a
+    candidate for their body."""
+    task = "remove _route_order, dicts are ordered since Python 3.7"
+    assert stages.code_names(task) == {"_route_order"}
+    assert stages.code_names("the DispatchingApp of app.send_file_max_age run path") == {
+        "DispatchingApp", "send_file_max_age"}
+    lines = ROUTER.splitlines()
+    at = {text: lines.index(text) + 1 for text in (
+        "        #: the routes in the order they were added; dicts keep",
+        "        self._route_order = []", "    def add_route(self, route):",
+        "        self._route_order.append(route)", "    def __iter__(self):",
+        "        return iter(self._route_order)")}
+    add_route = stages.Unit("web/router.py", at["    def add_route(self, route):"],
+                     at["        self._route_order.append(route)"], "method", "Router.add_route",
+                     "def add_route(self, route):", "", 1.0, ["match"])
+    with live_over(tmp_path, {"web/router.py": ROUTER + FILLER}) as live:
+        units = stages._occurrences(live, stages.code_names(task), [add_route], [add_route])
+        out = get_context(live, task, max_tokens=3000)
+    assert [(u.start, u.end, u.kind, u.max_detail) for u in units] == [
+        (at["        #: the routes in the order they were added; dicts keep"],
+         at["        self._route_order = []"], "lines", "body"),
+        (at["    def __iter__(self):"], at["        return iter(self._route_order)"], "lines",
+         "body")]
+    assert units[0].score == pytest.approx(stages.OCCURRENCE_WEIGHT)
+    items = [i.model_dump() for i in out.items]
+    assert not _overlapping(items)
+    for needle in ("self._route_order = []", "self._route_order.append(route)",
+                   "return iter(self._route_order)"):
+        assert sum(needle in i["text"] for i in items) == 1, needle
