@@ -10,8 +10,7 @@ class ContextItem(BaseModel):
     path: str = Field(description="File (or directory, for kind 'directory') relative to the root")
     start_line: int = Field(description="First line of `text` in the file (1-based)")
     end_line: int = Field(description="Last line of `text` in the file (inclusive)")
-    kind: str = Field(description="function, method, class, ..., chunk, lines (the "
-                                  "uses of a name the task spells as code), or directory")
+    kind: str = Field(description="function, method, class, ..., chunk, or directory")
     text: str = Field(description="The code (a body or a signature with its docstring) or "
                                   "a one-line description")
     detail: str = Field(description="body, signature, line (one line), or sent (already "

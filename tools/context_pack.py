@@ -187,7 +187,7 @@ def _renderings(u: Unit, source: _Source) -> list[ContextItem]:
     out: list[ContextItem] = []
     if u.max_detail == "body":
         out.append(item(u.start, u.end, "body", source.lines(u.path, u.start, u.end)))
-    if u.max_detail in ("body", "signature") and u.signature and u.kind != "lines":
+    if u.max_detail in ("body", "signature") and u.signature:
         sig_lines = u.signature.count("\n") + 1
         doc = "\n".join(u.doc.strip().splitlines()[:DOC_LINES])
         out.append(item(u.start, min(u.end, u.start + sig_lines - 1), "signature",

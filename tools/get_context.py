@@ -14,11 +14,7 @@
    best files (imports, constants). A best hit's definition is whole even past
    `MAX_BODY_LINES` when it costs at most `LONG_SHARE` of the budget, and the definitions of
    the best files that the task names (its code identifiers, `tools.search.plan_query`) are
-   units of their own. So are the uses, in the best files, of a name the task spells as
-   code (`_blueprint_order`, `DispatchingApp`: `code_names`), each with its paragraph (the
-   statement, the comment above it), where they lie outside the definitions already a
-   candidate for their body: a task that removes or renames something changes every line
-   that uses it, often inside a long function whose body does not fit (kind `lines`).
+   units of their own.
 2. **Neighbours** (`_neighbours`): from the best units, what they need and what needs them:
    callees and base classes (out), callers and subclasses (in, tests among them) from the
    reference graph, ranked by personalized PageRank (`indexer.graph.expand`) and weighted
@@ -91,10 +87,6 @@ CALL_BODIES = 2  # the best hit's callers and callees sent as bodies (the best r
 DOMINANT_SHARE = 0.85  # the best file's share when its hits outvote the next file's...
 DOMINANCE = 1.5  # ...this many times (0 share: no such rule)
 TEST_BODIES = False  # a unit of a test file is a signature unless the task names it
-OCCURRENCE_FILES = 5  # in the best files, the lines around each use of a name the task
-OCCURRENCE_MARGIN = 8  # ...spells as code (`_blueprint_order`, `DispatchingApp`): its
-OCCURRENCE_MAX = 6  # ...paragraph, at most this many lines each side, when it is used at
-OCCURRENCE_WEIGHT = 0.9  # ...most this often in the file; scored against its best hit
 _DEF_KINDS = frozenset(("function", "method", "class", "interface", "struct", "trait", "enum",
                         "type", "module", "impl"))
 
@@ -132,8 +124,6 @@ def gather(ctx: LiveIndex, task: str, path: str | None, budget: int,
     _merge(units, _whole_files(ctx, found, budget))
     _merge(units, _enclosing(ctx, defs, found, budget))
     _merge(units, _named(defs, names, found))
-    if OCCURRENCE_FILES:
-        _merge(units, _occurrences(ctx, code_names(task), found, units.values()))
     _merge(units, _module_heads(defs, found))
     if found and _graph_ready(ctx.index):
         _merge(units, _neighbours(ctx, defs, found, path, names))
@@ -263,73 +253,6 @@ def _named(definitions: Definitions, names: set[str], found: list[Unit]) -> list
     return [_symbol_unit(d, best[p] * NAMED_WEIGHT, "named in the task")
             for p, found_defs in defs.items() for d in found_defs
             if d.name in names and d.end_line - d.start_line < MAX_BODY_LINES]
-
-
-_CODE_NAME = re.compile(r"^_*[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+_*$|^_+[A-Za-z0-9]{3,}$|"
-                        r"^[A-Za-z]*[a-z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*$")
-
-
-def code_names(task: str) -> set[str]:
-    """The names a task spells as code: with an underscore inside (`_blueprint_order`,
-    `FLASK_APP`) or a capital after a small letter (`DispatchingApp`, `iri_to_uri`), the
-    last part of a dotted name; a plain word (`run`, `path`) is too common to follow."""
-    parts = (ident.rsplit(".", 1)[-1] for ident in plan_query(task).identifiers)
-    return {n for n in parts if len(n) >= 4 and not n.startswith("__")
-            and _CODE_NAME.match(n)}
-
-
-def _occurrences(ctx: LiveIndex, names: set[str], found: list[Unit],
-                 have: Iterable[Unit]) -> list[Unit]:
-    """In the best files, the lines around each use of a name the task spells as code, not
-    inside a definition already a candidate for its body: a task that removes or renames
-    something changes every line that uses it, often inside a long function whose body
-    does not fit."""
-    best: dict[str, float] = {}
-    for u in found:
-        best.setdefault(u.path, u.score)
-    if not names or not best:
-        return []
-    pattern = re.compile(r"(?<![A-Za-z0-9_])(?:" + "|".join(
-        re.escape(n) for n in sorted(names)) + r")(?![A-Za-z0-9_])")
-    bodies: dict[str, list[tuple[int, int]]] = {}
-    for u in have:
-        if u.max_detail == "body" and u.kind not in ("file", "module") and (
-                u.end - u.start < MAX_BODY_LINES):
-            bodies.setdefault(u.path, []).append((u.start, u.end))
-    out: list[Unit] = []
-    for p in list(best)[:OCCURRENCE_FILES]:
-        lines = read_lines(ctx.root, p)
-        used: dict[str, list[int]] = {}
-        for n, line in enumerate(lines, 1):
-            for m in set(pattern.findall(line)):
-                used.setdefault(m, []).append(n)
-        hits = sorted(n for at in used.values() if len(at) <= OCCURRENCE_MAX for n in at
-                      if not any(a <= n <= b for a, b in bodies.get(p, [])))
-        spans: list[list[int]] = []
-        for n in hits:
-            start, end = _paragraph(lines, n, OCCURRENCE_MARGIN)
-            if spans and start <= spans[-1][1] + 1:
-                spans[-1][1] = max(spans[-1][1], end)
-            else:
-                spans.append([start, end])
-        for start, end in spans:
-            first = next((ln.strip() for ln in lines[start - 1:end]
-                          if pattern.search(ln)), "")
-            out.append(Unit(p, start, end, "lines", None, first[:160], "",
-                            best[p] * OCCURRENCE_WEIGHT, ["uses a name in the task"]))
-    return out
-
-
-def _paragraph(lines: list[str], n: int, most: int) -> tuple[int, int]:
-    """The lines around line `n` (1-based) up to the nearest blank line on each side, at
-    most `most` each way: a statement with the comment above it and its neighbours."""
-    start = n
-    while start > max(1, n - most) and lines[start - 2].strip():
-        start -= 1
-    end = n
-    while end < min(len(lines), n + most) and lines[end].strip():
-        end += 1
-    return start, end
 
 
 def _file_ranking(found: list[Unit]) -> list[tuple[str, float, float]]:
