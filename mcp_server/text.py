@@ -9,7 +9,9 @@ numbers meant for programs stay in the structured content only.
 
 `compact(result)` returns the `CallToolResult` a tool hands the SDK: the SDK validates its
 structured content against the tool's output schema (tools declare their return type as
-`Annotated[CallToolResult, Model]`, which keeps the schema).
+`Annotated[CallToolResult, Model]`, which keeps the schema). A workspace server's answers
+(`workspace_compact`) name each item's repository before its path (`gin:render/json.go:12`);
+a single repository's do not, so every path in its text can be opened as written.
 """
 
 from __future__ import annotations
@@ -35,17 +37,27 @@ from tools.models import (
 )
 
 
-def compact(result: BaseModel) -> CallToolResult:
+def compact(result: BaseModel, *, workspace: bool = False) -> CallToolResult:
     """The tool result: compact text for the model, the model's JSON as structured content."""
-    return CallToolResult(content=[TextContent(type="text", text=render(result))],
+    return CallToolResult(content=[TextContent(type="text", text=render(result, workspace))],
                           structured_content=result.model_dump(mode="json", by_alias=True))
 
 
-def render(result: BaseModel) -> str:
+def workspace_compact(result: BaseModel) -> CallToolResult:
+    """`compact` for a workspace server: paths are prefixed with their repository."""
+    return compact(result, workspace=True)
+
+
+def render(result: BaseModel, workspace: bool = False) -> str:
     for kind, fn in _RENDERERS:
         if isinstance(result, kind):
-            return fn(result).rstrip() + "\n"
+            return fn(result, workspace).rstrip() + "\n"
     return _generic(result)
+
+
+def _in(repo: str | None, workspace: bool) -> str:
+    """The prefix naming an item's repository: in a workspace answer only."""
+    return f"{repo}:" if workspace and repo else ""
 
 
 def _generic(result: BaseModel) -> str:
@@ -79,7 +91,7 @@ def _span(path: str, start: int, end: int) -> str:
 # -- search_code ------------------------------------------------------------------------------
 
 
-def _search(r: SearchResult) -> str:
+def _search(r: SearchResult, ws: bool) -> str:
     head = f"{len(r.results)} result(s), {r.mode}"
     if r.mode != "lexical" and r.embedded_share < 1:
         tiers = f"model vectors cover {r.embedded_share:.0%} of the code"
@@ -90,9 +102,8 @@ def _search(r: SearchResult) -> str:
     out = [head, _freshness(r.freshness), *_omitted(r.omitted)]
     for h in r.results:
         name = f" {h.symbol}" if h.symbol else ""
-        where = f"{h.repo}:" if h.repo else ""  # a workspace names the repository
-        out.append(f"\n## {where}{_span(h.path, h.start_line, h.end_line)} {h.kind}{name}"
-                   f" [{','.join(h.matched_by)}]")
+        out.append(f"\n## {_in(h.repo, ws)}{_span(h.path, h.start_line, h.end_line)}"
+                   f" {h.kind}{name} [{','.join(h.matched_by)}]")
         out.append(h.snippet)
     return "\n".join(out)
 
@@ -100,11 +111,12 @@ def _search(r: SearchResult) -> str:
 # -- get_symbol -------------------------------------------------------------------------------
 
 
-def _symbol(r: SymbolResult) -> str:
+def _symbol(r: SymbolResult, ws: bool) -> str:
     out = [f"{len(r.symbols)} definition(s) of {r.query}", _freshness(r.freshness),
            *_omitted(r.omitted)]
     for s in r.symbols:
-        out.append(f"\n## {_span(s.path, s.start_line, s.end_line)} {s.kind} {s.qualname}"
+        out.append(f"\n## {_in(s.repo, ws)}{_span(s.path, s.start_line, s.end_line)} {s.kind}"
+                   f" {s.qualname}"
                    f" ({s.match})")
         out.append(s.body if s.body is not None else _signature(s))
         if s.references is not None:
@@ -122,13 +134,13 @@ def _signature(s: SymbolInfo) -> str:
 # -- expand_dependencies ----------------------------------------------------------------------
 
 
-def _deps(r: DependencyResult) -> str:
+def _deps(r: DependencyResult, ws: bool) -> str:
     out = [(f"{r.target} -> {r.resolved} (direction {r.direction}, depth {r.depth}): "
            f"{len(r.nodes)} node(s)"), _freshness(r.freshness), *_omitted(r.omitted)]
     for n in r.nodes:
         where = f" {_span(n.path, n.line, n.line)}" if n.path and n.line else (
             f" {n.path}" if n.path and n.path != n.id else "")
-        line = f"[{n.depth}] {n.kind} {n.id}{where}"
+        line = f"[{n.depth}] {n.kind} {_in(n.repo, ws)}{n.id}{where}"
         if n.signature:
             line += f"\n    {n.signature.splitlines()[0]}"
         if n.doc:
@@ -144,15 +156,15 @@ def _deps(r: DependencyResult) -> str:
 # -- summarize_dir ----------------------------------------------------------------------------
 
 
-def _summary(r: SummaryResult) -> str:
+def _summary(r: SummaryResult, ws: bool) -> str:
     out = [_freshness(r.freshness), *_omitted(r.omitted)]
-    out += [_dir(s) for s in r.summaries]
+    out += [_dir(s, ws) for s in r.summaries]
     return "\n".join(out)
 
 
-def _dir(s: DirSummary) -> str:
+def _dir(s: DirSummary, ws: bool) -> str:
     langs = ", ".join(f"{k} {v}" for k, v in s.languages.items())
-    out = [f"\n## {s.path}/: {s.files} files, {s.lines} lines ({langs})"
+    out = [f"\n## {_in(s.repo, ws)}{s.path}/: {s.files} files, {s.lines} lines ({langs})"
            + (" [summary stale]" if s.stale else "")]
     if s.llm_summary:
         out.append(s.llm_summary)
@@ -171,7 +183,7 @@ def _dir(s: DirSummary) -> str:
 # -- index_status -----------------------------------------------------------------------------
 
 
-def _status(r: IndexStatus) -> str:
+def _status(r: IndexStatus, ws: bool = False) -> str:
     langs = ", ".join(f"{k} {v}" for k, v in r.languages.items())
     skipped = ", ".join(f"{k} {v}" for k, v in r.skipped.items()) or "none"
     out = [f"root: {r.root}" + (f" (repo {r.repo})" if r.repo else ""), (f"files {r.files}, symbols {r.symbols}, chunks {r.chunks} "
@@ -186,7 +198,7 @@ def _status(r: IndexStatus) -> str:
     return "\n".join(out)
 
 
-def _workspace_status(r: WorkspaceStatus) -> str:
+def _workspace_status(r: WorkspaceStatus, ws: bool) -> str:
     out = [_status(s) for s in r.repos]
     out += [f"missing: {m.repo} ({m.reason})" for m in r.missing_repos]
     return "\n\n".join(out)
@@ -195,11 +207,11 @@ def _workspace_status(r: WorkspaceStatus) -> str:
 # -- get_context ------------------------------------------------------------------------------
 
 
-def _context(r: ContextResult) -> str:
+def _context(r: ContextResult, ws: bool) -> str:
     out = [f"context for the task: {len(r.items)} item(s), {r.tokens} tokens",
            _freshness(r.freshness)]
     for item in r.items:
-        out.append(_context_item(item))
+        out.append(_context_item(item, ws))
     if r.already_sent:
         out.append("\nalready sent in this session (resend=true to repeat): "
                    + ", ".join(r.already_sent))
@@ -209,19 +221,20 @@ def _context(r: ContextResult) -> str:
     return "\n".join(out)
 
 
-def _context_item(item: ContextItem) -> str:
+def _context_item(item: ContextItem, ws: bool) -> str:
     why = f" ({item.reason})" if item.reason else ""
+    where = _in(item.repo, ws)
     if item.kind in ("directory", "file"):
-        return f"\n{item.kind} {item.path}: {item.text}{why}"
+        return f"\n{item.kind} {where}{item.path}: {item.text}{why}"
     name = f" {item.symbol}" if item.symbol else ""
-    head = f"{_span(item.path, item.start_line, item.end_line)} {item.kind}{name}{why}"
+    head = f"{where}{_span(item.path, item.start_line, item.end_line)} {item.kind}{name}{why}"
     if item.detail == "line":
         return f"\n{head}: {item.text}"
     marker = "##" if item.detail == "body" else "## signature"
     return f"\n{marker} {head}\n{item.text}"
 
 
-_RENDERERS: list[tuple[type[Any], Callable[[Any], str]]] = [
+_RENDERERS: list[tuple[type[Any], Callable[[Any, bool], str]]] = [
     (SearchResult, _search),
     (SymbolResult, _symbol),
     (DependencyResult, _deps),

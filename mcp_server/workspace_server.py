@@ -42,7 +42,7 @@ from mcp_server.server import (
     WaitFresh,
 )
 from mcp_server.settings import Settings
-from mcp_server.text import compact
+from mcp_server.text import workspace_compact as compact
 from mcp_server.workspace import (
     RepoWorkingSets,
     Shards,

@@ -83,6 +83,39 @@ async def test_workspace_server_answers_every_tool_with_the_repo_of_every_result
     assert search["missing_repos"] == []
 
 
+async def test_text_names_the_repository_of_each_path_in_a_workspace_and_only_there(
+        two_repos: Path, corpus: Callable[[str], Path], tmp_path: Path) -> None:
+    """The model reads the text: in a workspace each path there is prefixed with its
+    repository (which `repo` to pass next); a single repository's paths are as written,
+    so they can be opened (its search text used to say `flask:src/flask/app.py`)."""
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("search_code", {"query": "request context", "k": 6}),
+        ("get_symbol", {"name": "Context", "include_body": False}),
+        ("get_context", {"task": "how is a JSON response rendered from the request context",
+                         "max_tokens": 3000}),
+        ("summarize_dir", {}),
+    ]
+
+    def headers(text: str) -> list[str]:
+        return [line.split()[1] for line in text.splitlines() if line.startswith("## ")]
+
+    async with workspace_client(two_repos) as client:
+        spaced = {tool: (await client.call_tool(tool, args)).content[0].text  # type: ignore[union-attr]
+                  for tool, args in calls}
+    for tool, text in spaced.items():
+        named = headers(text)
+        assert named and all(h.split(":", 1)[0] in ("flask", "gin") for h in named), (tool, named)
+    root = corpus("flask")
+    build_index(root, tmp_path / "index")
+    async with connected(server_settings(root, tmp_path / "index")) as client:
+        single = {tool: (await client.call_tool(tool, args)).content[0].text  # type: ignore[union-attr]
+                  for tool, args in calls}
+    for tool, text in single.items():
+        named = headers(text)
+        assert named and not any(h.startswith(f"{root.name}:") for h in named), (tool, named)
+        assert all((root / h.split(":", 1)[0].rstrip("/")).exists() for h in named), (tool, named)
+
+
 async def test_workspace_tools_answer_from_the_named_repo_only(two_repos: Path) -> None:
     async with workspace_client(two_repos) as client:
         search = await call(client, "search_code", query="request context", repo="gin")
