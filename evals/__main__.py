@@ -118,7 +118,7 @@ async def run_docstrings(name: str, args: argparse.Namespace) -> Outcome | None:
                                LANGUAGES.get(name, ("python", "go")))
     outcome = Outcome()
     async with session(base / "tree", base / "index", dense(args, "docstrings"),
-                       not args.no_static) as s:
+                       not args.no_static, corpus) as s:
         await evaluate(s, queries, outcome, args.systems.split(",") if args.systems else None)
     return outcome
 
@@ -148,7 +148,7 @@ async def replay(git_dir: Path, commits: list[commit_set.Commit], base: Path, na
     outcome = Outcome()
     commit_set.materialize(git_dir, commits[0].parent, base / "tree")
     async with session(base / "tree", base / "index", dense(args, set_name),
-                       not args.no_static) as s:
+                       not args.no_static, name) as s:
         if args.fit and set_name == "commits":
             report = s.fit(git_dir, commits[0].parent, args.fit, args.seed)
             log.info("%s: fitted weights %s", name, json.dumps(report))

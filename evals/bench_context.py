@@ -210,7 +210,7 @@ def run_repo(name: str, run: Run, work: Path) -> list[dict[str, Any]]:
     _start_fresh(tree, paths)
     commit_set.materialize(git_dir, commits[0].parent, tree)
     index = RepoIndex(paths)
-    live = LiveIndex(index, LiveOptions(static=run.static))
+    live = LiveIndex(index, LiveOptions(static=run.static, name=name))  # not "tree"
     if run.static and not live.attach_static():
         raise SystemExit("--static: the static tier could not be loaded")
     if run.model:

@@ -24,7 +24,7 @@ from evals.mcp_client import call, serve
 from evals.sets import Query
 from indexer.build import index_repository
 from indexer.disk import IndexPaths, RepoIndex
-from indexer.live import LiveIndex
+from indexer.live import LiveIndex, LiveOptions
 from tools.fit_weights import History, fit_weights
 from tools.ranking_weights import weights_path
 from tools.retrieval_metrics import QueryScore, Span, covers, score_ranked, summarize, unique_paths
@@ -76,10 +76,13 @@ class Outcome:
 class Session:
     """One indexed tree, its LiveIndex and an MCP client over it."""
 
-    def __init__(self, root: Path, index_dir: Path, dense: bool, static: bool = True) -> None:
+    def __init__(self, root: Path, index_dir: Path, dense: bool, static: bool = True,
+                 name: str | None = None) -> None:
         self.root = root
         self.index = RepoIndex(IndexPaths.for_repo(root, index_dir))
-        self.ctx = LiveIndex(self.index)
+        # named as the repository, not its work directory ("tree"): search treats the
+        # repository's own name in a query differently (`tools.search.project_weighted`)
+        self.ctx = LiveIndex(self.index, LiveOptions(name=name))
         self.dense = dense
         self.static = static
         self.client: Client | None = None
@@ -199,8 +202,8 @@ def _shown(hit: dict) -> list[Span]:
 
 @asynccontextmanager
 async def session(root: Path, index_dir: Path, dense: bool,
-                  static: bool = True) -> AsyncIterator[Session]:
-    s = Session(root, index_dir, dense, static)
+                  static: bool = True, name: str | None = None) -> AsyncIterator[Session]:
+    s = Session(root, index_dir, dense, static, name)
     try:
         s.refresh()
         async with serve(s.ctx) as client:

@@ -92,6 +92,7 @@ NAME_WORDS = 3
 # NAME_BOOST: chosen on moby-client, see docs/evals.md ("Kinds within a file")
 DATA_KIND_PRIOR = 0.5
 _DATA_KINDS = frozenset({"struct", "type", "interface", "enum", "constant", "variable", "field"})
+PROJECT_WEIGHT = 0.1  # a BM25 term that is the repository's own name, written as prose
 LONG_QUERY_WORDS = 40
 MAX_QUERY_TOKENS = 48
 MAX_IDENTIFIERS = 16
@@ -187,6 +188,26 @@ def plan_query(query: str) -> QueryPlan:
                      words=frozenset(t for t in identifier_tokens(query) if t not in _STOP),
                      long=long, name_lookup=bool(idents) and len(words) <= NAME_QUERY_WORDS,
                      traced=bool(trace_names))
+
+
+def project_token(name: str) -> str | None:
+    """The word a query uses for the repository itself: its name's first part (`ripgrep`,
+    `vue` of vue-core), at least 3 letters."""
+    first = re.split(r"[^a-z0-9]+", name.lower())[0]
+    return first if len(first) >= 3 else None
+
+
+def project_weighted(plan: QueryPlan, name: str) -> list[tuple[str, float]]:
+    """`plan.weighted` with the repository's own name, where the query says it in prose
+    ("how does ripgrep decide a file is binary"), at `PROJECT_WEIGHT`: it names the whole
+    project, not a place in it, and where it is rare in the code, packaging and docs that
+    spell it out ranked first. Named as code (`ripgrep::`, `` `flask` ``) it keeps its
+    weight; alone, the query is left as it is."""
+    token = project_token(name)
+    if (token is None or token not in plan.terms or len(plan.terms) < 2
+            or any(token in identifier_tokens(i) for i in plan.identifiers)):
+        return list(plan.weighted)
+    return [(t, w * PROJECT_WEIGHT if t == token else w) for t, w in plan.weighted]
 
 
 def word_variants(terms: Sequence[str]) -> list[str]:
@@ -570,7 +591,8 @@ def _retrieve(ctx: LiveIndex, tables: SearchTables, plan: QueryPlan, mode: str,
     semantic = _SEMANTIC_POOL.submit(_semantic, ctx, plan.semantic, pool) if dense else None
     if mode in ("hybrid", "lexical"):
         weight = PROSE_WEIGHT if plan.long else 1.0
-        terms = [*plan.weighted, *((v, weight) for v in ctx.index.lexical.known(plan.variants))
+        terms = [*project_weighted(plan, ctx.name),
+                 *((v, weight) for v in ctx.index.lexical.known(plan.variants))
                  ][:MAX_QUERY_TOKENS]
         lexical = ctx.index.lexical
         ranked["lexical"] = by_location(

@@ -1,0 +1,76 @@
+"""The repository's own name in a query's prose names the project, not a place in it: its
+BM25 weight is `tools.search.PROJECT_WEIGHT`. Where the name is rare in the code, the
+packaging and docs that spell it out ranked first ("how does ripgrep decide a file is
+binary" put `HomebrewFormula/ripgrep-bin.rb` above the binary detection code)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from indexer.build.pipeline import index_repository
+from indexer.disk.repo import IndexPaths, RepoIndex
+from indexer.live import LiveIndex
+from tools import search
+
+DETECTION = '''
+def detect_binary(head):
+    """Decide whether a file is binary: a NUL byte in its first block means binary."""
+    return b"\\x00" in head
+
+
+def quit_on_binary(searcher, head):
+    """Stop searching a file once it is known to be binary."""
+    if detect_binary(head):
+        searcher.stop()
+'''
+FORMULA = '''
+class RipgrepBin(Formula):
+    """ripgrep binary release: ripgrep, the ripgrep-bin package of ripgrep."""
+    url = "https://example.org/ripgrep/ripgrep-bin.tar.gz"
+
+    def install(self):
+        bin.install("ripgrep")
+'''
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[LiveIndex]:
+    root = tmp_path / "ripgrep"
+    (root / "searcher").mkdir(parents=True)
+    (root / "searcher" / "binary.py").write_text(DETECTION)
+    (root / "packaging").mkdir()
+    (root / "packaging" / "ripgrep_bin.py").write_text(FORMULA)
+    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
+        index_repository(index)
+        yield LiveIndex(index)
+
+
+def paths(live: LiveIndex, query: str) -> list[str]:
+    hits = search.search_code(live, query, k=4, mode="lexical").results
+    return list(dict.fromkeys(h.path for h in hits))
+
+
+def test_the_projects_own_name_in_prose_does_not_outrank_the_code(live: LiveIndex) -> None:
+    assert search.project_token(live.name) == "ripgrep"
+    assert paths(live, "how does ripgrep decide a file is binary")[0] == "searcher/binary.py"
+    # the same query without the name ranks the same way
+    assert paths(live, "how does it decide a file is binary")[0] == "searcher/binary.py"
+
+
+def test_the_name_keeps_its_weight_alone_or_written_as_code(live: LiveIndex) -> None:
+    plan = search.plan_query("how does ripgrep decide a file is binary")
+    weights = dict(search.project_weighted(plan, "ripgrep"))
+    assert weights["ripgrep"] == pytest.approx(search.PROJECT_WEIGHT) and weights["binary"] == 1
+    for query in ("ripgrep", "the `ripgrep` binary", "ripgrep.install binary"):
+        plan = search.plan_query(query)
+        assert search.project_weighted(plan, "ripgrep") == list(plan.weighted), query
+    assert paths(live, "ripgrep")[0] == "packaging/ripgrep_bin.py"
+
+
+def test_the_name_is_the_first_part_of_the_repositorys_name() -> None:
+    assert search.project_token("vue-core") == "vue"
+    assert search.project_token("gin") == "gin"
+    assert search.project_token("go") is None  # too short to tell from a word
