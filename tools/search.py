@@ -101,6 +101,7 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _CODE_LIKE = re.compile(r"_|\.|[a-z][A-Z]|[A-Z]{2,}[a-z]")
 _FILE_NAME = re.compile(r"[\w./-]*\w\.(?:py|pyi|go|js|jsx|ts|tsx|rs|java|kt|rb|php|c|cc|cpp|h"
                         r"|hpp|cs|swift|scala|lua|sh|vue)\b")
+_LOWER_WORD = re.compile(r"(?<![\w.:/`-])[a-z][a-z0-9]*(?![\w/`(-]|\.\w|::)")
 _CALL = re.compile(r"([A-Za-z_][\w.]*)\(")
 _BACKTICK = re.compile(r"`([^`\n]{1,120})`")
 _TEST_PATH = re.compile(
@@ -141,6 +142,8 @@ class QueryPlan:
     long: bool
     name_lookup: bool  # short and code-like: the user names what they want
     traced: bool  # stack-trace frames supplied the first identifiers
+    # words written in lower case on their own (not `Flask`, `flask.json`, `Flask-CLI`)
+    lower_words: frozenset[str] = frozenset()
 
 
 def is_test_path(path: str) -> bool:
@@ -187,7 +190,7 @@ def plan_query(query: str) -> QueryPlan:
                      identifiers=idents[:MAX_IDENTIFIERS], files=list(dict.fromkeys(files)),
                      words=frozenset(t for t in identifier_tokens(query) if t not in _STOP),
                      long=long, name_lookup=bool(idents) and len(words) <= NAME_QUERY_WORDS,
-                     traced=bool(trace_names))
+                     traced=bool(trace_names), lower_words=frozenset(_LOWER_WORD.findall(query)))
 
 
 def project_token(name: str) -> str | None:
@@ -201,10 +204,12 @@ def project_weighted(plan: QueryPlan, name: str) -> list[tuple[str, float]]:
     """`plan.weighted` with the repository's own name, where the query says it in prose
     ("how does ripgrep decide a file is binary"), at `PROJECT_WEIGHT`: it names the whole
     project, not a place in it, and where it is rare in the code, packaging and docs that
-    spell it out ranked first. Named as code (`ripgrep::`, `` `flask` ``) it keeps its
-    weight; alone, the query is left as it is."""
+    spell it out ranked first. Only a word in lower case on its own counts: `Flask` is
+    also flask's main class, `Flask-CLI` another project, `ripgrep::` or `` `flask` ``
+    code; alone, the query is left as it is."""
     token = project_token(name)
-    if (token is None or token not in plan.terms or len(plan.terms) < 2
+    if (token is None or token not in plan.lower_words or token not in plan.terms
+            or len(plan.terms) < 2
             or any(token in identifier_tokens(i) for i in plan.identifiers)):
         return list(plan.weighted)
     return [(t, w * PROJECT_WEIGHT if t == token else w) for t, w in plan.weighted]
