@@ -5,7 +5,9 @@
    dropped from the lexical query; a long text (an issue, a log) keeps what carries signal
    (identifiers, frames, error lines, code, its title) at full weight and its prose at
    `PROSE_WEIGHT`, and the embedder sees its salient sentences (`tools.query_analysis`);
-   words bring their plural/singular and -ing/-ed stems where the index has them.
+   words bring their plural/singular and -ing/-ed stems where the index has them; the
+   repository's own name, written as a word in prose ("how does ripgrep ..."), weighs
+   `PROJECT_WEIGHT` (`project_weighted`).
 2. Three retrievers produce candidates: BM25 (tantivy, identifier-aware, over the planned
    words), symbol definitions (DuckDB: exact names of the query's identifiers, prefixes for
    a short query) and `semantic` (the model's vectors in usearch, as far as background
