@@ -135,8 +135,9 @@ def _signature(s: SymbolInfo) -> str:
 
 
 def _deps(r: DependencyResult, ws: bool) -> str:
-    out = [(f"{r.target} -> {r.resolved} (direction {r.direction}, depth {r.depth}): "
-           f"{len(r.nodes)} node(s)"), _freshness(r.freshness), *_omitted(r.omitted)]
+    name = r.target if r.resolved == r.target else f"{r.target} -> {r.resolved}"
+    out = [f"{name} (direction {r.direction}, depth {r.depth}): {len(r.nodes)} node(s)",
+           _freshness(r.freshness), *_omitted(r.omitted)]
     for n in r.nodes:
         where = f" {_span(n.path, n.line, n.line)}" if n.path and n.line else (
             f" {n.path}" if n.path and n.path != n.id else "")
