@@ -102,7 +102,7 @@ def _symbols(ctx: LiveIndex, name: str, path: str | None) -> list[Definition]:
         exact = 0 if d.qualname == name else 1 if d.qualname.endswith("." + name) else 2
         return (
             exact,
-            -path_prior(d.path),
+            -path_prior(d.path, d.qualname),
             _KIND_RANK.get(d.kind, 3),
             len(d.path),
             d.path,
@@ -122,7 +122,7 @@ def _same_rank(defs: list[Definition], name: str) -> list[Definition]:
         for d in defs
         if d.name == best.name
         and d.kind == best.kind
-        and path_prior(d.path) == path_prior(best.path)
+        and path_prior(d.path, d.qualname) == path_prior(best.path, best.qualname)
     ]
     return peers[:MAX_SEEDS]
 

@@ -57,7 +57,7 @@ from tools.context_pack import MAX_BODY_LINES, Unit, pack
 from tools.errors import ToolError
 from tools.freshness import freshness as answer_freshness
 from tools.models import SearchHit
-from tools.search import is_test_path, path_prior, plan_query, search_code
+from tools.search import is_test_unit, path_prior, plan_query, search_code
 from tools.source import check_glob, read_lines
 from tools.working_set import WorkingSet
 
@@ -129,7 +129,7 @@ def gather(ctx: LiveIndex, task: str, path: str | None, budget: int,
         _merge(units, _neighbours(ctx, defs, found, path, names))
     if not TEST_BODIES:
         for u in units.values():
-            if u.kind != "file" and is_test_path(u.path) and not _named_by(u, names):
+            if u.kind != "file" and is_test_unit(u.path, u.symbol) and not _named_by(u, names):
                 u.max_detail = _weaker(u.max_detail, "signature")
     recent = set(ctx.recently_changed())
     for u in units.values():
@@ -367,7 +367,7 @@ def _neighbours(ctx: LiveIndex, definitions: Definitions, found: list[Unit], pat
             score = unit.score * NEIGHBOUR_WEIGHT * (0.3 + 0.7 * n.score / best)
             body = nd.end_line - nd.start_line < MAX_BODY_LINES and (
                 (NAMED_NEIGHBOURS and nd.name in names) or n.key in partners)
-            out.append(_symbol_unit(nd, score * path_prior(nd.path) ** 0.5, reason,
+            out.append(_symbol_unit(nd, score * path_prior(nd.path, nd.qualname) ** 0.5, reason,
                                     "body" if body else "signature"))
     files = list(dict.fromkeys(u.path for u in found))[:SEED_FILES]
     for rank, p in enumerate(files):

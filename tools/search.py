@@ -16,7 +16,8 @@
    its own nearest chunks, as a fourth ranking at half weight. The two vector spaces are
    never compared raw: each ranks, and the ranks are fused.
 3. Weighted reciprocal-rank fusion, then multiplicative priors: where the code lives (tests,
-   vendored, generated, example code and prose rank lower, never hidden), whether the
+   Rust unit tests inside source files too, vendored, generated, example code and prose
+   rank lower, never hidden), whether the
    query names the file or its module (a stack frame's path by its last components), the
    file's import-graph centrality (`file_rank` and import edges among the candidate files,
    when the graph tables exist), and vendored copies of other projects (`tools.vendored`).
@@ -148,14 +149,22 @@ class QueryPlan:
     lower_words: frozenset[str] = frozenset()
 
 
-def is_test_path(path: str) -> bool:
-    """Whether `path` is a test, fixture or test data file (`TEST_PRIOR`)."""
-    return bool(_TEST_PATH.search(path))
-
-
-def path_prior(path: str) -> float:
-    """Multiplier for a result's score by where it lives (tests and examples rank lower)."""
+def is_test_unit(path: str, symbol: str | None) -> bool:
+    """A test by its path (a test, fixture or test data file), or a Rust unit test inside
+    a source file: Rust keeps them beside the code (`#[cfg(test)] mod tests`), so only the
+    name tells: in a `tests` module, or a function named `test_*`."""
     if _TEST_PATH.search(path):
+        return True
+    if not symbol or not path.endswith(".rs"):
+        return False
+    parts = symbol.split(".")
+    return "tests" in parts or parts[-1].startswith("test_")
+
+
+def path_prior(path: str, symbol: str | None = None) -> float:
+    """Multiplier for a result's score by where it lives (tests and examples rank lower);
+    with `symbol`, Rust unit tests in source files count as tests too."""
+    if is_test_unit(path, symbol):
         return TEST_PRIOR
     if _LOW_PRIOR.search(path):
         return 0.75
@@ -471,7 +480,7 @@ def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
             continue
         if path and not fnmatch.fnmatch(p, path) and not p.startswith(path.rstrip("/") + "/"):
             continue
-        score = cand.score * path_prior(p) * _path_match(p, plan)
+        score = cand.score * path_prior(p, symbol) * _path_match(p, plan)
         if copies and is_vendored(p, copies):
             score *= VENDORED_PRIOR
         if lang is None:

@@ -74,7 +74,7 @@ def _candidates(ctx: LiveIndex, name: str) -> tuple[list[tuple[Any, ...]], str]:
 def _rank_key(row: tuple[Any, ...], name: str, path: str | None) -> tuple[Any, ...]:
     in_path = 0 if path and (row[3] == path or row[3].startswith(path.rstrip("/") + "/")) else 1
     exact = 0 if row[0] == name.rsplit(".", 1)[-1] else 1
-    return (in_path, exact, -path_prior(row[3]), _KIND_RANK.get(row[2], 4), len(row[3]), row[4])
+    return (in_path, exact, -path_prior(row[3], row[1]), _KIND_RANK.get(row[2], 4), len(row[3]), row[4])
 
 
 _RefEntry = tuple[tuple[tuple[str, int, int], ...], list[SymbolReference]]
