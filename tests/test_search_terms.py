@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from indexer.lexical.bm25 import LexicalDoc, LexicalIndex
-from tools.search import plan_query
+from tests.mcp_helpers import live_over
+from tools.search import plan_query, search_code
 
 
 def _doc(cid: int, path: str, body: str, language: str = "python") -> LexicalDoc:
@@ -69,3 +70,27 @@ def test_weighted_terms_scale_scores_and_a_commit_hash_in_a_query_is_dropped_not
     assert weighted[1] == plain[1] and weighted[2] < plain[2]
     assert index.search(["socket", "1049dd6b2a363e1ef302b4161c340fb8582f627a"], 10) == \
         index.search(["socket"], 10)
+
+
+def test_a_hyphenated_name_reaches_the_same_name_in_camel_or_snake_case(tmp_path: Path) -> None:
+    """`v-for`, `--max-columns` and `keep-alive` are how users write names the code spells
+    `vFor`, `max_columns` and `KeepAlive`; the words alone miss them (`v` is too short,
+    `for` a stop word), the joined word (`tools.search.compounds`) does not."""
+    from tools.search import compounds
+
+    assert compounds("compile --max-columns and v-for, keep-alive") == [
+        "maxcolumns", "vfor", "keepalive"]
+    assert "vfor" in plan_query("how is v-for compiled").variants
+    files = {
+        "compiler/transforms/loop.ts": (
+            "export function transformLoop(node, context) {\n"
+            "  const vFor = findDirective(node, 'for')\n  return vFor\n}\n"),
+        "compiler/transforms/other.ts": (
+            "export function transformOther(node) {\n"
+            "  return node.directive\n}\n"),
+        **{f"compiler/parse/part{i}.ts": f"export function parsePart{i}(source) {{\n"
+           f"  return source.slice({i})\n}}\n" for i in range(8)},
+    }
+    with live_over(tmp_path, files) as live:
+        hits = search_code(live, "v-for transform", k=2, mode="lexical").results
+    assert hits[0].path == "compiler/transforms/loop.ts", [h.path for h in hits]

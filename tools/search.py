@@ -5,7 +5,8 @@
    dropped from the lexical query; a long text (an issue, a log) keeps what carries signal
    (identifiers, frames, error lines, code, its title) at full weight and its prose at
    `PROSE_WEIGHT`, and the embedder sees its salient sentences (`tools.query_analysis`);
-   words bring their plural/singular and -ing/-ed stems where the index has them; the
+   words bring their plural/singular and -ing/-ed stems where the index has them, and a
+   hyphenated word its joined form (`v-for` -> vfor: `vFor`, `v_for`); the
    repository's own name, written as a word in prose ("how does ripgrep ..."), weighs
    `PROJECT_WEIGHT` (`project_weighted`).
 2. Three retrievers produce candidates: BM25 (tantivy, identifier-aware, over the planned
@@ -196,7 +197,7 @@ def plan_query(query: str) -> QueryPlan:
     weighted = _weighted_terms(query, idents, long)
     terms = [t for t, _ in weighted]
     return QueryPlan(lexical=" ".join(terms), terms=tuple(terms), weighted=tuple(weighted),
-                     variants=tuple(word_variants(terms)),
+                     variants=tuple(word_variants(terms, compounds(query))),
                      semantic=dense_text(query) if long else query[:2000],
                      identifiers=idents[:MAX_IDENTIFIERS], files=list(dict.fromkeys(files)),
                      words=frozenset(t for t in identifier_tokens(query) if t not in _STOP),
@@ -226,11 +227,23 @@ def project_weighted(plan: QueryPlan, name: str) -> list[tuple[str, float]]:
     return [(t, w * PROJECT_WEIGHT if t == token else w) for t, w in plan.weighted]
 
 
-def word_variants(terms: Sequence[str]) -> list[str]:
+_COMPOUND = re.compile(r"(?<![\w])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+(?![\w-])")
+
+
+def compounds(query: str) -> list[str]:
+    """Hyphenated words joined (`v-for` -> vfor, `--max-columns` -> maxcolumns,
+    `keep-alive` -> keepalive): the identifier-joined token of the same name written in
+    camelCase or snake_case (`vFor`, `max_columns`, `KeepAlive`), which the words alone
+    (`v` is too short, `for` a stop word) do not reach."""
+    return [m.replace("-", "").lower() for m in _COMPOUND.findall(query)]
+
+
+def word_variants(terms: Sequence[str], joined: Sequence[str] = ()) -> list[str]:
     """Inflections of the query's words, since the index is not stemmed: plural and singular,
     and the stem of -ing and -ed forms ("handlers" -> handler; "routing" -> rout, route;
-    "added" -> add, adde). Forms the index does not contain are dropped at search time."""
-    out: list[str] = []
+    "added" -> add, adde); and `joined` (`compounds`). Forms the index does not contain are
+    dropped at search time."""
+    out: list[str] = list(joined)
     for t in terms:
         if len(t) < 5 or t.isdigit():
             continue
