@@ -116,8 +116,7 @@ def _symbol(r: SymbolResult, ws: bool) -> str:
            *_omitted(r.omitted)]
     for s in r.symbols:
         out.append(f"\n## {_in(s.repo, ws)}{_span(s.path, s.start_line, s.end_line)} {s.kind}"
-                   f" {s.qualname}"
-                   f" ({s.match})")
+                   f" {s.qualname} ({s.match})")
         out.append(s.body if s.body is not None else _signature(s))
         if s.references is not None:
             out.append(f"references ({len(s.references)}):")

@@ -6,9 +6,9 @@
    (identifiers, frames, error lines, code, its title) at full weight and its prose at
    `PROSE_WEIGHT`, and the embedder sees its salient sentences (`tools.query_analysis`);
    words bring their plural/singular and -ing/-ed stems where the index has them, and a
-   hyphenated word its joined form (`v-for` -> vfor: `vFor`, `v_for`); the
-   repository's own name, written as a word in prose ("how does ripgrep ..."), weighs
-   `PROJECT_WEIGHT` (`project_weighted`).
+   hyphenated word its joined form (`v-for` -> vfor: `vFor`, `v_for`); the repository's
+   own name, written as a word in prose ("how does ripgrep ..."), weighs `PROJECT_WEIGHT`
+   (`project_weighted`).
 2. Three retrievers produce candidates: BM25 (tantivy, identifier-aware, over the planned
    words), symbol definitions (DuckDB: exact names of the query's identifiers, prefixes for
    a short query) and `semantic` (the model's vectors in usearch, as far as background
@@ -18,8 +18,8 @@
    never compared raw: each ranks, and the ranks are fused.
 3. Weighted reciprocal-rank fusion, then multiplicative priors: where the code lives (tests,
    Rust unit tests inside source files too, vendored, generated, example code and prose
-   rank lower, never hidden), whether the
-   query names the file or its module (a stack frame's path by its last components), the
+   rank lower, never hidden), whether the query names the file or its module (a stack
+   frame's path by its last components), the
    file's import-graph centrality (`file_rank` and import edges among the candidate files,
    when the graph tables exist), and vendored copies of other projects (`tools.vendored`).
    Within each file, chunks whose defined name the query spells out move ahead of their
