@@ -23,9 +23,11 @@ def build_index(root: Path, index_dir: Path) -> None:
 
 
 @contextmanager
-def live_over(tmp_path: Path, files: Mapping[str, str]) -> Iterator[LiveIndex]:
-    """A repository of `files` (path -> text) under `tmp_path`, indexed, as a live index."""
-    root = tmp_path / "repo"
+def live_over(tmp_path: Path, files: Mapping[str, str],
+              name: str = "repo") -> Iterator[LiveIndex]:
+    """A repository of `files` (path -> text) under `tmp_path`, indexed, as a live index;
+    `name`: its directory's (the repository's name in answers)."""
+    root = tmp_path / name
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer.build.pipeline import index_repository
-from indexer.disk.repo import IndexPaths, RepoIndex
 from indexer.live import LiveIndex
+from tests.mcp_helpers import live_over
 from tools import search
 
 DETECTION = '''
@@ -38,14 +37,9 @@ class RipgrepBin(Formula):
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[LiveIndex]:
-    root = tmp_path / "ripgrep"
-    (root / "searcher").mkdir(parents=True)
-    (root / "searcher" / "binary.py").write_text(DETECTION)
-    (root / "packaging").mkdir()
-    (root / "packaging" / "ripgrep_bin.py").write_text(FORMULA)
-    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
-        index_repository(index)
-        yield LiveIndex(index)
+    files = {"searcher/binary.py": DETECTION, "packaging/ripgrep_bin.py": FORMULA}
+    with live_over(tmp_path, files, name="ripgrep") as live:
+        yield live
 
 
 def paths(live: LiveIndex, query: str) -> list[str]:

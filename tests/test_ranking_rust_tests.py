@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 import tools.get_context as stages
-from indexer.build.pipeline import index_repository
-from indexer.disk.repo import IndexPaths, RepoIndex
 from indexer.live import LiveIndex
+from tests.mcp_helpers import live_over
 from tools import search
 
 PRINTER = '''
@@ -44,12 +43,8 @@ fn test_truncate_long_line_preview_max_columns() {
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[LiveIndex]:
-    root = tmp_path / "repo"
-    (root / "src").mkdir(parents=True)
-    (root / "src" / "printer.rs").write_text(PRINTER)
-    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
-        index_repository(index)
-        yield LiveIndex(index)
+    with live_over(tmp_path, {"src/printer.rs": PRINTER}) as live:
+        yield live
 
 
 def test_a_rust_unit_test_in_a_source_file_ranks_below_the_code(live: LiveIndex) -> None:
