@@ -150,6 +150,14 @@ def build_parser() -> argparse.ArgumentParser:
         "to change)"))
     _max_tokens_option(p)
 
+    p = command("context", "the code a task needs, in one answer that fits a budget")
+    _common(p, refresh=True)
+    p.add_argument("task", help=(
+        "the task in words, an issue report or a traceback; - reads it from standard input"))
+    p.add_argument("--path", type=_glob, default=None, metavar="GLOB", help=(
+        "only paths matching this glob or under this directory (default: everywhere)"))
+    _max_tokens_option(p)
+
     p = command("symbol", "definitions of a symbol")
     _common(p, refresh=True)
     p.add_argument("name", help="plain or qualified name, e.g. add_url_rule or Flask.route")
@@ -289,7 +297,7 @@ def _run_once_more_if_damaged(handler: Callable[..., int | None],
 
 # One-shot reads: they render the tools' answers and publish no schema, so their output models
 # are built without pydantic (tools/schema.py). Not `cluster`: Ray workers pickle models.
-LEAN_COMMANDS = frozenset({"search", "symbol", "deps", "summary", "status"})
+LEAN_COMMANDS = frozenset({"search", "context", "symbol", "deps", "summary", "status"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:

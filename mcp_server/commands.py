@@ -21,7 +21,7 @@ from indexer.live import LiveIndex, LiveOptions
 from mcp_server import render
 from mcp_server.progress import Progress
 from mcp_server.settings import Settings, static_from_env
-from mcp_server.usage import CliError, repo_path
+from mcp_server.usage import CliError, UsageError, repo_path
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -237,6 +237,20 @@ def cmd_search(args: argparse.Namespace, emit: Emit) -> int:
                        mode=args.mode, max_tokens=args.max_tokens,
                        granularity=args.granularity)
     emit(args, result, render.search)
+    return 0
+
+
+def cmd_context(args: argparse.Namespace, emit: Emit) -> int:
+    from tools.context_models import ContextResult
+    from tools.get_context import get_context
+
+    task = sys.stdin.read() if args.task == "-" else args.task
+    if not task.strip():
+        raise UsageError("the task is empty: describe the change, or pipe the issue report or "
+                         "traceback into `sextant context -`")
+    result = _run_tool(args, get_context, ContextResult, embed=True, task=task,
+                       max_tokens=args.max_tokens, path=args.path)
+    emit(args, result, render.context)
     return 0
 
 

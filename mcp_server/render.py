@@ -18,6 +18,13 @@ def search(r: Any) -> str:
     return "\n".join(out)
 
 
+def context(r: Any) -> str:
+    """What the model reads of a get_context answer (the MCP tool's text content)."""
+    from mcp_server.text import render
+
+    return render(r)
+
+
 def symbols(r: Any) -> str:
     out = []
     for s in r.symbols:

@@ -17,10 +17,7 @@ a single repository's do not, so every path in its text can be opened as written
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
-from mcp.types import CallToolResult, TextContent
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from tools.context_models import ContextItem, ContextResult
 from tools.models import (
@@ -36,9 +33,16 @@ from tools.models import (
     WorkspaceStatus,
 )
 
+if TYPE_CHECKING:
+    from mcp.types import CallToolResult
+    from pydantic import BaseModel
+
 
 def compact(result: BaseModel, *, workspace: bool = False) -> CallToolResult:
     """The tool result: compact text for the model, the model's JSON as structured content."""
+    from mcp.types import CallToolResult, TextContent  # here: `sextant context` renders
+    # with this module and imports no MCP SDK (~1 s and ~50 MB)
+
     return CallToolResult(content=[TextContent(type="text", text=render(result, workspace))],
                           structured_content=result.model_dump(mode="json", by_alias=True))
 
@@ -222,9 +226,9 @@ def _context(r: ContextResult, ws: bool) -> str:
 
 
 def _context_item(item: ContextItem, ws: bool) -> str:
-    why = f" ({item.reason})" if item.reason else ""
+    why = f" ({item.reason})" if item.reason and item.reason != item.text else ""
     where = _in(item.repo, ws)
-    if item.kind in ("directory", "file"):
+    if item.kind == "directory" or (item.kind == "file" and item.detail == "line"):
         return f"\n{item.kind} {where}{item.path}: {item.text}{why}"
     name = f" {item.symbol}" if item.symbol else ""
     head = f"{where}{_span(item.path, item.start_line, item.end_line)} {item.kind}{name}{why}"

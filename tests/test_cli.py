@@ -204,13 +204,14 @@ def test_a_symbol_that_is_not_found_is_reported_on_stderr_and_json_stays_valid(
     assert "NoSuchThing" in proc.stderr
 
 
-def test_search_imports_no_mcp_sdk_when_no_server_owns_the_index(tmp_path: Path) -> None:
+def test_search_and_context_import_no_mcp_sdk_when_no_server_owns_the_index(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "a.py").write_text("def alpha():\n    return 1\n")
     assert sextant("index", str(repo), "--no-embed").returncode == 0
     code = ("import sys; from mcp_server.cli import main; "
             f"rc = main(['search', '--repo', {str(repo)!r}, '--json', 'alpha']); "
+            f"rc += main(['context', '--repo', {str(repo)!r}, 'what does alpha return']); "
             "print(rc, sorted(m for m in sys.modules if m == 'mcp' or m.startswith('mcp.')))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=300, cwd=ROOT, check=False,
@@ -232,3 +233,34 @@ def test_model_setup_readies_the_static_table_so_the_first_index_need_not_distil
 
     cached = load_static_embedder(Path(info["path"]), distil=False)  # raises if not cached
     assert cached.model_id in info["static_table"]
+
+
+def test_context_command_answers_a_task_within_its_budget_from_an_argument_or_stdin(
+        flask_repo: Path) -> None:
+    sextant("index", str(flask_repo), "--no-embed")
+    task = "register a URL rule for a view function on the application"
+    proc = sextant("context", "--repo", str(flask_repo), "--json", "--max-tokens", "2000", task)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert 0 < out["tokens"] <= 2000 and out["task"] == task
+    assert any((i["symbol"] or "").endswith("add_url_rule") for i in out["items"])
+    assert all(set(i) >= {"path", "start_line", "end_line", "kind", "text"} for i in out["items"])
+
+    traceback = ('Traceback (most recent call last):\n'
+                 '  File "src/flask/app.py", line 1, in wsgi_app\n'
+                 '  File "src/flask/ctx.py", line 1, in push\n'
+                 'RuntimeError: Working outside of application context.\n')
+    piped = subprocess.run([sys.executable, "-m", "mcp_server.cli", "context", "--repo",
+                            str(flask_repo), "--max-tokens", "3000", "-"], input=traceback,
+                           capture_output=True, text=True, timeout=300, cwd=ROOT, check=False,
+                           env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home()),
+                                "PYTHONPATH": str(ROOT)})
+    assert piped.returncode == 0, piped.stderr
+    # what the model reads over MCP: a header, then each body under `## path:lines kind name`
+    assert piped.stdout.startswith("context for the task:")
+    assert re.search(r"^## src/flask/ctx\.py:\d+-\d+ method \S*push\b", piped.stdout,
+                     re.MULTILINE)
+
+    empty = sextant("context", "--repo", str(flask_repo), "  ")
+    assert empty.returncode == 2 and empty.stdout == ""
+    assert empty.stderr.count("\n") == 1 and "task is empty" in empty.stderr

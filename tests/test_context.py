@@ -401,3 +401,37 @@ def test_a_test_that_matches_the_task_is_a_signature_unless_the_task_names_it(
     assert found[("tests/test_cart.py", "function")] == "signature"
     assert found[("shop/cart.py", "class")] == "body"
     assert named[("tests/test_cart.py", "function")] == "body"
+
+
+def test_a_file_top_that_does_not_fit_is_left_out_not_sent_as_an_empty_line(
+        tmp_path: Path) -> None:
+    from tools.context_pack import Unit, pack
+    from tools.models import Freshness
+
+    top = "".join(f"import transit.zone_{i}  # the stations of ring {i}\n" for i in range(150))
+    (tmp_path / "fares.py").write_text(top + "\n\ndef fare_for_trip(zone, stops):\n"
+                                       "    return zone * stops\n")
+    units = [Unit("fares.py", 153, 154, "function", "fare_for_trip",
+                  "def fare_for_trip(zone, stops):", "", 2.0, ["match"]),
+             Unit("fares.py", 1, 150, "module", None, "", "", 1.0, ["top of the file"])]
+    out = pack(tmp_path, "fare of a trip", units, 400, Freshness(fresh=True, generation=1))
+    assert [(i.kind, i.detail) for i in out.items] == [("function", "body")]
+    assert [(lo.start_line, lo.end_line) for lo in out.left_out] == [(1, 150)]
+    assert "150" in out.left_out[0].fetch  # how to read the lines instead
+
+
+def test_the_text_shows_a_whole_file_as_a_body_and_a_reason_only_when_it_adds_something(
+) -> None:
+    from mcp_server.text import render
+    from tools.context_models import ContextItem, ContextResult
+    from tools.models import Freshness
+
+    items = [ContextItem(path="shop/cart.py", start_line=1, end_line=2, kind="file",
+                         detail="body", text="class Cart:\n    pass", reason="whole file"),
+             ContextItem(path="shop/util.py", start_line=0, end_line=0, kind="file",
+                         detail="line", text="imported by shop/cart.py",
+                         reason="imported by shop/cart.py")]
+    text = render(ContextResult(task="t", items=items, tokens=50, truncated=False,
+                                freshness=Freshness(fresh=True, generation=1)))
+    assert "\n## shop/cart.py:1-2 file (whole file)\nclass Cart:\n    pass\n" in text
+    assert "\nfile shop/util.py: imported by shop/cart.py\n" in text

@@ -139,7 +139,9 @@ def test_cli_reads_print_the_same_with_lean_models_and_never_import_pydantic(
     commands += [["symbol", *r, "Flask", "--json"], ["symbol", *r, "url_for", "--refs"],
                  ["symbol", *r, "NoSuchThing"], ["deps", *r, "src/flask/app.py", "--json"],
                  ["summary", *r, "src/flask", "--json"], ["summary", *r, "src/flask"],
-                 ["status", *r, "--json"], ["status", *r]]
+                 ["status", *r, "--json"], ["status", *r],
+                 ["context", *r, "how are errors handled in a blueprint", "--json"],
+                 ["context", *r, "session cookie signing", "--max-tokens", "1500"]]
     real = _run_cli_commands(repo, commands, lean=False)
     lean = _run_cli_commands(repo, commands, lean=True)
     assert real["pydantic"] and not lean["pydantic"]

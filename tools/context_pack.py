@@ -192,7 +192,8 @@ def _renderings(u: Unit, source: _Source) -> list[ContextItem]:
         doc = "\n".join(u.doc.strip().splitlines()[:DOC_LINES])
         out.append(item(u.start, min(u.end, u.start + sig_lines - 1), "signature",
                         u.signature + (f"\n{doc}" if doc else "")))
-    out.append(_line_item(u, source.repo))
+    if u.kind != "module" or u.signature:  # a file's top has no line to stand for it: when
+        out.append(_line_item(u, source.repo))  # its lines do not fit, it is left out
     return out
 
 
