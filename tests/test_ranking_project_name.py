@@ -70,3 +70,27 @@ def test_the_name_is_the_first_part_of_the_repositorys_name() -> None:
     assert search.project_token("vue-core") == "vue"
     assert search.project_token("gin") == "gin"
     assert search.project_token("go") is None  # too short to tell from a word
+
+
+def test_the_embedders_see_the_query_without_the_name_where_bm25_lowers_it(
+        tmp_path: Path) -> None:
+    from indexer.build import index_repository
+    from indexer.embed import HashingEmbedder
+    from indexer.live import LiveOptions, embed_chunks
+
+    root = tmp_path / "ripgrep"
+    for rel, text in {"searcher/binary.py": DETECTION, "packaging/ripgrep_bin.py": FORMULA}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    with LiveIndex.open(root, tmp_path / "idx", LiveOptions(model="hashing", static=False)) as live:
+        index_repository(live.index)
+        live.attach_model()
+        assert isinstance(live.embedder, HashingEmbedder) and live.vectors is not None
+        embed_chunks(live.index, live.vectors, live.embedder,
+                     [r[0] for r in live.store.query("SELECT chunk_id FROM chunks")])
+        for query, seen in (("how does ripgrep decide a file is binary",
+                             "how does decide a file is binary"),
+                            ("Ripgrep decides binary files", "Ripgrep decides binary files"),
+                            ("ripgrep", "ripgrep")):
+            search.search_code(live, query, k=4, mode="hybrid")
+            assert live.embedder.query_calls[-1] == seen

@@ -105,7 +105,8 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _CODE_LIKE = re.compile(r"_|\.|[a-z][A-Z]|[A-Z]{2,}[a-z]")
 _FILE_NAME = re.compile(r"[\w./-]*\w\.(?:py|pyi|go|js|jsx|ts|tsx|rs|java|kt|rb|php|c|cc|cpp|h"
                         r"|hpp|cs|swift|scala|lua|sh|vue)\b")
-_LOWER_WORD = re.compile(r"(?<![\w.:/`-])[a-z][a-z0-9]*(?![\w/`(-]|\.\w|::)")
+_ALONE_BEFORE, _ALONE_AFTER = r"(?<![\w.:/`-])", r"(?![\w/`(-]|\.\w|::)"  # a word on its own
+_LOWER_WORD = re.compile(_ALONE_BEFORE + "[a-z][a-z0-9]*" + _ALONE_AFTER)
 _CALL = re.compile(r"([A-Za-z_][\w.]*)\(")
 _BACKTICK = re.compile(r"`([^`\n]{1,120})`")
 _TEST_PATH = re.compile(
@@ -219,12 +220,32 @@ def project_weighted(plan: QueryPlan, name: str) -> list[tuple[str, float]]:
     spell it out ranked first. Only a word in lower case on its own counts: `Flask` is
     also flask's main class, `Flask-CLI` another project, `ripgrep::` or `` `flask` ``
     code; alone, the query is left as it is."""
+    token = _project_word(plan, name)
+    if token is None:
+        return list(plan.weighted)
+    return [(t, w * PROJECT_WEIGHT if t == token else w) for t, w in plan.weighted]
+
+
+def project_dense(plan: QueryPlan, name: str) -> str:
+    """`plan.semantic` (what the embedders see) without the repository's own name where
+    `project_weighted` lowers it: in a vector the name pulls toward the packaging and docs
+    that spell it out as much as in BM25, and it cannot be weighted there, only left out."""
+    token = _project_word(plan, name)
+    if token is None:
+        return plan.semantic
+    text = re.sub(_ALONE_BEFORE + re.escape(token) + _ALONE_AFTER, "", plan.semantic)
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+def _project_word(plan: QueryPlan, name: str) -> str | None:
+    """The repository's name when `plan`'s query says it as a word of its prose (in lower
+    case, on its own, beside other words, not inside an identifier it names), else None."""
     token = project_token(name)
     if (token is None or token not in plan.lower_words or token not in plan.terms
             or len(plan.terms) < 2
             or any(token in identifier_tokens(i) for i in plan.identifiers)):
-        return list(plan.weighted)
-    return [(t, w * PROJECT_WEIGHT if t == token else w) for t, w in plan.weighted]
+        return None
+    return token
 
 
 _COMPOUND = re.compile(r"(?<![\w])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+(?![\w-])")
@@ -617,7 +638,8 @@ def _retrieve(ctx: LiveIndex, tables: SearchTables, plan: QueryPlan, mode: str,
     ranked: dict[str, Sequence[int]] = {}
     # The query embedding (native code, GIL released) runs while the lexical retrievers do.
     dense = mode in ("hybrid", "semantic")
-    semantic = _SEMANTIC_POOL.submit(_semantic, ctx, plan.semantic, pool) if dense else None
+    text = project_dense(plan, ctx.name) if dense else ""
+    semantic = _SEMANTIC_POOL.submit(_semantic, ctx, text, pool) if dense else None
     if mode in ("hybrid", "lexical"):
         weight = PROSE_WEIGHT if plan.long else 1.0
         terms = [*project_weighted(plan, ctx.name),
@@ -629,7 +651,7 @@ def _retrieve(ctx: LiveIndex, tables: SearchTables, plan: QueryPlan, mode: str,
         ranked["symbol"] = _symbol_matches(tables, plan, 20)
     if semantic is not None:
         ranked["semantic"] = by_location(semantic.result(), pool, tables.location)
-        ranked["static"] = _static(ctx, plan.semantic, ranked, tables.location,
+        ranked["static"] = _static(ctx, text, ranked, tables.location,
                                    pool if mode == "semantic" else 0)
     if mode == "semantic" and not _has_vectors(ctx):
         raise ToolError("semantic search needs embeddings, and none exist yet: use mode "
