@@ -242,12 +242,16 @@ def cmd_search(args: argparse.Namespace, emit: Emit) -> int:
 
 def cmd_context(args: argparse.Namespace, emit: Emit) -> int:
     from tools.context_models import ContextResult
-    from tools.get_context import get_context
+    from tools.get_context import MAX_TASK_CHARS, get_context
 
     task = sys.stdin.read() if args.task == "-" else args.task
     if not task.strip():
         raise UsageError("the task is empty: describe the change, or pipe the issue report or "
                          "traceback into `sextant context -`")
+    if len(task) > MAX_TASK_CHARS:
+        raise UsageError(f"the task is {len(task):,} characters, over the {MAX_TASK_CHARS:,} "
+                         "get_context takes: keep the description and the failing part (the "
+                         "traceback, the error lines), not the whole log")
     result = _run_tool(args, get_context, ContextResult, embed=True, task=task,
                        max_tokens=args.max_tokens, path=args.path)
     emit(args, result, render.context)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from tools import budget
 from tools.context_models import ContextResult
+from tools.get_context import MAX_TASK_CHARS
 from tools.get_context import get_context as _get_context
 from tools.working_set import WorkingSet
 
@@ -71,7 +72,7 @@ def register_get_context(server: MCPServer, call: Callable[..., Awaitable[BaseMo
 
     @server.tool(annotations=READ_ONLY)
     async def get_context(
-        task: Annotated[str, Field(min_length=1, max_length=20000, description=(
+        task: Annotated[str, Field(min_length=1, max_length=MAX_TASK_CHARS, description=(
             "The task in words: a question, an issue report, a stack trace"))],
         ctx: Context,
         max_tokens: Annotated[int, Field(

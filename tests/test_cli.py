@@ -264,3 +264,5 @@ def test_context_command_answers_a_task_within_its_budget_from_an_argument_or_st
     empty = sextant("context", "--repo", str(flask_repo), "  ")
     assert empty.returncode == 2 and empty.stdout == ""
     assert empty.stderr.count("\n") == 1 and "task is empty" in empty.stderr
+    long = sextant("context", "--repo", str(flask_repo), "session " * 4000)  # as MCP: 20k chars
+    assert long.returncode == 2 and long.stdout == "" and "32,000 characters" in long.stderr

@@ -62,6 +62,7 @@ from tools.source import check_glob, read_lines
 from tools.working_set import WorkingSet
 
 SEARCH_K = 15  # search hits per 6000 tokens of budget (at least this many)
+MAX_TASK_CHARS = 20000  # the longest task (an issue with its traceback; not whole logs)
 SEED_SYMBOLS = 6  # units whose graph neighbours are added
 SEED_FILES = 3
 NEIGHBOUR_WEIGHT = 0.6  # a neighbour's score against its seed's
