@@ -61,7 +61,7 @@ from tools.search import search_code
 
 MIRRORS = Path(os.environ.get("SEXTANT_EVAL_MIRRORS", "/work/.mirror"))
 HISTORY = {"flask": "pallets+flask", "werkzeug": "pallets+werkzeug", "click": "pallets+click",
-           "requests": "psf+requests", "gin": "gin-gonic+gin"}
+           "requests": "psf+requests", "gin": "gin-gonic+gin", "echo": "labstack+echo"}
 BUDGETS = (4000, 8000, 16000)
 SYSTEMS = ("get_context", "search", "bm25-files")
 SETS = ("commits", "issues")

@@ -435,3 +435,34 @@ def test_the_text_shows_a_whole_file_as_a_body_and_a_reason_only_when_it_adds_so
                                 freshness=Freshness(fresh=True, generation=1)))
     assert "\n## shop/cart.py:1-2 file (whole file)\nclass Cart:\n    pass\n" in text
     assert "\nfile shop/util.py: imported by shop/cart.py\n" in text
+
+
+def test_a_file_imported_by_many_names_a_few_neighbour_files_and_none_whose_code_is_sent(
+        tmp_path: Path) -> None:
+    files = {"accounts/books.py": "def settle_ledger(entries):\n"
+                                  '    """Settle the ledger: sum the entries."""\n'
+                                  "    return sum(entries)\n"}
+    for i in range(12):  # importers that share no word with the task
+        files[f"web/page_{i}.py"] = ("from accounts import books\n\n\n"
+                                     f"def render_page_{i}(rows):\n"
+                                     f"    return books.__name__ * {i}\n")
+    with live_over(tmp_path, files) as live:
+        out = get_context(live, "settle the ledger entries", max_tokens=8000)
+    lines = [i for i in out.items if i.kind == "file" and i.detail == "line"]
+    assert 1 <= sum("accounts/books.py" in i.text for i in lines) <= 4, lines  # of 12 importers
+
+
+def test_no_file_is_named_in_a_line_where_the_answer_holds_its_code(tmp_path: Path) -> None:
+    files = {"ledger/core.py": "def settle_ledger(entries):\n"
+                               '    """Settle the ledger: sum the entries."""\n'
+                               "    return sum(entries)\n"}
+    for i in range(12):  # callers: their code matches the task and is sent
+        files[f"ledger/report_{i}.py"] = ("from ledger.core import settle_ledger\n\n\n"
+                                          f"def report_{i}(rows):\n"
+                                          f"    return settle_ledger(rows) * {i}\n")
+    with live_over(tmp_path, files) as live:
+        out = get_context(live, "settle the ledger entries", max_tokens=8000)
+    code = {i.path for i in out.items if i.start_line > 0}
+    assert len(code) > 4
+    lines = [i for i in out.items if i.kind == "file" and i.detail == "line"]
+    assert not [i for i in lines if i.path in code], lines

@@ -144,6 +144,7 @@ def pack(root: Path, task: str, units: list[Unit], budget: int, freshness: Fresh
     state.budget = room - dir_room
     for u in code:
         _place(state, u, source, working if not resend else None)
+    _drop_file_lines(state)
     _upgrade(state, source, working if not resend else None)
     _widen(state, source)
     state.budget = room
@@ -265,6 +266,21 @@ def _place(state: _Packing, u: Unit, source: _Source, working: WorkingSet | None
                 state.left_out.append(_left_out(u.path, u.start, u.end, u.symbol))
             return
     state.left_out.append(_left_out(u.path, u.start, u.end, u.symbol))
+
+
+def _drop_file_lines(state: _Packing) -> None:
+    """A file's line ("imports x.py") says less than its code: where the answer holds code of
+    that file, the line goes and what it cost is spent on the rest."""
+    kept: list[ContextItem] = []
+    moved: dict[int, int] = {}
+    for n, item in enumerate(state.items):
+        if item.kind == "file" and item.detail == "line" and item.path in state.ranges:
+            state.used -= item_cost(item)
+            continue
+        moved[n] = len(kept)
+        kept.append(item)
+    state.items = kept
+    state.signatures = {moved[n]: u for n, u in state.signatures.items()}
 
 
 def _upgrade(state: _Packing, source: _Source, working: WorkingSet | None) -> None:

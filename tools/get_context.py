@@ -18,8 +18,10 @@
 2. **Neighbours** (`_neighbours`): from the best units, what they need and what needs them:
    callees and base classes (out), callers and subclasses (in, tests among them) from the
    reference graph, ranked by personalized PageRank (`indexer.graph.expand`) and weighted
-   by the seed's relevance; from the best files, the files they import and the test files
-   importing them. A neighbour is a signature unless there is evidence for its body: the
+   by the seed's relevance; from the best files, the `FILE_NEIGHBOURS` best ranked of the
+   files they import and the files (tests among them) importing them, each as one line (a
+   Go file "imports" its whole package: 29 such lines took a quarter of an 8k answer on
+   gin). A neighbour is a signature unless there is evidence for its body: the
    task names it, or it is one of the best hit's `CALL_BODIES` best ranked callers and
    callees. Files the user edited lately (the watcher's recent paths) rank higher. A unit
    of a test file (a hit or a neighbour) is a signature unless the task names it
@@ -67,6 +69,7 @@ SEED_SYMBOLS = 6  # units whose graph neighbours are added
 SEED_FILES = 3
 NEIGHBOUR_WEIGHT = 0.6  # a neighbour's score against its seed's
 FILE_WEIGHT = 0.25
+FILE_NEIGHBOURS = 4  # files importing or imported by a best file, best ranked first
 RECENT_BOOST = 1.5  # files the user edited lately
 DIRECTORIES = 3
 HEAD_LINES = 60  # at most this much of a file's top (imports, constants)
@@ -373,9 +376,9 @@ def _neighbours(ctx: LiveIndex, definitions: Definitions, found: list[Unit], pat
     files = list(dict.fromkeys(u.path for u in found))[:SEED_FILES]
     for rank, p in enumerate(files):
         hood = expand(ctx.index.store, [file_node(p)], "both", 1)
-        for n in hood.nodes.values():
-            if n.depth == 0 or n.kind != "file" or n.path is None:
-                continue
+        near = [n for n in hood.nodes.values()
+                if n.depth > 0 and n.kind == "file" and n.path is not None]
+        for n in sorted(near, key=lambda n: (-n.score, n.path or ""))[:FILE_NEIGHBOURS]:
             score = found[0].score * FILE_WEIGHT / (1 + rank) * (0.5 + n.score)
             out.append(Unit(n.path, 1, 1, "file", None, "", "", score,
                             [_file_reason(hood, n.key, p)], "line"))
