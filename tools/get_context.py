@@ -376,12 +376,13 @@ def _neighbours(ctx: LiveIndex, definitions: Definitions, found: list[Unit], pat
     files = list(dict.fromkeys(u.path for u in found))[:SEED_FILES]
     for rank, p in enumerate(files):
         hood = expand(ctx.index.store, [file_node(p)], "both", 1)
-        near = [n for n in hood.nodes.values()
+        near = [(-n.score, n.path, n.key) for n in hood.nodes.values()
                 if n.depth > 0 and n.kind == "file" and n.path is not None]
-        for n in sorted(near, key=lambda n: (-n.score, n.path or ""))[:FILE_NEIGHBOURS]:
-            score = found[0].score * FILE_WEIGHT / (1 + rank) * (0.5 + n.score)
-            out.append(Unit(n.path, 1, 1, "file", None, "", "", score,
-                            [_file_reason(hood, n.key, p)], "line"))
+        for minus, n_path, key in sorted(near)[:FILE_NEIGHBOURS]:  # best ranked first
+            n_score = -minus
+            score = found[0].score * FILE_WEIGHT / (1 + rank) * (0.5 + n_score)
+            out.append(Unit(n_path, 1, 1, "file", None, "", "", score,
+                            [_file_reason(hood, key, p)], "line"))
     return [u for u in out if _in_scope(u.path, path) or u.kind != "file"]
 
 
