@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from indexer.build.pipeline import index_repository, update_paths
 from indexer.disk.repo import IndexPaths, RepoIndex
 from indexer.live import LiveIndex
-from indexer.summaries.build import ancestors, subtree_hashes, summarize
+from indexer.summaries.build import FACTS_FORMAT, ancestors, subtree_hashes, summarize
 from tools.budget import json_tokens
 from tools.errors import ToolError
 from tools.summary import summarize_dir
@@ -139,3 +140,47 @@ def test_reading_a_summary_writes_nothing(small: LiveIndex) -> None:
     assert small.store.generation == generation + 1  # the update's write, none from the read
     after = small.store.query("SELECT path, subtree_hash, built_at FROM dir_summaries ORDER BY 1")
     assert after == rows
+
+
+GIN_LIKE = ("# Gin Web Framework\n\n[![Build](https://ci/badge.svg)](https://ci)\n\n"
+            "## Gin 1.12.0 is now available!\n\nWe're excited to announce the release of "
+            "**[Gin 1.12.0](https://gin-gonic.com/news/)**! It brings new features.\n\n---\n\n"
+            "Gin is a high-performance HTTP web framework written in [Go](https://go.dev/).\n")
+RIPGREP_LIKE = ("ripgrep (rg)\n------------\nripgrep is a line-oriented search tool that "
+                "recursively searches the current directory.\n\nDual-licensed under MIT.\n")
+
+
+@pytest.mark.parametrize(("readme", "lead"), [
+    (GIN_LIKE, "Gin is a high-performance HTTP web framework written in Go."),
+    (RIPGREP_LIKE, "ripgrep is a line-oriented search tool that recursively searches the "
+                   "current directory."),
+    ("Please read the [docs](https://x.org)!\n\nNo definition here.\n",
+     "Please read the docs!"),
+])
+def test_a_readmes_lead_is_what_it_says_the_project_is_without_link_markup(
+        tmp_path: Path, readme: str, lead: str) -> None:
+    from indexer.summaries import readme_lead
+
+    (tmp_path / "README.md").write_text(readme)
+    assert readme_lead(tmp_path, "README.md") == lead
+
+
+def test_summaries_saved_by_an_older_version_are_built_again_keeping_their_llm_summary(
+        small: LiveIndex) -> None:
+    store = small.store
+    with store.transaction() as cur:  # as the first version saved them: no format, another lead
+        for path, text in cur.execute("SELECT path, summary FROM dir_summaries").fetchall():
+            data = json.loads(text)
+            data.pop("format", None)
+            data["readme"] = "an old lead"
+            cur.execute("UPDATE dir_summaries SET summary = ?, llm_summary = ? WHERE path = ?",
+                        [json.dumps(data), f"llm of {path or '.'}", path])
+    # read at once as the new version builds it (in memory)...
+    assert summarize_dir(small, ".", depth=0).summaries[0].readme.startswith("Demo is")
+    store.set_meta("summaries_generation", str(store.generation))  # as the old version wrote it
+    small.refresh_summaries()  # ...and saved by the next start, CLI read or index update
+    top = summarize_dir(small, ".", depth=0).summaries[0]
+    assert top.readme == "Demo is a tiny app that greets people."
+    rows = store.query("SELECT summary, llm_summary FROM dir_summaries WHERE path = ''")
+    assert len(rows) == 1 and json.loads(rows[0][0])["format"] == FACTS_FORMAT
+    assert rows[0][1] == "llm of ."

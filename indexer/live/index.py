@@ -341,7 +341,10 @@ class LiveIndex:
         """Rebuild the directory summaries whose subtree changed (after every index update,
         so that reading tools find them built). Nothing to do, and nothing imported, when the
         store has not changed since the last refresh (the store records its generation)."""
-        generation = str(self.store.generation)
+        from indexer.summaries import FACTS_FORMAT  # a constant: imports nothing else
+
+        # the store's generation, and the version of the facts (a new one rebuilds them once)
+        generation = f"{self.store.generation} facts {FACTS_FORMAT}"
         if self.store.get_meta(SUMMARIES_GENERATION) == generation:
             return
         from indexer.summaries import build_summaries

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
         readme_lead,
     )
 
+# The version of the facts a saved summary holds (its JSON's "format"): summaries saved by an
+# older one are built again, once (2: a README's lead is the paragraph defining the project).
+FACTS_FORMAT = 2
+
 _WHERE = {
     "Built": "indexer.summaries.build",
     "Sampler": "indexer.summaries.build",
@@ -37,6 +41,7 @@ _WHERE = {
 }
 
 __all__ = [
+    "FACTS_FORMAT",
     "Built",
     "Sampler",
     "SaveLlm",

@@ -40,6 +40,7 @@ from typing import Any
 from indexer.core import duckdb
 from indexer.graph import private_cursor
 from indexer.store import Store, atomic, text_column
+from indexer.summaries import FACTS_FORMAT
 from indexer.summaries.facts import entry_points, key_symbols, readme_lead
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class Built:
 
     def to_json(self) -> str:
         return json.dumps(
-            {
+            {"format": FACTS_FORMAT} | {
                 k: getattr(self, k)
                 for k in (
                     "files",
@@ -98,8 +99,12 @@ class Built:
         )
 
     @classmethod
-    def from_json(cls, path: str, subtree_hash: str, text: str) -> Built:
+    def from_json(cls, path: str, subtree_hash: str, text: str) -> Built | None:
+        """The summary saved as `text`, or None when an older version of the facts wrote it
+        (it is built again, once)."""
         data = json.loads(text)
+        if data.pop("format", 1) != FACTS_FORMAT:
+            return None
         data["key_symbols"] = [(float(s), str(t)) for s, t in data["key_symbols"]]
         return cls(path=path, subtree_hash=subtree_hash, **data)
 
@@ -219,8 +224,9 @@ def _load_cached(store: Store, hashes: dict[str, str]) -> dict[str, Built]:
     out: dict[str, Built] = {}
     for p, h, text, llm in rows:
         b = Built.from_json(p, h, text)
-        b.llm_summary = llm
-        out[p] = b
+        if b is not None:
+            b.llm_summary = llm
+            out[p] = b
     return out
 
 
@@ -251,9 +257,11 @@ def _insert(cur: duckdb.DuckDBPyConnection, table: dict[str, Any]) -> None:
             "DELETE FROM dir_summaries WHERE path IN (SELECT path FROM _new) "
             "AND llm_summary IS NULL"
         )
+        # an LLM summary of the same (path, hash) stays: it describes the same files
         cur.execute(
-            "INSERT OR REPLACE INTO dir_summaries SELECT path, subtree_hash, summary, "
-            f"NULL, {time.time()} FROM _new"
+            "INSERT OR REPLACE INTO dir_summaries SELECT n.path, n.subtree_hash, n.summary, "
+            f"d.llm_summary, {time.time()} FROM _new n "
+            "LEFT JOIN dir_summaries d USING (path, subtree_hash)"
         )
         cur.unregister("_new")
 

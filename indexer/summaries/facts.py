@@ -84,19 +84,42 @@ def _package_entries(root: Path, manifest: str) -> list[str]:
     return [posixpath.normpath(posixpath.join(base, t)) for t in targets]
 
 
+LEAD_PARAGRAPHS = 5  # prose paragraphs searched for the one that says what the project is
+_DEFINES = re.compile(r"\b(?:is|are)\s+(?:a|an|the)\b", re.IGNORECASE)
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")  # [text](url) -> text; images: their alt text
+_EMPHASIS = re.compile(r"\*\*|__")
+
+
 def readme_lead(root: Path, rel: str, limit: int = 400) -> str:
-    """The first prose paragraph of a README: no headings, badges, HTML or directives."""
+    """What a README says the project is: among its first `LEAD_PARAGRAPHS` prose paragraphs
+    (no headings, badges, HTML or directives), the first that defines something ("Gin is a
+    high-performance HTTP web framework", past a release announcement), else the first;
+    Markdown links and bold reduced to their text."""
     try:
         text = (root / rel).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
+    prose: list[str] = []
     for para in re.split(r"\n\s*\n", text):
-        lines = [ln.strip() for ln in para.strip().splitlines()]
-        if not lines or _not_prose(lines):
-            continue
-        lead = " ".join(lines)
-        return lead if len(lead) <= limit else lead[: limit - 3].rsplit(" ", 1)[0] + "..."
-    return ""
+        lines = _past_heading([ln.strip() for ln in para.strip().splitlines()])
+        if lines and not _not_prose(lines):
+            prose.append(_EMPHASIS.sub("", _LINK.sub(r"\1", " ".join(lines))))
+            if len(prose) == LEAD_PARAGRAPHS:
+                break
+    if not prose:
+        return ""
+    lead = next((p for p in prose if _DEFINES.search(p[:200])), prose[0])
+    return lead if len(lead) <= limit else lead[: limit - 3].rsplit(" ", 1)[0] + "..."
+
+
+def _past_heading(lines: list[str]) -> list[str]:
+    """A paragraph's lines after a heading it starts with (`# Title` or an underlined title
+    with no blank line before the text: "ripgrep (rg)" / "----" / "ripgrep is a ...")."""
+    if len(lines) > 2 and set(lines[1]) <= set("=-~^*#"):
+        return lines[2:]
+    if len(lines) > 1 and lines[0].startswith("#"):
+        return lines[1:]
+    return lines
 
 
 def _not_prose(lines: list[str]) -> bool:
