@@ -152,8 +152,8 @@ RIPGREP_LIKE = ("ripgrep (rg)\n------------\nripgrep is a line-oriented search t
 
 @pytest.mark.parametrize(("readme", "lead"), [
     (GIN_LIKE, "Gin is a high-performance HTTP web framework written in Go."),
-    (RIPGREP_LIKE, "ripgrep is a line-oriented search tool that recursively searches the "
-                   "current directory."),
+    (RIPGREP_LIKE, ("ripgrep is a line-oriented search tool that recursively searches the "
+                    "current directory.")),
     ("Please read the [docs](https://x.org)!\n\nNo definition here.\n",
      "Please read the docs!"),
 ])
