@@ -140,3 +140,12 @@ def test_gin_context_methods_are_receiver_qualified(corpus: Callable[[str], Path
     methods = {s.qualname for s in parsed.symbols if s.kind == "method"}
     assert {"Context.JSON", "Context.Next", "Context.Abort", "Context.Param"} <= methods
     assert parsed.error is None
+
+
+def test_go_grouped_constants_variables_and_types_are_all_definitions() -> None:
+    source = (b"package x\n\nconst (\n\tA = 1\n\tB = 2\n)\n\nvar (\n"
+              b"\tErrClosed = errors.New(\"closed\")\n\tErrTimeout = errors.New(\"timeout\")\n)\n\n"
+              b"type (\n\tT int\n\tU struct{}\n)\n\nvar single = 3\n")
+    found = {(s.name, s.kind, s.start_line) for s in parse_source(source, "go").symbols}
+    assert {("A", "constant", 4), ("B", "constant", 5), ("ErrClosed", "variable", 9),
+            ("ErrTimeout", "variable", 10), ("T", "type", 14), ("single", "variable", 18)} <= found

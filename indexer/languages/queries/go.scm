@@ -34,6 +34,10 @@
 (source_file (var_declaration
   (var_spec name: (identifier) @name.definition.variable) @definition.variable))
 
+; grouped: `var ( ErrX = ...; ErrY = ... )` wraps its specs in a list (`const ( ... )` does not)
+(source_file (var_declaration (var_spec_list
+  (var_spec name: (identifier) @name.definition.variable) @definition.variable)))
+
 ; embedded structs and interfaces
 (field_declaration_list
   (field_declaration . type: [(type_identifier) (qualified_type) (pointer_type)] @name.reference.inherit .))
