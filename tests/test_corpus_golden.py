@@ -2,7 +2,8 @@
 
 Any change in walk, parse or chunk rules shows up here as a diff. When a change is
 intended, regenerate with `SEXTANT_UPDATE_GOLDENS=1 pytest tests/test_corpus_golden.py`
-and review the diff of tests/fixtures/corpus_golden.json like code.
+and review the diff of tests/fixtures/corpus_golden.json like code; then bump
+`indexer.build.pipeline.EXTRACTION_RULES`, so that existing indexes read their files again.
 """
 
 from __future__ import annotations

@@ -107,6 +107,32 @@ def test_a_run_with_no_changes_rewrites_nothing_and_keeps_the_generation(
     assert again.unchanged == first.files and again.generation == first.generation
 
 
+def test_an_index_built_with_other_extraction_rules_reads_every_file_again_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "repo"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "errors.go").write_text(
+        'package pkg\n\nvar (\n\tErrClosed = New("closed")\n)\n')
+    (root / "pkg" / "util.go").write_text("package pkg\n\nfunc Helper() int { return 1 }\n")
+    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "idx")) as index:
+        index_repository(index)
+        # as an older version left it: its rules missed ErrClosed, and said so in the store
+        index.store.query("DELETE FROM symbols WHERE name = 'ErrClosed'")
+        index.store.set_meta("extraction_rules", "1")
+        parsed: list[str] = []
+        real_chunk_source = pipeline._chunk_source
+        monkeypatch.setattr(pipeline, "_chunk_source", lambda path, *args: (
+            parsed.append(path), real_chunk_source(path, *args))[1])
+        upgraded = index_repository(index)
+        assert (upgraded.indexed, upgraded.unchanged) == (2, 0)
+        assert sorted(parsed) == ["pkg/errors.go", "pkg/util.go"]
+        names = {r[0] for r in index.store.query("SELECT name FROM symbols")}
+        assert {"ErrClosed", "Helper"} <= names
+        again = index_repository(index)  # once: the rules are recorded
+        assert (again.indexed, again.unchanged) == (0, 2)
+
+
 # -- property: random edit sequences --------------------------------------------------------
 
 FILES = ("a.py", "b.py", "pkg/c.py", "pkg/sub/d.py", "notes.md")

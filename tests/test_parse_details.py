@@ -149,3 +149,11 @@ def test_go_grouped_constants_variables_and_types_are_all_definitions() -> None:
     found = {(s.name, s.kind, s.start_line) for s in parse_source(source, "go").symbols}
     assert {("A", "constant", 4), ("B", "constant", 5), ("ErrClosed", "variable", 9),
             ("ErrTimeout", "variable", 10), ("T", "type", 14), ("single", "variable", 18)} <= found
+
+
+def test_a_bundlers_annotation_is_passed_over_not_taken_for_the_doc() -> None:
+    source = (b"/** Make a ref. */\n/*#__PURE__*/\nexport function ref(value) {\n  return value\n}\n"
+              b"/*@__NO_SIDE_EFFECTS__*/\nexport function isRef(r: any): boolean {\n"
+              b"  return !!r\n}\n")
+    docs = {s.name: s.doc for s in parse_source(source, "typescript").symbols}
+    assert docs == {"ref": "Make a ref.", "isRef": ""}

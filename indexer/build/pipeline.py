@@ -414,6 +414,13 @@ def _lexical_commit(index: RepoIndex, generation: int | None) -> Iterator[None]:
 
 
 _WALK_META = "walk_options"  # the size limit and secrets choice of the last build
+# The version of the rules that turn a file into symbols, references and chunks (the language
+# queries, extraction, chunking). An index built with other rules has every file read again
+# once (their embeddings come from the cache): after an upgrade, unchanged files get what the
+# new rules find too. Bump it with any change that moves tests/fixtures/corpus_golden.json or
+# what a file's symbols carry. 2: Go's grouped variables; bundlers' annotations are no doc.
+EXTRACTION_RULES = "2"
+_RULES_META = "extraction_rules"
 
 
 def saved_walk_options(index: RepoIndex, base: WalkOptions | None = None) -> WalkOptions:
@@ -439,6 +446,10 @@ def index_repository(
     started = time.perf_counter()
     stats = IndexStats()
     known = index.store.file_states()
+    rules_moved = index.store.get_meta(_RULES_META) != EXTRACTION_RULES
+    if known and rules_moved:  # every file is read again: no size, time or hash matches
+        log.info("the index was built with other extraction rules: reading every file again")
+        known = {path: (-1, -1, "") for path in known}
     changed: list[FileEntry] = []
     skipped: list[tuple[str, str, str]] = []
     seen: set[str] = set()
@@ -474,6 +485,8 @@ def index_repository(
                             "index_secrets": opts.walk.index_secrets})
     if index.store.get_meta(_WALK_META) != walk_meta:  # a refresh with no change writes nothing
         index.store.set_meta(_WALK_META, walk_meta)
+    if rules_moved:
+        index.store.set_meta(_RULES_META, EXTRACTION_RULES)
     index.save_static()
     stats.generation = index.store.generation
     stats.seconds = time.perf_counter() - started

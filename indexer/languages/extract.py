@@ -6,6 +6,7 @@ fast path; symbol details (signature, doc, wrapper range) cost a few node calls 
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,6 +35,9 @@ _strip_module = lru_cache(maxsize=4096)(strip_module)
 SIGNATURE_CAP = 200
 _SIGNATURE_SCAN = 1200  # bytes of declaration looked at before collapsing
 _MAX_DOC_COMMENTS = 60
+# a bundler's annotation between a doc comment and its definition (`/*@__NO_SIDE_EFFECTS__*/`,
+# `/* #__PURE__ */`): passed over, never taken for the doc
+_PRAGMA = re.compile(r"/\*\s*[#@]__[A-Z_]+__\s*\*/")
 _MAX_WRAPPED = 8  # decorators/keywords a wrapper may hold besides the definition
 
 _DEF_KIND_ALIASES = {
@@ -394,7 +398,7 @@ class Extractor:
         skip = self.spec.doc_skip
         while sibling is not None and len(comments) < _MAX_DOC_COMMENTS:
             kind = sibling.type
-            if kind in skip:
+            if kind in skip or ("comment" in kind and _PRAGMA.fullmatch(self.text(sibling))):
                 row = sibling.start_point[0]
                 sibling = sibling.prev_sibling
             elif "comment" in kind and sibling.end_point[0] >= row - 1:
