@@ -448,7 +448,8 @@ def index_repository(
     known = index.store.file_states()
     rules_moved = index.store.get_meta(_RULES_META) != EXTRACTION_RULES
     if known and rules_moved:  # every file is read again: no size, time or hash matches
-        log.info("the index was built with other extraction rules: reading every file again")
+        log.warning("the index was built by another version's extraction rules: reading every "
+                    "file again, once")
         known = {path: (-1, -1, "") for path in known}
     changed: list[FileEntry] = []
     skipped: list[tuple[str, str, str]] = []
