@@ -295,3 +295,24 @@ def test_flask_app_has_a_chunk_for_add_url_rule(corpus: Callable[[str], Path]) -
     assert "# class App(Scaffold)" in rule[0].header
     assert "def add_url_rule(" in rule[0].text
     assert_well_formed(chunks, source.decode())
+
+
+def test_a_line_that_only_closes_brackets_stays_with_what_it_closes(
+        corpus: Callable[[str], Path]) -> None:
+    """vue-core: `});` after a test block, `}` after an if at the top level; before, 1,017 of
+    its chunks (and gin's after a `const ( ... )` group) started with such a line."""
+    from indexer.parse import parse_source
+
+    root = corpus("vue-core") / "packages"
+    starts = []
+    for rel in ("reactivity/__tests__/effect.spec.ts", "reactivity/src/watch.ts",
+                "reactivity/src/collectionHandlers.ts", "shared/__tests__/toDisplayString.spec.ts"):
+        text = (root / rel).read_text()
+        lines = text.splitlines()
+        chunks = chunk_file(rel, text, "typescript", parse_source(text.encode(), "typescript"))
+        assert chunks[0].start_line == 1 and chunks[-1].end_line >= len(lines) - 1
+        starts += [(rel, c.start_line, lines[c.start_line - 1]) for c in chunks]
+    # (a window cut inside a long body may still start at a deep `}`)
+    closing = [s for s in starts if len(s[2]) - len(s[2].lstrip()) <= 2
+               and not s[2].strip().translate(str.maketrans("", "", "})];,"))]
+    assert len(starts) > 40 and not closing, closing

@@ -418,7 +418,8 @@ _WALK_META = "walk_options"  # the size limit and secrets choice of the last bui
 # queries, extraction, chunking). An index built with other rules has every file read again
 # once (their embeddings come from the cache): after an upgrade, unchanged files get what the
 # new rules find too. Bump it with any change that moves tests/fixtures/corpus_golden.json or
-# what a file's symbols carry. 2: Go's grouped variables; bundlers' annotations are no doc.
+# what a file's symbols carry. 2: Go's grouped variables; bundlers' annotations are no doc;
+# a line that only closes brackets stays with the chunk before it.
 EXTRACTION_RULES = "2"
 _RULES_META = "extraction_rules"
 

@@ -138,17 +138,28 @@ def _layout(
 
 
 def _gap(ctx: Ctx, pieces: list[Piece], lo: int, hi: int, scope: tuple[str, ...]) -> None:
-    """Code between units: a block, or glued to the previous piece when only punctuation."""
+    """Code between units: a block; the lines it starts with that only close brackets (the
+    `)` of Go's `const ( ... )`, a `});`) are glued to the previous piece instead."""
     lo, hi = ctx.trim(lo, hi)
     if lo >= hi:
         return
-    est = ctx.est(lo, hi)
-    first, last = ctx.span(lo, hi)
-    trivial = last - first <= 24 and not ctx.data[first:last].translate(None, b" \t\r\n})];,")
-    if trivial and pieces and pieces[-1].byte_span is None:
-        pieces[-1].end, pieces[-1].est = hi, pieces[-1].est + est
-        return
-    pieces.extend(fit(ctx, Piece(lo, hi, "block", est, scope)))
+    if pieces and pieces[-1].byte_span is None:
+        closed = line = lo
+        while line < hi and (ctx.blank(line) or _closes(ctx, line)):
+            line += 1
+            closed = line if not ctx.blank(line - 1) else closed
+        if closed > lo:
+            pieces[-1].end, pieces[-1].est = closed, pieces[-1].est + ctx.est(lo, closed)
+            lo, hi = ctx.trim(closed, hi)
+            if lo >= hi:
+                return
+    pieces.extend(fit(ctx, Piece(lo, hi, "block", ctx.est(lo, hi), scope)))
+
+
+def _closes(ctx: Ctx, line: int) -> bool:
+    """Whether `line` only closes brackets (at most 24 bytes of `)`, `}`, `]`, `;`, `,`)."""
+    first, last = ctx.span(line, line + 1)
+    return last - first <= 24 and not ctx.data[first:last].translate(None, b" \t\r\n})];,")
 
 
 def _unit(ctx: Ctx, node: _Node, start: int, end: int, scope: tuple[str, ...]) -> list[Piece]:
