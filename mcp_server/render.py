@@ -52,6 +52,9 @@ def summary(r: Any) -> str:
         out.append(f"{s.path}/  {s.files} files, {s.lines} lines ({langs})")
         if s.readme:
             out.append(f"    {s.readme[:200]}")
+        out += [f"    {label}: {', '.join(values)}" for label, values in (
+            ("entry points", s.entry_points), ("depends on", s.depends_on),
+            ("used by", s.used_by), ("external", s.external)) if values]
         out.extend(f"    * {k}" for k in s.key_symbols[:10])
     return "\n".join(out)
 

@@ -63,6 +63,18 @@ def test_status_json_lists_languages_and_skip_reasons(flask_repo: Path) -> None:
     assert out["languages"]["python"] > 50 and out["skipped"]
 
 
+def test_summary_command_prints_what_a_directory_uses_and_what_uses_it(
+        flask_repo: Path) -> None:
+    sextant("index", str(flask_repo), "--no-embed")
+    proc = sextant("summary", "--repo", str(flask_repo), "src/flask")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("src/flask/  ")
+    used_by = next(ln for ln in lines if ln.strip().startswith("used by: "))
+    assert "tests" in used_by.split(": ", 1)[1].split(", ")
+    assert any(ln.strip().startswith("external: ") and "werkzeug" in ln for ln in lines)
+
+
 def test_symbol_command_prints_the_definition(flask_repo: Path) -> None:
     sextant("index", str(flask_repo), "--no-embed")
     proc = sextant("symbol", "--repo", str(flask_repo), "Flask.add_url_rule", "--no-body")
