@@ -101,6 +101,13 @@ def test_unknown_symbol_error_suggests_close_names(flask: LiveIndex) -> None:
         expand_dependencies(flask, "add_url_rul")
 
 
+def test_a_directory_target_points_to_its_summary_and_one_of_its_files(flask: LiveIndex) -> None:
+    for target in ("src/flask/json", "src/flask/json/"):
+        with pytest.raises(ToolError, match=r"is a directory: summarize_dir \(path='src/flask/json'"
+                                            r"\).*e\.g\. 'src/flask/json/[a-z_]+\.py'"):
+            expand_dependencies(flask, target)
+
+
 def test_unknown_path_error_suggests_close_paths(flask: LiveIndex) -> None:
     with pytest.raises(ToolError, match="src/flask/app.py"):
         expand_dependencies(flask, "src/flask/ap.py")
