@@ -79,7 +79,8 @@ def register_get_context(server: MCPServer, call: Callable[..., Awaitable[BaseMo
             ge=budget.MIN_MAX_TOKENS, le=budget.MAX_MAX_TOKENS,
             description="Upper bound on the answer in cl100k tokens")] = DEFAULT_CONTEXT_TOKENS,
         path: Annotated[str | None, Field(max_length=500, description=(
-            "Only code under this directory or matching this glob"))] = None,
+            "Search only under this directory or matching this glob (what the code found "
+            "calls or is called by may be elsewhere)"))] = None,
         repo: Annotated[str | None, Field(max_length=200, description=(
             "Repository name (default: every repository the server serves, sharing "
             "max_tokens)"))] = None,

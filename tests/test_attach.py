@@ -61,6 +61,14 @@ async def test_cli_and_a_second_stdio_server_answer_while_a_stdio_server_owns_th
             data = json.loads(cli.stdout)
             assert data["results"][0]["symbol"] == "serve_forever" and "took_ms" in data
 
+            context = await run_cli("context", "--repo", str(root), "--index-dir",
+                                    str(index_dir), "--json", "--max-tokens", "1000",
+                                    "--path", "server.py", "how do the requests get served")
+            assert context.returncode == 0, context.stderr.decode()
+            answer = json.loads(context.stdout)  # the owner's answer, within its budget
+            assert 0 < answer["tokens"] <= 1000 and answer["items"]
+            assert [i for i in answer["items"] if i["path"] == "server.py"]
+
             status = await run_cli("status", "--repo", str(root), "--index-dir", str(index_dir),
                                    "--json")
             assert status.returncode == 0 and json.loads(status.stdout)["files"] == 2

@@ -466,3 +466,35 @@ def test_no_file_is_named_in_a_line_where_the_answer_holds_its_code(tmp_path: Pa
     assert len(code) > 4
     lines = [i for i in out.items if i.kind == "file" and i.detail == "line"]
     assert not [i for i in lines if i.path in code], lines
+
+
+def test_path_bounds_the_search_and_the_files_named_not_the_call_graph(tmp_path: Path) -> None:
+    files = {"core/ledger.py": "from core import money\n\n\ndef settle_ledger(entries):\n"
+                               '    """Settle the ledger: sum the entries."""\n'
+                               "    return money.total(entries)\n",
+             "core/money.py": "def total(values):\n    return sum(values)\n",
+             "web/report.py": "from core.ledger import settle_ledger\n\n\n"
+                              "def monthly_report(rows):\n    return settle_ledger(rows)\n",
+             "web/ledger_page.py": "def render_ledger_page(entries):\n"
+                                   '    """Show the ledger entries, settled."""\n'
+                                   "    return entries\n"}
+    with live_over(tmp_path, files) as live:
+        for scope in ("core", "core/", "core/*.py", "core/ledger.py"):
+            out = get_context(live, "settle the ledger entries", max_tokens=4000, path=scope)
+            outside = [i for i in out.items if i.kind != "directory"
+                       and not i.path.startswith("core/")]
+            # the page matches the task's words but lies outside: not searched, not named
+            assert not [i for i in outside if i.path == "web/ledger_page.py"], (scope, outside)
+            # the caller comes through the call graph, as what the code found needs
+            assert all(i.kind != "file" and "settle_ledger" in i.reason for i in outside), (
+                scope, outside)
+
+
+
+def test_a_scope_is_a_glob_a_file_or_a_directory() -> None:
+    from tools.source import in_scope
+
+    assert all(in_scope("core/money.py", s) for s in (None, "", "core", "core/", "core/*.py",
+                                                      "core/money.py", "*/money.py"))
+    assert not any(in_scope("core/money.py", s) for s in ("cor", "core/ledger.py", "web",
+                                                          "core/*.go"))

@@ -60,7 +60,7 @@ from tools.errors import ToolError
 from tools.freshness import freshness as answer_freshness
 from tools.models import SearchHit
 from tools.search import is_test_unit, path_prior, plan_query, search_code
-from tools.source import check_glob, read_lines
+from tools.source import check_glob, in_scope, read_lines
 from tools.working_set import WorkingSet
 
 SEARCH_K = 15  # search hits per 6000 tokens of budget (at least this many)
@@ -346,10 +346,6 @@ def _symbol_unit(d: Definition, score: float, reason: str, max_detail: str = "bo
 # -- stage 2 ----------------------------------------------------------------------------------
 
 
-def _in_scope(p: str, path: str | None) -> bool:
-    return not path or p.startswith(path.rstrip("/") + "/") or posixpath.dirname(p) == path
-
-
 def _neighbours(ctx: LiveIndex, definitions: Definitions, found: list[Unit], path: str | None,
                 names: frozenset[str] | set[str] = frozenset()) -> list[Unit]:
     """Callers, callees, bases and subclasses of the best definitions; imports and importing
@@ -383,7 +379,9 @@ def _neighbours(ctx: LiveIndex, definitions: Definitions, found: list[Unit], pat
             score = found[0].score * FILE_WEIGHT / (1 + rank) * (0.5 + n_score)
             out.append(Unit(n_path, 1, 1, "file", None, "", "", score,
                             [_file_reason(hood, key, p)], "line"))
-    return [u for u in out if _in_scope(u.path, path) or u.kind != "file"]
+    # `path` bounds where the task is searched and which files are named; what the code
+    # found calls or is called by comes from wherever it is
+    return [u for u in out if in_scope(u.path, path) or u.kind != "file"]
 
 
 def _call_partners(hood: Neighbourhood, nodes: list[Node]) -> set[str]:

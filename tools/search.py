@@ -37,7 +37,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import math
 import posixpath
@@ -60,7 +59,7 @@ from tools.models import Omitted, SearchHit, SearchResult, TierCoverage
 from tools.query_analysis import PROSE_WEIGHT, dense_text, frames, names_file, weighted_terms
 from tools.ranking_weights import ActiveWeights, active_weights
 from tools.search_narrow import BlockHit, Narrowed, narrow_blocks
-from tools.source import check_glob
+from tools.source import check_glob, in_scope
 from tools.ties import Hits, Location, by_location, complete_ties
 from tools.vendored import VENDORED_PRIOR, is_vendored, vendored
 
@@ -512,7 +511,7 @@ def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
         row = (cand.chunk_id, p, start, end, symbol, kind, lang)
         if language and (lang or "text") != language.lower():
             continue
-        if path and not fnmatch.fnmatch(p, path) and not p.startswith(path.rstrip("/") + "/"):
+        if not in_scope(p, path):
             continue
         score = cand.score * path_prior(p, symbol) * _path_match(p, plan)
         if copies and is_vendored(p, copies):

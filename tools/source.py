@@ -11,6 +11,7 @@ the check (O_NOFOLLOW), never blocks on a FIFO or device, and reads a bounded pr
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import stat
 from pathlib import Path, PurePosixPath
@@ -34,6 +35,12 @@ def check_rel(rel: str) -> PurePosixPath:
     if ".." in pure.parts:
         raise ToolError(f"path {rel!r} contains '..': give it relative to the repository root")
     return pure
+
+
+def in_scope(path: str, scope: str | None) -> bool:
+    """Whether `path` is within a tool's `path` argument: a glob it matches, or a directory
+    it is under (no scope: everywhere)."""
+    return not scope or fnmatch.fnmatch(path, scope) or path.startswith(scope.rstrip("/") + "/")
 
 
 def check_glob(pattern: str) -> PurePosixPath:
