@@ -17,9 +17,10 @@ from tests.model_marks import needs_model
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def sextant(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def sextant(*args: str, cwd: Path | None = None,
+            stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "mcp_server.cli", *args], capture_output=True, check=False,
-                          text=True, timeout=300, cwd=cwd or ROOT,
+                          text=True, timeout=300, cwd=cwd or ROOT, input=stdin,
                           env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home()),
                                "PYTHONPATH": str(ROOT)})
 
@@ -262,11 +263,8 @@ def test_context_command_answers_a_task_within_its_budget_from_an_argument_or_st
                  '  File "src/flask/app.py", line 1, in wsgi_app\n'
                  '  File "src/flask/ctx.py", line 1, in push\n'
                  'RuntimeError: Working outside of application context.\n')
-    piped = subprocess.run([sys.executable, "-m", "mcp_server.cli", "context", "--repo",
-                            str(flask_repo), "--max-tokens", "3000", "-"], input=traceback,
-                           capture_output=True, text=True, timeout=300, cwd=ROOT, check=False,
-                           env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home()),
-                                "PYTHONPATH": str(ROOT)})
+    piped = sextant("context", "--repo", str(flask_repo), "--max-tokens", "3000", "-",
+                    stdin=traceback)
     assert piped.returncode == 0, piped.stderr
     # what the model reads over MCP: a header, then each body under `## path:lines kind name`
     assert piped.stdout.startswith("context for the task:")

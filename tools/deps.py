@@ -74,12 +74,12 @@ def _resolve_target(ctx: LiveIndex, target: str) -> list[Node]:
     if found:
         return [symbol_node(d) for d in _same_rank(found, target)]
     directory = rel.rstrip("/")
-    if directory and ctx.index.store.query_one(
-            "SELECT 1 FROM files WHERE starts_with(path, ?) LIMIT 1", [directory + "/"]):
+    inside = _first_file(ctx, directory) if directory else None
+    if inside is not None:
         raise ToolError(
             f"{target!r} is a directory: summarize_dir (path={directory!r}) lists what it "
             "depends on and what uses it; expand_dependencies takes a file or a symbol, e.g. "
-            f"{_first_file(ctx, directory)!r}")
+            f"{inside!r}")
     if "/" in target or "." in target.rsplit("/", 1)[-1] and _looks_like_path(target):
         raise ToolError(
             f"{target!r} is not an indexed file or known symbol; {_suggest_paths(ctx, rel)}"
@@ -87,13 +87,14 @@ def _resolve_target(ctx: LiveIndex, target: str) -> list[Node]:
     raise ToolError(f"no file or symbol named {target!r}; {_suggest_symbols(ctx, target)}")
 
 
-def _first_file(ctx: LiveIndex, directory: str) -> str:
-    """The directory's most imported file (its first by path when none is imported)."""
+def _first_file(ctx: LiveIndex, directory: str) -> str | None:
+    """The directory's most imported file (its first by path when none is imported); None
+    when no indexed file is under it."""
     row = ctx.index.store.query_one(
         "SELECT f.path FROM files f LEFT JOIN file_rank r USING (path) "
         "WHERE starts_with(f.path, ?) ORDER BY r.rank DESC NULLS LAST, f.path LIMIT 1",
         [directory + "/"])
-    return row[0] if row else directory
+    return row[0] if row else None
 
 
 def _looks_like_path(target: str) -> bool:
