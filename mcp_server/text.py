@@ -226,7 +226,7 @@ def _context(r: ContextResult, ws: bool) -> str:
 
 
 def _context_item(item: ContextItem, ws: bool) -> str:
-    why = f" ({item.reason})" if item.reason and item.reason != item.text else ""
+    why = f" ({item.reason})" if item.reason else ""
     where = _in(item.repo, ws)
     if item.kind == "directory" or (item.kind == "file" and item.detail == "line"):
         return f"\n{item.kind} {where}{item.path}: {item.text}{why}"

@@ -420,17 +420,19 @@ def test_a_file_top_that_does_not_fit_is_left_out_not_sent_as_an_empty_line(
     assert "150" in out.left_out[0].fetch  # how to read the lines instead
 
 
-def test_the_text_shows_a_whole_file_as_a_body_and_a_reason_only_when_it_adds_something(
+def test_the_text_shows_a_whole_file_as_a_body_and_a_files_line_says_why_once(
 ) -> None:
     from mcp_server.text import render
     from tools.context_models import ContextItem, ContextResult
+    from tools.context_pack import Unit, _line_item
     from tools.models import Freshness
 
+    line = _line_item(Unit("shop/util.py", 1, 1, "file", None, "", "", 1.0,
+                           ["imported by shop/cart.py"], "line"))
+    assert (line.text, line.reason) == ("imported by shop/cart.py", "")
     items = [ContextItem(path="shop/cart.py", start_line=1, end_line=2, kind="file",
                          detail="body", text="class Cart:\n    pass", reason="whole file"),
-             ContextItem(path="shop/util.py", start_line=0, end_line=0, kind="file",
-                         detail="line", text="imported by shop/cart.py",
-                         reason="imported by shop/cart.py")]
+             line]
     text = render(ContextResult(task="t", items=items, tokens=50, truncated=False,
                                 freshness=Freshness(fresh=True, generation=1)))
     assert "\n## shop/cart.py:1-2 file (whole file)\nclass Cart:\n    pass\n" in text

@@ -200,10 +200,10 @@ def _renderings(u: Unit, source: _Source) -> list[ContextItem]:
 
 def _line_item(u: Unit, repo: str | None = None) -> ContextItem:
     if u.kind in ("directory", "file", "module"):  # no lines of its own: a description
-        text = u.signature or ", ".join(u.reasons[:2])
+        why = ", ".join(u.reasons[:2])  # the text when there is no other (said once)
         return ContextItem(path=u.path, start_line=0, end_line=0, kind=u.kind,
-                           detail="line", text=text, reason=", ".join(u.reasons[:2]),
-                           repo=repo)
+                           detail="line", text=u.signature or why,
+                           reason=why if u.signature else "", repo=repo)
     first = (u.signature.splitlines() or [""])[0][:160]
     text = first or (f"{u.kind} {u.symbol}" if u.symbol else u.kind)
     return ContextItem(path=u.path, start_line=u.start, end_line=u.start, kind=u.kind,
