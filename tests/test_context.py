@@ -500,3 +500,24 @@ def test_a_scope_is_a_glob_a_file_or_a_directory() -> None:
                                                       "core/money.py", "*/money.py"))
     assert not any(in_scope("core/money.py", s) for s in ("cor", "core/ledger.py", "web",
                                                           "core/*.go"))
+
+
+def test_a_window_of_a_long_class_brings_what_its_lines_call_not_what_the_whole_class_calls(
+        tmp_path: Path) -> None:
+    helpers = "".join(f"def audit_step_{i}(rows):\n    return rows\n\n\n" for i in range(8))
+    methods = "".join(
+        f"    def post_batch_{i}(self, rows):\n"
+        + "".join(f"        rows = [r + {j} for r in rows]\n" for j in range(14))
+        + f"        return audit_step_{i % 8}(rows)\n\n" for i in range(16))
+    ledger = (helpers + "def current_vat_rate():\n    return 0.2\n\n\n"
+              "class GeneralLedger:\n"
+              '    """The general ledger: it books postings at the current VAT rate."""\n\n'
+              "    vat_rate = current_vat_rate()\n\n" + methods)
+    with live_over(tmp_path, {"books/ledger.py": ledger}) as live:
+        units = stages.gather(live, "the general ledger books postings at the VAT rate", None,
+                              8000)
+    window = next(u for u in units if u.kind == "chunk" and u.symbol == "GeneralLedger")
+    assert window.end - window.start < stages.MAX_BODY_LINES  # the class is longer
+    by_class = {u.symbol for u in units if "called by GeneralLedger" in u.reasons}
+    # the window's own call, not the calls in the methods below it
+    assert by_class == {"current_vat_rate"}, by_class

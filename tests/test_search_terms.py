@@ -72,6 +72,19 @@ def test_weighted_terms_scale_scores_and_a_commit_hash_in_a_query_is_dropped_not
         index.search(["socket"], 10)
 
 
+def test_the_commit_hashes_a_task_quotes_give_no_words_to_search_for() -> None:
+    task = ("Reintroduce the retry backoff pushed by mistake in 6c4a77ba24854dab793a8ff72110a0a2 "
+            "and reverted in bb7be1f6 (see a3f9e0c1.py and 1234567)")
+    plan = plan_query(task)
+    # the hashes' letter runs ("ba", "dab", "ff", "bb") would match code at random
+    assert {"reintroduce", "retry", "backoff", "pushed", "mistake", "reverted",
+            "1234567", "a3f9e0c1"} <= set(plan.terms), plan.terms
+    parts = {"6c4a77ba24854dab793a8ff72110a0a2", "bb7be1f6", "ba", "dab", "ff", "bb", "fd"}
+    assert not parts & (set(plan.terms) | plan.words), plan.terms
+    assert "6c4a77b" not in plan.semantic and "retry backoff" in plan.semantic
+    assert plan.files == ["a3f9e0c1.py"]  # a file name is not a hash
+
+
 def test_a_hyphenated_name_reaches_the_same_name_in_camel_or_snake_case(tmp_path: Path) -> None:
     """`v-for`, `--max-columns` and `keep-alive` are how users write names the code spells
     `vFor`, `max_columns` and `KeepAlive`; the words alone miss them (`v` is too short,

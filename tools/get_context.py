@@ -18,7 +18,9 @@
 2. **Neighbours** (`_neighbours`): from the best units, what they need and what needs them:
    callees and base classes (out), callers and subclasses (in, tests among them) from the
    reference graph, ranked by personalized PageRank (`indexer.graph.expand`) and weighted
-   by the seed's relevance; from the best files, the `FILE_NEIGHBOURS` best ranked of the
+   by the seed's relevance (a window of a definition too long to send is a seed for what
+   its own lines call, and for the definition's callers and bases: not for everything a
+   long class's methods call); from the best files, the `FILE_NEIGHBOURS` best ranked of the
    files they import and the files (tests among them) importing them, each as one line (a
    Go file "imports" its whole package: 29 such lines took a quarter of an 8k answer on
    gin). A neighbour is a signature unless there is evidence for its body: the
@@ -357,7 +359,8 @@ def _neighbours(ctx: LiveIndex, definitions: Definitions, found: list[Unit], pat
              for d in [_defn_of(defs[u.path], u)] if d is not None]
     for i, (unit, d) in enumerate(seeds):
         hood = expand(ctx.index.store, [symbol_node(d)], "both", 1)
-        nodes = [n for n in hood.nodes.values() if n.depth > 0 and n.defn is not None]
+        nodes = [n for n in hood.nodes.values() if n.depth > 0 and n.defn is not None
+                 and (unit.kind != "chunk" or _touched_by(hood, n.key, unit))]
         best = max((n.score for n in nodes), default=0.0) or 1.0
         partners = _call_partners(hood, nodes) if i == 0 else set()
         for n in nodes:
@@ -382,6 +385,16 @@ def _neighbours(ctx: LiveIndex, definitions: Definitions, found: list[Unit], pat
     # `path` bounds where the task is searched and which files are named; what the code
     # found calls or is called by comes from wherever it is
     return [u for u in out if in_scope(u.path, path) or u.kind != "file"]
+
+
+def _touched_by(hood: Neighbourhood, key: str, chunk: Unit) -> bool:
+    """Whether a neighbour of a long definition concerns the window `chunk` of it: it
+    refers to the definition, or the definition refers to it from the window's lines (a
+    chunk of a long class is not a seed for everything the class's methods call; its bases
+    stay)."""
+    seed = hood.seeds[0].key
+    return any(e.target == seed or e.kind == "inherits" or chunk.start <= e.line <= chunk.end
+               for e in hood.edges.values() if key in (e.source, e.target))
 
 
 def _call_partners(hood: Neighbourhood, nodes: list[Node]) -> set[str]:

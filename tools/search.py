@@ -108,6 +108,10 @@ _ALONE_BEFORE, _ALONE_AFTER = r"(?<![\w.:/`-])", r"(?![\w/`(-]|\.\w|::)"  # a wo
 _LOWER_WORD = re.compile(_ALONE_BEFORE + "[a-z][a-z0-9]*" + _ALONE_AFTER)
 _CALL = re.compile(r"([A-Za-z_][\w.]*)\(")
 _BACKTICK = re.compile(r"`([^`\n]{1,120})`")
+# a commit's hash ("reverted in 6c4a77b", "since a3f9e0c1"): it names a revision, not code, and
+# its letters and digits split into runs ("ba", "dab", "ff") that match code at random
+_COMMIT_HASH = re.compile(r"(?<![\w./-])(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}"
+                          r"(?![\w/-]|\.\w)")
 _TEST_PATH = re.compile(
     r"(^|/)(tests?|__tests__|spec|testing|testdata|fixtures?)(/|$)|(^|/)test_[^/]*$"
     r"|_test\.[a-z]+$|\.(test|spec)\.[a-z]+$|Tests?\.[a-z]+$")
@@ -179,7 +183,9 @@ def _trace_identifiers(query: str) -> tuple[list[str], list[str]]:
 
 
 def plan_query(query: str) -> QueryPlan:
-    """Split a query into lexical words, symbol names, named files and dense text."""
+    """Split a query into lexical words, symbol names, named files and dense text; the
+    commit hashes it quotes are left out of all of them."""
+    query = _COMMIT_HASH.sub(" ", query)
     words = query.split()
     long = len(words) > LONG_QUERY_WORDS
     trace_names, trace_files = _trace_identifiers(query)

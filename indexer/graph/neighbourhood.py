@@ -63,6 +63,7 @@ class Edge:
     kind: str  # imports, calls, inherits, uses, external
     detail: str
     weight: float
+    line: int = 0  # a reference's line in the source's file (symbol edges; 0: none)
 
 
 @dataclass(slots=True)
@@ -147,7 +148,8 @@ def _ref_pair(e: refgraph.RefEdge, outgoing: bool) -> tuple[Node, Edge]:
     src = symbol_node(e.source) if isinstance(e.source, Definition) else file_node(e.source)
     dst = symbol_node(e.target)
     detail = f"{e.path}:{e.line}, confidence {e.confidence:g}"
-    return (dst if outgoing else src), Edge(src.key, dst.key, e.kind, detail, e.confidence)
+    return (dst if outgoing else src), Edge(src.key, dst.key, e.kind, detail, e.confidence,
+                                            e.line)
 
 
 def _file_out(t: GraphTables, path: str) -> list[tuple[Node, Edge]]:
