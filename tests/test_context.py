@@ -521,3 +521,28 @@ def test_a_window_of_a_long_class_brings_what_its_lines_call_not_what_the_whole_
     by_class = {u.symbol for u in units if "called by GeneralLedger" in u.reasons}
     # the window's own call, not the calls in the methods below it
     assert by_class == {"current_vat_rate"}, by_class
+
+
+def test_a_hit_that_starts_at_a_doc_comment_is_its_definition_with_its_neighbours(
+        tmp_path: Path) -> None:
+    filler = "".join(f"\nfunc reshapeRows{i}(rows []float64) []float64 {{\n"
+                     + "".join(f"\trows = append(rows, {j})\n" for j in range(12))
+                     + "\treturn rows\n}\n" for i in range(12))
+    invoice = ("package billing\n" + filler + "\n"
+               "// SettleInvoice settles an invoice: it sums the invoice lines and applies\n"
+               "// the VAT rate of the billing period.\n"
+               "func SettleInvoice(lines []float64) float64 {\n"
+               "\treturn applyVat(sumLines(lines))\n}\n")
+    helpers = ("package billing\n\nfunc sumLines(lines []float64) float64 {\n"
+               "\ttotal := 0.0\n\tfor _, l := range lines {\n\t\ttotal += l\n\t}\n"
+               "\treturn total\n}\n\nfunc applyVat(amount float64) float64 {\n"
+               "\treturn amount * 1.2\n}\n" + filler.replace("reshapeRows", "padRows"))
+    comment = invoice.splitlines().index("// SettleInvoice settles an invoice: it sums the "
+                                         "invoice lines and applies") + 1
+    with live_over(tmp_path, {"billing/invoice.go": invoice, "billing/helpers.go": helpers}) as live:
+        units = stages.gather(live, "settle an invoice: sum the invoice lines, apply the VAT "
+                                    "rate of the billing period", None, 8000)
+    hit = next(u for u in units if u.symbol == "SettleInvoice")
+    assert (hit.start, hit.kind) == (comment, "function"), hit  # the definition, its doc held
+    called = {u.symbol for u in units if "called by SettleInvoice" in u.reasons}
+    assert called == {"sumLines", "applyVat"}, called

@@ -2,7 +2,9 @@
 
 1. **Find** (`_found`): `search_code`'s hybrid retrieval over the task text (a question, an
    issue report, a stack trace: its long-query handling applies). Each hit becomes a unit:
-   the innermost definition holding it (a chunk of a definition too long to send whole).
+   the innermost definition holding it (a chunk of a definition too long to send whole); a
+   definition starts at the comment, attribute and decorator lines right above it, as its
+   chunk does (a Go doc comment).
    The best file (the one whose hits' scores sum highest), when it costs at most
    `WHOLE_FILE_SHARE` of the budget (`DOMINANT_SHARE` when its hits outvote the next
    file's `DOMINANCE` times), is also a unit of its own: the whole file (a change often
@@ -37,6 +39,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 import re
 from collections.abc import Iterable
@@ -184,6 +187,27 @@ def _definitions(ctx: LiveIndex, paths: Iterable[str]) -> dict[str, list[Definit
         d = definition(row)
         if d.kind in _DEF_KINDS:
             out[d.path].append(d)
+    for p, defs in out.items():
+        if defs:
+            out[p] = _with_leading_comments(defs, read_lines(ctx.root, p))
+    return out
+
+
+_LEADING = ("//", "#", "/*", "*", "--", "@")  # comment, attribute and decorator lines
+LEADING_LINES = 40
+
+
+def _with_leading_comments(defs: list[Definition], lines: list[str]) -> list[Definition]:
+    """`defs`, each starting at the comment, attribute and decorator lines right above it
+    (no blank line between): a Go or JSDoc doc comment, a Rust `#[...]`. They are part of
+    the definition, its chunk holds them, and a hit that starts there is a hit of it."""
+    out: list[Definition] = []
+    for d in defs:
+        start = d.start_line
+        while (start > 1 and d.start_line - start < LEADING_LINES and start - 2 < len(lines)
+               and lines[start - 2].lstrip().startswith(_LEADING)):
+            start -= 1
+        out.append(d if start == d.start_line else dataclasses.replace(d, start_line=start))
     return out
 
 
