@@ -543,6 +543,22 @@ def test_a_hit_that_starts_at_a_doc_comment_is_its_definition_with_its_neighbour
         units = stages.gather(live, "settle an invoice: sum the invoice lines, apply the VAT "
                                     "rate of the billing period", None, 8000)
     hit = next(u for u in units if u.symbol == "SettleInvoice")
-    assert (hit.start, hit.kind) == (comment, "function"), hit  # the definition, its doc held
-    called = {u.symbol for u in units if "called by SettleInvoice" in u.reasons}
-    assert called == {"sumLines", "applyVat"}, called
+    # the definition, with its doc comment; its signature where it is
+    assert (hit.start, hit.head, hit.kind) == (comment, comment + 2, "function"), hit
+    called = [u for u in units if "called by SettleInvoice" in u.reasons]
+    assert all(u.head >= u.start for u in called), called
+    assert {u.symbol for u in called} == {"sumLines", "applyVat"}, called
+
+
+def test_a_signature_is_labelled_with_its_own_line_not_its_doc_comments(tmp_path: Path) -> None:
+    from tools.context_pack import Unit, pack
+    from tools.models import Freshness
+
+    (tmp_path / "ledger.go").write_text(
+        "package ledger\n\n// Settle settles the ledger.\n// It sums the entries.\n"
+        "func Settle(entries []int) int {\n" + "\tentries = entries[1:]\n" * 200
+        + "\treturn 0\n}\n")  # too long to become a body
+    unit = Unit("ledger.go", 3, 207, "function", "Settle", "func Settle(entries []int) int {",
+                "Settle settles the ledger.", 1.0, ["match"], "signature", head=5)
+    out = pack(tmp_path, "settle", [unit], 2000, Freshness(fresh=True, generation=1))
+    assert [(i.detail, i.start_line, i.end_line) for i in out.items] == [("signature", 5, 5)]

@@ -61,6 +61,7 @@ class Unit:
     score: float
     reasons: list[str] = field(default_factory=list)
     max_detail: str = "body"  # body, signature or line
+    head: int = 0  # the line its signature starts at, below its doc comment (0: `start`)
 
     @property
     def key(self) -> tuple[str, int, int]:
@@ -191,7 +192,8 @@ def _renderings(u: Unit, source: _Source) -> list[ContextItem]:
     if u.max_detail in ("body", "signature") and u.signature:
         sig_lines = u.signature.count("\n") + 1
         doc = "\n".join(u.doc.strip().splitlines()[:DOC_LINES])
-        out.append(item(u.start, min(u.end, u.start + sig_lines - 1), "signature",
+        head = u.head or u.start
+        out.append(item(head, min(u.end, head + sig_lines - 1), "signature",
                         u.signature + (f"\n{doc}" if doc else "")))
     if u.kind != "module" or u.signature:  # a file's top has no line to stand for it: when
         out.append(_line_item(u, source.repo))  # its lines do not fit, it is left out
@@ -206,7 +208,8 @@ def _line_item(u: Unit, repo: str | None = None) -> ContextItem:
                            reason=why if u.signature else "", repo=repo)
     first = (u.signature.splitlines() or [""])[0][:160]
     text = first or (f"{u.kind} {u.symbol}" if u.symbol else u.kind)
-    return ContextItem(path=u.path, start_line=u.start, end_line=u.start, kind=u.kind,
+    head = u.head or u.start
+    return ContextItem(path=u.path, start_line=head, end_line=head, kind=u.kind,
                        symbol=u.symbol, detail="line", text=text,
                        reason=", ".join(u.reasons[:2]), repo=repo)
 
@@ -290,7 +293,8 @@ def _upgrade(state: _Packing, source: _Source, working: WorkingSet | None) -> No
         if u.end - u.start >= MAX_BODY_LINES:
             continue
         old = state.items[n]
-        body = ContextItem(**(old.model_dump() | {"end_line": u.end, "detail": "body",
+        body = ContextItem(**(old.model_dump() | {"start_line": u.start, "end_line": u.end,
+                                                  "detail": "body",
                                                   "text": source.lines(u.path, u.start, u.end)}))
         extra = item_cost(body) - item_cost(old)
         others = [r for r in state.ranges.get(u.path, []) if r != (old.start_line, old.end_line)]

@@ -39,7 +39,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import posixpath
 import re
 from collections.abc import Iterable
@@ -187,28 +186,11 @@ def _definitions(ctx: LiveIndex, paths: Iterable[str]) -> dict[str, list[Definit
         d = definition(row)
         if d.kind in _DEF_KINDS:
             out[d.path].append(d)
-    for p, defs in out.items():
-        if defs:
-            out[p] = _with_leading_comments(defs, read_lines(ctx.root, p))
     return out
 
 
 _LEADING = ("//", "#", "/*", "*", "--", "@")  # comment, attribute and decorator lines
 LEADING_LINES = 40
-
-
-def _with_leading_comments(defs: list[Definition], lines: list[str]) -> list[Definition]:
-    """`defs`, each starting at the comment, attribute and decorator lines right above it
-    (no blank line between): a Go or JSDoc doc comment, a Rust `#[...]`. They are part of
-    the definition, its chunk holds them, and a hit that starts there is a hit of it."""
-    out: list[Definition] = []
-    for d in defs:
-        start = d.start_line
-        while (start > 1 and d.start_line - start < LEADING_LINES and start - 2 < len(lines)
-               and lines[start - 2].lstrip().startswith(_LEADING)):
-            start -= 1
-        out.append(d if start == d.start_line else dataclasses.replace(d, start_line=start))
-    return out
 
 
 class Definitions:
@@ -219,6 +201,26 @@ class Definitions:
     def __init__(self, ctx: LiveIndex) -> None:
         self._ctx = ctx
         self._by_path: dict[str, list[Definition]] = {}
+        self._lines: dict[str, list[str]] = {}
+
+    def first_line(self, d: Definition) -> int:
+        """Where `d` starts with the comment, attribute and decorator lines right above it
+        (no blank line between: a Go or JSDoc doc comment, a Rust `#[...]`): they are part
+        of it, its chunk holds them, and a hit that starts there is a hit of it."""
+        if d.path not in self._lines:
+            self._lines[d.path] = read_lines(self._ctx.root, d.path)
+        lines = self._lines[d.path]
+        start = d.start_line
+        while (start > 1 and d.start_line - start < LEADING_LINES and start - 2 < len(lines)
+               and lines[start - 2].lstrip().startswith(_LEADING)):
+            start -= 1
+        return start
+
+    def unit(self, d: Definition, score: float, reason: str,
+             max_detail: str = "body") -> Unit:
+        """`d` as a unit: from its first line (`first_line`), its signature where it is."""
+        return Unit(d.path, self.first_line(d), d.end_line, d.kind, d.qualname, d.signature,
+                    d.doc, score, [reason], max_detail, head=d.start_line)
 
     def of(self, paths: Iterable[str]) -> dict[str, list[Definition]]:
         wanted = sorted(set(paths))
@@ -228,8 +230,9 @@ class Definitions:
         return {p: self._by_path[p] for p in wanted}
 
 
-def _innermost(defs: list[Definition], start: int, end: int) -> Definition | None:
-    holding = [d for d in defs if d.start_line <= start and end <= d.end_line]
+def _innermost(definitions: Definitions, defs: list[Definition], start: int,
+               end: int) -> Definition | None:
+    holding = [d for d in defs if definitions.first_line(d) <= start and end <= d.end_line]
     return min(holding, key=lambda d: d.end_line - d.start_line, default=None)
 
 
@@ -242,10 +245,10 @@ def _found(ctx: LiveIndex, definitions: Definitions, hits: list[SearchHit],
     out: list[Unit] = []
     for rank, h in enumerate(hits):
         score = max(h.score / top, 0.05) / (1 + 0.05 * rank)
-        d = _innermost(defs[h.path], h.start_line, h.end_line)
+        d = _innermost(definitions, defs[h.path], h.start_line, h.end_line)
         if d is not None and (d.end_line - d.start_line < MAX_BODY_LINES or (
                 rank < LONG_HITS and _fits(ctx, d, LONG_SHARE * budget))):
-            out.append(_symbol_unit(d, score, "match"))
+            out.append(definitions.unit(d, score, "match"))
             continue
         first = next((ln.strip() for ln in h.snippet.splitlines() if ln.strip()), "")
         out.append(Unit(h.path, h.start_line, h.end_line, h.kind if d is None else "chunk",
@@ -280,7 +283,7 @@ def _named(definitions: Definitions, names: set[str], found: list[Unit]) -> list
     if not names or not best:
         return []
     defs = definitions.of(list(best)[:NAMED_FILES])
-    return [_symbol_unit(d, best[p] * NAMED_WEIGHT, "named in the task")
+    return [definitions.unit(d, best[p] * NAMED_WEIGHT, "named in the task")
             for p, found_defs in defs.items() for d in found_defs
             if d.name in names and d.end_line - d.start_line < MAX_BODY_LINES]
 
@@ -333,8 +336,8 @@ def _enclosing(ctx: LiveIndex, definitions: Definitions, found: list[Unit],
     out: list[Unit] = []
     for u in seeds:
         outer = [d for d in defs[u.path] if d.kind in ("class", "struct", "impl", "interface")
-                 and d.start_line <= u.start and u.end <= d.end_line
-                 and (d.start_line, d.end_line) != (u.start, u.end)]
+                 and definitions.first_line(d) <= u.start and u.end <= d.end_line
+                 and (definitions.first_line(d), d.end_line) != (u.start, u.end)]
         d = min(outer, key=lambda d: d.end_line - d.start_line, default=None)
         if d is None:
             continue
@@ -343,7 +346,7 @@ def _enclosing(ctx: LiveIndex, definitions: Definitions, found: list[Unit],
         lines = source[u.path]
         if count_tokens("\n".join(lines[d.start_line - 1:d.end_line])) * 1.1 <= (
                 ENCLOSING_SHARE * budget):
-            out.append(_symbol_unit(d, u.score * 1.0005, "holds a match"))
+            out.append(definitions.unit(d, u.score * 1.0005, "holds a match"))
     return out
 
 
@@ -356,17 +359,12 @@ def _module_heads(definitions: Definitions, found: list[Unit]) -> list[Unit]:
         best.setdefault(u.path, u.score)
     defs = definitions.of(list(best)[:HEAD_FILES])
     for p, found_defs in defs.items():
-        first = min((d.start_line for d in found_defs), default=HEAD_LINES + 1)
+        first = min((definitions.first_line(d) for d in found_defs), default=HEAD_LINES + 1)
         end = min(first - 1, HEAD_LINES)
         if end >= 1:
             out.append(Unit(p, 1, end, "module", None, "", "", best[p] * HEAD_WEIGHT,
                             ["top of the file"], "body"))
     return out
-
-
-def _symbol_unit(d: Definition, score: float, reason: str, max_detail: str = "body") -> Unit:
-    return Unit(d.path, d.start_line, d.end_line, d.kind, d.qualname, d.signature, d.doc,
-                score, [reason], max_detail)
 
 
 # -- stage 2 ----------------------------------------------------------------------------------
@@ -380,7 +378,7 @@ def _neighbours(ctx: LiveIndex, definitions: Definitions, found: list[Unit], pat
     out: list[Unit] = []
     defs = definitions.of(u.path for u in found[:SEED_SYMBOLS])
     seeds = [(u, d) for u in found[:SEED_SYMBOLS]
-             for d in [_defn_of(defs[u.path], u)] if d is not None]
+             for d in [_defn_of(definitions, defs[u.path], u)] if d is not None]
     for i, (unit, d) in enumerate(seeds):
         hood = expand(ctx.index.store, [symbol_node(d)], "both", 1)
         nodes = [n for n in hood.nodes.values() if n.depth > 0 and n.defn is not None
@@ -394,8 +392,8 @@ def _neighbours(ctx: LiveIndex, definitions: Definitions, found: list[Unit], pat
             score = unit.score * NEIGHBOUR_WEIGHT * (0.3 + 0.7 * n.score / best)
             body = nd.end_line - nd.start_line < MAX_BODY_LINES and (
                 (NAMED_NEIGHBOURS and nd.name in names) or n.key in partners)
-            out.append(_symbol_unit(nd, score * path_prior(nd.path, nd.qualname) ** 0.5, reason,
-                                    "body" if body else "signature"))
+            out.append(definitions.unit(nd, score * path_prior(nd.path, nd.qualname) ** 0.5,
+                                        reason, "body" if body else "signature"))
     files = list(dict.fromkeys(u.path for u in found))[:SEED_FILES]
     for rank, p in enumerate(files):
         hood = expand(ctx.index.store, [file_node(p)], "both", 1)
@@ -430,10 +428,10 @@ def _call_partners(hood: Neighbourhood, nodes: list[Node]) -> set[str]:
     return {n.key for n in ranked[:CALL_BODIES]}
 
 
-def _defn_of(defs: list[Definition], u: Unit) -> Definition | None:
+def _defn_of(definitions: Definitions, defs: list[Definition], u: Unit) -> Definition | None:
     if u.symbol is None:
         return None
-    return next((d for d in defs if d.qualname == u.symbol and d.start_line <= u.start
+    return next((d for d in defs if d.qualname == u.symbol and definitions.first_line(d) <= u.start
                  and u.end <= d.end_line), None)
 
 
