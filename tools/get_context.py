@@ -125,12 +125,12 @@ def gather(ctx: LiveIndex, task: str, path: str | None, budget: int,
     where one costs at most `WHOLE_FILE_SHARE` of `budget`."""
     hits = search_code(ctx, task, k=k, path=path, max_tokens=MAX_MAX_TOKENS).results
     defs = Definitions(ctx)
-    found = _found(ctx, defs, hits, budget)
+    found = _found(defs, hits, budget)
     names = task_names(task)
     units: dict[tuple[str, int, int], Unit] = {}
     _merge(units, found)
-    _merge(units, _whole_files(ctx, found, budget))
-    _merge(units, _enclosing(ctx, defs, found, budget))
+    _merge(units, _whole_files(defs, found, budget))
+    _merge(units, _enclosing(defs, found, budget))
     _merge(units, _named(defs, names, found))
     _merge(units, _module_heads(defs, found))
     if found and _graph_ready(ctx.index):
@@ -203,13 +203,17 @@ class Definitions:
         self._by_path: dict[str, list[Definition]] = {}
         self._lines: dict[str, list[str]] = {}
 
+    def lines(self, path: str) -> list[str]:
+        """The lines of `path`, read once per call."""
+        if path not in self._lines:
+            self._lines[path] = read_lines(self._ctx.root, path)
+        return self._lines[path]
+
     def first_line(self, d: Definition) -> int:
         """Where `d` starts with the comment, attribute and decorator lines right above it
         (no blank line between: a Go or JSDoc doc comment, a Rust `#[...]`): they are part
         of it, its chunk holds them, and a hit that starts there is a hit of it."""
-        if d.path not in self._lines:
-            self._lines[d.path] = read_lines(self._ctx.root, d.path)
-        lines = self._lines[d.path]
+        lines = self.lines(d.path)
         start = d.start_line
         while (start > 1 and d.start_line - start < LEADING_LINES and start - 2 < len(lines)
                and lines[start - 2].lstrip().startswith(_LEADING)):
@@ -236,8 +240,7 @@ def _innermost(definitions: Definitions, defs: list[Definition], start: int,
     return min(holding, key=lambda d: d.end_line - d.start_line, default=None)
 
 
-def _found(ctx: LiveIndex, definitions: Definitions, hits: list[SearchHit],
-           budget: int) -> list[Unit]:
+def _found(definitions: Definitions, hits: list[SearchHit], budget: int) -> list[Unit]:
     if not hits:
         return []
     defs = definitions.of(h.path for h in hits)
@@ -247,7 +250,7 @@ def _found(ctx: LiveIndex, definitions: Definitions, hits: list[SearchHit],
         score = max(h.score / top, 0.05) / (1 + 0.05 * rank)
         d = _innermost(definitions, defs[h.path], h.start_line, h.end_line)
         if d is not None and (d.end_line - d.start_line < MAX_BODY_LINES or (
-                rank < LONG_HITS and _fits(ctx, d, LONG_SHARE * budget))):
+                rank < LONG_HITS and _fits(definitions, d, LONG_SHARE * budget))):
             out.append(definitions.unit(d, score, "match"))
             continue
         first = next((ln.strip() for ln in h.snippet.splitlines() if ln.strip()), "")
@@ -257,9 +260,9 @@ def _found(ctx: LiveIndex, definitions: Definitions, hits: list[SearchHit],
     return out
 
 
-def _fits(ctx: LiveIndex, d: Definition, room: float) -> bool:
+def _fits(definitions: Definitions, d: Definition, room: float) -> bool:
     """Whether `d`'s body costs at most `room` tokens (as JSON: about a tenth more)."""
-    lines = read_lines(ctx.root, d.path)[d.start_line - 1:d.end_line]
+    lines = definitions.lines(d.path)[d.start_line - 1:d.end_line]
     return count_tokens("\n".join(lines)) * 1.1 <= room
 
 
@@ -313,12 +316,12 @@ def _file_shares(ranking: list[tuple[str, float, float]]) -> list[float]:
     return shares
 
 
-def _whole_files(ctx: LiveIndex, found: list[Unit], budget: int) -> list[Unit]:
+def _whole_files(definitions: Definitions, found: list[Unit], budget: int) -> list[Unit]:
     """The best files that fit their share of the budget (`_file_shares`), whole."""
     out: list[Unit] = []
     ranking = _file_ranking(found)
     for (p, score, _), share in zip(ranking, _file_shares(ranking), strict=False):
-        lines = read_lines(ctx.root, p)
+        lines = definitions.lines(p)
         # the answer is JSON: escaped newlines and quotes cost about a tenth more
         if lines and count_tokens("\n".join(lines)) * 1.1 <= share * budget:
             out.append(Unit(p, 1, len(lines), "file", None, "", "", score * 1.001,
@@ -326,13 +329,11 @@ def _whole_files(ctx: LiveIndex, found: list[Unit], budget: int) -> list[Unit]:
     return out
 
 
-def _enclosing(ctx: LiveIndex, definitions: Definitions, found: list[Unit],
-               budget: int) -> list[Unit]:
+def _enclosing(definitions: Definitions, found: list[Unit], budget: int) -> list[Unit]:
     """The class around each of the best hits, whole, when it fits `ENCLOSING_SHARE` of the
     budget (the hunks of a change often sit in a neighbouring method or the class body)."""
     seeds = found[:ENCLOSING_HITS]
     defs = definitions.of(u.path for u in seeds)
-    source: dict[str, list[str]] = {}
     out: list[Unit] = []
     for u in seeds:
         outer = [d for d in defs[u.path] if d.kind in ("class", "struct", "impl", "interface")
@@ -341,9 +342,7 @@ def _enclosing(ctx: LiveIndex, definitions: Definitions, found: list[Unit],
         d = min(outer, key=lambda d: d.end_line - d.start_line, default=None)
         if d is None:
             continue
-        if u.path not in source:
-            source[u.path] = read_lines(ctx.root, u.path)
-        lines = source[u.path]
+        lines = definitions.lines(u.path)
         if count_tokens("\n".join(lines[d.start_line - 1:d.end_line])) * 1.1 <= (
                 ENCLOSING_SHARE * budget):
             out.append(definitions.unit(d, u.score * 1.0005, "holds a match"))
@@ -381,8 +380,9 @@ def _neighbours(ctx: LiveIndex, definitions: Definitions, found: list[Unit], pat
              for d in [_defn_of(definitions, defs[u.path], u)] if d is not None]
     for i, (unit, d) in enumerate(seeds):
         hood = expand(ctx.index.store, [symbol_node(d)], "both", 1)
+        touched = _touched_by(hood, unit) if unit.kind == "chunk" else None
         nodes = [n for n in hood.nodes.values() if n.depth > 0 and n.defn is not None
-                 and (unit.kind != "chunk" or _touched_by(hood, n.key, unit))]
+                 and (touched is None or n.key in touched)]
         best = max((n.score for n in nodes), default=0.0) or 1.0
         partners = _call_partners(hood, nodes) if i == 0 else set()
         for n in nodes:
@@ -409,14 +409,15 @@ def _neighbours(ctx: LiveIndex, definitions: Definitions, found: list[Unit], pat
     return [u for u in out if in_scope(u.path, path) or u.kind != "file"]
 
 
-def _touched_by(hood: Neighbourhood, key: str, chunk: Unit) -> bool:
-    """Whether a neighbour of a long definition concerns the window `chunk` of it: it
-    refers to the definition, or the definition refers to it from the window's lines (a
+def _touched_by(hood: Neighbourhood, chunk: Unit) -> set[str]:
+    """The neighbours of a long definition that concern the window `chunk` of it: what
+    refers to the definition, and what the definition refers to from the window's lines (a
     chunk of a long class is not a seed for everything the class's methods call; its bases
     stay)."""
     seed = hood.seeds[0].key
-    return any(e.target == seed or e.kind == "inherits" or chunk.start <= e.line <= chunk.end
-               for e in hood.edges.values() if key in (e.source, e.target))
+    return {k for e in hood.edges.values()
+            if e.target == seed or e.kind == "inherits" or chunk.start <= e.line <= chunk.end
+            for k in (e.source, e.target)}
 
 
 def _call_partners(hood: Neighbourhood, nodes: list[Node]) -> set[str]:
