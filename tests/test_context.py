@@ -405,7 +405,7 @@ def test_a_test_that_matches_the_task_is_a_signature_unless_the_task_names_it(
 
 def test_a_file_top_that_does_not_fit_is_left_out_not_sent_as_an_empty_line(
         tmp_path: Path) -> None:
-    from tools.context_pack import Unit, pack
+    from tools.context_pack import Source, Unit, pack
     from tools.models import Freshness
 
     top = "".join(f"import transit.zone_{i}  # the stations of ring {i}\n" for i in range(150))
@@ -414,7 +414,7 @@ def test_a_file_top_that_does_not_fit_is_left_out_not_sent_as_an_empty_line(
     units = [Unit("fares.py", 153, 154, "function", "fare_for_trip",
                   "def fare_for_trip(zone, stops):", "", 2.0, ["match"]),
              Unit("fares.py", 1, 150, "module", None, "", "", 1.0, ["top of the file"])]
-    out = pack(tmp_path, "fare of a trip", units, 400, Freshness(fresh=True, generation=1))
+    out = pack(Source(tmp_path), "fare of a trip", units, 400, Freshness(fresh=True, generation=1))
     assert [(i.kind, i.detail) for i in out.items] == [("function", "body")]
     assert [(lo.start_line, lo.end_line) for lo in out.left_out] == [(1, 150)]
     assert "150" in out.left_out[0].fetch  # how to read the lines instead
@@ -551,7 +551,7 @@ def test_a_hit_that_starts_at_a_doc_comment_is_its_definition_with_its_neighbour
 
 
 def test_a_signature_is_labelled_with_its_own_line_not_its_doc_comments(tmp_path: Path) -> None:
-    from tools.context_pack import Unit, pack
+    from tools.context_pack import Source, Unit, pack
     from tools.models import Freshness
 
     (tmp_path / "ledger.go").write_text(
@@ -560,5 +560,5 @@ def test_a_signature_is_labelled_with_its_own_line_not_its_doc_comments(tmp_path
         + "\treturn 0\n}\n")  # too long to become a body
     unit = Unit("ledger.go", 3, 207, "function", "Settle", "func Settle(entries []int) int {",
                 "Settle settles the ledger.", 1.0, ["match"], "signature", head=5)
-    out = pack(tmp_path, "settle", [unit], 2000, Freshness(fresh=True, generation=1))
+    out = pack(Source(tmp_path), "settle", [unit], 2000, Freshness(fresh=True, generation=1))
     assert [(i.detail, i.start_line, i.end_line) for i in out.items] == [("signature", 5, 5)]

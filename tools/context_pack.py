@@ -103,13 +103,15 @@ def item_cost(item: ContextItem) -> int:
     return json_tokens(item) + 1
 
 
-class _Source:
-    """File lines, read once per answer, and the repository's name its items carry."""
+class Source:
+    """File lines, read once per answer (`lines`: those the earlier stages read, path ->
+    lines), and the repository's name its items carry."""
 
-    def __init__(self, root: Path, repo: str | None = None) -> None:
+    def __init__(self, root: Path, repo: str | None = None,
+                 lines: dict[str, list[str]] | None = None) -> None:
         self.root = root
         self.repo = repo
-        self._lines: dict[str, list[str]] = {}
+        self._lines = lines if lines is not None else {}
 
     def lines(self, path: str, start: int, end: int) -> str:
         return "\n".join(self._file(path)[start - 1:end])
@@ -123,11 +125,11 @@ class _Source:
         return self._lines[path]
 
 
-def pack(root: Path, task: str, units: list[Unit], budget: int, freshness: Freshness,
-         working: WorkingSet | None = None, resend: bool = False,
-         repo: str | None = None) -> ContextResult:
-    """Stage 3 (see the module docstring); every item carries `repo`."""
-    source = _Source(root, repo)
+def pack(source: Source, task: str, units: list[Unit], budget: int, freshness: Freshness,
+         working: WorkingSet | None = None, resend: bool = False) -> ContextResult:
+    """Stage 3 (see the module docstring): the units' lines come from `source`, and every
+    item carries its `repo`."""
+    repo = source.repo
     state = _Packing(budget=budget)
 
     def build() -> ContextResult:
@@ -178,7 +180,7 @@ def _finish(state: _Packing, build: Callable[[], ContextResult], budget: int,
     return result.model_copy(update={"tokens": json_tokens(result)})
 
 
-def _renderings(u: Unit, source: _Source) -> list[ContextItem]:
+def _renderings(u: Unit, source: Source) -> list[ContextItem]:
     reason = ", ".join(u.reasons[:3])
 
     def item(start: int, end: int, detail: str, text: str) -> ContextItem:
@@ -214,7 +216,7 @@ def _line_item(u: Unit, repo: str | None = None) -> ContextItem:
                        reason=", ".join(u.reasons[:2]), repo=repo)
 
 
-def _already_sent(working: WorkingSet | None, item: ContextItem, source: _Source) -> str | None:
+def _already_sent(working: WorkingSet | None, item: ContextItem, source: Source) -> str | None:
     """The label of a range this session received that holds `item`, unchanged since."""
     if working is None:
         return None
@@ -225,7 +227,7 @@ def _already_sent(working: WorkingSet | None, item: ContextItem, source: _Source
     return None
 
 
-def _repeats(working: WorkingSet | None, item: ContextItem, source: _Source) -> bool:
+def _repeats(working: WorkingSet | None, item: ContextItem, source: Source) -> bool:
     """Whether `item` holds lines this session received, unchanged since."""
     if working is None:
         return False
@@ -244,7 +246,7 @@ def _affordable(state: _Packing, item: ContextItem, cost: int) -> bool:
     return cost <= left
 
 
-def _place(state: _Packing, u: Unit, source: _Source, working: WorkingSet | None) -> None:
+def _place(state: _Packing, u: Unit, source: Source, working: WorkingSet | None) -> None:
     """Put `u` into the answer at the richest rendering that fits, or list it as left out."""
     if state.inside(u.path, u.start, u.end):
         return  # a body already sent holds it
@@ -286,7 +288,7 @@ def _drop_file_lines(state: _Packing) -> None:
     state.signatures = {moved[n]: u for n, u in state.signatures.items()}
 
 
-def _upgrade(state: _Packing, source: _Source, working: WorkingSet | None) -> None:
+def _upgrade(state: _Packing, source: Source, working: WorkingSet | None) -> None:
     """Spend what the first pass left: signatures become bodies, best first, where the
     body fits, is not too long, and overlaps nothing else in the answer."""
     for n, u in sorted(state.signatures.items()):
@@ -308,7 +310,7 @@ def _upgrade(state: _Packing, source: _Source, working: WorkingSet | None) -> No
                           if (lo.path, lo.start_line, lo.end_line) != (u.path, u.start, u.end)]
 
 
-def _widen(state: _Packing, source: _Source) -> None:
+def _widen(state: _Packing, source: Source) -> None:
     """Spend what is left on the lines around each body, best first: `MARGIN_LINES` on each
     side (a decorator, the blank line where new code goes), or the whole gap up to the next
     thing sent from the file when it is at most `GAP_LINES` long. Nothing sent overlaps."""

@@ -59,7 +59,7 @@ from indexer.live import LiveIndex
 from indexer.summaries import summarize
 from tools.budget import MAX_MAX_TOKENS
 from tools.context_models import ContextResult
-from tools.context_pack import MAX_BODY_LINES, Unit, pack
+from tools.context_pack import MAX_BODY_LINES, Source, Unit, pack
 from tools.errors import ToolError
 from tools.freshness import freshness as answer_freshness
 from tools.models import SearchHit
@@ -108,10 +108,11 @@ def get_context(ctx: LiveIndex, task: str, max_tokens: int = 8000, path: str | N
     if path:
         check_glob(path)
     budget = min(max_tokens, MAX_MAX_TOKENS)
-    units = gather(ctx, task, path, budget, k=search_k(max_tokens))
+    definitions = Definitions(ctx)
+    units = gather(ctx, task, path, budget, k=search_k(max_tokens), definitions=definitions)
     freshness = answer_freshness(ctx, {u.path for u in units if u.kind != "directory"})
-    return pack(ctx.root, task, units, budget, freshness, working=working, resend=resend,
-                repo=ctx.name)
+    source = Source(ctx.root, ctx.name, definitions.files)  # the lines the stages read
+    return pack(source, task, units, budget, freshness, working=working, resend=resend)
 
 
 def search_k(max_tokens: int) -> int:
@@ -120,11 +121,11 @@ def search_k(max_tokens: int) -> int:
 
 
 def gather(ctx: LiveIndex, task: str, path: str | None, budget: int,
-           k: int = SEARCH_K) -> list[Unit]:
+           k: int = SEARCH_K, definitions: Definitions | None = None) -> list[Unit]:
     """Stages 1 and 2: ranked units, best first, without duplicates; whole files only
     where one costs at most `WHOLE_FILE_SHARE` of `budget`."""
     hits = search_code(ctx, task, k=k, path=path, max_tokens=MAX_MAX_TOKENS).results
-    defs = Definitions(ctx)
+    defs = definitions if definitions is not None else Definitions(ctx)
     found = _found(defs, hits, budget)
     names = task_names(task)
     units: dict[tuple[str, int, int], Unit] = {}
@@ -201,13 +202,13 @@ class Definitions:
     def __init__(self, ctx: LiveIndex) -> None:
         self._ctx = ctx
         self._by_path: dict[str, list[Definition]] = {}
-        self._lines: dict[str, list[str]] = {}
+        self.files: dict[str, list[str]] = {}  # path -> lines, read once per call
 
     def lines(self, path: str) -> list[str]:
         """The lines of `path`, read once per call."""
-        if path not in self._lines:
-            self._lines[path] = read_lines(self._ctx.root, path)
-        return self._lines[path]
+        if path not in self.files:
+            self.files[path] = read_lines(self._ctx.root, path)
+        return self.files[path]
 
     def first_line(self, d: Definition) -> int:
         """Where `d` starts with the comment, attribute and decorator lines right above it
