@@ -43,6 +43,7 @@ import posixpath
 import re
 from collections.abc import Iterable
 
+from indexer.chunk import ATTACHED
 from indexer.core import count_tokens
 from indexer.graph import (
     DEF_COLS,
@@ -190,8 +191,7 @@ def _definitions(ctx: LiveIndex, paths: Iterable[str]) -> dict[str, list[Definit
     return out
 
 
-_LEADING = ("//", "#", "/*", "*", "--", "@")  # comment, attribute and decorator lines
-LEADING_LINES = 40
+LEADING_LINES = 40  # at most this many lines above a definition are its own
 
 
 class Definitions:
@@ -212,12 +212,13 @@ class Definitions:
 
     def first_line(self, d: Definition) -> int:
         """Where `d` starts with the comment, attribute and decorator lines right above it
-        (no blank line between: a Go or JSDoc doc comment, a Rust `#[...]`): they are part
-        of it, its chunk holds them, and a hit that starts there is a hit of it."""
+        (no blank line between: a Go or JSDoc doc comment, a Rust `#[...]`; the chunker's
+        `ATTACHED`): they are part of it, its chunk holds them, and a hit that starts there
+        is a hit of it."""
         lines = self.lines(d.path)
         start = d.start_line
         while (start > 1 and d.start_line - start < LEADING_LINES and start - 2 < len(lines)
-               and lines[start - 2].lstrip().startswith(_LEADING)):
+               and lines[start - 2].lstrip().startswith(ATTACHED)):
             start -= 1
         return start
 

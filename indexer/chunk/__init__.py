@@ -11,14 +11,17 @@ from indexer import lazy_attributes
 
 if TYPE_CHECKING:
     from indexer.chunk.chunker import (
+        ATTACHED,
         chunk_file,
     )
 
 _WHERE = {
+    "ATTACHED": "indexer.chunk.chunker",
     "chunk_file": "indexer.chunk.chunker",
 }
 
 __all__ = [
+    "ATTACHED",
     "chunk_file",
 ]
 

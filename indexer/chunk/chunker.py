@@ -39,7 +39,9 @@ from indexer.core import Chunk, ParsedFile, Symbol, count_tokens_after, count_to
 __all__ = ["chunk_file", "estimate_tokens"]
 
 _MAX_NAMES = 12
-_ATTACHED = (b"//", b"#", b"/*", b"*", b"--", b"@", b";;")
+# the lines right above a definition that its chunk starts at: comments, attributes, decorators
+ATTACHED = ("//", "#", "/*", "*", "--", "@", ";;")
+_ATTACHED = tuple(m.encode() for m in ATTACHED)
 _SPLIT_KINDS_EXCLUDED = frozenset({"field", "variable", "constant", "macro"})
 
 
