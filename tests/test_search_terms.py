@@ -83,6 +83,7 @@ def test_the_commit_hashes_a_task_quotes_give_no_words_to_search_for() -> None:
     assert not parts & (set(plan.terms) | plan.words), plan.terms
     assert "6c4a77b" not in plan.semantic and "retry backoff" in plan.semantic
     assert plan.files == ["a3f9e0c1.py"]  # a file name is not a hash
+    assert plan_query("6c4a77ba2485").semantic == "6c4a77ba2485"  # only a hash: kept
 
 
 def test_a_hyphenated_name_reaches_the_same_name_in_camel_or_snake_case(tmp_path: Path) -> None:

@@ -184,8 +184,10 @@ def _trace_identifiers(query: str) -> tuple[list[str], list[str]]:
 
 def plan_query(query: str) -> QueryPlan:
     """Split a query into lexical words, symbol names, named files and dense text; the
-    commit hashes it quotes are left out of all of them."""
-    query = _COMMIT_HASH.sub(" ", query)
+    commit hashes it quotes among other words are left out of all of them (a query that is
+    only a hash is searched as it is)."""
+    unhashed = _COMMIT_HASH.sub(" ", query)
+    query = unhashed if unhashed.strip() else query
     words = query.split()
     long = len(words) > LONG_QUERY_WORDS
     trace_names, trace_files = _trace_identifiers(query)
