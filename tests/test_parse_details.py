@@ -151,6 +151,27 @@ def test_go_grouped_constants_variables_and_types_are_all_definitions() -> None:
             ("ErrTimeout", "variable", 10), ("T", "type", 14), ("single", "variable", 18)} <= found
 
 
+def test_every_name_of_a_declaration_with_several_is_a_definition() -> None:
+    """`onCommit, onRollback []func() error` defined `onCommit` only: `get_symbol onRollback`
+    answered with a fuzzy match (moby has ~330 such lines). Each name is its own symbol, a
+    sibling of the others under the same parent, none nested in another."""
+    source = (b"package x\n\ntype Tx struct {\n\tonCommit, onRollback []func() error\n"
+              b"\tname string\n}\n\nvar c, d = 1, 2\n\nconst (\n\tA, B = iota, 2\n\tC\n)\n\n"
+              b"const X, Y = 3, 4\n")
+    found = {(s.qualname, s.kind, s.start_line, s.parent)
+             for s in parse_source(source, "go").symbols}
+    assert found == {
+        ("Tx", "struct", 3, None), ("Tx.onCommit", "field", 4, "Tx"),
+        ("Tx.onRollback", "field", 4, "Tx"), ("Tx.name", "field", 5, "Tx"),
+        ("c", "variable", 8, None), ("d", "variable", 8, None),
+        ("A", "constant", 11, None), ("B", "constant", 11, None), ("C", "constant", 12, None),
+        ("X", "constant", 15, None), ("Y", "constant", 15, None),
+    }
+    java = parse_source(b"class K {\n  int x, y;\n  void run() {}\n}\n", "java").symbols
+    assert {(s.qualname, s.kind) for s in java} == {
+        ("K", "class"), ("K.x", "field"), ("K.y", "field"), ("K.run", "method")}
+
+
 def test_a_bundlers_annotation_is_passed_over_not_taken_for_the_doc() -> None:
     source = (b"/** Make a ref. */\n/*#__PURE__*/\nexport function ref(value) {\n  return value\n}\n"
               b"/*@__NO_SIDE_EFFECTS__*/\nexport function isRef(r: any): boolean {\n"

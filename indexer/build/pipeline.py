@@ -419,8 +419,9 @@ _WALK_META = "walk_options"  # the size limit and secrets choice of the last bui
 # once (their embeddings come from the cache): after an upgrade, unchanged files get what the
 # new rules find too. Bump it with any change that moves tests/fixtures/corpus_golden.json or
 # what a file's symbols carry. 2: Go's grouped variables; bundlers' annotations are no doc;
-# a line that only closes brackets stays with the chunk before it.
-EXTRACTION_RULES = "2"
+# a line that only closes brackets stays with the chunk before it. 3: every name of a
+# declaration with several (`onCommit, onRollback []func() error`, `const X, Y = 1, 2`).
+EXTRACTION_RULES = "3"
 _RULES_META = "extraction_rules"
 
 

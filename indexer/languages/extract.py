@@ -171,7 +171,9 @@ class Extractor:
         self.details_skipped = 0
         self.spec = compiled.spec
         self.roles = compiled.roles
-        self.defs: dict[tuple[int, int], _Def] = {}
+        # by (start, end, name start): one declaration may define several names
+        # (`onCommit, onRollback []func() error`, `var c, d = 1, 2`), one definition each
+        self.defs: dict[tuple[int, int, int], _Def] = {}
         # references as (start_byte << 4 | priority, kind, node): one int sorts them
         self.refs: list[tuple[int, str, Node]] = []
         self.imports: dict[int, tuple[Node, list[str]]] = {}
@@ -223,9 +225,10 @@ class Extractor:
                 return
         if def_node is not None:
             start, end = def_node.start_byte, def_node.end_byte
-            old = self.defs.get((start, end))
+            key = (start, end, name_node.start_byte if name_node is not None else -1)
+            old = self.defs.get(key)
             if old is None or pattern < old.pattern:
-                self.defs[start, end] = _Def(
+                self.defs[key] = _Def(
                     def_node, start, end, name_node, def_kind, pattern, receiver
                 )
         for module in modules:
@@ -245,12 +248,14 @@ class Extractor:
 
     def _name_defs(self) -> list[_Def]:
         """Sort definitions, give each its name, qualname, parent and final kind."""
-        defs = sorted(self.defs.values(), key=lambda d: (d.start, -d.end))
+        defs = [self.defs[k] for k in sorted(self.defs, key=lambda k: (k[0], -k[1], k[2]))]
         stack: list[_Def] = []
         text = self.text
         for d in defs:
             start = d.start
-            while stack and stack[-1].end <= start:
+            # a name of the same declaration as the one before is its sibling, not inside it
+            while stack and (stack[-1].end <= start
+                             or (stack[-1].start == start and stack[-1].end == d.end)):
                 stack.pop()
             outer = stack[-1] if stack else None
             raw = text(d.name_node) if d.name_node is not None else ""

@@ -28,8 +28,10 @@
 (field_declaration
   name: (field_identifier) @name.definition.field) @definition.field
 
+; every name of `const X, Y = 1, 2` (a `name:` field pattern matches only the first; a
+; const_spec's only direct identifiers are its names)
 (source_file (const_declaration
-  (const_spec name: (identifier) @name.definition.constant) @definition.constant))
+  (const_spec (identifier) @name.definition.constant) @definition.constant))
 
 (source_file (var_declaration
   (var_spec name: (identifier) @name.definition.variable) @definition.variable))
