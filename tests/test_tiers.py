@@ -154,6 +154,33 @@ def test_in_hybrid_search_the_static_tier_ranks_only_chunks_without_a_model_vect
         assert set(static_ids) & others_found and set(static_ids) - others_found
 
 
+def test_a_semantic_search_scans_the_static_tier_only_while_the_model_tier_lacks_chunks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the model tier covers every chunk, whatever the static tier's scan found would
+    be dropped: a server in mode "semantic" read its whole matrix (19 MB on moby) on every
+    call for nothing."""
+    root = _small_repo(tmp_path / "repo")
+    with LiveIndex.open(root, tmp_path / "idx", LiveOptions(static=True, model="hashing")) as live:
+        assert live.attach_static()
+        index_repository(live.index)
+        live.attach_model()
+        assert live.static is not None and live.vectors is not None
+        scans: list[str] = []
+        scored = live.static.scored
+        monkeypatch.setattr(live.static, "scored",
+                            lambda text, k: scans.append(text) or scored(text, k))
+        ids = [r[0] for r in live.store.query("SELECT chunk_id FROM chunks ORDER BY chunk_id")]
+        from indexer.live import embed_chunks
+
+        embed_chunks(live.index, live.vectors, live.embedder, ids[1:])
+        partial = search_code(live, "read the settings file", k=5, mode="semantic")
+        assert len(scans) == 1 and partial.results
+        embed_chunks(live.index, live.vectors, live.embedder, ids[:1])
+        complete = search_code(live, "read the settings file", k=5, mode="semantic")
+        assert len(scans) == 1, "the static tier was scanned with every chunk covered"
+        assert complete.results and all(h.matched_by == ["semantic"] for h in complete.results)
+
+
 def test_no_embed_skips_only_the_model_tier_and_no_static_turns_the_static_tier_off(
         tmp_path: Path) -> None:
     root = _small_repo(tmp_path / "repo")

@@ -400,8 +400,9 @@ def _static(ctx: LiveIndex, text: str, ranked: Mapping[str, Sequence[int]],
         return []
     vectors = ctx.vectors
     # once the model tier covers as many chunks as the static tier, its own nearest would
-    # all be dropped below: skip the search
-    covered = not retrieve and vectors is not None and len(vectors) >= len(static)
+    # all be dropped below: skip the search (in mode "semantic" too, where it read the whole
+    # matrix on every call to return nothing)
+    covered = vectors is not None and len(vectors) >= len(static)
     own = [] if covered else by_location(
         complete_ties(lambda n: static.scored(text, n), retrieve or STATIC_POOL),
         retrieve or STATIC_POOL, where)
