@@ -1,6 +1,7 @@
 """Memory of a serving process: RSS after start and after a run of mixed tool calls.
 
     python -m evals.bench_memory [--corpus moby] [--calls 200] [--root DIR --index-dir DIR]
+                                 [--no-embed]
                                  [--out memory.json]
 
 The corpus is extracted to a temp dir and indexed lexically (`sextant index --no-embed`);
@@ -34,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -162,10 +163,10 @@ async def _wait_vectors(url: str, limit: float) -> None:
     await _wait_status(url, limit, lambda s: s.get("embedding_state") == "complete")
 
 
-def _serve(root: Path, index_dir: Path) -> subprocess.Popen[bytes]:
-    """`sextant serve` over HTTP with its defaults (watching, the model tier)."""
+def _serve(root: Path, index_dir: Path, extra: Sequence[str] = ()) -> subprocess.Popen[bytes]:
+    """`sextant serve` over HTTP with its defaults (watching, the model tier) and `extra`."""
     cmd = [*_sextant(), "serve", "--transport", "http", "--port", "0", "--repo", str(root),
-           "--index-dir", str(index_dir)]
+           "--index-dir", str(index_dir), *extra]
     with (index_dir / "serve.log").open("wb") as fh:
         return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=fh,
                                 env={**os.environ, "SEXTANT_LOG_LEVEL": "WARNING"})
@@ -191,12 +192,14 @@ async def _edits(url: str, root: Path, seconds: float, files: int) -> dict[str, 
 
 
 async def measure(root: Path, index_dir: Path, calls: int, settle_s: float,
-                  edit_s: float = 0.0, edit_files_n: int = 40) -> dict[str, Any]:
+                  edit_s: float = 0.0, edit_files_n: int = 40,
+                  no_embed: bool = False) -> dict[str, Any]:
     mix = call_mix(root, index_dir, calls)
-    proc = _serve(root, index_dir)
+    proc = _serve(root, index_dir, ["--no-embed"] if no_embed else [])
     try:
         url = await _wait_ready(root, index_dir, proc, 300)
-        await _wait_vectors(url, 300)
+        if not no_embed:
+            await _wait_vectors(url, 300)
         await anyio.sleep(settle_s)
         start = rss_parts(proc.pid)
         start_maps = top_mappings(proc.pid)
@@ -229,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--edit-s", type=float, default=0.0,
                         help="seconds of file edits after the calls (5 a second)")
     parser.add_argument("--edit-files", type=int, default=40)
+    parser.add_argument("--no-embed", action="store_true",
+                        help="serve without the model tier (static vectors and lexical)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="sextant-mem-") as tmp:
@@ -238,8 +243,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             root, index_dir = args.root, args.index_dir or args.root / ".sextant"
         report = anyio.run(measure, root, index_dir, args.calls, args.settle, args.edit_s,
-                           args.edit_files)
-    report.update(corpus=args.corpus, load_average=os.getloadavg()[0],
+                           args.edit_files, args.no_embed)
+    report.update(corpus=args.corpus, model_tier=not args.no_embed,
+                  load_average=os.getloadavg()[0],
                   date=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))
     text = json.dumps(report, indent=2)
     if args.out:
