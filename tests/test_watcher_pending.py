@@ -144,3 +144,39 @@ def test_a_pending_directory_makes_the_files_under_it_stale() -> None:
     pending.add(["src"])
     assert not pending.wait_fresh({"src/a.py"}, timeout=0.01)
     assert pending.wait_fresh({"docs/x.md"}, timeout=0.01)
+
+
+def test_the_applier_settles_once_when_the_edits_stop(watcher: Watcher,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run of edits leaves DuckDB's pages and the heap's free pages behind; once no batch
+    has come for `SETTLE_AFTER_S` the live index gives them back, once per run."""
+    from indexer.live import watcher as watcher_module
+
+    monkeypatch.setattr(watcher_module, "SETTLE_AFTER_S", 0.3)
+    settled: list[float] = []
+    done = threading.Event()
+    live = watcher.live
+    real = live.settle
+
+    def settle() -> None:
+        real()
+        settled.append(1.0)
+        done.set()
+
+    monkeypatch.setattr(live, "settle", settle)
+    live.root_identity = watcher_module.root_identity(watcher.root)  # what `run` attaches
+    live.ready.set()
+    applier = threading.Thread(target=watcher.apply_loop)
+    applier.start()
+    try:
+        assert not done.wait(1.0), "settled with no edit applied"
+        (watcher.root / "pkg/a.py").write_text("def a2():\n    pass\n")
+        watcher.pending.add(["pkg/a.py"])
+        assert done.wait(60), "never settled after the batch"
+        assert watcher.pending() == set()
+        assert live.store.query("SELECT count(*) FROM symbols WHERE name = 'a2'")[0][0] == 1
+        assert not watcher.stop.wait(1.0)
+        assert len(settled) == 1
+    finally:
+        watcher.stop.set()
+        applier.join(timeout=60)

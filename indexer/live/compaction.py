@@ -31,8 +31,10 @@ class Compactor:
     while writes are pending or running; `stop` ends the thread."""
 
     def __init__(self, index: Callable[[], RepoIndex], busy: Callable[[], bool],
-                 stop: threading.Event, quiet_s: float = QUIET_S) -> None:
+                 stop: threading.Event, quiet_s: float = QUIET_S,
+                 after: Callable[[], None] | None = None) -> None:
         self._index = index
+        self._after = after  # run after each compaction (what it read and sorted is garbage)
         self._busy = busy
         self._stop = stop
         self.quiet_s = quiet_s
@@ -81,6 +83,8 @@ class Compactor:
         try:
             if self._index().compact_lexical(self._stop.is_set):
                 self.compactions += 1
+                if self._after is not None:
+                    self._after()
             else:  # a write came in meanwhile: again after the next quiet spell
                 retry = not self._stop.is_set()
         except Exception:  # top of a thread: the index serves as it is; the next write retries

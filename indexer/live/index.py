@@ -96,7 +96,9 @@ class LiveIndex:
         self._ignore_lock = threading.Lock()
         self._recovering = False
         # rebuilds the lexical index once writes are quiet, when it holds deleted documents
-        self.compactor = Compactor(lambda: self.index, self._writing, self._stop)
+        # a compaction sorts every chunk's text in DuckDB: settle after it, as after edits
+        self.compactor = Compactor(lambda: self.index, self._writing, self._stop,
+                                   after=self.settle)
 
     @classmethod
     def open(cls, root: Path, index_dir: Path | None = None, options: LiveOptions | None = None,
@@ -290,6 +292,16 @@ class LiveIndex:
             self.refresh_summaries()
         self.embed_missing(None if reconcile else paths)
         return stats
+
+    def settle(self) -> None:
+        """After a run of edits, once the watcher has been idle a while: give back what the
+        run's reads and writes left cached (DuckDB's pages, the heap's free pages), so that a
+        server's memory comes back down when the edits stop."""
+        from indexer.core import trim_heap
+
+        with self.write_lock:
+            self.store.release_pages()
+        trim_heap()
 
     # -- the static tier ---------------------------------------------------------------------
 

@@ -50,6 +50,8 @@ MEMORY_LIMIT = "128MB"  # 32 MB ran out of memory on graph queries
 # indexing process's peak resident memory down (moby: ~290 -> ~230 MB with the heap trim in
 # indexer.build.pipeline); inserts need neither (evals/bench_index.py).
 BULK_MEMORY_LIMIT = "64MB"
+# the limit set for a moment to make DuckDB drop the pages it cached (`Store.release_pages`)
+RELEASE_MEMORY_LIMIT = "2MB"
 # DuckDB's allocator (jemalloc) keeps the pages a large query freed (sorting every chunk's
 # text for a lexical compaction, the in-memory tables' reloads) until it allocates again;
 # its background threads give them back to the system within seconds (moby, in one
@@ -310,6 +312,21 @@ class Store:
             with self._write_lock:
                 self._con.execute(f"SET memory_limit='{MEMORY_LIMIT}'")
                 self._con.execute(f"SET threads={_THREADS}")
+
+    def release_pages(self) -> None:
+        """Give back the pages DuckDB cached for the reads and writes since the store opened
+        (it keeps blocks until its memory limit needs them: on moby, 20-30 MB after a run of
+        edits, in a serving process that reads on). Lowering the limit for a moment evicts
+        them; its allocator returns the memory within seconds. A read that needs memory in
+        that moment is retried (`query`); call it where no table is being loaded (the
+        watcher's thread, between batches)."""
+        with self._write_lock:
+            try:
+                self._con.execute(f"SET memory_limit='{RELEASE_MEMORY_LIMIT}'")
+            except duckdb.Error as exc:  # pinned pages above it: what could go is gone
+                log.debug("DuckDB kept pages above %s: %s", RELEASE_MEMORY_LIMIT, exc)
+            finally:
+                self._con.execute(f"SET memory_limit='{MEMORY_LIMIT}'")
 
     # -- meta ------------------------------------------------------------------------------
 
