@@ -96,3 +96,24 @@ def test_retries_run_one_at_a_time(store: Store, monkeypatch: pytest.MonkeyPatch
     for t in threads:
         t.join()
     assert answers == [[(1,)]] * 8 and most[0] == 1
+
+
+def test_a_streamed_read_out_of_memory_before_its_first_row_is_retried(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-memory tables load with `stream`; a release of the store's pages
+    (`Store.release_pages`) or another thread's query may take the memory in that moment."""
+    monkeypatch.setattr(store_db, "_MEMORY_RETRY_PAUSES", (0.01, 0.01, 0.01))
+    seen = {"calls": 0}
+    real = store._con
+
+    class Connection:
+        def cursor(self) -> Any:
+            cur = real.cursor()
+            crowded = _Crowded(cur, 2, seen)
+            crowded.fetchmany = cur.fetchmany  # type: ignore[attr-defined]
+            crowded.close = cur.close  # type: ignore[attr-defined]
+            return crowded
+
+    monkeypatch.setattr(store, "_con", Connection())
+    assert list(store.stream("SELECT value FROM meta WHERE key = ?", ["k"])) == [("v",)]
+    assert seen["calls"] == 3

@@ -60,6 +60,7 @@ RELEASE_MEMORY_LIMIT = "2MB"
 RETURN_FREED_MEMORY = {"allocator_background_threads": True}
 BULK_THREADS = 1
 _THREADS = 2
+_T = TypeVar("_T")
 # pauses before the retries of a read that ran out of DuckDB memory (`Store.query`)
 _MEMORY_RETRY_PAUSES = (0.05, 0.3, 1.5)
 
@@ -236,12 +237,16 @@ class Store:
         of other threads (50 HTTP clients on moby: a `get_symbol` scan beside seven other
         tool calls and a watcher batch) is tried again, one such retry at a time, after a
         pause that lets the others finish, rather than failing the call."""
+        return self._retrying(lambda: self.reader().execute(sql, params or []).fetchall(), sql)
+
+    def _retrying(self, run: Callable[[], _T], sql: str) -> _T:
+        """`run()`, tried again after DuckDB's out-of-memory error (see `query`)."""
         pauses = iter(_MEMORY_RETRY_PAUSES)
         retry: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()  # 1st: beside the others
         while True:
             try:
                 with retry:
-                    return self.reader().execute(sql, params or []).fetchall()
+                    return run()
             except duckdb.OutOfMemoryException:
                 pause = next(pauses, None)
                 if pause is None:
@@ -258,8 +263,9 @@ class Store:
         half-read result holds this thread's cursor. Its own cursor, so a query run while
         it is read does not cut it short."""
         cur = self._con.cursor()
-        try:
-            cur.execute(sql, params or [])
+        try:  # out of memory before the first row (another thread's query, a release of
+            # the store's pages): tried again as `query` does
+            self._retrying(lambda: cur.execute(sql, params or []), sql)
             while rows := cur.fetchmany(batch):
                 yield from rows
         finally:
@@ -318,8 +324,8 @@ class Store:
         (it keeps blocks until its memory limit needs them: on moby, 20-30 MB after a run of
         edits, in a serving process that reads on). Lowering the limit for a moment evicts
         them; its allocator returns the memory within seconds. A read that needs memory in
-        that moment is retried (`query`); call it where no table is being loaded (the
-        watcher's thread, between batches)."""
+        that moment is retried (`query`, and `stream` before its first row); writers wait
+        for it (the write lock)."""
         with self._write_lock:
             try:
                 self._con.execute(f"SET memory_limit='{RELEASE_MEMORY_LIMIT}'")
