@@ -80,11 +80,11 @@ class Compactor:
     def _compact(self) -> None:
         self.running = True
         retry = False
+        compacted = False
         try:
-            if self._index().compact_lexical(self._stop.is_set):
+            compacted = self._index().compact_lexical(self._stop.is_set)
+            if compacted:
                 self.compactions += 1
-                if self._after is not None:
-                    self._after()
             else:  # a write came in meanwhile: again after the next quiet spell
                 retry = not self._stop.is_set()
         except Exception:  # top of a thread: the index serves as it is; the next write retries
@@ -95,6 +95,11 @@ class Compactor:
             self._cond.notify_all()
         if retry:
             self._wake.set()
+        elif compacted and self._after is not None and not self._stop.is_set():
+            try:
+                self._after()
+            except Exception:  # an optimisation: the index serves as it is
+                log.exception("settling after the lexical compaction failed")
 
     def wait(self, timeout_s: float) -> bool:
         """Block until nothing is pending and the lexical index holds no deleted document
