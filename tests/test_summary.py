@@ -184,3 +184,28 @@ def test_summaries_saved_by_an_older_version_are_built_again_keeping_their_llm_s
     rows = store.query("SELECT summary, llm_summary FROM dir_summaries WHERE path = ''")
     assert len(rows) == 1 and json.loads(rows[0][0])["format"] == FACTS_FORMAT
     assert rows[0][1] == "llm of ."
+
+
+def test_reads_hash_the_tree_once_per_generation_and_follow_every_edit(
+        small: LiveIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    """summarize_dir hashed its subtree's files on every call (77 of its 100 ms on moby's
+    `daemon`); the hashes are now kept per store generation, and an edit still shows."""
+    from indexer.summaries import build
+
+    store, root = small.index.store, small.root
+    hashed: list[int] = []
+    real = build.subtree_hashes
+    monkeypatch.setattr(build, "subtree_hashes",
+                        lambda rows: hashed.append(1) or real(rows))
+    first = build.read_summaries(store, root, "pkg")
+    again = build.read_summaries(store, root, "")
+    assert len(hashed) == 1, "a second read of the same generation hashed the tree again"
+    assert first["pkg"] == again["pkg"] and first["pkg/util"] == again["pkg/util"]
+    assert first == {d: b for d, b in summarize(store, root, "pkg")[0].items()}
+    (root / "pkg/core.py").write_text("def greet(name):\n    return name\n")
+    update_paths(small.index, ["pkg/core.py"])
+    small.refresh_summaries()
+    after = build.read_summaries(store, root, "pkg")
+    assert after["pkg"].subtree_hash != first["pkg"].subtree_hash
+    assert after["pkg/util"].subtree_hash == first["pkg/util"].subtree_hash
+    assert after == summarize(store, root, "pkg")[0]
