@@ -335,3 +335,35 @@ def test_a_watcher_batch_lets_the_static_embedder_forget_its_words(
         assert live.index.static is not None
         assert len(live.index.static) == live.store.count_chunks()
 
+
+
+def test_the_static_matrix_an_edit_copied_to_memory_is_saved_and_mapped_again_on_settling(
+        tmp_path: Path) -> None:
+    """The static vectors are mapped from their file; a watcher batch's new rows copy the
+    whole matrix into memory (22 MB on moby, kept until the process ended: the incremental
+    path never saved them). Settling after the edits saves them and maps the file again,
+    stamped with the store's generation, with the same vectors and the same answers."""
+    root = _small_repo(tmp_path / "repo")
+    with LiveIndex.open(root, tmp_path / "idx", LiveOptions(static=True, model="hashing")) as live:
+        assert live.attach_static()
+        index_repository(live.index)
+        static = live.index.static
+        assert static is not None
+        assert isinstance(static.vectors._vecs, np.memmap)  # a full run saves and maps
+        body = "".join(f"    part_{j} = open(path).read()\n" for j in range(30))
+        (root / "pkg" / "core.py").write_text("".join(  # more chunks than the file had
+            f"def load_settings_{i}(path):\n{body}    return part_0\n\n\n" for i in range(8)))
+        live.apply(["pkg/core.py"], set(), reconcile=False)
+        assert not isinstance(static.vectors._vecs, np.memmap)  # the batch's rows copied it
+        assert static.vectors.generation != live.store.generation
+        before = static.scored("read the settings file", 10)
+        keys = sorted(static.vectors.keys().tolist())
+
+        live.settle()
+
+        assert isinstance(static.vectors._vecs, np.memmap)
+        assert static.vectors.generation == live.store.generation
+        assert not static.dirty
+        assert sorted(static.vectors.keys().tolist()) == keys
+        assert static.scored("read the settings file", 10) == before
+        assert len(keys) == live.store.count_chunks()
