@@ -114,6 +114,47 @@ def test_the_table_caches_keep_one_generation_per_store(
         index.close()
 
 
+def test_a_reload_keeps_the_rows_of_files_an_update_left_alone_as_the_same_objects(
+        tmp_path: Path) -> None:
+    """A reload after an edit builds the next generation while the last one is alive; rows
+    read again are the last generation's objects, so an edit does not copy every row of the
+    tables beside itself (the copies' arenas stayed partly used once freed); the edited
+    file's rows are new and say what the file now holds."""
+    from indexer.build import update_paths
+
+    root = tmp_path / "repo"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "kept.py").write_text(
+        'def parse(text):\n    """Split the text."""\n    return text.split()\n\n\n'
+        "class Reader:\n    def read(self):\n        return parse('a b')\n")
+    edited = root / "pkg" / "edited.py"
+    edited.write_text("from pkg.kept import parse\n\n\ndef first():\n    return parse('x')\n")
+    index = RepoIndex(IndexPaths.for_repo(root, tmp_path / "idx"))
+    index_repository(index)
+    try:
+        store = index.store
+        old_search, old_graph = search_tables(store), graph_tables(store)
+        kept = next(f for f, (p, _) in old_search.files.items() if p == "pkg/kept.py")
+        edited.write_text("from pkg.kept import Reader\n\n\ndef second():\n    return Reader()\n")
+        update_paths(index, ["pkg/edited.py"])
+        search, graph = search_tables(store), graph_tables(store)
+        assert search.key != old_search.key and graph.key != old_graph.key
+
+        assert search.members[kept] == old_search.members[kept]
+        assert all(a is b for a, b in zip(search.members[kept], old_search.members[kept],
+                                          strict=True))
+        assert search.symbols["parse"][0] is old_search.symbols["parse"][0]
+        for key in (("pkg/kept.py", "parse"), ("pkg/kept.py", "Reader.read")):
+            assert graph.by_qualname[key][0] is old_graph.by_qualname[key][0]
+
+        assert "first" not in search.symbols
+        assert ("pkg/edited.py", "first") not in graph.by_qualname
+        assert [r[2] for r in search.symbols["second"]] == ["second"]
+        assert graph.by_qualname[("pkg/edited.py", "second")][0].path == "pkg/edited.py"
+    finally:
+        index.close()
+
+
 def test_token_counting_many_distinct_texts_keeps_its_caches_within_their_budgets() -> None:
     from indexer.core import count_tokens_after, count_tokens_lines, tokens
 

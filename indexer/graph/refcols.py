@@ -14,6 +14,7 @@ directory using a name) is derived from a path's slice when asked.
 from __future__ import annotations
 
 import posixpath
+import sys
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -168,7 +169,8 @@ class RefColumns:
 def load_refs(store: Store) -> RefColumns:
     """The store's reference rows as columns, read in one snapshot."""
     with store.snapshot() as cur:
-        vocab = {k: [str(r[0]) for r in cur.execute(sql).fetchall()] for k, sql in _VOCAB.items()}
+        vocab = {k: [sys.intern(str(r[0])) for r in cur.execute(sql).fetchall()]
+                 for k, sql in _VOCAB.items()}
         cols = _columns(cur)
     path_of = cols["p"]
     path_start = np.searchsorted(path_of, np.arange(len(vocab["paths"]) + 1)).astype(np.int64)

@@ -78,11 +78,17 @@ def _load_tables(store: Store, key: tuple[int, str | None]) -> GraphTables:
     top_names: dict[str, set[str]] = defaultdict(set)
     defs: dict[str, list[Definition]] = defaultdict(list)
     by_qualname: dict[tuple[str, str], list[Definition]] = defaultdict(list)
+    # a definition read again is the last generation's object, as the search tables' rows
+    # (`indexer.store.lookup._same`): the unchanged ones are not copied beside themselves
+    last = _TABLES.last(store)
+    same: dict[Definition, Definition] = {} if last is None else {
+        d: d for ds in last.by_qualname.values() for d in ds}
     for row in store.stream(
         f"SELECT {refgraph.DEF_COLS} FROM symbols s JOIN files f USING (file_id) "
         "ORDER BY f.path, s.start_line, s.qualname"
     ):
         d = refgraph.definition(row)
+        d = same.get(d, d)
         names[d.path].add(d.name)
         by_qualname[(d.path, d.qualname)].append(d)
         if d.parent is None:

@@ -598,6 +598,12 @@ class GenerationCache(Generic[V]):
                 lock = self._locks[store] = threading.Lock()
             return lock
 
+    def last(self, store: Store) -> V | None:
+        """The value loaded last for `store`, of whatever generation (None before the first):
+        a load may reuse what did not change."""
+        cached = self._values.get(store)
+        return None if cached is None else cached[1]
+
     def get(self, store: Store, *, wait: bool = False) -> V:
         """The value of the store's current generation; a reader gets the last one at once
         while another thread loads a newer one, unless `wait` (the writer that just changed
