@@ -127,6 +127,7 @@ def test_a_reload_keeps_the_rows_of_files_an_update_left_alone_as_the_same_objec
     (root / "pkg" / "kept.py").write_text(
         'def parse(text):\n    """Split the text."""\n    return text.split()\n\n\n'
         "class Reader:\n    def read(self):\n        return parse('a b')\n")
+    (root / "pkg" / "user.py").write_text("from pkg.kept import Reader\n\nREADER = Reader()\n")
     edited = root / "pkg" / "edited.py"
     edited.write_text("from pkg.kept import parse\n\n\ndef first():\n    return parse('x')\n")
     index = RepoIndex(IndexPaths.for_repo(root, tmp_path / "idx"))
@@ -146,6 +147,11 @@ def test_a_reload_keeps_the_rows_of_files_an_update_left_alone_as_the_same_objec
         assert search.symbols["parse"][0] is old_search.symbols["parse"][0]
         for key in (("pkg/kept.py", "parse"), ("pkg/kept.py", "Reader.read")):
             assert graph.by_qualname[key][0] is old_graph.by_qualname[key][0]
+        (edge,) = graph.out_edges["pkg/user.py"]
+        assert edge[0] == "pkg/kept.py" and edge is old_graph.out_edges["pkg/user.py"][0]
+        users = {e[0]: e for e in graph.in_file["pkg/kept.py"]}
+        assert users["pkg/user.py"] is {e[0]: e for e in old_graph.in_file["pkg/kept.py"]}[
+            "pkg/user.py"]
 
         assert "first" not in search.symbols
         assert ("pkg/edited.py", "first") not in graph.by_qualname

@@ -23,7 +23,7 @@ from typing import Any
 from indexer.graph import refs as refgraph
 from indexer.graph.refcols import RefColumns, load_refs
 from indexer.graph.refs import Definition
-from indexer.store import GenerationCache, Store
+from indexer.store import GenerationCache, Store, same_rows
 
 
 @dataclass(slots=True)
@@ -72,17 +72,17 @@ _Edges = tuple[dict[str, list[tuple[str, str, str, int]]], dict[str, list[tuple[
 
 
 def _load_tables(store: Store, key: tuple[int, str | None]) -> GraphTables:
-    out_edges, in_file, in_dir = _load_edges(store)
+    # what is read again is the last generation's object (`same_rows`): the unchanged
+    # edges and definitions are not copied beside themselves
+    last = _TABLES.last(store)
+    out_edges, in_file, in_dir = _load_edges(store, last)
     refs = load_refs(store)
     names: dict[str, set[str]] = defaultdict(set)
     top_names: dict[str, set[str]] = defaultdict(set)
     defs: dict[str, list[Definition]] = defaultdict(list)
     by_qualname: dict[tuple[str, str], list[Definition]] = defaultdict(list)
-    # a definition read again is the last generation's object, as the search tables' rows
-    # (`indexer.store.lookup._same`): the unchanged ones are not copied beside themselves
-    last = _TABLES.last(store)
-    same: dict[Definition, Definition] = {} if last is None else {
-        d: d for ds in last.by_qualname.values() for d in ds}
+    same = same_rows(() if last is None else last.by_qualname.values())
+    same_key = same_rows(() if last is None else [last.by_qualname])
     for row in store.stream(
         f"SELECT {refgraph.DEF_COLS} FROM symbols s JOIN files f USING (file_id) "
         "ORDER BY f.path, s.start_line, s.qualname"
@@ -90,7 +90,8 @@ def _load_tables(store: Store, key: tuple[int, str | None]) -> GraphTables:
         d = refgraph.definition(row)
         d = same.get(d, d)
         names[d.path].add(d.name)
-        by_qualname[(d.path, d.qualname)].append(d)
+        qualified = (d.path, d.qualname)
+        by_qualname[same_key.get(qualified, qualified)].append(d)
         if d.parent is None:
             top_names[d.path].add(d.name)
         if len(defs[d.name]) < refgraph.MAX_CANDIDATES:
@@ -108,20 +109,23 @@ def _load_tables(store: Store, key: tuple[int, str | None]) -> GraphTables:
     )
 
 
-def _load_edges(store: Store) -> _Edges:
+def _load_edges(store: Store, last: GraphTables | None) -> _Edges:
     out_edges: dict[str, list[tuple[str, str, str, int]]] = defaultdict(list)
     in_file: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
     in_dir: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
+    same_out = same_rows(() if last is None else last.out_edges.values())
+    same_in = same_rows(() if last is None else [
+        *last.in_file.values(), *last.in_dir.values()])
     for src, dst, kind, module, line in store.query(
         "SELECT src_path, dst_path, dst_kind, module, min(line) AS l FROM file_edges "
         "GROUP BY ALL ORDER BY src_path, l, dst_path, dst_kind, module"
     ):
         src, dst, kind, module = _intern(src), _intern(dst), _intern(kind), _intern(module)
-        out_edges[src].append((dst, kind, module, line))
-        if kind == "file":
-            in_file[dst].append((src, module, line))
-        elif kind == "dir":
-            in_dir[dst].append((src, module, line))
+        out = (dst, kind, module, line)
+        out_edges[src].append(same_out.get(out, out))
+        if kind in ("file", "dir"):
+            edge = (src, module, line)
+            (in_file if kind == "file" else in_dir)[dst].append(same_in.get(edge, edge))
     return out_edges, in_file, in_dir
 
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         Store,
         StoreCorrupt,
         atomic,
+        same_rows,
         text_column,
     )
     from indexer.store.integrity import (
@@ -36,6 +37,7 @@ _WHERE = {
     "Store": "indexer.store.db",
     "StoreCorrupt": "indexer.store.db",
     "atomic": "indexer.store.db",
+    "same_rows": "indexer.store.db",
     "text_column": "indexer.store.db",
     "looks_damaged": "indexer.store.integrity",
     "move_aside": "indexer.store.integrity",
@@ -56,6 +58,7 @@ __all__ = [
     "atomic",
     "looks_damaged",
     "move_aside",
+    "same_rows",
     "search_tables",
     "text_column",
 ]

@@ -22,7 +22,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -624,3 +624,20 @@ class GenerationCache(Generic[V]):
             return cached[1]
         finally:
             lock.release()
+
+
+_H = TypeVar("_H", bound=Hashable)
+
+
+def same_rows(groups: Iterable[Iterable[_H]]) -> dict[_H, _H]:
+    """Each row of `groups` (from the value `GenerationCache.last` returned) keyed by
+    itself: a load swaps an equal new row for it.
+
+    A reload after an edit builds the next generation while readers still use the last, so
+    both live at once; without the swap every row of the new one is a fresh object, placed
+    in fresh pymalloc arenas, and once the last generation is dropped its rows leave those
+    arenas and the old ones partly used, never returned to the system. With it a row read
+    again is freed at once (its memory reused by the next) and the unchanged rows stay
+    where they were (moby, one process, 30 batches of edits: docs/benchmarks.md, "Serving
+    memory")."""
+    return {row: row for rows in groups for row in rows}

@@ -15,18 +15,16 @@ from __future__ import annotations
 import bisect
 import operator
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from sys import intern
-from typing import TypeVar
 
 from indexer.core import duckdb
-from indexer.store.db import GenerationCache, Store
+from indexer.store.db import GenerationCache, Store, same_rows
 
 ChunkMeta = tuple[int, int, int, str | None, str]  # file_id, start, end, symbol, kind
 SymbolRow = tuple[int, str, str, str, int]  # file_id, name, qualname, kind, start_line
 MemberRow = tuple[str, str, int, int]  # qualname, kind, start_line, end_line
-_Row = TypeVar("_Row", SymbolRow, MemberRow)
 
 
 _CHUNKS = """
@@ -157,10 +155,10 @@ def _load(store: Store, key: tuple[int, str | None]) -> SearchTables:
     files = {r[0]: (r[1], r[2]) for r in store.query("SELECT file_id, path, language FROM files")}
     symbols: dict[str, list[SymbolRow]] = {}
     members: dict[int, list[MemberRow]] = {}
-    # the rows of files an update left alone are the last generation's objects (see `_same`)
+    # the rows of files an update left alone are the last generation's objects (`same_rows`)
     last = _CACHE.last(store)
-    same_symbol = _same(() if last is None else last.symbols.values())
-    same_member = _same(() if last is None else last.members.values())
+    same_symbol = same_rows(() if last is None else last.symbols.values())
+    same_member = same_rows(() if last is None else last.members.values())
     for fid, name, qual, kind, line, end in store.stream(
             "SELECT file_id, name, qualname, kind, start_line, end_line FROM symbols "
             "ORDER BY file_id, start_line, end_line DESC"):
@@ -173,18 +171,6 @@ def _load(store: Store, key: tuple[int, str | None]) -> SearchTables:
     return SearchTables(key, chunks, files, symbols, members, sorted(symbols),
                         rank, importers, frozenset(p for p, _ in files.values()))
 
-
-def _same(groups: Iterable[list[_Row]]) -> dict[_Row, _Row]:
-    """Each row of `groups` keyed by itself: a load swaps an equal new row for it.
-
-    A reload after an edit builds the next generation while readers still use the last, so
-    both live at once; without the swap every row of the new one is a fresh object, placed
-    in fresh pymalloc arenas, and once the last generation is dropped its rows leave those
-    arenas and the old ones partly used, never returned to the system. With it a row read
-    again is freed at once (its memory reused by the next) and the unchanged rows stay
-    where they were (moby, one process, 30 batches of edits: docs/benchmarks.md, "Serving
-    memory")."""
-    return {row: row for rows in groups for row in rows}
 
 
 def _graph(store: Store) -> tuple[dict[str, float], dict[str, set[str]]]:
