@@ -82,7 +82,7 @@ def _load_tables(store: Store, key: tuple[int, str | None]) -> GraphTables:
     defs: dict[str, list[Definition]] = defaultdict(list)
     by_qualname: dict[tuple[str, str], list[Definition]] = defaultdict(list)
     same = same_rows(() if last is None else last.by_qualname.values())
-    same_key = same_rows(() if last is None else [last.by_qualname])
+    same_key = same_rows(() if last is None else [last.by_qualname.keys()])
     for row in store.stream(
         f"SELECT {refgraph.DEF_COLS} FROM symbols s JOIN files f USING (file_id) "
         "ORDER BY f.path, s.start_line, s.qualname"

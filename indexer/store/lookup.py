@@ -172,7 +172,6 @@ def _load(store: Store, key: tuple[int, str | None]) -> SearchTables:
                         rank, importers, frozenset(p for p, _ in files.values()))
 
 
-
 def _graph(store: Store) -> tuple[dict[str, float], dict[str, set[str]]]:
     """File PageRank (normalised to the maximum) and importers; empty before a graph build."""
     try:
