@@ -303,6 +303,9 @@ LEAN_COMMANDS = frozenset({"search", "context", "symbol", "deps", "summary", "st
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(build_parser(), argv)
     configure_logging("WARNING" if args.command != "serve" else None)
+    from indexer.core import configure_heap
+
+    configure_heap()  # before any thread starts: each gets an arena (indexer/core/heap.py)
     if args.command != "serve":
         # pydantic looks for plugins in every installed distribution's entry points when it
         # builds its first model (20-30 ms of a one-shot command's start); Sextant uses none

@@ -141,6 +141,9 @@ class ShardHost:
 
     def __init__(self, name: str, root: str, index_dir: str | None,
                  options: LiveOptions) -> None:
+        from indexer.core import configure_heap
+
+        configure_heap()  # a long-lived worker process, as a server is (indexer/core/heap.py)
         self.name = name
         self.live = LiveIndex.open(Path(root), Path(index_dir) if index_dir else None, options)
         self.live.start()

@@ -1,5 +1,5 @@
 """Plain data types and the small shared services of every stage: token counting, crash-safe
-file writes, a bounded text memo, crash-isolated worker processes.
+file writes, a bounded text memo, crash-isolated worker processes, the C heap's settings.
 
 Names are imported on first use (PEP 562), so that importing one stage of the
 pipeline does not load the native libraries of the others."""
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         cache_dir,
         fsync_path,
     )
+    from indexer.core.heap import configure_heap, trim_heap
     from indexer.core.model import (
         Chunk,
         Import,
@@ -25,10 +26,7 @@ if TYPE_CHECKING:
         Reference,
         Symbol,
     )
-    from indexer.core.textcache import (
-        TextCache,
-        trim_heap,
-    )
+    from indexer.core.textcache import TextCache
     from indexer.core.tokens import (
         count_tokens,
         count_tokens_after,
@@ -52,7 +50,8 @@ _WHERE = {
     "Reference": "indexer.core.model",
     "Symbol": "indexer.core.model",
     "TextCache": "indexer.core.textcache",
-    "trim_heap": "indexer.core.textcache",
+    "configure_heap": "indexer.core.heap",
+    "trim_heap": "indexer.core.heap",
     "count_tokens": "indexer.core.tokens",
     "count_tokens_after": "indexer.core.tokens",
     "count_tokens_lines": "indexer.core.tokens",
@@ -73,6 +72,7 @@ __all__ = [
     "atomic_target",
     "atomic_write_bytes",
     "cache_dir",
+    "configure_heap",
     "count_tokens",
     "count_tokens_after",
     "count_tokens_lines",

@@ -1,11 +1,7 @@
-"""A per-process memo keyed by whole texts, bounded by the characters it holds; and giving
-freed heap pages back to the system."""
+"""A per-process memo keyed by whole texts, bounded by the characters it holds."""
 
 from __future__ import annotations
 
-import ctypes
-import functools
-from collections.abc import Callable
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
@@ -38,20 +34,3 @@ class TextCache(Generic[V]):
             self._chars = 0
         self._values[text] = value
         self._chars += len(text)
-
-
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    try:
-        return ctypes.CDLL(None).malloc_trim  # glibc
-    except (OSError, AttributeError):
-        return None
-
-
-def trim_heap() -> None:
-    """Hand the C heap's free pages back to the OS (glibc's `malloc_trim`; nothing elsewhere).
-    After a large structure is replaced (a written batch, a generation's in-memory tables),
-    glibc would otherwise keep the freed pages resident."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)

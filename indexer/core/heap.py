@@ -1,0 +1,61 @@
+"""The C heap of a long-lived process: glibc's thresholds fixed at start, and freed pages
+given back to the system after large structures are replaced.
+
+Why fixed thresholds: glibc raises its mmap threshold to the size of each large block freed
+(up to 32 MB) and its trim threshold to twice that. After the first numpy array of some MB
+is freed, later arrays of that size come from a thread's arena instead of their own mapping,
+and once freed they stay resident at the top of that arena: `malloc_trim` trims the top of
+the main arena only, and a thread arena's top shrinks only when a free there leaves more
+than the trim threshold. The embedding, parsing and index-writing threads each keep an arena
+of their own: a moby server that had started at 321-323 MB ended 30 s of edits at 470-477
+MB, and at 384-386 MB with the thresholds fixed (docs/benchmarks.md "Serving memory"). Now
+a block of 1 MB or more is a mapping of its own, returned when freed, and an arena keeps at
+most 2 MB of free top.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+from typing import Any
+
+MMAP_THRESHOLD = 1 << 20  # blocks this large or larger get a mapping of their own
+TRIM_THRESHOLD = 2 << 20  # free top of an arena beyond this goes back on the next free
+_M_TRIM_THRESHOLD = -1  # glibc's mallopt parameters (malloc.h)
+_M_MMAP_THRESHOLD = -3
+_USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
+
+
+@functools.cache
+def _glibc() -> Any:
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt  # noqa: B018 - glibc (and a few others) only
+        libc.malloc_trim  # noqa: B018
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def configure_heap() -> bool:
+    """Fix glibc's mmap and trim thresholds for this process (see the module docstring);
+    False where there is no glibc, or where the user set either threshold already
+    (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_` or `GLIBC_TUNABLES`)."""
+    libc = _glibc()
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    if libc is None or any(os.environ.get(k) for k in _USER_SETTINGS) or (
+            "mmap_threshold" in tunables or "trim_threshold" in tunables):
+        return False
+    # each call also stops glibc from moving the thresholds (`no_dyn_threshold`)
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
+        libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+
+
+def trim_heap() -> None:
+    """Hand the C heap's free pages back to the OS (glibc's `malloc_trim`; nothing elsewhere).
+    After a large structure is replaced (a written batch, a generation's in-memory tables),
+    glibc would otherwise keep the freed pages resident."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
