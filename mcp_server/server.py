@@ -143,7 +143,10 @@ async def _call(ctx: Context, fn: Callable[..., R], *args: object, wait_fresh: b
     def run() -> R:
         if wait_fresh:
             state.live.wait_fresh(fresh_paths, WAIT_FRESH_S)
-        return redact(fn(state.live, *args, **kwargs))
+        # a tool only reads: run again whole when DuckDB's memory was taken by other calls
+        # (reads on cursors of their own, as summarize_dir's, are not retried query by query)
+        return redact(state.live.store.retry_out_of_memory(
+            lambda: fn(state.live, *args, **kwargs), fn.__name__))
 
     outcome, started = "crash", time.perf_counter()
     metrics.started()

@@ -117,3 +117,33 @@ def test_a_streamed_read_out_of_memory_before_its_first_row_is_retried(
     monkeypatch.setattr(store, "_con", Connection())
     assert list(store.stream("SELECT value FROM meta WHERE key = ?", ["k"])) == [("v",)]
     assert seen["calls"] == 3
+
+
+async def test_a_tool_call_whose_own_cursor_ran_out_of_memory_is_run_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """summarize_dir reads on a cursor of its own, outside `Store.query`: under the load
+    test (50 clients, edits) one such read found DuckDB's limit taken and the call failed.
+    A tool call only reads, so it is run again whole."""
+    from indexer.summaries import build as summaries_build
+    from tests.mcp_helpers import build_index, call, connected, server_settings
+
+    monkeypatch.setattr(store_db, "_MEMORY_RETRY_PAUSES", (0.01, 0.01, 0.01))
+    root = tmp_path / "repo"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "app.py").write_text("class Handler:\n    def handle(self):\n        pass\n")
+    build_index(root, tmp_path / "index")
+    real, calls = summaries_build.key_symbols, [0]
+
+    def crowded(cur: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise duckdb.OutOfMemoryException(
+                "Out of Memory Error: could not allocate block of size 256.0 KiB")
+        return real(cur)
+
+    monkeypatch.setattr(summaries_build, "key_symbols", crowded)
+    async with connected(server_settings(root, tmp_path / "index", embed=False)) as client:
+        calls[0] = 0  # the start may have built summaries
+        out = await call(client, "summarize_dir", path="pkg")
+    assert calls[0] >= 2
+    assert "Handler" in str(out)

@@ -151,7 +151,9 @@ class Store:
                 "index, stop it or talk to it (`sextant status` shows the owner)."
             ) from exc
         self._write_lock = threading.RLock()
-        self._memory_retry = threading.Lock()  # queries retried after running out of memory
+        # queries retried after running out of memory, one at a time (reentrant: a tool call
+        # retried whole may retry a query of its own inside)
+        self._memory_retry = threading.RLock()
         self._local = threading.local()
         # meta values read back from DuckDB (~0.5 ms a query; search reads the generation
         # on every call). Every meta write goes through this object (DuckDB admits one
@@ -237,10 +239,13 @@ class Store:
         of other threads (50 HTTP clients on moby: a `get_symbol` scan beside seven other
         tool calls and a watcher batch) is tried again, one such retry at a time, after a
         pause that lets the others finish, rather than failing the call."""
-        return self._retrying(lambda: self.reader().execute(sql, params or []).fetchall(), sql)
+        return self.retry_out_of_memory(
+            lambda: self.reader().execute(sql, params or []).fetchall(), sql)
 
-    def _retrying(self, run: Callable[[], _T], sql: str) -> _T:
-        """`run()`, tried again after DuckDB's out-of-memory error (see `query`)."""
+    def retry_out_of_memory(self, run: Callable[[], _T], what: str) -> _T:
+        """`run()`, tried again after DuckDB's out-of-memory error (see `query`): a query,
+        or a whole read-only tool call whose queries run on cursors of their own (`what`
+        names it in the log)."""
         pauses = iter(_MEMORY_RETRY_PAUSES)
         retry: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()  # 1st: beside the others
         while True:
@@ -251,7 +256,7 @@ class Store:
                 pause = next(pauses, None)
                 if pause is None:
                     raise
-                log.debug("query out of DuckDB memory; retrying alone: %s", sql[:80])
+                log.debug("out of DuckDB memory; retrying alone: %s", what[:80])
                 time.sleep(pause)
                 retry = self._memory_retry
 
@@ -265,7 +270,7 @@ class Store:
         cur = self._con.cursor()
         try:  # out of memory before the first row (another thread's query, a release of
             # the store's pages): tried again as `query` does
-            self._retrying(lambda: cur.execute(sql, params or []), sql)
+            self.retry_out_of_memory(lambda: cur.execute(sql, params or []), sql)
             while rows := cur.fetchmany(batch):
                 yield from rows
         finally:
