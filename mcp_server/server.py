@@ -168,6 +168,7 @@ async def _call(ctx: Context, fn: Callable[..., R], *args: object, wait_fresh: b
                            "rebuilt; retry in a few seconds") from None
     finally:
         metrics.finished(fn.__name__, outcome, time.perf_counter() - started)
+        state.live.note_read()
 
 
 def build_server(settings: Settings, runtime: Runtime | None = None) -> MCPServer:

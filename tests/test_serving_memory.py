@@ -358,3 +358,71 @@ def test_configure_heap_leaves_thresholds_the_user_set(monkeypatch: pytest.Monke
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
     monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=65536")
     assert configure_heap() is False
+
+
+def test_the_quiet_timer_acts_once_a_while_after_the_last_touch() -> None:
+    """Each touch pushes the action back; it runs once per quiet spell, never before."""
+    from indexer.live.quiet import QuietTimer
+
+    stop, ran = threading.Event(), threading.Event()
+    runs: list[float] = []
+
+    def action() -> None:
+        runs.append(time.monotonic())
+        ran.set()
+
+    timer = QuietTimer(action, stop, after_s=0.5)
+    thread = threading.Thread(target=timer.run)
+    thread.start()
+    try:
+        assert not ran.wait(1.0), "acted with nothing touched"
+        last = 0.0
+        for _ in range(6):  # touches 0.2 s apart: never quiet for 0.5 s
+            timer.touch()
+            last = time.monotonic()
+            time.sleep(0.2)
+        assert ran.wait(60), "never acted after the touches stopped"
+        assert runs[0] >= last + 0.5
+        assert not stop.wait(1.5)
+        assert len(runs) == 1
+        timer.touch()
+        ran.clear()
+        assert ran.wait(60)
+        assert len(runs) == 2
+    finally:
+        stop.set()
+        timer.wake()
+        thread.join(timeout=60)
+    assert not thread.is_alive()
+
+
+async def test_a_tool_call_lets_the_server_settle_once_the_calls_stop(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A burst of calls fills DuckDB's buffer pool (20 MB on moby); once the calls stop the
+    live index settles, as it does after edits, so a server's memory comes back down."""
+    import anyio
+
+    from indexer.live import LiveIndex, quiet
+    from tests.mcp_helpers import build_index, call, connected, server_settings
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "app.py").write_text("def handle_request(req):\n    return req\n")
+    build_index(root, tmp_path / "index")
+    monkeypatch.setattr(quiet, "SETTLE_AFTER_S", 0.3)
+    settled = threading.Semaphore(0)
+    real = LiveIndex.settle
+
+    def settle(self: LiveIndex) -> None:
+        real(self)
+        settled.release()
+
+    monkeypatch.setattr(LiveIndex, "settle", settle)
+    async with connected(server_settings(root, tmp_path / "index", embed=False)) as client:
+        # the start's reconcile is a write: its settle comes first
+        assert await anyio.to_thread.run_sync(settled.acquire, True, 60)
+        assert not await anyio.to_thread.run_sync(settled.acquire, True, 1.0)
+        out = await call(client, "search_code", query="handle request")
+        assert out["results"]
+        assert await anyio.to_thread.run_sync(settled.acquire, True, 60), (
+            "the live index never settled after the call")

@@ -13,6 +13,7 @@ from indexer.build.pipeline import index_repository
 from indexer.disk.repo import IndexPaths, RepoIndex
 from indexer.live import LiveIndex
 from indexer.live.pending import PendingPaths
+from indexer.live.quiet import QuietTimer
 from indexer.live.watcher import MASS_CHANGE, Watcher
 
 
@@ -146,13 +147,11 @@ def test_a_pending_directory_makes_the_files_under_it_stale() -> None:
     assert pending.wait_fresh({"docs/x.md"}, timeout=0.01)
 
 
-def test_the_applier_settles_once_when_the_edits_stop(watcher: Watcher,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_live_index_settles_once_when_the_edits_stop(watcher: Watcher) -> None:
     """A run of edits leaves DuckDB's pages and the heap's free pages behind; once no batch
-    has come for `SETTLE_AFTER_S` the live index gives them back, once per run."""
+    has come for the quiet time the live index gives them back, once per run."""
     from indexer.live import watcher as watcher_module
 
-    monkeypatch.setattr(watcher_module, "SETTLE_AFTER_S", 0.3)
     settled: list[float] = []
     done = threading.Event()
     live = watcher.live
@@ -163,11 +162,13 @@ def test_the_applier_settles_once_when_the_edits_stop(watcher: Watcher,
         settled.append(1.0)
         done.set()
 
-    monkeypatch.setattr(live, "settle", settle)
+    live.quiet = QuietTimer(settle, watcher.stop, after_s=0.3)  # what `start` runs
     live.root_identity = watcher_module.root_identity(watcher.root)  # what `run` attaches
     live.ready.set()
     applier = threading.Thread(target=watcher.apply_loop)
+    settler = threading.Thread(target=live.quiet.run)
     applier.start()
+    settler.start()
     try:
         assert not done.wait(1.0), "settled with no edit applied"
         (watcher.root / "pkg/a.py").write_text("def a2():\n    pass\n")
@@ -179,4 +180,6 @@ def test_the_applier_settles_once_when_the_edits_stop(watcher: Watcher,
         assert len(settled) == 1
     finally:
         watcher.stop.set()
+        live.quiet.wake()
         applier.join(timeout=60)
+        settler.join(timeout=60)

@@ -32,6 +32,7 @@ from indexer.discover import IgnoreCache, WalkOptions
 from indexer.disk import RepoIndex
 from indexer.live.compaction import Compactor
 from indexer.live.pending import PendingPaths, RecentPaths, overlaps
+from indexer.live.quiet import QuietTimer
 from indexer.live.state import Coverage, EmbeddingState
 
 if TYPE_CHECKING:
@@ -99,6 +100,8 @@ class LiveIndex:
         # a compaction sorts every chunk's text in DuckDB: settle after it, as after edits
         self.compactor = Compactor(lambda: self.index, self._writing, self._stop,
                                    after=self.settle)
+        # settles once neither writes nor reads have come for a while (`indexer.live.quiet`)
+        self.quiet = QuietTimer(self.settle, self._stop)
 
     @classmethod
     def open(cls, root: Path, index_dir: Path | None = None, options: LiveOptions | None = None,
@@ -267,6 +270,7 @@ class LiveIndex:
                 self.refresh_summaries()
                 self._release_static()
         finally:
+            self.quiet.touch()
             self.notify_changed()
         if self.embedding.state != "running" and not self._stop.is_set() and (
                 should_stop is None or not should_stop()):
@@ -291,12 +295,19 @@ class LiveIndex:
             self._warm()
             self.refresh_summaries()
         self.embed_missing(None if reconcile else paths)
+        self.quiet.touch()
         return stats
 
+    def note_read(self) -> None:
+        """A tool call has read the index: the live index settles once reads, like writes,
+        have stopped a while (`indexer.live.quiet`)."""
+        self.quiet.touch()
+
     def settle(self) -> None:
-        """After a run of edits, once the watcher has been idle a while: give back what the
-        run's reads and writes left cached (DuckDB's pages, the heap's free pages), so that a
-        server's memory comes back down when the edits stop.
+        """Once the live index has been quiet a while after writes or tool calls
+        (`indexer.live.quiet`), and after a lexical compaction: give back what their reads
+        and writes left cached (DuckDB's pages, the heap's free pages), so that a server's
+        memory comes back down when the edits and the calls stop.
 
         The static vectors are saved too: the first edit's new rows copied the whole matrix
         from its mapped file into memory (moby: 22 MB), and a saved file is mapped again
@@ -502,6 +513,7 @@ class LiveIndex:
             self._spawn(self._watch, "sextant-watch")
         self._spawn(self._background, "sextant-index")
         self._spawn(self.compactor.run, "sextant-compact")
+        self._spawn(self.quiet.run, "sextant-settle")
 
     def _spawn(self, target: Callable[..., None], name: str, *args: object) -> None:
         thread = threading.Thread(target=target, name=name, args=args, daemon=True)
@@ -518,6 +530,7 @@ class LiveIndex:
         batch boundary (bounded wait; the threads are daemons)."""
         self.request_stop()
         self.compactor.changed()  # wakes its thread, which then sees the stop
+        self.quiet.wake()
         deadline = time.monotonic() + _JOIN_S
         for thread in self._threads:
             thread.join(timeout=max(0.1, deadline - time.monotonic()))
@@ -554,6 +567,7 @@ class LiveIndex:
                 log.exception("reconciling the index failed; serving what is indexed")
         self.ready.set()
         self._warm()
+        self.quiet.touch()
         self.notify_changed()
         if self.options.embed and not self._stop.is_set():
             self._embed()

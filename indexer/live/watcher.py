@@ -57,8 +57,6 @@ class Watched(Protocol):
 
     def notify_changed(self) -> None: ...
 
-    def settle(self) -> None: ...
-
 log = logging.getLogger(__name__)
 
 MASS_CHANGE = 500  # more paths than this in one batch: one reconcile instead
@@ -67,7 +65,6 @@ _RUST_TIMEOUT_MS = 1000
 _RETRY_S = 1.0  # pause before re-starting a failed watcher
 _ROOT_POLL_S = 0.2  # how often a missing repository directory is looked for
 _PAUSE_MAX_S = 2.0  # the longest rest between two applied batches (see `apply_loop`)
-SETTLE_AFTER_S = 5.0  # idle time after the last batch before the live index settles
 
 
 def root_identity(root: Path) -> tuple[int, int] | None:
@@ -178,25 +175,15 @@ class Watcher:
 
     # -- applier ---------------------------------------------------------------------------
 
-    def _settle(self) -> None:
-        try:
-            self.live.settle()
-        except Exception:  # an optimisation: never stop following edits for it
-            log.exception("settling after the edits failed")
-
     def apply_loop(self) -> None:
         while not self.stop.is_set() and not self.live.ready.wait(0.1):
             pass
-        applied_at: float | None = None  # when the last batch was applied, until settled
         while not self.stop.is_set():
             if root_identity(self.root) != self.live.root_identity:
                 self.stop.wait(_ROOT_POLL_S)  # never index a missing or unwatched root
                 continue
             batch = self.pending.take(timeout=0.2)
             if batch is None:
-                if applied_at is not None and time.monotonic() - applied_at >= SETTLE_AFTER_S:
-                    applied_at = None
-                    self._settle()
                 continue
             started = time.perf_counter()
             with self._removed_lock:
@@ -210,7 +197,6 @@ class Watcher:
                 if not batch.reconcile:
                     self.pending.add([], reconcile=True)  # retry the whole tree once
             self.pending.done(batch)
-            applied_at = time.monotonic()
             elapsed = time.perf_counter() - started
             self.live.metrics["last_update_ms"] = elapsed * 1000
             self.live.notify_changed()
