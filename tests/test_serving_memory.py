@@ -426,3 +426,28 @@ async def test_a_tool_call_lets_the_server_settle_once_the_calls_stop(
         assert out["results"]
         assert await anyio.to_thread.run_sync(settled.acquire, True, 60), (
             "the live index never settled after the call")
+
+
+def test_settling_forgets_the_tokens_a_lexical_rebuild_cached(tmp_path: Path) -> None:
+    """A compaction's rebuild tokenizes every chunk and fills the token caches to their
+    bounds (moby: 54k words and 50k runs, 20 MB); the settle after it gives them back, and
+    the index still answers."""
+    from indexer.lexical import bm25
+    from tests.mcp_helpers import live_over
+
+    files = {f"pkg/mod_{i}.py": f"def handle_request_{i}(parsedHeaderValue{i}):\n"
+                                f"    return compute_total_{i}(parsedHeaderValue{i})\n"
+             for i in range(40)}
+    with live_over(tmp_path, files) as live:
+        for text in files.values():  # what a rebuild does to each chunk
+            bm25.tokenize_for_index(text)
+            bm25.ident_body(text, keep=True)
+        assert bm25._split_word.cache_info().currsize > 40
+        assert len(bm25._run_parts) > 40
+        assert bm25._bodies.chars > 0
+        live.settle()
+        assert bm25._split_word.cache_info().currsize == 0
+        assert len(bm25._run_parts) == 0
+        assert bm25._bodies.chars == 0
+        hits = live.index.lexical.search("handle request 7", 5)
+        assert hits

@@ -25,12 +25,15 @@ class TextCache(Generic[V]):
         """Characters of the texts kept now (at most `max_chars`)."""
         return self._chars
 
+    def clear(self) -> None:
+        self._values.clear()
+        self._chars = 0
+
     def get(self, text: str) -> V | None:
         return self._values.get(text)
 
     def put(self, text: str, value: V) -> None:
         if self._chars + len(text) > self._max_chars:
-            self._values.clear()
-            self._chars = 0
+            self.clear()
         self._values[text] = value
         self._chars += len(text)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         LexicalIndex,
         ident_body,
         identifier_tokens,
+        release_token_caches,
         tokenize_for_index,
     )
 
@@ -27,6 +28,7 @@ _WHERE = {
     "WORD_RE": "indexer.lexical.bm25",
     "ident_body": "indexer.lexical.bm25",
     "identifier_tokens": "indexer.lexical.bm25",
+    "release_token_caches": "indexer.lexical.bm25",
     "tokenize_for_index": "indexer.lexical.bm25",
 }
 
@@ -37,6 +39,7 @@ __all__ = [
     "LexicalIndex",
     "ident_body",
     "identifier_tokens",
+    "release_token_caches",
     "tokenize_for_index",
 ]
 

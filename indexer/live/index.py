@@ -313,8 +313,10 @@ class LiveIndex:
         from its mapped file into memory (moby: 22 MB), and a saved file is mapped again
         (`FlatVectors.save`), its pages shared with the page cache and dropped when cold."""
         from indexer.core import trim_heap
+        from indexer.lexical import release_token_caches
 
         with self.write_lock:
+            release_token_caches()  # filled to their bounds by a compaction's rebuild
             try:
                 self.index.save_static()
             except OSError:  # derived and checked on open: a failed save costs a re-embed
