@@ -9,12 +9,18 @@ metrics. stdio and any number of HTTP sessions of one process share one runtime.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from indexer.discover import WalkOptions
 from indexer.live import LiveIndex, LiveOptions
 from mcp_server.metrics import Metrics
 from mcp_server.settings import Settings
+from tools.redact import redact
+
+R = TypeVar("R")
+
+WAIT_FRESH_S = 10.0  # how long `wait_fresh` waits for just-edited files to be indexed
 
 
 def live_options(settings: Settings) -> LiveOptions:
@@ -24,6 +30,21 @@ def live_options(settings: Settings) -> LiveOptions:
         watch=settings.watch, embed=settings.embed, static=settings.static,
         model=settings.model,
         gpu_layers=settings.gpu_layers, debounce_ms=settings.debounce_ms, name=settings.repo)
+
+
+def read_tool(live: LiveIndex, fn: Callable[..., R], *args: object, wait_fresh: bool = False,
+              fresh_paths: Iterable[str] | None = None, **kwargs: object) -> R:
+    """One read tool call on `live`, as every server runs it (one repository, a workspace,
+    a Ray shard): redacted; run again whole when DuckDB's memory was taken by other calls
+    (reads on cursors of their own, as summarize_dir's, are not retried query by query);
+    and the live index settles once the calls stop (`indexer.live.quiet`)."""
+    try:
+        if wait_fresh:
+            live.wait_fresh(fresh_paths, WAIT_FRESH_S)
+        return redact(live.store.retry_out_of_memory(
+            lambda: fn(live, *args, **kwargs), fn.__name__))
+    finally:
+        live.note_read()
 
 
 class Runtime:

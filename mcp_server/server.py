@@ -29,7 +29,7 @@ from pydantic import Field
 from indexer.live import LiveIndex
 from mcp_server.repo_arg import Repo, check_repo
 from mcp_server.resources import ResourceNotifier, register_resources
-from mcp_server.runtime import Runtime
+from mcp_server.runtime import Runtime, read_tool
 from mcp_server.sdk import SextantServer
 from mcp_server.settings import Settings
 from mcp_server.text import compact
@@ -43,7 +43,6 @@ from tools.models import (
     SummaryResult,
     SymbolResult,
 )
-from tools.redact import redact
 from tools.search import search_code as _search_code
 from tools.status import index_status as _index_status
 from tools.summary import summarize_dir as _summarize_dir
@@ -81,7 +80,6 @@ Hops = Annotated[int, Field(ge=1, le=4, description="Hops to follow")]
 SummaryDepth = Annotated[int, Field(ge=0, le=4, description="Subdirectory levels")]
 WaitFresh = Annotated[bool, Field(description=(
     "Wait up to 10 s for just-edited files to be indexed"))]
-WAIT_FRESH_S = 10.0
 
 
 @dataclass
@@ -141,12 +139,8 @@ async def _call(ctx: Context, fn: Callable[..., R], *args: object, wait_fresh: b
     check_repo(state.live, repo)
 
     def run() -> R:
-        if wait_fresh:
-            state.live.wait_fresh(fresh_paths, WAIT_FRESH_S)
-        # a tool only reads: run again whole when DuckDB's memory was taken by other calls
-        # (reads on cursors of their own, as summarize_dir's, are not retried query by query)
-        return redact(state.live.store.retry_out_of_memory(
-            lambda: fn(state.live, *args, **kwargs), fn.__name__))
+        return read_tool(state.live, fn, *args, wait_fresh=wait_fresh,
+                         fresh_paths=fresh_paths, **kwargs)
 
     outcome, started = "crash", time.perf_counter()
     metrics.started()
@@ -168,7 +162,6 @@ async def _call(ctx: Context, fn: Callable[..., R], *args: object, wait_fresh: b
                            "rebuilt; retry in a few seconds") from None
     finally:
         metrics.finished(fn.__name__, outcome, time.perf_counter() - started)
-        state.live.note_read()
 
 
 def build_server(settings: Settings, runtime: Runtime | None = None) -> MCPServer:

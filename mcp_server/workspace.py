@@ -29,7 +29,7 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel
 
 from indexer.live import LiveIndex
-from mcp_server.runtime import Runtime
+from mcp_server.runtime import Runtime, read_tool
 from mcp_server.settings import Settings
 from mcp_server.usage import UsageError
 from tools import merge
@@ -48,7 +48,6 @@ from tools.models import (
     SummaryResult,
     SymbolResult,
 )
-from tools.redact import redact
 from tools.search import search_code
 from tools.status import index_status
 from tools.summary import summarize_dir
@@ -58,7 +57,6 @@ from tools.working_set import WorkingSet
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
-WAIT_FRESH_S = 10.0
 SHARD_TIMEOUT_S = 30.0  # a repository that has not answered by then is reported missing
 
 TOOLS: dict[str, tuple[Any, type[BaseModel]]] = {
@@ -129,11 +127,10 @@ def repo_settings(settings: Settings, spec: RepoSpec) -> Settings:
 
 def run_tool(live: LiveIndex, tool: str, kwargs: dict[str, Any], wait_fresh: bool = False,
              fresh_paths: list[str] | None = None) -> BaseModel:
-    """Run read tool `tool` on one repository (redacted), as the single-repo server does."""
-    if wait_fresh:
-        live.wait_fresh(fresh_paths, WAIT_FRESH_S)
+    """Run read tool `tool` on one repository, as the single-repo server does."""
     fn, _ = TOOLS[tool]
-    result: BaseModel = redact(fn(live, **kwargs))
+    result: BaseModel = read_tool(live, fn, wait_fresh=wait_fresh, fresh_paths=fresh_paths,
+                                  **kwargs)
     return result
 
 
