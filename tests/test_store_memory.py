@@ -147,3 +147,33 @@ async def test_a_tool_call_whose_own_cursor_ran_out_of_memory_is_run_again(
         out = await call(client, "summarize_dir", path="pkg")
     assert calls[0] >= 2
     assert "Handler" in str(out)
+
+
+def test_a_workspace_shards_tool_call_is_run_again_the_same_way(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A workspace (and each Ray shard) runs its repositories' calls through the same
+    `read_tool` as the single-repository server: retried whole, and a read the live index
+    settles after."""
+    from indexer.summaries import build as summaries_build
+    from mcp_server.workspace import run_tool
+    from tests.mcp_helpers import live_over
+
+    monkeypatch.setattr(store_db, "_MEMORY_RETRY_PAUSES", (0.01, 0.01, 0.01))
+    real, calls = summaries_build.key_symbols, [0]
+
+    def crowded(cur: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise duckdb.OutOfMemoryException(
+                "Out of Memory Error: could not allocate block of size 256.0 KiB")
+        return real(cur)
+
+    monkeypatch.setattr(summaries_build, "key_symbols", crowded)
+    files = {"pkg/app.py": "class Handler:\n    def handle(self):\n        pass\n"}
+    with live_over(tmp_path, files) as live:
+        touched: list[bool] = []
+        monkeypatch.setattr(live.quiet, "touch", lambda: touched.append(True))
+        out = run_tool(live, "summarize_dir", {"path": "pkg"})
+    assert calls[0] >= 2
+    assert "Handler" in str(out.model_dump())
+    assert touched
