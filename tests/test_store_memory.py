@@ -119,19 +119,12 @@ def test_a_streamed_read_out_of_memory_before_its_first_row_is_retried(
     assert seen["calls"] == 3
 
 
-async def test_a_tool_call_whose_own_cursor_ran_out_of_memory_is_run_again(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """summarize_dir reads on a cursor of its own, outside `Store.query`: under the load
-    test (50 clients, edits) one such read found DuckDB's limit taken and the call failed.
-    A tool call only reads, so it is run again whole."""
+def _crowd_key_symbols(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """summarize_dir's key-symbols read (on a cursor of its own) finds DuckDB's memory taken
+    the first time; the returned counter holds how many times it ran."""
     from indexer.summaries import build as summaries_build
-    from tests.mcp_helpers import build_index, call, connected, server_settings
 
     monkeypatch.setattr(store_db, "_MEMORY_RETRY_PAUSES", (0.01, 0.01, 0.01))
-    root = tmp_path / "repo"
-    (root / "pkg").mkdir(parents=True)
-    (root / "pkg" / "app.py").write_text("class Handler:\n    def handle(self):\n        pass\n")
-    build_index(root, tmp_path / "index")
     real, calls = summaries_build.key_symbols, [0]
 
     def crowded(cur: Any) -> Any:
@@ -142,6 +135,21 @@ async def test_a_tool_call_whose_own_cursor_ran_out_of_memory_is_run_again(
         return real(cur)
 
     monkeypatch.setattr(summaries_build, "key_symbols", crowded)
+    return calls
+
+
+async def test_a_tool_call_whose_own_cursor_ran_out_of_memory_is_run_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """summarize_dir reads on a cursor of its own, outside `Store.query`: under the load
+    test (50 clients, edits) one such read found DuckDB's limit taken and the call failed.
+    A tool call only reads, so it is run again whole."""
+    from tests.mcp_helpers import build_index, call, connected, server_settings
+
+    root = tmp_path / "repo"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "app.py").write_text("class Handler:\n    def handle(self):\n        pass\n")
+    build_index(root, tmp_path / "index")
+    calls = _crowd_key_symbols(monkeypatch)
     async with connected(server_settings(root, tmp_path / "index", embed=False)) as client:
         calls[0] = 0  # the start may have built summaries
         out = await call(client, "summarize_dir", path="pkg")
@@ -154,21 +162,10 @@ def test_a_workspace_shards_tool_call_is_run_again_the_same_way(
     """A workspace (and each Ray shard) runs its repositories' calls through the same
     `read_tool` as the single-repository server: retried whole, and a read the live index
     settles after."""
-    from indexer.summaries import build as summaries_build
     from mcp_server.workspace import run_tool
     from tests.mcp_helpers import live_over
 
-    monkeypatch.setattr(store_db, "_MEMORY_RETRY_PAUSES", (0.01, 0.01, 0.01))
-    real, calls = summaries_build.key_symbols, [0]
-
-    def crowded(cur: Any) -> Any:
-        calls[0] += 1
-        if calls[0] == 1:
-            raise duckdb.OutOfMemoryException(
-                "Out of Memory Error: could not allocate block of size 256.0 KiB")
-        return real(cur)
-
-    monkeypatch.setattr(summaries_build, "key_symbols", crowded)
+    calls = _crowd_key_symbols(monkeypatch)
     files = {"pkg/app.py": "class Handler:\n    def handle(self):\n        pass\n"}
     with live_over(tmp_path, files) as live:
         touched: list[bool] = []
