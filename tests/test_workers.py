@@ -61,3 +61,54 @@ def test_a_file_that_segfaults_the_grammar_is_skipped_and_the_rest_indexed(
     assert indexed >= {f"mod{i}.py" for i in range(5)}
     assert skipped.get("hostile.sh") == CRASH_REASON or "hostile.sh" in indexed
     assert stats.indexed >= 5
+
+
+_KILLED_PARENT = """
+import os, sys, time
+from indexer.core import WorkerPool
+
+if __name__ == "__main__":
+    pool = WorkerPool(2)
+    pool.warm(os.getpid)
+    while len(pool._executor()._processes) < 2:
+        time.sleep(0.05)
+    print(" ".join(str(p) for p in pool._executor()._processes), flush=True)
+    time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in status
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="Linux /proc only")
+def test_workers_exit_when_the_process_that_started_them_is_killed(tmp_path: Path) -> None:
+    """`kill -9` of a server left its parse workers blocked on the task queue for ever."""
+    import os
+    import signal
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(_KILLED_PARENT)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).parent.parent)
+    try:
+        assert proc.stdout is not None
+        workers = [int(p) for p in proc.stdout.readline().split()]
+        assert len(workers) == 2 and all(_alive(p) for p in workers)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(60)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    deadline = time.monotonic() + 60  # generous: each worker looks once a second
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [p for p in workers if _alive(p)]
+    for p in left:
+        os.kill(p, signal.SIGKILL)
+    assert not left, f"workers {left} outlived the process that started them"

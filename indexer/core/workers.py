@@ -38,6 +38,24 @@ def _broken_pool() -> type[BaseException]:
     return BrokenProcessPool
 
 
+def exit_with_parent(parent: int) -> None:
+    """In a worker: exit once `parent`, the process that started the pool, is gone. A server
+    killed with SIGKILL left its workers blocked on the task queue for ever (each holds that
+    queue's write end too, so no end of file comes), ~100 MB each."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_POLL_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="sextant-parent-watch", daemon=True).start()
+
+
+_PARENT_POLL_S = 1.0
+
+
 class WorkerPool:
     """A restartable pool of spawn-started worker processes."""
 
@@ -51,7 +69,9 @@ class WorkerPool:
             from concurrent.futures import ProcessPoolExecutor
 
             ctx = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
+                                             initializer=exit_with_parent,
+                                             initargs=(os.getpid(),))
         return self._pool
 
     def _reset(self) -> None:
