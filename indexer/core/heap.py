@@ -6,8 +6,8 @@ Why fixed thresholds: glibc raises its mmap threshold to the size of each large 
 is freed, later arrays of that size come from a thread's arena instead of their own mapping,
 and once freed they stay resident at the top of that arena: `malloc_trim` trims the top of
 the main arena only, and a thread arena's top shrinks only when a free there leaves more
-than the trim threshold. The embedding, parsing and index-writing threads each keep an arena
-of their own: a moby server that had started at 321-323 MB ended 30 s of edits at 470-477
+than the trim threshold. The embedding, index-writing, DuckDB and tool-call threads each
+keep an arena of their own: a moby server that had started at 321-323 MB ended 30 s of edits at 470-477
 MB, and at 384-386 MB with the thresholds fixed (docs/benchmarks.md "Serving memory"). Now
 a block of 1 MB or more is a mapping of its own, returned when freed, and an arena keeps at
 most 2 MB of free top.

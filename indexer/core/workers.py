@@ -38,6 +38,9 @@ def _broken_pool() -> type[BaseException]:
     return BrokenProcessPool
 
 
+_PARENT_POLL_S = 1.0  # how often a worker looks whether its parent is still there
+
+
 def exit_with_parent(parent: int) -> None:
     """In a worker: exit once `parent`, the process that started the pool, is gone. A server
     killed with SIGKILL left its workers blocked on the task queue for ever (each holds that
@@ -51,9 +54,6 @@ def exit_with_parent(parent: int) -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="sextant-parent-watch", daemon=True).start()
-
-
-_PARENT_POLL_S = 1.0
 
 
 class WorkerPool:

@@ -96,12 +96,12 @@ class LiveIndex:
         self._ignore: IgnoreCache | None = None
         self._ignore_lock = threading.Lock()
         self._recovering = False
-        # rebuilds the lexical index once writes are quiet, when it holds deleted documents
-        # a compaction sorts every chunk's text in DuckDB: settle after it, as after edits
-        self.compactor = Compactor(lambda: self.index, self._writing, self._stop,
-                                   after=self.settle)
         # settles once neither writes nor reads have come for a while (`indexer.live.quiet`)
         self.quiet = QuietTimer(self.settle, self._stop)
+        # rebuilds the lexical index once writes are quiet, when it holds deleted documents;
+        # a compaction sorts every chunk's text in DuckDB: a write, settled after as edits are
+        self.compactor = Compactor(lambda: self.index, self._writing, self._stop,
+                                   after=self.quiet.touch)
 
     @classmethod
     def open(cls, root: Path, index_dir: Path | None = None, options: LiveOptions | None = None,
@@ -304,8 +304,8 @@ class LiveIndex:
         self.quiet.touch()
 
     def settle(self) -> None:
-        """Once the live index has been quiet a while after writes or tool calls
-        (`indexer.live.quiet`), and after a lexical compaction: give back what their reads
+        """Once the live index has been quiet a while after writes (a lexical compaction
+        too) or tool calls (`indexer.live.quiet`): give back what their reads
         and writes left cached (DuckDB's pages, the heap's free pages), so that a server's
         memory comes back down when the edits and the calls stop.
 
