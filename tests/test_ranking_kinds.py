@@ -81,3 +81,65 @@ def test_the_function_a_sentence_describes_overtakes_the_types_of_its_file(
 def test_a_name_lookup_keeps_the_type_it_names_first(index: RepoIndex) -> None:
     got = _ranked(index, "ContainerListOptions", FUSED)
     assert got[0] == ("ContainerListOptions", "struct")
+
+
+# A Python class's head (its docstring) describes what its methods do in the words a
+# question uses, so fusion puts it ahead of the method the question describes.
+PY_METHODS = "\n".join(
+    f"    def helper_{i}(self, value):\n"
+    f"        total = value + {i}\n        for step in range({i + 3}):\n"
+    f"            total = total * step + len(self.entries)\n"
+    f"            if total > {100 * i + 7}:\n                total -= self.limit_{i}\n"
+    f"        self.history_{i}.append(total)\n        return total\n"
+    for i in range(12))
+PY_SOURCE = f'''
+class TaggedSerializer:
+    """Serializer that converts tagged values back to their original Python types, so that
+    JSON keeps tuples, bytes and datetimes intact when it loads what it dumped before.
+    """
+
+    entries = []
+    default_tags = ["tuple", "bytes", "datetime", "markup", "uuid", "dict", "list"]
+
+{PY_METHODS}
+    def untag(self, value):
+        key = next(iter(value))
+        if key not in self.tags:
+            return value
+        converted = self.tags[key].to_python(value[key])
+        self.entries.append(converted)
+        return converted
+'''
+
+
+@pytest.fixture
+def py_index(tmp_path: Path) -> Iterator[RepoIndex]:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "tag.py").write_text(PY_SOURCE)
+    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
+        index_repository(index)
+        yield index
+
+
+def test_the_method_a_sentence_describes_overtakes_the_head_of_its_class(
+        py_index: RepoIndex) -> None:
+    kinds = {meta[3]: meta[4] for meta in search_tables(py_index.store).chunks.values()}
+    assert kinds.get("TaggedSerializer") == "class"  # the class head is a chunk of its own
+    fused = {"TaggedSerializer": 1 / 61, "TaggedSerializer.untag": 1 / 66}
+    got = _ranked(py_index, "convert a tagged representation back to the original type", fused)
+    assert got[0] == ("TaggedSerializer.untag", "method")
+
+
+def test_a_name_lookup_keeps_the_class_it_names_first(py_index: RepoIndex) -> None:
+    fused = {"TaggedSerializer": 1 / 61, "TaggedSerializer.untag": 1 / 66}
+    assert _ranked(py_index, "TaggedSerializer", fused)[0] == ("TaggedSerializer", "class")
+
+
+def test_a_class_the_prose_names_as_a_phrase_keeps_its_place(py_index: RepoIndex) -> None:
+    fused = {"TaggedSerializer": 1 / 61, "TaggedSerializer.untag": 1 / 66}
+    got = _ranked(py_index, "how the tagged serializer converts values back", fused)
+    assert got[0] == ("TaggedSerializer", "class")
+    # written as code, the same name is a neighbour the sentence mentions
+    got = _ranked(py_index, "converts values back, see `TaggedSerializer`", fused)
+    assert got[0] == ("TaggedSerializer.untag", "method")

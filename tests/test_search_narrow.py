@@ -134,3 +134,36 @@ def test_a_block_with_one_definition_stays_whole_when_only_its_imports_match(
         assert narrow_blocks(members, [block], texts, ["encoding", "base64"]) == {}
     finally:
         ctx.index.close()
+
+
+# Members whose words tie: both contain "greater"; their names tell them apart.
+COMPARE = """package versions
+
+// compare returns -1, 0 or 1 for two dotted versions.
+func compare(v1, v2 string) int { return strings.Compare(v1, v2) }
+
+// LessThan checks if a version is less than another
+func LessThan(v, other string) bool { return compare(v, other) == -1 }
+
+// GreaterThan checks if a version is greater than another
+func GreaterThan(v, other string) bool { return compare(v, other) == 1 }
+
+// GreaterThanOrEqualTo checks if a version is greater than or equal to another
+func GreaterThanOrEqualTo(v, other string) bool { return compare(v, other) >= 0 }
+"""
+
+
+def test_members_whose_words_tie_are_told_apart_by_how_much_of_their_name_the_query_spells(
+        tmp_path: Path) -> None:
+    root = tmp_path / "cmp"
+    root.mkdir()
+    (root / "compare.go").write_text(COMPARE)
+    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "cmp-index")) as index:
+        index_repository(index)
+        ctx = LiveIndex(index)
+        assert [r[0] for r in ctx.index.store.query("SELECT kind FROM chunks")] == ["block"]
+        for query, symbol in (("checks if a version is greater than another", "GreaterThan"),
+                              ("checks if a version is greater than or equal to another",
+                               "GreaterThanOrEqualTo")):
+            hit = search_code(ctx, query, mode="lexical").results[0]
+            assert hit.symbol == symbol, (query, hit)

@@ -7,8 +7,10 @@ hit then reports that member (its lines, qualified name, kind, and its own text 
 snippet) when the query's words single it out. A member's words are those of its lines and
 of the comment or blank lines just above it; each query word weighs log(1 + m / n), m being
 the block's members and n those containing the word, so words every member shares decide
-nothing; a member whose name the query names as an identifier wins outright. The block
-stays whole when no member contains a query word or two tie. A block with a single
+nothing; a member whose name the query names as an identifier wins outright. Of members
+that tie, the one whose name the query spells out more (`named_by`: `GreaterThan` for "is
+greater than another", `GreaterThanOrEqualTo` for "is greater than or equal to") wins. The
+block stays whole when no member contains a query word or two still tie. A block with a single
 definition (a file's package clause and imports merged with its one small function)
 narrows to it when it contains a query word.
 """
@@ -16,7 +18,7 @@ narrows to it when it contains a query word.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from indexer.lexical import identifier_tokens
@@ -44,13 +46,19 @@ class BlockHit:
     end_line: int
 
 
+def _unnamed(_qualname: str) -> float:
+    return 0.0
+
+
 def narrow_blocks(definitions: Mapping[int, Sequence[MemberRow]], blocks: Sequence[BlockHit],
                   texts: dict[int, str], terms: Sequence[str],
-                  names: Sequence[str] = ()) -> dict[int, Narrowed]:
+                  names: Sequence[str] = (),
+                  named_by: Callable[[str], float] = _unnamed) -> dict[int, Narrowed]:
     """chunk_id -> the member each block hit narrows to (blocks that stay whole are absent).
     `definitions`: file_id -> (qualname, kind, start_line, end_line) ordered by start line,
     then widest first (`SearchTables.members`); `terms` are the query's lexical tokens,
-    `names` identifiers it names."""
+    `names` identifiers it names; `named_by(qualname)`: how much of a member's name the
+    query spells out, which breaks a tie of the members' word scores."""
     if not blocks or not (terms or names):
         return {}
     named = {n.rsplit(".", 1)[-1].lower() for n in names}
@@ -59,7 +67,8 @@ def narrow_blocks(definitions: Mapping[int, Sequence[MemberRow]], blocks: Sequen
         text = texts.get(block.chunk_id)
         if text is None:
             continue
-        found = _narrow(block, text, definitions.get(block.file_id, ()), terms, named)
+        found = _narrow(block, text, definitions.get(block.file_id, ()), terms, named,
+                        named_by)
         if found is not None:
             out[block.chunk_id] = found
     return out
@@ -79,7 +88,8 @@ def _members(block: BlockHit, symbols: Sequence[MemberRow]
 
 
 def _narrow(block: BlockHit, text: str, symbols: Sequence[MemberRow],
-            terms: Sequence[str], named: set[str]) -> Narrowed | None:
+            terms: Sequence[str], named: set[str],
+            named_by: Callable[[str], float] = _unnamed) -> Narrowed | None:
     lines = text.split("\n")
     if text.endswith("\n"):
         lines.pop()
@@ -109,9 +119,10 @@ def _narrow(block: BlockHit, text: str, symbols: Sequence[MemberRow],
     if len(by_name) == 1:  # the query names one member: it wins
         best = by_name[0]
     else:
-        ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
+        keys = [(scores[i], named_by(m[0])) for i, m in enumerate(members)]
+        ranked = sorted(range(len(keys)), key=lambda i: (-keys[i][0], -keys[i][1]))
         best = ranked[0]
-        if scores[best] <= 0 or scores[best] == scores[ranked[1]]:
+        if scores[best] <= 0 or keys[best] == keys[ranked[1]]:
             return None
     qual, kind, _, end = members[best]
     lo, hi = regions[best]
