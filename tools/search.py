@@ -90,14 +90,11 @@ IMPORTER_BOOST = 0.05  # per other candidate file that imports this one (up to 4
 # docstring sets, see docs/evals.md
 NAME_BOOST = 0.25
 NAME_WORDS = 3
-# x this for a class, type, constant or variable against the functions of its file when the
-# query describes behaviour (not a name lookup or a stack trace), within the file only like
-# NAME_BOOST: chosen on moby-client, see docs/evals.md ("Kinds within a file"); classes since
-# the nineteenth session (a Python class's head, its docstring, outranked the method a
-# sentence describes), chosen on flask, werkzeug and click
+# x this for a type, constant or variable against the functions of its file when the query
+# describes behaviour (not a name lookup or a stack trace), within the file only like
+# NAME_BOOST: chosen on moby-client, see docs/evals.md ("Kinds within a file")
 DATA_KIND_PRIOR = 0.5
-_DATA_KINDS = frozenset({"class", "struct", "type", "interface", "enum", "constant", "variable",
-                         "field"})
+_DATA_KINDS = frozenset({"struct", "type", "interface", "enum", "constant", "variable", "field"})
 PROJECT_WEIGHT = 0.1  # a BM25 term that is the repository's own name, written as prose
 LONG_QUERY_WORDS = 40
 MAX_QUERY_TOKENS = 48
@@ -155,9 +152,6 @@ class QueryPlan:
     traced: bool  # stack-trace frames supplied the first identifiers
     # words written in lower case on their own (not `Flask`, `flask.json`, `Flask-CLI`)
     lower_words: frozenset[str] = frozenset()
-    # the query's plain words in order, lower case, not its identifiers or quoted code
-    # (" the general ledger books ... ")
-    sequence: str = ""
 
 
 def is_test_unit(path: str, symbol: str | None) -> bool:
@@ -216,19 +210,7 @@ def plan_query(query: str) -> QueryPlan:
                      identifiers=idents[:MAX_IDENTIFIERS], files=list(dict.fromkeys(files)),
                      words=frozenset(t for t in identifier_tokens(query) if t not in _STOP),
                      long=long, name_lookup=bool(idents) and len(words) <= NAME_QUERY_WORDS,
-                     traced=bool(trace_names), lower_words=frozenset(_LOWER_WORD.findall(query)),
-                     sequence=_plain_words(query))
-
-
-_PLAIN_WORD = re.compile(r"(?<![\w.:`-])[A-Za-z][a-z]*(?![\w`(-]|\.\w|::)")
-_QUOTED = re.compile(r"`[^`\n]*`|\[[^\]\n]*\]")
-
-
-def _plain_words(query: str) -> str:
-    """The query's words of prose, in order and lower case, space-padded: not identifiers
-    (`AppContext`, `json.dumps`) or quoted code (backticks, Go doc links)."""
-    words = _PLAIN_WORD.findall(_QUOTED.sub(" ", query))
-    return f" {' '.join(words).lower()} "
+                     traced=bool(trace_names), lower_words=frozenset(_LOWER_WORD.findall(query)))
 
 
 def project_token(name: str) -> str | None:
@@ -499,15 +481,6 @@ def _spelled(qualname: str, spelled: frozenset[str]) -> float:
     return n / len(words) * min(n, NAME_WORDS) if n else 0.0
 
 
-def _phrased(qualname: str | None, plan: QueryPlan) -> bool:
-    """Whether the query's prose says a definition's name of two words or more as a phrase
-    ("the general ledger" for `GeneralLedger`): it asks about that type. An identifier it
-    writes as code (":class:`AppContext`", "[ImageSaveResult]") does not count: a sentence
-    that names a type that way is usually about what uses it."""
-    words = _name_words(qualname) if qualname else ()
-    return len(words) >= 2 and f" {' '.join(words)} " in plan.sequence
-
-
 def _name_cover(tables: SearchTables, chunk: ChunkMeta, spelled: frozenset[str]) -> float:
     """How much of the chunk's defined name the query spells out (`_spelled`, words or
     their inflections); for a block of merged definitions, its best member's. A definition the
@@ -556,7 +529,7 @@ def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
         if lang is None:
             score *= PROSE_PRIOR
         boost = 1.0 if lang is None else 1.0 + NAME_BOOST * _name_cover(tables, chunk, spelled)
-        if kind in _DATA_KINDS and not _phrased(symbol, plan):
+        if kind in _DATA_KINDS:
             boost *= data_prior
         out.append(_Ranked(cand.chunk_id, score, row, cand.matched_by, boost))
     out.sort(key=_order)
