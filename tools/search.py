@@ -152,6 +152,8 @@ class QueryPlan:
     traced: bool  # stack-trace frames supplied the first identifiers
     # words written in lower case on their own (not `Flask`, `flask.json`, `Flask-CLI`)
     lower_words: frozenset[str] = frozenset()
+    # `words` and their inflections (`variants`): what the query spells out of a name or path
+    spelled: frozenset[str] = frozenset()
 
 
 def is_test_unit(path: str, symbol: str | None) -> bool:
@@ -204,13 +206,15 @@ def plan_query(query: str) -> QueryPlan:
     idents = list(dict.fromkeys(i for i in idents if i.lower() not in _STOP))
     weighted = _weighted_terms(query, idents, long)
     terms = [t for t, _ in weighted]
+    variants = tuple(word_variants(terms, compounds(query)))
+    plain = frozenset(t for t in identifier_tokens(query) if t not in _STOP)
     return QueryPlan(lexical=" ".join(terms), terms=tuple(terms), weighted=tuple(weighted),
-                     variants=tuple(word_variants(terms, compounds(query))),
-                     semantic=dense_text(query) if long else query[:2000],
+                     variants=variants, semantic=dense_text(query) if long else query[:2000],
                      identifiers=idents[:MAX_IDENTIFIERS], files=list(dict.fromkeys(files)),
-                     words=frozenset(t for t in identifier_tokens(query) if t not in _STOP),
+                     words=plain,
                      long=long, name_lookup=bool(idents) and len(words) <= NAME_QUERY_WORDS,
-                     traced=bool(trace_names), lower_words=frozenset(_LOWER_WORD.findall(query)))
+                     traced=bool(trace_names), lower_words=frozenset(_LOWER_WORD.findall(query)),
+                     spelled=plain | frozenset(variants))
 
 
 def project_token(name: str) -> str | None:
@@ -457,7 +461,7 @@ def _path_match(path: str, plan: QueryPlan) -> float:
     boost = 1.0
     if any(names_file(path, f) for f in plan.files):
         boost += NAMED_FILE_BOOST
-    hits = len(_path_words(path) & (plan.words | frozenset(plan.variants)))
+    hits = len(_path_words(path) & plan.spelled)
     if hits and not plan.long:
         boost += PATH_BOOST * min(hits, 2)
     return boost
@@ -510,7 +514,7 @@ def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
     """Fused candidates with the priors applied, best first; `names`: the name-words boost
     (chunk answers; files are ranked by all their chunks, `tools.files`, without it)."""
     out: list[_Ranked] = []
-    spelled = plan.words | frozenset(plan.variants) if names else frozenset()
+    spelled = plan.spelled if names else frozenset()
     data_prior = DATA_KIND_PRIOR if names and not (plan.name_lookup or plan.traced) else 1.0
     for cand in fused.values():
         chunk = tables.chunks.get(cand.chunk_id)
@@ -720,11 +724,10 @@ def search_code(
     best = _select(ordered, 2 * k)  # room for copies that collapse into one hit
     texts = _load_text(ctx, [r.cid for r in best])
     best, same = _collapse_copies(best, texts, k)
-    spelled = plan.words | frozenset(plan.variants)
     narrowed = narrow_blocks(tables.members, [
         BlockHit(r.cid, tables.chunks[r.cid][0], r.meta[2], r.meta[3]) for r in best
         if r.meta[5] == "block" and r.meta[6] is not None], texts, plan.terms, _named(plan),
-        lambda qualname: _spelled(qualname, spelled))
+        lambda qualname: _spelled(qualname, plan.spelled))
     hits = [_hit(r, texts.get(r.cid, ""), narrowed.get(r.cid), same.get(r.cid, []))
             for r in best]
     return _render(ctx, hits, mode, max_tokens, started)
