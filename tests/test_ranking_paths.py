@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.build.pipeline import index_repository
-from indexer.disk.repo import IndexPaths, RepoIndex
+from indexer.disk.repo import RepoIndex
 from indexer.store import search_tables
+from tests.mcp_helpers import live_over
 from tools import search
 
 LIST = """package client
@@ -28,13 +28,10 @@ func (cli *Client) {name}(ctx context.Context, options {name}Options) ({name}Res
 
 @pytest.fixture
 def index(tmp_path: Path) -> Iterator[RepoIndex]:
-    root = tmp_path / "repo"
-    root.mkdir()
-    (root / "image_list.go").write_text(LIST.format(name="ImageList", path="images/json"))
-    (root / "network_list.go").write_text(LIST.format(name="NetworkList", path="networks"))
-    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
-        index_repository(index)
-        yield index
+    with live_over(tmp_path, {
+            "image_list.go": LIST.format(name="ImageList", path="images/json"),
+            "network_list.go": LIST.format(name="NetworkList", path="networks")}) as live:
+        yield live.index
 
 
 def _ranked(index: RepoIndex, query: str) -> list[str]:

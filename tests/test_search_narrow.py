@@ -11,6 +11,7 @@ from indexer.build.pipeline import index_repository
 from indexer.disk.repo import IndexPaths, RepoIndex
 from indexer.live import LiveIndex
 from indexer.store.lookup import search_tables
+from tests.mcp_helpers import live_over
 from tools.search import search_code
 from tools.search_narrow import BlockHit, narrow_blocks
 
@@ -155,12 +156,7 @@ func GreaterThanOrEqualTo(v, other string) bool { return compare(v, other) >= 0 
 
 def test_members_whose_words_tie_are_told_apart_by_how_much_of_their_name_the_query_spells(
         tmp_path: Path) -> None:
-    root = tmp_path / "cmp"
-    root.mkdir()
-    (root / "compare.go").write_text(COMPARE)
-    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "cmp-index")) as index:
-        index_repository(index)
-        ctx = LiveIndex(index)
+    with live_over(tmp_path, {"compare.go": COMPARE}) as ctx:
         assert [r[0] for r in ctx.index.store.query("SELECT kind FROM chunks")] == ["block"]
         for query, symbol in (("checks if a version is greater than another", "GreaterThan"),
                               ("checks if a version is greater than or equal to another",
