@@ -99,6 +99,29 @@ def test_single_and_batched_embeddings_agree(embedders: dict[str, object]) -> No
     assert ((batched * single).sum(axis=1)).min() > 0.999
 
 
+@needs_model
+@pytest.mark.slow
+def test_a_context_for_one_sequence_embeds_what_a_wide_one_does(model_cache: Path) -> None:
+    """The query embedder's llama.cpp context holds one sequence (`max_seqs=1`, 7 MB less
+    for MiniLM): its queries and its batches, one sequence a decode, are the vectors a
+    context for 64 sequences computes."""
+    from indexer.embed.bert_cpu import NumpyBertEmbedder
+    from indexer.embed.gguf import GGUFEmbedder
+
+    if not HAVE_LLAMA:
+        pytest.skip("llama-cpp-python is not installed")
+    path = model_cache / "models" / "all-minilm-l6-v2-q8_0.gguf"
+    texts, _ = reference()
+    wide, narrow = GGUFEmbedder(path, gpu_layers=0), GGUFEmbedder(path, gpu_layers=0, max_seqs=1)
+    assert (wide.max_seqs, narrow.max_seqs) == (64, 1)
+    queries = np.stack([narrow.embed_query(t) for t in texts])
+    assert ((queries * np.stack([wide.embed_query(t) for t in texts])).sum(axis=1)).min() > 0.9999
+    # a batch of many sequences rounds differently (the test above): within the same bound
+    assert ((queries * wide.embed_documents(texts)).sum(axis=1)).min() > 0.999
+    assert ((narrow.embed_documents(texts) * queries).sum(axis=1)).min() > 0.9999
+    assert NumpyBertEmbedder(path)._small.max_seqs == 1  # the numpy backend's query side
+
+
 @needs_weights
 @pytest.mark.slow
 def test_model_info_reads_dimension_pooling_window_and_quant(model_cache: Path) -> None:

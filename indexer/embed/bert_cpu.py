@@ -244,9 +244,10 @@ class NumpyBertEmbedder(EmbedderFacts):
         # Queries run in llama.cpp: a query is a few tokens, so its products are bound by
         # reading the weights, and llama.cpp reads them quantized (q8_0: a quarter of numpy's
         # float32 bytes): 4 ms against 9 ms per query (docs/embeddings.md). It is also the
-        # tokenizer, so both paths see the same token ids.
+        # tokenizer, so both paths see the same token ids. It embeds one query at a time, so
+        # its context holds one sequence (7 MB less than one sized for 64 documents).
         self._small = GGUFEmbedder(self.path, gpu_layers=0, threads=1,
-                                   max_tokens=self._max_tokens)
+                                   max_tokens=self._max_tokens, max_seqs=1)
         # The same model id as llama.cpp's: both compute the same vectors (cosine >= 0.999,
         # tests/test_embed_model.py), so they share the embedding cache and vector index.
         self._model_id = self._small.model_id

@@ -144,8 +144,12 @@ class GGUFEmbedder(EmbedderFacts):
         threads: int | None = None,
         batch_tokens: int | None = None,
         max_tokens: int | None = None,
+        max_seqs: int | None = None,
     ) -> None:
+        """`max_seqs`: the most sequences one batch packs (its context is sized for them:
+        a context for one sequence at a time, enough for queries, is 7 MB smaller for MiniLM)."""
         self.path = Path(path)
+        self.max_seqs = max(1, max_seqs or MAX_SEQS)
         if not self.path.is_file():
             raise ModelUnavailableError(f"GGUF model {str(self.path)!r} not found")
         self._lib = llama_library()
@@ -189,7 +193,7 @@ class GGUFEmbedder(EmbedderFacts):
         params.n_ctx = self.batch_tokens
         params.n_batch = self.batch_tokens
         params.n_ubatch = self.batch_tokens  # non-causal models need the batch in one ubatch
-        params.n_seq_max = MAX_SEQS
+        params.n_seq_max = self.max_seqs
         params.n_threads = self.threads
         params.n_threads_batch = self.threads
         params.embeddings = True
@@ -235,7 +239,8 @@ class GGUFEmbedder(EmbedderFacts):
         with self._lock:
             self._lib.llama_set_n_threads(self._ctx, threads, threads)
             tokens = [self.tokenize(t) for t in texts]
-            for batch in pack_batches([len(t) for t in tokens], self.batch_tokens, MAX_SEQS):
+            for batch in pack_batches([len(t) for t in tokens], self.batch_tokens,
+                                      self.max_seqs):
                 out[batch] = self._run_batch([tokens[i] for i in batch])
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return np.asarray(np.divide(out, norms, out=out, where=norms > 0))
@@ -246,7 +251,8 @@ class GGUFEmbedder(EmbedderFacts):
         distillation: `indexer.embed.distil`)."""
         out = np.zeros((len(seqs), self._dim), dtype=np.float32)
         with self._lock:
-            for batch in pack_batches([len(s) for s in seqs], self.batch_tokens, max_seqs):
+            for batch in pack_batches([len(s) for s in seqs], self.batch_tokens,
+                                      min(max_seqs, self.max_seqs)):
                 out[batch] = self._run_batch([list(seqs[i]) for i in batch])
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return np.asarray(np.divide(out, norms, out=out, where=norms > 0))
