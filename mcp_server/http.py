@@ -66,9 +66,14 @@ def build_http_app(server: MCPServer, settings: Settings, runtime: Runtime) -> A
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket (port 0: an ephemeral port, read it back with getsockname)."""
+    """A listening TCP socket (port 0: an ephemeral port, read it back with getsockname).
+
+    Its protocol is named (IPPROTO_TCP, not 0): asyncio turns Nagle's algorithm off only on
+    sockets that say they are TCP, and an accepted socket takes its listener's protocol.
+    With Nagle on, the last piece of each answer (the chunked body's end, 5 bytes) waited
+    for the client's delayed ACK: ~40 ms on every call over HTTP (docs/benchmarks.md)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(128)
