@@ -209,3 +209,46 @@ def test_reads_hash_the_tree_once_per_generation_and_follow_every_edit(
     assert after["pkg"].subtree_hash != first["pkg"].subtree_hash
     assert after["pkg/util"].subtree_hash == first["pkg/util"].subtree_hash
     assert after == summarize(store, root, "pkg")[0]
+
+
+def test_reads_in_the_window_before_the_refresh_build_an_edited_subtree_once(
+        small: LiveIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a write and before the live index's refresh stores its summaries, every read of
+    the edited subtree built them again (under steady edits: every read). Reads of one
+    generation, concurrent or not, now build them once; the next write's are built anew."""
+    import threading
+    import time
+
+    from indexer.summaries import build
+
+    store, root = small.index.store, small.root
+    built: list[list[str]] = []
+    real = build._own_facts
+
+    def counted(*args: object, **kw: object) -> object:
+        built.append(sorted(args[3]))  # type: ignore[call-overload]
+        time.sleep(0.2)  # long enough for the other reads to arrive while it builds
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(build, "_own_facts", counted)
+    (root / "pkg/extra.py").write_text("def extra():\n    pass\n")
+    update_paths(small.index, ["pkg/extra.py"])  # indexed without the live index's refresh
+    results: list[dict[str, build.Built]] = []
+    readers = [threading.Thread(target=lambda: results.append(
+        build.read_summaries(store, root, "pkg"))) for _ in range(4)]
+    for t in readers:
+        t.start()
+    for t in readers:
+        t.join(60)
+    results.append(build.read_summaries(store, root, ""))
+    # the root's read builds the root only: `pkg` is the one the first read built
+    assert built == [["pkg"], [""]], "a summary was built more than once in one generation"
+    assert len(results) == 5 and all(r["pkg"] == results[0]["pkg"] for r in results)
+    assert results[0]["pkg"].files == 6
+    monkeypatch.setattr(build, "_own_facts", real)
+    assert results[0] == summarize(store, root, "pkg")[0]  # what a build that saves makes
+    monkeypatch.setattr(build, "_own_facts", counted)
+    (root / "pkg/extra.py").write_text("def extra():\n    pass\n\n\ndef more():\n    pass\n")
+    update_paths(small.index, ["pkg/extra.py"])
+    again = build.read_summaries(store, root, "pkg")
+    assert built[2:] == [["pkg"]] and again["pkg"].subtree_hash != results[0]["pkg"].subtree_hash
