@@ -3,8 +3,8 @@
 Ranking needs, for every candidate chunk, its file, lines, symbol and kind; for every
 identifier in a query, the chunks defining it; and for every candidate file, its import-
 graph centrality. Point lookups in DuckDB cost milliseconds each, so these tables are read
-once per store generation (and graph generation) into typed columns (the chunks) and
-dictionaries (symbols, files, graph priors), after which a query touches DuckDB only to
+once per store generation (and graph generation) into typed columns (the chunks, the
+symbols) and dictionaries (files, graph priors), after which a query touches DuckDB only to
 read the text of the hits it returns. The price is memory proportional to the number of
 chunks and symbols (on moby, 3k files, 38k chunks, 26k symbols: 16-18 MB of RSS,
 docs/benchmarks.md "Serving memory") and one reload after each index update.
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from sys import intern
 
 from indexer.core import duckdb
-from indexer.store.db import GenerationCache, Store, same_rows
+from indexer.store.db import GenerationCache, Store
 
 ChunkMeta = tuple[int, int, int, str | None, str]  # file_id, start, end, symbol, kind
 SymbolRow = tuple[int, str, str, str, int]  # file_id, name, qualname, kind, start_line
@@ -94,13 +94,110 @@ class ChunkTable(Mapping[int, ChunkMeta]):
         return [(self._start[i], self._end[i], self._ids[i]) for i in self._by_file[lo:hi]]
 
 
+class _SymbolRows:
+    """The symbols' rows as columns, in (file, start line, end line descending) order."""
+
+    __slots__ = ("end", "file", "kind", "kinds", "name", "qual", "start")
+
+    def __init__(self) -> None:
+        self.file, self.start, self.end = array("q"), array("i"), array("i")
+        self.name: list[str] = []  # interned: one copy of each name
+        self.qual: list[str] = []
+        self.kind = array("b")
+        self.kinds: list[str] = []
+
+    def add(self, fid: int, name: str, qual: str, kind: str, start: int, end: int,
+            kind_ids: dict[str, int]) -> None:
+        k = kind_ids.get(kind)
+        if k is None:
+            k = kind_ids[kind] = len(self.kinds)
+            self.kinds.append(kind)
+        self.file.append(fid)
+        self.name.append(name)
+        self.qual.append(qual)
+        self.kind.append(k)
+        self.start.append(start)
+        self.end.append(end)
+
+
+class SymbolTable(Mapping[str, list[SymbolRow]]):
+    """lower-cased name -> its definitions (file id, name, qualname, kind, start line), in
+    file and line order; the keys sorted in `names` (prefix lookups: `SearchTables.with_prefix`).
+    Columns, not a dict of tuples: moby's 26k symbols were 52k tuples in lists, rebuilt
+    after every index update (docs/benchmarks.md "Serving memory")."""
+
+    def __init__(self, rows: _SymbolRows) -> None:
+        self._rows = rows
+        lowered = [n.lower() for n in rows.name]
+        order = sorted(range(len(lowered)), key=lowered.__getitem__)  # stable: file order
+        self.names: list[str] = []  # the keys, sorted
+        starts = array("i")
+        for i, row in enumerate(order):
+            if not self.names or lowered[row] != self.names[-1]:
+                self.names.append(lowered[row])
+                starts.append(i)
+        starts.append(len(order))
+        self._order, self._starts = array("i", order), starts
+
+    def __getitem__(self, key: str) -> list[SymbolRow]:
+        i = bisect.bisect_left(self.names, key)
+        if i == len(self.names) or self.names[i] != key:
+            raise KeyError(key)
+        r = self._rows
+        return [(r.file[j], r.name[j], r.qual[j], r.kinds[r.kind[j]], r.start[j])
+                for j in self._order[self._starts[i]:self._starts[i + 1]]]
+
+    def __contains__(self, key: object) -> bool:
+        i = bisect.bisect_left(self.names, key) if isinstance(key, str) else len(self.names)
+        return i < len(self.names) and self.names[i] == key
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+class MemberTable(Mapping[int, list[MemberRow]]):
+    """file id -> its definitions (qualname, kind, start line, end line) by start line, then
+    widest first, over the same columns as `SymbolTable`."""
+
+    def __init__(self, rows: _SymbolRows) -> None:
+        self._rows = rows
+        self._files = array("q")
+        self._starts = array("i")
+        for i, fid in enumerate(rows.file):
+            if not self._files or fid != self._files[-1]:
+                self._files.append(fid)
+                self._starts.append(i)
+        self._starts.append(len(rows.file))
+
+    def __getitem__(self, key: int) -> list[MemberRow]:
+        i = bisect.bisect_left(self._files, key)
+        if i == len(self._files) or self._files[i] != key:
+            raise KeyError(key)
+        r = self._rows
+        return [(r.qual[j], r.kinds[r.kind[j]], r.start[j], r.end[j])
+                for j in range(self._starts[i], self._starts[i + 1])]
+
+    def __contains__(self, key: object) -> bool:
+        i = bisect.bisect_left(self._files, key) if isinstance(key, int) else len(self._files)
+        return i < len(self._files) and self._files[i] == key
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+
 @dataclass(slots=True)
 class SearchTables:
     key: tuple[int, str | None]
     chunks: ChunkTable
     files: dict[int, tuple[str, str | None]]  # file_id -> (path, language)
-    symbols: dict[str, list[SymbolRow]]  # lower-cased name -> definitions
-    members: dict[int, list[MemberRow]]  # file_id -> definitions by (start, -end)
+    symbols: SymbolTable  # lower-cased name -> definitions
+    members: MemberTable  # file_id -> definitions by (start, -end)
     names: list[str]  # sorted lower-cased names, for prefix lookups
     rank: dict[str, float]  # path -> PageRank / max PageRank
     importers: dict[str, set[str]]  # path -> paths of files importing it
@@ -153,22 +250,15 @@ def _load_chunks(store: Store) -> ChunkTable:
 def _load(store: Store, key: tuple[int, str | None]) -> SearchTables:
     chunks = _load_chunks(store)
     files = {r[0]: (r[1], r[2]) for r in store.query("SELECT file_id, path, language FROM files")}
-    symbols: dict[str, list[SymbolRow]] = {}
-    members: dict[int, list[MemberRow]] = {}
-    # the rows of files an update left alone are the last generation's objects (`same_rows`)
-    last = _CACHE.last(store)
-    same_symbol = same_rows(() if last is None else last.symbols.values())
-    same_member = same_rows(() if last is None else last.members.values())
+    rows = _SymbolRows()
+    kind_ids: dict[str, int] = {}
     for fid, name, qual, kind, line, end in store.stream(
             "SELECT file_id, name, qualname, kind, start_line, end_line FROM symbols "
             "ORDER BY file_id, start_line, end_line DESC"):
-        name, qual, kind = intern(name), intern(qual), intern(kind)
-        symbol: SymbolRow = (fid, name, qual, kind, line)
-        member: MemberRow = (qual, kind, line, end)
-        symbols.setdefault(name.lower(), []).append(same_symbol.get(symbol, symbol))
-        members.setdefault(fid, []).append(same_member.get(member, member))
+        rows.add(fid, intern(name), intern(qual), kind, line, end, kind_ids)
+    symbols = SymbolTable(rows)
     rank, importers = _graph(store)
-    return SearchTables(key, chunks, files, symbols, members, sorted(symbols),
+    return SearchTables(key, chunks, files, symbols, MemberTable(rows), symbols.names,
                         rank, importers, frozenset(p for p, _ in files.values()))
 
 
