@@ -6,7 +6,7 @@ graph centrality. Point lookups in DuckDB cost milliseconds each, so these table
 once per store generation (and graph generation) into typed columns (the chunks, the
 symbols) and dictionaries (files, graph priors), after which a query touches DuckDB only to
 read the text of the hits it returns. The price is memory proportional to the number of
-chunks and symbols (on moby, 3k files, 38k chunks, 26k symbols: 16-18 MB of RSS,
+chunks and symbols (on moby, 3k files, 38k chunks, 26k symbols: 11 MB of RSS,
 docs/benchmarks.md "Serving memory") and one reload after each index update.
 """
 
