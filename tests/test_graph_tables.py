@@ -158,3 +158,20 @@ def test_references_of_a_file_row_gone_missing_shift_no_other_names(tmp_path: Pa
             con.execute("DELETE FROM files WHERE path = 'a.py'")
         assert sorted({r[4] for r in load_refs(store).by_path("b.py")}) == expected
         assert "zzz_helper_call" in expected
+
+
+def test_a_walks_file_priors_are_the_stored_ranks_over_the_highest_among_its_files(
+        ctx: LiveIndex) -> None:
+    """The neighbourhood's file priors come from the graph tables, not a query per walk;
+    they are what `file_rank` says, over the highest rank among the walk's files."""
+    from indexer.graph.neighbourhood import _file_priors
+
+    store = ctx.index.store
+    ranked = [p for p, _ in store.query("SELECT path, rank FROM file_rank ORDER BY path")]
+    paths = ranked[::7] + ["no/such/file.py"]
+    rows = store.query("SELECT path, rank FROM file_rank WHERE path IN (SELECT unnest(?))",
+                       [paths])
+    top = max(r for _, r in rows) or 1.0
+    priors = _file_priors(graph_tables.graph_tables(store), paths)
+    assert priors == pytest.approx({p: r / top for p, r in rows}) and len(priors) == len(rows)
+    assert _file_priors(graph_tables.graph_tables(store), []) == {}
