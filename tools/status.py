@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections.abc import Callable
+
 from indexer.discover import FileEntry, walk
 from indexer.live import LiveIndex
 from tools.models import IndexStatus, TierCoverage
@@ -11,7 +15,60 @@ from tools.vendored import vendored
 
 
 def changed_since_indexed(ctx: LiveIndex) -> int:
-    """Files whose size or mtime differ from the index, plus files added or deleted since."""
+    """Files whose size or mtime differ from the index, plus files added or deleted since,
+    counted by a walk of the tree that started after the call (`_SharedWalk`)."""
+    with _SHARED_LOCK:
+        shared = _SHARED.get(ctx)
+        if shared is None:
+            shared = _SHARED[ctx] = _SharedWalk()
+    return shared.count(lambda: _count_changed(ctx))
+
+
+class _SharedWalk:
+    """Calls that arrive while a walk runs share the next one.
+
+    Why: a server that does not watch walks the whole tree for each `index_status` (moby:
+    ~50 ms of Python holding the GIL); 50 clients made it about half of the server's samples
+    (docs/benchmarks.md). A walk that started before a call might miss an edit made just
+    before it, so no call takes one: the calls waiting behind a running walk share the walk
+    that starts after it, which started after each of them arrived."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._started = 0  # walks started so far
+        self._done = 0  # the number of the last walk that finished, and its count
+        self._count = 0
+        self._running = False
+
+    def count(self, walk: Callable[[], int]) -> int:
+        with self._cond:
+            needed = self._started + 1  # the first walk to start after this call
+            while self._done < needed:
+                if not self._running:
+                    self._running, self._started = True, self._started + 1
+                    number = self._started
+                    break
+                self._cond.wait()
+            else:
+                return self._count
+        try:
+            result = walk()
+        except BaseException:
+            with self._cond:
+                self._running = False
+                self._cond.notify_all()  # a waiter starts its own
+            raise
+        with self._cond:
+            self._running, self._done, self._count = False, number, result
+            self._cond.notify_all()
+        return result
+
+
+_SHARED: weakref.WeakKeyDictionary[LiveIndex, _SharedWalk] = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def _count_changed(ctx: LiveIndex) -> int:
     known = ctx.index.store.file_states()
     seen = 0
     changed = 0
