@@ -495,3 +495,47 @@ def test_the_search_tables_answer_the_symbols_query_in_a_few_dozen_bytes_a_symbo
     # (these tables whole, chunks and files included: 393 bytes a symbol as dicts of tuples,
     # 171 as columns)
     assert held / count < 260, f"{held / count:.0f} bytes per symbol"
+
+
+def test_while_a_writer_promises_the_next_tables_readers_keep_the_last_ones(
+        tmp_path: Path) -> None:
+    """Between a write's commit and its writer's load of the new tables, a tool call found
+    the cache's lock free and paid the load itself. While the writer holds
+    `Store.loads_promised`, readers get the last tables; the writer's own load (`wait`)
+    loads the new ones, and a reader without a promise would load them too."""
+    from indexer.build import update_paths
+    from tests.mcp_helpers import live_over
+
+    loads: list[tuple[int, str | None]] = []
+
+    def load(store: Store, key: tuple[int, str | None]) -> tuple[int, str | None]:
+        loads.append(key)
+        return key
+
+    cache: GenerationCache[tuple[int, str | None]] = GenerationCache(load)
+    with live_over(tmp_path, {"pkg/a.py": "def first():\n    return 1\n"}) as live:
+        store = live.index.store
+        old = cache.get(store)
+        (live.root / "pkg/a.py").write_text("def second():\n    return 2\n")
+        with store.loads_promised():
+            update_paths(live.index, ["pkg/a.py"])
+            assert cache.get(store) == old and loads == [old]  # the reader kept the last
+            new = cache.get(store, wait=True)  # the writer's load
+            assert new != old and loads == [old, new]
+        (live.root / "pkg/a.py").write_text("def third():\n    return 3\n")
+        update_paths(live.index, ["pkg/a.py"])
+        assert cache.get(store) != new and len(loads) == 3  # no promise: the reader loads
+
+
+def test_a_live_index_applies_a_batch_under_its_promise_to_load_the_tables(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.mcp_helpers import live_over
+
+    with live_over(tmp_path, {"pkg/a.py": "def first():\n    return 1\n"}) as live:
+        seen: list[bool] = []
+        real = live._warm
+        monkeypatch.setattr(live, "_warm", lambda: (seen.append(live.store.loading_promised),
+                                                    real())[1])
+        (live.root / "pkg/a.py").write_text("def second():\n    return 2\n")
+        live.apply(["pkg/a.py"], set(), reconcile=False)
+        assert seen == [True] and not live.store.loading_promised

@@ -282,7 +282,9 @@ class LiveIndex:
         watcher (`removed` are indexed paths the rules now exclude), or reconcile all."""
         from indexer.build import apply_resolved, index_repository
 
-        with self.write_lock:
+        # the in-memory tables of the new generation are loaded here (`_warm`) while readers
+        # use the last ones: `paths` stay pending (not fresh) until it returns
+        with self.write_lock, self.store.loads_promised():
             if reconcile:
                 self.ignore_rules().invalidate_all()
                 stats = index_repository(self.index, self.index_options)
@@ -290,8 +292,6 @@ class LiveIndex:
                 stats = apply_resolved(self.index, paths, removed, self.index_options)
                 self.recent.add(paths)
             self._release_static()
-            # the in-memory tables of the new generation, loaded here while readers use the
-            # last ones: `paths` stay pending (not fresh) until this returns
             self._warm()
             self.refresh_summaries()
         self.embed_missing(None if reconcile else paths)

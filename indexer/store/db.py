@@ -162,6 +162,7 @@ class Store:
         self._meta_cache: dict[str, str | None] = {}
         self._meta_epoch = 0
         self._meta_lock = threading.Lock()
+        self._loads_promised = 0  # writers that will load the in-memory tables themselves
         if not read_only:
             try:
                 self._con.execute(_SCHEMA)
@@ -323,6 +324,23 @@ class Store:
             with self._write_lock:
                 self._con.execute(f"SET memory_limit='{MEMORY_LIMIT}'")
                 self._con.execute(f"SET threads={_THREADS}")
+
+    @contextmanager
+    def loads_promised(self) -> Iterator[None]:
+        """While this is held, a writer promises to load the in-memory tables of the
+        generation it writes (`GenerationCache.get(..., wait=True)`), so readers keep the
+        last ones instead of loading them on a tool call (see `GenerationCache`)."""
+        with self._meta_lock:
+            self._loads_promised += 1
+        try:
+            yield
+        finally:
+            with self._meta_lock:
+                self._loads_promised -= 1
+
+    @property
+    def loading_promised(self) -> bool:
+        return self._loads_promised > 0
 
     def release_pages(self) -> None:
         """Give back the pages DuckDB cached for the reads and writes since the store opened
@@ -586,6 +604,11 @@ class GenerationCache(Generic[V]):
     loaded at once instead of waiting (a load takes seconds on a large repository; a live
     index loads it in its writing thread after each update and keeps the changed paths
     pending, so not fresh, until the load is done). Only the first load is waited for.
+    While a writer holds `Store.loads_promised` (from before its write until it has loaded
+    the new values), readers keep the last value instead of loading the next themselves:
+    between a write's commit and its writer's load, a tool call found the lock free and paid
+    the load (moby, 50 clients and 5 edits a second: the graph tables' reload was half in
+    tool calls, docs/benchmarks.md).
     """
 
     def __init__(self, load: Callable[[Store, tuple[int, str | None]], V]) -> None:
@@ -615,8 +638,8 @@ class GenerationCache(Generic[V]):
         the store, which must not mark its paths fresh before the new value is in)."""
         key = (store.generation, store.get_meta("graph_generation"))
         cached = self._values.get(store)
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        if cached is not None and (cached[0] == key or not wait and store.loading_promised):
+            return cached[1]  # current, or the writer that changed it loads the next one
         lock = self._lock_of(store)
         if not lock.acquire(blocking=cached is None or wait):
             assert cached is not None
