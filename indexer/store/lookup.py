@@ -18,6 +18,7 @@ from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from sys import intern
+from typing import Any, TypeVar
 
 from indexer.core import duckdb
 from indexer.store.db import GenerationCache, Store
@@ -25,6 +26,8 @@ from indexer.store.db import GenerationCache, Store
 ChunkMeta = tuple[int, int, int, str | None, str]  # file_id, start, end, symbol, kind
 SymbolRow = tuple[int, str, str, str, int]  # file_id, name, qualname, kind, start_line
 MemberRow = tuple[str, str, int, int]  # qualname, kind, start_line, end_line
+_K = TypeVar("_K", str, int)
+_R = TypeVar("_R")
 
 
 _CHUNKS = """
@@ -120,75 +123,76 @@ class _SymbolRows:
         self.end.append(end)
 
 
-class SymbolTable(Mapping[str, list[SymbolRow]]):
+class _Grouped(Mapping[_K, list[_R]]):
+    """Rows under sorted keys: the rows of the i-th key are `order[starts[i]:starts[i + 1]]`,
+    made into tuples (`_row`) when asked."""
+
+    def __init__(self, rows: _SymbolRows, keyed: Sequence[_K], order: Sequence[int]) -> None:
+        """`keyed[n]`: the key of row `order[n]`, in key order."""
+        self._rows = rows
+        self._keys: list[_K] = []
+        starts = array("i")
+        for n, key in enumerate(keyed):
+            if not self._keys or key != self._keys[-1]:
+                self._keys.append(key)
+                starts.append(n)
+        starts.append(len(keyed))
+        self._order, self._starts = order, starts
+
+    def _row(self, j: int) -> _R:
+        raise NotImplementedError
+
+    def __getitem__(self, key: _K) -> list[_R]:
+        i = bisect.bisect_left(self._keys, key)
+        if i == len(self._keys) or self._keys[i] != key:
+            raise KeyError(key)
+        return [self._row(j) for j in self._order[self._starts[i]:self._starts[i + 1]]]
+
+    def __contains__(self, key: object) -> bool:
+        keys: list[Any] = self._keys
+        try:
+            i = bisect.bisect_left(keys, key)
+        except TypeError:  # a key of another type
+            return False
+        return i < len(keys) and bool(keys[i] == key)
+
+    def __iter__(self) -> Iterator[_K]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+class SymbolTable(_Grouped[str, SymbolRow]):
     """lower-cased name -> its definitions (file id, name, qualname, kind, start line), in
     file and line order; the keys sorted in `names` (prefix lookups: `SearchTables.with_prefix`).
     Columns, not a dict of tuples: moby's 26k symbols were 52k tuples in lists, rebuilt
     after every index update (docs/benchmarks.md "Serving memory")."""
 
     def __init__(self, rows: _SymbolRows) -> None:
-        self._rows = rows
         lowered = [n.lower() for n in rows.name]
         order = sorted(range(len(lowered)), key=lowered.__getitem__)  # stable: file order
-        self.names: list[str] = []  # the keys, sorted
-        starts = array("i")
-        for i, row in enumerate(order):
-            if not self.names or lowered[row] != self.names[-1]:
-                self.names.append(lowered[row])
-                starts.append(i)
-        starts.append(len(order))
-        self._order, self._starts = array("i", order), starts
+        super().__init__(rows, [lowered[j] for j in order], array("i", order))
 
-    def __getitem__(self, key: str) -> list[SymbolRow]:
-        i = bisect.bisect_left(self.names, key)
-        if i == len(self.names) or self.names[i] != key:
-            raise KeyError(key)
+    @property
+    def names(self) -> list[str]:
+        return self._keys
+
+    def _row(self, j: int) -> SymbolRow:
         r = self._rows
-        return [(r.file[j], r.name[j], r.qual[j], r.kinds[r.kind[j]], r.start[j])
-                for j in self._order[self._starts[i]:self._starts[i + 1]]]
-
-    def __contains__(self, key: object) -> bool:
-        i = bisect.bisect_left(self.names, key) if isinstance(key, str) else len(self.names)
-        return i < len(self.names) and self.names[i] == key
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.names)
-
-    def __len__(self) -> int:
-        return len(self.names)
+        return (r.file[j], r.name[j], r.qual[j], r.kinds[r.kind[j]], r.start[j])
 
 
-class MemberTable(Mapping[int, list[MemberRow]]):
+class MemberTable(_Grouped[int, MemberRow]):
     """file id -> its definitions (qualname, kind, start line, end line) by start line, then
     widest first, over the same columns as `SymbolTable`."""
 
     def __init__(self, rows: _SymbolRows) -> None:
-        self._rows = rows
-        self._files = array("q")
-        self._starts = array("i")
-        for i, fid in enumerate(rows.file):
-            if not self._files or fid != self._files[-1]:
-                self._files.append(fid)
-                self._starts.append(i)
-        self._starts.append(len(rows.file))
+        super().__init__(rows, rows.file, range(len(rows.file)))  # the rows are in file order
 
-    def __getitem__(self, key: int) -> list[MemberRow]:
-        i = bisect.bisect_left(self._files, key)
-        if i == len(self._files) or self._files[i] != key:
-            raise KeyError(key)
+    def _row(self, j: int) -> MemberRow:
         r = self._rows
-        return [(r.qual[j], r.kinds[r.kind[j]], r.start[j], r.end[j])
-                for j in range(self._starts[i], self._starts[i + 1])]
-
-    def __contains__(self, key: object) -> bool:
-        i = bisect.bisect_left(self._files, key) if isinstance(key, int) else len(self._files)
-        return i < len(self._files) and self._files[i] == key
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._files)
-
-    def __len__(self) -> int:
-        return len(self._files)
+        return (r.qual[j], r.kinds[r.kind[j]], r.start[j], r.end[j])
 
 
 @dataclass(slots=True)
