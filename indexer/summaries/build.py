@@ -31,7 +31,6 @@ import posixpath
 import re
 import threading
 import time
-import weakref
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -195,22 +194,20 @@ def _summaries(store: Store, root: Path, path: str, *, save: bool,
     if save:
         return _build(store, root, path, save=True)
     # a read: every summary it needs is usually stored already
-    generation = store.generation
     hashes = _under_path(_HASHES.get(store, wait=True), path)
     cached = _load_cached(store, hashes)
     if hashes and len(cached) == len(hashes):
         return cached, []
-    memo = _read_built(store)
-    cached |= memo.lookup(generation, hashes, cached)
+    memo = _READ_BUILT.get(store, wait=True)  # this generation's
+    cached |= memo.lookup(hashes, cached)
     if hashes and len(cached) == len(hashes):
         return cached, []
     with memo.building:  # one read builds them; the reads beside it wait and find them
-        cached |= memo.lookup(generation, hashes, cached)
+        cached |= memo.lookup(hashes, cached)
         if hashes and len(cached) == len(hashes):
             return cached, []
-        built, todo = _build(store, root, path, save=False,
-                             known=lambda h, have: memo.lookup(generation, h, have))
-        memo.keep(generation, [built[d] for d in todo])
+        built, todo = _build(store, root, path, save=False, known=memo.lookup)
+        memo.keep([built[d] for d in todo])
         return built, todo
 
 
@@ -244,54 +241,37 @@ def _build(store: Store, root: Path, path: str, *, save: bool,
 
 
 class _ReadBuilt:
-    """Summaries that reads built in memory, for one store generation.
+    """Summaries that reads built in memory, kept for one store generation (`_READ_BUILT`).
 
     Why: after a write, a directory whose subtree changed has no stored summary until the
     live index's refresh stores it, and a read does not store what it builds (tools only
     read). Under steady edits that window is nearly always open: every `summarize_dir` of an
     edited subtree built its summaries again (moby, 50 clients and 5 edits a second: 13% of
     the server's CPU, docs/benchmarks.md). Kept by (path, subtree hash) as their JSON (a
-    summary handed out is the caller's to change), dropped when the generation moves on."""
+    summary handed out is the caller's to change)."""
 
     def __init__(self) -> None:
         self.building = threading.Lock()
         self._lock = threading.Lock()
-        self._generation = -1
         self._texts: dict[tuple[str, str], str] = {}
 
-    def lookup(self, generation: int, hashes: dict[str, str],
-               have: dict[str, Built]) -> dict[str, Built]:
-        out: dict[str, Built] = {}
+    def lookup(self, hashes: dict[str, str], have: dict[str, Built]) -> dict[str, Built]:
         with self._lock:
-            if generation != self._generation:
-                return out
             texts = {d: self._texts.get((d, h)) for d, h in hashes.items() if d not in have}
+        out: dict[str, Built] = {}
         for d, text in texts.items():
             b = None if text is None else Built.from_json(d, hashes[d], text)
             if b is not None:
                 out[d] = b
         return out
 
-    def keep(self, generation: int, built: list[Built]) -> None:
+    def keep(self, built: list[Built]) -> None:
         texts = {(b.path, b.subtree_hash): b.to_json() for b in built}
         with self._lock:
-            if generation != self._generation:
-                if generation < self._generation:
-                    return  # a read of an older generation finished late
-                self._generation, self._texts = generation, {}
             self._texts.update(texts)
 
 
-_READ_BUILT: weakref.WeakKeyDictionary[Store, _ReadBuilt] = weakref.WeakKeyDictionary()
-_READ_BUILT_LOCK = threading.Lock()
-
-
-def _read_built(store: Store) -> _ReadBuilt:
-    with _READ_BUILT_LOCK:
-        memo = _READ_BUILT.get(store)
-        if memo is None:
-            memo = _READ_BUILT[store] = _ReadBuilt()
-        return memo
+_READ_BUILT: GenerationCache[_ReadBuilt] = GenerationCache(lambda _store, _key: _ReadBuilt())
 
 
 def _children_map(hashes: dict[str, str]) -> dict[str, list[str]]:
