@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from indexer.core import tokens
-from indexer.core.tokens import count_tokens, count_tokens_lines
+from indexer.core.tokens import count_tokens, count_tokens_lines, count_tokens_upto
 
 # Characters that decide where cl100k's pre-tokenizer splits: line breaks, Python-only and
 # Unicode whitespace, letters, digits, punctuation runs, contractions, CJK.
@@ -43,6 +43,32 @@ def test_line_segments_count_exactly_random_text() -> None:
 def test_line_segments_count_exactly_edge_cases(text: str) -> None:
     assert count_tokens_lines(text) == count_tokens(text)
     assert count_tokens_lines(text) == count_tokens(text)  # again, from the cache
+
+
+def test_counts_up_to_a_limit_are_exact_within_it_and_above_it_past_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tokens, "_PART_CHARS", 64)  # many parts even in short texts
+    rng = random.Random(11)
+    for _ in range(600):
+        text = "".join(_random_text(rng) for _ in range(rng.randint(1, 12)))
+        n = count_tokens(text)
+        for limit in (0, n // 3, n - 1, n, n + 1, 10 * n):
+            got = count_tokens_upto(text, limit)
+            assert got == n if n <= limit else got > limit, (repr(text), limit)
+
+
+def test_a_count_up_to_a_limit_stops_soon_after_passing_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+    counted = tokens._ordinary_len
+    monkeypatch.setattr(tokens, "_ordinary_len", lambda t: seen.append(len(t)) or counted(t))
+    text = "".join(f'    "line {i}": "a value of some words",\n' for i in range(5000))
+    assert count_tokens_upto(text, 4000) > 4000
+    assert sum(seen) < len(text) // 3  # ~40 chars a line, under 16 tokens: 4000 tokens in
+    whole = count_tokens(text)
+    seen.clear()
+    assert count_tokens_upto(text, 10 ** 6) == whole
+    assert sum(seen) == len(text)
 
 
 def test_segment_caches_keep_at_most_their_character_budget(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from indexer.core import count_tokens
+from indexer.core import count_tokens, count_tokens_upto
 from tools.schema import BaseModel
 
 T = TypeVar("T", bound=BaseModel)
@@ -28,6 +28,12 @@ def json_tokens(model: BaseModel) -> int:
     return count_tokens(model.model_dump_json(indent=2))
 
 
+def json_tokens_upto(model: BaseModel, limit: int) -> int:
+    """`json_tokens(model)` when it is at most `limit`, else some number above `limit`
+    (`count_tokens_upto`: an answer that does not fit is not counted to its end)."""
+    return count_tokens_upto(model.model_dump_json(indent=2), limit)
+
+
 def fit_items(
     items: Sequence[T],
     levels: Sequence[Callable[[T], T]],
@@ -40,10 +46,11 @@ def fit_items(
     for i, item in enumerate(items):
         for level_no, render in enumerate(levels):
             candidate = render(item)
-            cost = json_tokens(candidate) + 1
-            if used + cost <= budget:
+            room = budget - used - 1
+            cost = json_tokens_upto(candidate, room) if room >= 0 else 1
+            if cost <= room:
                 kept.append(candidate)
-                used += cost
+                used += cost + 1
                 degraded = degraded or level_no > 0
                 break
         else:
@@ -65,13 +72,13 @@ def fit_answer(
     item beyond the item itself (e.g. edges between kept nodes)."""
     whole = build(list(items), 0, False)
     text = whole.model_dump_json(indent=2)
-    if len(text.encode()) <= max_tokens or count_tokens(text) <= max_tokens:
+    if len(text.encode()) <= max_tokens or count_tokens_upto(text, max_tokens) <= max_tokens:
         return whole  # a token is at least one byte, so short answers skip the count
     envelope = json_tokens(build([], len(items), True)) + 40
     room = max(0, int((max_tokens - envelope) * items_share))
     kept, omitted, degraded = fit_items(items, levels, room)
     result = build(kept, omitted, degraded)
-    while len(kept) > min_items and json_tokens(result) > max_tokens:
+    while len(kept) > min_items and json_tokens_upto(result, max_tokens) > max_tokens:
         drop = max(1, len(kept) // 10)
         kept, omitted = kept[:-drop], omitted + drop
         result = build(kept, omitted, True)

@@ -23,6 +23,7 @@ from indexer.graph import (
     symbol_node,
 )
 from indexer.live import LiveIndex
+from indexer.store import search_tables
 from tools.budget import MAX_MAX_TOKENS, fit_answer
 from tools.errors import ToolError
 from tools.freshness import freshness as answer_freshness
@@ -190,23 +191,17 @@ def _display_ids(hood: Neighbourhood) -> dict[str, str]:
 
 
 def _file_details(ctx: LiveIndex, paths: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """path -> (its top definitions' signatures, the first doc line among them)."""
-    if not paths:
-        return {}
-    rows = ctx.index.store.query(
-        """SELECT path, list(sig ORDER BY k, start_line)[1:4], list(doc ORDER BY k, start_line)[1:4] FROM (
-             SELECT f.path, s.signature AS sig, s.doc, s.start_line,
-                    CASE WHEN s.kind IN ('class','interface','struct','trait','enum') THEN 0
-                         WHEN s.kind IN ('function','method') THEN 1 ELSE 2 END AS k
-             FROM symbols s JOIN files f USING (file_id)
-             WHERE f.path IN (SELECT unnest(?)) AND (s.parent IS NULL OR s.kind = 'method'))
-           GROUP BY path""",
-        [list(paths)],
-    )
+    """path -> (its top definitions' signatures, the first doc line among them), from the
+    search tables (a scan of the symbols in DuckDB: 15 ms a call on moby)."""
+    tables = search_tables(ctx.index.store)
     out: dict[str, tuple[str, str]] = {}
-    for path, sigs, docs in rows:
-        doc = next((d.strip().split("\n", 1)[0] for d in docs if d and d.strip()), "")
-        out[path] = ("; ".join(s[:120] for s in sigs if s), doc[:200])
+    for path in dict.fromkeys(paths):
+        fid = tables.file_ids.get(path)
+        top = tables.outline(fid)[:4] if fid is not None else []
+        if not top:
+            continue
+        doc = next((d.strip().split("\n", 1)[0] for _, _, d in top if d.strip()), "")
+        out[path] = ("; ".join(sig[:120] for _, sig, _ in top if sig), doc[:200])
     return out
 
 

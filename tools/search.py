@@ -735,7 +735,7 @@ def search_code(
 
 def _file_prior(tables: SearchTables, copies: Mapping[str, str], path: str) -> float:
     """Path and vendoring priors of a file the graph walk reaches; 0 for a directory."""
-    if path not in tables.paths:
+    if path not in tables.file_ids:
         return 0.0
     return path_prior(path) * (VENDORED_PRIOR if is_vendored(path, copies) else 1.0)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from indexer.live import LiveIndex
-from indexer.store import Store
+from indexer.store import Store, search_tables
 from tools.budget import fit_answer
 from tools.errors import ToolError
 from tools.freshness import freshness as answer_freshness
@@ -43,8 +43,8 @@ def _inherited(ctx: LiveIndex, owner: str, member: str, seen: set[str]) -> list[
             base_name = base.split("[")[0].split("(")[0].rsplit(".", 1)[-1].strip()
             if not base_name:
                 continue
-            found = _rows(ctx, "s.qualname = ? OR s.qualname LIKE ?",
-                          [f"{base_name}.{member}", f"%.{base_name}.{member}"])
+            found: list[tuple[Any, ...]] = list(
+                search_tables(ctx.index.store).definitions(f"{base_name}.{member}"))
             if found:
                 return found
             deeper = _inherited(ctx, base_name, member, seen)
@@ -54,7 +54,10 @@ def _inherited(ctx: LiveIndex, owner: str, member: str, seen: set[str]) -> list[
 
 
 def _candidates(ctx: LiveIndex, name: str) -> tuple[list[tuple[Any, ...]], str]:
-    rows = _rows(ctx, "s.qualname = ? OR s.qualname LIKE ?", [name, f"%.{name}"])
+    """Definitions of `name`: qualified or exact from the search tables (a scan of the
+    symbols in DuckDB cost 4-8 ms a call on moby), then inherited and fuzzy in SQL."""
+    tables = search_tables(ctx.index.store)
+    rows: list[tuple[Any, ...]] = list(tables.definitions(name))
     if rows:
         return rows, "qualified" if "." in name else "exact"
     if "." in name:
@@ -63,7 +66,7 @@ def _candidates(ctx: LiveIndex, name: str) -> tuple[list[tuple[Any, ...]], str]:
         if rows:
             return rows, "inherited"
         name = member
-    rows = _rows(ctx, "s.name = ?", [name])
+    rows = list(tables.definitions(name, qualified=False))
     if rows:
         return rows, "exact"
     rows = _rows(ctx, "lower(s.name) = lower(?) OR (length(?) >= 3 AND s.name ILIKE '%' || ? || '%') "

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         count_tokens,
         count_tokens_after,
         count_tokens_lines,
+        count_tokens_upto,
         encoding,
     )
     from indexer.core.workers import (
@@ -55,6 +56,7 @@ _WHERE = {
     "count_tokens": "indexer.core.tokens",
     "count_tokens_after": "indexer.core.tokens",
     "count_tokens_lines": "indexer.core.tokens",
+    "count_tokens_upto": "indexer.core.tokens",
     "encoding": "indexer.core.tokens",
     "CRASH_REASON": "indexer.core.workers",
     "WorkerPool": "indexer.core.workers",
@@ -76,6 +78,7 @@ __all__ = [
     "count_tokens",
     "count_tokens_after",
     "count_tokens_lines",
+    "count_tokens_upto",
     "duckdb",
     "encoding",
     "fsync_path",

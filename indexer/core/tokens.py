@@ -38,6 +38,7 @@ _CUT = re.compile(r"\n(?=[^\S\r\n]*\S)")
 _STARTS = re.compile(r"[^\S\r\n]*\S")  # a text that may follow such a newline
 _SHORT = 256  # characters; below this a text is encoded whole
 _CACHE_CHARS = 1024  # longer segments are counted, not kept
+_PART_CHARS = 2048  # `count_tokens_upto` counts parts of at least this many characters
 # segment (its newline left off) -> tokens with the newline; a text's last segment -> its
 # tokens. Bounded by the characters kept (each emptied when full): ~4 MB each at most.
 _segments: TextCache[int] = TextCache(1 << 21)
@@ -200,6 +201,25 @@ def _count_segments(text: str) -> int:
             if len(segment) <= _CACHE_CHARS:
                 _segments.put(segment, n)
         total += n
+    return total
+
+
+def count_tokens_upto(text: str, limit: int) -> int:
+    """`count_tokens(text)` exactly when it is at most `limit`; else some number above
+    `limit`, counted no further than needed. The text is cut where no piece can span (see
+    the module docstring) into parts of about `_PART_CHARS`, counted in order until they
+    exceed `limit`: an answer three times its budget is a third counted to learn that it
+    does not fit (a tool's whole answer is measured before it is trimmed, `tools.budget`)."""
+    if len(text) <= _PART_CHARS:
+        return _ordinary_len(text)
+    total, start = 0, 0
+    while start < len(text):
+        cut = _CUT.search(text, start + _PART_CHARS)
+        end = cut.end() if cut is not None else len(text)
+        total += _ordinary_len(text[start:end])
+        if total > limit:
+            return total
+        start = end
     return total
 
 

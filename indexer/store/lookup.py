@@ -26,6 +26,10 @@ from indexer.store.db import GenerationCache, Store
 ChunkMeta = tuple[int, int, int, str | None, str]  # file_id, start, end, symbol, kind
 SymbolRow = tuple[int, str, str, str, int]  # file_id, name, qualname, kind, start_line
 MemberRow = tuple[str, str, int, int]  # qualname, kind, start_line, end_line
+# name, qualname, kind, path, start line, end line, language, signature, doc, bases (None)
+Definition = tuple[str, str, str, str, int, int, str | None, str, str, None]
+_OUTLINE_RANK = {"class": 0, "interface": 0, "struct": 0, "trait": 0, "enum": 0,
+                 "function": 1, "method": 1}
 _K = TypeVar("_K", str, int)
 _R = TypeVar("_R")
 
@@ -97,10 +101,29 @@ class ChunkTable(Mapping[int, ChunkMeta]):
         return [(self._start[i], self._end[i], self._ids[i]) for i in self._by_file[lo:hi]]
 
 
+class _Texts:
+    """Strings as one UTF-8 buffer and their end offsets (moby's 26k signatures and docs:
+    2.2 MB of text, twice that as str objects). An empty or missing text reads as ""."""
+
+    __slots__ = ("_buf", "_ends")
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._ends = array("I")
+
+    def append(self, text: str | None) -> None:
+        if text:
+            self._buf += text.encode()
+        self._ends.append(len(self._buf))
+
+    def __getitem__(self, j: int) -> str:
+        return self._buf[self._ends[j - 1] if j else 0:self._ends[j]].decode()
+
+
 class _SymbolRows:
     """The symbols' rows as columns, in (file, start line, end line descending) order."""
 
-    __slots__ = ("end", "file", "kind", "kinds", "name", "qual", "start")
+    __slots__ = ("doc", "end", "file", "kind", "kinds", "name", "qual", "sig", "start", "top")
 
     def __init__(self) -> None:
         self.file, self.start, self.end = array("q"), array("i"), array("i")
@@ -108,19 +131,26 @@ class _SymbolRows:
         self.qual: list[str] = []
         self.kind = array("b")
         self.kinds: list[str] = []
+        self.sig, self.doc = _Texts(), _Texts()  # signature, docstring
+        self.top = array("b")  # 1: a definition with no parent
 
-    def add(self, fid: int, name: str, qual: str, kind: str, start: int, end: int,
-            kind_ids: dict[str, int]) -> None:
+    def add(self, row: tuple[Any, ...], kind_ids: dict[str, int]) -> None:
+        """Append a row (file id, name, qualname, kind, start, end, signature, doc, whether
+        it has no parent), in the order above."""
+        fid, name, qual, kind, start, end, sig, doc, top = row
         k = kind_ids.get(kind)
         if k is None:
             k = kind_ids[kind] = len(self.kinds)
             self.kinds.append(kind)
         self.file.append(fid)
-        self.name.append(name)
-        self.qual.append(qual)
+        self.name.append(intern(name))
+        self.qual.append(intern(qual))
         self.kind.append(k)
         self.start.append(start)
         self.end.append(end)
+        self.sig.append(sig)
+        self.doc.append(doc)
+        self.top.append(top)
 
 
 class _Grouped(Mapping[_K, list[_R]]):
@@ -142,11 +172,22 @@ class _Grouped(Mapping[_K, list[_R]]):
     def _row(self, j: int) -> _R:
         raise NotImplementedError
 
-    def __getitem__(self, key: _K) -> list[_R]:
+    @property
+    def columns(self) -> _SymbolRows:
+        return self._rows
+
+    def positions(self, key: _K) -> Sequence[int]:
+        """The rows of `key` as positions in `columns` (none for an unknown key)."""
         i = bisect.bisect_left(self._keys, key)
         if i == len(self._keys) or self._keys[i] != key:
+            return ()
+        return self._order[self._starts[i]:self._starts[i + 1]]
+
+    def __getitem__(self, key: _K) -> list[_R]:
+        at = self.positions(key)
+        if not at:
             raise KeyError(key)
-        return [self._row(j) for j in self._order[self._starts[i]:self._starts[i + 1]]]
+        return [self._row(j) for j in at]
 
     def __contains__(self, key: object) -> bool:
         keys: list[Any] = self._keys
@@ -205,7 +246,7 @@ class SearchTables:
     names: list[str]  # sorted lower-cased names, for prefix lookups
     rank: dict[str, float]  # path -> PageRank / max PageRank
     importers: dict[str, set[str]]  # path -> paths of files importing it
-    paths: frozenset[str] = frozenset()  # every indexed file
+    file_ids: dict[str, int]  # path -> file_id, every indexed file
 
     def chunk_at(self, file_id: int, line: int) -> int | None:
         """The chunk of `file_id` that contains `line` (the narrowest one)."""
@@ -222,6 +263,38 @@ class SearchTables:
         if chunk is None:
             return ("\uffff", 0, 0)
         return (self.files.get(chunk[0], ("\uffff", None))[0], chunk[1], chunk[2])
+
+    def definitions(self, name: str, *, qualified: bool = True) -> list[Definition]:
+        """The definitions named `name` (`qualified`: whose qualified name is `name` or ends
+        with "." + `name`, e.g. `Daemon.Start` for `Start`; else whose own name is `name`),
+        in file and line order. A qualified name ends with its own name, which may hold
+        dots itself: each dotted tail of `name` is looked up."""
+        cols = self.symbols.columns
+        parts = name.split(".")
+        tails = [".".join(parts[i:]).lower() for i in range(len(parts))] if qualified else [
+            name.lower()]
+        at = sorted({j for tail in dict.fromkeys(tails) for j in self.symbols.positions(tail)})
+        suffix = "." + name
+        out: list[Definition] = []
+        for j in at:
+            if qualified and not (cols.qual[j] == name or cols.qual[j].endswith(suffix)):
+                continue
+            if not qualified and cols.name[j] != name:
+                continue
+            path, language = self.files.get(cols.file[j], ("", None))
+            out.append((cols.name[j], cols.qual[j], cols.kinds[cols.kind[j]], path,
+                        cols.start[j], cols.end[j], language, cols.sig[j], cols.doc[j], None))
+        return out
+
+    def outline(self, file_id: int) -> list[tuple[int, str, str]]:
+        """(kind rank, signature, docstring) of a file's definitions that are not nested in
+        another, methods included, by kind rank (types 0, functions 1, others 2) then line."""
+        cols = self.members.columns
+        found = [(_OUTLINE_RANK.get(cols.kinds[cols.kind[j]], 2), cols.start[j], j)
+                 for j in self.members.positions(file_id)
+                 if cols.top[j] or cols.kinds[cols.kind[j]] == "method"]
+        found.sort(key=lambda f: f[:2])  # stable: the same line keeps the widest first
+        return [(rank, cols.sig[j], cols.doc[j]) for rank, _, j in found]
 
     def with_prefix(self, prefix: str, limit: int = 200) -> list[str]:
         lo = bisect.bisect_left(self.names, prefix)
@@ -256,14 +329,14 @@ def _load(store: Store, key: tuple[int, str | None]) -> SearchTables:
     files = {r[0]: (r[1], r[2]) for r in store.query("SELECT file_id, path, language FROM files")}
     rows = _SymbolRows()
     kind_ids: dict[str, int] = {}
-    for fid, name, qual, kind, line, end in store.stream(
-            "SELECT file_id, name, qualname, kind, start_line, end_line FROM symbols "
-            "ORDER BY file_id, start_line, end_line DESC"):
-        rows.add(fid, intern(name), intern(qual), kind, line, end, kind_ids)
+    for row in store.stream(
+            "SELECT file_id, name, qualname, kind, start_line, end_line, signature, doc, "
+            "parent IS NULL FROM symbols ORDER BY file_id, start_line, end_line DESC"):
+        rows.add(row, kind_ids)
     symbols = SymbolTable(rows)
     rank, importers = _graph(store)
     return SearchTables(key, chunks, files, symbols, MemberTable(rows), symbols.names,
-                        rank, importers, frozenset(p for p, _ in files.values()))
+                        rank, importers, {p: fid for fid, (p, _) in files.items()})
 
 
 def _graph(store: Store) -> tuple[dict[str, float], dict[str, set[str]]]:

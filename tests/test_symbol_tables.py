@@ -1,0 +1,124 @@
+"""get_symbol's definitions and expand_dependencies' file outlines come from the search
+tables (`SearchTables.definitions`, `SearchTables.outline`), not from scans of DuckDB's
+symbols table (4-15 ms a call on moby): the same rows as the SQL they replaced, on a real
+corpus, and no such scan left on their paths."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from indexer.build.pipeline import index_repository
+from indexer.disk.repo import IndexPaths, RepoIndex
+from indexer.live import LiveIndex
+from indexer.store import Store, search_tables
+from tools.deps import _file_details, expand_dependencies
+from tools.symbols import get_symbol
+
+_COLS = """s.name, s.qualname, s.kind, f.path, s.start_line, s.end_line, f.language,
+           coalesce(s.signature, ''), coalesce(s.doc, '')"""
+
+_OUTLINE_SQL = """
+SELECT path, list(sig ORDER BY k, start_line)[1:4], list(doc ORDER BY k, start_line)[1:4] FROM (
+  SELECT f.path, s.signature AS sig, s.doc, s.start_line,
+         CASE WHEN s.kind IN ('class','interface','struct','trait','enum') THEN 0
+              WHEN s.kind IN ('function','method') THEN 1 ELSE 2 END AS k
+  FROM symbols s JOIN files f USING (file_id)
+  WHERE s.parent IS NULL OR s.kind = 'method')
+GROUP BY path"""
+
+
+def _live(root: Path, index_dir: Path) -> Iterator[LiveIndex]:
+    index = RepoIndex(IndexPaths.for_repo(root, index_dir))
+    index_repository(index)
+    try:
+        yield LiveIndex(index)
+    finally:
+        index.close()
+
+
+@pytest.fixture(scope="module")
+def flask(corpus: Callable[[str], Path],
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIndex]:
+    yield from _live(corpus("flask"), tmp_path_factory.mktemp("flask-idx"))
+
+
+def _sorted(rows: Any) -> list[tuple[Any, ...]]:
+    return sorted(tuple(r[:9]) for r in rows)
+
+
+def test_definitions_are_the_rows_the_sql_finds_for_every_name(flask: LiveIndex) -> None:
+    store = flask.index.store
+    tables = search_tables(store)
+    quals = [r[0] for r in store.query("SELECT DISTINCT qualname FROM symbols")]
+    assert len(quals) > 500
+    for qual in quals:
+        for name in {qual, qual.rsplit(".", 1)[-1], qual.split(".", 1)[-1]}:
+            want = store.query(f"SELECT {_COLS} FROM symbols s JOIN files f USING (file_id) "
+                               "WHERE s.qualname = ? OR suffix(s.qualname, ?)", [name, "." + name])
+            assert _sorted(tables.definitions(name)) == _sorted(want), name
+            want = store.query(f"SELECT {_COLS} FROM symbols s JOIN files f USING (file_id) "
+                               "WHERE s.name = ?", [name])
+            assert _sorted(tables.definitions(name, qualified=False)) == _sorted(want), name
+    rows = tables.definitions("App.add_url_rule")
+    assert [(r[1], r[3]) for r in rows] == [("App.add_url_rule", "src/flask/sansio/app.py")]
+
+
+def test_file_details_are_what_the_sql_aggregate_said_for_every_file(flask: LiveIndex) -> None:
+    store = flask.index.store
+    want: dict[str, tuple[str, str]] = {}
+    for path, sigs, docs in store.query(_OUTLINE_SQL):
+        doc = next((d.strip().split("\n", 1)[0] for d in docs if d and d.strip()), "")
+        want[path] = ("; ".join(s[:120] for s in sigs if s), doc[:200])
+    paths = [r[0] for r in store.query("SELECT path FROM files")]
+    got = _file_details(flask, [*paths, "no/such/file.py"])
+    assert len(want) > 40 and got == want
+
+
+def _repo(root: Path) -> None:
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg/base.py").write_text(
+        'class App:\n    def add_url_rule(self, rule):\n        """Base rule."""\n'
+        '        return rule\n\n    def addXurlXrule(self, rule):\n        return rule\n')
+    (root / "pkg/app.py").write_text(
+        "from pkg.base import App\n\n\n"
+        'class Flask(App):\n    """The app.\n\n    More words.\n    """\n\n'
+        "    def route(self, rule):\n        return self.add_url_rule(rule)\n\n\n"
+        "def add_url_rule(rule):\n    return rule\n\n\n"
+        "def addXurlXrule(rule):\n    return rule\n")
+
+
+def test_names_are_matched_as_written_not_as_sql_patterns(tmp_path: Path) -> None:
+    """`_` was a LIKE wildcard in the SQL suffix match: `add_url_rule` found `addXurlXrule`."""
+    _repo(tmp_path / "repo")
+    for live in _live(tmp_path / "repo", tmp_path / "idx"):
+        got = get_symbol(live, "add_url_rule", include_body=False)
+        assert sorted(s.qualname for s in got.symbols) == ["App.add_url_rule", "add_url_rule"]
+        inherited = get_symbol(live, "Flask.add_url_rule", include_body=False)
+        assert [(s.qualname, s.match, s.doc) for s in inherited.symbols] == [
+            ("App.add_url_rule", "inherited", "Base rule.")]
+
+
+def test_symbols_and_outlines_scan_no_symbols_table(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    _repo(tmp_path / "repo")
+    for live in _live(tmp_path / "repo", tmp_path / "idx"):
+        search_tables(live.index.store)  # loaded once per generation, as a server does
+        seen: list[str] = []
+        query = Store.query
+
+        def recording(self: Store, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+            seen.append(sql)
+            return query(self, sql, params)
+
+        monkeypatch.setattr(Store, "query", recording)
+        got = get_symbol(live, "Flask.route")
+        assert [s.qualname for s in got.symbols] == ["Flask.route"] and got.symbols[0].body
+        assert get_symbol(live, "route").symbols[0].qualname == "Flask.route"
+        result = expand_dependencies(live, "pkg/app.py", "out", 1, max_tokens=8000)
+        base = next(n for n in result.nodes if n.id == "pkg/base.py")
+        assert "class App" in base.signature
+        assert not [sql for sql in seen if "symbols" in sql], seen
