@@ -56,6 +56,26 @@ def test_an_aws_secret_key_is_redacted_where_it_is_assigned_by_name() -> None:
     assert out == 'aws_secret_access_key = "[REDACTED:aws-secret]"'
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_no_match_of_any_pattern_is_missed_by_the_prefilter(data: st.DataObject) -> None:
+    """The cheap test before the big regex passes every text that a pattern matches."""
+    from tools.redact import PATTERNS, _may_hold_secret
+
+    for kind, pattern in PATTERNS.items():
+        if kind == "aws-secret":  # a lookbehind: built below
+            continue
+        text = data.draw(st.from_regex(pattern), label=kind)
+        assert _may_hold_secret(text), (kind, text)
+
+
+def test_an_aws_secret_key_name_in_any_case_is_redacted() -> None:
+    # U+017F and U+212A are equal to s and k for the pattern's case-insensitive match
+    for name in ("AWS_SECRET_ACCESS_KEY", "Aws_Secret_Access_Key", "aws_\u017fecret_access_\u212aey"):
+        out = redact_text(f'{name} = "{AWS_SECRET}"')
+        assert out == f'{name} = "[REDACTED:aws-secret]"', out
+
+
 def test_ordinary_code_and_generic_passwords_are_left_alone() -> None:
     text = ('password = "hunter2"\napi_key = os.environ["API_KEY"]\n'
             "AKIA_PREFIX = 'AKIA'\nsk_live_mode = False\n-----BEGIN PUBLIC KEY-----\n"

@@ -61,10 +61,22 @@ def _combined() -> re.Pattern[str]:
     return re.compile("|".join(f"(?P<{k.replace('-', '_')}>{v})" for k, v in PATTERNS.items()))
 
 
-# Every pattern contains one of these; most strings contain none and skip the big regex.
-_PREFILTER = re.compile(r"PRIVATE KEY|A[KSBC][IC]A|aws_secret|gh[pousr]_|github_pat_|glpat-"
-                        r"|xox[baprse]-|hooks\.slack|AIza|k_live_|sk-|npm_|pypi-|eyJ",
-                        re.IGNORECASE)
+# Every match of a pattern contains one of these, as written (the patterns are
+# case-sensitive), or, for aws-secret, the key name in any case; most strings contain none
+# and skip the big regex. Substring searches: a case-insensitive regex of the same took 8 ms
+# on a 68 KB Go file, seven times these (and an answer's every string is searched).
+_NEEDLES = ("PRIVATE KEY", *(f"A{b}{c}A" for b in "KSBC" for c in "IC"),
+            *(f"gh{c}_" for c in "pousr"), "github_pat_", "glpat-",
+            *(f"xox{c}-" for c in "baprse"), "hooks.slack.com", "AIza", "k_live_", "sk-",
+            "npm_", "pypi-", "eyJ")
+_AWS_NAME = "aws_secret_access_key"  # matched case-insensitively by its pattern
+
+
+def _may_hold_secret(text: str) -> bool:
+    """False only when no pattern can match `text`. `casefold` maps every character that
+    `re.IGNORECASE` equates with a letter of the key name (e.g. U+017F to s) onto it."""
+    return any(n in text for n in _NEEDLES) or (
+        "_" in text and _AWS_NAME in text.casefold())
 
 
 def _marker(match: re.Match[str]) -> str:
@@ -80,7 +92,7 @@ def _marker(match: re.Match[str]) -> str:
 
 def redact_text(text: str) -> str:
     """`text` with every high-confidence secret replaced by `[REDACTED:<kind>]`."""
-    if not _PREFILTER.search(text):
+    if not _may_hold_secret(text):
         return text
     return _combined().sub(_marker, text)
 
