@@ -109,3 +109,37 @@ def test_the_shared_count_still_sees_an_edit_made_just_before_the_call(tmp_path:
         assert status.changed_since_indexed(live) == 1
         (live.root / "a.py").write_text("x = 22\n")
         assert status.changed_since_indexed(live) == 2
+
+
+def test_the_index_counts_are_read_once_a_generation_and_again_after_a_write(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files, symbols, chunks and languages change only with the store's generation: 50
+    clients asking for the status ran three count queries each (the skipped paths, recorded
+    without a new generation, are still read every call)."""
+    from indexer.build import apply_resolved
+    from indexer.store import Store
+
+    with live_over(tmp_path, {"a.py": "def f():\n    return 1\n"}) as live:
+        seen: list[str] = []
+        query, snapshot = Store.query, Store.snapshot
+
+        def recording(self: Store, sql: str, params: object = None) -> object:
+            seen.append(sql)
+            return query(self, sql, params)  # type: ignore[arg-type]
+
+        def recording_snapshot(self: Store) -> object:
+            seen.append("snapshot")
+            return snapshot(self)
+
+        monkeypatch.setattr(Store, "query", recording)
+        monkeypatch.setattr(Store, "snapshot", recording_snapshot)
+        first = status.index_status(live)
+        assert seen.count("snapshot") == 1 and not [s for s in seen if "count(*) FROM files" in s]
+        second = status.index_status(live)
+        assert seen.count("snapshot") == 1 and (first.files, first.symbols) == (1, 1)
+        assert (second.files, second.symbols, second.chunks) == (
+            first.files, first.symbols, first.chunks)
+        (live.root / "b.py").write_text("def g():\n    return 2\n\n\ndef h():\n    return 3\n")
+        apply_resolved(live.index, ["b.py"], set(), live.index_options)
+        third = status.index_status(live)
+        assert seen.count("snapshot") == 2 and (third.files, third.symbols) == (2, 3)

@@ -6,6 +6,7 @@ corpus, and no such scan left on their paths."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,7 @@ def _repo(root: Path) -> None:
 def test_names_are_matched_as_written_not_as_sql_patterns(tmp_path: Path) -> None:
     """`_` was a LIKE wildcard in the SQL suffix match: `add_url_rule` found `addXurlXrule`."""
     _repo(tmp_path / "repo")
-    for live in _live(tmp_path / "repo", tmp_path / "idx"):
+    with contextmanager(_live)(tmp_path / "repo", tmp_path / "idx") as live:
         got = get_symbol(live, "add_url_rule", include_body=False)
         assert sorted(s.qualname for s in got.symbols) == ["App.add_url_rule", "add_url_rule"]
         inherited = get_symbol(live, "Flask.add_url_rule", include_body=False)
@@ -105,7 +106,7 @@ def test_names_are_matched_as_written_not_as_sql_patterns(tmp_path: Path) -> Non
 def test_symbols_and_outlines_scan_no_symbols_table(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     _repo(tmp_path / "repo")
-    for live in _live(tmp_path / "repo", tmp_path / "idx"):
+    with contextmanager(_live)(tmp_path / "repo", tmp_path / "idx") as live:
         search_tables(live.index.store)  # loaded once per generation, as a server does
         seen: list[str] = []
         query = Store.query

@@ -64,7 +64,8 @@ def _resolve_target(ctx: LiveIndex, target: str) -> list[Node]:
     )
     rel = normalize_rel(path)
     resolve_in_root(ctx.root, rel)
-    if ctx.index.store.query_one("SELECT 1 FROM files WHERE path = ?", [rel]):
+    if rel in search_tables(ctx.index.store).file_ids or ctx.index.store.query_one(
+            "SELECT 1 FROM files WHERE path = ?", [rel]):  # the store: a file just indexed
         if not symbol:
             return [file_node(rel)]
         found = _symbols(ctx, symbol, rel)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from indexer.discover import FileEntry, walk
 from indexer.live import LiveIndex
+from indexer.store import GenerationCache, Store
 from tools.models import IndexStatus, TierCoverage
 from tools.ranking_weights import public_detail
 from tools.search import repository_weights
@@ -92,15 +94,37 @@ def tier_coverage(ctx: LiveIndex) -> TierCoverage:
                         model_state=ctx.model_state(cov))
 
 
+@dataclass(frozen=True, slots=True)
+class _Counts:
+    files: int
+    symbols: int
+    chunks: int
+    languages: dict[str, int]
+    last_indexed_at: float | None
+
+
+def _counts(store: Store, _key: object) -> _Counts:
+    with store.snapshot() as cur:  # one generation's counts
+        files, symbols, chunks, last = cur.execute(
+            "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM symbols), "
+            "(SELECT count(*) FROM chunks), (SELECT max(indexed_at) FROM files)").fetchall()[0]
+        languages = dict(cur.execute(
+            "SELECT coalesce(language, 'text'), count(*) FROM files GROUP BY 1 "
+            "ORDER BY 2 DESC, 1").fetchall())
+    return _Counts(files, symbols, chunks, languages, last)
+
+
+# what the index holds changes only with its generation (3 queries a call before; the
+# skipped paths are recorded without a new generation, so they are read on every call)
+_COUNTS: GenerationCache[_Counts] = GenerationCache(_counts)
+
+
 def index_status(ctx: LiveIndex) -> IndexStatus:
     store = ctx.index.store
-    files, symbols, chunks = store.query(
-        "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM symbols), "
-        "(SELECT count(*) FROM chunks)")[0]
-    languages = dict(store.query(
-        "SELECT coalesce(language, 'text'), count(*) FROM files GROUP BY 1 ORDER BY 2 DESC, 1"))
+    counts = _COUNTS.get(store)
+    files, symbols, chunks = counts.files, counts.symbols, counts.chunks
+    languages, last = dict(counts.languages), counts.last_indexed_at
     skipped = dict(store.query("SELECT reason, count(*) FROM skipped GROUP BY 1 ORDER BY 2 DESC, 1"))
-    last = store.query("SELECT max(indexed_at) FROM files")[0][0]
     coverage = tier_coverage(ctx)
     rate = ctx.embedding.rate() if coverage.model_state == "running" else None
     eta = ctx.embedding.eta_s()
