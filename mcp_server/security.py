@@ -9,8 +9,9 @@ Checks, in this order, with these answers (docs/http.md):
    token is even compared) until its failure bucket refills at `AUTH_FAILURE_RATE`.
    `GET /healthz` is exempt from 3-7.
 4. Per-client token bucket: else 429 with Retry-After. A client is its MCP session (an
-   `mcp-session-id` this server issued), else its peer address; sessions are created at
-   the peer's rate, so a fresh session id buys no extra budget.
+   `mcp-session-id` this server issued), else its connection (the stateless protocol
+   revisions have no sessions), else its peer address; sessions and connections are
+   created at the peer's rate, so a fresh session id or connection buys no extra budget.
 5. Request body at most `max_body_bytes`, with or without Content-Length: else 413.
 6. A body that names `tools/call` is parsed to count it, and must be JSON (also not nested
    past Python's recursion limit): else 400 with a JSON-RPC parse error, as the SDK answers
@@ -119,7 +120,8 @@ class RateLimiter:
 
 
 class _Sessions:
-    """The MCP session ids this server issued (seen in its responses), at most `max_ids`."""
+    """The MCP session ids this server issued (seen in its responses), or the connections it
+    has seen, at most `max_ids`."""
 
     def __init__(self, max_ids: int = _MAX_BUCKETS) -> None:
         self.max_ids = max_ids
@@ -169,6 +171,7 @@ class HttpGuard:
         self.limiter = RateLimiter(settings.rate_per_s, settings.rate_burst)
         self.auth_failures = RateLimiter(AUTH_FAILURE_RATE, AUTH_FAILURE_BURST)
         self.sessions = _Sessions()
+        self.connections = _Sessions()  # "conn:address:port" of connections seen
         self.inflight_calls = 0
         self._waiting: deque[_Turn] = deque()  # calls waiting for a slot, in order
         self._closing = False
@@ -218,10 +221,28 @@ class HttpGuard:
                 self.auth_failures.take(peer)
                 return 401, "Unauthorized: send Authorization: Bearer <token>", {
                     "WWW-Authenticate": 'Bearer realm="sextant"'}
-        session = headers.get(SESSION_HEADER)
-        key = f"session:{session}" if session and session in self.sessions else f"peer:{peer}"
-        wait = self.limiter.take(key)
+        wait = self._rate_wait(headers, client, peer)
         return _too_many("slow down", wait) if wait > 0 else None
+
+    def _rate_wait(self, headers: Headers, client: tuple[str, int] | None, peer: str) -> float:
+        """Seconds until this request's client may make it (0: now, a token taken). A client
+        is its MCP session, else its connection (clients of the stateless protocol revisions
+        have no session: every loopback client shared one bucket, and 50 of them got 429s
+        at 50 calls/s between them), else its address. A session is made by an `initialize`
+        charged to its connection, and a connection's first request is also charged to its
+        address: new sessions and connections buy no extra budget."""
+        session = headers.get(SESSION_HEADER)
+        if session and session in self.sessions:
+            return self.limiter.take(f"session:{session}")
+        if client is None:
+            return self.limiter.take(f"peer:{peer}")
+        connection = f"conn:{peer}:{client[1]}"
+        if connection not in self.connections:
+            wait = self.limiter.take(f"peer:{peer}")
+            if wait > 0:
+                return wait
+            self.connections.add(connection)
+        return self.limiter.take(connection)
 
     def _origin_ok(self, origin: str) -> bool:
         if origin.rstrip("/").lower() in self.origins:

@@ -64,8 +64,10 @@ async def test_a_session_hammering_the_server_leaves_another_clients_calls_passi
                     assert (await call(polite, "index_status"))["files"] == 1
 
 
-async def test_an_invented_session_id_shares_its_address_bucket(
+async def test_an_invented_session_id_counts_as_no_session(
         small_index: tuple[Path, Path]) -> None:
+    """It shares its connection's bucket (whose first request is also charged to its
+    address): invented ids buy no extra budget."""
     settings = settings_for(small_index, rate_per_s=0.01, rate_burst=5)
     async with (http_served(settings) as (base, _),
                 httpx.AsyncClient(base_url=base, timeout=60) as http):
@@ -73,8 +75,36 @@ async def test_an_invented_session_id_shares_its_address_bucket(
             codes = [(await http.post("/mcp", json=ping(n), headers={
                 **JSON_HEADERS, SESSION_HEADER: f"invented-{n}"})).status_code
                 for n in range(8)]
-            assert codes[5:] == [429, 429, 429], codes
+            # past the guard the SDK answers an unknown session 404
+            assert codes == [404] * 5 + [429] * 3, codes
             assert (await http.post("/mcp", json=INIT, headers=JSON_HEADERS)).status_code == 429
+
+
+async def test_clients_without_sessions_have_a_bucket_per_connection(
+        small_index: tuple[Path, Path]) -> None:
+    """Clients of the stateless protocol revisions (the SDK's own) send no session id: all
+    loopback clients shared their address's bucket, so one busy client (or 50 at 50 calls/s
+    between them) got the others 429s. A connection's first request is charged to the
+    address, so opening connections buys nothing."""
+    settings = settings_for(small_index, rate_per_s=0.01, rate_burst=8)
+    async with http_served(settings) as (base, runtime):
+        with anyio.fail_after(120):
+            async with http_client(base) as busy:
+                refused = None
+                for _ in range(12):
+                    try:
+                        await call(busy, "index_status")
+                    except Exception as exc:  # noqa: BLE001 - the SDK's error for a 429
+                        refused = exc
+                        break
+                assert refused is not None and runtime.metrics.rejections[429] == 1, refused
+                async with http_client(base) as other:
+                    for _ in range(3):
+                        assert (await call(other, "index_status"))["files"] == 1
+                async with httpx.AsyncClient(base_url=base, timeout=60) as fresh:
+                    codes = [(await fresh.post("/mcp", json=ping(n), headers=JSON_HEADERS)
+                              ).status_code for n in range(3)]
+                    assert 429 not in codes, codes  # (400: a ping needs a session)
 
 
 async def test_repeated_wrong_tokens_get_429_with_retry_after(
