@@ -306,6 +306,36 @@ def test_flat_scans_with_numpy_and_with_usearch_give_the_same_hits(
     assert sorted(everything.tolist()) == list(range(30))
 
 
+_ONE_THREAD = """
+import time
+import numpy as np
+from indexer.vectors import flat
+flat.NUMPY_ROWS = 0  # the usearch scan
+rng = np.random.default_rng(3)
+vecs = rng.standard_normal((60_000, 256)).astype(np.float16)
+query = rng.standard_normal(256).astype(np.float32)
+flat.exact_scan(vecs, query, 50)
+process, thread = time.process_time(), time.thread_time()
+for _ in range(20):
+    flat.exact_scan(vecs, query, 50)
+print(time.process_time() - process, time.thread_time() - thread)
+"""
+
+
+def test_a_scan_runs_on_the_calling_thread_alone() -> None:
+    """Tool calls run side by side in threads: a scan that also used usearch's own threads
+    (its default) spent 2.3x the CPU of one thread on moby's static vectors, and took the
+    core another call was using. Its CPU is the calling thread's, on any number of cores
+    (measured in a process of its own: no other thread of a test run counts)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _ONE_THREAD], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[1], timeout=300)
+    process, thread = map(float, out.stdout.split())
+    assert process < 1.3 * thread, f"{process:.3f} s of CPU, {thread:.3f} s on this thread"
+
+
 def test_searching_small_flat_vectors_never_imports_usearch(tmp_path: Path) -> None:
     """A one-shot `sextant search` on a repository of up to `NUMPY_ROWS` chunks searches
     the static vectors without importing usearch (~0.1 s of its start)."""

@@ -98,7 +98,9 @@ def exact_scan(vecs: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray,
     else:
         from usearch.index import search
 
-        found = search(vecs, query.astype(np.float16), k, "cos", exact=True)
+        # one thread: tool calls already run side by side, and usearch's own threads spent
+        # 2.3x the CPU of a one-thread scan of moby's 38k static vectors (10.6 ms vs 4.6)
+        found = search(vecs, query.astype(np.float16), k, "cos", exact=True, threads=1)
         top = np.asarray(found.keys, dtype=np.intp)
         sims = np.zeros(len(vecs), dtype=np.float32)
         sims[top] = 1.0 - np.asarray(found.distances, dtype=np.float32)

@@ -250,7 +250,7 @@ class VectorIndex(Stamped):
         count = min(size, k if allowed is None else k * _OVERSAMPLE)
         exact = size < EXACT_BELOW
         while count > 0:
-            matches = self._index.search(query, count, exact=exact)
+            matches = self._index.search(query, count, exact=exact, threads=1)  # see flat.py
             hits = [
                 (int(key), 1.0 - float(dist))
                 for key, dist in zip(matches.keys, matches.distances, strict=True)
