@@ -296,6 +296,50 @@ def test_a_compaction_is_followed_by_its_after_hook_the_live_index_settling() ->
         runner.join(60)
 
 
+def test_after_a_slow_compaction_the_next_waits_for_a_longer_quiet_spell() -> None:
+    """Under steady edits (moby, 5 a second) a full lexical rebuild (1.6 s) ran in most gaps
+    between writes, a fifth of the CPU the server spent on the edits, for statistics the
+    next write made stale. Writes must now have been quiet for `COST_FACTOR` times the last
+    compaction's duration (and `quiet_s`) before the next one starts."""
+    from indexer.live.compaction import COST_FACTOR, Compactor
+
+    starts: list[float] = []
+    done = threading.Semaphore(0)
+
+    class Lexical:
+        deleted = 3
+
+        def deleted_docs(self) -> int:
+            return self.deleted
+
+    class Index:
+        lexical = Lexical()
+
+        def compact_lexical(self, _stop: Callable[[], bool]) -> bool:
+            starts.append(time.monotonic())
+            time.sleep(0.25)
+            self.lexical.deleted = 0
+            done.release()
+            return True
+
+    index, stop = Index(), threading.Event()
+    compactor = Compactor(lambda: index, lambda: False, stop, quiet_s=0.01)
+    runner = threading.Thread(target=compactor.run)
+    runner.start()
+    try:
+        assert done.acquire(timeout=60)
+        assert compactor.quiet_needed_s() >= COST_FACTOR * 0.25
+        index.lexical.deleted = 3  # a write
+        written = time.monotonic()
+        compactor.changed()
+        assert done.acquire(timeout=60)
+        assert starts[1] - written >= COST_FACTOR * 0.25, starts[1] - written
+    finally:
+        stop.set()
+        compactor.changed()
+        runner.join(60)
+
+
 _ARENA_TOP = r"""
 import sys, threading
 import numpy as np

@@ -4,10 +4,11 @@ tantivy counts deleted documents in its BM25 statistics until a merge drops them
 edits, deletions or a branch switch the lexical index ranks differently from a fresh build
 of the same files (`indexer.lexical`). `RepoIndex.compact_lexical` rebuilds it from the
 store beside the serving one and swaps it in. A server runs that here, in its own thread:
-`QUIET_S` after the last write, when nothing is pending, and only while the index holds
-deleted documents. The rebuild takes no lock that readers or writers wait on; a write
-that lands meanwhile makes it give up (the store's generation moved) and try again after
-the next quiet spell, so under a steady stream of edits it waits for the stream to stop.
+`QUIET_S` after the last write (longer after a slow compaction: `COST_FACTOR`), when
+nothing is pending, and only while the index holds deleted documents. The rebuild takes no
+lock that readers or writers wait on; a write that lands meanwhile makes it give up (the
+store's generation moved) and try again after the next quiet spell, so under a steady
+stream of edits it waits for the stream to stop.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 QUIET_S = 2.0  # seconds without a write before a compaction starts
+# ... and at least this many times the last compaction's duration: under steady edits moby's
+# writes leave 2-4 s gaps, and a full rebuild (1.6 s) ran in most of them, a fifth of the
+# CPU the server spent on the edits, for statistics the next write made stale again
+COST_FACTOR = 8.0
 
 
 class Compactor:
@@ -33,6 +38,7 @@ class Compactor:
     def __init__(self, index: Callable[[], RepoIndex], busy: Callable[[], bool],
                  stop: threading.Event, quiet_s: float = QUIET_S,
                  after: Callable[[], None] | None = None) -> None:
+        self.last_duration_s = 0.0  # of the last compaction, done or abandoned
         self._index = index
         self._after = after  # run after each compaction (what it read and sorted is garbage)
         self._busy = busy
@@ -67,20 +73,28 @@ class Compactor:
             if self._settled() and self._index().lexical.deleted_docs():
                 self._compact()
 
+    def quiet_needed_s(self) -> float:
+        """How long writes must have been quiet before a compaction: `quiet_s`, and at
+        least `COST_FACTOR` times the last compaction's duration (so compactions take at
+        most about a ninth of the time while writes keep coming)."""
+        return max(self.quiet_s, COST_FACTOR * self.last_duration_s)
+
     def _settled(self) -> bool:
-        """Wait until `quiet_s` have passed since the last write and nothing is pending;
-        False when stopping."""
+        """Wait until `quiet_needed_s()` have passed since the last write and nothing is
+        pending; False when stopping."""
         while not self._stop.is_set():
-            left = self._last_change + self.quiet_s - time.monotonic()
+            quiet = self.quiet_needed_s()
+            left = self._last_change + quiet - time.monotonic()
             if left <= 0 and not self._busy():
                 return True
-            self._stop.wait(left if left > 0 else self.quiet_s)
+            self._stop.wait(left if left > 0 else quiet)
         return False
 
     def _compact(self) -> None:
         self.running = True
         retry = False
         compacted = False
+        started = time.monotonic()
         try:
             compacted = self._index().compact_lexical(self._stop.is_set)
             if compacted:
@@ -90,6 +104,7 @@ class Compactor:
         except Exception:  # top of a thread: the index serves as it is; the next write retries
             log.exception("lexical compaction failed; ranking statistics keep deleted documents")
         finally:
+            self.last_duration_s = time.monotonic() - started
             self.running = False
         with self._cond:
             self._cond.notify_all()
