@@ -175,3 +175,45 @@ def test_a_walks_file_priors_are_the_stored_ranks_over_the_highest_among_its_fil
     priors = _file_priors(graph_tables.graph_tables(store), paths)
     assert priors == pytest.approx({p: r / top for p, r in rows}) and len(priors) == len(rows)
     assert _file_priors(graph_tables.graph_tables(store), []) == {}
+
+
+# The reference rows as ids by dense_rank() windows: what `refcols._ROWS` answered before it
+# numbered each column's distinct values once (3x less CPU on moby); the same ids.
+_RANKED_ROWS = """
+SELECT (dense_rank() OVER (ORDER BY f.path) - 1)::INTEGER AS p, r.line::INTEGER AS line,
+       (dense_rank() OVER (ORDER BY r.kind) - 1)::INTEGER AS k,
+       (CASE WHEN r.scope IS NULL THEN -1
+             ELSE dense_rank() OVER (ORDER BY r.scope NULLS LAST) - 1 END)::INTEGER AS s,
+       (dense_rank() OVER (ORDER BY r.name) - 1)::INTEGER AS n
+FROM refs r JOIN files f USING (file_id)
+ORDER BY p, r.line, r.start_byte
+"""
+
+
+def test_reference_columns_number_each_value_as_its_rank(ctx: LiveIndex) -> None:
+    """On a real corpus, and with rows whose kind or name is missing (sorted last)."""
+    import numpy as np
+
+    from indexer.graph.refcols import _columns
+
+    store = ctx.index.store
+
+    def same() -> None:
+        with store.snapshot() as cur:
+            got = _columns(cur)
+            want = cur.execute(_RANKED_ROWS).fetchnumpy()
+        assert set(got) == set(want)
+        for k in want:
+            assert np.array_equal(got[k], np.asarray(want[k], dtype=np.int32)), k
+
+    same()
+    with store.transaction() as con:
+        fid = con.execute("SELECT min(file_id) FROM files").fetchone()[0]  # type: ignore[index]
+        con.execute("INSERT INTO refs VALUES (?, NULL, 'call', 1, 0, NULL), "
+                    "(?, 'zz_name', NULL, 2, 5, 'Scope'), (?, NULL, NULL, 3, 9, NULL)",
+                    [fid, fid, fid])
+    try:
+        same()
+    finally:
+        with store.transaction() as con:
+            con.execute("DELETE FROM refs WHERE name IS NULL OR kind IS NULL")
