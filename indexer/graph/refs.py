@@ -71,19 +71,16 @@ DEF_COLS = (
 
 
 def definition(row: Sequence[Any]) -> Definition:
-    bases = row[9] or []
-    # interned: the in-memory graph holds every definition, and a path or name repeats
+    """A `DEF_COLS` row as a Definition (DuckDB gives its text columns as str, its lines as
+    int). The path and names interned: the in-memory graph holds every definition, and a
+    path or name repeats; a signature or docstring rarely does, and the graph tables keep
+    an unchanged definition of the last generation rather than its new copy."""
+    path, qualname, name, kind, parent, signature, doc, start, end, bases = row[:10]
+    intern = sys.intern
     return Definition(
-        sys.intern(str(row[0])),
-        sys.intern(str(row[1])),
-        sys.intern(str(row[2])),
-        sys.intern(str(row[3])),
-        None if row[4] is None else sys.intern(str(row[4])),
-        sys.intern(str(row[5] or "")),
-        sys.intern(str(row[6] or "")),
-        int(row[7]),
-        int(row[8]),
-        tuple(str(b) for b in bases),
+        intern(path), intern(qualname), intern(name), intern(kind),
+        None if parent is None else intern(parent), signature or "", doc or "",
+        start, end, tuple(bases) if bases else (),
     )
 
 
