@@ -5,9 +5,11 @@ identifier in a query, the chunks defining it; and for every candidate file, its
 graph centrality. Point lookups in DuckDB cost milliseconds each, so these tables are read
 once per store generation (and graph generation) into typed columns (the chunks, the
 symbols) and dictionaries (files, graph priors), after which a query touches DuckDB only to
-read the text of the hits it returns. The price is memory proportional to the number of
-chunks and symbols (on moby, 3k files, 38k chunks, 26k symbols: 11 MB of RSS,
-docs/benchmarks.md "Serving memory") and one reload after each index update.
+read the text of the hits it returns. `get_symbol` and `expand_dependencies` read their
+definitions (signatures and docstrings too) here: scans of the symbols table cost them
+3-15 ms a call on moby. The price is memory proportional to the number of chunks and
+symbols (on moby, 3k files, 38k chunks, 26k symbols: 11.3 MB traced, 2.6 MB of it the
+signatures and docstrings; docs/benchmarks.md) and one reload after each index update.
 """
 
 from __future__ import annotations
