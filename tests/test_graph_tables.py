@@ -217,3 +217,48 @@ def test_reference_columns_number_each_value_as_its_rank(ctx: LiveIndex) -> None
     finally:
         with store.transaction() as con:
             con.execute("DELETE FROM refs WHERE name IS NULL OR kind IS NULL")
+
+
+def test_tables_updated_after_edits_equal_tables_read_whole(tmp_path: Path) -> None:
+    """A reload keeps the last generation's definitions of the files an update left alone
+    and reads the others (`build_tables`): the same tables as a read of everything, through
+    edits, a new file, a deleted one and a name defined in more files than a name keeps."""
+    from indexer.build import apply_resolved
+    from indexer.graph.tables import build_tables
+    from tests.mcp_helpers import live_over
+
+    many = refgraph.MAX_CANDIDATES + 5
+    files = {f"pkg/m{i:02d}.py": f"def run():\n    return {i}\n\n\nclass C{i}:\n"
+             f"    def run(self):\n        return run()\n" for i in range(many)}
+    files["pkg/util.py"] = "def helper():\n    return 1\n"
+    with live_over(tmp_path, files) as live:
+        store, root = live.index.store, live.root
+        before = graph_tables.graph_tables(store)
+
+        def whole() -> graph_tables.GraphTables:
+            return build_tables(store, (store.generation, None), None)
+
+        def same(a: graph_tables.GraphTables, b: graph_tables.GraphTables) -> None:
+            assert a.names == b.names and a.top_names == b.top_names
+            assert a.by_qualname == b.by_qualname and a.dir_files == b.dir_files
+            assert a.defs == b.defs and a.file_ids == b.file_ids
+
+        (root / "pkg/m03.py").write_text("def run():\n    return 'changed'\n\n\ndef extra():\n"
+                                         "    pass\n")
+        (root / "pkg/new.py").write_text("def run():\n    return 'new'\n")
+        (root / "pkg/m00.py").unlink()
+        apply_resolved(live.index, ["pkg/m03.py", "pkg/new.py", "pkg/m00.py"], set(),
+                       live.index_options)
+        after = graph_tables.graph_tables(store)
+        assert after is not before and after.file_ids != before.file_ids
+        same(after, whole())
+        assert "pkg/m00.py" not in after.names and "extra" in after.names["pkg/m03.py"]
+        runs = after.defs["run"]
+        assert len(runs) == refgraph.MAX_CANDIDATES
+        assert [(d.path, d.qualname) for d in runs[:3]] == [
+            ("pkg/m01.py", "run"), ("pkg/m01.py", "C1.run"), ("pkg/m02.py", "run")]
+        unchanged = after.by_qualname[("pkg/util.py", "helper")]
+        assert unchanged is before.by_qualname[("pkg/util.py", "helper")]  # kept, not read
+        (root / "pkg/util.py").write_text("def helper():\n    return 2\n")
+        apply_resolved(live.index, ["pkg/util.py"], set(), live.index_options)
+        same(graph_tables.graph_tables(store), whole())

@@ -44,6 +44,7 @@ class GraphTables:
     defs: dict[str, list[Definition]]  # name -> definitions (at most MAX_CANDIDATES)
     by_qualname: dict[tuple[str, str], list[Definition]]  # (path, qualname) -> definitions
     candidates: dict[str, refgraph.Candidates] = field(default_factory=dict)
+    file_ids: dict[str, int] = field(default_factory=dict)  # path -> file id, every file
     # expand()'s per-node neighbour cache: (node key, direction) -> [(Node, Edge)]
     neighbours: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
 
@@ -71,22 +72,61 @@ _Edges = tuple[dict[str, list[tuple[str, str, str, int]]], dict[str, list[tuple[
                dict[str, list[tuple[str, str, int]]]]
 
 
+_Definitions = tuple[dict[str, set[str]], dict[str, set[str]], dict[str, list[Definition]],
+                     dict[tuple[str, str], list[Definition]]]  # names, top, defs, by_qualname
+
+# files changed since the last generation's tables beyond which the definitions are read
+# whole rather than updated (a branch switch); a batch of edits changes a few
+UPDATE_AT_MOST = 0.1
+
+
 def _load_tables(store: Store, key: tuple[int, str | None]) -> GraphTables:
-    # what is read again is the last generation's object (`same_rows`): the unchanged
-    # edges and definitions are not copied beside themselves
-    last = _TABLES.last(store)
+    return build_tables(store, key, _TABLES.last(store))
+
+
+def build_tables(store: Store, key: tuple[int, str | None],
+                 last: GraphTables | None) -> GraphTables:
+    """The tables of `store`'s generation. The definitions of the files unchanged since
+    `last` (a file written again has a new file id) are `last`'s, the others read: reading
+    all of moby's 26k on every batch of edits was 40% of the graph tables' reload. What is
+    read again is the last generation's object (`same_rows`): the unchanged edges and
+    definitions are not copied beside themselves."""
     out_edges, in_file, in_dir = _load_edges(store, last)
     refs = load_refs(store)
+    file_ids: dict[str, int] = {p: f for p, f in store.query("SELECT path, file_id FROM files")}
+    changed = None if last is None or not last.file_ids else {
+        p for p in last.file_ids.keys() | file_ids.keys()
+        if last.file_ids.get(p) != file_ids.get(p)}
+    if last is not None and changed is not None and len(changed) <= UPDATE_AT_MOST * max(
+            len(file_ids), 1):
+        names, top_names, defs, by_qualname = _definitions_updated(store, last, changed, file_ids)
+    else:
+        names, top_names, defs, by_qualname = _definitions_read(store, last)
+    dir_files: dict[str, list[str]] = defaultdict(list)
+    for path in sorted(names):
+        dir_files[posixpath.dirname(path)].append(path)
+    try:
+        rank = {p: r for p, r in store.query("SELECT path, rank FROM file_rank")}
+    except Exception:  # noqa: BLE001 - no graph yet
+        rank = {}
+    return GraphTables(
+        key, dict(out_edges), dict(in_file), dict(in_dir), refs, names, top_names,
+        dict(dir_files), rank, defs, by_qualname, file_ids=file_ids,
+    )
+
+
+_DEFINITIONS = (f"SELECT {refgraph.DEF_COLS} FROM symbols s JOIN files f USING (file_id) "
+                "{where} ORDER BY f.path, s.start_line, s.qualname")
+
+
+def _definitions_read(store: Store, last: GraphTables | None) -> _Definitions:
     names: dict[str, set[str]] = defaultdict(set)
     top_names: dict[str, set[str]] = defaultdict(set)
     defs: dict[str, list[Definition]] = defaultdict(list)
     by_qualname: dict[tuple[str, str], list[Definition]] = defaultdict(list)
     same = same_rows(() if last is None else last.by_qualname.values())
     same_key = same_rows(() if last is None else [last.by_qualname.keys()])
-    for row in store.stream(
-        f"SELECT {refgraph.DEF_COLS} FROM symbols s JOIN files f USING (file_id) "
-        "ORDER BY f.path, s.start_line, s.qualname"
-    ):
+    for row in store.stream(_DEFINITIONS.format(where="")):
         d = refgraph.definition(row)
         d = same.get(d, d)
         names[d.path].add(d.name)
@@ -96,17 +136,37 @@ def _load_tables(store: Store, key: tuple[int, str | None]) -> GraphTables:
             top_names[d.path].add(d.name)
         if len(defs[d.name]) < refgraph.MAX_CANDIDATES:
             defs[d.name].append(d)
-    dir_files: dict[str, list[str]] = defaultdict(list)
-    for path in names:
-        dir_files[posixpath.dirname(path)].append(path)
-    try:
-        rank = {p: r for p, r in store.query("SELECT path, rank FROM file_rank")}
-    except Exception:  # noqa: BLE001 - no graph yet
-        rank = {}
-    return GraphTables(
-        key, dict(out_edges), dict(in_file), dict(in_dir), refs, dict(names), dict(top_names),
-        dict(dir_files), rank, dict(defs), dict(by_qualname),
-    )
+    return dict(names), dict(top_names), dict(defs), dict(by_qualname)
+
+
+def _definitions_updated(store: Store, last: GraphTables, changed: set[str],
+                         file_ids: dict[str, int]) -> _Definitions:
+    """`last`'s definitions with those of the `changed` paths read again."""
+    ids = [file_ids[p] for p in sorted(changed) if p in file_ids]
+    rows = store.query(_DEFINITIONS.format(where="WHERE s.file_id IN (SELECT unnest(?))"),
+                       [ids]) if ids else []
+    gone = [d for key, ds in last.by_qualname.items() if key[0] in changed for d in ds]
+    same = same_rows([gone])
+    fresh = [same.get(d, d) for d in map(refgraph.definition, rows)]
+    names = {p: n for p, n in last.names.items() if p not in changed}
+    top_names = {p: n for p, n in last.top_names.items() if p not in changed}
+    by_qualname = {k: ds for k, ds in last.by_qualname.items() if k[0] not in changed}
+    for d in fresh:
+        names.setdefault(d.path, set()).add(d.name)
+        if d.parent is None:
+            top_names.setdefault(d.path, set()).add(d.name)
+        by_qualname.setdefault((d.path, d.qualname), []).append(d)
+    affected = {d.name for d in gone} | {d.name for d in fresh}
+    defs = {n: ds for n, ds in last.defs.items() if n not in affected}
+    named: dict[str, list[Definition]] = defaultdict(list)
+    for ds in by_qualname.values():
+        for d in ds:
+            if d.name in affected:
+                named[d.name].append(d)
+    for name, found in named.items():  # the read's order: path, start line, qualname
+        found.sort(key=lambda d: (d.path, d.start_line, d.qualname))
+        defs[name] = found[:refgraph.MAX_CANDIDATES]
+    return names, top_names, defs, by_qualname
 
 
 def _load_edges(store: Store, last: GraphTables | None) -> _Edges:
