@@ -22,6 +22,16 @@ def build_index(root: Path, index_dir: Path) -> None:
         index_repository(index)
 
 
+def indexed_live(root: Path, index_dir: Path) -> Iterator[LiveIndex]:
+    """`root` indexed into `index_dir`, as a live index (for a fixture: `yield from`)."""
+    index = RepoIndex(IndexPaths.for_repo(root, index_dir))
+    index_repository(index)
+    try:
+        yield LiveIndex(index)
+    finally:
+        index.close()
+
+
 @contextmanager
 def live_over(tmp_path: Path, files: Mapping[str, str],
               name: str = "repo") -> Iterator[LiveIndex]:

@@ -10,32 +10,24 @@ import pytest
 from indexer.build.pipeline import index_repository
 from indexer.disk.repo import IndexPaths, RepoIndex
 from indexer.live import LiveIndex
+from tests.mcp_helpers import indexed_live
 from tools.budget import json_tokens
 from tools.deps import expand_dependencies
 from tools.errors import ToolError
-
-
-def _context(root: Path, index_dir: Path) -> Iterator[LiveIndex]:
-    idx = RepoIndex(IndexPaths.for_repo(root, index_dir))
-    index_repository(idx)
-    try:
-        yield LiveIndex(idx)
-    finally:
-        idx.close()
 
 
 @pytest.fixture(scope="module")
 def flask(
     corpus: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveIndex]:
-    yield from _context(corpus("flask"), tmp_path_factory.mktemp("flask-idx"))
+    yield from indexed_live(corpus("flask"), tmp_path_factory.mktemp("flask-idx"))
 
 
 @pytest.fixture(scope="module")
 def gin(
     corpus: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveIndex]:
-    yield from _context(corpus("gin"), tmp_path_factory.mktemp("gin-idx"))
+    yield from indexed_live(corpus("gin"), tmp_path_factory.mktemp("gin-idx"))
 
 
 def test_flask_app_module_imports_the_sansio_app_module(flask: LiveIndex) -> None:

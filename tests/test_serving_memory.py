@@ -264,25 +264,33 @@ def test_release_pages_gives_back_what_duckdb_cached_and_the_store_reads_on(
         store.close()
 
 
+class _Lexical:
+    deleted = 3
+
+    def deleted_docs(self) -> int:
+        return self.deleted
+
+
+class _Compactable:
+    """What a compactor reads of a repository index: a lexical index holding deleted
+    documents until `compact_lexical` (which runs `during` first) drops them."""
+
+    def __init__(self, during: Callable[[], None] = lambda: None) -> None:
+        self.lexical = _Lexical()
+        self._during = during
+
+    def compact_lexical(self, _stop: Callable[[], bool]) -> bool:
+        self._during()
+        self.lexical.deleted = 0
+        return True
+
+
 def test_a_compaction_is_followed_by_its_after_hook_the_live_index_settling() -> None:
     """A lexical compaction sorts every chunk's text in DuckDB; the live index settles after
     it (`LiveIndex.settle` is the hook it passes), as after a run of edits."""
     from indexer.live.compaction import Compactor
 
-    class Lexical:
-        deleted = 3
-
-        def deleted_docs(self) -> int:
-            return self.deleted
-
-    class Index:
-        lexical = Lexical()
-
-        def compact_lexical(self, _stop: Callable[[], bool]) -> bool:
-            self.lexical.deleted = 0
-            return True
-
-    index, stop, settled = Index(), threading.Event(), threading.Event()
+    index, stop, settled = _Compactable(), threading.Event(), threading.Event()
     compactor = Compactor(lambda: index, lambda: False, stop, quiet_s=0.01,
                           after=settled.set)
     runner = threading.Thread(target=compactor.run)
@@ -306,23 +314,12 @@ def test_after_a_slow_compaction_the_next_waits_for_a_longer_quiet_spell() -> No
     starts: list[float] = []
     done = threading.Semaphore(0)
 
-    class Lexical:
-        deleted = 3
+    def slowly() -> None:
+        starts.append(time.monotonic())
+        time.sleep(0.25)
+        done.release()
 
-        def deleted_docs(self) -> int:
-            return self.deleted
-
-    class Index:
-        lexical = Lexical()
-
-        def compact_lexical(self, _stop: Callable[[], bool]) -> bool:
-            starts.append(time.monotonic())
-            time.sleep(0.25)
-            self.lexical.deleted = 0
-            done.release()
-            return True
-
-    index, stop = Index(), threading.Event()
+    index, stop = _Compactable(slowly), threading.Event()
     compactor = Compactor(lambda: index, lambda: False, stop, quiet_s=0.01)
     runner = threading.Thread(target=compactor.run)
     runner.start()

@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 
-from indexer.build.pipeline import index_repository
-from indexer.disk.repo import IndexPaths, RepoIndex
 from indexer.live import LiveIndex
 from indexer.store import Store, search_tables
+from tests.mcp_helpers import indexed_live
 from tools.deps import _file_details, expand_dependencies
 from tools.symbols import get_symbol
 
@@ -32,19 +31,10 @@ SELECT path, list(sig ORDER BY k, start_line)[1:4], list(doc ORDER BY k, start_l
 GROUP BY path"""
 
 
-def _live(root: Path, index_dir: Path) -> Iterator[LiveIndex]:
-    index = RepoIndex(IndexPaths.for_repo(root, index_dir))
-    index_repository(index)
-    try:
-        yield LiveIndex(index)
-    finally:
-        index.close()
-
-
 @pytest.fixture(scope="module")
 def flask(corpus: Callable[[str], Path],
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIndex]:
-    yield from _live(corpus("flask"), tmp_path_factory.mktemp("flask-idx"))
+    yield from indexed_live(corpus("flask"), tmp_path_factory.mktemp("flask-idx"))
 
 
 def _sorted(rows: Any) -> list[tuple[Any, ...]]:
@@ -95,7 +85,7 @@ def _repo(root: Path) -> None:
 def test_names_are_matched_as_written_not_as_sql_patterns(tmp_path: Path) -> None:
     """`_` was a LIKE wildcard in the SQL suffix match: `add_url_rule` found `addXurlXrule`."""
     _repo(tmp_path / "repo")
-    with contextmanager(_live)(tmp_path / "repo", tmp_path / "idx") as live:
+    with contextmanager(indexed_live)(tmp_path / "repo", tmp_path / "idx") as live:
         got = get_symbol(live, "add_url_rule", include_body=False)
         assert sorted(s.qualname for s in got.symbols) == ["App.add_url_rule", "add_url_rule"]
         inherited = get_symbol(live, "Flask.add_url_rule", include_body=False)
@@ -106,7 +96,7 @@ def test_names_are_matched_as_written_not_as_sql_patterns(tmp_path: Path) -> Non
 def test_symbols_and_outlines_scan_no_symbols_table(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     _repo(tmp_path / "repo")
-    with contextmanager(_live)(tmp_path / "repo", tmp_path / "idx") as live:
+    with contextmanager(indexed_live)(tmp_path / "repo", tmp_path / "idx") as live:
         search_tables(live.index.store)  # loaded once per generation, as a server does
         seen: list[str] = []
         query = Store.query
