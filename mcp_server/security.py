@@ -21,7 +21,8 @@ Checks, in this order, with these answers (docs/http.md):
    Retry-After. (Refusing at once made 50 closed-loop clients on moby retry: 1-5 calls in
    1,000 still failed after 20 retries, and each refusal cost a round trip.)
 
-Buckets and known sessions are bounded (`_MAX_BUCKETS` each, least recently used dropped).
+Buckets, known sessions and known connections are bounded (`_MAX_BUCKETS` each, least
+recently used dropped).
 
 The SDK's own DNS-rebinding check is switched off (this guard replaces it and answers on
 every path, not only /mcp); its Content-Type check (400) still applies behind this guard.
