@@ -120,7 +120,7 @@ class RateLimiter:
         return (1.0 - bucket.tokens) / self.rate if self.rate > 0 else 60.0
 
 
-class _Sessions:
+class _KnownIds:
     """The MCP session ids this server issued (seen in its responses), or the connections it
     has seen, at most `max_ids`."""
 
@@ -171,8 +171,8 @@ class HttpGuard:
         self.token = settings.token.encode() if settings.token else None
         self.limiter = RateLimiter(settings.rate_per_s, settings.rate_burst)
         self.auth_failures = RateLimiter(AUTH_FAILURE_RATE, AUTH_FAILURE_BURST)
-        self.sessions = _Sessions()
-        self.connections = _Sessions()  # "conn:address:port" of connections seen
+        self.sessions = _KnownIds()
+        self.connections = _KnownIds()  # "conn:address:port" of connections seen
         self.inflight_calls = 0
         self._waiting: deque[_Turn] = deque()  # calls waiting for a slot, in order
         self._closing = False

@@ -324,7 +324,7 @@ print(time.process_time() - process, time.thread_time() - thread)
 
 def test_a_scan_runs_on_the_calling_thread_alone() -> None:
     """Tool calls run side by side in threads: a scan that also used usearch's own threads
-    (its default) spent 2.3x the CPU of one thread on moby's static vectors, and took the
+    (its default) spent 2.3x the CPU of one thread on 38k 256-d vectors, and took the
     core another call was using. Its CPU is the calling thread's, on any number of cores
     (measured in a process of its own: no other thread of a test run counts)."""
     import subprocess

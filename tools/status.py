@@ -87,9 +87,10 @@ def _count_changed(ctx: LiveIndex) -> int:
     return changed + len(known) - seen
 
 
-def tier_coverage(ctx: LiveIndex) -> TierCoverage:
-    """Both semantic tiers' counts, and the model tier's honest state."""
-    cov = ctx.coverage()
+def tier_coverage(ctx: LiveIndex, chunks: int | None = None) -> TierCoverage:
+    """Both semantic tiers' counts, and the model tier's honest state (`chunks`: see
+    `LiveIndex.coverage`)."""
+    cov = ctx.coverage(chunks)
     return TierCoverage(chunks=cov.chunks, static=cov.static, model=cov.model,
                         model_state=ctx.model_state(cov))
 
@@ -125,7 +126,7 @@ def index_status(ctx: LiveIndex) -> IndexStatus:
     files, symbols, chunks = counts.files, counts.symbols, counts.chunks
     languages, last = dict(counts.languages), counts.last_indexed_at
     skipped = dict(store.query("SELECT reason, count(*) FROM skipped GROUP BY 1 ORDER BY 2 DESC, 1"))
-    coverage = tier_coverage(ctx)
+    coverage = tier_coverage(ctx, chunks)  # the count read with the others
     rate = ctx.embedding.rate() if coverage.model_state == "running" else None
     eta = ctx.embedding.eta_s()
     deleted = ctx.lexical.deleted_docs()  # tantivy's meta.json, read once

@@ -132,9 +132,10 @@ class LiveIndex:
         """The static tier (embedder + vectors), when attached."""
         return self.index.static
 
-    def coverage(self) -> Coverage:
-        """How many chunks each semantic tier has a vector for, as counts."""
-        chunks = self.store.count_chunks()
+    def coverage(self, chunks: int | None = None) -> Coverage:
+        """How many chunks each semantic tier has a vector for, as counts (`chunks`: the
+        store's chunk count when the caller has read it already)."""
+        chunks = self.store.count_chunks() if chunks is None else chunks
         static = len(self.index.static) if self.index.static is not None else 0
         model = len(self.vectors) if self.vectors is not None else 0
         return Coverage(chunks=chunks, static=min(static, chunks), model=min(model, chunks))
