@@ -3,10 +3,12 @@
 For the static tier, whose vectors are written while a repository is indexed: adding a
 vector is a copy, where an HNSW graph pays a graph search per insert (usearch: minutes for
 moby's 38k 256-d vectors on 2 busy cores, against seconds for the rest of the build). A
-query scans every vector, linear in the count: up to `NUMPY_ROWS` vectors with numpy (a
-process that only searches them, a one-shot `sextant search`, never imports usearch: ~0.1 s),
-beyond with usearch's SIMD brute force (40k 256-d vectors: ~4 ms on one core, numpy ~32 ms).
-Either way the hits are ordered by similarity, then by row.
+query scans every vector, linear in the count, with numkong's f16 kernels (f32 sums, the
+GIL released once for the whole scan; usearch's own dependency): 38k 256-d vectors in
+~1.4 ms on one core. usearch's brute force took 4 ms alone, and gave the GIL back and took
+it again hundreds of times a scan, so beside a thread running Python (a tool call, the
+watcher's batch) one scan took over a second (docs/benchmarks.md). The hits are ordered by
+similarity, then by row.
 
 Saved atomically like `VectorIndex` (temp file, fsync, rename; then a JSON sidecar with the
 generation, size and digest); a file its sidecar does not describe opens empty with
@@ -80,33 +82,22 @@ def _mapped_member(path: Path, name: str) -> np.ndarray:
     return np.memmap(path, dtype=dtype, mode="c", offset=offset, shape=shape)
 
 
-NUMPY_ROWS = 16384  # at most this many vectors are scanned with numpy (256-d: 15 ms measured)
-
-
 def exact_scan(vecs: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The rows of the `k` vectors of `vecs` (f16) nearest to `query` by cosine, and their
-    similarities, best first, ties by row: numpy up to `NUMPY_ROWS` vectors, usearch beyond
-    (the query as f16 either way, as usearch takes it)."""
-    if len(vecs) <= NUMPY_ROWS:
-        q = query.astype(np.float16).astype(np.float32)
-        sims = np.empty(len(vecs), dtype=np.float32)
-        for at in range(0, len(vecs), 4096):
-            block = vecs[at : at + 4096].astype(np.float32)
-            norms = np.sqrt(np.einsum("ij,ij->i", block, block)) * float(np.linalg.norm(q))
-            sims[at : at + 4096] = (block @ q) / np.maximum(norms, 1e-12)
-        top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
-    else:
-        from usearch.index import search
+    """The rows of the `k` vectors of `vecs` (f16, at least one) nearest to `query` by
+    cosine (the query as f16), and their similarities, best first, ties by row: rows as
+    near as the k-th are all candidates, so which of equal rows make the cut is the
+    lowest rows, whatever the partition's order."""
+    import numkong
 
-        # one thread: tool calls already run side by side, and usearch's own threads spent
-        # 2.3x the CPU of a one-thread scan of 38k 256-d vectors, moby's static tier's shape
-        # (10.6 ms vs 4.6 on random vectors)
-        found = search(vecs, query.astype(np.float16), k, "cos", exact=True, threads=1)
-        top = np.asarray(found.keys, dtype=np.intp)
-        sims = np.zeros(len(vecs), dtype=np.float32)
-        sims[top] = 1.0 - np.asarray(found.distances, dtype=np.float32)
-    order = np.lexsort((top, -sims[top]))
-    return top[order], sims[top[order]]
+    q = np.ascontiguousarray(query, dtype=np.float16).reshape(1, -1)
+    dist = np.asarray(numkong.cdist(q, vecs, metric="angular")).reshape(-1)  # 1 - cosine
+    if k < len(dist):
+        kth = dist[np.argpartition(dist, k - 1)[:k]].max()
+        top = np.flatnonzero(dist <= kth)
+    else:
+        top = np.arange(len(dist))
+    top = top[np.lexsort((top, dist[top]))][:k]
+    return top, (1.0 - dist[top]).astype(np.float32)
 
 
 class FlatVectors(Stamped):
