@@ -113,3 +113,72 @@ def test_symbols_and_outlines_scan_no_symbols_table(tmp_path: Path,
         base = next(n for n in result.nodes if n.id == "pkg/base.py")
         assert "class App" in base.signature
         assert not [sql for sql in seen if "symbols" in sql], seen
+
+
+def _content(t: Any) -> dict[str, Any]:
+    """Everything the search tables answer, as plain values."""
+    return {
+        "chunks": dict(t.chunks.items()), "files": t.files, "file_ids": t.file_ids,
+        "of_file": {fid: t.chunks.of_file(fid) for fid in t.files},
+        "symbols": {name: t.symbols[name] for name in t.symbols}, "names": t.names,
+        "members": {fid: t.members[fid] for fid in t.members},
+        "definitions": {n: t.definitions(n) for n in t.names},
+        "exact": {n: t.definitions(n, qualified=False) for n in t.names},
+        "outline": {fid: t.outline(fid) for fid in t.files},
+        "rank": t.rank, "importers": t.importers,
+    }
+
+
+def test_search_tables_updated_after_edits_equal_tables_read_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a batch, the search tables are the last ones without the files it removed or
+    wrote again (a file written again has a new file id) and with the files it wrote
+    (`build_search_tables`): the same answers as a read of everything, through an edit
+    with a new symbol and kind, a new file, a deleted one, a generation that changed no
+    file (kept as they were) and a batch over a tenth of the files (read whole)."""
+    from indexer.build import apply_resolved
+    from indexer.store import lookup
+    from tests.mcp_helpers import live_over
+
+    files = {f"pkg/m{i:02d}.py": f'def run_{i}(x):\n    """Run {i}."""\n    return x\n\n\n'
+             f"class C{i}:\n    def run(self):\n        return run_{i}(1)\n" for i in range(30)}
+    files["pkg/notes.md"] = "# Notes\n\nWhere things run.\n"
+    reads: list[int] = []
+    whole_read = lookup._load_chunks
+    monkeypatch.setattr(lookup, "_load_chunks", lambda store: reads.append(1) or whole_read(store))
+    with live_over(tmp_path, files) as live:
+        store, root = live.index.store, live.root
+
+        def reload() -> lookup.SearchTables:
+            return search_tables(store, wait=True)
+
+        def whole() -> lookup.SearchTables:
+            return lookup.build_search_tables(store, (store.generation, None), None)
+
+        before = reload()
+        assert reads == [1]
+        (root / "pkg/m03.py").write_text(
+            'def run_3(x):\n    return "changed"\n\n\nclass Brand_New:\n    """New."""\n\n'
+            "    def fresh_method(self):\n        pass\n\n\nWEIRD = lambda: 1\n")
+        (root / "pkg/new.py").write_text("def run_3(y):\n    return y\n")
+        (root / "pkg/m00.py").unlink()
+        apply_resolved(live.index, ["pkg/m03.py", "pkg/new.py", "pkg/m00.py"], set(),
+                       live.index_options)
+        after = reload()
+        assert reads == [1], "read whole"
+        assert after.chunks is not before.chunks and after.file_ids != before.file_ids
+        assert _content(after) == _content(whole())
+        assert [d[3] for d in after.definitions("run_3")] == ["pkg/m03.py", "pkg/new.py"]
+        assert after.definitions("Brand_New.fresh_method") and "pkg/m00.py" not in after.file_ids
+
+        store.set_meta("graph_generation", "99")  # a new key, no file written
+        same = reload()
+        assert same is not after and same.chunks is after.chunks
+        assert same.symbols is after.symbols and same.members is after.members
+
+        for path in [f"pkg/m{i:02d}.py" for i in range(5, 10)]:  # a sixth of the files
+            (root / path).write_text((root / path).read_text() + "\n# edited\n")
+        apply_resolved(live.index, [f"pkg/m{i:02d}.py" for i in range(5, 10)], set(),
+                       live.index_options)
+        assert _content(reload()) == _content(whole())
+        assert len(reads) == 4  # read whole (and by each `whole()`)
