@@ -279,3 +279,37 @@ def test_reads_in_the_window_before_the_refresh_build_an_edited_subtree_once(
     update_paths(small.index, ["pkg/extra.py"])
     again = build.read_summaries(store, root, "pkg")
     assert built[2:] == [["pkg"]] and again["pkg"].subtree_hash != results[0]["pkg"].subtree_hash
+
+
+def test_a_summary_to_a_depth_reads_only_the_directories_it_shows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """summarize_dir at depth d reads the stored summaries of the directories at most d
+    levels below its path (moby's `daemon` at depth 1: 24 of 302, whose reading and decoding
+    were a third of the call), and answers as it did with every one below it read; a
+    directory without a stored summary is still built from below."""
+    from indexer.summaries import build
+
+    root = tmp_path / "repo"
+    _write(root, {f"pkg/a{i}/b{j}/c/m.py": f"def f_{i}_{j}():\n    return {i}\n"
+                  for i in range(3) for j in range(3)})
+    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
+        index_repository(index)
+        live = LiveIndex(index)
+        live.refresh_summaries()  # stored, as a live index's refresh leaves them
+        read: list[list[str]] = []
+        real = build._load_cached
+        monkeypatch.setattr(build, "_load_cached",
+                            lambda store, hashes: read.append(sorted(hashes)) or real(store, hashes))
+        shallow = summarize_dir(live, "pkg", depth=1)
+        assert read == [["pkg", "pkg/a0", "pkg/a1", "pkg/a2"]]
+        assert [d.path for d in shallow.summaries] == ["pkg", "pkg/a0", "pkg/a1", "pkg/a2"]
+        deeper = summarize_dir(live, "", depth=2)
+        assert len(read[-1]) == 1 + 1 + 3 and len(deeper.summaries) == 5
+        import tools.summary
+
+        every = build.read_summaries  # every directory below, as before
+        monkeypatch.setattr(tools.summary, "read_summaries",
+                            lambda store, root, rel, depth=None: every(store, root, rel))
+        read.clear()
+        assert summarize_dir(live, "pkg", depth=1) == shallow  # all read: the same answer
+        assert len(read[0]) == 1 + 3 + 9 + 9

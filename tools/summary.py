@@ -40,7 +40,7 @@ def summarize_dir(
         raise ToolError(f"depth {depth} is out of range: give 0 to {MAX_DEPTH}")
     rel = normalize_rel(path)
     resolve_in_root(ctx.root, rel)
-    built = read_summaries(ctx.store, ctx.root, rel)
+    built = read_summaries(ctx.store, ctx.root, rel, depth)
     if rel not in built:  # else it holds indexed files: no query needed to know it
         _check_dir(ctx, rel)
     attach_llm(ctx.store, built, [rel] if rel in built else [], sampler, ctx.save_llm_summary)
