@@ -181,3 +181,36 @@ def test_a_process_that_counts_little_plain_text_builds_no_encoder() -> None:
     n, built = out.stdout.split()
     assert int(built) == 0
     assert int(n) == _encoder_len("def f(x):\n    return x + 1\n" * 50)
+
+
+def test_a_count_up_to_a_limit_stops_inside_a_long_line(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JSON answer holds code as one line ("\\n" escaped): a count up to a limit cuts it
+    between words too, so it stops soon after the limit, not at the line's end; exact
+    whatever the cuts (`test_counts_up_to_a_limit_are_exact_within_it_and_above_it_past_it`
+    cuts random text between its words as well)."""
+    seen: list[int] = []
+    counted = tokens._ordinary_len
+    monkeypatch.setattr(tokens, "_ordinary_len", lambda t: seen.append(len(t)) or counted(t))
+    body = "func (d *Daemon) restore(cfg *config.Config) error {\\n\\treturn nil\\n}\\n" * 2000
+    text = '{\n  "text": "' + body + '"\n}'
+    assert count_tokens_upto(text, 2000) > 2000
+    assert sum(seen) < len(text) // 10
+    seen.clear()
+    assert count_tokens_upto(text, 10 ** 6) == count_tokens(text)
+
+
+def test_counts_sharing_a_memo_count_a_common_beginning_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An answer trimmed item by item is measured again and again, each time beginning as
+    the last did: with a memo the parts they share are counted once, the counts exact."""
+    seen: list[int] = []
+    counted = tokens._ordinary_len
+    monkeypatch.setattr(tokens, "_ordinary_len", lambda t: seen.append(len(t)) or counted(t))
+    head = "".join(f'    "item {i}": "some words of item {i}",\n' for i in range(400))
+    first, second = head + '    "end": "one"\n', head + '    "end": "two", "more": 3\n'
+    memo: dict[str, int] = {}
+    assert count_tokens_upto(first, 10 ** 6, memo) == counted(first)
+    seen.clear()
+    assert count_tokens_upto(second, 10 ** 6, memo) == counted(second)
+    assert len(seen) == 1 and seen[0] < len(second) // 4  # the part they differ in
