@@ -20,6 +20,10 @@ Clients behave as a well-mannered MCP client should under the server's backpress
 `--retries` times; such answers are counted as `throttled`, not as errors. An error is a
 tool call that raised or came back as an error result. Latency is measured per call,
 retries included. Writes a JSON report on stdout.
+
+`--gil-probe` runs the server with a thread that measures how long its threads wait for
+the GIL while the clients run (`evals/gil_probe`): `gil_wait_ms` in the report. A wait near
+the switch interval (5 ms) means the server's Python wants more than one core.
 """
 
 from __future__ import annotations
@@ -152,16 +156,39 @@ def _sextant() -> list[str]:
     return [sys.executable, "-m", "mcp_server.cli"]
 
 
-def _start_server(root: Path, index_dir: Path, log: Path,
-                  watch: bool = False) -> subprocess.Popen[bytes]:
+def _start_server(root: Path, index_dir: Path, log: Path, watch: bool = False,
+                  probe: Path | None = None) -> subprocess.Popen[bytes]:
     subprocess.run([*_sextant(), "index", "--repo", str(root), "--index-dir", str(index_dir),
                     "--no-embed", "--json"], check=True, stdout=subprocess.DEVNULL)
     cmd = [*_sextant(), "serve", "--transport", "http", "--port", "0", *(
         [] if watch else ["--no-watch"]), "--no-embed", "--repo", str(root),
         "--index-dir", str(index_dir)]
+    env = {**os.environ, "SEXTANT_LOG_LEVEL": "WARNING"}
+    if probe is not None:
+        env["SEXTANT_GIL_PROBE"] = str(probe)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(Path(__file__).resolve().parent / "gil_probe"), env.get("PYTHONPATH", "")])
     with log.open("wb") as fh:
-        return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=fh,
-                                env={**os.environ, "SEXTANT_LOG_LEVEL": "WARNING"})
+        return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=fh, env=env)
+
+
+def gil_waits(probe: Path, start: float, end: float) -> dict[str, Any]:
+    """The GIL probe's waits between wall times `start` and `end`: percentiles in ms."""
+    waits: list[float] = []
+    if probe.exists():
+        for line in probe.read_text().splitlines():
+            try:
+                second = json.loads(line)
+            except ValueError:
+                continue  # a line the server was writing when it stopped
+            if start <= second["t"] <= end + 1.0:
+                waits += second["waits_ms"]
+    if not waits:
+        return {}
+    waits.sort()
+    return {"samples": len(waits), "mean": round(statistics.fmean(waits), 2),
+            **{f"p{q}": waits[min(len(waits) - 1, len(waits) * q // 100)] for q in (50, 90, 99)},
+            "max": waits[-1]}
 
 
 async def _wait_ready(root: Path, index_dir: Path, proc: subprocess.Popen[bytes],
@@ -282,7 +309,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         root = extract(args.corpus, Path(tmp))
         index_dir = Path(tmp) / "index"
         files = edit_targets(root, args.edit_files) if args.edits_per_s > 0 else []
-        proc = _start_server(root, index_dir, Path(tmp) / "serve.log", watch=bool(files))
+        probe = Path(tmp) / "gil_probe.jsonl" if args.gil_probe else None
+        proc = _start_server(root, index_dir, Path(tmp) / "serve.log", watch=bool(files),
+                             probe=probe)
         rss: dict[str, int | None] = {}
         try:
             url = await _wait_ready(root, index_dir, proc, 180)
@@ -290,9 +319,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             rss["before"] = _rss_kb(proc.pid, "VmRSS")
             res = Results()
             cpu = (_cpu_s(proc.pid), _own_cpu_s())
-            started = time.perf_counter()
+            started, started_at = time.perf_counter(), time.time()
             timed_out = await _clients(url, args, res, files)
             wall = time.perf_counter() - started
+            ended_at = time.time()
             server_end = _cpu_s(proc.pid)
             cpu_used = (None if server_end is None or cpu[0] is None else server_end - cpu[0],
                         _own_cpu_s() - cpu[1])
@@ -308,6 +338,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         report["cpu"] = cpu_per_call(*cpu_used, calls=calls, clients=args.clients)
         report.update(server_rss_now_kb=rss, edits_per_s=args.edits_per_s,
                       edit_files=len(files), load_average=os.getloadavg())
+        if probe is not None:
+            report["gil_wait_ms"] = gil_waits(probe, started_at, ended_at)
         report["server_alive_after"] = alive
         report["server_log_tail"] = _log_tail(Path(tmp) / "serve.log")
         return report
@@ -343,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="how many files the edits go round")
     parser.add_argument("--settle", type=float, default=10.0,
                         help="seconds before the first and after the last RSS reading")
+    parser.add_argument("--gil-probe", action="store_true",
+                        help="measure how long the server's threads wait for the GIL")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     report = anyio.run(run, args)

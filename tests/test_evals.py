@@ -287,6 +287,28 @@ def test_load_test_reads_a_processes_cpu_and_bounds_closed_loop_latency() -> Non
     assert cpu_per_call(None, 1.0, 10, 5) == {} and cpu_per_call(1.0, 1.0, 0, 5) == {}
 
 
+def test_the_load_tests_gil_probe_sees_a_thread_holding_the_gil(tmp_path: Path) -> None:
+    """`--gil-probe`: a process started with the probe's directory on its path records how
+    long it waited to run again after each 2 ms sleep; beside a thread running Python that
+    is about the switch interval (5 ms), read back as percentiles over the run's seconds."""
+    import os
+    import time
+
+    from evals.load_test import gil_waits
+
+    probe = tmp_path / "probe.jsonl"
+    code = ("import time\nend = time.time() + 3\nwhile time.time() < end:\n"
+            "    sum(range(1000))\n")
+    env = {**os.environ, "SEXTANT_GIL_PROBE": str(probe), "PYTHONPATH": os.pathsep.join(
+        [str(Path(__file__).resolve().parents[1] / "evals" / "gil_probe"),
+         os.environ.get("PYTHONPATH", "")])}
+    started = time.time()
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)
+    waits = gil_waits(probe, started, time.time())
+    assert waits["samples"] >= 20 and waits["p50"] >= 1.0, waits
+    assert gil_waits(probe, 0.0, 1.0) == {} and gil_waits(tmp_path / "none", 0, 1e12) == {}
+
+
 def test_kept_retrievals_rank_each_commit_offline_as_search_does(tiny_history: Path,
                                                                  tmp_path: Path) -> None:
     """`evals.retrievals`: replay once, then re-rank each commit from what was kept (after a
