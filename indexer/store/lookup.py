@@ -9,7 +9,8 @@ read the text of the hits it returns. `get_symbol` and `expand_dependencies` rea
 definitions (signatures and docstrings too) here: scans of the symbols table cost them
 3-15 ms a call on moby. The price is memory proportional to the number of chunks and
 symbols (on moby, 3k files, 38k chunks, 26k symbols: 11.3 MB traced, 2.6 MB of it the
-signatures and docstrings; docs/benchmarks.md) and one reload after each index update.
+signatures and docstrings; docs/benchmarks.md) and an update after each index update
+(the rows of the files it changed: `build_search_tables`).
 """
 
 from __future__ import annotations
