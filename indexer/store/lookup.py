@@ -78,7 +78,9 @@ class ChunkTable(Mapping[int, ChunkMeta]):
         """This table without the chunks of the files `gone` and with `rows` (chunk id, file
         id, start, end, symbol, kind), the chunks of files written since, appended. None
         when they do not all come after every chunk kept (ids only grow: a file written
-        again has a new file id and new chunk ids), which a read of everything handles."""
+        again has a new file id and new chunk ids), which a read of everything handles.
+        A symbol or kind name no chunk uses any more stays in the name lists until the next
+        whole read (one string each; an edit mostly keeps the names it had)."""
         keep = bytearray(b"\x01") * len(self._ids)
         for fid in gone:
             lo = bisect.bisect_left(self._files, fid)
