@@ -313,3 +313,10 @@ def test_a_summary_to_a_depth_reads_only_the_directories_it_shows(
         read.clear()
         assert summarize_dir(live, "pkg", depth=1) == shallow  # all read: the same answer
         assert len(read[0]) == 1 + 3 + 9 + 9
+        monkeypatch.setattr(tools.summary, "read_summaries", every)
+        (root / "pkg/a1/b0/c/m.py").write_text("def edited():\n    return 0\n")
+        update_paths(index, ["pkg/a1/b0/c/m.py"])  # stored summaries of pkg, pkg/a1 now stale
+        read.clear()
+        again = summarize_dir(live, "pkg", depth=1)
+        assert [d.path for d in again.summaries] == [d.path for d in shallow.summaries]
+        assert len(read[0]) == 4 and not set(read[0]) & set(read[1])  # the rest, once

@@ -163,13 +163,7 @@ def read_summaries(store: Store, root: Path, path: str,
     directories at most that many levels below `path` are wanted; when all of those are
     stored, only they are read (moby's `daemon` at depth 1: 24 of the 302 below it, whose
     reading and decoding were a third of a `summarize_dir`)."""
-    if depth is not None:
-        hashes = {d: h for d, h in _under_path(_HASHES.get(store), path).items()
-                  if _levels_below(d, path) <= depth}
-        cached = _load_cached(store, hashes)
-        if hashes and len(cached) == len(hashes):
-            return cached
-    built, _ = _summaries(store, root, path, save=False)
+    built, _ = _summaries(store, root, path, save=False, depth=depth)
     return built
 
 
@@ -204,7 +198,7 @@ def _under_path(hashes: dict[str, str], path: str) -> dict[str, str]:
     return {d: h for d, h in hashes.items() if d == path or d.startswith(path + "/" if path else "")}
 
 
-def _summaries(store: Store, root: Path, path: str, *, save: bool,
+def _summaries(store: Store, root: Path, path: str, *, save: bool, depth: int | None = None,
                ) -> tuple[dict[str, Built], list[str]]:
     if save:
         return _build(store, root, path, save=True)
@@ -214,7 +208,13 @@ def _summaries(store: Store, root: Path, path: str, *, save: bool,
     # an edited subtree waited for one of them to build its summaries (1-1.6 s on moby with
     # 50 clients and 5 edits a second) before the refresh stores them
     hashes = _under_path(_HASHES.get(store), path)
-    cached = _load_cached(store, hashes)
+    shown = hashes if depth is None else {
+        d: h for d, h in hashes.items() if _levels_below(d, path) <= depth}
+    cached = _load_cached(store, shown)
+    if shown and len(cached) == len(shown):
+        return cached, []  # only what was asked for (see `read_summaries`)
+    if shown is not hashes:  # one to build: it is built from those below it
+        cached |= _load_cached(store, {d: h for d, h in hashes.items() if d not in shown})
     if hashes and len(cached) == len(hashes):
         return cached, []
     memo = _READ_BUILT.get(store, wait=True)  # this generation's
