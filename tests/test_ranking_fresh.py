@@ -206,9 +206,15 @@ def test_status_shows_deleted_documents_pending_compaction_until_index_compacts(
         assert live.lexical.generation == live.store.generation
 
 
+@pytest.mark.parametrize("apart", [False, True], ids=["in-process", "apart"])
 def test_a_server_compacts_once_edits_are_quiet_and_then_ranks_as_a_fresh_build(
-    copy_corpus: Callable[[str], Path], tmp_path: Path
+    copy_corpus: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    apart: bool,
 ) -> None:
+    """`apart`: the rebuild in a process of its own, as moby-sized ones are."""
+    import indexer.disk.repo
+
+    monkeypatch.setattr(indexer.disk.repo, "REBUILD_APART_FROM", 0 if apart else 10**9)
     root = copy_corpus("flask")
     options = LiveOptions(static=True, model="hashing", watch=True)
     with LiveIndex(RepoIndex(IndexPaths.for_repo(root, tmp_path / "idx")), options) as live:

@@ -44,6 +44,10 @@ FORMAT_VERSION = "v1"
 # deleted; `sextant index` and a server compact whatever the size
 COMPACT_ALWAYS_BELOW = 5_000
 COMPACT_SHARE = 0.1
+# A lexical rebuild of this many documents or more tokenizes and writes in a process of its
+# own (`LexicalIndex.rebuild`'s `apart`): what it allocates would stay in a serving process's
+# heap (moby, 39k chunks: 8-15 MB after each compaction); a small one is not worth a process.
+REBUILD_APART_FROM = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +144,9 @@ class RepoIndex:
             def stale() -> bool:  # a write made the new index out of date: give up early
                 return not current() or (should_stop is not None and should_stop())
 
-            return self.lexical.rebuild(docs, generation, swap_if=current, should_stop=stale)
+            apart = self.lexical.num_docs() >= REBUILD_APART_FROM
+            return self.lexical.rebuild(docs, generation, swap_if=current, should_stop=stale,
+                                        apart=apart)
 
     def compact_lexical(self, should_stop: Callable[[], bool] | None = None, *,
                         bounded: bool = False) -> bool:

@@ -27,13 +27,14 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import re
 import shutil
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from indexer.core import TextCache, atomic_write_bytes, fsync_path
 
@@ -68,6 +69,8 @@ _LONG_TOKEN = 40  # tantivy's default tokenizer drops words this long
 _GENERATION_FILE = "lexical.json"
 _STAGED, _OLD = ".next", ".old"  # a rebuild's siblings of the index directory
 _STOP_EVERY = 4096  # documents between two checks of a rebuild's `should_stop`
+_APART_BATCH = 512  # documents a rebuild in a process of its own sends at a time
+_APART_JOIN_S = 60.0  # how long its end may take once told (it commits, then exits)
 
 
 @functools.lru_cache(maxsize=1 << 17)
@@ -231,15 +234,17 @@ class LexicalIndex:
 
     def rebuild(self, docs: Iterable[LexicalDoc], generation: int, *,
                 swap_if: Callable[[], bool] | None = None,
-                should_stop: Callable[[], bool] | None = None) -> bool:
+                should_stop: Callable[[], bool] | None = None, apart: bool = False) -> bool:
         """Replace the index with one of exactly `docs`, recorded at `generation`: written
         beside this one while this one serves, then swapped in, under the lock, if
         `swap_if()` still holds (the caller's check that `docs` are current). False, and the
         new index discarded, when it does not or `should_stop()` turns true while writing.
-        A crash at any moment leaves this index or the new one (see `finish_swap`)."""
+        A crash at any moment leaves this index or the new one (see `finish_swap`).
+        `apart` tokenizes and writes in a process of its own (`_write_fresh_apart`)."""
         staged = _sibling(self.directory, _STAGED)
+        write = _write_fresh_apart if apart else _write_fresh
         try:
-            if not _write_fresh(staged, docs, generation, should_stop):
+            if not write(staged, docs, generation, should_stop):
                 return False
             with self._lock:
                 if swap_if is not None and not swap_if():
@@ -377,6 +382,78 @@ def _write_fresh(staged: Path, docs: Iterable[LexicalDoc], generation: int,
     _write_generation(staged, generation)
     fsync_path(staged)
     return True
+
+
+class LexicalRebuildError(RuntimeError):
+    """A rebuild's own process failed or ended before it committed."""
+
+
+def _write_fresh_apart(staged: Path, docs: Iterable[LexicalDoc], generation: int,
+                       should_stop: Callable[[], bool] | None) -> bool:
+    """`_write_fresh` in a spawn-started process of its own, `docs` sent to it in batches.
+
+    A serving process that rebuilt in itself (each compaction after edits) tokenized every
+    chunk there: moby's 39k filled its token caches with ~20 MB of words and runs, and the
+    Python objects of the rebuild left partly used arenas that the allocator cannot give
+    back (pymalloc frees an arena only when all of it is free): ~8-15 MB more after every
+    run of edits. Here the server only reads the rows and sends them on; the child's
+    memory goes with it. `should_stop()` is checked between batches and ends the child.
+    """
+    import multiprocessing
+
+    stop = should_stop or (lambda: False)
+    ctx = multiprocessing.get_context("spawn")
+    ours, theirs = ctx.Pipe()
+    child = ctx.Process(target=_fresh_child, args=(str(staged), generation, theirs, os.getpid()),
+                        name="sextant-lexical-rebuild", daemon=True)
+    child.start()
+    theirs.close()
+    try:
+        batch: list[LexicalDoc] = []
+        for d in docs:
+            batch.append(d)
+            if len(batch) >= _APART_BATCH:
+                ours.send(batch)
+                batch = []
+                if stop():
+                    return False
+        ours.send(batch)
+        if stop():
+            return False
+        ours.send(None)  # the end: commit
+        outcome = ours.recv()  # the child's True, or its error's text
+        if outcome is not True:
+            raise LexicalRebuildError(f"the lexical rebuild's process failed: {outcome}")
+        return True
+    except (EOFError, BrokenPipeError, ConnectionResetError) as exc:
+        raise LexicalRebuildError(f"the lexical rebuild's process ended early ({exc!r})") from exc
+    finally:
+        ours.close()  # a child still reading gets the end of file and exits
+        child.join(_APART_JOIN_S)
+        if child.is_alive():
+            child.kill()
+            child.join()
+
+
+def _fresh_child(staged: str, generation: int, conn: Any, parent: int) -> None:
+    """The body of `_write_fresh_apart`'s process: documents in batches until None, then
+    the commit; sends True, or the text of what failed."""
+    from indexer.core.workers import exit_with_parent
+
+    exit_with_parent(parent)
+
+    def docs() -> Iterator[LexicalDoc]:
+        while (batch := conn.recv()) is not None:
+            yield from batch
+
+    try:
+        done = _write_fresh(Path(staged), docs(), generation, None)
+    except EOFError:  # the server stopped the rebuild (or is gone): nothing to report
+        return
+    except Exception as exc:  # noqa: BLE001 - reported to the server, which raises it
+        conn.send(f"{type(exc).__name__}: {exc}")
+        return
+    conn.send(done)
 
 
 def _swap(directory: Path, staged: Path) -> None:

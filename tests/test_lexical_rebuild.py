@@ -1,0 +1,76 @@
+"""A lexical rebuild in a process of its own: the same index as one written in-process,
+nothing of it left in the serving process, and a stop or a failure that loses nothing."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from indexer.lexical import bm25
+from indexer.lexical.bm25 import LexicalDoc, LexicalIndex, LexicalRebuildError
+
+
+def _docs(n: int) -> list[LexicalDoc]:
+    return [LexicalDoc(chunk_id=i, path=f"pkg/mod{i % 37}.py", language="python",
+                       name=f"handleRequest{i}", header=f"def handleRequest{i}(conn):",
+                       body=f"def handleRequest{i}(conn):\n    return parseHeader{i % 11}(conn)"
+                            f" + retryBackoff{i % 5}()\n")
+            for i in range(1, n + 1)]
+
+
+QUERIES = ["handle request", "parseHeader3", "retry backoff", "mod7", "handleRequest42 conn"]
+
+
+def _answers(index: LexicalIndex) -> list[list[tuple[int, float]]]:
+    return [[(c, round(s, 5)) for c, s in index.search(q, 20)] for q in QUERIES]
+
+
+def test_a_rebuild_apart_ranks_as_one_in_process_and_fills_no_token_cache_here(
+        tmp_path: Path) -> None:
+    docs = _docs(1500)
+    here, apart = LexicalIndex(tmp_path / "here"), LexicalIndex(tmp_path / "apart")
+    here.update(docs[:10], (), 1)
+    apart.update(docs[:10], (), 1)
+    assert here.rebuild(docs, 2)
+    bm25.release_token_caches()
+    assert apart.rebuild(docs, 2, apart=True)
+    # the tokens were made in the other process: none cached in this one
+    assert len(bm25._run_parts) == 0 and bm25._split_word.cache_info().currsize == 0
+    assert apart.num_docs() == here.num_docs() == len(docs)
+    assert apart.generation == 2
+    assert _answers(apart) == _answers(here)
+    assert not (tmp_path / "apart.next").exists()
+    assert not multiprocessing.active_children()
+
+
+def test_a_rebuild_apart_told_to_stop_keeps_the_index_it_had(tmp_path: Path) -> None:
+    docs = _docs(3000)
+    index = LexicalIndex(tmp_path / "lex")
+    index.update(docs[:10], (), 1)
+    before = _answers(index)
+    asked = [0]
+
+    def stop() -> bool:  # true from the second batch on
+        asked[0] += 1
+        return asked[0] > 1
+
+    assert not index.rebuild(docs, 2, should_stop=stop, apart=True)
+    assert index.num_docs() == 10 and index.generation == 1
+    assert _answers(index) == before
+    assert not (tmp_path / "lex.next").exists()
+    assert not multiprocessing.active_children()
+
+
+def test_a_rebuild_apart_whose_process_fails_raises_and_keeps_the_index(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = _docs(200)
+    index = LexicalIndex(tmp_path / "lex")
+    index.update(docs[:10], (), 1)
+    bad = [*docs[:50], "not a document"]  # the child cannot index it and says so
+    with pytest.raises(LexicalRebuildError, match="process failed"):
+        index.rebuild(bad, 2, apart=True)  # type: ignore[arg-type]
+    assert index.num_docs() == 10 and index.generation == 1
+    assert not (tmp_path / "lex.next").exists()
+    assert not multiprocessing.active_children()
