@@ -408,6 +408,7 @@ def _write_fresh_apart(staged: Path, docs: Iterable[LexicalDoc], generation: int
                         name="sextant-lexical-rebuild", daemon=True)
     child.start()
     theirs.close()
+    committed = False
     try:
         batch: list[LexicalDoc] = []
         for d in docs:
@@ -424,15 +425,17 @@ def _write_fresh_apart(staged: Path, docs: Iterable[LexicalDoc], generation: int
         outcome = ours.recv()  # the child's True, or its error's text
         if outcome is not True:
             raise LexicalRebuildError(f"the lexical rebuild's process failed: {outcome}")
+        committed = True
         return True
     except (EOFError, BrokenPipeError, ConnectionResetError) as exc:
         raise LexicalRebuildError(f"the lexical rebuild's process ended early ({exc!r})") from exc
     finally:
-        ours.close()  # a child still reading gets the end of file and exits
-        child.join(_APART_JOIN_S)
-        if child.is_alive():
+        ours.close()
+        if committed:  # it exits once it has said so
+            child.join(_APART_JOIN_S)
+        if child.is_alive():  # stopped (a server shutting down waits for no commit) or failed
             child.kill()
-            child.join()
+        child.join()
 
 
 def _fresh_child(staged: str, generation: int, conn: Any, parent: int) -> None:
