@@ -443,6 +443,7 @@ def _fresh_child(staged: str, generation: int, conn: Any, parent: int) -> None:
     the commit; sends True, or the text of what failed."""
     from indexer.core.workers import exit_with_parent
 
+    os.dup2(2, 1)  # under stdio, the stdout it inherited is the MCP protocol's: never write there
     exit_with_parent(parent)
 
     def docs() -> Iterator[LexicalDoc]:
