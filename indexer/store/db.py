@@ -354,7 +354,7 @@ class Store:
         with self._write_lock:
             try:
                 self._con.execute("CHECKPOINT")
-            except duckdb.Error as exc:  # another transaction open: the next release's
+            except duckdb.Error as exc:  # another transaction open: the next settle's does
                 log.debug("DuckDB did not checkpoint: %s", exc)
             try:
                 self._con.execute(f"SET memory_limit='{RELEASE_MEMORY_LIMIT}'")
