@@ -46,7 +46,8 @@ COMPACT_ALWAYS_BELOW = 5_000
 COMPACT_SHARE = 0.1
 # A lexical rebuild of this many documents or more tokenizes and writes in a process of its
 # own (`LexicalIndex.rebuild`'s `apart`): what it allocates would stay in a serving process's
-# heap (moby, 39k chunks: 8-15 MB after each compaction); a small one is not worth a process.
+# heap (moby, 39k chunks: 8-9 MB less after a run of edits, docs/benchmarks.md); a small
+# one is not worth a process.
 REBUILD_APART_FROM = 5_000
 
 

@@ -395,8 +395,8 @@ def _write_fresh_apart(staged: Path, docs: Iterable[LexicalDoc], generation: int
     A serving process that rebuilt in itself (each compaction after edits) tokenized every
     chunk there: moby's 39k filled its token caches with ~20 MB of words and runs, and the
     Python objects of the rebuild left partly used arenas that the allocator cannot give
-    back (pymalloc frees an arena only when all of it is free): ~8-15 MB more after every
-    run of edits. Here the server only reads the rows and sends them on; the child's
+    back (pymalloc frees an arena only when all of it is free): 8-9 MB more after a run
+    of edits in the serving benchmark (docs/benchmarks.md). Here the server only reads the rows and sends them on; the child's
     memory goes with it. `should_stop()` is checked between batches and ends the child.
     """
     import multiprocessing
