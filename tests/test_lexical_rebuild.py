@@ -4,6 +4,7 @@ nothing of it left in the serving process, and a stop or a failure that loses no
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,42 @@ def test_a_rebuild_apart_whose_process_fails_raises_and_keeps_the_index(
     assert index.num_docs() == 10 and index.generation == 1
     assert not (tmp_path / "lex.next").exists()
     assert not multiprocessing.active_children()
+
+
+def test_a_rebuild_after_a_crash_goes_apart_by_the_stores_size_not_the_lost_index(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lexical index lost in a crash is rebuilt from the store on open (`sync_lexical`):
+    an empty index must not make a large rebuild run in the serving process."""
+    import indexer.disk.repo
+    from indexer.build.pipeline import index_repository
+    from indexer.disk.repo import IndexPaths, RepoIndex
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    for i in range(12):
+        (root / f"m{i}.py").write_text(f"def handler_{i}(conn):\n    return conn.read({i})\n")
+    paths = IndexPaths.for_repo(root, tmp_path / "idx")
+    with RepoIndex(paths) as index:
+        index_repository(index)
+        chunks = index.store.count_chunks()
+    apart_runs: list[int] = []
+    real = bm25._write_fresh_apart
+
+    def recorded(*args: object, **kwargs: object) -> bool:
+        apart_runs.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bm25, "_write_fresh_apart", recorded)
+    monkeypatch.setattr(indexer.disk.repo, "REBUILD_APART_FROM", chunks)
+    with RepoIndex(paths) as index:
+        with index.store.transaction() as con:  # the store moves on; the lexical index lags
+            con.execute("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS VARCHAR) "
+                        "WHERE key = 'generation'")
+        index.lexical.close()
+        shutil.rmtree(index.lexical.directory)  # lost: an empty index is opened in its place
+        reopened = LexicalIndex(index.lexical.directory)
+        index.lexical = reopened
+        assert reopened.num_docs() == 0
+        assert index.sync_lexical()
+        assert apart_runs == [1]
+        assert index.lexical.num_docs() == chunks

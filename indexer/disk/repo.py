@@ -145,7 +145,7 @@ class RepoIndex:
             def stale() -> bool:  # a write made the new index out of date: give up early
                 return not current() or (should_stop is not None and should_stop())
 
-            apart = self.lexical.num_docs() >= REBUILD_APART_FROM
+            apart = self.store.count_chunks() >= REBUILD_APART_FROM  # what it will write
             return self.lexical.rebuild(docs, generation, swap_if=current, should_stop=stale,
                                         apart=apart)
 
