@@ -35,20 +35,19 @@ from evals.bench_index import extract
 REPO = Path(__file__).resolve().parent.parent
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def full_index(root: Path, index_dir: Path) -> dict[str, float]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = _children_cpu()
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "mcp_server.cli", "index", str(root), "--no-embed",
                     "--no-static", "--index-dir", str(index_dir), "--json"], cwd=REPO,
                    check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)})
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"cpu_s": round(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, 2),
+    return {"cpu_s": round(_children_cpu() - before, 2),
             "wall_s": round(time.perf_counter() - started, 2)}
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def compaction(root: Path, index_dir: Path, share: float, seed: int) -> dict[str, float]:
