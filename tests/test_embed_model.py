@@ -21,6 +21,7 @@ import pytest
 
 from indexer.embed import EmbedderError, ModelUnavailableError, convert, load_embedder
 from indexer.embed.convert import model_info, provision_default_model
+from tests.traced import resident_kb_of
 
 FIXTURE = Path(__file__).parent / "fixtures" / "minilm_reference_embeddings.json"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -355,18 +356,6 @@ async def _until(condition: Callable[[], bool]) -> None:
             await anyio.sleep(0.05)  # a background timer we do not control
 
 
-def _resident_kb_of(path: Path) -> int:
-    """This process's resident memory in mappings of `path`, in KB (smaps)."""
-    total, inside = 0, False
-    for line in Path("/proc/self/smaps").read_text().splitlines():
-        parts = line.split()
-        if parts and "-" in parts[0] and len(parts) >= 5 and ":" in parts[3]:
-            inside = len(parts) > 5 and parts[5] == str(path)
-        elif inside and parts and parts[0] == "Rss:":
-            total += int(parts[1])
-    return total
-
-
 @needs_model
 def test_numpy_backend_keeps_no_page_of_the_model_file_once_its_layers_are_dropped(
     model_cache: Path, monkeypatch: pytest.MonkeyPatch
@@ -377,12 +366,12 @@ def test_numpy_backend_keeps_no_page_of_the_model_file_once_its_layers_are_dropp
     path = model_cache / "models" / "all-minilm-l6-v2-q8_0.gguf"
     embedder = bert_cpu.NumpyBertEmbedder(path)
     embedder.embed_query("open a file")  # llama.cpp maps the file for queries
-    queries_only = _resident_kb_of(path)
+    queries_only = resident_kb_of(path)
     embedder.embed_documents(["def read(path): return open(path).read()"] * 8)
     with anyio.from_thread.start_blocking_portal() as portal:
         portal.call(_until, lambda: not embedder.weights_loaded)
     # what documents read (every tensor) is not left mapped: only llama.cpp's pages remain
-    assert _resident_kb_of(path) <= queries_only + 1024
+    assert resident_kb_of(path) <= queries_only + 1024
     embedder.close()
 
 

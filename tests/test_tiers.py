@@ -23,6 +23,7 @@ from indexer.live import LiveIndex, LiveOptions
 from indexer.live.priority import embedding_order
 from tests.mcp_helpers import call
 from tests.model_marks import needs_model
+from tests.traced import resident_kb_of
 from tools.search import STATIC_POOL, retrieve, search_code
 from tools.status import index_status
 
@@ -367,3 +368,8 @@ def test_the_static_matrix_an_edit_copied_to_memory_is_saved_and_mapped_again_on
         assert sorted(static.vectors.keys().tolist()) == keys
         assert static.scored("read the settings file", 10) == before
         assert len(keys) == live.store.count_chunks()
+        # the scans read the mapped file's pages; settling again unmaps them (clean pages)
+        assert resident_kb_of(static.vectors.path) > 0
+        live.settle()
+        assert resident_kb_of(static.vectors.path) == 0
+        assert static.scored("read the settings file", 10) == before

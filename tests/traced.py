@@ -1,4 +1,5 @@
-"""Python memory a table loader holds, measured in a process of its own.
+"""Memory measured in tests: what a table loader holds (Python's, in a process of its own),
+and what a mapped file keeps resident.
 
 tracemalloc counts the allocations of every thread of the process; in a test process other
 indexes (a module's fixtures, an earlier test file's live index) may load tables in
@@ -35,3 +36,15 @@ def traced_bytes(root: Path, index_dir: Path, loader: str) -> int:
     out = subprocess.run([sys.executable, "-c", _SCRIPT, str(root), str(index_dir), loader],
                          capture_output=True, text=True, check=True)
     return int(out.stdout.split()[-1])
+
+
+def resident_kb_of(path: Path) -> int:
+    """This process's resident memory in mappings of `path`, in KB (smaps)."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        parts = line.split()
+        if parts and "-" in parts[0] and len(parts) >= 5 and ":" in parts[3]:
+            inside = len(parts) > 5 and parts[5] == str(path)
+        elif inside and parts and parts[0] == "Rss:":
+            total += int(parts[1])
+    return total

@@ -154,5 +154,9 @@ class StaticTier:
         if release is not None:
             release()
 
+    def release_pages(self) -> bool:
+        """Unmap the saved vectors' pages the scans read (`FlatVectors.release_pages`)."""
+        return self.vectors.release_pages()
+
     def save(self, generation: int) -> None:
         self.vectors.save(generation)

@@ -312,7 +312,9 @@ class LiveIndex:
 
         The static vectors are saved too: the first edit's new rows copied the whole matrix
         from its mapped file into memory (moby: 22 MB), and a saved file is mapped again
-        (`FlatVectors.save`), its pages shared with the page cache and dropped when cold."""
+        (`FlatVectors.save`), its pages shared with the page cache; the pages the calls'
+        scans read are then unmapped (`FlatVectors.release_pages`: every scan reads the
+        whole matrix, moby's 19 MB, which would stay counted in the process)."""
         from indexer.core import trim_heap
         from indexer.lexical import release_token_caches
 
@@ -322,6 +324,8 @@ class LiveIndex:
                 self.index.save_static()
             except OSError:  # derived and checked on open: a failed save costs a re-embed
                 log.exception("saving the static vectors failed")
+            if self.index.static is not None:
+                self.index.static.release_pages()
             self.store.release_pages()
         trim_heap()
 
