@@ -465,7 +465,7 @@ def _arenas_of_eight_threads(mode: str) -> int:
 def test_threads_share_two_arenas_with_the_heap_configured() -> None:
     """glibc gives each new thread that allocates an arena of its own, up to 8 a core; a
     server's tool calls run in up to 40 threads, and each arena keeps its own free pages
-    and fragments after a burst of calls and edits (moby's load test: 9-10 MB more after
+    and fragments after a burst of calls and edits (moby's load test: 5-10 MB more after
     the calls stopped than with two arenas, docs/benchmarks.md "Load")."""
     default = _arenas_of_eight_threads("default")
     if default <= 2:

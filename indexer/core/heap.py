@@ -15,7 +15,7 @@ most 2 MB of free top.
 Why two arenas: glibc gives each new thread that allocates an arena of its own (up to 8 a
 core), and a server runs its tool calls in up to 40 threads; each arena keeps the free
 chunks and fragments its thread left. With every thread sharing two, moby's load test with
-edits settled 9-10 MB lower at the same throughput (docs/benchmarks.md "Load"): the
+edits settled 5-10 MB lower at the same throughput (docs/benchmarks.md "Load"): the
 server's Python runs one thread at a time, so its threads seldom wait for an arena's lock.
 """
 
