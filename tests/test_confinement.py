@@ -232,7 +232,7 @@ def test_resolve_in_root_answers_as_path_resolve_with_a_stat_per_component(
     monkeypatch.setattr(os, "lstat", lambda p, *a, **k: calls.append(p) or real_lstat(p, *a, **k))
     monkeypatch.setattr(os, "stat", lambda p, *a, **k: calls.append(p) or real_stat(p, *a, **k))
     assert resolve_in_root(root, "pkg/deep/m.py") == real / "pkg" / "deep" / "m.py"
-    assert len(calls) <= 4, calls  # the root's stat, then one a component
+    assert len(calls) <= 5, calls  # the root's and its real path's stats, one a component
 
     # the root replaced by another directory at the same path: resolved again
     monkeypatch.undo()
@@ -241,3 +241,13 @@ def test_resolve_in_root_answers_as_path_resolve_with_a_stat_per_component(
     (other / "pkg" / "deep").mkdir(parents=True)
     root.symlink_to(other)
     assert resolve_in_root(root, "pkg/deep/m.py") == other / "pkg" / "deep" / "m.py"
+
+    # the directory itself moved, the link pointed at its new place (the same inode), and
+    # another directory made at its old path: the new place, never the old path
+    moved = tmp_path / "moved"
+    other.rename(moved)
+    root.unlink()
+    root.symlink_to(moved)
+    (other / "pkg" / "deep").mkdir(parents=True)
+    (other / "pkg" / "deep" / "m.py").write_text("planted = 1\n")
+    assert resolve_in_root(root, "pkg/deep/m.py") == moved / "pkg" / "deep" / "m.py"

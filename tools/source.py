@@ -74,9 +74,9 @@ def resolve_in_root(root: Path, rel: str) -> Path:
     The same answer as resolving `root` and then `root / rel` with `Path.resolve`, in fewer
     system calls: that took an `lstat` of every component of both, about ten for a file of
     moby, each of which gives the interpreter's lock away and, in a busy server, waits to
-    take it back. The real root is kept while `root` is the same directory (one `stat`);
-    then each component of `rel` is looked at once, and only a symlink among them takes the
-    full resolution."""
+    take it back. The real root is kept while `root` and it are the same directory (two
+    `stat`s); then each component of `rel` is looked at once, and only a symlink among them
+    takes the full resolution."""
     pure = check_rel(rel)
     real_root = _real_root(root)
     here = str(real_root)
@@ -104,8 +104,10 @@ _REAL_ROOTS: dict[str, tuple[int, int, Path]] = {}  # root -> (st_dev, st_ino, r
 
 
 def _real_root(root: Path) -> Path:
-    """`root.resolve()`, kept while `root` names the same directory: a root replaced under a
-    server (moved away and copied back) or a symlink pointed elsewhere is resolved again."""
+    """`root.resolve()`, kept while `root` and the real path kept both name the same
+    directory: a root replaced under a server (moved away and copied back), a symlink
+    pointed elsewhere, or the directory itself moved (its old path free for another) is
+    resolved again."""
     key = str(root)
     try:
         st = os.stat(key)
@@ -113,7 +115,12 @@ def _real_root(root: Path) -> Path:
         return root.resolve()
     known = _REAL_ROOTS.get(key)
     if known is not None and known[:2] == (st.st_dev, st.st_ino):
-        return known[2]
+        try:
+            at = os.stat(known[2])
+        except OSError:
+            at = None
+        if at is not None and (at.st_dev, at.st_ino) == known[:2]:
+            return known[2]
     real = root.resolve()
     if len(_REAL_ROOTS) >= 64:
         _REAL_ROOTS.clear()
