@@ -66,10 +66,23 @@ def raw_parse(source: bytes, language: str) -> Tree:
 
 
 def _parse_bounded(source: bytes, language: str, deadline: float) -> Tree | None:
+    """Parse through a read callback, the only way tree-sitter takes a progress callback
+    (the deadline). tree-sitter 0.26.1 keeps a reference to every value the callback returns,
+    for ever: a slice of `source`, or a copy, would keep the whole file (or the copy) in
+    memory for the life of the process, every parse of every file, and a server parses each
+    edited file again. So the callback returns views of `source`, and each is released when
+    the parse ends: what stays is a view object (~200 bytes a parse), not the file."""
     view = memoryview(source)
+    given: list[memoryview] = []
 
-    def read(offset: int, _point: Point) -> memoryview:
-        return view[offset:]
+    def read(offset: int, _point: Point) -> memoryview | bytes:
+        if offset == 0:  # the usual first call: no new view
+            return view
+        if offset >= len(view):  # the usual last one: the empty bytes are shared
+            return b""
+        part = view[offset:]
+        given.append(part)
+        return part
 
     def progress(_offset: int, _has_error: bool) -> bool:
         return parse_clock() > deadline
@@ -80,6 +93,10 @@ def _parse_bounded(source: bytes, language: str, deadline: float) -> Tree | None
     except ValueError:  # cancelled by `progress`
         parser.reset()
         return None
+    finally:
+        for part in given:
+            part.release()
+        view.release()
 
 
 def widest_error(root: Node) -> int:
