@@ -123,6 +123,38 @@ def test_a_context_for_one_sequence_embeds_what_a_wide_one_does(model_cache: Pat
     assert NumpyBertEmbedder(path)._small.max_seqs == 1  # the numpy backend's query side
 
 
+@needs_model
+@pytest.mark.slow
+def test_a_long_query_leaves_no_logits_resident(model_cache: Path) -> None:
+    """llama.cpp sizes an embedding context's output buffer for logits too, a vocabulary's
+    worth a token, which nothing reads: after one query of 256 tokens they stayed resident
+    for the life of the context (MiniLM: 31 MB in a server's query embedder). The vectors
+    are the ones a context that kept them computes."""
+    import ctypes
+
+    from indexer.embed.gguf import GGUFEmbedder
+    from tests.traced import resident_pages
+
+    if not HAVE_LLAMA:
+        pytest.skip("llama-cpp-python is not installed")
+    path = model_cache / "models" / "all-minilm-l6-v2-q8_0.gguf"
+    text = " ".join(f"parser{i} restart_policy{i}" for i in range(300))
+    kept = GGUFEmbedder(path, gpu_layers=0, max_seqs=1)
+    kept._discard_logits = lambda n_tokens: None  # type: ignore[method-assign]
+    embedder = GGUFEmbedder(path, gpu_layers=0, max_seqs=1)
+    assert len(embedder.tokenize(text)) == 256  # the model's window, filled
+    vector = embedder.embed_query(text)
+    lib = embedder._lib
+    logits = ctypes.cast(lib.llama_get_logits(embedder._ctx), ctypes.c_void_p).value
+    if not logits:
+        pytest.skip("this llama.cpp keeps no logits for embedding contexts")
+    length = int(lib.llama_vocab_n_tokens(embedder._vocab)) * 256 * 4
+    resident, pages = resident_pages(logits, length)
+    assert pages > 7000 and resident < pages // 20, (resident, pages)
+    assert float(vector @ kept.embed_query(text)) > 0.99999
+    assert float(vector @ embedder.embed_query(text)) > 0.99999  # and again, after the release
+
+
 @needs_weights
 @pytest.mark.slow
 def test_model_info_reads_dimension_pooling_window_and_quant(model_cache: Path) -> None:

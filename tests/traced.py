@@ -48,3 +48,22 @@ def resident_kb_of(path: Path) -> int:
         elif inside and parts and parts[0] == "Rss:":
             total += int(parts[1])
     return total
+
+
+def resident_pages(address: int, length: int) -> tuple[int, int]:
+    """(resident, all) pages of this process wholly inside `[address, address + length)`
+    (`mincore`)."""
+    import ctypes
+    import mmap
+
+    page = mmap.PAGESIZE
+    start, end = -(-address // page) * page, (address + length) // page * page
+    count = max(0, (end - start) // page)
+    if not count:
+        return 0, 0
+    vec = (ctypes.c_ubyte * count)()
+    mincore = ctypes.CDLL(None, use_errno=True).mincore
+    mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_ubyte)]
+    if mincore(start, end - start, vec) != 0:
+        raise OSError(ctypes.get_errno(), "mincore failed")
+    return sum(b & 1 for b in vec), count

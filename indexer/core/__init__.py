@@ -18,7 +18,7 @@ if TYPE_CHECKING:
         cache_dir,
         fsync_path,
     )
-    from indexer.core.heap import configure_heap, trim_heap
+    from indexer.core.heap import configure_heap, discard_pages, trim_heap
     from indexer.core.model import (
         Chunk,
         Import,
@@ -52,6 +52,7 @@ _WHERE = {
     "Symbol": "indexer.core.model",
     "TextCache": "indexer.core.textcache",
     "configure_heap": "indexer.core.heap",
+    "discard_pages": "indexer.core.heap",
     "trim_heap": "indexer.core.heap",
     "count_tokens": "indexer.core.tokens",
     "count_tokens_after": "indexer.core.tokens",
@@ -79,6 +80,7 @@ __all__ = [
     "count_tokens_after",
     "count_tokens_lines",
     "count_tokens_upto",
+    "discard_pages",
     "duckdb",
     "encoding",
     "fsync_path",

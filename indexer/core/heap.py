@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import mmap
 import os
 from typing import Any
 
@@ -61,6 +62,20 @@ def configure_heap() -> bool:
     # each call also stops glibc from moving the thresholds (`no_dyn_threshold`)
     return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
         libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+
+
+def discard_pages(address: int, length: int) -> int:
+    """Give back the pages wholly inside `[address, address + length)` of private anonymous
+    memory whose content nobody reads again (`MADV_DONTNEED`: they read as zeros when next
+    touched); the bytes given back, 0 where there is no glibc or the advice was refused."""
+    libc = _glibc()
+    page = mmap.PAGESIZE
+    start, end = -(-address // page) * page, (address + length) // page * page
+    if libc is None or end <= start:
+        return 0
+    madvise = libc.madvise
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    return end - start if madvise(start, end - start, mmap.MADV_DONTNEED) == 0 else 0
 
 
 def trim_heap() -> None:

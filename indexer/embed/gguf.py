@@ -275,7 +275,25 @@ class GGUFEmbedder(EmbedderFacts):
             if ids:
                 ptr = lib.llama_get_embeddings_seq(self._ctx, seq_id)
                 result[seq_id] = np.ctypeslib.as_array(ptr, shape=(self._dim,))
+        self._discard_logits(n)
         return result
+
+    def _discard_logits(self, n_tokens: int) -> None:
+        """llama.cpp sizes a context's output buffer for logits too, a vocabulary's worth a
+        token (MiniLM: 30,522 floats, so 31 MB for one query of 256 tokens), which an
+        embedding context never reads; their pages were resident from the first batch that
+        long on, for the life of the context (a server's query embedder: +31 MB after one
+        long query). They are given back after each batch: the next batches leave them
+        untouched (docs/benchmarks.md, "Serving memory"). Not on GPU builds' offloaded
+        contexts, whose output buffer may be pinned host memory."""
+        if self.gpu_layers != 0:
+            return
+        logits = ctypes.cast(self._lib.llama_get_logits(self._ctx), ctypes.c_void_p).value
+        if logits:  # None where this llama.cpp keeps no logits for embedding contexts
+            from indexer.core import discard_pages
+
+            n_vocab = int(self._lib.llama_vocab_n_tokens(self._vocab))
+            discard_pages(logits, n_vocab * n_tokens * ctypes.sizeof(ctypes.c_float))
 
     def close(self) -> None:
         """Free the native model and context (also done at garbage collection)."""
