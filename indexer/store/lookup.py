@@ -36,6 +36,7 @@ _OUTLINE_RANK = {"class": 0, "interface": 0, "struct": 0, "trait": 0, "enum": 0,
                  "function": 1, "method": 1}
 _K = TypeVar("_K", str, int)
 _R = TypeVar("_R")
+_V = TypeVar("_V")
 
 
 _CHUNKS = """
@@ -305,7 +306,9 @@ class SymbolTable(_Grouped[str, SymbolRow]):
     after every index update (docs/benchmarks.md "Serving memory")."""
 
     def __init__(self, rows: _SymbolRows) -> None:
-        lowered = [n.lower() for n in rows.name]
+        # interned: a generation's keys are the last one's strings, not 15k new ones (moby)
+        # made after every batch among its garbage, where they kept half-empty pages alive
+        lowered = [intern(n.lower()) for n in rows.name]
         order = sorted(range(len(lowered)), key=lowered.__getitem__)  # stable: file order
         super().__init__(rows, [lowered[j] for j in order], array("i", order))
 
@@ -435,8 +438,8 @@ def build_search_tables(store: Store, key: tuple[int, str | None],
     after every batch of edits cost 0.18 s of CPU, most of it holding the GIL (DuckDB makes
     the rows' Python objects with it held): a stall of every tool call beside it."""
     with store.snapshot() as cur:  # the files and their rows of one generation
-        files = {r[0]: (r[1], r[2]) for r in cur.execute(
-            "SELECT file_id, path, language FROM files").fetchall()}
+        files = _files(cur.execute("SELECT file_id, path, language FROM files").fetchall(),
+                       {} if last is None else last.files)
         found = None if last is None else _updated(cur, last, files)
     if found is None:
         chunks = _load_chunks(store)
@@ -450,7 +453,7 @@ def build_search_tables(store: Store, key: tuple[int, str | None],
     else:
         chunks, rows = found
         symbols, members = SymbolTable(rows), MemberTable(rows)
-    rank, importers = _graph(store)
+    rank, importers = _graph(store, last)
     return SearchTables(key, chunks, files, symbols, members, symbols.names,
                         rank, importers, {p: fid for fid, (p, _) in files.items()})
 
@@ -476,8 +479,29 @@ def _updated(cur: duckdb.DuckDBPyConnection, last: SearchTables,
     return None if symbol_rows is None else (chunks, symbol_rows)
 
 
-def _graph(store: Store) -> tuple[dict[str, float], dict[str, set[str]]]:
-    """File PageRank (normalised to the maximum) and importers; empty before a graph build."""
+def _files(rows: Sequence[tuple[int, str, str | None]],
+           last: dict[int, tuple[str, str | None]]) -> dict[int, tuple[str, str | None]]:
+    """file id -> (path, language), each entry the last generation's where it is the same.
+
+    A generation's tables live until the next one, and a live index loads one after every
+    batch of edits, among that batch's garbage: what it makes anew (strings, tuples) lands
+    in pages the garbage leaves almost empty and keeps them from being given back (moby: a
+    server held 7 MB more of Python's memory after 30 s of edits, in pages a few hundred of
+    a generation's objects kept). So the rows that did not change are the last ones, and
+    the strings interned."""
+    files: dict[int, tuple[str, str | None]] = {}
+    for fid, path, language in rows:
+        entry = last.get(fid)
+        if entry is None or entry[0] != path or entry[1] != language:
+            entry = (intern(path), None if language is None else intern(language))
+        files[fid] = entry
+    return files
+
+
+def _graph(store: Store, last: SearchTables | None = None,
+           ) -> tuple[dict[str, float], dict[str, set[str]]]:
+    """File PageRank (normalised to the maximum) and importers; empty before a graph build.
+    What did not change since `last` is `last`'s objects (see `_files`)."""
     try:
         ranks = store.query("SELECT path, rank FROM file_rank")
         edges = store.query("SELECT DISTINCT src_path, dst_path FROM file_edges "
@@ -487,8 +511,20 @@ def _graph(store: Store) -> tuple[dict[str, float], dict[str, set[str]]]:
     top = max((r for _, r in ranks), default=0.0) or 1.0
     importers: dict[str, set[str]] = {}
     for src, dst in edges:
-        importers.setdefault(dst, set()).add(src)
-    return {p: (r or 0.0) / top for p, r in ranks}, importers
+        importers.setdefault(intern(dst), set()).add(intern(src))
+    rank = {intern(p): (r or 0.0) / top for p, r in ranks}
+    if last is not None:
+        _keep_equal(rank, last.rank)
+        _keep_equal(importers, last.importers)
+    return rank, importers
+
+
+def _keep_equal(table: dict[str, _V], last: Mapping[str, _V]) -> None:
+    """Each value of `table` equal to `last`'s under its key becomes `last`'s object."""
+    for key, value in table.items():
+        kept = last.get(key)
+        if kept is not None and kept == value:
+            table[key] = kept
 
 
 _CACHE: GenerationCache[SearchTables] = GenerationCache(_load)
