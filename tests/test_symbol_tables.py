@@ -190,8 +190,10 @@ def test_a_generation_keeps_the_last_ones_objects_for_what_did_not_change(
     garbage; what they make anew keeps the pages of that garbage from being given back
     (moby: +7 MB of Python's memory after 30 s of edits). What did not change is the last
     generation's objects: the files' entries, the names (interned), the ranks and the
-    importer sets; and the answers are a whole read's."""
+    importer sets, and the graph tables' file ids and ranks; and the answers are a whole
+    read's."""
     from indexer.build import apply_resolved
+    from indexer.graph import graph_tables
     from indexer.store import lookup
     from tests.mcp_helpers import live_over
 
@@ -201,6 +203,7 @@ def test_a_generation_keeps_the_last_ones_objects_for_what_did_not_change(
     with live_over(tmp_path, files) as live:
         store, root = live.index.store, live.root
         before = search_tables(store, wait=True)
+        graph_before = graph_tables(store, wait=True)
         assert before.importers and before.rank
         (root / "pkg/m03.py").write_text(files["pkg/m03.py"] + "\n\ndef Extra():\n    pass\n")
         apply_resolved(live.index, ["pkg/m03.py"], set(), live.index_options)
@@ -213,6 +216,10 @@ def test_a_generation_keeps_the_last_ones_objects_for_what_did_not_change(
         old_names = {n: n for n in before.names}
         assert all(old_names[n] is n for n in after.names if n in old_names)
         assert "extra" in after.names and len(old_names) == len(after.names) - 1
-        for table, old in ((after.rank, before.rank), (after.importers, before.importers)):
+        graph_after = graph_tables(store, wait=True)
+        for table, old in ((after.rank, before.rank), (after.importers, before.importers),
+                           (graph_after.rank, graph_before.rank),
+                           (graph_after.file_ids, graph_before.file_ids)):
             same = [p for p in table if p in old and table[p] == old[p]]
             assert same and all(table[p] is old[p] for p in same)
+            assert all(p is after.files[after.file_ids[p]][0] for p in same)  # interned

@@ -23,7 +23,7 @@ from typing import Any
 from indexer.graph import refs as refgraph
 from indexer.graph.refcols import RefColumns, load_refs
 from indexer.graph.refs import Definition
-from indexer.store import GenerationCache, Store, same_rows
+from indexer.store import GenerationCache, Store, keep_equal, same_rows
 
 
 @dataclass(slots=True)
@@ -93,7 +93,8 @@ def build_tables(store: Store, key: tuple[int, str | None],
     definitions are not copied beside themselves."""
     out_edges, in_file, in_dir = _load_edges(store, last)
     refs = load_refs(store)
-    file_ids: dict[str, int] = {p: f for p, f in store.query("SELECT path, file_id FROM files")}
+    file_ids: dict[str, int] = {_intern(p): f
+                                for p, f in store.query("SELECT path, file_id FROM files")}
     changed = None if last is None or not last.file_ids else {
         p for p in last.file_ids.keys() | file_ids.keys()
         if last.file_ids.get(p) != file_ids.get(p)}
@@ -106,9 +107,12 @@ def build_tables(store: Store, key: tuple[int, str | None],
     for path in sorted(names):
         dir_files[posixpath.dirname(path)].append(path)
     try:
-        rank = {p: r for p, r in store.query("SELECT path, rank FROM file_rank")}
+        rank = {_intern(p): r for p, r in store.query("SELECT path, rank FROM file_rank")}
     except Exception:  # noqa: BLE001 - no graph yet
         rank = {}
+    if last is not None:  # what is read again stays the last generation's (`same_rows`)
+        keep_equal(file_ids, last.file_ids)
+        keep_equal(rank, last.rank)
     return GraphTables(
         key, dict(out_edges), dict(in_file), dict(in_dir), refs, names, top_names,
         dict(dir_files), rank, defs, by_qualname, file_ids=file_ids,

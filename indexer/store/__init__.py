@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         Store,
         StoreCorrupt,
         atomic,
+        keep_equal,
         same_rows,
         text_column,
     )
@@ -37,6 +38,7 @@ _WHERE = {
     "Store": "indexer.store.db",
     "StoreCorrupt": "indexer.store.db",
     "atomic": "indexer.store.db",
+    "keep_equal": "indexer.store.db",
     "same_rows": "indexer.store.db",
     "text_column": "indexer.store.db",
     "looks_damaged": "indexer.store.integrity",
@@ -56,6 +58,7 @@ __all__ = [
     "Store",
     "StoreCorrupt",
     "atomic",
+    "keep_equal",
     "looks_damaged",
     "move_aside",
     "same_rows",

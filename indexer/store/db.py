@@ -22,7 +22,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -661,6 +661,7 @@ class GenerationCache(Generic[V]):
 
 
 _H = TypeVar("_H", bound=Hashable)
+_V = TypeVar("_V")
 
 
 def same_rows(groups: Iterable[Iterable[_H]]) -> dict[_H, _H]:
@@ -675,3 +676,12 @@ def same_rows(groups: Iterable[Iterable[_H]]) -> dict[_H, _H]:
     where they were (moby, one process, 30 batches of edits: docs/benchmarks.md, "Serving
     memory")."""
     return {row: row for rows in groups for row in rows}
+
+
+def keep_equal(table: dict[_H, _V], last: Mapping[_H, _V]) -> None:
+    """Each value of `table` equal to `last`'s under its key becomes `last`'s object (the
+    values' side of `same_rows`: a float or a set read again for every generation)."""
+    for key, value in table.items():
+        kept = last.get(key)
+        if kept is not None and kept == value:
+            table[key] = kept

@@ -25,7 +25,7 @@ from sys import intern
 from typing import Any, TypeVar
 
 from indexer.core import duckdb
-from indexer.store.db import GenerationCache, Store
+from indexer.store.db import GenerationCache, Store, keep_equal
 
 ChunkMeta = tuple[int, int, int, str | None, str]  # file_id, start, end, symbol, kind
 SymbolRow = tuple[int, str, str, str, int]  # file_id, name, qualname, kind, start_line
@@ -36,7 +36,6 @@ _OUTLINE_RANK = {"class": 0, "interface": 0, "struct": 0, "trait": 0, "enum": 0,
                  "function": 1, "method": 1}
 _K = TypeVar("_K", str, int)
 _R = TypeVar("_R")
-_V = TypeVar("_V")
 
 
 _CHUNKS = """
@@ -514,17 +513,9 @@ def _graph(store: Store, last: SearchTables | None = None,
         importers.setdefault(intern(dst), set()).add(intern(src))
     rank = {intern(p): (r or 0.0) / top for p, r in ranks}
     if last is not None:
-        _keep_equal(rank, last.rank)
-        _keep_equal(importers, last.importers)
+        keep_equal(rank, last.rank)
+        keep_equal(importers, last.importers)
     return rank, importers
-
-
-def _keep_equal(table: dict[str, _V], last: Mapping[str, _V]) -> None:
-    """Each value of `table` equal to `last`'s under its key becomes `last`'s object."""
-    for key, value in table.items():
-        kept = last.get(key)
-        if kept is not None and kept == value:
-            table[key] = kept
 
 
 _CACHE: GenerationCache[SearchTables] = GenerationCache(_load)
