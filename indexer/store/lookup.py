@@ -25,7 +25,7 @@ from sys import intern
 from typing import Any, TypeVar
 
 from indexer.core import duckdb
-from indexer.store.db import GenerationCache, Store, keep_equal
+from indexer.store.db import GenerationCache, Store, keep_equal, same_rows
 
 ChunkMeta = tuple[int, int, int, str | None, str]  # file_id, start, end, symbol, kind
 SymbolRow = tuple[int, str, str, str, int]  # file_id, name, qualname, kind, start_line
@@ -304,10 +304,13 @@ class SymbolTable(_Grouped[str, SymbolRow]):
     Columns, not a dict of tuples: moby's 26k symbols were 52k tuples in lists, rebuilt
     after every index update (docs/benchmarks.md "Serving memory")."""
 
-    def __init__(self, rows: _SymbolRows) -> None:
-        # interned: a generation's keys are the last one's strings, not 15k new ones (moby)
-        # made after every batch among its garbage, where they kept half-empty pages alive
-        lowered = [intern(n.lower()) for n in rows.name]
+    def __init__(self, rows: _SymbolRows, last: SymbolTable | None = None) -> None:
+        """`last`: the last generation's table, whose key strings the equal keys become
+        (not 15k new ones on moby, made after every batch among its garbage, where they
+        kept half-empty pages alive; not interned either: that table of the interpreter's
+        grew by 1-2 MB for them)."""
+        same = same_rows([] if last is None else [last.names])
+        lowered = [same.get(key, key) for key in (n.lower() for n in rows.name)]
         order = sorted(range(len(lowered)), key=lowered.__getitem__)  # stable: file order
         super().__init__(rows, [lowered[j] for j in order], array("i", order))
 
@@ -446,12 +449,12 @@ def build_search_tables(store: Store, key: tuple[int, str | None],
         kind_ids: dict[str, int] = {}
         for row in store.stream(_SYMBOLS.format(where="")):
             rows.add(row, kind_ids)
-        symbols, members = SymbolTable(rows), MemberTable(rows)
+        symbols, members = SymbolTable(rows, None if last is None else last.symbols), MemberTable(rows)
     elif last is not None and found[0] is last.chunks:
         chunks, symbols, members = last.chunks, last.symbols, last.members  # no file changed
     else:
         chunks, rows = found
-        symbols, members = SymbolTable(rows), MemberTable(rows)
+        symbols, members = SymbolTable(rows, None if last is None else last.symbols), MemberTable(rows)
     rank, importers = _graph(store, last)
     return SearchTables(key, chunks, files, symbols, members, symbols.names,
                         rank, importers, {p: fid for fid, (p, _) in files.items()})
