@@ -262,3 +262,15 @@ def test_tables_updated_after_edits_equal_tables_read_whole(tmp_path: Path) -> N
         (root / "pkg/util.py").write_text("def helper():\n    return 2\n")
         apply_resolved(live.index, ["pkg/util.py"], set(), live.index_options)
         same(graph_tables.graph_tables(store), whole())
+
+
+def test_reference_positions_are_the_same_ints_for_every_generation() -> None:
+    """The references' position maps (`RefColumns.name_id`, `path_id`, `scope_id`) are read
+    again for every generation; their ints are made once for the process, not ~50k new ones
+    (moby) among each batch's garbage."""
+    from indexer.graph.refcols import positions
+
+    first = positions([f"name{i}" for i in range(1000)])
+    second = positions([f"other{i}" for i in range(1500)])
+    assert first == {f"name{i}": i for i in range(1000)} and len(second) == 1500
+    assert all(first[f"name{i}"] is second[f"other{i}"] for i in range(1000))

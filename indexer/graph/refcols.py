@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import posixpath
 import sys
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -177,6 +178,21 @@ class RefColumns:
         return self.users([self.paths[p] for p in pids], names)
 
 
+_POSITIONS: list[int] = []  # 0, 1, 2, ...: the int objects every generation's positions are
+_POSITIONS_LOCK = threading.Lock()
+
+
+def positions(items: list[str]) -> dict[str, int]:
+    """item -> its position in `items`. The ints are made once for the process, not again
+    for every generation: a live index reads the references after every batch of edits,
+    and moby's ~50k new position ints a time, made among the batch's garbage, kept pages of
+    it from being given back (see `indexer.store.same_rows`)."""
+    with _POSITIONS_LOCK:
+        if len(_POSITIONS) < len(items):
+            _POSITIONS.extend(range(len(_POSITIONS), len(items)))
+    return dict(zip(items, _POSITIONS))
+
+
 def load_refs(store: Store) -> RefColumns:
     """The store's reference rows as columns, read in one snapshot."""
     with store.snapshot() as cur:
@@ -195,9 +211,9 @@ def load_refs(store: Store) -> RefColumns:
         dir_paths[posixpath.dirname(path)].append(pid)
     return RefColumns(
         vocab["paths"], vocab["kinds"], vocab["scopes"], vocab["names"],
-        {p: i for i, p in enumerate(vocab["paths"])}, {n: i for i, n in enumerate(vocab["names"])},
+        positions(vocab["paths"]), positions(vocab["names"]),
         cols["line"], cols["k"], cols["s"], name, path_start, by_name,
-        name_start.astype(np.int64), {s: i for i, s in enumerate(vocab["scopes"])},
+        name_start.astype(np.int64), positions(vocab["scopes"]),
         pair_name.astype(np.int32),
         np.searchsorted(pair_path, np.arange(len(vocab["paths"]) + 1)).astype(np.int64),
         dict(dir_paths),
