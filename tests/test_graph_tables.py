@@ -264,13 +264,26 @@ def test_tables_updated_after_edits_equal_tables_read_whole(tmp_path: Path) -> N
         same(graph_tables.graph_tables(store), whole())
 
 
-def test_reference_positions_are_the_same_ints_for_every_generation() -> None:
+def test_reference_positions_are_the_same_ints_for_every_generation(tmp_path: Path) -> None:
     """The references' position maps (`RefColumns.name_id`, `path_id`, `scope_id`) are read
     again for every generation; their ints are made once for the process, not ~50k new ones
-    (moby) among each batch's garbage."""
-    from indexer.graph.refcols import positions
+    (moby) among each batch's garbage. (Ints up to 256 are shared by Python anyway: 300
+    names here.)"""
+    from indexer.graph.refcols import load_refs, positions
 
     first = positions([f"name{i}" for i in range(1000)])
     second = positions([f"other{i}" for i in range(1500)])
     assert first == {f"name{i}": i for i in range(1000)} and len(second) == 1500
     assert all(first[f"name{i}"] is second[f"other{i}"] for i in range(1000))
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "calls.py").write_text("".join(f"def f{i}():\n    return g{i}()\n\n\n"
+                                           for i in range(300)))
+    index = RepoIndex(IndexPaths.for_repo(root, tmp_path / "idx"))
+    try:
+        index_repository(index)
+        once, again = load_refs(index.store), load_refs(index.store)
+    finally:
+        index.close()
+    assert once.name_id == again.name_id and len(once.name_id) >= 300
+    assert all(again.name_id[n] is i for n, i in once.name_id.items())
