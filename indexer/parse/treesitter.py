@@ -12,6 +12,7 @@ in the parsing thread's CPU time (`parse_clock`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from functools import cache
@@ -94,9 +95,9 @@ def _parse_bounded(source: bytes, language: str, deadline: float) -> Tree | None
         parser.reset()
         return None
     finally:
-        for part in given:
-            part.release()
-        view.release()
+        for part in (*given, view):
+            with contextlib.suppress(BufferError):  # a binding still holding it: it stays
+                part.release()
 
 
 def widest_error(root: Node) -> int:
