@@ -170,6 +170,7 @@ class GGUFEmbedder(EmbedderFacts):
             self._lib.llama_model_has_encoder(self._model)
             and not self._lib.llama_model_has_decoder(self._model)
         )
+        self._bidirectional = self._meta(f"{self._arch()}.attention.causal") == "false"
         self._batch = self._lib.llama_batch_init(self.batch_tokens, 0, 1)
         self._fill = _BatchArrays(self._batch, self.batch_tokens)
         self._model_id = f"{self.path.stem}-{model_fingerprint(self.path)[:12]}"
@@ -284,9 +285,11 @@ class GGUFEmbedder(EmbedderFacts):
         embedding context never reads; their pages were resident from the first batch that
         long on, for the life of the context (a server's query embedder: +31 MB after one
         long query). They are given back after each batch: the next batches leave them
-        untouched (docs/benchmarks.md, "Serving memory"). Not on GPU builds' offloaded
-        contexts, whose output buffer may be pinned host memory."""
-        if self.gpu_layers != 0:
+        untouched (docs/benchmarks.md, "Serving memory"). Bidirectional encoders only (BERT
+        and the like: `<arch>.attention.causal` false): whether a decoder's batches write
+        them again, a page fault a page each batch, was not measured. Not on offloaded (GPU)
+        contexts either, whose output buffer may be pinned host memory."""
+        if self.gpu_layers != 0 or not self._bidirectional:
             return
         logits = ctypes.cast(self._lib.llama_get_logits(self._ctx), ctypes.c_void_p).value
         if logits:  # None where this llama.cpp keeps no logits for embedding contexts
