@@ -266,7 +266,7 @@ def test_tables_updated_after_edits_equal_tables_read_whole(tmp_path: Path) -> N
 
 def test_reference_positions_are_the_same_ints_for_every_generation(tmp_path: Path) -> None:
     """The references' position maps (`RefColumns.name_id`, `path_id`, `scope_id`) are read
-    again for every generation; their ints are made once for the process, not ~50k new ones
+    again for every generation; their ints are made once for the process, not ~26k new ones
     (moby) among each batch's garbage. (Ints up to 256 are shared by Python anyway: 300
     names here.)"""
     from indexer.graph.refcols import load_refs, positions

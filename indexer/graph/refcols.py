@@ -185,8 +185,9 @@ _POSITIONS_LOCK = threading.Lock()
 def positions(items: list[str]) -> dict[str, int]:
     """item -> its position in `items`. The ints are made once for the process, not again
     for every generation: a live index reads the references after every batch of edits,
-    and moby's ~50k new position ints a time, made among the batch's garbage, kept pages of
-    it from being given back (see `indexer.store.same_rows`)."""
+    and moby's ~26k new position ints a time (10k names, 14k scopes, 2k paths), made among
+    the batch's garbage, kept pages of it from being given back (see
+    `indexer.store.same_rows`)."""
     with _POSITIONS_LOCK:
         if len(_POSITIONS) < len(items):
             _POSITIONS.extend(range(len(_POSITIONS), len(items)))

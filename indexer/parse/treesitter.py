@@ -72,7 +72,7 @@ def _parse_bounded(source: bytes, language: str, deadline: float) -> Tree | None
     for ever: a slice of `source`, or a copy, would keep the whole file (or the copy) in
     memory for the life of the process, every parse of every file, and a server parses each
     edited file again. So the callback returns views of `source`, and each is released when
-    the parse ends: what stays is a view object (~200 bytes a parse), not the file."""
+    the parse ends: what stays is a view object (~300 bytes a parse), not the file."""
     view = memoryview(source)
     given: list[memoryview] = []
 

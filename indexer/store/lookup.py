@@ -440,21 +440,25 @@ def build_search_tables(store: Store, key: tuple[int, str | None],
     after every batch of edits cost 0.18 s of CPU, most of it holding the GIL (DuckDB makes
     the rows' Python objects with it held): a stall of every tool call beside it."""
     with store.snapshot() as cur:  # the files and their rows of one generation
-        files = _files(cur.execute("SELECT file_id, path, language FROM files").fetchall(),
-                       {} if last is None else last.files)
+        files = {fid: (intern(path), None if language is None else intern(language))
+                 for fid, path, language in cur.execute(
+                     "SELECT file_id, path, language FROM files").fetchall()}
+        if last is not None:  # see `_graph`
+            keep_equal(files, last.files)
         found = None if last is None else _updated(cur, last, files)
+    previous = None if last is None else last.symbols
     if found is None:
         chunks = _load_chunks(store)
         rows = _SymbolRows()
         kind_ids: dict[str, int] = {}
         for row in store.stream(_SYMBOLS.format(where="")):
             rows.add(row, kind_ids)
-        symbols, members = SymbolTable(rows, None if last is None else last.symbols), MemberTable(rows)
+        symbols, members = SymbolTable(rows, previous), MemberTable(rows)
     elif last is not None and found[0] is last.chunks:
         chunks, symbols, members = last.chunks, last.symbols, last.members  # no file changed
     else:
         chunks, rows = found
-        symbols, members = SymbolTable(rows, None if last is None else last.symbols), MemberTable(rows)
+        symbols, members = SymbolTable(rows, previous), MemberTable(rows)
     rank, importers = _graph(store, last)
     return SearchTables(key, chunks, files, symbols, members, symbols.names,
                         rank, importers, {p: fid for fid, (p, _) in files.items()})
@@ -481,29 +485,16 @@ def _updated(cur: duckdb.DuckDBPyConnection, last: SearchTables,
     return None if symbol_rows is None else (chunks, symbol_rows)
 
 
-def _files(rows: Sequence[tuple[int, str, str | None]],
-           last: dict[int, tuple[str, str | None]]) -> dict[int, tuple[str, str | None]]:
-    """file id -> (path, language), each entry the last generation's where it is the same.
-
-    A generation's tables live until the next one, and a live index loads one after every
-    batch of edits, among that batch's garbage: what it makes anew (strings, tuples) lands
-    in pages the garbage leaves almost empty and keeps them from being given back (moby: a
-    server held 7 MB more of Python's memory after 30 s of edits, in pages a few hundred of
-    a generation's objects kept). So the rows that did not change are the last ones, and
-    the strings interned."""
-    files: dict[int, tuple[str, str | None]] = {}
-    for fid, path, language in rows:
-        entry = last.get(fid)
-        if entry is None or entry[0] != path or entry[1] != language:
-            entry = (intern(path), None if language is None else intern(language))
-        files[fid] = entry
-    return files
-
-
 def _graph(store: Store, last: SearchTables | None = None,
            ) -> tuple[dict[str, float], dict[str, set[str]]]:
     """File PageRank (normalised to the maximum) and importers; empty before a graph build.
-    What did not change since `last` is `last`'s objects (see `_files`)."""
+
+    What did not change since `last` is `last`'s objects (`keep_equal`), the paths
+    interned: a generation's tables live until the next one, and a live index loads one
+    after every batch of edits, among that batch's garbage; what it makes anew lands in
+    pages the garbage leaves almost empty and keeps them from being given back (moby: a
+    server held 7 MB more of Python's memory after 30 s of edits, in pages a few hundred
+    of a generation's objects kept)."""
     try:
         ranks = store.query("SELECT path, rank FROM file_rank")
         edges = store.query("SELECT DISTINCT src_path, dst_path FROM file_edges "
