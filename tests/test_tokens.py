@@ -59,16 +59,20 @@ def test_counts_up_to_a_limit_are_exact_within_it_and_above_it_past_it(
 
 def test_a_count_up_to_a_limit_stops_soon_after_passing_it(
         monkeypatch: pytest.MonkeyPatch) -> None:
+    from indexer.core.textcache import TextCache
+
+    monkeypatch.setattr(tokens, "_answer_parts", TextCache(1 << 20))
     seen: list[int] = []
     counted = tokens._ordinary_len
     monkeypatch.setattr(tokens, "_ordinary_len", lambda t: seen.append(len(t)) or counted(t))
     text = "".join(f'    "line {i}": "a value of some words",\n' for i in range(5000))
     assert count_tokens_upto(text, 4000) > 4000
-    assert sum(seen) < len(text) // 3  # ~40 chars a line, under 16 tokens: 4000 tokens in
+    first = sum(seen)
+    assert first < len(text) // 3  # ~40 chars a line, under 16 tokens: 4000 tokens in
     whole = count_tokens(text)
     seen.clear()
     assert count_tokens_upto(text, 10 ** 6) == whole
-    assert sum(seen) == len(text)
+    assert first + sum(seen) == len(text)  # the parts counted first were not counted again
 
 
 def test_segment_caches_keep_at_most_their_character_budget(
@@ -86,6 +90,7 @@ def test_segment_caches_keep_at_most_their_character_budget(
 
 def test_the_default_segment_caches_are_bounded_to_a_few_megabytes() -> None:
     assert tokens._segments._max_chars + tokens._tails._max_chars <= 4 << 20
+    assert tokens._answer_parts._max_chars <= 1 << 20
 
 
 def test_text_cache_keeps_values_until_its_character_budget_is_spent() -> None:
@@ -200,17 +205,22 @@ def test_a_count_up_to_a_limit_stops_inside_a_long_line(
     assert count_tokens_upto(text, 10 ** 6) == count_tokens(text)
 
 
-def test_counts_sharing_a_memo_count_a_common_beginning_once(
+def test_lines_counted_in_one_answer_are_not_counted_again_in_another(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """An answer trimmed item by item is measured again and again, each time beginning as
-    the last did: with a memo the parts they share are counted once, the counts exact."""
+    """An answer trimmed item by item is measured again, and answers of other calls show
+    the same items: lines counted before at the same depth are counted once, wherever they
+    sit in the text (a part ends where its last line's own text says), the counts exact."""
+    from indexer.core.textcache import TextCache
+
+    monkeypatch.setattr(tokens, "_answer_parts", TextCache(1 << 20))
     seen: list[int] = []
     counted = tokens._ordinary_len
     monkeypatch.setattr(tokens, "_ordinary_len", lambda t: seen.append(len(t)) or counted(t))
-    head = "".join(f'    "item {i}": "some words of item {i}",\n' for i in range(400))
-    first, second = head + '    "end": "one"\n', head + '    "end": "two", "more": 3\n'
-    memo: dict[str, int] = {}
-    assert count_tokens_upto(first, 10 ** 6, memo) == counted(first)
+    items = [f'    "item {i}": "some words of item {i}",\n' for i in range(400)]
+    first = '{\n  "results": {\n' + "".join(items) + '    "end": "one"\n  }\n}'
+    second = ('{\n  "query": "another call",\n  "omitted": 100,\n  "results": {\n'
+              + "".join(items[37:300]) + '    "end": "two", "more": 3\n  }\n}')
+    assert count_tokens_upto(first, 10 ** 6) == counted(first)
     seen.clear()
-    assert count_tokens_upto(second, 10 ** 6, memo) == counted(second)
-    assert len(seen) == 1 and seen[0] < len(second) // 4  # the part they differ in
+    assert count_tokens_upto(second, 10 ** 6) == counted(second)
+    assert 0 < sum(seen) < len(second) // 5  # where they differ, and a part on each side

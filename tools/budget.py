@@ -28,18 +28,17 @@ def json_tokens(model: BaseModel) -> int:
     return count_tokens(model.model_dump_json(indent=2))
 
 
-def json_tokens_upto(model: BaseModel, limit: int, memo: dict[str, int] | None = None) -> int:
+def json_tokens_upto(model: BaseModel, limit: int) -> int:
     """`json_tokens(model)` when it is at most `limit`, else some number above `limit`
-    (`count_tokens_upto`: an answer that does not fit is not counted to its end; `memo`:
-    the counts of parts measured before)."""
-    return count_tokens_upto(model.model_dump_json(indent=2), limit, memo)
+    (`count_tokens_upto`: an answer that does not fit is not counted to its end, and lines
+    counted before in the same place of an answer are not counted again)."""
+    return count_tokens_upto(model.model_dump_json(indent=2), limit)
 
 
 def fit_items(
     items: Sequence[T],
     levels: Sequence[Callable[[T], T]],
     budget: int,
-    memo: dict[str, int] | None = None,
 ) -> tuple[list[T], int, bool]:
     """Fit items into `budget` tokens. Returns (kept, omitted_count, degraded)."""
     kept: list[T] = []
@@ -49,7 +48,7 @@ def fit_items(
         for level_no, render in enumerate(levels):
             candidate = render(item)
             room = budget - used - 1
-            cost = json_tokens_upto(candidate, room, memo) if room >= 0 else 1
+            cost = json_tokens_upto(candidate, room) if room >= 0 else 1
             if cost <= room:
                 kept.append(candidate)
                 used += cost + 1
@@ -74,14 +73,13 @@ def fit_answer(
     item beyond the item itself (e.g. edges between kept nodes)."""
     whole = build(list(items), 0, False)
     text = whole.model_dump_json(indent=2)
-    memo: dict[str, int] = {}  # the trimmed answers begin as the whole one does
-    if len(text.encode()) <= max_tokens or count_tokens_upto(text, max_tokens, memo) <= max_tokens:
+    if len(text.encode()) <= max_tokens or count_tokens_upto(text, max_tokens) <= max_tokens:
         return whole  # a token is at least one byte, so short answers skip the count
     envelope = json_tokens(build([], len(items), True)) + 40
     room = max(0, int((max_tokens - envelope) * items_share))
-    kept, omitted, degraded = fit_items(items, levels, room, memo)
+    kept, omitted, degraded = fit_items(items, levels, room)
     result = build(kept, omitted, degraded)
-    while len(kept) > min_items and json_tokens_upto(result, max_tokens, memo) > max_tokens:
+    while len(kept) > min_items and json_tokens_upto(result, max_tokens) > max_tokens:
         drop = max(1, len(kept) // 10)
         kept, omitted = kept[:-drop], omitted + drop
         result = build(kept, omitted, True)

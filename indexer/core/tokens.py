@@ -22,6 +22,7 @@ import functools
 import logging
 import marshal
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,19 +39,23 @@ _CUT = re.compile(r"\n(?=[^\S\r\n]*\S)")
 _STARTS = re.compile(r"[^\S\r\n]*\S")  # a text that may follow such a newline
 _SHORT = 256  # characters; below this a text is encoded whole
 _CACHE_CHARS = 1024  # longer segments are counted, not kept
-_PART_CHARS = 2048  # `count_tokens_upto` counts parts of at least this many characters
-# Where `count_tokens_upto` may cut: a line cut (`_CUT`), or before a space between two ASCII
-# letters. The piece holding the letter before such a space is a run of letters (perhaps
-# after one other character, or a contraction): it ends at the space, whatever follows;
-# the next piece starts there (the space, then letters) and is the same in the rest alone.
-# A JSON answer holds code as one long line ("\n" escaped): cut at newlines only, a 20 KB
-# string was counted to its end to learn that it passed a budget of 2,000 tokens.
-_PART_CUT = re.compile(r"\n(?=[^\S\r\n]*\S)|(?<=[A-Za-z])(?= [A-Za-z])")
+_PART_CHARS = 2048  # `count_tokens_upto`'s parts: at most this many characters of whole
+# lines, or at least this many of a longer line
+# Where `count_tokens_upto` may cut a long line: before a space between two ASCII letters.
+# The piece holding the letter before such a space is a run of letters (perhaps after one
+# other character, or a contraction): it ends at the space, whatever follows; the next
+# piece starts there (the space, then letters) and is the same in the rest alone. A JSON
+# answer holds code as one long line ("\n" escaped): cut at newlines only, a 20 KB string
+# was counted to its end to learn that it passed a budget of 2,000 tokens.
+_PART_CUT = re.compile(r"(?<=[A-Za-z])(?= [A-Za-z])")
 # segment (its newline left off) -> tokens with the newline; a text's last segment -> its
 # tokens. Bounded by the characters kept (each emptied when full): ~4 MB each at most.
 _segments: TextCache[int] = TextCache(1 << 21)
 _tails: TextCache[int] = TextCache(1 << 20)
 _texts: TextCache[int] = TextCache(1 << 22)  # a whole text (`count_tokens_after`) -> tokens
+# a part of a text counted up to a limit (`count_tokens_upto`: tools' answers) -> tokens
+_answer_parts: TextCache[int] = TextCache(1 << 20)
+_GROUP = 8  # lines a part of an answer holds, on average (`_parts`)
 
 
 _RANKS = 100_256  # cl100k_base's mergeable ranks
@@ -211,31 +216,65 @@ def _count_segments(text: str) -> int:
     return total
 
 
-def count_tokens_upto(text: str, limit: int, memo: dict[str, int] | None = None) -> int:
+def count_tokens_upto(text: str, limit: int) -> int:
     """`count_tokens(text)` exactly when it is at most `limit`; else some number above
     `limit`, counted no further than needed. The text is cut where no piece can span (see
-    the module docstring and `_PART_CUT`) into parts of about `_PART_CHARS`, counted in
-    order until they exceed `limit`: an answer three times its budget is a third counted
-    to learn that it does not fit (a tool's whole answer is measured before it is trimmed,
-    `tools.budget`). `memo`: the counts of parts seen before (texts that begin alike have
-    the same parts until they differ: an answer trimmed item by item is measured again)."""
-    if len(text) <= _PART_CHARS:
-        return _ordinary_len(text)
-    total, start = 0, 0
-    while start < len(text):
-        cut = _PART_CUT.search(text, start + _PART_CHARS)
-        end = cut.end() if cut is not None else len(text)
-        part = text[start:end]
-        n = None if memo is None else memo.get(part)
+    the module docstring) into parts (`_parts`), counted in order until they exceed
+    `limit`: an answer three times its budget is a third counted to learn that it does not
+    fit (a tool's whole answer is measured before it is trimmed, `tools.budget`).
+
+    Each part's count is kept (`_answer_parts`), and a part is a run of whole lines ended
+    where a line's own text says (its hash), so the same lines make the same parts wherever
+    they sit: an answer measured whole, then trimmed and measured again, counts the lines
+    it kept once, and a summary, a definition or a chunk shown again in another answer at
+    the same depth is not counted again."""
+    total = 0
+    get, put = _answer_parts.get, _answer_parts.put
+    for part in (text,) if len(text) <= _PART_CHARS else _parts(text):
+        n = get(part)
         if n is None:
             n = _ordinary_len(part)
-            if memo is not None:
-                memo[part] = n
+            put(part, n)
         total += n
         if total > limit:
             return total
-        start = end
     return total
+
+
+def _parts(text: str) -> Iterator[str]:
+    """`text` cut at line cuts (`_CUT`) into runs of lines, each run ended after a line whose
+    hash is a multiple of `_GROUP` (about `_GROUP` lines a run: an answer's JSON lines hold
+    ~20 characters) or once it reaches `_PART_CHARS`; a line longer than that (code in a
+    JSON string is one line) is cut between words as well (`_PART_CUT`)."""
+    lines = _CUT.split(text)  # each line but the last lost the newline it was cut after
+    last = len(lines) - 1
+    run: list[str] = []
+    size = 0
+    for i, line in enumerate(lines):
+        end = "" if i == last else "\n"
+        if len(line) > _PART_CHARS:
+            if run:
+                yield "\n".join(run) + "\n"
+                run, size = [], 0
+            yield from _long_parts(line + end)
+            continue
+        run.append(line)
+        size += len(line) + 1
+        if end and (hash(line) % _GROUP == 0 or size >= _PART_CHARS):
+            yield "\n".join(run) + "\n"
+            run, size = [], 0
+    if run:
+        yield "\n".join(run)
+
+
+def _long_parts(line: str) -> Iterator[str]:
+    """A long line in parts of at least `_PART_CHARS`, cut between words (`_PART_CUT`)."""
+    start = 0
+    while start < len(line):
+        cut = _PART_CUT.search(line, start + _PART_CHARS)
+        end = cut.end() if cut is not None else len(line)
+        yield line[start:end]
+        start = end
 
 
 def count_tokens_after(head: str, text: str) -> int:
