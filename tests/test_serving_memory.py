@@ -554,7 +554,8 @@ async def test_a_tool_call_lets_the_server_settle_once_the_calls_stop(
 def test_settling_forgets_the_tokens_a_lexical_rebuild_cached(tmp_path: Path) -> None:
     """A compaction's rebuild tokenizes every chunk and fills the token caches to their
     bounds (moby: 54k words and 50k runs, 20 MB); the settle after it gives them back, and
-    the index still answers."""
+    the counts the calls' answers kept (`count_tokens_upto`) too; the index still answers."""
+    from indexer.core import count_tokens_upto, tokens
     from indexer.lexical import bm25
     from tests.mcp_helpers import live_over
 
@@ -568,7 +569,10 @@ def test_settling_forgets_the_tokens_a_lexical_rebuild_cached(tmp_path: Path) ->
         assert bm25._split_word.cache_info().currsize > 40
         assert len(bm25._run_parts) > 40
         assert bm25._bodies.chars > 0
+        count_tokens_upto("".join(files.values()), 10 ** 6)
+        assert tokens._answer_parts.chars > 0
         live.settle()
+        assert tokens._answer_parts.chars == 0
         assert bm25._split_word.cache_info().currsize == 0
         assert len(bm25._run_parts) == 0
         assert bm25._bodies.chars == 0

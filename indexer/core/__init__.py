@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         count_tokens_lines,
         count_tokens_upto,
         encoding,
+        forget_answer_counts,
     )
     from indexer.core.workers import (
         CRASH_REASON,
@@ -58,6 +59,7 @@ _WHERE = {
     "count_tokens_after": "indexer.core.tokens",
     "count_tokens_lines": "indexer.core.tokens",
     "count_tokens_upto": "indexer.core.tokens",
+    "forget_answer_counts": "indexer.core.tokens",
     "encoding": "indexer.core.tokens",
     "CRASH_REASON": "indexer.core.workers",
     "WorkerPool": "indexer.core.workers",
@@ -83,6 +85,7 @@ __all__ = [
     "discard_pages",
     "duckdb",
     "encoding",
+    "forget_answer_counts",
     "fsync_path",
     "trim_heap",
 ]

@@ -241,6 +241,12 @@ def count_tokens_upto(text: str, limit: int) -> int:
     return total
 
 
+def forget_answer_counts() -> None:
+    """Empty `count_tokens_upto`'s kept counts (a server that settles after its calls gives
+    their memory back; the next calls count again)."""
+    _answer_parts.clear()
+
+
 def _parts(text: str) -> Iterator[str]:
     """`text` cut at line cuts (`_CUT`) into runs of lines, each run ended after a line whose
     hash is a multiple of `_GROUP` (about `_GROUP` lines a run: an answer's JSON lines hold

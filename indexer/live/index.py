@@ -315,11 +315,12 @@ class LiveIndex:
         (`FlatVectors.save`), its pages shared with the page cache; the pages the calls'
         scans read are then unmapped (`FlatVectors.release_pages`: every scan reads the
         whole matrix, moby's 19 MB, which would stay counted in the process)."""
-        from indexer.core import trim_heap
+        from indexer.core import forget_answer_counts, trim_heap
         from indexer.lexical import release_token_caches
 
         with self.write_lock:
             release_token_caches()  # filled to their bounds by a compaction's rebuild
+            forget_answer_counts()  # the calls' answers' token counts
             try:
                 self.index.save_static()
             except OSError:  # derived and checked on open: a failed save costs a re-embed
