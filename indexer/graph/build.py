@@ -5,7 +5,10 @@ files that changed since the last build (`indexer.graph.resolve`) and writes the
 `file_edges`; when files were added or removed, or a project manifest (go.mod, Cargo.toml,
 tsconfig.json, package.json) changed, every file's imports are resolved again, because a new
 file can turn an external import into an internal one. Afterwards the PageRank of every file
-over the import graph is recomputed (`file_rank`, a few numpy power iterations).
+over the import graph is recomputed (`file_rank`, a few numpy power iterations), unless the
+changed files' imports resolved to the edges they had (most edits: nothing else moves the
+rank); meta `edges_generation` says which generation last wrote the edges and the rank, so
+that readers keep what they read of them (`indexer.graph.tables`).
 
 Tables (created here, not in the store schema, so the graph can evolve on its own):
 
@@ -26,6 +29,7 @@ from __future__ import annotations
 import logging
 import posixpath
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -34,7 +38,7 @@ import numpy as np
 from indexer.core import duckdb
 from indexer.disk import RepoIndex
 from indexer.graph.resolve import Layout, resolve
-from indexer.store import Store, atomic, text_column
+from indexer.store import EDGES_GENERATION, Store, atomic, text_column
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +87,15 @@ def _build(index: RepoIndex, cur: duckdb.DuckDBPyConnection) -> dict[str, float]
     layout = Layout.build(index.root, ((p, lang) for _, p, lang in files))
     todo = current if full else {p: current[p] for p in changed}
     edges = _resolve_files(cur, layout, todo, {p: lang for _, p, lang in files})
-    _write_edges(cur, edges, None if full else sorted(changed), files)
-    _write_rank(cur, layout)
+    only = None if full else sorted(changed)
+    if only is None or _edges_differ(cur, edges, only):
+        _write_edges(cur, edges, only, files)
+        _write_rank(cur, layout)
+        index.store.set_meta(EDGES_GENERATION, str(index.store.generation))
+    else:  # the same edges, so the same rank: ~30 ms of a moby batch's CPU
+        _write_snapshot(cur, files)
+        if index.store.get_meta(EDGES_GENERATION) is None:  # a graph built before the mark
+            index.store.set_meta(EDGES_GENERATION, str(index.store.generation))
     index.store.set_meta("graph_generation", str(index.store.generation))
     seconds = time.perf_counter() - started
     log.info(
@@ -129,6 +140,37 @@ def _resolve_files(
     return cols
 
 
+def _edges_differ(cur: duckdb.DuckDBPyConnection, cols: dict[str, list[object]],
+                  only: list[str]) -> bool:
+    """Whether the edges resolved for the files `only` are not the ones `file_edges` has."""
+    cur.register("_only", {"p": text_column(only)})
+    try:
+        old = cur.execute("SELECT src_path, dst_path, dst_kind, module, line FROM file_edges "
+                          "WHERE src_path IN (SELECT p FROM _only)").fetchall()
+    finally:
+        cur.unregister("_only")
+    return Counter(old) != Counter(zip(*cols.values(), strict=True))
+
+
+def _write_snapshot(cur: duckdb.DuckDBPyConnection,
+                    files: list[tuple[int, str, str | None]]) -> None:
+    """The file rows the edges now reflect (`graph_files`)."""
+    with atomic(cur):
+        _replace_snapshot(cur, files)
+
+
+def _replace_snapshot(cur: duckdb.DuckDBPyConnection,
+                      files: list[tuple[int, str, str | None]]) -> None:
+    snapshot = {
+        "file_id": np.array([f[0] for f in files], dtype=np.int64),
+        "path": text_column([f[1] for f in files]),
+    }
+    cur.execute("DELETE FROM graph_files")
+    cur.register("_snap", snapshot)
+    cur.execute("INSERT INTO graph_files SELECT * FROM _snap")
+    cur.unregister("_snap")
+
+
 def _write_edges(
     cur: duckdb.DuckDBPyConnection,
     cols: dict[str, list[object]],
@@ -144,10 +186,6 @@ def _write_edges(
         "module": text_column(cols["module"]),
         "line": np.array(cols["line"], dtype=np.int32),
     }
-    snapshot = {
-        "file_id": np.array([f[0] for f in files], dtype=np.int64),
-        "path": text_column([f[1] for f in files]),
-    }
     with atomic(cur):
         if only is None:
             cur.execute("DELETE FROM file_edges")
@@ -158,10 +196,7 @@ def _write_edges(
         cur.register("_edges", table)
         cur.execute("INSERT INTO file_edges SELECT * FROM _edges")
         cur.unregister("_edges")
-        cur.execute("DELETE FROM graph_files")
-        cur.register("_snap", snapshot)
-        cur.execute("INSERT INTO graph_files SELECT * FROM _snap")
-        cur.unregister("_snap")
+        _replace_snapshot(cur, files)
 
 
 def file_level_edges(

@@ -23,7 +23,7 @@ from typing import Any
 from indexer.graph import refs as refgraph
 from indexer.graph.refcols import RefColumns, load_refs
 from indexer.graph.refs import Definition
-from indexer.store import GenerationCache, Store, keep_equal, same_rows
+from indexer.store import EDGES_GENERATION, GenerationCache, Store, keep_equal, same_rows
 
 
 @dataclass(slots=True)
@@ -47,6 +47,7 @@ class GraphTables:
     file_ids: dict[str, int] = field(default_factory=dict)  # path -> file id, every file
     # expand()'s per-node neighbour cache: (node key, direction) -> [(Node, Edge)]
     neighbours: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+    edges_mark: str | None = None  # meta `edges_generation` when the edges and rank were read
 
     def resolver(self, name: str) -> refgraph.Candidates:
         c = self.candidates.get(name)
@@ -90,8 +91,17 @@ def build_tables(store: Store, key: tuple[int, str | None],
     `last` (a file written again has a new file id) are `last`'s, the others read: reading
     all of moby's 26k on every batch of edits was 40% of the graph tables' reload. What is
     read again is the last generation's object (`same_rows`): the unchanged edges and
-    definitions are not copied beside themselves."""
-    out_edges, in_file, in_dir = _load_edges(store, last)
+    definitions are not copied beside themselves. The edges and the rank are `last`'s
+    whole while no write of them came between (meta `edges_generation`, `indexer.graph.build`:
+    an edit that leaves a file's imports as they were writes neither)."""
+    mark = store.get_meta(EDGES_GENERATION)
+    same_edges = last is not None and mark is not None and last.edges_mark == mark
+    if last is not None and same_edges:
+        out_edges, in_file, in_dir, rank = last.out_edges, last.in_file, last.in_dir, last.rank
+    else:
+        read_out, read_in_file, read_in_dir = _load_edges(store, last)
+        out_edges, in_file, in_dir = dict(read_out), dict(read_in_file), dict(read_in_dir)
+        rank = _load_rank(store, last)
     refs = load_refs(store)
     file_ids: dict[str, int] = {_intern(p): f
                                 for p, f in store.query("SELECT path, file_id FROM files")}
@@ -106,17 +116,22 @@ def build_tables(store: Store, key: tuple[int, str | None],
     dir_files: dict[str, list[str]] = defaultdict(list)
     for path in sorted(names):
         dir_files[posixpath.dirname(path)].append(path)
+    if last is not None:  # what is read again stays the last generation's (`same_rows`)
+        keep_equal(file_ids, last.file_ids)
+    return GraphTables(
+        key, out_edges, in_file, in_dir, refs, names, top_names,
+        dict(dir_files), rank, defs, by_qualname, file_ids=file_ids, edges_mark=mark,
+    )
+
+
+def _load_rank(store: Store, last: GraphTables | None) -> dict[str, float]:
     try:
         rank = {_intern(p): r for p, r in store.query("SELECT path, rank FROM file_rank")}
     except Exception:  # noqa: BLE001 - no graph yet
-        rank = {}
-    if last is not None:  # what is read again stays the last generation's (`same_rows`)
-        keep_equal(file_ids, last.file_ids)
+        return {}
+    if last is not None:
         keep_equal(rank, last.rank)
-    return GraphTables(
-        key, dict(out_edges), dict(in_file), dict(in_dir), refs, names, top_names,
-        dict(dir_files), rank, defs, by_qualname, file_ids=file_ids,
-    )
+    return rank
 
 
 _DEFINITIONS = (f"SELECT {refgraph.DEF_COLS} FROM symbols s JOIN files f USING (file_id) "

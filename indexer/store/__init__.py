@@ -12,6 +12,7 @@ from indexer import lazy_attributes
 
 if TYPE_CHECKING:
     from indexer.store.db import (
+        EDGES_GENERATION,
         SCHEMA_VERSION,
         GenerationCache,
         Store,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 _WHERE = {
     "SCHEMA_VERSION": "indexer.store.db",
+    "EDGES_GENERATION": "indexer.store.db",
     "GenerationCache": "indexer.store.db",
     "Store": "indexer.store.db",
     "StoreCorrupt": "indexer.store.db",
@@ -50,6 +52,7 @@ _WHERE = {
 }
 
 __all__ = [
+    "EDGES_GENERATION",
     "SCHEMA_VERSION",
     "ChunkMeta",
     "GenerationCache",

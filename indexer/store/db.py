@@ -105,6 +105,9 @@ CREATE TABLE IF NOT EXISTS cache.embeddings (
 """
 
 _FILE_TABLES = ("symbols", "refs", "imports", "chunks")
+# meta: the generation that last wrote the code graph's edges and rank (`indexer.graph.build`);
+# readers keep what they read of them while it stays (graph and search tables)
+EDGES_GENERATION = "edges_generation"
 
 
 class StoreError(Exception):

@@ -25,7 +25,7 @@ from sys import intern
 from typing import Any, TypeVar
 
 from indexer.core import duckdb
-from indexer.store.db import GenerationCache, Store, keep_equal, same_rows
+from indexer.store.db import EDGES_GENERATION, GenerationCache, Store, keep_equal, same_rows
 
 ChunkMeta = tuple[int, int, int, str | None, str]  # file_id, start, end, symbol, kind
 SymbolRow = tuple[int, str, str, str, int]  # file_id, name, qualname, kind, start_line
@@ -346,6 +346,7 @@ class SearchTables:
     rank: dict[str, float]  # path -> PageRank / max PageRank
     importers: dict[str, set[str]]  # path -> paths of files importing it
     file_ids: dict[str, int]  # path -> file_id, every indexed file
+    edges_mark: str | None = None  # meta `edges_generation` when rank and importers were read
 
     def chunk_at(self, file_id: int, line: int) -> int | None:
         """The chunk of `file_id` that contains `line` (the narrowest one)."""
@@ -459,9 +460,9 @@ def build_search_tables(store: Store, key: tuple[int, str | None],
     else:
         chunks, rows = found
         symbols, members = SymbolTable(rows, previous), MemberTable(rows)
-    rank, importers = _graph(store, last)
+    rank, importers, mark = _graph(store, last)
     return SearchTables(key, chunks, files, symbols, members, symbols.names,
-                        rank, importers, {p: fid for fid, (p, _) in files.items()})
+                        rank, importers, {p: fid for fid, (p, _) in files.items()}, mark)
 
 
 def _updated(cur: duckdb.DuckDBPyConnection, last: SearchTables,
@@ -486,8 +487,10 @@ def _updated(cur: duckdb.DuckDBPyConnection, last: SearchTables,
 
 
 def _graph(store: Store, last: SearchTables | None = None,
-           ) -> tuple[dict[str, float], dict[str, set[str]]]:
-    """File PageRank (normalised to the maximum) and importers; empty before a graph build.
+           ) -> tuple[dict[str, float], dict[str, set[str]], str | None]:
+    """File PageRank (normalised to the maximum) and importers, empty before a graph build,
+    and the edges' mark they were read at: `last`'s own while no write of the edges and rank
+    came between (meta `edges_generation`, `indexer.graph.build`).
 
     What did not change since `last` is `last`'s objects (`keep_equal`), the paths
     interned: a generation's tables live until the next one, and a live index loads one
@@ -495,12 +498,15 @@ def _graph(store: Store, last: SearchTables | None = None,
     pages the garbage leaves almost empty and keeps them from being given back (moby: a
     server held 7 MB more of Python's memory after 30 s of edits, in pages a few hundred
     of a generation's objects kept)."""
+    mark = store.get_meta(EDGES_GENERATION)
+    if last is not None and mark is not None and last.edges_mark == mark:
+        return last.rank, last.importers, mark
     try:
         ranks = store.query("SELECT path, rank FROM file_rank")
         edges = store.query("SELECT DISTINCT src_path, dst_path FROM file_edges "
                             "WHERE dst_kind = 'file' AND src_path <> dst_path")
     except duckdb.Error:
-        return {}, {}
+        return {}, {}, None
     top = max((r for _, r in ranks), default=0.0) or 1.0
     importers: dict[str, set[str]] = {}
     for src, dst in edges:
@@ -509,7 +515,7 @@ def _graph(store: Store, last: SearchTables | None = None,
     if last is not None:
         keep_equal(rank, last.rank)
         keep_equal(importers, last.importers)
-    return rank, importers
+    return rank, importers, mark
 
 
 _CACHE: GenerationCache[SearchTables] = GenerationCache(_load)
