@@ -19,5 +19,5 @@ def configure_logging(level: str | None = None) -> None:
         handler._sextant = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(getattr(logging, level, logging.INFO))
-    for noisy in ("httpx", "httpcore", "uvicorn.access"):
+    for noisy in ("httpx2", "httpcore2", "httpx", "httpcore", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

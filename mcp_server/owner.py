@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 
 from indexer.disk import IndexPaths
 
@@ -104,11 +104,11 @@ def read_owner(paths: IndexPaths) -> Owner | None:
 def answers(owner: Owner, paths: IndexPaths) -> bool:
     """Whether the server at `owner`'s port is that process serving this index."""
     try:
-        response = httpx.get(owner.health_url, timeout=HEALTH_TIMEOUT_S, trust_env=False)
+        response = httpx2.get(owner.health_url, timeout=HEALTH_TIMEOUT_S, trust_env=False)
         data = response.json() if response.status_code == 200 else None
-    except httpx.ReadTimeout:
+    except httpx2.ReadTimeout:
         return True  # connected: a server still starting, or busy
-    except (httpx.HTTPError, ValueError):
+    except (httpx2.HTTPError, ValueError):
         return False
     return (isinstance(data, dict) and data.get("pid") == owner.pid
             and data.get("index") == index_identity(paths))

@@ -667,3 +667,14 @@ def test_a_live_index_applies_a_batch_under_its_promise_to_load_the_tables(
         (live.root / "pkg/a.py").write_text("def second():\n    return 2\n")
         live.apply(["pkg/a.py"], set(), reconcile=False)
         assert seen == [True] and not live.store.loading_promised
+
+
+def test_a_server_imports_one_http_client() -> None:
+    """The MCP SDK brings httpx2; the owner's health check uses it too. httpx beside it
+    added 4 MB to a server's start (7 where rich is installed, which httpx's command line
+    imports): a server's modules hold neither."""
+    code = ("import sys, mcp_server.commands, mcp_server.serve, mcp_server.owner\n"
+            "print(sorted(m for m in ('httpx', 'httpcore', 'rich') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "[]", out.stdout
