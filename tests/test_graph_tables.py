@@ -291,7 +291,7 @@ def test_reference_positions_are_the_same_ints_for_every_generation(tmp_path: Pa
 
 def test_an_edit_that_keeps_a_files_imports_writes_no_edges_and_no_rank(tmp_path: Path) -> None:
     """An edit leaves a file's imports as they were most of the time: the graph's edges and
-    rank are not written again (the PageRank over every file was ~30 ms of a moby batch),
+    rank are not written again (the PageRank over every file was 19-25 ms of a moby batch),
     and the graph and search tables keep the last generation's edges, ranks and importers
     (`edges_generation`). An edit that changes an import writes both, and every table
     then holds what a build from nothing holds."""

@@ -92,7 +92,7 @@ def _build(index: RepoIndex, cur: duckdb.DuckDBPyConnection) -> dict[str, float]
         _write_edges(cur, edges, only, files)
         _write_rank(cur, layout)
         index.store.set_meta(EDGES_GENERATION, str(index.store.generation))
-    else:  # the same edges, so the same rank: ~30 ms of a moby batch's CPU
+    else:  # the same edges, so the same rank (moby: build_graph 39 -> 14-16 ms a batch)
         _write_snapshot(cur, files)
         if index.store.get_meta(EDGES_GENERATION) is None:  # a graph built before the mark
             index.store.set_meta(EDGES_GENERATION, str(index.store.generation))
