@@ -678,3 +678,46 @@ def test_a_server_imports_one_http_client() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_chunk_texts_read_lately_are_kept_within_a_bound_and_never_another_versions(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Search reads the text of each hit it shows; the same hits come back in later searches.
+    `Store.chunk_texts` keeps what it read (least recently read out first past its bound,
+    emptied by `release_pages`); a file written again gets new chunk ids, so the texts of
+    its new chunks are read, never the kept ones of the old."""
+    from indexer.build import apply_resolved
+    from indexer.store import texts
+    from tests.mcp_helpers import live_over
+
+    files = {f"pkg/m{i}.py": f"def handle_{i}(x):\n    return x + {i}\n" for i in range(6)}
+    with live_over(tmp_path, files) as live:
+        store = live.index.store
+        rows = store.query("SELECT chunk_id, text FROM chunks")
+        ids = [r[0] for r in rows]
+        queries: list[str] = []
+        real = store.query
+        monkeypatch.setattr(store, "query", lambda sql, params=None: queries.append(sql)
+                            or real(sql, params))
+        assert store.chunk_texts(ids) == dict(rows) and len(queries) == 1
+        assert store.chunk_texts(ids[:3]) == {i: dict(rows)[i] for i in ids[:3]}
+        assert len(queries) == 1  # all kept
+        assert store.chunk_texts([10 ** 9]) == {}  # no such chunk
+        monkeypatch.undo()
+        (live.root / "pkg/m1.py").write_text("def handle_1(x):\n    return 'changed'\n")
+        apply_resolved(live.index, ["pkg/m1.py"], set(), live.index_options)
+        new = dict(store.query("SELECT c.chunk_id, c.text FROM chunks c JOIN files f "
+                               "USING (file_id) WHERE f.path = 'pkg/m1.py'"))
+        assert new and not set(new) & set(ids)
+        assert store.chunk_texts(list(new)) == new
+        assert "changed" in "".join(new.values())
+        assert store._texts.chars > 0
+        store.release_pages()
+        assert store._texts.chars == 0
+    small = texts.RecentTexts(100)
+    small.put_many([(1, "a" * 60), (2, "b" * 30)])
+    assert small.get_many([1]) == {1: "a" * 60}  # 1 read last: 2 goes first
+    small.put_many([(3, "c" * 30)])
+    assert small.get_many([1, 2, 3]) == {1: "a" * 60, 3: "c" * 30} and small.chars == 90
+    small.put_many([(4, "d" * 101)])  # longer than the bound: not kept
+    assert small.get_many([4]) == {} and small.chars == 90

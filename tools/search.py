@@ -426,11 +426,7 @@ def _has_vectors(ctx: LiveIndex) -> bool:
 
 
 def _load_text(ctx: LiveIndex, ids: Sequence[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = ctx.index.store.query(
-        "SELECT chunk_id, text FROM chunks WHERE list_contains(?, chunk_id)", [list(ids)])
-    return {r[0]: r[1] for r in rows}
+    return ctx.index.store.chunk_texts(list(ids)) if ids else {}
 
 
 def _graph_prior(tables: SearchTables, paths: Sequence[str]) -> dict[str, float]:
