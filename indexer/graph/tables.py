@@ -95,8 +95,7 @@ def build_tables(store: Store, key: tuple[int, str | None],
     whole while no write of them came between (meta `edges_generation`, `indexer.graph.build`:
     an edit that leaves a file's imports as they were writes neither)."""
     mark = store.get_meta(EDGES_GENERATION)
-    same_edges = last is not None and mark is not None and last.edges_mark == mark
-    if last is not None and same_edges:
+    if last is not None and mark is not None and last.edges_mark == mark:
         out_edges, in_file, in_dir, rank = last.out_edges, last.in_file, last.in_dir, last.rank
     else:
         read_out, read_in_file, read_in_dir = _load_edges(store, last)
