@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from indexer.live import LiveIndex
-from indexer.store import Store
+from indexer.store import EDGES_GENERATION, Store
 from indexer.summaries import Built, Sampler, attach_llm, read_summaries
 from tools.budget import MAX_MAX_TOKENS, fit_answer
 from tools.errors import ToolError
@@ -146,14 +146,20 @@ def _dirs_above(path: str) -> list[str]:
 
 def _all_relations(ctx: LiveIndex) -> _Relations:
     """Every directory's depends-on / used-by / external counters, computed in one pass over
-    `file_edges` and kept per store and graph generation (a query per directory cost
-    3-5 ms on moby; a root summary shows ~20 directories).
+    `file_edges` and kept per store until the edges are written again (a query per
+    directory cost 3-5 ms on moby; a root summary shows ~20 directories). The edges' mark
+    (meta `edges_generation`, `indexer.graph.build`) moves only when `file_edges` is
+    written: an edit that keeps its file's imports leaves it, and the counters stay (kept
+    per store generation, they were counted again from every edge by the first
+    `summarize_dir` after each batch of edits: docs/benchmarks.md, "Load").
 
     An edge counts for directory d when exactly one of its ends lies under d: its source
     (d depends on the target, or on an external module) or its target (d is used by the
     source). The target of a Go import is a package directory, which lies under itself."""
     store = ctx.index.store
-    key = (store.generation, store.get_meta("graph_generation"))
+    mark = store.get_meta(EDGES_GENERATION)
+    key: tuple[object, ...] = ((EDGES_GENERATION, mark) if mark is not None
+                               else (store.generation, store.get_meta("graph_generation")))
     with _REL_LOCK:
         hit = _REL_CACHE.get(store)
         if hit is not None and hit[0] == key:

@@ -31,6 +31,7 @@ import posixpath
 import re
 import threading
 import time
+import weakref
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -184,8 +185,18 @@ def summarize(
     return built, todo
 
 
-def _all_hashes(store: Store, _key: object) -> dict[str, str]:
+def _all_hashes(store: Store, key: tuple[int, str | None]) -> dict[str, str]:
+    written = _WRITTEN.get(store)
+    if written is not None and written[0] == key[0]:
+        return written[1]  # the refresh after this generation's write hashed them
     return subtree_hashes(store.query("SELECT path, content_hash FROM files"))
+
+
+# The whole tree's subtree hashes the last refresh computed (`build_summaries`), with the
+# store generation whose files they hash: a read of that generation takes them instead of
+# hashing every file again (moby: the first `summarize_dir` after each batch of edits did)
+_WRITTEN: weakref.WeakKeyDictionary[Store, tuple[int, dict[str, str]]] = (
+    weakref.WeakKeyDictionary())
 
 
 # every directory's subtree hash, per store generation: a directory's hash depends on its
@@ -237,10 +248,14 @@ def _build(store: Store, root: Path, path: str, *, save: bool,
     the others built, deepest first, and saved when `save`."""
     cur = store.reader()
     where, params = _under(path)
+    before = _generation(cur)
     rows = cur.execute(
         f"SELECT f.path, f.content_hash FROM files f WHERE {where}", params
     ).fetchall()
-    hashes = _under_path(subtree_hashes(rows), path)
+    every = subtree_hashes(rows)
+    if not path and before is not None and _generation(cur) == before:  # one generation's files
+        _WRITTEN[store] = (before, every)
+    hashes = _under_path(every, path)
     cached = _load_cached(store, hashes)
     if known is not None:
         cached |= known(hashes, cached)
@@ -257,6 +272,11 @@ def _build(store: Store, root: Path, path: str, *, save: bool,
         if save:
             _save(store, [built[d] for d in todo])
     return built, todo
+
+
+def _generation(cur: duckdb.DuckDBPyConnection) -> int | None:
+    row = cur.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+    return None if row is None else int(row[0])
 
 
 class _ReadBuilt:
