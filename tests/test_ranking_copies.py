@@ -12,7 +12,7 @@ from tests.mcp_helpers import live_over
 from tools.duplicates import collapse
 from tools.search import search_code
 from tools.status import index_status
-from tools.vendored import vendored_roots
+from tools.vendored import is_vendored, vendored_roots
 
 ADAPTER = '''def send_request(conn, request, retries):
     """Send the request on the pooled connection, retrying connection errors."""
@@ -82,6 +82,18 @@ def test_vendoring_is_recognised_by_content_and_folder_name_but_not_in_a_monorep
         "lib/vendor": "folder named vendor",
         "pkg/_compat": "own setup.py inside package pkg",
         "pkg/extra": "own _version.py inside package pkg"}
+
+
+def test_a_path_is_vendored_when_a_directory_above_it_is_a_vendored_root() -> None:
+    roots = {"vendor": "folder named vendor", "src/pkg/_vendor/six": "own six.py",
+             "a/b": "own __version__ inside package a"}
+    yes = ["vendor/x.go", "vendor/github.com/y/z.go", "src/pkg/_vendor/six/moves/m.py",
+           "a/b/c.py", "a/b/d/e.py"]
+    no = ["vendor.go", "vendorx/y.go", "src/pkg/_vendor/sixth.py", "src/pkg/_vendor/six.py",
+          "a/bc/d.py", "a/b", "a/c.py", "x/vendor", "top.py", ""]
+    assert [p for p in yes if not is_vendored(p, roots)] == []
+    assert [p for p in no if is_vendored(p, roots)] == []
+    assert not is_vendored("vendor/x.go", {})
 
 
 def test_near_identical_copies_collapse_into_one_hit_that_lists_the_others(

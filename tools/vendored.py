@@ -67,7 +67,17 @@ def vendored_roots(paths: Iterable[str], versioned_inits: Iterable[str]) -> dict
 
 
 def is_vendored(path: str, roots: Mapping[str, str]) -> bool:
-    return any(a in roots for a in _ancestors(path)) if roots else False
+    """Whether a directory above `path` is one of the vendored `roots`. Asked of every
+    search candidate: its directories are the prefixes before each "/" (moby's paths with
+    its `vendor/` root: 0.8-0.9 us a path, 2.4-2.7 us through `_ancestors`' list)."""
+    if not roots:
+        return False
+    cut = path.find("/")
+    while cut > 0:
+        if path[:cut] in roots:
+            return True
+        cut = path.find("/", cut + 1)
+    return False
 
 
 def _load(store: Store, _key: tuple[int, str | None]) -> dict[str, str]:
