@@ -13,7 +13,10 @@ by `--time-limit`.
 `--edits-per-s N` rewrites source files (`--edit-files`, Go files of moby, round-robin, a
 changing trailing comment) N times a second while the clients run; the server then watches
 files and re-indexes them as it serves. The server's RSS is read before the calls, right
-after them, and `--settle` seconds later (memory must come back once the edits stop).
+after them, and `--settle` seconds later (memory must come back once the edits stop); with
+edits, also `--settle` seconds after the server reports the edits' work done (`after_idle`,
+`idle_after_settle_s`: no pending file, no lexical compaction running or waiting, from its
+`/metrics`), since the compaction that follows the edits may run at the first reading.
 
 Clients behave as a well-mannered MCP client should under the server's backpressure: a 429
 (rate limit) or 503 (too many calls in flight) is retried after its Retry-After, at most
@@ -215,6 +218,30 @@ async def _wait_ready(root: Path, index_dir: Path, proc: subprocess.Popen[bytes]
                 await anyio.sleep(0.1)  # polling a subprocess we do not control
 
 
+_IDLE_GAUGES = ("sextant_index_pending_files", "sextant_lexical_compaction_running",
+                "sextant_lexical_deleted_docs")
+
+
+async def _wait_idle(url: str, limit: float) -> float | None:
+    """Seconds until the server has no work left from the edits (no pending file, no
+    lexical compaction running or waiting: its `/metrics` gauges all 0), read every half
+    second; None when that took longer than `limit`. A compaction starts once writes have
+    been quiet a while (up to 8x the last one's duration, `indexer.live.compaction`), so a
+    reading a fixed time after the edits may fall inside one."""
+    base = url.rsplit("/mcp", 1)[0]
+    started = time.perf_counter()
+    with anyio.move_on_after(limit):
+        async with httpx2.AsyncClient(timeout=10) as http:
+            while True:
+                text = (await http.get(f"{base}/metrics")).text
+                values = {line.split()[0]: line.split()[1] for line in text.splitlines()
+                          if line.startswith(_IDLE_GAUGES)}
+                if len(values) == len(_IDLE_GAUGES) and all(v == "0" for v in values.values()):
+                    return time.perf_counter() - started
+                await anyio.sleep(0.5)  # polling a subprocess we do not control
+    return None
+
+
 def _cpu_s(pid: int) -> float | None:
     """The process's CPU time so far (user + system), in seconds."""
     try:
@@ -329,6 +356,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             rss["after_calls"] = _rss_kb(proc.pid, "VmRSS")
             await anyio.sleep(args.settle)  # the last edits are indexed; memory settles
             rss["after_settle"] = _rss_kb(proc.pid, "VmRSS")
+            idle_s = await _wait_idle(url, 180) if files else 0.0
+            if idle_s is not None:  # the edits' work done, then a settle as long
+                await anyio.sleep(args.settle)
+                rss["after_idle"] = _rss_kb(proc.pid, "VmRSS")
             alive = proc.poll() is None
             peak = _rss_kb(proc.pid)
         finally:
@@ -336,7 +367,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         report = _summary(res, wall, timed_out, args, peak)
         calls = sum(len(v) for v in res.latencies.values())
         report["cpu"] = cpu_per_call(*cpu_used, calls=calls, clients=args.clients)
-        report.update(server_rss_now_kb=rss, edits_per_s=args.edits_per_s,
+        report.update(server_rss_now_kb=rss, idle_after_settle_s=idle_s,
+                      edits_per_s=args.edits_per_s,
                       edit_files=len(files), load_average=os.getloadavg())
         if probe is not None:
             report["gil_wait_ms"] = gil_waits(probe, started_at, ended_at)

@@ -105,3 +105,10 @@ def _index_gauges(ctx: LiveIndex) -> Iterable[str]:
         yield f"# HELP sextant_index_{name} Index size: {name.replace('_', ' ')}."
         yield f"# TYPE sextant_index_{name} gauge"
         yield f"sextant_index_{name} {value}"
+    yield ("# HELP sextant_lexical_deleted_docs Deleted documents the lexical statistics count "
+           "until a compaction drops them.")
+    yield "# TYPE sextant_lexical_deleted_docs gauge"
+    yield f"sextant_lexical_deleted_docs {ctx.lexical.deleted_docs()}"
+    yield "# HELP sextant_lexical_compaction_running Whether a lexical compaction runs now."
+    yield "# TYPE sextant_lexical_compaction_running gauge"
+    yield f"sextant_lexical_compaction_running {int(ctx.compactor.running)}"

@@ -124,6 +124,20 @@ async def test_metrics_are_prometheus_text_with_tool_latency_and_index_sizes(
     assert 'sextant_tool_call_seconds_count{tool="search_code"} 1' in text
     assert "sextant_index_files 1" in text and "sextant_index_chunks" in text
     assert "sextant_index_vectors 0" in text
+    assert "sextant_lexical_deleted_docs 0" in text
+    assert "sextant_lexical_compaction_running 0" in text
+
+
+async def test_the_load_test_reads_memory_once_the_metrics_say_the_servers_work_is_done(
+        small_index: tuple[Path, Path]) -> None:
+    from evals.load_test import _wait_idle
+
+    async with http_served(settings_for(small_index)) as (base, runtime):
+        assert runtime.live is not None
+        runtime.live.compactor.running = True  # as while a compaction rebuilds
+        assert await _wait_idle(base + "/mcp", 2.0) is None
+        runtime.live.compactor.running = False
+        assert await _wait_idle(base + "/mcp", 60.0) is not None
 
 
 def test_a_non_loopback_bind_without_a_token_refuses_to_start(tmp_path: Path) -> None:
