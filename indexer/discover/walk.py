@@ -85,7 +85,10 @@ class WalkOptions:
 @dataclass(frozen=True, slots=True)
 class FileEntry:
     path: str  # POSIX, relative to the root
-    abs_path: Path
+    # as the walk found it (a str: a Path made for every file interned each of its parts,
+    # and a walk of moby's tree grew the interpreter's table of interned strings by 3.8 MB;
+    # the walk's CPU 80-83 -> 64-65 ms)
+    abs_path: str | Path
     size: int
     mtime_ns: int
     known_hash: str | None = None  # the content hash indexed under this path, if any
@@ -345,7 +348,7 @@ class _Walker:
             return SkippedFile(child, SkipReason.SPECIAL, _file_type(st.st_mode))
         if st.st_size > self.opts.max_file_bytes:
             return _too_large(child, st.st_size, self.opts)
-        return FileEntry(child, Path(abs_path), st.st_size, st.st_mtime_ns)
+        return FileEntry(child, abs_path, st.st_size, st.st_mtime_ns)
 
 
 # --- single paths (the watcher) ----------------------------------------------------------
