@@ -84,6 +84,38 @@ def test_vendoring_is_recognised_by_content_and_folder_name_but_not_in_a_monorep
         "pkg/extra": "own _version.py inside package pkg"}
 
 
+def test_vendored_roots_are_found_again_only_when_a_path_or_an_init_changes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tools import vendored as module
+
+    files = {"web/__init__.py": "", "web/adapters.py": "def send():\n    return 1\n",
+             "web/packages/__init__.py": "", "web/packages/urllib3/__init__.py": "x = 1\n",
+             "web/packages/urllib3/pool.py": "def urlopen():\n    return 2\n"}
+    with live_over(tmp_path, files) as live:
+        store, root = live.index.store, live.root
+        first = module.vendored(store)
+        assert first == {}
+        scans: list[int] = []
+        real = module._versioned
+
+        def counted(store_: object, inits: dict[str, int]) -> list[str]:
+            scans.append(len(inits))
+            return real(store, inits)
+
+        monkeypatch.setattr(module, "_versioned", counted)
+        (root / "web/adapters.py").write_text(files["web/adapters.py"] + "# edited\n")
+        live.apply(["web/adapters.py"], set(), False)
+        assert module.vendored(store) is first and scans == []
+        (root / "web/packages/urllib3/__init__.py").write_text('__version__ = "1.26"\n')
+        live.apply(["web/packages/urllib3/__init__.py"], set(), False)
+        assert module.vendored(store) == {
+            "web/packages/urllib3": "own __version__ inside package web"}
+        assert scans == [3]
+        (root / "web/packages/urllib3/util.py").write_text("def parse():\n    return 3\n")
+        live.apply(["web/packages/urllib3/util.py"], set(), False)
+        assert "web/packages/urllib3" in module.vendored(store) and scans == [3, 3]
+
+
 def test_a_path_is_vendored_when_a_directory_above_it_is_a_vendored_root() -> None:
     roots = {"vendor": "folder named vendor", "src/pkg/_vendor/six": "own six.py",
              "a/b": "own __version__ inside package a"}
