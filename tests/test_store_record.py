@@ -160,27 +160,34 @@ def test_bulk_load_lowers_and_restores_duckdb_settings(tmp_path: Path) -> None:
 
 
 def test_meta_reads_are_cached_and_every_write_is_seen(tmp_path: Path, monkeypatch) -> None:
+    """A write of meta keeps the cached rows it did not write and caches the ones it did (a
+    batch of edits writes a few keys: the first calls after it read none again); a write
+    that failed forgets them all."""
     store = Store(tmp_path / "s.duckdb")
     try:
         start = store.generation
+        store.set_meta("graph_generation", "3")
         calls: list[str] = []
         real = store.query_one
         monkeypatch.setattr(store, "query_one", lambda sql, params=None: (
             calls.append(sql), real(sql, params))[1])
         assert store.generation == start and not calls  # read once above, kept
-        store.set_meta("probe", "1")  # any write drops what was kept
-        assert store.generation == start and store.generation == start
-        assert len(calls) == 1  # read again once, then from memory
+        store.set_meta("probe", "1")
+        assert store.generation == start and store.get_meta("probe") == "1"
+        assert store.get_meta("graph_generation") == "3" and not calls
         with store.transaction():
             pass
         assert store.generation == start + 1  # a committed write is seen at once
+        assert store.get_meta("probe") == "1" and not calls
         store.set_meta("graph_generation", "7")
-        assert store.get_meta("graph_generation") == "7"
+        assert store.get_meta("graph_generation") == "7" and not calls
         try:
             with store.transaction():
                 raise RuntimeError("rolled back")
         except RuntimeError:
             pass
         assert store.generation == start + 1  # a rolled-back write leaves it unchanged
+        assert store.get_meta("graph_generation") == "7" and len(calls) == 2  # read again
+        assert real("SELECT value FROM meta WHERE key='generation'") == (str(start + 1),)
     finally:
         store.close()

@@ -309,14 +309,17 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One write transaction; commits and bumps the generation on success."""
+        """One write transaction; commits and bumps the generation on success. The body
+        writes no meta row (`set_meta` does, on its own)."""
+        committed: str | None = None
         try:
             with self._write_lock, atomic(self._con) as con:
                 yield con
-                gen = _generation_of(con)
-                con.execute("UPDATE meta SET value=? WHERE key='generation'", [str(gen + 1)])
+                bumped = str(_generation_of(con) + 1)
+                con.execute("UPDATE meta SET value=? WHERE key='generation'", [bumped])
+            committed = bumped
         finally:
-            self._meta_changed()
+            self._meta_changed(None if committed is None else {"generation": committed})
 
     @contextmanager
     def bulk_load(self) -> Iterator[None]:
@@ -386,18 +389,28 @@ class Store:
         return value
 
     def set_meta(self, key: str, value: str) -> None:
+        written = False
         try:
             with self._write_lock:
                 self._con.execute(
                     "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
                     "value=excluded.value", [key, value])
+                written = True
         finally:
-            self._meta_changed()
+            self._meta_changed({key: value} if written else None)
 
-    def _meta_changed(self) -> None:
+    def _meta_changed(self, written: dict[str, str] | None = None) -> None:
+        """After a write of meta: `written`, the only rows it changed, with their values,
+        replace theirs in the cache and the others stay; None forgets them all (forgetting
+        all after every write made the first calls after a batch of edits read the keys
+        again, a query each). Reads that began before it do not cache what they read (the
+        epoch)."""
         with self._meta_lock:
             self._meta_epoch += 1
-            self._meta_cache.clear()
+            if written is None:
+                self._meta_cache.clear()
+            else:
+                self._meta_cache.update(written)
 
     @property
     def generation(self) -> int:
