@@ -342,3 +342,32 @@ def test_an_edit_that_keeps_a_files_imports_writes_no_edges_and_no_rank(tmp_path
         read = lookup.build_search_tables(store, (store.generation, None), None)
         assert search3.rank == read.rank and search3.importers == read.importers
         assert "pkg/lone.py" in search3.importers["pkg/m00.py"]
+
+
+def test_an_update_keeps_the_resolvers_of_names_whose_definitions_stayed(
+        tmp_path: Path) -> None:
+    """A name's resolver (`refgraph.Candidates`, built on first use) depends on its
+    definitions only: an update keeps those of names no changed file defines (expand's
+    first call after each batch of edits built ~300 again on moby) and builds the others
+    anew; every resolver still holds what a read from nothing holds."""
+    from indexer.build import apply_resolved
+    from indexer.graph.tables import build_tables
+    from tests.mcp_helpers import live_over
+
+    files = {"pkg/a.py": "def alpha():\n    return 1\n",
+             "pkg/b.py": "from pkg.a import alpha\n\n\ndef beta():\n    return alpha()\n",
+             "pkg/c.py": "def gamma():\n    return 2\n"}
+    files |= {f"pkg/f{i:02d}.py": f"def f{i}():\n    return {i}\n" for i in range(12)}
+    with live_over(tmp_path, files) as live:  # one changed file of 15: an update
+        store, root = live.index.store, live.root
+        first = graph_tables.graph_tables(store, wait=True)
+        alpha, gamma = first.resolver("alpha"), first.resolver("gamma")
+        (root / "pkg/c.py").write_text("def gamma():\n    return 3\n\n\ndef delta():\n"
+                                       "    return 4\n")
+        apply_resolved(live.index, ["pkg/c.py"], set(), live.index_options)
+        second = graph_tables.graph_tables(store, wait=True)
+        assert second is not first and second.resolver("alpha") is alpha
+        assert second.resolver("gamma") is not gamma  # its file was written again
+        whole = build_tables(store, second.key, None)
+        for name in ("alpha", "beta", "gamma", "delta", "missing"):
+            assert second.resolver(name).defs == whole.resolver(name).defs

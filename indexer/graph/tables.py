@@ -115,11 +115,18 @@ def build_tables(store: Store, key: tuple[int, str | None],
     dir_files: dict[str, list[str]] = defaultdict(list)
     for path in sorted(names):
         dir_files[posixpath.dirname(path)].append(path)
+    candidates: dict[str, refgraph.Candidates] = {}
     if last is not None:  # what is read again stays the last generation's (`same_rows`)
         keep_equal(file_ids, last.file_ids)
+        # a name's resolver is built from its definitions alone: kept while they are the
+        # same list (an update keeps the lists of the names no changed file defines);
+        # `copy` is one step for other threads, which add to the last tables' resolvers
+        candidates = {n: c for n, c in last.candidates.copy().items()
+                      if defs.get(n) is last.defs.get(n)}
     return GraphTables(
         key, out_edges, in_file, in_dir, refs, names, top_names,
-        dict(dir_files), rank, defs, by_qualname, file_ids=file_ids, edges_mark=mark,
+        dict(dir_files), rank, defs, by_qualname, candidates=candidates, file_ids=file_ids,
+        edges_mark=mark,
     )
 
 
