@@ -189,7 +189,8 @@ def test_summaries_saved_by_an_older_version_are_built_again_keeping_their_llm_s
 def test_reads_hash_the_tree_once_per_generation_and_follow_every_edit(
         small: LiveIndex, monkeypatch: pytest.MonkeyPatch) -> None:
     """summarize_dir hashed its subtree's files on every call (77 of its 100 ms on moby's
-    `daemon`); the hashes are now kept per store generation, and an edit still shows."""
+    `daemon`); the hashes are now kept per store generation (the first read takes those
+    the refresh computed for it, when it did), and an edit still shows."""
     from indexer.summaries import build
 
     store, root = small.index.store, small.root
@@ -198,8 +199,9 @@ def test_reads_hash_the_tree_once_per_generation_and_follow_every_edit(
     monkeypatch.setattr(build, "subtree_hashes",
                         lambda rows: hashed.append(1) or real(rows))
     first = build.read_summaries(store, root, "pkg")
+    once = len(hashed)
     again = build.read_summaries(store, root, "")
-    assert len(hashed) == 1, "a second read of the same generation hashed the tree again"
+    assert once <= 1 and len(hashed) == once, "a second read of a generation hashed again"
     assert first["pkg"] == again["pkg"] and first["pkg/util"] == again["pkg/util"]
     assert first == {d: b for d, b in summarize(store, root, "pkg")[0].items()}
     (root / "pkg/core.py").write_text("def greet(name):\n    return name\n")

@@ -98,15 +98,16 @@ def _load(store: Store, _key: tuple[int, str | None]) -> _Roots:
     edits made the first search after it scan every chunk's text for `__version__` (moby:
     52-59 ms of wall time, 37-50 ms of the caller's CPU; now 2-4 ms to learn that the last
     ones hold, and a load from nothing reads only the `__init__.py` files' chunks)."""
-    with store.snapshot() as cur:  # one generation's files
-        count, mix = cur.execute(
-            "SELECT count(*), coalesce(bit_xor(hash(path)), 0) FROM files").fetchall()[0]
-        inits = dict(cur.execute(
-            "SELECT path, file_id FROM files WHERE ends_with(path, '/__init__.py')").fetchall())
-        last = _CACHE.last(store)
-        if last is not None and last.paths == (count, mix) and last.inits == inits:
-            return last
-        paths = [p for (p,) in cur.execute("SELECT path FROM files").fetchall()]
+    # (separate reads: a write between them leaves a mix the next generation's load finds
+    # changed and reads again)
+    count, mix = store.query_one(
+        "SELECT count(*), coalesce(bit_xor(hash(path)), 0) FROM files") or (0, 0)
+    inits = dict(store.query(
+        "SELECT path, file_id FROM files WHERE ends_with(path, '/__init__.py')"))
+    last = _CACHE.last(store)
+    if last is not None and last.paths == (count, mix) and last.inits == inits:
+        return last
+    paths = [p for (p,) in store.query("SELECT path FROM files")]
     return _Roots(vendored_roots(paths, _versioned(store, inits)), (count, mix), inits)
 
 
