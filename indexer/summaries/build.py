@@ -192,9 +192,11 @@ def _all_hashes(store: Store, key: tuple[int, str | None]) -> dict[str, str]:
     return subtree_hashes(store.query("SELECT path, content_hash FROM files"))
 
 
-# The whole tree's subtree hashes the last refresh computed (`build_summaries`), with the
-# store generation whose files they hash: a read of that generation takes them instead of
-# hashing every file again (moby: the first `summarize_dir` after each batch of edits did)
+# The whole tree's subtree hashes last computed by a build of the root (the live index's
+# refresh after each write, `build_summaries`, or a read that built the root's summary),
+# with the store generation whose files they hash: a read of that generation takes them
+# instead of hashing every file again (moby: the first `summarize_dir` after each batch of
+# edits did)
 _WRITTEN: weakref.WeakKeyDictionary[Store, tuple[int, dict[str, str]]] = (
     weakref.WeakKeyDictionary())
 
