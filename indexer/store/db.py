@@ -315,7 +315,7 @@ class Store:
         try:
             with self._write_lock, atomic(self._con) as con:
                 yield con
-                bumped = str(_generation_of(con) + 1)
+                bumped = str(generation_of(con) + 1)
                 con.execute("UPDATE meta SET value=? WHERE key='generation'", [bumped])
             committed = bumped
         finally:
@@ -434,7 +434,7 @@ class Store:
             removed = self._delete_paths(con, delete_paths)
             if not records:
                 return [], removed
-            gen = _generation_of(con) + 1
+            gen = generation_of(con) + 1
             n = len(records)
             file_ids = [r[0] for r in con.execute(
                 "SELECT nextval('file_ids') FROM range(?)", [n]).fetchall()]
@@ -618,7 +618,8 @@ def _batch_columns(
     }
 
 
-def _generation_of(con: duckdb.DuckDBPyConnection) -> int:
+def generation_of(con: duckdb.DuckDBPyConnection) -> int:
+    """The store's generation as `con` sees it (a reader's statement, a transaction)."""
     row = con.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
     if row is None:
         raise StoreCorrupt("the store has no generation row")

@@ -40,7 +40,7 @@ from typing import Any
 
 from indexer.core import duckdb
 from indexer.graph import private_cursor
-from indexer.store import GenerationCache, Store, atomic, text_column
+from indexer.store import GenerationCache, Store, atomic, generation_of, text_column
 from indexer.summaries import FACTS_FORMAT
 from indexer.summaries.facts import entry_points, key_symbols, readme_lead
 
@@ -250,12 +250,12 @@ def _build(store: Store, root: Path, path: str, *, save: bool,
     the others built, deepest first, and saved when `save`."""
     cur = store.reader()
     where, params = _under(path)
-    before = _generation(cur)
+    before = generation_of(cur)
     rows = cur.execute(
         f"SELECT f.path, f.content_hash FROM files f WHERE {where}", params
     ).fetchall()
     every = subtree_hashes(rows)
-    if not path and before is not None and _generation(cur) == before:  # one generation's files
+    if not path and generation_of(cur) == before:  # the files of one generation
         _WRITTEN[store] = (before, every)
     hashes = _under_path(every, path)
     cached = _load_cached(store, hashes)
@@ -274,11 +274,6 @@ def _build(store: Store, root: Path, path: str, *, save: bool,
         if save:
             _save(store, [built[d] for d in todo])
     return built, todo
-
-
-def _generation(cur: duckdb.DuckDBPyConnection) -> int | None:
-    row = cur.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-    return None if row is None else int(row[0])
 
 
 class _ReadBuilt:
