@@ -129,5 +129,6 @@ _CACHE: GenerationCache[_Roots] = GenerationCache(_load)
 
 
 def vendored(store: Store) -> dict[str, str]:
-    """The vendored roots of the index (recomputed when the index changes)."""
+    """The vendored roots of the index (read again when a path comes or goes or an
+    `__init__.py` changes: `_load`)."""
     return _CACHE.get(store).roots
