@@ -250,12 +250,12 @@ def _build(store: Store, root: Path, path: str, *, save: bool,
     the others built, deepest first, and saved when `save`."""
     cur = store.reader()
     where, params = _under(path)
-    before = generation_of(cur)
+    before = None if path else generation_of(cur)  # only a build of the root is kept
     rows = cur.execute(
         f"SELECT f.path, f.content_hash FROM files f WHERE {where}", params
     ).fetchall()
     every = subtree_hashes(rows)
-    if not path and generation_of(cur) == before:  # the files of one generation
+    if before is not None and generation_of(cur) == before:  # the files of one generation
         _WRITTEN[store] = (before, every)
     hashes = _under_path(every, path)
     cached = _load_cached(store, hashes)
