@@ -13,6 +13,7 @@ from indexer.build.pipeline import index_repository
 from indexer.disk.repo import IndexPaths, RepoIndex
 from indexer.graph import refs as refgraph
 from indexer.graph import tables as graph_tables
+from indexer.graph.refcols import RefColumns
 from indexer.graph.refs import Candidates, Definition, definition, resolve_use
 from indexer.live import LiveIndex
 from tests.traced import traced_bytes
@@ -219,10 +220,12 @@ def test_reference_columns_number_each_value_as_its_rank(ctx: LiveIndex) -> None
             con.execute("DELETE FROM refs WHERE name IS NULL OR kind IS NULL")
 
 
-def test_tables_updated_after_edits_equal_tables_read_whole(tmp_path: Path) -> None:
-    """A reload keeps the last generation's definitions of the files an update left alone
-    and reads the others (`build_tables`): the same tables as a read of everything, through
-    edits, a new file, a deleted one and a name defined in more files than a name keeps."""
+def test_tables_updated_after_edits_equal_tables_read_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reload keeps the last generation's definitions and references of the files an
+    update left alone and reads the others (`build_tables`, `update_refs`): the same tables
+    as a read of everything, through edits, a new file, a deleted one, names and scopes
+    that come and go, and a name defined in more files than a name keeps."""
     from indexer.build import apply_resolved
     from indexer.graph.tables import build_tables
     from tests.mcp_helpers import live_over
@@ -231,9 +234,15 @@ def test_tables_updated_after_edits_equal_tables_read_whole(tmp_path: Path) -> N
     files = {f"pkg/m{i:02d}.py": f"def run():\n    return {i}\n\n\nclass C{i}:\n"
              f"    def run(self):\n        return run()\n" for i in range(many)}
     files["pkg/util.py"] = "def helper():\n    return 1\n"
+    files["pkg/gone.py"] = "class Gone:\n    def only_here(self):\n        return zz_callee(1)\n"
     with live_over(tmp_path, files) as live:
         store, root = live.index.store, live.root
         before = graph_tables.graph_tables(store)
+        assert "zz_callee" in before.refs.names
+        whole_reads: list[int] = []
+        read_refs = graph_tables.read_refs
+        monkeypatch.setattr(graph_tables, "read_refs",
+                            lambda cur: whole_reads.append(1) or read_refs(cur))
 
         def whole() -> graph_tables.GraphTables:
             return build_tables(store, (store.generation, None), None)
@@ -242,16 +251,23 @@ def test_tables_updated_after_edits_equal_tables_read_whole(tmp_path: Path) -> N
             assert a.names == b.names and a.top_names == b.top_names
             assert a.by_qualname == b.by_qualname and a.dir_files == b.dir_files
             assert a.defs == b.defs and a.file_ids == b.file_ids
+            _same_refs(a.refs, b.refs)
 
         (root / "pkg/m03.py").write_text("def run():\n    return 'changed'\n\n\ndef extra():\n"
-                                         "    pass\n")
-        (root / "pkg/new.py").write_text("def run():\n    return 'new'\n")
+                                         "    aaa_first(run())\n")
+        (root / "pkg/new.py").write_text("def run():\n    return 'new'\n\n\nclass New:\n"
+                                         "    def go(self):\n        return zzz_last(run)\n")
         (root / "pkg/m00.py").unlink()
-        apply_resolved(live.index, ["pkg/m03.py", "pkg/new.py", "pkg/m00.py"], set(),
-                       live.index_options)
+        (root / "pkg/gone.py").unlink()
+        apply_resolved(live.index, ["pkg/m03.py", "pkg/new.py", "pkg/m00.py", "pkg/gone.py"],
+                       set(), live.index_options)
         after = graph_tables.graph_tables(store)
         assert after is not before and after.file_ids != before.file_ids
+        assert not whole_reads  # the references updated, not read whole
         same(after, whole())
+        assert "zz_callee" not in after.refs.names and "pkg/gone.py" not in after.refs.paths
+        assert {"aaa_first", "zzz_last"} <= set(after.refs.names)
+        assert after.refs.scope_names("pkg/new.py", "New.go") == {"zzz_last"}
         assert "pkg/m00.py" not in after.names and "extra" in after.names["pkg/m03.py"]
         runs = after.defs["run"]
         assert len(runs) == refgraph.MAX_CANDIDATES
@@ -262,6 +278,19 @@ def test_tables_updated_after_edits_equal_tables_read_whole(tmp_path: Path) -> N
         (root / "pkg/util.py").write_text("def helper():\n    return 2\n")
         apply_resolved(live.index, ["pkg/util.py"], set(), live.index_options)
         same(graph_tables.graph_tables(store), whole())
+
+
+def _same_refs(a: RefColumns, b: RefColumns) -> None:
+    """Reference columns equal column for column (an update's and a whole read's)."""
+    import numpy as np
+
+    assert (a.paths, a.kinds, a.scopes, a.names) == (b.paths, b.kinds, b.scopes, b.names)
+    assert (a.path_id, a.name_id, a.scope_id, a.dir_paths) == (
+        b.path_id, b.name_id, b.scope_id, b.dir_paths)
+    for col in ("line", "kind", "scope", "name", "path_start", "by_name", "name_start",
+                "pair_name", "pair_start"):
+        x, y = getattr(a, col), getattr(b, col)
+        assert x.dtype == y.dtype and np.array_equal(x, y), col
 
 
 def test_reference_positions_are_the_same_ints_for_every_generation(tmp_path: Path) -> None:

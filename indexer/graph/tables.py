@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from indexer.graph import refs as refgraph
-from indexer.graph.refcols import RefColumns, load_refs
+from indexer.graph.refcols import RefColumns, read_refs, update_refs
 from indexer.graph.refs import Definition
 from indexer.store import EDGES_GENERATION, GenerationCache, Store, keep_equal, same_rows
 
@@ -89,7 +89,8 @@ def build_tables(store: Store, key: tuple[int, str | None],
                  last: GraphTables | None) -> GraphTables:
     """The tables of `store`'s generation. The definitions of the files unchanged since
     `last` (a file written again has a new file id) are `last`'s, the others read: reading
-    all of moby's 26k on every batch of edits was 40% of the graph tables' reload. What is
+    all of moby's 26k on every batch of edits was 40% of the graph tables' reload; so are
+    their references (`update_refs`), read with the file ids in one snapshot. What is
     read again is the last generation's object (`same_rows`): the unchanged edges and
     definitions are not copied beside themselves. The edges and the rank are `last`'s
     whole while no write of them came between (meta `edges_generation`, `indexer.graph.build`:
@@ -101,14 +102,13 @@ def build_tables(store: Store, key: tuple[int, str | None],
         read_out, read_in_file, read_in_dir = _load_edges(store, last)
         out_edges, in_file, in_dir = dict(read_out), dict(read_in_file), dict(read_in_dir)
         rank = _load_rank(store, last)
-    refs = load_refs(store)
-    file_ids: dict[str, int] = {_intern(p): f
-                                for p, f in store.query("SELECT path, file_id FROM files")}
-    changed = None if last is None or not last.file_ids else {
-        p for p in last.file_ids.keys() | file_ids.keys()
-        if last.file_ids.get(p) != file_ids.get(p)}
-    if last is not None and changed is not None and len(changed) <= UPDATE_AT_MOST * max(
-            len(file_ids), 1):
+    with store.snapshot() as cur:  # the references of the files these ids name
+        file_ids: dict[str, int] = {_intern(p): f for p, f in cur.execute(
+            "SELECT path, file_id FROM files").fetchall()}
+        changed = _changed(last, file_ids)
+        refs = (read_refs(cur) if last is None or changed is None
+                else update_refs(cur, last.refs, changed, file_ids))
+    if last is not None and changed is not None:
         names, top_names, defs, by_qualname = _definitions_updated(store, last, changed, file_ids)
     else:
         names, top_names, defs, by_qualname = _definitions_read(store, last)
@@ -128,6 +128,16 @@ def build_tables(store: Store, key: tuple[int, str | None],
         dict(dir_files), rank, defs, by_qualname, candidates=candidates, file_ids=file_ids,
         edges_mark=mark,
     )
+
+
+def _changed(last: GraphTables | None, file_ids: dict[str, int]) -> set[str] | None:
+    """The paths whose file id differs from `last`'s (written again, added or gone); None
+    when there is no `last` or more changed than an update is worth (`UPDATE_AT_MOST`)."""
+    if last is None or not last.file_ids:
+        return None
+    changed = {p for p in last.file_ids.keys() | file_ids.keys()
+               if last.file_ids.get(p) != file_ids.get(p)}
+    return changed if len(changed) <= UPDATE_AT_MOST * max(len(file_ids), 1) else None
 
 
 def _load_rank(store: Store, last: GraphTables | None) -> dict[str, float]:
