@@ -13,7 +13,7 @@ from indexer.build.pipeline import index_repository
 from indexer.disk.repo import IndexPaths, RepoIndex
 from indexer.graph import refs as refgraph
 from indexer.graph import tables as graph_tables
-from indexer.graph.refcols import RefColumns
+from indexer.graph.refcols import RefColumns, read_refs
 from indexer.graph.refs import Candidates, Definition, definition, resolve_use
 from indexer.live import LiveIndex
 from tests.traced import traced_bytes
@@ -239,10 +239,13 @@ def test_tables_updated_after_edits_equal_tables_read_whole(
         store, root = live.index.store, live.root
         before = graph_tables.graph_tables(store)
         assert "zz_callee" in before.refs.names
-        whole_reads: list[int] = []
-        read_refs = graph_tables.read_refs
-        monkeypatch.setattr(graph_tables, "read_refs",
-                            lambda cur: whole_reads.append(1) or read_refs(cur))
+        whole_reads: list[object] = []
+
+        def counted(cur: object) -> RefColumns:
+            whole_reads.append(cur)
+            return read_refs(cur)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(graph_tables, "read_refs", counted)
 
         def whole() -> graph_tables.GraphTables:
             return build_tables(store, (store.generation, None), None)

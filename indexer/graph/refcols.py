@@ -207,8 +207,7 @@ def read_refs(cur: duckdb.DuckDBPyConnection) -> RefColumns:
     cols = _columns(cur)
     paths, kinds, scopes, names = (_Vocab(vocab[k], positions(vocab[k]), None)
                                    for k in ("paths", "kinds", "scopes", "names"))
-    return _assemble(paths, kinds, scopes, names,
-                     cols["p"], cols["line"], cols["k"], cols["s"], cols["n"])
+    return _assemble((paths, kinds, scopes, names), cols)
 
 
 # the references of some files, in the order `_ROWS` gives every file's
@@ -251,9 +250,10 @@ def update_refs(cur: duckdb.DuckDBPyConnection, last: RefColumns, changed: Colle
 
     scoped = kept_scope if scopes.same else np.where(
         kept_scope >= 0, scopes.ids(np.maximum(kept_scope, 0)), -1)
-    return _assemble(paths, kinds, scopes, names, path_of[order],
-                     column(last.line[keep], 1), column(kinds.ids(kept_kind), 2),
-                     column(scoped, 3), column(names.ids(kept_name), 4),
+    cols = {"p": path_of[order], "line": column(last.line[keep], 1),
+            "k": column(kinds.ids(kept_kind), 2), "s": column(scoped, 3),
+            "n": column(names.ids(kept_name), 4)}
+    return _assemble((paths, kinds, scopes, names), cols,
                      last.dir_paths if paths.same else None)
 
 
@@ -282,11 +282,11 @@ def _vocab(last: list[str], last_at: dict[str, int], used: np.ndarray,
     seen[used] = True
     extra: set[str] = set()
     for v in set(added):
-        at = last_at.get(v)
-        if at is None:
+        old = last_at.get(v)
+        if old is None:
             extra.add(v)
         else:
-            seen[at] = True
+            seen[old] = True
     if not extra and bool(seen.all()):
         return _Vocab(last, last_at, None)
     kept = [v for v, s in zip(last, seen.tolist(), strict=True) if s]
@@ -295,11 +295,13 @@ def _vocab(last: list[str], last_at: dict[str, int], used: np.ndarray,
     return _Vocab(values, at, np.array([at.get(v, -1) for v in last], dtype=np.int32))
 
 
-def _assemble(paths: _Vocab, kinds: _Vocab, scopes: _Vocab, names: _Vocab,
-              path_of: np.ndarray, line: np.ndarray, kind: np.ndarray, scope: np.ndarray,
-              name: np.ndarray, dir_paths: dict[str, list[int]] | None = None) -> RefColumns:
-    """The columns and their indexes from the rows in (path, line, start byte) order
+def _assemble(vocab: tuple[_Vocab, _Vocab, _Vocab, _Vocab], cols: dict[str, np.ndarray],
+              dir_paths: dict[str, list[int]] | None = None) -> RefColumns:
+    """The columns and their indexes from the rows (`cols` as `_columns` names them) in
+    (path, line, start byte) order, with the paths', kinds', scopes' and names' values
     (`dir_paths`: the last columns', when the paths are theirs)."""
+    paths, kinds, scopes, names = vocab
+    path_of, name = cols["p"], cols["n"]
     n_paths, n_names = len(paths.values), len(names.values)
     path_start = np.searchsorted(path_of, np.arange(n_paths + 1)).astype(np.int64)
     by_name = np.argsort(name, kind="stable").astype(np.int32)
@@ -313,7 +315,7 @@ def _assemble(paths: _Vocab, kinds: _Vocab, scopes: _Vocab, names: _Vocab,
         dir_paths = dict(by_dir)
     return RefColumns(
         paths.values, kinds.values, scopes.values, names.values, paths.at, names.at,
-        line, kind, scope, name, path_start, by_name,
+        cols["line"], cols["k"], cols["s"], name, path_start, by_name,
         name_start.astype(np.int64), scopes.at,
         pair_name.astype(np.int32),
         np.searchsorted(pair_path, np.arange(n_paths + 1)).astype(np.int64),
