@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+import posixpath
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,53 @@ def test_subtree_hash_of_a_directory_changes_only_with_its_files() -> None:
     after = subtree_hashes([("a/b/x.py", "9"), ("a/c/y.py", "2"), ("z.py", "3")])
     changed = {d for d in before if before[d] != after[d]}
     assert changed == {"a/b", "a", ""} == set(ancestors("a/b/x.py"))
+
+
+def test_hashes_updated_after_content_edits_equal_hashes_of_the_whole_tree() -> None:
+    """The refresh hashes again only the directories above an edited file
+    (`subtree_hashes_updated`): the same hashes as the whole tree's, through random edits;
+    a file added or removed is left to the whole hashing."""
+    import random
+
+    from indexer.summaries.build import _Hashed, subtree_hashes_updated
+
+    rng = random.Random(7)
+    dirs = ["", "a", "a/b", "a/b/c", "a/d", "e", "e/f/g"]
+    rows = {posixpath.join(rng.choice(dirs), f"m{i}.py"): str(i) for i in range(60)}
+    last = _Hashed(1, subtree_hashes(rows.items()), dict(rows))
+    for step in range(40):
+        for p in rng.sample(sorted(rows), rng.randint(1, 3)):
+            rows[p] = f"{p} {step}"
+        got = subtree_hashes_updated(dict(rows), last)
+        assert got == subtree_hashes(rows.items()) and got is not None
+        last = _Hashed(step + 2, got, dict(rows))
+    assert subtree_hashes_updated(dict(rows), last) is last.hashes  # nothing changed
+    assert subtree_hashes_updated({**rows, "a/new.py": "1"}, last) is None
+    gone = min(rows)
+    assert subtree_hashes_updated({p: h for p, h in rows.items() if p != gone}, last) is None
+
+
+def test_the_refresh_after_an_edit_hashes_only_what_changed(
+        small: LiveIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The live index's refresh after a content edit does not hash the whole tree again,
+    and its hashes are the whole tree's."""
+    from indexer.summaries import build
+
+    store, root = small.index.store, small.root
+    whole: list[int] = []
+    real = build.subtree_hashes
+
+    def counted(rows: Iterable[tuple[str, str]]) -> dict[str, str]:
+        whole.append(1)
+        return real(rows)
+
+    monkeypatch.setattr(build, "subtree_hashes", counted)
+    (root / "pkg/core.py").write_text("def greet(name):\n    return name * 2\n")
+    update_paths(small.index, ["pkg/core.py"])
+    small.refresh_summaries()
+    assert whole == []
+    assert build._HASHES.get(store) == real(store.query("SELECT path, content_hash FROM files"))
+    assert build.read_summaries(store, root, "pkg") == summarize(store, root, "pkg")[0]
 
 
 def test_root_summary_has_sizes_key_symbols_entry_points_and_readme(small: LiveIndex) -> None:

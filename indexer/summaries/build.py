@@ -145,6 +145,47 @@ def subtree_hashes(rows: Iterable[tuple[str, str]]) -> dict[str, str]:
     return hashes
 
 
+def subtree_hashes_updated(rows: dict[str, str], last: _Hashed) -> dict[str, str] | None:
+    """`subtree_hashes(rows.items())` from `last` (the same tree's hashes and rows when they
+    were computed): only the directories above a file whose content changed are hashed
+    again. None when a file came or went (the directories may have changed; hash whole).
+
+    Why: the live index's refresh after each batch of edits hashed every directory from
+    every file (moby: ~39k `dirname` calls, ~30 ms a batch) to find the few that changed."""
+    if rows.keys() != last.rows.keys():
+        return None
+    changed = [p for p, h in rows.items() if last.rows[p] != h]
+    if not changed:
+        return last.hashes
+    dirty = {d for p in changed for d in ancestors(p)}
+    own: dict[str, list[str]] = defaultdict(list)
+    for p, content in rows.items():
+        d = dir_of(p)
+        if d in dirty:
+            own[d].append(f"f {posixpath.basename(p)} {content}")
+    children: dict[str, list[str]] = defaultdict(list)
+    for d in last.hashes:
+        if d and dir_of(d) in dirty:
+            children[dir_of(d)].append(d)
+    hashes = dict(last.hashes)
+    for d in sorted(dirty, key=lambda p: (-p.count("/") - (1 if p else 0), p)):
+        parts = sorted([*own[d], *(f"d {posixpath.basename(c)} {hashes[c]}"
+                                    for c in children[d])])
+        hashes[d] = hashlib.blake2b(
+            "\n".join(parts).encode("utf-8", "surrogatepass"), digest_size=16
+        ).hexdigest()
+    return hashes
+
+
+@dataclass(frozen=True, slots=True)
+class _Hashed:
+    """The whole tree's subtree hashes, the file rows they hash and their store generation."""
+
+    generation: int
+    hashes: dict[str, str]
+    rows: dict[str, str]  # file path -> content hash
+
+
 def _under(path: str) -> tuple[str, list[str]]:
     return ("TRUE", []) if not path else ("starts_with(f.path, ?)", [path + "/"])
 
@@ -187,8 +228,8 @@ def summarize(
 
 def _all_hashes(store: Store, key: tuple[int, str | None]) -> dict[str, str]:
     written = _WRITTEN.get(store)
-    if written is not None and written[0] == key[0]:
-        return written[1]  # the refresh after this generation's write hashed them
+    if written is not None and written.generation == key[0]:
+        return written.hashes  # the refresh after this generation's write hashed them
     return subtree_hashes(store.query("SELECT path, content_hash FROM files"))
 
 
@@ -196,9 +237,9 @@ def _all_hashes(store: Store, key: tuple[int, str | None]) -> dict[str, str]:
 # refresh after each write, `build_summaries`, or a read that built the root's summary),
 # with the store generation whose files they hash: a read of that generation takes them
 # instead of hashing every file again (moby: the first `summarize_dir` after each batch of
-# edits did)
-_WRITTEN: weakref.WeakKeyDictionary[Store, tuple[int, dict[str, str]]] = (
-    weakref.WeakKeyDictionary())
+# edits did); the next build of the root hashes again only what changed since
+# (`subtree_hashes_updated`)
+_WRITTEN: weakref.WeakKeyDictionary[Store, _Hashed] = weakref.WeakKeyDictionary()
 
 
 # every directory's subtree hash, per store generation: a directory's hash depends on its
@@ -254,9 +295,15 @@ def _build(store: Store, root: Path, path: str, *, save: bool,
     rows = cur.execute(
         f"SELECT f.path, f.content_hash FROM files f WHERE {where}", params
     ).fetchall()
-    every = subtree_hashes(rows)
-    if before is not None and generation_of(cur) == before:  # the files of one generation
-        _WRITTEN[store] = (before, every)
+    if before is None:
+        every = subtree_hashes(rows)
+    else:
+        now = dict(rows)
+        last = _WRITTEN.get(store)
+        every = (None if last is None else subtree_hashes_updated(now, last)
+                 ) or subtree_hashes(rows)
+        if generation_of(cur) == before:  # the files of one generation
+            _WRITTEN[store] = _Hashed(before, every, now)
     hashes = _under_path(every, path)
     cached = _load_cached(store, hashes)
     if known is not None:
