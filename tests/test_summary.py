@@ -103,6 +103,41 @@ def test_the_refresh_after_an_edit_hashes_only_what_changed(
     assert build.read_summaries(store, root, "pkg") == summarize(store, root, "pkg")[0]
 
 
+def test_a_refresh_reads_only_the_summaries_it_rebuilds_from(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After an edit, the refresh reads the stored summaries of the rebuilt directories'
+    children only (it read and decoded every directory's), and stores what a build from
+    nothing stores."""
+    from indexer.summaries import build
+    from tests.mcp_helpers import live_over
+
+    files = {f"d{i}/s{j}/m.py": f"def f{i}_{j}():\n    return {j}\n"
+             for i in range(6) for j in range(4)}
+    with live_over(tmp_path, files) as live:
+        store, root = live.index.store, live.root
+        live.refresh_summaries()
+        decoded: list[str] = []
+        real = build.Built.from_json
+
+        def counted(path: str, subtree_hash: str, text: str) -> build.Built | None:
+            decoded.append(path)
+            return real(path, subtree_hash, text)
+
+        monkeypatch.setattr(build.Built, "from_json", staticmethod(counted))
+        (root / "d2/s1/m.py").write_text("def changed():\n    return 0\n")
+        update_paths(live.index, ["d2/s1/m.py"])
+        live.refresh_summaries()
+        # rebuilt: d2/s1, d2 and the root; read: d2's other children and the root's
+        assert sorted(decoded) == sorted([*(f"d2/s{j}" for j in (0, 2, 3)),
+                                          *(f"d{i}" for i in (0, 1, 3, 4, 5))])
+        kept = dict(store.query("SELECT path, summary FROM dir_summaries"))
+        build._STORED.pop(store, None)
+        with store.transaction() as cur:
+            cur.execute("DELETE FROM dir_summaries")
+        build.build_summaries(store, root)
+        assert dict(store.query("SELECT path, summary FROM dir_summaries")) == kept
+
+
 def test_root_summary_has_sizes_key_symbols_entry_points_and_readme(small: LiveIndex) -> None:
     result = summarize_dir(small, ".", depth=1)
     top = result.summaries[0]
@@ -215,6 +250,8 @@ def test_a_readmes_lead_is_what_it_says_the_project_is_without_link_markup(
 
 def test_summaries_saved_by_an_older_version_are_built_again_keeping_their_llm_summary(
         small: LiveIndex) -> None:
+    from indexer.summaries import build
+
     store = small.store
     with store.transaction() as cur:  # as the first version saved them: no format, another lead
         for path, text in cur.execute("SELECT path, summary FROM dir_summaries").fetchall():
@@ -226,6 +263,7 @@ def test_summaries_saved_by_an_older_version_are_built_again_keeping_their_llm_s
     # read at once as the new version builds it (in memory)...
     assert summarize_dir(small, ".", depth=0).summaries[0].readme.startswith("Demo is")
     store.set_meta("summaries_generation", str(store.generation))  # as the old version wrote it
+    build._STORED.pop(store, None)  # what a new process knows: no summary checked yet
     small.refresh_summaries()  # ...and saved by the next start, CLI read or index update
     top = summarize_dir(small, ".", depth=0).summaries[0]
     assert top.readme == "Demo is a tiny app that greets people."
