@@ -51,11 +51,16 @@ def entry_points(root: Path, cur: duckdb.DuckDBPyConnection) -> list[str]:
         "AND s.kind = 'function'"
     ).fetchall():
         found.add(p)
+    # the Python files first: the chunks' texts are scanned only for theirs (the query
+    # over the join read every chunk's text, 15 ms on moby, which has none)
+    python = [r[0] for r in cur.execute(
+        "SELECT file_id FROM files WHERE path IN (SELECT p FROM _fs) AND language = 'python'"
+    ).fetchall()]
     for (p,) in cur.execute(
         "SELECT DISTINCT f.path FROM chunks c JOIN files f USING (file_id) "
-        "WHERE f.path IN (SELECT p FROM _fs) AND f.language = 'python' "
-        "AND regexp_matches(c.text, '__name__\\s*==\\s*[\"'']__main__[\"'']')"
-    ).fetchall():
+        "WHERE c.file_id IN (SELECT unnest(?)) "
+        "AND regexp_matches(c.text, '__name__\\s*==\\s*[\"'']__main__[\"'']')", [python]
+    ).fetchall() if python else ():
         found.add(p)
     paths = [r[0] for r in cur.execute("SELECT p FROM _fs").fetchall()]
     found.update(p for p in paths if posixpath.basename(p) == "__main__.py")
