@@ -157,6 +157,14 @@ def test_search_tables_updated_after_edits_equal_tables_read_whole(
 
         before = reload()
         assert reads == [1]
+        sorted_whole: list[int] = []  # tables whose names were all lower-cased and sorted
+        made = lookup.SymbolTable.__init__
+
+        def counted(table: lookup.SymbolTable, *args: Any) -> None:
+            sorted_whole.append(1)
+            made(table, *args)
+
+        monkeypatch.setattr(lookup.SymbolTable, "__init__", counted)
         (root / "pkg/m03.py").write_text(
             'def run_3(x):\n    return "changed"\n\n\nclass Brand_New:\n    """New."""\n\n'
             "    def fresh_method(self):\n        pass\n\n\nWEIRD = lambda: 1\n")
@@ -166,8 +174,10 @@ def test_search_tables_updated_after_edits_equal_tables_read_whole(
                        live.index_options)
         after = reload()
         assert reads == [1], "read whole"
+        assert sorted_whole == [], "the symbols' names sorted whole"
         assert after.chunks is not before.chunks and after.file_ids != before.file_ids
-        assert _content(after) == _content(whole())
+        read = whole()
+        assert _content(after) == _content(read) and after.members._keys == read.members._keys
         assert [d[3] for d in after.definitions("run_3")] == ["pkg/m03.py", "pkg/new.py"]
         assert after.definitions("Brand_New.fresh_method") and "pkg/m00.py" not in after.file_ids
 

@@ -20,7 +20,6 @@ import operator
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import accumulate, compress
 from sys import intern
 from typing import Any, TypeVar
 
@@ -81,14 +80,16 @@ class ChunkTable(Mapping[int, ChunkMeta]):
         again has a new file id and new chunk ids), which a read of everything handles.
         A symbol or kind name no chunk uses any more stays in the name lists until the next
         whole read (one string each; an edit mostly keeps the names it had)."""
-        keep = bytearray(b"\x01") * len(self._ids)
+        import numpy as np  # a server's update only (see the class docstring)
+
+        by_file = np.frombuffer(self._by_file, dtype=np.int32)
+        keep = np.ones(len(self._ids), dtype=bool)
         for fid in gone:
             lo = bisect.bisect_left(self._files, fid)
-            for i in self._by_file[lo:bisect.bisect_right(self._files, fid, lo)]:
-                keep[i] = 0
-        kept_files = array("q", compress(self._file, keep))
+            keep[by_file[lo:bisect.bisect_right(self._files, fid, lo)]] = False
+        kept_files = np.frombuffer(self._file, dtype=np.int64)[keep]
         rows = sorted(rows)
-        if rows and ((len(kept_files) and min(r[1] for r in rows) <= max(kept_files))
+        if rows and ((len(kept_files) and min(r[1] for r in rows) <= kept_files.max())
                      or (len(self._ids) and rows[0][0] <= self._ids[-1])):
             return None
         symbols, kinds = list(self._symbols), list(self._kinds)
@@ -104,21 +105,29 @@ class ChunkTable(Mapping[int, ChunkMeta]):
 
         new_symbols = [-1 if r[4] is None else number(r[4], symbol_at, symbols) for r in rows]
         new_kinds = [number(r[5], kind_at, kinds) for r in rows]
-        position = array("i", accumulate(keep))  # a kept row's new position, plus one
-        n = position[-1] if len(position) else 0
-        by_file = [position[i] - 1 for i in self._by_file if keep[i]]
-        by_file += sorted(range(n, n + len(rows)),
-                          key=lambda j: (rows[j - n][1], rows[j - n][2], rows[j - n][0]))
+        position = np.cumsum(keep, dtype=np.int64)  # a kept row's new position, plus one
+        n = int(position[-1]) if len(position) else 0
+        added = sorted(range(n, n + len(rows)),
+                       key=lambda j: (rows[j - n][1], rows[j - n][2], rows[j - n][0]))
+        order = np.concatenate([position[by_file[keep[by_file]]] - 1,
+                                np.asarray(added, dtype=np.int64)])
+
+        def column(code: str, old: array[int], new: Any) -> array[int]:
+            kept = np.frombuffer(old, dtype=np.int64 if code == "q" else np.int32)[keep]
+            out = array(code, kept.tobytes())
+            out.extend(array(code, new))
+            return out
+
         table = ChunkTable.__new__(ChunkTable)
-        table._ids = array("q", compress(self._ids, keep)) + array("q", (r[0] for r in rows))
-        table._file = kept_files + array("q", (r[1] for r in rows))
-        table._start = array("i", compress(self._start, keep)) + array("i", (r[2] for r in rows))
-        table._end = array("i", compress(self._end, keep)) + array("i", (r[3] for r in rows))
-        table._symbol = array("i", compress(self._symbol, keep)) + array("i", new_symbols)
-        table._kind = array("i", compress(self._kind, keep)) + array("i", new_kinds)
+        table._ids = column("q", self._ids, (r[0] for r in rows))
+        table._file = column("q", self._file, (r[1] for r in rows))
+        table._start = column("i", self._start, (r[2] for r in rows))
+        table._end = column("i", self._end, (r[3] for r in rows))
+        table._symbol = column("i", self._symbol, new_symbols)
+        table._kind = column("i", self._kind, new_kinds)
         table._symbols, table._kinds = symbols, kinds
-        table._by_file = array("i", by_file)
-        table._files = array("q", map(table._file.__getitem__, table._by_file))
+        table._by_file = array("i", order.astype(np.int32).tobytes())
+        table._files = array("q", np.frombuffer(table._file, dtype=np.int64)[order].tobytes())
         return table
 
     def _find(self, chunk_id: int) -> int | None:
@@ -174,10 +183,13 @@ class _Texts:
         """Append `other`'s texts `lo` to `hi` - 1."""
         if hi <= lo:
             return
+        import numpy as np  # a server's update only (see `ChunkTable`)
+
         start = other._ends[lo - 1] if lo else 0
         shift = len(self._buf) - start
         self._buf += other._buf[start:other._ends[hi - 1]]
-        self._ends.extend(end + shift for end in other._ends[lo:hi])
+        ends = np.frombuffer(other._ends, dtype=np.uint32)[lo:hi].astype(np.int64) + shift
+        self._ends.frombytes(ends.astype(np.uint32).tobytes())
 
 
 class _SymbolRows:
@@ -194,10 +206,11 @@ class _SymbolRows:
         self.sig, self.doc = _Texts(), _Texts()  # signature, docstring
         self.top = array("b")  # 1: a definition with no parent
 
-    def updated(self, gone: Sequence[int], rows: Sequence[tuple[Any, ...]]) -> _SymbolRows | None:
+    def updated(self, gone: Sequence[int], rows: Sequence[tuple[Any, ...]]
+                ) -> tuple[_SymbolRows, list[tuple[int, int]]] | None:
         """A copy without the rows of the files `gone` and with `rows` (as `add` takes them,
-        in order) appended; None when those rows' files do not come after every file kept
-        (the rows' order is by file)."""
+        in order) appended, and the ranges of this one's rows it left out; None when those
+        rows' files do not come after every file kept (the rows' order is by file)."""
         cut = []
         for fid in sorted(gone):
             lo = bisect.bisect_left(self.file, fid)
@@ -213,7 +226,7 @@ class _SymbolRows:
         kind_ids = {kind: i for i, kind in enumerate(out.kinds)}
         for row in rows:
             out.add(row, kind_ids)
-        return out
+        return out, cut
 
     def _extend(self, other: _SymbolRows, lo: int, hi: int) -> None:
         if hi <= lo:
@@ -262,6 +275,14 @@ class _Grouped(Mapping[_K, list[_R]]):
                 starts.append(n)
         starts.append(len(keyed))
         self._order, self._starts = order, starts
+
+    @classmethod
+    def _of(cls, rows: _SymbolRows, keys: list[_K], order: Sequence[int],
+            starts: array[int]) -> Any:
+        """A table over `rows` with its keys, order and starts given (see `__init__`)."""
+        table = cls.__new__(cls)
+        table._rows, table._keys, table._order, table._starts = rows, keys, order, starts
+        return table
 
     def _row(self, j: int) -> _R:
         raise NotImplementedError
@@ -314,6 +335,49 @@ class SymbolTable(_Grouped[str, SymbolRow]):
         order = sorted(range(len(lowered)), key=lowered.__getitem__)  # stable: file order
         super().__init__(rows, [lowered[j] for j in order], array("i", order))
 
+    def updated(self, rows: _SymbolRows, cut: Sequence[tuple[int, int]]) -> SymbolTable:
+        """The table over `rows`: this table's rows without the ranges `cut`, in their order,
+        then rows of their own (`_SymbolRows.updated`); what `SymbolTable(rows, self)` makes,
+        with the new rows' names lower-cased and sorted in, not all of them again (moby:
+        26k names sorted after every batch of edits)."""
+        import numpy as np  # a server's update only (see `ChunkTable`)
+
+        old = len(self._rows.file)
+        keep = np.ones(old, dtype=bool)
+        for lo, hi in cut:
+            keep[lo:hi] = False
+        row_key = np.empty(old, dtype=np.int32)  # each old row's key, as its index
+        sizes: np.ndarray = np.diff(np.asarray(self._starts, dtype=np.int64))
+        row_key[np.asarray(self._order, dtype=np.int32)] = np.repeat(
+            np.arange(len(self._keys), dtype=np.int32), sizes)
+        kept_key = row_key[keep]
+        added = [n.lower() for n in rows.name[len(kept_key):]]
+        used = np.zeros(len(self._keys), dtype=bool)
+        used[kept_key] = True
+        extra = set()
+        for key in added:
+            i = bisect.bisect_left(self._keys, key)
+            if i < len(self._keys) and self._keys[i] == key:
+                used[i] = True
+            else:
+                extra.add(key)
+        if extra or not bool(used.all()):
+            keys = sorted([*(k for k, u in zip(self._keys, used.tolist(), strict=True) if u),
+                           *extra])
+            at = {k: i for i, k in enumerate(keys)}
+            remap = np.array([at.get(k, -1) for k in self._keys], dtype=np.int32)
+            kept_key = remap[kept_key]
+        else:
+            keys, at = self._keys, {}
+        added_key = np.array([at[k] if at else bisect.bisect_left(keys, k) for k in added],
+                             dtype=np.int32)
+        rank = np.concatenate([kept_key, added_key])
+        order = np.argsort(rank, kind="stable").astype(np.int32)
+        starts = np.searchsorted(rank[order], np.arange(len(keys) + 1)).astype(np.int32)
+        table: SymbolTable = SymbolTable._of(rows, keys, array("i", order.tobytes()),
+                                             array("i", starts.tobytes()))
+        return table
+
     @property
     def names(self) -> list[str]:
         return self._keys
@@ -329,6 +393,19 @@ class MemberTable(_Grouped[int, MemberRow]):
 
     def __init__(self, rows: _SymbolRows) -> None:
         super().__init__(rows, rows.file, range(len(rows.file)))  # the rows are in file order
+
+    @classmethod
+    def over(cls, rows: _SymbolRows) -> MemberTable:
+        """`MemberTable(rows)` with numpy: a server's update (see `ChunkTable`)."""
+        import numpy as np
+
+        files = np.asarray(rows.file, dtype=np.int64)
+        first = np.flatnonzero(np.concatenate([[True], files[1:] != files[:-1]])) if len(
+            files) else np.zeros(0, dtype=np.int64)
+        starts = array("i", first.astype(np.int32).tobytes())
+        starts.append(len(files))
+        table: MemberTable = cls._of(rows, files[first].tolist(), range(len(files)), starts)
+        return table
 
     def _row(self, j: int) -> MemberRow:
         r = self._rows
@@ -458,15 +535,17 @@ def build_search_tables(store: Store, key: tuple[int, str | None],
     elif last is not None and found[0] is last.chunks:
         chunks, symbols, members = last.chunks, last.symbols, last.members  # no file changed
     else:
-        chunks, rows = found
-        symbols, members = SymbolTable(rows, previous), MemberTable(rows)
+        chunks, rows, cut = found
+        symbols = SymbolTable(rows) if previous is None else previous.updated(rows, cut)
+        members = MemberTable.over(rows)
     rank, importers, mark = _graph(store, last)
     return SearchTables(key, chunks, files, symbols, members, symbols.names,
                         rank, importers, {p: fid for fid, (p, _) in files.items()}, mark)
 
 
 def _updated(cur: duckdb.DuckDBPyConnection, last: SearchTables,
-             files: dict[int, tuple[str, str | None]]) -> tuple[ChunkTable, _SymbolRows] | None:
+             files: dict[int, tuple[str, str | None]]
+             ) -> tuple[ChunkTable, _SymbolRows, list[tuple[int, int]]] | None:
     """`last`'s chunks and symbol rows brought to `files` (see `_load`), None to read whole."""
     gone = [fid for fid in last.files if fid not in files]
     new = [fid for fid in files if fid not in last.files]
@@ -474,7 +553,7 @@ def _updated(cur: duckdb.DuckDBPyConnection, last: SearchTables,
     if len(paths) > UPDATE_AT_MOST * max(len(files), 1):
         return None
     if not gone and not new:
-        return last.chunks, last.members.columns
+        return last.chunks, last.members.columns, []
     where = "WHERE file_id IN (SELECT unnest(?))"
     rows = cur.execute("SELECT chunk_id, file_id, start_line, end_line, symbol, kind FROM chunks "
                        + where, [new]).fetchall() if new else []
@@ -483,7 +562,7 @@ def _updated(cur: duckdb.DuckDBPyConnection, last: SearchTables,
         return None
     rows = cur.execute(_SYMBOLS.format(where=where), [new]).fetchall() if new else []
     symbol_rows = last.members.columns.updated(gone, rows)
-    return None if symbol_rows is None else (chunks, symbol_rows)
+    return None if symbol_rows is None else (chunks, *symbol_rows)
 
 
 def _graph(store: Store, last: SearchTables | None = None,
