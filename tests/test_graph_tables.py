@@ -283,6 +283,47 @@ def test_tables_updated_after_edits_equal_tables_read_whole(
         same(graph_tables.graph_tables(store), whole())
 
 
+def test_references_updated_through_random_batches_equal_a_whole_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of random edits (files written with other calls and scopes, added, removed,
+    emptied of references): after each, the updated reference columns are a whole read's."""
+    from indexer.build import apply_resolved
+    from indexer.graph.refcols import load_refs as read_refs_whole
+    from tests.mcp_helpers import live_over
+
+    rng = random.Random(11)
+    words = ["alpha", "beta", "gamma", "delta", "eps", "zeta", "eta", "theta", "iota"]
+
+    def source() -> str:
+        funcs = rng.sample(words, rng.randint(0, 3))
+        return "".join(f"def {f}_{rng.randint(0, 3)}():\n    return {rng.choice(words)}("
+                       f"{rng.choice(words)}_{rng.randint(0, 5)}())\n\n\n" for f in funcs)
+
+    files = {f"p{i % 3}/m{i}.py": source() for i in range(40)}
+    with live_over(tmp_path, files) as live:
+        store, root = live.index.store, live.root
+        graph_tables.graph_tables(store)
+        whole_reads: list[object] = []
+
+        def counted(cur: object) -> RefColumns:
+            whole_reads.append(cur)
+            return read_refs(cur)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(graph_tables, "read_refs", counted)
+        names = sorted(files)
+        for _ in range(10):
+            touched = rng.sample(names, rng.randint(1, 3))  # within UPDATE_AT_MOST
+            for rel in touched:
+                if rng.random() < 0.25 and (root / rel).exists():
+                    (root / rel).unlink()
+                else:
+                    (root / rel).write_text(source())
+            apply_resolved(live.index, touched, set(), live.index_options)
+            updated = graph_tables.graph_tables(store)
+            assert not whole_reads, "read whole"
+            _same_refs(updated.refs, read_refs_whole(store))
+
+
 def _same_refs(a: RefColumns, b: RefColumns) -> None:
     """Reference columns equal column for column (an update's and a whole read's)."""
     import numpy as np
