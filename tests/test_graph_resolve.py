@@ -169,3 +169,16 @@ def test_gin_subpackage_import_resolves_to_its_directory(corpus: Callable[[str],
     assert resolve(layout, "context.go", "go", "github.com/gin-gonic/gin/render") == [
         Target("dir", "render")
     ]
+
+
+def test_a_manifest_is_found_by_its_whole_file_name() -> None:
+    """The layout's builders find `go.mod`, `Cargo.toml` and `package.json` by the path's
+    last part (as `posixpath.basename`), not by any path that ends with those letters."""
+    from indexer.graph.layout import _named
+
+    for path, name in [("go.mod", "go.mod"), ("a/b/go.mod", "go.mod"),
+                       ("crates/x/Cargo.toml", "Cargo.toml"), ("package.json", "package.json")]:
+        assert _named(path, name)
+    for path, name in [("a/xgo.mod", "go.mod"), ("go.mod.bak", "go.mod"), ("xgo.mod", "go.mod"),
+                       ("my-package.json", "package.json"), ("a/b", "go.mod")]:
+        assert not _named(path, name)

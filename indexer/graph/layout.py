@@ -54,6 +54,12 @@ class Layout:
 # -- layout builders --------------------------------------------------------------------------
 
 
+def _named(path: str, name: str) -> bool:
+    """Whether `path`'s last part is `name` (`posixpath.basename(path) == name` without
+    making the basename: each builder looks at every file of a batch's build)."""
+    return path.endswith(name) and (len(path) == len(name) or path[-len(name) - 1] == "/")
+
+
 def _python_modules(paths: set[str]) -> dict[str, list[str]]:
     """Dotted module names of every Python file, under every plausible source root."""
     out: dict[str, list[str]] = defaultdict(list)
@@ -90,7 +96,7 @@ def _read(root: Path, rel: str) -> str:
 def _go_modules(root: Path, paths: set[str]) -> list[tuple[str, str]]:
     mods: list[tuple[str, str]] = []
     for p in paths:
-        if posixpath.basename(p) != "go.mod":
+        if not _named(p, "go.mod"):
             continue
         m = re.search(r"^module\s+(\S+)", _read(root, p), re.MULTILINE)
         if m:
@@ -104,7 +110,7 @@ def _go_modules(root: Path, paths: set[str]) -> list[tuple[str, str]]:
 
 def _rust_crates(root: Path, paths: set[str]) -> dict[str, str]:
     crates: dict[str, str] = {}
-    manifests = [p for p in paths if posixpath.basename(p) == "Cargo.toml"]
+    manifests = [p for p in paths if _named(p, "Cargo.toml")]
     if not manifests and (root / "Cargo.toml").is_file():
         manifests = ["Cargo.toml"]
     for man in manifests:
@@ -163,7 +169,7 @@ def _ts_paths(root: Path, paths: set[str]) -> list[tuple[str, list[str]]]:
 def _js_packages(root: Path, paths: set[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for p in paths:
-        if posixpath.basename(p) != "package.json" or "node_modules/" in p:
+        if not _named(p, "package.json") or "node_modules/" in p:
             continue
         data = _loose_json(_read(root, p))
         if isinstance(data, dict) and isinstance(data.get("name"), str):
