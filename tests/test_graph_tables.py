@@ -83,6 +83,38 @@ def test_in_memory_callers_and_callees_match_the_sql_ones(ctx: LiveIndex) -> Non
         assert _edges(graph_tables.callers(tables, sym)) == _edges(refgraph.callers(store, sym))
 
 
+def test_references_from_the_tables_are_the_querys_in_its_order(
+        ctx: LiveIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`get_symbol`'s references come from the graph tables a server holds, as the query
+    (which a process without them runs) gives them: every name's first uses by path, line
+    and start byte, at and beyond the limit; no query runs once the tables are loaded."""
+    from indexer.store import Store
+    from tools import symbols
+
+    store = ctx.index.store
+    tables = graph_tables.graph_tables(store)
+    assert graph_tables.loaded_graph_tables(store) is tables
+    names = tables.refs.names
+    checked = 0
+    for name in names[:: max(1, len(names) // 300)]:
+        for limit in (3, 1000):
+            got = symbols._reference_rows(store, tables, name, limit)
+            assert got == symbols._reference_rows(store, None, name, limit), name
+            checked += len(got)
+    assert checked > 300
+    seen: list[str] = []
+    query = Store.query
+
+    def recording(self: Store, sql: str, params: object = None) -> list[tuple[object, ...]]:
+        seen.append(sql)
+        return query(self, sql, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Store, "query", recording)
+    used = max(names, key=lambda n: len(tables.refs.named(n, 50)))
+    found = symbols._references(ctx, used, 50)
+    assert found and not [sql for sql in seen if "refs" in sql], seen
+
+
 def test_directory_relations_match_a_query_per_directory(ctx: LiveIndex) -> None:
     store = ctx.index.store
     every = summary._all_relations(ctx)

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from indexer.graph import loaded_graph_tables
+from indexer.graph.tables import GraphTables
 from indexer.live import LiveIndex
 from indexer.store import Store, search_tables
 from tools.budget import fit_answer
@@ -99,18 +101,19 @@ def _stamp(root: Path, paths: Sequence[str]) -> tuple[tuple[str, int, int], ...]
 
 
 def _references(ctx: LiveIndex, name: str, limit: int) -> list[SymbolReference]:
-    """Uses of `name`, with their source line. Cached per store generation and name (every
+    """Uses of `name`, with their source line (`_reference_rows`). Cached per store
+    generation (the tables') and name (every
     candidate of a common name asks for the same list); a hit is checked against the
     files' mtime and size, so an edit not yet indexed still shows its current line."""
     store = ctx.index.store
-    key = (str(ctx.root), store.generation, name, limit)
+    tables = loaded_graph_tables(store)
+    generation = store.generation if tables is None else tables.key[0]
+    key = (str(ctx.root), generation, name, limit)
     cache = _REF_CACHE.setdefault(store, {})
     hit = cache.get(key)
     if hit is not None and _stamp(ctx.root, [s[0] for s in hit[0]]) == hit[0]:
         return list(hit[1])
-    rows = store.query(
-        """SELECT f.path, r.line, r.kind, r.scope FROM refs r JOIN files f USING (file_id)
-           WHERE r.name = ? ORDER BY f.path, r.line LIMIT ?""", [name, limit])
+    rows = _reference_rows(store, tables, name, limit)
     out: list[SymbolReference] = []
     by_path: dict[str, list[str]] = {}
     stamp = _stamp(ctx.root, sorted({r[0] for r in rows}))
@@ -124,6 +127,19 @@ def _references(ctx: LiveIndex, name: str, limit: int) -> list[SymbolReference]:
         cache.pop(next(iter(cache)), None)
     cache[key] = (stamp, out)
     return list(out)
+
+
+def _reference_rows(store: Store, tables: GraphTables | None, name: str, limit: int,
+                    ) -> list[tuple[str, int, str, str | None]]:
+    """(path, line, kind, scope) of the first `limit` uses of `name` by (path, line, then
+    start byte): from the graph tables a server holds (the query ran again for every
+    store generation: most of a `get_symbol` with references after each batch of edits,
+    and left the order of uses on one line to DuckDB), else one query."""
+    if tables is not None:
+        return [(p, line, kind, scope) for p, line, kind, scope, _ in tables.refs.named(name, limit)]
+    return [(p, line, kind, scope) for p, line, kind, scope in store.query(
+        """SELECT f.path, r.line, r.kind, r.scope FROM refs r JOIN files f USING (file_id)
+           WHERE r.name = ? ORDER BY f.path, r.line, r.start_byte LIMIT ?""", [name, limit])]
 
 
 def get_symbol(

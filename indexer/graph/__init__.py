@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     )
     from indexer.graph.tables import (
         graph_tables,
+        loaded_graph_tables,
     )
 
 _WHERE = {
@@ -45,6 +46,7 @@ _WHERE = {
     "Definition": "indexer.graph.refs",
     "definition": "indexer.graph.refs",
     "graph_tables": "indexer.graph.tables",
+    "loaded_graph_tables": "indexer.graph.tables",
 }
 
 __all__ = [
@@ -58,6 +60,7 @@ __all__ = [
     "file_node",
     "graph_ready",
     "graph_tables",
+    "loaded_graph_tables",
     "private_cursor",
     "symbol_node",
 ]

@@ -69,6 +69,13 @@ def graph_tables(store: Store, *, wait: bool = False) -> GraphTables:
     return _TABLES.get(store, wait=wait)
 
 
+def loaded_graph_tables(store: Store) -> GraphTables | None:
+    """`graph_tables(store)` where this process has loaded the tables of some generation of
+    `store` (a server: its live index loads them after every batch), else None (a command
+    line call, which one query serves better than a load of every reference)."""
+    return None if _TABLES.last(store) is None else _TABLES.get(store)
+
+
 _Edges = tuple[dict[str, list[tuple[str, str, str, int]]], dict[str, list[tuple[str, str, int]]],
                dict[str, list[tuple[str, str, int]]]]
 
