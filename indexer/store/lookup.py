@@ -57,8 +57,10 @@ class ChunkTable(Mapping[int, ChunkMeta]):
     """chunk id -> (file id, start line, end line, symbol, kind), held as typed columns
     (stdlib `array`: a dict of tuples, rebuilt after every index update, left holes in the
     heap; moby has 38k chunks) sorted by chunk id, with each file's chunks by start line.
-    No numpy: a CLI search loads this table on every run, and importing numpy would cost
-    it more than the table does."""
+    No numpy to read it: a CLI search loads this table on every run, and importing numpy
+    would cost it more than the table does. Its update after a batch of edits (`updated`,
+    a live index's, in a server that has numpy loaded) uses numpy: in Python loops it was
+    most of the search tables' reload."""
 
     def __init__(self, columns: Sequence[Sequence[int] | None], symbols: list[str],
                  kinds: list[str]) -> None:
