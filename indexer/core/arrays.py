@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import numpy as np
 
 
@@ -17,3 +19,30 @@ def distinct(values: np.ndarray) -> np.ndarray:
     np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
     out: np.ndarray = ordered[keep]
     return out
+
+
+def updated_values(last: list[str], used: np.ndarray, added: Iterable[str],
+                   find: Callable[[str], int | None],
+                   index: Callable[[list[str]], dict[str, int]] | None = None,
+                   ) -> tuple[list[str], dict[str, int] | None, np.ndarray | None]:
+    """A column's sorted distinct values after an update of its rows: those of `last`
+    (sorted) that the kept rows still use (`used`: their ids into `last`), and the `added`
+    ones (`find`: a value's id in `last`, None where it has none). Returns the values,
+    their positions (`index` of them, else numbered in order) and each old id's new one
+    (-1: no row uses it any more); when the values are `last`'s (most updates add and drop
+    none), `last` itself, None and None."""
+    seen = np.zeros(len(last), dtype=bool)
+    seen[used] = True
+    extra: set[str] = set()
+    for value in set(added):
+        old = find(value)
+        if old is None:
+            extra.add(value)
+        else:
+            seen[old] = True
+    if not extra and bool(seen.all()):
+        return last, None, None
+    kept = [v for v, s in zip(last, seen.tolist(), strict=True) if s]
+    values = sorted([*kept, *extra]) if extra else kept
+    at = index(values) if index is not None else {v: i for i, v in enumerate(values)}
+    return values, at, np.array([at.get(v, -1) for v in last], dtype=np.int32)

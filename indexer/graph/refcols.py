@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from indexer.core import duckdb
-from indexer.core.arrays import distinct
+from indexer.core.arrays import distinct, updated_values
 from indexer.store import Store
 
 Ref = tuple[str, int, str, "str | None", str]  # path, line, kind, scope, name
@@ -275,24 +275,11 @@ class _Vocab:
 
 def _vocab(last: list[str], last_at: dict[str, int], used: np.ndarray,
            added: Iterable[str]) -> _Vocab:
-    """The sorted values of a column whose kept rows use the ids `used` of `last`, and that
-    gains the values `added`; the last values, their positions and no remap when those are
-    the same (most edits add and drop no path, kind, scope or name)."""
-    seen = np.zeros(len(last), dtype=bool)
-    seen[used] = True
-    extra: set[str] = set()
-    for v in set(added):
-        old = last_at.get(v)
-        if old is None:
-            extra.add(v)
-        else:
-            seen[old] = True
-    if not extra and bool(seen.all()):
-        return _Vocab(last, last_at, None)
-    kept = [v for v, s in zip(last, seen.tolist(), strict=True) if s]
-    values = sorted([*kept, *map(sys.intern, extra)]) if extra else kept
-    at = positions(values)
-    return _Vocab(values, at, np.array([at.get(v, -1) for v in last], dtype=np.int32))
+    """A column's values after an update (`updated_values`), their positions made once for
+    the process (`positions`)."""
+    values, at, remap = updated_values(last, used, map(sys.intern, added), last_at.get,
+                                       positions)
+    return _Vocab(values, last_at if at is None else at, remap)
 
 
 def _assemble(vocab: tuple[_Vocab, _Vocab, _Vocab, _Vocab], cols: dict[str, np.ndarray],

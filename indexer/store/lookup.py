@@ -344,6 +344,8 @@ class SymbolTable(_Grouped[str, SymbolRow]):
         26k names sorted after every batch of edits)."""
         import numpy as np  # a server's update only (see `ChunkTable`)
 
+        from indexer.core.arrays import updated_values
+
         old = len(self._rows.file)
         keep = np.ones(old, dtype=bool)
         for lo, hi in cut:
@@ -354,31 +356,21 @@ class SymbolTable(_Grouped[str, SymbolRow]):
             np.arange(len(self._keys), dtype=np.int32), sizes)
         kept_key = row_key[keep]
         added = [n.lower() for n in rows.name[len(kept_key):]]
-        used = np.zeros(len(self._keys), dtype=bool)
-        used[kept_key] = True
-        extra = set()
-        for key in added:
-            i = bisect.bisect_left(self._keys, key)
-            if i < len(self._keys) and self._keys[i] == key:
-                used[i] = True
-            else:
-                extra.add(key)
-        if extra or not bool(used.all()):
-            keys = sorted([*(k for k, u in zip(self._keys, used.tolist(), strict=True) if u),
-                           *extra])
-            at = {k: i for i, k in enumerate(keys)}
-            remap = np.array([at.get(k, -1) for k in self._keys], dtype=np.int32)
+        keys, at, remap = updated_values(self._keys, kept_key, added, self._find_key)
+        if remap is not None:
             kept_key = remap[kept_key]
-        else:
-            keys, at = self._keys, {}
-        added_key = np.array([at[k] if at else bisect.bisect_left(keys, k) for k in added],
-                             dtype=np.int32)
+        added_key = np.array([bisect.bisect_left(keys, k) if at is None else at[k]
+                              for k in added], dtype=np.int32)
         rank = np.concatenate([kept_key, added_key])
         order = np.argsort(rank, kind="stable").astype(np.int32)
         starts = np.searchsorted(rank[order], np.arange(len(keys) + 1)).astype(np.int32)
         table: SymbolTable = SymbolTable._of(rows, keys, array("i", order.tobytes()),
                                              array("i", starts.tobytes()))
         return table
+
+    def _find_key(self, key: str) -> int | None:
+        i = bisect.bisect_left(self._keys, key)
+        return i if i < len(self._keys) and self._keys[i] == key else None
 
     @property
     def names(self) -> list[str]:
