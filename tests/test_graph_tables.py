@@ -16,6 +16,7 @@ from indexer.graph import tables as graph_tables
 from indexer.graph.refcols import RefColumns, read_refs
 from indexer.graph.refs import Candidates, Definition, definition, resolve_use
 from indexer.live import LiveIndex
+from indexer.store import Store
 from tests.traced import traced_bytes
 from tools import summary
 
@@ -178,7 +179,6 @@ def test_graph_tables_hold_each_reference_in_a_few_dozen_bytes(tmp_path: Path) -
 
 
 def test_references_of_a_file_row_gone_missing_shift_no_other_names(tmp_path: Path) -> None:
-    from indexer.graph.refcols import load_refs
     from tests.mcp_helpers import live_over
 
     # a.py's names sort before b.py's: ids numbered with them would point past b's names
@@ -320,7 +320,6 @@ def test_references_updated_through_random_batches_equal_a_whole_read(
     """Batches of random edits (files written with other calls and scopes, added, removed,
     emptied of references): after each, the updated reference columns are a whole read's."""
     from indexer.build import apply_resolved
-    from indexer.graph.refcols import load_refs as read_refs_whole
     from tests.mcp_helpers import live_over
 
     rng = random.Random(11)
@@ -353,7 +352,13 @@ def test_references_updated_through_random_batches_equal_a_whole_read(
             apply_resolved(live.index, touched, set(), live.index_options)
             updated = graph_tables.graph_tables(store)
             assert not whole_reads, "read whole"
-            _same_refs(updated.refs, read_refs_whole(store))
+            _same_refs(updated.refs, load_refs(store))
+
+
+def load_refs(store: Store) -> RefColumns:
+    """Every reference row of `store` as columns, read whole in one snapshot."""
+    with store.snapshot() as cur:
+        return read_refs(cur)
 
 
 def _same_refs(a: RefColumns, b: RefColumns) -> None:
@@ -374,7 +379,7 @@ def test_reference_positions_are_the_same_ints_for_every_generation(tmp_path: Pa
     again for every generation; their ints are made once for the process, not ~26k new ones
     (moby) among each batch's garbage. (Ints up to 256 are shared by Python anyway: 300
     names here.)"""
-    from indexer.graph.refcols import load_refs, positions
+    from indexer.graph.refcols import positions
 
     first = positions([f"name{i}" for i in range(1000)])
     second = positions([f"other{i}" for i in range(1500)])

@@ -24,7 +24,6 @@ import numpy as np
 
 from indexer.core import duckdb
 from indexer.core.arrays import distinct, updated_values
-from indexer.store import Store
 
 Ref = tuple[str, int, str, "str | None", str]  # path, line, kind, scope, name
 
@@ -192,12 +191,6 @@ def positions(items: list[str]) -> dict[str, int]:
         if len(_POSITIONS) < len(items):
             _POSITIONS.extend(range(len(_POSITIONS), len(items)))
     return dict(zip(items, _POSITIONS))
-
-
-def load_refs(store: Store) -> RefColumns:
-    """The store's reference rows as columns, read in one snapshot."""
-    with store.snapshot() as cur:
-        return read_refs(cur)
 
 
 def read_refs(cur: duckdb.DuckDBPyConnection) -> RefColumns:
