@@ -134,15 +134,22 @@ def subtree_hashes(rows: Iterable[tuple[str, str]]) -> dict[str, str]:
             entries.setdefault(dir_of(d), [])
             entries.setdefault(d, [])
     hashes: dict[str, str] = {}
-    for d in sorted(entries, key=lambda p: (-p.count("/") - (1 if p else 0), p)):
-        parts = sorted(entries[d])
-        h = hashlib.blake2b(
-            "\n".join(parts).encode("utf-8", "surrogatepass"), digest_size=16
-        ).hexdigest()
-        hashes[d] = h
+    for d in sorted(entries, key=_deepest_first):
+        h = hashes[d] = _dir_hash(entries[d])
         if d:
             entries[dir_of(d)].append(f"d {posixpath.basename(d)} {h}")
     return hashes
+
+
+def _deepest_first(d: str) -> tuple[int, str]:
+    """Sort key: directories deepest first (the root, "", last), then by path."""
+    return (-d.count("/") - bool(d), d)
+
+
+def _dir_hash(parts: Iterable[str]) -> str:
+    """A directory's hash from its entries (`f name content-hash`, `d name subtree-hash`)."""
+    return hashlib.blake2b("\n".join(sorted(parts)).encode("utf-8", "surrogatepass"),
+                           digest_size=16).hexdigest()
 
 
 def subtree_hashes_updated(rows: dict[str, str], last: _Hashed) -> dict[str, str] | None:
@@ -168,12 +175,9 @@ def subtree_hashes_updated(rows: dict[str, str], last: _Hashed) -> dict[str, str
         if d and dir_of(d) in dirty:
             children[dir_of(d)].append(d)
     hashes = dict(last.hashes)
-    for d in sorted(dirty, key=lambda p: (-p.count("/") - (1 if p else 0), p)):
-        parts = sorted([*own[d], *(f"d {posixpath.basename(c)} {hashes[c]}"
-                                    for c in children[d])])
-        hashes[d] = hashlib.blake2b(
-            "\n".join(parts).encode("utf-8", "surrogatepass"), digest_size=16
-        ).hexdigest()
+    for d in sorted(dirty, key=_deepest_first):
+        hashes[d] = _dir_hash([*own[d], *(f"d {posixpath.basename(c)} {hashes[c]}"
+                                          for c in children[d])])
     return hashes
 
 
@@ -312,7 +316,7 @@ def _build(store: Store, root: Path, path: str, *, save: bool,
         cached |= known(hashes, cached)
     todo = sorted(
         (d for d in hashes if d not in cached and (d, hashes[d]) not in stored),
-        key=lambda p: (-p.count("/") - bool(p), p)
+        key=_deepest_first
     )
     built = dict(cached)
     if todo:
