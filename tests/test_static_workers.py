@@ -44,8 +44,8 @@ def _index_vectors(index: RepoIndex) -> dict[int, np.ndarray]:
     static = index.static
     assert static is not None
     vectors = static.vectors
-    return {int(k): np.asarray(vectors._vecs[vectors._row[int(k)]], dtype=np.float32)
-            for k in vectors.keys().tolist()}
+    rows = np.asarray(vectors._vecs[:len(vectors)], dtype=np.float32)  # in `keys()` order
+    return {int(k): rows[i] for i, k in enumerate(vectors.keys().tolist())}
 
 
 def _writer_vectors(index: RepoIndex, embedder: Embedder) -> dict[int, np.ndarray]:

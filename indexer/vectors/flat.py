@@ -109,7 +109,10 @@ class FlatVectors(Stamped):
         self._keys = np.zeros(0, dtype=np.uint64)
         self._vecs = np.zeros((0, dim), dtype=np.float16)
         self._size = 0
-        self._row: dict[int, int] = {}
+        # the keys sorted, and each one's row: a key's row by binary search (moby's static
+        # tier: 0.6 MB, where a dict of Python ints took 3.5 MB of a serving process)
+        self._sorted = np.zeros(0, dtype=np.uint64)
+        self._rows = np.zeros(0, dtype=np.int64)
         self._saved: tuple[int, str] | None = None  # (size, digest) of the file as last saved
 
     @classmethod
@@ -137,12 +140,32 @@ class FlatVectors(Stamped):
             with np.load(self.path, allow_pickle=False) as arrays:
                 keys, vecs = arrays["keys"], arrays["vectors"]
         self._keys, self._vecs, self._size = keys, vecs, len(keys)
-        self._row = {int(k): i for i, k in enumerate(keys.tolist())}
+        self._index_keys(np.asarray(keys))
         self._generation = int(meta["generation"])
         self._saved = (int(meta["size"]), str(meta["digest"]))
 
     def __len__(self) -> int:
         return self._size
+
+    def _index_keys(self, keys: np.ndarray) -> None:
+        order = np.argsort(keys, kind="stable")
+        self._sorted = np.ascontiguousarray(keys[order], dtype=np.uint64)
+        self._rows = order.astype(np.int64)
+
+    def _find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of `keys` (-1 for a key not held) and their places in `_sorted`."""
+        at = np.searchsorted(self._sorted, keys)
+        inside = at < len(self._sorted)
+        found = np.zeros(len(keys), dtype=bool)
+        found[inside] = self._sorted[at[inside]] == keys[inside]
+        return np.where(found, self._rows[np.minimum(at, len(self._rows) - 1)], -1), at
+
+    def _held(self, keys: np.ndarray) -> list[int]:
+        """The keys of `keys` that are held, each once, in their order."""
+        if not len(self._sorted) or not len(keys):
+            return []
+        rows, _ = self._find(keys)
+        return list(dict.fromkeys(keys[rows >= 0].tolist()))
 
     def keys(self) -> np.ndarray:
         with self._lock.read():
@@ -150,7 +173,10 @@ class FlatVectors(Stamped):
 
     def contains_many(self, keys: Any) -> np.ndarray:
         with self._lock.read():
-            return np.array([int(k) in self._row for k in as_keys(keys)], dtype=bool)
+            keys_arr = as_keys(keys)
+            if not len(self._sorted):
+                return np.zeros(len(keys_arr), dtype=bool)
+            return self._find(keys_arr)[0] >= 0
 
     def add(self, keys: Any, vectors: Any) -> None:
         """Insert or replace `vectors` (n, dim) under `keys` (n,)."""
@@ -163,14 +189,20 @@ class FlatVectors(Stamped):
                 f"expected vectors of shape ({len(keys_arr)}, {self.dim}), got {vecs.shape}")
         if len(keys_arr) == 0:
             return
+        _, last = np.unique(keys_arr[::-1], return_index=True)  # a key given twice: its last
+        if len(last) < len(keys_arr):
+            keep = np.sort(len(keys_arr) - 1 - last)
+            keys_arr, vecs = keys_arr[keep], vecs[keep]
         with self._lock.write():
-            self._remove([k for k in keys_arr.tolist() if k in self._row])
+            self._remove(self._held(keys_arr))
             self._reserve(self._size + len(keys_arr))
             end = self._size + len(keys_arr)
             self._keys[self._size:end] = keys_arr
             self._vecs[self._size:end] = vecs
-            for offset, key in enumerate(keys_arr.tolist()):
-                self._row[key] = self._size + offset
+            order = np.argsort(keys_arr, kind="stable")
+            at = np.searchsorted(self._sorted, keys_arr[order])
+            self._sorted = np.insert(self._sorted, at, keys_arr[order])
+            self._rows = np.insert(self._rows, at, self._size + order)
             self._size = end
             self._dirty = True
 
@@ -224,20 +256,24 @@ class FlatVectors(Stamped):
 
     def remove(self, keys: Any) -> int:
         with self._lock.write():
-            return self._remove([k for k in as_keys(keys).tolist() if k in self._row])
+            return self._remove(self._held(as_keys(keys)))
 
     def _remove(self, keys: list[int]) -> int:
-        for key in keys:
-            row = self._row.pop(key)
-            last = self._size - 1
+        """Remove `keys` (held, each once): the last row moves into each one's place."""
+        if not keys:
+            return 0
+        places = self._find(np.asarray(keys, dtype=np.uint64))[1]
+        for place in places.tolist():
+            row, last = int(self._rows[place]), self._size - 1  # read now: a move changes it
             if row != last:
-                moved = int(self._keys[last])
+                moved = self._keys[last]
                 self._keys[row] = moved
                 self._vecs[row] = self._vecs[last]
-                self._row[moved] = row
+                self._rows[np.searchsorted(self._sorted, moved)] = row
             self._size = last
-        if keys:
-            self._dirty = True
+        self._sorted = np.delete(self._sorted, places)
+        self._rows = np.delete(self._rows, places)
+        self._dirty = True
         return len(keys)
 
     def search(self, vector: Any, k: int) -> list[tuple[int, float]]:
@@ -256,16 +292,18 @@ class FlatVectors(Stamped):
         """Cosine similarity of `vector` with the vectors of `keys` (NaN for a key without
         one): exact, for re-ranking a candidate list."""
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
-        keys_list = as_keys(keys).tolist()
-        out = np.full(len(keys_list), np.nan, dtype=np.float32)
+        keys_arr = as_keys(keys)
+        out = np.full(len(keys_arr), np.nan, dtype=np.float32)
         with self._lock.read():
-            found = [(i, self._row[k]) for i, k in enumerate(keys_list) if k in self._row]
-            if not found:
+            if not len(self._sorted) or not len(keys_arr):
                 return out
-            at, rows = zip(*found, strict=True)
-            vecs = self._vecs[list(rows)].astype(np.float32)
+            rows = self._find(keys_arr)[0]
+            at = np.flatnonzero(rows >= 0)
+            if not len(at):
+                return out
+            vecs = self._vecs[rows[at]].astype(np.float32)
         norms = np.linalg.norm(vecs, axis=1) * max(float(np.linalg.norm(query)), 1e-12)
-        out[list(at)] = (vecs @ query) / np.maximum(norms, 1e-12)
+        out[at] = (vecs @ query) / np.maximum(norms, 1e-12)
         return out
 
     def save(self, generation: int) -> None:
