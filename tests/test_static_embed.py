@@ -201,6 +201,27 @@ def test_second_load_reuses_the_cached_table_without_running_the_model(
     assert reloaded.table.tobytes() == static.table.tobytes()
 
 
+def test_releasing_the_vocabulary_drops_its_word_pieces_until_words_need_them_again(
+    distilled: tuple[StaticEmbedder, Path, CountingFactory],
+    model_path: Path,
+) -> None:
+    """A settled server drops the word-piece table (2.2 MB) that only edits' embeddings
+    build; the next words to match build it again, and the vectors are the same."""
+    _, root, _ = distilled
+    embedder = load_static_embedder(model_path, gpu_layers=0, cache_root=root)
+    vocab = embedder._vocab
+    assert isinstance(vocab, TableVocab)
+    text = "def reticulate_splines(frobnicator):\n    return unfrobnicated_quuxes + 1\n"
+    first = embedder.embed_documents([text])
+    assert vocab._pieces is not None
+    embedder.release_vocab()
+    embedder.release_words()
+    assert vocab._pieces is None
+    again = embedder.embed_documents([text])
+    assert vocab._pieces is not None
+    np.testing.assert_array_equal(first, again)
+
+
 def test_masks_are_read_from_the_tables_sidecar_and_recomputed_when_it_is_damaged(
     distilled: tuple[StaticEmbedder, Path, CountingFactory],
     model_path: Path,

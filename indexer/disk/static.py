@@ -154,8 +154,13 @@ class StaticTier:
         if release is not None:
             release()
 
-    def release_pages(self) -> bool:
-        """Unmap the saved vectors' pages the scans read (`FlatVectors.release_pages`)."""
+    def release_idle(self) -> bool:
+        """What a settled server gives back: the saved vectors' pages the scans read
+        (`FlatVectors.release_pages`; the return value), and what the embedder built to
+        embed edits (its vocabulary's word pieces), built again by the next edit."""
+        release = getattr(self.embedder, "release_vocab", None)
+        if release is not None:
+            release()
         return self.vectors.release_pages()
 
     def save(self, generation: int) -> None:

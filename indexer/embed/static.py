@@ -209,6 +209,13 @@ class StaticEmbedder:
             self._words = _WordVectors(self.table, self._vocab, self._max_tokens, self.nonzero,
                                        self._vocab_words)
 
+    def release_vocab(self) -> None:
+        """Let the vocabulary forget what it builds on demand to match words (a
+        `TableVocab`'s word pieces); nothing for llama.cpp's."""
+        release = getattr(self._vocab, "release_pieces", None)
+        if release is not None:
+            release()
+
     def close(self) -> None:
         self._vocab.close()
 

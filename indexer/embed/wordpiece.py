@@ -124,6 +124,14 @@ class TableVocab:
                 self._native = vocab
             return self._native
 
+    def release_pieces(self) -> None:
+        """Forget the word-piece table (`WordPieces`, 2.2 MB for MiniLM's 30k tokens):
+        built again, in a few ms, by the next words to match. A server drops it once it
+        has settled after edits, which alone match words (queries go through the
+        word-vector table)."""
+        with self._lock:
+            self._pieces = None
+
     def _word_pieces(self) -> WordPieces:
         with self._lock:
             if self._pieces is None:

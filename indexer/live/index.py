@@ -314,7 +314,9 @@ class LiveIndex:
         from its mapped file into memory (moby: 22 MB), and a saved file is mapped again
         (`FlatVectors.save`), its pages shared with the page cache; the pages the calls'
         scans read are then unmapped (`FlatVectors.release_pages`: every scan reads the
-        whole matrix, moby's 19 MB, which would stay counted in the process)."""
+        whole matrix, moby's 19 MB, which would stay counted in the process), and the
+        static embedder's word-piece table, built by the first edit's embedding (2.2 MB),
+        is dropped until the next edit (`StaticTier.release_idle`)."""
         from indexer.core import forget_answer_counts, trim_heap
         from indexer.lexical import release_token_caches
 
@@ -326,7 +328,7 @@ class LiveIndex:
             except OSError:  # derived and checked on open: a failed save costs a re-embed
                 log.exception("saving the static vectors failed")
             if self.index.static is not None:
-                self.index.static.release_pages()
+                self.index.static.release_idle()
             self.store.release_pages()
         trim_heap()
 
