@@ -721,3 +721,37 @@ def test_chunk_texts_read_lately_are_kept_within_a_bound_and_never_another_versi
     assert small.get_many([1, 2, 3]) == {1: "a" * 60, 3: "c" * 30} and small.chars == 90
     small.put_many([(4, "d" * 101)])  # longer than the bound: not kept
     assert small.get_many([4]) == {} and small.chars == 90
+
+
+def test_a_live_index_counts_tokens_in_python_and_never_builds_the_encoder(
+        tmp_path: Path) -> None:
+    """A server's live index counts its answers with the Python counter
+    (`count_in_python`, loaded when it starts): tiktoken's encoder (22 MB) is never built,
+    not by the reconcile, not by the tools."""
+    root = tmp_path / "repo"
+    (root / "pkg").mkdir(parents=True)
+    for i in range(5):
+        (root / "pkg" / f"m{i}.py").write_text(
+            f"def handle_{i}(request):\n    '''Serve café {i}.'''\n    return request + {i}\n")
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from indexer.core import tokens\n"
+        "from indexer.live import LiveIndex, LiveOptions\n"
+        "from mcp_server.runtime import read_tool\n"
+        "from tools.search import search_code\n"
+        "from tools.symbols import get_symbol\n"
+        "live = LiveIndex.open(Path(sys.argv[1]), Path(sys.argv[2]),\n"
+        "                      LiveOptions(watch=False, embed=False, static=False))\n"
+        "live.start()\n"
+        "assert live.ready.wait(120)\n"
+        "hits = read_tool(live, search_code, 'handle request', mode='lexical')\n"
+        "read_tool(live, get_symbol, 'handle_3')\n"
+        "live.close()\n"
+        "print(len(hits.results), tokens._in_python, tokens.encoding.cache_info().currsize)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(root), str(tmp_path / "idx")],
+                         check=False, capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr[-2000:]
+    hits, in_python, built = out.stdout.split()
+    assert int(hits) > 0 and in_python == "True" and built == "0"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -164,6 +165,71 @@ def test_lean_counts_equal_the_encoders_on_plain_text() -> None:
     texts += ["", " ", "\n", "  \n  ", "x  ", "'s", "a'sb", "12345678", "!!!\n\n\nx"]
     for text in texts:
         assert lean.count(text) == _encoder_len(text), repr(text[:200])
+
+
+# Characters where Unicode classes decide cl100k's pieces: letters and numbers of other
+# scripts, marks, every kind of space and line break (\x1c-\x1f are spaces to Python's
+# `str.isspace`, not to Unicode's White_Space), symbols, emoji, CJK, byte-order marks.
+_UNICODE_ALPHABET = (
+    [chr(c) for c in [*range(0x250), *range(0x2000, 0x2070)]]
+    + [chr(c) for c in (0x3000, 0x3042, 0x4E2D, 0x1F600, 0x85, 0xA0, 0x1680, 0x180E, 0x2028,
+                        0x2029, 0x202F, 0x205F, 0xFEFF, 0x300, 0x301, 0x660, 0x966, 0x2160,
+                        0xBC, 0xB2, 0x1C, 0x1F, 0x0B, 0x0C)]
+    + [" ", "\n", "\r\n", "\t", "  ", "abc", "'s", "'LL", "123456", "naïve", "日本語"])
+
+
+def test_counts_of_any_text_in_python_equal_the_encoders() -> None:
+    """`count_in_python`'s counter (`_Lean.count_any`: the encoder's own pattern through the
+    `regex` package) is exact on any text: random Unicode from the characters whose classes
+    decide the pieces, plain random text, this repository's sources, text ending in
+    whitespace or line breaks (where Python's `$` and Rust's differ) and lone surrogates
+    (which tiktoken counts as U+FFFD)."""
+    lean = tokens._Lean()
+    rng = random.Random(5)
+    texts = ["".join(rng.choice(_UNICODE_ALPHABET) for _ in range(rng.randint(1, 80)))
+             for _ in range(3000)]
+    texts += ["".join(rng.choice(_PLAIN_ALPHABET) for _ in range(rng.randint(1, 300)))
+              for _ in range(500)]
+    root = Path(__file__).resolve().parent.parent
+    texts += [p.read_text() for p in sorted(root.glob("*/*.py"))]
+    texts += ["", "a\n", "a \n", "x\n\n", "é\n", "é \n\n", "\u3000\n", "word\u00a0\n",
+              "bad \ud800 surrogate", "\udfff", "end\udc80\n"]
+    for text in texts:
+        assert lean.count_any(text) == _encoder_len(text), repr(text[:200])
+
+
+def test_a_process_counting_in_python_never_builds_the_encoder() -> None:
+    """A serving process counts every text in Python (`count_in_python`): 12 MB of ranks
+    instead of the encoder's 22 MB, plain or not, long or not."""
+    root = Path(__file__).resolve().parent.parent
+    texts = ["def f(x):\n    return x + 1\n" * 50000, "naïve café, 日本語 ☕\n" * 100]
+    code = ("import json, sys\n"
+            "from indexer.core import count_in_python, tokens\n"
+            "count_in_python()\n"
+            "texts = json.loads(sys.stdin.read())\n"
+            "print(json.dumps([[tokens.count_tokens(t) for t in texts],"
+            " tokens.count_tokens_lines(texts[0]), tokens.count_tokens_upto(texts[1], 10),"
+            " tokens.encoding.cache_info().currsize]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=root, input=json.dumps(texts))
+    counts, lines, upto, built = json.loads(out.stdout)
+    assert built == 0
+    assert counts == [_encoder_len(t) for t in texts]
+    assert lines == counts[0] and upto > 10
+
+
+def test_pieces_merged_in_python_are_kept_within_a_bound_and_forgotten_on_settling(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tokens, "_MERGED_KEPT", 50)
+    lean = tokens._Lean()
+    monkeypatch.setattr(tokens, "_lean", lean)
+    words = [f"zq{i}xv{i * 7}" for i in range(400)]  # each several tokens
+    for word in words:
+        assert lean.count_any(word) == _encoder_len(word)
+        assert len(lean.pieces) <= 50
+    assert lean.pieces
+    tokens.forget_answer_counts()
+    assert not lean.pieces
 
 
 def test_other_text_and_long_runs_go_to_the_encoder(monkeypatch: pytest.MonkeyPatch) -> None:

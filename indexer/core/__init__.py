@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     )
     from indexer.core.textcache import TextCache
     from indexer.core.tokens import (
+        count_in_python,
         count_tokens,
         count_tokens_after,
         count_tokens_lines,
@@ -58,6 +59,7 @@ _WHERE = {
     "count_tokens": "indexer.core.tokens",
     "count_tokens_after": "indexer.core.tokens",
     "count_tokens_lines": "indexer.core.tokens",
+    "count_in_python": "indexer.core.tokens",
     "count_tokens_upto": "indexer.core.tokens",
     "forget_answer_counts": "indexer.core.tokens",
     "encoding": "indexer.core.tokens",
@@ -78,6 +80,7 @@ __all__ = [
     "atomic_write_bytes",
     "cache_dir",
     "configure_heap",
+    "count_in_python",
     "count_tokens",
     "count_tokens_after",
     "count_tokens_lines",

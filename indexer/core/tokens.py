@@ -59,6 +59,7 @@ _GROUP = 8  # lines a part of an answer holds, on average (`_parts`)
 
 
 _RANKS = 100_256  # cl100k_base's mergeable ranks
+_MERGED_KEPT = 1 << 15  # pieces of several tokens `_Lean` keeps merged (emptied when full)
 
 
 @functools.cache
@@ -68,7 +69,8 @@ def encoding() -> tiktoken.Encoding:
     # The encoder keeps its own copy of the ranks (in Rust); the Python dict it was built
     # from is read again only to pickle it, which nothing does: dropping it frees ~12 MB.
     enc._mergeable_ranks = {}
-    _lean = None  # the encoder counts from now on: the lean table's ranks are freed too
+    if not _in_python:
+        _lean = None  # the encoder counts from now on: the lean table's ranks are freed too
     return enc
 
 
@@ -83,29 +85,65 @@ _LEAN_CHARS = 1 << 20  # characters a process counts in Python before it builds 
 
 
 class _Lean:
-    """cl100k counts of plain ASCII text without building tiktoken's encoder (CoreBPE: ~65 ms
-    of a CLI search, which counts a few answers and exits). The same two steps as CoreBPE's
-    `encode_ordinary`: the pattern's pieces, then each piece's byte-pair merge over the same
-    ranks (a piece in the table is one token; else merge the lowest-ranked adjacent pair,
-    the leftmost on ties, until no pair is in the table), so the count is the same
-    (tests/test_tokens.py compares them). A process counts up to `_LEAN_CHARS` this way;
-    past that, or on other text, it builds the encoder, and the lean table is dropped."""
+    """cl100k counts without building tiktoken's encoder (CoreBPE: ~65 ms of a CLI search,
+    which counts a few answers and exits; 22 MB of a serving process, against this table's
+    12 MB). The same two steps as CoreBPE's `encode_ordinary`: the pattern's pieces, then
+    each piece's byte-pair merge over the same ranks (a piece in the table is one token;
+    else merge the lowest-ranked adjacent pair, the leftmost on ties, until no pair is in
+    the table), so the count is the same (tests/test_tokens.py compares them on plain
+    text, on every non-ASCII source of moby and on random Unicode).
+
+    `count` takes plain ASCII text (`_PLAIN_PIECES`, Python's `re`) within a budget: a
+    process counts up to `_LEAN_CHARS` this way; past that, or on other text, it builds the
+    encoder, and the lean table is dropped. `count_any` takes every text (the encoder's own
+    pattern through the `regex` package tiktoken depends on, its `$` made `\\Z`: the end of
+    the text, as in Rust), for a process that never builds the encoder (`count_in_python`).
+    A piece of several tokens is merged once and kept (at most `_MERGED_KEPT`)."""
 
     def __init__(self) -> None:
-        self.ranks: dict[bytes, int] = _cl100k_config()["mergeable_ranks"]
+        config = _cl100k_config()
+        self.ranks: dict[bytes, int] = config["mergeable_ranks"]
+        self.pattern: str = config["pat_str"]
         self.pieces: dict[str, int] = {}
         self.left = _LEAN_CHARS
+        self._any: Any = None
 
     def count(self, text: str) -> int | None:
         """The count, or None when `text` is not for this path."""
         if len(text) > self.left or not _PLAIN.fullmatch(text):
             return None
         self.left -= len(text)
-        pieces, total = self.pieces, 0
-        for piece in _PLAIN_PIECES.findall(text):
+        return self._sum(_PLAIN_PIECES.findall(text))
+
+    def count_any(self, text: str) -> int:
+        """The count of any text, as tiktoken's `encode_ordinary` would give it (a lone
+        surrogate counted as U+FFFD, as it replaces one)."""
+        if _PLAIN.fullmatch(text):
+            return self._sum(_PLAIN_PIECES.findall(text))
+        if self._any is None:
+            import regex  # tiktoken's own dependency
+
+            assert self.pattern.count("$") == 1, self.pattern
+            self._any = regex.compile(self.pattern.replace("$", r"\Z"))
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return self._sum(self._any.findall(text))
+
+    def _sum(self, found: list[str]) -> int:
+        pieces, ranks, total = self.pieces, self.ranks, 0
+        for piece in found:
             n = pieces.get(piece)
             if n is None:
-                n = pieces[piece] = self._merged_len(piece.encode())
+                raw = piece.encode("utf-8")
+                if raw in ranks:
+                    n = 1
+                else:
+                    n = self._merged_len(raw)
+                    if len(pieces) >= _MERGED_KEPT:
+                        pieces.clear()
+                    pieces[piece] = n
             total += n
         return total
 
@@ -127,12 +165,28 @@ class _Lean:
 
 
 _lean: _Lean | None = None
+_in_python = False  # `count_in_python`: every count by `_Lean.count_any`
+
+
+def count_in_python() -> None:
+    """Count every text from now on in Python (`_Lean.count_any`) and never build
+    tiktoken's encoder: a serving process keeps the 12 MB rank table instead of CoreBPE's
+    22 MB, and counts its answers (cached lines and parts, mostly) as fast; a bulk count of
+    new text is ~2x slower cold (docs/benchmarks.md, Serving memory). Loads the table now,
+    not on the first tool call."""
+    global _lean, _in_python
+    if _lean is None:
+        _lean = _Lean()
+    _in_python = True
 
 
 def _ordinary_len(text: str) -> int:
-    """`len(encoding().encode_ordinary(text))`: in Python while a process has counted little
-    plain text and built no encoder (see `_Lean`), else with the encoder."""
+    """`len(encoding().encode_ordinary(text))`: in Python in a process that counts that
+    way (`count_in_python`), or while a process has counted little plain text and built no
+    encoder (see `_Lean`), else with the encoder."""
     global _lean
+    if _in_python and _lean is not None:
+        return _lean.count_any(text)
     if encoding.cache_info().currsize == 0:
         if _lean is None:
             _lean = _Lean()
@@ -242,9 +296,11 @@ def count_tokens_upto(text: str, limit: int) -> int:
 
 
 def forget_answer_counts() -> None:
-    """Empty `count_tokens_upto`'s kept counts (a server that settles after its calls gives
-    their memory back; the next calls count again)."""
+    """Empty `count_tokens_upto`'s kept counts and the pieces `_Lean` merged (a server that
+    settles after its calls gives their memory back; the next calls count again)."""
     _answer_parts.clear()
+    if _lean is not None:
+        _lean.pieces.clear()
 
 
 def _parts(text: str) -> Iterator[str]:

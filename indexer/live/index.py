@@ -561,9 +561,9 @@ class LiveIndex:
 
     def _background(self) -> None:
         from indexer.build import index_repository
-        from indexer.core import encoding
+        from indexer.core import count_in_python
 
-        encoding()  # load the BPE table now, not on the first tool call (~0.5 s)
+        count_in_python()  # the rank table loaded now, not on the first tool call
         try:
             with self.write_lock:
                 stats = index_repository(self.index, self.index_options,
