@@ -116,6 +116,34 @@ def test_references_from_the_tables_are_the_querys_in_its_order(
     assert found and not [sql for sql in seen if "refs" in sql], seen
 
 
+def test_the_tables_hold_definitions_without_texts_and_shown_ones_read_them(
+        ctx: LiveIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The graph tables hold every definition without its signature and docstring (the
+    search tables hold those as one buffer: moby's 4.8 MB of strings); what shows one
+    reads them there (`with_texts`), or from the store for a definition those tables do
+    not hold, and gets the store's texts either way, equal as a definition."""
+    store = ctx.index.store
+    tables = graph_tables.graph_tables(store)
+    held = [d for ds in tables.by_qualname.values() for d in ds]
+    assert held and all(d.signature == "" and d.doc == "" for d in held)
+    read: dict[tuple[str, str, int, int], list[tuple[str, str]]] = {}
+    for d in map(definition, store.query(
+            f"SELECT {refgraph.DEF_COLS} FROM symbols s JOIN files f USING (file_id)")):
+        read.setdefault((d.path, d.qualname, d.start_line, d.end_line), []).append(
+            (d.signature, d.doc))
+    sample = random.Random(5).sample(held, min(300, len(held)))
+    expected = [read[(d.path, d.qualname, d.start_line, d.end_line)][0] for d in sample]
+    assert any(doc for _, doc in expected) and any(sig for sig, _ in expected)
+    shown = graph_tables.with_texts(store, sample)
+    assert shown == sample
+    assert [(d.signature, d.doc) for d in shown] == expected
+    from indexer.store.lookup import SearchTables
+
+    monkeypatch.setattr(SearchTables, "texts", lambda *_: None)  # tables of another generation
+    shown = graph_tables.with_texts(store, sample)
+    assert [(d.signature, d.doc) for d in shown] == expected
+
+
 def test_directory_relations_match_a_query_per_directory(ctx: LiveIndex) -> None:
     store = ctx.index.store
     every = summary._all_relations(ctx)

@@ -21,6 +21,7 @@ from indexer.graph import (
     file_node,
     graph_ready,
     symbol_node,
+    with_texts,
 )
 from indexer.live import LiveIndex
 from indexer.store import search_tables
@@ -209,14 +210,15 @@ def _file_details(ctx: LiveIndex, paths: Sequence[str]) -> dict[str, tuple[str, 
 def _nodes(ctx: LiveIndex, hood: Neighbourhood, ids: dict[str, str]) -> list[DependencyNode]:
     ordered = sorted(hood.nodes.values(), key=lambda n: (n.depth > 0, -n.score, n.key))
     files = _file_details(ctx, [n.path for n in ordered if n.kind == "file" and n.path])
+    symbols = [n for n in ordered if n.defn is not None]
+    shown = dict(zip([n.key for n in symbols], with_texts(
+        ctx.index.store, [n.defn for n in symbols if n.defn is not None]), strict=True))
     out: list[DependencyNode] = []
     for n in ordered:
         sig, doc = "", ""
-        if n.defn is not None:
-            sig, doc = (
-                n.defn.signature,
-                (n.defn.doc.strip().split("\n", 1)[0] if n.defn.doc else ""),
-            )
+        d = shown.get(n.key)
+        if d is not None:
+            sig, doc = d.signature, (d.doc.strip().split("\n", 1)[0] if d.doc else "")
         elif n.kind == "file" and n.path in files:
             sig, doc = files[n.path]
         out.append(

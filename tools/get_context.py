@@ -54,6 +54,7 @@ from indexer.graph import (
     expand,
     file_node,
     symbol_node,
+    with_texts,
 )
 from indexer.graph import graph_ready as _graph_ready
 from indexer.live import LiveIndex
@@ -387,9 +388,8 @@ def _neighbours(ctx: LiveIndex, definitions: Definitions, found: list[Unit], pat
                  and (touched is None or n.key in touched)]
         best = max((n.score for n in nodes), default=0.0) or 1.0
         partners = _call_partners(hood, nodes) if i == 0 else set()
-        for n in nodes:
-            nd = n.defn
-            assert nd is not None
+        shown = with_texts(ctx.index.store, [n.defn for n in nodes if n.defn is not None])
+        for n, nd in zip(nodes, shown, strict=True):
             reason = _edge_reason(hood, n.key, d)
             score = unit.score * NEIGHBOUR_WEIGHT * (0.3 + 0.7 * n.score / best)
             body = nd.end_line - nd.start_line < MAX_BODY_LINES and (

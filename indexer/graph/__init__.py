@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from indexer.graph.tables import (
         graph_tables,
         loaded_graph_tables,
+        with_texts,
     )
 
 _WHERE = {
@@ -47,6 +48,7 @@ _WHERE = {
     "definition": "indexer.graph.refs",
     "graph_tables": "indexer.graph.tables",
     "loaded_graph_tables": "indexer.graph.tables",
+    "with_texts": "indexer.graph.tables",
 }
 
 __all__ = [
@@ -63,6 +65,7 @@ __all__ = [
     "loaded_graph_tables",
     "private_cursor",
     "symbol_node",
+    "with_texts",
 ]
 
 __getattr__ = lazy_attributes(__name__, _WHERE)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import posixpath
 import sys
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,7 +158,7 @@ def _load_rank(store: Store, last: GraphTables | None) -> dict[str, float]:
     return rank
 
 
-_DEFINITIONS = (f"SELECT {refgraph.DEF_COLS} FROM symbols s JOIN files f USING (file_id) "
+_DEFINITIONS = (f"SELECT {refgraph.TABLE_DEF_COLS} FROM symbols s JOIN files f USING (file_id) "
                 "{where} ORDER BY f.path, s.start_line, s.qualname")
 
 
@@ -233,6 +234,39 @@ def _load_edges(store: Store, last: GraphTables | None) -> _Edges:
 
 _intern = sys.intern  # one copy of each path, name and kind (with the streamed reads: -70 MB on
 # moby, docs/benchmarks.md "Serving memory")
+
+
+def with_texts(store: Store, defs: Sequence[Definition]) -> list[Definition]:
+    """`defs` with their signatures and docstrings, which the graph tables' definitions
+    are held without (`refgraph.TABLE_DEF_COLS`): from the search tables of the store's
+    generation, else (a definition those do not hold: the graph tables of an older
+    generation) read from the store."""
+    from dataclasses import replace
+
+    from indexer.store import search_tables
+
+    tables = search_tables(store)
+    out: list[Definition] = []
+    missing: dict[tuple[str, str, int, int], tuple[str, str]] = {}
+    for d in defs:
+        found = tables.texts(d.path, d.qualname, d.start_line, d.end_line)
+        if found is None:
+            missing[(d.path, d.qualname, d.start_line, d.end_line)] = ("", "")
+        else:
+            d = replace(d, signature=found[0], doc=found[1])
+        out.append(d)
+    if not missing:
+        return out
+    rows = store.query(
+        "SELECT f.path, s.qualname, s.start_line, s.end_line, s.signature, s.doc FROM symbols s "
+        "JOIN files f USING (file_id) WHERE f.path IN (SELECT unnest(?))",
+        [sorted({k[0] for k in missing})])
+    for path, qualname, start, end, signature, doc in rows:
+        if (path, qualname, start, end) in missing:
+            missing[(path, qualname, start, end)] = (signature or "", doc or "")
+    return [replace(d, signature=t[0], doc=t[1])
+            if (t := missing.get((d.path, d.qualname, d.start_line, d.end_line))) else d
+            for d in out]
 
 
 def package_files_used(t: GraphTables, src: str, pkg_dirs: list[str]) -> dict[str, list[str]]:

@@ -467,6 +467,18 @@ class SearchTables:
         found.sort(key=lambda f: f[:2])  # stable: the same line keeps the widest first
         return [(rank, cols.sig[j], cols.doc[j]) for rank, _, j in found]
 
+    def texts(self, path: str, qualname: str, start: int, end: int) -> tuple[str, str] | None:
+        """(signature, docstring) of the definition `qualname` of `path` on lines `start`
+        to `end`; None where these tables hold no such definition (another generation's)."""
+        file_id = self.file_ids.get(path)
+        if file_id is None:
+            return None
+        cols = self.members.columns
+        for j in self.members.positions(file_id):
+            if cols.start[j] == start and cols.end[j] == end and cols.qual[j] == qualname:
+                return cols.sig[j], cols.doc[j]
+        return None
+
     def with_prefix(self, prefix: str, limit: int = 200) -> list[str]:
         lo = bisect.bisect_left(self.names, prefix)
         out: list[str] = []
