@@ -157,7 +157,7 @@ class StaticTier:
     def release_idle(self) -> bool:
         """What a settled server gives back: the saved vectors' pages the scans read
         (`FlatVectors.release_pages`; the return value), and what the embedder built to
-        embed edits (its vocabulary's word pieces), built again by the next edit."""
+        match words (its vocabulary's word pieces), built again when words need it."""
         release = getattr(self.embedder, "release_vocab", None)
         if release is not None:
             release()

@@ -126,9 +126,8 @@ class TableVocab:
 
     def release_pieces(self) -> None:
         """Forget the word-piece table (`WordPieces`, 2.2 MB for MiniLM's 30k tokens):
-        built again, in a few ms, by the next words to match. A server drops it once it
-        has settled after edits, which alone match words (queries go through the
-        word-vector table)."""
+        built again, in a few ms, by the next words to match (an edit's chunks, a query's
+        word the static embedder has not cached). A server drops it when it settles."""
         with self._lock:
             self._pieces = None
 

@@ -315,8 +315,9 @@ class LiveIndex:
         (`FlatVectors.save`), its pages shared with the page cache; the pages the calls'
         scans read are then unmapped (`FlatVectors.release_pages`: every scan reads the
         whole matrix, moby's 19 MB, which would stay counted in the process), and the
-        static embedder's word-piece table, built by the first edit's embedding (2.2 MB),
-        is dropped until the next edit (`StaticTier.release_idle`)."""
+        static embedder's word-piece table (2.2 MB), built by the first words it matches
+        (an edit's chunks, a query's new word), is dropped until words need it again
+        (`StaticTier.release_idle`)."""
         from indexer.core import forget_answer_counts, trim_heap
         from indexer.lexical import release_token_caches
 
