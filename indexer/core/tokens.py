@@ -172,8 +172,8 @@ def count_in_python() -> None:
     """Count every text from now on in Python (`_Lean.count_any`) and never build
     tiktoken's encoder: a serving process keeps the 12 MB rank table instead of CoreBPE's
     22 MB, and counts its answers (cached lines and parts, mostly) as fast; a bulk count of
-    new text is ~2x slower cold (docs/benchmarks.md, Serving memory). Loads the table now,
-    not on the first tool call."""
+    new text takes ~2.4x the encoder's time (docs/benchmarks.md, Serving memory). Loads
+    the table now, not on the first tool call."""
     global _lean, _in_python
     if _lean is None:
         _lean = _Lean()
