@@ -21,6 +21,17 @@ def distinct(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def find_sorted(ordered: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of `keys` goes in the sorted `ordered` (`np.searchsorted`) and whether it
+    is there: a sorted key column's lookup, beside a column of what each key maps to."""
+    at = np.searchsorted(ordered, keys)
+    found = np.zeros(len(keys), dtype=bool)
+    if len(ordered):
+        inside = at < len(ordered)
+        found[inside] = ordered[at[inside]] == keys[inside]
+    return at, found
+
+
 def updated_values(last: list[str], used: np.ndarray, added: Iterable[str],
                    find: Callable[[str], int | None],
                    index: Callable[[list[str]], dict[str, int]] | None = None,

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from indexer.core import cache_dir
-from indexer.core.arrays import distinct
+from indexer.core.arrays import distinct, find_sorted
 from indexer.embed.convert import model_fingerprint
 from indexer.embed.distil import (
     RECIPE_VERSION,
@@ -325,10 +325,8 @@ class _WordVectors:
         """The cache row of each word, adding the words not seen yet."""
         keys = self._splitter.keys(data, starts, ends, native)
         rows = np.full(len(keys), -1, dtype=np.intp)
-        if len(self._keys):
-            at = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
-            found = self._keys[at] == keys
-            rows[found] = self._key_rows[at[found]]
+        at, found = find_sorted(self._keys, keys)
+        rows[found] = self._key_rows[at[found]]
         missing = np.flatnonzero(rows < 0)
         if not missing.size:
             return rows
@@ -341,8 +339,7 @@ class _WordVectors:
         new_rows = np.empty(len(new_keys), dtype=np.intp)
         known = np.zeros(len(new_keys), dtype=bool)
         if self._vocab_keys is not None and self._vocab_tokens is not None and len(self._vocab_keys):
-            at = np.minimum(np.searchsorted(self._vocab_keys, new_keys), len(self._vocab_keys) - 1)
-            known = self._vocab_keys[at] == new_keys
+            at, known = find_sorted(self._vocab_keys, new_keys)
             if native is not None:
                 known &= ~native[word]
             new_rows[known] = self._add_tokens(self._vocab_tokens[at[known]])

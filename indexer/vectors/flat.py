@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from indexer.core import atomic_write_bytes
+from indexer.core.arrays import find_sorted
 from indexer.vectors.index import Stamped, VectorIndexError, as_keys, digest
 
 log = logging.getLogger(__name__)
@@ -154,18 +155,14 @@ class FlatVectors(Stamped):
 
     def _find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The rows of `keys` (-1 for a key not held) and their places in `_sorted`."""
-        at = np.searchsorted(self._sorted, keys)
-        inside = at < len(self._sorted)
-        found = np.zeros(len(keys), dtype=bool)
-        found[inside] = self._sorted[at[inside]] == keys[inside]
-        return np.where(found, self._rows[np.minimum(at, len(self._rows) - 1)], -1), at
+        at, found = find_sorted(self._sorted, keys)
+        rows = np.full(len(keys), -1, dtype=np.int64)
+        rows[found] = self._rows[at[found]]
+        return rows, at
 
     def _held(self, keys: np.ndarray) -> list[int]:
         """The keys of `keys` that are held, each once, in their order."""
-        if not len(self._sorted) or not len(keys):
-            return []
-        rows, _ = self._find(keys)
-        return list(dict.fromkeys(keys[rows >= 0].tolist()))
+        return list(dict.fromkeys(keys[find_sorted(self._sorted, keys)[1]].tolist()))
 
     def keys(self) -> np.ndarray:
         with self._lock.read():
@@ -173,10 +170,7 @@ class FlatVectors(Stamped):
 
     def contains_many(self, keys: Any) -> np.ndarray:
         with self._lock.read():
-            keys_arr = as_keys(keys)
-            if not len(self._sorted):
-                return np.zeros(len(keys_arr), dtype=bool)
-            return self._find(keys_arr)[0] >= 0
+            return find_sorted(self._sorted, as_keys(keys))[1]
 
     def add(self, keys: Any, vectors: Any) -> None:
         """Insert or replace `vectors` (n, dim) under `keys` (n,)."""
@@ -189,9 +183,9 @@ class FlatVectors(Stamped):
                 f"expected vectors of shape ({len(keys_arr)}, {self.dim}), got {vecs.shape}")
         if len(keys_arr) == 0:
             return
-        _, last = np.unique(keys_arr[::-1], return_index=True)  # a key given twice: its last
-        if len(last) < len(keys_arr):
-            keep = np.sort(len(keys_arr) - 1 - last)
+        last = dict(zip(keys_arr.tolist(), range(len(keys_arr)), strict=True))
+        if len(last) < len(keys_arr):  # a key given twice: its last vector
+            keep = sorted(last.values())
             keys_arr, vecs = keys_arr[keep], vecs[keep]
         with self._lock.write():
             self._remove(self._held(keys_arr))
@@ -295,8 +289,6 @@ class FlatVectors(Stamped):
         keys_arr = as_keys(keys)
         out = np.full(len(keys_arr), np.nan, dtype=np.float32)
         with self._lock.read():
-            if not len(self._sorted) or not len(keys_arr):
-                return out
             rows = self._find(keys_arr)[0]
             at = np.flatnonzero(rows >= 0)
             if not len(at):
