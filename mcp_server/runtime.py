@@ -78,8 +78,13 @@ class Runtime:
                                       live_options(self.settings), self.ready)
                 for listener in self._listeners:
                     live.add_listener(listener)
-                live.start()
-                self.live = live
+                self.live = live  # before start: its background work may set `ready` at once
+                try:
+                    live.start()
+                except BaseException:
+                    self.live = None
+                    live.close()
+                    raise
             self.sessions += 1
             return self.live
 

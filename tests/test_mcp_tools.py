@@ -32,12 +32,13 @@ async def http_served(settings: Settings) -> AsyncIterator[tuple[str, Runtime]]:
     app = build_http_app(build_server(settings, runtime), settings, runtime)
     sock = bind_socket("127.0.0.1", 0)
     web = uvicorn_server(app)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(functools.partial(web.serve, sockets=[sock]))
-        with anyio.fail_after(120):
-            await anyio.to_thread.run_sync(runtime.ready.wait, abandon_on_cancel=True)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}", runtime
-        web.should_exit = True
+    with sock:  # closed even where the server never started serving (a failed test)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(functools.partial(web.serve, sockets=[sock]))
+            with anyio.fail_after(120):
+                await anyio.to_thread.run_sync(runtime.ready.wait, abandon_on_cancel=True)
+            yield f"http://127.0.0.1:{sock.getsockname()[1]}", runtime
+            web.should_exit = True
 
 
 @asynccontextmanager
