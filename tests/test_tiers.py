@@ -338,6 +338,41 @@ def test_a_watcher_batch_lets_the_static_embedder_forget_its_words(
 
 
 
+def test_the_model_vectors_an_edit_copied_to_memory_are_saved_and_mapped_again_on_settling(
+        tmp_path: Path) -> None:
+    """The model tier's vectors are searched from their mapped file; an edit's new vectors
+    copy the index into memory (moby: 35 MB, kept until the process ended). Settling saves
+    them, stamped with the store's generation, maps the file again with the same answers,
+    and takes the pages the searches read out of the process."""
+    root = _small_repo(tmp_path / "repo")
+    with LiveIndex.open(root, tmp_path / "idx", LiveOptions(model="hashing")) as live:
+        index_repository(live.index)
+        live.attach_model()
+        live.embed_pending()
+        vectors, embedder = live.vectors, live.embedder
+        assert vectors is not None and embedder is not None and vectors.mapped
+        body = "".join(f"    part_{j} = open(path).read()\n" for j in range(30))
+        (root / "pkg" / "core.py").write_text("".join(
+            f"def load_settings_{i}(path):\n{body}    return part_0\n\n\n" for i in range(8)))
+        live.apply(["pkg/core.py"], set(), reconcile=False)
+        live.embed_missing(["pkg/core.py"])  # where the batch did not embed them itself
+        assert vectors.contains_many(live.store.chunk_ids_for_paths(["pkg/core.py"])).all()
+        assert not vectors.mapped and vectors.dirty
+        query = embedder.embed_query("read the settings file")
+        before = vectors.search(query, 10)
+
+        live.settle()
+
+        assert vectors.mapped and not vectors.dirty
+        assert vectors.generation == live.store.generation
+        assert len(vectors) == live.store.count_chunks()
+        assert vectors.search(query, 10) == before
+        assert resident_kb_of(vectors.path) > 0
+        live.settle()
+        assert resident_kb_of(vectors.path) == 0
+        assert vectors.search(query, 10) == before
+
+
 def test_the_static_matrix_an_edit_copied_to_memory_is_saved_and_mapped_again_on_settling(
         tmp_path: Path) -> None:
     """The static vectors are mapped from their file; a watcher batch's new rows copy the

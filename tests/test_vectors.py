@@ -293,6 +293,77 @@ def test_releasing_flat_vectors_unmaps_what_scans_read_and_keeps_rows_changed_si
     assert flat.search(vecs[19_999], 1)[0][0] == 19_999 and len(flat) == 19_999
 
 
+def _anonymous_kb() -> int:
+    for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
+        if line.startswith("Anonymous:"):
+            return int(line.split()[1])
+    raise AssertionError("no Anonymous line in smaps_rollup")
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="Linux /proc only")
+def test_a_saved_index_is_searched_from_its_mapped_file_and_an_edit_copies_it_until_saved(
+        tmp_path: Path) -> None:
+    """A loaded index held its whole file as private memory for the process's life (moby's
+    model tier: 35 MB); opened, it is now the file's mapping, whose pages the searches read
+    and `release_pages` gives back. An edit copies it into memory (a view is immutable);
+    the next save maps the written file again. The answers are the same throughout."""
+    from tests.traced import resident_kb_of
+
+    path, n, dim = tmp_path / "vectors.usearch", 30_000, 64
+    vecs = np.random.default_rng(3).standard_normal((n, dim)).astype(np.float32)
+    writer = VectorIndex(path, dim, "f16", "cos")
+    writer.add(keys(n), vecs)
+    writer.save(3)
+    del writer
+    size_kb = path.stat().st_size // 1024
+    assert size_kb > 4_000
+
+    before = _anonymous_kb()
+    index = VectorIndex.open(path, dim, "f16")
+    assert index.mapped and index.generation == 3 and len(index) == n
+    assert _anonymous_kb() - before < size_kb // 4  # a loaded copy: the file's size
+    hits = [index.search(vecs[i], 10) for i in range(0, 3_000, 30)]
+    assert sum(h[0][0] == i for h, i in zip(hits, range(0, 3_000, 30), strict=True)) >= 95
+    assert resident_kb_of(path) > 0  # searched through the mapping
+
+    assert index.release_pages()
+    assert resident_kb_of(path) < 100
+    assert [index.search(vecs[i], 10) for i in range(0, 3_000, 30)] == hits
+
+    index.remove([0])  # copied into memory: the mapping is gone
+    assert not index.mapped and not index.release_pages() and resident_kb_of(path) == 0
+    index.add([n], vecs[:1] * -1.0)
+    assert index.search(vecs[0] * -1.0, 1)[0][0] == n and not index.contains(0)
+    index.save(4)
+    assert index.mapped and not index.dirty
+    assert index.search(vecs[0] * -1.0, 1)[0][0] == n and not index.contains(0)
+    assert index.release_pages() and resident_kb_of(path) < 100
+    reopened = VectorIndex.open(path, dim, "f16")
+    assert reopened.generation == 4 and len(reopened) == n
+    assert reopened.search(vecs[0] * -1.0, 1)[0][0] == n
+
+
+def test_a_mapped_index_damaged_on_disk_after_opening_is_found_when_opened_again(
+        tmp_path: Path) -> None:
+    """Saves replace the file (a new one renamed into place), so an open mapping keeps
+    reading the file it opened; a file damaged since is refused on the next open."""
+    path = tmp_path / "vectors.usearch"
+    index = VectorIndex.open(path, DIM)
+    vecs = unit_vectors(200)
+    index.add(keys(200), vecs)
+    index.save(1)
+    opened = VectorIndex.open(path, DIM)
+    assert opened.mapped
+    index.add(keys(1, 500), unit_vectors(1, 9))
+    index.save(2)  # replaced under the mapping of `opened`
+    assert opened.search(vecs[7], 1)[0][0] == 7 and len(opened) == 200
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    damaged = VectorIndex.open(path, DIM)
+    assert damaged.generation == -1 and len(damaged) == 0 and not damaged.mapped
+
+
 def test_flat_vectors_saved_again_unchanged_rewrite_only_their_stamp(tmp_path: Path) -> None:
     """A full index saves its static vectors at the end, then the summaries move the store's
     generation: the second save stamps the new generation without writing the vectors

@@ -317,7 +317,8 @@ class LiveIndex:
         whole matrix, moby's 19 MB, which would stay counted in the process), and the
         static embedder's word-piece table (2.2 MB), built by the first words it matches
         (an edit's chunks, a query's new word), is dropped until words need it again
-        (`StaticTier.release_idle`)."""
+        (`StaticTier.release_idle`). The model tier's vectors likewise
+        (`_settle_model_vectors`)."""
         from indexer.core import forget_answer_counts, trim_heap
         from indexer.lexical import release_token_caches
 
@@ -330,8 +331,23 @@ class LiveIndex:
                 log.exception("saving the static vectors failed")
             if self.index.static is not None:
                 self.index.static.release_idle()
+            self._settle_model_vectors()
             self.store.release_pages()
         trim_heap()
+
+    def _settle_model_vectors(self) -> None:
+        """The model tier's vectors as the static tier's: an index that edits copied into
+        memory is saved and searched from its file again, and the file's pages the
+        searches read are taken out of the process (`VectorIndex.release_pages`)."""
+        vectors = self.vectors
+        if vectors is None:
+            return
+        try:
+            if vectors.dirty:
+                vectors.save(self.generation)
+        except OSError:  # derived and checked on open: a failed save costs a rebuild
+            log.exception("saving the model vectors failed")
+        vectors.release_pages()
 
     # -- the static tier ---------------------------------------------------------------------
 
