@@ -18,7 +18,12 @@ if TYPE_CHECKING:
         cache_dir,
         fsync_path,
     )
-    from indexer.core.heap import configure_heap, discard_pages, trim_heap
+    from indexer.core.heap import (
+        configure_heap,
+        discard_pages,
+        release_file_mappings,
+        trim_heap,
+    )
     from indexer.core.model import (
         Chunk,
         Import,
@@ -55,6 +60,7 @@ _WHERE = {
     "TextCache": "indexer.core.textcache",
     "configure_heap": "indexer.core.heap",
     "discard_pages": "indexer.core.heap",
+    "release_file_mappings": "indexer.core.heap",
     "trim_heap": "indexer.core.heap",
     "count_tokens": "indexer.core.tokens",
     "count_tokens_after": "indexer.core.tokens",
@@ -90,6 +96,7 @@ __all__ = [
     "encoding",
     "forget_answer_counts",
     "fsync_path",
+    "release_file_mappings",
     "trim_heap",
 ]
 

@@ -78,6 +78,30 @@ def discard_pages(address: int, length: int) -> int:
     return end - start if madvise(start, end - start, mmap.MADV_DONTNEED) == 0 else 0
 
 
+def release_file_mappings(directory: str | os.PathLike[str]) -> int:
+    """Take out of this process the resident pages of the read-only shared mappings of files
+    under `directory` that a library made of its own (tantivy's segment files: a search
+    reads their postings, and the pages stay counted in the process until it unmaps them).
+    They are the files' clean pages: `MADV_DONTNEED` only unmaps them, they stay in the page
+    cache and the next read maps them again. Writable or private mappings are left alone
+    (the advice would throw their changes away). The bytes advised; 0 without Linux's
+    /proc or glibc."""
+    prefix = os.path.join(os.path.realpath(directory), "")
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            lines = maps.readlines()
+    except OSError:
+        return 0
+    released = 0
+    for line in lines:
+        fields = line.split(maxsplit=5)
+        if len(fields) < 6 or fields[1] != "r--s" or not fields[5].startswith(prefix):
+            continue
+        start, _, end = fields[0].partition("-")
+        released += discard_pages(int(start, 16), int(end, 16) - int(start, 16))
+    return released
+
+
 def trim_heap() -> None:
     """Hand the C heap's free pages back to the OS (glibc's `malloc_trim`; nothing elsewhere).
     After a large structure is replaced (a written batch, a generation's in-memory tables),

@@ -261,6 +261,14 @@ class LexicalIndex:
 
         return _register(tantivy.Index(_schema(), path=str(self.directory), reuse=True))
 
+    def release_pages(self) -> int:
+        """Take the pages that searches read of the segment files tantivy maps out of this
+        process (`indexer.core.release_file_mappings`: clean pages, read again on the next
+        search); the bytes advised."""
+        from indexer.core import release_file_mappings
+
+        return release_file_mappings(self.directory)
+
     def deleted_docs(self) -> int:
         """Documents deleted but still in the ranking statistics (tantivy's committed
         `meta.json`: each segment's deletes, until a merge drops them or `rebuild`)."""

@@ -318,7 +318,8 @@ class LiveIndex:
         static embedder's word-piece table (2.2 MB), built by the first words it matches
         (an edit's chunks, a query's new word), is dropped until words need it again
         (`StaticTier.release_idle`). The model tier's vectors likewise
-        (`_settle_model_vectors`)."""
+        (`_settle_model_vectors`), and the pages of the lexical segments that tantivy maps
+        (`LexicalIndex.release_pages`)."""
         from indexer.core import forget_answer_counts, trim_heap
         from indexer.lexical import release_token_caches
 
@@ -332,6 +333,7 @@ class LiveIndex:
             if self.index.static is not None:
                 self.index.static.release_idle()
             self._settle_model_vectors()
+            self.index.lexical.release_pages()
             self.store.release_pages()
         trim_heap()
 
