@@ -404,11 +404,12 @@ def test_the_static_matrix_an_edit_copied_to_memory_is_saved_and_mapped_again_on
         assert static.scored("read the settings file", 10) == before
         assert len(keys) == live.store.count_chunks()
         # the scans read the mapped file's pages; settling again unmaps them (clean pages)
-        # and lets the embedder drop what it built to embed the edits
+        # and lets the embedder drop what it built to embed the edits and its table's pages
         assert resident_kb_of(static.vectors.path) > 0
         released: list[int] = []
         static.embedder.release_vocab = lambda: released.append(1)  # type: ignore[attr-defined]
+        static.embedder.release_pages = lambda: released.append(2)  # type: ignore[attr-defined]
         live.settle()
-        assert released == [1]
+        assert released == [1, 2]
         assert resident_kb_of(static.vectors.path) == 0
         assert static.scored("read the settings file", 10) == before

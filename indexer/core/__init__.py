@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         configure_heap,
         discard_pages,
         release_file_mappings,
+        release_mapped_array,
         trim_heap,
     )
     from indexer.core.model import (
@@ -61,6 +62,7 @@ _WHERE = {
     "configure_heap": "indexer.core.heap",
     "discard_pages": "indexer.core.heap",
     "release_file_mappings": "indexer.core.heap",
+    "release_mapped_array": "indexer.core.heap",
     "trim_heap": "indexer.core.heap",
     "count_tokens": "indexer.core.tokens",
     "count_tokens_after": "indexer.core.tokens",
@@ -97,6 +99,7 @@ __all__ = [
     "forget_answer_counts",
     "fsync_path",
     "release_file_mappings",
+    "release_mapped_array",
     "trim_heap",
 ]
 

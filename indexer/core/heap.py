@@ -78,6 +78,23 @@ def discard_pages(address: int, length: int) -> int:
     return end - start if madvise(start, end - start, mmap.MADV_DONTNEED) == 0 else 0
 
 
+def release_mapped_array(array: Any) -> bool:
+    """Take the resident pages of the read-only file mapping under `array` (an `np.memmap`
+    of mode "r", or a view of one) out of this process: clean pages of the page cache, read
+    again when next touched. False, and nothing done, for any other array (a copy-on-write
+    or writable mapping would lose its changes)."""
+    import numpy as np  # here: the heap's settings are made before numpy is wanted
+
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    while array is not None and not isinstance(array, np.memmap):
+        array = getattr(array, "base", None)
+    handle = getattr(array, "_mmap", None)
+    if advice is None or handle is None or getattr(array, "mode", None) != "r":
+        return False
+    handle.madvise(advice)
+    return True
+
+
 def release_file_mappings(directory: str | os.PathLike[str]) -> int:
     """Take out of this process the resident pages of the read-only shared mappings of files
     under `directory` that a library made of its own (tantivy's segment files: a search

@@ -156,11 +156,13 @@ class StaticTier:
 
     def release_idle(self) -> bool:
         """What a settled server gives back: the saved vectors' pages the scans read
-        (`FlatVectors.release_pages`; the return value), and what the embedder built to
-        match words (its vocabulary's word pieces), built again when words need it."""
-        release = getattr(self.embedder, "release_vocab", None)
-        if release is not None:
-            release()
+        (`FlatVectors.release_pages`; the return value), what the embedder built to match
+        words (its vocabulary's word pieces), built again when words need it, and the
+        pages of its mapped table that words read."""
+        for name in ("release_vocab", "release_pages"):
+            release = getattr(self.embedder, name, None)
+            if release is not None:
+                release()
         return self.vectors.release_pages()
 
     def save(self, generation: int) -> None:
