@@ -114,3 +114,31 @@ def test_a_rebuild_after_a_crash_goes_apart_by_the_stores_size_not_the_lost_inde
         assert index.sync_lexical()
         assert apart_runs == [1]
         assert index.lexical.num_docs() == chunks
+
+
+def test_the_writer_released_between_writes_opens_again_and_keeps_uncommitted_work(
+        tmp_path: Path) -> None:
+    """A settled server closes the lexical writer (its indexing thread and what its segment
+    writing allocated stayed otherwise); the next write opens it again. While documents
+    wait for a commit it stays open: closing it would drop them."""
+    docs = _docs(300)
+    index = LexicalIndex(tmp_path / "lex")
+    index.update(docs[:100], (), 1)
+    assert index._writer is not None
+    assert index.release_writer()
+    assert index._writer is None and not index.release_writer()
+    index.update(docs[100:200], (), 2)
+    assert index.generation == 2 and index.num_docs() == 200
+    index.update(docs[200:], (), 3, commit=False)
+    assert not index.release_writer()  # the last 100 are not committed yet
+    index.update((), (), 3)
+    assert index.release_writer()
+    assert index.num_docs() == 300
+    assert [c for c, _ in index.search("handleRequest250", 5)][:1] == [250]
+    index.update((), ["pkg/mod7.py"], 4, commit=False)  # a deletion waiting for its commit
+    assert not index.release_writer()
+    index.update((), (), 4)
+    assert index.release_writer()
+    gone = [d for d in docs if d.path == "pkg/mod7.py"]
+    assert gone and all(d.chunk_id not in dict(index.search(d.name, 5)) for d in gone)
+    assert index.num_docs() == 300 - len(gone)

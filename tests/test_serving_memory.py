@@ -645,6 +645,28 @@ def test_settling_takes_the_lexical_segments_pages_searches_read_out_of_the_proc
         assert [lexical.search(q, 10) for q in queries] == before
 
 
+def test_settling_closes_the_lexical_writer_and_the_next_edit_opens_it_again(
+        tmp_path: Path) -> None:
+    """The writer tantivy keeps between writes holds an indexing thread and what its
+    segment writing allocated (moby, one process: 12 MB after 10 batches of 5 edits);
+    a settled server closes it, and the next batch writes through a new one."""
+    from tests.mcp_helpers import live_over
+
+    files = {f"pkg/mod_{i}.py": f"def handle_{i}(x):\n    return x + {i}\n" for i in range(5)}
+    with live_over(tmp_path, files) as live:
+        root = live.index.root
+        (root / "pkg/mod_1.py").write_text("def reticulate_splines(x):\n    return x\n")
+        live.apply(["pkg/mod_1.py"], set(), reconcile=False)
+        lexical = live.index.lexical
+        assert lexical._writer is not None
+        live.settle()
+        assert lexical._writer is None
+        (root / "pkg/mod_2.py").write_text("def frobnicate_widgets(x):\n    return x\n")
+        live.apply(["pkg/mod_2.py"], set(), reconcile=False)
+        assert lexical.search("frobnicate widgets", 3) and lexical.search("reticulate", 3)
+        assert len(lexical.search("handle", 10)) == 3  # mod_0, mod_3, mod_4: the rest replaced
+
+
 def _many_symbols(root: Path) -> int:
     """40 files of 60 small functions each (some names repeated in every file), and the
     number of definitions."""

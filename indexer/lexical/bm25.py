@@ -196,6 +196,7 @@ class LexicalIndex:
             _write_generation(directory, -1)
         self._windex: tantivy.Index | None = None
         self._writer: tantivy.IndexWriter | None = None
+        self._uncommitted = False  # documents added or deleted since the last commit
 
     # -- generation ------------------------------------------------------------------------
 
@@ -227,10 +228,25 @@ class LexicalIndex:
                 writer.delete_documents_by_term("path_raw", path)
             for d in docs:
                 writer.add_document(_document(d))
+                self._uncommitted = True
+            self._uncommitted |= bool(deleted_paths)
             if commit:
                 writer.commit()
+                self._uncommitted = False
                 _write_generation(self.directory, generation)
                 self._index.reload()
+
+    def release_writer(self) -> bool:
+        """Close the writer between writes (the next write opens it again, in milliseconds):
+        it keeps an indexing thread and what its segment writing allocated (moby, one
+        process, 10 batches of 5 edits: 12 MB stayed until the writer closed). False, and
+        nothing closed, while added or deleted documents wait for a commit (closing would
+        drop them) or when no writer is open."""
+        with self._lock:
+            if self._writer is None or self._uncommitted:
+                return False
+            self._close_writer()
+            return True
 
     def rebuild(self, docs: Iterable[LexicalDoc], generation: int, *,
                 swap_if: Callable[[], bool] | None = None,
@@ -284,6 +300,7 @@ class LexicalIndex:
             self._writer.wait_merging_threads()
             self._writer = None
         self._windex = None
+        self._uncommitted = False
 
     def close(self) -> None:
         with self._lock:

@@ -318,8 +318,9 @@ class LiveIndex:
         static embedder's word-piece table (2.2 MB), built by the first words it matches
         (an edit's chunks, a query's new word), is dropped until words need it again
         (`StaticTier.release_idle`). The model tier's vectors likewise
-        (`_settle_model_vectors`), and the pages of the lexical segments that tantivy maps
-        (`LexicalIndex.release_pages`)."""
+        (`_settle_model_vectors`); the lexical index's writer is closed
+        (`LexicalIndex.release_writer`) and the pages of its segments that tantivy maps
+        released (`LexicalIndex.release_pages`)."""
         from indexer.core import forget_answer_counts, trim_heap
         from indexer.lexical import release_token_caches
 
@@ -333,6 +334,7 @@ class LiveIndex:
             if self.index.static is not None:
                 self.index.static.release_idle()
             self._settle_model_vectors()
+            self.index.lexical.release_writer()
             self.index.lexical.release_pages()
             self.store.release_pages()
         trim_heap()

@@ -203,7 +203,7 @@ class VectorIndex(Stamped):
 
     def release_pages(self) -> bool:
         """Take the mapped file's pages out of this process: the searches read the graph
-        and vectors wherever their walks led (10 searches: 29 of moby's 35 MB), and those
+        and vectors wherever their walks led (20 searches: 33 of moby's 35 MB), and those
         pages stay counted in the process's memory after the searches stop. They are the
         file's, clean, so `MADV_DONTNEED` only unmaps them (they stay in the page cache);
         the next search maps them again. False, and nothing done, while the index is in
