@@ -131,7 +131,7 @@ class VectorIndex(Stamped):
         self._index = self._new_index()
         self._map: mmap.mmap | None = None  # the saved file the index views, when it does
 
-    def _new_index(self) -> Any:
+    def _new_index(self) -> Any:  # usearch's Index (its stubs take no mmap)
         from usearch.index import Index  # here: the flat vectors share this module without it
 
         return Index(ndim=self.dim, metric=self.metric, dtype=self.dtype)
@@ -326,7 +326,7 @@ class VectorIndex(Stamped):
         present = allowed[np.asarray(self._index.contains(allowed), dtype=bool)]
         if len(present) == 0:
             return []
-        got = self._index.get(present, dtype=np.float32)  # type: ignore[arg-type]
+        got = self._index.get(present, dtype=np.float32)
         stored = np.asarray(got, dtype=np.float32)
         norms = np.linalg.norm(stored, axis=1) * max(float(np.linalg.norm(query)), 1e-12)
         scores = (stored @ query) / np.maximum(norms, 1e-12)

@@ -1,0 +1,32 @@
+"""Caches a settled server forgets.
+
+Each cache that a burst of tool calls fills, and that the next calls fill again at little
+cost, registers how to empty itself (`on_settle`); a live index that settles after a quiet
+while (`LiveIndex.settle`) empties them all (`forget_settled`). This is for caches above the
+live index, such as the search's word caches in `tools`, which `indexer.live` cannot name
+without an import running back up.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+_FORGET: list[Callable[[], None]] = []
+_LOCK = threading.Lock()
+
+
+def on_settle(forget: Callable[[], None]) -> Callable[[], None]:
+    """Have `forget()` run each time a live index settles (once per callable)."""
+    with _LOCK:
+        if forget not in _FORGET:
+            _FORGET.append(forget)
+    return forget
+
+
+def forget_settled() -> None:
+    """Empty every registered cache."""
+    with _LOCK:
+        hooks = list(_FORGET)
+    for forget in hooks:
+        forget()
