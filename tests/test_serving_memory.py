@@ -667,6 +667,27 @@ def test_settling_closes_the_lexical_writer_and_the_next_edit_opens_it_again(
         assert len(lexical.search("handle", 10)) == 3  # mod_0, mod_3, mod_4: the rest replaced
 
 
+def test_settling_empties_the_caches_the_tools_calls_filled(tmp_path: Path) -> None:
+    """The search's word caches of paths and names (up to 64k entries each, filled by the
+    calls' candidates) are forgotten when the live index settles, through the registry in
+    `indexer.core.idle` (the live index cannot import the tools); the next search fills
+    them again with the same answer."""
+    from tests.mcp_helpers import live_over
+    from tools import search
+
+    files = {f"pkg/mod_{i}.py": f"def handle_request_{i}(x):\n    return parse_value_{i}(x)\n"
+             for i in range(20)}
+    with live_over(tmp_path, files) as live:
+        first = search.search_code(live, "handle request parse value", k=5)
+        assert search._path_words.cache_info().currsize > 0
+        assert search._name_words.cache_info().currsize > 0
+        live.settle()
+        assert search._path_words.cache_info().currsize == 0
+        assert search._name_words.cache_info().currsize == 0
+        again = search.search_code(live, "handle request parse value", k=5)
+        assert [h.path for h in again.results] == [h.path for h in first.results]
+
+
 def _many_symbols(root: Path) -> int:
     """40 files of 60 small functions each (some names repeated in every file), and the
     number of definitions."""

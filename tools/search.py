@@ -47,6 +47,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from indexer.core import on_settle
 from indexer.lexical import PARTS_RE, WORD_RE, identifier_tokens
 from indexer.live import Coverage, LiveIndex
 from indexer.store import ChunkMeta, SearchTables, search_tables
@@ -470,6 +471,10 @@ def _name_words(qualname: str) -> tuple[str, ...]:
     parts = (p.lower() for p in PARTS_RE.findall(qualname.rsplit(".", 1)[-1]))
     return tuple(dict.fromkeys(p for p in parts if len(p) > 1 and not p.isdigit()
                                and p not in _STOP))
+
+
+on_settle(_path_words.cache_clear)  # up to 64k entries each: a settled server forgets them
+on_settle(_name_words.cache_clear)
 
 
 def _spelled(qualname: str, spelled: frozenset[str]) -> float:

@@ -1,5 +1,6 @@
 """Plain data types and the small shared services of every stage: token counting, crash-safe
-file writes, a bounded text memo, crash-isolated worker processes, the C heap's settings.
+file writes, a bounded text memo, crash-isolated worker processes, the C heap's settings,
+the caches a settled server forgets.
 
 Names are imported on first use (PEP 562), so that importing one stage of the
 pipeline does not load the native libraries of the others."""
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
         release_mapped_array,
         trim_heap,
     )
+    from indexer.core.idle import forget_settled, on_settle
     from indexer.core.model import (
         Chunk,
         Import,
@@ -62,6 +64,8 @@ _WHERE = {
     "configure_heap": "indexer.core.heap",
     "discard_pages": "indexer.core.heap",
     "release_file_mappings": "indexer.core.heap",
+    "forget_settled": "indexer.core.idle",
+    "on_settle": "indexer.core.idle",
     "release_mapped_array": "indexer.core.heap",
     "trim_heap": "indexer.core.heap",
     "count_tokens": "indexer.core.tokens",
@@ -97,7 +101,9 @@ __all__ = [
     "duckdb",
     "encoding",
     "forget_answer_counts",
+    "forget_settled",
     "fsync_path",
+    "on_settle",
     "release_file_mappings",
     "release_mapped_array",
     "trim_heap",
