@@ -639,9 +639,11 @@ def test_settling_takes_the_lexical_segments_pages_searches_read_out_of_the_proc
 
             return sum(resident_kb_of(p) for p in lexical.directory.iterdir() if p.is_file())
 
-        assert segment_kb() > 0
+        read = segment_kb()
+        assert read > 100
         live.settle()
-        assert segment_kb() == 0
+        # a page or two may be read again at once by tantivy's own threads (CI saw 12 KB)
+        assert segment_kb() <= read // 8
         assert [lexical.search(q, 10) for q in queries] == before
 
 
