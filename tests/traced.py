@@ -50,6 +50,20 @@ def resident_kb_of(path: Path) -> int:
     return total
 
 
+def resident_kb_under(directory: Path) -> int:
+    """This process's resident memory in mappings of files under `directory`, in KB (one
+    read of smaps)."""
+    prefix = str(directory) + "/"
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        parts = line.split()
+        if parts and "-" in parts[0] and len(parts) >= 5 and ":" in parts[3]:
+            inside = len(parts) > 5 and parts[5].startswith(prefix)
+        elif inside and parts and parts[0] == "Rss:":
+            total += int(parts[1])
+    return total
+
+
 def resident_pages(address: int, length: int) -> tuple[int, int]:
     """(resident, all) pages of this process wholly inside `[address, address + length)`
     (`mincore`)."""
