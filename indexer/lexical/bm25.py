@@ -280,7 +280,8 @@ class LexicalIndex:
     def release_pages(self) -> int:
         """Take the pages that searches read of the segment files tantivy maps out of this
         process (`indexer.core.release_file_mappings`: clean pages, read again on the next
-        search); the bytes advised."""
+        search); the bytes advised. Soon after a commit tantivy's reader may open the new
+        segments again on its own, reading a few pages of each file."""
         from indexer.core import release_file_mappings
 
         return release_file_mappings(self.directory)
