@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 _SCRIPT = """
@@ -38,30 +39,27 @@ def traced_bytes(root: Path, index_dir: Path, loader: str) -> int:
     return int(out.stdout.split()[-1])
 
 
-def resident_kb_of(path: Path) -> int:
-    """This process's resident memory in mappings of `path`, in KB (smaps)."""
+def _resident_kb(wanted: Callable[[str], bool]) -> int:
+    """This process's resident memory in the mappings whose file name `wanted` accepts, in
+    KB (one read of smaps)."""
     total, inside = 0, False
     for line in Path("/proc/self/smaps").read_text().splitlines():
         parts = line.split()
         if parts and "-" in parts[0] and len(parts) >= 5 and ":" in parts[3]:
-            inside = len(parts) > 5 and parts[5] == str(path)
+            inside = len(parts) > 5 and wanted(parts[5])
         elif inside and parts and parts[0] == "Rss:":
             total += int(parts[1])
     return total
+
+
+def resident_kb_of(path: Path) -> int:
+    """This process's resident memory in mappings of `path`, in KB (smaps)."""
+    return _resident_kb(lambda name: name == str(path))
 
 
 def resident_kb_under(directory: Path) -> int:
-    """This process's resident memory in mappings of files under `directory`, in KB (one
-    read of smaps)."""
-    prefix = str(directory) + "/"
-    total, inside = 0, False
-    for line in Path("/proc/self/smaps").read_text().splitlines():
-        parts = line.split()
-        if parts and "-" in parts[0] and len(parts) >= 5 and ":" in parts[3]:
-            inside = len(parts) > 5 and parts[5].startswith(prefix)
-        elif inside and parts and parts[0] == "Rss:":
-            total += int(parts[1])
-    return total
+    """This process's resident memory in mappings of files under `directory`, in KB."""
+    return _resident_kb(lambda name: name.startswith(str(directory) + "/"))
 
 
 def resident_pages(address: int, length: int) -> tuple[int, int]:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         discard_pages,
         release_file_mappings,
         release_mapped_array,
+        release_mapping,
         trim_heap,
     )
     from indexer.core.idle import forget_settled, on_settle
@@ -67,6 +68,7 @@ _WHERE = {
     "forget_settled": "indexer.core.idle",
     "on_settle": "indexer.core.idle",
     "release_mapped_array": "indexer.core.heap",
+    "release_mapping": "indexer.core.heap",
     "trim_heap": "indexer.core.heap",
     "count_tokens": "indexer.core.tokens",
     "count_tokens_after": "indexer.core.tokens",
@@ -106,6 +108,7 @@ __all__ = [
     "on_settle",
     "release_file_mappings",
     "release_mapped_array",
+    "release_mapping",
     "trim_heap",
 ]
 

@@ -78,21 +78,32 @@ def discard_pages(address: int, length: int) -> int:
     return end - start if madvise(start, end - start, mmap.MADV_DONTNEED) == 0 else 0
 
 
-def release_mapped_array(array: Any) -> bool:
-    """Take the resident pages of the read-only file mapping under `array` (an `np.memmap`
-    of mode "r", or a view of one) out of this process: clean pages of the page cache, read
-    again when next touched. False, and nothing done, for any other array (a copy-on-write
-    or writable mapping would lose its changes)."""
-    import numpy as np  # here: the heap's settings are made before numpy is wanted
-
+def release_mapping(handle: mmap.mmap) -> bool:
+    """Take a file mapping's resident pages out of this process (`MADV_DONTNEED`): on a
+    read-only mapping, or a copy-on-write one nothing was written to, they are the file's
+    clean pages, which stay in the page cache and are read again when next touched (on
+    written copy-on-write pages the writes would be lost: the caller rules that out). False
+    where the platform has no such advice."""
     advice = getattr(mmap, "MADV_DONTNEED", None)
-    while array is not None and not isinstance(array, np.memmap):
-        array = getattr(array, "base", None)
-    handle = getattr(array, "_mmap", None)
-    if advice is None or handle is None or getattr(array, "mode", None) != "r":
+    if advice is None:
         return False
     handle.madvise(advice)
     return True
+
+
+def release_mapped_array(array: Any, *, unwritten_copy: bool = False) -> bool:
+    """`release_mapping` of the file mapping under `array` (an `np.memmap`, or a view of
+    one): of mode "r", or also of mode "c" where the caller knows nothing was written to it
+    (`unwritten_copy`). False, and nothing done, for any other array."""
+    import numpy as np  # here: the heap's settings are made before numpy is wanted
+
+    while array is not None and not isinstance(array, np.memmap):
+        array = getattr(array, "base", None)
+    handle = getattr(array, "_mmap", None)
+    modes = ("r", "c") if unwritten_copy else ("r",)
+    if handle is None or getattr(array, "mode", None) not in modes:
+        return False
+    return release_mapping(handle)
 
 
 def release_file_mappings(directory: str | os.PathLike[str]) -> int:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from indexer.core import atomic_write_bytes
+from indexer.core import atomic_write_bytes, release_mapped_array
 from indexer.core.arrays import find_sorted
 from indexer.vectors.index import Stamped, VectorIndexError, as_keys, digest
 
@@ -236,17 +236,12 @@ class FlatVectors(Stamped):
         page cache, which the kernel may evict); the next scan maps them again. False, and
         nothing done, while rows changed since the last save or load: on this copy-on-write
         mapping that advice would throw the changed rows away."""
-        advice = getattr(mmap, "MADV_DONTNEED", None)
         with self._lock.write():
-            if self._dirty or advice is None:
+            if self._dirty:
                 return False
-            released = False
-            for array in (self._keys, self._vecs):
-                handle = getattr(array, "_mmap", None) if isinstance(array, np.memmap) else None
-                if handle is not None:
-                    handle.madvise(advice)
-                    released = True
-            return released
+            released = [release_mapped_array(array, unwritten_copy=True)
+                        for array in (self._keys, self._vecs)]
+            return any(released)
 
     def remove(self, keys: Any) -> int:
         with self._lock.write():

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from indexer.core import atomic_write_bytes
+from indexer.core import atomic_write_bytes, release_mapping
 from indexer.core.arrays import distinct
 
 log = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ class VectorIndex(Stamped):
         if not self._view(mapped):
             log.warning("vector index %s is corrupt; starting empty", self.path)
             return
-        _release(mapped)  # the digest read every page
+        release_mapping(mapped)  # the digest read every page
         self._generation = int(meta["generation"])
 
     def _view(self, mapped: mmap.mmap) -> bool:
@@ -209,7 +209,7 @@ class VectorIndex(Stamped):
         the next search maps them again. False, and nothing done, while the index is in
         memory (changed since its last load or save)."""
         with self._lock.write():
-            return self._map is not None and _release(self._map)
+            return self._map is not None and release_mapping(self._map)
 
     def _read_meta(self) -> dict[str, Any] | None:
         try:
@@ -375,11 +375,3 @@ def _map_file(path: Path) -> mmap.mmap:
     """`path` memory-mapped read-only (ValueError for an empty file)."""
     with open(path, "rb") as handle:
         return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-
-
-def _release(mapped: mmap.mmap) -> bool:
-    advice = getattr(mmap, "MADV_DONTNEED", None)
-    if advice is None:
-        return False
-    mapped.madvise(advice)
-    return True
