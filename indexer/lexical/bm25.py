@@ -237,9 +237,10 @@ class LexicalIndex:
                 self._index.reload()
 
     def release_writer(self) -> bool:
-        """Close the writer between writes (the next write opens it again, in milliseconds):
-        it keeps an indexing thread and what its segment writing allocated (moby, one
-        process, 10 batches of 5 edits: 12 MB stayed until the writer closed). False, and
+        """Close the writer between writes (the next write opens it again, in milliseconds;
+        closing waits for its merges): it keeps an indexing thread and what its segment
+        writing allocated (moby, one process, 10 batches of 5 edits: 12 MB stayed until the
+        writer closed). False, and
         nothing closed, while added or deleted documents wait for a commit (closing would
         drop them) or when no writer is open."""
         with self._lock:
