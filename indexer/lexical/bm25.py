@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from indexer.core import TextCache, atomic_write_bytes, fsync_path
+from indexer.core import TextCache, atomic_write_bytes, fsync_path, on_settle
 
 if TYPE_CHECKING:  # imported where used: parse workers import this module for its tokens
     import tantivy
@@ -112,6 +112,9 @@ def release_token_caches() -> None:
     _split_word.cache_clear()
     _run_parts.clear()
     _bodies.clear()
+
+
+on_settle(release_token_caches)  # filled to their bounds by a compaction's rebuild
 
 
 def ident_body(text: str, *, keep: bool = False) -> str:

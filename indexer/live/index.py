@@ -321,13 +321,10 @@ class LiveIndex:
         (`_settle_model_vectors`); the lexical index's writer is closed
         (`LexicalIndex.release_writer`) and the pages of its segments that tantivy maps
         released (`LexicalIndex.release_pages`)."""
-        from indexer.core import forget_answer_counts, forget_settled, trim_heap
-        from indexer.lexical import release_token_caches
+        from indexer.core import forget_settled, trim_heap
 
         with self.write_lock:
-            release_token_caches()  # filled to their bounds by a compaction's rebuild
-            forget_answer_counts()  # the calls' answers' token counts
-            forget_settled()  # the caches the tools' calls filled (`indexer.core.idle`)
+            forget_settled()  # the token caches, the answers' counts, the tools' word caches
             try:
                 self.index.save_static()
             except OSError:  # derived and checked on open: a failed save costs a re-embed
