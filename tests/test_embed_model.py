@@ -408,6 +408,28 @@ def test_numpy_backend_keeps_no_page_of_the_model_file_once_its_layers_are_dropp
 
 
 @needs_model
+@pytest.mark.parametrize("backend", ["llama", "numpy"])
+def test_the_model_files_pages_loading_read_are_released_and_queries_read_them_again(
+    model_cache: Path, backend: str
+) -> None:
+    """llama.cpp maps the model file and loading reads all of it (MiniLM q8_0: 23 MB that
+    stayed counted in a server for its life); a query needs about half. Released, the
+    pages leave the process, and the next queries read them again with the same vectors."""
+    path = model_cache / "models" / "all-minilm-l6-v2-q8_0.gguf"
+    embedder = _backend_class(backend)(path)
+    before = embedder.embed_query("where is the retry logic for connection errors")
+    assert resident_kb_of(path) >= path.stat().st_size // 1024 // 2
+
+    assert embedder.release_pages() >= path.stat().st_size // 2
+
+    assert resident_kb_of(path) == 0
+    again = embedder.embed_query("where is the retry logic for connection errors")
+    assert np.array_equal(before, again)
+    assert 0 < resident_kb_of(path) < path.stat().st_size // 1024  # read again, not all
+    embedder.close()
+
+
+@needs_model
 def test_gguf_tensors_read_directly_equal_the_gguf_packages_reading(model_cache: Path) -> None:
     from gguf import GGUFReader
 

@@ -611,6 +611,12 @@ def test_file_pages_released_are_those_of_read_only_shared_mappings_under_the_di
     assert resident_kb_of(inside / "seg.term") >= 1000 and private[:4] == b"mine"
     assert resident_kb_of(outside / "seg.idx") >= 1000
     assert shared[:] == data and private[4:] == data[4:]
+    # one file named: its mappings only (llama.cpp's model file), not its directory's others
+    assert elsewhere[:] == data and resident_kb_of(inside / "seg.idx") >= 1000
+    assert release_file_mappings(outside / "seg.idx") >= 1 << 20
+    assert resident_kb_of(outside / "seg.idx") == 0
+    assert resident_kb_of(inside / "seg.idx") >= 1000
+    assert release_file_mappings(outside / "seg") == 0  # a name's prefix is not the file
     for mapping in (shared, private, elsewhere):
         mapping.close()
 

@@ -373,6 +373,32 @@ def test_the_model_vectors_an_edit_copied_to_memory_are_saved_and_mapped_again_o
         assert vectors.search(query, 10) == before
 
 
+@needs_model
+def test_settling_takes_the_model_files_pages_out_of_the_process_and_queries_read_them_again(
+        tmp_path: Path) -> None:
+    """Loading the real model reads its whole file through llama.cpp's mapping (MiniLM q8_0:
+    23 MB counted in a server for its life). Settling takes those pages out; the next query
+    reads what it needs again and the search answers as before."""
+    root = _small_repo(tmp_path / "repo")
+    with LiveIndex.open(root, tmp_path / "idx", LiveOptions()) as live:
+        index_repository(live.index)
+        live.attach_model()
+        live.embed_pending()
+        embedder, vectors = live.embedder, live.vectors
+        assert embedder is not None and vectors is not None
+        model_file = Path(embedder.path)  # type: ignore[attr-defined]
+        query = embedder.embed_query("read the settings file")
+        before = vectors.search(query, 5)
+        assert resident_kb_of(model_file) > 1024
+
+        live.settle()
+
+        assert resident_kb_of(model_file) == 0
+        assert np.array_equal(embedder.embed_query("read the settings file"), query)
+        assert vectors.search(query, 5) == before
+        assert resident_kb_of(model_file) > 0
+
+
 def test_the_static_matrix_an_edit_copied_to_memory_is_saved_and_mapped_again_on_settling(
         tmp_path: Path) -> None:
     """The static vectors are mapped from their file; a watcher batch's new rows copy the

@@ -106,15 +106,17 @@ def release_mapped_array(array: Any, *, unwritten_copy: bool = False) -> bool:
     return release_mapping(handle)
 
 
-def release_file_mappings(directory: str | os.PathLike[str]) -> int:
-    """Take out of this process the resident pages of the read-only shared mappings of files
-    under `directory` that a library made of its own (tantivy's segment files: a search
-    reads their postings, and the pages stay counted in the process until it unmaps them).
+def release_file_mappings(path: str | os.PathLike[str]) -> int:
+    """Take out of this process the resident pages of the read-only shared mappings of the
+    file `path`, or of the files under the directory `path`, that a library made of its own
+    (tantivy's segment files: a search reads their postings; llama.cpp's model file: loading
+    it reads every page), which stay counted in the process until it unmaps them.
     They are the files' clean pages: `MADV_DONTNEED` only unmaps them, they stay in the page
     cache and the next read maps them again. Writable or private mappings are left alone
     (the advice would throw their changes away). The bytes advised; 0 without Linux's
     /proc or glibc."""
-    prefix = os.path.join(os.path.realpath(directory), "")
+    real = os.path.realpath(path)
+    prefix = os.path.join(real, "") if os.path.isdir(real) else None
     try:
         with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
             lines = maps.readlines()
@@ -123,7 +125,10 @@ def release_file_mappings(directory: str | os.PathLike[str]) -> int:
     released = 0
     for line in lines:
         fields = line.split(maxsplit=5)
-        if len(fields) < 6 or fields[1] != "r--s" or not fields[5].startswith(prefix):
+        if len(fields) < 6 or fields[1] != "r--s":
+            continue
+        name = fields[5].rstrip("\n")
+        if not (name.startswith(prefix) if prefix is not None else name == real):
             continue
         start, _, end = fields[0].partition("-")
         released += discard_pages(int(start, 16), int(end, 16) - int(start, 16))

@@ -323,6 +323,11 @@ class NumpyBertEmbedder(EmbedderFacts):
 
             trim_heap()
 
+    def release_pages(self) -> int:
+        """The query model's file pages (`GGUFEmbedder.release_pages`): this backend's own
+        reads of the file (`os.pread`) leave none in the process."""
+        return self._small.release_pages()
+
     def _release_later(self) -> None:
         with self._pool_lock:
             if self._release_timer is not None:

@@ -298,6 +298,17 @@ class GGUFEmbedder(EmbedderFacts):
             n_vocab = int(self._lib.llama_vocab_n_tokens(self._vocab))
             discard_pages(logits, n_vocab * n_tokens * ctypes.sizeof(ctypes.c_float))
 
+    def release_pages(self) -> int:
+        """Take the model file's pages out of this process (`indexer.core.
+        release_file_mappings`; the bytes advised). llama.cpp maps the file read-only and
+        shared, and loading reads all of it (MiniLM q8_0: 23 MB resident for the life of a
+        server); a query then reads only its tokens' rows of the token table and the layers
+        (11 MB), read again from the page cache on the first query after a release (+1-3 ms).
+        Safe while another thread embeds: the pages are the file's, whatever unmaps them."""
+        from indexer.core import release_file_mappings
+
+        return release_file_mappings(self.path)
+
     def close(self) -> None:
         """Free the native model and context (also done at garbage collection)."""
         with self._lock:
