@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import re
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -100,4 +101,32 @@ def test_table_vocab_opens_llama_cpp_only_for_what_python_leaves(vocab: ModelVoc
     assert np.array_equal(ids, want_ids) and np.array_equal(offsets, want_offsets)
     empty_ids, empty_offsets = table.words_ids_flat([])
     assert len(empty_ids) == 0 and empty_offsets.tolist() == [0]
+    table.close()
+
+
+@needs_model
+def test_releasing_a_table_vocab_closes_llama_cpps_vocabulary_once_no_call_uses_it(
+        vocab: ModelVocab) -> None:
+    """What an edit's word opened (5.5 MB of llama.cpp's vocabulary for MiniLM, kept for a
+    server's life) goes when the server settles; a call still tokenizing with it keeps it
+    until it returns; the next such word opens it again, with the same ids."""
+    texts = [vocab.text_bytes(t) for t in range(vocab.size)]
+    table = TableVocab(vocab.path, vocab.size, vocab.window(), vocab.splits_words,
+                       vocab.word_start(), texts)
+    mixed = ["caf\u00e9", "restart", "na\u00efve"]
+    first = table.words_ids_flat(mixed)
+    in_use = table.native()  # as a thread in the middle of a call holds it
+    assert table.opened_native
+
+    table.release_pieces()
+
+    assert not table.opened_native
+    assert in_use._model  # not closed under the call that holds it
+    assert np.array_equal(in_use.words_ids_flat(mixed)[0], first[0])
+    gone = weakref.ref(in_use)
+    del in_use  # the last reference: llama.cpp's model is freed
+    assert gone() is None
+    again = table.words_ids_flat(mixed)
+    assert table.opened_native
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
     table.close()

@@ -210,8 +210,9 @@ class StaticEmbedder:
                                        self._vocab_words)
 
     def release_vocab(self) -> None:
-        """Let the vocabulary forget what it builds on demand to match words (a
-        `TableVocab`'s word pieces); nothing for llama.cpp's."""
+        """Let the vocabulary forget what it builds or opens on demand to match words (a
+        `TableVocab`'s word pieces and llama.cpp's vocabulary); nothing for a `ModelVocab`
+        itself."""
         release = getattr(self._vocab, "release_pieces", None)
         if release is not None:
             release()

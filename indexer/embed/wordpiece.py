@@ -127,9 +127,15 @@ class TableVocab:
     def release_pieces(self) -> None:
         """Forget the word-piece table (`WordPieces`, 2.2 MB for MiniLM's 30k tokens):
         built again, in a few ms, by the next words to match (an edit's chunks, a query's
-        word the static embedder has not cached). A server drops it when it settles."""
+        word the static embedder has not cached). A server drops it when it settles.
+
+        llama.cpp's vocabulary goes too, when a word Python leaves opened it (an edit's
+        chunks do: 5.5 MB for MiniLM's, which stayed for the life of a server); opened again
+        by the next such word in 25 ms. A thread tokenizing with it meanwhile keeps it
+        until its call returns (it is closed when the last reference goes)."""
         with self._lock:
             self._pieces = None
+            self._native = None
 
     def _word_pieces(self) -> WordPieces:
         with self._lock:
