@@ -201,15 +201,16 @@ class RepoIndex:
 def _chunk_snapshot(store: Store) -> Iterator[tuple[int, Iterator[LexicalDoc]]]:
     """(generation, every chunk as a lexical document) read in one transaction of a cursor
     of its own: writes committed meanwhile are not seen, so the two agree."""
-    cur = store.reader().cursor()
-    try:
-        cur.execute("BEGIN TRANSACTION")
-        row = cur.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
-        generation = int(row[0]) if row is not None else 0
-        yield generation, _lexical_docs(cur)
-        cur.execute("COMMIT")
-    finally:
-        cur.close()
+    with store.reading() as shared:
+        cur = shared.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            row = cur.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+            generation = int(row[0]) if row is not None else 0
+            yield generation, _lexical_docs(cur)
+            cur.execute("COMMIT")
+        finally:
+            cur.close()
 
 
 def _lexical_docs(cur: duckdb.DuckDBPyConnection) -> Iterator[LexicalDoc]:

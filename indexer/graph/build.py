@@ -51,11 +51,12 @@ _DAMPING = 0.85
 def private_cursor(store: Store) -> Iterator[duckdb.DuckDBPyConnection]:
     """A cursor of our own: registered column tables and transactions never meet a caller's
     half-read result on the shared per-thread cursor."""
-    cur = store.reader().cursor()
-    try:
-        yield cur
-    finally:
-        cur.close()
+    with store.reading() as shared:
+        cur = shared.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
 
 
 def graph_ready(index: RepoIndex) -> bool:

@@ -269,15 +269,15 @@ def _owner_bonus(d: Definition, context: frozenset[str]) -> float:
 
 def callees(store: Store, sym: Definition) -> list[RefEdge]:
     """What `sym` uses: calls, base classes and type uses inside its body, resolved."""
-    cur = store.reader()
-    rows = cur.execute(
-        "SELECT r.name, r.kind, min(r.line) FROM refs r JOIN files f USING (file_id) "
-        "WHERE f.path = ? AND (r.scope = ? OR starts_with(r.scope, ? || '.')) "
-        "AND r.line BETWEEN ? AND ? GROUP BY ALL ORDER BY 3",
-        [sym.path, sym.qualname, sym.qualname, sym.start_line, sym.end_line],
-    ).fetchall()
+    with store.reading() as cur:
+        rows = cur.execute(
+            "SELECT r.name, r.kind, min(r.line) FROM refs r JOIN files f USING (file_id) "
+            "WHERE f.path = ? AND (r.scope = ? OR starts_with(r.scope, ? || '.')) "
+            "AND r.line BETWEEN ? AND ? GROUP BY ALL ORDER BY 3",
+            [sym.path, sym.qualname, sym.qualname, sym.start_line, sym.end_line],
+        ).fetchall()
+        imports = imported_files(cur, [sym.path])[sym.path]
     defs = definitions_named(store, (r[0] for r in rows))
-    imports = imported_files(cur, [sym.path])[sym.path]
     context = frozenset(r[0] for r in rows)
     indexed = {name: Candidates(ds) for name, ds in defs.items()}
     empty = Candidates([])
@@ -306,19 +306,19 @@ def callers(store: Store, sym: Definition) -> list[RefEdge]:
 
     A use inside a nested function (a decorator's inner `wrapper`) is attributed to the
     function that defines it: the closure is an implementation detail of its owner."""
-    cur = store.reader()
-    rows = cur.execute(
-        f"SELECT f.path, r.line, r.kind, r.scope, {DEF_COLS.replace('f.path, ', '')} "
-        "FROM refs r JOIN files f USING (file_id) "
-        "LEFT JOIN symbols s ON s.file_id = r.file_id AND s.qualname = r.scope "
-        "WHERE r.name = ? ORDER BY f.path, r.line LIMIT ?",
-        [sym.name, MAX_USES],
-    ).fetchall()
+    with store.reading() as cur:
+        rows = cur.execute(
+            f"SELECT f.path, r.line, r.kind, r.scope, {DEF_COLS.replace('f.path, ', '')} "
+            "FROM refs r JOIN files f USING (file_id) "
+            "LEFT JOIN symbols s ON s.file_id = r.file_id AND s.qualname = r.scope "
+            "WHERE r.name = ? ORDER BY f.path, r.line LIMIT ?",
+            [sym.name, MAX_USES],
+        ).fetchall()
+        imports = imported_files(cur, (r[0] for r in rows))
+        contexts = _scope_names(cur, {(r[0], r[3]) for r in rows if r[3] is not None})
     defs = Candidates(definitions_named(store, [sym.name]).get(sym.name, []))
     confidence: dict[tuple[str, str | None], float] = {}
-    imports = imported_files(cur, (r[0] for r in rows))
     owners = _owners(store, [definition((r[0], *r[4:])) for r in rows if r[4] is not None])
-    contexts = _scope_names(cur, {(r[0], r[3]) for r in rows if r[3] is not None})
     out: list[RefEdge] = []
     seen: set[tuple[str, str | None, str]] = set()
     for row in rows:

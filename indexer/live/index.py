@@ -320,7 +320,8 @@ class LiveIndex:
         (`StaticTier.release_idle`). The model tier's vectors likewise
         (`_settle_model_vectors`); the lexical index's writer is closed
         (`LexicalIndex.release_writer`) and the pages of its segments that tantivy maps
-        released (`LexicalIndex.release_pages`)."""
+        released (`LexicalIndex.release_pages`); DuckDB's connection is opened again
+        (`Store.recycle`)."""
         from indexer.core import forget_settled, trim_heap
 
         with self.write_lock:
@@ -335,6 +336,7 @@ class LiveIndex:
             self.index.lexical.release_writer()
             self.index.lexical.release_pages()
             self.store.release_pages()
+            self.store.recycle()  # skipped while a read is in
         trim_heap()
 
     def _settle_model_vectors(self) -> None:

@@ -2,7 +2,8 @@
 and the embedding cache.
 
 One process writes (the indexer or the server that owns the index); readers in that process
-use one cursor per thread (`Store.reader()`). Every committed write bumps the store
+use one cursor per thread (`Store.reader()`, inside `Store.reading()`: a server recycles the
+connection when it settles, never under a read). Every committed write bumps the store
 *generation*; derived indexes (lexical, vectors) record the generation they reflect and are
 replayed or rebuilt when behind.
 
@@ -132,6 +133,42 @@ def atomic(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection
         raise
 
 
+class _ReadGate:
+    """Reads in flight on a store's connection, and its recycling (`Store.recycle`), which
+    waits for none: it is skipped while any read is in, and reads that start while it
+    runs wait for it."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._reads = 0
+        self._closed = False
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._cond:
+            while self._closed:
+                self._cond.wait()
+            self._reads += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._reads -= 1
+
+    def close(self) -> bool:
+        """Closed to new reads, if none is in (False, still open, otherwise)."""
+        with self._cond:
+            if self._reads:
+                return False
+            self._closed = True
+            return True
+
+    def open(self) -> None:
+        with self._cond:
+            self._closed = False
+            self._cond.notify_all()
+
+
 class Store:
     """The DuckDB database of one index directory."""
 
@@ -141,21 +178,10 @@ class Store:
         self.cache_path = cache_path or path.with_name(path.stem + "-embeddings.duckdb")
         self.read_only = read_only
         clean = read_only or check_marker(path)  # before DuckDB touches the file
-        try:
-            # Bounded memory: DuckDB would otherwise cache up to 80% of RAM.
-            self._con = duckdb.connect(str(path), read_only=read_only, config={
-                "memory_limit": MEMORY_LIMIT, "threads": _THREADS,
-                "preserve_insertion_order": False, **RETURN_FREED_MEMORY})
-        except duckdb.Error as exc:  # damage in the first blocks fails the connect itself
-            if not isinstance(exc, duckdb.IOException) and not looks_damaged(exc):
-                raise
-            if looks_damaged(exc) or not re.search(r"\block", str(exc).lower()):
-                raise StoreCorrupt(f"index database {path} is not readable: {exc}") from exc
-            raise StoreError(
-                f"cannot open index database {path}: {exc}. If another Sextant process owns this "
-                "index, stop it or talk to it (`sextant status` shows the owner)."
-            ) from exc
+        self._con = self._connect()
         self._write_lock = threading.RLock()
+        self._gate = _ReadGate()  # reads in flight, and the connection's recycling
+        self._epoch = 0  # connections opened since this one (`recycle`)
         # queries retried after running out of memory, one at a time (reentrant: a tool call
         # retried whole may retry a query of its own inside)
         self._memory_retry = threading.RLock()
@@ -207,6 +233,59 @@ class Store:
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        path = self.path
+        try:
+            # Bounded memory: DuckDB would otherwise cache up to 80% of RAM.
+            return duckdb.connect(str(path), read_only=self.read_only, config={
+                "memory_limit": MEMORY_LIMIT, "threads": _THREADS,
+                "preserve_insertion_order": False, **RETURN_FREED_MEMORY})
+        except duckdb.Error as exc:  # damage in the first blocks fails the connect itself
+            if not isinstance(exc, duckdb.IOException) and not looks_damaged(exc):
+                raise
+            if looks_damaged(exc) or not re.search(r"\block", str(exc).lower()):
+                raise StoreCorrupt(f"index database {path} is not readable: {exc}") from exc
+            raise StoreError(
+                f"cannot open index database {path}: {exc}. If another Sextant process owns this "
+                "index, stop it or talk to it (`sextant status` shows the owner)."
+            ) from exc
+
+    def recycle(self) -> bool:
+        """Close DuckDB's connection and open it again, if no read is in (False, and nothing
+        done, otherwise): the database then lets go of what its reads and writes built up
+        that lowering its memory limit (`release_pages`) does not give back (moby, one
+        process, 20 batches of 5 edits: the handles of every block read, -4 to -5 MB). A
+        server does it when it settles. Every thread's cursor is replaced on its next read;
+        reads that start meanwhile wait for it (25 ms on moby); writers wait on the lock."""
+        if self.read_only:
+            return False
+        with self._write_lock:
+            if not self._gate.close():
+                return False
+            try:
+                self._con.close()  # and every cursor made from it
+                self._reconnect()
+            finally:
+                self._gate.open()
+        return True
+
+    def _reconnect(self) -> None:
+        """Open the connection `recycle` closed (the file is this process's own: a failure
+        here is a disk's; tried three times before it is raised)."""
+        for pause in (0.05, 0.5, None):
+            try:
+                con = self._connect()
+                attach_cache(con, self.cache_path, CACHE_SCHEMA, read_only=False)
+            except (duckdb.Error, StoreError, OSError):
+                if pause is None:
+                    raise
+                log.warning("opening the index database again failed; retrying", exc_info=True)
+                time.sleep(pause)
+            else:
+                self._con = con
+                self._epoch += 1
+                return
+
     def _init_meta(self) -> None:
         version = self.get_meta("schema_version")
         if version is None:
@@ -234,20 +313,33 @@ class Store:
                 self._con.execute(f'CHECKPOINT "{name}"')
 
     def reader(self) -> duckdb.DuckDBPyConnection:
-        """A cursor for the calling thread (DuckDB cursors are not shared across threads)."""
-        cur = getattr(self._local, "cursor", None)
-        if cur is None:
+        """A cursor for the calling thread (DuckDB cursors are not shared across threads).
+        Use it inside `reading()`, or under the write lock, where the connection is not
+        recycled under it."""
+        local = self._local
+        cur = getattr(local, "cursor", None)
+        if cur is None or local.epoch != self._epoch:
             cur = self._con.cursor()
-            self._local.cursor = cur
+            local.cursor, local.epoch = cur, self._epoch
         return cur
+
+    @contextmanager
+    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The calling thread's cursor (`reader`) for the reads of this block: the
+        connection is not recycled while one is in (`recycle`)."""
+        with self._gate.reading():
+            yield self.reader()
+
+    def _fetch_all(self, sql: str, params: Sequence[Any] | None) -> list[tuple[Any, ...]]:
+        with self.reading() as cur:
+            return cur.execute(sql, params or []).fetchall()
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """All rows of `sql`. A query that finds DuckDB's memory limit taken by the queries
         of other threads (50 HTTP clients on moby: a `get_symbol` scan beside seven other
         tool calls and a watcher batch) is tried again, one such retry at a time, after a
         pause that lets the others finish, rather than failing the call."""
-        return self.retry_out_of_memory(
-            lambda: self.reader().execute(sql, params or []).fetchall(), sql)
+        return self.retry_out_of_memory(lambda: self._fetch_all(sql, params), sql)
 
     def retry_out_of_memory(self, run: Callable[[], _T], what: str) -> _T:
         """`run()`, tried again after DuckDB's out-of-memory error (see `query`): a query,
@@ -274,33 +366,35 @@ class Store:
         one `fetchall` left the freed rows as holes in the heap). Read it to the end: a
         half-read result holds this thread's cursor. Its own cursor, so a query run while
         it is read does not cut it short."""
-        cur = self._con.cursor()
-        try:  # out of memory before the first row (another thread's query, a release of
-            # the store's pages): tried again as `query` does
-            self.retry_out_of_memory(lambda: cur.execute(sql, params or []), sql)
-            while rows := cur.fetchmany(batch):
-                yield from rows
-        finally:
-            cur.close()
+        with self._gate.reading():
+            cur = self._con.cursor()
+            try:  # out of memory before the first row (another thread's query, a release
+                # of the store's pages): tried again as `query` does
+                self.retry_out_of_memory(lambda: cur.execute(sql, params or []), sql)
+                while rows := cur.fetchmany(batch):
+                    yield from rows
+            finally:
+                cur.close()
 
     @contextmanager
     def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor of its own in a read transaction: the queries run on it all see the same
         generation, whatever is written meanwhile (tables read in several queries whose
         rows refer to each other by position)."""
-        cur = self._con.cursor()
-        try:
-            cur.execute("BEGIN TRANSACTION")
-        except BaseException:
-            cur.close()
-            raise
-        try:
-            yield cur
-        finally:
+        with self._gate.reading():
+            cur = self._con.cursor()
             try:
-                cur.execute("ROLLBACK")
-            finally:
+                cur.execute("BEGIN TRANSACTION")
+            except BaseException:
                 cur.close()
+                raise
+            try:
+                yield cur
+            finally:
+                try:
+                    cur.execute("ROLLBACK")
+                finally:
+                    cur.close()
 
     def query_one(self, sql: str, params: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
         # fetchall, not fetchone: a half-read result would block register() on this cursor
@@ -490,12 +584,12 @@ class Store:
     def chunk_ids_for_paths(self, paths: Sequence[str]) -> list[int]:
         if not paths:
             return []
-        cur = self.reader()
-        cur.register("_q", {"path": text_column(paths)})
-        rows = cur.execute(
-            "SELECT c.chunk_id FROM chunks c JOIN files f USING (file_id) "
-            "WHERE f.path IN (SELECT path FROM _q)").fetchall()
-        cur.unregister("_q")
+        with self.reading() as cur:
+            cur.register("_q", {"path": text_column(paths)})
+            rows = cur.execute(
+                "SELECT c.chunk_id FROM chunks c JOIN files f USING (file_id) "
+                "WHERE f.path IN (SELECT path FROM _q)").fetchall()
+            cur.unregister("_q")
         return [r[0] for r in rows]
 
     def replace_skipped(self, skipped: Sequence[tuple[str, str, str]], *, full: bool) -> None:
@@ -521,12 +615,12 @@ class Store:
     def cached_vectors(self, model_id: str, hashes: Sequence[str]) -> dict[str, bytes]:
         if not hashes:
             return {}
-        cur = self.reader()
-        cur.register("_h", {"h": text_column(hashes)})
-        rows = cur.execute(
-            "SELECT text_hash, vector FROM cache.embeddings WHERE model_id=? "
-            "AND text_hash IN (SELECT h FROM _h)", [model_id]).fetchall()
-        cur.unregister("_h")
+        with self.reading() as cur:
+            cur.register("_h", {"h": text_column(hashes)})
+            rows = cur.execute(
+                "SELECT text_hash, vector FROM cache.embeddings WHERE model_id=? "
+                "AND text_hash IN (SELECT h FROM _h)", [model_id]).fetchall()
+            cur.unregister("_h")
         return {r[0]: r[1] for r in rows}
 
     def put_vectors(self, model_id: str, items: Sequence[tuple[str, bytes]]) -> None:

@@ -294,21 +294,21 @@ def _build(store: Store, root: Path, path: str, *, save: bool,
     """The summaries of `path` and below: stored ones (and `known(hashes, stored)`) reused,
     the others built, deepest first, and saved when `save`. `refresh` (`build_summaries`):
     what is returned holds only the rebuilt directories and what they were built from."""
-    cur = store.reader()
     where, params = _under(path)
-    before = None if path else generation_of(cur)  # only a build of the root is kept
-    rows = cur.execute(
-        f"SELECT f.path, f.content_hash FROM files f WHERE {where}", params
-    ).fetchall()
-    if before is None:
-        every = subtree_hashes(rows)
-    else:
-        now = dict(rows)
-        last = _WRITTEN.get(store)
-        every = (None if last is None else subtree_hashes_updated(now, last)
-                 ) or subtree_hashes(rows)
-        if generation_of(cur) == before:  # the files of one generation
-            _WRITTEN[store] = _Hashed(before, every, now)
+    with store.reading() as cur:
+        before = None if path else generation_of(cur)  # only a build of the root is kept
+        rows = cur.execute(
+            f"SELECT f.path, f.content_hash FROM files f WHERE {where}", params
+        ).fetchall()
+        if before is None:
+            every = subtree_hashes(rows)
+        else:
+            now = dict(rows)
+            last = _WRITTEN.get(store)
+            every = (None if last is None else subtree_hashes_updated(now, last)
+                     ) or subtree_hashes(rows)
+            if generation_of(cur) == before:  # the files of one generation
+                _WRITTEN[store] = _Hashed(before, every, now)
     hashes = _under_path(every, path)
     stored = _STORED.get(store, frozenset()) if refresh else frozenset()
     cached = _load_cached(store, {d: h for d, h in hashes.items() if (d, h) not in stored})
@@ -504,9 +504,10 @@ SaveLlm = Callable[[str, str, str], None]  # (path, subtree hash, text)
 
 def save_llm_summary(store: Store, path: str, subtree_hash: str, text: str) -> None:
     """Cache an LLM-written summary of `path` at `subtree_hash`."""
-    store.reader().execute(
-        "UPDATE dir_summaries SET llm_summary = ? WHERE path = ? AND subtree_hash = ?",
-        [text, path, subtree_hash])
+    with store.reading() as cur:
+        cur.execute(
+            "UPDATE dir_summaries SET llm_summary = ? WHERE path = ? AND subtree_hash = ?",
+            [text, path, subtree_hash])
 
 
 def attach_llm(store: Store, built: dict[str, Built], want: list[str],
@@ -515,7 +516,6 @@ def attach_llm(store: Store, built: dict[str, Built], want: list[str],
     a new one, handed to `save` to be cached."""
     if not want:
         return
-    cur = store.reader()
     for d in want:
         b = built[d]
         if b.llm_summary:
@@ -525,11 +525,11 @@ def attach_llm(store: Store, built: dict[str, Built], want: list[str],
             if b.llm_summary and save is not None:
                 save(d, b.subtree_hash, b.llm_summary)
             continue
-        row = cur.execute(
+        row = store.query_one(
             "SELECT llm_summary FROM dir_summaries WHERE path = ? AND llm_summary IS NOT NULL "
             "ORDER BY built_at DESC LIMIT 1",
             [d],
-        ).fetchone()
+        )
         if row:
             b.llm_summary, b.llm_stale = str(row[0]), True
 
