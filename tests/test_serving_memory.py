@@ -685,6 +685,32 @@ def test_settling_closes_the_lexical_writer_and_the_next_edit_opens_it_again(
         assert len(lexical.search("handle", 10)) == 3  # mod_0, mod_3, mod_4: the rest replaced
 
 
+def test_settling_opens_the_stores_connection_again_and_the_tools_answer_the_same(
+        tmp_path: Path) -> None:
+    """A settled server's DuckDB connection is a new one (`Store.recycle`: what the reads
+    and writes built up goes with the old); the tools' answers after it are the same, and
+    the next edit writes through it."""
+    from tests.mcp_helpers import live_over
+    from tools.search import search_code
+    from tools.symbols import get_symbol
+
+    files = {f"pkg/mod_{i}.py": f"def handle_request_{i}(x):\n    return x + {i}\n"
+             for i in range(6)}
+    with live_over(tmp_path, files) as live:
+        found = search_code(live, "handle request 3").results
+        symbol = get_symbol(live, "handle_request_4").symbols
+        connection = live.store._con
+
+        live.settle()
+
+        assert live.store._con is not connection
+        assert search_code(live, "handle request 3").results == found
+        assert get_symbol(live, "handle_request_4").symbols == symbol
+        (live.index.root / "pkg/mod_1.py").write_text("def frobnicate(x):\n    return x\n")
+        live.apply(["pkg/mod_1.py"], set(), reconcile=False)
+        assert [s.name for s in get_symbol(live, "frobnicate").symbols] == ["frobnicate"]
+
+
 def test_settling_empties_the_caches_the_tools_calls_filled(tmp_path: Path) -> None:
     """The search's word caches of paths and names (up to 64k entries each, filled by the
     calls' candidates) are forgotten when the live index settles, through the registry in
