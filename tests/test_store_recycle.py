@@ -96,3 +96,14 @@ def test_reads_of_many_threads_across_recycles_never_fail(store: Store) -> None:
     assert not errors, errors[:3]
     assert recycled == 20
     assert counts and set(counts) <= {400000, 5000}
+
+
+def test_a_closed_store_is_not_opened_again(tmp_path: Path) -> None:
+    """A settle that comes after the store closed (a server stopping) leaves it closed:
+    no connection holding the database's lock after the process let it go."""
+    s = Store(tmp_path / "store.duckdb")
+    s.close()
+    assert not s.recycle()
+    again = Store(tmp_path / "store.duckdb")  # the file is free
+    assert again.query("SELECT count(*) FROM meta")[0][0] >= 1
+    again.close()

@@ -182,6 +182,7 @@ class Store:
         self._write_lock = threading.RLock()
         self._gate = _ReadGate()  # reads in flight, and the connection's recycling
         self._epoch = 0  # connections opened since this one (`recycle`)
+        self._closed = False  # by `close`: not opened again
         # queries retried after running out of memory, one at a time (reentrant: a tool call
         # retried whole may retry a query of its own inside)
         self._memory_retry = threading.RLock()
@@ -260,7 +261,7 @@ class Store:
         if self.read_only:
             return False
         with self._write_lock:
-            if not self._gate.close():
+            if self._closed or not self._gate.close():
                 return False
             try:
                 self._con.close()  # and every cursor made from it
@@ -273,10 +274,13 @@ class Store:
         """Open the connection `recycle` closed (the file is this process's own: a failure
         here is a disk's; tried three times before it is raised)."""
         for pause in (0.05, 0.5, None):
+            con = None
             try:
                 con = self._connect()
                 attach_cache(con, self.cache_path, CACHE_SCHEMA, read_only=False)
             except (duckdb.Error, StoreError, OSError):
+                if con is not None:
+                    con.close()
                 if pause is None:
                     raise
                 log.warning("opening the index database again failed; retrying", exc_info=True)
@@ -298,6 +302,7 @@ class Store:
             )
 
     def close(self) -> None:
+        self._closed = True
         self._con.close()
         if not self.read_only:
             write_marker(self.path)
