@@ -1,6 +1,6 @@
 """Plain data types and the small shared services of every stage: token counting, crash-safe
 file writes, a bounded text memo, crash-isolated worker processes, the C heap's settings,
-the caches a settled server forgets.
+the caches a settled server forgets, a readers-writer lock.
 
 Names are imported on first use (PEP 562), so that importing one stage of the
 pipeline does not load the native libraries of the others."""
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         trim_heap,
     )
     from indexer.core.idle import forget_settled, on_settle
+    from indexer.core.locks import RWLock
     from indexer.core.model import (
         Chunk,
         Import,
@@ -67,6 +68,7 @@ _WHERE = {
     "release_file_mappings": "indexer.core.heap",
     "forget_settled": "indexer.core.idle",
     "on_settle": "indexer.core.idle",
+    "RWLock": "indexer.core.locks",
     "release_mapped_array": "indexer.core.heap",
     "release_mapping": "indexer.core.heap",
     "trim_heap": "indexer.core.heap",
@@ -86,6 +88,7 @@ __all__ = [
     "Chunk",
     "Import",
     "ParsedFile",
+    "RWLock",
     "Reference",
     "Symbol",
     "TextCache",

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from indexer.core import duckdb
+from indexer.core import RWLock, duckdb
 from indexer.parse import FileRecord
 from indexer.store.integrity import (
     attach_cache,
@@ -133,42 +133,6 @@ def atomic(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection
         raise
 
 
-class _ReadGate:
-    """Reads in flight on a store's connection, and its recycling (`Store.recycle`), which
-    waits for none: it is skipped while any read is in, and reads that start while it
-    runs wait for it."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._reads = 0
-        self._closed = False
-
-    @contextmanager
-    def reading(self) -> Iterator[None]:
-        with self._cond:
-            while self._closed:
-                self._cond.wait()
-            self._reads += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._reads -= 1
-
-    def close(self) -> bool:
-        """Closed to new reads, if none is in (False, still open, otherwise)."""
-        with self._cond:
-            if self._reads:
-                return False
-            self._closed = True
-            return True
-
-    def open(self) -> None:
-        with self._cond:
-            self._closed = False
-            self._cond.notify_all()
-
-
 class Store:
     """The DuckDB database of one index directory."""
 
@@ -180,7 +144,7 @@ class Store:
         clean = read_only or check_marker(path)  # before DuckDB touches the file
         self._con = self._connect()
         self._write_lock = threading.RLock()
-        self._gate = _ReadGate()  # reads in flight, and the connection's recycling
+        self._gate = RWLock()  # reads in flight against the connection's recycling
         self._epoch = 0  # connections opened since this one (`recycle`)
         self._closed = False  # by `close`: not opened again
         # queries retried after running out of memory, one at a time (reentrant: a tool call
@@ -260,14 +224,11 @@ class Store:
         reads that start meanwhile wait for it (25 ms on moby); writers wait on the lock."""
         if self.read_only:
             return False
-        with self._write_lock:
-            if self._closed or not self._gate.close():
+        with self._write_lock, self._gate.write_if_free() as free:
+            if self._closed or not free:
                 return False
-            try:
-                self._con.close()  # and every cursor made from it
-                self._reconnect()
-            finally:
-                self._gate.open()
+            self._con.close()  # and every cursor made from it
+            self._reconnect()
         return True
 
     def _reconnect(self) -> None:
@@ -332,7 +293,7 @@ class Store:
     def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """The calling thread's cursor (`reader`) for the reads of this block: the
         connection is not recycled while one is in (`recycle`)."""
-        with self._gate.reading():
+        with self._gate.read():
             yield self.reader()
 
     def _fetch_all(self, sql: str, params: Sequence[Any] | None) -> list[tuple[Any, ...]]:
@@ -371,7 +332,7 @@ class Store:
         one `fetchall` left the freed rows as holes in the heap). Read it to the end: a
         half-read result holds this thread's cursor. Its own cursor, so a query run while
         it is read does not cut it short."""
-        with self._gate.reading():
+        with self._gate.read():
             cur = self._con.cursor()
             try:  # out of memory before the first row (another thread's query, a release
                 # of the store's pages): tried again as `query` does
@@ -386,7 +347,7 @@ class Store:
         """A cursor of its own in a read transaction: the queries run on it all see the same
         generation, whatever is written meanwhile (tables read in several queries whose
         rows refer to each other by position)."""
-        with self._gate.reading():
+        with self._gate.read():
             cur = self._con.cursor()
             try:
                 cur.execute("BEGIN TRANSACTION")

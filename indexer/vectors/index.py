@@ -29,15 +29,12 @@ import hashlib
 import json
 import logging
 import mmap
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from indexer.core import atomic_write_bytes, release_mapping
+from indexer.core import RWLock, atomic_write_bytes, release_mapping
 from indexer.core.arrays import distinct
 
 log = logging.getLogger(__name__)
@@ -53,39 +50,6 @@ _OVERSAMPLE = 8
 
 class VectorIndexError(Exception):
     """Invalid input to the vector index."""
-
-
-class RWLock:
-    """Many readers or one writer; writers wait for readers to drain."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._writing = False
-
-    @contextmanager
-    def read(self) -> Iterator[None]:
-        with self._cond:
-            self._cond.wait_for(lambda: not self._writing)
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                self._cond.notify_all()
-
-    @contextmanager
-    def write(self) -> Iterator[None]:
-        with self._cond:
-            self._cond.wait_for(lambda: not self._writing and self._readers == 0)
-            self._writing = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writing = False
-                self._cond.notify_all()
 
 
 def digest(data: bytes | bytearray | mmap.mmap) -> str:
