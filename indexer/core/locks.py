@@ -44,7 +44,8 @@ class RWLock:
         reader or a writer is in (work that may be skipped rather than wait for readers)."""
         with self._cond:
             free = not self._writing and self._readers == 0
-            self._writing = self._writing or free
+            if free:
+                self._writing = True
         if not free:
             yield False
             return

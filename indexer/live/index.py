@@ -333,6 +333,11 @@ class LiveIndex:
             if self.index.static is not None:
                 self.index.static.release_idle()
             self._settle_model_vectors()
+            # the model file's pages that loading and the queries read (moby's server: 23
+            # MB; `GGUFEmbedder.release_pages`; a fake embedder maps no file)
+            release_model_pages = getattr(self.embedder, "release_pages", None)
+            if release_model_pages is not None:
+                release_model_pages()
             self.index.lexical.release_writer()
             self.index.lexical.release_pages()
             self.store.release_pages()
@@ -342,12 +347,7 @@ class LiveIndex:
     def _settle_model_vectors(self) -> None:
         """The model tier's vectors as the static tier's: an index that edits copied into
         memory is saved and searched from its file again, and the file's pages the
-        searches read are taken out of the process (`VectorIndex.release_pages`). So are
-        the pages of the model file that loading it and the queries read
-        (`GGUFEmbedder.release_pages`: moby's server -23 MB; a fake embedder maps none)."""
-        release_model_pages = getattr(self.embedder, "release_pages", None)
-        if release_model_pages is not None:
-            release_model_pages()
+        searches read are taken out of the process (`VectorIndex.release_pages`)."""
         vectors = self.vectors
         if vectors is None:
             return
