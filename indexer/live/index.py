@@ -318,7 +318,7 @@ class LiveIndex:
         static embedder's word-piece table (2.2 MB), built by the first words it matches
         (an edit's chunks, a query's new word), is dropped until words need it again
         (`StaticTier.release_idle`). The model tier's vectors likewise
-        (`_settle_model_vectors`); the lexical index's writer is closed
+        (`_settle_model_vectors`), and the model file's pages; the lexical index's writer is closed
         (`LexicalIndex.release_writer`) and the pages of its segments that tantivy maps
         released (`LexicalIndex.release_pages`); DuckDB's connection is opened again
         (`Store.recycle`)."""
