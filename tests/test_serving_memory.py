@@ -656,10 +656,18 @@ def test_settling_takes_the_lexical_segments_pages_searches_read_out_of_the_proc
         before = [lexical.search(q, 10) for q in queries]
         read = segment_kb()
         assert read > 100
+        # the first settle's closing of the writer lets its merges commit; tantivy's reader
+        # then reloads on its own, within a second or so, reading a few pages of the new
+        # segments: a settle in that moment finds them read again. Settle until one lands
+        # outside it (bounded generously for a busy machine).
+        deadline = time.monotonic() + 60
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(LexicalIndex, "release_pages", measured)
             live.settle()
-        assert left == [0] or (len(left) == 1 and left[0] <= 8), (read, left)
+            while left[-1] > 8 and time.monotonic() < deadline:
+                time.sleep(0.5)  # tantivy's own reload, which we do not control
+                live.settle()
+        assert left[-1] <= 8, (read, left)
         assert [lexical.search(q, 10) for q in queries] == before
 
 
