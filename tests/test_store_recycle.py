@@ -107,3 +107,23 @@ def test_a_closed_store_is_not_opened_again(tmp_path: Path) -> None:
     again = Store(tmp_path / "store.duckdb")  # the file is free
     assert again.query("SELECT count(*) FROM meta")[0][0] >= 1
     again.close()
+
+
+def test_a_store_closed_while_its_connection_is_opened_again_ends_closed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`close` (a server stopping once its threads' bounded join has passed) can come while
+    a settle's recycle opens the new connection: that connection is closed too, not left
+    holding the database after the process let it go."""
+    s = Store(tmp_path / "store.duckdb")
+    connect = Store._connect
+
+    def connect_then_close(self: Store) -> duckdb.DuckDBPyConnection:
+        con = connect(self)
+        self.close()  # what the stopping thread does meanwhile
+        return con
+
+    monkeypatch.setattr(Store, "_connect", connect_then_close)
+    s.recycle()
+    monkeypatch.undo()
+    with pytest.raises(duckdb.ConnectionException):
+        s._con.execute("SELECT 1")

@@ -229,6 +229,8 @@ class Store:
                 return False
             self._con.close()  # and every cursor made from it
             self._reconnect()
+            if self._closed:  # `close` came while it opened (a server stopping past its join)
+                self._con.close()
         return True
 
     def _reconnect(self) -> None:
