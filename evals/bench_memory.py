@@ -42,18 +42,32 @@ from typing import Any
 import anyio
 
 from evals.bench_index import extract
-from evals.load_test import _rss_kb, _sextant, _wait_ready, edit_files, edit_targets, stop
+from evals.load_test import (
+    _rss_kb,
+    _sextant,
+    _wait_ready,
+    edit_files,
+    edit_targets,
+    stop,
+    tree_rss_kb,
+)
 
 DIM = 384  # the default model's dimension
 
 
 def rss_parts(pid: int) -> dict[str, int]:
-    """RSS and its anonymous and file-backed parts, in MB (smaps_rollup)."""
+    """RSS and its anonymous and file-backed parts, in MB (smaps_rollup); `tree`: the RSS
+    of the server and the processes under it (its parse workers, multiprocessing's
+    resource tracker), in MB, and `processes`, how many."""
     out: dict[str, int] = {}
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
         key, _, rest = line.partition(":")
         if key in ("Rss", "Anonymous", "Pss_File"):
             out[key.lower()] = int(rest.split()[0]) // 1024
+    tree_kb, processes = tree_rss_kb(pid)
+    if tree_kb is not None:
+        out["tree"] = tree_kb // 1024
+        out["processes"] = processes
     return out
 
 

@@ -283,6 +283,38 @@ def _rss_kb(pid: int, field: str = "VmHWM") -> int | None:
     return None
 
 
+def descendants(pid: int) -> list[int]:
+    """The processes under `pid` (children, theirs, ...), from /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        ppid = int(stat.rpartition(")")[2].split()[1])  # the name may hold spaces
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        kids = parents.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
+
+
+def tree_rss_kb(pid: int) -> tuple[int | None, int]:
+    """The current RSS of `pid` and every process under it (a server's parse workers, a
+    lexical rebuild's child, multiprocessing's resource tracker), in KB, and how many
+    processes that is; None when `pid` is gone."""
+    own = _rss_kb(pid, "VmRSS")
+    if own is None:
+        return None, 0
+    kids = [kb for kb in (_rss_kb(k, "VmRSS") for k in descendants(pid)) if kb is not None]
+    return own + sum(kids), 1 + len(kids)
+
+
 def edit_targets(root: Path, count: int) -> list[Path]:
     """`count` Go (else Python) source files of moderate size, the same on every run."""
     for pattern in ("*.go", "*.py"):
@@ -340,10 +372,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         proc = _start_server(root, index_dir, Path(tmp) / "serve.log", watch=bool(files),
                              probe=probe)
         rss: dict[str, int | None] = {}
+        tree: dict[str, tuple[int | None, int]] = {}  # with the processes under the server
         try:
             url = await _wait_ready(root, index_dir, proc, 180)
             await anyio.sleep(args.settle)
             rss["before"] = _rss_kb(proc.pid, "VmRSS")
+            tree["before"] = tree_rss_kb(proc.pid)
             res = Results()
             cpu = (_cpu_s(proc.pid), _own_cpu_s())
             started, started_at = time.perf_counter(), time.time()
@@ -354,12 +388,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             cpu_used = (None if server_end is None or cpu[0] is None else server_end - cpu[0],
                         _own_cpu_s() - cpu[1])
             rss["after_calls"] = _rss_kb(proc.pid, "VmRSS")
+            tree["after_calls"] = tree_rss_kb(proc.pid)
             await anyio.sleep(args.settle)  # the last edits are indexed; memory settles
             rss["after_settle"] = _rss_kb(proc.pid, "VmRSS")
+            tree["after_settle"] = tree_rss_kb(proc.pid)
             idle_s = await _wait_idle(url, 180) if files else 0.0
             if idle_s is not None:  # the edits' work done, then a settle as long
                 await anyio.sleep(args.settle)
                 rss["after_idle"] = _rss_kb(proc.pid, "VmRSS")
+                tree["after_idle"] = tree_rss_kb(proc.pid)
             alive = proc.poll() is None
             peak = _rss_kb(proc.pid)
         finally:
@@ -367,7 +404,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         report = _summary(res, wall, timed_out, args, peak)
         calls = sum(len(v) for v in res.latencies.values())
         report["cpu"] = cpu_per_call(*cpu_used, calls=calls, clients=args.clients)
-        report.update(server_rss_now_kb=rss, idle_after_settle_s=idle_s,
+        report.update(server_rss_now_kb=rss,
+                      server_tree_rss_now_kb={k: v[0] for k, v in tree.items()},
+                      server_tree_processes={k: v[1] for k, v in tree.items()},
+                      idle_after_settle_s=idle_s,
                       edits_per_s=args.edits_per_s,
                       edit_files=len(files), load_average=os.getloadavg())
         if probe is not None:

@@ -287,6 +287,35 @@ def test_load_test_reads_a_processes_cpu_and_bounds_closed_loop_latency() -> Non
     assert cpu_per_call(None, 1.0, 10, 5) == {} and cpu_per_call(1.0, 1.0, 0, 5) == {}
 
 
+def test_the_memory_benchmarks_count_the_processes_under_the_server() -> None:
+    """A server's parse workers and multiprocessing's tracker are its memory too: the
+    benchmarks read the RSS of the process and of every process under it (a child's child
+    included), and say how many."""
+    from evals.load_test import _rss_kb, descendants, tree_rss_kb
+
+    code = ("import subprocess, sys\n"
+            "kid = subprocess.Popen([sys.executable, '-c', "
+            "'import sys; b = bytearray(40 << 20); b[::4096] = b\"x\" * len(b[::4096]); "
+            "print(1, flush=True); sys.stdin.read()'], stdin=subprocess.PIPE, "
+            "stdout=subprocess.PIPE, text=True)\n"
+            "kid.stdout.readline()\nprint(kid.pid, flush=True)\nsys.stdin.read()\n"
+            "kid.communicate('')\n")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        grandchild = int(parent.stdout.readline())
+        assert descendants(parent.pid) == [grandchild]
+        total, processes = tree_rss_kb(parent.pid)
+        own, kid = _rss_kb(parent.pid, "VmRSS"), _rss_kb(grandchild, "VmRSS")
+        assert processes == 2 and own is not None and kid is not None and total is not None
+        assert kid > 40 << 10  # its 40 MB touched
+        assert total >= own + (40 << 10)
+    finally:
+        parent.communicate("")
+    assert tree_rss_kb(parent.pid) == (None, 0)
+
+
 def test_the_load_tests_gil_probe_sees_a_thread_holding_the_gil(tmp_path: Path) -> None:
     """`--gil-probe`: a process started with the probe's directory on its path records how
     long it waited to run again after each 2 ms sleep; beside a thread running Python that

@@ -693,6 +693,40 @@ def test_settling_closes_the_lexical_writer_and_the_next_edit_opens_it_again(
         assert len(lexical.search("handle", 10)) == 3  # mod_0, mod_3, mod_4: the rest replaced
 
 
+def test_settling_shuts_the_parse_workers_down_and_the_next_edit_starts_one_again(
+        tmp_path: Path) -> None:
+    """A server's parse workers (65-90 MB each on moby, one per core after a large batch)
+    stayed for its life once a batch had started them; a settled server has none, and the
+    next batch starts one and is indexed."""
+    import multiprocessing
+
+    from indexer.core import WorkerPool
+    from tests.mcp_helpers import live_over
+    from tools.symbols import get_symbol
+
+    files = {f"pkg/mod_{i}.py": f"def handle_{i}(x):\n    return x + {i}\n" for i in range(3)}
+    with live_over(tmp_path, files) as live:
+        pool = live.index.workers = WorkerPool(1)
+        root = live.index.root
+        (root / "pkg/mod_1.py").write_text("def reticulate_splines(x):\n    return x\n")
+        live.apply(["pkg/mod_1.py"], set(), reconcile=False)
+        assert pool.running
+        workers = set(pool._executor()._processes)
+        assert workers
+
+        live.settle()
+
+        assert not pool.running
+        assert not workers & {p.pid for p in multiprocessing.active_children()}
+        (root / "pkg/mod_2.py").write_text("def frobnicate_widgets(x):\n    return x\n")
+        live.apply(["pkg/mod_2.py"], set(), reconcile=False)
+        assert pool.running
+        assert [s.name for s in get_symbol(live, "frobnicate_widgets").symbols] == [
+            "frobnicate_widgets"]
+        assert [s.name for s in get_symbol(live, "reticulate_splines").symbols] == [
+            "reticulate_splines"]
+
+
 def test_settling_opens_the_stores_connection_again_and_the_tools_answer_the_same(
         tmp_path: Path) -> None:
     """A settled server's DuckDB connection is a new one (`Store.recycle`: what the reads

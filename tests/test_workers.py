@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -112,3 +113,62 @@ def test_workers_exit_when_the_process_that_started_them_is_killed(tmp_path: Pat
     for p in left:
         os.kill(p, signal.SIGKILL)
     assert not left, f"workers {left} outlived the process that started them"
+
+
+_TRACKER = """
+import os, sys
+from multiprocessing import resource_tracker
+from indexer.core import WorkerPool, stop_resource_tracker
+from indexer.core.workers import spawning
+
+
+def double(batch):
+    return [i * 2 for i in batch]
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    pool = WorkerPool(1)
+    assert list(pool.map_batches(double, [[1, 2]], lambda item: -1)) == [[2, 4]]
+    tracker = resource_tracker._resource_tracker._pid
+    assert tracker and alive(tracker)
+    assert not stop_resource_tracker()  # a pool is open
+    pool.close()
+    with spawning():
+        assert not stop_resource_tracker()  # a child is being started or runs
+    assert stop_resource_tracker()
+    assert not alive(tracker)
+    assert not stop_resource_tracker()  # not running
+    assert list(pool.map_batches(double, [[3]], lambda item: -1)) == [[6]]
+    again = resource_tracker._resource_tracker._pid
+    assert again and again != tracker and alive(again)
+    pool.close()
+    assert stop_resource_tracker()
+    print("ok", flush=True)
+"""
+
+
+def test_the_resource_tracker_stops_once_no_pool_or_child_needs_it_and_starts_again(
+        tmp_path: Path) -> None:
+    """multiprocessing starts a tracker process beside the first pool and keeps it for the
+    parent's life (~12 MB); `stop_resource_tracker` ends it once no pool is open and no child
+    is starting or running (never under a live semaphore: stopped then, it would unlink it),
+    and the next pool starts a new one. In a fresh interpreter: other tests' pools would
+    count."""
+    script = tmp_path / "tracker.py"
+    script.write_text(_TRACKER)
+    proc = subprocess.run([sys.executable, "-W", "error::UserWarning", str(script)],
+                          capture_output=True, text=True, timeout=300, check=False,
+                          cwd=Path(__file__).resolve().parent.parent,
+                          env={**os.environ,
+                               "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"
+    assert "leaked" not in proc.stderr

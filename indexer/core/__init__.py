@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from indexer.core.workers import (
         CRASH_REASON,
         WorkerPool,
+        stop_resource_tracker,
     )
 
 _WHERE = {
@@ -81,6 +82,7 @@ _WHERE = {
     "encoding": "indexer.core.tokens",
     "CRASH_REASON": "indexer.core.workers",
     "WorkerPool": "indexer.core.workers",
+    "stop_resource_tracker": "indexer.core.workers",
 }
 
 __all__ = [
@@ -112,6 +114,7 @@ __all__ = [
     "release_file_mappings",
     "release_mapped_array",
     "release_mapping",
+    "stop_resource_tracker",
     "trim_heap",
 ]
 

@@ -7,14 +7,20 @@ dies again its files are processed one per process, so the file that crashes the
 found, recorded as skipped (`parse_crash`) and never retried in a loop, while every other
 file is indexed.
 
-A `WorkerPool` is long-lived in the server (watcher updates reuse warm workers); the CLI
-makes one per run.
+A `WorkerPool` is long-lived in the server (the watcher's updates reuse warm workers until
+the live index settles: each worker holds 65-90 MB on moby, and a cold one costs a
+one-file batch ~0.2 s); the CLI makes one per run. Once no pool is open and no child is
+alive, `stop_resource_tracker` ends the process multiprocessing starts beside the first
+pool (~12 MB, otherwise kept for the parent's life).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
@@ -56,6 +62,44 @@ def exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="sextant-parent-watch", daemon=True).start()
 
 
+_users_lock = threading.Lock()  # guards `_users` and the resource tracker's stop
+_users = 0  # executors started and not shut down, and children running, in this process
+
+
+@contextlib.contextmanager
+def spawning() -> Iterator[None]:
+    """Around a spawn-started child's life, from before its start to after its join: the
+    resource tracker is not stopped meanwhile (the child holds the tracker's pipe, and a
+    stop would wait for the child's end)."""
+    global _users
+    with _users_lock:
+        _users += 1
+    try:
+        yield
+    finally:
+        with _users_lock:
+            _users -= 1
+
+
+def stop_resource_tracker() -> bool:
+    """End multiprocessing's resource tracker, the process it starts beside the first pool or
+    spawned child and keeps for the parent's life (~12 MB), once no pool of this module is
+    open, no child is `spawning` and no child of multiprocessing is alive (the semaphores it tracks are then gone:
+    stopped earlier, it would unlink live ones). The next pool or child starts it again.
+    True if it was running and stopped."""
+    tracker_module = sys.modules.get("multiprocessing.resource_tracker")
+    tracker = getattr(tracker_module, "_resource_tracker", None)
+    if tracker is None or getattr(tracker, "_fd", None) is None:
+        return False
+    import multiprocessing
+
+    with _users_lock:
+        if _users or multiprocessing.active_children():
+            return False
+        tracker._stop()
+        return True
+
+
 class WorkerPool:
     """A restartable pool of spawn-started worker processes."""
 
@@ -63,21 +107,35 @@ class WorkerPool:
         self.workers = workers or os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
 
+    @property
+    def running(self) -> bool:
+        """True while the pool's executor is started (its workers start as work comes)."""
+        return self._pool is not None
+
     def _executor(self) -> ProcessPoolExecutor:
+        global _users
         if self._pool is None:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
             ctx = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
-                                             initializer=exit_with_parent,
-                                             initargs=(os.getpid(),))
+            with _users_lock:
+                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
+                                                 initializer=exit_with_parent,
+                                                 initargs=(os.getpid(),))
+                _users += 1
         return self._pool
 
+    def _shutdown(self, *, wait: bool) -> None:
+        global _users
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=True)
+            with _users_lock:
+                _users -= 1
+
     def _reset(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = None
+        self._shutdown(wait=False)
 
     def warm(self, fn: Callable[[], object]) -> None:
         """Start the worker processes now, each running `fn` (imports, tables) unwaited."""
@@ -89,9 +147,8 @@ class WorkerPool:
             self._reset()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        self._pool = None
+        """Shut the workers down (waiting for them); the next work starts new ones."""
+        self._shutdown(wait=True)
 
     def map_batches(
         self,

@@ -429,9 +429,16 @@ def _write_fresh_apart(staged: Path, docs: Iterable[LexicalDoc], generation: int
     of edits in the serving benchmark (docs/benchmarks.md). Here the server only reads the rows and sends them on; the child's
     memory goes with it. `should_stop()` is checked between batches and ends the child.
     """
+    from indexer.core.workers import spawning
+
+    with spawning():
+        return _write_in_child(staged, docs, generation, should_stop or (lambda: False))
+
+
+def _write_in_child(staged: Path, docs: Iterable[LexicalDoc], generation: int,
+                    stop: Callable[[], bool]) -> bool:
     import multiprocessing
 
-    stop = should_stop or (lambda: False)
     ctx = multiprocessing.get_context("spawn")
     ours, theirs = ctx.Pipe()
     child = ctx.Process(target=_fresh_child, args=(str(staged), generation, theirs, os.getpid()),

@@ -321,11 +321,16 @@ class LiveIndex:
         (`_settle_model_vectors`), and the model file's pages; the lexical index's writer is closed
         (`LexicalIndex.release_writer`) and the pages of its segments that tantivy maps
         released (`LexicalIndex.release_pages`); DuckDB's connection is opened again
-        (`Store.recycle`)."""
-        from indexer.core import forget_settled, trim_heap
+        (`Store.recycle`). The parse workers the writes started are shut down (65-90 MB each
+        on moby, one per core after a large batch; the next batch starts one again, ~0.2 s),
+        and so is multiprocessing's resource tracker once nothing needs it
+        (`stop_resource_tracker`)."""
+        from indexer.core import forget_settled, stop_resource_tracker, trim_heap
 
         with self.write_lock:
             forget_settled()  # the token caches, the answers' counts, the tools' word caches
+            if self.index.workers is not None:
+                self.index.workers.close()  # writes hold the write lock: no batch is in
             try:
                 self.index.save_static()
             except OSError:  # derived and checked on open: a failed save costs a re-embed
@@ -342,6 +347,7 @@ class LiveIndex:
             self.index.lexical.release_pages()
             self.store.release_pages()
             self.store.recycle()  # skipped while a read is in
+        stop_resource_tracker()  # not while a lexical rebuild's child runs
         trim_heap()
 
     def _settle_model_vectors(self) -> None:
