@@ -382,6 +382,45 @@ def test_numpy_backend_holds_its_float32_layers_only_while_documents_are_embedde
     embedder.close()
 
 
+@needs_model
+def test_numpy_backend_apart_encodes_in_a_worker_the_same_vectors_and_release_ends_it(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A live index encodes documents apart: the vectors equal the in-process backend's,
+    this process never loads the float32 layers, and `release` (settling) ends the worker
+    process and multiprocessing's tracker; the next call starts a worker again."""
+    import multiprocessing
+
+    from indexer.embed import bert_cpu
+
+    monkeypatch.setattr(bert_cpu, "RELEASE_AFTER_S", 600)  # released here, not by its timer
+    path = model_cache / "models" / "all-minilm-l6-v2-q8_0.gguf"
+    texts = ["def read(path): return open(path).read()", "class Retry: pass", "", "x" * 3000]
+    here = bert_cpu.NumpyBertEmbedder(path)
+    apart = bert_cpu.NumpyBertEmbedder(path, apart=True)
+    try:
+        expected = here.embed_documents(texts)
+        got = apart.embed_documents(texts)
+        assert got.shape == expected.shape and got.dtype == np.float32
+        assert np.allclose(got, expected, atol=1e-6)
+        assert np.array_equal(apart.embed_query("open a file"), here.embed_query("open a file"))
+        assert apart.model_id == here.model_id
+        assert not apart.weights_loaded and apart.apart_running
+        workers = {p.pid for p in multiprocessing.active_children()}
+        assert workers
+
+        apart.release()
+
+        assert not apart.apart_running
+        assert not workers & {p.pid for p in multiprocessing.active_children()}
+        assert np.allclose(apart.embed_documents(texts[:2]), expected[:2], atol=1e-6)
+        assert apart.apart_running and not apart.weights_loaded
+    finally:
+        apart.close()
+        here.close()
+    assert not apart.apart_running
+
+
 async def _until(condition: Callable[[], bool]) -> None:
     with anyio.fail_after(60):
         while not condition():

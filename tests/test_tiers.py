@@ -399,6 +399,38 @@ def test_settling_takes_the_model_files_pages_out_of_the_process_and_queries_rea
         assert resident_kb_of(model_file) > 0
 
 
+@needs_model
+def test_an_edit_is_encoded_in_a_worker_process_that_settling_ends(tmp_path: Path) -> None:
+    """A live index encodes the model tier's documents apart: an edit's new chunk gets its
+    vector from a worker process (the server never loads the float32 layers), settling ends
+    that worker, and the next edit starts one again."""
+    import multiprocessing
+
+    root = _small_repo(tmp_path / "repo")
+    with LiveIndex.open(root, tmp_path / "idx", LiveOptions()) as live:
+        index_repository(live.index)
+        live.attach_model()
+        live.embed_pending()
+        embedder, vectors = live.embedder, live.vectors
+        assert embedder is not None and vectors is not None
+        for round_, name in enumerate(("reticulate_splines", "frobnicate_widgets")):
+            (root / "pkg" / "extra.py").write_text(
+                f"def {name}(count):\n    return count * {round_ + 3}\n")
+            live.apply(["pkg/extra.py"], set(), reconcile=False)
+            assert embedder.apart_running  # type: ignore[attr-defined]
+            assert not embedder.weights_loaded  # type: ignore[attr-defined]
+            chunk_ids = [r[0] for r in live.store.query(
+                "SELECT c.chunk_id FROM chunks c JOIN files f USING (file_id) "
+                "WHERE f.path = 'pkg/extra.py'")]
+            assert chunk_ids and all(vectors.contains(i) for i in chunk_ids), round_
+            workers = {p.pid for p in multiprocessing.active_children()}
+
+            live.settle()
+
+            assert not embedder.apart_running  # type: ignore[attr-defined]
+            assert not workers & {p.pid for p in multiprocessing.active_children()}
+
+
 def test_the_static_matrix_an_edit_copied_to_memory_is_saved_and_mapped_again_on_settling(
         tmp_path: Path) -> None:
     """The static vectors are mapped from their file; a watcher batch's new rows copy the

@@ -22,7 +22,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # imported when a pool first starts: a refresh with nothing to parse (a CLI
     # search on an unchanged tree) never needs them (~25 ms of its start)
@@ -149,6 +149,17 @@ class WorkerPool:
     def close(self) -> None:
         """Shut the workers down (waiting for them); the next work starts new ones."""
         self._shutdown(wait=True)
+
+    def call(self, fn: Callable[..., R], *args: Any) -> R:
+        """`fn(*args)` in a worker, waited for; a pool whose worker died is replaced and the
+        call made once more (a second death raises concurrent.futures' BrokenProcessPool)."""
+        try:
+            return self._executor().submit(fn, *args).result()
+        except _broken_pool():
+            log.warning("a worker process died; calling %s again in a new one",
+                        getattr(fn, "__name__", fn))
+            self._reset()
+        return self._executor().submit(fn, *args).result()
 
     def map_batches(
         self,

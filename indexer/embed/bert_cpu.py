@@ -18,6 +18,13 @@ which is faster for them; both compute the same vectors (cosine >= 0.999, tested
 
 `load_embedder` uses it for `bert` models when no GPU layers are requested
 (SEXTANT_EMBED_BACKEND=auto, the default); everything else runs in llama.cpp.
+
+Apart (`apart=True`, what a live index asks for): documents are tokenized here and encoded
+in a worker process of their own, which loads the float32 layers there; this process holds
+only llama.cpp's query model. A server's heap then keeps nothing of what encoding allocated
+(the layers, the threads' scratch arrays and OpenBLAS's buffers: moby's serving benchmark
+read 248-249 MB after a spell of edits with encoding in the server, 243 without it,
+docs/benchmarks.md "Serving memory"), and `release` ends the worker.
 """
 
 from __future__ import annotations
@@ -29,13 +36,16 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from indexer.embed.batching import pack_batches, physical_cores
 from indexer.embed.gguf_file import TensorInfo
 from indexer.embed.protocol import EmbedderError, EmbedderFacts, ModelUnavailableError
+
+if TYPE_CHECKING:
+    from indexer.embed.gguf import GGUFEmbedder
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +211,13 @@ class NumpyBertEmbedder(EmbedderFacts):
         threads: int | None = None,
         batch_tokens: int | None = None,
         max_tokens: int | None = None,
+        *,
+        apart: bool = False,
+        queries: bool = True,
     ) -> None:
+        """`apart`: documents are encoded in a worker process (see the module docstring);
+        `queries` False: an encoder only (what that worker builds), without llama.cpp, so
+        with no tokenizer, no query path and no model id."""
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelUnavailableError(f"GGUF model {str(self.path)!r} not found")
@@ -246,11 +262,18 @@ class NumpyBertEmbedder(EmbedderFacts):
         # float32 bytes): 4 ms against 9 ms per query (docs/embeddings.md). It is also the
         # tokenizer, so both paths see the same token ids. It embeds one query at a time, so
         # its context holds one sequence (7 MB less than one sized for 64 documents).
-        self._small = GGUFEmbedder(self.path, gpu_layers=0, threads=1,
-                                   max_tokens=self._max_tokens, max_seqs=1)
-        # The same model id as llama.cpp's: both compute the same vectors (cosine >= 0.999,
-        # tests/test_embed_model.py), so they share the embedding cache and vector index.
-        self._model_id = self._small.model_id
+        self._small: GGUFEmbedder | None = None
+        self._model_id = ""
+        if queries:
+            self._small = GGUFEmbedder(self.path, gpu_layers=0, threads=1,
+                                       max_tokens=self._max_tokens, max_seqs=1)
+            # The same model id as llama.cpp's: both compute the same vectors (cosine >=
+            # 0.999, tests/test_embed_model.py), so they share the cache and vector index.
+            self._model_id = self._small.model_id
+        from indexer.core import WorkerPool
+
+        self._apart = WorkerPool(1) if apart else None
+        self._apart_lock = threading.Lock()  # a call to the worker, or its shutdown
         blas = blas_threads()
         self._blas = blas
         self.threads = max(1, threads or physical_cores()) if blas.available else 1
@@ -303,10 +326,23 @@ class NumpyBertEmbedder(EmbedderFacts):
         """Whether the float32 encoder layers are in memory now."""
         return self._layer_cache is not None
 
+    @property
+    def apart_running(self) -> bool:
+        """Whether the worker process that encodes documents apart is started."""
+        return self._apart is not None and self._apart.running
+
     def release(self) -> None:
         """Drop the token table, the float32 encoder layers and the worker threads (read
-        again on next use);
+        again on next use), or end the worker process that holds them (`apart`);
         nothing while a call embeds (its last one schedules the release again)."""
+        if self._apart is not None and self._apart_lock.acquire(blocking=False):  # else a
+            try:  # call is in, and its end schedules the release again
+                self._apart.close()
+            finally:
+                self._apart_lock.release()
+            from indexer.core import stop_resource_tracker
+
+            stop_resource_tracker()
         with self._pool_lock:
             if self._active:
                 return
@@ -326,7 +362,7 @@ class NumpyBertEmbedder(EmbedderFacts):
     def release_pages(self) -> int:
         """The query model's file pages (`GGUFEmbedder.release_pages`): this backend's own
         reads of the file (`os.pread`) leave none in the process."""
-        return self._small.release_pages()
+        return self._small.release_pages() if self._small is not None else 0
 
     def _release_later(self) -> None:
         with self._pool_lock:
@@ -362,14 +398,31 @@ class NumpyBertEmbedder(EmbedderFacts):
 
     # -- Embedder ----------------------------------------------------------------------------
 
+    def _queries(self) -> GGUFEmbedder:
+        if self._small is None:
+            raise EmbedderError("an encoder built with queries=False has no tokenizer")
+        return self._small
+
     def tokenize(self, text: str) -> list[int]:
-        return self._small.tokenize(text)
+        return self._queries().tokenize(text)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self._dim), dtype=np.float32)
         if not texts:
-            return out
+            return np.zeros((0, self._dim), dtype=np.float32)
         tokens = [self.tokenize(t) for t in texts]
+        if self._apart is None:
+            return self.encode(tokens)
+        with self._apart_lock:
+            try:
+                return self._apart.call(_encode_apart, str(self.path), self.threads,
+                                        self.batch_tokens, self._max_tokens, tokens)
+            finally:
+                self._release_later()
+
+    def encode(self, tokens: list[list[int]]) -> np.ndarray:
+        """Unit-length vectors of tokenized documents (ids as `tokenize` gives them), in
+        this process."""
+        out = np.zeros((len(tokens), self._dim), dtype=np.float32)
         lengths = [len(t) for t in tokens]
         # At least one batch per thread when there is enough work to share.
         share = -(-sum(lengths) // self.threads)
@@ -390,7 +443,7 @@ class NumpyBertEmbedder(EmbedderFacts):
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._small.embed_query(text)
+        return self._queries().embed_query(text)
 
     def embed_token_ids(self, seqs: Sequence[list[int]]) -> np.ndarray:
         """Unit-length pooled vectors of token-id sequences taken as they are (special tokens
@@ -533,4 +586,23 @@ class NumpyBertEmbedder(EmbedderFacts):
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
                 self._pool = None
-        self._small.close()
+        if self._apart is not None:
+            with self._apart_lock:
+                self._apart.close()
+        if self._small is not None:
+            self._small.close()
+
+
+_ENCODERS: dict[tuple[str, int, int, int], NumpyBertEmbedder] = {}  # in an apart worker
+
+
+def _encode_apart(path: str, threads: int, batch_tokens: int, max_tokens: int,
+                  tokens: list[list[int]]) -> np.ndarray:
+    """In the worker process of an `apart` embedder: `encode` with an encoder of its own,
+    built by the first call (its float32 layers stay until the worker ends)."""
+    key = (path, threads, batch_tokens, max_tokens)
+    encoder = _ENCODERS.get(key)
+    if encoder is None:
+        encoder = _ENCODERS[key] = NumpyBertEmbedder(path, threads, batch_tokens, max_tokens,
+                                                     queries=False)
+    return encoder.encode(tokens)

@@ -68,7 +68,8 @@ def model_id_for(spec: str | Path | None) -> str:
     return f"{path.stem}-{model_fingerprint(path)[:12]}"
 
 
-def load_embedder(spec: str | Path | None, gpu_layers: int | None = None) -> Embedder:
+def load_embedder(spec: str | Path | None, gpu_layers: int | None = None, *,
+                  apart: bool = False) -> Embedder:
     """Build the embedder named by `spec`.
 
     - ``"hashing"`` (or ``"hashing:<dim>"``): the deterministic fake, no native code.
@@ -82,7 +83,9 @@ def load_embedder(spec: str | Path | None, gpu_layers: int | None = None) -> Emb
     Backend (`$SEXTANT_EMBED_BACKEND`): BERT-architecture models on the CPU run in numpy
     (`NumpyBertEmbedder`, about twice llama.cpp's CPU speed, see docs/embeddings.md);
     every other model, and any model with GPU layers, runs in llama.cpp (`GGUFEmbedder`).
-    `llama` or `numpy` forces one; `numpy` fails for models it cannot run.
+    `llama` or `numpy` forces one; `numpy` fails for models it cannot run. `apart`: the numpy
+    backend encodes documents in a worker process of its own (`NumpyBertEmbedder`'s
+    module docstring), as a long-lived process wants.
     """
     if spec is None:
         spec = os.environ.get(MODEL_ENV) or None
@@ -100,7 +103,7 @@ def load_embedder(spec: str | Path | None, gpu_layers: int | None = None) -> Emb
         from indexer.embed.bert_cpu import NumpyBertEmbedder, UnsupportedModel
 
         try:
-            return NumpyBertEmbedder(path)
+            return NumpyBertEmbedder(path, apart=apart)
         except UnsupportedModel as exc:
             if backend == "numpy":
                 raise EmbedderError(f"{BACKEND_ENV}=numpy: {exc}") from None

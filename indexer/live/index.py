@@ -343,12 +343,21 @@ class LiveIndex:
             release_model_pages = getattr(self.embedder, "release_pages", None)
             if release_model_pages is not None:
                 release_model_pages()
+            self._release_embedder()
             self.index.lexical.release_writer()
             self.index.lexical.release_pages()
             self.store.release_pages()
             self.store.recycle()  # skipped while a read is in
         stop_resource_tracker()  # not while a lexical rebuild's child runs
         trim_heap()
+
+    def _release_embedder(self) -> None:
+        """What the model's document encoding holds beside the query model: its worker
+        process (`NumpyBertEmbedder`, apart) or float32 layers; nothing while a call embeds
+        (it releases them itself 30 s after its last one)."""
+        release = getattr(self.embedder, "release", None)  # not in the `Embedder` protocol
+        if release is not None:
+            release()
 
     def _settle_model_vectors(self) -> None:
         """The model tier's vectors as the static tier's: an index that edits copied into
@@ -473,7 +482,7 @@ class LiveIndex:
         self.embedding.state = "pending"
         log.info("loading the embedding model (%s)", self.options.model or "default")
         embedder = self._load_unless_stopped(
-            lambda: load_embedder(self.options.model, self.options.gpu_layers))
+            lambda: load_embedder(self.options.model, self.options.gpu_layers, apart=True))
         if embedder is None:
             return
         vectors = open_vectors(self.index, embedder, self._stop.is_set)
@@ -580,6 +589,7 @@ class LiveIndex:
 
     def close(self) -> None:
         self.stop()
+        self._release_embedder()  # its worker process, if it encodes apart
         if self.vectors is not None and self.vectors.dirty:
             self.vectors.save(self.generation)
         self.index.close()
