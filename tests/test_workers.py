@@ -172,3 +172,36 @@ def test_the_resource_tracker_stops_once_no_pool_or_child_needs_it_and_starts_ag
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
     assert "leaked" not in proc.stderr
+
+
+_PRINTING = """
+from indexer.core import WorkerPool
+
+
+def shout(batch):
+    print("from a worker", batch, flush=True)
+    return batch
+
+
+if __name__ == "__main__":
+    pool = WorkerPool(1)
+    assert list(pool.map_batches(shout, [[1]], lambda item: -1)) == [[1]]
+    assert pool.call(shout, [2]) == [2]
+    pool.close()
+"""
+
+
+def test_what_a_worker_prints_goes_to_stderr_never_to_the_protocols_stdout(
+        tmp_path: Path) -> None:
+    """Under stdio a worker inherits the MCP protocol's stdout: a library that printed there
+    (a grammar, a model loader) would break the protocol. A worker's stdout is its
+    stderr."""
+    script = tmp_path / "printing.py"
+    script.write_text(_PRINTING)
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300, check=False, cwd=Path(__file__).resolve().parent.parent,
+                          env={**os.environ,
+                               "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""
+    assert "from a worker [1]" in proc.stderr and "from a worker [2]" in proc.stderr

@@ -100,6 +100,17 @@ def stop_resource_tracker() -> bool:
         return True
 
 
+def _start_worker(parent: int) -> None:
+    """A worker's first step: its stdout is its stderr (under stdio, the stdout a worker
+    inherits is the MCP protocol's, and a grammar or library that printed there would
+    break it), and it exits with its parent (`exit_with_parent`)."""
+    try:
+        os.dup2(2, 1)
+    except OSError:  # no stderr to write to: nothing to protect stdout from
+        pass
+    exit_with_parent(parent)
+
+
 class WorkerPool:
     """A restartable pool of spawn-started worker processes."""
 
@@ -121,7 +132,7 @@ class WorkerPool:
             ctx = multiprocessing.get_context("spawn")
             with _users_lock:
                 self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
-                                                 initializer=exit_with_parent,
+                                                 initializer=_start_worker,
                                                  initargs=(os.getpid(),))
                 _users += 1
         return self._pool
