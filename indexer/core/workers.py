@@ -84,9 +84,9 @@ def spawning() -> Iterator[None]:
 def stop_resource_tracker() -> bool:
     """End multiprocessing's resource tracker, the process it starts beside the first pool or
     spawned child and keeps for the parent's life (~12 MB), once no pool of this module is
-    open, no child is `spawning` and no child of multiprocessing is alive (the semaphores it tracks are then gone:
-    stopped earlier, it would unlink live ones). The next pool or child starts it again.
-    True if it was running and stopped."""
+    open, no child is `spawning` and no child of multiprocessing is alive (the semaphores
+    it tracks are then gone: stopped earlier, it would unlink live ones). The next pool or
+    child starts it again. True if it was running and stopped."""
     tracker_module = sys.modules.get("multiprocessing.resource_tracker")
     tracker = getattr(tracker_module, "_resource_tracker", None)
     if tracker is None or getattr(tracker, "_fd", None) is None:
@@ -131,10 +131,11 @@ class WorkerPool:
 
             ctx = multiprocessing.get_context("spawn")
             with _users_lock:
-                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
-                                                 initializer=_start_worker,
-                                                 initargs=(os.getpid(),))
-                _users += 1
+                if self._pool is None:  # another thread may have started it meanwhile
+                    self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
+                                                     initializer=_start_worker,
+                                                     initargs=(os.getpid(),))
+                    _users += 1
         return self._pool
 
     def _shutdown(self, *, wait: bool) -> None:

@@ -23,7 +23,7 @@ Apart (`apart=True`, what a live index asks for): documents are tokenized here a
 in a worker process of their own, which loads the float32 layers there; this process holds
 only llama.cpp's query model. A server's heap then keeps nothing of what encoding allocated
 (the layers, the threads' scratch arrays and OpenBLAS's buffers: moby's serving benchmark
-read 248-249 MB after a spell of edits with encoding in the server, 243 without it,
+read 248-250 MB after a spell of edits with encoding in the server, 243-244 with it apart,
 docs/benchmarks.md "Serving memory"), and `release` ends the worker.
 """
 

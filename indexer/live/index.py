@@ -323,8 +323,8 @@ class LiveIndex:
         released (`LexicalIndex.release_pages`); DuckDB's connection is opened again
         (`Store.recycle`). The parse workers the writes started are shut down (65-90 MB each
         on moby, one per core after a large batch; the next batch starts one again, ~0.2 s),
-        and so is multiprocessing's resource tracker once nothing needs it
-        (`stop_resource_tracker`)."""
+        and so is the model tier's encoding worker (`_release_embedder`) and then
+        multiprocessing's resource tracker once nothing needs it (`stop_resource_tracker`)."""
         from indexer.core import forget_settled, stop_resource_tracker, trim_heap
 
         with self.write_lock:
