@@ -4,11 +4,12 @@ and counts that tell the truth (issue 15)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anyio
@@ -18,9 +19,10 @@ from mcp import Client, StdioServerParameters
 
 from indexer.build import index_repository, update_paths
 from indexer.disk import IndexPaths, RepoIndex
-from indexer.embed import HashingEmbedder, load_embedder
+from indexer.embed import Embedder, HashingEmbedder, load_embedder
 from indexer.live import LiveIndex, LiveOptions
 from indexer.live.priority import embedding_order
+from indexer.vectors import VectorIndex
 from tests.mcp_helpers import call
 from tests.model_marks import needs_model
 from tests.traced import resident_kb_of
@@ -373,12 +375,9 @@ def test_the_model_vectors_an_edit_copied_to_memory_are_saved_and_mapped_again_o
         assert vectors.search(query, 10) == before
 
 
-@needs_model
-def test_settling_takes_the_model_files_pages_out_of_the_process_and_queries_read_them_again(
-        tmp_path: Path) -> None:
-    """Loading the real model reads its whole file through llama.cpp's mapping (MiniLM q8_0:
-    23 MB counted in a server for its life). Settling takes those pages out; the next query
-    reads what it needs again and the search answers as before."""
+@contextlib.contextmanager
+def _embedded_live(tmp_path: Path) -> Iterator[tuple[LiveIndex, Embedder, VectorIndex]]:
+    """A live index of `_small_repo` with the real default model, every chunk embedded."""
     root = _small_repo(tmp_path / "repo")
     with LiveIndex.open(root, tmp_path / "idx", LiveOptions()) as live:
         index_repository(live.index)
@@ -386,6 +385,16 @@ def test_settling_takes_the_model_files_pages_out_of_the_process_and_queries_rea
         live.embed_pending()
         embedder, vectors = live.embedder, live.vectors
         assert embedder is not None and vectors is not None
+        yield live, embedder, vectors
+
+
+@needs_model
+def test_settling_takes_the_model_files_pages_out_of_the_process_and_queries_read_them_again(
+        tmp_path: Path) -> None:
+    """Loading the real model reads its whole file through llama.cpp's mapping (MiniLM q8_0:
+    23 MB counted in a server for its life). Settling takes those pages out; the next query
+    reads what it needs again and the search answers as before."""
+    with _embedded_live(tmp_path) as (live, embedder, vectors):
         model_file = Path(embedder.path)  # type: ignore[attr-defined]
         query = embedder.embed_query("read the settings file")
         before = vectors.search(query, 5)
@@ -406,13 +415,8 @@ def test_an_edit_is_encoded_in_a_worker_process_that_settling_ends(tmp_path: Pat
     that worker, and the next edit starts one again."""
     import multiprocessing
 
-    root = _small_repo(tmp_path / "repo")
-    with LiveIndex.open(root, tmp_path / "idx", LiveOptions()) as live:
-        index_repository(live.index)
-        live.attach_model()
-        live.embed_pending()
-        embedder, vectors = live.embedder, live.vectors
-        assert embedder is not None and vectors is not None
+    with _embedded_live(tmp_path) as (live, embedder, vectors):
+        root = live.index.root
         for round_, name in enumerate(("reticulate_splines", "frobnicate_widgets")):
             (root / "pkg" / "extra.py").write_text(
                 f"def {name}(count):\n    return count * {round_ + 3}\n")
