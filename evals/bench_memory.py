@@ -191,18 +191,38 @@ async def _wait_idle(url: str, limit: float) -> None:
     await _wait_status(url, limit, lambda s: s.get("pending_files") == 0)
 
 
-async def _edits(url: str, root: Path, seconds: float, files: int) -> dict[str, Any]:
-    """`seconds` of edits, 5 a second, then until they are indexed."""
+async def _tree_peak(pid: int, stop: anyio.Event, peak: dict[str, int]) -> None:
+    """Until `stop`: the largest RSS of the server and the processes under it, sampled
+    every 0.5 s (in MB), and the most processes seen."""
+    while not stop.is_set():
+        kb, processes = tree_rss_kb(pid)
+        if kb is not None:
+            peak["tree_mb"] = max(peak.get("tree_mb", 0), kb // 1024)
+            peak["processes"] = max(peak.get("processes", 0), processes)
+        with anyio.move_on_after(0.5):
+            await stop.wait()
+
+
+async def _edits(url: str, root: Path, seconds: float, files: int,
+                 pid: int) -> dict[str, Any]:
+    """`seconds` of edits, 5 a second, then until they are indexed; the tree's peak RSS
+    meanwhile (while batches come, parse and encoding workers run under the server)."""
     counts: Counter[str] = Counter()
     done = anyio.Event()
+    sampled = anyio.Event()
+    peak: dict[str, int] = {}
     async with anyio.create_task_group() as tg:
-        tg.start_soon(edit_files, edit_targets(root, files), 5.0, done, counts)
-        await anyio.sleep(seconds)
-        done.set()
-    started = time.perf_counter()
-    await _wait_idle(url, 600)
-    return {"edits": counts["edits"], "edit_files": files,
-            "indexed_s_after_edits": round(time.perf_counter() - started, 1)}
+        tg.start_soon(_tree_peak, pid, sampled, peak)
+        async with anyio.create_task_group() as edits:
+            edits.start_soon(edit_files, edit_targets(root, files), 5.0, done, counts)
+            await anyio.sleep(seconds)
+            done.set()
+        started = time.perf_counter()
+        await _wait_idle(url, 600)
+        indexed_s = round(time.perf_counter() - started, 1)
+        sampled.set()
+    return {"edits": counts["edits"], "edit_files": files, "indexed_s_after_edits": indexed_s,
+            "tree_peak_during_edits": peak}
 
 
 async def measure(root: Path, index_dir: Path, calls: int, settle_s: float,
@@ -225,7 +245,7 @@ async def measure(root: Path, index_dir: Path, calls: int, settle_s: float,
                   "top_mappings_after_calls_mb": top_mappings(proc.pid),
                   "calls": calls, **run}
         if edit_s > 0:
-            report.update(await _edits(url, root, edit_s, edit_files_n))
+            report.update(await _edits(url, root, edit_s, edit_files_n, proc.pid))
             await anyio.sleep(settle_s)
             report["rss_after_edits_mb"] = rss_parts(proc.pid)
             report["top_mappings_after_edits_mb"] = top_mappings(proc.pid)

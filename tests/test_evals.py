@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import anyio
 import pytest
 
 from evals.harness import Outcome, Session, evaluate, session
@@ -311,9 +312,25 @@ def test_the_memory_benchmarks_count_the_processes_under_the_server() -> None:
         assert processes == 2 and own is not None and kid is not None and total is not None
         assert kid > 40 << 10  # its 40 MB touched
         assert total >= own + (40 << 10)
+        peak = anyio.run(_sampled_peak, parent.pid)
+        assert peak["processes"] == 2 and peak["tree_mb"] >= 40
     finally:
         parent.communicate("")
     assert tree_rss_kb(parent.pid) == (None, 0)
+
+
+async def _sampled_peak(pid: int) -> dict[str, int]:
+    """`bench_memory`'s sampler of the tree's peak, stopped once it has sampled."""
+    from evals.bench_memory import _tree_peak
+
+    stop, peak = anyio.Event(), {}
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_tree_peak, pid, stop, peak)
+        with anyio.fail_after(60):
+            while not peak:
+                await anyio.sleep(0.05)
+        stop.set()
+    return peak
 
 
 def test_the_load_tests_gil_probe_sees_a_thread_holding_the_gil(tmp_path: Path) -> None:
