@@ -519,6 +519,37 @@ def test_the_quiet_timer_acts_once_a_while_after_the_last_touch() -> None:
     assert not thread.is_alive()
 
 
+def test_the_quiet_timer_never_acts_while_work_is_busy_however_long_it_takes() -> None:
+    """A watcher batch longer than the quiet time (writing, loading the tables, embedding)
+    is not a quiet spell: the action waits for its end and runs once a while after it."""
+    from indexer.live import quiet
+    from indexer.live.quiet import QuietTimer
+
+    stop, ran = threading.Event(), threading.Event()
+    runs: list[float] = []
+
+    def action() -> None:
+        runs.append(time.monotonic())
+        ran.set()
+
+    timer = QuietTimer(action, stop, after_s=0.2)
+    thread = threading.Thread(target=timer.run)
+    thread.start()
+    try:
+        timer.touch()
+        with timer.busy():  # begins right after a touch, lasts well past after_s and a poll
+            assert not ran.wait(0.2 + quiet._POLL_S + 1.0), "acted while busy"
+            ended = time.monotonic()
+        assert ran.wait(60), "never acted after the busy work ended"
+        assert runs[0] >= ended + 0.2 - 0.01  # timed from the end, not from the touch
+        assert len(runs) == 1
+    finally:
+        stop.set()
+        timer.wake()
+        thread.join(timeout=60)
+    assert not thread.is_alive()
+
+
 async def test_a_tool_call_lets_the_server_settle_once_the_calls_stop(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A burst of calls fills DuckDB's buffer pool (20 MB on moby); once the calls stop the

@@ -266,12 +266,11 @@ class LiveIndex:
         from indexer.build import index_repository
 
         try:
-            with self.write_lock:
+            with self.quiet.busy(), self.write_lock:
                 stats = index_repository(self.index, self.index_options, progress, should_stop)
                 self.refresh_summaries()
                 self._release_static()
         finally:
-            self.quiet.touch()
             self.notify_changed()
         if self.embedding.state != "running" and not self._stop.is_set() and (
                 should_stop is None or not should_stop()):
@@ -285,18 +284,18 @@ class LiveIndex:
 
         # the in-memory tables of the new generation are loaded here (`_warm`) while readers
         # use the last ones: `paths` stay pending (not fresh) until it returns
-        with self.write_lock, self.store.loads_promised():
-            if reconcile:
-                self.ignore_rules().invalidate_all()
-                stats = index_repository(self.index, self.index_options)
-            else:
-                stats = apply_resolved(self.index, paths, removed, self.index_options)
-                self.recent.add(paths)
-            self._release_static()
-            self._warm()
-            self.refresh_summaries()
-        self.embed_missing(None if reconcile else paths)
-        self.quiet.touch()
+        with self.quiet.busy():
+            with self.write_lock, self.store.loads_promised():
+                if reconcile:
+                    self.ignore_rules().invalidate_all()
+                    stats = index_repository(self.index, self.index_options)
+                else:
+                    stats = apply_resolved(self.index, paths, removed, self.index_options)
+                    self.recent.add(paths)
+                self._release_static()
+                self._warm()
+                self.refresh_summaries()
+            self.embed_missing(None if reconcile else paths)
         return stats
 
     def note_read(self) -> None:

@@ -9,10 +9,11 @@ make concurrent reads retry)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +32,30 @@ class QuietTimer:
         self._stop = stop
         self._cond = threading.Condition()
         self._last: float | None = None  # the last activity the action has not followed yet
+        self._busy = 0  # `busy` spans running now
 
     def touch(self) -> None:
         """Something was written or read now."""
         with self._cond:
             self._last = time.monotonic()
             self._cond.notify()
+
+    @contextlib.contextmanager
+    def busy(self) -> Iterator[None]:
+        """Around work that is not quiet however long it takes (a watcher batch: writing,
+        loading the tables, embedding): the action does not run meanwhile, and the end
+        counts as a touch. A touch at the end alone let a batch longer than `after_s` be
+        taken for a quiet spell (moby under 5 edits/s: the parse workers shut down and
+        started again twice in 30 s)."""
+        with self._cond:
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy -= 1
+                self._last = time.monotonic()
+                self._cond.notify()
 
     def wake(self) -> None:
         """Make `run` look at the stop event now."""
@@ -46,7 +65,7 @@ class QuietTimer:
     def run(self) -> None:
         while not self._stop.is_set():
             with self._cond:
-                if self._last is None:
+                if self._last is None or self._busy:
                     self._cond.wait(_POLL_S)
                     continue
                 remaining = self._last + self.after_s - time.monotonic()
