@@ -45,8 +45,7 @@ class QuietTimer:
         """Around work that is not quiet however long it takes (a watcher batch: writing,
         loading the tables, embedding): the action does not run meanwhile, and the end
         counts as a touch. A touch at the end alone let a batch longer than `after_s` be
-        taken for a quiet spell (moby under 5 edits/s: the parse workers shut down and
-        started again twice in 30 s)."""
+        taken for a quiet spell, and the settle then waited for the batch's write lock."""
         with self._cond:
             self._busy += 1
         try:
