@@ -3,6 +3,11 @@ of a no-change reconcile on a large repository.
 
     python -m evals.bench_freshness [--edits 20] [--model hashing|PATH|default] [--moby]
 
+Read-your-writes (`--writes N`, default 20): a new module is written and `get_symbol` asked
+at once, with `wait_fresh`, for the function it defines (no poll, no sleep): how many of the
+N answers had it, and what such a call costs, against the same call without `wait_fresh` on
+a quiet tree (the watch barrier's cost, `indexer.live.barrier`).
+
 Latency: a watching server (in-memory MCP client, the real server code) on a private copy
 of flask; each edit appends a function with a unique name to a file, and the clock runs
 from the write until `search_code` returns it (lexical: by name; semantic: by its words,
@@ -50,7 +55,8 @@ async def _until(check: Any, timeout: float = 30.0) -> float:
     return time.perf_counter() - started
 
 
-async def _latencies(root: Path, index_dir: Path, edits: int, model: str) -> dict[str, Any]:
+async def _latencies(root: Path, index_dir: Path, edits: int, model: str,
+                     writes: int = 0) -> dict[str, Any]:
     from mcp import Client
 
     from mcp_server.runtime import Runtime
@@ -68,6 +74,7 @@ async def _latencies(root: Path, index_dir: Path, edits: int, model: str) -> dic
         with anyio.fail_after(3600):
             while ctx.embedding.state not in ("complete", "failed"):
                 await anyio.sleep(0.1)
+        report = {"read_your_writes": await _read_your_writes(client, root, writes)} if writes else {}
         for i in range(edits):
             name = f"probe_{i}_{os.getpid()}_zyxwv"
             words = f"quaternion{i} flibbertigibbet{i} marmalade{i} rotation"
@@ -78,9 +85,36 @@ async def _latencies(root: Path, index_dir: Path, edits: int, model: str) -> dic
             lexical.append(t_lex)
             t_sem = await _until(lambda n=name, b=body: _hit(client, b, "semantic", n))
             semantic.append(t_lex + t_sem)
-    return {"lexical": _percentiles(lexical), "semantic": _percentiles(semantic),
+    return {**report, "lexical": _percentiles(lexical), "semantic": _percentiles(semantic),
             "embedder": ctx.embedder.model_id if ctx.embedder else None,
             "embedding_state": ctx.embedding.state}
+
+
+async def _read_your_writes(client: Any, root: Path, writes: int) -> dict[str, Any]:
+    """Write a new module and ask for its function at once with `wait_fresh`; then the
+    cost of `wait_fresh` on a quiet tree (the same call with and without, alternating)."""
+    found = fresh_but_missing = 0
+    asked: list[float] = []
+    for i in range(writes):
+        name = f"rw_probe_{i}_{os.getpid()}_qxj"
+        (root / f"src/flask/rw_probe_{i}.py").write_text(f"def {name}(value):\n    return value\n")
+        started = time.perf_counter()
+        result = await client.call_tool("get_symbol", {"name": name, "wait_fresh": True})
+        asked.append(time.perf_counter() - started)
+        data = result.structured_content or {}
+        hit = any(s.get("name") == name for s in data.get("symbols", []))
+        found += hit
+        fresh_but_missing += (not hit) and bool(data.get("freshness", {}).get("fresh"))
+    quiet: dict[bool, list[float]] = {True: [], False: []}
+    for i in range(2 * writes):
+        wait = i % 2 == 0
+        started = time.perf_counter()
+        await client.call_tool("get_symbol", {"name": "Flask", "wait_fresh": wait})
+        quiet[wait].append(time.perf_counter() - started)
+    return {"writes": writes, "found_at_once": found, "fresh_but_missing": fresh_but_missing,
+            "call_after_write": _percentiles(asked),
+            "quiet_with_wait_fresh": _percentiles(quiet[True]),
+            "quiet_without": _percentiles(quiet[False])}
 
 
 async def _hit(client: Any, query: str, mode: str, needle: str) -> bool:
@@ -111,6 +145,8 @@ def _reconcile(root: Path, index_dir: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--edits", type=int, default=20)
+    parser.add_argument("--writes", type=int, default=20,
+                        help="new modules asked for at once with wait_fresh (0: none)")
     parser.add_argument("--model", default="hashing",
                         help="'hashing' (deterministic fake), 'default' (MiniLM GGUF) or a path")
     parser.add_argument("--moby", action="store_true", help="also time a reconcile on moby")
@@ -126,7 +162,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="sextant-fresh-") as tmp:
             root = extract("flask", Path(tmp) / "flask")
             model = None if args.model == "default" else args.model
-            report["latency"] = anyio.run(_latencies, root, Path(tmp) / "idx", args.edits, model)
+            report["latency"] = anyio.run(_latencies, root, Path(tmp) / "idx", args.edits, model,
+                                          args.writes)
     if args.moby:
         with tempfile.TemporaryDirectory(prefix="sextant-moby-") as tmp:
             root = extract("moby", Path(tmp))

@@ -162,6 +162,23 @@ async def test_wait_until_fresh_returns_once_an_edit_is_indexed(flask_copy: Path
         assert status is not None
 
 
+async def test_a_symbol_written_just_before_the_call_is_found_with_wait_fresh(
+        flask_copy: Path, tmp_path: Path) -> None:
+    """The tools' advice, "pass wait_fresh=true right after editing", for calls that name no
+    path: a new module written and asked for at once (no poll) is in the first answer."""
+    async with served(flask_copy, tmp_path / "idx") as (client, _):
+        for i in range(3):
+            (flask_copy / f"src/flask/quokka_{i}.py").write_text(
+                f"def zanzibar_quokka_{i}(value):\n    return value * {i}\n")
+            found = await call(client, "get_symbol", name=f"zanzibar_quokka_{i}", wait_fresh=True)
+            assert [(s["path"], s["match"]) for s in found["symbols"]] == [
+                (f"src/flask/quokka_{i}.py", "exact")]
+            assert found["freshness"]["fresh"]
+            hits = await call(client, "search_code", query=f"zanzibar_quokka_{i}", mode="lexical",
+                              wait_fresh=True)
+            assert hits["results"][0]["path"] == f"src/flask/quokka_{i}.py"
+
+
 async def test_new_chunks_get_vectors_from_the_watcher(flask_copy: Path, tmp_path: Path) -> None:
     target = flask_copy / "src/flask/views.py"
     async with served(flask_copy, tmp_path / "idx") as (_, runtime):

@@ -46,7 +46,7 @@ _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _GZIP_MAGIC = b"\x1f\x8b"
 # not part of an index: the live owner's address, stores moved aside, temp files
 _LEFT_OUT = ("server.json",)
-_LEFT_OUT_PREFIXES = ("store.corrupt-",)
+_LEFT_OUT_PREFIXES = ("store.corrupt-", "watch-barrier-")  # a server's (`indexer.live.barrier`)
 _LEFT_OUT_SUFFIXES = (".tmp",)
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Self
 
 from indexer.discover import IgnoreCache, WalkOptions
 from indexer.disk import RepoIndex
+from indexer.live.barrier import WatchBarrier
 from indexer.live.compaction import Compactor
 from indexer.live.pending import PendingPaths, RecentPaths, overlaps
 from indexer.live.quiet import QuietTimer
@@ -88,6 +89,8 @@ class LiveIndex:
         self.metrics: dict[str, float] = {}
         self.watching = False
         self.root_identity: tuple[int, int] | None = None  # the directory watched at root
+        # a tool call's wait for the changes made before it (`indexer.live.barrier`)
+        self.barrier = WatchBarrier(index.paths.dir / "barrier", index.root)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._listeners: list[Callable[[], None]] = []
@@ -204,10 +207,16 @@ class LiveIndex:
 
     def wait_fresh(self, paths: Iterable[str] | None, timeout_s: float) -> bool:
         """Block until the index reflects `paths` (all pending changes when None), at most
-        `timeout_s` seconds; True when fresh. Named files whose stat differs from the index
-        are queued first, so an edit the watcher has not reported yet is waited for too."""
+        `timeout_s` seconds; True when fresh. A change made before the call that the watcher
+        has not reported yet is waited for too: first the watch barrier (every change made
+        before the call is then pending, `indexer.live.barrier`), and named files whose stat
+        differs from the index are queued (what covers them where no barrier file can be
+        written)."""
         wanted = None if paths is None else {p.strip("/") or "." for p in paths}
+        deadline = time.monotonic() + timeout_s
         self.check_root()
+        if self.watching and self.barrier.pass_through(timeout_s) is False:
+            return False
         if wanted and self.watching and not self.pending.reconciling:
             from indexer.live.events import stale_paths
 
@@ -215,7 +224,7 @@ class LiveIndex:
                                 self.ignore_rules())
             if stale:
                 self.pending.add(stale)
-        return self.pending.wait_fresh(wanted, timeout_s)
+        return self.pending.wait_fresh(wanted, max(0.0, deadline - time.monotonic()))
 
     # -- options and ignore rules ------------------------------------------------------------
 
@@ -589,6 +598,7 @@ class LiveIndex:
     def close(self) -> None:
         self.stop()
         self._release_embedder()  # its worker process, if it encodes apart
+        self.barrier.close()
         if self.vectors is not None and self.vectors.dirty:
             self.vectors.save(self.generation)
         self.index.close()

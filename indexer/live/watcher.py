@@ -28,6 +28,7 @@ import watchfiles
 from indexer.build import IndexOptions, IndexStats
 from indexer.discover import IgnoreCache
 from indexer.disk import RepoIndex
+from indexer.live.barrier import WatchBarrier
 from indexer.live.events import is_reconcile_trigger, resolve
 from indexer.live.pending import PendingPaths
 
@@ -37,6 +38,7 @@ class Watched(Protocol):
 
     index: RepoIndex
     pending: PendingPaths
+    barrier: WatchBarrier
     ready: threading.Event
     metrics: dict[str, float]
 
@@ -83,6 +85,7 @@ class Watcher:
         self.pending = live.pending
         self.root = live.root
         self.index_dir = live.index.paths.base
+        self.barrier = live.barrier
         self._removed: set[str] = set()  # pending paths the rules now exclude
         self._removed_lock = threading.Lock()
 
@@ -101,20 +104,36 @@ class Watcher:
         while self._attach():
             try:
                 for changes in watchfiles.watch(
-                    self.root, watch_filter=self._keep, debounce=debounce, step=_STEP_MS,
+                    self.root, *self._barrier_watch(), watch_filter=self._keep,
+                    debounce=debounce, step=_STEP_MS,
                     rust_timeout=_RUST_TIMEOUT_MS, stop_event=self.stop, raise_interrupt=False,
                     yield_on_timeout=True,
                 ):
-                    if self._root_replaced():
-                        break  # watch the directory now at the root instead
-                    if changes:
+                    self.barrier.arm()  # the watch runs: a barrier file written now is seen
+                    replaced = self._root_replaced()  # then everything is stale
+                    changes = {c for c in changes if not self.barrier.owns(c[1])}
+                    if changes and not replaced:
                         self.on_changes(changes)
+                    self.barrier.release()  # what was written before it is pending now
+                    if replaced:
+                        break  # watch the directory now at the root instead
             except Exception:  # the watcher must outlive a backend failure
                 if self._root_replaced():
                     continue
                 log.exception("file watcher failed; reconciling and restarting it")
                 self.pending.add([], reconcile=True)
                 self.stop.wait(_RETRY_S)
+            finally:
+                self.barrier.disarm()
+
+    def _barrier_watch(self) -> list[Path]:
+        """The barrier's folder, made now, as a path to watch beside the root when it lies
+        outside the tree (one watch, one queue of events: `indexer.live.barrier`)."""
+        try:
+            self.barrier.folder.mkdir(parents=True, exist_ok=True)
+        except OSError:  # no barrier file can be written either: callers wait as before
+            return []
+        return [] if self.barrier.inside else [self.barrier.folder]
 
     def _attach(self) -> bool:
         """Wait until the root is a directory and record which one is watched (a different
@@ -142,6 +161,8 @@ class Watcher:
         return True
 
     def _keep(self, _change: watchfiles.Change, path: str) -> bool:
+        if self.barrier.note(path):
+            return True  # a batch of barrier files alone is handed over too, and released
         rel = self._rel(path)
         if rel is None:
             return False
