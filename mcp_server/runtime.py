@@ -37,12 +37,15 @@ def read_tool(live: LiveIndex, fn: Callable[..., R], *args: object, wait_fresh: 
     """One read tool call on `live`, as every server runs it (one repository, a workspace,
     a Ray shard): redacted; run again whole when DuckDB's memory was taken by other calls
     (reads on cursors of their own, as summarize_dir's, are not retried query by query);
-    and the live index settles once the calls stop (`indexer.live.quiet`)."""
+    counted while it reads (the watcher's applier rests between batches only then,
+    `indexer.live.readers`); and the live index settles once the calls stop
+    (`indexer.live.quiet`)."""
     try:
         if wait_fresh:
             live.wait_fresh(fresh_paths, WAIT_FRESH_S)
-        return redact(live.store.retry_out_of_memory(
-            lambda: fn(live, *args, **kwargs), fn.__name__))
+        with live.readers.reading():
+            return redact(live.store.retry_out_of_memory(
+                lambda: fn(live, *args, **kwargs), fn.__name__))
     finally:
         live.note_read()
 

@@ -34,6 +34,7 @@ from indexer.live.barrier import WatchBarrier
 from indexer.live.compaction import Compactor
 from indexer.live.pending import PendingPaths, RecentPaths, overlaps
 from indexer.live.quiet import QuietTimer
+from indexer.live.readers import Readers
 from indexer.live.state import Coverage, EmbeddingState
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ class LiveIndex:
         self.root_identity: tuple[int, int] | None = None  # the directory watched at root
         # a tool call's wait for the changes made before it (`indexer.live.barrier`)
         self.barrier = WatchBarrier(index.paths.dir / "barrier", index.root)
+        self.readers = Readers()  # the tool calls reading now (the applier rests for them)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._listeners: list[Callable[[], None]] = []

@@ -31,6 +31,7 @@ from indexer.disk import RepoIndex
 from indexer.live.barrier import WatchBarrier
 from indexer.live.events import is_reconcile_trigger, resolve
 from indexer.live.pending import PendingPaths
+from indexer.live.readers import Readers
 
 
 class Watched(Protocol):
@@ -39,6 +40,7 @@ class Watched(Protocol):
     index: RepoIndex
     pending: PendingPaths
     barrier: WatchBarrier
+    readers: Readers
     ready: threading.Event
     metrics: dict[str, float]
 
@@ -224,5 +226,6 @@ class Watcher:
             # Edits that keep coming are applied together: the next batch waits as long as
             # this one took (at most _PAUSE_MAX_S), so re-indexing (and reloading the
             # in-memory tables, seconds on a large repository) takes at most half the time
-            # and leaves the rest to readers. Paths changed meanwhile stay pending.
-            self.stop.wait(min(elapsed, _PAUSE_MAX_S))
+            # and leaves the rest to readers; while none reads, it does not wait
+            # (`indexer.live.readers`). Paths changed meanwhile stay pending.
+            self.live.readers.rest(min(elapsed, _PAUSE_MAX_S), self.stop)
