@@ -65,7 +65,7 @@ def test_an_edit_and_a_removal_just_before_the_call_are_waited_for(watched: Live
     assert "beta" not in _symbols(watched)
 
 
-def test_callers_at_once_share_barriers_and_leave_one_file(watched: LiveIndex) -> None:
+def test_callers_at_once_are_each_waited_for_and_leave_one_file(watched: LiveIndex) -> None:
     results: list[bool] = []
 
     def ask(i: int) -> None:

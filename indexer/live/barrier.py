@@ -14,9 +14,9 @@ default `.sextant` is, it is part of the tree's watch; elsewhere the listener wa
 too, through the same OS queue): the OS queues the file's event after the events of every
 write that finished before it, so once the listener sees that file, it has seen everything
 written before the call, and the changes of its batch are pending before the barrier is
-released (`Watcher.listen_loop`). Calls that arrive while a barrier is on its way share the
-next one, which is written after they arrived (one file at a time; each new file removes
-the last).
+released (`Watcher.listen_loop`). Each call writes the next file, numbered (a file seen
+passes every call waiting for it or an earlier one; each new file removes the one before,
+so one is left).
 """
 
 from __future__ import annotations
