@@ -136,3 +136,17 @@ def test_a_snapshot_leaves_barrier_files_out(tmp_path: Path) -> None:
     (folder / f"{PREFIX}7").write_bytes(b"")
     (tmp_path / "idx" / "v1" / "store.duckdb").write_bytes(b"x")
     assert _index_files(tmp_path / "idx") == ["v1/store.duckdb"]
+
+
+def test_without_a_barrier_file_named_files_are_still_waited_for(watched: LiveIndex) -> None:
+    """Where no barrier file can be written, a call that names the edited file finds it
+    by its stat, as before the barrier."""
+    assert watched.wait_fresh(None, WAIT_S)  # the watch runs
+    folder = watched.barrier.folder
+    for old in folder.glob(PREFIX + "*"):
+        old.unlink()
+    folder.rmdir()
+    folder.write_text("not a folder")  # every barrier write fails now
+    (watched.root / "pkg/a.py").write_text("def gamma():\n    return 3\n")
+    assert watched.wait_fresh(["pkg/a.py"], WAIT_S)
+    assert "gamma" in _symbols(watched)

@@ -210,16 +210,16 @@ class LiveIndex:
     def wait_fresh(self, paths: Iterable[str] | None, timeout_s: float) -> bool:
         """Block until the index reflects `paths` (all pending changes when None), at most
         `timeout_s` seconds; True when fresh. A change made before the call that the watcher
-        has not reported yet is waited for too: first the watch barrier (every change made
-        before the call is then pending, `indexer.live.barrier`), and named files whose stat
-        differs from the index are queued (what covers them where no barrier file can be
-        written)."""
+        has not reported yet is waited for too: the watch barrier makes every change made
+        before the call pending (`indexer.live.barrier`); where no barrier file can be
+        written, named files whose stat differs from the index are queued instead."""
         wanted = None if paths is None else {p.strip("/") or "." for p in paths}
         deadline = time.monotonic() + timeout_s
         self.check_root()
-        if self.watching and self.barrier.pass_through(timeout_s) is False:
+        passed = self.barrier.pass_through(timeout_s) if self.watching else None
+        if passed is False:
             return False
-        if wanted and self.watching and not self.pending.reconciling:
+        if passed is None and wanted and self.watching and not self.pending.reconciling:
             from indexer.live.events import stale_paths
 
             stale = stale_paths(self.index, wanted, self.index_options.walk,
