@@ -17,6 +17,7 @@ from indexer.live import LiveIndex, LiveOptions
 from mcp_server.metrics import Metrics
 from mcp_server.settings import Settings
 from tools.redact import redact
+from tools.warm import warm_reads
 
 R = TypeVar("R")
 
@@ -29,7 +30,8 @@ def live_options(settings: Settings) -> LiveOptions:
                          index_secrets=settings.index_secrets),
         watch=settings.watch, embed=settings.embed, static=settings.static,
         model=settings.model,
-        gpu_layers=settings.gpu_layers, debounce_ms=settings.debounce_ms, name=settings.repo)
+        gpu_layers=settings.gpu_layers, debounce_ms=settings.debounce_ms, name=settings.repo,
+        warm=warm_reads)
 
 
 def read_tool(live: LiveIndex, fn: Callable[..., R], *args: object, wait_fresh: bool = False,

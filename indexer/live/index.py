@@ -58,7 +58,10 @@ class LiveOptions:
     limit and secrets choice an index was built with are kept unless a flag overrides them.
     `static`: the static tier (off here; the protocol layer and the CLI turn it on unless
     `--no-static` or `SEXTANT_STATIC=0`); `embed`: the model tier in the background;
-    `name`: the repository's name in answers (`repo`; default: the root directory's name)."""
+    `name`: the repository's name in answers (`repo`; default: the root directory's name);
+    `warm`: reads run once the first reconcile is done, before the heap is trimmed (the
+    protocol layer passes `tools.warm.warm_reads`: one call of each read tool, so the first
+    calls cost what later ones do)."""
 
     walk: WalkOptions = field(default_factory=WalkOptions)
     watch: bool = False
@@ -68,6 +71,7 @@ class LiveOptions:
     gpu_layers: int | None = None
     debounce_ms: int = 50
     name: str | None = None
+    warm: Callable[[LiveIndex], object] | None = None
 
 
 class LiveIndex:
@@ -630,8 +634,9 @@ class LiveIndex:
                 log.exception("reconciling the index failed; serving what is indexed")
         self.ready.set()
         self._warm()
-        self.quiet.touch()
         self.notify_changed()
+        self._warm_reads()
+        self.quiet.touch()  # settles a while after the reconcile and the warm reads
         if self.options.embed and not self._stop.is_set():
             self._embed()
 
@@ -649,6 +654,18 @@ class LiveIndex:
         from indexer.core import trim_heap
 
         trim_heap()
+
+    def _warm_reads(self) -> None:
+        """Once, after the first reconcile: the reads of `options.warm` (a tool call that
+        comes meanwhile is served as ever; it may find some of their work done)."""
+        if self.options.warm is None or self._stop.is_set():
+            return
+        started = time.perf_counter()
+        try:
+            self.options.warm(self)
+        except Exception:  # an optimisation: a read that fails here fails on its call too
+            log.exception("the warm reads failed")
+        log.info("warm reads done in %.2f s", time.perf_counter() - started)
 
     def _embed(self) -> None:
         try:
