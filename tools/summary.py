@@ -45,7 +45,7 @@ def summarize_dir(
         _check_dir(ctx, rel)
     attach_llm(ctx.store, built, [rel] if rel in built else [], sampler, ctx.save_llm_summary)
     chosen = _chosen(built, rel, depth)
-    freshness = answer_freshness(ctx, {rel} if rel else None)
+    freshness = answer_freshness(ctx, {rel} if rel else None, summaries=True)
     items = [_summary(ctx, built[d], stale=not freshness.fresh) for d in chosen]
     return _render(rel or ".", items, freshness, min(max_tokens, MAX_MAX_TOKENS))
 

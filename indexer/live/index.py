@@ -87,6 +87,9 @@ class LiveIndex:
         self.embed_lock = threading.Lock()  # the model is used by one thread at a time
         self.write_lock = threading.RLock()  # writers take turns; readers never take it
         self.pending = PendingPaths()
+        # paths written whose directory summaries are not refreshed yet: the applier
+        # refreshes them once the batch's paths are searchable (`apply(summaries=False)`)
+        self.unsummarized = PendingPaths()
         self.recent = RecentPaths()  # files the watcher saw change, newest last
         # set after the reconcile on start; an owner may pass an event it waits on before the
         # live index exists (an HTTP server's readiness)
@@ -211,12 +214,22 @@ class LiveIndex:
         wanted = list(paths)
         return sorted(p for p in pending if any(overlaps(p, q) for q in wanted))
 
+    def unsummarized_under(self, paths: Iterable[str] | None) -> list[str]:
+        """Paths equal to or under any of `paths` (all when None) that are indexed but whose
+        directory summaries are not refreshed yet (`apply(summaries=False)`)."""
+        due = self.unsummarized()
+        if paths is None:
+            return sorted(due)
+        wanted = list(paths)
+        return sorted(p for p in due if any(overlaps(p, q) for q in wanted))
+
     def wait_fresh(self, paths: Iterable[str] | None, timeout_s: float) -> bool:
         """Block until the index reflects `paths` (all pending changes when None), at most
         `timeout_s` seconds; True when fresh. A change made before the call that the watcher
         has not reported yet is waited for too: the watch barrier makes every change made
         before the call pending (`indexer.live.barrier`); where no barrier file can be
-        written, named files whose stat differs from the index are queued instead."""
+        written, named files whose stat differs from the index are queued instead. The
+        directory summaries above them are waited for too (`unsummarized`)."""
         wanted = None if paths is None else {p.strip("/") or "." for p in paths}
         deadline = time.monotonic() + timeout_s
         self.check_root()
@@ -230,7 +243,8 @@ class LiveIndex:
                                 self.ignore_rules())
             if stale:
                 self.pending.add(stale)
-        return self.pending.wait_fresh(wanted, max(0.0, deadline - time.monotonic()))
+        return self.pending.wait_fresh(wanted, max(0.0, deadline - time.monotonic())) and (
+            self.unsummarized.wait_fresh(wanted, max(0.0, deadline - time.monotonic())))
 
     # -- options and ignore rules ------------------------------------------------------------
 
@@ -292,9 +306,14 @@ class LiveIndex:
             self.embed_missing()
         return stats
 
-    def apply(self, paths: list[str], removed: set[str], reconcile: bool) -> IndexStats:
+    def apply(self, paths: list[str], removed: set[str], reconcile: bool,
+              summaries: bool = True) -> IndexStats:
         """Apply a watcher batch: `paths` were resolved against the ignore rules once by the
-        watcher (`removed` are indexed paths the rules now exclude), or reconcile all."""
+        watcher (`removed` are indexed paths the rules now exclude), or reconcile all.
+        `summaries=False`: the directory summaries above them are left for the caller's
+        `refresh_summaries`, after it has marked the paths searchable (the watcher's
+        applier: a third of a one-file batch on flask); until then they are `unsummarized`
+        and reads keep the last summaries (`indexer.summaries.summaries_due`)."""
         from indexer.build import apply_resolved, index_repository
 
         # the in-memory tables of the new generation are loaded here (`_warm`) while readers
@@ -309,7 +328,13 @@ class LiveIndex:
                     self.recent.add(paths)
                 self._release_static()
                 self._warm()
-                self.refresh_summaries()
+                if summaries:
+                    self.refresh_summaries()
+                else:
+                    from indexer.summaries import summaries_due
+
+                    self.unsummarized.add([*paths, *removed], reconcile=reconcile)
+                    summaries_due(self.store, True)
             self.embed_missing(None if reconcile else paths)
         return stats
 
@@ -439,16 +464,27 @@ class LiveIndex:
         store has not changed since the last refresh (the store records its generation)."""
         from indexer.summaries import FACTS_FORMAT  # a constant: imports nothing else
 
+        # a write marks its paths unsummarized under the write lock too
+        with self.quiet.busy(), self.write_lock:
+            due = self.unsummarized.take(0)
+            try:
+                self._refresh_summaries(f"{self.store.generation} facts {FACTS_FORMAT}")
+            finally:  # a failed build leaves reads to build what they need themselves
+                if due is not None:
+                    from indexer.summaries import summaries_due
+
+                    summaries_due(self.store, False)
+                    self.unsummarized.done(due)
+
+    def _refresh_summaries(self, generation: str) -> None:
         # the store's generation, and the version of the facts (a new one rebuilds them once)
-        generation = f"{self.store.generation} facts {FACTS_FORMAT}"
         if self.store.get_meta(SUMMARIES_GENERATION) == generation:
             return
         from indexer.summaries import build_summaries
 
-        with self.write_lock:
-            started = time.perf_counter()
-            rebuilt = build_summaries(self.store, self.root)
-            self.store.set_meta(SUMMARIES_GENERATION, generation)
+        started = time.perf_counter()
+        rebuilt = build_summaries(self.store, self.root)
+        self.store.set_meta(SUMMARIES_GENERATION, generation)
         if rebuilt:
             log.debug("%d directory summaries rebuilt in %.2f s", len(rebuilt),
                       time.perf_counter() - started)

@@ -57,7 +57,10 @@ class Watched(Protocol):
 
     def ignore_rules(self) -> IgnoreCache: ...
 
-    def apply(self, paths: list[str], removed: set[str], reconcile: bool) -> IndexStats: ...
+    def apply(self, paths: list[str], removed: set[str], reconcile: bool,
+              summaries: bool = True) -> IndexStats: ...
+
+    def refresh_summaries(self) -> None: ...
 
     def notify_changed(self) -> None: ...
 
@@ -214,12 +217,16 @@ class Watcher:
                 self._removed -= removed
             paths = [p for p in batch.paths if p not in removed]
             try:
-                self.live.apply(paths, removed, bool(batch.reconcile))
+                self.live.apply(paths, removed, bool(batch.reconcile), summaries=False)
             except Exception:  # top of a thread: log, keep following edits
                 log.exception("applying %d changed paths failed", len(batch.paths))
                 if not batch.reconcile:
                     self.pending.add([], reconcile=True)  # retry the whole tree once
-            self.pending.done(batch)
+            self.pending.done(batch)  # searchable now; the summaries above them follow
+            try:
+                self.live.refresh_summaries()
+            except Exception:  # top of a thread too; reads build what they need meanwhile
+                log.exception("refreshing the directory summaries failed")
             elapsed = time.perf_counter() - started
             self.live.metrics["last_update_ms"] = elapsed * 1000
             self.live.notify_changed()

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         build_summaries,
         read_summaries,
         save_llm_summary,
+        summaries_due,
         summarize,
     )
     from indexer.summaries.facts import (
@@ -37,6 +38,7 @@ _WHERE = {
     "read_summaries": "indexer.summaries.build",
     "save_llm_summary": "indexer.summaries.build",
     "summarize": "indexer.summaries.build",
+    "summaries_due": "indexer.summaries.build",
     "readme_lead": "indexer.summaries.facts",
 }
 
@@ -50,6 +52,7 @@ __all__ = [
     "read_summaries",
     "readme_lead",
     "save_llm_summary",
+    "summaries_due",
     "summarize",
 ]
 

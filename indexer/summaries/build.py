@@ -252,6 +252,30 @@ _WRITTEN: weakref.WeakKeyDictionary[Store, _Hashed] = weakref.WeakKeyDictionary(
 _HASHES: GenerationCache[dict[str, str]] = GenerationCache(_all_hashes)
 
 
+# Stores whose directory summaries a live index refreshes after its latest write and has
+# not yet (`LiveIndex.apply` with `summaries=False`, then its applier's `refresh_summaries`
+# once the batch's paths are searchable): reads keep the last subtree hashes they loaded,
+# whose summaries are stored, instead of building the edited subtrees' themselves (each
+# read of an edited subtree would wait for one of them to build it, as under a batch's
+# write, below); their answers say the changed paths are not fresh meanwhile
+# (`LiveIndex.unsummarized`).
+_DUE: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
+def summaries_due(store: Store, due: bool) -> None:
+    """Mark `store`'s summaries as behind its files until the refresh that follows (True),
+    or refreshed (False); see `_DUE`."""
+    if due:
+        _DUE.add(store)
+    else:
+        _DUE.discard(store)
+
+
+def _read_hashes(store: Store) -> dict[str, str]:
+    last = _HASHES.last(store) if store in _DUE else None
+    return last if last is not None else _HASHES.get(store)
+
+
 def _under_path(hashes: dict[str, str], path: str) -> dict[str, str]:
     return {d: h for d, h in hashes.items() if d == path or d.startswith(path + "/" if path else "")}
 
@@ -265,7 +289,7 @@ def _summaries(store: Store, root: Path, path: str, *, save: bool, depth: int | 
     # all stored, as the other reads keep the last tables: with the new ones, each read of
     # an edited subtree waited for one of them to build its summaries (1-1.6 s on moby with
     # 50 clients and 5 edits a second) before the refresh stores them
-    hashes = _under_path(_HASHES.get(store), path)
+    hashes = _under_path(_read_hashes(store), path)
     shown = hashes if depth is None else {
         d: h for d, h in hashes.items() if _levels_below(d, path) <= depth}
     cached = _load_cached(store, shown)
