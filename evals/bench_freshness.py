@@ -11,7 +11,9 @@ a quiet tree (the watch barrier's cost, `indexer.live.barrier`).
 Latency: a watching server (in-memory MCP client, the real server code) on a private copy
 of flask; each edit appends a function with a unique name to a file, and the clock runs
 from the write until `search_code` returns it (lexical: by name; semantic: by its words,
-mode=semantic, the function's text as the query), polled every 5 ms. Reconcile: moby is extracted to a temp dir, indexed
+mode=semantic, the function's text as the query), polled every 5 ms; the next edit follows
+at once, or `--gap` seconds later (as an agent's edits come: the index's work after an edit,
+such as the directory summaries' refresh, is then done before the next). Reconcile: moby is extracted to a temp dir, indexed
 once (--no-embed), then `index_repository` is timed again with nothing changed.
 """
 
@@ -56,7 +58,7 @@ async def _until(check: Any, timeout: float = 30.0) -> float:
 
 
 async def _latencies(root: Path, index_dir: Path, edits: int, model: str,
-                     writes: int = 0) -> dict[str, Any]:
+                     writes: int = 0, gap: float = 0.0) -> dict[str, Any]:
     from mcp import Client
 
     from mcp_server.runtime import Runtime
@@ -85,7 +87,8 @@ async def _latencies(root: Path, index_dir: Path, edits: int, model: str,
             lexical.append(t_lex)
             t_sem = await _until(lambda n=name, b=body: _hit(client, b, "semantic", n))
             semantic.append(t_lex + t_sem)
-    return {**report, "lexical": _percentiles(lexical), "semantic": _percentiles(semantic),
+            await anyio.sleep(gap)  # the index's own work after the edit, before the next
+    return {**report, "gap_s": gap, "lexical": _percentiles(lexical), "semantic": _percentiles(semantic),
             "embedder": ctx.embedder.model_id if ctx.embedder else None,
             "embedding_state": ctx.embedding.state}
 
@@ -149,6 +152,9 @@ def main() -> None:
                         help="new modules asked for at once with wait_fresh (0: none)")
     parser.add_argument("--model", default="hashing",
                         help="'hashing' (deterministic fake), 'default' (MiniLM GGUF) or a path")
+    parser.add_argument("--gap", type=float, default=0.0,
+                        help="seconds between an edit found and the next (0: at once, when the "
+                        "work that follows the last edit may still run)")
     parser.add_argument("--moby", action="store_true", help="also time a reconcile on moby")
     parser.add_argument("--no-latency", action="store_true", help="skip the latency runs")
     parser.add_argument("--out", default=None)
@@ -163,7 +169,7 @@ def main() -> None:
             root = extract("flask", Path(tmp) / "flask")
             model = None if args.model == "default" else args.model
             report["latency"] = anyio.run(_latencies, root, Path(tmp) / "idx", args.edits, model,
-                                          args.writes)
+                                          args.writes, args.gap)
     if args.moby:
         with tempfile.TemporaryDirectory(prefix="sextant-moby-") as tmp:
             root = extract("moby", Path(tmp))

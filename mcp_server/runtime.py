@@ -17,11 +17,15 @@ from indexer.live import LiveIndex, LiveOptions
 from mcp_server.metrics import Metrics
 from mcp_server.settings import Settings
 from tools.redact import redact
+from tools.summary import summarize_dir
 from tools.warm import warm_reads
 
 R = TypeVar("R")
 
 WAIT_FRESH_S = 10.0  # how long `wait_fresh` waits for just-edited files to be indexed
+# tools whose answers are the stored directory summaries: `wait_fresh` waits for their
+# refresh too, which follows a batch's paths becoming searchable (`LiveIndex.unsummarized`)
+SUMMARY_TOOLS: frozenset[Callable[..., object]] = frozenset({summarize_dir})
 
 
 def live_options(settings: Settings) -> LiveOptions:
@@ -44,7 +48,7 @@ def read_tool(live: LiveIndex, fn: Callable[..., R], *args: object, wait_fresh: 
     (`indexer.live.quiet`)."""
     try:
         if wait_fresh:
-            live.wait_fresh(fresh_paths, WAIT_FRESH_S)
+            live.wait_fresh(fresh_paths, WAIT_FRESH_S, summaries=fn in SUMMARY_TOOLS)
         with live.readers.reading():
             return redact(live.store.retry_out_of_memory(
                 lambda: fn(live, *args, **kwargs), fn.__name__))

@@ -1,6 +1,7 @@
 """The watcher's applier marks a batch's paths searchable before it refreshes the directory
-summaries above them; `summarize_dir` says not fresh until then, and `wait_fresh` waits for
-both (`LiveIndex.unsummarized`, `indexer.summaries.summaries_due`).
+summaries above them; `summarize_dir` says not fresh until then and its `wait_fresh` waits
+for the refresh, while the other tools' `wait_fresh` returns as soon as the paths are
+searchable (`LiveIndex.unsummarized`, `indexer.summaries.summaries_due`).
 
 The refresh is held on an event so that the window between the two is seen for sure; the
 waits are for events, bounded generously."""
@@ -16,8 +17,10 @@ from indexer.live import LiveIndex
 from mcp_server import runtime as runtime_module
 from mcp_server.runtime import Runtime, read_tool
 from tests.mcp_helpers import server_settings
+from tools.models import SummaryResult, SymbolResult
 from tools.search import search_code
 from tools.summary import summarize_dir
+from tools.symbols import get_symbol
 
 BOUND_S = 120.0
 NEW = "service/extra.py"
@@ -42,7 +45,7 @@ class _Gate:
         self.release = threading.Event()
 
 
-def test_a_batch_is_searchable_before_its_summaries_are_refreshed_and_wait_fresh_waits_for_both(
+def test_a_batch_is_searchable_before_its_summaries_are_refreshed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     gate = _Gate()
     refresh = LiveIndex._refresh_summaries
@@ -50,13 +53,14 @@ def test_a_batch_is_searchable_before_its_summaries_are_refreshed_and_wait_fresh
     def held(live: LiveIndex, generation: str) -> None:
         if gate.armed and threading.current_thread().name == "sextant-apply":
             gate.entered.set()
-            assert gate.release.wait(BOUND_S)
+            assert gate.release.wait(10 * BOUND_S)  # released by the test, at the latest at its end
         refresh(live, generation)
 
     monkeypatch.setattr(LiveIndex, "_refresh_summaries", held)
     # no warm reads: their `get_context` saves the summaries it builds, which a call in the
     # window may do too, but not at a moment this test can know
     monkeypatch.setattr(runtime_module, "warm_reads", lambda live: 0)
+    monkeypatch.setattr(runtime_module, "WAIT_FRESH_S", 10 * BOUND_S)
     root = _package(tmp_path / "repo")
     runtime = Runtime(server_settings(root, tmp_path / "idx", watch=True, embed=False))
     live = runtime.acquire()
@@ -76,12 +80,28 @@ def test_a_batch_is_searchable_before_its_summaries_are_refreshed_and_wait_fresh
         last = read_tool(live, summarize_dir, path="service", depth=0)
         assert not last.freshness.fresh and NEW in last.freshness.pending_files
         assert last.summaries[0].files == 3 and last.summaries[0].stale
-        assert not live.wait_fresh([NEW], 0.5)  # not fresh while the summaries are held
+        # a call with wait_fresh returns now (its wait would outlast the test's bound, and
+        # the refresh is held until the end), unless its answer is made of summaries
+        symbols: list[SymbolResult] = []
+        asking = threading.Thread(target=lambda: symbols.append(read_tool(
+            live, get_symbol, "stop_server", wait_fresh=True)))
+        asking.start()
+        asking.join(BOUND_S)
+        assert not asking.is_alive() and symbols
+        assert symbols[0].freshness.fresh and [s.path for s in symbols[0].symbols] == [NEW]
+        assert not live.wait_fresh([NEW], 0.5, summaries=True)
+        answers: list[SummaryResult] = []
+        waiting = threading.Thread(target=lambda: answers.append(read_tool(
+            live, summarize_dir, path="service", depth=0, wait_fresh=True, fresh_paths=["service"])))
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive()  # it waits for the refresh
 
         gate.release.set()
-        assert live.wait_fresh([NEW], BOUND_S)
-        now = read_tool(live, summarize_dir, path="service", depth=0)
-        assert now.freshness.fresh and now.summaries[0].files == 4
+        waiting.join(BOUND_S)
+        assert not waiting.is_alive() and answers
+        assert answers[0].freshness.fresh and answers[0].summaries[0].files == 4
+        assert live.wait_fresh([NEW], BOUND_S, summaries=True)
     finally:
         gate.release.set()
         runtime.release()

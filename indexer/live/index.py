@@ -223,13 +223,15 @@ class LiveIndex:
         wanted = list(paths)
         return sorted(p for p in due if any(overlaps(p, q) for q in wanted))
 
-    def wait_fresh(self, paths: Iterable[str] | None, timeout_s: float) -> bool:
+    def wait_fresh(self, paths: Iterable[str] | None, timeout_s: float,
+                   summaries: bool = False) -> bool:
         """Block until the index reflects `paths` (all pending changes when None), at most
         `timeout_s` seconds; True when fresh. A change made before the call that the watcher
         has not reported yet is waited for too: the watch barrier makes every change made
         before the call pending (`indexer.live.barrier`); where no barrier file can be
-        written, named files whose stat differs from the index are queued instead. The
-        directory summaries above them are waited for too (`unsummarized`)."""
+        written, named files whose stat differs from the index are queued instead.
+        `summaries`: for an answer made of directory summaries, their refresh after the
+        changes is waited for too (`unsummarized`)."""
         wanted = None if paths is None else {p.strip("/") or "." for p in paths}
         deadline = time.monotonic() + timeout_s
         self.check_root()
@@ -244,7 +246,8 @@ class LiveIndex:
             if stale:
                 self.pending.add(stale)
         return self.pending.wait_fresh(wanted, max(0.0, deadline - time.monotonic())) and (
-            self.unsummarized.wait_fresh(wanted, max(0.0, deadline - time.monotonic())))
+            not summaries
+            or self.unsummarized.wait_fresh(wanted, max(0.0, deadline - time.monotonic())))
 
     # -- options and ignore rules ------------------------------------------------------------
 
