@@ -82,9 +82,10 @@ def test_a_tool_call_counts_while_it_reads_not_while_it_waits_for_freshness(
         waiting: list[int] = []
         real_wait = live.wait_fresh
 
-        def wait_fresh(paths: Iterable[str] | None, timeout_s: float) -> bool:
+        def wait_fresh(paths: Iterable[str] | None, timeout_s: float,
+                       summaries: bool = False) -> bool:
             waiting.append(live.readers.count)
-            return real_wait(paths, timeout_s)
+            return real_wait(paths, timeout_s, summaries)
 
         live.wait_fresh = wait_fresh  # type: ignore[method-assign]
         reading = read_tool(live, lambda ctx: ctx.readers.count, wait_fresh=True)
