@@ -3,9 +3,9 @@
 A tool's first call pays for what every later call finds ready: the library code its
 queries run (DuckDB's, tantivy's, numpy's pages read from disk), the per-generation tables
 and caches it builds (`summarize_dir`'s per-directory counters, the graph's resolvers, the
-context packer's tables), the redaction patterns. On moby, in one process, the first call
-of each tool took 33-139 ms against 0-10 ms for the next (`summarize_dir` 137 against 7);
-over stdio the first `get_context` 138 ms against 74. The live index runs these reads in
+context packer's tables), the redaction patterns. On moby, in one process, the first
+`summarize_dir` took 137-139 ms against 7 for the next, a hybrid search 33-34 against 8,
+`expand_dependencies` 17 against 3; over stdio the first `get_context` 138 ms against 74. The live index runs these reads in
 its background thread once it has reconciled (`LiveOptions.warm`), so the first calls of
 a session cost what the later ones do, and what they keep is part of the server's start,
 not growth under its first load (docs/benchmarks.md, "Thirty-fifth session").

@@ -59,9 +59,9 @@ class LiveOptions:
     `static`: the static tier (off here; the protocol layer and the CLI turn it on unless
     `--no-static` or `SEXTANT_STATIC=0`); `embed`: the model tier in the background;
     `name`: the repository's name in answers (`repo`; default: the root directory's name);
-    `warm`: reads run once the first reconcile is done, before the heap is trimmed (the
-    protocol layer passes `tools.warm.warm_reads`: one call of each read tool, so the first
-    calls cost what later ones do)."""
+    `warm`: reads run once, after the first reconcile and the tables' load (the protocol
+    layer passes `tools.warm.warm_reads`: one call of each read tool, so the first calls
+    cost what later ones do)."""
 
     walk: WalkOptions = field(default_factory=WalkOptions)
     watch: bool = False
