@@ -32,7 +32,7 @@ from indexer.discover import IgnoreCache, WalkOptions
 from indexer.disk import RepoIndex
 from indexer.live.barrier import WatchBarrier
 from indexer.live.compaction import Compactor
-from indexer.live.pending import PendingPaths, RecentPaths, overlaps
+from indexer.live.pending import PendingPaths, RecentPaths
 from indexer.live.quiet import QuietTimer
 from indexer.live.readers import Readers
 from indexer.live.state import Coverage, EmbeddingState
@@ -208,20 +208,12 @@ class LiveIndex:
 
     def pending_under(self, paths: Iterable[str] | None) -> list[str]:
         """Pending paths equal to or under any of `paths` (every pending path when None)."""
-        pending = self.pending()
-        if paths is None:
-            return sorted(pending)
-        wanted = list(paths)
-        return sorted(p for p in pending if any(overlaps(p, q) for q in wanted))
+        return self.pending.under(paths)
 
     def unsummarized_under(self, paths: Iterable[str] | None) -> list[str]:
         """Paths equal to or under any of `paths` (all when None) that are indexed but whose
         directory summaries are not refreshed yet (`apply(summaries=False)`)."""
-        due = self.unsummarized()
-        if paths is None:
-            return sorted(due)
-        wanted = list(paths)
-        return sorted(p for p in due if any(overlaps(p, q) for q in wanted))
+        return self.unsummarized.under(paths)
 
     def wait_fresh(self, paths: Iterable[str] | None, timeout_s: float,
                    summaries: bool = False) -> bool:

@@ -72,6 +72,15 @@ class PendingPaths:
                 self._reconcile = 0
             self._cond.notify_all()
 
+    def under(self, paths: Iterable[str] | None) -> list[str]:
+        """Pending paths equal to or under any of `paths` (every pending path when None),
+        sorted."""
+        pending = self()
+        if paths is None:
+            return sorted(pending)
+        wanted = list(paths)
+        return sorted(p for p in pending if any(overlaps(p, q) for q in wanted))
+
     def wait_fresh(self, paths: set[str] | None, timeout: float) -> bool:
         """Wait until none of `paths` (every path when None) is pending; False on timeout."""
         with self._cond:
