@@ -175,7 +175,7 @@ class Session:
             with self._tiers(system), self._weights(system):
                 out = await call(self.client, "search_code", query=query[:MAX_QUERY_CHARS],
                                  k=DEPTH, mode=mode, max_tokens=20000, granularity=granularity)
-            return [s for h in out["results"] for s in _shown(h)], float(out["took_ms"])
+            return [s for h in out["results"] for s in shown_spans(h)], float(out["took_ms"])
         if system == "bm25-files":
             self._files = self._files or baselines.file_units(self.index)
             return self._files.search(query, DEPTH), None
@@ -190,7 +190,7 @@ class Session:
         return baselines.plain_rrf(self.ctx, query, DEPTH), None
 
 
-def _shown(hit: dict) -> list[Span]:
+def shown_spans(hit: dict) -> list[Span]:
     """A hit's span, then those of the near-identical copies it lists (shown with it)."""
     spans = [Span(hit["path"], hit["start_line"], hit["end_line"])]
     for copy in hit.get("duplicates") or ():

@@ -440,3 +440,20 @@ def test_the_context_bench_asks_each_task_of_an_index_that_ranks_as_a_fresh_one(
             (root / name).write_text(text)
     expected = scores(fresh, tmp_path / "fresh-index")
     assert expected and expected == scores(moved, tmp_path / "moved-index", before=old)
+
+
+def test_headroom_reads_a_rank_as_scored_with_blocks_narrowed_and_with_files_ordered() -> None:
+    from evals.headroom import mrr10, ranks
+
+    gold = Span("a.go", 20, 24)
+    block = Span("a.go", 10, 30)  # a merged block holding the gold function and a sibling
+    hits = [Span("b.go", 1, 9), Span("a.go", 10, 14), Span("a.go", 10, 30), Span("a.go", 20, 24)]
+    got = ranks(hits, gold, [block, Span("b.go", 1, 40)])
+    # shown at 4; the sibling at 2 lies in the gold's block; its file's first hit is at 2
+    assert (got.found, got.narrowed, got.in_file) == (4, 2, 2)
+    # a hit in another block of the same file is no stand-in for the gold function
+    got = ranks([Span("a.go", 40, 45), Span("a.go", 20, 24)], gold,
+                [block, Span("a.go", 35, 50)])
+    assert (got.found, got.narrowed, got.in_file) == (2, 2, 1)
+    assert ranks([Span("b.go", 1, 9)], gold, [block]) == type(got)(None, None, None)
+    assert mrr10([1, 2, None, 11]) == (1 + 0.5) / 4
