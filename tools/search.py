@@ -26,13 +26,14 @@
    file's other chunks (`NAME_BOOST`), and for a query describing behaviour, its functions
    move ahead of its types and constants (`DATA_KIND_PRIOR`); which file comes first is
    decided without either.
-4. Chunks of one symbol collapse into one hit, overlapping chunks are de-duplicated, one
-   file takes at most `PER_FILE` of the first k places, language and path filters apply,
-   a hit on a block of merged small definitions narrows to the one the query's words
-   single out (`tools.search_narrow`), near-identical copies in other files collapse into
-   one hit that lists them (`tools.duplicates`), and the hits are rendered within the token
-   budget (chunk text is read for those only). `granularity="file"` ranks files by all their
-   ranked chunks instead (`tools.files`).
+4. The pieces of one definition collapse into one hit (definitions sharing a name, a
+   property's getter and setter, overloads and their implementation, each keep theirs),
+   overlapping chunks are de-duplicated, one file takes at most `PER_FILE` of the first k
+   places, language and path filters apply, a hit on a block of merged small definitions
+   narrows to the one the query's words single out (`tools.search_narrow`), near-identical
+   copies in other files collapse into one hit that lists them (`tools.duplicates`), and
+   the hits are rendered within the token budget (chunk text is read for those only).
+   `granularity="file"` ranks files by all their ranked chunks instead (`tools.files`).
 """
 
 from __future__ import annotations
@@ -576,21 +577,79 @@ def _order(r: _Ranked) -> tuple[Any, ...]:
     return (-r.score, path, start, end, symbol or "", kind)
 
 
-def _select(ranked: list[_Ranked], k: int) -> list[_Ranked]:
-    """Best k, one hit per symbol, no overlaps, at most PER_FILE per file before the rest."""
+# a Python overload's stub: `@overload`, `@typing.overload`, `@t.overload` on a line of its own
+_OVERLOAD = re.compile(r"^[ \t]*@(?:[\w.]+\.)?overload[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+class _Definitions:
+    """The definitions of each symbol a selection meets (`SearchTables.members`), and which
+    are overload stubs (their chunks' text, read only for a name defined more than once)."""
+
+    def __init__(self, tables: SearchTables, texts: Callable[[list[int]], dict[int, str]] | None
+                 ) -> None:
+        self.tables, self.texts = tables, texts
+        self._files: dict[str, dict[str, list[tuple[int, int]]]] = {}
+
+    def spans(self, path: str, symbol: str) -> list[tuple[int, int]]:
+        by_name = self._files.get(path)
+        if by_name is None:  # each file's definitions read once per selection
+            by_name = self._files[path] = {}
+            for qual, _, start, end in self.tables.members.get(
+                    self.tables.file_ids.get(path, -1), ()):
+                by_name.setdefault(qual, []).append((start, end))
+        return by_name.get(symbol, [])
+
+    def of(self, path: str, symbol: str, line: int) -> int | None:
+        """The first line of the definition of `symbol` that holds `line`."""
+        return next((s for s, e in self.spans(path, symbol) if s <= line <= e), None)
+
+    def implementation(self, r: _Ranked) -> _Ranked:
+        """`r`, or when it is an overload stub, the chunk of the implementation that follows
+        its stubs, in `r`'s place (a stub alone tells little of what the function does)."""
+        _, path, start, _, symbol, _, _ = r.meta
+        spans = self.spans(path, symbol) if symbol and self.texts is not None else []
+        if len(spans) < 2 or self.texts is None:
+            return r
+        fid = self.tables.file_ids.get(path, -1)
+        later = [s for s, _ in spans if s > start]
+        ids = [cid for cid in (r.cid, *(self.tables.chunk_at(fid, s) for s in later))
+               if cid is not None]
+        texts = self.texts(ids)
+        if not _OVERLOAD.search(texts.get(r.cid, "")):
+            return r
+        impl = next((cid for cid in ids[1:] if not _OVERLOAD.search(texts.get(cid, "@overload"))),
+                    None)
+        chunk = self.tables.chunks.get(impl) if impl is not None else None
+        if impl is None or chunk is None:
+            return r  # stubs only (a `.pyi`-like module): show the stub
+        _, lo, hi, sym, kind = chunk
+        return _Ranked(impl, r.score, (impl, path, lo, hi, sym, kind, r.meta[6]), r.matched_by,
+                       r.boost)
+
+
+def _select(tables: SearchTables, ranked: list[_Ranked], k: int,
+            texts: Callable[[list[int]], dict[int, str]] | None = None) -> list[_Ranked]:
+    """Best k, one hit per definition (the pieces of a long one collapse into the best;
+    definitions sharing a name, a property's getter and setter, each keep theirs, and an
+    overload stub stands for its implementation when `texts` reads chunk texts), no
+    overlaps, at most PER_FILE per file before the rest."""
     kept: list[_Ranked] = []
     later: list[_Ranked] = []
-    seen_symbols: set[tuple[str, str]] = set()
+    definitions = _Definitions(tables, texts)
+    shown: dict[tuple[str, str], set[int | None]] = {}  # definitions of each symbol shown
     per_file: dict[str, int] = {}
     for r in ranked:
+        r = definitions.implementation(r)
         _, p, start, end, symbol, _, _ = r.meta
-        if symbol and (p, symbol) in seen_symbols:
-            continue
+        definition = definitions.of(p, symbol, end) if symbol else None
+        if symbol and (p, symbol) in shown and (
+                definition is None or definition in shown[(p, symbol)]):
+            continue  # a piece of a definition shown (or of one the tables do not know)
         if any(k2.meta[1] == p and start <= k2.meta[3] and k2.meta[2] <= end
                for k2 in kept + later):
             continue
         if symbol:
-            seen_symbols.add((p, symbol))
+            shown.setdefault((p, symbol), set()).add(definition)
         if per_file.get(p, 0) >= PER_FILE:
             later.append(r)
             continue
@@ -694,7 +753,7 @@ def files_of(tables: SearchTables, got: Retrieved, copies: Mapping[str, str],
     kept retrievals of past index states with it); `weights`: the defaults when None."""
     fused = _fuse(got.ranked, fusion_weights(got.plan, weights))
     ordered = _rank(tables, fused, got.plan, None, None, copies)
-    return list(dict.fromkeys(r.meta[1] for r in _select(ordered, k)))
+    return list(dict.fromkeys(r.meta[1] for r in _select(tables, ordered, k)))
 
 
 def search_code(
@@ -722,7 +781,7 @@ def search_code(
             files = walk(files, tables.importers, functools.partial(_file_prior, tables, copies))
         files = files[:k]
         return _render(ctx, _file_hits(ctx, files), mode, max_tokens, started)
-    best = _select(ordered, 2 * k)  # room for copies that collapse into one hit
+    best = _select(tables, ordered, 2 * k, ctx.index.store.chunk_texts)  # room for copies that collapse into one hit
     texts = _load_text(ctx, [r.cid for r in best])
     best, same = _collapse_copies(best, texts, k)
     narrowed = narrow_blocks(tables.members, [
