@@ -578,17 +578,20 @@ def _order(r: _Ranked) -> tuple[Any, ...]:
 
 
 # a Python overload's stub: `@overload`, `@typing.overload`, `@t.overload` on a line of its own
+STUB_LINES = 12  # an overload stub's chunk is shorter (its decorator, a long signature, `...`)
 _OVERLOAD = re.compile(r"^[ \t]*@(?:[\w.]+\.)?overload[ \t]*(?:#.*)?$", re.MULTILINE)
 
 
 class _Definitions:
-    """The definitions of each symbol a selection meets (`SearchTables.members`), and which
-    are overload stubs (their chunks' text, read only for a name defined more than once)."""
+    """The definitions of each symbol a selection meets, looked up only for a symbol met
+    twice (`SearchTables.members`) or, in Python, defined twice in its file (`symbols`), and
+    which of those are overload stubs (their chunks' text)."""
 
     def __init__(self, tables: SearchTables, texts: Callable[[list[int]], dict[int, str]] | None
                  ) -> None:
         self.tables, self.texts = tables, texts
         self._files: dict[str, dict[str, list[tuple[int, int]]]] = {}
+        self._twice: dict[str, set[tuple[int, str]]] = {}  # name -> (file, qualname) twice
 
     def spans(self, path: str, symbol: str) -> list[tuple[int, int]]:
         by_name = self._files.get(path)
@@ -603,15 +606,25 @@ class _Definitions:
         """The first line of the definition of `symbol` that holds `line`."""
         return next((s for s, e in self.spans(path, symbol) if s <= line <= e), None)
 
+    def _defined_twice(self, path: str, symbol: str) -> bool:
+        name = symbol.rsplit(".", 1)[-1].lower()
+        twice = self._twice.get(name)
+        if twice is None:  # each name's definitions read once per selection
+            seen: set[tuple[int, str]] = set()
+            twice = self._twice[name] = set()
+            for row in self.tables.symbols.get(name, ()):
+                (twice if (row[0], row[2]) in seen else seen).add((row[0], row[2]))
+        return (self.tables.file_ids.get(path, -1), symbol) in twice
+
     def implementation(self, r: _Ranked) -> _Ranked:
-        """`r`, or when it is an overload stub, the chunk of the implementation that follows
-        its stubs, in `r`'s place (a stub alone tells little of what the function does)."""
-        _, path, start, _, symbol, _, _ = r.meta
-        spans = self.spans(path, symbol) if symbol and self.texts is not None else []
-        if len(spans) < 2 or self.texts is None:
+        """`r`, or when it is a Python overload stub, the chunk of the implementation that
+        follows its stubs, in `r`'s place (a stub tells little of what the function does)."""
+        _, path, start, end, symbol, _, language = r.meta
+        if (self.texts is None or language != "python" or not symbol
+                or end - start >= STUB_LINES or not self._defined_twice(path, symbol)):
             return r
         fid = self.tables.file_ids.get(path, -1)
-        later = [s for s, _ in spans if s > start]
+        later = [s for s, _ in self.spans(path, symbol) if s > start]
         ids = [cid for cid in (r.cid, *(self.tables.chunk_at(fid, s) for s in later))
                if cid is not None]
         texts = self.texts(ids)
@@ -623,7 +636,7 @@ class _Definitions:
         if impl is None or chunk is None:
             return r  # stubs only (a `.pyi`-like module): show the stub
         _, lo, hi, sym, kind = chunk
-        return _Ranked(impl, r.score, (impl, path, lo, hi, sym, kind, r.meta[6]), r.matched_by,
+        return _Ranked(impl, r.score, (impl, path, lo, hi, sym, kind, language), r.matched_by,
                        r.boost)
 
 
@@ -636,20 +649,21 @@ def _select(tables: SearchTables, ranked: list[_Ranked], k: int,
     kept: list[_Ranked] = []
     later: list[_Ranked] = []
     definitions = _Definitions(tables, texts)
-    shown: dict[tuple[str, str], set[int | None]] = {}  # definitions of each symbol shown
+    shown: dict[tuple[str, str], list[int]] = {}  # last lines of the hits of each symbol
     per_file: dict[str, int] = {}
     for r in ranked:
         r = definitions.implementation(r)
         _, p, start, end, symbol, _, _ = r.meta
-        definition = definitions.of(p, symbol, end) if symbol else None
-        if symbol and (p, symbol) in shown and (
-                definition is None or definition in shown[(p, symbol)]):
-            continue  # a piece of a definition shown (or of one the tables do not know)
+        if symbol and (p, symbol) in shown:  # a piece of a shown definition, or another one
+            mine = definitions.of(p, symbol, end)
+            if mine is None or mine in {definitions.of(p, symbol, line)
+                                        for line in shown[(p, symbol)]}:
+                continue
         if any(k2.meta[1] == p and start <= k2.meta[3] and k2.meta[2] <= end
                for k2 in kept + later):
             continue
         if symbol:
-            shown.setdefault((p, symbol), set()).add(definition)
+            shown.setdefault((p, symbol), []).append(end)
         if per_file.get(p, 0) >= PER_FILE:
             later.append(r)
             continue
