@@ -27,12 +27,13 @@
    move ahead of its types and constants (`DATA_KIND_PRIOR`); which file comes first is
    decided without either.
 4. The pieces of one definition collapse into one hit (definitions sharing a name, a
-   property's getter and setter, overloads and their implementation, each keep theirs),
-   overlapping chunks are de-duplicated, one file takes at most `PER_FILE` of the first k
-   places, language and path filters apply, a hit on a block of merged small definitions
-   narrows to the one the query's words single out (`tools.search_narrow`), near-identical
-   copies in other files collapse into one hit that lists them (`tools.duplicates`), and
-   the hits are rendered within the token budget (chunk text is read for those only).
+   property's getter and setter, each keep theirs; an overload stub stands for its
+   implementation: `tools.search_select`), overlapping chunks are de-duplicated, one file
+   takes at most `PER_FILE` of the first k places, language and path filters apply, a hit
+   on a block of merged small definitions narrows to the one the query's words single out
+   (`tools.search_narrow`), near-identical copies in other files collapse into one hit that
+   lists them (`tools.duplicates`), and the hits are rendered within the token budget
+   (chunk text is read for those only).
    `granularity="file"` ranks files by all their ranked chunks instead (`tools.files`).
 """
 
@@ -61,6 +62,7 @@ from tools.models import Omitted, SearchHit, SearchResult, TierCoverage
 from tools.query_analysis import PROSE_WEIGHT, dense_text, frames, names_file, weighted_terms
 from tools.ranking_weights import ActiveWeights, active_weights
 from tools.search_narrow import BlockHit, Narrowed, narrow_blocks
+from tools.search_select import select
 from tools.source import check_glob, in_scope
 from tools.ties import Hits, Location, by_location, complete_ties
 from tools.vendored import VENDORED_PRIOR, is_vendored, vendored
@@ -80,7 +82,6 @@ STATIC_POOL = 60  # the static tier's own nearest, and candidates per retriever 
 SYMBOL_WEIGHT_PROSE = 0.4  # symbol matches of an identifier mentioned inside a sentence
 NAME_QUERY_WORDS = 4  # a query this short that names an identifier is a name lookup
 SNIPPET_LINES = 40
-PER_FILE = 5  # most hits from one file among the first k (the rest follow)
 TEST_PRIOR = 0.4  # tests, fixtures and test data against the code they exercise
 PROSE_PRIOR = 0.5  # chunks of prose and config (docs, READMEs, YAML) against code
 PATH_BOOST = 0.1  # per query word naming the file's stem or a directory of it
@@ -578,102 +579,6 @@ def _order(r: _Ranked) -> tuple[Any, ...]:
 
 
 # a Python overload's stub: `@overload`, `@typing.overload`, `@t.overload` on a line of its own
-STUB_LINES = 12  # an overload stub's chunk is shorter (its decorator, a long signature, `...`)
-_OVERLOAD = re.compile(r"^[ \t]*@(?:[\w.]+\.)?overload[ \t]*(?:#.*)?$", re.MULTILINE)
-
-
-class _Definitions:
-    """The definitions of each symbol a selection meets, looked up only for a symbol met
-    twice (`SearchTables.members`) or, in Python, defined twice in its file (`symbols`), and
-    which of those are overload stubs (their chunks' text)."""
-
-    def __init__(self, tables: SearchTables, texts: Callable[[list[int]], dict[int, str]] | None
-                 ) -> None:
-        self.tables, self.texts = tables, texts
-        self._files: dict[str, dict[str, list[tuple[int, int]]]] = {}
-        self._twice: dict[str, set[tuple[int, str]]] = {}  # name -> (file, qualname) twice
-
-    def spans(self, path: str, symbol: str) -> list[tuple[int, int]]:
-        by_name = self._files.get(path)
-        if by_name is None:  # each file's definitions read once per selection
-            by_name = self._files[path] = {}
-            for qual, _, start, end in self.tables.members.get(
-                    self.tables.file_ids.get(path, -1), ()):
-                by_name.setdefault(qual, []).append((start, end))
-        return by_name.get(symbol, [])
-
-    def of(self, path: str, symbol: str, line: int) -> int | None:
-        """The first line of the definition of `symbol` that holds `line`."""
-        return next((s for s, e in self.spans(path, symbol) if s <= line <= e), None)
-
-    def _defined_twice(self, path: str, symbol: str) -> bool:
-        name = symbol.rsplit(".", 1)[-1].lower()
-        twice = self._twice.get(name)
-        if twice is None:  # each name's definitions read once per selection
-            seen: set[tuple[int, str]] = set()
-            twice = self._twice[name] = set()
-            for row in self.tables.symbols.get(name, ()):
-                (twice if (row[0], row[2]) in seen else seen).add((row[0], row[2]))
-        return (self.tables.file_ids.get(path, -1), symbol) in twice
-
-    def implementation(self, r: _Ranked) -> _Ranked:
-        """`r`, or when it is a Python overload stub, the chunk of the implementation that
-        follows its stubs, in `r`'s place (a stub tells little of what the function does)."""
-        _, path, start, end, symbol, _, language = r.meta
-        if (self.texts is None or language != "python" or not symbol
-                or end - start >= STUB_LINES or not self._defined_twice(path, symbol)):
-            return r
-        fid = self.tables.file_ids.get(path, -1)
-        later = [s for s, _ in self.spans(path, symbol) if s > start]
-        ids = [cid for cid in (r.cid, *(self.tables.chunk_at(fid, s) for s in later))
-               if cid is not None]
-        texts = self.texts(ids)
-        if not _OVERLOAD.search(texts.get(r.cid, "")):
-            return r
-        impl = next((cid for cid in ids[1:] if not _OVERLOAD.search(texts.get(cid, "@overload"))),
-                    None)
-        chunk = self.tables.chunks.get(impl) if impl is not None else None
-        if impl is None or chunk is None:
-            return r  # stubs only (a `.pyi`-like module): show the stub
-        _, lo, hi, sym, kind = chunk
-        return _Ranked(impl, r.score, (impl, path, lo, hi, sym, kind, language), r.matched_by,
-                       r.boost)
-
-
-def _select(tables: SearchTables, ranked: list[_Ranked], k: int,
-            texts: Callable[[list[int]], dict[int, str]] | None = None) -> list[_Ranked]:
-    """Best k, one hit per definition (the pieces of a long one collapse into the best;
-    definitions sharing a name, a property's getter and setter, each keep theirs, and an
-    overload stub stands for its implementation when `texts` reads chunk texts), no
-    overlaps, at most PER_FILE per file before the rest."""
-    kept: list[_Ranked] = []
-    later: list[_Ranked] = []
-    definitions = _Definitions(tables, texts)
-    shown: dict[tuple[str, str], list[int]] = {}  # last lines of the hits of each symbol
-    per_file: dict[str, int] = {}
-    for r in ranked:
-        r = definitions.implementation(r)
-        _, p, start, end, symbol, _, _ = r.meta
-        if symbol and (p, symbol) in shown:  # a piece of a shown definition, or another one
-            mine = definitions.of(p, symbol, end)
-            if mine is None or mine in {definitions.of(p, symbol, line)
-                                        for line in shown[(p, symbol)]}:
-                continue
-        if any(k2.meta[1] == p and start <= k2.meta[3] and k2.meta[2] <= end
-               for k2 in kept + later):
-            continue
-        if symbol:
-            shown.setdefault((p, symbol), []).append(end)
-        if per_file.get(p, 0) >= PER_FILE:
-            later.append(r)
-            continue
-        per_file[p] = per_file.get(p, 0) + 1
-        kept.append(r)
-        if len(kept) >= k:
-            break
-    return (kept + later)[:k]
-
-
 def _snippet(text: str, max_lines: int) -> str:
     lines = text.splitlines()
     if len(lines) <= max_lines:
@@ -767,7 +672,7 @@ def files_of(tables: SearchTables, got: Retrieved, copies: Mapping[str, str],
     kept retrievals of past index states with it); `weights`: the defaults when None."""
     fused = _fuse(got.ranked, fusion_weights(got.plan, weights))
     ordered = _rank(tables, fused, got.plan, None, None, copies)
-    return list(dict.fromkeys(r.meta[1] for r in _select(tables, ordered, k)))
+    return list(dict.fromkeys(r.meta[1] for r in select(tables, ordered, k)))
 
 
 def search_code(
@@ -795,7 +700,8 @@ def search_code(
             files = walk(files, tables.importers, functools.partial(_file_prior, tables, copies))
         files = files[:k]
         return _render(ctx, _file_hits(ctx, files), mode, max_tokens, started)
-    best = _select(tables, ordered, 2 * k, ctx.index.store.chunk_texts)  # room for copies that collapse into one hit
+    # room for copies that collapse into one hit
+    best = select(tables, ordered, 2 * k, ctx.index.store.chunk_texts)
     texts = _load_text(ctx, [r.cid for r in best])
     best, same = _collapse_copies(best, texts, k)
     narrowed = narrow_blocks(tables.members, [
