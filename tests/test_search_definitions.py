@@ -1,8 +1,8 @@
 """search_code shows one hit per definition: the pieces of a long function collapse into
 its best one, but definitions that share a name (a property's getter and setter) each keep a
-hit, and a Python overload stub stands for its implementation; before, the best-scored one
-hid the others (a setter hid the getter a question described, an overload stub its
-implementation)."""
+hit, and an overload stub (Python `@overload`, a TypeScript signature without a body) stands
+for its implementation; before, the best-scored one hid the others (a setter hid the getter
+a question described, an overload stub its implementation)."""
 
 from __future__ import annotations
 
@@ -55,9 +55,31 @@ LONG = "def migrate(rows):\n" + "".join(
     for i in range(120)) + "    return rows\n"
 
 
+ELEMENT = """import { VNode, RawProps, RawChildren } from './vnode'
+
+// an element: props, children and flags as the render function gives them
+export function createElementNode(type: string, props?: RawProps | null,
+  children?: RawChildren, patchFlag?: number, dynamicProps?: string[] | null): VNode
+// a component: props and an object of slots for its children
+export function createElementNode(type: object, props?: RawProps | null,
+  children?: RawChildren | Record<string, unknown>, patchFlag?: number): VNode
+
+export function createElementNode(type: any, props?: any, children?: any, flag?: any): VNode {
+  const normalized = normalizeElementChildren(children)
+  const vnode = createBaseVNode(type, props, normalized, flag)
+  registerElementNode(vnode)
+  return vnode
+}
+"""
+TS_IMPLEMENTATION = ELEMENT.splitlines().index(
+    "export function createElementNode(type: any, props?: any, children?: any, flag?: any): "
+    "VNode {") + 1
+
+
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[LiveIndex]:
-    with live_over(tmp_path, {"settings.py": SETTINGS, "migrate.py": LONG}) as live:
+    with live_over(tmp_path, {"settings.py": SETTINGS, "migrate.py": LONG,
+                              "element.ts": ELEMENT}) as live:
         yield live
 
 
@@ -79,6 +101,12 @@ def test_an_overload_stub_stands_for_its_implementation(live: LiveIndex) -> None
     assert hits[0][1] == "edit"
 
 
+def test_a_typescript_overload_signature_stands_for_its_implementation(live: LiveIndex) -> None:
+    hits = [h for h in _hits(live, "create element node with props and children")
+            if h[1] == "createElementNode"]
+    assert [h[2] for h in hits] == [TS_IMPLEMENTATION]
+
+
 def test_the_pieces_of_one_long_function_still_collapse_into_one_hit(live: LiveIndex) -> None:
     from indexer.store import search_tables
 
@@ -87,3 +115,18 @@ def test_the_pieces_of_one_long_function_still_collapse_into_one_hit(live: LiveI
     assert len(pieces) > 1  # the function is long enough to be split
     hits = [h for h in _hits(live, "convert rows for schema accounts") if h[1] == "migrate"]
     assert len(hits) == 1
+
+
+@pytest.mark.parametrize(("text", "language", "stub"), [
+    ("@overload\ndef edit(text: str) -> str: ...", "python", True),
+    ("@typing.overload  # str in, str out\ndef edit(text: str) -> str: ...", "python", True),
+    ("@property\ndef debug(self) -> bool:\n    return self._debug", "python", False),
+    ("// a component\nexport function h(type: object, props?: Props): VNode", "typescript", True),
+    ("export function h(type: string): VNode;", "typescript", True),
+    ("export function h(type: any): VNode {\n  return create(type)\n}\n// end", "typescript", False),
+    ("get value(): number {\n  return this._value\n}", "tsx", False),
+])
+def test_what_counts_as_an_overload_stub(text: str, language: str, stub: bool) -> None:
+    from tools.search_select import is_stub
+
+    assert is_stub(text, language) is stub

@@ -7,9 +7,10 @@ property's getter and setter are different code, and a question may describe eit
 hit per name showed only the better-scored, so a setter hid the getter a sentence
 described). A Python overload stub (`@overload`, `@typing.overload`) stands for the
 implementation that follows its stubs: BM25 favours the short stub, which says nothing of
-what the function does, and the implementation of the same name was never shown. Stubs are
-looked for only among short Python chunks whose name their file defines twice (their text
-is read for that: `SearchTables` has no decorators).
+what the function does, and the implementation of the same name was never shown. So does a
+TypeScript overload signature (a declaration without a body) for the implementation that
+follows it. Stubs are looked for only among short Python and TypeScript chunks whose name
+their file defines twice (their text is read for that: `SearchTables` has no decorators).
 """
 
 from __future__ import annotations
@@ -25,6 +26,18 @@ PER_FILE = 5  # most hits from one file among the first k (the rest follow)
 Texts = Callable[[list[int]], dict[int, str]]  # chunk ids -> their texts (`Store.chunk_texts`)
 STUB_LINES = 12  # an overload stub's chunk is shorter (its decorator, a long signature, `...`)
 _OVERLOAD = re.compile(r"^[ \t]*@(?:[\w.]+\.)?overload[ \t]*(?:#.*)?$", re.MULTILINE)
+_STUB_LANGUAGES = frozenset({"python", "typescript", "tsx"})
+
+
+def is_stub(text: str, language: str | None) -> bool:
+    """Whether a chunk's text is an overload stub: in Python a definition decorated
+    `@overload`; in TypeScript a signature without a body (its last line of code does not
+    close one)."""
+    if language == "python":
+        return _OVERLOAD.search(text) is not None
+    lines = [ln.strip() for ln in text.splitlines()]
+    code = [ln for ln in lines if ln and not ln.startswith(("//", "/*", "*"))]
+    return bool(code) and not code[-1].rstrip(";").endswith("}")
 
 
 class Ranked(Protocol):
@@ -71,10 +84,10 @@ class _Definitions:
         return (self.tables.file_ids.get(path, -1), symbol) in twice
 
     def implementation(self, r: R) -> R:
-        """`r`, or when it is a Python overload stub, the chunk of the implementation that
-        follows its stubs, in `r`'s place (a stub tells little of what the function does)."""
+        """`r`, or when it is an overload stub, the chunk of the implementation that follows
+        its stubs, in `r`'s place (a stub tells little of what the function does)."""
         _, path, start, end, symbol, _, language = r.meta
-        if (self.texts is None or language != "python" or not symbol
+        if (self.texts is None or language not in _STUB_LANGUAGES or not symbol
                 or end - start >= STUB_LINES or not self._defined_twice(path, symbol)):
             return r
         fid = self.tables.file_ids.get(path, -1)
@@ -82,9 +95,9 @@ class _Definitions:
         ids = [cid for cid in (r.cid, *(self.tables.chunk_at(fid, s) for s in later))
                if cid is not None]
         texts = self.texts(ids)
-        if not _OVERLOAD.search(texts.get(r.cid, "")):
+        if not is_stub(texts.get(r.cid, ""), language):
             return r
-        impl = next((cid for cid in ids[1:] if not _OVERLOAD.search(texts.get(cid, "@overload"))),
+        impl = next((cid for cid in ids[1:] if cid in texts and not is_stub(texts[cid], language)),
                     None)
         chunk = self.tables.chunks.get(impl) if impl is not None else None
         if impl is None or chunk is None:
