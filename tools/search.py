@@ -33,7 +33,7 @@
    on a block of merged small definitions narrows to the one the query's words single out
    (`tools.search_narrow`), near-identical copies in other files collapse into one hit that
    lists them (`tools.duplicates`), and the hits are rendered within the token budget
-   (chunk text is read for those only).
+   (chunk text is read for those only, and for the few chunks that may be overload stubs).
    `granularity="file"` ranks files by all their ranked chunks instead (`tools.files`).
 """
 
@@ -578,7 +578,6 @@ def _order(r: _Ranked) -> tuple[Any, ...]:
     return (-r.score, path, start, end, symbol or "", kind)
 
 
-# a Python overload's stub: `@overload`, `@typing.overload`, `@t.overload` on a line of its own
 def _snippet(text: str, max_lines: int) -> str:
     lines = text.splitlines()
     if len(lines) <= max_lines:

@@ -11,6 +11,7 @@ what the function does, and the implementation of the same name was never shown.
 TypeScript overload signature (a declaration without a body) for the implementation that
 follows it. Stubs are looked for only among short Python and TypeScript chunks whose name
 their file defines twice (their text is read for that: `SearchTables` has no decorators).
+A selection reads a file's definitions only for a symbol it meets twice or such a chunk.
 """
 
 from __future__ import annotations
@@ -51,14 +52,13 @@ R = TypeVar("R", bound=Ranked)
 
 
 class _Definitions:
-    """The definitions of each symbol a selection meets, looked up only for a symbol met
-    twice (`SearchTables.members`) or, in Python, defined twice in its file (`symbols`), and
-    which of those are overload stubs (their chunks' text)."""
+    """The definitions of the symbols a selection meets (`SearchTables.members`, read for a
+    symbol met twice or a chunk short enough to be an overload stub), and which of them are
+    overload stubs (their chunks' text)."""
 
     def __init__(self, tables: SearchTables, texts: Texts | None) -> None:
         self.tables, self.texts = tables, texts
         self._files: dict[str, dict[str, list[tuple[int, int]]]] = {}
-        self._twice: dict[str, set[tuple[int, str]]] = {}  # name -> (file, qualname) twice
 
     def spans(self, path: str, symbol: str) -> list[tuple[int, int]]:
         by_name = self._files.get(path)
@@ -73,22 +73,12 @@ class _Definitions:
         """The first line of the definition of `symbol` that holds `line`."""
         return next((s for s, e in self.spans(path, symbol) if s <= line <= e), None)
 
-    def _defined_twice(self, path: str, symbol: str) -> bool:
-        name = symbol.rsplit(".", 1)[-1].lower()
-        twice = self._twice.get(name)
-        if twice is None:  # each name's definitions read once per selection
-            seen: set[tuple[int, str]] = set()
-            twice = self._twice[name] = set()
-            for row in self.tables.symbols.get(name, ()):
-                (twice if (row[0], row[2]) in seen else seen).add((row[0], row[2]))
-        return (self.tables.file_ids.get(path, -1), symbol) in twice
-
     def implementation(self, r: R) -> R:
         """`r`, or when it is an overload stub, the chunk of the implementation that follows
         its stubs, in `r`'s place (a stub tells little of what the function does)."""
         _, path, start, end, symbol, _, language = r.meta
         if (self.texts is None or language not in _STUB_LANGUAGES or not symbol
-                or end - start >= STUB_LINES or not self._defined_twice(path, symbol)):
+                or end - start >= STUB_LINES or len(self.spans(path, symbol)) < 2):
             return r
         fid = self.tables.file_ids.get(path, -1)
         later = [s for s, _ in self.spans(path, symbol) if s > start]
