@@ -125,6 +125,9 @@ def test_the_pieces_of_one_long_function_still_collapse_into_one_hit(live: LiveI
     ("export function h(type: string): VNode;", "typescript", True),
     ("export function h(type: any): VNode {\n  return create(type)\n}\n// end", "typescript", False),
     ("get value(): number {\n  return this._value\n}", "tsx", False),
+    ("/* parse one header line */\nstatic int parse_header(const char *line, size_t n);", "c", True),
+    ("static int parse_header(const char *line, size_t n)\n{\n    return scan(line, n);\n}",
+     "c", False),
 ])
 def test_what_counts_as_an_overload_stub(text: str, language: str, stub: bool) -> None:
     from tools.search_select import is_stub

@@ -3,15 +3,16 @@ no overlaps, at most `PER_FILE` from one file before the rest.
 
 The pieces of one definition (a class split into head pieces, windows of a long function)
 collapse into the best-ranked one. Definitions that share a name each keep a hit: a
-property's getter and setter are different code, and a question may describe either (one
-hit per name showed only the better-scored, so a setter hid the getter a sentence
-described). A Python overload stub (`@overload`, `@typing.overload`) stands for the
-implementation that follows its stubs: BM25 favours the short stub, which says nothing of
-what the function does, and the implementation of the same name was never shown. So does a
-TypeScript overload signature (a declaration without a body) for the implementation that
-follows it. Stubs are looked for only among short Python and TypeScript chunks whose name
-their file defines twice (their text is read for that: `SearchTables` has no decorators).
-A selection reads a file's definitions only for a symbol it meets twice or such a chunk.
+property's getter and setter, or Java's overloads, are different code, and a question may
+describe either (one hit per name showed only the better-scored, so a setter hid the getter
+a sentence described). A Python overload stub (`@overload`, `@typing.overload`) stands for
+the implementation that follows its stubs: BM25 favours the short stub, which says nothing
+of what the function does, and the implementation of the same name was never shown. So does
+a TypeScript overload signature, or a C or C++ prototype (a declaration without a body), for
+the implementation of the same name after it. Stubs are looked for only among short chunks
+of those languages whose name their file defines twice (their text is read for that:
+`SearchTables` has no decorators). A selection reads a file's definitions only for a symbol
+it meets twice or such a chunk.
 """
 
 from __future__ import annotations
@@ -27,13 +28,13 @@ PER_FILE = 5  # most hits from one file among the first k (the rest follow)
 Texts = Callable[[list[int]], dict[int, str]]  # chunk ids -> their texts (`Store.chunk_texts`)
 STUB_LINES = 12  # an overload stub's chunk is shorter (its decorator, a long signature, `...`)
 _OVERLOAD = re.compile(r"^[ \t]*@(?:[\w.]+\.)?overload[ \t]*(?:#.*)?$", re.MULTILINE)
-_STUB_LANGUAGES = frozenset({"python", "typescript", "tsx"})
+_STUB_LANGUAGES = frozenset({"python", "typescript", "tsx", "c", "cpp"})
 
 
 def is_stub(text: str, language: str | None) -> bool:
     """Whether a chunk's text is an overload stub: in Python a definition decorated
-    `@overload`; in TypeScript a signature without a body (its last line of code does not
-    close one)."""
+    `@overload`; in TypeScript a signature without a body, in C and C++ a prototype (its
+    last line of code does not close a body)."""
     if language == "python":
         return _OVERLOAD.search(text) is not None
     lines = [ln.strip() for ln in text.splitlines()]
