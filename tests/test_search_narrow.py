@@ -163,3 +163,38 @@ def test_members_whose_words_tie_are_told_apart_by_how_much_of_their_name_the_qu
                                "GreaterThanOrEqualTo")):
             hit = search_code(ctx, query, mode="lexical").results[0]
             assert hit.symbol == symbol, (query, hit)
+
+
+NARROW_IN_A_PROCESS = """
+from tools.search_narrow import BlockHit, narrow_blocks
+shared = ["alpha", "bravo", "charlie", "delta", "echo"]
+query = shared + ["hotel", "india", "juliet", "kilo", "lima", "mike", "november", "oscar"]
+members = [("Aaa", shared + ["zulu"]), ("Bbb", list(reversed(shared)) + ["yankee", "xray"])]
+members += [(f"F{i}", shared[:i]) for i in range(1, 5)]
+lines, defs, n = [], [], 1
+for name, ws in members:
+    lines += [f"func {name}() {{", "    " + " ".join(f"{w}()" for w in ws), "}"]
+    defs.append((name, "function", n, n + 2))
+    n += 3
+got = narrow_blocks({1: defs}, [BlockHit(7, 1, 1, n - 1)], {7: "\\n".join(lines)}, query)
+print(got[7].symbol if 7 in got else None)
+"""
+
+
+def test_members_that_tie_tie_in_every_process_whatever_its_hash_seed() -> None:
+    # Aaa and Bbb hold the same five query words: a tie, so the block stays whole. Their
+    # scores were sums in the order of a set of words, which follows the process's hash
+    # seed; under seeds 3 and 38 the two sums differed in their last bit and Bbb "won"
+    # (a search answered differently from one server process to the next)
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    answers = set()
+    for seed in ("0", "3", "38"):
+        out = subprocess.run([sys.executable, "-c", NARROW_IN_A_PROCESS], check=True, text=True,
+                             capture_output=True, cwd=root,
+                             env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(root)})
+        answers.add(out.stdout.strip())
+    assert answers == {"None"}

@@ -114,7 +114,9 @@ def _narrow(block: BlockHit, text: str, symbols: Sequence[MemberRow],
     wanted = set(terms)
     count = {t: sum(t in w for w in words) for t in wanted}
     weight = {t: math.log(1 + len(words) / n) for t, n in count.items() if n}
-    scores = [sum(weight[t] for t in wanted & w if t in weight) for w in words]
+    # fsum: a member's score must not depend on the order its words are met (a set's, which
+    # changes with the process's hash seed): members that tie must tie in every process
+    scores = [math.fsum(weight[t] for t in wanted & w if t in weight) for w in words]
     by_name = [i for i, m in enumerate(members) if m[0].rsplit(".", 1)[-1].lower() in named]
     if len(by_name) == 1:  # the query names one member: it wins
         best = by_name[0]
