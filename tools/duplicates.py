@@ -26,14 +26,18 @@ SHINGLE = 3
 _WORD = re.compile(r"\w+")
 
 
-def shingles(text: str) -> frozenset[str] | None:
-    """The text's word 3-shingles, or None when it has too few of them."""
+Shingles = frozenset[tuple[str, ...]]
+
+
+def shingles(text: str) -> Shingles | None:
+    """The text's word 3-shingles (tuples of words: no string is built for each), or None
+    when it has too few of them."""
     words = _WORD.findall(text)
-    out = frozenset(" ".join(words[i:i + SHINGLE]) for i in range(len(words) - SHINGLE + 1))
+    out = frozenset(zip(*(words[i:] for i in range(SHINGLE)), strict=False))
     return out if len(out) >= MIN_SHINGLES else None
 
 
-def _same(a: frozenset[str] | None, b: frozenset[str] | None, ta: str, tb: str) -> bool:
+def _same(a: Shingles | None, b: Shingles | None, ta: str, tb: str) -> bool:
     if a is None or b is None:
         return a is None and b is None and " ".join(ta.split()) == " ".join(tb.split())
     small, large = sorted((len(a), len(b)))
