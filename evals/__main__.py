@@ -22,12 +22,13 @@ import subprocess
 import sys
 import tarfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from evals.harness import Outcome, evaluate, session
 from evals.report import as_json, render_table
+from evals.sets import Query, docstrings
 from evals.sets import commits as commit_set
-from evals.sets import docstrings
 from evals.sets import issues as issue_set
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -105,21 +106,41 @@ def checkout(name: str, work: Path) -> Path | None:
     return dest
 
 
-async def run_docstrings(name: str, args: argparse.Namespace) -> Outcome | None:
+@dataclass(frozen=True, slots=True)
+class DocstringSet:
+    """A docstring set built (or re-used) in its work directory: the corpus it came from, the
+    stripped tree and its index under `base`, and the queries."""
+
+    corpus: str
+    base: Path
+    queries: list[Query]
+
+
+def docstring_set(name: str, work: Path, n: int, seed: int) -> DocstringSet | None:
+    """`name`'s docstring set of `n` queries (seed `seed`) under `work`; None when its corpus
+    is missing (`evals.headroom` reads the same sets)."""
     corpus, subtree = SUBTREES.get(name, (name, ""))
-    source = extract(corpus, args.work)
+    source = extract(corpus, work)
     if source is not None and subtree:
         source = source / subtree
     if source is None:
         log.warning("corpus %s not found under %s/corpora: skipped", name, SHARED)
         return None
-    base = args.work / "docstrings" / f"{name}-s{args.seed}-n{args.docstrings}"
-    queries = docstrings.build(source, base / "tree", args.docstrings, args.seed, name,
+    base = work / "docstrings" / f"{name}-s{seed}-n{n}"
+    queries = docstrings.build(source, base / "tree", n, seed, name,
                                LANGUAGES.get(name, ("python", "go")))
+    return DocstringSet(corpus, base, queries)
+
+
+async def run_docstrings(name: str, args: argparse.Namespace) -> Outcome | None:
+    built = docstring_set(name, args.work, args.docstrings, args.seed)
+    if built is None:
+        return None
     outcome = Outcome()
-    async with session(base / "tree", base / "index", dense(args, "docstrings"),
-                       not args.no_static, corpus) as s:
-        await evaluate(s, queries, outcome, args.systems.split(",") if args.systems else None)
+    async with session(built.base / "tree", built.base / "index", dense(args, "docstrings"),
+                       not args.no_static, built.corpus) as s:
+        await evaluate(s, built.queries, outcome,
+                       args.systems.split(",") if args.systems else None)
     return outcome
 
 

@@ -26,9 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from evals.__main__ import LANGUAGES, SUBTREES, TUNING, extract
+from evals.__main__ import TUNING, docstring_set
 from evals.harness import DEPTH, Session, shown_spans
-from evals.sets import docstrings
 from indexer.store import search_tables
 from tools.retrieval_metrics import Span, covers
 from tools.search import search_code
@@ -69,17 +68,10 @@ def mrr10(found: Sequence[int | None]) -> float:
 
 def measure(name: str, work: Path, n: int, seed: int) -> list[Ranks]:
     """Build (or re-use) the harness's docstring set for `name` and read every query's ranks."""
-    corpus, subtree = SUBTREES.get(name, (name, ""))
-    source = extract(corpus, work)
-    if source is None:
-        log.warning("corpus %s not found: skipped", corpus)
+    built = docstring_set(name, work, n, seed)
+    if built is None:
         return []
-    if subtree:
-        source = source / subtree
-    base = work / "docstrings" / f"{name}-s{seed}-n{n}"
-    queries = docstrings.build(source, base / "tree", n, seed, name,
-                               LANGUAGES.get(name, ("python", "go")))
-    s = Session(base / "tree", base / "index", True, True, corpus)
+    s = Session(built.base / "tree", built.base / "index", True, True, built.corpus)
     try:
         s.refresh()
         tables = search_tables(s.ctx.index.store)
@@ -87,7 +79,7 @@ def measure(name: str, work: Path, n: int, seed: int) -> list[Ranks]:
         blocks = [Span(paths[fid], start, end) for fid, start, end, _, kind
                   in tables.chunks.values() if kind == "block" and fid in paths]
         out = []
-        for q in queries:
+        for q in built.queries:
             got = search_code(s.ctx, q.text, k=DEPTH, mode="hybrid", max_tokens=20000)
             hits = [span for h in got.results for span in shown_spans(h.model_dump())]
             gold = q.gold[0]
