@@ -35,11 +35,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("SEXTANT_SHARED_DIR", REPO_ROOT.parent / "shared"))
 MIRRORS = Path(os.environ.get("SEXTANT_EVAL_MIRRORS", "/work/.mirror"))
 HISTORY = {"flask": "pallets+flask", "requests": "psf+requests", "gin": "gin-gonic+gin",
-           "werkzeug": "pallets+werkzeug", "click": "pallets+click"}
+           "werkzeug": "pallets+werkzeug", "click": "pallets+click", "echo": "labstack+echo"}
 LANGUAGES = {"flask": ("python",), "requests": ("python",), "gin": ("go",), "werkzeug": ("python",),
-             "click": ("python",), "moby-client": ("go",)}
+             "click": ("python",), "moby-client": ("go",), "echo": ("go",)}
 SUBTREES = {"moby-client": ("moby", "client")}  # docstring sets over part of a corpus
-TUNING = frozenset({"flask", "werkzeug", "click", "moby-client"})  # constants are chosen on these
+TUNING = frozenset({"flask", "werkzeug", "click", "moby-client", "echo"})  # constants are chosen on these
 log = logging.getLogger("evals")
 
 

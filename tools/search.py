@@ -108,6 +108,10 @@ _CODE_LIKE = re.compile(r"_|\.|[a-z][A-Z]|[A-Z]{2,}[a-z]")
 _FILE_NAME = re.compile(r"[\w./-]*\w\.(?:py|pyi|go|js|jsx|ts|tsx|rs|java|kt|rb|php|c|cc|cpp|h"
                         r"|hpp|cs|swift|scala|lua|sh|vue)\b")
 _ALONE_BEFORE, _ALONE_AFTER = r"(?<![\w.:/`-])", r"(?![\w/`(-]|\.\w|::)"  # a word on its own
+# a name's parts (`PARTS_RE`), a number kept with the letters it follows: Int32s -> Int32, s
+_NAME_PART = re.compile(r"(?:[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+)[0-9]*|[0-9]+")
+_GLUED = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]+)[0-9]+")  # a word ending in a number: int32
+_ALONE_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]+(?![A-Za-z0-9])")
 _LOWER_WORD = re.compile(_ALONE_BEFORE + "[a-z][a-z0-9]*" + _ALONE_AFTER)
 _CALL = re.compile(r"([A-Za-z_][\w.]*)\(")
 _BACKTICK = re.compile(r"`([^`\n]{1,120})`")
@@ -211,6 +215,10 @@ def plan_query(query: str) -> QueryPlan:
     terms = [t for t, _ in weighted]
     variants = tuple(word_variants(terms, compounds(query)))
     plain = frozenset(t for t in identifier_tokens(query) if t not in _STOP)
+    # "int32" spells int32, not int: its letters alone name `Int` or `GetIntSlice`, which
+    # the sentence does not (unless it says the word alone too)
+    glued = {m[1].lower() for m in _GLUED.finditer(query)}
+    plain -= glued - {w.lower() for w in _ALONE_WORD.findall(query)}
     return QueryPlan(lexical=" ".join(terms), terms=tuple(terms), weighted=tuple(weighted),
                      variants=variants, semantic=dense_text(query) if long else query[:2000],
                      identifiers=idents[:MAX_IDENTIFIERS], files=list(dict.fromkeys(files)),
@@ -469,10 +477,12 @@ def _path_match(path: str, plan: QueryPlan) -> float:
 @functools.lru_cache(maxsize=1 << 16)
 def _name_words(qualname: str) -> tuple[str, ...]:
     """The words of a definition's own name (`Context.GetIntSlice` -> int, slice): parts
-    of two letters or more, no bare numbers, no stop words (`get`, `is`)."""
-    parts = (p.lower() for p in PARTS_RE.findall(qualname.rsplit(".", 1)[-1]))
-    return tuple(dict.fromkeys(p for p in parts if len(p) > 1 and not p.isdigit()
-                               and p not in _STOP))
+    of two letters or more, no bare numbers, no stop words (`get`, `is`); a number stays
+    joined to the word before it (`ValueBinder.Int32s` -> int32), so that "bind to int32"
+    tells `Int32` from its siblings `Int8` and `Int64`."""
+    words = (p.lower() for p in _NAME_PART.findall(qualname.rsplit(".", 1)[-1]))
+    return tuple(dict.fromkeys(w for w in words if len(w) > 1 and not w.isdigit()
+                               and w not in _STOP))
 
 
 on_settle(_path_words.cache_clear)  # up to 64k entries each: a settled server forgets them
