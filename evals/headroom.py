@@ -14,7 +14,7 @@ harness asks it through MCP (30 hits), and its function-level rank is read three
 The gap between `found` and `in_file` is what an order within files could win without moving
 a single file, and so without touching commit -> files (which ranks distinct files).
 
-    python -m evals.headroom [--repos flask,werkzeug,click,moby-client,requests,gin]
+    python -m evals.headroom [--repos flask,werkzeug,click,moby-client,echo,requests,gin]
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from tools.retrieval_metrics import Span, covers
 from tools.search import search_code
 
 log = logging.getLogger("evals.headroom")
-REPOS = "flask,werkzeug,click,moby-client,requests,gin"
+REPOS = "flask,werkzeug,click,moby-client,echo,requests,gin"
 
 
 @dataclass(frozen=True, slots=True)
