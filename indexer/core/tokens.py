@@ -23,6 +23,7 @@ import logging
 import marshal
 import re
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,7 @@ _GROUP = 8  # lines a part of an answer holds, on average (`_parts`)
 
 
 _RANKS = 100_256  # cl100k_base's mergeable ranks
+_NO_RANK = 1 << 62  # a pair the table has no rank for (never merged)
 _MERGED_KEPT = 1 << 15  # pieces of several tokens `_Lean` keeps merged (emptied when full)
 
 
@@ -149,19 +151,25 @@ class _Lean:
         return total
 
     def _merged_len(self, piece: bytes) -> int:
+        """How many tokens byte-pair merging leaves of `piece`: the adjacent pair of lowest
+        rank merged first, the leftmost of equals (tiktoken's `_byte_pair_merge`); each
+        pair's rank is looked up once and again only beside a merge."""
         ranks = self.ranks
         if piece in ranks:
             return 1
         parts = [piece[i:i + 1] for i in range(len(piece))]
-        while len(parts) > 1:
-            best, at = -1, -1
-            for i in range(len(parts) - 1):
-                rank = ranks.get(parts[i] + parts[i + 1])
-                if rank is not None and (best < 0 or rank < best):
-                    best, at = rank, i
-            if at < 0:
+        pairs = [ranks.get(a + b, _NO_RANK) for a, b in pairwise(parts)]
+        while pairs:
+            best = min(pairs)
+            if best == _NO_RANK:
                 break
+            at = pairs.index(best)
             parts[at:at + 2] = [parts[at] + parts[at + 1]]
+            del pairs[at]
+            if at > 0:
+                pairs[at - 1] = ranks.get(parts[at - 1] + parts[at], _NO_RANK)
+            if at < len(pairs):
+                pairs[at] = ranks.get(parts[at] + parts[at + 1], _NO_RANK)
         return len(parts)
 
 
