@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from indexer.core import on_settle
-from indexer.lexical import PARTS_RE, WORD_RE, identifier_tokens
+from indexer.lexical import NUMBERED_PARTS_RE, PARTS_RE, WORD_RE, identifier_tokens
 from indexer.live import Coverage, LiveIndex
 from indexer.store import ChunkMeta, SearchTables, search_tables
 from tools.budget import fit_answer
@@ -108,8 +108,6 @@ _CODE_LIKE = re.compile(r"_|\.|[a-z][A-Z]|[A-Z]{2,}[a-z]")
 _FILE_NAME = re.compile(r"[\w./-]*\w\.(?:py|pyi|go|js|jsx|ts|tsx|rs|java|kt|rb|php|c|cc|cpp|h"
                         r"|hpp|cs|swift|scala|lua|sh|vue)\b")
 _ALONE_BEFORE, _ALONE_AFTER = r"(?<![\w.:/`-])", r"(?![\w/`(-]|\.\w|::)"  # a word on its own
-# a name's parts (`PARTS_RE`), a number kept with the letters it follows: Int32s -> Int32, s
-_NAME_PART = re.compile(r"(?:[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+)[0-9]*|[0-9]+")
 _GLUED = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]+)[0-9]+")  # a word ending in a number: int32
 _ALONE_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]+(?![A-Za-z0-9])")
 _LOWER_WORD = re.compile(_ALONE_BEFORE + "[a-z][a-z0-9]*" + _ALONE_AFTER)
@@ -480,7 +478,7 @@ def _name_words(qualname: str) -> tuple[str, ...]:
     of two letters or more, no bare numbers, no stop words (`get`, `is`); a number stays
     joined to the word before it (`ValueBinder.Int32s` -> int32), so that "bind to int32"
     tells `Int32` from its siblings `Int8` and `Int64`."""
-    words = (p.lower() for p in _NAME_PART.findall(qualname.rsplit(".", 1)[-1]))
+    words = (p.lower() for p in NUMBERED_PARTS_RE.findall(qualname.rsplit(".", 1)[-1]))
     return tuple(dict.fromkeys(w for w in words if len(w) > 1 and not w.isdigit()
                                and w not in _STOP))
 

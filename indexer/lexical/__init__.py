@@ -11,6 +11,7 @@ from indexer import lazy_attributes
 
 if TYPE_CHECKING:
     from indexer.lexical.bm25 import (
+        NUMBERED_PARTS_RE,
         PARTS_RE,
         WORD_RE,
         LexicalDoc,
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 _WHERE = {
     "LexicalDoc": "indexer.lexical.bm25",
     "LexicalIndex": "indexer.lexical.bm25",
+    "NUMBERED_PARTS_RE": "indexer.lexical.bm25",
     "PARTS_RE": "indexer.lexical.bm25",
     "WORD_RE": "indexer.lexical.bm25",
     "ident_body": "indexer.lexical.bm25",
@@ -33,6 +35,7 @@ _WHERE = {
 }
 
 __all__ = [
+    "NUMBERED_PARTS_RE",
     "PARTS_RE",
     "WORD_RE",
     "LexicalDoc",

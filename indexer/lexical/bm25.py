@@ -45,7 +45,9 @@ log = logging.getLogger(__name__)
 
 WORD_RE = re.compile(r"[A-Za-z0-9_]+")
 _TOKEN = re.compile(r"[a-z0-9]+")  # what a query term may be (the parser sees nothing else)
-PARTS_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_LETTER_PART = r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+"  # HTTPServer -> HTTP, Server
+PARTS_RE = re.compile(_LETTER_PART + r"|[0-9]+")  # an identifier's parts: Int32s -> Int, 32, s
+NUMBERED_PARTS_RE = re.compile(rf"(?:{_LETTER_PART})[0-9]*|[0-9]+")  # Int32s -> Int32, s
 
 FIELD_BOOSTS = {"name": 4.0, "header": 1.5, "path": 2.0, "body": 1.0, "body_words": 0.5}
 _PY_FIELDS = ("name", "header", "path")  # short: tokenized in Python, identifier-aware
