@@ -108,8 +108,7 @@ _CODE_LIKE = re.compile(r"_|\.|[a-z][A-Z]|[A-Z]{2,}[a-z]")
 _FILE_NAME = re.compile(r"[\w./-]*\w\.(?:py|pyi|go|js|jsx|ts|tsx|rs|java|kt|rb|php|c|cc|cpp|h"
                         r"|hpp|cs|swift|scala|lua|sh|vue)\b")
 _ALONE_BEFORE, _ALONE_AFTER = r"(?<![\w.:/`-])", r"(?![\w/`(-]|\.\w|::)"  # a word on its own
-_GLUED = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]+)[0-9]+")  # a word ending in a number: int32
-_ALONE_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]+(?![A-Za-z0-9])")
+_GLUED = re.compile(r"([a-z]+)[0-9]")  # a word's letters before its number: int32 -> int
 _LOWER_WORD = re.compile(_ALONE_BEFORE + "[a-z][a-z0-9]*" + _ALONE_AFTER)
 _CALL = re.compile(r"([A-Za-z_][\w.]*)\(")
 _BACKTICK = re.compile(r"`([^`\n]{1,120})`")
@@ -215,8 +214,8 @@ def plan_query(query: str) -> QueryPlan:
     plain = frozenset(t for t in identifier_tokens(query) if t not in _STOP)
     # "int32" spells int32, not int: its letters alone name `Int` or `GetIntSlice`, which
     # the sentence does not (unless it says the word alone too)
-    glued = {m[1].lower() for m in _GLUED.finditer(query)}
-    plain -= glued - {w.lower() for w in _ALONE_WORD.findall(query)}
+    said = {w.lower() for w in WORD_RE.findall(query)}
+    plain -= {m[1] for w in said if (m := _GLUED.match(w))} - said
     return QueryPlan(lexical=" ".join(terms), terms=tuple(terms), weighted=tuple(weighted),
                      variants=variants, semantic=dense_text(query) if long else query[:2000],
                      identifiers=idents[:MAX_IDENTIFIERS], files=list(dict.fromkeys(files)),
