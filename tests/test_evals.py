@@ -89,6 +89,37 @@ def test_stripping_a_python_docstring_keeps_the_function_valid_and_finds_its_new
     assert lines[load.end - 1].strip() == "return os.environ.get(key)"
     assert (src / "pkg" / "store.py").read_text() == PY_SOURCE  # the original is untouched
 
+PROPERTY_SOURCE = '''class Response:
+    @property
+    def content_md5(self):
+        """The Content-MD5 header, an MD5 digest of the response body."""
+        return self.headers.get("Content-MD5")
+
+    @content_md5.setter
+    def content_md5(self, value):
+        self.headers["Content-MD5"] = value
+
+    @content_md5.deleter
+    def content_md5(self):
+        del self.headers["Content-MD5"]
+'''
+
+
+def test_a_propertys_docstring_has_its_getter_for_gold_not_the_last_definition_of_its_name(
+        tmp_path: Path) -> None:
+    """A property's getter, setter and deleter share a name; the docstring is the getter's,
+    so the gold is the getter (the set once took the last definition of the name)."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "response.py").write_text(PROPERTY_SOURCE)
+    queries = docstrings.build(tmp_path / "src", tmp_path / "copy", 10, seed=0, name="t",
+                               languages=("python",))
+    assert [q.qid for q in queries] == ["t:response.py:Response.content_md5"]
+    lines = (tmp_path / "copy" / "response.py").read_text().splitlines()
+    gold = queries[0].gold[0]
+    assert lines[gold.start - 1].strip() == "@property"
+    assert lines[gold.end - 1].strip() == 'return self.headers.get("Content-MD5")'
+
+
 
 GO_SOURCE = """package gin
 

@@ -36,6 +36,8 @@ class Documented:
     remove: tuple[int, int]  # 1-based inclusive lines to delete
     needs_pass: bool  # the docstring was the whole body (Python)
     indent: str
+    occurrence: int = 0  # which of its file's definitions of `qualname` (a property's
+    # getter, setter and deleter share one): the gold is this one, not the last
 
 
 def first_sentence(doc: str) -> str:
@@ -75,7 +77,10 @@ def python_documented(path: str, source: str) -> list[Documented]:
         return []
     lines = source.splitlines()
     out: list[Documented] = []
+    seen: Counter[str] = Counter()
     for qual, fn in _python_functions(tree):
+        occurrence = seen[qual]
+        seen[qual] += 1
         doc = ast.get_docstring(fn, clean=True)
         first = fn.body[0]
         if not doc or fn.name.startswith("__") or first.lineno <= fn.body[0].lineno - 1:
@@ -87,16 +92,20 @@ def python_documented(path: str, source: str) -> list[Documented]:
         if _words_ok(sentence):
             indent = lines[first.lineno - 1][:first.col_offset]
             out.append(Documented(path, qual, fn.name, sentence, (first.lineno, end),
-                                  len(fn.body) == 1, indent))
+                                  len(fn.body) == 1, indent, occurrence))
     return out
 
 
-def python_gold(path: str, source: str, qualnames: set[str]) -> dict[str, Span]:
-    spans: dict[str, Span] = {}
+def python_gold(path: str, source: str, qualnames: set[str]) -> dict[tuple[str, int], Span]:
+    """The span of each definition named in `qualnames`, by name and occurrence (the first
+    of a name is 0): stripping docstrings keeps the definitions and their order."""
+    spans: dict[tuple[str, int], Span] = {}
+    seen: Counter[str] = Counter()
     for qual, fn in _python_functions(ast.parse(source)):
         if qual in qualnames:
             start = min([fn.lineno, *(d.lineno for d in fn.decorator_list)])
-            spans[qual] = Span(path, start, fn.end_lineno or fn.lineno)
+            spans[qual, seen[qual]] = Span(path, start, fn.end_lineno or fn.lineno)
+        seen[qual] += 1
     return spans
 
 
@@ -126,17 +135,17 @@ def go_documented(path: str, source: str) -> list[Documented]:
     return out
 
 
-def go_gold(path: str, source: str, qualnames: set[str]) -> dict[str, Span]:
+def go_gold(path: str, source: str, qualnames: set[str]) -> dict[tuple[str, int], Span]:
     lines = source.splitlines()
-    spans: dict[str, Span] = {}
+    spans: dict[tuple[str, int], Span] = {}
     for i, line in enumerate(lines):
         m = _GO_FUNC.match(line)
         if not m:
             continue
         qual = f"{m.group('recv')}.{m.group('name')}" if m.group("recv") else m.group("name")
-        if qual in qualnames and qual not in spans:
+        if qual in qualnames and (qual, 0) not in spans:
             end = next((k for k in range(i, len(lines)) if lines[k] == "}"), i)
-            spans[qual] = Span(path, i + 1, end + 1)
+            spans[qual, 0] = Span(path, i + 1, end + 1)
     return spans
 
 
@@ -181,6 +190,10 @@ def build(source_root: Path, dest: Path, n: int, seed: int, name: str,
         (dest / rel).write_text(stripped)
         gold_of = python_gold if rel.endswith(".py") else go_gold
         spans = gold_of(rel, stripped, {d.qualname for d in docs})
-        queries.extend(Query(f"{name}:{rel}:{d.qualname}", d.sentence, [spans[d.qualname]],
-                             {"qualname": d.qualname}) for d in docs if d.qualname in spans)
+        named = Counter(d.qualname for d in docs)
+        queries.extend(Query(f"{name}:{rel}:{d.qualname}"
+                             + (f"#{d.occurrence}" if named[d.qualname] > 1 else ""),
+                             d.sentence, [spans[d.qualname, d.occurrence]],
+                             {"qualname": d.qualname})
+                       for d in docs if (d.qualname, d.occurrence) in spans)
     return sorted(queries, key=lambda q: q.qid)
