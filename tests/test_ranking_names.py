@@ -128,6 +128,86 @@ def test_a_longer_name_spelled_out_counts_more_than_a_class_the_sentence_mention
     assert search._spelled("HTTPAdapter.send", spelled) == 0.0
 
 
+GO_MIDDLEWARE = """package middleware
+
+// RecoverConfig defines the config for Recover middleware.
+type RecoverConfig struct {
+\tSkipper    Skipper
+\tStackSize  int
+\tLogErrors  bool
+}
+
+// Recover returns a middleware which recovers from panics anywhere in the chain.
+func Recover() MiddlewareFunc {
+\tconfig := DefaultRecoverConfig
+\tconfig.StackSize = 4 << 10
+\treturn RecoverWithConfig(config)
+}
+
+// RecoverWithConfig returns a Recovery middleware with config or panics on invalid configuration.
+func RecoverWithConfig(config RecoverConfig) MiddlewareFunc {
+\tmw, err := config.ToMiddleware()
+\tif err != nil {
+\t\tpanic(err)
+\t}
+\treturn mw
+}
+
+func (config RecoverConfig) ToMiddleware() (MiddlewareFunc, error) {
+\tif config.Skipper == nil {
+\t\tconfig.Skipper = DefaultSkipper
+\t}
+\tif config.StackSize == 0 {
+\t\tconfig.StackSize = 4 << 10
+\t}
+\treturn func(next HandlerFunc) HandlerFunc { return next }, nil
+}
+"""
+
+
+def test_a_method_whose_type_and_name_the_sentence_spells_overtakes_its_file_neighbours(
+        tmp_path: Path) -> None:
+    # echo's "converts RecoverConfig to middleware or returns an error for invalid
+    # configuration": `RecoverWithConfig` spelled two words of its name (recover, config),
+    # `ToMiddleware` one (middleware); read with its receiver, three (docs/evals.md,
+    # "Thirty-eighth session")
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "recover.go").write_text(GO_MIDDLEWARE)
+    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
+        index_repository(index)
+        names = ["RecoverWithConfig", "Recover", "RecoverConfig.ToMiddleware"]
+        scores = {name: 1 / (61 + i) for i, name in enumerate(names)}
+        query = ("converts RecoverConfig to middleware or returns an error for invalid "
+                 "configuration")
+        assert _ranked(index, query, scores)[0] == "RecoverConfig.ToMiddleware"
+        # a long text (an issue, a log) says most words of any type somewhere: there the
+        # method's own words count alone, and fusion's order stays
+        long = query + ". " + " ".join(["the handler chain keeps running after a panic"] * 5)
+        assert search.plan_query(long).long
+        assert _ranked(index, long, scores)[0] == "RecoverWithConfig"
+
+
+def test_a_class_the_sentence_names_adds_to_its_methods_names_and_never_takes_away() -> None:
+    spelled = search.plan_query("Add a new header to the set.").spelled
+    add = search._spelled("HeaderSet.add", spelled, owners=True)
+    assert add > search._spelled("add", spelled, owners=True) > 0.0
+    assert search._spelled("HeaderSet.remove", spelled, owners=True) < add
+    assert search._spelled("HeaderSet.add", spelled) == search._spelled("add", spelled)
+    # a class the sentence does not name leaves its method's own words as they count alone
+    spelled = search.plan_query("Builds a Response object from a urllib3 response.").spelled
+    assert (search._spelled("HTTPAdapter.build_response", spelled, owners=True)
+            == search._spelled("build_response", spelled))
+    # nor does the repository's own name, nor a nested function's enclosing function
+    spelled = search.plan_query("Runs the Flask application on a local server.").spelled
+    assert search._spelled("Flask.run", spelled, owners=True) > search._spelled("run", spelled)
+    assert (search._spelled("Flask.run", spelled, owners=True, project="flask")
+            == search._spelled("run", spelled))
+    spelled = search.plan_query("Writes the help record options.").spelled
+    assert (search._spelled("Option.get_help_record._write_opts", spelled, owners=True)
+            == search._spelled("_write_opts", spelled))
+
+
 def test_a_boosted_chunk_takes_the_score_of_its_new_place_so_scores_still_descend(
         index: RepoIndex) -> None:
     scores = {name: 1 / (61 + i) for i, name in enumerate(NEIGHBOURS)}

@@ -486,26 +486,44 @@ on_settle(_path_words.cache_clear)  # up to 64k entries each: a settled server f
 on_settle(_name_words.cache_clear)
 
 
-def _spelled(qualname: str, spelled: frozenset[str]) -> float:
+def _spelled(qualname: str, spelled: frozenset[str], owners: bool = False,
+             project: str | None = None) -> float:
     """How much of a definition's name the query spells out: the share of its name words
     the query contains, times how many (up to 3): `build_response` for "Builds a response"
-    (2) counts more than the class `Response` (1) the sentence mentions."""
+    (2) counts more than the class `Response` (1) the sentence mentions. A method's name is
+    read with its class's or receiver's too where that spells more ("converts RecoverConfig
+    to middleware": `RecoverConfig.ToMiddleware` 3 against `RecoverWithConfig` 2; "Add a new
+    header to the set": `HeaderSet.add`), never less (a sentence rarely names the class),
+    with `owners`: for a query of a sentence or two, not for a long text (an issue, a log),
+    which says most words of any class somewhere.
+    Only a two-part name is read so (a nested function's owner is the function around it,
+    not a class), and the repository's own name (`project`) is no owner's word: "Flask" in
+    a question about flask says nothing of which of `Flask`'s methods it is about."""
     words = _name_words(qualname)
     n = sum(w in spelled for w in words)
-    return n / len(words) * min(n, NAME_WORDS) if n else 0.0
+    own = n / len(words) * min(n, NAME_WORDS) if n else 0.0
+    owner, dot, _ = qualname.rpartition(".")
+    owned = tuple(w for w in _name_words(owner) if w != project) if dot else ()
+    if not owners or not owned or "." in owner:
+        return own
+    full = tuple(dict.fromkeys((*owned, *words)))
+    m = sum(w in spelled for w in full)
+    return max(own, m / len(full) * min(m, NAME_WORDS) if m else 0.0)
 
 
-def _name_cover(tables: SearchTables, chunk: ChunkMeta, spelled: frozenset[str]) -> float:
+def _name_cover(tables: SearchTables, chunk: ChunkMeta, spelled: frozenset[str],
+                owners: bool, project: str | None) -> float:
     """How much of the chunk's defined name the query spells out (`_spelled`, words or
     their inflections); for a block of merged definitions, its best member's. A definition the
     query describes by name should rank above a neighbour whose comment repeats the
     query's other words (docs/evals.md: "Name words")."""
     fid, start, end, symbol, kind = chunk
     if symbol:
-        return _spelled(symbol, spelled)
+        return _spelled(symbol, spelled, owners, project)
     if kind != "block":
         return 0.0
-    return max((_spelled(qual, spelled) for qual, _, lo, hi in tables.members.get(fid, ())
+    return max((_spelled(qual, spelled, owners, project)
+                for qual, _, lo, hi in tables.members.get(fid, ())
                 if lo >= start and hi <= end), default=0.0)
 
 
@@ -520,9 +538,11 @@ class _Ranked:
 
 def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
           language: str | None, path: str | None,
-          copies: Mapping[str, str] | None = None, names: bool = True) -> list[_Ranked]:
+          copies: Mapping[str, str] | None = None, names: bool = True,
+          project: str | None = None) -> list[_Ranked]:
     """Fused candidates with the priors applied, best first; `names`: the name-words boost
-    (chunk answers; files are ranked by all their chunks, `tools.files`, without it)."""
+    (chunk answers; files are ranked by all their chunks, `tools.files`, without it);
+    `project`: the repository's own name, no owner's word in that boost (`_spelled`)."""
     out: list[_Ranked] = []
     spelled = plan.spelled if names else frozenset()
     data_prior = DATA_KIND_PRIOR if names and not (plan.name_lookup or plan.traced) else 1.0
@@ -542,7 +562,8 @@ def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
             score *= VENDORED_PRIOR
         if lang is None:
             score *= PROSE_PRIOR
-        boost = 1.0 if lang is None else 1.0 + NAME_BOOST * _name_cover(tables, chunk, spelled)
+        boost = 1.0 if lang is None else 1.0 + NAME_BOOST * _name_cover(
+            tables, chunk, spelled, not plan.long, project)
         if kind in _DATA_KINDS:
             boost *= data_prior
         out.append(_Ranked(cand.chunk_id, score, row, cand.matched_by, boost))
@@ -699,7 +720,8 @@ def search_code(
         weights["static"] = weights["semantic"]
     fused = _fuse(ranked, weights)
     copies = vendored(ctx.index.store)
-    ordered = _rank(tables, fused, plan, language, path, copies, granularity == "chunk")
+    ordered = _rank(tables, fused, plan, language, path, copies, granularity == "chunk",
+                    project_token(ctx.name))
     if granularity == "file":
         files = _rank_files(ordered)
         if not (language or path):  # a neighbour could be outside the filters
@@ -713,7 +735,8 @@ def search_code(
     narrowed = narrow_blocks(tables.members, [
         BlockHit(r.cid, tables.chunks[r.cid][0], r.meta[2], r.meta[3]) for r in best
         if r.meta[5] == "block" and r.meta[6] is not None], texts, plan.terms, _named(plan),
-        lambda qualname: _spelled(qualname, plan.spelled))
+        lambda qualname: _spelled(qualname, plan.spelled, not plan.long,
+                                  project_token(ctx.name)))
     hits = [_hit(r, texts.get(r.cid, ""), narrowed.get(r.cid), same.get(r.cid, []))
             for r in best]
     return _render(ctx, hits, mode, max_tokens, started)
