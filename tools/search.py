@@ -502,13 +502,27 @@ def _spelled(qualname: str, spelled: frozenset[str], owners: bool = False,
     words = _name_words(qualname)
     n = sum(w in spelled for w in words)
     own = n / len(words) * min(n, NAME_WORDS) if n else 0.0
-    owner, dot, _ = qualname.rpartition(".")
-    owned = tuple(w for w in _name_words(owner) if w != project) if dot else ()
-    if not owners or not owned or "." in owner:
+    owned = _owner_words(qualname, project) if owners else ()
+    if not owned:
         return own
-    full = tuple(dict.fromkeys((*owned, *words)))
-    m = sum(w in spelled for w in full)
-    return max(own, m / len(full) * min(m, NAME_WORDS) if m else 0.0)
+    m = n + sum(w in spelled for w in owned)
+    whole = len(words) + len(owned)
+    return max(own, m / whole * min(m, NAME_WORDS)) if m > n else own
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _owner_words(qualname: str, project: str | None) -> tuple[str, ...]:
+    """The words a two-part name's owner adds to its own (`RecoverConfig.ToMiddleware` ->
+    recover, config), less the repository's own name; () for a name of one part or of
+    three or more (a nested function's owner is the function around it)."""
+    owner, dot, _ = qualname.rpartition(".")
+    if not dot or "." in owner:
+        return ()
+    words = _name_words(qualname)
+    return tuple(w for w in _name_words(owner) if w != project and w not in words)
+
+
+on_settle(_owner_words.cache_clear)
 
 
 def _name_cover(tables: SearchTables, chunk: ChunkMeta, spelled: frozenset[str],
