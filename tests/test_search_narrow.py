@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from indexer.build.pipeline import index_repository
 from indexer.disk.repo import IndexPaths, RepoIndex
-from indexer.live import LiveIndex
+from indexer.live import LiveIndex, LiveOptions
 from indexer.store.lookup import search_tables
 from tests.mcp_helpers import live_over
 from tools.search import search_code
@@ -198,3 +198,61 @@ def test_members_that_tie_tie_in_every_process_whatever_its_hash_seed() -> None:
                              env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(root)})
         answers.add(out.stdout.strip())
     assert answers == {"None"}
+
+
+# -- where the words decide nothing: the static tier's closeness --------------------------
+
+STACK = '''import threading
+
+_local = threading.local()
+
+
+def push_context(ctx):
+    _local.__dict__.setdefault("stack", []).append(ctx)
+
+
+def pop_context():
+    _local.stack.pop()
+'''
+
+
+def test_where_the_words_tie_the_member_closest_in_the_static_tier_wins_in_hybrid_search(
+        tmp_path: Path) -> None:
+    # click's globals.py: "Removes the top level from the stack." shares "stack" with both
+    # functions, which the chunker merges with the imports into one block; only the
+    # meaning tells `pop_context` (docs/evals.md, "Thirty-eighth session")
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "globals.py").write_text(STACK)
+    with LiveIndex.open(root, tmp_path / "idx", LiveOptions(static=True)) as live:
+        assert live.attach_static()
+        index_repository(live.index)
+        query = "Removes the top level from the stack."
+        hit = search_code(live, query, mode="hybrid").results[0]
+        assert (hit.symbol, hit.start_line, hit.end_line) == ("pop_context", 10, 11)
+        # lexical search reads words only: the block stays whole
+        hit = search_code(live, query, mode="lexical").results[0]
+        assert hit.kind == "block" and (hit.start_line, hit.end_line) == (1, 11)
+
+
+def test_closeness_decides_only_among_the_members_the_words_leave_and_a_tie_stays_whole(
+        ctx: LiveIndex) -> None:
+    (cid, fid, start, end) = _blocks(ctx)[0]
+    hit = BlockHit(cid, fid, start, end)
+    members = search_tables(ctx.index.store).members
+    text = "\n".join(GETTERS.split("\n")[start - 1:end])
+    asked: list[list[str]] = []
+
+    def close_to_has(texts: Sequence[str]) -> list[float]:
+        asked.append(list(texts))
+        return [1.0 if "Has" in t else 0.0 for t in texts]
+
+    # no member holds a query word: every member is a candidate, the closest wins
+    got = narrow_blocks(members, [hit], {cid: text}, ["checks"], similar=close_to_has)
+    assert got[cid].symbol == "S.Has" and len(asked[-1]) == 6  # the type S and its methods
+    # the words single one out: closeness is not asked
+    got = narrow_blocks(members, [hit], {cid: text}, ["duration"], similar=close_to_has)
+    assert got[cid].symbol == "S.Dur" and len(asked) == 1
+    # a tie of closeness leaves the block whole
+    assert narrow_blocks(members, [hit], {cid: text}, ["checks"],
+                         similar=lambda texts: [0.5] * len(texts)) == {}

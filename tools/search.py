@@ -49,6 +49,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from indexer.core import on_settle
 from indexer.lexical import NUMBERED_PARTS_RE, PARTS_RE, WORD_RE, identifier_tokens
 from indexer.live import Coverage, LiveIndex
@@ -61,7 +63,7 @@ from tools.freshness import freshness as answer_freshness
 from tools.models import Omitted, SearchHit, SearchResult, TierCoverage
 from tools.query_analysis import PROSE_WEIGHT, dense_text, frames, names_file, weighted_terms
 from tools.ranking_weights import ActiveWeights, active_weights
-from tools.search_narrow import BlockHit, Narrowed, narrow_blocks
+from tools.search_narrow import BlockHit, Narrowed, Similar, narrow_blocks
 from tools.search_select import select
 from tools.source import check_glob, in_scope
 from tools.ties import Hits, Location, by_location, complete_ties
@@ -750,10 +752,30 @@ def search_code(
         BlockHit(r.cid, tables.chunks[r.cid][0], r.meta[2], r.meta[3]) for r in best
         if r.meta[5] == "block" and r.meta[6] is not None], texts, plan.terms, _named(plan),
         lambda qualname: _spelled(qualname, plan.spelled, not plan.long,
-                                  project_token(ctx.name)))
+                                  project_token(ctx.name)),
+        _static_closeness(ctx, plan) if mode != "lexical" else None)
     hits = [_hit(r, texts.get(r.cid, ""), narrowed.get(r.cid), same.get(r.cid, []))
             for r in best]
     return _render(ctx, hits, mode, max_tokens, started)
+
+
+def _static_closeness(ctx: LiveIndex, plan: QueryPlan) -> Similar | None:
+    """How close texts are to the query in the static tier's space (narrowing a block where
+    the query's words decide nothing; `tools.search_narrow`), None without the static tier.
+    The query is embedded once, when first asked; its text is the dense side's."""
+    static = ctx.static
+    if static is None:
+        return None
+    embedder = static.embedder
+    query: list[np.ndarray] = []
+
+    def closeness(texts: Sequence[str]) -> Sequence[float]:
+        if not query:
+            query.append(np.asarray(embedder.embed_query(project_dense(plan, ctx.name))))
+        sims: list[float] = (np.asarray(embedder.embed_documents(list(texts)))
+                             @ query[0]).tolist()
+        return sims
+    return closeness
 
 
 def _file_prior(tables: SearchTables, copies: Mapping[str, str], path: str) -> float:

@@ -9,8 +9,12 @@ of the comment or blank lines just above it; each query word weighs log(1 + m / 
 the block's members and n those containing the word, so words every member shares decide
 nothing; a member whose name the query names as an identifier wins outright. Of members
 that tie, the one whose name the query spells out more (`named_by`: `GreaterThan` for "is
-greater than another", `GreaterThanOrEqualTo` for "is greater than or equal to") wins. The
-block stays whole when no member contains a query word or two still tie. A block with a single
+greater than another", `GreaterThanOrEqualTo` for "is greater than or equal to") wins.
+Where the words decide nothing (no member contains a query word, or two still tie), the
+member whose text is closest to the query by `similar` (the static tier: a sentence in other
+words than the code's, "Removes the top level from the stack" for `pop_context` beside
+`push_context`) wins among those the words left; the block stays whole when there is no
+such measure or it ties too. A block with a single
 definition (a file's package clause and imports merged with its one small function)
 narrows to it when it contains a query word.
 """
@@ -50,15 +54,20 @@ def _unnamed(_qualname: str) -> float:
     return 0.0
 
 
+Similar = Callable[[Sequence[str]], Sequence[float]]  # texts -> closeness to the query
+
+
 def narrow_blocks(definitions: Mapping[int, Sequence[MemberRow]], blocks: Sequence[BlockHit],
                   texts: dict[int, str], terms: Sequence[str],
                   names: Sequence[str] = (),
-                  named_by: Callable[[str], float] = _unnamed) -> dict[int, Narrowed]:
+                  named_by: Callable[[str], float] = _unnamed,
+                  similar: Similar | None = None) -> dict[int, Narrowed]:
     """chunk_id -> the member each block hit narrows to (blocks that stay whole are absent).
     `definitions`: file_id -> (qualname, kind, start_line, end_line) ordered by start line,
     then widest first (`SearchTables.members`); `terms` are the query's lexical tokens,
     `names` identifiers it names; `named_by(qualname)`: how much of a member's name the
-    query spells out, which breaks a tie of the members' word scores."""
+    query spells out, which breaks a tie of the members' word scores; `similar(texts)`: how
+    close each text is to the query, which decides among the members the words leave."""
     if not blocks or not (terms or names):
         return {}
     named = {n.rsplit(".", 1)[-1].lower() for n in names}
@@ -68,7 +77,7 @@ def narrow_blocks(definitions: Mapping[int, Sequence[MemberRow]], blocks: Sequen
         if text is None:
             continue
         found = _narrow(block, text, definitions.get(block.file_id, ()), terms, named,
-                        named_by)
+                        named_by, similar)
         if found is not None:
             out[block.chunk_id] = found
     return out
@@ -89,7 +98,8 @@ def _members(block: BlockHit, symbols: Sequence[MemberRow]
 
 def _narrow(block: BlockHit, text: str, symbols: Sequence[MemberRow],
             terms: Sequence[str], named: set[str],
-            named_by: Callable[[str], float] = _unnamed) -> Narrowed | None:
+            named_by: Callable[[str], float] = _unnamed,
+            similar: Similar | None = None) -> Narrowed | None:
     lines = text.split("\n")
     if text.endswith("\n"):
         lines.pop()
@@ -117,6 +127,10 @@ def _narrow(block: BlockHit, text: str, symbols: Sequence[MemberRow],
     # fsum: a member's score must not depend on the order its words are met (a set's, which
     # changes with the process's hash seed): members that tie must tie in every process
     scores = [math.fsum(weight[t] for t in wanted & w if t in weight) for w in words]
+    def text_of(i: int) -> str:
+        lo, hi = regions[i]
+        return "\n".join(lines[lo - block.start_line:hi - block.start_line + 1])
+
     by_name = [i for i, m in enumerate(members) if m[0].rsplit(".", 1)[-1].lower() in named]
     if len(by_name) == 1:  # the query names one member: it wins
         best = by_name[0]
@@ -125,11 +139,27 @@ def _narrow(block: BlockHit, text: str, symbols: Sequence[MemberRow],
         ranked = sorted(range(len(keys)), key=lambda i: (-keys[i][0], -keys[i][1]))
         best = ranked[0]
         if scores[best] <= 0 or keys[best] == keys[ranked[1]]:
-            return None
-    qual, kind, _, end = members[best]
+            left = ranked if scores[best] <= 0 else [i for i in ranked if keys[i] == keys[best]]
+            found = _closest(left, text_of, similar)
+            if found is None:
+                return None
+            best = found
+    qual, kind, _, _ = members[best]
     lo, hi = regions[best]
-    return Narrowed(lo, hi, qual, kind,
-                    "\n".join(lines[lo - block.start_line:hi - block.start_line + 1]))
+    return Narrowed(lo, hi, qual, kind, text_of(best))
+
+
+def _closest(candidates: list[int], text_of: Callable[[int], str],
+             similar: Similar | None) -> int | None:
+    """The candidate whose text `similar` finds closest to the query; None without a
+    measure, or when the closest two tie."""
+    if similar is None or len(candidates) < 2:
+        return None
+    sims = list(similar([text_of(i) for i in candidates]))
+    order = sorted(range(len(candidates)), key=lambda j: -sims[j])
+    if not sims[order[0]] > sims[order[1]]:
+        return None
+    return candidates[order[0]]
 
 
 def _sole(block: BlockHit, lines: list[str], member: MemberRow,
