@@ -49,8 +49,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from indexer.core import on_settle
 from indexer.lexical import NUMBERED_PARTS_RE, PARTS_RE, WORD_RE, identifier_tokens
 from indexer.live import Coverage, LiveIndex
@@ -766,6 +764,8 @@ def _static_closeness(ctx: LiveIndex, plan: QueryPlan) -> Similar | None:
     static = ctx.static
     if static is None:
         return None
+    import numpy as np  # the static tier has it loaded; a lexical CLI search never does
+
     embedder = static.embedder
     query: list[np.ndarray] = []
 
