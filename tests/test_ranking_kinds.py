@@ -81,3 +81,58 @@ def test_the_function_a_sentence_describes_overtakes_the_types_of_its_file(
 def test_a_name_lookup_keeps_the_type_it_names_first(index: RepoIndex) -> None:
     got = _ranked(index, "ContainerListOptions", FUSED)
     assert got[0] == ("ContainerListOptions", "struct")
+
+
+# A class head large enough to be a chunk of its own, its docstring repeating the query.
+CLASS_SOURCE = '''class CookieJar:
+    """A jar of cookies: it returns a copy of the cookies it holds, finds a cookie by its
+    name, domain and path, and tells which domains and paths its cookies belong to.
+
+    The jar keeps its cookies in a dict keyed by domain, then path, then name, so that a
+    request can be given exactly the cookies of its domain and path.
+    """
+
+    policy = None
+    domains_seen = ()
+    max_cookies = 300
+
+    def copy(self):
+        new = CookieJar()
+        new.set_policy(self.get_policy())
+        new.update(self)
+        for domain in self.domains_seen:
+            new.domains_seen += (domain,)
+        return new
+''' + "".join(f'''
+    def check_{n}(self, request, response):
+        for cookie in self.make_cookies(response, request):
+            if cookie.name.startswith("{n}") and not self.policy.return_ok(cookie, request):
+                self.clear(cookie.domain, cookie.path, cookie.name)
+        return len(self.domains_seen) < self.max_cookies
+''' for n in ("session", "csrf", "locale", "theme", "tracking"))
+
+
+@pytest.fixture
+def classes(tmp_path: Path) -> Iterator[RepoIndex]:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "cookies.py").write_text(CLASS_SOURCE)
+    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
+        index_repository(index)
+        yield index
+
+
+def test_the_method_a_sentence_describes_overtakes_its_class_head(classes: RepoIndex) -> None:
+    # requests' "Return a copy of this RequestsCookieJar.": the class's docstring repeats it,
+    # so fusion puts the head first (docs/evals.md, "Thirty-eighth session")
+    fused = {"CookieJar": 1 / 61, "CookieJar.copy": 1 / 75}
+    got = _ranked(classes, "Return a copy of the cookies this jar holds.", fused)
+    assert got[0] == ("CookieJar.copy", "method") and got[1] == ("CookieJar", "class")
+
+
+def test_a_long_text_keeps_the_class_head_where_fusion_put_it(classes: RepoIndex) -> None:
+    # an issue often asks to change the head itself (its fields, its docstring)
+    text = ("The jar should keep at most max_cookies cookies per domain. " * 6).strip()
+    assert search.plan_query(text).long
+    fused = {"CookieJar": 1 / 61, "CookieJar.copy": 1 / 75}
+    assert _ranked(classes, text, fused)[0] == ("CookieJar", "class")

@@ -98,6 +98,11 @@ NAME_WORDS = 3
 # NAME_BOOST: chosen on moby-client, see docs/evals.md ("Kinds within a file")
 DATA_KIND_PRIOR = 0.5
 _DATA_KINDS = frozenset({"struct", "type", "interface", "enum", "constant", "variable", "field"})
+# a class's head (its signature, docstring and fields) takes the same prior against its file's
+# functions for a query of a sentence or two; a long text (an issue) often asks to change the
+# head itself: chosen on the Python docstring sets and the tuning get_context tasks, see
+# docs/evals.md ("Thirty-eighth session")
+_HEAD_KINDS = frozenset({"class"})
 PROJECT_WEIGHT = 0.1  # a BM25 term that is the repository's own name, written as prose
 LONG_QUERY_WORDS = 40
 MAX_QUERY_TOKENS = 48
@@ -560,6 +565,7 @@ def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
     out: list[_Ranked] = []
     spelled = plan.spelled if names else frozenset()
     data_prior = DATA_KIND_PRIOR if names and not (plan.name_lookup or plan.traced) else 1.0
+    head_prior = 1.0 if plan.long else data_prior
     for cand in fused.values():
         chunk = tables.chunks.get(cand.chunk_id)
         if chunk is None:
@@ -580,6 +586,8 @@ def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
             tables, chunk, spelled, not plan.long, project)
         if kind in _DATA_KINDS:
             boost *= data_prior
+        elif kind in _HEAD_KINDS:
+            boost *= head_prior
         out.append(_Ranked(cand.chunk_id, score, row, cand.matched_by, boost))
     out.sort(key=_order)
     files = list(dict.fromkeys(r.meta[1] for r in out))
