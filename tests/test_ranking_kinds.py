@@ -136,3 +136,13 @@ def test_a_long_text_keeps_the_class_head_where_fusion_put_it(classes: RepoIndex
     assert search.plan_query(text).long
     fused = {"CookieJar": 1 / 61, "CookieJar.copy": 1 / 75}
     assert _ranked(classes, text, fused)[0] == ("CookieJar", "class")
+
+
+def test_a_sentence_that_names_a_class_whole_keeps_its_head_where_fusion_put_it(
+        classes: RepoIndex) -> None:
+    # "the general ledger books postings" is about `GeneralLedger` itself (and
+    # tests/test_context.py's window of a long class); one common word ("the config" for
+    # `Config`) is not enough to say so
+    fused = {"CookieJar": 1 / 61, "CookieJar.copy": 1 / 75}
+    got = _ranked(classes, "The cookie jar holds the cookies of a request.", fused)
+    assert got[0] == ("CookieJar", "class")

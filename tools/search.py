@@ -515,6 +515,14 @@ def _spelled(qualname: str, spelled: frozenset[str], owners: bool = False,
     return max(own, m / whole * min(m, NAME_WORDS)) if m > n else own
 
 
+def _names_all(qualname: str | None, spelled: frozenset[str]) -> bool:
+    """Whether the query spells every word of a definition's own name of two words or more
+    ("the general ledger" for `GeneralLedger`): a class it names whole may be what it asks
+    about; one word ("the config" for `Config`) is too common to say so."""
+    words = _name_words(qualname) if qualname else ()
+    return len(words) >= 2 and all(w in spelled for w in words)
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def _owner_words(qualname: str, project: str | None) -> tuple[str, ...]:
     """The words a two-part name's owner adds to its own (`RecoverConfig.ToMiddleware` ->
@@ -586,7 +594,7 @@ def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
             tables, chunk, spelled, not plan.long, project)
         if kind in _DATA_KINDS:
             boost *= data_prior
-        elif kind in _HEAD_KINDS:
+        elif kind in _HEAD_KINDS and not _names_all(symbol, spelled):
             boost *= head_prior
         out.append(_Ranked(cand.chunk_id, score, row, cand.matched_by, boost))
     out.sort(key=_order)
