@@ -256,3 +256,24 @@ def test_closeness_decides_only_among_the_members_the_words_leave_and_a_tie_stay
     # a tie of closeness leaves the block whole
     assert narrow_blocks(members, [hit], {cid: text}, ["checks"],
                          similar=lambda texts: [0.5] * len(texts)) == {}
+
+
+def test_a_settled_server_forgets_the_word_vectors_that_narrowing_by_closeness_cached(
+        tmp_path: Path) -> None:
+    """Narrowing embeds the members' code in the static tier, whose embedder caches each
+    word's vector (up to 64 MB, released after writes only): a server that answered calls
+    and no edits kept them (moby: +3 MB after 200 calls); settling now gives them back."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "globals.py").write_text(STACK)
+    with LiveIndex.open(root, tmp_path / "idx", LiveOptions(static=True)) as live:
+        assert live.attach_static() and live.static is not None
+        index_repository(live.index)
+        live.static.release_caches()
+        query = "Removes the top level from the stack."
+        assert search_code(live, query, mode="hybrid").results[0].symbol == "pop_context"
+        words = live.static.embedder._words  # type: ignore[attr-defined]
+        assert words._size > 0
+        live.settle()
+        assert live.static.embedder._words._size == 0  # type: ignore[attr-defined]
+        assert search_code(live, query, mode="hybrid").results[0].symbol == "pop_context"

@@ -157,9 +157,10 @@ class StaticTier:
     def release_idle(self) -> bool:
         """What a settled server gives back: the saved vectors' pages the scans read
         (`FlatVectors.release_pages`; the return value), what the embedder built to match
-        words (its vocabulary's word pieces), built again when words need it, and the
-        pages of its mapped table that words read."""
-        for name in ("release_vocab", "release_pages"):
+        words (its vocabulary's word pieces and the word vectors it cached: the queries' and
+        the block members' that search narrows by closeness), built again when words need
+        it, and the pages of its mapped table that words read."""
+        for name in ("release_words", "release_vocab", "release_pages"):
             release = getattr(self.embedder, name, None)
             if release is not None:
                 release()
