@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.build.pipeline import index_repository
-from indexer.disk.repo import IndexPaths, RepoIndex
+from indexer.disk.repo import RepoIndex
 from indexer.store import search_tables
+from tests.mcp_helpers import live_over
 from tools import search
 
 # Each definition is large enough to be a chunk of its own (none merges into a block).
@@ -47,12 +47,8 @@ func (c *Client) ContainerList(ctx context.Context, opts ContainerListOptions) (
 
 @pytest.fixture
 def index(tmp_path: Path) -> Iterator[RepoIndex]:
-    root = tmp_path / "repo"
-    root.mkdir()
-    (root / "container_list.go").write_text(SOURCE)
-    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
-        index_repository(index)
-        yield index
+    with live_over(tmp_path, {"container_list.go": SOURCE}) as live:
+        yield live.index
 
 
 def _ranked(index: RepoIndex, query: str, scores: dict[str, float]) -> list[tuple[str, str]]:
@@ -114,12 +110,8 @@ CLASS_SOURCE = '''class CookieJar:
 
 @pytest.fixture
 def classes(tmp_path: Path) -> Iterator[RepoIndex]:
-    root = tmp_path / "repo"
-    root.mkdir()
-    (root / "cookies.py").write_text(CLASS_SOURCE)
-    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
-        index_repository(index)
-        yield index
+    with live_over(tmp_path, {"cookies.py": CLASS_SOURCE}) as live:
+        yield live.index
 
 
 def test_the_method_a_sentence_describes_overtakes_its_class_head(classes: RepoIndex) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.build.pipeline import index_repository
-from indexer.disk.repo import IndexPaths, RepoIndex
+from indexer.disk.repo import RepoIndex
 from indexer.store import search_tables
+from tests.mcp_helpers import live_over
 from tools import search
 
 NEIGHBOURS = ("defer_all", "run_pending", "on_first_run")
@@ -29,15 +29,16 @@ def prepare_hooks(request, hooks):
 
 @pytest.fixture
 def index(tmp_path: Path) -> Iterator[RepoIndex]:
-    root = tmp_path / "repo"
-    root.mkdir()
-    (root / "hooks.py").write_text(SOURCE)
-    (root / "later.py").write_text(
-        'def run_later(request, hooks):\n    """Prepares the given hooks later."""\n'
-        "    request.later = hooks\n")
-    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
-        index_repository(index)
-        yield index
+    later = ('def run_later(request, hooks):\n    """Prepares the given hooks later."""\n'
+             "    request.later = hooks\n")
+    with live_over(tmp_path, {"hooks.py": SOURCE, "later.py": later}) as live:
+        yield live.index
+
+
+def _first(tmp_path: Path, files: dict[str, str], query: str, names: list[str]) -> str:
+    """The symbol search ranks first among `names` of `files`, fused in that order."""
+    with live_over(tmp_path, files) as live:
+        return _ranked(live.index, query, {name: 1 / (61 + i) for i, name in enumerate(names)})[0]
 
 
 def _ranked(index: RepoIndex, query: str, scores: dict[str, float]) -> list[str]:
@@ -108,16 +109,10 @@ def test_siblings_whose_names_differ_by_a_number_rank_the_one_the_sentence_names
     # gin's GetInt8Slice / GetInt16Slice, echo's Int32 / Int64: their name words were all
     # (int, slice), so the one asked for ranked where fusion put it (docs/evals.md,
     # "Thirty-seventh session")
-    root = tmp_path / "repo"
-    root.mkdir()
-    (root / "context.go").write_text(GO_SIBLINGS)
-    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
-        index_repository(index)
-        names = ["Context.GetIntSlice", "Context.GetInt8Slice", "Context.GetInt32Slice",
-                 "Context.GetInt16Slice"]
-        scores = {name: 1 / (61 + i) for i, name in enumerate(names)}
-        query = "returns the value associated with the key as a slice of int16 integers"
-        assert _ranked(index, query, scores)[0] == "Context.GetInt16Slice"
+    names = ["Context.GetIntSlice", "Context.GetInt8Slice", "Context.GetInt32Slice",
+             "Context.GetInt16Slice"]
+    query = "returns the value associated with the key as a slice of int16 integers"
+    assert _first(tmp_path, {"context.go": GO_SIBLINGS}, query, names) == "Context.GetInt16Slice"
 
 
 def test_a_longer_name_spelled_out_counts_more_than_a_class_the_sentence_mentions() -> None:
@@ -171,21 +166,15 @@ def test_a_method_whose_type_and_name_the_sentence_spells_overtakes_its_file_nei
     # configuration": `RecoverWithConfig` spelled two words of its name (recover, config),
     # `ToMiddleware` one (middleware); read with its receiver, three (docs/evals.md,
     # "Thirty-eighth session")
-    root = tmp_path / "repo"
-    root.mkdir()
-    (root / "recover.go").write_text(GO_MIDDLEWARE)
-    with RepoIndex(IndexPaths.for_repo(root, tmp_path / "index")) as index:
-        index_repository(index)
-        names = ["RecoverWithConfig", "Recover", "RecoverConfig.ToMiddleware"]
-        scores = {name: 1 / (61 + i) for i, name in enumerate(names)}
-        query = ("converts RecoverConfig to middleware or returns an error for invalid "
-                 "configuration")
-        assert _ranked(index, query, scores)[0] == "RecoverConfig.ToMiddleware"
-        # a long text (an issue, a log) says most words of any type somewhere: there the
-        # method's own words count alone, and fusion's order stays
-        long = query + ". " + " ".join(["the handler chain keeps running after a panic"] * 5)
-        assert search.plan_query(long).long
-        assert _ranked(index, long, scores)[0] == "RecoverWithConfig"
+    files = {"recover.go": GO_MIDDLEWARE}
+    names = ["RecoverWithConfig", "Recover", "RecoverConfig.ToMiddleware"]
+    query = "converts RecoverConfig to middleware or returns an error for invalid configuration"
+    assert _first(tmp_path / "short", files, query, names) == "RecoverConfig.ToMiddleware"
+    # a long text (an issue, a log) says most words of any type somewhere: there the
+    # method's own words count alone, and fusion's order stays
+    long = query + ". " + " ".join(["the handler chain keeps running after a panic"] * 5)
+    assert search.plan_query(long).long
+    assert _first(tmp_path / "long", files, long, names) == "RecoverWithConfig"
 
 
 def test_a_class_the_sentence_names_adds_to_its_methods_names_and_never_takes_away() -> None:
