@@ -750,8 +750,9 @@ def search_code(
         weights["static"] = weights["semantic"]
     fused = _fuse(ranked, weights)
     copies = vendored(ctx.index.store)
+    project = project_token(ctx.name)
     ordered = _rank(tables, fused, plan, language, path, copies, granularity == "chunk",
-                    project_token(ctx.name))
+                    project)
     if granularity == "file":
         files = _rank_files(ordered)
         if not (language or path):  # a neighbour could be outside the filters
@@ -765,8 +766,7 @@ def search_code(
     narrowed = narrow_blocks(tables.members, [
         BlockHit(r.cid, tables.chunks[r.cid][0], r.meta[2], r.meta[3]) for r in best
         if r.meta[5] == "block" and r.meta[6] is not None], texts, plan.terms, _named(plan),
-        lambda qualname: _spelled(qualname, plan.spelled, not plan.long,
-                                  project_token(ctx.name)),
+        lambda qualname: _spelled(qualname, plan.spelled, not plan.long, project),
         _static_closeness(ctx, plan) if mode != "lexical" else None)
     hits = [_hit(r, texts.get(r.cid, ""), narrowed.get(r.cid), same.get(r.cid, []))
             for r in best]

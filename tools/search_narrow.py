@@ -127,6 +127,7 @@ def _narrow(block: BlockHit, text: str, symbols: Sequence[MemberRow],
     # fsum: a member's score must not depend on the order its words are met (a set's, which
     # changes with the process's hash seed): members that tie must tie in every process
     scores = [math.fsum(weight[t] for t in wanted & w if t in weight) for w in words]
+
     def text_of(i: int) -> str:
         lo, hi = regions[i]
         return "\n".join(lines[lo - block.start_line:hi - block.start_line + 1])
