@@ -541,7 +541,8 @@ on_settle(_owner_words.cache_clear)
 def _name_cover(tables: SearchTables, chunk: ChunkMeta, spelled: frozenset[str],
                 owners: bool, project: str | None) -> float:
     """How much of the chunk's defined name the query spells out (`_spelled`, words or
-    their inflections); for a block of merged definitions, its best member's. A definition the
+    their inflections, with its owner's words when `owners`, less `project`); for a block of
+    merged definitions, its best member's. A definition the
     query describes by name should rank above a neighbour whose comment repeats the
     query's other words (docs/evals.md: "Name words")."""
     fid, start, end, symbol, kind = chunk

@@ -55,14 +55,21 @@ def _words_ok(sentence: str) -> bool:
 
 # -- Python ----------------------------------------------------------------------------------
 
-def _python_functions(tree: ast.AST) -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
-    out: list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]] = []
+_Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _python_functions(tree: ast.AST) -> list[tuple[str, int, _Function]]:
+    """(qualified name, occurrence, definition) in file order; the occurrence tells apart
+    definitions sharing a name (a property's getter 0, its setter 1, its deleter 2)."""
+    out: list[tuple[str, int, _Function]] = []
+    seen: Counter[str] = Counter()
 
     def visit(node: ast.AST, scope: str) -> None:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 qual = f"{scope}.{child.name}" if scope else child.name
-                out.append((qual, child))
+                out.append((qual, seen[qual], child))
+                seen[qual] += 1
                 visit(child, qual)
             elif isinstance(child, ast.ClassDef):
                 visit(child, f"{scope}.{child.name}" if scope else child.name)
@@ -77,10 +84,7 @@ def python_documented(path: str, source: str) -> list[Documented]:
         return []
     lines = source.splitlines()
     out: list[Documented] = []
-    seen: Counter[str] = Counter()
-    for qual, fn in _python_functions(tree):
-        occurrence = seen[qual]
-        seen[qual] += 1
+    for qual, occurrence, fn in _python_functions(tree):
         doc = ast.get_docstring(fn, clean=True)
         first = fn.body[0]
         if not doc or fn.name.startswith("__") or first.lineno <= fn.body[0].lineno - 1:
@@ -100,12 +104,10 @@ def python_gold(path: str, source: str, qualnames: set[str]) -> dict[tuple[str, 
     """The span of each definition named in `qualnames`, by name and occurrence (the first
     of a name is 0): stripping docstrings keeps the definitions and their order."""
     spans: dict[tuple[str, int], Span] = {}
-    seen: Counter[str] = Counter()
-    for qual, fn in _python_functions(ast.parse(source)):
+    for qual, occurrence, fn in _python_functions(ast.parse(source)):
         if qual in qualnames:
             start = min([fn.lineno, *(d.lineno for d in fn.decorator_list)])
-            spans[qual, seen[qual]] = Span(path, start, fn.end_lineno or fn.lineno)
-        seen[qual] += 1
+            spans[qual, occurrence] = Span(path, start, fn.end_lineno or fn.lineno)
     return spans
 
 
