@@ -277,3 +277,39 @@ def test_a_settled_server_forgets_the_word_vectors_that_narrowing_by_closeness_c
         live.settle()
         assert live.static.embedder._words._size == 0  # type: ignore[attr-defined]
         assert search_code(live, query, mode="hybrid").results[0].symbol == "pop_context"
+
+
+# -- a member's name weighs its words: a sibling's comment repeating a word or two loses ---
+
+ACCESSORS = """package web
+
+// Context is one request's state.
+type Context struct {
+	echo   *Echo
+	logger *Logger
+	path   string
+}
+
+// SetPath sets the registered path for the handler.
+func (c *Context) SetPath(p string) { c.path = p }
+
+// Echo returns the Echo instance.
+func (c *Context) Echo() *Echo { return c.echo }
+
+func (c *Context) Logger() *Logger { return c.logger }
+"""
+
+
+def test_a_member_the_query_names_outweighs_a_sibling_whose_comment_holds_a_rarer_word(
+        tmp_path: Path) -> None:
+    # echo's context.go: `Logger` has no comment; "returns", a word only `Echo`'s comment
+    # holds, outweighed "logger", which the struct's field shares, and the block narrowed to
+    # `Echo`. A member's word score now grows with how much of its name the query spells
+    # (`named_by`), as a whole chunk's score does (`tools.search._name_cover`)
+    with live_over(tmp_path, {"context.go": ACCESSORS}) as ctx:
+        assert [r[0] for r in ctx.index.store.query("SELECT kind FROM chunks")] == ["block"]
+        for query, symbol in (("returns logger in Context", "Context.Logger"),
+                              ("sets the registered path for the handler.", "Context.SetPath"),
+                              ("returns the Echo instance", "Context.Echo")):
+            hit = search_code(ctx, query, mode="lexical").results[0]
+            assert hit.symbol == symbol, (query, hit)

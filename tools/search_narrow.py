@@ -7,9 +7,12 @@ hit then reports that member (its lines, qualified name, kind, and its own text 
 snippet) when the query's words single it out. A member's words are those of its lines and
 of the comment or blank lines just above it; each query word weighs log(1 + m / n), m being
 the block's members and n those containing the word, so words every member shares decide
-nothing; a member whose name the query names as an identifier wins outright. Of members
-that tie, the one whose name the query spells out more (`named_by`: `GreaterThan` for "is
-greater than another", `GreaterThanOrEqualTo` for "is greater than or equal to") wins.
+nothing; a member whose name the query names as an identifier wins outright. A member's
+score is x(1 + 2 x how much of its name the query spells out) (`named_by`, as a whole
+chunk's name boost reads it): "returns logger in Context" is `Logger`'s, which has no
+comment, not `Echo`'s beside it, whose comment holds the rarer "returns". Of members that
+tie, the one whose name the query spells out more (`GreaterThan` for "is greater than
+another", `GreaterThanOrEqualTo` for "is greater than or equal to") wins.
 Where the words decide nothing (no member contains a query word, or two still tie), the
 member whose text is closest to the query by `similar` (the static tier: a sentence in other
 words than the code's, "Removes the top level from the stack" for `pop_context` beside
@@ -28,6 +31,8 @@ from dataclasses import dataclass
 from indexer.lexical import identifier_tokens
 from indexer.store import MemberRow
 
+# chosen on the tuning docstring sets among 1, 2 and 4 (docs/evals.md, "Thirty-ninth session")
+NAME_WEIGHT = 2.0
 _COMMENT_MARKS = ("//", "#", "/*", "*", "--", "@")
 _MEMBER_KINDS = ("function", "method", "class", "struct", "interface", "type", "trait",
                  "enum", "constant", "variable", "module")
@@ -136,7 +141,9 @@ def _narrow(block: BlockHit, text: str, symbols: Sequence[MemberRow],
     if len(by_name) == 1:  # the query names one member: it wins
         best = by_name[0]
     else:
-        keys = [(scores[i], named_by(m[0])) for i, m in enumerate(members)]
+        spelt = [named_by(m[0]) for m in members]
+        keys = [(scores[i] * (1 + NAME_WEIGHT * spelt[i]), spelt[i])
+                for i in range(len(members))]
         ranked = sorted(range(len(keys)), key=lambda i: (-keys[i][0], -keys[i][1]))
         best = ranked[0]
         if scores[best] <= 0 or keys[best] == keys[ranked[1]]:
