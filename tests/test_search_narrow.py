@@ -313,3 +313,33 @@ def test_a_member_the_query_names_outweighs_a_sibling_whose_comment_holds_a_rare
                               ("returns the Echo instance", "Context.Echo")):
             hit = search_code(ctx, query, mode="lexical").results[0]
             assert hit.symbol == symbol, (query, hit)
+
+
+SETTERS = """package web
+
+type Context struct {
+	path string
+	name string
+}
+
+func (c *Context) SetPath(p string) { c.path = p }
+
+func (c *Context) Path() string { return c.path }
+
+func (c *Context) SetName(n string) { c.name = n }
+
+func (c *Context) Name() string { return c.name }
+"""
+
+
+def test_a_short_verb_in_s_spells_the_bare_verb_of_a_name(tmp_path: Path) -> None:
+    # "sets" is too short for the index's inflections (`word_variants`), and `SetPath`'s
+    # name says "set": without the bare verb the query spelled half of `SetPath`'s name
+    # and all of `Path`'s, and the block narrowed to the getter
+    with live_over(tmp_path, {"context.go": SETTERS}) as ctx:
+        assert [r[0] for r in ctx.index.store.query("SELECT kind FROM chunks")] == ["block"]
+        for query, symbol in (("sets the path of the request", "Context.SetPath"),
+                              ("returns the path of the request", "Context.Path"),
+                              ("sets the name", "Context.SetName")):
+            hit = search_code(ctx, query, mode="lexical").results[0]
+            assert hit.symbol == symbol, (query, hit)

@@ -161,7 +161,8 @@ class QueryPlan:
     traced: bool  # stack-trace frames supplied the first identifiers
     # words written in lower case on their own (not `Flask`, `flask.json`, `Flask-CLI`)
     lower_words: frozenset[str] = frozenset()
-    # `words` and their inflections (`variants`): what the query spells out of a name or path
+    # `words` and their inflections (`variants`, and a four-letter verb's bare form, "sets"
+    # -> set): what the query spells out of a name or path
     spelled: frozenset[str] = frozenset()
 
 
@@ -227,7 +228,7 @@ def plan_query(query: str) -> QueryPlan:
                      words=plain,
                      long=long, name_lookup=bool(idents) and len(words) <= NAME_QUERY_WORDS,
                      traced=bool(trace_names), lower_words=frozenset(_LOWER_WORD.findall(query)),
-                     spelled=plain | frozenset(variants))
+                     spelled=plain | frozenset(variants) | _short_singulars(plain))
 
 
 def project_token(name: str) -> str | None:
@@ -281,6 +282,14 @@ def compounds(query: str) -> list[str]:
     camelCase or snake_case (`vFor`, `max_columns`, `KeepAlive`), which the words alone
     (`v` is too short, `for` a stop word) do not reach."""
     return [m.replace("-", "").lower() for m in _COMPOUND.findall(query)]
+
+
+def _short_singulars(words: frozenset[str]) -> frozenset[str]:
+    """The singular of a four-letter word in -s ("sets" -> set, "gets" -> get, "runs" -> run),
+    which `word_variants` leaves out (too short to search by): a definition's name spells
+    the verb bare (`SetPath` for "sets the registered path")."""
+    return frozenset(w[:-1] for w in words if len(w) == 4 and w.endswith("s")
+                     and not w.endswith("ss") and w.isalpha())
 
 
 def word_variants(terms: Sequence[str], joined: Sequence[str] = ()) -> list[str]:
