@@ -156,11 +156,18 @@ func GreaterThanOrEqualTo(v, other string) bool { return compare(v, other) >= 0 
 
 def test_members_whose_words_tie_are_told_apart_by_how_much_of_their_name_the_query_spells(
         tmp_path: Path) -> None:
-    with live_over(tmp_path, {"compare.go": COMPARE}) as ctx:
+    _first_hits_in_one_block(tmp_path, "compare.go", COMPARE, (
+        ("checks if a version is greater than another", "GreaterThan"),
+        ("checks if a version is greater than or equal to another", "GreaterThanOrEqualTo")))
+
+
+def _first_hits_in_one_block(tmp_path: Path, name: str, source: str,
+                             cases: Sequence[tuple[str, str]]) -> None:
+    """`source`, chunked into a single block, answers each query's lexical search with the
+    member named beside it first."""
+    with live_over(tmp_path, {name: source}) as ctx:
         assert [r[0] for r in ctx.index.store.query("SELECT kind FROM chunks")] == ["block"]
-        for query, symbol in (("checks if a version is greater than another", "GreaterThan"),
-                              ("checks if a version is greater than or equal to another",
-                               "GreaterThanOrEqualTo")):
+        for query, symbol in cases:
             hit = search_code(ctx, query, mode="lexical").results[0]
             assert hit.symbol == symbol, (query, hit)
 
@@ -306,13 +313,10 @@ def test_a_member_the_query_names_outweighs_a_sibling_whose_comment_holds_a_rare
     # holds, outweighed "logger", which the struct's field shares, and the block narrowed to
     # `Echo`. A member's word score now grows with how much of its name the query spells
     # (`named_by`), as a whole chunk's score does (`tools.search._name_cover`)
-    with live_over(tmp_path, {"context.go": ACCESSORS}) as ctx:
-        assert [r[0] for r in ctx.index.store.query("SELECT kind FROM chunks")] == ["block"]
-        for query, symbol in (("returns logger in Context", "Context.Logger"),
-                              ("sets the registered path for the handler.", "Context.SetPath"),
-                              ("returns the Echo instance", "Context.Echo")):
-            hit = search_code(ctx, query, mode="lexical").results[0]
-            assert hit.symbol == symbol, (query, hit)
+    _first_hits_in_one_block(tmp_path, "context.go", ACCESSORS, (
+        ("returns logger in Context", "Context.Logger"),
+        ("sets the registered path for the handler.", "Context.SetPath"),
+        ("returns the Echo instance", "Context.Echo")))
 
 
 SETTERS = """package web
@@ -336,10 +340,7 @@ def test_a_short_verb_in_s_spells_the_bare_verb_of_a_name(tmp_path: Path) -> Non
     # "sets" is too short for the index's inflections (`word_variants`), and `SetPath`'s
     # name says "set": without the bare verb the query spelled half of `SetPath`'s name
     # and all of `Path`'s, and the block narrowed to the getter
-    with live_over(tmp_path, {"context.go": SETTERS}) as ctx:
-        assert [r[0] for r in ctx.index.store.query("SELECT kind FROM chunks")] == ["block"]
-        for query, symbol in (("sets the path of the request", "Context.SetPath"),
-                              ("returns the path of the request", "Context.Path"),
-                              ("sets the name", "Context.SetName")):
-            hit = search_code(ctx, query, mode="lexical").results[0]
-            assert hit.symbol == symbol, (query, hit)
+    _first_hits_in_one_block(tmp_path, "context.go", SETTERS, (
+        ("sets the path of the request", "Context.SetPath"),
+        ("returns the path of the request", "Context.Path"),
+        ("sets the name", "Context.SetName")))
