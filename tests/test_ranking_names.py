@@ -123,6 +123,37 @@ def test_a_longer_name_spelled_out_counts_more_than_a_class_the_sentence_mention
     assert search._spelled("HTTPAdapter.send", spelled) == 0.0
 
 
+
+HOOKS = "".join(f'''
+def {name}(app, f):
+    """Register a function to run {when}."""
+    for blueprint in app.blueprints_of(f):
+        app.{name}_funcs.setdefault(blueprint, []).append(f)
+    app.check_setup_finished("{name}", f.__name__, f.__module__)
+    return f
+''' for name, when in (("before_request", "before each request"),
+                      ("after_request", "after each request to this object"),
+                      ("teardown_request", "when the request context is popped")))
+
+
+def test_a_stop_word_the_query_says_counts_in_a_name_that_says_it_too(tmp_path: Path) -> None:
+    # "before" and "after" are stop words of a query, and they were left out of names too:
+    # `before_request` and `after_request` both spelled (request), and fusion's order stood
+    names = ["after_request", "teardown_request", "before_request"]
+    query = "registers a function to run before every request"
+    assert _first(tmp_path, {"scaffold.py": HOOKS}, query, names) == "before_request"
+
+
+def test_a_name_stop_word_the_query_does_not_say_never_counts_against_the_name() -> None:
+    spelled = search.plan_query("returns a middleware with the default config").spelled_names
+    # `New` and `Must` say nothing here: the name counts as its other words alone
+    assert search._spelled("NewConfig", spelled) == search._spelled("Config", spelled) > 0.0
+    assert search._spelled("MustConfig", spelled) == search._spelled("Config", spelled)
+    said = search.plan_query("creates a new default config").spelled_names
+    assert search._spelled("NewConfig", said) > search._spelled("Config", said)
+    # a path is matched by what the query spells as before: "new" names no directory
+    assert "new" in said and "new" not in search.plan_query("creates a new config").spelled
+
 GO_MIDDLEWARE = """package middleware
 
 // RecoverConfig defines the config for Recover middleware.

@@ -133,6 +133,11 @@ once only or other our ours out over own please same she should so some such tha
 their them then there these they this those through to too under until up us very via was we
 were what when where which while who whom why will with would you your yours e g ie eg get
 gets got use used uses using want wants see seems seem way new make makes one two""".split())  # noqa: SIM905
+# stop words of a query that are content words in a name (`Response.Before`, `New`, `MustGet`)
+_NAME_CONTENT = frozenset("""before after new must make all any once only over under off up
+down between each more most other same own out into again above below during until through
+against few one two use why how what when where which who here there now then not no both
+can will should do does did some such just than get has is""".split())  # noqa: SIM905
 _DEFINITION_KINDS = ("class", "function", "method", "interface", "struct", "type", "trait",
                      "enum", "module")
 
@@ -164,6 +169,9 @@ class QueryPlan:
     # `words` and their inflections (`variants`, and a four-letter verb's bare form, "sets"
     # -> set): what the query spells out of a name or path
     spelled: frozenset[str] = frozenset()
+    # `spelled` and the stop words it says that are a name's content words (`_NAME_CONTENT`:
+    # "before" for `before_request`): what the query spells out of a name
+    spelled_names: frozenset[str] = frozenset()
 
 
 def is_test_unit(path: str, symbol: str | None) -> bool:
@@ -217,18 +225,20 @@ def plan_query(query: str) -> QueryPlan:
     weighted = _weighted_terms(query, idents, long)
     terms = [t for t, _ in weighted]
     variants = tuple(word_variants(terms, compounds(query)))
-    plain = frozenset(t for t in identifier_tokens(query) if t not in _STOP)
+    tokens = frozenset(identifier_tokens(query))
+    plain = frozenset(t for t in tokens if t not in _STOP)
     # "int32" spells int32, not int: its letters alone name `Int` or `GetIntSlice`, which
     # the sentence does not (unless it says the word alone too)
     said = {w.lower() for w in WORD_RE.findall(query)}
     plain -= {m[1] for w in said if (m := _GLUED.match(w))} - said
+    spelled = plain | frozenset(variants) | _short_singulars(plain)
     return QueryPlan(lexical=" ".join(terms), terms=tuple(terms), weighted=tuple(weighted),
                      variants=variants, semantic=dense_text(query) if long else query[:2000],
                      identifiers=idents[:MAX_IDENTIFIERS], files=list(dict.fromkeys(files)),
                      words=plain,
                      long=long, name_lookup=bool(idents) and len(words) <= NAME_QUERY_WORDS,
                      traced=bool(trace_names), lower_words=frozenset(_LOWER_WORD.findall(query)),
-                     spelled=plain | frozenset(variants) | _short_singulars(plain))
+                     spelled=spelled, spelled_names=spelled | (_NAME_CONTENT & tokens))
 
 
 def project_token(name: str) -> str | None:
@@ -496,8 +506,18 @@ def _name_words(qualname: str) -> tuple[str, ...]:
                                and w not in _STOP))
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _content_words(qualname: str) -> tuple[str, ...]:
+    """The words of a definition's own name that `_name_words` leaves out as stop words but
+    that say what it does where a query says them too (`_NAME_CONTENT`: `Response.Before`,
+    `before_app_request`, `is_bool_flag`)."""
+    words = (p.lower() for p in NUMBERED_PARTS_RE.findall(qualname.rsplit(".", 1)[-1]))
+    return tuple(dict.fromkeys(w for w in words if w in _NAME_CONTENT))
+
+
 on_settle(_path_words.cache_clear)  # up to 64k entries each: a settled server forgets them
 on_settle(_name_words.cache_clear)
+on_settle(_content_words.cache_clear)
 
 
 def _spelled(qualname: str, spelled: frozenset[str], owners: bool = False,
@@ -514,6 +534,9 @@ def _spelled(qualname: str, spelled: frozenset[str], owners: bool = False,
     not a class), and the repository's own name (`project`) is no owner's word: "Flask" in
     a question about flask says nothing of which of `Flask`'s methods it is about."""
     words = _name_words(qualname)
+    said = [w for w in _content_words(qualname) if w in spelled]
+    if said:  # counted where the query says them, never against a name where it does not
+        words = (*words, *said)
     n = sum(w in spelled for w in words)
     own = n / len(words) * min(n, NAME_WORDS) if n else 0.0
     owned = _owner_words(qualname, project) if owners else ()
@@ -581,7 +604,7 @@ def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
     (chunk answers; files are ranked by all their chunks, `tools.files`, without it);
     `project`: the repository's own name, no owner's word in that boost (`_spelled`)."""
     out: list[_Ranked] = []
-    spelled = plan.spelled if names else frozenset()
+    spelled = plan.spelled_names if names else frozenset()
     data_prior = DATA_KIND_PRIOR if names and not (plan.name_lookup or plan.traced) else 1.0
     head_prior = 1.0 if plan.long else data_prior
     for cand in fused.values():
@@ -776,7 +799,7 @@ def search_code(
     narrowed = narrow_blocks(tables.members, [
         BlockHit(r.cid, tables.chunks[r.cid][0], r.meta[2], r.meta[3]) for r in best
         if r.meta[5] == "block" and r.meta[6] is not None], texts, plan.terms, _named(plan),
-        lambda qualname: _spelled(qualname, plan.spelled, not plan.long, project),
+        lambda qualname: _spelled(qualname, plan.spelled_names, not plan.long, project),
         _static_closeness(ctx, plan) if mode != "lexical" else None)
     hits = [_hit(r, texts.get(r.cid, ""), narrowed.get(r.cid), same.get(r.cid, []))
             for r in best]
