@@ -153,6 +153,9 @@ def test_a_name_stop_word_the_query_does_not_say_never_counts_against_the_name()
     assert search._spelled("NewConfig", said) > search._spelled("Config", said)
     # a path is matched by what the query spells as before: "new" names no directory
     assert "new" in said and "new" not in search.plan_query("creates a new config").spelled
+    # a long text (an issue, a log) says most of them: its names count as they did
+    long = search.plan_query("creates a new default config " * 10)
+    assert long.long and long.spelled_names == long.spelled
 
 GO_MIDDLEWARE = """package middleware
 

@@ -169,8 +169,9 @@ class QueryPlan:
     # `words` and their inflections (`variants`, and a four-letter verb's bare form, "sets"
     # -> set): what the query spells out of a name or path
     spelled: frozenset[str] = frozenset()
-    # `spelled` and the stop words it says that are a name's content words (`_NAME_CONTENT`:
-    # "before" for `before_request`): what the query spells out of a name
+    # `spelled` and, in a query of a sentence or two, the stop words it says that are a name's
+    # content words (`_NAME_CONTENT`: "before" for `before_request`; a long text, an issue or
+    # a log, says most of them): what the query spells out of a name
     spelled_names: frozenset[str] = frozenset()
 
 
@@ -238,7 +239,8 @@ def plan_query(query: str) -> QueryPlan:
                      words=plain,
                      long=long, name_lookup=bool(idents) and len(words) <= NAME_QUERY_WORDS,
                      traced=bool(trace_names), lower_words=frozenset(_LOWER_WORD.findall(query)),
-                     spelled=spelled, spelled_names=spelled | (_NAME_CONTENT & tokens))
+                     spelled=spelled,
+                     spelled_names=spelled if long else spelled | (_NAME_CONTENT & tokens))
 
 
 def project_token(name: str) -> str | None:
