@@ -157,6 +157,40 @@ def test_a_name_stop_word_the_query_does_not_say_never_counts_against_the_name()
     long = search.plan_query("creates a new default config " * 10)
     assert long.long and long.spelled_names == long.spelled
 
+
+FORMATTERS = """
+class HelpFormatter:
+    \"\"\"Formats help text for the help and usage output of a command.\"\"\"
+
+    def __init__(self, indent_increment=2, width=None, max_width=None):
+        self.indent_increment = indent_increment
+        self.width = width or 78
+        self.max_width = max_width or 80
+
+
+def format_help(ctx, formatter):
+    \"\"\"Writes the help into the formatter if it exists.\"\"\"
+    formatter.write_usage(ctx.command_path, " ".join(ctx.pieces))
+    formatter.write_paragraph()
+    formatter.write_text(ctx.help)
+
+
+def make_formatter(ctx):
+    return HelpFormatter(width=ctx.terminal_width, max_width=ctx.max_content_width)
+"""
+
+
+def test_a_verb_of_the_sentence_spells_the_word_a_name_says_it_with(tmp_path: Path) -> None:
+    # click's "Creates the HelpFormatter for the usage output": `make_formatter` spelled
+    # half its name (formatter), as `HelpFormatter` did, fused ahead, until "creates" spelled
+    # `make`
+    names = ["format_help", "HelpFormatter", "make_formatter"]
+    query = "Creates the formatter for the usage output."
+    assert _first(tmp_path, {"formatting.py": FORMATTERS}, query, names) == "make_formatter"
+    plan = search.plan_query("Register a rule for routing incoming requests")
+    assert search._spelled("add_url_rule", plan.spelled_names) > search._spelled(
+        "add_url_rule", plan.spelled)
+
 GO_MIDDLEWARE = """package middleware
 
 // RecoverConfig defines the config for Recover middleware.

@@ -138,6 +138,16 @@ _NAME_CONTENT = frozenset("""before after new must make all any once only over u
 down between each more most other same own out into again above below during until through
 against few one two use why how what when where which who here there now then not no both
 can will should do does did some such just than get has is""".split())  # noqa: SIM905
+# a verb of a sentence and the words a name says it with ("Creates the formatter":
+# `make_formatter`; "Register a rule": `add_url_rule`), for a query of a sentence or two
+_NAME_SYNONYMS = {
+    "create": ("make", "new", "build"), "creates": ("make", "new", "build"),
+    "construct": ("make", "new", "build"), "constructs": ("make", "new", "build"),
+    "check": ("is", "has"), "checks": ("is", "has"), "whether": ("is", "has"),
+    "remove": ("delete", "del"), "removes": ("delete", "del"), "delete": ("remove", "del"),
+    "deletes": ("remove", "del"), "add": ("register",), "adds": ("register",),
+    "register": ("add",), "registers": ("add",),
+}
 _DEFINITION_KINDS = ("class", "function", "method", "interface", "struct", "type", "trait",
                      "enum", "module")
 
@@ -171,7 +181,8 @@ class QueryPlan:
     spelled: frozenset[str] = frozenset()
     # `spelled` and, in a query of a sentence or two, the stop words it says that are a name's
     # content words (`_NAME_CONTENT`: "before" for `before_request`; a long text, an issue or
-    # a log, says most of them): what the query spells out of a name
+    # a log, says most of them) and its verbs as names say them (`_NAME_SYNONYMS`): what the
+    # query spells out of a name
     spelled_names: frozenset[str] = frozenset()
 
 
@@ -240,7 +251,15 @@ def plan_query(query: str) -> QueryPlan:
                      long=long, name_lookup=bool(idents) and len(words) <= NAME_QUERY_WORDS,
                      traced=bool(trace_names), lower_words=frozenset(_LOWER_WORD.findall(query)),
                      spelled=spelled,
-                     spelled_names=spelled if long else spelled | (_NAME_CONTENT & tokens))
+                     spelled_names=spelled if long else spelled | _said_in_names(tokens))
+
+
+def _said_in_names(tokens: frozenset[str]) -> frozenset[str]:
+    """What a sentence's words say of a name beyond `QueryPlan.spelled`: the stop words that
+    are a name's content words (`_NAME_CONTENT`), and the words a name says its verbs with
+    (`_NAME_SYNONYMS`)."""
+    return (_NAME_CONTENT & tokens) | frozenset(
+        w for t in tokens for w in _NAME_SYNONYMS.get(t, ()))
 
 
 def project_token(name: str) -> str | None:
