@@ -277,3 +277,35 @@ def test_a_boosted_chunk_takes_the_score_of_its_new_place_so_scores_still_descen
     assert ranked[0].meta[4] == "prepare_hooks"
     got = [r.score for r in ranked]
     assert got == sorted(got, reverse=True)  # a re-sort by score keeps the boosted order
+
+
+WIDEN = '''
+def widen_integer_slices(values):
+    """Convert the values to a slice of integers: int16 values to a slice of int32 integers,
+    int32 values to int64 integers, keeping the order of the values in the slice."""
+    return [int(v) for v in values]
+'''
+CASTS = '''
+def int16_slice(items):
+    return [cast(item) for item in items if item is not None]
+'''
+
+
+def test_a_definition_whose_every_name_word_the_sentence_spells_is_found_by_its_name(
+        tmp_path: Path) -> None:
+    # `int16_slice` has no docstring: the words of `widen_integer_slices`'s (another file)
+    # matched more of the sentence, and the name boost orders chunks only within their file
+    files = {"widen.py": WIDEN, "casts.py": CASTS}
+    query = "convert the values to a slice of int16 integers"
+    with live_over(tmp_path, files) as ctx:
+        tables = search_tables(ctx.index.store)
+        plan = search.plan_query(query)
+        found = search._name_matches(tables, plan, 20)
+        assert [tables.chunks[c][3] for c in found] == ["int16_slice"]
+        assert search.search_code(ctx, query, mode="lexical").results[0].symbol == "int16_slice"
+        # a long text spells many names it is not about; a query naming identifiers itself is
+        # about those (the symbol retriever's)
+        assert search._name_matches(tables, search.plan_query(query + " now" * 40), 20) == []
+        assert search._name_matches(tables, search.plan_query("int16_slice"), 20) == []
+        named = search.plan_query("widen_integer_slices: convert the values to int16 slices")
+        assert search._name_matches(tables, named, 20) == []

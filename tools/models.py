@@ -65,7 +65,8 @@ class SearchHit(BaseModel):
     snippet: str
     matched_by: list[str] = Field(default_factory=list,
                                   description="Retrievers that matched: lexical, symbol, "
-                                  "semantic (model vectors), static (static vectors)")
+                                  "names (every word of the definition's name is in the "
+                                  "query), semantic (model vectors), static (static vectors)")
     duplicates: list[str] = Field(default_factory=list, description=(
         "Near-identical copies of this hit elsewhere (path:start-end), shown once"))
     repo: str | None = Field(default=None, description="Repository (workspace name) this comes from")

@@ -40,9 +40,11 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import posixpath
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -77,7 +79,9 @@ RRF_K = 60
 # static: chosen on the tuning repositories with the fitted table (docstring MRR@10 of the
 # static-only hybrid, mean of flask, werkzeug, click, moby-client: 0.1 -> 0.417, 0.3 ->
 # 0.434, 0.5 -> 0.443, 0.7 -> 0.439, 1.0 -> 0.429; lexical alone 0.408), see docs/evals.md
-WEIGHTS = {"lexical": 1.0, "semantic": 1.0, "static": 0.5, "symbol": 1.5}
+# `names`: definitions whose every name word a sentence spells (`_name_matches`), chosen on
+# the tuning docstring sets from 0.1 / 0.15 / 0.3 / 0.6 (docs/evals.md, "Fortieth session")
+WEIGHTS = {"lexical": 1.0, "semantic": 1.0, "static": 0.5, "symbol": 1.5, "names": 0.15}
 STATIC_POOL = 60  # the static tier's own nearest, and candidates per retriever it re-ranks
 SYMBOL_WEIGHT_PROSE = 0.4  # symbol matches of an identifier mentioned inside a sentence
 NAME_QUERY_WORDS = 4  # a query this short that names an identifier is a name lookup
@@ -404,6 +408,67 @@ def _fuse(ranked: dict[str, Sequence[int]], weights: dict[str, float]) -> dict[i
             cand.score += weights[source] / (RRF_K + rank + 1)
             cand.matched_by.append(source)
     return out
+
+
+def _name_matches(tables: SearchTables, plan: QueryPlan, limit: int) -> list[int]:
+    """Chunks defining a name of two words or more whose every word a query of a sentence or
+    two spells ("returns the value associated with the key as a slice of int16 integers":
+    `GetInt16Slice`), most words first: a definition whose own text says little of what it
+    does (no docstring, a one-line body) is found by its name, not only ordered by it within
+    its file once found (`NAME_BOOST`). Not for a long text (an issue, a log), which spells
+    many names it is not about, nor where the query names identifiers itself (the symbol
+    retriever's): "NamedTextIOWrapper: stop closing buffer" is about that class, not about
+    every definition named with its words."""
+    if plan.long or plan.identifiers:
+        return []
+    by_word = _names_by_word(tables)
+    counts: dict[int, int] = {}
+    for word in plan.spelled_names:
+        for j in by_word.get(word, ()):
+            counts[j] = counts.get(j, 0) + 1
+    cols = tables.symbols.columns
+    found = []
+    for j, n in counts.items():
+        if n == len(_name_words(cols.qual[j])):
+            path = tables.files.get(cols.file[j], ("", None))[0]
+            found.append((-n, -path_prior(path, cols.qual[j]), path, cols.start[j], j))
+    found.sort()
+    kept: list[tuple[Any, ...]] = []
+    for _, group in itertools.groupby(found, key=lambda f: f[0]):
+        more = list(group)
+        if len(kept) + len(more) > limit:  # a count shared by more definitions than are
+            break  # asked for singles none out (`refund_voucher_1` ... `_40`, "refund voucher")
+        kept += more
+    ids = (tables.chunk_at(cols.file[f[-1]], cols.start[f[-1]]) for f in kept)
+    return list(dict.fromkeys(i for i in ids if i is not None))[:limit]
+
+
+_BY_WORD: dict[int, tuple[Any, dict[str, list[int]]]] = {}  # id(symbols) -> (symbols, index)
+_BY_WORD_LOCK = threading.Lock()
+
+
+def _names_by_word(tables: SearchTables) -> dict[str, list[int]]:
+    """Name word -> the symbol rows whose names of two words or more hold it, built once per
+    symbol table (the tables of a store generation share it while no file changed)."""
+    symbols = tables.symbols
+    with _BY_WORD_LOCK:
+        hit = _BY_WORD.get(id(symbols))
+    if hit is not None and hit[0] is symbols:
+        return hit[1]
+    index: dict[str, list[int]] = {}
+    for j, qual in enumerate(symbols.columns.qual):
+        words = _name_words(qual)
+        if len(words) >= 2:
+            for w in words:
+                index.setdefault(w, []).append(j)
+    with _BY_WORD_LOCK:
+        if len(_BY_WORD) >= 4:  # a server's stores (tests and evals open several)
+            _BY_WORD.pop(next(iter(_BY_WORD)))
+        _BY_WORD[id(symbols)] = (symbols, index)
+    return index
+
+
+on_settle(_BY_WORD.clear)
 
 
 def _symbol_matches(tables: SearchTables, plan: QueryPlan, limit: int) -> list[int]:
@@ -752,6 +817,7 @@ def _retrieve(ctx: LiveIndex, tables: SearchTables, plan: QueryPlan, mode: str,
         ranked["lexical"] = by_location(
             complete_ties(lambda n: lexical.search(terms, n), pool), pool, tables.location)
         ranked["symbol"] = _symbol_matches(tables, plan, 20)
+        ranked["names"] = _name_matches(tables, plan, 20)
     if semantic is not None:
         ranked["semantic"] = by_location(semantic.result(), pool, tables.location)
         ranked["static"] = _static(ctx, text, ranked, tables.location,
