@@ -15,7 +15,11 @@
    embedding got). The static tier (every chunk has a static vector from the moment it is
    indexed), among the chunks that have no model vector yet, ranks their candidates and
    its own nearest chunks, as a fourth ranking at half weight. The two vector spaces are
-   never compared raw: each ranks, and the ranks are fused.
+   never compared raw: each ranks, and the ranks are fused. A query of a sentence or two
+   that names no identifier also retrieves, at low weight, the definitions whose every name
+   word it spells (`_name_matches`: "a slice of int16 integers" -> `GetInt16Slice`), with a
+   name's stop words where the sentence says them ("before" for `before_request`) and its
+   verbs as names say them ("creates" -> make, new).
 3. Weighted reciprocal-rank fusion, then multiplicative priors: where the code lives (tests,
    Rust unit tests inside source files too, vendored, generated, example code and prose
    rank lower, never hidden), whether the query names the file or its module (a stack
