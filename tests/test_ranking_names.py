@@ -309,3 +309,29 @@ def test_a_definition_whose_every_name_word_the_sentence_spells_is_found_by_its_
         assert search._name_matches(tables, search.plan_query("int16_slice"), 20) == []
         named = search.plan_query("widen_integer_slices: convert the values to int16 slices")
         assert search._name_matches(tables, named, 20) == []
+
+
+def test_the_name_index_is_built_once_per_symbol_table_and_goes_with_it() -> None:
+    # a workspace searches every repository's tables on each query: each keeps its index
+    # while it lives, and a table replaced by the next generation's takes its index along
+    import gc
+    from types import SimpleNamespace
+
+    from indexer.store.lookup import SymbolTable, _SymbolRows
+
+    def table(names: list[str]) -> SimpleNamespace:
+        rows, kinds = _SymbolRows(), {}
+        for line, name in enumerate(names, 1):
+            rows.add((1, name, name, "function", line, line, f"def {name}()", "", 1), kinds)
+        return SimpleNamespace(symbols=SymbolTable(rows))
+
+    first, second = table(["int16_slice", "parse_header"]), table(["parse_header", "run"])
+    index = search._names_by_word(first)  # type: ignore[arg-type]
+    assert index == {"int16": [0], "slice": [0], "parse": [1], "header": [1]}
+    assert search._names_by_word(first) is index  # type: ignore[arg-type]
+    assert search._names_by_word(second) == {"parse": [0], "header": [0]}  # type: ignore[arg-type]
+    key = id(first.symbols)
+    assert key in search._BY_WORD
+    del first, index
+    gc.collect()
+    assert key not in search._BY_WORD and id(second.symbols) in search._BY_WORD

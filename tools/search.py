@@ -48,8 +48,8 @@ import itertools
 import math
 import posixpath
 import re
-import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -447,17 +447,19 @@ def _name_matches(tables: SearchTables, plan: QueryPlan, limit: int) -> list[int
     return list(dict.fromkeys(i for i in ids if i is not None))[:limit]
 
 
-_BY_WORD: dict[int, tuple[Any, dict[str, list[int]]]] = {}  # id(symbols) -> (symbols, index)
-_BY_WORD_LOCK = threading.Lock()
+# id(symbol table) -> (a weak reference to it, its index): an entry lives as long as its
+# table (a workspace searches many repositories' tables, each query all of them)
+# (single dict operations, atomic: no lock a collection's callback could wait on)
+_BY_WORD: dict[int, tuple[weakref.ref[Any], dict[str, list[int]]]] = {}
 
 
 def _names_by_word(tables: SearchTables) -> dict[str, list[int]]:
     """Name word -> the symbol rows whose names of two words or more hold it, built once per
     symbol table (the tables of a store generation share it while no file changed)."""
     symbols = tables.symbols
-    with _BY_WORD_LOCK:
-        hit = _BY_WORD.get(id(symbols))
-    if hit is not None and hit[0] is symbols:
+    key = id(symbols)
+    hit = _BY_WORD.get(key)
+    if hit is not None and hit[0]() is symbols:
         return hit[1]
     index: dict[str, list[int]] = {}
     for j, qual in enumerate(symbols.columns.qual):
@@ -465,10 +467,7 @@ def _names_by_word(tables: SearchTables) -> dict[str, list[int]]:
         if len(words) >= 2:
             for w in words:
                 index.setdefault(w, []).append(j)
-    with _BY_WORD_LOCK:
-        if len(_BY_WORD) >= 4:  # a server's stores (tests and evals open several)
-            _BY_WORD.pop(next(iter(_BY_WORD)))
-        _BY_WORD[id(symbols)] = (symbols, index)
+    _BY_WORD[key] = (weakref.ref(symbols, lambda _: _BY_WORD.pop(key, None)), index)
     return index
 
 
