@@ -590,9 +590,8 @@ def _name_words(qualname: str) -> tuple[str, ...]:
     of two letters or more, no bare numbers, no stop words (`get`, `is`); a number stays
     joined to the word before it (`ValueBinder.Int32s` -> int32), so that "bind to int32"
     tells `Int32` from its siblings `Int8` and `Int64`."""
-    words = (p.lower() for p in NUMBERED_PARTS_RE.findall(qualname.rsplit(".", 1)[-1]))
-    return tuple(dict.fromkeys(w for w in words if len(w) > 1 and not w.isdigit()
-                               and w not in _STOP))
+    return tuple(dict.fromkeys(w for w in _own_parts(qualname) if len(w) > 1
+                               and not w.isdigit() and w not in _STOP))
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -600,8 +599,13 @@ def _content_words(qualname: str) -> tuple[str, ...]:
     """The words of a definition's own name that `_name_words` leaves out as stop words but
     that say what it does where a query says them too (`_NAME_CONTENT`: `Response.Before`,
     `before_app_request`, `is_bool_flag`)."""
-    words = (p.lower() for p in NUMBERED_PARTS_RE.findall(qualname.rsplit(".", 1)[-1]))
-    return tuple(dict.fromkeys(w for w in words if w in _NAME_CONTENT))
+    return tuple(dict.fromkeys(w for w in _own_parts(qualname) if w in _NAME_CONTENT))
+
+
+def _own_parts(qualname: str) -> list[str]:
+    """The lower-cased parts of a definition's own name, a number kept with the word it
+    follows (`ValueBinder.MustInt32s` -> must, int32, s)."""
+    return [p.lower() for p in NUMBERED_PARTS_RE.findall(qualname.rsplit(".", 1)[-1])]
 
 
 on_settle(_path_words.cache_clear)  # up to 64k entries each: a settled server forgets them
