@@ -11,7 +11,7 @@ import pytest
 from indexer.disk.repo import RepoIndex
 from indexer.store import search_tables
 from tests.mcp_helpers import live_over
-from tools import search
+from tools import search, search_names
 
 NEIGHBOURS = ("defer_all", "run_pending", "on_first_run")
 SOURCE = "".join(f'''
@@ -72,18 +72,18 @@ def test_a_name_the_query_does_not_spell_out_keeps_its_fused_place(index: RepoIn
 
 
 def test_name_words_leave_out_stop_words_and_bare_numbers() -> None:
-    assert search._name_words("Context.GetIntSlice") == ("int", "slice")
-    assert search._name_words("prepare_hooks") == ("prepare", "hooks")
-    assert search._name_words("get") == ()
-    assert search._name_words("get_int_8") == ("int",)  # a number on its own is no word
+    assert search_names.name_words("Context.GetIntSlice") == ("int", "slice")
+    assert search_names.name_words("prepare_hooks") == ("prepare", "hooks")
+    assert search_names.name_words("get") == ()
+    assert search_names.name_words("get_int_8") == ("int",)  # a number on its own is no word
 
 
 def test_a_number_stays_with_the_word_it_follows_in_a_name() -> None:
-    assert search._name_words("Context.GetInt16Slice") == ("int16", "slice")
-    assert search._name_words("ValueBinder.MustInt32s") == ("int32",)
-    assert search._name_words("HTTP2Server") == ("http2", "server")
-    assert search._name_words("x86_64") == ("x86",)
-    assert search._name_words("_urllib3_request_context") == ("urllib3", "request", "context")
+    assert search_names.name_words("Context.GetInt16Slice") == ("int16", "slice")
+    assert search_names.name_words("ValueBinder.MustInt32s") == ("int32",)
+    assert search_names.name_words("HTTP2Server") == ("http2", "server")
+    assert search_names.name_words("x86_64") == ("x86",)
+    assert search_names.name_words("_urllib3_request_context") == ("urllib3", "request", "context")
 
 
 def test_a_word_ending_in_a_number_spells_itself_not_its_letters() -> None:
@@ -118,9 +118,9 @@ def test_siblings_whose_names_differ_by_a_number_rank_the_one_the_sentence_names
 def test_a_longer_name_spelled_out_counts_more_than_a_class_the_sentence_mentions() -> None:
     plan = search.plan_query("Builds a Response object from a urllib3 response.")
     spelled = plan.words | frozenset(plan.variants)
-    builder = search._spelled("HTTPAdapter.build_response", spelled)
-    assert builder > search._spelled("Response", spelled) > 0.0
-    assert search._spelled("HTTPAdapter.send", spelled) == 0.0
+    builder = search_names.spelled_out("HTTPAdapter.build_response", spelled)
+    assert builder > search_names.spelled_out("Response", spelled) > 0.0
+    assert search_names.spelled_out("HTTPAdapter.send", spelled) == 0.0
 
 
 
@@ -147,10 +147,10 @@ def test_a_stop_word_the_query_says_counts_in_a_name_that_says_it_too(tmp_path: 
 def test_a_name_stop_word_the_query_does_not_say_never_counts_against_the_name() -> None:
     spelled = search.plan_query("returns a middleware with the default config").spelled_names
     # `New` and `Must` say nothing here: the name counts as its other words alone
-    assert search._spelled("NewConfig", spelled) == search._spelled("Config", spelled) > 0.0
-    assert search._spelled("MustConfig", spelled) == search._spelled("Config", spelled)
+    assert search_names.spelled_out("NewConfig", spelled) == search_names.spelled_out("Config", spelled) > 0.0
+    assert search_names.spelled_out("MustConfig", spelled) == search_names.spelled_out("Config", spelled)
     said = search.plan_query("creates a new default config").spelled_names
-    assert search._spelled("NewConfig", said) > search._spelled("Config", said)
+    assert search_names.spelled_out("NewConfig", said) > search_names.spelled_out("Config", said)
     # a path is matched by what the query spells as before: "new" names no directory
     assert "new" in said and "new" not in search.plan_query("creates a new config").spelled
     # a long text (an issue, a log) says most of them: its names count as they did
@@ -188,7 +188,7 @@ def test_a_verb_of_the_sentence_spells_the_word_a_name_says_it_with(tmp_path: Pa
     query = "Creates the formatter for the usage output."
     assert _first(tmp_path, {"formatting.py": FORMATTERS}, query, names) == "make_formatter"
     plan = search.plan_query("Register a rule for routing incoming requests")
-    assert search._spelled("add_url_rule", plan.spelled_names) > search._spelled(
+    assert search_names.spelled_out("add_url_rule", plan.spelled_names) > search_names.spelled_out(
         "add_url_rule", plan.spelled)
 
 GO_MIDDLEWARE = """package middleware
@@ -247,22 +247,22 @@ def test_a_method_whose_type_and_name_the_sentence_spells_overtakes_its_file_nei
 
 def test_a_class_the_sentence_names_adds_to_its_methods_names_and_never_takes_away() -> None:
     spelled = search.plan_query("Add a new header to the set.").spelled
-    add = search._spelled("HeaderSet.add", spelled, owners=True)
-    assert add > search._spelled("add", spelled, owners=True) > 0.0
-    assert search._spelled("HeaderSet.remove", spelled, owners=True) < add
-    assert search._spelled("HeaderSet.add", spelled) == search._spelled("add", spelled)
+    add = search_names.spelled_out("HeaderSet.add", spelled, owners=True)
+    assert add > search_names.spelled_out("add", spelled, owners=True) > 0.0
+    assert search_names.spelled_out("HeaderSet.remove", spelled, owners=True) < add
+    assert search_names.spelled_out("HeaderSet.add", spelled) == search_names.spelled_out("add", spelled)
     # a class the sentence does not name leaves its method's own words as they count alone
     spelled = search.plan_query("Builds a Response object from a urllib3 response.").spelled
-    assert (search._spelled("HTTPAdapter.build_response", spelled, owners=True)
-            == search._spelled("build_response", spelled))
+    assert (search_names.spelled_out("HTTPAdapter.build_response", spelled, owners=True)
+            == search_names.spelled_out("build_response", spelled))
     # nor does the repository's own name, nor a nested function's enclosing function
     spelled = search.plan_query("Runs the Flask application on a local server.").spelled
-    assert search._spelled("Flask.run", spelled, owners=True) > search._spelled("run", spelled)
-    assert (search._spelled("Flask.run", spelled, owners=True, project="flask")
-            == search._spelled("run", spelled))
+    assert search_names.spelled_out("Flask.run", spelled, owners=True) > search_names.spelled_out("run", spelled)
+    assert (search_names.spelled_out("Flask.run", spelled, owners=True, project="flask")
+            == search_names.spelled_out("run", spelled))
     spelled = search.plan_query("Writes the help record options.").spelled
-    assert (search._spelled("Option.get_help_record._write_opts", spelled, owners=True)
-            == search._spelled("_write_opts", spelled))
+    assert (search_names.spelled_out("Option.get_help_record._write_opts", spelled, owners=True)
+            == search_names.spelled_out("_write_opts", spelled))
 
 
 def test_a_boosted_chunk_takes_the_score_of_its_new_place_so_scores_still_descend(
@@ -326,12 +326,12 @@ def test_the_name_index_is_built_once_per_symbol_table_and_goes_with_it() -> Non
         return SimpleNamespace(symbols=SymbolTable(rows))
 
     first, second = table(["int16_slice", "parse_header"]), table(["parse_header", "run"])
-    index = search._names_by_word(first)  # type: ignore[arg-type]
+    index = search_names._names_by_word(first)  # type: ignore[arg-type]
     assert index == {"int16": [0], "slice": [0], "parse": [1], "header": [1]}
-    assert search._names_by_word(first) is index  # type: ignore[arg-type]
-    assert search._names_by_word(second) == {"parse": [0], "header": [0]}  # type: ignore[arg-type]
+    assert search_names._names_by_word(first) is index  # type: ignore[arg-type]
+    assert search_names._names_by_word(second) == {"parse": [0], "header": [0]}  # type: ignore[arg-type]
     key = id(first.symbols)
-    assert key in search._BY_WORD
+    assert key in search_names._BY_WORD
     del first, index
     gc.collect()
-    assert key not in search._BY_WORD and id(second.symbols) in search._BY_WORD
+    assert key not in search_names._BY_WORD and id(second.symbols) in search_names._BY_WORD

@@ -784,17 +784,18 @@ def test_settling_empties_the_caches_the_tools_calls_filled(tmp_path: Path) -> N
     `indexer.core.idle` (the live index cannot import the tools); the next search fills
     them again with the same answer."""
     from tests.mcp_helpers import live_over
-    from tools import search
+    from tools import search, search_names
 
     files = {f"pkg/mod_{i}.py": f"def handle_request_{i}(x):\n    return parse_value_{i}(x)\n"
              for i in range(20)}
     with live_over(tmp_path, files) as live:
         first = search.search_code(live, "handle request parse value", k=5)
         assert search._path_words.cache_info().currsize > 0
-        assert search._name_words.cache_info().currsize > 0
+        assert search_names.name_words.cache_info().currsize > 0
         live.settle()
         assert search._path_words.cache_info().currsize == 0
-        assert search._name_words.cache_info().currsize == 0
+        assert search_names.name_words.cache_info().currsize == 0
+        assert not search_names._BY_WORD
         again = search.search_code(live, "handle request parse value", k=5)
         assert [h.path for h in again.results] == [h.path for h in first.results]
 

@@ -17,7 +17,7 @@
    its own nearest chunks, as a fourth ranking at half weight. The two vector spaces are
    never compared raw: each ranks, and the ranks are fused. A query of a sentence or two
    that names no identifier also retrieves, at low weight, the definitions whose every name
-   word it spells (`_name_matches`: "a slice of int16 integers" -> `GetInt16Slice`), with a
+   word it spells (`tools.search_names.name_matches`: "a slice of int16 integers" -> `GetInt16Slice`), with a
    name's stop words where the sentence says them ("before" for `before_request`) and its
    verbs as names say them ("creates" -> make, new).
 3. Weighted reciprocal-rank fusion, then multiplicative priors: where the code lives (tests,
@@ -44,19 +44,17 @@
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 import posixpath
 import re
 import time
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from indexer.core import on_settle
-from indexer.lexical import NUMBERED_PARTS_RE, PARTS_RE, WORD_RE, identifier_tokens
+from indexer.lexical import PARTS_RE, WORD_RE, identifier_tokens
 from indexer.live import Coverage, LiveIndex
 from indexer.store import ChunkMeta, SearchTables, search_tables
 from tools.budget import fit_answer
@@ -67,6 +65,13 @@ from tools.freshness import freshness as answer_freshness
 from tools.models import Omitted, SearchHit, SearchResult, TierCoverage
 from tools.query_analysis import PROSE_WEIGHT, dense_text, frames, names_file, weighted_terms
 from tools.ranking_weights import ActiveWeights, active_weights
+from tools.search_names import (
+    STOP_WORDS,
+    name_matches,
+    names_all,
+    said_in_names,
+    spelled_out,
+)
 from tools.search_narrow import BlockHit, Narrowed, Similar, narrow_blocks
 from tools.search_select import select
 from tools.source import check_glob, in_scope
@@ -83,7 +88,7 @@ RRF_K = 60
 # static: chosen on the tuning repositories with the fitted table (docstring MRR@10 of the
 # static-only hybrid, mean of flask, werkzeug, click, moby-client: 0.1 -> 0.417, 0.3 ->
 # 0.434, 0.5 -> 0.443, 0.7 -> 0.439, 1.0 -> 0.429; lexical alone 0.408), see docs/evals.md
-# `names`: definitions whose every name word a sentence spells (`_name_matches`), chosen on
+# `names`: definitions whose every name word a sentence spells (`tools.search_names.name_matches`), chosen on
 # the tuning docstring sets from 0.1 / 0.15 / 0.3 / 0.6 (docs/evals.md, "Fortieth session")
 WEIGHTS = {"lexical": 1.0, "semantic": 1.0, "static": 0.5, "symbol": 1.5, "names": 0.15}
 STATIC_POOL = 60  # the static tier's own nearest, and candidates per retriever it re-ranks
@@ -97,10 +102,9 @@ NAMED_FILE_BOOST = 1.0  # the query names this file (`app.py`, `src/flask/app.py
 RANK_BOOST = 0.15  # at most, for the most central file of the import graph
 IMPORTER_BOOST = 0.05  # per other candidate file that imports this one (up to 4)
 # x(1 + this x the share of a chunk's defined name words the query spells out x how many,
-# up to NAME_WORDS), within the chunk's file only: chosen on the flask and moby-client
-# docstring sets, see docs/evals.md
+# up to `tools.search_names.NAME_WORDS`), within the chunk's file only: chosen on the flask
+# and moby-client docstring sets, see docs/evals.md
 NAME_BOOST = 0.25
-NAME_WORDS = 3
 # x this for a type, constant or variable against the functions of its file when the query
 # describes behaviour (not a name lookup or a stack trace), within the file only like
 # NAME_BOOST: chosen on moby-client, see docs/evals.md ("Kinds within a file")
@@ -133,29 +137,6 @@ _TEST_PATH = re.compile(
     r"(^|/)(tests?|__tests__|spec|testing|testdata|fixtures?)(/|$)|(^|/)test_[^/]*$"
     r"|_test\.[a-z]+$|\.(test|spec)\.[a-z]+$|Tests?\.[a-z]+$")
 _LOW_PRIOR = re.compile(r"(^|/)(vendor|third_party|node_modules|examples?|docs?|benchmarks?)(/|$)")
-_STOP = frozenset("""a about above after again against all also am an and any are as at be
-because been before being below between both but by can could did do does doing down during
-each else etc few for from further had has have having he her here hers him his how i if in
-into is it its itself just let like may me might more most must my no nor not now of off on
-once only or other our ours out over own please same she should so some such than that the
-their them then there these they this those through to too under until up us very via was we
-were what when where which while who whom why will with would you your yours e g ie eg get
-gets got use used uses using want wants see seems seem way new make makes one two""".split())  # noqa: SIM905
-# stop words of a query that are content words in a name (`Response.Before`, `New`, `MustGet`)
-_NAME_CONTENT = frozenset("""before after new must make all any once only over under off up
-down between each more most other same own out into again above below during until through
-against few one two use why how what when where which who here there now then not no both
-can will should do does did some such just than get has is""".split())  # noqa: SIM905
-# a verb of a sentence and the words a name says it with ("Creates the formatter":
-# `make_formatter`; "Register a rule": `add_url_rule`), for a query of a sentence or two
-_NAME_SYNONYMS = {
-    "create": ("make", "new", "build"), "creates": ("make", "new", "build"),
-    "construct": ("make", "new", "build"), "constructs": ("make", "new", "build"),
-    "check": ("is", "has"), "checks": ("is", "has"), "whether": ("is", "has"),
-    "remove": ("delete", "del"), "removes": ("delete", "del"), "delete": ("remove", "del"),
-    "deletes": ("remove", "del"), "add": ("register",), "adds": ("register",),
-    "register": ("add",), "registers": ("add",),
-}
 _DEFINITION_KINDS = ("class", "function", "method", "interface", "struct", "type", "trait",
                      "enum", "module")
 
@@ -188,8 +169,8 @@ class QueryPlan:
     # -> set): what the query spells out of a name or path
     spelled: frozenset[str] = frozenset()
     # `spelled` and, in a query of a sentence or two, the stop words it says that are a name's
-    # content words (`_NAME_CONTENT`: "before" for `before_request`; a long text, an issue or
-    # a log, says most of them) and its verbs as names say them (`_NAME_SYNONYMS`): what the
+    # content words (`tools.search_names`: "before" for `before_request`; a long text, an issue or
+    # a log, says most of them) and its verbs as names say them (`said_in_names`): what the
     # query spells out of a name
     spelled_names: frozenset[str] = frozenset()
 
@@ -241,12 +222,12 @@ def plan_query(query: str) -> QueryPlan:
     idents.extend(w for w in found if _CODE_LIKE.search(w))
     files = [*trace_files, *_FILE_NAME.findall(query)]
     idents = [i.strip(".") for i in idents if i.strip(".") and not _FILE_NAME.fullmatch(i)]
-    idents = list(dict.fromkeys(i for i in idents if i.lower() not in _STOP))
+    idents = list(dict.fromkeys(i for i in idents if i.lower() not in STOP_WORDS))
     weighted = _weighted_terms(query, idents, long)
     terms = [t for t, _ in weighted]
     variants = tuple(word_variants(terms, compounds(query)))
     tokens = frozenset(identifier_tokens(query))
-    plain = frozenset(t for t in tokens if t not in _STOP)
+    plain = frozenset(t for t in tokens if t not in STOP_WORDS)
     # "int32" spells int32, not int: its letters alone name `Int` or `GetIntSlice`, which
     # the sentence does not (unless it says the word alone too)
     said = {w.lower() for w in WORD_RE.findall(query)}
@@ -259,15 +240,7 @@ def plan_query(query: str) -> QueryPlan:
                      long=long, name_lookup=bool(idents) and len(words) <= NAME_QUERY_WORDS,
                      traced=bool(trace_names), lower_words=frozenset(_LOWER_WORD.findall(query)),
                      spelled=spelled,
-                     spelled_names=spelled if long else spelled | _said_in_names(tokens))
-
-
-def _said_in_names(tokens: frozenset[str]) -> frozenset[str]:
-    """What a sentence's words say of a name beyond `QueryPlan.spelled`: the stop words that
-    are a name's content words (`_NAME_CONTENT`), and the words a name says its verbs with
-    (`_NAME_SYNONYMS`)."""
-    return (_NAME_CONTENT & tokens) | frozenset(
-        w for t in tokens for w in _NAME_SYNONYMS.get(t, ()))
+                     spelled_names=spelled if long else spelled | said_in_names(tokens))
 
 
 def project_token(name: str) -> str | None:
@@ -365,7 +338,7 @@ def _word_tokens(word: str) -> list[str]:
 
 def _query_tokens(text: str) -> list[str]:
     tokens = [t for w in WORD_RE.findall(text) for t in _word_tokens(w)]
-    return [t for t in tokens if t not in _STOP and len(t) > 1] or tokens
+    return [t for t in tokens if t not in STOP_WORDS and len(t) > 1] or tokens
 
 
 def _weighted_terms(query: str, idents: Sequence[str], long: bool) -> list[tuple[str, float]]:
@@ -415,63 +388,14 @@ def _fuse(ranked: dict[str, Sequence[int]], weights: dict[str, float]) -> dict[i
 
 
 def _name_matches(tables: SearchTables, plan: QueryPlan, limit: int) -> list[int]:
-    """Chunks defining a name of two words or more whose every word a query of a sentence or
-    two spells ("returns the value associated with the key as a slice of int16 integers":
-    `GetInt16Slice`), most words first: a definition whose own text says little of what it
-    does (no docstring, a one-line body) is found by its name, not only ordered by it within
-    its file once found (`NAME_BOOST`). Not for a long text (an issue, a log), which spells
+    """The definitions whose every name word a query of a sentence or two spells
+    (`tools.search_names.name_matches`). Not for a long text (an issue, a log), which spells
     many names it is not about, nor where the query names identifiers itself (the symbol
     retriever's): "NamedTextIOWrapper: stop closing buffer" is about that class, not about
     every definition named with its words."""
     if plan.long or plan.identifiers:
         return []
-    by_word = _names_by_word(tables)
-    counts: dict[int, int] = {}
-    for word in plan.spelled_names:
-        for j in by_word.get(word, ()):
-            counts[j] = counts.get(j, 0) + 1
-    cols = tables.symbols.columns
-    found = []
-    for j, n in counts.items():
-        if n == len(_name_words(cols.qual[j])):
-            path = tables.files.get(cols.file[j], ("", None))[0]
-            found.append((-n, -path_prior(path, cols.qual[j]), path, cols.start[j], j))
-    found.sort()
-    kept: list[tuple[Any, ...]] = []
-    for _, group in itertools.groupby(found, key=lambda f: f[0]):
-        more = list(group)
-        if len(kept) + len(more) > limit:  # a count shared by more definitions than are
-            break  # asked for singles none out (`refund_voucher_1` ... `_40`, "refund voucher")
-        kept += more
-    ids = (tables.chunk_at(cols.file[f[-1]], cols.start[f[-1]]) for f in kept)
-    return list(dict.fromkeys(i for i in ids if i is not None))[:limit]
-
-
-# id(symbol table) -> (a weak reference to it, its index): an entry lives as long as its
-# table (a workspace searches many repositories' tables, each query all of them)
-# (single dict operations, atomic: no lock a collection's callback could wait on)
-_BY_WORD: dict[int, tuple[weakref.ref[Any], dict[str, list[int]]]] = {}
-
-
-def _names_by_word(tables: SearchTables) -> dict[str, list[int]]:
-    """Name word -> the symbol rows whose names of two words or more hold it, built once per
-    symbol table (the tables of a store generation share it while no file changed)."""
-    symbols = tables.symbols
-    key = id(symbols)
-    hit = _BY_WORD.get(key)
-    if hit is not None and hit[0]() is symbols:
-        return hit[1]
-    index: dict[str, list[int]] = {}
-    for j, qual in enumerate(symbols.columns.qual):
-        words = _name_words(qual)
-        if len(words) >= 2:
-            for w in words:
-                index.setdefault(w, []).append(j)
-    _BY_WORD[key] = (weakref.ref(symbols, lambda _: _BY_WORD.pop(key, None)), index)
-    return index
-
-
-on_settle(_BY_WORD.clear)
+    return name_matches(tables, plan.spelled_names, limit, path_prior)
 
 
 def _symbol_matches(tables: SearchTables, plan: QueryPlan, limit: int) -> list[int]:
@@ -584,98 +508,22 @@ def _path_match(path: str, plan: QueryPlan) -> float:
     return boost
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _name_words(qualname: str) -> tuple[str, ...]:
-    """The words of a definition's own name (`Context.GetIntSlice` -> int, slice): parts
-    of two letters or more, no bare numbers, no stop words (`get`, `is`); a number stays
-    joined to the word before it (`ValueBinder.Int32s` -> int32), so that "bind to int32"
-    tells `Int32` from its siblings `Int8` and `Int64`."""
-    return tuple(dict.fromkeys(w for w in _own_parts(qualname) if len(w) > 1
-                               and not w.isdigit() and w not in _STOP))
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _content_words(qualname: str) -> tuple[str, ...]:
-    """The words of a definition's own name that `_name_words` leaves out as stop words but
-    that say what it does where a query says them too (`_NAME_CONTENT`: `Response.Before`,
-    `before_app_request`, `is_bool_flag`)."""
-    return tuple(dict.fromkeys(w for w in _own_parts(qualname) if w in _NAME_CONTENT))
-
-
-def _own_parts(qualname: str) -> list[str]:
-    """The lower-cased parts of a definition's own name, a number kept with the word it
-    follows (`ValueBinder.MustInt32s` -> must, int32, s)."""
-    return [p.lower() for p in NUMBERED_PARTS_RE.findall(qualname.rsplit(".", 1)[-1])]
-
-
 on_settle(_path_words.cache_clear)  # up to 64k entries each: a settled server forgets them
-on_settle(_name_words.cache_clear)
-on_settle(_content_words.cache_clear)
-
-
-def _spelled(qualname: str, spelled: frozenset[str], owners: bool = False,
-             project: str | None = None) -> float:
-    """How much of a definition's name the query spells out: the share of its name words
-    the query contains, times how many (up to 3): `build_response` for "Builds a response"
-    (2) counts more than the class `Response` (1) the sentence mentions. A method's name is
-    read with its class's or receiver's too where that spells more ("converts RecoverConfig
-    to middleware": `RecoverConfig.ToMiddleware` 3 against `RecoverWithConfig` 2; "Add a new
-    header to the set": `HeaderSet.add`), never less (a sentence rarely names the class),
-    with `owners`: for a query of a sentence or two, not for a long text (an issue, a log),
-    which says most words of any class somewhere.
-    Only a two-part name is read so (a nested function's owner is the function around it,
-    not a class), and the repository's own name (`project`) is no owner's word: "Flask" in
-    a question about flask says nothing of which of `Flask`'s methods it is about."""
-    words = _name_words(qualname)
-    said = [w for w in _content_words(qualname) if w in spelled]
-    if said:  # counted where the query says them, never against a name where it does not
-        words = (*words, *said)
-    n = sum(w in spelled for w in words)
-    own = n / len(words) * min(n, NAME_WORDS) if n else 0.0
-    owned = _owner_words(qualname, project) if owners else ()
-    if not owned:
-        return own
-    m = n + sum(w in spelled for w in owned)
-    whole = len(words) + len(owned)
-    return max(own, m / whole * min(m, NAME_WORDS)) if m > n else own
-
-
-def _names_all(qualname: str | None, spelled: frozenset[str]) -> bool:
-    """Whether the query spells every word of a definition's own name of two words or more
-    ("the general ledger" for `GeneralLedger`): a class it names whole may be what it asks
-    about; one word ("the config" for `Config`) is too common to say so."""
-    words = _name_words(qualname) if qualname else ()
-    return len(words) >= 2 and all(w in spelled for w in words)
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _owner_words(qualname: str, project: str | None) -> tuple[str, ...]:
-    """The words a two-part name's owner adds to its own (`RecoverConfig.ToMiddleware` ->
-    recover, config), less the repository's own name; () for a name of one part or of
-    three or more (a nested function's owner is the function around it)."""
-    owner, dot, _ = qualname.rpartition(".")
-    if not dot or "." in owner:
-        return ()
-    words = _name_words(qualname)
-    return tuple(w for w in _name_words(owner) if w != project and w not in words)
-
-
-on_settle(_owner_words.cache_clear)
 
 
 def _name_cover(tables: SearchTables, chunk: ChunkMeta, spelled: frozenset[str],
                 owners: bool, project: str | None) -> float:
-    """How much of the chunk's defined name the query spells out (`_spelled`, words or
+    """How much of the chunk's defined name the query spells out (`spelled_out`, words or
     their inflections, with its owner's words when `owners`, less `project`); for a block of
     merged definitions, its best member's. A definition the
     query describes by name should rank above a neighbour whose comment repeats the
     query's other words (docs/evals.md: "Name words")."""
     fid, start, end, symbol, kind = chunk
     if symbol:
-        return _spelled(symbol, spelled, owners, project)
+        return spelled_out(symbol, spelled, owners, project)
     if kind != "block":
         return 0.0
-    return max((_spelled(qual, spelled, owners, project)
+    return max((spelled_out(qual, spelled, owners, project)
                 for qual, _, lo, hi in tables.members.get(fid, ())
                 if lo >= start and hi <= end), default=0.0)
 
@@ -695,7 +543,7 @@ def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
           project: str | None = None) -> list[_Ranked]:
     """Fused candidates with the priors applied, best first; `names`: the name-words boost
     (chunk answers; files are ranked by all their chunks, `tools.files`, without it);
-    `project`: the repository's own name, no owner's word in that boost (`_spelled`)."""
+    `project`: the repository's own name, no owner's word in that boost (`spelled_out`)."""
     out: list[_Ranked] = []
     spelled = plan.spelled_names if names else frozenset()
     data_prior = DATA_KIND_PRIOR if names and not (plan.name_lookup or plan.traced) else 1.0
@@ -720,7 +568,7 @@ def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
             tables, chunk, spelled, not plan.long, project)
         if kind in _DATA_KINDS:
             boost *= data_prior
-        elif kind in _HEAD_KINDS and not _names_all(symbol, spelled):
+        elif kind in _HEAD_KINDS and not names_all(symbol, spelled):
             boost *= head_prior
         out.append(_Ranked(cand.chunk_id, score, row, cand.matched_by, boost))
     out.sort(key=_order)
@@ -893,7 +741,7 @@ def search_code(
     narrowed = narrow_blocks(tables.members, [
         BlockHit(r.cid, tables.chunks[r.cid][0], r.meta[2], r.meta[3]) for r in best
         if r.meta[5] == "block" and r.meta[6] is not None], texts, plan.terms, _named(plan),
-        lambda qualname: _spelled(qualname, plan.spelled_names, not plan.long, project),
+        lambda qualname: spelled_out(qualname, plan.spelled_names, not plan.long, project),
         _static_closeness(ctx, plan) if mode != "lexical" else None)
     hits = [_hit(r, texts.get(r.cid, ""), narrowed.get(r.cid), same.get(r.cid, []))
             for r in best]
