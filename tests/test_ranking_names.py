@@ -335,3 +335,19 @@ def test_the_name_index_is_built_once_per_symbol_table_and_goes_with_it() -> Non
     del first, index
     gc.collect()
     assert key not in search_names._BY_WORD and id(second.symbols) in search_names._BY_WORD
+
+
+def test_a_class_named_with_the_question_s_words_is_not_retrieved_by_its_name(
+        tmp_path: Path) -> None:
+    # issue 16's "where is the retry logic for connection errors": the exception classes
+    # already ranked first by their words; retrieving them by name too pushed the adapter's
+    # retry set-up further down
+    files = {"exceptions.py": "class ConnectionError(OSError):\n    pass\n\n\n"
+                              "class RetryError(ConnectionError):\n    pass\n",
+             "adapters.py": "def retry_connection_errors(send, tries):\n"
+                            "    return Retry(total=tries, connect=tries)(send)\n"}
+    with live_over(tmp_path, files) as ctx:
+        tables = search_tables(ctx.index.store)
+        plan = search.plan_query("where is the retry logic for connection errors")
+        found = search._name_matches(tables, plan, 20)
+        assert [tables.chunks[c][3] for c in found] == ["retry_connection_errors"]

@@ -56,14 +56,21 @@ def said_in_names(tokens: frozenset[str]) -> frozenset[str]:
         w for t in tokens for w in _NAME_SYNONYMS.get(t, ()))
 
 
+# what a sentence describes: a function's name says what it does; a class or an exception
+# named with a question's words ("where is the retry logic for connection errors":
+# `ConnectionError`, `RetryError`) is found by its words already, and is seldom the answer
+_BEHAVIOUR = frozenset({"function", "method"})
+
+
 def name_matches(tables: SearchTables, spelled: frozenset[str], limit: int,
                  prior: Callable[[str, str], float]) -> list[int]:
-    """Chunks defining a name of two words or more whose every word `spelled` holds ("returns
-    the value associated with the key as a slice of int16 integers": `GetInt16Slice`), most
-    words first, then by `prior(path, qualname)`: a definition whose own text says little of
-    what it does (no docstring, a one-line body) is found by its name, not only ordered by
-    it within its file once found. A count shared by more definitions than `limit` singles
-    none of them out and is left out, with every lower count."""
+    """Chunks defining a function or method whose name of two words or more has every word
+    in `spelled` ("returns the value associated with the key as a slice of int16 integers":
+    `GetInt16Slice`), most words first, then by `prior(path, qualname)`: a definition whose
+    own text says little of what it does (no docstring, a one-line body) is found by its
+    name, not only ordered by it within its file once found. A count shared by more
+    definitions than `limit` singles none of them out and is left out, with every lower
+    count."""
     by_word = _names_by_word(tables)
     counts: dict[int, int] = {}
     for word in spelled:
@@ -93,17 +100,19 @@ _BY_WORD: dict[int, tuple[weakref.ref[Any], dict[str, list[int]]]] = {}
 
 
 def _names_by_word(tables: SearchTables) -> dict[str, list[int]]:
-    """Name word -> the symbol rows whose names of two words or more hold it, built once per
-    symbol table (the tables of a store generation share it while no file changed)."""
+    """Name word -> the rows of the functions and methods whose names of two words or more
+    hold it, built once per symbol table (the tables of a store generation share it while no
+    file changed)."""
     symbols = tables.symbols
     key = id(symbols)
     hit = _BY_WORD.get(key)
     if hit is not None and hit[0]() is symbols:
         return hit[1]
     index: dict[str, list[int]] = {}
+    kinds, kind = symbols.columns.kinds, symbols.columns.kind
     for j, qual in enumerate(symbols.columns.qual):
         words = name_words(qual)
-        if len(words) >= 2:
+        if len(words) >= 2 and kinds[kind[j]] in _BEHAVIOUR:
             for w in words:
                 index.setdefault(w, []).append(j)
     _BY_WORD[key] = (weakref.ref(symbols, lambda _: _BY_WORD.pop(key, None)), index)
