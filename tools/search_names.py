@@ -25,6 +25,7 @@ from indexer.store import SearchTables
 
 NAME_WORDS = 3  # a name spelled out counts its words up to this many (`spelled_out`)
 
+# English stop words: left out of a query's searched words and of a name's words
 STOP_WORDS = frozenset("""a about above after again against all also am an and any are as at be
 because been before being below between both but by can could did do does doing down during
 each else etc few for from further had has have having he her here hers him his how i if in
@@ -48,6 +49,8 @@ _NAME_SYNONYMS = {
     "deletes": ("remove", "del"), "add": ("register",), "adds": ("register",),
     "register": ("add",), "registers": ("add",),
 }
+
+
 def said_in_names(tokens: frozenset[str]) -> frozenset[str]:
     """What a sentence's words say of a name beyond `QueryPlan.spelled`: the stop words that
     are a name's content words (`_NAME_CONTENT`), and the words a name says its verbs with
