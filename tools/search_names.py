@@ -93,7 +93,7 @@ def name_matches(tables: SearchTables, spelled: frozenset[str], limit: int,
             break  # asked for singles none out (`refund_voucher_1` ... `_40`, "refund voucher")
         kept += more
     ids = (tables.chunk_at(cols.file[f[-1]], cols.start[f[-1]]) for f in kept)
-    return list(dict.fromkeys(i for i in ids if i is not None))[:limit]
+    return list(dict.fromkeys(i for i in ids if i is not None))
 
 
 # id(symbol table) -> (a weak reference to it, its index): an entry lives as long as its
@@ -154,7 +154,7 @@ on_settle(_content_words.cache_clear)
 
 
 def spelled_out(qualname: str, spelled: frozenset[str], owners: bool = False,
-             project: str | None = None) -> float:
+                project: str | None = None) -> float:
     """How much of a definition's name the query spells out: the share of its name words
     the query contains, times how many (up to 3): `build_response` for "Builds a response"
     (2) counts more than the class `Response` (1) the sentence mentions. A method's name is
