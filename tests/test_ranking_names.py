@@ -314,7 +314,6 @@ def test_a_definition_whose_every_name_word_the_sentence_spells_is_found_by_its_
 def test_the_name_index_is_built_once_per_symbol_table_and_goes_with_it() -> None:
     # a workspace searches every repository's tables on each query: each keeps its index
     # while it lives, and a table replaced by the next generation's takes its index along
-    import gc
     from types import SimpleNamespace
 
     from indexer.store.lookup import SymbolTable, _SymbolRows
@@ -327,14 +326,43 @@ def test_the_name_index_is_built_once_per_symbol_table_and_goes_with_it() -> Non
 
     first, second = table(["int16_slice", "parse_header"]), table(["parse_header", "run"])
     index = search_names._names_by_word(first)  # type: ignore[arg-type]
-    assert index == {"int16": [0], "slice": [0], "parse": [1], "header": [1]}
+    assert index.as_dict() == {"int16": [0], "slice": [0], "parse": [1], "header": [1]}
     assert search_names._names_by_word(first) is index  # type: ignore[arg-type]
-    assert search_names._names_by_word(second) == {"parse": [0], "header": [0]}  # type: ignore[arg-type]
-    key = id(first.symbols)
-    assert key in search_names._BY_WORD
-    del first, index
-    gc.collect()
-    assert key not in search_names._BY_WORD and id(second.symbols) in search_names._BY_WORD
+    assert search_names._names_by_word(second).as_dict() == {"parse": [0], "header": [0]}  # type: ignore[arg-type]
+    assert first.symbols.derived == {search_names._INDEX: index}  # it lives as long as it
+
+
+def test_the_name_index_is_carried_to_the_next_generation_equal_to_one_built_anew(
+        tmp_path: Path) -> None:
+    """After a batch of edits the next generation's symbol table comes with the name index
+    (`SymbolTable.updated` -> `_NameIndex.updated`), not built again on its first sentence
+    query: rows of files gone left out, rows after them moved, a new file's names and a new
+    word read; equal to the index built from the new table, and found by the retriever."""
+    from indexer.build import apply_resolved
+    from indexer.store.lookup import build_search_tables
+
+    files = {f"pkg/m{i:02d}.py": f"def parse_header_{i}(x):\n    return x\n\n\n"
+             f"class Box{i}:\n    def read_value(self):\n        return {i}\n" for i in range(30)}
+    with live_over(tmp_path, files) as live:
+        store, root = live.index.store, live.root
+        before = search_tables(store, wait=True)
+        built = search_names._names_by_word(before)
+        assert built.rows_of("read") and not built.rows_of("frobnicate")
+        (root / "pkg/m03.py").write_text("def frobnicate_widget(x):\n    return x\n")
+        (root / "pkg/new.py").write_text("def read_value_twice(y):\n    return y\n")
+        (root / "pkg/m00.py").unlink()
+        apply_resolved(live.index, ["pkg/m03.py", "pkg/new.py", "pkg/m00.py"], set(),
+                       live.index_options)
+        after = search_tables(store, wait=True)
+        assert after.symbols is not before.symbols
+        carried = after.symbols.derived[search_names._INDEX]  # before any query asked
+        assert isinstance(carried, search_names._NameIndex) and carried is not built
+        anew = search_names._NameIndex.build(
+            build_search_tables(store, (store.generation, None), None).symbols.columns)
+        assert carried.as_dict() == anew.as_dict()
+        assert (len(built.rows_of("parse")), len(carried.rows_of("parse"))) == (30, 28)
+        found = search._name_matches(after, search.plan_query("frobnicate the widget"), 20)
+        assert [after.chunks[c][3] for c in found] == ["frobnicate_widget"]
 
 
 def test_a_class_named_with_the_question_s_words_is_not_retrieved_by_its_name(

@@ -795,7 +795,6 @@ def test_settling_empties_the_caches_the_tools_calls_filled(tmp_path: Path) -> N
         live.settle()
         assert search._path_words.cache_info().currsize == 0
         assert search_names.name_words.cache_info().currsize == 0
-        assert not search_names._BY_WORD
         again = search.search_code(live, "handle request parse value", k=5)
         assert [h.path for h in again.results] == [h.path for h in first.results]
 

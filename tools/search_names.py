@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import functools
 import itertools
-import weakref
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from indexer.core import on_settle
@@ -77,7 +77,7 @@ def name_matches(tables: SearchTables, spelled: frozenset[str], limit: int,
     by_word = _names_by_word(tables)
     counts: dict[int, int] = {}
     for word in spelled:
-        for j in by_word.get(word, ()):
+        for j in by_word.rows_of(word):
             counts[j] = counts.get(j, 0) + 1
     cols = tables.symbols.columns
     found = []
@@ -96,33 +96,91 @@ def name_matches(tables: SearchTables, spelled: frozenset[str], limit: int,
     return list(dict.fromkeys(i for i in ids if i is not None))
 
 
-# id(symbol table) -> (a weak reference to it, its index): an entry lives as long as its
-# table (a workspace searches many repositories' tables, each query all of them)
-# (single dict operations, atomic: no lock a collection's callback could wait on)
-_BY_WORD: dict[int, tuple[weakref.ref[Any], dict[str, list[int]]]] = {}
+_INDEX = "name words"  # the name index's key in a symbol table's `derived`
 
 
-def _names_by_word(tables: SearchTables) -> dict[str, list[int]]:
+class _NameIndex:
     """Name word -> the rows of the functions and methods whose names of two words or more
-    hold it, built once per symbol table (the tables of a store generation share it while no
-    file changed)."""
-    symbols = tables.symbols
-    key = id(symbols)
-    hit = _BY_WORD.get(key)
-    if hit is not None and hit[0]() is symbols:
-        return hit[1]
-    index: dict[str, list[int]] = {}
-    kinds, kind = symbols.columns.kinds, symbols.columns.kind
-    for j, qual in enumerate(symbols.columns.qual):
-        words = name_words(qual)
-        if len(words) >= 2 and kinds[kind[j]] in _BEHAVIOUR:
+    hold it (`rows_of`), as one array of rows grouped by word: built once per symbol table
+    (the tables of a store generation share it while no file changed) and carried to the next
+    generation's table (`updated`, 0.6 ms), not built again after every batch of edits (moby's
+    26k symbols: 11 ms with their words cached, 52 ms after the server settled; docs/
+    benchmarks.md "Forty-first session"). A word no name holds any more keeps its id."""
+
+    __slots__ = ("_ids", "_rows", "_starts")
+
+    def __init__(self, ids: dict[str, int], rows: array[int], starts: array[int]) -> None:
+        """The rows of the word `w` are `rows[starts[ids[w]]:starts[ids[w] + 1]]`, ascending."""
+        self._ids, self._rows, self._starts = ids, rows, starts
+
+    @classmethod
+    def build(cls, columns: Any) -> _NameIndex:
+        by_word: dict[str, list[int]] = {}
+        for j, words in _named_rows(columns, 0):
             for w in words:
-                index.setdefault(w, []).append(j)
-    _BY_WORD[key] = (weakref.ref(symbols, lambda _: _BY_WORD.pop(key, None)), index)
+                by_word.setdefault(w, []).append(j)
+        ids: dict[str, int] = {}
+        rows, starts = array("i"), array("i", [0])
+        for w, found in by_word.items():
+            ids[w] = len(ids)
+            rows.extend(found)
+            starts.append(len(rows))
+        return cls(ids, rows, starts)
+
+    def rows_of(self, word: str) -> Sequence[int]:
+        i = self._ids.get(word)
+        return () if i is None else self._rows[self._starts[i]:self._starts[i + 1]]
+
+    def as_dict(self) -> dict[str, list[int]]:
+        """Every word with rows, and its rows (tests compare a carried index with a built one)."""
+        return {w: list(found) for w in self._ids if (found := self.rows_of(w))}
+
+    def updated(self, old: Any, new: Any, cut: Sequence[tuple[int, int]]) -> _NameIndex:
+        """This index for the rows `new` (`indexer.store.lookup.Derived`): the rows kept
+        moved to where they are now, those in `cut` left out, the rows `new` adds after them
+        read. A word no row holds any more keeps its id, with no rows."""
+        import numpy as np  # a server's update only (see `indexer.store.lookup.ChunkTable`)
+
+        keep = np.ones(len(old.file), dtype=bool)
+        for lo, hi in cut:
+            keep[lo:hi] = False
+        moved = np.cumsum(keep, dtype=np.int64) - 1  # an old row's position in `new`
+        rows = np.frombuffer(self._rows, dtype=np.int32)
+        sizes: np.ndarray = np.diff(np.frombuffer(self._starts, dtype=np.int32))
+        word = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)
+        alive = keep[rows]
+        ids = dict(self._ids)  # this index is still read by queries of the last generation
+        added_word, added_row = [], []
+        for j, said in _named_rows(new, int(keep.sum())):
+            for w in said:
+                added_word.append(ids.setdefault(w, len(ids)))
+                added_row.append(j)
+        of = np.concatenate([word[alive], np.asarray(added_word, dtype=np.int32)])
+        at = np.concatenate([moved[rows[alive]], np.asarray(added_row, dtype=np.int64)])
+        order = np.argsort(of, kind="stable")  # kept rows ascending, then the added ones
+        starts = np.searchsorted(of[order], np.arange(len(ids) + 1)).astype(np.int32)
+        return _NameIndex(ids, array("i", at[order].astype(np.int32).tobytes()),
+                          array("i", starts.tobytes()))
+
+
+def _named_rows(columns: Any, first: int) -> Iterator[tuple[int, tuple[str, ...]]]:
+    """(row, its name words) of the rows from `first` on that `_NameIndex` holds: functions
+    and methods whose names have two words or more."""
+    kinds, kind, quals = columns.kinds, columns.kind, columns.qual
+    for j in range(first, len(quals)):
+        if kinds[kind[j]] in _BEHAVIOUR:
+            words = name_words(quals[j])
+            if len(words) >= 2:
+                yield j, words
+
+
+def _names_by_word(tables: SearchTables) -> _NameIndex:
+    """The name index of `tables`' symbols, built on first use (see `_NameIndex`)."""
+    derived = tables.symbols.derived
+    index = derived.get(_INDEX)
+    if not isinstance(index, _NameIndex):
+        index = derived[_INDEX] = _NameIndex.build(tables.symbols.columns)
     return index
-
-
-on_settle(_BY_WORD.clear)
 
 
 @functools.lru_cache(maxsize=1 << 16)

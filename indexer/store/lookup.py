@@ -21,7 +21,7 @@ from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from sys import intern
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from indexer.core import duckdb
 from indexer.store.db import EDGES_GENERATION, GenerationCache, Store, keep_equal, same_rows
@@ -321,11 +321,27 @@ class _Grouped(Mapping[_K, list[_R]]):
         return len(self._keys)
 
 
+class Derived(Protocol):
+    """What a layer above derives from a symbol table's rows (`SymbolTable.derived`), brought
+    along to the next generation's table by `updated` instead of derived again."""
+
+    def updated(self, old: _SymbolRows, new: _SymbolRows,
+                cut: Sequence[tuple[int, int]]) -> Derived | None:
+        """This for `new`: `old` without its rows in the ranges `cut`, then rows of its own
+        (`_SymbolRows.updated`); None to derive it again when asked."""
+
+
 class SymbolTable(_Grouped[str, SymbolRow]):
     """lower-cased name -> its definitions (file id, name, qualname, kind, start line), in
     file and line order; the keys sorted in `names` (prefix lookups: `SearchTables.with_prefix`).
     Columns, not a dict of tuples: moby's 26k symbols were 52k tuples in lists, rebuilt
-    after every index update (docs/benchmarks.md "Serving memory")."""
+    after every index update (docs/benchmarks.md "Serving memory").
+
+    `derived`: what the tools derive from the rows (the name words' index of
+    `tools.search_names`), by a key of their own; it lives as long as the table, and
+    `updated` brings it along (each `Derived.updated`)."""
+
+    derived: dict[str, Derived]
 
     def __init__(self, rows: _SymbolRows, last: SymbolTable | None = None) -> None:
         """`last`: the last generation's table, whose key strings the equal keys become
@@ -336,6 +352,7 @@ class SymbolTable(_Grouped[str, SymbolRow]):
         lowered = [same.get(key, key) for key in (n.lower() for n in rows.name)]
         order = sorted(range(len(lowered)), key=lowered.__getitem__)  # stable: file order
         super().__init__(rows, [lowered[j] for j in order], array("i", order))
+        self.derived = {}
 
     def updated(self, rows: _SymbolRows, cut: Sequence[tuple[int, int]]) -> SymbolTable:
         """The table over `rows`: this table's rows without the ranges `cut`, in their order,
@@ -366,6 +383,11 @@ class SymbolTable(_Grouped[str, SymbolRow]):
         starts = np.searchsorted(rank[order], np.arange(len(keys) + 1)).astype(np.int32)
         table: SymbolTable = SymbolTable._of(rows, keys, array("i", order.tobytes()),
                                              array("i", starts.tobytes()))
+        table.derived = {}
+        for name, derived in list(self.derived.items()):  # (a query may add one meanwhile)
+            carried = derived.updated(self._rows, rows, cut)
+            if carried is not None:
+                table.derived[name] = carried
         return table
 
     def _find_key(self, key: str) -> int | None:
