@@ -488,3 +488,17 @@ def test_headroom_reads_a_rank_as_scored_with_blocks_narrowed_and_with_files_ord
     assert (got.found, got.narrowed, got.in_file) == (2, 2, 1)
     assert ranks([Span("b.go", 1, 9)], gold, [block]) == type(got)(None, None, None)
     assert mrr10([1, 2, None, 11]) == (1 + 0.5) / 4
+
+
+def test_the_name_index_bench_checks_each_carried_index_against_one_built() -> None:
+    """`evals.bench_name_index` on a small corpus: every edit's carried index equals the one
+    built from the new table (the run raises otherwise), and the report names what it timed."""
+    from evals.bench_index import SHARED
+    from evals.bench_name_index import run
+
+    if not any((SHARED / "corpora").glob("flask-*.tar.gz")):
+        pytest.skip(f"the flask corpus is not in {SHARED / 'corpora'}")
+    got = run("flask", 2)
+    assert got["edits"] == 2 and got["symbols"] > 100 and got["file"].endswith(".py")
+    assert set(got) >= {"tables_update_index_carried", "tables_update_no_index",
+                        "first_sentence_query_wait", "index_built_anew"}
