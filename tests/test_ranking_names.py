@@ -332,12 +332,35 @@ def test_the_name_index_is_built_once_per_symbol_table_and_goes_with_it() -> Non
     assert first.symbols.derived == {search_names._INDEX: index}  # it lives as long as it
 
 
+def test_a_carried_name_index_forgets_its_words_once_most_name_nothing() -> None:
+    # a word whose names are gone keeps its id while it is one of a few (the carry moves
+    # rows, it does not rebuild the words); once most words name nothing, it is built anew
+    from indexer.store.lookup import _SymbolRows
+
+    rows, kinds = _SymbolRows(), {}
+    for fid, name in enumerate(["parse_header", "read_body", "write_chunk", "close_stream"], 1):
+        rows.add((fid, name, name, "function", 1, 2, f"def {name}()", "", 1), kinds)
+    index = search_names._NameIndex.build(rows)
+    fewer, cut = rows.updated([1], [])
+    carried = index.updated(rows, fewer, cut)
+    assert carried.as_dict() == {"read": [0], "body": [0], "write": [1], "chunk": [1],
+                                 "close": [2], "stream": [2]}
+    assert "parse" in carried._ids  # one dead word of eight: kept, with no rows
+    least, cut = fewer.updated([2, 3], [(5, "open_file", "open_file", "function", 1, 2, "", "", 1)])
+    last = carried.updated(fewer, least, cut)
+    assert last.as_dict() == {"close": [0], "stream": [0], "open": [1], "file": [1]}
+    assert len(last._ids) == 10  # six of them dead now: the next carry builds it anew
+    after, cut = least.updated([4], [])
+    assert set(last.updated(least, after, cut)._ids) == {"open", "file"}
+
+
 def test_the_name_index_is_carried_to_the_next_generation_equal_to_one_built_anew(
         tmp_path: Path) -> None:
     """After a batch of edits the next generation's symbol table comes with the name index
     (`SymbolTable.updated` -> `_NameIndex.updated`), not built again on its first sentence
     query: rows of files gone left out, rows after them moved, a new file's names and a new
-    word read; equal to the index built from the new table, and found by the retriever."""
+    word read; equal to the index built from the new table, and found by the retriever. A
+    batch that has the tables read whole has the index built with them."""
     from indexer.build import apply_resolved
     from indexer.store.lookup import build_search_tables
 
@@ -363,6 +386,16 @@ def test_the_name_index_is_carried_to_the_next_generation_equal_to_one_built_ane
         assert (len(built.rows_of("parse")), len(carried.rows_of("parse"))) == (30, 28)
         found = search._name_matches(after, search.plan_query("frobnicate the widget"), 20)
         assert [after.chunks[c][3] for c in found] == ["frobnicate_widget"]
+
+        edited = [f"pkg/m{i:02d}.py" for i in range(10, 20)]  # a third: the tables read whole
+        for path in edited:
+            (root / path).write_text(f"def write_record_{path[5:7]}(x):\n    return x\n")
+        apply_resolved(live.index, edited, set(), live.index_options)
+        whole = search_tables(store, wait=True)
+        rebuilt = whole.symbols.derived[search_names._INDEX]  # built by the loader, not a query
+        assert isinstance(rebuilt, search_names._NameIndex)
+        assert rebuilt.as_dict() == search_names._NameIndex.build(whole.symbols.columns).as_dict()
+        assert len(rebuilt.rows_of("write")) == 10 and len(rebuilt.rows_of("parse")) == 18
 
 
 def test_a_class_named_with_the_question_s_words_is_not_retrieved_by_its_name(

@@ -138,15 +138,18 @@ class _NameIndex:
     def updated(self, old: Any, new: Any, cut: Sequence[tuple[int, int]]) -> _NameIndex:
         """This index for the rows `new` (`indexer.store.lookup.Derived`): the rows kept
         moved to where they are now, those in `cut` left out, the rows `new` adds after them
-        read. A word no row holds any more keeps its id, with no rows."""
+        read. A word no row holds any more keeps its id, with no rows, until such words are
+        most of them; with every row cut (a table read whole) it is built again."""
         import numpy as np  # a server's update only (see `indexer.store.lookup.ChunkTable`)
 
         keep = np.ones(len(old.file), dtype=bool)
         for lo, hi in cut:
             keep[lo:hi] = False
+        sizes: np.ndarray = np.diff(np.frombuffer(self._starts, dtype=np.int32))
+        if not keep.any() or 2 * int(np.count_nonzero(sizes)) < len(sizes):
+            return _NameIndex.build(new)  # all read again, or most words held by no name
         moved = np.cumsum(keep, dtype=np.int64) - 1  # an old row's position in `new`
         rows = np.frombuffer(self._rows, dtype=np.int32)
-        sizes: np.ndarray = np.diff(np.frombuffer(self._starts, dtype=np.int32))
         word = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)
         alive = keep[rows]
         ids = dict(self._ids)  # this index is still read by queries of the last generation

@@ -338,8 +338,9 @@ class SymbolTable(_Grouped[str, SymbolRow]):
     after every index update (docs/benchmarks.md "Serving memory").
 
     `derived`: what the tools derive from the rows (the name words' index of
-    `tools.search_names`), by a key of their own; it lives as long as the table, and
-    `updated` brings it along (each `Derived.updated`)."""
+    `tools.search_names`), by a key of their own; it lives as long as the table, and the
+    next generation's table brings it along (each `Derived.updated`): `updated` with the
+    rows it changed, a table read whole (`last`) with all of them."""
 
     derived: dict[str, Derived]
 
@@ -352,7 +353,9 @@ class SymbolTable(_Grouped[str, SymbolRow]):
         lowered = [same.get(key, key) for key in (n.lower() for n in rows.name)]
         order = sorted(range(len(lowered)), key=lowered.__getitem__)  # stable: file order
         super().__init__(rows, [lowered[j] for j in order], array("i", order))
-        self.derived = {}
+        # what was derived from the last table, derived again here, in the loader's thread,
+        # not on the next query
+        self.derived = {} if last is None else last._carried(rows, [(0, len(last._rows.file))])
 
     def updated(self, rows: _SymbolRows, cut: Sequence[tuple[int, int]]) -> SymbolTable:
         """The table over `rows`: this table's rows without the ranges `cut`, in their order,
@@ -383,12 +386,17 @@ class SymbolTable(_Grouped[str, SymbolRow]):
         starts = np.searchsorted(rank[order], np.arange(len(keys) + 1)).astype(np.int32)
         table: SymbolTable = SymbolTable._of(rows, keys, array("i", order.tobytes()),
                                              array("i", starts.tobytes()))
-        table.derived = {}
+        table.derived = self._carried(rows, cut)
+        return table
+
+    def _carried(self, rows: _SymbolRows, cut: Sequence[tuple[int, int]]) -> dict[str, Derived]:
+        """`derived` brought to `rows` (see `updated`)."""
+        out = {}
         for name, derived in list(self.derived.items()):  # (a query may add one meanwhile)
             carried = derived.updated(self._rows, rows, cut)
             if carried is not None:
-                table.derived[name] = carried
-        return table
+                out[name] = carried
+        return out
 
     def _find_key(self, key: str) -> int | None:
         i = bisect.bisect_left(self._keys, key)
