@@ -412,3 +412,22 @@ def test_a_class_named_with_the_question_s_words_is_not_retrieved_by_its_name(
         plan = search.plan_query("where is the retry logic for connection errors")
         found = search._name_matches(tables, plan, 20)
         assert [tables.chunks[c][3] for c in found] == ["retry_connection_errors"]
+
+
+def test_a_pickled_symbol_table_leaves_its_name_index_behind_and_builds_it_again() -> None:
+    # `evals.retrievals` pickles the search tables of each commit it keeps and scores them
+    # later: the index is not pickled, and a table read back (made before the index existed
+    # too) builds it when a query asks
+    import pickle
+    from types import SimpleNamespace
+
+    from indexer.store.lookup import SymbolTable, _SymbolRows
+
+    rows, kinds = _SymbolRows(), {}
+    rows.add((1, "int16_slice", "int16_slice", "function", 1, 1, "def int16_slice()", "", 1), kinds)
+    table = SymbolTable(rows)
+    index = search_names._names_by_word(SimpleNamespace(symbols=table))  # type: ignore[arg-type]
+    again = pickle.loads(pickle.dumps(table))  # its state has no `derived`, as an old one's
+    assert table.derived and again.derived == {} and again["int16_slice"] == table["int16_slice"]
+    rebuilt = search_names._names_by_word(SimpleNamespace(symbols=again))  # type: ignore[arg-type]
+    assert rebuilt.as_dict() == index.as_dict() == {"int16": [0], "slice": [0]}

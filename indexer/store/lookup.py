@@ -389,6 +389,15 @@ class SymbolTable(_Grouped[str, SymbolRow]):
         table.derived = self._carried(rows, cut)
         return table
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (`evals.retrievals` keeps tables) without `derived`, which is derived again
+        where it is wanted, and read back with none (a pickle made before `derived` too)."""
+        return {k: v for k, v in self.__dict__.items() if k != "derived"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.derived = {}
+
     def _carried(self, rows: _SymbolRows, cut: Sequence[tuple[int, int]]) -> dict[str, Derived]:
         """`derived` brought to `rows` (see `updated`)."""
         out = {}
