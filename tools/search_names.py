@@ -103,9 +103,10 @@ class _NameIndex:
     """Name word -> the rows of the functions and methods whose names of two words or more
     hold it (`rows_of`), as one array of rows grouped by word: built once per symbol table
     (the tables of a store generation share it while no file changed) and carried to the next
-    generation's table (`updated`, 0.6 ms), not built again after every batch of edits (moby's
-    26k symbols: 11 ms with their words cached, 52 ms after the server settled; docs/
-    benchmarks.md "Forty-first session"). A word no name holds any more keeps its id."""
+    generation's table (`updated`: about 1 ms more on a batch's table update), not built
+    again on the first sentence query after every batch of edits (moby's 26k symbols: 11 ms
+    with their words cached, 33 ms once the server had settled and forgotten them; docs/
+    benchmarks.md "Forty-first session")."""
 
     __slots__ = ("_ids", "_rows", "_starts")
 
