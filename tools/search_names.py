@@ -143,9 +143,9 @@ class _NameIndex:
         most of them; with every row cut (a table read whole) it is built again."""
         import numpy as np  # a server's update only (see `indexer.store.lookup.ChunkTable`)
 
-        keep = np.ones(len(old.file), dtype=bool)
-        for lo, hi in cut:
-            keep[lo:hi] = False
+        from indexer.core.arrays import kept_rows
+
+        keep = kept_rows(len(old.file), cut)
         sizes: np.ndarray = np.diff(np.frombuffer(self._starts, dtype=np.int32))
         if not keep.any() or 2 * int(np.count_nonzero(sizes)) < len(sizes):
             return _NameIndex.build(new)  # all read again, or most words held by no name

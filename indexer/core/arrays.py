@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
+
+
+def kept_rows(count: int, cut: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Whether each of `count` rows is kept: False in the ranges `cut` ([lo, hi)), as the
+    rows of the files a batch removed or wrote again (`_SymbolRows.updated`)."""
+    keep = np.ones(count, dtype=bool)
+    for lo, hi in cut:
+        keep[lo:hi] = False
+    return keep
 
 
 def distinct(values: np.ndarray) -> np.ndarray:

@@ -364,12 +364,10 @@ class SymbolTable(_Grouped[str, SymbolRow]):
         26k names sorted after every batch of edits)."""
         import numpy as np  # a server's update only (see `ChunkTable`)
 
-        from indexer.core.arrays import updated_values
+        from indexer.core.arrays import kept_rows, updated_values
 
         old = len(self._rows.file)
-        keep = np.ones(old, dtype=bool)
-        for lo, hi in cut:
-            keep[lo:hi] = False
+        keep = kept_rows(old, cut)
         row_key = np.empty(old, dtype=np.int32)  # each old row's key, as its index
         sizes: np.ndarray = np.diff(np.asarray(self._starts, dtype=np.int64))
         row_key[np.asarray(self._order, dtype=np.int32)] = np.repeat(
