@@ -35,11 +35,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("SEXTANT_SHARED_DIR", REPO_ROOT.parent / "shared"))
 MIRRORS = Path(os.environ.get("SEXTANT_EVAL_MIRRORS", "/work/.mirror"))
 HISTORY = {"flask": "pallets+flask", "requests": "psf+requests", "gin": "gin-gonic+gin",
-           "werkzeug": "pallets+werkzeug", "click": "pallets+click", "echo": "labstack+echo"}
+           "werkzeug": "pallets+werkzeug", "click": "pallets+click", "echo": "labstack+echo",
+           "fiber": "gofiber+fiber", "cobra": "spf13+cobra"}
 LANGUAGES = {"flask": ("python",), "requests": ("python",), "gin": ("go",), "werkzeug": ("python",),
-             "click": ("python",), "moby-client": ("go",), "echo": ("go",)}
+             "click": ("python",), "moby-client": ("go",), "echo": ("go",), "fiber": ("go",),
+             "cobra": ("go",)}
 SUBTREES = {"moby-client": ("moby", "client")}  # docstring sets over part of a corpus
-TUNING = frozenset({"flask", "werkzeug", "click", "moby-client", "echo"})  # constants are chosen on these
+# constants are chosen on these
+TUNING = frozenset({"flask", "werkzeug", "click", "moby-client", "echo", "fiber", "cobra"})
 log = logging.getLogger("evals")
 
 
@@ -86,7 +89,8 @@ def extract(name: str, work: Path) -> Path | None:
 
 
 def checkout(name: str, work: Path) -> Path | None:
-    """A repository without a corpus archive (werkzeug, click: tuning only) as its mirror's
+    """A repository without a corpus archive (werkzeug, click, echo, fiber, cobra: tuning
+    only) as its mirror's
     HEAD tree, exported once with `git archive`."""
     git_dir = MIRRORS / HISTORY.get(name, name) / "repo"
     if not git_dir.is_dir():
