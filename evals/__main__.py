@@ -90,8 +90,7 @@ def extract(name: str, work: Path) -> Path | None:
 
 def checkout(name: str, work: Path) -> Path | None:
     """A repository without a corpus archive (werkzeug, click, echo, fiber, cobra: tuning
-    only) as its mirror's
-    HEAD tree, exported once with `git archive`."""
+    only) as its mirror's HEAD tree, exported once with `git archive`."""
     git_dir = MIRRORS / HISTORY.get(name, name) / "repo"
     if not git_dir.is_dir():
         return None
