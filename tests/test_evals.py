@@ -490,6 +490,21 @@ def test_headroom_reads_a_rank_as_scored_with_blocks_narrowed_and_with_files_ord
     assert mrr10([1, 2, None, 11]) == (1 + 0.5) / 4
 
 
+def test_headroom_keeps_each_querys_ranks_and_compares_two_runs_query_by_query() -> None:
+    from evals.headroom import Asked, Ranks, compared, dumped
+
+    def run(found: list[int | None]) -> dict[str, list[dict[str, object]]]:
+        asked = [Asked(f"q{i}", f"query {i}", Ranks(r, r, r), (f"a.py:f{i}:1",))
+                 for i, r in enumerate(found)]
+        # what --json writes reads back the same
+        return json.loads(json.dumps(dumped({"flask": asked, "gin": asked[:1]})))
+
+    lines = compared(run([1, 2, None]), run([1, 1, 4]))
+    assert lines[0] == "flask: 0.5000 -> 0.7500 (3 queries)"
+    assert lines[1:3] == ["  2 -> 1 | query 1 | a.py:f1:1", "  None -> 4 | query 2 | a.py:f2:1"]
+    assert lines[3] == "gin: 1.0000 -> 1.0000 (1 queries)" and len(lines) == 4
+
+
 def test_the_name_index_bench_checks_each_carried_index_against_one_built() -> None:
     """`evals.bench_name_index` on a small corpus: every edit's carried index equals the one
     built from the new table (the run raises otherwise), and the report names what it timed."""
