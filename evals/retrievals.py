@@ -10,6 +10,7 @@ after retrieval (priors, boosts, selection) is scored on many commits in seconds
 
     python -m evals.retrievals dump --repos flask,click --out DIR [--no-dense]
     python -m evals.retrievals score --repos flask,click --out DIR
+    python -m evals.retrievals misses --repos flask,click --out DIR   # what R@5 misses
 """
 
 from __future__ import annotations
@@ -77,11 +78,25 @@ def score(kept: list[Kept]) -> dict[str, float]:
                       for k in kept])
 
 
+def missed(kept: list[Kept], top: int = 5) -> list[str]:
+    """A line per kept commit with a gold file outside the first `top` files: its subject,
+    each such file with its rank (None: not among the files ranked), and the first three."""
+    out = []
+    for k in kept:
+        files = ranked_files(k)
+        ranks = {g: files.index(g) + 1 if g in files else None for g in k.gold}
+        left = [(g, r) for g, r in ranks.items() if r is None or r > top]
+        if left:
+            out.append(f"{k.subject[:80]} | {', '.join(f'{g} {r}' for g, r in left)} | "
+                       f"first: {', '.join(files[:3])}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     from evals.__main__ import HISTORY, MIRRORS
 
     p = argparse.ArgumentParser(prog="python -m evals.retrievals", description=__doc__)
-    p.add_argument("action", choices=("dump", "score"))
+    p.add_argument("action", choices=("dump", "score", "misses"))
     p.add_argument("--repos", default="flask,werkzeug,click")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--commits", type=int, default=30)
@@ -98,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
             kept = dump(git_dir, sampled, args.out / repo, not args.no_dense)
             path.write_bytes(pickle.dumps(kept))
         kept = pickle.loads(path.read_bytes())
+        if args.action == "misses":
+            print("\n".join(f"{repo} | {line}" for line in missed(kept)))
+            continue
         m = score(kept)
         print(f"{repo}: R@5 {m['R@5']:.3f} MRR@10 {m['MRR@10']:.3f} ({len(kept)} commits)")
     return 0

@@ -4,6 +4,7 @@ commit sampling on a tiny git repository, and one end-to-end run through MCP."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import itertools
 import json
 import subprocess
@@ -400,6 +401,10 @@ def test_kept_retrievals_rank_each_commit_offline_as_search_does(tiny_history: P
     kept = pickle.loads(pickle.dumps(retrievals.dump(git_dir, sampled, tmp_path / "w", False)))
     assert [k.subject for k in kept] == [c.subject for c in sampled]
     assert retrievals.score(kept)["Acc@1"] == 1.0  # each subject names its file's function
+    assert retrievals.missed(kept) == []
+    lost = dataclasses.replace(kept[0], gold=(*kept[0].gold, "gone.py"))
+    (line,) = retrievals.missed([lost])
+    assert line.startswith(kept[0].subject[:80]) and "gone.py None" in line
     commits.materialize(git_dir, sampled[-1].parent, tmp_path / "again")
     s = Session(tmp_path / "again", tmp_path / "again-index", dense=False)
     try:
