@@ -153,7 +153,8 @@ async def run_commits(name: str, args: argparse.Namespace) -> Outcome | None:
         log.warning("no history for %s at %s: skipped", name, git_dir)
         return None
     commits = commit_set.sample(git_dir, args.commits, args.seed, args.window)
-    return await replay(git_dir, commits, args.work / "commits" / name, name, args, "commits")
+    return await replay_or_skip(git_dir, commits, args.work / "commits" / name, name, args,
+                                "commits")
 
 
 async def run_issues(name: str, args: argparse.Namespace) -> Outcome | None:
@@ -162,7 +163,19 @@ async def run_issues(name: str, args: argparse.Namespace) -> Outcome | None:
         log.warning("no history for %s at %s: skipped", name, git_dir)
         return None
     commits = issue_set.sample(git_dir, args.issues, args.seed)
-    return await replay(git_dir, commits, args.work / "issues" / name, name, args, "issues")
+    return await replay_or_skip(git_dir, commits, args.work / "issues" / name, name, args,
+                                "issues")
+
+
+async def replay_or_skip(git_dir: Path, commits: list[commit_set.Commit], base: Path, name: str,
+                         args: argparse.Namespace, set_name: str) -> Outcome | None:
+    """`replay`, or None with a warning when the history cannot be read (the repository is
+    left out of the set, not half of it scored)."""
+    try:
+        return await replay(git_dir, commits, base, name, args, set_name)
+    except commit_set.HistoryError as exc:
+        log.warning("%s/%s skipped: %s", set_name, name, exc)
+        return None
 
 
 async def replay(git_dir: Path, commits: list[commit_set.Commit], base: Path, name: str,

@@ -110,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "dump":
             git_dir = MIRRORS / HISTORY.get(repo, repo) / "repo"
             sampled = commit_set.sample(git_dir, args.commits, args.seed, args.window)
-            kept = dump(git_dir, sampled, args.out / repo, not args.no_dense)
+            try:
+                kept = dump(git_dir, sampled, args.out / repo, not args.no_dense)
+            except commit_set.HistoryError as exc:
+                log.warning("%s skipped: %s", repo, exc)
+                continue
             path.write_bytes(pickle.dumps(kept))
         kept = pickle.loads(path.read_bytes())
         if args.action == "misses":

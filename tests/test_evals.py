@@ -226,6 +226,42 @@ async def test_the_harness_scores_sextant_and_baselines_through_mcp(tiny_history
     assert outcome.took_ms
 
 
+def test_a_history_missing_an_object_is_skipped_with_its_reason_not_half_scored(
+        tiny_history: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A mirror can lack a blob an older tree needs (go-chi/chi's did): the set leaves that
+    repository out with git's reason instead of the whole run stopping on a traceback."""
+    import argparse
+
+    import evals.__main__ as harness
+
+    mirror = tmp_path / "mirrors" / "tiny" / "repo"
+    subprocess.run(["git", "clone", "-q", "--bare", "--no-local", str(tiny_history),
+                    str(mirror)], check=True, capture_output=True)
+    sampled = commits.sample(mirror, n=10, seed=0)
+    blob = _git(mirror, "rev-parse", f"{sampled[0].parent}:pkg/core.py")
+    packs = list((mirror / "objects" / "pack").glob("*.pack"))
+    if packs:  # unpack, so that one object can go
+        for pack in packs:
+            idx = pack.with_suffix(".idx")
+            data = pack.read_bytes()
+            pack.unlink()
+            idx.unlink()
+            subprocess.run(["git", "--git-dir", str(mirror), "unpack-objects", "-q"],
+                           input=data, check=True, capture_output=True)
+    (mirror / "objects" / blob[:2] / blob[2:]).unlink()
+    with pytest.raises(commits.HistoryError, match=sampled[0].parent[:12]):
+        commits.materialize(mirror, sampled[0].parent, tmp_path / "tree")
+    monkeypatch.setattr(harness, "MIRRORS", tmp_path / "mirrors")
+    args = argparse.Namespace(commits=10, seed=0, window=800, work=tmp_path / "work",
+                              systems=None, no_static=True, no_dense=True, dense_sets="",
+                              fit=0)
+    with caplog.at_level("WARNING", logger="evals"):
+        assert anyio.run(harness.run_commits, "tiny", args) is None
+    assert any("commits/tiny skipped" in r.getMessage() and "git cannot write out"
+               in r.getMessage() for r in caplog.records)
+
+
 def test_sextant_eval_reports_recall_on_the_repositorys_own_commits(tiny_history: Path,
                                                                     tmp_path: Path) -> None:
     from mcp_server.cli import main
