@@ -36,6 +36,7 @@ def _extract(git_dir: Path, rev: str, dest: Path, paths: list[str] | None = None
                            f"{message[-1] if message else f'exit {got.returncode}'}")
     subprocess.run(["tar", "-x", "-C", str(dest)], input=got.stdout, check=True)
 
+
 def materialize(git_dir: Path, rev: str, dest: Path) -> None:
     """Make `dest` hold exactly the tree of `rev` (files not in it are removed)."""
     if dest.exists():
