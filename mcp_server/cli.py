@@ -146,8 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("hybrid", "lexical", "semantic"), default="hybrid",
                    help="hybrid fuses BM25, symbol names and embeddings")
     p.add_argument("--granularity", choices=("chunk", "file"), default="chunk", help=(
-        "chunk: functions and classes; file: files ranked by all their matches (which files "
-        "to change)"))
+        "chunk: functions and classes; file: files ranked by all their matches and by the "
+        "repository's past commits worded like the query (which files to change)"))
     _max_tokens_option(p)
 
     p = command("context", "the code a task needs, in one answer that fits a budget")

@@ -70,6 +70,7 @@ def status(r: Any) -> str:
         f"static vectors: {r.static_chunks} of {r.chunks} chunks"
         + (f", table {r.static_model}" if r.static_model else " (static tier off)"),
         _weights(r.ranking_weights),
+        _history(getattr(r, "history", {})),
     ]
     if r.changed_since_indexed:
         lines.append(f"freshness: {r.changed_since_indexed} files changed since indexed "
@@ -90,6 +91,14 @@ def _weights(w: dict[str, Any]) -> str:
     held = w.get("held_out_score", {})
     return (f"ranking weights: fitted ({', '.join(f'{k} {v:g}' for k, v in w['weights'].items())}"
             f"; newer commits {held.get('defaults', 0):.3f} -> {held.get('fitted', 0):.3f})")
+
+
+def _history(h: dict[str, Any]) -> str:
+    if not h:
+        return "history: off (SEXTANT_HISTORY=0)"
+    if "error" in h:
+        return f"history: none ({h['error']})"
+    return f"history: {h['commits']} commits up to {str(h['head'])[:12]} (file answers)"
 
 
 def _eta(r: Any) -> str:

@@ -217,8 +217,8 @@ def _register_tools(server: MCPServer) -> None:
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,
         wait_fresh: WaitFresh = False,
         granularity: Annotated[Literal["chunk", "file"], Field(description=(
-            "chunk: functions and classes; file: files ranked by all their matching "
-            "definitions"))] = "chunk",
+            "chunk: functions and classes; file: which files to change, ranked by all their "
+            "matching definitions and by past commits worded like the query"))] = "chunk",
         repo: Repo = None,
     ) -> Annotated[CallToolResult, SearchResult]:
         """Find code by meaning or name, ranked: whole functions/classes with path and lines,

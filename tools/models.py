@@ -226,6 +226,10 @@ class IndexStatus(BaseModel):
         "The fusion weights search uses: source `defaults`, or `fitted` by `sextant eval "
         "--fit` on this repository's older commits (used only because they beat the "
         "defaults on its newer ones: held_out_score)"))
+    history: dict[str, Any] = Field(default_factory=dict, description=(
+        "The git history search reads (files that past commits like a query changed rank "
+        "higher): `commits` remembered and `head`, the commit read at, or `error`, why there "
+        "is none (not a git work tree, git missing); empty when off (SEXTANT_HISTORY=0)"))
 
 
 class WorkspaceStatus(BaseModel):

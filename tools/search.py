@@ -25,7 +25,9 @@
    rank lower, never hidden), whether the query names the file or its module (a stack
    frame's path by its last components), the
    file's import-graph centrality (`file_rank` and import edges among the candidate files,
-   when the graph tables exist), and vendored copies of other projects (`tools.vendored`).
+   when the graph tables exist), vendored copies of other projects (`tools.vendored`), and,
+   in a file answer to a query in words, the files that the past commits whose subjects
+   read most like it changed (`tools.search_history`, from the repository's git log).
    Within each file, chunks whose defined name the query spells out move ahead of their
    file's other chunks (`NAME_BOOST`), and for a query describing behaviour, its functions
    move ahead of its types and constants (`DATA_KIND_PRIOR`); which file comes first is
@@ -65,6 +67,7 @@ from tools.freshness import freshness as answer_freshness
 from tools.models import Omitted, SearchHit, SearchResult, TierCoverage
 from tools.query_analysis import PROSE_WEIGHT, dense_text, frames, names_file, weighted_terms
 from tools.ranking_weights import ActiveWeights, active_weights
+from tools.search_history import history_prior
 from tools.search_names import (
     STOP_WORDS,
     name_matches,
@@ -537,13 +540,26 @@ class _Ranked:
     boost: float = 1.0  # name words and kind (`DATA_KIND_PRIOR`), within the chunk's file
 
 
+@dataclass(frozen=True, slots=True)
+class RepoPriors:
+    """What ranking knows of the repository beyond the query's candidates: its vendored
+    copies (`tools.vendored`), its own name (no owner's word in the name-words boost,
+    `spelled_out`) and the files that past commits like the query changed, as multipliers
+    (`tools.search_history`)."""
+
+    copies: Mapping[str, str] = field(default_factory=dict)
+    project: str | None = None
+    history: Mapping[str, float] = field(default_factory=dict)
+
+
 def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
-          language: str | None, path: str | None,
-          copies: Mapping[str, str] | None = None, names: bool = True,
-          project: str | None = None) -> list[_Ranked]:
+          language: str | None, path: str | None, repo: RepoPriors | None = None,
+          names: bool = True) -> list[_Ranked]:
     """Fused candidates with the priors applied, best first; `names`: the name-words boost
-    (chunk answers; files are ranked by all their chunks, `tools.files`, without it);
-    `project`: the repository's own name, no owner's word in that boost (`spelled_out`)."""
+    (chunk answers; files are ranked by all their chunks, `tools.files`, without it). The
+    history's multipliers weigh the same first files the graph prior weighs."""
+    repo = repo or RepoPriors()
+    copies, project = repo.copies, repo.project
     out: list[_Ranked] = []
     spelled = plan.spelled_names if names else frozenset()
     data_prior = DATA_KIND_PRIOR if names and not (plan.name_lookup or plan.traced) else 1.0
@@ -574,6 +590,9 @@ def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
     out.sort(key=_order)
     files = list(dict.fromkeys(r.meta[1] for r in out))
     graph = _graph_prior(tables, files[:60])
+    for p, lift in repo.history.items():
+        if p in graph:
+            graph[p] *= lift
     for r in out:
         r.score *= graph.get(r.meta[1], 1.0)
     out.sort(key=_order)
@@ -691,6 +710,14 @@ def retrieve(ctx: LiveIndex, query: str, k: int = 10, mode: str = "hybrid") -> R
     return Retrieved(plan, _retrieve(ctx, tables, plan, mode, _pool(k, False, "chunk")))
 
 
+def _history(ctx: LiveIndex, plan: QueryPlan) -> dict[str, float]:
+    """The files similar past commits changed, as multipliers (`tools.search_history`); none
+    for a name lookup or a stack trace, which name what they want."""
+    if plan.name_lookup or plan.traced:
+        return {}
+    return history_prior(ctx.history, {*plan.terms, *plan.variants})
+
+
 def ranked_paths(ctx: LiveIndex, got: Retrieved, weights: Mapping[str, float],
                  k: int = 10) -> list[str]:
     """The distinct files of `search_code`'s first k chunk hits for `got`, fused with
@@ -703,7 +730,7 @@ def files_of(tables: SearchTables, got: Retrieved, copies: Mapping[str, str],
     """`ranked_paths` over given tables and vendored copies (`evals.retrievals` re-ranks
     kept retrievals of past index states with it); `weights`: the defaults when None."""
     fused = _fuse(got.ranked, fusion_weights(got.plan, weights))
-    ordered = _rank(tables, fused, got.plan, None, None, copies)
+    ordered = _rank(tables, fused, got.plan, None, None, RepoPriors(copies))
     return list(dict.fromkeys(r.meta[1] for r in select(tables, ordered, k)))
 
 
@@ -726,8 +753,11 @@ def search_code(
     fused = _fuse(ranked, weights)
     copies = vendored(ctx.index.store)
     project = project_token(ctx.name)
-    ordered = _rank(tables, fused, plan, language, path, copies, granularity == "chunk",
-                    project)
+    # the history is evidence about files: a chunk answer's order within and across files
+    # is the retrievers' (with it, docstring -> function fell on two of five tuning sets)
+    history = _history(ctx, plan) if granularity == "file" else {}
+    ordered = _rank(tables, fused, plan, language, path, RepoPriors(copies, project, history),
+                    granularity == "chunk")
     if granularity == "file":
         files = _rank_files(ordered)
         if not (language or path):  # a neighbour could be outside the filters

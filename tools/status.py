@@ -144,4 +144,5 @@ def index_status(ctx: LiveIndex) -> IndexStatus:
         lexical_deleted_docs=deleted, lexical_compaction=ctx.compactor.state(deleted),
         changed_since_indexed=None if ctx.watching else changed_since_indexed(ctx),
         metrics=dict(ctx.metrics), vendored=vendored(store),
-        ranking_weights=public_detail(repository_weights(ctx)))
+        ranking_weights=public_detail(repository_weights(ctx)),
+        history=ctx.history.describe() if ctx.history is not None else {})

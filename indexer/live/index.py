@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
+from indexer.commits import HISTORY_CACHE, CommitLog, history_from_env
 from indexer.discover import IgnoreCache, WalkOptions
 from indexer.disk import RepoIndex
 from indexer.live.barrier import WatchBarrier
@@ -61,7 +62,8 @@ class LiveOptions:
     `name`: the repository's name in answers (`repo`; default: the root directory's name);
     `warm`: reads run once, after the first reconcile and the tables' load (the protocol
     layer passes `tools.warm.warm_reads`: one call of each read tool, so the first calls
-    cost what later ones do)."""
+    cost what later ones do); `history`: read the repository's git log for search
+    (`indexer.commits`; off with `SEXTANT_HISTORY=0`)."""
 
     walk: WalkOptions = field(default_factory=WalkOptions)
     watch: bool = False
@@ -72,6 +74,7 @@ class LiveOptions:
     debounce_ms: int = 50
     name: str | None = None
     warm: Callable[[LiveIndex], object] | None = None
+    history: bool = field(default_factory=history_from_env)
 
 
 class LiveIndex:
@@ -104,6 +107,10 @@ class LiveIndex:
         self._threads: list[threading.Thread] = []
         self._listeners: list[Callable[[], None]] = []
         self.static_error: str | None = None  # why the static tier is off, when it failed
+        # the repository's recent commits (read on first use, again when HEAD moves); the
+        # eval harness puts a replayed history's log here
+        self.history: CommitLog | None = CommitLog(
+            index.root, cache=index.paths.dir / HISTORY_CACHE) if self.options.history else None
         self._index_options: IndexOptions | None = None
         self._ignore: IgnoreCache | None = None
         self._ignore_lock = threading.Lock()
