@@ -88,20 +88,30 @@ def extract(name: str, work: Path) -> Path | None:
     return entries[0] if len(entries) == 1 else dest
 
 
+def mirror_head(name: str) -> tuple[Path, str] | None:
+    """The mirror of a repository without a corpus archive and the commit its docstring set
+    is written out from (HEAD), None when there is an archive or no mirror."""
+    git_dir = MIRRORS / HISTORY.get(name, name) / "repo"
+    if any((SHARED / "corpora").glob(f"{name}-*.tar.gz")) or not git_dir.is_dir():
+        return None
+    head = subprocess.run(["git", "--git-dir", str(git_dir), "rev-parse", "HEAD"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    return git_dir, head
+
+
 def checkout(name: str, work: Path) -> Path | None:
     """A repository without a corpus archive (werkzeug, click, echo, fiber, cobra: tuning
     only) as its mirror's HEAD tree, exported once with `git archive`."""
-    git_dir = MIRRORS / HISTORY.get(name, name) / "repo"
-    if not git_dir.is_dir():
+    mirror = mirror_head(name)
+    if mirror is None:
         return None
-    head = subprocess.run(["git", "--git-dir", str(git_dir), "rev-parse", "--short=12", "HEAD"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    dest = work / "corpora" / f"{name}-{head}"
+    git_dir, head = mirror
+    dest = work / "corpora" / f"{name}-{head[:12]}"
     if not dest.exists():
         partial = dest.with_name(dest.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
-        archive = subprocess.run(["git", "--git-dir", str(git_dir), "archive", "HEAD"],
+        archive = subprocess.run(["git", "--git-dir", str(git_dir), "archive", head],
                                  capture_output=True, check=True).stdout
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(partial, filter="data")
@@ -117,6 +127,9 @@ class DocstringSet:
     corpus: str
     base: Path
     queries: list[Query]
+    # the mirror and commit the tree came from (its history is the user's history there);
+    # None for a corpus archive, which has none
+    history: tuple[Path, str] | None = None
 
 
 def docstring_set(name: str, work: Path, n: int, seed: int) -> DocstringSet | None:
@@ -132,7 +145,7 @@ def docstring_set(name: str, work: Path, n: int, seed: int) -> DocstringSet | No
     base = work / "docstrings" / f"{name}-s{seed}-n{n}"
     queries = docstrings.build(source, base / "tree", n, seed, name,
                                LANGUAGES.get(name, ("python", "go")))
-    return DocstringSet(corpus, base, queries)
+    return DocstringSet(corpus, base, queries, None if subtree else mirror_head(corpus))
 
 
 async def run_docstrings(name: str, args: argparse.Namespace) -> Outcome | None:
@@ -141,7 +154,7 @@ async def run_docstrings(name: str, args: argparse.Namespace) -> Outcome | None:
         return None
     outcome = Outcome()
     async with session(built.base / "tree", built.base / "index", dense(args, "docstrings"),
-                       not args.no_static, built.corpus) as s:
+                       not args.no_static, built.corpus, built.history) as s:
         await evaluate(s, built.queries, outcome,
                        args.systems.split(",") if args.systems else None)
     return outcome
@@ -186,6 +199,7 @@ async def replay(git_dir: Path, commits: list[commit_set.Commit], base: Path, na
     commit_set.materialize(git_dir, commits[0].parent, base / "tree")
     async with session(base / "tree", base / "index", dense(args, set_name),
                        not args.no_static, name) as s:
+        s.use_history(git_dir, commits[0].parent)
         if args.fit and set_name == "commits":
             report = s.fit(git_dir, commits[0].parent, args.fit, args.seed)
             log.info("%s: fitted weights %s", name, json.dumps(report))
@@ -193,6 +207,7 @@ async def replay(git_dir: Path, commits: list[commit_set.Commit], base: Path, na
             if previous.parent != commit.parent:
                 commit_set.advance(git_dir, previous.parent, commit.parent, base / "tree")
                 s.refresh()
+            s.use_history(git_dir, commit.parent)
             await evaluate(s, [commit_set.to_query(commit, name)], outcome, systems)
     return outcome
 

@@ -23,6 +23,7 @@ from evals import baselines
 from evals.mcp_client import call, serve
 from evals.sets import Query
 from indexer.build import index_repository
+from indexer.commits import CommitLog, history_from_env
 from indexer.disk import IndexPaths, RepoIndex
 from indexer.live import LiveIndex, LiveOptions
 from tools.fit_weights import History, fit_weights
@@ -81,8 +82,9 @@ class Session:
         self.root = root
         self.index = RepoIndex(IndexPaths.for_repo(root, index_dir))
         # named as the repository, not its work directory ("tree"): search treats the
-        # repository's own name in a query differently (`tools.search.project_weighted`)
-        self.ctx = LiveIndex(self.index, LiveOptions(name=name))
+        # repository's own name in a query differently (`tools.search.project_weighted`);
+        # the tree is a plain directory, its history a mirror's (`use_history`)
+        self.ctx = LiveIndex(self.index, LiveOptions(name=name, history=False))
         self.dense = dense
         self.static = static
         self.client: Client | None = None
@@ -92,6 +94,13 @@ class Session:
         self.fitting = False  # a `sextant-fitted` row (`fit`)
         self.fitted: str | None = None  # the weights file `fit` saved, when it saved one
         self.unchecked: dict[str, Any] | None = None  # what it fitted, saved or not
+
+    def use_history(self, git_dir: Path | None, rev: str = "HEAD") -> None:
+        """Search reads the history of `git_dir` up to `rev` (the commit the tree was
+        written out at), as it reads a user's repository up to HEAD; None, or
+        `SEXTANT_HISTORY=0` as for a user: no history."""
+        self.ctx.history = None if git_dir is None or not history_from_env() else CommitLog(
+            self.root, git_dir=git_dir, rev=rev)
 
     def fit(self, git_dir: Path, until: str, n: int, seed: int) -> dict[str, Any]:
         """`sextant eval --fit` on this index over the `n` sampled commits up to `until`
@@ -201,9 +210,14 @@ def shown_spans(hit: dict) -> list[Span]:
 
 
 @asynccontextmanager
-async def session(root: Path, index_dir: Path, dense: bool,
-                  static: bool = True, name: str | None = None) -> AsyncIterator[Session]:
+async def session(root: Path, index_dir: Path, dense: bool, static: bool = True,
+                  name: str | None = None, history: tuple[Path, str] | None = None
+                  ) -> AsyncIterator[Session]:
+    """A session over `root`; `history`: the git directory and revision it was written out
+    from (`Session.use_history`)."""
     s = Session(root, index_dir, dense, static, name)
+    if history is not None:
+        s.use_history(*history)
     try:
         s.refresh()
         async with serve(s.ctx) as client:

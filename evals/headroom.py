@@ -90,6 +90,8 @@ def measure(name: str, work: Path, n: int, seed: int) -> list[Asked]:
     if built is None:
         return []
     s = Session(built.base / "tree", built.base / "index", True, True, built.corpus)
+    if built.history is not None:
+        s.use_history(*built.history)
     try:
         s.refresh()
         tables = search_tables(s.ctx.index.store)

@@ -62,6 +62,7 @@ def dump(git_dir: Path, sampled: list[commit_set.Commit], work: Path, dense: boo
             if previous.parent != commit.parent:
                 commit_set.advance(git_dir, previous.parent, commit.parent, work / "tree")
                 s.refresh()
+            s.use_history(git_dir, commit.parent)
             kept.append(keep(s, commit))
     finally:
         s.close()

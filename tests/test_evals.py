@@ -226,6 +226,29 @@ async def test_the_harness_scores_sextant_and_baselines_through_mcp(tiny_history
     assert outcome.took_ms
 
 
+async def test_a_replayed_tree_searches_its_mirrors_history_up_to_its_commit(
+        tiny_history: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The written-out tree has no `.git`: its history is the mirror's up to the commit it
+    was written out at, as a user's is up to HEAD; `SEXTANT_HISTORY=0` turns it off here too."""
+    git_dir = tiny_history / ".git"
+    sampled = commits.sample(git_dir, n=10, seed=0)
+    tree = tmp_path / "tree"
+    commits.materialize(git_dir, sampled[-1].parent, tree)
+    async with session(tree, tmp_path / "index", dense=False,
+                       history=(git_dir, sampled[-1].parent)) as s:
+        assert s.ctx.history is not None and s.ctx.history.rev == sampled[-1].parent
+        # an earlier commit is there; the sampled commit's own subject is not
+        assert [c.subject for _, c in s.ctx.history.similar(["whitespace"], 5)] == [
+            "strip whitespace when parsing headers (#12)"]
+        assert s.ctx.history.similar(["slugify"], 5) == []
+        s.use_history(git_dir, "HEAD")
+        assert [c.subject for _, c in s.ctx.history.similar(["slugify"], 5)] == [
+            "slugify lowercases and strips text"]
+        monkeypatch.setenv("SEXTANT_HISTORY", "0")
+        s.use_history(git_dir, sampled[-1].parent)
+        assert s.ctx.history is None
+
+
 def test_a_history_missing_an_object_is_skipped_with_its_reason_not_half_scored(
         tiny_history: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
