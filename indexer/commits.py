@@ -13,7 +13,9 @@ query's words (BM25 over subjects). Search turns that into a prior on files
 The log is read on first use and again when the revision (HEAD by default) moves, checked
 at most every `CHECK_S` seconds; a root outside a git work tree, a missing `git` or a
 failing `git` leaves the log empty (`error` says why) and search as it was. Nothing here
-writes to the repository: git runs with optional locks off and its output is only read.
+writes to the repository: git runs read-only commands (`rev-parse`, `ls-tree`, `log`) with
+optional locks off, the file-system monitor off and no external diff or text conversion
+(programs a repository's configuration could name), and its output is only read.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ class PastCommit:
 
 def _git(args: Sequence[str], cwd: Path, git_dir: Path | None) -> str:
     head = ["git", *((f"--git-dir={git_dir}",) if git_dir is not None else ()),
-            "-c", "core.quotepath=off"]
+            "-c", "core.quotepath=off", "-c", "core.fsmonitor=false"]
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
     done = subprocess.run([*head, *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                           capture_output=True, timeout=_GIT_TIMEOUT_S, check=False)
@@ -226,7 +228,8 @@ class CommitLog:
         tree = {p[len(prefix):] for p in _git(
             ["ls-tree", "-r", "--name-only", "--full-tree", head], self.root,
             self.git_dir).splitlines() if p.startswith(prefix)}
-        text = _git(["log", "--no-merges", "--no-renames", f"-n{self.limit}", "--name-only",
+        text = _git(["log", "--no-merges", "--no-renames", "--no-ext-diff", "--no-textconv",
+                     f"-n{self.limit}", "--name-only",
                      "--format=%x1e%H%x1f%s%x1f", head], self.root, self.git_dir)
         return parse(text, prefix, tree)
 

@@ -142,6 +142,8 @@ async def test_index_status_reports_files_and_skips(flask_index: tuple[Path, Pat
         assert out["files"] > 100 and out["symbols"] > 1000
         assert out["languages"]["python"] > 50
         assert out["skipped"]
+        # the extracted corpus is no git work tree: no history, and why
+        assert out["history"]["commits"] == 0 and out["history"]["error"]
 
 
 MALFORMED: list[tuple[str, dict[str, Any]]] = [
