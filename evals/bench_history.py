@@ -44,43 +44,46 @@ def _ms(fn: object, runs: int) -> float:
     return statistics.median(times)
 
 
+def run(root: Path, runs: int) -> dict[str, object]:
+    """Index `root` (a git work tree) and measure (see the module docstring)."""
+    index = RepoIndex.open(root)
+    try:
+        index_repository(index)
+        cache = index.paths.dir / HISTORY_CACHE
+
+        def cold() -> None:
+            cache.unlink(missing_ok=True)
+            CommitLog(root, cache=cache).size()
+
+        git_read = _ms(cold, max(3, runs // 4))
+        cached = _ms(lambda: CommitLog(root, cache=cache).size(), runs)
+        off = LiveIndex(index, LiveOptions(history=False))
+        on = LiveIndex(index, LiveOptions(history=True))
+        for live in (off, on):  # warm: tables, and the history's first read
+            search_code(live, QUERIES[0], granularity="file", mode="lexical")
+        times: dict[str, list[float]] = {"off": [], "on": []}
+        for _ in range(runs):
+            for query in QUERIES:
+                for name, live in (("off", off), ("on", on)):
+                    started = time.perf_counter()
+                    search_code(live, query, granularity="file", mode="lexical")
+                    times[name].append(1000 * (time.perf_counter() - started))
+        assert on.history is not None
+        off_ms, on_ms = statistics.median(times["off"]), statistics.median(times["on"])
+        return {"repo": root.name, "commits remembered": on.history.size(),
+                "git read ms": round(git_read, 1), "cached read ms": round(cached, 1),
+                "file answer ms, off": round(off_ms, 2), "file answer ms, on": round(on_ms, 2),
+                "on / off": round(on_ms / off_ms, 3), "queries": len(times["on"])}
+    finally:
+        index.close()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m evals.bench_history", description=__doc__)
     p.add_argument("repo", type=Path)
     p.add_argument("--runs", type=int, default=20)
     args = p.parse_args()
-    root = args.repo.resolve()
-    index = RepoIndex.open(root)
-    index_repository(index)
-    cache = index.paths.dir / HISTORY_CACHE
-    cache.unlink(missing_ok=True)
-
-    def cold() -> None:
-        cache.unlink(missing_ok=True)
-        CommitLog(root, cache=cache).size()
-
-    git_read = _ms(cold, max(3, args.runs // 4))
-    cached = _ms(lambda: CommitLog(root, cache=cache).size(), args.runs)
-    off = LiveIndex(index, LiveOptions(history=False))
-    on = LiveIndex(index, LiveOptions(history=True))
-    for live in (off, on):  # warm: tables, and the history's first read
-        search_code(live, QUERIES[0], granularity="file", mode="lexical")
-    times: dict[str, list[float]] = {"off": [], "on": []}
-    for _ in range(args.runs):
-        for query in QUERIES:
-            for name, live in (("off", off), ("on", on)):
-                started = time.perf_counter()
-                search_code(live, query, granularity="file", mode="lexical")
-                times[name].append(1000 * (time.perf_counter() - started))
-    assert on.history is not None
-    print(json.dumps({
-        "repo": root.name, "commits remembered": on.history.size(),
-        "git read ms": round(git_read, 1), "cached read ms": round(cached, 1),
-        "file answer ms, off": round(statistics.median(times["off"]), 2),
-        "file answer ms, on": round(statistics.median(times["on"]), 2),
-        "on / off": round(statistics.median(times["on"]) / statistics.median(times["off"]), 3),
-        "queries": len(times["on"])}, indent=1))
-    index.close()
+    print(json.dumps(run(args.repo.resolve(), args.runs), indent=1))
 
 
 if __name__ == "__main__":

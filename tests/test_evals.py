@@ -582,3 +582,15 @@ def test_the_name_index_bench_checks_each_carried_index_against_one_built() -> N
     assert set(got) >= {"tables_update_index_carried", "tables_update_no_index",
                         "first_sentence_query_wait", "index_built_anew",
                         "index_built_anew_name_words_not_cached"}
+
+
+def test_the_history_benchmark_measures_both_sides(tiny_history: Path) -> None:
+    """`evals.bench_history` on a tiny history: it reads git, then its cache, and times file
+    answers with and without history (the figures are docs/benchmarks.md's, not asserted)."""
+    from evals.bench_history import run
+
+    out = run(tiny_history, 1)
+    assert out["commits remembered"] == 5  # "document the project" changed README only
+    assert out["queries"] == 10
+    assert all(float(out[k]) > 0 for k in ("git read ms", "cached read ms",  # type: ignore[arg-type]
+                                            "file answer ms, off", "file answer ms, on"))
