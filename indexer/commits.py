@@ -114,12 +114,12 @@ def parse(text: str, prefix: str, tree: Collection[str]) -> list[PastCommit]:
 class _Subjects:
     """BM25 over commit subjects (each subject's identifier tokens)."""
 
-    def __init__(self, commits: Sequence[PastCommit], stop: Collection[str]) -> None:
+    def __init__(self, commits: Sequence[PastCommit]) -> None:
         self.commits = commits
         self.lengths: list[int] = []
         self.postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for i, commit in enumerate(commits):
-            tokens = [t for t in identifier_tokens(commit.subject) if t not in stop and len(t) > 1]
+            tokens = [t for t in identifier_tokens(commit.subject) if len(t) > 1]
             self.lengths.append(len(tokens))
             for token, tf in Counter(tokens).items():
                 self.postings[token].append((i, tf))
@@ -149,23 +149,21 @@ class CommitLog:
     `git_dir` and `rev` read another repository's history for the tree at `root` (the eval
     harness replays a bare mirror's commits into a plain directory); `keep(path)` says
     which changed files a commit is remembered by (a commit left with none, or with more
-    than `MAX_FILES`, is not remembered); `stop`: words no subject is searched by;
-    `cache`: a file keeping the log read at a revision (in the index directory)."""
+    than `MAX_FILES`, is not remembered); `cache`: a file keeping the log read at a revision (in the index directory)."""
 
     def __init__(self, root: Path, *, git_dir: Path | None = None, rev: str = "HEAD",
                  limit: int = LIMIT, keep: Callable[[str], bool] = code_file,
-                 stop: Collection[str] = (), cache: Path | None = None) -> None:
+                 cache: Path | None = None) -> None:
         self.root = root
         self.cache = cache
         self.git_dir = git_dir
         self.rev = rev
         self.limit = limit
         self._keep = keep
-        self._stop = frozenset(stop)
         self._lock = threading.Lock()
         self._head: str | None = None
         self._checked = -math.inf
-        self._subjects = _Subjects([], self._stop)
+        self._subjects = _Subjects([])
         self.error: str | None = None  # why there is no history, when there is none
 
     @property
@@ -210,14 +208,14 @@ class CommitLog:
                 log.debug("no history for %s: %s", self.root, exc)
             self.error = str(exc) or type(exc).__name__
             self._head = None
-            self._subjects = _Subjects([], self._stop)
+            self._subjects = _Subjects([])
             return
         commits = []
         for commit in parsed:
             files = tuple(f for f in commit.files if self._keep(f))
             if 0 < len(files) <= MAX_FILES:
                 commits.append(PastCommit(commit.sha, commit.subject, files))
-        self._subjects = _Subjects(commits, self._stop)
+        self._subjects = _Subjects(commits)
         self._head, self.error = head, None
         log.debug("history of %s at %s: %d commits in %.0f ms", self.root, head[:12],
                   len(commits), 1000 * (time.perf_counter() - started))
