@@ -149,7 +149,8 @@ class CommitLog:
     `git_dir` and `rev` read another repository's history for the tree at `root` (the eval
     harness replays a bare mirror's commits into a plain directory); `keep(path)` says
     which changed files a commit is remembered by (a commit left with none, or with more
-    than `MAX_FILES`, is not remembered); `cache`: a file keeping the log read at a revision (in the index directory)."""
+    than `MAX_FILES`, is not remembered); `cache`: a file keeping the log read at a
+    revision (in the index directory)."""
 
     def __init__(self, root: Path, *, git_dir: Path | None = None, rev: str = "HEAD",
                  limit: int = LIMIT, keep: Callable[[str], bool] = code_file,
