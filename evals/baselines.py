@@ -1,6 +1,6 @@
 """Baselines computed in the same run as Sextant, over the same index and tree.
 
-- `bm25-files` / `bm25-functions`: a plain Okapi BM25 (k1=1.2, b=0.75) written here, with a
+- `bm25-files` / `bm25-functions`: a plain Okapi BM25 (k1=1.2, b=0.75, `indexer.lexical.memory`), with a
   default tokenizer (lower-cased `\\w+` runs: no identifier splitting, no field boosts), over
   whole files or over function/method bodies (units taken from the store's symbols).
   `bm25-functions-ident` is the same over function bodies with Sextant's identifier-aware
@@ -13,14 +13,14 @@
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from indexer.disk import RepoIndex
 from indexer.lexical import identifier_tokens
+from indexer.lexical.memory import MemoryBM25
 from indexer.live import LiveIndex
 from tools.retrieval_metrics import Span
 
@@ -32,33 +32,6 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
-class BM25:
-    """Okapi BM25 over a small in-memory corpus."""
-
-    def __init__(self, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> None:
-        self.k1, self.b = k1, b
-        self.lengths = [len(d) for d in docs]
-        self.avg = (sum(self.lengths) / len(docs)) if docs else 0.0
-        self.postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for i, doc in enumerate(docs):
-            for term, tf in Counter(doc).items():
-                self.postings[term].append((i, tf))
-        self.n = len(docs)
-
-    def idf(self, term: str) -> float:
-        df = len(self.postings.get(term, ()))
-        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
-
-    def top(self, query: Sequence[str], k: int) -> list[int]:
-        scores: dict[int, float] = defaultdict(float)
-        for term in set(query):
-            idf = self.idf(term)
-            for i, tf in self.postings.get(term, ()):
-                norm = self.k1 * (1 - self.b + self.b * self.lengths[i] / (self.avg or 1))
-                scores[i] += idf * tf * (self.k1 + 1) / (tf + norm)
-        return sorted(scores, key=lambda i: (-scores[i], i))[:k]
-
-
 class UnitIndex:
     """BM25 over retrieval units (whole files or functions), each a Span."""
 
@@ -66,7 +39,7 @@ class UnitIndex:
                  tokens: Callable[[str], list[str]] = tokenize) -> None:
         self.units = units
         self.tokens = tokens
-        self.bm25 = BM25([tokens(t) for t in texts])
+        self.bm25 = MemoryBM25([tokens(t) for t in texts])
 
     def search(self, query: str, k: int) -> list[Span]:
         return [self.units[i] for i in self.bm25.top(self.tokens(query), k)]

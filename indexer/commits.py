@@ -24,18 +24,19 @@ import json
 import logging
 import math
 import os
-import re
 import subprocess
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.core.fsutil import atomic_write_bytes
+from indexer.discover.places import LOW_VALUE_PATH, TEST_PATH
 from indexer.languages import language_for_path
 from indexer.lexical.bm25 import identifier_tokens
+from indexer.lexical.memory import MemoryBM25
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,6 @@ _CACHE_FORMAT = 1
 HISTORY_CACHE = "history.json"  # the log read last, in the index directory
 _K1, _B = 1.2, 0.75
 HISTORY_ENV = "SEXTANT_HISTORY"  # 0/off/false/no: search reads no git history (default: on)
-_NOT_CODE = re.compile(
-    r"(^|/)(tests?|__tests__|spec|testing|testdata|fixtures?|docs?|examples?|benchmarks?"
-    r"|vendor|third_party|node_modules|scripts?)(/|$)"
-    r"|(^|/)test_[^/]*$|(^|/)conftest\.py$|_test\.[a-z]+$|\.(test|spec)\.[a-z]+$")
 
 
 def history_from_env() -> bool:
@@ -61,8 +58,10 @@ def history_from_env() -> bool:
 
 def code_file(path: str) -> bool:
     """A file a commit is remembered by: code (a language Sextant parses), not a test, doc,
-    example, benchmark, script or vendored copy (changed along with the code they follow)."""
-    return language_for_path(path) is not None and not _NOT_CODE.search(path)
+    example, benchmark or vendored copy (`indexer.discover.places`: they change along with
+    the code they follow)."""
+    return (language_for_path(path) is not None and not TEST_PATH.search(path)
+            and not LOW_VALUE_PATH.search(path))
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,37 +110,17 @@ def parse(text: str, prefix: str, tree: Collection[str]) -> list[PastCommit]:
     return out
 
 
-class _Subjects:
-    """BM25 over commit subjects (each subject's identifier tokens)."""
+@dataclass(frozen=True, slots=True)
+class _Remembered:
+    """The commits remembered at one revision, and BM25 over their subjects' tokens."""
 
-    def __init__(self, commits: Sequence[PastCommit]) -> None:
-        self.commits = commits
-        self.lengths: list[int] = []
-        self.postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for i, commit in enumerate(commits):
-            tokens = [t for t in identifier_tokens(commit.subject) if len(t) > 1]
-            self.lengths.append(len(tokens))
-            for token, tf in Counter(tokens).items():
-                self.postings[token].append((i, tf))
-        self.average = (sum(self.lengths) / len(self.lengths)) if self.lengths else 1.0
+    commits: Sequence[PastCommit]
+    subjects: MemoryBM25
 
-    def search(self, terms: Collection[str], k: int, least: int = 1
-               ) -> list[tuple[float, PastCommit]]:
-        n = len(self.commits)
-        scores: dict[int, float] = defaultdict(float)
-        matched: Counter[int] = Counter()
-        for term in terms:
-            posting = self.postings.get(term)
-            if not posting:
-                continue
-            idf = math.log(1.0 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
-            for i, tf in posting:
-                norm = _K1 * (1.0 - _B + _B * self.lengths[i] / (self.average or 1.0))
-                scores[i] += idf * tf * (_K1 + 1.0) / (tf + norm)
-                matched[i] += 1
-        best = sorted(((i, s) for i, s in scores.items() if matched[i] >= least),
-                      key=lambda item: (-item[1], item[0]))[:k]
-        return [(score, self.commits[i]) for i, score in best]
+    @classmethod
+    def of(cls, commits: Sequence[PastCommit]) -> _Remembered:
+        return cls(commits, MemoryBM25([[t for t in identifier_tokens(c.subject) if len(t) > 1]
+                                        for c in commits]))
 
 
 class CommitLog:
@@ -164,34 +143,29 @@ class CommitLog:
         self._lock = threading.Lock()
         self._head: str | None = None
         self._checked = -math.inf
-        self._subjects = _Subjects([])
+        self._remembered = _Remembered.of(())
         self.error: str | None = None  # why there is no history, when there is none
 
-    @property
-    def head(self) -> str | None:
-        """The commit the log was read at."""
-        return self._head
-
-    def __len__(self) -> int:
-        return len(self._subjects.commits)
-
     def size(self) -> int:
-        """The commits remembered, the log read first when it is due (`len` never reads)."""
+        """The commits remembered (the log read first when it is due)."""
         return len(self._current().commits)
 
     def similar(self, terms: Collection[str], k: int, least: int = 1
                 ) -> list[tuple[float, PastCommit]]:
         """The `k` commits whose subjects best match `terms` (at least `least` of them),
         best first, with their scores."""
-        return self._current().search(terms, k, least) if terms else []
+        if not terms:
+            return []
+        now = self._current()
+        return [(score, now.commits[i]) for i, score in now.subjects.ranked(terms, k, least)]
 
-    def _current(self) -> _Subjects:
+    def _current(self) -> _Remembered:
         with self._lock:
             now = time.monotonic()
             if now - self._checked >= CHECK_S:
                 self._checked = now
                 self._refresh()
-            return self._subjects
+            return self._remembered
 
     def _refresh(self) -> None:
         try:
@@ -209,14 +183,14 @@ class CommitLog:
                 log.debug("no history for %s: %s", self.root, exc)
             self.error = str(exc) or type(exc).__name__
             self._head = None
-            self._subjects = _Subjects([])
+            self._remembered = _Remembered.of(())
             return
         commits = []
         for commit in parsed:
             files = tuple(f for f in commit.files if self._keep(f))
             if 0 < len(files) <= MAX_FILES:
                 commits.append(PastCommit(commit.sha, commit.subject, files))
-        self._subjects = _Subjects(commits)
+        self._remembered = _Remembered.of(commits)
         self._head, self.error = head, None
         log.debug("history of %s at %s: %d commits in %.0f ms", self.root, head[:12],
                   len(commits), 1000 * (time.perf_counter() - started))
@@ -263,7 +237,7 @@ class CommitLog:
     def describe(self) -> dict[str, str | int]:
         """What `index_status` says of it: the commits remembered and the revision read, or
         why there is no history."""
-        self._current()
+        remembered = self._current()
         if self._head is None:
             return {"commits": 0, "error": self.error or "not read"}
-        return {"commits": len(self), "head": self._head}
+        return {"commits": len(remembered.commits), "head": self._head}

@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from indexer.core import on_settle
+from indexer.discover.places import LOW_VALUE_PATH, TEST_PATH
 from indexer.lexical import PARTS_RE, WORD_RE, identifier_tokens
 from indexer.live import Coverage, LiveIndex
 from indexer.store import ChunkMeta, SearchTables, search_tables
@@ -136,10 +137,6 @@ _BACKTICK = re.compile(r"`([^`\n]{1,120})`")
 # its letters and digits split into runs ("ba", "dab", "ff") that match code at random
 _COMMIT_HASH = re.compile(r"(?<![\w./-])(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}"
                           r"(?![\w/-]|\.\w)")
-_TEST_PATH = re.compile(
-    r"(^|/)(tests?|__tests__|spec|testing|testdata|fixtures?)(/|$)|(^|/)test_[^/]*$"
-    r"|_test\.[a-z]+$|\.(test|spec)\.[a-z]+$|Tests?\.[a-z]+$")
-_LOW_PRIOR = re.compile(r"(^|/)(vendor|third_party|node_modules|examples?|docs?|benchmarks?)(/|$)")
 _DEFINITION_KINDS = ("class", "function", "method", "interface", "struct", "type", "trait",
                      "enum", "module")
 
@@ -182,7 +179,7 @@ def is_test_unit(path: str, symbol: str | None) -> bool:
     """A test by its path (a test, fixture or test data file), or a Rust unit test inside
     a source file: Rust keeps them beside the code (`#[cfg(test)] mod tests`), so only the
     name tells: in a `tests` module, or a function named `test_*`."""
-    if _TEST_PATH.search(path):
+    if TEST_PATH.search(path):
         return True
     if not symbol or not path.endswith(".rs"):
         return False
@@ -195,7 +192,7 @@ def path_prior(path: str, symbol: str | None = None) -> float:
     with `symbol`, Rust unit tests in source files count as tests too."""
     if is_test_unit(path, symbol):
         return TEST_PRIOR
-    if _LOW_PRIOR.search(path):
+    if LOW_VALUE_PATH.search(path):
         return 0.75
     return 1.0
 

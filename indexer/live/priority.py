@@ -26,11 +26,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from indexer.core import duckdb
+from indexer.discover.places import LOW_VALUE_PATH, TEST_PATH
 from indexer.store import Store
 
-_TEST = re.compile(r"(^|/)(tests?|__tests__|spec|testing|testdata|fixtures?)(/|$)"
-                   r"|(^|/)test_[^/]*$|_test\.[a-z]+$|\.(test|spec)\.[a-z]+$|Tests?\.[a-z]+$")
-_LOW = re.compile(r"(^|/)(vendor|third_party|node_modules|examples?|docs?|benchmarks?)(/|$)")
 _GENERATED = re.compile(r"(^|/)(generated|gen|__generated__)(/|$)|_pb2(_grpc)?\.py$"
                         r"|\.pb(\.gw)?\.go$|_generated\.[a-z]+$|\.min\.(js|css)$|\.g\.dart$")
 _DEFINITIONS = frozenset(("class", "function", "method", "interface", "struct", "type",
@@ -42,9 +40,9 @@ def path_weight(path: str, language: str | None) -> float:
     """The value of a file's chunks by where the file lives (see the module docstring)."""
     if _GENERATED.search(path):
         return 0.2
-    if _TEST.search(path):
+    if TEST_PATH.search(path):
         return 0.3
-    if _LOW.search(path) or language is None:
+    if LOW_VALUE_PATH.search(path) or language is None:
         return 0.4
     return 1.0
 
