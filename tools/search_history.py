@@ -7,10 +7,13 @@ they changed, split among them; each candidate file's chunks are then multiplied
 1 + `HISTORY_BOOST` x its share of the best file's evidence, so the history reorders files
 the retrievers found and brings in none of its own.
 
-Chosen on the commit -> files tuning histories (flask, werkzeug, click, echo, cobra, fiber:
-180 commits, model tier): MRR@10 0.750 -> 0.822, R@5 0.869 -> 0.876; confirmed on the
-held-out ones (requests, gin); docs/evals.md "Forty-third session".
-Not for a name lookup or a stack trace: the query names what it wants.
+Used by file answers only (`search_code(granularity="file")`): in chunk answers it moved
+the function asked for down behind another file's (docstring -> function fell on two tuning
+sets). File answers, commit -> files with the model tier, tuning histories (flask,
+werkzeug, click, echo, cobra, fiber: 180 commits) R@5 0.852 -> 0.865, MRR@10 0.770 ->
+0.826; held-out (requests, gin) R@5 0.872 -> 0.897, MRR@10 0.782 -> 0.808; docs/evals.md
+"Forty-third session". Not for a name lookup or a stack trace: the query names what it
+wants.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from indexer.commits import CommitLog
 
 HISTORY_BOOST = 0.5
 SIMILAR = 5
-LEAST = 1  # query words a subject must share (2: tuning MRR@10 0.824 -> 0.805)
+LEAST = 1  # query words a subject must share (2: chunk answers' tuning MRR@10 0.824 -> 0.805)
 # a history this short says little (one shared word decides; its word counts are no
 # statistics): below it, no prior. Not tuned: every eval history has thousands of commits.
 MIN_COMMITS = 30
