@@ -18,6 +18,7 @@ from pathlib import Path
 
 from indexer.discover import IgnoreCache, WalkOptions, is_path_ignored
 from indexer.disk import RepoIndex
+from indexer.store import search_tables
 
 EXPAND_LIMIT = 501  # stop expanding a new directory past this many files (mass change)
 _GIT_TRIGGERS = frozenset({".git/HEAD", ".git/info/exclude"})
@@ -82,6 +83,43 @@ def resolve(index: RepoIndex, rels: Iterable[str], opts: WalkOptions,
             out.paths |= known | {rel}
     out.paths -= out.removed
     return out
+
+
+def changed_since_indexed(index: RepoIndex, paths: Iterable[str]) -> list[str]:
+    """Of `paths`, the indexed files whose stat on disk differs from the index now, or that
+    vanished (paths not indexed, directories among them, are left out): what an answer
+    built from them may show wrongly, whether or not a watcher has reported it yet.
+
+    Compared with the search tables' stats (no query per answer: a DuckDB query cost 1-2.5
+    ms against search's 7 on moby); a file that differs there is read again from the store,
+    which also holds the stats of files whose content did not change (`Store.touch_file`)."""
+    tables = search_tables(index.store)
+    suspects: list[str] = []
+    for rel in set(paths):
+        fid = tables.file_ids.get(rel)
+        if fid is None:
+            continue
+        try:
+            st = os.stat(index.root / rel)
+        except OSError:
+            suspects.append(rel)
+            continue
+        if tables.stats.get(fid) != (st.st_size, st.st_mtime_ns):
+            suspects.append(rel)
+    if not suspects:
+        return []
+    rows = index.store.query("SELECT path, size, mtime_ns FROM files "
+                             "WHERE path IN (SELECT unnest(?))", [suspects])
+    out: list[str] = []
+    for rel, size, mtime_ns in rows:
+        try:
+            st = os.stat(index.root / rel)
+        except OSError:
+            out.append(rel)
+            continue
+        if (size, mtime_ns) != (st.st_size, st.st_mtime_ns):
+            out.append(rel)
+    return sorted(out)
 
 
 def stale_paths(index: RepoIndex, paths: Iterable[str], opts: WalkOptions,

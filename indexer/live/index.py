@@ -97,6 +97,7 @@ class LiveIndex:
         # set after the reconcile on start; an owner may pass an event it waits on before the
         # live index exists (an HTTP server's readiness)
         self.ready = ready if ready is not None else threading.Event()
+        self._started = False  # `start` ran: answers are stale until `ready`
         self.metrics: dict[str, float] = {}
         self.watching = False
         self.root_identity: tuple[int, int] | None = None  # the directory watched at root
@@ -193,6 +194,19 @@ class LiveIndex:
         self.check_root()
         return self.pending.reconciling
 
+    @property
+    def catching_up(self) -> bool:
+        """True from `start` until its reconcile with the working tree has finished: until
+        then answers come from the index as it was saved, whatever changed meanwhile."""
+        return self._started and not self.ready.is_set()
+
+    def changed_on_disk(self, paths: Iterable[str]) -> list[str]:
+        """Of `paths`, the indexed files changed on disk since they were indexed (stat), or
+        vanished: the watcher may not have reported them yet, or no watcher runs."""
+        from indexer.live.events import changed_since_indexed
+
+        return changed_since_indexed(self.index, paths)
+
     def check_root(self) -> None:
         """Make everything stale when the directory at the root is not the one watched (the
         watcher notices it too, within a second, re-attaches and reconciles)."""
@@ -228,12 +242,15 @@ class LiveIndex:
         `timeout_s` seconds; True when fresh. A change made before the call that the watcher
         has not reported yet is waited for too: the watch barrier makes every change made
         before the call pending (`indexer.live.barrier`); where no barrier file can be
-        written, named files whose stat differs from the index are queued instead.
-        `summaries`: for an answer made of directory summaries, their refresh after the
+        written, named files whose stat differs from the index are queued instead. Without a
+        watcher (`--no-watch`) those files are indexed here. Until the reconcile on start
+        has run, it is waited for first. `summaries`: for an answer made of directory summaries, their refresh after the
         changes is waited for too (`unsummarized`)."""
         wanted = None if paths is None else {p.strip("/") or "." for p in paths}
         deadline = time.monotonic() + timeout_s
         self.check_root()
+        if self.catching_up and not self.ready.wait(timeout_s):
+            return False  # the reconcile on start brings every change in: wait for it
         passed = self.barrier.pass_through(timeout_s) if self.watching else None
         if passed is False:
             return False
@@ -244,6 +261,15 @@ class LiveIndex:
                                 self.ignore_rules())
             if stale:
                 self.pending.add(stale)
+        elif wanted and not self.watching and not self.pending.reconciling:
+            # no watcher follows edits (`--no-watch`): the files asked about are brought up
+            # to date here, as the watcher's applier would
+            from indexer.live.events import stale_paths
+
+            stale = stale_paths(self.index, wanted, self.index_options.walk,
+                                self.ignore_rules())
+            if stale:
+                self.apply(stale, set(), reconcile=False)
         return self.pending.wait_fresh(wanted, max(0.0, deadline - time.monotonic())) and (
             not summaries
             or self.unsummarized.wait_fresh(wanted, max(0.0, deadline - time.monotonic())))
@@ -611,6 +637,7 @@ class LiveIndex:
 
         self.index.workers = WorkerPool()  # a grammar crash kills a worker, never the server
         self._stop.clear()
+        self._started = True
         self.open_tiers()
         if self.options.watch:
             self._spawn(self._watch, "sextant-watch")

@@ -19,7 +19,7 @@ import bisect
 import operator
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from sys import intern
 from typing import Any, Protocol, TypeVar
 
@@ -455,6 +455,9 @@ class SearchTables:
     importers: dict[str, set[str]]  # path -> paths of files importing it
     file_ids: dict[str, int]  # path -> file_id, every indexed file
     edges_mark: str | None = None  # meta `edges_generation` when rank and importers were read
+    # file_id -> (size, mtime_ns) as indexed: an answer's files are checked against the disk
+    # with it (`indexer.live.events.changed_since_indexed`), no query per answer
+    stats: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     def chunk_at(self, file_id: int, line: int) -> int | None:
         """The chunk of `file_id` that contains `line` (the narrowest one)."""
@@ -561,9 +564,10 @@ def build_search_tables(store: Store, key: tuple[int, str | None],
     after every batch of edits cost 0.18 s of CPU, most of it holding the GIL (DuckDB makes
     the rows' Python objects with it held): a stall of every tool call beside it."""
     with store.snapshot() as cur:  # the files and their rows of one generation
+        read = cur.execute("SELECT file_id, path, language, size, mtime_ns FROM files").fetchall()
         files = {fid: (intern(path), None if language is None else intern(language))
-                 for fid, path, language in cur.execute(
-                     "SELECT file_id, path, language FROM files").fetchall()}
+                 for fid, path, language, _, _ in read}
+        stats = {fid: (size, mtime_ns) for fid, _, _, size, mtime_ns in read}
         if last is not None:  # see `_graph`
             keep_equal(files, last.files)
         found = None if last is None else _updated(cur, last, files)
@@ -583,7 +587,8 @@ def build_search_tables(store: Store, key: tuple[int, str | None],
         members = MemberTable.over(rows)
     rank, importers, mark = _graph(store, last)
     return SearchTables(key, chunks, files, symbols, members, symbols.names,
-                        rank, importers, {p: fid for fid, (p, _) in files.items()}, mark)
+                        rank, importers, {p: fid for fid, (p, _) in files.items()}, mark,
+                        stats)
 
 
 def _updated(cur: duckdb.DuckDBPyConnection, last: SearchTables,
