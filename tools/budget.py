@@ -75,7 +75,10 @@ def fit_answer(
     text = whole.model_dump_json(indent=2)
     if len(text.encode()) <= max_tokens or count_tokens_upto(text, max_tokens) <= max_tokens:
         return whole  # a token is at least one byte, so short answers skip the count
-    envelope = json_tokens(build([], len(items), True)) + 40
+    # room for what nesting the items adds (their lines indented deeper); the loop below
+    # trims what still overflows. A fixed 40 left no item at all at the smallest budgets
+    # (search_code at 300 tokens: 0 results, 124 tokens used)
+    envelope = json_tokens(build([], len(items), True)) + min(40, max_tokens // 25)
     room = max(0, int((max_tokens - envelope) * items_share))
     kept, omitted, degraded = fit_items(items, levels, room)
     result = build(kept, omitted, degraded)

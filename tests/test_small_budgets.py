@@ -1,0 +1,58 @@
+"""The smallest budgets still hold an item where one fits.
+
+A user-style test asked each tool with `max_tokens` 300: `search_code` answered no result
+with 124 tokens used, `get_symbol` no definition, though one line of either fits. The fit
+kept a fixed 40 tokens aside for what nesting adds to the items, a tenth of such a budget;
+the margin now shrinks with the budget (the last trim still keeps every answer within it)."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexer.build import index_repository
+from indexer.disk import IndexPaths, RepoIndex
+from indexer.live import LiveIndex, LiveOptions
+from tools.budget import json_tokens
+from tools.deps import expand_dependencies
+from tools.search import search_code
+from tools.symbols import get_symbol
+
+BUDGET = 300
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> LiveIndex:
+    root = tmp_path_factory.mktemp("repo")
+    pkg = root / "src/online_shop/checkout_service"
+    pkg.mkdir(parents=True)
+    for i in range(12):
+        (pkg / f"basket_calculations_{i}.py").write_text(
+            "from online_shop.checkout_service.prices import price_of_item_with_discounts\n\n\n"
+            f"def basket_total_with_discounts_{i}(basket_items, discount_rules, currency):\n"
+            '    """Add up the discounted price of every item in the basket, in the basket\'s\n'
+            '    currency, applying each discount rule that matches the item."""\n'
+            "    return sum(price_of_item_with_discounts(item, discount_rules, currency)\n"
+            "               for item in basket_items)\n")
+    (pkg / "prices.py").write_text(
+        "def price_of_item_with_discounts(item, discount_rules, currency):\n"
+        '    """The price of one item once every matching discount rule is applied, in\n'
+        '    `currency`, rounded to the currency\'s smallest unit."""\n'
+        "    return item.price\n")
+    index = RepoIndex(IndexPaths.for_repo(root))
+    index_repository(index)
+    return LiveIndex(index, LiveOptions())
+
+
+def test_search_holds_a_hit_at_the_smallest_budgets(live: LiveIndex) -> None:
+    got = search_code(live, "basket total price", max_tokens=BUDGET)
+    assert got.results and got.truncated
+    assert json_tokens(got) <= BUDGET
+
+
+def test_a_symbol_and_a_dependency_fit_the_smallest_budgets(live: LiveIndex) -> None:
+    symbol = get_symbol(live, "price_of_item_with_discounts", include_references=True, max_tokens=BUDGET)
+    assert symbol.symbols
+    assert json_tokens(symbol) <= BUDGET
+    deps = expand_dependencies(live, "src/online_shop/checkout_service/prices.py", direction="in", max_tokens=BUDGET)
+    assert deps.nodes
+    assert json_tokens(deps) <= BUDGET
