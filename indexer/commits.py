@@ -79,7 +79,10 @@ def _git(args: Sequence[str], cwd: Path, git_dir: Path | None) -> str:
                           capture_output=True, timeout=_GIT_TIMEOUT_S, check=False)
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise OSError(message[-1] if message else f"git {args[0]} failed")
+        last = message[-1] if message else f"git {args[0]} failed"
+        # "fatal: not a git repository (or any of the parent directories): .git" -> the
+        # reason alone, as `sextant status` shows it
+        raise OSError(last.removeprefix("fatal: ").split(" (or any", 1)[0])
     return done.stdout.decode("utf-8", "replace")
 
 
