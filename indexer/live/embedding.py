@@ -195,14 +195,22 @@ def embed_pending(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
     state.state = "complete" if state.done >= state.total else "partial"
 
 
-def embed_new_chunks(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
-                     paths: list[str] | None, lock: threading.Lock | None = None) -> int:
-    """Embed the chunks of `paths` (every chunk when None) that have no vector yet."""
+def without_vectors(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
+                    paths: list[str] | None) -> list[int]:
+    """The chunks of `paths` (every chunk when None) that have no vector yet."""
     if paths is None:
-        ids = pending_chunks(index, vectors, embedder.model_id)
-    else:
-        wanted = np.asarray(index.store.chunk_ids_for_paths(paths), dtype=np.uint64)
-        ids = [int(i) for i in wanted[~vectors.contains_many(wanted)]]
+        return pending_chunks(index, vectors, embedder.model_id)
+    wanted = np.asarray(index.store.chunk_ids_for_paths(paths), dtype=np.uint64)
+    return [int(i) for i in wanted[~vectors.contains_many(wanted)]]
+
+
+def embed_new_chunks(index: RepoIndex, vectors: VectorIndex, embedder: Embedder,
+                     paths: list[str] | None, lock: threading.Lock | None = None,
+                     ids: list[int] | None = None) -> int:
+    """Embed the chunks of `paths` (every chunk when None) that have no vector yet, or the
+    chunks `ids` (`without_vectors`) when given."""
+    if ids is None:
+        ids = without_vectors(index, vectors, embedder, paths)
     for start in range(0, len(ids), 256):
         embed_chunks(index, vectors, embedder, ids[start:start + 256], lock)
     return len(ids)
