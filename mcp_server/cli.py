@@ -302,7 +302,10 @@ LEAN_COMMANDS = frozenset({"search", "context", "symbol", "deps", "summary", "st
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(build_parser(), argv)
-    configure_logging("WARNING" if args.command != "serve" else None)
+    # a one-shot command logs warnings only, unless SEXTANT_LOG_LEVEL asks for more (its
+    # errors say "set SEXTANT_LOG_LEVEL=DEBUG for details")
+    configure_logging(None if args.command == "serve" else (
+        os.environ.get("SEXTANT_LOG_LEVEL") or "WARNING"))
     from indexer.core import configure_heap
 
     configure_heap()  # before any thread starts: each gets an arena (indexer/core/heap.py)

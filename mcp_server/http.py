@@ -37,7 +37,8 @@ class ConfigError(Exception):
 
 
 def check_bind(settings: Settings) -> None:
-    if settings.host not in LOOPBACK_NAMES and not settings.token:
+    # a token of spaces could never be sent (HTTP strips a header value's outer whitespace)
+    if settings.host not in LOOPBACK_NAMES and not (settings.token or "").strip():
         raise ConfigError(f"binding {settings.host!r} (not loopback) requires a bearer token: "
                           "set SEXTANT_TOKEN or pass --token")
 

@@ -143,6 +143,8 @@ async def test_the_load_test_reads_memory_once_the_metrics_say_the_servers_work_
 def test_a_non_loopback_bind_without_a_token_refuses_to_start(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="token"):
         check_bind(Settings(root=tmp_path, host="0.0.0.0", token=None))
+    with pytest.raises(ConfigError, match="token"):  # no client could ever send it
+        check_bind(Settings(root=tmp_path, host="0.0.0.0", token=" "))
     check_bind(Settings(root=tmp_path, host="0.0.0.0", token="t"))
     check_bind(dataclasses.replace(Settings(root=tmp_path, token=None), host="127.0.0.1"))
 
