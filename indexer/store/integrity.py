@@ -10,7 +10,8 @@ leaves none. Not caught: damage that keeps size and mtime, and damage confined t
 (ART) block, which a table scan does not read: those fail the query that reads them.
 
 A damaged file is moved aside (`<stem>.corrupt-<time>.duckdb`, its WAL with it) for
-inspection, never deleted.
+inspection; the last `KEEP_ASIDE` of a file are kept, older ones deleted (a file damaged
+again and again must not fill the disk with copies).
 """
 
 from __future__ import annotations
@@ -89,14 +90,23 @@ def verify_tables(con: duckdb.DuckDBPyConnection, database: str) -> None:
               time.perf_counter() - started)
 
 
+KEEP_ASIDE = 3
+
+
 def move_aside(path: Path) -> Path:
-    """Move a damaged database file (and its WAL) aside; returns where it went."""
-    aside = path.with_name(f"{path.stem}.corrupt-{int(time.time())}{path.suffix}")
+    """Move a damaged database file (and its WAL) aside; returns where it went. Only the
+    last `KEEP_ASIDE` copies of it are kept."""
+    aside = path.with_name(f"{path.stem}.corrupt-{time.time_ns()}{path.suffix}")
     shutil.move(str(path), str(aside))
     wal = path.with_name(path.name + ".wal")
     if wal.exists():
         shutil.move(str(wal), str(aside) + ".wal")
     _marker(path).unlink(missing_ok=True)
+    copies = sorted(path.parent.glob(f"{path.stem}.corrupt-*{path.suffix}"),
+                    key=lambda p: int(p.name.split(".corrupt-", 1)[1].split(".", 1)[0]))
+    for old in copies[:-KEEP_ASIDE]:
+        old.unlink(missing_ok=True)
+        Path(str(old) + ".wal").unlink(missing_ok=True)
     return aside
 
 
