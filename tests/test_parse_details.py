@@ -192,3 +192,19 @@ def test_a_bundlers_annotation_is_passed_over_not_taken_for_the_doc() -> None:
               b"  return !!r\n}\n")
     docs = {s.name: s.doc for s in parse_source(source, "typescript").symbols}
     assert docs == {"ref": "Make a ref.", "isRef": ""}
+
+
+def test_a_rust_doc_comment_of_several_lines_is_kept_whole() -> None:
+    """tree-sitter-rust's `//` comment holds its newline (it ends at column 0 of the next
+    row), so the line above each `///` looked like a trailing comment on the same row and
+    every doc of two or more lines was dropped (ripgrep: 0 of 876 kept)."""
+    source = (b"impl G {\n    /// Whether the path matches.\n    ///\n    /// More detail.\n"
+              b"    pub fn matched(&self) -> bool {\n        true\n    }\n}\n\n"
+              b"/// Doc one.\n/// Doc two.\n#[derive(Debug)]\npub struct S {\n"
+              b"    /// Field doc\n    /// more\n    pub f: u32,\n}\n\n"
+              b"/// Apart from its definition by a blank line.\n\nfn apart() {}\n\n"
+              b"fn a() {} // trailing comment of a\nfn b() {}\n")
+    docs = {s.qualname: s.doc for s in parse_source(source, "rust").symbols}
+    assert docs == {"G.matched": "Whether the path matches.\n\nMore detail.",
+                    "S": "Doc one.\nDoc two.", "S.f": "Field doc\nmore",
+                    "apart": "", "a": "", "b": ""}

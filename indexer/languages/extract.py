@@ -139,7 +139,8 @@ def _cap(signature: str) -> str:
 
 
 def _end_line(node: Node) -> int:
-    """1-based last line; a node ending just after a newline (`#define`) ends on that line."""
+    """1-based last line; a node ending just after a newline (`#define`, a Rust `///` line
+    comment) ends on that line."""
     row, column = node.end_point
     return row if column == 0 and row > node.start_point[0] else row + 1
 
@@ -406,10 +407,12 @@ class Extractor:
             if kind in skip or ("comment" in kind and _PRAGMA.fullmatch(self.text(sibling))):
                 row = sibling.start_point[0]
                 sibling = sibling.prev_sibling
-            elif "comment" in kind and sibling.end_point[0] >= row - 1:
+            # rows compared by the line a comment ends on: tree-sitter-rust's `//` comment
+            # holds its newline, so its end point is column 0 of the next row
+            elif "comment" in kind and _end_line(sibling) >= row:
                 before = sibling.prev_sibling
                 row = sibling.start_point[0]
-                if before is not None and before.end_point[0] == row:
+                if before is not None and _end_line(before) - 1 == row:
                     break  # a trailing comment of the previous statement
                 comments.append(sibling)
                 sibling = before
