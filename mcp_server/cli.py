@@ -160,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("symbol", "definitions of a symbol")
     _common(p, refresh=True)
-    p.add_argument("name", help="plain or qualified name, e.g. add_url_rule or Flask.route")
+    p.add_argument("name", help=(
+        "plain or qualified name, e.g. add_url_rule, Flask.route or Gitignore::matched"))
     p.add_argument("--refs", action="store_true", help="also list references")
     p.add_argument("--path", default=None, help=(
         "prefer definitions in this file or directory (default: anywhere)"))

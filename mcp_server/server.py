@@ -231,8 +231,8 @@ def _register_tools(server: MCPServer) -> None:
     @server.tool(annotations=READ_ONLY)
     async def get_symbol(
         name: Annotated[str, Field(min_length=1, max_length=500, description=(
-            "Plain ('add_url_rule') or qualified ('Flask.add_url_rule'); inherited members "
-            "are found through base classes"))],
+            "Plain ('add_url_rule') or qualified ('Flask.add_url_rule', 'Gitignore::matched'); "
+            "inherited members are found through base classes"))],
         ctx: Context,
         path: Annotated[str | None, Field(max_length=500, description=(
             "Prefer definitions in this file or directory"))] = None,

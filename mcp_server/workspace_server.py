@@ -157,7 +157,8 @@ def _register(server: MCPServer) -> None:
     @server.tool(annotations=READ_ONLY)
     async def get_symbol(
         name: Annotated[str, Field(min_length=1, max_length=500, description=(
-            "Symbol name, plain ('add_url_rule') or qualified ('Flask.add_url_rule')"))],
+            "Symbol name, plain ('add_url_rule') or qualified ('Flask.add_url_rule', "
+            "'Gitignore::matched')"))],
         ctx: Context,
         path: Annotated[str | None, Field(max_length=500, description=(
             "Prefer definitions in this file or directory"))] = None,

@@ -9,6 +9,7 @@ Edges say why a node is there: imports, calls, inherits, uses, external.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from indexer.graph import (
@@ -31,11 +32,13 @@ from tools.freshness import freshness as answer_freshness
 from tools.models import DependencyEdge, DependencyNode, DependencyResult, Omitted
 from tools.search import path_prior
 from tools.source import normalize_rel, resolve_in_root
+from tools.symbols import dotted_name
 
 DIRECTIONS = ("out", "in", "both")
 MAX_DEPTH = 4
 MAX_SEEDS = 5
 _KIND_RANK = {"class": 0, "interface": 0, "struct": 0, "trait": 0, "function": 1, "method": 1}
+_PATH_AND_SYMBOL = re.compile(r"([^:]+):(?!:)(.*)", re.DOTALL)
 
 
 def expand_dependencies(
@@ -60,22 +63,21 @@ def _resolve_target(ctx: LiveIndex, target: str) -> list[Node]:
     """The seed node(s): a file, one symbol, or every equally good definition of a plain name."""
     if not target:
         raise ToolError("target is empty: give a file path (src/app.py) or a symbol (App.route)")
-    path, _, symbol = (
-        target.partition(":") if ":" in target and "::" not in target else (target, "", "")
-    )
+    path, symbol = _split_target(target)
     rel = normalize_rel(path)
     resolve_in_root(ctx.root, rel)
     if rel in search_tables(ctx.index.store).file_ids or ctx.index.store.query_one(
             "SELECT 1 FROM files WHERE path = ?", [rel]):  # the store: a file just indexed
         if not symbol:
             return [file_node(rel)]
-        found = _symbols(ctx, symbol, rel)
+        found = _symbols(ctx, dotted_name(symbol), rel)
         if found:
             return [symbol_node(found[0])]
         raise ToolError(f"no symbol {symbol!r} in {rel}; {_suggest_symbols(ctx, symbol)}")
-    found = _symbols(ctx, target, None)
+    name = dotted_name(target)
+    found = _symbols(ctx, name, None)
     if found:
-        return [symbol_node(d) for d in _same_rank(found, target)]
+        return [symbol_node(d) for d in _same_rank(found, name)]
     directory = rel.rstrip("/")
     inside = _first_file(ctx, directory) if directory else None
     if inside is not None:
@@ -88,6 +90,13 @@ def _resolve_target(ctx: LiveIndex, target: str) -> list[Node]:
             f"{target!r} is not an indexed file or known symbol; {_suggest_paths(ctx, rel)}"
         )
     raise ToolError(f"no file or symbol named {target!r}; {_suggest_symbols(ctx, target)}")
+
+
+def _split_target(target: str) -> tuple[str, str]:
+    """(path, symbol) of `path:symbol`, else (target, ""): the colons of a qualified name
+    (`Gitignore::matched`, `src/lib.rs:Gitignore::matched`) split nothing."""
+    found = _PATH_AND_SYMBOL.fullmatch(target)
+    return (found[1], found[2]) if found else (target, "")
 
 
 def _first_file(ctx: LiveIndex, directory: str) -> str | None:

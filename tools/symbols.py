@@ -28,6 +28,19 @@ _COLS = """s.name, s.qualname, s.kind, f.path, s.start_line, s.end_line, f.langu
            s.signature, s.doc, s.bases"""
 
 
+def dotted_name(name: str) -> str:
+    """`Gitignore::matched` -> `Gitignore.matched`: qualified names are stored with dots
+    whatever the language writes (`indexer.languages.text.split_qualified`), so a Rust or
+    C++ path found nothing but fuzzy matches. A leading `crate::`, `self::`, `super::` or
+    `::` names no definition and is dropped."""
+    if "::" not in name:
+        return name
+    parts = name.split("::")
+    while len(parts) > 1 and parts[0] in ("", "crate", "self", "super"):
+        parts.pop(0)
+    return ".".join(parts)
+
+
 def _rows(ctx: LiveIndex, where: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
     return ctx.index.store.query(
         f"SELECT {_COLS} FROM symbols s JOIN files f USING (file_id) WHERE {where} "
@@ -152,10 +165,11 @@ def get_symbol(
         raise ToolError("name is empty: give a symbol name such as `add_url_rule` or `Flask.route`")
     if path:
         check_rel(path)
-    rows, how = _candidates(ctx, name)
+    lookup = dotted_name(name)
+    rows, how = _candidates(ctx, lookup)
     if path:
         rows = [r for r in rows if r[3] == path or r[3].startswith(path.rstrip("/") + "/")] or rows
-    rows = sorted(rows, key=lambda r: _rank_key(r, name, path))[:MAX_CANDIDATES]
+    rows = sorted(rows, key=lambda r: _rank_key(r, lookup, path))[:MAX_CANDIDATES]
     infos: list[SymbolInfo] = []
     for r in rows:
         body = None

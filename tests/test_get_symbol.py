@@ -1,0 +1,65 @@
+"""get_symbol (and the symbol targets of expand_dependencies) on a small Rust repository,
+indexed for real: how names are read, and what an answer says it left out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from indexer.live import LiveIndex
+from tests.mcp_helpers import live_over
+from tools.deps import expand_dependencies
+from tools.symbols import get_symbol
+
+GITIGNORE = """/// A matcher for a set of gitignore globs.
+pub struct Gitignore { n: u32 }
+
+impl Gitignore {
+    /// An empty matcher.
+    pub fn new() -> Gitignore { Gitignore { n: 0 } }
+
+    /// Whether the path matches.
+    pub fn matched(&self) -> bool { self.n == 0 }
+}
+"""
+WALK = """pub struct WalkBuilder;
+
+impl WalkBuilder {
+    pub fn new() -> WalkBuilder {
+        let g = Gitignore::new();
+        g.matched();
+        WalkBuilder
+    }
+}
+"""
+FILES = {
+    "crates/ignore/src/gitignore.rs": GITIGNORE,
+    "crates/ignore/src/walk.rs": WALK,
+    "crates/core/main.rs": "fn main() {\n    let w = WalkBuilder::new();\n}\n",
+}
+
+
+@pytest.fixture(scope="module")
+def rust(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIndex]:
+    with live_over(tmp_path_factory.mktemp("rust"), FILES) as live:
+        yield live
+
+
+def test_a_rust_path_names_the_method_as_its_dotted_qualified_name_does(
+        rust: LiveIndex) -> None:
+    """`Gitignore::matched` answered with fuzzy matches, struct Gitignore first: qualified
+    names are stored with dots."""
+    for name in ("Gitignore::matched", "crate::Gitignore::matched"):
+        found = get_symbol(rust, name, include_body=False).symbols
+        assert [(s.qualname, s.path, s.match) for s in found] == [
+            ("Gitignore.matched", "crates/ignore/src/gitignore.rs", "qualified")]
+    new = get_symbol(rust, "WalkBuilder::new", include_body=False).symbols
+    assert [(s.qualname, s.path) for s in new] == [("WalkBuilder.new", "crates/ignore/src/walk.rs")]
+
+
+def test_expand_dependencies_takes_a_rust_path_alone_or_after_its_file(rust: LiveIndex) -> None:
+    for target in ("Gitignore::matched", "crates/ignore/src/gitignore.rs:Gitignore::matched"):
+        result = expand_dependencies(rust, target, "in")
+        assert result.resolved == "crates/ignore/src/gitignore.rs:Gitignore.matched"
+        assert "WalkBuilder.new" in {n.id for n in result.nodes}
