@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         "plain or qualified name, e.g. add_url_rule, Flask.route or Gitignore::matched"))
     p.add_argument("--refs", action="store_true", help="also list references")
     p.add_argument("--path", default=None, help=(
-        "prefer definitions in this file or directory (default: anywhere)"))
+        "only definitions in this file or directory (default: anywhere)"))
     p.add_argument("--no-body", action="store_true", help="leave out the source bodies")
     _max_tokens_option(p)
 

@@ -267,6 +267,9 @@ def cmd_symbol(args: argparse.Namespace, emit: Emit) -> int:
                        max_tokens=args.max_tokens)
     if result.symbols or args.json:  # --json: stdout stays one JSON document
         emit(args, result, render.symbols)
+    if not result.symbols and result.note:  # defined, but not in --path
+        sys.stderr.write(f"sextant: {result.note}\n")
+        return 1
     if not result.symbols:
         sys.stderr.write(f"sextant: no symbol named {args.name!r}: check the spelling, or find "
                          f"it with `sextant search {args.name}`\n")

@@ -235,7 +235,8 @@ def _register_tools(server: MCPServer) -> None:
             "inherited members are found through base classes"))],
         ctx: Context,
         path: Annotated[str | None, Field(max_length=500, description=(
-            "Prefer definitions in this file or directory"))] = None,
+            "Only definitions in this file or directory; where it has none, the answer's "
+            "note names the files that define the name"))] = None,
         include_body: IncludeBody = True,
         include_references: IncludeRefs = False,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,

@@ -117,7 +117,7 @@ def _search(r: SearchResult, ws: bool) -> str:
 
 def _symbol(r: SymbolResult, ws: bool) -> str:
     out = [f"{len(r.symbols)} definition(s) of {r.query}", _freshness(r.freshness),
-           *_omitted(r.omitted)]
+           *_omitted(r.omitted), *([r.note] if r.note else [])]
     for s in r.symbols:
         out.append(f"\n## {_in(s.repo, ws)}{_span(s.path, s.start_line, s.end_line)} {s.kind}"
                    f" {s.qualname} ({s.match})")

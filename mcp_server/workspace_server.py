@@ -161,7 +161,8 @@ def _register(server: MCPServer) -> None:
             "'Gitignore::matched')"))],
         ctx: Context,
         path: Annotated[str | None, Field(max_length=500, description=(
-            "Prefer definitions in this file or directory"))] = None,
+            "Only definitions in this file or directory; where it has none, the answer's "
+            "note names the files that define the name"))] = None,
         include_body: IncludeBody = True,
         include_references: IncludeRefs = False,
         max_tokens: MaxTokens = budget.DEFAULT_MAX_TOKENS,

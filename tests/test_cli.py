@@ -215,6 +215,9 @@ def test_a_symbol_that_is_not_found_is_reported_on_stderr_and_json_stays_valid(
     proc = sextant("symbol", "--repo", str(repo), "--json", "NoSuchThing")
     assert proc.returncode == 1 and json.loads(proc.stdout)["symbols"] == []
     assert "NoSuchThing" in proc.stderr
+    proc = sextant("symbol", "--repo", str(repo), "alpha", "--path", "lib")
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "no definition of 'alpha' in 'lib'" in proc.stderr and "a.py" in proc.stderr
 
 
 def test_search_and_context_import_no_mcp_sdk_when_no_server_owns_the_index(tmp_path: Path) -> None:

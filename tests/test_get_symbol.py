@@ -63,3 +63,27 @@ def test_expand_dependencies_takes_a_rust_path_alone_or_after_its_file(rust: Liv
         result = expand_dependencies(rust, target, "in")
         assert result.resolved == "crates/ignore/src/gitignore.rs:Gitignore.matched"
         assert "WalkBuilder.new" in {n.id for n in result.nodes}
+
+
+def test_a_path_with_no_definition_of_the_name_lists_none_and_says_where_it_is(
+        rust: LiveIndex) -> None:
+    """The filter fell back to every definition when none matched it: `new` in a file with
+    none answered all of them, `Gitignore` in crates/core the one in crates/ignore."""
+    result = get_symbol(rust, "new", path="crates/nonexistent.rs", include_body=False)
+    assert result.symbols == []
+    assert result.note is not None and "'crates/nonexistent.rs'" in result.note
+    assert "crates/ignore/src/gitignore.rs" in result.note and "crates/ignore/src/walk.rs" in (
+        result.note)
+    result = get_symbol(rust, "Gitignore", path="crates/core", include_body=False)
+    assert result.symbols == [] and result.note is not None
+    assert "crates/ignore/src/gitignore.rs" in result.note
+
+
+def test_a_path_keeps_only_the_definitions_in_that_file_or_directory(rust: LiveIndex) -> None:
+    for path in ("crates/ignore/src/walk.rs", "./crates/ignore/src/walk.rs", "crates/ignore/"):
+        found = get_symbol(rust, "new", path=path, include_body=False)
+        assert found.note is None
+        assert {s.qualname for s in found.symbols} == (
+            {"WalkBuilder.new"} if path.endswith(".rs") else {"WalkBuilder.new", "Gitignore.new"})
+    everywhere = get_symbol(rust, "new", path=".", include_body=False)
+    assert {s.qualname for s in everywhere.symbols} == {"WalkBuilder.new", "Gitignore.new"}

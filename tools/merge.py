@@ -125,12 +125,14 @@ def merge_symbols(parts: Mapping[str, SymbolResult], name: str, max_tokens: int,
     symbols = rank_merge({n: p.symbols for n, p in tagged.items()}, lambda _: 0.0,
                          lambda s: MATCH_ORDER.get(s.match, len(MATCH_ORDER)))
     results = list(tagged.values())
+    note = "; ".join(f"{n}: {p.note}" for n, p in tagged.items() if p.note) or None
 
     def build(kept: list[SymbolInfo], dropped: int, degraded: bool) -> SymbolResult:
         return SymbolResult(
             query=name, symbols=kept,
             truncated=degraded or dropped > 0 or any(p.truncated for p in results),
             omitted=_omitted(results, dropped, "raise max_tokens, or pass repo or path"),
+            note=note,
             freshness=merge_freshness({n: p.freshness for n, p in tagged.items()}),
             missing_repos=_missing(missing or {}))
 

@@ -115,6 +115,9 @@ class SymbolResult(BaseModel):
     symbols: list[SymbolInfo]
     truncated: bool
     omitted: Omitted | None = None
+    note: str | None = Field(default=None, description=(
+        "Why no definition is listed although the name is defined: none is in `path`; names "
+        "the files that define it"))
     freshness: Freshness
     missing_repos: list[MissingRepo] = Field(default_factory=list, description=(
         "Workspace: repositories whose part of the answer is missing (partial answer)"))

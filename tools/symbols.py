@@ -17,10 +17,11 @@ from tools.errors import ToolError
 from tools.freshness import freshness as answer_freshness
 from tools.models import Omitted, SymbolInfo, SymbolReference, SymbolResult
 from tools.search import path_prior
-from tools.source import check_rel, read_lines
+from tools.source import check_rel, normalize_rel, read_lines
 
 MAX_CANDIDATES = 25
 MAX_REFERENCES = 50
+_NOTE_PATHS = 5  # files a note names where a name is defined outside the `path` asked for
 _KIND_RANK = {"class": 0, "interface": 0, "struct": 0, "trait": 0, "function": 1, "method": 1,
               "enum": 2, "type": 2, "module": 2, "constant": 3, "macro": 3}
 
@@ -89,10 +90,26 @@ def _candidates(ctx: LiveIndex, name: str) -> tuple[list[tuple[Any, ...]], str]:
     return rows, "fuzzy"
 
 
-def _rank_key(row: tuple[Any, ...], name: str, path: str | None) -> tuple[Any, ...]:
-    in_path = 0 if path and (row[3] == path or row[3].startswith(path.rstrip("/") + "/")) else 1
+def _rank_key(row: tuple[Any, ...], name: str) -> tuple[Any, ...]:
     exact = 0 if row[0] == name.rsplit(".", 1)[-1] else 1
-    return (in_path, exact, -path_prior(row[3], row[1]), _KIND_RANK.get(row[2], 4), len(row[3]), row[4])
+    return (exact, -path_prior(row[3], row[1]), _KIND_RANK.get(row[2], 4), len(row[3]), row[4])
+
+
+def _within(rows: list[tuple[Any, ...]], path: str, name: str, how: str,
+            ) -> tuple[list[tuple[Any, ...]], str | None]:
+    """The definitions in the file or directory `path`, and, when none is, a note that says
+    where `name` is defined instead. The filter used to fall back to every definition when
+    none matched it (`new` in a file with none: all 25 `new`s of ripgrep, unmarked)."""
+    scope = normalize_rel(path)
+    inside = [r for r in rows if not scope or r[3] == scope or r[3].startswith(scope + "/")]
+    if inside or not rows:
+        return inside, None
+    paths = list(dict.fromkeys(r[3] for r in sorted(rows, key=lambda r: _rank_key(r, name))))
+    where = ", ".join(paths[:_NOTE_PATHS]) + (
+        f" and {len(paths) - _NOTE_PATHS} more files" if len(paths) > _NOTE_PATHS else "")
+    what = f"names like {name!r} are" if how == "fuzzy" else f"{name!r} is"
+    return [], (f"no definition of {name!r} in {scope!r}; {what} defined in {where}: pass one "
+                "of these as path, or leave path out")
 
 
 _RefEntry = tuple[tuple[tuple[str, int, int], ...], list[SymbolReference]]
@@ -167,9 +184,10 @@ def get_symbol(
         check_rel(path)
     lookup = dotted_name(name)
     rows, how = _candidates(ctx, lookup)
+    note = None
     if path:
-        rows = [r for r in rows if r[3] == path or r[3].startswith(path.rstrip("/") + "/")] or rows
-    rows = sorted(rows, key=lambda r: _rank_key(r, lookup, path))[:MAX_CANDIDATES]
+        rows, note = _within(rows, path, lookup, how)
+    rows = sorted(rows, key=lambda r: _rank_key(r, lookup))[:MAX_CANDIDATES]
     infos: list[SymbolInfo] = []
     for r in rows:
         body = None
@@ -180,7 +198,7 @@ def get_symbol(
             name=r[0], qualname=r[1], kind=r[2], path=r[3], start_line=r[4], end_line=r[5],
             language=r[6], signature=r[7] or "", doc=r[8] or "", body=body, match=how,
             references=refs, repo=ctx.name))
-    return _render(ctx, name, infos, max_tokens)
+    return _render(ctx, name, infos, max_tokens, note)
 
 
 def _levels() -> list[Any]:
@@ -198,13 +216,14 @@ def _levels() -> list[Any]:
     return [full, no_body, minimal]
 
 
-def _render(ctx: LiveIndex, name: str, infos: list[SymbolInfo], max_tokens: int) -> SymbolResult:
+def _render(ctx: LiveIndex, name: str, infos: list[SymbolInfo], max_tokens: int,
+            note: str | None) -> SymbolResult:
     freshness = answer_freshness(ctx, {s.path for s in infos})
 
     def build(kept: list[SymbolInfo], omitted: int, degraded: bool) -> SymbolResult:
         hint = "pass path=... to pick one definition, or raise max_tokens"
         return SymbolResult(query=name, symbols=kept, truncated=degraded or omitted > 0,
                             omitted=Omitted(count=omitted, hint=hint) if omitted else None,
-                            freshness=freshness)
+                            note=note, freshness=freshness)
 
     return fit_answer(infos, _levels(), max_tokens, build)
