@@ -35,6 +35,8 @@ def symbols(r: Any) -> str:
             out.append(f"    {s.doc.splitlines()[0]}")
         for ref in s.references or []:
             out.append(f"    <- {ref.path}:{ref.line} [{ref.kind}] {ref.context}")
+        if s.references_omitted:
+            out.append(f"    <- {s.references_omitted} more uses left out")
     return "\n".join(out) if out else f"no symbol named {r.query!r}"
 
 

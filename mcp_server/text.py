@@ -122,11 +122,14 @@ def _symbol(r: SymbolResult, ws: bool) -> str:
         out.append(f"\n## {_in(s.repo, ws)}{_span(s.path, s.start_line, s.end_line)} {s.kind}"
                    f" {s.qualname} ({s.match})")
         out.append(s.body if s.body is not None else _signature(s))
-        if s.references is not None:
-            out.append(f"references ({len(s.references)}):")
+        if s.references is not None or s.references_omitted:
+            refs = s.references or []
+            left = f" of {len(refs) + s.references_omitted}, {s.references_omitted} left out" if (
+                s.references_omitted) else ""
+            out.append(f"references ({len(refs)}{left}):")
             out += [f"  {ref.path}:{ref.line} {ref.kind}"
                     + (f" in {ref.scope}" if ref.scope else "") + f": {ref.context.strip()}"
-                    for ref in s.references]
+                    for ref in refs]
     return "\n".join(out)
 
 

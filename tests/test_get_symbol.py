@@ -4,13 +4,16 @@ indexed for real: how names are read, and what an answer says it left out."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from indexer.graph import graph_tables
 from indexer.live import LiveIndex
+from mcp_server.text import render
 from tests.mcp_helpers import live_over
 from tools.deps import expand_dependencies
-from tools.symbols import get_symbol
+from tools.symbols import MAX_REFERENCES, _reference_rows, get_symbol
 
 GITIGNORE = """/// A matcher for a set of gitignore globs.
 pub struct Gitignore { n: u32 }
@@ -87,3 +90,44 @@ def test_a_path_keeps_only_the_definitions_in_that_file_or_directory(rust: LiveI
             {"WalkBuilder.new"} if path.endswith(".rs") else {"WalkBuilder.new", "Gitignore.new"})
     everywhere = get_symbol(rust, "new", path=".", include_body=False)
     assert {s.qualname for s in everywhere.symbols} == {"WalkBuilder.new", "Gitignore.new"}
+
+
+def _uses(n: int) -> str:
+    return "from a.core import tick\n\n\ndef run():\n" + "".join("    tick()\n" for _ in range(n))
+
+
+USES = {
+    "a/core.py": "def tick():\n    return 1\n",
+    "a/many.py": _uses(60),
+    "b/few.py": _uses(3),
+    "z/last.py": _uses(1),
+    "tests/test_tick.py": _uses(5),
+}
+
+
+def test_references_past_the_cap_are_counted_and_the_listed_ones_span_the_repository(
+        tmp_path: Path) -> None:
+    """69 uses, 50 listed: the answer said `truncated: false, omitted: null`, and the 50 were
+    the first by path (a/many.py's), leaving out b/ and z/ whole."""
+    with live_over(tmp_path, USES) as live:
+        result = get_symbol(live, "tick", include_references=True)
+        (tick,) = result.symbols
+        refs = tick.references or []
+        assert len(refs) == MAX_REFERENCES and tick.references_omitted == 69 - MAX_REFERENCES
+        assert result.truncated
+        assert {"a/many.py", "b/few.py", "z/last.py"} <= {r.path for r in refs}
+        assert not any(r.path.startswith("tests/") for r in refs)  # 64 uses outside tests
+        assert refs == sorted(refs, key=lambda r: (r.path, r.line))
+        assert "references (50 of 69, 19 left out)" in render(result)
+        store = live.index.store
+        by_query = _reference_rows(store, None, "tick", 10)
+        assert _reference_rows(store, graph_tables(store), "tick", 10) == by_query
+        assert by_query[1] == 69 and len(by_query[0]) == 10
+
+
+def test_references_cut_by_the_budget_are_counted_too(tmp_path: Path) -> None:
+    with live_over(tmp_path, USES) as live:
+        result = get_symbol(live, "tick", include_references=True, max_tokens=300)
+        (tick,) = result.symbols
+        assert result.truncated
+        assert len(tick.references or ()) + tick.references_omitted == 69

@@ -107,6 +107,9 @@ class SymbolInfo(BaseModel):
     body: str | None = None
     match: str = Field(description="How the name matched: exact, qualified, inherited, fuzzy")
     references: list[SymbolReference] | None = None
+    references_omitted: int = Field(default=0, description=(
+        "Uses of the name left out of `references`: past the first 50 (chosen outside tests "
+        "first, spread over files and directories) or cut by max_tokens"))
     repo: str | None = Field(default=None, description="Repository (workspace name) this comes from")
 
 

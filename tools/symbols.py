@@ -16,11 +16,12 @@ from tools.budget import fit_answer
 from tools.errors import ToolError
 from tools.freshness import freshness as answer_freshness
 from tools.models import Omitted, SymbolInfo, SymbolReference, SymbolResult
-from tools.search import path_prior
+from tools.search import is_test_unit, path_prior
 from tools.source import check_rel, normalize_rel, read_lines
 
 MAX_CANDIDATES = 25
 MAX_REFERENCES = 50
+_REFERENCE_POOL = 5000  # uses of a name that the listed ones are chosen from (`_spread`)
 _NOTE_PATHS = 5  # files a note names where a name is defined outside the `path` asked for
 _KIND_RANK = {"class": 0, "interface": 0, "struct": 0, "trait": 0, "function": 1, "method": 1,
               "enum": 2, "type": 2, "module": 2, "constant": 3, "macro": 3}
@@ -112,7 +113,9 @@ def _within(rows: list[tuple[Any, ...]], path: str, name: str, how: str,
                 "of these as path, or leave path out")
 
 
-_RefEntry = tuple[tuple[tuple[str, int, int], ...], list[SymbolReference]]
+_RefRow = tuple[str, int, str, str | None]  # path, line, kind, scope
+# the stamp of the files listed, their uses listed, and how many uses there are in all
+_RefEntry = tuple[tuple[tuple[str, int, int], ...], list[SymbolReference], int]
 _REF_CACHE: weakref.WeakKeyDictionary[Store, dict[tuple[str, int, str, int], _RefEntry]] = (
     weakref.WeakKeyDictionary()
 )
@@ -130,10 +133,10 @@ def _stamp(root: Path, paths: Sequence[str]) -> tuple[tuple[str, int, int], ...]
     return tuple(out)
 
 
-def _references(ctx: LiveIndex, name: str, limit: int) -> list[SymbolReference]:
-    """Uses of `name`, with their source line (`_reference_rows`). Cached per store
-    generation (the tables') and name (every
-    candidate of a common name asks for the same list); a hit is checked against the
+def _references(ctx: LiveIndex, name: str, limit: int) -> tuple[list[SymbolReference], int]:
+    """At most `limit` uses of `name`, with their source line (`_reference_rows`, `_spread`),
+    and how many uses there are in all. Cached per store generation (the tables') and name
+    (every candidate of a common name asks for the same list); a hit is checked against the
     files' mtime and size, so an edit not yet indexed still shows its current line."""
     store = ctx.index.store
     tables = loaded_graph_tables(store)
@@ -142,8 +145,9 @@ def _references(ctx: LiveIndex, name: str, limit: int) -> list[SymbolReference]:
     cache = _REF_CACHE.setdefault(store, {})
     hit = cache.get(key)
     if hit is not None and _stamp(ctx.root, [s[0] for s in hit[0]]) == hit[0]:
-        return list(hit[1])
-    rows = _reference_rows(store, tables, name, limit)
+        return list(hit[1]), hit[2]
+    pool, total = _reference_rows(store, tables, name, _REFERENCE_POOL)
+    rows = _spread(pool, limit)
     out: list[SymbolReference] = []
     by_path: dict[str, list[str]] = {}
     stamp = _stamp(ctx.root, sorted({r[0] for r in rows}))
@@ -155,21 +159,52 @@ def _references(ctx: LiveIndex, name: str, limit: int) -> list[SymbolReference]:
         out.append(SymbolReference(path=p, line=line, kind=kind, scope=scope, context=text[:200]))
     if len(cache) >= _REF_CACHE_SIZE:
         cache.pop(next(iter(cache)), None)
-    cache[key] = (stamp, out)
-    return list(out)
+    cache[key] = (stamp, out, total)
+    return list(out), total
 
 
 def _reference_rows(store: Store, tables: GraphTables | None, name: str, limit: int,
-                    ) -> list[tuple[str, int, str, str | None]]:
+                    ) -> tuple[list[_RefRow], int]:
     """(path, line, kind, scope) of the first `limit` uses of `name` by (path, line, then
-    start byte): from the graph tables a server holds (the query ran again for every
-    store generation: most of a `get_symbol` with references after each batch of edits,
-    and left the order of uses on one line to DuckDB), else one query."""
+    start byte), and how many uses there are: from the graph tables a server holds (the
+    query ran again for every store generation: most of a `get_symbol` with references
+    after each batch of edits, and left the order of uses on one line to DuckDB), else one
+    query."""
     if tables is not None:
-        return [(p, line, kind, scope) for p, line, kind, scope, _ in tables.refs.named(name, limit)]
-    return [(p, line, kind, scope) for p, line, kind, scope in store.query(
-        """SELECT f.path, r.line, r.kind, r.scope FROM refs r JOIN files f USING (file_id)
-           WHERE r.name = ? ORDER BY f.path, r.line, r.start_byte LIMIT ?""", [name, limit])]
+        return ([(p, line, kind, scope) for p, line, kind, scope, _ in
+                 tables.refs.named(name, limit)], tables.refs.count(name))
+    rows = store.query(
+        """SELECT f.path, r.line, r.kind, r.scope, count(*) OVER () FROM refs r
+           JOIN files f USING (file_id) WHERE r.name = ?
+           ORDER BY f.path, r.line, r.start_byte LIMIT ?""", [name, limit])
+    return [(p, line, kind, scope) for p, line, kind, scope, _ in rows], rows[0][4] if rows else 0
+
+
+def _spread(rows: list[_RefRow], limit: int) -> list[_RefRow]:
+    """`limit` of `rows` (in path order), listed in that order with the uses outside tests
+    first: before any test's use, and the first use of every file before the second of
+    any, the first file of every directory before the second. The first `limit` by path
+    left out most of the repository (ripgrep's `new`, 1,109 uses: the first 50 were in
+    build.rs, crates/cli and crates/core/flags; spread, they are 50 files' outside tests)."""
+    if len(rows) <= limit:
+        return rows
+    in_file: dict[str, int] = {}  # uses of the file so far
+    in_dir: dict[str, int] = {}  # files of the directory so far
+    file_at: dict[str, int] = {}  # the file's place among its directory's
+    test: dict[tuple[str, str | None], bool] = {}  # a regex a row cost most of the time
+    keys = []
+    for i, (path, _, _, scope) in enumerate(rows):
+        if path not in file_at:
+            folder = path.rpartition("/")[0]
+            file_at[path] = in_dir[folder] = in_dir.get(folder, -1) + 1
+        nth = in_file[path] = in_file.get(path, -1) + 1
+        where = (path, scope)
+        if where not in test:
+            test[where] = is_test_unit(path, scope)
+        keys.append((test[where], nth, file_at[path], i))
+    kept = sorted(sorted(range(len(rows)), key=keys.__getitem__)[:limit],
+                  key=lambda i: (keys[i][0], i))
+    return [rows[i] for i in kept]
 
 
 def get_symbol(
@@ -193,11 +228,12 @@ def get_symbol(
         body = None
         if include_body:
             body = "\n".join(read_lines(ctx.root, r[3])[r[4] - 1:r[5]])
-        refs = _references(ctx, r[0], MAX_REFERENCES) if include_references else None
+        refs, uses = _references(ctx, r[0], MAX_REFERENCES) if include_references else (
+            None, 0)
         infos.append(SymbolInfo(
             name=r[0], qualname=r[1], kind=r[2], path=r[3], start_line=r[4], end_line=r[5],
             language=r[6], signature=r[7] or "", doc=r[8] or "", body=body, match=how,
-            references=refs, repo=ctx.name))
+            references=refs, references_omitted=uses - len(refs or ()), repo=ctx.name))
     return _render(ctx, name, infos, max_tokens, note)
 
 
@@ -207,13 +243,20 @@ def _levels() -> list[Any]:
 
     def no_body(s: SymbolInfo) -> SymbolInfo:
         refs = s.references[:10] if s.references else s.references
-        return s.model_copy(update={"body": None, "references": refs})
+        return s.model_copy(update={"body": None, "references": refs,
+                                    "references_omitted": _refs_left(s, refs)})
 
     def minimal(s: SymbolInfo) -> SymbolInfo:
         return s.model_copy(update={"body": None, "doc": s.doc.split("\n", 1)[0][:200],
-                                    "references": None})
+                                    "references": None,
+                                    "references_omitted": _refs_left(s, None)})
 
     return [full, no_body, minimal]
+
+
+def _refs_left(s: SymbolInfo, kept: list[SymbolReference] | None) -> int:
+    """The uses of `s` left out once only `kept` of its listed ones are."""
+    return s.references_omitted + len(s.references or ()) - len(kept or ())
 
 
 def _render(ctx: LiveIndex, name: str, infos: list[SymbolInfo], max_tokens: int,
@@ -222,7 +265,8 @@ def _render(ctx: LiveIndex, name: str, infos: list[SymbolInfo], max_tokens: int,
 
     def build(kept: list[SymbolInfo], omitted: int, degraded: bool) -> SymbolResult:
         hint = "pass path=... to pick one definition, or raise max_tokens"
-        return SymbolResult(query=name, symbols=kept, truncated=degraded or omitted > 0,
+        cut = degraded or omitted > 0 or any(s.references_omitted for s in kept)
+        return SymbolResult(query=name, symbols=kept, truncated=cut,
                             omitted=Omitted(count=omitted, hint=hint) if omitted else None,
                             note=note, freshness=freshness)
 

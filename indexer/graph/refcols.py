@@ -123,6 +123,11 @@ class RefColumns:
         start, end = int(self.name_start[nid]), int(self.name_start[nid + 1])
         return self._rows(self.by_name[start:min(end, start + limit)])
 
+    def count(self, name: str) -> int:
+        """How many references to `name` there are."""
+        nid = self.name_id.get(name)
+        return 0 if nid is None else int(self.name_start[nid + 1]) - int(self.name_start[nid])
+
     def used(self, path: str) -> dict[str, str | None]:
         """The names `path` uses, in order of first use, each with its first scope (None
         when every use is at top level)."""
