@@ -21,6 +21,7 @@ import anyio
 import anyio.from_thread
 from mcp.server import MCPServer
 from mcp.server.context import ServerRequestContext
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated
 from mcp.types import (
     EmptyResult,
@@ -120,8 +121,11 @@ def register_resources(server: MCPServer, runtime: Runtime, notifier: ResourceNo
     @server.resource(SUMMARY_PREFIX + "{+path}", name="summary", mime_type="text/markdown",
                      description="Summary of one directory (path relative to the root).")
     async def summary(path: str) -> str:
+        try:
+            text = await anyio.to_thread.run_sync(lambda: summary_text(tool_ctx(), path))
+        except ToolError as exc:  # no such directory: say why (the SDK would answer -32603
+            raise ResourceNotFoundError(str(exc)) from exc  # "Error creating resource")
         notifier.remember(SUMMARY_PREFIX + path)
-        text = await anyio.to_thread.run_sync(lambda: summary_text(tool_ctx(), path))
         return redact_text(text)
 
     # 2025-era clients subscribe per URI; the SDK serves only `subscriptions/listen`.

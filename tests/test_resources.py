@@ -9,8 +9,8 @@ from pathlib import Path
 import anyio
 import pytest
 from mcp import Client
-from mcp.shared.exceptions import MCPDeprecationWarning
-from mcp.types import ResourceUpdatedNotification, TextResourceContents
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
+from mcp.types import INVALID_PARAMS, ResourceUpdatedNotification, TextResourceContents
 
 from mcp_server.runtime import Runtime
 from mcp_server.server import build_server
@@ -44,6 +44,12 @@ async def test_resources_list_overview_status_and_the_summary_template(tmp_path:
         assert "files: 2" in overview and "# Repository repo" in overview
         summary = text_of((await client.read_resource("sextant://summary/pkg")).contents[0])
         assert "pkg" in summary and "handle" in summary
+        # a directory that does not exist: invalid params, saying so (was -32603, "Error
+        # creating resource from template")
+        with pytest.raises(MCPError) as refused:
+            await client.read_resource("sextant://summary/no/such/dir")
+        assert refused.value.error.code == INVALID_PARAMS
+        assert "no/such/dir" in refused.value.error.message
 
 
 async def test_a_listening_client_is_told_when_reindexing_changes_a_resource(
