@@ -71,7 +71,11 @@ _SHARED_LOCK = threading.Lock()
 
 
 def _count_changed(ctx: LiveIndex) -> int:
-    known = ctx.index.store.file_states()
+    """A file reading skipped (binary, generated, ...) is not indexed, and is no change
+    while its stat is the one it was read with."""
+    store = ctx.index.store
+    known = store.file_states()
+    skipped = store.skipped_states()
     seen = 0
     changed = 0
     for item in walk(ctx.root):
@@ -79,7 +83,8 @@ def _count_changed(ctx: LiveIndex) -> int:
             continue
         state = known.get(item.path)
         if state is None:
-            changed += 1
+            if skipped.get(item.path) != (item.size, item.mtime_ns):
+                changed += 1
             continue
         seen += 1
         if state[0] != item.size or state[1] != item.mtime_ns:

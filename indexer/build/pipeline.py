@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from indexer.build.static import StaticJob
     from indexer.core import Chunk, ParsedFile
     from indexer.disk import RepoIndex
+    from indexer.store.db import SkipRow
 
 log = logging.getLogger(__name__)
 
@@ -455,13 +456,13 @@ def index_repository(
                     "file again, once")
         known = {path: (-1, -1, "") for path in known}
     changed: list[FileEntry] = []
-    skipped: list[tuple[str, str, str]] = []
+    skipped: list[SkipRow] = []
     seen: set[str] = set()
     run_pool: WorkerPool | None = None
     try:
         for item in walk(index.root, opts.walk):
             if isinstance(item, SkippedFile):
-                skipped.append((item.path, str(item.reason), item.detail))
+                skipped.append((item.path, str(item.reason), item.detail, None, None))
                 continue
             seen.add(item.path)
             state = known.get(item.path)
@@ -538,13 +539,13 @@ def _update(index: RepoIndex, rel_paths: Iterable[str], removed: set[str], opts:
     known = index.store.file_states()
     changed: list[FileEntry] = []
     deleted: list[str] = []
-    skipped: list[tuple[str, str, str]] = []
+    skipped: list[SkipRow] = []
     for rel in sorted(set(rel_paths)):
         item = None if rel in removed else stat_entry(index.root, rel, opts.walk, cache,
                                                        checked=checked)
         if item is None or isinstance(item, SkippedFile):
             if isinstance(item, SkippedFile):
-                skipped.append((item.path, str(item.reason), item.detail))
+                skipped.append((item.path, str(item.reason), item.detail, None, None))
             if rel in known:
                 deleted.append(rel)
             continue
@@ -566,7 +567,7 @@ class _Run:
     opts: IndexOptions
     stats: IndexStats
     known: dict[str, tuple[int, int, str]]
-    skipped: list[tuple[str, str, str]]
+    skipped: list[SkipRow]
     progress: ProgressFn | None = None
     should_stop: StopFn | None = None
     run_pool: WorkerPool | None = None
@@ -600,9 +601,12 @@ def _apply_batches(run: _Run, changed: list[FileEntry], deleted: list[str], *,
     entries = [replace(e, known_hash=known[e.path][2]) if e.path in known else e
                for e in changed]  # the workers only hash what is unchanged inside
     for results in _run_batches(index, entries, run.opts, run.run_pool):
-        for res in results:
+        for entry, res in zip(entries[done:done + len(results)], results, strict=True):
             if isinstance(res, SkippedFile):
-                skipped.append((res.path, str(res.reason), res.detail))
+                # with the stat it was read with: `index_status` counts it changed only when
+                # that stat changes
+                skipped.append((res.path, str(res.reason), res.detail, entry.size,
+                                entry.mtime_ns))
                 if res.path in known:
                     pending_deleted.append(res.path)
             elif isinstance(res, UnchangedFile) or (

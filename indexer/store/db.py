@@ -74,7 +74,10 @@ CREATE TABLE IF NOT EXISTS files (
     file_id BIGINT PRIMARY KEY, path VARCHAR UNIQUE NOT NULL, language VARCHAR,
     size BIGINT, mtime_ns BIGINT, content_hash VARCHAR, lines INTEGER,
     generation BIGINT, parse_error VARCHAR, indexed_at DOUBLE);
+-- a file skipped for its content (binary, generated, ...) keeps the stat it was read with
 CREATE TABLE IF NOT EXISTS skipped (path VARCHAR PRIMARY KEY, reason VARCHAR, detail VARCHAR);
+ALTER TABLE skipped ADD COLUMN IF NOT EXISTS size BIGINT;
+ALTER TABLE skipped ADD COLUMN IF NOT EXISTS mtime_ns BIGINT;
 CREATE TABLE IF NOT EXISTS symbols (
     file_id BIGINT, name VARCHAR, qualname VARCHAR, kind VARCHAR, signature VARCHAR,
     doc VARCHAR, parent VARCHAR, start_line INTEGER, end_line INTEGER,
@@ -105,6 +108,10 @@ CACHE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS cache.embeddings (
     model_id VARCHAR, text_hash VARCHAR, vector BLOB, PRIMARY KEY (model_id, text_hash));
 """
+
+# a skipped path: (path, reason, detail, size, mtime_ns); the stat only where the file was
+# read (a walk's skip is decided by the path and its stat alone, and made again each walk)
+SkipRow = tuple[str, str, str, int | None, int | None]
 
 _FILE_TABLES = ("symbols", "refs", "imports", "chunks")
 CHUNK_TEXT_CHARS = 1 << 20  # characters of chunk texts a store keeps for `chunk_texts`
@@ -560,23 +567,30 @@ class Store:
             cur.unregister("_q")
         return [r[0] for r in rows]
 
-    def replace_skipped(self, skipped: Sequence[tuple[str, str, str]], *, full: bool) -> None:
+    def replace_skipped(self, skipped: Sequence[SkipRow], *, full: bool) -> None:
         """Record skipped paths; `full` replaces the whole table (after a complete walk). A
         full list equal to the stored one writes nothing (a refresh with no change)."""
-        if full and sorted(self.query("SELECT path, reason, detail FROM skipped")) == sorted(
-                tuple(s) for s in skipped):
+        if full and sorted(self.query("SELECT path, reason, detail, size, mtime_ns FROM skipped"),
+                           key=_skip_key) == sorted((tuple(s) for s in skipped), key=_skip_key):
             return
         with self._write_lock, atomic(self._con) as con:
             if full:
                 con.execute("DELETE FROM skipped")
             if skipped:
-                table = {"path": text_column([s[0] for s in skipped]),
-                         "reason": text_column([s[1] for s in skipped]),
-                         "detail": text_column([s[2] for s in skipped])}
+                table = {name: text_column([s[i] for s in skipped])
+                         for i, name in enumerate(("path", "reason", "detail", "size", "mtime_ns"))}
                 con.register("_sk", table)
                 con.execute("DELETE FROM skipped WHERE path IN (SELECT path FROM _sk)")
-                con.execute("INSERT INTO skipped SELECT * FROM _sk")
+                con.execute("INSERT INTO skipped (path, reason, detail, size, mtime_ns) "
+                            "SELECT path, reason, detail, size::BIGINT, mtime_ns::BIGINT FROM _sk")
                 con.unregister("_sk")
+
+    def skipped_states(self) -> dict[str, tuple[int, int]]:
+        """path -> (size, mtime_ns) of the files skipped for what reading them found (their
+        content, an unreadable file, a parser crash), as they were when read."""
+        rows = self.query("SELECT path, size, mtime_ns FROM skipped WHERE size IS NOT NULL "
+                          "AND mtime_ns IS NOT NULL")
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     # -- embeddings cache ------------------------------------------------------------------
 
@@ -625,6 +639,10 @@ _TYPES: dict[str, dict[str, str]] = {
 }
 
 Batch = dict[str, "np.ndarray"]
+
+
+def _skip_key(row: tuple[Any, ...]) -> tuple[str, ...]:
+    return tuple(str(v) for v in row)  # sizes may be None: compared as text
 
 
 def text_column(values: Sequence[Any]) -> np.ndarray:
