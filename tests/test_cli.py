@@ -185,6 +185,7 @@ def test_a_refresh_keeps_the_options_of_the_last_index(tmp_path: Path) -> None:
     assert not any(r["path"] == "big.py" for r in json.loads(proc.stdout)["results"])
     status = json.loads(sextant("status", "--repo", str(repo), "--json").stdout)
     assert status["skipped"].get("too_large") == 1
+    assert status["changed_since_indexed"] == 0  # big.py is walked with that limit too
 
 
 @pytest.mark.parametrize(("args", "valid"), [

@@ -78,7 +78,7 @@ def _count_changed(ctx: LiveIndex) -> int:
     skipped = store.skipped_states()
     seen = 0
     changed = 0
-    for item in walk(ctx.root):
+    for item in walk(ctx.root, ctx.index_options.walk):  # the limits it was built with
         if not isinstance(item, FileEntry):
             continue
         state = known.get(item.path)
