@@ -32,9 +32,18 @@ Emit = Callable[[argparse.Namespace, Any, Callable[[Any], str]], None]
 
 
 def _paths(args: argparse.Namespace) -> IndexPaths:
+    """The index's paths; an index directory that would mix with the repository's own files
+    is a usage error (`IndexPaths.check`)."""
     from pathlib import Path
 
-    return IndexPaths.for_repo(repo_path(args), Path(args.index_dir) if args.index_dir else None)
+    from indexer.disk import IndexDirError
+
+    paths = IndexPaths.for_repo(repo_path(args), Path(args.index_dir) if args.index_dir else None)
+    try:
+        paths.check()
+    except IndexDirError as exc:
+        raise UsageError(str(exc)) from None
+    return paths
 
 
 def set_aside_damaged_index(args: argparse.Namespace, error: BaseException) -> None:
@@ -362,6 +371,7 @@ def cmd_serve(args: argparse.Namespace, emit: Emit) -> int:
 
         serve_workspace(settings, args.workspace, cluster=args.cluster, address=args.address)
         return 0
+    _paths(args)  # the index directory is checked before the server starts
     serve(settings)
     return 0
 

@@ -28,6 +28,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from indexer.disk import IndexDirError, IndexPaths
 from indexer.live import LiveIndex
 from mcp_server.runtime import Runtime, read_tool
 from mcp_server.settings import Settings
@@ -116,9 +117,13 @@ def _repo_spec(file: Path, table: object) -> RepoSpec:
     path = (base / Path(table["path"]).expanduser()).resolve()
     if not path.is_dir():
         raise UsageError(f"workspace repo {table['name']!r}: {str(path)!r} is not a directory")
-    index_dir = table.get("index_dir")
-    return RepoSpec(name=table["name"].strip(), path=path,
-                    index_dir=(base / index_dir).resolve() if isinstance(index_dir, str) else None)
+    raw = table.get("index_dir")
+    index_dir = (base / raw).resolve() if isinstance(raw, str) else None
+    try:
+        IndexPaths.for_repo(path, index_dir).check()
+    except IndexDirError as exc:
+        raise UsageError(f"workspace repo {table['name']!r}: {exc}") from None
+    return RepoSpec(name=table["name"].strip(), path=path, index_dir=index_dir)
 
 
 def repo_settings(settings: Settings, spec: RepoSpec) -> Settings:

@@ -45,6 +45,37 @@ def test_index_json_reports_counts_and_creates_a_self_ignoring_index_dir(
     assert again["indexed"] == 0 and again["unchanged"] == stats["indexed"]
 
 
+def test_an_index_dir_inside_the_repository_must_be_new_empty_or_an_index(
+        tmp_path: Path) -> None:
+    """`--index-dir` at a source folder wrote `.gitignore` (`*`) into it, hiding the user's
+    files from git and from the index; at the root, the index indexed its own files."""
+    repo = tmp_path / "repo"
+    (repo / "pkg").mkdir(parents=True)
+    (repo / "pkg" / "hello.py").write_text("def greet():\n    return 'hi'\n")
+    for index_dir in (repo / "pkg", repo):
+        proc = sextant("index", str(repo), "--no-embed", "--index-dir", str(index_dir))
+        assert proc.returncode == 2 and proc.stdout == "", proc.stderr
+        assert proc.stderr.count("\n") == 1 and "a new or empty folder" in proc.stderr
+    assert sorted(p.name for p in (repo / "pkg").iterdir()) == ["hello.py"]
+    assert sorted(p.name for p in repo.iterdir()) == ["pkg"]
+    new = repo / "idx"
+    built = json.loads(sextant("index", str(repo), "--no-embed", "--json", "--index-dir",
+                               str(new)).stdout)
+    assert built["indexed"] == 1 and (new / ".gitignore").read_text() == "*\n"
+    again = json.loads(sextant("index", str(repo), "--no-embed", "--json", "--index-dir",
+                               str(new)).stdout)  # its own index is never indexed
+    assert (again["indexed"], again["unchanged"]) == (0, 1)
+    status = json.loads(sextant("status", "--repo", str(repo), "--json", "--index-dir",
+                                str(new)).stdout)
+    assert status["files"] == 1 and status["changed_since_indexed"] == 0
+    elsewhere = tmp_path / "mine"  # a folder of the user's outside the repository
+    elsewhere.mkdir()
+    (elsewhere / "notes.txt").write_text("keep\n")
+    proc = sextant("index", str(repo), "--no-embed", "--index-dir", str(elsewhere))
+    assert proc.returncode == 0, proc.stderr
+    assert not (elsewhere / ".gitignore").exists()
+
+
 def test_search_json_matches_the_spec_shape(flask_repo: Path) -> None:
     sextant("index", str(flask_repo), "--no-embed")
     proc = sextant("search", "--repo", str(flask_repo), "--json", "-k", "5", "--mode", "lexical",

@@ -258,6 +258,15 @@ def test_a_bad_workspace_file_is_a_usage_error(tmp_path: Path,
     assert "is not a directory" in capsys.readouterr().err
 
 
+def test_a_workspace_repo_indexed_into_its_own_root_is_a_usage_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.py").write_text("x = 1\n")
+    file = write_workspace(tmp_path / "ws.toml", {"t": (tmp_path, tmp_path)})
+    assert main(["serve", "--workspace", str(file)]) == 2
+    assert "is the repository itself" in capsys.readouterr().err
+    assert not (tmp_path / ".gitignore").exists()
+
+
 def test_cluster_commands_without_ray_exit_2_saying_how_to_install_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:

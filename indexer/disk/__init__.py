@@ -13,6 +13,7 @@ from indexer import lazy_attributes
 if TYPE_CHECKING:
     from indexer.disk.repo import (
         FORMAT_VERSION,
+        IndexDirError,
         IndexPaths,
         RepoIndex,
         set_aside_damaged,
@@ -33,6 +34,7 @@ _WHERE = {
     "export_snapshot": "indexer.disk.snapshot",
     "import_snapshot": "indexer.disk.snapshot",
     "FORMAT_VERSION": "indexer.disk.repo",
+    "IndexDirError": "indexer.disk.repo",
     "IndexPaths": "indexer.disk.repo",
     "RepoIndex": "indexer.disk.repo",
     "set_aside_damaged": "indexer.disk.repo",
@@ -41,6 +43,7 @@ _WHERE = {
 __all__ = [
     "FORMAT_VERSION",
     "STATIC_DTYPE",
+    "IndexDirError",
     "IndexPaths",
     "RepoIndex",
     "SnapshotError",

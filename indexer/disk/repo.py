@@ -11,6 +11,11 @@ an index; it builds its own beside it):
     REPO/.sextant/v1/static.npz      the static tier's vectors (+ sidecar; static.model)
     REPO/.sextant/v1/server.json     the live server owning this index (pid, port), if any
     REPO/.sextant/v1/weights.json    fusion weights fitted by `sextant eval --fit`, if any
+
+Another index directory (`--index-dir`, SEXTANT_INDEX_DIR) gets the same `.gitignore` only
+when it is new, empty or already an index: a folder that holds anything else is not Sextant's
+to hide from git. Inside the repository such a folder, or the root itself, is refused
+(`IndexDirError`): the index would be indexed, or hide the user's files.
 """
 
 from __future__ import annotations
@@ -49,6 +54,13 @@ COMPACT_SHARE = 0.1
 # heap (moby, 39k chunks: 8-9 MB less after a run of edits, docs/benchmarks.md); a small
 # one is not worth a process.
 REBUILD_APART_FROM = 5_000
+
+
+_IGNORE_ALL = "*\n"  # the index directory's .gitignore
+
+
+class IndexDirError(ValueError):
+    """An index directory that would mix the index with the repository's own files."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +106,46 @@ class IndexPaths:
     def exists(self) -> bool:
         return self.store.exists()
 
+    def check(self) -> None:
+        """Raise IndexDirError for the repository root, or a folder inside the repository
+        that holds files other than an index."""
+        if self.base == self.root:
+            what = "is the repository itself"
+        elif self.base.is_relative_to(self.root) and not _holds_only_an_index(self.base):
+            what = "is a folder of the repository with other files in it"
+        else:
+            return
+        raise IndexDirError(
+            f"the index directory {self.base} {what}: give --index-dir (or SEXTANT_INDEX_DIR) "
+            f"a new or empty folder, or leave it out (the default is {self.root / '.sextant'})")
+
     def ensure(self) -> None:
+        """Create the index directory; one that holds nothing else ignores itself."""
+        self.check()
+        own = _holds_only_an_index(self.base)  # before this writes into it
         self.dir.mkdir(parents=True, exist_ok=True)
         ignore = self.base / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("*\n")
+        if own and not ignore.exists():
+            ignore.write_text(_IGNORE_ALL)
+
+
+def _holds_only_an_index(base: Path) -> bool:
+    """`base` is absent or empty, or already an index directory (its `.gitignore`, or a
+    store)."""
+    try:
+        if next(base.iterdir(), None) is None:
+            return True
+    except FileNotFoundError:
+        return True
+    except OSError:  # not a directory, not readable: creating the index fails on its own
+        return False
+    ignore = base / ".gitignore"
+    try:
+        if ignore.is_file() and ignore.read_text(errors="replace") == _IGNORE_ALL:
+            return True
+    except OSError:
+        pass
+    return (base / FORMAT_VERSION / "store.duckdb").exists()
 
 
 class RepoIndex:
