@@ -332,11 +332,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        from tools.errors import ToolError
+        from tools.errors import ArgumentError, ToolError
 
-        if isinstance(exc, ToolError):
+        if isinstance(exc, ToolError):  # an invalid argument is a usage error
             sys.stderr.write(f"sextant: {exc}\n")
-            return 1
+            return 2 if isinstance(exc, ArgumentError) else 1
         log.debug("unexpected error", exc_info=True)
         sys.stderr.write(f"sextant: {type(exc).__name__}: {exc} (set SEXTANT_LOG_LEVEL=DEBUG "
                          "for details)\n")

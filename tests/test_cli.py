@@ -123,6 +123,24 @@ def test_usage_errors_exit_2_and_other_errors_exit_1_with_one_line(tmp_path: Pat
     assert proc.returncode == 1 and "sextant index" in proc.stderr
 
 
+def test_invalid_arguments_exit_2_and_what_is_not_found_exits_1_each_with_one_line(
+        tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "pkg").mkdir(parents=True)
+    (repo / "pkg" / "a.py").write_text("def alpha():\n    return 1\n")
+    assert sextant("index", str(repo), "--no-embed").returncode == 0
+    for args, code, says in [
+            (("search", "  "), 2, "query is empty"), (("symbol", ""), 2, "name is empty"),
+            (("deps", "../../etc/passwd"), 2, "contains '..'"),
+            (("summary", "../.."), 2, "contains '..'"), (("summary", "/etc"), 2, "is absolute"),
+            (("symbol", "NoSuchThing"), 1, "NoSuchThing"),
+            (("deps", "no/such/file.py"), 1, "not an indexed file"),
+            (("summary", "nowhere"), 1, "no indexed files under 'nowhere'")]:
+        proc = sextant(*args, "--repo", str(repo))
+        assert proc.returncode == code and proc.stdout == "", (args, proc.stderr)
+        assert proc.stderr.count("\n") == 1 and says in proc.stderr, (args, proc.stderr)
+
+
 def test_secret_files_are_indexed_only_on_request_and_never_shown(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()

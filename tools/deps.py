@@ -27,7 +27,7 @@ from indexer.graph import (
 from indexer.live import LiveIndex
 from indexer.store import search_tables
 from tools.budget import MAX_MAX_TOKENS, fit_answer
-from tools.errors import ToolError
+from tools.errors import ArgumentError, ToolError
 from tools.freshness import freshness as answer_freshness
 from tools.models import DependencyEdge, DependencyNode, DependencyResult, Omitted
 from tools.search import path_prior
@@ -46,9 +46,9 @@ def expand_dependencies(
 ) -> DependencyResult:
     """Dependency neighbourhood of `target`, ranked and rendered within `max_tokens`."""
     if direction not in DIRECTIONS:
-        raise ToolError(f"direction {direction!r} is not one of out, in, both")
+        raise ArgumentError(f"direction {direction!r} is not one of out, in, both")
     if not 1 <= depth <= MAX_DEPTH:
-        raise ToolError(f"depth {depth} is out of range: give 1 to {MAX_DEPTH}")
+        raise ArgumentError(f"depth {depth} is out of range: give 1 to {MAX_DEPTH}")
     if not graph_ready(ctx.index):
         raise ToolError("the dependency graph is not built yet: run `sextant index` first")
     seeds = _resolve_target(ctx, target.strip())
@@ -62,7 +62,7 @@ def expand_dependencies(
 def _resolve_target(ctx: LiveIndex, target: str) -> list[Node]:
     """The seed node(s): a file, one symbol, or every equally good definition of a plain name."""
     if not target:
-        raise ToolError("target is empty: give a file path (src/app.py) or a symbol (App.route)")
+        raise ArgumentError("target is empty: give a file path (src/app.py) or a symbol (App.route)")
     path, symbol = _split_target(target)
     rel = normalize_rel(path)
     resolve_in_root(ctx.root, rel)

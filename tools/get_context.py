@@ -62,7 +62,7 @@ from indexer.summaries import summarize
 from tools.budget import MAX_MAX_TOKENS
 from tools.context_models import ContextResult
 from tools.context_pack import MAX_BODY_LINES, Source, Unit, pack
-from tools.errors import ToolError
+from tools.errors import ArgumentError
 from tools.freshness import freshness as answer_freshness
 from tools.models import SearchHit
 from tools.search import is_test_unit, path_prior, plan_query, search_code
@@ -106,7 +106,7 @@ def get_context(ctx: LiveIndex, task: str, max_tokens: int = 8000, path: str | N
     """Context for `task` within `max_tokens`; see the module docstring for the stages."""
     task = task.strip()
     if not task:
-        raise ToolError("task is empty: describe the change, paste the issue or the traceback")
+        raise ArgumentError("task is empty: describe the change, paste the issue or the traceback")
     if path:
         check_glob(path)
     budget = min(max_tokens, MAX_MAX_TOKENS)

@@ -62,7 +62,7 @@ from indexer.live import Coverage, LiveIndex
 from indexer.store import ChunkMeta, SearchTables, search_tables
 from tools.budget import fit_answer
 from tools.duplicates import collapse
-from tools.errors import ToolError
+from tools.errors import ArgumentError, ToolError
 from tools.files import Evidence, RankedFile, evidence_lines, rank_files, walk
 from tools.freshness import freshness as answer_freshness
 from tools.models import Omitted, SearchHit, SearchResult, TierCoverage
@@ -650,12 +650,12 @@ def _levels() -> list[Any]:
 def _check(query: str, mode: str, granularity: str = "chunk") -> str:
     query = query.strip()
     if not query:
-        raise ToolError("query is empty: describe the code you are looking for, or name it")
+        raise ArgumentError("query is empty: describe the code you are looking for, or name it")
     if mode not in MODES:
-        raise ToolError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        raise ArgumentError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if granularity not in GRANULARITIES:
-        raise ToolError(f"granularity must be one of {', '.join(GRANULARITIES)}, "
-                        f"not {granularity!r}")
+        raise ArgumentError(f"granularity must be one of {', '.join(GRANULARITIES)}, "
+                            f"not {granularity!r}")
     return query
 
 

@@ -17,7 +17,7 @@ import stat
 from pathlib import Path, PurePosixPath
 
 from indexer.discover import read_at_most
-from tools.errors import ToolError
+from tools.errors import ArgumentError, ToolError
 
 MAX_READ_BYTES = 8 << 20  # a file that grew past this since indexing is read up to here
 _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
@@ -28,12 +28,12 @@ def check_rel(rel: str) -> PurePosixPath:
     """`rel` as a relative POSIX path; ToolError when it has a NUL byte, is absolute or has
     a `..` component (checked without touching the file system: globs and filters)."""
     if "\x00" in rel:
-        raise ToolError("path contains a NUL byte")
+        raise ArgumentError("path contains a NUL byte")
     pure = PurePosixPath(rel.replace("\\", "/"))
     if pure.is_absolute():
-        raise ToolError(f"path {rel!r} is absolute: give it relative to the repository root")
+        raise ArgumentError(f"path {rel!r} is absolute: give it relative to the repository root")
     if ".." in pure.parts:
-        raise ToolError(f"path {rel!r} contains '..': give it relative to the repository root")
+        raise ArgumentError(f"path {rel!r} contains '..': give it relative to the repository root")
     return pure
 
 
@@ -58,7 +58,7 @@ def check_glob(pattern: str) -> PurePosixPath:
                 j += 1
             j = pattern.find("]", j)
             if j < 0:
-                raise ToolError(
+                raise ArgumentError(
                     f"path glob {pattern!r} has a '[' (at {i}) that is never closed: close the "
                     "set (e.g. 'src/[ab]*.py') or write '[[]' for a literal '['; globs take "
                     "* (any characters), ? (one character), [abc] and [!abc] (one of, or none "
@@ -96,7 +96,7 @@ def _resolve_links(real_root: Path, pure: PurePosixPath, rel: str) -> Path:
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python < 3.13)
         raise ToolError(f"path {rel!r} cannot be resolved ({exc}): is it a symlink loop?") from None
     if target != real_root and real_root not in target.parents:
-        raise ToolError(f"path {rel!r} leads outside the repository")
+        raise ArgumentError(f"path {rel!r} leads outside the repository")
     return target
 
 

@@ -18,7 +18,7 @@ from indexer.live import LiveIndex
 from indexer.store import EDGES_GENERATION, Store
 from indexer.summaries import Built, Sampler, attach_llm, read_summaries
 from tools.budget import MAX_MAX_TOKENS, fit_answer
-from tools.errors import ToolError
+from tools.errors import ArgumentError, ToolError
 from tools.freshness import freshness as answer_freshness
 from tools.models import DirSummary, Freshness, Omitted, SummaryResult
 from tools.source import normalize_rel, resolve_in_root
@@ -37,7 +37,7 @@ def summarize_dir(
 ) -> SummaryResult:
     """Summaries of `path` and its subdirectories `depth` levels down, within `max_tokens`."""
     if not 0 <= depth <= MAX_DEPTH:
-        raise ToolError(f"depth {depth} is out of range: give 0 to {MAX_DEPTH}")
+        raise ArgumentError(f"depth {depth} is out of range: give 0 to {MAX_DEPTH}")
     rel = normalize_rel(path)
     resolve_in_root(ctx.root, rel)
     built = read_summaries(ctx.store, ctx.root, rel, depth)

@@ -13,7 +13,7 @@ from indexer.graph.tables import GraphTables
 from indexer.live import LiveIndex
 from indexer.store import Store, search_tables
 from tools.budget import fit_answer
-from tools.errors import ToolError
+from tools.errors import ArgumentError
 from tools.freshness import freshness as answer_freshness
 from tools.models import Omitted, SymbolInfo, SymbolReference, SymbolResult
 from tools.search import is_test_unit, path_prior
@@ -214,7 +214,7 @@ def get_symbol(
     """Definitions of `name` (plain or qualified), best match first."""
     name = name.strip()
     if not name:
-        raise ToolError("name is empty: give a symbol name such as `add_url_rule` or `Flask.route`")
+        raise ArgumentError("name is empty: give a symbol name such as `add_url_rule` or `Flask.route`")
     if path:
         check_rel(path)
     lookup = dotted_name(name)
