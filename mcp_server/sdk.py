@@ -9,6 +9,9 @@
   and structure without descriptions, defaults and `required` lists (the text content and
   the docs explain the fields; validation is unchanged: the SDK validates results against
   the models themselves).
+- `tools/call` with arguments that fail the input schema is a tool error saying, one line
+  per argument, which one and what is wrong with it (the SDK sends pydantic's report:
+  `1 validation error for search_codeArguments`, the input echoed, a link to its docs).
 - `prompts/get` with an unknown name or without a required argument is a client mistake:
   JSON-RPC error -32602 (invalid params), as the SDK answers an unknown resource. The SDK
   itself raises a ValueError there, which reaches the client as code 0 (2025-era session)
@@ -25,8 +28,16 @@ from typing import Any
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS, GetPromptResult, InputRequiredResult, Tool
+from mcp.types import (
+    INVALID_PARAMS,
+    CallToolResult,
+    GetPromptResult,
+    InputRequiredResult,
+    Tool,
+)
+from pydantic import ValidationError
 
 _PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
@@ -42,7 +53,8 @@ def package_version() -> str:
 
 
 class SextantServer(MCPServer[Any]):
-    """`MCPServer` named `sextant`, at the package version, with invalid-params prompt errors."""
+    """`MCPServer` named `sextant`, at the package version, with plain argument errors and
+    invalid-params prompt errors."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("sextant", version=package_version(), **kwargs)
@@ -54,6 +66,18 @@ class SextantServer(MCPServer[Any]):
             "output_schema": (lean_schema(t.output_schema, {"description", "default", "required"})
                               if t.output_schema is not None else None),
         }) for t in await super().list_tools()]
+
+    async def call_tool(self, name: str, arguments: dict[str, Any],
+                        context: Context[Any, Any] | None = None,
+                        ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
+                raise
+            # the same error, worded plainly (the SDK logs the fields of its cause)
+            raise ToolError(f"Error executing tool {name}: {argument_errors(cause)}") from cause
 
     async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None,
                          context: Context[Any, Any] | None = None,
@@ -69,6 +93,18 @@ class SextantServer(MCPServer[Any]):
             raise MCPError(INVALID_PARAMS, f"prompt {name!r} needs the argument(s) "
                            f"{', '.join(missing)}")
         return await super().get_prompt(name, arguments, context)
+
+
+def argument_errors(error: ValidationError) -> str:
+    """`invalid arguments`, then one line per argument: its name and what is wrong with it
+    (pydantic's words, without the input echoed or its documentation link)."""
+    problems: dict[str, list[str]] = {}
+    for item in error.errors(include_url=False, include_input=False):
+        field = ".".join(str(part) for part in item["loc"]) or "arguments"
+        if item["msg"] not in problems.setdefault(field, []):
+            problems[field].append(item["msg"])
+    return "invalid arguments\n" + "\n".join(
+        f"{field}: {'; '.join(msgs)}" for field, msgs in problems.items())
 
 
 def lean_schema(schema: Any, drop: set[str]) -> Any:

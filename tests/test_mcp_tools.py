@@ -178,6 +178,22 @@ async def test_malformed_arguments_to_every_tool_give_error_results_and_the_serv
         assert out["files"] > 0
 
 
+async def test_arguments_the_schema_refuses_are_named_one_line_each_without_pydantics_report(
+        flask_index: tuple[Path, Path], connect: Connect) -> None:
+    async with connect(flask_settings(flask_index)) as client:
+        bad = await client.call_tool("search_code", {"k": 0, "mode": "psychic"})
+        assert bad.is_error
+        text = bad.content[0].text  # type: ignore[union-attr]
+        assert text.splitlines() == [
+            "Error executing tool search_code: invalid arguments",
+            "query: Field required",
+            "k: Input should be greater than or equal to 1",
+            "mode: Input should be 'hybrid', 'lexical' or 'semantic'"]
+        short = await client.call_tool("get_symbol", {"name": ""})
+        assert short.is_error and short.content[0].text.splitlines()[1:] == [  # type: ignore[union-attr]
+            "name: String should have at least 1 character"]
+
+
 async def test_a_malformed_path_glob_is_a_tool_error_that_says_how_to_write_one(
         flask_index: tuple[Path, Path], connect: Connect) -> None:
     async with connect(flask_settings(flask_index)) as client:
