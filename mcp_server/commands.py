@@ -111,10 +111,12 @@ def _live_server_tool(args: argparse.Namespace, name: str, arguments: dict[str, 
     owner = read_owner(paths)
     if owner is None:
         return None
-    from mcp_server.proxy import RemoteToolError, call_tool_sync
+    from mcp_server.proxy import RemoteArgumentError, RemoteToolError, call_tool_sync
 
     try:
         return model.model_validate(call_tool_sync(owner, name, arguments))
+    except RemoteArgumentError as exc:
+        raise UsageError(str(exc)) from None
     except RemoteToolError as exc:
         raise CliError(str(exc)) from None
 

@@ -38,13 +38,17 @@ from mcp.types import (
 )
 
 from mcp_server.owner import Owner
-from mcp_server.sdk import package_version
+from mcp_server.sdk import INVALID_ARGUMENTS_META, package_version
 
 log = logging.getLogger(__name__)
 
 
 class RemoteToolError(Exception):
     """The owning server answered a tool call with an error; the message is its text."""
+
+
+class RemoteArgumentError(RemoteToolError):
+    """The owning server refused the call's arguments (a usage error)."""
 
 
 class OwnerUnreachable(RemoteToolError):
@@ -95,9 +99,12 @@ async def call_tool(owner: Owner, name: str, arguments: dict[str, Any],
                     refusals: list[int] | None = None) -> dict[str, Any]:
     async with owner_client(owner, refusals) as client:
         result = await client.call_tool(name, arguments)
-    if result.is_error:
-        text = " ".join(getattr(c, "text", "") for c in result.content).strip()
-        raise RemoteToolError(text or f"{name} failed on the server")
+    if result.is_error:  # one line: a message per line becomes one per clause
+        text = "; ".join(line.strip() for c in result.content
+                         for line in getattr(c, "text", "").splitlines() if line.strip())
+        invalid = (result.meta or {}).get(INVALID_ARGUMENTS_META)
+        raise (RemoteArgumentError if invalid else RemoteToolError)(
+            text or f"{name} failed on the server")
     if not isinstance(result.structured_content, dict):
         raise RemoteToolError(f"{name}: the server sent no structured content")
     return result.structured_content

@@ -12,6 +12,9 @@
 - `tools/call` with arguments that fail the input schema is a tool error saying, one line
   per argument, which one and what is wrong with it (the SDK sends pydantic's report:
   `1 validation error for search_codeArguments`, the input echoed, a link to its docs).
+  That error, and a tool's own refusal of an argument (`InvalidArguments`), carry
+  `_meta` `{INVALID_ARGUMENTS_META: true}`: the CLI asking a live server exits 2 for them
+  (a usage error), as it does when it answers from the index itself.
 - `prompts/get` with an unknown name or without a required argument is a client mistake:
   JSON-RPC error -32602 (invalid params), as the SDK answers an unknown resource. The SDK
   itself raises a ValueError there, which reaches the client as code 0 (2025-era session)
@@ -21,6 +24,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import tomllib
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -35,11 +39,20 @@ from mcp.types import (
     CallToolResult,
     GetPromptResult,
     InputRequiredResult,
+    TextContent,
     Tool,
 )
 from pydantic import ValidationError
 
 _PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+log = logging.getLogger(__name__)
+# `_meta` key of a tool error result whose arguments are invalid
+INVALID_ARGUMENTS_META = "sextant/invalid_arguments"
+
+
+class InvalidArguments(ToolError):
+    """A tool refused an argument (`tools.errors.ArgumentError`): a tool error result that
+    says so in its `_meta`."""
 
 
 @functools.cache
@@ -74,10 +87,15 @@ class SextantServer(MCPServer[Any]):
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
             cause = exc.__cause__
-            if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
+            if isinstance(exc, UnexpectedToolError) or not isinstance(
+                    cause, ValidationError | InvalidArguments):
                 raise
-            # the same error, worded plainly (the SDK logs the fields of its cause)
-            raise ToolError(f"Error executing tool {name}: {argument_errors(cause)}") from cause
+            text = str(exc)
+            if isinstance(cause, ValidationError):  # the same error, worded plainly
+                text = f"Error executing tool {name}: {argument_errors(cause)}"
+            log.info("Tool %r rejected its arguments: %r", name, text)
+            return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True,
+                                  _meta={INVALID_ARGUMENTS_META: True})
 
     async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None,
                          context: Context[Any, Any] | None = None,

@@ -30,12 +30,12 @@ from indexer.live import LiveIndex
 from mcp_server.repo_arg import Repo, check_repo
 from mcp_server.resources import ResourceNotifier, register_resources
 from mcp_server.runtime import Runtime, read_tool
-from mcp_server.sdk import SextantServer
+from mcp_server.sdk import InvalidArguments, SextantServer
 from mcp_server.settings import Settings
 from mcp_server.text import compact
 from tools import budget
 from tools.deps import expand_dependencies as _expand_dependencies
-from tools.errors import ToolError
+from tools.errors import ArgumentError, ToolError
 from tools.models import (
     DependencyResult,
     IndexStatus,
@@ -150,6 +150,8 @@ async def _call(ctx: Context, fn: Callable[..., R], *args: object, wait_fresh: b
         return result
     except ToolError as exc:
         outcome = "error"
+        if isinstance(exc, ArgumentError):
+            raise InvalidArguments(str(exc)) from None
         raise MCPToolError(str(exc)) from None
     except anyio.get_cancelled_exc_class():
         outcome = "cancelled"

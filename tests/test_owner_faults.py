@@ -117,3 +117,22 @@ async def test_the_cli_reports_a_refused_call_to_the_owner_in_one_line(tmp_path:
     err = cli.stderr.decode()
     assert cli.returncode == 1 and err.count("\n") == 1, err
     assert "ExceptionGroup" not in err and str(owner.pid) in err and "SEXTANT_TOKEN" in err
+
+
+async def test_the_cli_asking_a_live_owner_exits_2_for_invalid_arguments_and_1_for_none_found(
+        tmp_path: Path) -> None:
+    """The owner's error results say which are invalid arguments (`_meta`): the CLI exits as
+    it does answering from the index itself, with one line."""
+    root, index_dir, _ = indexed_repo(tmp_path)
+    env = {**os.environ, "SEXTANT_TOKEN": "t0ken"}
+    async with http_owner(root, index_dir, token="t0ken"):
+        for args, code, says in [(("search", ""), 2, "query: String should have at least 1"),
+                                 (("search", "  "), 2, "query is empty"),
+                                 (("summary", "../.."), 2, "contains '..'"),
+                                 (("deps", "no/such/file.py"), 1, "not an indexed file")]:
+            with anyio.fail_after(120):
+                cli = await anyio.run_process(
+                    [sys.executable, "-m", "mcp_server.cli", *args, "--repo", str(root),
+                     "--index-dir", str(index_dir)], check=False, cwd=str(REPO), env=env)
+            err = cli.stderr.decode()
+            assert cli.returncode == code and err.count("\n") == 1 and says in err, (args, err)
