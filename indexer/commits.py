@@ -220,8 +220,8 @@ class CommitLog:
             return None
         try:
             data = json.loads(self.cache.read_text(encoding="utf-8"))
-            if data.get("key") != self._key(head):
-                return None
+            if not isinstance(data, dict) or data.get("key") != self._key(head):
+                return None  # not an object (`[]`): garbage, like text that is not JSON
             return [PastCommit(sha, subject, tuple(files))
                     for sha, subject, files in data["commits"]]
         except (OSError, ValueError, TypeError, KeyError):

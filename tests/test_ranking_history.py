@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -230,3 +231,25 @@ def test_the_log_read_is_kept_for_the_next_process(repo: Path, tmp_path: Path,
     assert again.size() == n + 1 and reads == [sha]
     cache.write_text("{not json")
     assert CommitLog(repo, cache=cache).size() == n + 1 and len(reads) == 2
+
+
+@pytest.mark.parametrize("garbage", ["[]", '"history"', "7", "null"])
+def test_a_kept_log_of_json_that_is_no_object_is_read_past(repo: Path, garbage: str) -> None:
+    """`history.json` holding JSON of another shape (`echo '[]' > history.json`) is garbage
+    like text that is not JSON: the log is read from git again, and search and
+    `index_status` answer (they raised AttributeError)."""
+    first = live(repo)
+    try:
+        assert index_status(first).history["commits"] == MIN_COMMITS + 1
+    finally:
+        first.close()
+    cache = first.index.paths.dir / commits_mod.HISTORY_CACHE
+    assert cache.exists()
+    cache.write_text(garbage)
+    again = live(repo)
+    try:
+        assert set(files(again)[:2]) == {"net/alpha.py", "net/beta.py"}
+        assert index_status(again).history["commits"] == MIN_COMMITS + 1
+    finally:
+        again.close()
+    assert isinstance(json.loads(cache.read_text()), dict)  # written again from git
