@@ -46,7 +46,8 @@ class StaticTier:
         """The saved index at `path` when it was made by `embedder`'s table, else a new one;
         then brought in line with `store` (see the module docstring)."""
         model_file = path.with_suffix(".model")
-        recorded = model_file.read_text().strip() if model_file.exists() else ""
+        # bytes that are not UTF-8 name no table, as other garbage: a new index (not a crash)
+        recorded = model_file.read_text(errors="replace").strip() if model_file.exists() else ""
         if recorded == embedder.model_id:
             vectors = FlatVectors.open(path, embedder.dim)
         else:

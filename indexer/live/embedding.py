@@ -49,7 +49,8 @@ def open_vectors(index: RepoIndex, embedder: Embedder,
     the caller drops it)."""
     vectors = VectorIndex.open(index.paths.vectors, embedder.dim, VECTOR_DTYPE)
     model_file = index.paths.vectors.with_name("vectors.model")
-    recorded = model_file.read_text().strip() if model_file.exists() else ""
+    # bytes that are not UTF-8 name no model, as other garbage: rebuilt (not a failed tier)
+    recorded = model_file.read_text(errors="replace").strip() if model_file.exists() else ""
     if vectors.generation != index.store.generation or recorded != embedder.model_id:
         log.info("vector index is behind the store (gen %s vs %s); rebuilding from the cache",
                  vectors.generation, index.store.generation)

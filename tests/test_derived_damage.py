@@ -1,0 +1,91 @@
+"""Damage to what lies beside the store: the lexical index, the files naming the model of
+each vector index, and the store itself gone while the indexes made from it stay.
+
+Each index is built by a real `sextant index` (hashing embedder, static tier on) of a small
+repository whose modules each say three words no other module says, copied, damaged while
+nothing has it open, then used by the CLI (`sextant index`, `sextant search`) or a server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from indexer.disk.repo import IndexPaths
+from tests.conftest import REPO_ROOT
+
+MODULES = 12
+_letters = random.Random(11)
+# three made-up words per module, none shared: a query of one module's words finds it alone
+WORDS = [["".join(_letters.choices("bcdfghklmnprstvz", k=4)) + "ion" for _ in range(3)]
+         for _ in range(MODULES)]
+
+
+def module(i: int) -> str:
+    a, b, c = WORDS[i]
+    return (f"def {a}_{b}(value):\n    \"\"\"Turn the {a} into {b} for the {c} report.\"\"\"\n"
+            f"    return value.{c}({i})\n\n\nclass {a.title()}{c.title()}:\n"
+            f"    def {b}(self):\n        return {i}\n")
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SEXTANT_MODEL": "hashing", "SEXTANT_STATIC": "1"}
+    return subprocess.run([sys.executable, "-m", "mcp_server.cli", *args], check=False,
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def index(paths: IndexPaths) -> dict[str, object]:
+    done = cli("index", str(paths.root), "--index-dir", str(paths.base), "--json")
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def search(paths: IndexPaths, query: str, mode: str) -> tuple[list[dict[str, object]], str]:
+    """`sextant search`'s results and its stderr (it must succeed)."""
+    found = cli("search", "--repo", str(paths.root), "--index-dir", str(paths.base), "--json",
+                "--mode", mode, "-k", "3", query)
+    assert found.returncode == 0, found.stderr
+    results: list[dict[str, object]] = json.loads(found.stdout)["results"]
+    return results, found.stderr
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> IndexPaths:
+    top = tmp_path_factory.mktemp("derived-damage")
+    for i in range(MODULES):
+        (top / "repo").mkdir(exist_ok=True)
+        (top / "repo" / f"m{i}.py").write_text(module(i))
+    paths = IndexPaths.for_repo(top / "repo", top / "idx")
+    index(paths)
+    return paths
+
+
+@pytest.fixture
+def built(pristine: IndexPaths, tmp_path: Path) -> IndexPaths:
+    """A copy of the built repository and its index (mtimes kept: nothing to re-read)."""
+    shutil.copytree(pristine.root, tmp_path / "repo")
+    shutil.copytree(pristine.base, tmp_path / "idx")
+    return IndexPaths.for_repo(tmp_path / "repo", tmp_path / "idx")
+
+
+@pytest.mark.parametrize("name", ["static.model", "vectors.model"])
+def test_a_model_file_of_bytes_that_are_not_text_is_rebuilt(
+    built: IndexPaths, name: str,
+) -> None:
+    """Before: reading it raised UnicodeDecodeError, failing every command (the static
+    tier's file) or turning the model tier off for good (the vectors')."""
+    model_file = built.dir / name
+    recorded = model_file.read_text()
+    model_file.write_bytes(b"\xff\xfe\x80" + recorded.encode())
+    results, stderr = search(built, " ".join(WORDS[7]), "semantic")
+    assert results[0]["path"] == "m7.py" and "unavailable" not in stderr
+    assert "semantic" in results[0]["matched_by"]  # type: ignore[operator]
+    assert model_file.read_text() == recorded  # the index rebuilt, the file written again
