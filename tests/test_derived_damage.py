@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.disk.repo import IndexPaths
+from indexer.disk.repo import IndexPaths, RepoIndex
 from tests.conftest import REPO_ROOT
 
 MODULES = 12
@@ -57,6 +57,22 @@ def search(paths: IndexPaths, query: str, mode: str) -> tuple[list[dict[str, obj
     return results, found.stderr
 
 
+def finds_each_module(paths: IndexPaths, mode: str, retriever: str) -> None:
+    """A query of a module's words finds that module first, through `retriever` (the first
+    module, one in the middle and the last: one `sextant search` each)."""
+    for i in (0, MODULES // 2, MODULES - 1):
+        results, _ = search(paths, " ".join(WORDS[i]), mode)
+        assert results and results[0]["path"] == f"m{i}.py", (i, results[:1])
+        assert retriever in results[0]["matched_by"]  # type: ignore[operator]
+
+
+def whole_lexical_index(paths: IndexPaths) -> None:
+    """The lexical index holds every chunk, and searches (without a repair on the way)."""
+    with RepoIndex(paths) as opened:
+        assert opened.lexical.num_docs() == opened.store.count_chunks() >= MODULES
+        assert opened.lexical.search(WORDS[1][0], 3)
+
+
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> IndexPaths:
     top = tmp_path_factory.mktemp("derived-damage")
@@ -74,6 +90,20 @@ def built(pristine: IndexPaths, tmp_path: Path) -> IndexPaths:
     shutil.copytree(pristine.root, tmp_path / "repo")
     shutil.copytree(pristine.base, tmp_path / "idx")
     return IndexPaths.for_repo(tmp_path / "repo", tmp_path / "idx")
+
+
+def test_a_deleted_store_takes_the_indexes_made_from_it_along(built: IndexPaths) -> None:
+    """A new store counts chunk ids and generations from zero again: the model tier's
+    vectors of the old one, at the same generation, were trusted and answered with other
+    chunks (a module added meanwhile shifts every id). The derived indexes go; the
+    embedding cache (keyed by model and text) stays, so only the new module is embedded."""
+    built.store.unlink()
+    (built.root / "a0.py").write_text("def added_first(value):\n    return value\n")
+    again = index(built)
+    assert again["embedding"]["computed"] < MODULES  # type: ignore[index,operator]
+    finds_each_module(built, "semantic", "semantic")
+    finds_each_module(built, "lexical", "lexical")
+    whole_lexical_index(built)
 
 
 @pytest.mark.parametrize("name", ["static.model", "vectors.model"])

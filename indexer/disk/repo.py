@@ -273,8 +273,13 @@ def _open_store(paths: IndexPaths) -> Store:
     """Open the store; a damaged one is moved aside (logged) and a fresh one created.
 
     The derived indexes go with it: their generations and chunk ids refer to the old
-    store, and a new store counting from 0 could reach the same generation. The embedding
-    cache, a file of its own, stays."""
+    store, and a new store counting from 0 could reach the same generation. So they go
+    too when the store is missing (deleted) beside them. The embedding cache, a file of
+    its own keyed by model and text, stays."""
+    if not paths.store.exists() and _derived(paths):
+        log.warning("index store %s is missing; removing the indexes made from the old one "
+                    "and rebuilding", paths.store)
+        _remove_derived(paths)
     try:
         return Store(paths.store, cache_path=paths.embeddings)
     except StoreCorrupt as exc:
@@ -292,10 +297,17 @@ def set_aside_damaged(paths: IndexPaths, error: BaseException) -> Path:
     return aside
 
 
-def _remove_derived(paths: IndexPaths) -> None:
-    for lexical in paths.dir.glob(paths.lexical.name + "*"):  # with a rebuild's siblings
-        shutil.rmtree(lexical, ignore_errors=True)
+def _derived(paths: IndexPaths) -> list[Path]:
+    """The files and directories of the indexes derived from the store (not the cache)."""
+    found = list(paths.dir.glob(paths.lexical.name + "*"))  # with a rebuild's siblings
     for vectors in (paths.vectors, paths.static_vectors):
-        for path in paths.dir.glob(vectors.name + "*"):
+        found += [*paths.dir.glob(vectors.name + "*"), vectors.with_suffix(".model")]
+    return [path for path in found if path.exists()]
+
+
+def _remove_derived(paths: IndexPaths) -> None:
+    for path in _derived(paths):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
             path.unlink(missing_ok=True)
-        vectors.with_suffix(".model").unlink(missing_ok=True)
