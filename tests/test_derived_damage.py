@@ -20,6 +20,7 @@ import pytest
 
 from indexer.disk.repo import IndexPaths, RepoIndex
 from tests.conftest import REPO_ROOT
+from tests.mcp_helpers import call, connected, server_settings
 
 MODULES = 12
 _letters = random.Random(11)
@@ -73,6 +74,25 @@ def whole_lexical_index(paths: IndexPaths) -> None:
         assert opened.lexical.search(WORDS[1][0], 3)
 
 
+def damage_lexical(paths: IndexPaths, kind: str) -> None:
+    lexical = paths.lexical
+    if kind == "meta_deleted":  # tantivy opens the directory as a new, empty index
+        (lexical / "meta.json").unlink()
+    elif kind == "positions_deleted":
+        for path in lexical.glob("*.pos"):
+            path.unlink()
+    else:  # 4 KB (at most a quarter of it) of garbage at three places of each term dictionary
+        for path in lexical.glob("*.term"):
+            size = path.stat().st_size
+            with path.open("r+b") as f:
+                for offset in (0, size // 3, 2 * size // 3):
+                    f.seek(offset)
+                    f.write(random.Random(offset).randbytes(min(4096, size // 4)))
+
+
+LEXICAL_DAMAGES = ["meta_deleted"]
+
+
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> IndexPaths:
     top = tmp_path_factory.mktemp("derived-damage")
@@ -90,6 +110,32 @@ def built(pristine: IndexPaths, tmp_path: Path) -> IndexPaths:
     shutil.copytree(pristine.root, tmp_path / "repo")
     shutil.copytree(pristine.base, tmp_path / "idx")
     return IndexPaths.for_repo(tmp_path / "repo", tmp_path / "idx")
+
+
+@pytest.mark.parametrize("kind", LEXICAL_DAMAGES)
+@pytest.mark.parametrize("first", ["index", "search"])
+def test_the_next_command_rebuilds_a_damaged_lexical_index_from_the_store(
+    built: IndexPaths, kind: str, first: str,
+) -> None:
+    """Before: an empty index (meta.json lost) was trusted under its stamp, and damaged
+    segment files failed every search; `sextant index` left both as they were."""
+    damage_lexical(built, kind)
+    if first == "index":
+        index(built)
+        whole_lexical_index(built)
+    finds_each_module(built, "lexical", "lexical")
+    whole_lexical_index(built)
+
+
+@pytest.mark.parametrize("kind", LEXICAL_DAMAGES)
+async def test_the_server_searches_a_damaged_lexical_index_rebuilt(
+    built: IndexPaths, kind: str,
+) -> None:
+    damage_lexical(built, kind)
+    async with connected(server_settings(built.root, built.base)) as client:
+        out = await call(client, "search_code", query=" ".join(WORDS[5]), k=3, mode="lexical")
+        assert out["results"][0]["path"] == "m5.py"
+        assert "lexical" in out["results"][0]["matched_by"]
 
 
 def test_a_deleted_store_takes_the_indexes_made_from_it_along(built: IndexPaths) -> None:

@@ -171,11 +171,18 @@ class RepoIndex:
 
     def sync_lexical(self) -> bool:
         """Rebuild the lexical index from the store when it is not at the store's generation
-        (a crash between a store commit and the lexical commit). True if it was rebuilt."""
+        (a crash between a store commit and the lexical commit), or when it holds another
+        number of documents than the store has chunks (every commit makes them equal): its
+        files were damaged, e.g. tantivy opens a directory that lost `meta.json` as a new,
+        empty index under the old stamp. True if it was rebuilt."""
         generation = self.store.generation
         if self.lexical.generation == generation:
-            return False
-        if generation > 0:
+            docs, chunks = self.lexical.num_docs(), self.store.count_chunks()
+            if docs == chunks:
+                return False
+            log.warning("lexical index holds %d documents, the store %d chunks; rebuilding it",
+                        docs, chunks)
+        elif generation > 0:
             log.warning("lexical index is at generation %s, the store at %s; rebuilding it",
                         self.lexical.generation, generation)
         return self.rebuild_lexical()
