@@ -90,7 +90,7 @@ def damage_lexical(paths: IndexPaths, kind: str) -> None:
                     f.write(random.Random(offset).randbytes(min(4096, size // 4)))
 
 
-LEXICAL_DAMAGES = ["meta_deleted"]
+LEXICAL_DAMAGES = ["meta_deleted", "positions_deleted", "term_garbage"]
 
 
 @pytest.fixture(scope="module")

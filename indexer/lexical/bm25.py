@@ -11,6 +11,8 @@ then the context header (scope, signature), the path, and the body.
 
 The index records the store generation it reflects in `lexical.json`, written after each
 commit; an index behind the store, or one that cannot be opened, is rebuilt from the store.
+tantivy opens a segment's files lazily, field by field, on the first search that needs them:
+so an open reads every field's term dictionary and positions once (`_check_fields`).
 
 Compaction: tantivy counts a deleted document in its BM25 statistics (document count,
 document frequencies, field lengths: `Searcher::total_num_docs` sums `max_doc`) until a
@@ -193,7 +195,10 @@ class LexicalIndex:
         directory.mkdir(parents=True, exist_ok=True)
         try:
             self._index = self._open_reader()
-        except ValueError as exc:
+            _check_fields(self._index)
+        except BaseException as exc:
+            if not _damage(exc):
+                raise
             log.warning("lexical index at %s is unreadable (%s); rebuilding it", directory, exc)
             shutil.rmtree(directory)
             directory.mkdir(parents=True)
@@ -361,6 +366,22 @@ class LexicalIndex:
 
     def num_docs(self) -> int:
         return int(self._index.searcher().num_docs)
+
+
+def _damage(exc: BaseException) -> bool:
+    """Whether tantivy failed on what it read: its errors are ValueErrors ("Data corrupted",
+    "An IO error occurred"), and bytes it asserts on panic in Rust (pyo3's PanicException,
+    a BaseException that cannot be imported by name)."""
+    return isinstance(exc, ValueError) or type(exc).__name__ == "PanicException"
+
+
+def _check_fields(index: tantivy.Index) -> None:
+    """Open every indexed field's term dictionary, postings and positions in every segment
+    (a `doc_freq` does; milliseconds): tantivy opens them on first use, so a segment file
+    damaged or deleted there (`.term`, `.pos`) fails every search but not the open."""
+    searcher = index.searcher()
+    for field in ("path_raw", "language", *FIELD_BOOSTS):
+        searcher.doc_freq(field, "a")
 
 
 def _document(d: LexicalDoc) -> tantivy.Document:
