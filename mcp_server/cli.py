@@ -282,17 +282,22 @@ def _run_once_more_if_damaged(handler: Callable[..., int | None],
                               args: argparse.Namespace) -> int:
     """Run the command; if it failed on a damaged store (one that opened, then failed a
     read: damage the check on open does not see), move the store aside and run it again on
-    a rebuilt one."""
+    a rebuilt one. The same for a damaged lexical index, rebuilt from the store."""
     try:
         return int(handler(args, _emit) or 0)
     except Exception as exc:
+        from indexer.lexical import LexicalCorrupt
         from indexer.store import looks_damaged
 
-        if args.command == "serve" or not looks_damaged(exc):
+        lexical = isinstance(exc, LexicalCorrupt)
+        if args.command == "serve" or not (lexical or looks_damaged(exc)):
             raise
         from mcp_server import commands
 
-        commands.set_aside_damaged_index(args, exc)
+        if lexical:
+            commands.mark_lexical_damaged(args, exc)
+        else:
+            commands.set_aside_damaged_index(args, exc)
         return int(handler(args, _emit) or 0)
 
 

@@ -52,6 +52,14 @@ def set_aside_damaged_index(args: argparse.Namespace, error: BaseException) -> N
     set_aside_damaged(_paths(args), error)
 
 
+def mark_lexical_damaged(args: argparse.Namespace, error: BaseException) -> None:
+    """Have the next open rebuild the lexical index from the store (a read failed on it)."""
+    from indexer.lexical import mark_stale
+
+    sys.stderr.write(f"sextant: {error}; rebuilding it from the store\n")
+    mark_stale(_paths(args).lexical)
+
+
 @contextmanager
 def open_context(args: argparse.Namespace, *, embed: bool = False,
                  refresh: bool = True) -> Iterator[LiveIndex]:

@@ -26,6 +26,7 @@ from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
+from indexer.lexical import LexicalCorrupt
 from indexer.live import LiveIndex
 from mcp_server.repo_arg import Repo, check_repo
 from mcp_server.resources import ResourceNotifier, register_resources
@@ -160,8 +161,10 @@ async def _call(ctx: Context, fn: Callable[..., R], *args: object, wait_fresh: b
         if not state.live.recover_if_damaged(exc):
             raise
         outcome = "error"
-        raise MCPToolError("the index store is damaged: it was moved aside and is being "
-                           "rebuilt; retry in a few seconds") from None
+        what = ("the lexical index is damaged: it is being rebuilt from the store"
+                if isinstance(exc, LexicalCorrupt) else
+                "the index store is damaged: it was moved aside and is being rebuilt")
+        raise MCPToolError(f"{what}; retry in a few seconds") from None
     finally:
         metrics.finished(fn.__name__, outcome, time.perf_counter() - started)
 

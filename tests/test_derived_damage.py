@@ -19,8 +19,11 @@ from pathlib import Path
 import pytest
 
 from indexer.disk.repo import IndexPaths, RepoIndex
+from indexer.lexical import LexicalCorrupt, LexicalIndex
+from indexer.live import LiveIndex, LiveOptions
 from tests.conftest import REPO_ROOT
 from tests.mcp_helpers import call, connected, server_settings
+from tools.search import search_code
 
 MODULES = 12
 _letters = random.Random(11)
@@ -136,6 +139,70 @@ async def test_the_server_searches_a_damaged_lexical_index_rebuilt(
         out = await call(client, "search_code", query=" ".join(WORDS[5]), k=3, mode="lexical")
         assert out["results"][0]["path"] == "m5.py"
         assert "lexical" in out["results"][0]["matched_by"]
+
+
+def test_a_search_failing_on_lexical_damage_at_run_time_rebuilds_it_from_the_store(
+    built: IndexPaths,
+) -> None:
+    """tantivy opens a segment's term dictionaries when a search first needs them: damage
+    after the open (here: before a commit's reload) fails the search, once. The live index
+    rebuilds the lexical index from the store, and searches find again."""
+    query = " ".join(WORDS[3])
+    with LiveIndex.open(built.root, built.base, LiveOptions()) as live:
+        assert search_code(live, query, k=3, mode="lexical").results[0].path == "m3.py"
+        damage_lexical(built, "term_garbage")
+        live.index.lexical.update((), (), live.store.generation)  # a write's commit reloads
+        with pytest.raises(LexicalCorrupt) as failed:
+            search_code(live, query, k=3, mode="lexical")
+        assert live.recover_if_damaged(failed.value)
+        for thread in list(live._threads):
+            thread.join(60)
+        hits = search_code(live, query, k=3, mode="lexical").results
+        assert hits[0].path == "m3.py" and "lexical" in hits[0].matched_by
+        assert live.index.lexical.generation == live.store.generation
+        assert live.index.lexical.num_docs() == live.store.count_chunks()
+        assert not live._recovering
+
+
+def damage_found_by_search_only(paths: IndexPaths, scratch: Path) -> tuple[int, int]:
+    """(offset, module): 64 bytes of 0xff at `offset` of the term dictionary that the open
+    does not notice (it opens each field's dictionary, not every entry) and a search for
+    the module's words fails on (tantivy errs or panics on what it reads there). Found by
+    trying, on copies: where exactly depends on the bytes tantivy wrote."""
+    term = next(paths.lexical.glob("*.term"))
+    size = term.stat().st_size
+    for offset in range(0, size, max(1, size // 50)):
+        copy = scratch / f"lexical-{offset}"
+        shutil.copytree(paths.lexical, copy)
+        with (copy / term.name).open("r+b") as f:
+            f.seek(offset)
+            f.write(b"\xff" * 64)
+        lexical = LexicalIndex(copy)
+        try:
+            if lexical.generation == -1:  # found on open, wiped: not this case
+                continue
+            for i in range(MODULES):
+                try:
+                    lexical.search(" ".join(WORDS[i]), 3)
+                except LexicalCorrupt:
+                    return offset, i
+        finally:
+            lexical.close()
+    pytest.fail("no damage of the term dictionary fails a search but not the open: "
+                "the CLI's run again on a rebuilt lexical index is not reached this way")
+
+
+def test_a_cli_search_failing_on_lexical_damage_runs_again_on_a_rebuilt_index(
+    built: IndexPaths, tmp_path: Path,
+) -> None:
+    offset, i = damage_found_by_search_only(built, tmp_path / "tries")
+    with next(built.lexical.glob("*.term")).open("r+b") as f:
+        f.seek(offset)
+        f.write(b"\xff" * 64)
+    results, stderr = search(built, " ".join(WORDS[i]), "lexical")
+    assert "rebuilding it from the store" in stderr
+    assert results[0]["path"] == f"m{i}.py" and "lexical" in results[0]["matched_by"]  # type: ignore[operator]
+    whole_lexical_index(built)
 
 
 def test_a_deleted_store_takes_the_indexes_made_from_it_along(built: IndexPaths) -> None:

@@ -187,6 +187,18 @@ class RepoIndex:
                         self.lexical.generation, generation)
         return self.rebuild_lexical()
 
+    def repair_lexical(self, error: BaseException,
+                       should_stop: Callable[[], bool] | None = None) -> bool:
+        """Rebuild the lexical index, which a read found damaged (`LexicalCorrupt`), from
+        the store; marked stale first, so that the next open rebuilds it should this stop
+        first. The caller keeps writers out (the rebuild is then current when it is done).
+        True if it was rebuilt."""
+        from indexer.lexical import mark_stale
+
+        log.warning("%s; rebuilding it from the store", error)
+        mark_stale(self.paths.lexical)
+        return self.rebuild_lexical(should_stop)
+
     def rebuild_lexical(self, should_stop: Callable[[], bool] | None = None) -> bool:
         """Write the lexical index afresh from the store's chunks and swap it in, if the store
         is still at the generation read when the swap comes (else False: the new index is

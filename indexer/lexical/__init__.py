@@ -14,15 +14,18 @@ if TYPE_CHECKING:
         NUMBERED_PARTS_RE,
         PARTS_RE,
         WORD_RE,
+        LexicalCorrupt,
         LexicalDoc,
         LexicalIndex,
         ident_body,
         identifier_tokens,
+        mark_stale,
         release_token_caches,
         tokenize_for_index,
     )
 
 _WHERE = {
+    "LexicalCorrupt": "indexer.lexical.bm25",
     "LexicalDoc": "indexer.lexical.bm25",
     "LexicalIndex": "indexer.lexical.bm25",
     "NUMBERED_PARTS_RE": "indexer.lexical.bm25",
@@ -30,6 +33,7 @@ _WHERE = {
     "WORD_RE": "indexer.lexical.bm25",
     "ident_body": "indexer.lexical.bm25",
     "identifier_tokens": "indexer.lexical.bm25",
+    "mark_stale": "indexer.lexical.bm25",
     "release_token_caches": "indexer.lexical.bm25",
     "tokenize_for_index": "indexer.lexical.bm25",
 }
@@ -38,10 +42,12 @@ __all__ = [
     "NUMBERED_PARTS_RE",
     "PARTS_RE",
     "WORD_RE",
+    "LexicalCorrupt",
     "LexicalDoc",
     "LexicalIndex",
     "ident_body",
     "identifier_tokens",
+    "mark_stale",
     "release_token_caches",
     "tokenize_for_index",
 ]

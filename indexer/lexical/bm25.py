@@ -12,7 +12,9 @@ then the context header (scope, signature), the path, and the body.
 The index records the store generation it reflects in `lexical.json`, written after each
 commit; an index behind the store, or one that cannot be opened, is rebuilt from the store.
 tantivy opens a segment's files lazily, field by field, on the first search that needs them:
-so an open reads every field's term dictionary and positions once (`_check_fields`).
+so an open reads every field's term dictionary and positions once (`_check_fields`), and a
+read that fails on the files later raises `LexicalCorrupt`, which the owner answers with a
+rebuild from the store (`RepoIndex.repair_lexical`).
 
 Compaction: tantivy counts a deleted document in its BM25 statistics (document count,
 document frequencies, field lengths: `Searcher::total_num_docs` sums `max_doc`) until a
@@ -34,6 +36,7 @@ import re
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -339,9 +342,10 @@ class LexicalIndex:
             if not terms:  # need positions, which are not indexed: such terms are dropped
                 return []
             q = self._parse(terms)
-        searcher = self._index.searcher()
-        hits = searcher.search(q, limit).hits
-        ids = searcher.fast_field_values("chunk_id", [address for _, address in hits])
+        with self._reading():
+            searcher = self._index.searcher()
+            hits = searcher.search(q, limit).hits
+            ids = searcher.fast_field_values("chunk_id", [address for _, address in hits])
         return [(int(cid), float(score)) for (score, _), cid in zip(hits, ids, strict=True)
                 if cid is not None]
 
@@ -361,11 +365,29 @@ class LexicalIndex:
         terms = [t for t in terms if _TOKEN.fullmatch(t)]
         if not terms:
             return []
-        searcher = self._index.searcher()
-        return [t for t in terms if any(searcher.doc_freq(f, t) for f in FIELD_BOOSTS)]
+        with self._reading():
+            searcher = self._index.searcher()
+            return [t for t in terms if any(searcher.doc_freq(f, t) for f in FIELD_BOOSTS)]
 
     def num_docs(self) -> int:
-        return int(self._index.searcher().num_docs)
+        with self._reading():
+            return int(self._index.searcher().num_docs)
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Reads of the index's files: tantivy failing on them means damage."""
+        try:
+            yield
+        except BaseException as exc:
+            if not _damage(exc):
+                raise
+            raise LexicalCorrupt(f"the lexical index at {self.directory} is damaged "
+                                 f"({type(exc).__name__}: {exc})") from exc
+
+
+class LexicalCorrupt(RuntimeError):
+    """tantivy failed reading the index's files (damaged on disk): rebuild it from the store
+    (`RepoIndex.repair_lexical`; `mark_stale` has the next open do it)."""
 
 
 def _damage(exc: BaseException) -> bool:
@@ -405,6 +427,13 @@ def _read_generation(directory: Path) -> int:
 
 def _write_generation(directory: Path, generation: int) -> None:
     atomic_write_bytes(directory / _GENERATION_FILE, json.dumps({"generation": generation}).encode())
+
+
+def mark_stale(directory: Path) -> None:
+    """Record no generation for the index in `directory` (found damaged): the next open
+    rebuilds it from the store (`RepoIndex.sync_lexical`), should this process not."""
+    if directory.is_dir():
+        _write_generation(directory, -1)
 
 
 def _sibling(directory: Path, suffix: str) -> Path:

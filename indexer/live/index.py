@@ -118,7 +118,7 @@ class LiveIndex:
         self._index_options: IndexOptions | None = None
         self._ignore: IgnoreCache | None = None
         self._ignore_lock = threading.Lock()
-        self._recovering = False
+        self._recovering: set[str] = set()  # what is being rebuilt: "store", "lexical"
         # the background embedding pass (`embed_in_background`): one at a time
         self._backlog_lock = threading.Lock()
         self._backlog_running = False
@@ -569,29 +569,35 @@ class LiveIndex:
 
     def recover_if_damaged(self, error: BaseException) -> bool:
         """If `error` says the store is damaged, rebuild it in the background (once at a
-        time; `indexer.live.recover`) and return True."""
+        time; `indexer.live.recover`) and return True; the same for a damaged lexical index
+        (`LexicalCorrupt`), rebuilt from the store."""
+        from indexer.lexical import LexicalCorrupt
         from indexer.store import looks_damaged
 
-        if not looks_damaged(error) or self._stop.is_set():
+        kind = ("lexical" if isinstance(error, LexicalCorrupt) else
+                "store" if looks_damaged(error) else None)
+        if kind is None or self._stop.is_set():
             return False
         with self._ignore_lock:
-            if self._recovering:
+            if self._recovering & {kind, "store"}:  # a store's rebuild makes a new lexical too
                 return True
-            self._recovering = True
-        log.error("the index store is damaged (%s); rebuilding it", error)
-        self.pending.add([], reconcile=True)  # every answer is stale until the rebuild is done
-        self._spawn(self._recover, "sextant-recover", error)
+            self._recovering.add(kind)
+        if kind == "store":
+            log.error("the index store is damaged (%s); rebuilding it", error)
+            self.pending.add([], reconcile=True)  # every answer is stale until it is rebuilt
+        self._spawn(self._recover, f"sextant-recover-{kind}", kind, error)
         return True
 
-    def _recover(self, error: BaseException) -> None:
-        from indexer.live.recover import rebuild_damaged
+    def _recover(self, kind: str, error: BaseException) -> None:
+        from indexer.live.recover import rebuild_damaged, repair_lexical
 
         try:
-            rebuild_damaged(self, error)
+            (rebuild_damaged if kind == "store" else repair_lexical)(self, error)
         except Exception:  # top level of a thread
-            log.exception("rebuilding the damaged store failed")
+            log.exception("rebuilding the damaged %s failed", kind)
         finally:
-            self._recovering = False
+            with self._ignore_lock:
+                self._recovering.discard(kind)
 
     # -- the model tier ----------------------------------------------------------------------
 

@@ -4,6 +4,9 @@ indexes removed, reopened empty and rebuilt from the working tree; the vectors c
 from the embedding cache, which lives in its own file. Answers say `fresh: false` until the
 rebuild is done (the caller marks a reconcile pending first); tool calls meanwhile may fail
 (the old connection is closed under them).
+
+A damaged lexical index (a search failed in tantivy: `LexicalCorrupt`) is rebuilt from the
+store, which is whole; lexical searches fail until the new one is swapped in.
 """
 
 from __future__ import annotations
@@ -66,3 +69,10 @@ def rebuild_damaged(live: Rebuilt, error: BaseException) -> None:
         if not live.stopping:
             live.vectors = vectors
             live.embed_missing()
+
+
+def repair_lexical(live: Rebuilt, error: BaseException) -> None:
+    """Rebuild `live`'s damaged lexical index from the store (runs in its own thread;
+    writers wait for it, so that the new index is current when it is swapped in)."""
+    with live.write_lock:
+        live.index.repair_lexical(error, lambda: live.stopping)
