@@ -13,6 +13,7 @@ import importlib
 import os
 import socket
 import stat
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,9 +22,11 @@ from typing import Any, TypeVar
 import anyio
 import pytest
 
+from indexer.build import IndexOptions, dry_run
 from indexer.build.pipeline import IndexStats, index_repository
 from indexer.disk.repo import IndexPaths, RepoIndex
 from tests.mcp_helpers import call, connected, server_settings
+from tests.test_walk import nested
 
 walk_module = importlib.import_module("indexer.discover.walk")  # the module, not the function
 
@@ -228,6 +231,21 @@ async def test_many_tiny_files_are_all_indexed_within_a_bound(tmp_path: Path) ->
             (root / f"pkg{d}" / f"m{f}.py").write_text(f"def f_{d}_{f}():\n    return {f}\n")
     stats, files, skipped = await bounded(lambda: index_and_read(root, tmp_path / "i"), 180)
     assert len(files) == 2000 and not skipped and stats.symbols == 2000
+
+
+async def test_a_tree_deeper_than_the_recursion_limit_is_indexed_whole(tmp_path: Path) -> None:
+    """A walk that recursed lost the whole tree to a RecursionError, top-level files too."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    _good(root)
+    with nested(root, sys.getrecursionlimit(), "deep.py", b"def deepest():\n    pass\n") as deep:
+        stats, files, skipped = await bounded(lambda: index_and_read(root, tmp_path / "i"), 120)
+        report = dry_run(root, IndexOptions(), embed=False)
+    assert files == {"good.py", "lib/util.js", deep} and not skipped
+    with opened(root, tmp_path / "i") as index:
+        assert index.store.query("SELECT f.path FROM symbols s JOIN files f USING (file_id) "
+                                 "WHERE s.name = 'deepest'") == [(deep,)]
+    assert report["files"] == stats.files == 3 and report["skipped"] == {}
 
 
 # -- the parser on pathological trees ----------------------------------------------------------

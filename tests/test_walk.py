@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -404,6 +405,46 @@ def test_non_utf8_file_is_read_and_decoded_with_replacement(tmp_path: Path) -> N
     data = read_file(entry_for(tmp_path, "legacy.c"), OPTS)
     assert isinstance(data, bytes) and content_skip_reason("legacy.c", data, OPTS) is None
     assert decode_text(data) == "/* caf\ufffd */\n"
+
+
+# --- depth -------------------------------------------------------------------------------
+
+
+@contextmanager
+def nested(root: Path, depth: int, name: str, content: bytes) -> Iterator[str]:
+    """`depth` directories `d/` under `root` with the file `name` at the bottom, for the
+    block; yields the file's path. Made through directory descriptors and removed one level
+    at a time from the top: `os.makedirs` and `shutil.rmtree` (pytest's clean-up) recurse."""
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        for _ in range(depth):
+            os.mkdir("d", dir_fd=fd)
+            inner = os.open("d", os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        out = os.open(name, os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+        os.write(out, content)
+        os.close(out)
+    finally:
+        os.close(fd)
+    try:
+        yield "d/" * depth + name
+    finally:
+        top, spare = root / "d", root / "d.spare"
+        while top.is_dir():
+            if (top / "d").is_dir():
+                (top / "d").rename(spare)
+            for path in top.iterdir():
+                path.unlink()
+            top.rmdir()
+            if spare.is_dir():
+                spare.rename(top)
+
+
+def test_a_tree_deeper_than_the_recursion_limit_is_walked_whole_in_order(tmp_path: Path) -> None:
+    make_tree(tmp_path, {"a.py": "", "z.py": ""})
+    with nested(tmp_path, sys.getrecursionlimit(), "deep.py", b"x = 1\n") as deep:
+        assert [i.path for i in walk(tmp_path)] == ["a.py", deep, "z.py"]
 
 
 # --- a real repository -------------------------------------------------------------------

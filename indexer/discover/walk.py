@@ -232,113 +232,126 @@ def _link_target(path: str) -> str:
         return "?"
 
 
+@dataclass(slots=True)
+class _OpenDir:
+    """A directory on the walk's current path: its entries not yet visited, its path as
+    shown (`""` or ending in "/"), the ignore rules in force in it and its identity."""
+
+    entries: Iterator[os.DirEntry[str]]
+    rel: str
+    stack: RuleStack
+    key: tuple[int, int]
+
+
 class _Walker:
+    """Depth first with a stack of open directories, not recursion: a tree of any depth is
+    walked (a recursive walk ran out of Python's recursion limit ~330 levels down and lost
+    the whole tree)."""
+
     def __init__(self, root: Path, opts: WalkOptions) -> None:
         self.root = root
         self.opts = opts
         self.real_root = os.path.realpath(root)
         self.visited: dict[tuple[int, int], str] = {}
         self.ancestors: set[tuple[int, int]] = set()
+        self.open_dirs: list[_OpenDir] = []  # the current path, innermost last
 
     def run(self) -> Iterator[FileEntry | SkippedFile]:
         st = os.stat(self.root)
         key = (st.st_dev, st.st_ino)
         self.visited[key] = "./"
-        yield from self._walk_dir(os.fspath(self.root), "", RuleStack(), key)
+        skipped = self._enter(os.fspath(self.root), "", RuleStack(), key)
+        if skipped is not None:
+            yield skipped
+        open_dirs = self.open_dirs
+        while open_dirs:
+            current = open_dirs[-1]
+            entry = next(current.entries, None)
+            if entry is None:
+                open_dirs.pop()
+                self.ancestors.discard(current.key)
+                continue
+            item = self._visit(entry, current.rel, current.stack)
+            if item is not None:  # None: a directory entered, its entries come next
+                yield item
 
-    def _walk_dir(
+    def _enter(
         self, dir_abs: str, rel: str, stack: RuleStack, key: tuple[int, int]
-    ) -> Iterator[FileEntry | SkippedFile]:
+    ) -> SkippedFile | None:
+        """Open a directory on top of the current path, or say why it is skipped."""
         try:
             with os.scandir(dir_abs) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            yield SkippedFile(rel or "./", SkipReason.UNREADABLE, _os_error(exc))
-            return
+            return SkippedFile(rel or "./", SkipReason.UNREADABLE, _os_error(exc))
         names = {e.name for e in entries}
         if rel and self.opts.skip_vendored and "pyvenv.cfg" in names:
-            yield SkippedFile(rel, SkipReason.VENDORED, "virtualenv (pyvenv.cfg)")
-            return
+            return SkippedFile(rel, SkipReason.VENDORED, "virtualenv (pyvenv.cfg)")
         present = [n for n in (".sextantignore", ".ignore", ".gitignore") if n in names]
         if present or not rel:
             extra = self.opts.extra_ignore if not rel else ()
             stack = stack.push(load_dir_rules(dir_abs, rel, present, extra))
         self.ancestors.add(key)
-        try:
-            for entry in entries:
-                yield from self._visit(entry, rel, stack)
-        finally:
-            self.ancestors.discard(key)
+        self.open_dirs.append(_OpenDir(iter(entries), rel, stack, key))
+        return None
 
     def _visit(
         self, entry: os.DirEntry[str], rel: str, stack: RuleStack
-    ) -> Iterator[FileEntry | SkippedFile]:
+    ) -> FileEntry | SkippedFile | None:
         child = rel + entry.name
         try:  # file types come from the listing: no system call on most file systems
             is_link = entry.is_symlink()
             is_dir = entry.is_dir(follow_symlinks=False)
         except OSError as exc:
-            yield SkippedFile(child, SkipReason.UNREADABLE, _os_error(exc))
-            return
+            return SkippedFile(child, SkipReason.UNREADABLE, _os_error(exc))
         shown = child + "/" if is_dir else child
         if dir_name_reason(entry.name, False) is SkipReason.HIDDEN_DIR:
-            yield SkippedFile(shown, SkipReason.HIDDEN_DIR)
-            return
+            return SkippedFile(shown, SkipReason.HIDDEN_DIR)
         match = stack.match(child, is_dir)
         if match is not None:
-            yield SkippedFile(shown, match.reason, match.detail)
-            return
+            return SkippedFile(shown, match.reason, match.detail)
         if is_link:
-            yield from self._visit_link(entry, child, stack)
-            return
+            return self._visit_link(entry, child, stack)
         try:
             st = entry.stat(follow_symlinks=False)
         except OSError as exc:
-            yield SkippedFile(shown, SkipReason.UNREADABLE, _os_error(exc))
-            return
+            return SkippedFile(shown, SkipReason.UNREADABLE, _os_error(exc))
         if is_dir:
-            yield from self._visit_dir(entry.path, child, stack, st)
-        else:
-            yield self._file(entry.path, child, st)
+            return self._visit_dir(entry.path, child, stack, st)
+        return self._file(entry.path, child, st)
 
     def _visit_link(
         self, entry: os.DirEntry[str], child: str, stack: RuleStack
-    ) -> Iterator[FileEntry | SkippedFile]:
+    ) -> FileEntry | SkippedFile | None:
         target = _link_target(entry.path)
         if not self.opts.follow_symlinks_inside_root:
-            yield SkippedFile(child, SkipReason.SYMLINK, f"-> {target} (not followed)")
-            return
+            return SkippedFile(child, SkipReason.SYMLINK, f"-> {target} (not followed)")
         if not _inside(os.path.realpath(entry.path), self.real_root):
-            yield SkippedFile(child, SkipReason.SYMLINK_OUTSIDE, f"-> {target}")
-            return
+            return SkippedFile(child, SkipReason.SYMLINK_OUTSIDE, f"-> {target}")
         try:
             st = os.stat(entry.path)
         except OSError as exc:
             loop = exc.errno == errno.ELOOP
             reason = SkipReason.SYMLINK_LOOP if loop else SkipReason.UNREADABLE
-            yield SkippedFile(child, reason, f"-> {target} ({_os_error(exc)})")
-            return
+            return SkippedFile(child, reason, f"-> {target} ({_os_error(exc)})")
         if stat.S_ISDIR(st.st_mode):
-            yield from self._visit_dir(entry.path, child, stack, st)
-        else:
-            yield self._file(entry.path, child, st)
+            return self._visit_dir(entry.path, child, stack, st)
+        return self._file(entry.path, child, st)
 
     def _visit_dir(
         self, dir_abs: str, child: str, stack: RuleStack, st: os.stat_result
-    ) -> Iterator[FileEntry | SkippedFile]:
+    ) -> SkippedFile | None:
         shown = child + "/"
         rule = _name_rules(child, dir_abs, True, self.opts)
         if rule is not None:
-            yield SkippedFile(shown, *rule)
-            return
+            return SkippedFile(shown, *rule)
         key = (st.st_dev, st.st_ino)
         seen = self.visited.get(key)
         if seen is not None:
             reason = SkipReason.SYMLINK_LOOP if key in self.ancestors else SkipReason.DUPLICATE
-            yield SkippedFile(shown, reason, f"same directory as {seen}")
-            return
+            return SkippedFile(shown, reason, f"same directory as {seen}")
         self.visited[key] = shown
-        yield from self._walk_dir(dir_abs, shown, stack, key)
+        return self._enter(dir_abs, shown, stack, key)
 
     def _file(self, abs_path: str, child: str, st: os.stat_result) -> FileEntry | SkippedFile:
         rule = _name_rules(child, abs_path, False, self.opts)
