@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import importlib
+import json
 import os
 import socket
 import stat
@@ -26,6 +27,7 @@ from indexer.build import IndexOptions, dry_run
 from indexer.build.pipeline import IndexStats, index_repository
 from indexer.disk.repo import IndexPaths, RepoIndex
 from tests.mcp_helpers import call, connected, server_settings
+from tests.test_cli import sextant
 from tests.test_walk import nested
 
 walk_module = importlib.import_module("indexer.discover.walk")  # the module, not the function
@@ -112,6 +114,26 @@ async def test_a_hostile_repository_is_indexed_with_every_bad_file_accounted_for
     listed = {p.name for p in root.iterdir()}
     assert listed == {p.split("/")[0] for p in files | set(skipped)}, "all accounted"
     assert stats.indexed == len(files)
+
+
+def test_names_that_are_not_utf8_are_skipped_and_the_rest_indexed_by_the_cli(
+        tmp_path: Path) -> None:
+    """Such a path once failed the store's write, which was taken for damage: every command
+    moved the store aside to rebuild it, and failed again."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    _good(root)
+    base = os.fsencode(root)
+    os.mkdir(base + b"/d\xe9r")
+    for name in (b"/bad\xe9name.py", b"/d\xe9r/inside.py"):
+        with open(base + name, "wb") as f:
+            f.write(b"def hidden_by_its_name():\n    pass\n")
+    for _ in range(2):
+        proc = sextant("index", "--no-embed", "--repo", str(root))
+        assert proc.returncode == 0, proc.stderr
+    status = json.loads(sextant("status", "--json", "--repo", str(root)).stdout)
+    assert status["files"] == 2 and status["skipped"]["non_utf8_name"] == 2
+    assert not list((root / ".sextant").rglob("store.corrupt-*"))
 
 
 async def test_the_server_answers_every_tool_over_a_hostile_index(tmp_path: Path) -> None:

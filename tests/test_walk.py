@@ -18,6 +18,7 @@ from indexer.discover.walk import (
     WalkOptions,
     content_skip_reason,
     decode_text,
+    is_path_ignored,
     read_file,
     walk,
 )
@@ -405,6 +406,25 @@ def test_non_utf8_file_is_read_and_decoded_with_replacement(tmp_path: Path) -> N
     data = read_file(entry_for(tmp_path, "legacy.c"), OPTS)
     assert isinstance(data, bytes) and content_skip_reason("legacy.c", data, OPTS) is None
     assert decode_text(data) == "/* caf\ufffd */\n"
+
+
+# --- names that are not UTF-8 -----------------------------------------------------------
+
+
+def test_names_that_are_not_utf8_are_skipped_shown_with_escapes_and_never_entered(
+    tmp_path: Path,
+) -> None:
+    make_tree(tmp_path, {"a.py": "", "z.py": ""})
+    base = os.fsencode(tmp_path)
+    os.mkdir(base + b"/d\xe9r")
+    for name in (b"/bad\xe9.py", b"/d\xe9r/in.py"):
+        with open(base + name, "wb") as f:
+            f.write(b"x = 1\n")
+    assert outcome(tmp_path) == {"a.py": "file", "bad\\xe9.py": "non_utf8_name",
+                                 "d\\xe9r/": "non_utf8_name", "z.py": "file"}
+    skip = is_path_ignored(tmp_path, os.fsdecode(b"d\xe9r/in.py"))
+    assert skip is not None and skip.reason == "non_utf8_name"
+    assert skip.path == "d\\xe9r/in.py" and skip.detail.endswith("under d\\xe9r/")
 
 
 # --- depth -------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,6 +90,20 @@ def test_a_directory_moved_in_stands_for_the_files_under_it(watcher: Watcher) ->
     (watcher.root / "new/build/ignored.py").write_text("x = 2\n")
     watcher.on_changes(events(watcher, "new"))
     assert watcher.pending() == {"new/deep/c.py"}
+
+
+def test_a_directory_moved_in_stands_for_none_of_its_names_that_are_not_utf8(
+        watcher: Watcher) -> None:
+    new = os.fsencode(watcher.root / "new")
+    os.makedirs(new + b"/d\xe9r")
+    for name in (b"/ok.py", b"/bad\xe9.py", b"/d\xe9r/in.py"):
+        with open(new + name, "wb") as f:
+            f.write(b"x = 1\n")
+    watcher.on_changes(events(watcher, "new"))
+    assert watcher.pending() == {"new/ok.py"}
+    watcher.live.apply(sorted(watcher.pending()), set(), reconcile=False)
+    assert watcher.live.store.query("SELECT path FROM files WHERE path LIKE 'new/%'") == [
+        ("new/ok.py",)]
 
 
 def test_ignored_paths_never_indexed_are_not_pending(watcher: Watcher) -> None:

@@ -55,6 +55,7 @@ class SkipReason(StrEnum):
     SPECIAL = "special"  # FIFO, socket, device
     UNREADABLE = "unreadable"  # permission denied, vanished, dangling link
     HIDDEN_DIR = "hidden_dir"  # .git, .hg, .svn, .sextant...
+    NON_UTF8_NAME = "non_utf8_name"  # a name that is not valid UTF-8: no index can hold it
 
 
 class RuleKind(IntEnum):

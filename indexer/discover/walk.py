@@ -22,6 +22,15 @@ the target's path). A link to a directory inside the root is followed; every rea
 (st_dev, st_ino) is walked once: a link back to an ancestor is `symlink_loop`, a second path
 to a directory already walked is `duplicate` (whichever path comes first in walk order wins).
 Ignore rules treat a link as a file (as git does), so `build/` does not match a link.
+
+A file or directory whose name is not valid UTF-8 (Python gives its bytes as surrogate
+escapes) is skipped before any other rule (`non_utf8_name`), and never entered: neither the
+store, the lexical index nor a protocol message can carry such a path. It is reported with
+the bytes that are not UTF-8 written as `\\xNN` escapes (`bad\\xe9.py`).
+
+The walk goes depth first with a stack of the directories on the current path, not by
+recursion, so a tree of any depth is walked (a directory path longer than the system allows
+comes back `unreadable`, ENAMETOOLONG).
 """
 
 from __future__ import annotations
@@ -225,6 +234,28 @@ def _inside(path: str, real_root: str) -> bool:
     return path == real_root or path.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
+def _utf8(name: str) -> bool:
+    """Whether `name` is valid UTF-8 on disk (no surrogate escapes in it)."""
+    if name.isascii():
+        return True
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(path: str) -> str:
+    """`path` as the index can hold and show it: the bytes of its name that are not UTF-8
+    written as `\\xNN` escapes (a valid path comes back as it is)."""
+    if _utf8(path):
+        return path
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+_NON_UTF8 = "the name is not valid UTF-8: rename it to have it indexed"
+
+
 def _link_target(path: str) -> str:
     try:
         return os.readlink(path)
@@ -303,8 +334,10 @@ class _Walker:
             is_link = entry.is_symlink()
             is_dir = entry.is_dir(follow_symlinks=False)
         except OSError as exc:
-            return SkippedFile(child, SkipReason.UNREADABLE, _os_error(exc))
+            return SkippedFile(_printable(child), SkipReason.UNREADABLE, _os_error(exc))
         shown = child + "/" if is_dir else child
+        if not _utf8(entry.name):
+            return SkippedFile(_printable(shown), SkipReason.NON_UTF8_NAME, _NON_UTF8)
         if dir_name_reason(entry.name, False) is SkipReason.HIDDEN_DIR:
             return SkippedFile(shown, SkipReason.HIDDEN_DIR)
         match = stack.match(child, is_dir)
@@ -381,8 +414,9 @@ def is_path_ignored(
         last = i == len(parts) - 1
         rule, shown = checker.rule(rel, default_dir=not last)
         if rule is not None:
-            under = "" if last else f"under {shown}"
-            return SkippedFile(rel_path, rule[0], "; ".join(filter(None, (rule[1], under))))
+            under = "" if last else f"under {_printable(shown)}"
+            detail = "; ".join(filter(None, (rule[1], under)))
+            return SkippedFile(_printable(rel_path), rule[0], detail)
     return None
 
 
@@ -401,6 +435,8 @@ class _PathChecker:
         except OSError:
             is_dir, is_link = default_dir, False
         shown = rel + "/" if is_dir else rel
+        if not _utf8(rel.rpartition("/")[2]):
+            return (SkipReason.NON_UTF8_NAME, _NON_UTF8), shown
         if dir_name_reason(rel.rpartition("/")[2], False) is SkipReason.HIDDEN_DIR:
             return (SkipReason.HIDDEN_DIR, ""), shown
         match = self.cache.stack_for(rel.rpartition("/")[0]).match(rel, is_dir)
