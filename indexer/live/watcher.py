@@ -83,6 +83,13 @@ def root_identity(root: Path) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
 
 
+def _undecodable_path(exc: Exception) -> bool:
+    """watchfiles' error for an event on a path that is not valid UTF-8, which it cannot hand
+    to Python: the batch it was in is lost (the reconcile finds what it held), the watch
+    ends, and nothing else is wrong."""
+    return str(exc).startswith("Unable to decode path")
+
+
 class Watcher:
     def __init__(self, live: Watched, stop: threading.Event) -> None:
         self.live = live
@@ -122,8 +129,13 @@ class Watcher:
                     self.barrier.release()  # what was written before it is pending now
                     if replaced:
                         break  # watch the directory now at the root instead
-            except Exception:  # the watcher must outlive a backend failure
+            except Exception as exc:  # the watcher must outlive a backend failure
                 if self._root_replaced():
+                    continue
+                if _undecodable_path(exc):  # a routine event: restart at once
+                    log.warning("file watcher: %s (not indexed: `non_utf8_name`); "
+                                "reconciling", exc)
+                    self.pending.add([], reconcile=True)
                     continue
                 log.exception("file watcher failed; reconciling and restarting it")
                 self.pending.add([], reconcile=True)
