@@ -26,7 +26,7 @@ from indexer.disk.repo import IndexPaths
 from indexer.live import LiveIndex, LiveOptions
 from indexer.store.db import Store
 from tests.conftest import REPO_ROOT
-from tests.mcp_helpers import call, connected, server_settings
+from tests.mcp_helpers import build_index, call, connected, server_settings
 
 DAMAGES = ["truncated", "garbage", "empty", "wal_garbage"]
 
@@ -185,3 +185,19 @@ def test_a_read_failing_on_damage_at_run_time_rebuilds_the_store_from_the_cache(
         embedder = live.embedder
         assert embedder is not None and embedder.calls == []  # type: ignore[attr-defined]
         assert not live.recover_if_damaged(duckdb.Error("Binder Error: no such column"))
+
+
+def test_a_write_failing_on_the_data_it_carries_is_not_taken_for_damage(tmp_path: Path) -> None:
+    """A path DuckDB cannot take (a str that is not UTF-8) fails the write that carries it:
+    the fault is the data, not the file. Taken for damage, it once moved the store aside and
+    rebuilt it on every command, failing again."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "a.py").write_text("def alpha():\n    pass\n")
+    build_index(root, tmp_path / "idx")
+    with LiveIndex.open(root, tmp_path / "idx") as live:
+        with pytest.raises(duckdb.Error) as caught:
+            live.store.replace_skipped([(os.fsdecode(b"bad\xe9.py"), "binary", "")], full=False)
+        assert not live.recover_if_damaged(caught.value)
+        assert live.store.query("SELECT path FROM files") == [("a.py",)]
+    assert not list((tmp_path / "idx").rglob("store.corrupt-*"))

@@ -31,9 +31,18 @@ _DAMAGE = ("corrupt", "checksum", "could not read enough bytes", "not a valid du
            "invalid", "serializ", "deserializ")
 
 
+# a value Python cannot hand to DuckDB ("Invalid Input Error: Python Conversion Failure:
+# cannot encode str as UTF-8, surrogate ..."): the data of the statement (one file's), never
+# the file; as damage, it moved the store aside on every write that carried it
+_INPUT = ("python conversion failure", "cannot encode")
+
+
 def looks_damaged(exc: BaseException) -> bool:
-    """True when a DuckDB error reads like a damaged file (not a lock, not our SQL)."""
+    """True when a DuckDB error reads like a damaged file (not a lock, not our SQL, not a
+    value the statement was given)."""
     text = str(exc).lower()
+    if isinstance(exc, duckdb.InvalidInputException) and any(w in text for w in _INPUT):
+        return False
     return isinstance(exc, duckdb.Error) and not re.search(r"\block", text) and any(
         word in text for word in _DAMAGE)  # "lock" as a word: damage reports say "block"
 
