@@ -8,6 +8,7 @@ pipeline's inline limit, so files are processed in this process (not in spawned 
 
 from __future__ import annotations
 
+import codecs
 import errno
 import importlib
 import json
@@ -160,6 +161,38 @@ async def test_the_server_answers_every_tool_over_a_hostile_index(tmp_path: Path
         status = await call(client, "index_status")
     assert found["results"][0]["path"] == "good.py"
     assert status["skipped"]["special"] == 2 and status["skipped"]["too_large"] == 1
+
+
+ENCODED = "# caf\u00e9 \u2014 na\u00efve\n\ndef first():\n    return 1\n\n\ndef second_one(x):\n    return x\n"
+ENCODINGS = {
+    "le.py": ENCODED.encode("utf-16"),  # with its BOM, as Python writes it
+    "be.py": codecs.BOM_UTF16_BE + ENCODED.encode("utf-16-be"),
+    "bom.py": codecs.BOM_UTF8 + ENCODED.encode("utf-8"),
+    "latin.py": ENCODED.replace("\u2014", "-").encode("latin-1"),  # not UTF-8: replaced
+}
+
+
+async def test_a_file_in_another_encoding_has_its_symbols_at_their_lines(tmp_path: Path) -> None:
+    """Parsed from its decoded text (a UTF-16 file given as it is parsed as nothing), and
+    shown decoded the same way."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    for name, data in ENCODINGS.items():
+        (root / name).write_bytes(data)
+    await bounded(lambda: index_and_read(root, tmp_path / "i"), 60)
+    with opened(root, tmp_path / "i") as index:
+        rows = index.store.query(
+            "SELECT f.path, s.name, s.start_line, s.end_line FROM symbols s "
+            "JOIN files f USING (file_id) ORDER BY 1, 3")
+        texts = dict(index.store.query(
+            "SELECT f.path, string_agg(c.text, '') FROM chunks c JOIN files f USING (file_id) "
+            "GROUP BY 1"))
+    assert rows == [(name, sym, *lines) for name in sorted(ENCODINGS)
+                    for sym, lines in (("first", (3, 4)), ("second_one", (7, 8)))]
+    assert all("def second_one(x):\n    return x" in texts[name] for name in ENCODINGS)
+    async with connected(server_settings(root, tmp_path / "i")) as client:
+        out = await call(client, "get_symbol", name="second_one", path="le.py")
+    assert out["symbols"][0]["body"] == "def second_one(x):\n    return x"
 
 
 # -- files that change under the reader (monkeypatched system calls) ----------------------

@@ -16,7 +16,7 @@ import os
 import stat
 from pathlib import Path, PurePosixPath
 
-from indexer.discover import read_at_most
+from indexer.discover import decode_text, read_at_most
 from tools.errors import ArgumentError, ToolError
 
 MAX_READ_BYTES = 8 << 20  # a file that grew past this since indexing is read up to here
@@ -138,13 +138,14 @@ def normalize_rel(rel: str) -> str:
 
 
 def read_lines(root: Path, rel: str) -> list[str]:
-    """Lines of a repository file (decoded with replacement); [] when it cannot be read,
-    is not a regular file, or leaves the root."""
+    """Lines of a repository file, decoded as the indexer decodes it (UTF-8 with
+    replacement, or UTF-16 by its BOM); [] when it cannot be read, is not a regular file, or
+    leaves the root."""
     try:
         data = _read_regular(resolve_in_root(root, rel))
     except (OSError, ToolError):
         return []
-    return data.decode("utf-8", errors="replace").splitlines()
+    return decode_text(data).splitlines()
 
 
 def _read_regular(path: Path) -> bytes:

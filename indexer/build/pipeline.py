@@ -112,8 +112,12 @@ def _chunk_source(path: str, data: bytes, opts: IndexOptions) -> tuple[
     from indexer.parse import parse_source
 
     language = language_for_path(path)
-    parsed = parse_source(data, language) if language else None
     text = decode_text(data)
+    # parsed from the text's UTF-8, not the file's bytes where they differ (UTF-16, a BOM,
+    # bytes that are not UTF-8 replaced), so that the parse's lines and byte offsets are the
+    # chunker's; a UTF-16 file given as it is parsed as nothing
+    source = data if data.isascii() else text.encode("utf-8", "surrogatepass")
+    parsed = parse_source(source, language) if language else None
     try:
         chunks = chunk_file(path, text, language, parsed, max_tokens=opts.chunk_max_tokens)
     except RecursionError:  # pathologically nested symbols: keep them, chunk by lines
@@ -423,7 +427,9 @@ _WALK_META = "walk_options"  # the size limit and secrets choice of the last bui
 # a line that only closes brackets stays with the chunk before it. 3: every name of a
 # declaration with several (`onCommit, onRollback []func() error`, `const X, Y = 1, 2`).
 # 4: Rust doc comments of several `///` lines are kept whole.
-EXTRACTION_RULES = "4"
+# 5: a file is parsed from its decoded text (UTF-16 files had no symbols; a BOM or bytes that
+# are not UTF-8 moved byte offsets).
+EXTRACTION_RULES = "5"
 _RULES_META = "extraction_rules"
 
 
