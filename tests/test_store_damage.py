@@ -197,7 +197,8 @@ def test_a_write_failing_on_the_data_it_carries_is_not_taken_for_damage(tmp_path
     build_index(root, tmp_path / "idx")
     with LiveIndex.open(root, tmp_path / "idx") as live:
         with pytest.raises(duckdb.Error) as caught:
-            live.store.replace_skipped([(os.fsdecode(b"bad\xe9.py"), "binary", "")], full=False)
+            live.store.replace_skipped([(os.fsdecode(b"bad\xe9.py"), "binary", "", None, None)],
+                                       full=False)
         assert not live.recover_if_damaged(caught.value)
         assert live.store.query("SELECT path FROM files") == [("a.py",)]
     assert not list((tmp_path / "idx").rglob("store.corrupt-*"))
