@@ -421,7 +421,9 @@ _WALK_META = "walk_options"  # the size limit and secrets choice of the last bui
 # what a file's symbols carry. 2: Go's grouped variables; bundlers' annotations are no doc;
 # a line that only closes brackets stays with the chunk before it. 3: every name of a
 # declaration with several (`onCommit, onRollback []func() error`, `const X, Y = 1, 2`).
-EXTRACTION_RULES = "3"
+# 4: a call's qualifier (`Gitignore::new`, `helpers.url_for`, a bare `url_for`) with its
+# reference (Python, Go, Rust; the store's schema 2).
+EXTRACTION_RULES = "4"
 _RULES_META = "extraction_rules"
 
 

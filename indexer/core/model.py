@@ -39,6 +39,11 @@ class Reference:
     line: int
     start_byte: int
     scope: str | None  # qualname of the innermost enclosing symbol, None at top level
+    # what the use's call site says before the name (`indexer.languages.extract`'s
+    # `qualifier_text`): None when it says nothing the parser reads, "" for a bare name
+    # (`url_for(...)`), else the receiver or path with its separator (`helpers.`,
+    # `self.`, `super().`, `Gitignore::`)
+    qualifier: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,13 @@ Query capture conventions (read by `indexer.parse.treesitter`):
 
 - `@definition.<kind>` on the whole definition node, `@name.definition.<kind>` on its name;
 - `@name.reference.<kind>` on a used identifier (`call`, `type`, `inherit`, `name`);
+- `@qualifier` in a reference's match: the receiver before the name (`helpers` in
+  `helpers.url_for()`, `self`, `c.engine`), `@qualifier.path` a path, which names a type
+  or module and never a value (Rust's `Gitignore` in `Gitignore::new()`); the reference
+  keeps it as text (`Reference.qualifier`), and the graph resolves the use with it;
+- `@name.reference.bare.<kind>`: a use with no qualifier at all, where in this language
+  such a use cannot reach a member of a type (Python, Go, Rust: a method needs `self.`,
+  a receiver or a path); it is stored with the qualifier "";
 - `@import.module` on a module string, `@import.name` on an imported name (same match);
 - `@scope` + `@name.scope`: a naming context that is not a symbol itself (Rust `impl Foo`);
 - `@receiver` inside a definition match: the qualifier of a method defined outside its type

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
-from typing import cast
+from typing import TypeAlias, cast
 
 from tree_sitter import Node, Query
 
@@ -23,12 +23,14 @@ from indexer.languages.text import (
     last_segment,
     python_docstring,
     split_qualified,
+    strip_generics,
     strip_module,
 )
 
 # Names and module strings repeat across a worker's files (receivers, qualified bases,
 # imports): their parsing is cached.
 _last_segment = lru_cache(maxsize=4096)(last_segment)
+_qualifier_text = lru_cache(maxsize=4096)(lambda text, separator: qualifier_text(text, separator))
 _strip_module = lru_cache(maxsize=4096)(strip_module)
 
 
@@ -78,27 +80,61 @@ _SIMPLE_ROLES = {
     "scope": "scope",
     "name.scope": "scopename",
     "receiver": "receiver",
+    "qualifier": "qualifier",
+    "qualifier.path": "qualifier",
 }
+# A receiver as a qualifier: a name or a dotted chain of names (`self`, `helpers`,
+# `self.app`); `super()` (Python) stands for itself; anything else is an expression (`?`)
+_DOTTED = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*")
+_PATH = re.compile(r"[^\W\d]\w*(?:::[^\W\d]\w*)*")
+_MAX_QUALIFIER = 80
 
 
-def capture_role(capture: str) -> tuple[str, str, int]:
-    """(role, kind, priority) of a capture name; see the conventions in `indexer.languages`."""
+# (role, kind, priority, qualifier): the qualifier of a reference that a match holds alone:
+# None (not known) or "" (a bare name; see `indexer.languages`)
+Role = tuple[str, str, int, str | None]
+
+
+def capture_role(capture: str) -> Role:
+    """(role, kind, priority, qualifier) of a capture name; see the conventions in
+    `indexer.languages`."""
     kind = capture.rpartition(".")[2]
     if capture.startswith("name.definition."):
-        return "defname", _DEF_KIND_ALIASES.get(kind, kind), 0
+        return "defname", _DEF_KIND_ALIASES.get(kind, kind), 0, None
     if capture.startswith("definition."):
-        return "def", _DEF_KIND_ALIASES.get(kind, kind), 0
+        return "def", _DEF_KIND_ALIASES.get(kind, kind), 0, None
     if capture.startswith("name.reference."):
         kind = _REF_KIND_ALIASES.get(kind, kind)
-        return "ref", kind, _REF_PRIORITY.get(kind, 9)
-    return _SIMPLE_ROLES.get(capture, "ignore"), "", 0
+        bare = "" if capture.startswith("name.reference.bare.") else None
+        return "ref", kind, _REF_PRIORITY.get(kind, 9), bare
+    role = _SIMPLE_ROLES.get(capture, "ignore")
+    return role, "::" if capture == "qualifier.path" else ".", 0, None
+
+
+def qualifier_text(text: str, separator: str) -> str:
+    """A call's qualifier as stored: the receiver (`.`) or path (`::`) as written, without
+    whitespace or generic arguments, followed by its separator (`helpers.`, `self.app.`,
+    `Gitignore::`, `io::Error::`); `super().` for any `super(...)`; `?.` / `?::` for an
+    expression (`foo().bar`, `<T as Trait>`)."""
+    text = "".join(text.split())
+    if separator == "::":
+        text = strip_generics(text).removesuffix("::").removeprefix("::")
+        ok = _PATH.fullmatch(text) is not None
+    elif text.startswith("super(") and text.endswith(")"):
+        return "super()."
+    else:
+        ok = _DOTTED.fullmatch(text) is not None
+    return (text if ok and len(text) <= _MAX_QUALIFIER else "?") + separator
+
+
+_Qualifier: TypeAlias = tuple[Node, str] | str | None
 
 
 @dataclass(frozen=True, slots=True)
 class Compiled:
     spec: LanguageSpec
     query: Query
-    roles: dict[str, tuple[str, str, int]]  # capture name -> capture_role(name)
+    roles: dict[str, Role]  # capture name -> capture_role(name)
 
 
 @dataclass(slots=True)
@@ -174,8 +210,9 @@ class Extractor:
         # by (start, end, name start): one declaration may define several names
         # (`onCommit, onRollback []func() error`, `var c, d = 1, 2`), one definition each
         self.defs: dict[tuple[int, int, int], _Def] = {}
-        # references as (start_byte << 4 | priority, kind, node): one int sorts them
-        self.refs: list[tuple[int, str, Node]] = []
+        # references as (start_byte << 4 | priority, kind, node, qualifier): one int sorts
+        # them; the qualifier None, "" (bare) or (node, separator), made text in `finish`
+        self.refs: list[tuple[int, str, Node, _Qualifier]] = []
         self.imports: dict[int, tuple[Node, list[str]]] = {}
         # an ASCII file's text: str slices at byte offsets, no decoding per node
         self.ascii = source.decode("ascii") if source.isascii() else None
@@ -192,13 +229,23 @@ class Extractor:
         for pattern, captures in matches:
             if len(captures) == 1:  # most matches: one reference node
                 ((capture, nodes),) = captures.items()
-                role, kind, prio = roles[capture]
+                role, kind, prio, qual = roles[capture]
                 if role == "ref":
                     if len(nodes) == 1:
                         node = nodes[0]
-                        append((node.start_byte << 4 | prio, kind, node))
+                        append((node.start_byte << 4 | prio, kind, node, qual))
                     else:
-                        refs.extend((n.start_byte << 4 | prio, kind, n) for n in nodes)
+                        refs.extend((n.start_byte << 4 | prio, kind, n, qual) for n in nodes)
+                    continue
+            elif len(captures) == 2:  # the next most: a reference and its qualifier
+                (first, firsts), (second, seconds) = captures.items()
+                one, two = roles[first], roles[second]
+                if two[0] == "qualifier" and one[0] == "ref":
+                    one, two, firsts, seconds = two, one, seconds, firsts
+                if one[0] == "qualifier" and two[0] == "ref":
+                    qualified: _Qualifier = (firsts[0], one[1])
+                    refs.extend((n.start_byte << 4 | two[2], two[1], n, qualified)
+                                for n in seconds)
                     continue
             self._collect(pattern, captures)
 
@@ -208,9 +255,9 @@ class Extractor:
         modules: list[Node] = []
         names: list[Node] = []
         for capture, nodes in captures.items():
-            role, kind, prio = self.roles[capture]
+            role, kind, prio, qual = self.roles[capture]
             if role == "ref":
-                self.refs.extend((n.start_byte << 4 | prio, kind, n) for n in nodes)
+                self.refs.extend((n.start_byte << 4 | prio, kind, n, qual) for n in nodes)
             elif role == "def" or role == "scope":
                 def_node, def_kind = nodes[0], kind if role == "def" else "impl"
             elif role == "defname" or role == "scopename":
@@ -294,7 +341,7 @@ class Extractor:
         append = out.append
         self.refs.sort(key=itemgetter(0))
         previous = -1
-        for key, kind, node in self.refs:
+        for key, kind, node, qual in self.refs:
             start = key >> 4
             # a definition's name is no reference; later duplicates of a node (same start)
             # have a lower priority
@@ -323,7 +370,13 @@ class Extractor:
                 if type_key in seen_types:
                     continue
                 seen_types.add(type_key)
-            append(Reference(name, kind, node.start_point[0] + 1, start, scope))
+            if qual.__class__ is tuple:  # the receiver or path before the name, as text
+                q_node, separator = qual
+                qual = _qualifier_text(
+                    ascii_text[q_node.start_byte:q_node.end_byte] if ascii_text is not None
+                    else self.text(q_node), separator)
+            append(Reference(name, kind, node.start_point[0] + 1, start, scope,
+                             cast(str | None, qual)))
             if kind == "inherit" and len(stack) > 1:
                 bases.setdefault(id(stack[-1][2]), []).append(collapse(text))
         return bases
