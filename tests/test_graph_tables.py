@@ -245,7 +245,9 @@ SELECT (dense_rank() OVER (ORDER BY f.path) - 1)::INTEGER AS p, r.line::INTEGER 
        (dense_rank() OVER (ORDER BY r.kind) - 1)::INTEGER AS k,
        (CASE WHEN r.scope IS NULL THEN -1
              ELSE dense_rank() OVER (ORDER BY r.scope NULLS LAST) - 1 END)::INTEGER AS s,
-       (dense_rank() OVER (ORDER BY r.name) - 1)::INTEGER AS n
+       (dense_rank() OVER (ORDER BY r.name) - 1)::INTEGER AS n,
+       (CASE WHEN r.qualifier IS NULL THEN -1
+             ELSE dense_rank() OVER (ORDER BY r.qualifier NULLS LAST) - 1 END)::INTEGER AS q
 FROM refs r JOIN files f USING (file_id)
 ORDER BY p, r.line, r.start_byte
 """
@@ -270,8 +272,9 @@ def test_reference_columns_number_each_value_as_its_rank(ctx: LiveIndex) -> None
     same()
     with store.transaction() as con:
         fid = con.execute("SELECT min(file_id) FROM files").fetchone()[0]  # type: ignore[index]
-        con.execute("INSERT INTO refs VALUES (?, NULL, 'call', 1, 0, NULL), "
-                    "(?, 'zz_name', NULL, 2, 5, 'Scope'), (?, NULL, NULL, 3, 9, NULL)",
+        con.execute("INSERT INTO refs VALUES (?, NULL, 'call', 1, 0, NULL, NULL), "
+                    "(?, 'zz_name', NULL, 2, 5, 'Scope', 'x.'), "
+                    "(?, NULL, NULL, 3, 9, NULL, NULL)",
                     [fid, fid, fid])
     try:
         same()
@@ -345,8 +348,9 @@ def test_tables_updated_after_edits_equal_tables_read_whole(
 
 def test_references_updated_through_random_batches_equal_a_whole_read(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Batches of random edits (files written with other calls and scopes, added, removed,
-    emptied of references): after each, the updated reference columns are a whole read's."""
+    """Batches of random edits (files written with other calls, qualifiers and scopes,
+    added, removed, emptied of references): after each, the updated reference columns are a
+    whole read's."""
     from indexer.build import apply_resolved
     from tests.mcp_helpers import live_over
 
@@ -355,8 +359,12 @@ def test_references_updated_through_random_batches_equal_a_whole_read(
 
     def source() -> str:
         funcs = rng.sample(words, rng.randint(0, 3))
-        return "".join(f"def {f}_{rng.randint(0, 3)}():\n    return {rng.choice(words)}("
-                       f"{rng.choice(words)}_{rng.randint(0, 5)}())\n\n\n" for f in funcs)
+        def qualifier() -> str:
+            return rng.choice(["", "", "self.", f"{rng.choice(words)}.", "make()."])
+
+        return "".join(f"def {f}_{rng.randint(0, 3)}():\n    return {qualifier()}"
+                       f"{rng.choice(words)}({qualifier()}{rng.choice(words)}_"
+                       f"{rng.randint(0, 5)}())\n\n\n" for f in funcs)
 
     files = {f"p{i % 3}/m{i}.py": source() for i in range(40)}
     with live_over(tmp_path, files) as live:
@@ -393,11 +401,12 @@ def _same_refs(a: RefColumns, b: RefColumns) -> None:
     """Reference columns equal column for column (an update's and a whole read's)."""
     import numpy as np
 
-    assert (a.paths, a.kinds, a.scopes, a.names) == (b.paths, b.kinds, b.scopes, b.names)
-    assert (a.path_id, a.name_id, a.scope_id, a.dir_paths) == (
-        b.path_id, b.name_id, b.scope_id, b.dir_paths)
+    assert (a.paths, a.kinds, a.scopes, a.names, a.quals) == (
+        b.paths, b.kinds, b.scopes, b.names, b.quals)
+    assert (a.path_id, a.name_id, a.scope_id, a.dir_paths, a.qual_id) == (
+        b.path_id, b.name_id, b.scope_id, b.dir_paths, b.qual_id)
     for col in ("line", "kind", "scope", "name", "path_start", "by_name", "name_start",
-                "pair_name", "pair_start"):
+                "pair_name", "pair_start", "qual"):
         x, y = getattr(a, col), getattr(b, col)
         assert x.dtype == y.dtype and np.array_equal(x, y), col
 

@@ -136,7 +136,7 @@ def _reference_rows(store: Store, tables: GraphTables | None, name: str, limit: 
     store generation: most of a `get_symbol` with references after each batch of edits,
     and left the order of uses on one line to DuckDB), else one query."""
     if tables is not None:
-        return [(p, line, kind, scope) for p, line, kind, scope, _ in tables.refs.named(name, limit)]
+        return [(p, line, kind, scope) for p, line, kind, scope, _, _ in tables.refs.named(name, limit)]
     return [(p, line, kind, scope) for p, line, kind, scope in store.query(
         """SELECT f.path, r.line, r.kind, r.scope FROM refs r JOIN files f USING (file_id)
            WHERE r.name = ? ORDER BY f.path, r.line, r.start_byte LIMIT ?""", [name, limit])]

@@ -294,7 +294,7 @@ def callees(t: GraphTables, sym: Definition) -> list[refgraph.RefEdge]:
     """`refgraph.callees` over the in-memory tables."""
     first: dict[tuple[str, str], int] = {}
     prefix = sym.qualname + "."
-    for _p, line, kind, scope, name in t.refs.in_lines(sym.path, sym.start_line, sym.end_line):
+    for _p, line, kind, scope, name, _q in t.refs.in_lines(sym.path, sym.start_line, sym.end_line):
         if scope is not None and (scope == sym.qualname or scope.startswith(prefix)):
             k = (name, kind)
             if k not in first or line < first[k]:
@@ -314,7 +314,7 @@ def callees(t: GraphTables, sym: Definition) -> list[refgraph.RefEdge]:
 def callers(t: GraphTables, sym: Definition) -> list[refgraph.RefEdge]:
     """`refgraph.callers` over the in-memory tables."""
     rows: list[tuple[str, int, str, str | None, Definition | None]] = []
-    for path, line, kind, scope, _name in t.refs.named(sym.name, refgraph.MAX_USES):
+    for path, line, kind, scope, _name, _q in t.refs.named(sym.name, refgraph.MAX_USES):
         scoped = t.by_qualname.get((path, scope), [None]) if scope is not None else [None]
         for d in scoped:
             rows.append((path, line, kind, scope, d))
