@@ -18,18 +18,23 @@ def qualifiers(source: str, language: str) -> list[tuple[str, str | None]]:
 
 def test_python_calls_carry_their_receiver_and_bare_calls_an_empty_qualifier() -> None:
     source = (
+        "import flask.json\n"
+        "from . import helpers\n\n\n"
         "class A(Base):\n"
-        "    def __init__(self):\n"
+        "    def __init__(self, app):\n"
         "        super().__init__()\n"
         "        self.url_for('x')\n"
         "        self.app.run()\n"
         "        helpers.url_for('y')\n"
+        "        flask.json.dumps({})\n"
         "        url_for('z')\n"
+        "        app.run()\n"
         "        make().close()\n"
     )
     assert qualifiers(source, "python") == [
         ("__init__", "super()."), ("url_for", "self."), ("run", "self.app."),
-        ("url_for", "helpers."), ("url_for", ""), ("make", ""), ("close", "?."),
+        ("url_for", "helpers."), ("dumps", "flask.json."), ("url_for", ""),
+        ("run", "?."), ("make", ""), ("close", "?."),  # a local value, an expression
     ]
 
 
@@ -46,17 +51,19 @@ def test_rust_paths_and_receivers_are_told_apart() -> None:
     )
     assert qualifiers(source, "rust") == [
         ("new", "Gitignore::"), ("new", "io::Error::"), ("with_capacity", "Vec::"),
-        ("strip", "g."), ("build", "Self::"), ("helper", ""),
+        ("strip", "?."), ("build", "Self::"), ("helper", ""),
     ]
 
 
-def test_go_selector_calls_carry_their_operand() -> None:
+def test_go_selector_calls_carry_the_package_they_name() -> None:
     source = (
-        "package x\n\nfunc f() {\n"
-        "\tbinding.Default(\"GET\", \"\")\n\tDefault(\"GET\", \"\")\n\tc.engine.Run()\n}\n"
+        "package x\n\nimport (\n\t\"github.com/gin-gonic/gin/binding\"\n"
+        "\t\"github.com/mattn/go-isatty\"\n)\n\nfunc f() {\n"
+        "\tbinding.Default(\"GET\", \"\")\n\tDefault(\"GET\", \"\")\n"
+        "\tisatty.IsTerminal(1)\n\tc.engine.Run()\n}\n"
     )
     assert qualifiers(source, "go") == [
-        ("Default", "binding."), ("Default", ""), ("Run", "c.engine."),
+        ("Default", "binding."), ("Default", ""), ("IsTerminal", "isatty."), ("Run", "?."),
     ]
 
 

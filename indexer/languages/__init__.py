@@ -11,7 +11,9 @@ Query capture conventions (read by `indexer.parse.treesitter`):
 - `@qualifier` in a reference's match: the receiver before the name (`helpers` in
   `helpers.url_for()`, `self`, `c.engine`), `@qualifier.path` a path, which names a type
   or module and never a value (Rust's `Gitignore` in `Gitignore::new()`); the reference
-  keeps it as text (`Reference.qualifier`), and the graph resolves the use with it;
+  keeps it as text (`Reference.qualifier`: a receiver only when it starts with `self`,
+  `cls`, `this`, `super()` or a name the file's imports bind, see `import_binding`; any
+  other receiver is a value of unknown type, `?`), and the graph resolves the use with it;
 - `@name.reference.bare.<kind>`: a use with no qualifier at all, where in this language
   such a use cannot reach a member of a type (Python, Go, Rust: a method needs `self.`,
   a receiver or a path); it is stored with the qualifier "";
@@ -67,6 +69,10 @@ class LanguageSpec:
     # Nodes skipped when looking upward for a leading comment (Rust `#[derive]`).
     doc_skip: frozenset[str] = field(default_factory=frozenset)
     relative_imports: bool = False  # Python-style leading-dot relative imports
+    # The names an import binds, which a call's receiver may then be (`helpers.url_for()`):
+    # "first" (Python: `import a.b` binds `a`, `from m import n` binds `n`), "last" (Go: a
+    # package path binds its package's name, its last element); "" (none read)
+    import_binding: str = ""
     # Calls whose string argument is an import (`require`); matched with `@import.fn`.
     import_functions: frozenset[str] = frozenset()
     # Names never worth a reference row (builtin types and functions).
@@ -125,6 +131,7 @@ _SPECS: tuple[LanguageSpec, ...] = (
         doc_style="docstring",
         wrappers=frozenset({"decorated_definition"}),
         relative_imports=True,
+        import_binding="first",
     ),
     _spec(
         "javascript",
@@ -161,6 +168,7 @@ _SPECS: tuple[LanguageSpec, ...] = (
         "tree_sitter_go",
         ignored_refs=_GO_BUILTINS,
         wrappers=frozenset({"type_declaration", "const_declaration", "var_declaration"}),
+        import_binding="last",
     ),
     _spec(
         "rust",
