@@ -55,6 +55,20 @@ def test_rust_paths_and_receivers_are_told_apart() -> None:
     ]
 
 
+def test_a_rust_path_starting_with_a_used_name_is_written_out() -> None:
+    source = (
+        "use std::{io, fmt};\nuse crate::gitignore::Gitignore;\nuse globset::GlobSetBuilder;\n\n"
+        "fn main() {\n"
+        "    io::Error::new(kind, err);\n    Gitignore::new(root);\n"
+        "    GlobSetBuilder::new();\n    grep::searcher::BinaryDetection::none();\n"
+        "}\n"
+    )
+    assert qualifiers(source, "rust") == [
+        ("new", "std::io::Error::"), ("new", "crate::gitignore::Gitignore::"),
+        ("new", "globset::GlobSetBuilder::"), ("none", "grep::searcher::BinaryDetection::"),
+    ]
+
+
 def test_go_selector_calls_carry_the_package_they_name() -> None:
     source = (
         "package x\n\nimport (\n\t\"github.com/gin-gonic/gin/binding\"\n"

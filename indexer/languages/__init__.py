@@ -71,7 +71,9 @@ class LanguageSpec:
     relative_imports: bool = False  # Python-style leading-dot relative imports
     # The names an import binds, which a call's receiver may then be (`helpers.url_for()`):
     # "first" (Python: `import a.b` binds `a`, `from m import n` binds `n`), "last" (Go: a
-    # package path binds its package's name, its last element); "" (none read)
+    # package path binds its package's name, its last element), "path" (Rust: `use a::B`
+    # binds `B`, which a call's path then starts with: `B::new()` is `a::B::new()`);
+    # "" (none read)
     import_binding: str = ""
     # Calls whose string argument is an import (`require`); matched with `@import.fn`.
     import_functions: frozenset[str] = frozenset()
@@ -175,6 +177,7 @@ _SPECS: tuple[LanguageSpec, ...] = (
         ".rs",
         "tree_sitter_rust",
         doc_skip=frozenset({"attribute_item", "inner_attribute_item"}),
+        import_binding="path",
     ),
     _spec("java", ".java", "tree_sitter_java"),
     _spec("c", ".c .h", "tree_sitter_c"),

@@ -16,6 +16,7 @@ from typing import TypeAlias, cast
 from tree_sitter import Node, Query
 
 from indexer.core import Import, ParsedFile, Reference, Symbol
+from indexer.core.model import go_package_name
 from indexer.languages import LanguageSpec
 from indexer.languages.text import (
     clean_comment,
@@ -91,22 +92,11 @@ _MAX_QUALIFIER = 80
 # receivers kept as written: the instance or class a method runs in (with `super()`), and
 # the names a file's imports bind; any other receiver is a value of unknown type (`?.`)
 _SELF_WORDS = frozenset({"self", "cls", "this"})
-_GO_VERSION = re.compile(r"v\d+|v\d+\.\d+.*")
 
 
 # (role, kind, priority, qualifier): the qualifier of a reference that a match holds alone:
 # None (not known) or "" (a bare name; see `indexer.languages`)
 Role = tuple[str, str, int, str | None]
-
-
-def go_package_name(path: str) -> str:
-    """The name a Go import path binds by default: its last element, without a major
-    version element (`.../v2`) or suffix (`yaml.v3`) or a `go-` prefix (`go-isatty`)."""
-    parts = [p for p in path.split("/") if p]
-    while len(parts) > 1 and _GO_VERSION.fullmatch(parts[-1]):
-        parts.pop()
-    name = parts[-1] if parts else path
-    return name.split(".", 1)[0].removeprefix("go-").replace("-", "_")
 
 
 def capture_role(capture: str) -> Role:
@@ -340,7 +330,7 @@ class Extractor:
     def _scope_references(self, defs: list[_Def], out: list[Reference]) -> dict[int, list[str]]:
         """Append references with their innermost enclosing symbol; returns inherit bases."""
         names = {d.name_node.start_byte for d in defs if d.name_node is not None}
-        receivers = _SELF_WORDS | self._bound_names()  # receivers a qualifier keeps
+        bound = self._bindings()  # names the imports bind: receivers a qualifier keeps
         ignored = self.spec.ignored_refs
         bases: dict[int, list[str]] = {}  # id(_Def) -> base texts
         seen_types: set[tuple[str, str | None]] = set()
@@ -386,33 +376,46 @@ class Extractor:
                     continue
                 seen_types.add(type_key)
             if qual.__class__ is tuple:  # the receiver or path before the name, as text
-                qual = self._qualifier(*qual, receivers)
+                qual = self._qualifier(*qual, bound)
             append(Reference(name, kind, node.start_point[0] + 1, start, scope,
                              cast(str | None, qual)))
             if kind == "inherit" and len(stack) > 1:
                 bases.setdefault(id(stack[-1][2]), []).append(collapse(text))
         return bases
 
-    def _qualifier(self, node: Node, separator: str, receivers: frozenset[str]) -> str:
-        """A qualifier node as stored (`qualifier_text`); a receiver whose first name is
-        not in `receivers` as a value of unknown type (`?.`)."""
+    def _qualifier(self, node: Node, separator: str, bound: dict[str, str]) -> str:
+        """A qualifier node as stored (`qualifier_text`): a receiver whose first name is
+        neither `self`-like nor bound by an import is a value of unknown type (`?.`); a
+        path's first name bound by a `use` is written out (`io::Error::` after `use
+        std::io` is `std::io::Error::`)."""
         qual: str = _qualifier_text(self.text(node), separator)
-        if separator == "." and qual.partition(".")[0] not in receivers and qual != "super().":
-            return "?."
-        return qual
+        first = qual.partition(separator)[0]
+        if separator == ".":
+            return qual if first in _SELF_WORDS or first in bound or qual == "super()." else "?."
+        full = bound.get(first)
+        return full + qual[len(first):] if full and len(full) < _MAX_QUALIFIER else qual
 
-    def _bound_names(self) -> frozenset[str]:
-        """The names this file's imports bind (`LanguageSpec.import_binding`)."""
+    def _bindings(self) -> dict[str, str]:
+        """The names this file's imports bind, each with the path it stands for
+        (`LanguageSpec.import_binding`)."""
         binding = self.spec.import_binding
-        out: set[str] = set()
+        out: dict[str, str] = {}
         for node, names in self.imports.values() if binding else ():
-            if binding == "last":
-                out.add(go_package_name(_strip_module(self.text(node))))
-            elif names:  # `from m import n`
-                out.update(names)
-            else:  # `import a.b`
-                out.add(collapse(self.text(node)).lstrip(".").split(".", 1)[0])
-        return frozenset(out)
+            module = _strip_module(self.text(node))
+            if binding == "last":  # Go
+                out[go_package_name(module)] = module
+            elif binding == "path":  # Rust: `use a::b::C;`, `use a::{b, c}`
+                module = module.replace(" ", "")
+                for name in names or [module.rsplit("::", 1)[-1]]:
+                    full = module if name in ("self", module.rsplit("::", 1)[-1]) else (
+                        f"{module}::{name}")
+                    out[module.rsplit("::", 1)[-1] if name == "self" else name] = full
+            elif names:  # Python: `from m import n`
+                out.update((n, n) for n in names)
+            else:  # Python: `import a.b`
+                first = collapse(module).lstrip(".").split(".", 1)[0]
+                out[first] = first
+        return out
 
     def _symbol(self, d: _Def, bases: dict[int, list[str]]) -> Symbol:
         # Node.parent and sibling steps cost O(depth) in tree-sitter: on a pathological deep
