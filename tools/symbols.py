@@ -10,6 +10,7 @@ from typing import Any
 
 from indexer.graph import loaded_graph_tables
 from indexer.graph.tables import GraphTables
+from indexer.graph.uses import NameUses, name_uses
 from indexer.live import LiveIndex
 from indexer.store import Store, search_tables
 from tools.budget import fit_answer
@@ -83,7 +84,12 @@ def _rank_key(row: tuple[Any, ...], name: str, path: str | None) -> tuple[Any, .
 
 
 _RefEntry = tuple[tuple[tuple[str, int, int], ...], list[SymbolReference]]
-_REF_CACHE: weakref.WeakKeyDictionary[Store, dict[tuple[str, int, str, int], _RefEntry]] = (
+_RefKey = tuple[str, int, str, str, str, int, int]  # root, generation, name, path, qualname,
+# start line, limit
+_REF_CACHE: weakref.WeakKeyDictionary[Store, dict[_RefKey, _RefEntry]] = (
+    weakref.WeakKeyDictionary()
+)
+_USES_CACHE: weakref.WeakKeyDictionary[Store, dict[tuple[str, int, str], NameUses]] = (
     weakref.WeakKeyDictionary()
 )
 _REF_CACHE_SIZE = 256
@@ -100,20 +106,22 @@ def _stamp(root: Path, paths: Sequence[str]) -> tuple[tuple[str, int, int], ...]
     return tuple(out)
 
 
-def _references(ctx: LiveIndex, name: str, limit: int) -> list[SymbolReference]:
-    """Uses of `name`, with their source line (`_reference_rows`). Cached per store
-    generation (the tables') and name (every
-    candidate of a common name asks for the same list); a hit is checked against the
-    files' mtime and size, so an edit not yet indexed still shows its current line."""
+def _references(ctx: LiveIndex, row: tuple[Any, ...], limit: int) -> list[SymbolReference]:
+    """Uses of the definition `row` (a `_COLS` row), with their source line: the uses of its
+    name that resolve to it, then those whose call site leaves it possible, never one whose
+    call site names another owner (`indexer.graph.uses`). Cached per store generation (the
+    tables') and definition; a hit is checked against the files' mtime and size, so an edit
+    not yet indexed still shows its current line."""
     store = ctx.index.store
     tables = loaded_graph_tables(store)
     generation = store.generation if tables is None else tables.key[0]
-    key = (str(ctx.root), generation, name, limit)
+    key = (str(ctx.root), generation, row[0], row[3], row[1], row[4], limit)
     cache = _REF_CACHE.setdefault(store, {})
     hit = cache.get(key)
     if hit is not None and _stamp(ctx.root, [s[0] for s in hit[0]]) == hit[0]:
         return list(hit[1])
-    rows = _reference_rows(store, tables, name, limit)
+    uses = _name_uses(ctx, tables, generation, row[0])
+    rows = [u[:4] for u in uses.of(row[3], row[1], row[4])[:limit]]
     out: list[SymbolReference] = []
     by_path: dict[str, list[str]] = {}
     stamp = _stamp(ctx.root, sorted({r[0] for r in rows}))
@@ -129,17 +137,21 @@ def _references(ctx: LiveIndex, name: str, limit: int) -> list[SymbolReference]:
     return list(out)
 
 
-def _reference_rows(store: Store, tables: GraphTables | None, name: str, limit: int,
-                    ) -> list[tuple[str, int, str, str | None]]:
-    """(path, line, kind, scope) of the first `limit` uses of `name` by (path, line, then
-    start byte): from the graph tables a server holds (the query ran again for every
-    store generation: most of a `get_symbol` with references after each batch of edits,
-    and left the order of uses on one line to DuckDB), else one query."""
-    if tables is not None:
-        return [(p, line, kind, scope) for p, line, kind, scope, _, _ in tables.refs.named(name, limit)]
-    return [(p, line, kind, scope) for p, line, kind, scope in store.query(
-        """SELECT f.path, r.line, r.kind, r.scope FROM refs r JOIN files f USING (file_id)
-           WHERE r.name = ? ORDER BY f.path, r.line, r.start_byte LIMIT ?""", [name, limit])]
+def _name_uses(ctx: LiveIndex, tables: GraphTables | None, generation: int,
+               name: str) -> NameUses:
+    """The uses of `name` with the definitions each reaches, by (path, line, then start
+    byte): from the graph tables a server holds, else from the store. Cached per store
+    generation and name (every definition of a common name asks for them)."""
+    store = ctx.index.store
+    key = (str(ctx.root), generation, name)
+    cache = _USES_CACHE.setdefault(store, {})
+    found = cache.get(key)
+    if found is None:
+        found = name_uses(store, tables, name)
+        if len(cache) >= _REF_CACHE_SIZE:
+            cache.pop(next(iter(cache)), None)
+        cache[key] = found
+    return found
 
 
 def get_symbol(
@@ -161,7 +173,7 @@ def get_symbol(
         body = None
         if include_body:
             body = "\n".join(read_lines(ctx.root, r[3])[r[4] - 1:r[5]])
-        refs = _references(ctx, r[0], MAX_REFERENCES) if include_references else None
+        refs = _references(ctx, r, MAX_REFERENCES) if include_references else None
         infos.append(SymbolInfo(
             name=r[0], qualname=r[1], kind=r[2], path=r[3], start_line=r[4], end_line=r[5],
             language=r[6], signature=r[7] or "", doc=r[8] or "", body=body, match=how,

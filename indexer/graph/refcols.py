@@ -134,19 +134,25 @@ class RefColumns:
         start, end = int(self.name_start[nid]), int(self.name_start[nid + 1])
         return self._rows(self.by_name[start:min(end, start + limit)])
 
-    def used(self, path: str) -> dict[str, str | None]:
-        """The names `path` uses, in order of first use, each with its first scope (None
-        when every use is at top level)."""
+    def sites(self, path: str, names: Collection[str] | None = None,
+              ) -> dict[tuple[str, str | None], str | None]:
+        """The (name, qualifier) pairs `path` uses (of `names`, when given), in order of
+        first use, each with its first scope (None when every such use is at top level)."""
         rows = self._slice(path)
         if rows is None:
             return {}
-        out: dict[str, str | None] = {}
-        for s, n in zip(self.scope[rows].tolist(), self.name[rows].tolist(), strict=True):
-            name = self.names[n]
-            if name not in out:
-                out[name] = None if s < 0 else self.scopes[s]
-            elif out[name] is None and s >= 0:
-                out[name] = self.scopes[s]
+        out: dict[tuple[str, str | None], str | None] = {}
+        quals, scopes, all_names = self.quals, self.scopes, self.names
+        for s, n, q in zip(self.scope[rows].tolist(), self.name[rows].tolist(),
+                           self.qual[rows].tolist(), strict=True):
+            name = all_names[n]
+            if names is not None and name not in names:
+                continue
+            key = (name, None if q < 0 else quals[q])
+            if key not in out:
+                out[key] = None if s < 0 else scopes[s]
+            elif out[key] is None and s >= 0:
+                out[key] = scopes[s]
         return out
 
     def used_names(self, path: str) -> set[str]:
