@@ -57,15 +57,18 @@ def test_rust_paths_and_receivers_are_told_apart() -> None:
 
 def test_a_rust_path_starting_with_a_used_name_is_written_out() -> None:
     source = (
-        "use std::{io, fmt};\nuse crate::gitignore::Gitignore;\nuse globset::GlobSetBuilder;\n\n"
+        "use std::{io, fmt};\nuse crate::gitignore::Gitignore;\nuse globset::GlobSetBuilder;\n"
+        "use self::Kind::*;\n\n"
         "fn main() {\n"
         "    io::Error::new(kind, err);\n    Gitignore::new(root);\n"
         "    GlobSetBuilder::new();\n    grep::searcher::BinaryDetection::none();\n"
+        "    Kind::make();\n"
         "}\n"
     )
     assert qualifiers(source, "rust") == [
         ("new", "std::io::Error::"), ("new", "crate::gitignore::Gitignore::"),
         ("new", "globset::GlobSetBuilder::"), ("none", "grep::searcher::BinaryDetection::"),
+        ("make", "Kind::"),  # a wildcard binds what the module holds, not its name
     ]
 
 

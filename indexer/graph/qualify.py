@@ -95,6 +95,7 @@ class Site:
     path: bool = False
     first: str = ""
     last: str = ""
+    module: str = ""  # the name before the last (`grep_regex` in `grep_regex::Matcher`)
 
 
 _ANY, _BARE, _VALUE = Site("any"), Site("bare"), Site("value")
@@ -120,7 +121,7 @@ def site(qualifier: str | None) -> Site:
         return Site("here", path)
     if not path and parts[0] in _SELF:
         return _VALUE  # an attribute of the instance: of unknown type
-    return Site("named", path, parts[0], parts[-1])
+    return Site("named", path, parts[0], parts[-1], parts[-2] if len(parts) > 1 else "")
 
 
 def is_member(d: Definition) -> bool:
@@ -205,30 +206,40 @@ def _class_bases(path: str, scope: str | None, look: Lookup) -> list[str]:
 
 
 def _named(defs: Sequence[Definition], path: str, s: Site, look: Lookup) -> list[int]:
-    """A path or an imported name: a member of the type it names (or of a base of it), a
-    function of the module or package it names."""
-    first = _modules(s.first, path, look)
-    inside = bool(first[0] or first[1])
-    if (s.path and (s.first in _EXTERNAL_ROOTS or (s.first in _STD_MODULES and not inside))
-            or (first[2] and not inside)):
+    """A path or an imported name: a member of the type it names (or of a base of it; of
+    the module it names it in, where that is the repository's), a function of the module
+    or package it names."""
+    first = _modules(s.first, path, look) if s.first not in _HERE else (set(), set(), False)
+    known = bool(first[0] or first[1]) or any(_owner(d) == s.first for d in defs)
+    if (s.path and (s.first in _EXTERNAL_ROOTS or (s.first in _STD_MODULES and not known))
+            or (first[2] and not known)):
         return [NONE] * len(defs)  # it starts from a module outside the repository
     owners = lineage([s.last], look) if look.types(s.last) else frozenset()
     files, dirs, _ = _modules(s.last, path, look) if s.last != s.first else first
+    home_files, home_dirs, _ = _modules(s.module, path, look) if (
+        owners and s.module and s.module not in _HERE) else (set(), set(), False)
     out = []
     for d in defs:
         if is_member(d):
-            out.append(CONFIRMED if _owner(d) in owners else NONE)
+            owned = _owner(d) in owners
+            out.append(NONE if not owned else CONFIRMED if not (home_files or home_dirs)
+                       or _under(d.path, home_files, home_dirs) else POSSIBLE)
         else:
             home = posixpath.dirname(d.path)
             inside = (_owner(d) == s.last or d.path in files or home in dirs
                       or (s.path and s.last in (_stem(d.path), posixpath.basename(home))))
             out.append(CONFIRMED if inside else NONE)
-    if CONFIRMED in out or s.path:
+    if CONFIRMED in out or POSSIBLE in out or s.path:
         return out
     if files or dirs:  # a module of the repository, re-exporting what it does not define
         return [NONE if is_member(d) else POSSIBLE for d in defs]
     # an imported object (`current_app`), or a module the graph did not place
     return [POSSIBLE if is_member(d) else WEAK for d in defs]
+
+
+def _under(path: str, files: set[str], dirs: set[str]) -> bool:
+    """`path` is one of `files` or lies under one of `dirs` (a crate's, a package's)."""
+    return path in files or any(not d or path.startswith(d + "/") for d in dirs)
 
 
 def _stem(path: str) -> str:

@@ -404,7 +404,9 @@ class Extractor:
             module = _strip_module(self.text(node))
             if binding == "last":  # Go
                 out[go_package_name(module)] = module
-            elif binding == "path":  # Rust: `use a::b::C;`, `use a::{b, c}`
+            elif binding == "path":  # Rust: `use a::b::C;`, `use a::{b, c}` (not `a::*`)
+                if node.parent is not None and node.parent.type == "use_wildcard":
+                    continue
                 module = module.replace(" ", "")
                 for name in names or [module.rsplit("::", 1)[-1]]:
                     full = module if name in ("self", module.rsplit("::", 1)[-1]) else (
