@@ -49,6 +49,32 @@ RUST = {
     ),
 }
 
+WORKSPACE = {
+    "Cargo.toml": '[workspace]\nmembers = ["crates/regex", "crates/pcre2", "crates/printer"]\n',
+    "crates/regex/Cargo.toml": '[package]\nname = "grep-regex"\nversion = "0.1.0"\n',
+    "crates/regex/src/lib.rs": "mod matcher;\n\npub use crate::matcher::RegexMatcher;\n",
+    "crates/regex/src/matcher.rs": (
+        "pub struct RegexMatcher {}\n\n"
+        "impl RegexMatcher {\n    pub fn new(p: &str) -> RegexMatcher {\n"
+        "        RegexMatcher {}\n    }\n}\n"
+    ),
+    "crates/pcre2/Cargo.toml": '[package]\nname = "grep-pcre2"\nversion = "0.1.0"\n',
+    "crates/pcre2/src/lib.rs": (
+        "pub struct RegexMatcher {}\n\n"
+        "impl RegexMatcher {\n    pub fn new(p: &str) -> RegexMatcher {\n"
+        "        RegexMatcher {}\n    }\n}\n"
+    ),
+    "crates/printer/Cargo.toml": '[package]\nname = "grep-printer"\nversion = "0.1.0"\n',
+    "crates/printer/src/lib.rs": (
+        "use grep_regex::RegexMatcher;\n\n"
+        "mod convert {\n    pub fn string(v: &str) -> String {\n        v.to_string()\n    }\n}\n\n"
+        "pub fn print() -> String {\n"
+        '    let m = RegexMatcher::new("a");\n'
+        '    convert::string("b")\n'
+        "}\n"
+    ),
+}
+
 PYTHON = {
     "pkg/__init__.py": "from .app import App\nfrom .helpers import url_for\n",
     "pkg/globals.py": "current_app = None\n",
@@ -145,6 +171,11 @@ def rust(tmp_path: Path, source: str) -> Iterator[LiveIndex]:
 
 
 @pytest.fixture
+def workspace(tmp_path: Path, source: str) -> Iterator[LiveIndex]:
+    yield from _live(tmp_path, WORKSPACE, source)
+
+
+@pytest.fixture
 def python(tmp_path: Path, source: str) -> Iterator[LiveIndex]:
     yield from _live(tmp_path, PYTHON, source)
 
@@ -186,6 +217,21 @@ def test_a_rust_call_of_a_standard_types_function_is_no_call_of_a_same_named_one
     calls = edges(rust, "Gitignore.strip", "out")
     assert not [t for _s, t in calls if t == "Gitignore.new"], calls
     assert edges(rust, "Gitignore.new", "in") == {("load", "Gitignore.new")}
+
+
+def test_a_rust_path_through_a_crate_reaches_that_crates_type_of_the_name(
+    workspace: LiveIndex,
+) -> None:
+    call = at(WORKSPACE, "crates/printer/src/lib.rs", "RegexMatcher::new")
+    assert references(workspace, "RegexMatcher.new", "crates/regex/src/matcher.rs") == [call]
+    assert references(workspace, "RegexMatcher.new", "crates/pcre2/src/lib.rs") == []
+
+
+def test_a_rust_module_named_like_a_standard_one_is_the_repositorys_own(
+    workspace: LiveIndex,
+) -> None:
+    assert references(workspace, "convert.string", "crates/printer/src/lib.rs") == [
+        at(WORKSPACE, "crates/printer/src/lib.rs", "convert::string")]
 
 
 def test_a_rust_method_call_on_a_value_of_unknown_type_still_reaches_the_method(
