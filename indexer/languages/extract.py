@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
@@ -31,7 +32,6 @@ from indexer.languages.text import (
 # Names and module strings repeat across a worker's files (receivers, qualified bases,
 # imports): their parsing is cached.
 _last_segment = lru_cache(maxsize=4096)(last_segment)
-_qualifier_text = lru_cache(maxsize=4096)(lambda text, separator: qualifier_text(text, separator))
 _strip_module = lru_cache(maxsize=4096)(strip_module)
 
 
@@ -97,6 +97,15 @@ _SELF_WORDS = frozenset({"self", "cls", "this"})
 # (role, kind, priority, qualifier): the qualifier of a reference that a match holds alone:
 # None (not known) or "" (a bare name; see `indexer.languages`)
 Role = tuple[str, str, int, str | None]
+
+
+def _stored(qual: str, separator: str, bound: dict[str, str]) -> str:
+    """`qualifier_text`'s `qual` as stored in a file whose imports bind `bound`."""
+    first = qual.partition(separator)[0]
+    if separator == ".":
+        return qual if first in _SELF_WORDS or first in bound or qual == "super()." else "?."
+    full = bound.get(first)
+    return full + qual[len(first):] if full and len(full) < _MAX_QUALIFIER else qual
 
 
 def capture_role(capture: str) -> Role:
@@ -330,7 +339,7 @@ class Extractor:
     def _scope_references(self, defs: list[_Def], out: list[Reference]) -> dict[int, list[str]]:
         """Append references with their innermost enclosing symbol; returns inherit bases."""
         names = {d.name_node.start_byte for d in defs if d.name_node is not None}
-        bound = self._bindings()  # names the imports bind: receivers a qualifier keeps
+        qualifier = self._qualifiers()
         ignored = self.spec.ignored_refs
         bases: dict[int, list[str]] = {}  # id(_Def) -> base texts
         seen_types: set[tuple[str, str | None]] = set()
@@ -376,24 +385,30 @@ class Extractor:
                     continue
                 seen_types.add(type_key)
             if qual.__class__ is tuple:  # the receiver or path before the name, as text
-                qual = self._qualifier(*qual, bound)
+                qual = qualifier(qual)
             append(Reference(name, kind, node.start_point[0] + 1, start, scope,
                              cast(str | None, qual)))
             if kind == "inherit" and len(stack) > 1:
                 bases.setdefault(id(stack[-1][2]), []).append(collapse(text))
         return bases
 
-    def _qualifier(self, node: Node, separator: str, bound: dict[str, str]) -> str:
-        """A qualifier node as stored (`qualifier_text`): a receiver whose first name is
-        neither `self`-like nor bound by an import is a value of unknown type (`?.`); a
-        path's first name bound by a `use` is written out (`io::Error::` after `use
-        std::io` is `std::io::Error::`)."""
-        qual: str = _qualifier_text(self.text(node), separator)
-        first = qual.partition(separator)[0]
-        if separator == ".":
-            return qual if first in _SELF_WORDS or first in bound or qual == "super()." else "?."
-        full = bound.get(first)
-        return full + qual[len(first):] if full and len(full) < _MAX_QUALIFIER else qual
+    def _qualifiers(self) -> Callable[[tuple[Node, str]], str]:
+        """This file's qualifier node (and separator) -> the qualifier as stored
+        (`qualifier_text`): a receiver whose first name is neither `self`-like nor bound by
+        an import is a value of unknown type (`?.`); a path's first name bound by a `use` is
+        written out (`io::Error::` after `use std::io` is `std::io::Error::`)."""
+        bound = self._bindings()
+        memo: dict[tuple[str, str], str] = {}
+        text = self.text
+
+        def qualifier(found: tuple[Node, str]) -> str:
+            key = (text(found[0]), found[1])
+            qual = memo.get(key)
+            if qual is None:
+                qual = memo[key] = _stored(qualifier_text(*key), key[1], bound)
+            return qual
+
+        return qualifier
 
     def _bindings(self) -> dict[str, str]:
         """The names this file's imports bind, each with the path it stands for
