@@ -42,12 +42,16 @@ class _Lookup:
     def __init__(self, defs: list[Definition], edges: list[tuple[str, str, str]]) -> None:
         self.defs, self._edges = defs, edges
         self.memo: dict[str, frozenset[str]] = {}
+        self.tiers: dict[tuple[str, str, str, str], frozenset[int]] = {}
 
     def types(self, name: str) -> list[Definition]:
         return [d for d in self.defs if d.name == name and d.kind == "class"]
 
     def lineages(self) -> dict[str, frozenset[str]]:
         return self.memo
+
+    def best_tiers(self) -> dict[tuple[str, str, str, str], frozenset[int]]:
+        return self.tiers
 
     def edges(self, path: str) -> list[tuple[str, str, str]]:
         return self._edges

@@ -93,6 +93,9 @@ _USES_CACHE: weakref.WeakKeyDictionary[Store, dict[tuple[str, int, str], NameUse
     weakref.WeakKeyDictionary()
 )
 _REF_CACHE_SIZE = 256
+# names whose uses are kept: every definition of a name reads them in one call; a common
+# name's are thousands of rows, so few are kept across calls
+_USES_CACHE_SIZE = 8
 
 
 def _stamp(root: Path, paths: Sequence[str]) -> tuple[tuple[str, int, int], ...]:
@@ -148,7 +151,7 @@ def _name_uses(ctx: LiveIndex, tables: GraphTables | None, generation: int,
     found = cache.get(key)
     if found is None:
         found = name_uses(store, tables, name)
-        if len(cache) >= _REF_CACHE_SIZE:
+        if len(cache) >= _USES_CACHE_SIZE:
             cache.pop(next(iter(cache)), None)
         cache[key] = found
     return found

@@ -81,6 +81,11 @@ class Lookup(Protocol):
         """A memo of `lineage` for one name, kept as long as the lookup's definitions."""
         ...
 
+    def best_tiers(self) -> dict[tuple[str, str, str, str], frozenset[int]]:
+        """A memo of `refs.best_tier` by (name, `tier_key`), kept as long as the lookup's
+        definitions and edges."""
+        ...
+
     def edges(self, path: str) -> Iterable[tuple[str, str, str]]:
         """The import edges of file `path`: (destination, kind, module as written)."""
         ...
@@ -122,6 +127,23 @@ def site(qualifier: str | None) -> Site:
     if not path and parts[0] in _SELF:
         return _VALUE  # an attribute of the instance: of unknown type
     return Site("named", path, parts[0], parts[-1], parts[-2] if len(parts) > 1 else "")
+
+
+def tier_key(qualifier: str, path: str, scope: str | None) -> tuple[str, str, str]:
+    """What the tiers of a use after `qualifier` depend on besides the name's definitions:
+    a value's, a bare Python or Rust name's, nothing; a Go bare name's, its directory; a
+    path's or an imported name's, the file (its imports); `self`'s, the scope; `super()`'s,
+    both."""
+    kind = site(qualifier).kind
+    if kind in ("value", "here", "any") or (kind == "bare" and not path.endswith(".go")):
+        return qualifier, "", ""
+    if kind == "bare":
+        return qualifier, posixpath.dirname(path), ""
+    if kind == "self":
+        return qualifier, "", scope or ""
+    if kind == "super":
+        return qualifier, path, scope or ""
+    return qualifier, path, ""
 
 
 def is_member(d: Definition) -> bool:

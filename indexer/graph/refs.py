@@ -35,11 +35,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from indexer.core import duckdb
-from indexer.graph.qualify import Lookup, site, tiers
+from indexer.graph.qualify import Lookup, tier_key, tiers
 from indexer.store import Store
 
 MAX_USES = 3000  # uses of one name considered for callers
 MAX_CANDIDATES = 200  # definitions of one name considered
+MAX_MEMO = 50_000  # best tiers a lookup keeps (`qualify.Lookup.best_tiers`)
 _EDGE = {"call": "calls", "inherit": "inherits", "type": "uses", "name": "uses"}
 
 
@@ -165,9 +166,16 @@ def best_tier(defs: list[Definition], path: str, scope: str | None, qualifier: s
               look: Lookup | None) -> set[int] | None:
     """The indexes of `defs` in the best tier a use after `qualifier` puts them in
     (`indexer.graph.qualify`); None: all of them (no qualifier known)."""
-    if look is None or site(qualifier).kind == "any":
+    if look is None or qualifier is None or not defs:
         return None
-    return best_of(tiers(defs, path, scope, qualifier, look))
+    memo = look.best_tiers()
+    key = (defs[0].name, *tier_key(qualifier, path, scope))
+    found = memo.get(key)
+    if found is None:
+        if len(memo) >= MAX_MEMO:
+            memo.clear()
+        found = memo[key] = frozenset(best_of(tiers(defs, path, scope, qualifier, look)))
+    return set(found)
 
 
 def best_of(ranked: list[int]) -> set[int]:

@@ -38,6 +38,7 @@ class StoreLookup:
         self._edges: dict[str, list[tuple[str, str, str]]] = {}
         self._types: dict[str, list[Definition]] | None = None
         self._lineages: dict[str, frozenset[str]] = {}
+        self._tiers: dict[tuple[str, str, str, str], frozenset[int]] = {}
 
     def types(self, name: str) -> list[Definition]:
         if self._types is None:  # every type at once: a lineage reads some at each step
@@ -53,6 +54,9 @@ class StoreLookup:
 
     def lineages(self) -> dict[str, frozenset[str]]:
         return self._lineages
+
+    def best_tiers(self) -> dict[tuple[str, str, str, str], frozenset[int]]:
+        return self._tiers
 
     def prefetch(self, names: Iterable[str], paths: Iterable[str]) -> None:
         """Read the definitions of `names` and the import edges of `paths` not read yet."""

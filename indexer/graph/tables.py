@@ -51,6 +51,7 @@ class GraphTables:
     neighbours: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
     edges_mark: str | None = None  # meta `edges_generation` when the edges and rank were read
     lineage_memo: dict[str, frozenset[str]] = field(default_factory=dict)
+    tier_memo: dict[tuple[str, str, str, str], frozenset[int]] = field(default_factory=dict)
 
     def resolver(self, name: str) -> refgraph.Candidates:
         c = self.candidates.get(name)
@@ -65,6 +66,10 @@ class GraphTables:
     def lineages(self) -> dict[str, frozenset[str]]:
         """`indexer.graph.qualify.lineage`'s memo for this generation's definitions."""
         return self.lineage_memo
+
+    def best_tiers(self) -> dict[tuple[str, str, str, str], frozenset[int]]:
+        """`indexer.graph.refs.best_tier`'s memo for this generation."""
+        return self.tier_memo
 
     def edges(self, path: str) -> list[tuple[str, str, str]]:
         """The import edges of `path`: (destination, kind, module) (`qualify.Lookup`)."""

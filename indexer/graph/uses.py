@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from indexer.graph.qualify import Lookup, tiers
-from indexer.graph.refs import MAX_USES, Candidates, Definition, best_of, imported_files
+from indexer.graph.qualify import Lookup
+from indexer.graph.refs import MAX_USES, Candidates, Definition, best_tier, imported_files
 from indexer.graph.refs_sql import StoreLookup, scope_names
 from indexer.graph.tables import GraphTables
 from indexer.store import Store
@@ -83,10 +83,9 @@ def _classify(uses: list[Use], defs: Candidates, look: Lookup,
         key = (path, scope, qual)
         verdict = seen.get(key)
         if verdict is None:
-            best = None if qual is None else frozenset(
-                best_of(tiers(defs.defs, path, scope, qual, look)))
-            found = defs.resolve_among(None if best is None else set(best), path, scope,
-                                       imports(path),
+            allowed = best_tier(defs.defs, path, scope, qual, look)
+            best = None if allowed is None else frozenset(allowed)
+            found = defs.resolve_among(allowed, path, scope, imports(path),
                                        context(path, scope) if scope else frozenset())
             verdict = seen[key] = (frozenset(index[d] for d, _c in found if d in index), best)
         out.resolved.append(verdict[0])
