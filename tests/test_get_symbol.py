@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from indexer.graph import graph_tables
+from indexer.graph.uses import name_uses
 from indexer.live import LiveIndex
 from mcp_server.text import render
 from tests.mcp_helpers import live_over
 from tools.deps import expand_dependencies
-from tools.symbols import MAX_REFERENCES, _reference_rows, get_symbol
+from tools.symbols import MAX_REFERENCES, get_symbol
 
 GITIGNORE = """/// A matcher for a set of gitignore globs.
 pub struct Gitignore { n: u32 }
@@ -120,9 +121,10 @@ def test_references_past_the_cap_are_counted_and_the_listed_ones_span_the_reposi
         assert refs == sorted(refs, key=lambda r: (r.path, r.line))
         assert "references (50 of 69, 19 left out)" in render(result)
         store = live.index.store
-        by_query = _reference_rows(store, None, "tick", 10)
-        assert _reference_rows(store, graph_tables(store), "tick", 10) == by_query
-        assert by_query[1] == 69 and len(by_query[0]) == 10
+        by_query = name_uses(store, None, "tick")
+        by_tables = name_uses(store, graph_tables(store), "tick")
+        assert by_tables.uses == by_query.uses and len(by_query.uses) == 69
+        assert by_tables.of("a/core.py", "tick", 1) == by_query.of("a/core.py", "tick", 1)
 
 
 def test_references_cut_by_the_budget_are_counted_too(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import pytest
 from indexer.build.pipeline import index_repository
 from indexer.disk.repo import IndexPaths, RepoIndex
 from indexer.graph import refs as refgraph
+from indexer.graph import refs_sql
 from indexer.graph import tables as graph_tables
 from indexer.graph.refcols import RefColumns, read_refs
 from indexer.graph.refs import Candidates, Definition, definition, resolve_use
@@ -35,6 +36,27 @@ def ctx(
         idx.close()
 
 
+class _Lookup:
+    """`indexer.graph.qualify.Lookup` over a list of definitions and one file's edges."""
+
+    def __init__(self, defs: list[Definition], edges: list[tuple[str, str, str]]) -> None:
+        self.defs, self._edges = defs, edges
+        self.memo: dict[str, frozenset[str]] = {}
+        self.tiers: dict[tuple[str, str, str, str], frozenset[int]] = {}
+
+    def types(self, name: str) -> list[Definition]:
+        return [d for d in self.defs if d.name == name and d.kind == "class"]
+
+    def lineages(self) -> dict[str, frozenset[str]]:
+        return self.memo
+
+    def best_tiers(self) -> dict[tuple[str, str, str, str], frozenset[int]]:
+        return self.tiers
+
+    def edges(self, path: str) -> list[tuple[str, str, str]]:
+        return self._edges
+
+
 def test_indexed_candidates_resolve_like_resolve_use() -> None:
     rng = random.Random(1)
     dirs = ["", "a", "a/b", "c"]
@@ -43,11 +65,15 @@ def test_indexed_candidates_resolve_like_resolve_use() -> None:
         d = rng.choice(dirs)
         return (d + "/" if d else "") + f"f{rng.randint(0, 2)}{rng.choice(['.go', '_test.go', '.py'])}"
 
+    qualifiers = [None, None, "", "?.", "self.", "super().", "T.", "a.", "T::", "std::io::",
+                  "Self::", "crate::", "a::T::"]
     for _ in range(5000):
         defs = [
             Definition(
-                path(), f"q{i}", rng.choice(["Close", "close"]), "method",
+                path(), f"q{i}", rng.choice(["Close", "close", "T", "U"]),
+                rng.choice(["method", "method", "function", "class"]),
                 rng.choice([None, "", "T", "x.T", "U"]), "", "", 1, 2,
+                tuple(rng.sample(["T", "U", "x.T"], rng.randint(0, 2))),
             )
             for i in range(rng.randint(0, 12))
         ]
@@ -56,11 +82,14 @@ def test_indexed_candidates_resolve_like_resolve_use() -> None:
             rng.choice([d + "/", (d + "/" if d else "") + f"f{rng.randint(0, 2)}.go"])
             for d in rng.choices(dirs, k=rng.randint(0, 3))
         }
+        edges = [(rng.choice(["a", "a/f1.py", "io"]), rng.choice(["dir", "file", "external"]),
+                  rng.choice(["a", "std::io", "x/a"])) for _ in range(rng.randint(0, 2))]
         scope = rng.choice([None, "T", "T.m", "U.x", "x.T"])
         context = frozenset(rng.sample(["T", "U", "V"], rng.randint(0, 2)))
-        assert Candidates(defs).resolve(use, scope, imports, context) == resolve_use(
-            defs, use, scope, imports, context
-        )
+        qualifier = rng.choice(qualifiers)
+        look = _Lookup(defs, edges)
+        assert Candidates(defs).resolve(use, scope, imports, context, qualifier, look) == (
+            resolve_use(defs, use, scope, imports, context, qualifier, look))
 
 
 def _edges(edges: list[refgraph.RefEdge]) -> set[tuple[object, ...]]:
@@ -80,17 +109,26 @@ def test_in_memory_callers_and_callees_match_the_sql_ones(ctx: LiveIndex) -> Non
     sample = random.Random(3).sample(syms, min(60, len(syms)))
     tables = graph_tables.graph_tables(store)
     for sym in sample:
-        assert _edges(graph_tables.callees(tables, sym)) == _edges(refgraph.callees(store, sym))
-        assert _edges(graph_tables.callers(tables, sym)) == _edges(refgraph.callers(store, sym))
+        assert _edges(graph_tables.callees(tables, sym)) == _edges(refs_sql.callees(store, sym))
+        assert _edges(graph_tables.callers(tables, sym)) == _edges(refs_sql.callers(store, sym))
 
 
-def test_references_from_the_tables_are_the_querys_in_its_order(
+def test_uses_of_a_name_from_the_tables_are_the_stores_in_its_order(
         ctx: LiveIndex, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`get_symbol`'s references come from the graph tables a server holds, as the query
-    (which a process without them runs) gives them: every name's first uses by path, line
-    and start byte, at and beyond the limit; no query runs once the tables are loaded."""
+    """`get_symbol`'s references come from the graph tables a server holds as from the store
+    (which a process without them reads): every name's first uses by path, line and start
+    byte, each reaching the same definitions; no query of the references runs once the
+    tables are loaded."""
+    from indexer.graph.uses import NameUses, name_uses
     from indexer.store import Store
     from tools import symbols
+
+    def reached(found: NameUses) -> list[tuple[object, ...]]:
+        def keys(indexes: frozenset[int] | None) -> object:
+            return None if indexes is None else sorted(
+                (found.defs[i].path, found.defs[i].qualname, found.defs[i].start_line)
+                for i in indexes)
+        return [(keys(r), keys(p)) for r, p in zip(found.resolved, found.possible, strict=True)]
 
     store = ctx.index.store
     tables = graph_tables.graph_tables(store)
@@ -98,10 +136,10 @@ def test_references_from_the_tables_are_the_querys_in_its_order(
     names = tables.refs.names
     checked = 0
     for name in names[:: max(1, len(names) // 300)]:
-        for limit in (3, 1000):
-            got = symbols._reference_rows(store, tables, name, limit)
-            assert got == symbols._reference_rows(store, None, name, limit), name
-            checked += len(got)
+        got, want = name_uses(store, tables, name), name_uses(store, None, name)
+        assert got.uses == want.uses, name
+        assert reached(got) == reached(want), name
+        checked += len(got.uses)
     assert checked > 300
     seen: list[str] = []
     query = Store.query
@@ -111,8 +149,10 @@ def test_references_from_the_tables_are_the_querys_in_its_order(
         return query(self, sql, params)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Store, "query", recording)
-    used = max(names, key=lambda n: len(tables.refs.named(n, 50)))
-    found = symbols._references(ctx, used, 50)
+    used = max((n for n in names if tables.defs.get(n)),
+               key=lambda n: len(tables.refs.named(n, 50)))
+    row = symbols._candidates(ctx, used)[0][0]
+    found = symbols._references(ctx, row, 50)
     assert found and not [sql for sql in seen if "refs" in sql], seen
 
 
@@ -199,7 +239,7 @@ def test_graph_tables_hold_each_reference_in_a_few_dozen_bytes(tmp_path: Path) -
         tables = graph_tables._load_tables(index.store, (0, None))
         helper = refgraph.definitions_named(index.store, ["helper_3"])["helper_3"][0]
         callers = graph_tables.callers(tables, helper)  # the tables still answer
-        assert _edges(callers) == _edges(refgraph.callers(index.store, helper)) and callers
+        assert _edges(callers) == _edges(refs_sql.callers(index.store, helper)) and callers
     finally:
         index.close()
     held = traced_bytes(tmp_path / "repo", tmp_path / "idx", "indexer.graph.tables:_load_tables")
@@ -245,7 +285,9 @@ SELECT (dense_rank() OVER (ORDER BY f.path) - 1)::INTEGER AS p, r.line::INTEGER 
        (dense_rank() OVER (ORDER BY r.kind) - 1)::INTEGER AS k,
        (CASE WHEN r.scope IS NULL THEN -1
              ELSE dense_rank() OVER (ORDER BY r.scope NULLS LAST) - 1 END)::INTEGER AS s,
-       (dense_rank() OVER (ORDER BY r.name) - 1)::INTEGER AS n
+       (dense_rank() OVER (ORDER BY r.name) - 1)::INTEGER AS n,
+       (CASE WHEN r.qualifier IS NULL THEN -1
+             ELSE dense_rank() OVER (ORDER BY r.qualifier NULLS LAST) - 1 END)::INTEGER AS q
 FROM refs r JOIN files f USING (file_id)
 ORDER BY p, r.line, r.start_byte
 """
@@ -270,8 +312,9 @@ def test_reference_columns_number_each_value_as_its_rank(ctx: LiveIndex) -> None
     same()
     with store.transaction() as con:
         fid = con.execute("SELECT min(file_id) FROM files").fetchone()[0]  # type: ignore[index]
-        con.execute("INSERT INTO refs VALUES (?, NULL, 'call', 1, 0, NULL), "
-                    "(?, 'zz_name', NULL, 2, 5, 'Scope'), (?, NULL, NULL, 3, 9, NULL)",
+        con.execute("INSERT INTO refs VALUES (?, NULL, 'call', 1, 0, NULL, NULL), "
+                    "(?, 'zz_name', NULL, 2, 5, 'Scope', 'x.'), "
+                    "(?, NULL, NULL, 3, 9, NULL, NULL)",
                     [fid, fid, fid])
     try:
         same()
@@ -345,8 +388,9 @@ def test_tables_updated_after_edits_equal_tables_read_whole(
 
 def test_references_updated_through_random_batches_equal_a_whole_read(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Batches of random edits (files written with other calls and scopes, added, removed,
-    emptied of references): after each, the updated reference columns are a whole read's."""
+    """Batches of random edits (files written with other calls, qualifiers and scopes,
+    added, removed, emptied of references): after each, the updated reference columns are a
+    whole read's."""
     from indexer.build import apply_resolved
     from tests.mcp_helpers import live_over
 
@@ -355,8 +399,12 @@ def test_references_updated_through_random_batches_equal_a_whole_read(
 
     def source() -> str:
         funcs = rng.sample(words, rng.randint(0, 3))
-        return "".join(f"def {f}_{rng.randint(0, 3)}():\n    return {rng.choice(words)}("
-                       f"{rng.choice(words)}_{rng.randint(0, 5)}())\n\n\n" for f in funcs)
+        def qualifier() -> str:
+            return rng.choice(["", "", "self.", f"{rng.choice(words)}.", "make()."])
+
+        return "".join(f"def {f}_{rng.randint(0, 3)}():\n    return {qualifier()}"
+                       f"{rng.choice(words)}({qualifier()}{rng.choice(words)}_"
+                       f"{rng.randint(0, 5)}())\n\n\n" for f in funcs)
 
     files = {f"p{i % 3}/m{i}.py": source() for i in range(40)}
     with live_over(tmp_path, files) as live:
@@ -393,11 +441,12 @@ def _same_refs(a: RefColumns, b: RefColumns) -> None:
     """Reference columns equal column for column (an update's and a whole read's)."""
     import numpy as np
 
-    assert (a.paths, a.kinds, a.scopes, a.names) == (b.paths, b.kinds, b.scopes, b.names)
-    assert (a.path_id, a.name_id, a.scope_id, a.dir_paths) == (
-        b.path_id, b.name_id, b.scope_id, b.dir_paths)
+    assert (a.paths, a.kinds, a.scopes, a.names, a.quals) == (
+        b.paths, b.kinds, b.scopes, b.names, b.quals)
+    assert (a.path_id, a.name_id, a.scope_id, a.dir_paths, a.qual_id) == (
+        b.path_id, b.name_id, b.scope_id, b.dir_paths, b.qual_id)
     for col in ("line", "kind", "scope", "name", "path_start", "by_name", "name_start",
-                "pair_name", "pair_start"):
+                "pair_name", "pair_start", "qual"):
         x, y = getattr(a, col), getattr(b, col)
         assert x.dtype == y.dtype and np.array_equal(x, y), col
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from indexer.graph import loaded_graph_tables
 from indexer.graph.tables import GraphTables
+from indexer.graph.uses import NameUses, name_uses
 from indexer.live import LiveIndex
 from indexer.store import Store, search_tables
 from tools.budget import fit_answer
@@ -114,12 +115,20 @@ def _within(rows: list[tuple[Any, ...]], path: str, name: str, how: str,
 
 
 _RefRow = tuple[str, int, str, str | None]  # path, line, kind, scope
-# the stamp of the files listed, their uses listed, and how many uses there are in all
+# the stamp of the files listed, their uses listed, and how many uses reach the definition
 _RefEntry = tuple[tuple[tuple[str, int, int], ...], list[SymbolReference], int]
-_REF_CACHE: weakref.WeakKeyDictionary[Store, dict[tuple[str, int, str, int], _RefEntry]] = (
+_RefKey = tuple[str, int, str, str, str, int, int]  # root, generation, name, path, qualname,
+# start line, limit
+_REF_CACHE: weakref.WeakKeyDictionary[Store, dict[_RefKey, _RefEntry]] = (
+    weakref.WeakKeyDictionary()
+)
+_USES_CACHE: weakref.WeakKeyDictionary[Store, dict[tuple[str, int, str], NameUses]] = (
     weakref.WeakKeyDictionary()
 )
 _REF_CACHE_SIZE = 256
+# names whose uses are kept: every definition of a name reads them in one call; a common
+# name's are thousands of rows, so few are kept across calls
+_USES_CACHE_SIZE = 8
 
 
 def _stamp(root: Path, paths: Sequence[str]) -> tuple[tuple[str, int, int], ...]:
@@ -133,21 +142,25 @@ def _stamp(root: Path, paths: Sequence[str]) -> tuple[tuple[str, int, int], ...]
     return tuple(out)
 
 
-def _references(ctx: LiveIndex, name: str, limit: int) -> tuple[list[SymbolReference], int]:
-    """At most `limit` uses of `name`, with their source line (`_reference_rows`, `_spread`),
-    and how many uses there are in all. Cached per store generation (the tables') and name
-    (every candidate of a common name asks for the same list); a hit is checked against the
-    files' mtime and size, so an edit not yet indexed still shows its current line."""
+def _references(ctx: LiveIndex, row: tuple[Any, ...], limit: int,
+                ) -> tuple[list[SymbolReference], int]:
+    """At most `limit` uses of the definition `row` (a `_COLS` row), with their source
+    line, and how many uses reach it in all: the uses of its name that resolve to it, then
+    those whose call site leaves it possible, never one whose call site names another owner
+    (`indexer.graph.uses`); past `limit`, spread over the repository (`_spread`). Cached
+    per store generation (the tables') and definition; a hit is checked against the files'
+    mtime and size, so an edit not yet indexed still shows its current line."""
     store = ctx.index.store
     tables = loaded_graph_tables(store)
     generation = store.generation if tables is None else tables.key[0]
-    key = (str(ctx.root), generation, name, limit)
+    key = (str(ctx.root), generation, row[0], row[3], row[1], row[4], limit)
     cache = _REF_CACHE.setdefault(store, {})
     hit = cache.get(key)
     if hit is not None and _stamp(ctx.root, [s[0] for s in hit[0]]) == hit[0]:
         return list(hit[1]), hit[2]
-    pool, total = _reference_rows(store, tables, name, _REFERENCE_POOL)
-    rows = _spread(pool, limit)
+    first, then = _name_uses(ctx, tables, generation, row[0]).tiers(row[3], row[1], row[4])
+    reaching = [u[:4] for u in (*first, *then)]
+    rows, total = _spread(reaching, limit, len(first)), len(reaching)
     out: list[SymbolReference] = []
     by_path: dict[str, list[str]] = {}
     stamp = _stamp(ctx.root, sorted({r[0] for r in rows}))
@@ -163,29 +176,14 @@ def _references(ctx: LiveIndex, name: str, limit: int) -> tuple[list[SymbolRefer
     return list(out), total
 
 
-def _reference_rows(store: Store, tables: GraphTables | None, name: str, limit: int,
-                    ) -> tuple[list[_RefRow], int]:
-    """(path, line, kind, scope) of the first `limit` uses of `name` by (path, line, then
-    start byte), and how many uses there are: from the graph tables a server holds (the
-    query ran again for every store generation: most of a `get_symbol` with references
-    after each batch of edits, and left the order of uses on one line to DuckDB), else one
-    query."""
-    if tables is not None:
-        return ([(p, line, kind, scope) for p, line, kind, scope, _ in
-                 tables.refs.named(name, limit)], tables.refs.count(name))
-    rows = store.query(
-        """SELECT f.path, r.line, r.kind, r.scope, count(*) OVER () FROM refs r
-           JOIN files f USING (file_id) WHERE r.name = ?
-           ORDER BY f.path, r.line, r.start_byte LIMIT ?""", [name, limit])
-    return [(p, line, kind, scope) for p, line, kind, scope, _ in rows], rows[0][4] if rows else 0
-
-
-def _spread(rows: list[_RefRow], limit: int) -> list[_RefRow]:
-    """`limit` of `rows` (in path order), listed in that order with the uses outside tests
-    first: before any test's use, and the first use of every file before the second of
-    any, the first file of every directory before the second. The first `limit` by path
-    left out most of the repository (ripgrep's `new`, 1,109 uses: the first 50 were in
-    build.rs, crates/cli and crates/core/flags; spread, they are 50 files' outside tests)."""
+def _spread(rows: list[_RefRow], limit: int, first: int = 0) -> list[_RefRow]:
+    """`limit` of `rows` (the `first` of them resolved to the definition, then the uses it
+    is possible for; each part in path order), listed in that order with the resolved
+    first, then the uses outside tests: before any test's use, and the first use of every
+    file before the second of any, the first file of every directory before the second.
+    The first `limit` by path left out most of the repository (ripgrep's `new`, before
+    uses were resolved by their call sites: 1,109 uses, the first 50 in build.rs,
+    crates/cli and crates/core/flags; spread, they are 50 files' outside tests)."""
     if len(rows) <= limit:
         return rows
     in_file: dict[str, int] = {}  # uses of the file so far
@@ -201,10 +199,27 @@ def _spread(rows: list[_RefRow], limit: int) -> list[_RefRow]:
         where = (path, scope)
         if where not in test:
             test[where] = is_test_unit(path, scope)
-        keys.append((test[where], nth, file_at[path], i))
+        keys.append((i >= first, test[where], nth, file_at[path], i))
     kept = sorted(sorted(range(len(rows)), key=keys.__getitem__)[:limit],
-                  key=lambda i: (keys[i][0], i))
+                  key=lambda i: (keys[i][0], keys[i][1], i))
     return [rows[i] for i in kept]
+
+
+def _name_uses(ctx: LiveIndex, tables: GraphTables | None, generation: int,
+               name: str) -> NameUses:
+    """The uses of `name` with the definitions each reaches, by (path, line, then start
+    byte): from the graph tables a server holds, else from the store. Cached per store
+    generation and name (every definition of a common name asks for them)."""
+    store = ctx.index.store
+    key = (str(ctx.root), generation, name)
+    cache = _USES_CACHE.setdefault(store, {})
+    found = cache.get(key)
+    if found is None:
+        found = name_uses(store, tables, name)
+        if len(cache) >= _USES_CACHE_SIZE:
+            cache.pop(next(iter(cache)), None)
+        cache[key] = found
+    return found
 
 
 def get_symbol(
@@ -228,7 +243,7 @@ def get_symbol(
         body = None
         if include_body:
             body = "\n".join(read_lines(ctx.root, r[3])[r[4] - 1:r[5]])
-        refs, uses = _references(ctx, r[0], MAX_REFERENCES) if include_references else (
+        refs, uses = _references(ctx, r, MAX_REFERENCES) if include_references else (
             None, 0)
         infos.append(SymbolInfo(
             name=r[0], qualname=r[1], kind=r[2], path=r[3], start_line=r[4], end_line=r[5],

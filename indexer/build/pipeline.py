@@ -429,7 +429,9 @@ _WALK_META = "walk_options"  # the size limit and secrets choice of the last bui
 # 4: Rust doc comments of several `///` lines are kept whole.
 # 5: a file is parsed from its decoded text (UTF-16 files had no symbols; a BOM or bytes that
 # are not UTF-8 moved byte offsets).
-EXTRACTION_RULES = "5"
+# 6: a call's qualifier (`Gitignore::new`, `helpers.url_for`, a bare `url_for`) with its
+# reference (Python, Go, Rust; the store's schema 2).
+EXTRACTION_RULES = "6"
 _RULES_META = "extraction_rules"
 
 

@@ -10,6 +10,7 @@ inclusive; byte offsets are 0-based, end-exclusive, into the file's UTF-8 bytes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -39,6 +40,11 @@ class Reference:
     line: int
     start_byte: int
     scope: str | None  # qualname of the innermost enclosing symbol, None at top level
+    # what the use's call site says before the name (`indexer.languages.extract`'s
+    # `qualifier_text`): None when it says nothing the parser reads, "" for a bare name
+    # (`url_for(...)`), else the receiver or path with its separator (`helpers.`,
+    # `self.`, `super().`, `Gitignore::`)
+    qualifier: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +79,16 @@ class Chunk:
     header: str  # context header: path, enclosing scope, signature
     text: str  # the code itself
     tokens: int  # cl100k tokens of header + text: exact for text files, estimated for code (chunk.estimate_tokens)
+
+
+_GO_VERSION = re.compile(r"v\d+")
+
+
+def go_package_name(path: str) -> str:
+    """The name a Go import path binds by default: its last element, without a major
+    version element (`.../v2`) or suffix (`yaml.v3`) or a `go-` prefix (`go-isatty`)."""
+    parts = [p for p in path.split("/") if p]
+    while len(parts) > 1 and _GO_VERSION.fullmatch(parts[-1]):
+        parts.pop()
+    name = parts[-1] if parts else path
+    return name.split(".", 1)[0].removeprefix("go-").replace("-", "_")

@@ -36,7 +36,7 @@ from typing import IO, Any, cast
 
 from indexer.core.fsutil import atomic_target
 from indexer.disk.repo import FORMAT_VERSION, IndexPaths, RepoIndex
-from indexer.store import SCHEMA_VERSION, Store
+from indexer.store import SCHEMA_VERSION, Store, readable_schema
 
 MANIFEST = "sextant-snapshot.json"
 EMBEDDINGS = "embeddings.duckdb"  # the embedding cache beside the store (IndexPaths.embeddings)
@@ -252,7 +252,7 @@ def _check_store(into: Path, manifest: dict[str, Any], src: Path) -> int:
             store.close()
     except Exception as exc:  # noqa: BLE001 - whatever DuckDB raises: not restorable
         raise SnapshotError(f"{src}: its store does not open ({exc})") from None
-    if schema != str(SCHEMA_VERSION):
+    if not readable_schema(schema):  # an older schema is migrated once the store opens
         raise SnapshotError(f"{src}: its store has schema {schema}, this Sextant uses "
                             f"{SCHEMA_VERSION}: index from scratch with `sextant index`")
     if generation != manifest.get("generation"):

@@ -25,13 +25,14 @@ import numpy as np
 from indexer.core import duckdb
 from indexer.core.arrays import distinct, updated_values
 
-Ref = tuple[str, int, str, "str | None", str]  # path, line, kind, scope, name
+# path, line, kind, scope, name, qualifier (`indexer.core.Reference`)
+Ref = tuple[str, int, str, "str | None", str, "str | None"]
 
 # Each string column as its rank among the column's distinct values, numbered once per
 # distinct value and joined back (a dense_rank() window per column sorted all 149k rows of
 # moby four times: 188 ms of CPU a load, 59 ms this way, the same ids)
 _ROWS = """
-WITH r AS (SELECT f.path, r.line, r.kind, r.scope, r.name, r.start_byte
+WITH r AS (SELECT f.path, r.line, r.kind, r.scope, r.name, r.start_byte, r.qualifier
            FROM refs r JOIN files f USING (file_id)),
 P AS (SELECT path, (row_number() OVER (ORDER BY path) - 1)::INTEGER AS id
       FROM (SELECT DISTINCT path FROM r)),
@@ -40,11 +41,14 @@ K AS (SELECT kind, (row_number() OVER (ORDER BY kind NULLS LAST) - 1)::INTEGER A
 S AS (SELECT scope, (row_number() OVER (ORDER BY scope) - 1)::INTEGER AS id
       FROM (SELECT DISTINCT scope FROM r WHERE scope IS NOT NULL)),
 N AS (SELECT name, (row_number() OVER (ORDER BY name NULLS LAST) - 1)::INTEGER AS id
-      FROM (SELECT DISTINCT name FROM r))
+      FROM (SELECT DISTINCT name FROM r)),
+Q AS (SELECT qualifier, (row_number() OVER (ORDER BY qualifier) - 1)::INTEGER AS id
+      FROM (SELECT DISTINCT qualifier FROM r WHERE qualifier IS NOT NULL))
 SELECT P.id AS p, r.line::INTEGER AS line, K.id AS k, coalesce(S.id, -1)::INTEGER AS s,
-       N.id AS n
+       N.id AS n, coalesce(Q.id, -1)::INTEGER AS q
 FROM r JOIN P USING (path) JOIN K ON r.kind IS NOT DISTINCT FROM K.kind
      LEFT JOIN S USING (scope) JOIN N ON r.name IS NOT DISTINCT FROM N.name
+     LEFT JOIN Q USING (qualifier)
 ORDER BY p, r.line, r.start_byte
 """
 _VOCAB = {
@@ -55,6 +59,8 @@ _VOCAB = {
     "scopes": "SELECT DISTINCT r.scope FROM refs r JOIN files f USING (file_id) "
               "WHERE r.scope IS NOT NULL ORDER BY 1",
     "names": "SELECT DISTINCT r.name FROM refs r JOIN files f USING (file_id) ORDER BY 1",
+    "quals": "SELECT DISTINCT r.qualifier FROM refs r JOIN files f USING (file_id) "
+             "WHERE r.qualifier IS NOT NULL ORDER BY 1",
 }
 
 
@@ -79,14 +85,19 @@ class RefColumns:
     pair_name: np.ndarray  # the distinct (path, name) pairs' names, by path then name
     pair_start: np.ndarray  # per path id, its first pair; then the pair count
     dir_paths: dict[str, list[int]]  # directory -> its files' path ids (files with refs)
+    quals: list[str]  # the qualifiers (`indexer.core.Reference.qualifier`)
+    qual_id: dict[str, int]
+    qual: np.ndarray  # int32 per row: index into quals, -1 for none
 
     def _rows(self, rows: np.ndarray | slice) -> list[Ref]:
         line, kind = self.line[rows].tolist(), self.kind[rows].tolist()
         scope, name = self.scope[rows].tolist(), self.name[rows].tolist()
+        qual, quals = self.qual[rows].tolist(), self.quals
         path = self._path_of(rows)
         return [
-            (p, ln, self.kinds[k], None if s < 0 else self.scopes[s], self.names[n])
-            for p, ln, k, s, n in zip(path, line, kind, scope, name, strict=True)
+            (p, ln, self.kinds[k], None if s < 0 else self.scopes[s], self.names[n],
+             None if q < 0 else quals[q])
+            for p, ln, k, s, n, q in zip(path, line, kind, scope, name, qual, strict=True)
         ]
 
     def _path_of(self, rows: np.ndarray | slice) -> list[str]:
@@ -128,19 +139,25 @@ class RefColumns:
         nid = self.name_id.get(name)
         return 0 if nid is None else int(self.name_start[nid + 1]) - int(self.name_start[nid])
 
-    def used(self, path: str) -> dict[str, str | None]:
-        """The names `path` uses, in order of first use, each with its first scope (None
-        when every use is at top level)."""
+    def sites(self, path: str, names: Collection[str] | None = None,
+              ) -> dict[tuple[str, str | None], str | None]:
+        """The (name, qualifier) pairs `path` uses (of `names`, when given), in order of
+        first use, each with its first scope (None when every such use is at top level)."""
         rows = self._slice(path)
         if rows is None:
             return {}
-        out: dict[str, str | None] = {}
-        for s, n in zip(self.scope[rows].tolist(), self.name[rows].tolist(), strict=True):
-            name = self.names[n]
-            if name not in out:
-                out[name] = None if s < 0 else self.scopes[s]
-            elif out[name] is None and s >= 0:
-                out[name] = self.scopes[s]
+        out: dict[tuple[str, str | None], str | None] = {}
+        quals, scopes, all_names = self.quals, self.scopes, self.names
+        for s, n, q in zip(self.scope[rows].tolist(), self.name[rows].tolist(),
+                           self.qual[rows].tolist(), strict=True):
+            name = all_names[n]
+            if names is not None and name not in names:
+                continue
+            key = (name, None if q < 0 else quals[q])
+            if key not in out:
+                out[key] = None if s < 0 else scopes[s]
+            elif out[key] is None and s >= 0:
+                out[key] = scopes[s]
         return out
 
     def used_names(self, path: str) -> set[str]:
@@ -203,14 +220,15 @@ def read_refs(cur: duckdb.DuckDBPyConnection) -> RefColumns:
     vocab = {k: [sys.intern(str(r[0])) for r in cur.execute(sql).fetchall()]
              for k, sql in _VOCAB.items()}
     cols = _columns(cur)
-    paths, kinds, scopes, names = (_Vocab(vocab[k], positions(vocab[k]), None)
-                                   for k in ("paths", "kinds", "scopes", "names"))
-    return _assemble((paths, kinds, scopes, names), cols)
+    paths, kinds, scopes, names, quals = (
+        _Vocab(vocab[k], positions(vocab[k]), None)
+        for k in ("paths", "kinds", "scopes", "names", "quals"))
+    return _assemble((paths, kinds, scopes, names, quals), cols)
 
 
 # the references of some files, in the order `_ROWS` gives every file's
 _FILE_ROWS = """
-SELECT f.path, r.line::INTEGER, r.kind, r.scope, r.name
+SELECT f.path, r.line::INTEGER, r.kind, r.scope, r.name, r.qualifier
 FROM refs r JOIN files f USING (file_id) WHERE r.file_id IN (SELECT unnest(?))
 ORDER BY f.path, r.line, r.start_byte
 """
@@ -231,14 +249,18 @@ def update_refs(cur: duckdb.DuckDBPyConnection, last: RefColumns, changed: Colle
     keep = ~np.isin(row_path, np.array(gone, dtype=np.int32)) if gone else slice(None)
     kept_path, kept_kind = row_path[keep], last.kind[keep]
     kept_scope, kept_name = last.scope[keep], last.name[keep]
+    kept_qual = last.qual[keep]
     paths = _vocab(last.paths, last.path_id, kept_path, (r[0] for r in rows))
     kinds = _vocab(last.kinds, positions(last.kinds), kept_kind, (str(r[2]) for r in rows))
     scopes = _vocab(last.scopes, last.scope_id, kept_scope[kept_scope >= 0],
                     (r[3] for r in rows if r[3] is not None))
     names = _vocab(last.names, last.name_id, kept_name, (str(r[4]) for r in rows))
-    p_at, k_at, s_at, n_at = paths.at, kinds.at, scopes.at, names.at
-    fresh = np.array([(p_at[p], line, k_at[str(k)], -1 if s is None else s_at[s], n_at[str(n)])
-                      for p, line, k, s, n in rows], dtype=np.int32).reshape(-1, 5)
+    quals = _vocab(last.quals, last.qual_id, kept_qual[kept_qual >= 0],
+                   (r[5] for r in rows if r[5] is not None))
+    p_at, k_at, s_at, n_at, q_at = paths.at, kinds.at, scopes.at, names.at, quals.at
+    fresh = np.array([(p_at[p], line, k_at[str(k)], -1 if s is None else s_at[s], n_at[str(n)],
+                       -1 if q is None else q_at[q])
+                      for p, line, k, s, n, q in rows], dtype=np.int32).reshape(-1, 6)
     path_of = np.concatenate([paths.ids(kept_path), fresh[:, 0]])
     order = np.argsort(path_of, kind="stable")  # the kept rows keep their order; the new
     # ones come in theirs, after the kept rows of the paths before theirs
@@ -246,13 +268,16 @@ def update_refs(cur: duckdb.DuckDBPyConnection, last: RefColumns, changed: Colle
     def column(kept: np.ndarray, i: int) -> np.ndarray:
         return np.ascontiguousarray(np.concatenate([kept, fresh[:, i]])[order], dtype=np.int32)
 
-    scoped = kept_scope if scopes.same else np.where(
-        kept_scope >= 0, scopes.ids(np.maximum(kept_scope, 0)), -1)
     cols = {"p": path_of[order], "line": column(last.line[keep], 1),
-            "k": column(kinds.ids(kept_kind), 2), "s": column(scoped, 3),
-            "n": column(names.ids(kept_name), 4)}
-    return _assemble((paths, kinds, scopes, names), cols,
+            "k": column(kinds.ids(kept_kind), 2), "s": column(_optional(scopes, kept_scope), 3),
+            "n": column(names.ids(kept_name), 4), "q": column(_optional(quals, kept_qual), 5)}
+    return _assemble((paths, kinds, scopes, names, quals), cols,
                      last.dir_paths if paths.same else None)
+
+
+def _optional(vocab: _Vocab, kept: np.ndarray) -> np.ndarray:
+    """The new ids of a column whose rows may hold none (-1)."""
+    return kept if vocab.same else np.where(kept >= 0, vocab.ids(np.maximum(kept, 0)), -1)
 
 
 @dataclass(slots=True)
@@ -280,12 +305,13 @@ def _vocab(last: list[str], last_at: dict[str, int], used: np.ndarray,
     return _Vocab(values, last_at if at is None else at, remap)
 
 
-def _assemble(vocab: tuple[_Vocab, _Vocab, _Vocab, _Vocab], cols: dict[str, np.ndarray],
+def _assemble(vocab: tuple[_Vocab, _Vocab, _Vocab, _Vocab, _Vocab],
+              cols: dict[str, np.ndarray],
               dir_paths: dict[str, list[int]] | None = None) -> RefColumns:
     """The columns and their indexes from the rows (`cols` as `_columns` names them) in
-    (path, line, start byte) order, with the paths', kinds', scopes' and names' values
-    (`dir_paths`: the last columns', when the paths are theirs)."""
-    paths, kinds, scopes, names = vocab
+    (path, line, start byte) order, with the paths', kinds', scopes', names' and
+    qualifiers' values (`dir_paths`: the last columns', when the paths are theirs)."""
+    paths, kinds, scopes, names, quals = vocab
     path_of, name = cols["p"], cols["n"]
     n_paths, n_names = len(paths.values), len(names.values)
     path_start = np.searchsorted(path_of, np.arange(n_paths + 1)).astype(np.int64)
@@ -304,7 +330,7 @@ def _assemble(vocab: tuple[_Vocab, _Vocab, _Vocab, _Vocab], cols: dict[str, np.n
         name_start.astype(np.int64), scopes.at,
         pair_name.astype(np.int32),
         np.searchsorted(pair_path, np.arange(n_paths + 1)).astype(np.int64),
-        dir_paths,
+        dir_paths, quals.values, quals.at, cols["q"],
     )
 
 

@@ -9,8 +9,11 @@ A use of `name` in file F (inside scope S) is resolved against every definition 
     the only definition of that name in the repository         0.5
     otherwise                                       0.4 / number of definitions
 
-A use resolves to the definitions sharing the best level; a definition outside that level
-keeps a fraction of its own score. Everything here is a handful of SQL queries keyed by name
+Before the levels, what the call site says before the name (its qualifier) sorts the
+definitions into tiers (`indexer.graph.qualify`): `Gitignore::new` reaches `Gitignore.new`
+only, a bare `url_for(...)` a function and no method, `super().__init__()` a base class's.
+A use resolves among the best tier, to the definitions sharing the best level there; a
+definition outside that level keeps a fraction of its own score. Everything here is a handful of SQL queries keyed by name
 or file (`refs.name`, `symbols.name`, `file_edges.src_path`), so nothing is materialized.
 
 Scoring every definition for every use was the cost on large repositories (callers of `Close`
@@ -18,7 +21,8 @@ on moby: 3000 uses x 200 definitions, ~1 s): `Candidates` indexes one name's def
 file and directory and looks only at the use's file, its imports and its directory (the
 levels above are 0.1 apart, the owner bonus 0.05, so the best level decides); it answers
 exactly what `resolve_use` answers. `indexer.graph.tables` runs callers/callees over its
-in-memory tables; the SQL versions here remain the reference (tests compare the two).
+in-memory tables; the SQL versions (`indexer.graph.refs_sql`) remain the reference (tests
+compare the two).
 """
 
 from __future__ import annotations
@@ -26,15 +30,17 @@ from __future__ import annotations
 import posixpath
 import sys
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from indexer.core import duckdb
+from indexer.graph.qualify import Lookup, tier_key, tiers
 from indexer.store import Store
 
 MAX_USES = 3000  # uses of one name considered for callers
 MAX_CANDIDATES = 200  # definitions of one name considered
+MAX_MEMO = 50_000  # best tiers a lookup keeps (`qualify.Lookup.best_tiers`)
 _EDGE = {"call": "calls", "inherit": "inherits", "type": "uses", "name": "uses"}
 
 
@@ -156,21 +162,48 @@ def score(defn: Definition, path: str, scope: str | None, imports: set[str], n_d
     return 0.5 if n_defs == 1 else 0.4 / n_defs
 
 
+def best_tier(defs: list[Definition], path: str, scope: str | None, qualifier: str | None,
+              look: Lookup | None) -> set[int] | None:
+    """The indexes of `defs` in the best tier a use after `qualifier` puts them in
+    (`indexer.graph.qualify`); None: all of them (no qualifier known)."""
+    if look is None or qualifier is None or not defs:
+        return None
+    memo = look.best_tiers()
+    key = (defs[0].name, *tier_key(qualifier, path, scope))
+    found = memo.get(key)
+    if found is None:
+        if len(memo) >= MAX_MEMO:
+            memo.clear()
+        found = memo[key] = frozenset(best_of(tiers(defs, path, scope, qualifier, look)))
+    return set(found)
+
+
+def best_of(ranked: list[int]) -> set[int]:
+    """The indexes of the best tier in `ranked` (none when every one is ruled out)."""
+    best = max(ranked, default=0)
+    return {i for i, t in enumerate(ranked) if t == best} if best else set()
+
+
 def resolve_use(
     defs: list[Definition],
     path: str,
     scope: str | None,
     imports: set[str],
     context: frozenset[str] = frozenset(),
+    qualifier: str | None = None,
+    look: Lookup | None = None,
 ) -> list[tuple[Definition, float]]:
     """The definitions a use most likely refers to, with confidence.
 
     `context`: the other names used in the same scope; a method whose owner type is among
-    them (`c := pool.Get().(*Context); c.reset()`) beats same-named methods of other types."""
+    them (`c := pool.Get().(*Context); c.reset()`) beats same-named methods of other types.
+    `qualifier`: what the call site says before the name, read with `look`."""
+    allowed = best_tier(defs, path, scope, qualifier, look)
+    n = len(defs) if allowed is None else len(allowed)
     scored = [
-        (d, score(d, path, scope, imports, len(defs)) + _owner_bonus(d, context))
-        for d in defs
-        if _visible(d, path)
+        (d, score(d, path, scope, imports, n) + _owner_bonus(d, context))
+        for i, d in enumerate(defs)
+        if _visible(d, path) and (allowed is None or i in allowed)
     ]
     if not scored:
         return []
@@ -211,10 +244,21 @@ class Candidates:
         scope: str | None,
         imports: set[str],
         context: frozenset[str] = frozenset(),
+        qualifier: str | None = None,
+        look: Lookup | None = None,
     ) -> list[tuple[Definition, float]]:
         if not self.defs:
             return []
-        base = self._base_scores(path, scope, imports)
+        return self.resolve_among(best_tier(self.defs, path, scope, qualifier, look),
+                                  path, scope, imports, context)
+
+    def resolve_among(self, allowed: set[int] | None, path: str, scope: str | None,
+                      imports: set[str], context: frozenset[str] = frozenset(),
+                      ) -> list[tuple[Definition, float]]:
+        """`resolve` among the definitions of indexes `allowed` (None: all)."""
+        if not self.defs or (allowed is not None and not allowed):  # none, or all ruled out
+            return []
+        base = self._base_scores(path, scope, imports, allowed)
         if not base:
             return []
         defs = self.defs
@@ -229,20 +273,28 @@ class Candidates:
         split = len(top) if best < 0.9 else 1
         return [(d, round(s / split, 3)) for d, s in top[:8]]
 
-    def _base_scores(self, path: str, scope: str | None, imports: set[str]) -> dict[int, float]:
+    def _base_scores(self, path: str, scope: str | None, imports: set[str],
+                     allowed: set[int] | None = None) -> dict[int, float]:
         """Candidate index -> confidence before the context bonus: definitions in the same
-        file, else in what the file imports, else in its directory, else anywhere visible."""
-        defs, n = self.defs, len(self.defs)
-        same_file = self.by_path.get(path)
+        file, else in what the file imports, else in its directory, else anywhere visible;
+        of the `allowed` ones (None: all)."""
+        defs = self.defs
+        n = len(defs) if allowed is None else len(allowed)
+
+        def kept(found: Iterable[int]) -> list[int]:
+            return list(found) if allowed is None else [i for i in found if i in allowed]
+
+        same_file = kept(self.by_path.get(path, ()))
         if same_file:
             return {i: score(defs[i], path, scope, imports, n) for i in same_file}
         d_use = posixpath.dirname(path)
-        base = self._imported(imports, d_use)
+        base = {i: level for i, level in self._imported(imports, d_use).items()
+                if allowed is None or i in allowed}
         if not base:
-            base = dict.fromkeys(self.by_dir.get(d_use, ()), 0.6)
+            base = dict.fromkeys(kept(self.by_dir.get(d_use, ())), 0.6)
         if not base:
             level = 0.5 if n == 1 else 0.4 / n
-            base = dict.fromkeys(self.visible_anywhere, level)
+            base = dict.fromkeys(kept(self.visible_anywhere), level)
         return base
 
     def _imported(self, imports: set[str], d_use: str) -> dict[int, float]:
@@ -267,112 +319,28 @@ def _owner_bonus(d: Definition, context: frozenset[str]) -> float:
     return 0.05 if d.parent and d.parent.rsplit(".", 1)[-1] in context else 0.0
 
 
-def callees(store: Store, sym: Definition) -> list[RefEdge]:
-    """What `sym` uses: calls, base classes and type uses inside its body, resolved."""
-    with store.reading() as cur:
-        rows = cur.execute(
-            "SELECT r.name, r.kind, min(r.line) FROM refs r JOIN files f USING (file_id) "
-            "WHERE f.path = ? AND (r.scope = ? OR starts_with(r.scope, ? || '.')) "
-            "AND r.line BETWEEN ? AND ? GROUP BY ALL ORDER BY 3",
-            [sym.path, sym.qualname, sym.qualname, sym.start_line, sym.end_line],
-        ).fetchall()
-        imports = imported_files(cur, [sym.path])[sym.path]
-    defs = definitions_named(store, (r[0] for r in rows))
-    context = frozenset(r[0] for r in rows)
-    indexed = {name: Candidates(ds) for name, ds in defs.items()}
-    empty = Candidates([])
+def callee_edges(sym: Definition, rows: Iterable[tuple[str, str, str | None, int]],
+                 resolver: Callable[[str], Candidates], imports: set[str],
+                 context: frozenset[str], look: Lookup) -> list[RefEdge]:
+    """`sym`'s uses (name, kind, qualifier, first line), in line order, resolved: each
+    target once per kind of use."""
     out: list[RefEdge] = []
-    for name, kind, line in rows:
-        for target, conf in indexed.get(name, empty).resolve(
-            sym.path, sym.qualname, imports, context
-        ):
-            if target.qualname != sym.qualname or target.path != sym.path:
-                out.append(RefEdge(sym, target, _EDGE.get(kind, "uses"), sym.path, line, conf))
+    seen: set[tuple[str, str, str]] = set()
+    for name, kind, qual, line in rows:
+        edge = _EDGE.get(kind, "uses")
+        for target, conf in resolver(name).resolve(
+                sym.path, sym.qualname, imports, context, qual, look):
+            key = (target.path, target.qualname, edge)
+            if (target.qualname != sym.qualname or target.path != sym.path) and key not in seen:
+                seen.add(key)
+                out.append(RefEdge(sym, target, edge, sym.path, line, conf))
     return out
 
 
 def use_confidence(defs: Candidates, sym: Definition, path: str, scope: str | None,
-                   imports: set[str], context: frozenset[str]) -> float:
-    """How confidently a use of `sym`'s name at (path, scope) refers to `sym` (0: it doesn't)."""
-    return next((c for d, c in defs.resolve(path, scope, imports, context)
+                   imports: set[str], context: frozenset[str], qualifier: str | None = None,
+                   look: Lookup | None = None) -> float:
+    """How confidently a use of `sym`'s name at (path, scope), after `qualifier`, refers
+    to `sym` (0: it doesn't)."""
+    return next((c for d, c in defs.resolve(path, scope, imports, context, qualifier, look)
                  if d.path == sym.path and d.qualname == sym.qualname), 0.0)
-
-
-def callers(store: Store, sym: Definition) -> list[RefEdge]:
-    """Uses of `sym` elsewhere, each attributed to its enclosing definition (or file).
-
-    The tools use the in-memory equivalent (`graph_tables.callers`); this SQL version is
-    its reference, checked equal in tests/test_graph_tables.py.
-
-    A use inside a nested function (a decorator's inner `wrapper`) is attributed to the
-    function that defines it: the closure is an implementation detail of its owner."""
-    with store.reading() as cur:
-        rows = cur.execute(
-            f"SELECT f.path, r.line, r.kind, r.scope, {DEF_COLS.replace('f.path, ', '')} "
-            "FROM refs r JOIN files f USING (file_id) "
-            "LEFT JOIN symbols s ON s.file_id = r.file_id AND s.qualname = r.scope "
-            "WHERE r.name = ? ORDER BY f.path, r.line LIMIT ?",
-            [sym.name, MAX_USES],
-        ).fetchall()
-        imports = imported_files(cur, (r[0] for r in rows))
-        contexts = _scope_names(cur, {(r[0], r[3]) for r in rows if r[3] is not None})
-    defs = Candidates(definitions_named(store, [sym.name]).get(sym.name, []))
-    confidence: dict[tuple[str, str | None], float] = {}
-    owners = _owners(store, [definition((r[0], *r[4:])) for r in rows if r[4] is not None])
-    out: list[RefEdge] = []
-    seen: set[tuple[str, str | None, str]] = set()
-    for row in rows:
-        path, line, kind, scope = row[0], row[1], row[2], row[3]
-        conf = confidence.get((path, scope))
-        if conf is None:
-            context = contexts.get((path, scope), frozenset())
-            conf = use_confidence(defs, sym, path, scope, imports[path], context)
-            confidence[(path, scope)] = conf
-        source: Definition | str = path
-        if row[4] is not None:
-            source = definition((path, *row[4:]))
-            source = owners.get((path, source.qualname), source)
-        key = (path, source.qualname if isinstance(source, Definition) else None, kind)
-        if conf <= 0 or key in seen or source == sym:
-            continue
-        seen.add(key)
-        out.append(RefEdge(source, sym, _EDGE.get(kind, "uses"), path, int(line), conf))
-    return out
-
-
-def _scope_names(
-    cur: duckdb.DuckDBPyConnection, scopes: set[tuple[str, str]]
-) -> dict[tuple[str, str], frozenset[str]]:
-    """(path, scope) -> every name used inside that scope."""
-    if not scopes:
-        return {}
-    pairs = sorted(scopes)
-    rows = cur.execute(
-        "SELECT f.path, r.scope, list(DISTINCT r.name) FROM refs r JOIN files f USING (file_id) "
-        "JOIN (SELECT unnest(?) AS p, unnest(?) AS q) sc ON sc.p = f.path AND sc.q = r.scope "
-        "GROUP BY 1, 2",
-        [[s[0] for s in pairs], [s[1] for s in pairs]],
-    ).fetchall()
-    return {(str(p), str(q)): frozenset(names) for p, q, names in rows}
-
-
-def _owners(store: Store, scopes: list[Definition]) -> dict[tuple[str, str], Definition]:
-    """(path, qualname) of a nested function -> the function or method enclosing it."""
-    nested = {(d.path, d.parent) for d in scopes if d.kind == "function" and d.parent}
-    if not nested:
-        return {}
-    pairs = sorted(nested, key=lambda n: (n[0], n[1] or ""))
-    rows = store.query(
-        f"SELECT {DEF_COLS} FROM symbols s JOIN files f USING (file_id) "
-        "JOIN (SELECT unnest(?) AS p, unnest(?) AS q) o "
-        "ON o.p = f.path AND o.q = s.qualname WHERE s.kind IN ('function', 'method')",
-        [[n[0] for n in pairs], [n[1] for n in pairs]],
-    )
-    parents = {(str(r[0]), str(r[1])): definition(r) for r in rows}
-    out: dict[tuple[str, str], Definition] = {}
-    for d in scopes:
-        owner = parents.get((d.path, d.parent or ""))
-        while owner is not None:
-            out[(d.path, d.qualname)] = owner
-            owner = parents.get((owner.path, owner.parent or ""))
-    return out

@@ -8,7 +8,7 @@ an index change, or by the live index after its write) and then costs dictionary
 slices of the reference columns (`indexer.graph.refcols`; with the references as tuples
 indexed four ways, loading these tables added 104 MB to the RSS on moby, as columns 12-23 MB:
 docs/benchmarks.md "Serving memory"). `callers`
-and `callees` answer exactly what `indexer.graph.refs`'s SQL versions answer (the tests
+and `callees` answer exactly what `indexer.graph.refs_sql`'s SQL versions answer (the tests
 compare them); ties the SQL left unordered are broken by path.
 """
 
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from indexer.graph import refs as refgraph
+from indexer.graph.qualify import TYPE_KINDS
 from indexer.graph.refcols import RefColumns, read_refs, update_refs
 from indexer.graph.refs import Definition
 from indexer.store import EDGES_GENERATION, GenerationCache, Store, keep_equal, same_rows
@@ -49,12 +50,30 @@ class GraphTables:
     # expand()'s per-node neighbour cache: (node key, direction) -> [(Node, Edge)]
     neighbours: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
     edges_mark: str | None = None  # meta `edges_generation` when the edges and rank were read
+    lineage_memo: dict[str, frozenset[str]] = field(default_factory=dict)
+    tier_memo: dict[tuple[str, str, str, str], frozenset[int]] = field(default_factory=dict)
 
     def resolver(self, name: str) -> refgraph.Candidates:
         c = self.candidates.get(name)
         if c is None:
             c = self.candidates[name] = refgraph.Candidates(self.defs.get(name, []))
         return c
+
+    def types(self, name: str) -> list[Definition]:
+        """The types named `name` (`indexer.graph.qualify.Lookup`)."""
+        return [d for d in self.defs.get(name, ()) if d.kind in TYPE_KINDS]
+
+    def lineages(self) -> dict[str, frozenset[str]]:
+        """`indexer.graph.qualify.lineage`'s memo for this generation's definitions."""
+        return self.lineage_memo
+
+    def best_tiers(self) -> dict[tuple[str, str, str, str], frozenset[int]]:
+        """`indexer.graph.refs.best_tier`'s memo for this generation."""
+        return self.tier_memo
+
+    def edges(self, path: str) -> list[tuple[str, str, str]]:
+        """The import edges of `path`: (destination, kind, module) (`qualify.Lookup`)."""
+        return [(dst, kind, module) for dst, kind, module, _l in self.out_edges.get(path, ())]
 
     def imports(self, path: str) -> set[str]:
         return {
@@ -291,49 +310,46 @@ def package_files_used(t: GraphTables, src: str, pkg_dirs: list[str]) -> dict[st
 
 
 def callees(t: GraphTables, sym: Definition) -> list[refgraph.RefEdge]:
-    """`refgraph.callees` over the in-memory tables."""
-    first: dict[tuple[str, str], int] = {}
+    """`indexer.graph.refs_sql.callees` over the in-memory tables."""
+    first: dict[tuple[str, str, str | None], int] = {}
     prefix = sym.qualname + "."
-    for _p, line, kind, scope, name in t.refs.in_lines(sym.path, sym.start_line, sym.end_line):
+    for _p, line, kind, scope, name, qual in t.refs.in_lines(
+            sym.path, sym.start_line, sym.end_line):
         if scope is not None and (scope == sym.qualname or scope.startswith(prefix)):
-            k = (name, kind)
+            k = (name, kind, qual)
             if k not in first or line < first[k]:
                 first[k] = line
-    rows = sorted(first.items(), key=lambda kv: (kv[1], kv[0]))
-    imports = t.imports(sym.path)
-    context = frozenset(name for (name, _k), _l in rows)
-    out: list[refgraph.RefEdge] = []
-    for (name, kind), line in rows:
-        for target, conf in t.resolver(name).resolve(sym.path, sym.qualname, imports, context):
-            if target.qualname != sym.qualname or target.path != sym.path:
-                edge = refgraph._EDGE.get(kind, "uses")
-                out.append(refgraph.RefEdge(sym, target, edge, sym.path, line, conf))
-    return out
+    rows = [(*k, line) for k, line in sorted(
+        first.items(), key=lambda kv: (kv[1], kv[0][0], kv[0][1], kv[0][2] is not None,
+                                       kv[0][2] or ""))]
+    context = frozenset(r[0] for r in rows)
+    return refgraph.callee_edges(sym, rows, t.resolver, t.imports(sym.path), context, t)
 
 
 def callers(t: GraphTables, sym: Definition) -> list[refgraph.RefEdge]:
-    """`refgraph.callers` over the in-memory tables."""
-    rows: list[tuple[str, int, str, str | None, Definition | None]] = []
-    for path, line, kind, scope, _name in t.refs.named(sym.name, refgraph.MAX_USES):
+    """`indexer.graph.refs_sql.callers` over the in-memory tables."""
+    rows: list[tuple[str, int, str, str | None, Definition | None, str | None]] = []
+    for path, line, kind, scope, _name, qual in t.refs.named(sym.name, refgraph.MAX_USES):
         scoped = t.by_qualname.get((path, scope), [None]) if scope is not None else [None]
         for d in scoped:
-            rows.append((path, line, kind, scope, d))
+            rows.append((path, line, kind, scope, d, qual))
         if len(rows) >= refgraph.MAX_USES:
             break
     rows = rows[: refgraph.MAX_USES]
     defs = t.resolver(sym.name)
     out: list[refgraph.RefEdge] = []
     seen: set[tuple[str, str | None, str]] = set()
-    confidence: dict[tuple[str, str | None], float] = {}
+    confidence: dict[tuple[str, str | None, str | None], float] = {}
     imports: dict[str, set[str]] = {}
-    for path, line, kind, scope, scope_def in rows:
-        conf = confidence.get((path, scope))
+    for path, line, kind, scope, scope_def, qual in rows:
+        conf = confidence.get((path, scope, qual))
         if conf is None:
             if path not in imports:
                 imports[path] = t.imports(path)
             context = t.refs.scope_names(path, scope) if scope else frozenset()
-            conf = refgraph.use_confidence(defs, sym, path, scope, imports[path], context)
-            confidence[(path, scope)] = conf
+            conf = refgraph.use_confidence(defs, sym, path, scope, imports[path], context,
+                                           qual, t)
+            confidence[(path, scope, qual)] = conf
         source: Definition | str = path
         if scope_def is not None:
             source = owner(t, scope_def)
@@ -372,21 +388,32 @@ def files_used(t: GraphTables, path: str) -> list[tuple[str, float, list[str]]]:
     """Other files whose definitions `path` uses at confidence >= 0.6 (same package, imports)."""
     imports = t.imports(path)
     found: dict[str, tuple[float, list[str]]] = {}
-    for name, scope in t.refs.used(path).items():
-        for d, conf in t.resolver(name).resolve(path, scope, imports):
+    for (name, qual), scope in t.refs.sites(path).items():
+        for d, conf in t.resolver(name).resolve(path, scope, imports, frozenset(), qual, t):
             if d.path != path and conf >= 0.6:
                 best, names = found.get(d.path, (0.0, []))
-                found[d.path] = (max(best, conf), names + [name])
+                found[d.path] = (max(best, conf), names if name in names else names + [name])
     ranked = sorted(found.items(), key=lambda kv: (-len(kv[1][1]), kv[0]))
     return [(p, conf, names) for p, (conf, names) in ranked]
 
 
+FILES_USING = 40  # files of a directory listed as using a file's names
+
+
 def files_using(t: GraphTables, path: str) -> list[tuple[str, float, list[str]]]:
-    """Files in the same directory that use names defined in `path`."""
+    """Files in the same directory whose uses of names defined in `path` resolve there (a
+    call of `super().__init__()` or of another class's `__init__` is no use of this one)."""
     found = t.refs.dir_users(posixpath.dirname(path), t.names.get(path, set()))
     found.pop(path, None)
-    ranked = sorted(found.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:40]
-    return [(p, 0.6, sorted(names)) for p, names in ranked]
+    out: list[tuple[str, float, list[str]]] = []
+    for src, names in sorted(found.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        imports = t.imports(src)
+        reached = sorted({name for (name, qual), scope in t.refs.sites(src, names).items()
+                          if any(d.path == path for d, _c in t.resolver(name).resolve(
+                              src, scope, imports, frozenset(), qual, t))})
+        if reached:
+            out.append((src, 0.6, reached))
+    return sorted(out, key=lambda r: (-len(r[2]), r[0]))[:FILES_USING]
 
 
 _TABLES: GenerationCache[GraphTables] = GenerationCache(_load_tables)

@@ -8,6 +8,15 @@ Query capture conventions (read by `indexer.parse.treesitter`):
 
 - `@definition.<kind>` on the whole definition node, `@name.definition.<kind>` on its name;
 - `@name.reference.<kind>` on a used identifier (`call`, `type`, `inherit`, `name`);
+- `@qualifier` in a reference's match: the receiver before the name (`helpers` in
+  `helpers.url_for()`, `self`, `c.engine`), `@qualifier.path` a path, which names a type
+  or module and never a value (Rust's `Gitignore` in `Gitignore::new()`); the reference
+  keeps it as text (`Reference.qualifier`: a receiver only when it starts with `self`,
+  `cls`, `this`, `super()` or a name the file's imports bind, see `import_binding`; any
+  other receiver is a value of unknown type, `?`), and the graph resolves the use with it;
+- `@name.reference.bare.<kind>`: a use with no qualifier at all, where in this language
+  such a use cannot reach a member of a type (Python, Go, Rust: a method needs `self.`,
+  a receiver or a path); it is stored with the qualifier "";
 - `@import.module` on a module string, `@import.name` on an imported name (same match);
 - `@scope` + `@name.scope`: a naming context that is not a symbol itself (Rust `impl Foo`);
 - `@receiver` inside a definition match: the qualifier of a method defined outside its type
@@ -60,6 +69,12 @@ class LanguageSpec:
     # Nodes skipped when looking upward for a leading comment (Rust `#[derive]`).
     doc_skip: frozenset[str] = field(default_factory=frozenset)
     relative_imports: bool = False  # Python-style leading-dot relative imports
+    # The names an import binds, which a call's receiver may then be (`helpers.url_for()`):
+    # "first" (Python: `import a.b` binds `a`, `from m import n` binds `n`), "last" (Go: a
+    # package path binds its package's name, its last element), "path" (Rust: `use a::B`
+    # binds `B`, which a call's path then starts with: `B::new()` is `a::B::new()`);
+    # "" (none read)
+    import_binding: str = ""
     # Calls whose string argument is an import (`require`); matched with `@import.fn`.
     import_functions: frozenset[str] = frozenset()
     # Names never worth a reference row (builtin types and functions).
@@ -118,6 +133,7 @@ _SPECS: tuple[LanguageSpec, ...] = (
         doc_style="docstring",
         wrappers=frozenset({"decorated_definition"}),
         relative_imports=True,
+        import_binding="first",
     ),
     _spec(
         "javascript",
@@ -154,12 +170,14 @@ _SPECS: tuple[LanguageSpec, ...] = (
         "tree_sitter_go",
         ignored_refs=_GO_BUILTINS,
         wrappers=frozenset({"type_declaration", "const_declaration", "var_declaration"}),
+        import_binding="last",
     ),
     _spec(
         "rust",
         ".rs",
         "tree_sitter_rust",
         doc_skip=frozenset({"attribute_item", "inner_attribute_item"}),
+        import_binding="path",
     ),
     _spec("java", ".java", "tree_sitter_java"),
     _spec("c", ".c .h", "tree_sitter_c"),

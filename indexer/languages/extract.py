@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
-from typing import cast
+from typing import TypeAlias, cast
 
 from tree_sitter import Node, Query
 
 from indexer.core import Import, ParsedFile, Reference, Symbol
+from indexer.core.model import go_package_name
 from indexer.languages import LanguageSpec
 from indexer.languages.text import (
     clean_comment,
@@ -23,6 +25,7 @@ from indexer.languages.text import (
     last_segment,
     python_docstring,
     split_qualified,
+    strip_generics,
     strip_module,
 )
 
@@ -78,27 +81,73 @@ _SIMPLE_ROLES = {
     "scope": "scope",
     "name.scope": "scopename",
     "receiver": "receiver",
+    "qualifier": "qualifier",
+    "qualifier.path": "qualifier",
 }
+# A receiver as a qualifier: a name or a dotted chain of names (`self`, `helpers`,
+# `self.app`); `super()` (Python) stands for itself; anything else is an expression (`?`)
+_DOTTED = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*")
+_PATH = re.compile(r"[^\W\d]\w*(?:::[^\W\d]\w*)*")
+_MAX_QUALIFIER = 80
+# receivers kept as written: the instance or class a method runs in (with `super()`), and
+# the names a file's imports bind; any other receiver is a value of unknown type (`?.`)
+_SELF_WORDS = frozenset({"self", "cls", "this"})
 
 
-def capture_role(capture: str) -> tuple[str, str, int]:
-    """(role, kind, priority) of a capture name; see the conventions in `indexer.languages`."""
+# (role, kind, priority, qualifier): the qualifier of a reference that a match holds alone:
+# None (not known) or "" (a bare name; see `indexer.languages`)
+Role = tuple[str, str, int, str | None]
+
+
+def _stored(qual: str, separator: str, bound: dict[str, str]) -> str:
+    """`qualifier_text`'s `qual` as stored in a file whose imports bind `bound`."""
+    first = qual.partition(separator)[0]
+    if separator == ".":
+        return qual if first in _SELF_WORDS or first in bound or qual == "super()." else "?."
+    full = bound.get(first)
+    return full + qual[len(first):] if full and len(full) < _MAX_QUALIFIER else qual
+
+
+def capture_role(capture: str) -> Role:
+    """(role, kind, priority, qualifier) of a capture name; see the conventions in
+    `indexer.languages`."""
     kind = capture.rpartition(".")[2]
     if capture.startswith("name.definition."):
-        return "defname", _DEF_KIND_ALIASES.get(kind, kind), 0
+        return "defname", _DEF_KIND_ALIASES.get(kind, kind), 0, None
     if capture.startswith("definition."):
-        return "def", _DEF_KIND_ALIASES.get(kind, kind), 0
+        return "def", _DEF_KIND_ALIASES.get(kind, kind), 0, None
     if capture.startswith("name.reference."):
         kind = _REF_KIND_ALIASES.get(kind, kind)
-        return "ref", kind, _REF_PRIORITY.get(kind, 9)
-    return _SIMPLE_ROLES.get(capture, "ignore"), "", 0
+        bare = "" if capture.startswith("name.reference.bare.") else None
+        return "ref", kind, _REF_PRIORITY.get(kind, 9), bare
+    role = _SIMPLE_ROLES.get(capture, "ignore")
+    return role, "::" if capture == "qualifier.path" else ".", 0, None
+
+
+def qualifier_text(text: str, separator: str) -> str:
+    """A call's qualifier as stored: the receiver (`.`) or path (`::`) as written, without
+    whitespace or generic arguments, followed by its separator (`helpers.`, `self.app.`,
+    `Gitignore::`, `io::Error::`); `super().` for any `super(...)`; `?.` / `?::` for an
+    expression (`foo().bar`, `<T as Trait>`)."""
+    text = "".join(text.split())
+    if separator == "::":
+        text = strip_generics(text).removesuffix("::").removeprefix("::")
+        ok = _PATH.fullmatch(text) is not None
+    elif text.startswith("super(") and text.endswith(")"):
+        return "super()."
+    else:
+        ok = _DOTTED.fullmatch(text) is not None
+    return (text if ok and len(text) <= _MAX_QUALIFIER else "?") + separator
+
+
+_Qualifier: TypeAlias = tuple[Node, str] | str | None
 
 
 @dataclass(frozen=True, slots=True)
 class Compiled:
     spec: LanguageSpec
     query: Query
-    roles: dict[str, tuple[str, str, int]]  # capture name -> capture_role(name)
+    roles: dict[str, Role]  # capture name -> capture_role(name)
 
 
 @dataclass(slots=True)
@@ -175,8 +224,9 @@ class Extractor:
         # by (start, end, name start): one declaration may define several names
         # (`onCommit, onRollback []func() error`, `var c, d = 1, 2`), one definition each
         self.defs: dict[tuple[int, int, int], _Def] = {}
-        # references as (start_byte << 4 | priority, kind, node): one int sorts them
-        self.refs: list[tuple[int, str, Node]] = []
+        # references as (start_byte << 4 | priority, kind, node, qualifier): one int sorts
+        # them; the qualifier None, "" (bare) or (node, separator), made text in `finish`
+        self.refs: list[tuple[int, str, Node, _Qualifier]] = []
         self.imports: dict[int, tuple[Node, list[str]]] = {}
         # an ASCII file's text: str slices at byte offsets, no decoding per node
         self.ascii = source.decode("ascii") if source.isascii() else None
@@ -193,13 +243,23 @@ class Extractor:
         for pattern, captures in matches:
             if len(captures) == 1:  # most matches: one reference node
                 ((capture, nodes),) = captures.items()
-                role, kind, prio = roles[capture]
+                role, kind, prio, qual = roles[capture]
                 if role == "ref":
                     if len(nodes) == 1:
                         node = nodes[0]
-                        append((node.start_byte << 4 | prio, kind, node))
+                        append((node.start_byte << 4 | prio, kind, node, qual))
                     else:
-                        refs.extend((n.start_byte << 4 | prio, kind, n) for n in nodes)
+                        refs.extend((n.start_byte << 4 | prio, kind, n, qual) for n in nodes)
+                    continue
+            elif len(captures) == 2:  # the next most: a reference and its qualifier
+                (first, firsts), (second, seconds) = captures.items()
+                one, two = roles[first], roles[second]
+                if two[0] == "qualifier" and one[0] == "ref":
+                    one, two, firsts, seconds = two, one, seconds, firsts
+                if one[0] == "qualifier" and two[0] == "ref":
+                    qualified: _Qualifier = (firsts[0], one[1])
+                    refs.extend((n.start_byte << 4 | two[2], two[1], n, qualified)
+                                for n in seconds)
                     continue
             self._collect(pattern, captures)
 
@@ -209,9 +269,9 @@ class Extractor:
         modules: list[Node] = []
         names: list[Node] = []
         for capture, nodes in captures.items():
-            role, kind, prio = self.roles[capture]
+            role, kind, prio, qual = self.roles[capture]
             if role == "ref":
-                self.refs.extend((n.start_byte << 4 | prio, kind, n) for n in nodes)
+                self.refs.extend((n.start_byte << 4 | prio, kind, n, qual) for n in nodes)
             elif role == "def" or role == "scope":
                 def_node, def_kind = nodes[0], kind if role == "def" else "impl"
             elif role == "defname" or role == "scopename":
@@ -280,6 +340,7 @@ class Extractor:
     def _scope_references(self, defs: list[_Def], out: list[Reference]) -> dict[int, list[str]]:
         """Append references with their innermost enclosing symbol; returns inherit bases."""
         names = {d.name_node.start_byte for d in defs if d.name_node is not None}
+        qualifier = self._qualifiers()
         ignored = self.spec.ignored_refs
         bases: dict[int, list[str]] = {}  # id(_Def) -> base texts
         seen_types: set[tuple[str, str | None]] = set()
@@ -295,7 +356,7 @@ class Extractor:
         append = out.append
         self.refs.sort(key=itemgetter(0))
         previous = -1
-        for key, kind, node in self.refs:
+        for key, kind, node, qual in self.refs:
             start = key >> 4
             # a definition's name is no reference; later duplicates of a node (same start)
             # have a lower priority
@@ -324,10 +385,55 @@ class Extractor:
                 if type_key in seen_types:
                     continue
                 seen_types.add(type_key)
-            append(Reference(name, kind, node.start_point[0] + 1, start, scope))
+            if qual.__class__ is tuple:  # the receiver or path before the name, as text
+                qual = qualifier(qual)
+            append(Reference(name, kind, node.start_point[0] + 1, start, scope,
+                             cast(str | None, qual)))
             if kind == "inherit" and len(stack) > 1:
                 bases.setdefault(id(stack[-1][2]), []).append(collapse(text))
         return bases
+
+    def _qualifiers(self) -> Callable[[tuple[Node, str]], str]:
+        """This file's qualifier node (and separator) -> the qualifier as stored
+        (`qualifier_text`): a receiver whose first name is neither `self`-like nor bound by
+        an import is a value of unknown type (`?.`); a path's first name bound by a `use` is
+        written out (`io::Error::` after `use std::io` is `std::io::Error::`)."""
+        bound = self._bindings()
+        memo: dict[tuple[str, str], str] = {}
+        text = self.text
+
+        def qualifier(found: tuple[Node, str]) -> str:
+            key = (text(found[0]), found[1])
+            qual = memo.get(key)
+            if qual is None:
+                qual = memo[key] = _stored(qualifier_text(*key), key[1], bound)
+            return qual
+
+        return qualifier
+
+    def _bindings(self) -> dict[str, str]:
+        """The names this file's imports bind, each with the path it stands for
+        (`LanguageSpec.import_binding`)."""
+        binding = self.spec.import_binding
+        out: dict[str, str] = {}
+        for node, names in self.imports.values() if binding else ():
+            module = _strip_module(self.text(node))
+            if binding == "last":  # Go
+                out[go_package_name(module)] = module
+            elif binding == "path":  # Rust: `use a::b::C;`, `use a::{b, c}` (not `a::*`)
+                if node.parent is not None and node.parent.type == "use_wildcard":
+                    continue
+                module = module.replace(" ", "")
+                for name in names or [module.rsplit("::", 1)[-1]]:
+                    full = module if name in ("self", module.rsplit("::", 1)[-1]) else (
+                        f"{module}::{name}")
+                    out[module.rsplit("::", 1)[-1] if name == "self" else name] = full
+            elif names:  # Python: `from m import n`
+                out.update((n, n) for n in names)
+            else:  # Python: `import a.b`
+                first = collapse(module).lstrip(".").split(".", 1)[0]
+                out[first] = first
+        return out
 
     def _symbol(self, d: _Def, bases: dict[int, list[str]]) -> Symbol:
         # Node.parent and sibling steps cost O(depth) in tree-sitter: on a pathological deep

@@ -19,7 +19,7 @@ def collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-def _strip_generics(text: str) -> str:
+def strip_generics(text: str) -> str:
     for _ in range(4):  # nested generics, bounded
         stripped = _GENERIC.sub("", text)
         if stripped == text:
@@ -32,7 +32,7 @@ def last_segment(text: str) -> str:
     """`pkg.Base[T]` -> `Base`; `*Context` -> `Context`; `a::b::C<T>` -> `C`."""
     if text.isidentifier():
         return text
-    text = _strip_generics(collapse(text)).strip("*&() ")
+    text = strip_generics(collapse(text)).strip("*&() ")
     parts = [p for p in _QUALIFIER.split(text) if p]
     last = parts[-1] if parts else text
     return last.strip("*&() ")
@@ -42,7 +42,7 @@ def split_qualified(text: str) -> tuple[str, str]:
     """`Foo::bar` -> (`Foo`, `bar`); `bar` -> (``, `bar`). The qualifier uses dots."""
     if text.isidentifier():
         return "", text
-    text = _strip_generics(collapse(text))
+    text = strip_generics(collapse(text))
     parts = [p.strip("*&~ ") or p for p in _QUALIFIER.split(text) if p]
     if len(parts) <= 1:
         return "", text

@@ -15,7 +15,7 @@ from indexer.core import Chunk, Import, ParsedFile, Reference, Symbol
 _SYMBOL_ATTRS = operator.attrgetter(
     "name", "qualname", "kind", "signature", "doc", "parent", "start_line", "end_line",
     "start_byte", "end_byte", "bases")
-_REF_ATTRS = operator.attrgetter("name", "kind", "line", "start_byte", "scope")
+_REF_ATTRS = operator.attrgetter("name", "kind", "line", "start_byte", "scope", "qualifier")
 _IMPORT_ATTRS = operator.attrgetter("module", "line", "names", "level")
 _CHUNK_ATTRS = operator.attrgetter(
     "start_line", "end_line", "start_byte", "end_byte", "symbol", "kind", "header", "text",
@@ -83,7 +83,7 @@ class FileRecord:
         if self._packed is None and self._parsed is not None:
             p = self._parsed
             self._packed = (p.language, p.error, _transpose(map(_SYMBOL_ATTRS, p.symbols), 11),
-                            _transpose(map(_REF_ATTRS, p.references), 5),
+                            _transpose(map(_REF_ATTRS, p.references), 6),
                             _transpose(map(_IMPORT_ATTRS, p.imports), 4))
         return self._packed
 

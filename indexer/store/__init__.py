@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         atomic,
         generation_of,
         keep_equal,
+        readable_schema,
         same_rows,
         text_column,
     )
@@ -43,6 +44,7 @@ _WHERE = {
     "atomic": "indexer.store.db",
     "generation_of": "indexer.store.db",
     "keep_equal": "indexer.store.db",
+    "readable_schema": "indexer.store.db",
     "same_rows": "indexer.store.db",
     "text_column": "indexer.store.db",
     "looks_damaged": "indexer.store.integrity",
@@ -67,6 +69,7 @@ __all__ = [
     "keep_equal",
     "looks_damaged",
     "move_aside",
+    "readable_schema",
     "same_rows",
     "search_tables",
     "text_column",

@@ -46,7 +46,11 @@ __all__ = ["FileRecord", "Store", "StoreCorrupt", "StoreError"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+# 2: refs.qualifier (what a call site says before the name). A store of an older schema
+# this one migrates (`_MIGRATIONS`) is brought up to date when opened for writing; the
+# extraction rules' version moved with it, so every file is read again once and its
+# references get what the new columns hold (`indexer.build.pipeline.EXTRACTION_RULES`).
+SCHEMA_VERSION = 2
 MEMORY_LIMIT = "128MB"  # 32 MB ran out of memory on graph queries
 # While a long build writes batch after batch: a smaller buffer pool and one thread keep the
 # indexing process's peak resident memory down (moby: ~290 -> ~230 MB with the heap trim in
@@ -83,7 +87,8 @@ CREATE TABLE IF NOT EXISTS symbols (
     doc VARCHAR, parent VARCHAR, start_line INTEGER, end_line INTEGER,
     start_byte BIGINT, end_byte BIGINT, bases VARCHAR[]);
 CREATE TABLE IF NOT EXISTS refs (
-    file_id BIGINT, name VARCHAR, kind VARCHAR, line INTEGER, start_byte BIGINT, scope VARCHAR);
+    file_id BIGINT, name VARCHAR, kind VARCHAR, line INTEGER, start_byte BIGINT, scope VARCHAR,
+    qualifier VARCHAR);
 CREATE TABLE IF NOT EXISTS imports (
     file_id BIGINT, module VARCHAR, line INTEGER, names VARCHAR[], level INTEGER);
 CREATE TABLE IF NOT EXISTS chunks (
@@ -113,11 +118,19 @@ CREATE TABLE IF NOT EXISTS cache.embeddings (
 # read (a walk's skip is decided by the path and its stat alone, and made again each walk)
 SkipRow = tuple[str, str, str, int | None, int | None]
 
+# schema version -> the statements that bring a store of that version to the next one
+_MIGRATIONS = {1: "ALTER TABLE refs ADD COLUMN IF NOT EXISTS qualifier VARCHAR"}
 _FILE_TABLES = ("symbols", "refs", "imports", "chunks")
 CHUNK_TEXT_CHARS = 1 << 20  # characters of chunk texts a store keeps for `chunk_texts`
 # meta: the generation that last wrote the code graph's edges and rank (`indexer.graph.build`);
 # readers keep what they read of them while it stays (graph and search tables)
 EDGES_GENERATION = "edges_generation"
+
+
+def readable_schema(version: str | None) -> bool:
+    """Whether a store of schema `version` opens here: this version, or one it migrates."""
+    return version is not None and version.isdigit() and (
+        int(version) == SCHEMA_VERSION or int(version) in _MIGRATIONS)
 
 
 class StoreError(Exception):
@@ -265,11 +278,19 @@ class Store:
         if version is None:
             self.set_meta("schema_version", str(SCHEMA_VERSION))
             self.set_meta("generation", "0")
-        elif int(version) != SCHEMA_VERSION:
+            return
+        if not readable_schema(version):
             raise StoreError(
                 f"index schema {version} is not {SCHEMA_VERSION}; delete {self.path.parent} "
                 "and re-run `sextant index`"
             )
+        for step in range(int(version), SCHEMA_VERSION):
+            with atomic(self._con) as con:
+                con.execute(_MIGRATIONS[step])
+                con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                            [str(step + 1)])
+            self._meta_changed()
+            log.info("index schema %s migrated to %s", step, step + 1)
 
     def close(self) -> None:
         self._closed = True
@@ -621,7 +642,7 @@ _FILE_COLS = ("file_id", "path", "language", "size", "mtime_ns", "content_hash",
               "generation", "parse_error", "indexed_at")
 _SYMBOL_COLS = ("file_id", "name", "qualname", "kind", "signature", "doc", "parent",
                 "start_line", "end_line", "start_byte", "end_byte", "bases")
-_REF_COLS = ("file_id", "name", "kind", "line", "start_byte", "scope")
+_REF_COLS = ("file_id", "name", "kind", "line", "start_byte", "scope", "qualifier")
 _IMPORT_COLS = ("file_id", "module", "line", "names", "level")
 _CHUNK_COLS = ("chunk_id", "file_id", "start_line", "end_line", "start_byte", "end_byte",
                "symbol", "kind", "header", "text", "tokens", "text_hash")

@@ -46,12 +46,15 @@
 
 (interface_type (type_elem . [(type_identifier) (qualified_type)] @name.reference.inherit .))
 
+; calls: a bare name (a function of the file's own package, never a method) or a selector,
+; whose operand is the call's qualifier (`binding.Default`, `c.JSON`)
 (call_expression
   function: [
-    (identifier) @name.reference.call
-    (parenthesized_expression (identifier) @name.reference.call)
-    (selector_expression field: (field_identifier) @name.reference.call)
-    (parenthesized_expression (selector_expression field: (field_identifier) @name.reference.call))
+    (identifier) @name.reference.bare.call
+    (parenthesized_expression (identifier) @name.reference.bare.call)
+    (selector_expression operand: (_) @qualifier field: (field_identifier) @name.reference.call)
+    (parenthesized_expression
+      (selector_expression operand: (_) @qualifier field: (field_identifier) @name.reference.call))
   ])
 
 (type_identifier) @name.reference.type

@@ -21,11 +21,12 @@
   superclasses: (argument_list
     [(identifier) (attribute)] @name.reference.inherit))
 
-; calls
+; calls: a bare name (which reaches no method: a method is called through an attribute)
+; or an attribute of a receiver, the call's qualifier (`helpers.url_for`, `self.x`)
 (call
   function: [
-    (identifier) @name.reference.call
-    (attribute attribute: (identifier) @name.reference.call)
+    (identifier) @name.reference.bare.call
+    (attribute object: (_) @qualifier attribute: (identifier) @name.reference.call)
   ])
 
 ; type annotations
@@ -35,8 +36,8 @@
        (subscript value: (identifier) @name.reference.type)])
 
 ; decorators that are plain names
-(decorator [(identifier) @name.reference.call
-            (attribute attribute: (identifier) @name.reference.call)])
+(decorator [(identifier) @name.reference.bare.call
+            (attribute object: (_) @qualifier attribute: (identifier) @name.reference.call)])
 
 ; imports
 (import_statement name: [

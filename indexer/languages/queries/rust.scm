@@ -19,13 +19,18 @@
 (impl_item trait: [(type_identifier) (scoped_type_identifier) (generic_type)] @name.reference.inherit)
 (trait_item bounds: (trait_bounds [(type_identifier) (scoped_type_identifier) (generic_type)] @name.reference.inherit))
 
+; calls: a bare name (never a method: those need `self.` or a path), a method of a value
+; (`x.strip()`: the value is the qualifier) or a path (`Gitignore::new`: the path is)
 (call_expression function: [
-  (identifier) @name.reference.call
-  (field_expression field: (field_identifier) @name.reference.call)
-  (scoped_identifier name: (identifier) @name.reference.call)
-  (generic_function function: [(identifier) @name.reference.call
-                               (scoped_identifier name: (identifier) @name.reference.call)
-                               (field_expression field: (field_identifier) @name.reference.call)])
+  (identifier) @name.reference.bare.call
+  (field_expression value: (_) @qualifier field: (field_identifier) @name.reference.call)
+  (scoped_identifier path: (_) @qualifier.path name: (identifier) @name.reference.call)
+  (scoped_identifier !path name: (identifier) @name.reference.call)
+  (generic_function function: [
+    (identifier) @name.reference.bare.call
+    (scoped_identifier path: (_) @qualifier.path name: (identifier) @name.reference.call)
+    (scoped_identifier !path name: (identifier) @name.reference.call)
+    (field_expression value: (_) @qualifier field: (field_identifier) @name.reference.call)])
 ])
 (macro_invocation macro: [(identifier) @name.reference.call
                           (scoped_identifier name: (identifier) @name.reference.call)])

@@ -1,0 +1,304 @@
+"""What a use's call site says about the definition it reaches: tiers of a name's definitions.
+
+A reference keeps the text before its name (`indexer.core.Reference.qualifier`): None where the
+parser reads none (type uses, most languages), "" for a bare name, else a receiver or a path
+with its separator (`helpers.`, `self.`, `super().`, `Gitignore::`; `?.` a value of unknown
+type). Read against the definitions of the name, it puts each in a tier:
+
+    CONFIRMED 3  the call site names the definition's owner: its type (`Gitignore::new`, and
+                 through base classes), its module or package (`binding.Default`,
+                 `flask.url_for`), the class the call is in (`self.x`, `Self::x`), a base of
+                 it (`super().__init__`); or a bare name's function
+    POSSIBLE  2  nothing says otherwise: no qualifier known, or a member reached through a
+                 value of unknown type (`c.JSON(...)`, `self.app.run()`)
+    WEAK      1  a function reached through a value of unknown type (it would have to be a
+                 module under another name: `np.mean`)
+    NONE      0  the call site rules it out: a method for a bare name (Python, Go and Rust
+                 reach a method through a receiver or a path), another package's function for
+                 a Go bare name, what lies outside the type or module a path or import names
+                 (`Command::new` is no `Gitignore::new`), an external module's name
+                 (`io::Error::new`, `os.path.join`, `http.Get`)
+
+A use resolves among its best tier only (`indexer.graph.refs.Candidates`): precision where the
+call site says the owner, every candidate where it does not. The lookups are the graph's (a
+name's definitions, a file's import edges), in memory (`GraphTables`) or in SQL
+(`indexer.graph.refs_sql.StoreLookup`), and answer alike.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Protocol
+
+from indexer.core.model import go_package_name
+
+NONE, WEAK, POSSIBLE, CONFIRMED = 0, 1, 2, 3
+TYPE_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "type"})
+# what a receiver reaches: a member of a type (a function nested in a function is none)
+MEMBER_KINDS = frozenset({"method", "field", "constant", "property"})
+_SELF = frozenset({"self", "this", "cls"})
+_HERE = frozenset({"crate", "self", "super"})  # Rust paths to a module of this crate
+_EXTERNAL_ROOTS = frozenset({"std", "core", "alloc"})  # Rust paths outside any repository
+# Rust's standard modules, which a path starts with after a nested `use std::{io::{self}}`
+# the parser does not read: outside the repository unless the file imports one of its own
+_STD_MODULES = frozenset({
+    "alloc", "any", "array", "ascii", "borrow", "boxed", "cell", "char", "cmp", "collections",
+    "convert", "default", "env", "error", "f32", "f64", "ffi", "fmt", "fs", "future", "hash",
+    "hint", "io", "iter", "marker", "mem", "net", "num", "ops", "option", "os", "panic",
+    "path", "pin", "prelude", "primitive", "process", "ptr", "rc", "result", "slice", "str",
+    "string", "sync", "task", "thread", "time", "vec",
+})
+_PACKAGE_FILES = frozenset({"__init__", "mod", "lib"})  # a file standing for its directory
+_LINEAGE_DEPTH = 4
+
+
+class Definition(Protocol):
+    """What the tiers read of a definition (`indexer.graph.refs.Definition`)."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def qualname(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def parent(self) -> str | None: ...
+    @property
+    def bases(self) -> tuple[str, ...]: ...
+
+
+class Lookup(Protocol):
+    """What the tiers read of the graph."""
+
+    def types(self, name: str) -> Sequence[Definition]:
+        """The definitions of types (`TYPE_KINDS`) named `name`."""
+        ...
+
+    def lineages(self) -> dict[str, frozenset[str]]:
+        """A memo of `lineage` for one name, kept as long as the lookup's definitions."""
+        ...
+
+    def best_tiers(self) -> dict[tuple[str, str, str, str], frozenset[int]]:
+        """A memo of `refs.best_tier` by (name, `tier_key`), kept as long as the lookup's
+        definitions and edges."""
+        ...
+
+    def edges(self, path: str) -> Iterable[tuple[str, str, str]]:
+        """The import edges of file `path`: (destination, kind, module as written)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A qualifier, read: `kind` is any, bare, value, self, super, here or named; `path`:
+    written as a path (`::`), which names a type or module and never a value."""
+
+    kind: str
+    path: bool = False
+    first: str = ""
+    last: str = ""
+    module: str = ""  # the name before the last (`grep_regex` in `grep_regex::Matcher`)
+
+
+_ANY, _BARE, _VALUE = Site("any"), Site("bare"), Site("value")
+
+
+@lru_cache(maxsize=8192)
+def site(qualifier: str | None) -> Site:
+    """What `qualifier` (as stored) says."""
+    if qualifier is None:
+        return _ANY
+    if not qualifier:
+        return _BARE
+    path = qualifier.endswith("::")
+    text = qualifier[:-2] if path else qualifier[:-1]
+    parts = text.split("::" if path else ".")
+    if text == "?":
+        return Site("value", path)
+    if text == "super()":
+        return Site("super")
+    if text == "Self" or (not path and text in _SELF):
+        return Site("self", path)
+    if path and parts[-1] in _HERE:
+        return Site("here", path)
+    if not path and parts[0] in _SELF:
+        return _VALUE  # an attribute of the instance: of unknown type
+    return Site("named", path, parts[0], parts[-1], parts[-2] if len(parts) > 1 else "")
+
+
+def tier_key(qualifier: str, path: str, scope: str | None) -> tuple[str, str, str]:
+    """What the tiers of a use after `qualifier` depend on besides the name's definitions:
+    a value's, a bare Python or Rust name's, nothing; a Go bare name's, its directory; a
+    path's or an imported name's, the file (its imports); `self`'s, the scope; `super()`'s,
+    both."""
+    kind = site(qualifier).kind
+    if kind in ("value", "here", "any") or (kind == "bare" and not path.endswith(".go")):
+        return qualifier, "", ""
+    if kind == "bare":
+        return qualifier, posixpath.dirname(path), ""
+    if kind == "self":
+        return qualifier, "", scope or ""
+    if kind == "super":
+        return qualifier, path, scope or ""
+    return qualifier, path, ""
+
+
+def is_member(d: Definition) -> bool:
+    return d.parent is not None and d.kind in MEMBER_KINDS
+
+
+def leaf(text: str) -> str:
+    """`pkg.Base[T]` / `a::B<T>` / `*Context` -> `Base` / `B` / `Context`."""
+    for stop in "[<(":
+        text = text.split(stop, 1)[0]
+    return text.replace("::", ".").rsplit(".", 1)[-1].strip(" *&")
+
+
+def _owner(d: Definition) -> str | None:
+    return _last_name(d.parent) if d.parent else None
+
+
+@lru_cache(maxsize=16384)
+def _last_name(qualname: str) -> str:
+    return qualname.rsplit(".", 1)[-1]
+
+
+def tiers(defs: Sequence[Definition], path: str, scope: str | None, qualifier: str | None,
+          look: Lookup) -> list[int]:
+    """The tier of each of `defs` (the definitions of one name) for a use of the name in
+    `path`, inside `scope`, after `qualifier` (see the module doc)."""
+    s = site(qualifier)
+    if s.kind == "any":
+        return [POSSIBLE] * len(defs)
+    if s.kind == "bare":
+        here, go = posixpath.dirname(path), path.endswith(".go")
+        return [NONE if is_member(d) or (go and posixpath.dirname(d.path) != here)
+                else CONFIRMED for d in defs]
+    if s.kind == "value":
+        return [POSSIBLE if is_member(d) else (NONE if s.path else WEAK) for d in defs]
+    if s.kind == "here":
+        return [NONE if is_member(d) else CONFIRMED for d in defs]
+    if s.kind == "self":
+        owners = lineage(_segments(scope), look)
+        return [(CONFIRMED if _owner(d) in owners else POSSIBLE) if is_member(d) else NONE
+                for d in defs]
+    if s.kind == "super":
+        bases = lineage(_class_bases(path, scope, look), look)
+        return [CONFIRMED if is_member(d) and _owner(d) in bases else NONE for d in defs]
+    return _named(defs, path, s, look)
+
+
+def _segments(scope: str | None) -> list[str]:
+    return scope.split(".") if scope else []
+
+
+def lineage(names: Iterable[str], look: Lookup) -> frozenset[str]:
+    """`names` and the base types of the types so named, transitively (a few levels)."""
+    names = list(names)
+    memo = look.lineages()
+    if len(names) == 1 and names[0] in memo:
+        return memo[names[0]]
+    seen = set(names)
+    frontier = list(seen)
+    for _ in range(_LINEAGE_DEPTH):
+        found = [b for n in frontier for d in look.types(n)
+                 for b in map(leaf, d.bases) if b and b not in seen]
+        seen.update(found)
+        frontier = found
+        if not frontier:
+            break
+    out = frozenset(seen)
+    if len(names) == 1:
+        memo[names[0]] = out
+    return out
+
+
+def _class_bases(path: str, scope: str | None, look: Lookup) -> list[str]:
+    """The bases of the innermost class of `path` enclosing `scope`."""
+    parts = _segments(scope)
+    for i in range(len(parts), 0, -1):
+        qualname = ".".join(parts[:i])
+        for d in look.types(parts[i - 1]):
+            if d.path == path and d.qualname == qualname:
+                return [b for b in map(leaf, d.bases) if b]
+    return []
+
+
+def _named(defs: Sequence[Definition], path: str, s: Site, look: Lookup) -> list[int]:
+    """A path or an imported name: a member of the type it names (or of a base of it; of
+    the module it names it in, where that is the repository's), a function of the module
+    or package it names."""
+    first = _modules(s.first, path, look) if s.first not in _HERE else (set(), set(), False)
+    known = bool(first[0] or first[1]) or any(_owner(d) == s.first for d in defs)
+    if (s.path and (s.first in _EXTERNAL_ROOTS or (s.first in _STD_MODULES and not known))
+            or (first[2] and not known)):
+        return [NONE] * len(defs)  # it starts from a module outside the repository
+    owners = lineage([s.last], look) if look.types(s.last) else frozenset()
+    files, dirs, _ = _modules(s.last, path, look) if s.last != s.first else first
+    home_files, home_dirs, _ = _modules(s.module, path, look) if (
+        owners and s.module and s.module not in _HERE) else (set(), set(), False)
+    out = []
+    for d in defs:
+        if is_member(d):
+            owned = _owner(d) in owners
+            out.append(NONE if not owned else CONFIRMED if not (home_files or home_dirs)
+                       or _under(d.path, home_files, home_dirs) else POSSIBLE)
+        else:
+            home = posixpath.dirname(d.path)
+            inside = (_owner(d) == s.last or d.path in files or home in dirs
+                      or (s.path and s.last in (_stem(d.path), posixpath.basename(home))))
+            out.append(CONFIRMED if inside else NONE)
+    if CONFIRMED in out or POSSIBLE in out or s.path:
+        return out
+    if files or dirs:  # a module of the repository, re-exporting what it does not define
+        return [NONE if is_member(d) else POSSIBLE for d in defs]
+    # an imported object (`current_app`), or a module the graph did not place
+    return [POSSIBLE if is_member(d) else WEAK for d in defs]
+
+
+def _under(path: str, files: set[str], dirs: set[str]) -> bool:
+    """`path` is one of `files` or lies under one of `dirs` (a crate's, a package's)."""
+    return path in files or any(not d or path.startswith(d + "/") for d in dirs)
+
+
+def _stem(path: str) -> str:
+    return posixpath.splitext(posixpath.basename(path))[0]
+
+
+def _modules(name: str, path: str, look: Lookup) -> tuple[set[str], set[str], bool]:
+    """The files and directories of the imports of `path` known by `name` (a Go package's
+    name, a Python module's first or last name, a file's stem), and whether an external
+    import is."""
+    files: set[str] = set()
+    dirs: set[str] = set()
+    external = False
+    for dst, kind, module in look.edges(path):
+        if name not in _module_names(dst, kind, module):
+            continue
+        if kind == "external":
+            external = True
+        elif kind == "file":
+            files.add(dst)
+            if _stem(dst) in _PACKAGE_FILES:
+                dirs.add(posixpath.dirname(dst))
+        else:
+            dirs.add(dst)
+    return files, dirs, external
+
+
+@lru_cache(maxsize=8192)
+def _module_names(dst: str, kind: str, module: str) -> frozenset[str]:
+    """The names an import edge may be known by in code: the module's first and last names
+    (a Go package's name), the file's stem, a package file's directory."""
+    parts = [p for p in module.replace("::", "/").replace(".", "/").split("/") if p]
+    names = {go_package_name(module.strip("\"'"))} if "/" in module else set()
+    names.update(parts[:1] + parts[-1:])
+    if kind == "file":
+        stem = _stem(dst)
+        names.add(posixpath.basename(posixpath.dirname(dst)) if stem in _PACKAGE_FILES else stem)
+    elif kind == "dir":
+        names.add(posixpath.basename(dst))
+    return frozenset(names)

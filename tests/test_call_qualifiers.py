@@ -1,0 +1,106 @@
+"""What a call site says before the name (its qualifier) is read, stored, and migrated into an
+older index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from indexer.build.pipeline import index_repository
+from indexer.disk.repo import IndexPaths, RepoIndex
+from indexer.parse.treesitter import parse_source
+from indexer.store import SCHEMA_VERSION, Store
+
+
+def qualifiers(source: str, language: str) -> list[tuple[str, str | None]]:
+    refs = parse_source(source.encode(), language).references
+    return [(r.name, r.qualifier) for r in refs if r.kind == "call"]
+
+
+def test_python_calls_carry_their_receiver_and_bare_calls_an_empty_qualifier() -> None:
+    source = (
+        "import flask.json\n"
+        "from . import helpers\n\n\n"
+        "class A(Base):\n"
+        "    def __init__(self, app):\n"
+        "        super().__init__()\n"
+        "        self.url_for('x')\n"
+        "        self.app.run()\n"
+        "        helpers.url_for('y')\n"
+        "        flask.json.dumps({})\n"
+        "        url_for('z')\n"
+        "        app.run()\n"
+        "        make().close()\n"
+    )
+    assert qualifiers(source, "python") == [
+        ("__init__", "super()."), ("url_for", "self."), ("run", "self.app."),
+        ("url_for", "helpers."), ("dumps", "flask.json."), ("url_for", ""),
+        ("run", "?."), ("make", ""), ("close", "?."),  # a local value, an expression
+    ]
+
+
+def test_rust_paths_and_receivers_are_told_apart() -> None:
+    source = (
+        "fn main() {\n"
+        "    let g = Gitignore::new(root);\n"
+        "    let e = io::Error::new(kind, err);\n"
+        "    let v = Vec::<u8>::with_capacity(3);\n"
+        "    g.strip(path);\n"
+        "    Self::build();\n"
+        "    helper();\n"
+        "}\n"
+    )
+    assert qualifiers(source, "rust") == [
+        ("new", "Gitignore::"), ("new", "io::Error::"), ("with_capacity", "Vec::"),
+        ("strip", "?."), ("build", "Self::"), ("helper", ""),
+    ]
+
+
+def test_a_rust_path_starting_with_a_used_name_is_written_out() -> None:
+    source = (
+        "use std::{io, fmt};\nuse crate::gitignore::Gitignore;\nuse globset::GlobSetBuilder;\n"
+        "use self::Kind::*;\n\n"
+        "fn main() {\n"
+        "    io::Error::new(kind, err);\n    Gitignore::new(root);\n"
+        "    GlobSetBuilder::new();\n    grep::searcher::BinaryDetection::none();\n"
+        "    Kind::make();\n"
+        "}\n"
+    )
+    assert qualifiers(source, "rust") == [
+        ("new", "std::io::Error::"), ("new", "crate::gitignore::Gitignore::"),
+        ("new", "globset::GlobSetBuilder::"), ("none", "grep::searcher::BinaryDetection::"),
+        ("make", "Kind::"),  # a wildcard binds what the module holds, not its name
+    ]
+
+
+def test_go_selector_calls_carry_the_package_they_name() -> None:
+    source = (
+        "package x\n\nimport (\n\t\"github.com/gin-gonic/gin/binding\"\n"
+        "\t\"github.com/mattn/go-isatty\"\n)\n\nfunc f() {\n"
+        "\tbinding.Default(\"GET\", \"\")\n\tDefault(\"GET\", \"\")\n"
+        "\tisatty.IsTerminal(1)\n\tc.engine.Run()\n}\n"
+    )
+    assert qualifiers(source, "go") == [
+        ("Default", "binding."), ("Default", ""), ("IsTerminal", "isatty."), ("Run", "?."),
+    ]
+
+
+def test_an_index_of_the_last_schema_is_migrated_and_its_files_read_again(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "a.py").write_text("import helpers\n\n\ndef f():\n    helpers.url_for('x')\n")
+    paths = IndexPaths.for_repo(root, tmp_path / "idx")
+    with RepoIndex(paths) as index:
+        index_repository(index)
+    # as schema 1 left it: no qualifier column, and the extraction rules of its time
+    store = Store(paths.store, cache_path=paths.embeddings)
+    store.query("ALTER TABLE refs DROP COLUMN qualifier")
+    store.set_meta("schema_version", "1")
+    store.set_meta("extraction_rules", "3")
+    store.close()
+    with RepoIndex(paths) as index:
+        assert index.store.get_meta("schema_version") == str(SCHEMA_VERSION)
+        assert index.store.query("SELECT name, qualifier FROM refs") == [("url_for", None)]
+        assert index_repository(index).indexed == 1
+        assert index.store.query("SELECT name, qualifier FROM refs") == [("url_for", "helpers.")]

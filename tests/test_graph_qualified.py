@@ -1,0 +1,274 @@
+"""References and call edges follow what the call site says before the name: a path or an
+imported package names the owner, a bare name reaches no method, `super()` a base class; a
+receiver of unknown type keeps every member it may reach. Small repositories in Rust, Python
+and Go, parsed and indexed for real."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from indexer.graph import graph_tables
+from indexer.live import LiveIndex
+from tests.mcp_helpers import live_over
+from tools.deps import expand_dependencies
+from tools.symbols import get_symbol
+
+RUST = {
+    "Cargo.toml": '[package]\nname = "ignore"\nversion = "0.1.0"\n',
+    "src/lib.rs": "mod builder;\nmod dir;\nmod gitignore;\n",
+    "src/gitignore.rs": (
+        "use std::path::Path;\n\n"
+        "pub struct Gitignore {\n    root: String,\n}\n\n"
+        "impl Gitignore {\n"
+        "    pub fn new(root: &str) -> Gitignore {\n"
+        "        Gitignore { root: root.to_string() }\n"
+        "    }\n\n"
+        "    pub fn strip(&self, p: &str) -> bool {\n"
+        '        let here = Path::new(".");\n'
+        "        here.starts_with(p)\n"
+        "    }\n"
+        "}\n"
+    ),
+    "src/builder.rs": (
+        "pub struct Builder {}\n\n"
+        "impl Builder {\n    pub fn new() -> Builder {\n        Builder {}\n    }\n}\n"
+    ),
+    "src/dir.rs": (
+        "use std::io;\nuse std::process::Command;\n\n"
+        "use crate::builder::Builder;\nuse crate::gitignore::Gitignore;\n\n"
+        "pub fn load() -> bool {\n"
+        '    let g = Gitignore::new("root");\n'
+        '    let out = Command::new("git");\n'
+        "    let b = Builder::new();\n"
+        '    let e = io::Error::new(io::ErrorKind::Other, "x");\n'
+        '    g.strip("a")\n'
+        "}\n"
+    ),
+}
+
+WORKSPACE = {
+    "Cargo.toml": '[workspace]\nmembers = ["crates/regex", "crates/pcre2", "crates/printer"]\n',
+    "crates/regex/Cargo.toml": '[package]\nname = "grep-regex"\nversion = "0.1.0"\n',
+    "crates/regex/src/lib.rs": "mod matcher;\n\npub use crate::matcher::RegexMatcher;\n",
+    "crates/regex/src/matcher.rs": (
+        "pub struct RegexMatcher {}\n\n"
+        "impl RegexMatcher {\n    pub fn new(p: &str) -> RegexMatcher {\n"
+        "        RegexMatcher {}\n    }\n}\n"
+    ),
+    "crates/pcre2/Cargo.toml": '[package]\nname = "grep-pcre2"\nversion = "0.1.0"\n',
+    "crates/pcre2/src/lib.rs": (
+        "pub struct RegexMatcher {}\n\n"
+        "impl RegexMatcher {\n    pub fn new(p: &str) -> RegexMatcher {\n"
+        "        RegexMatcher {}\n    }\n}\n"
+    ),
+    "crates/printer/Cargo.toml": '[package]\nname = "grep-printer"\nversion = "0.1.0"\n',
+    "crates/printer/src/lib.rs": (
+        "use grep_regex::RegexMatcher;\n\n"
+        "mod convert {\n    pub fn string(v: &str) -> String {\n        v.to_string()\n    }\n}\n\n"
+        "pub fn print() -> String {\n"
+        '    let m = RegexMatcher::new("a");\n'
+        '    convert::string("b")\n'
+        "}\n"
+    ),
+}
+
+PYTHON = {
+    "pkg/__init__.py": "from .app import App\nfrom .helpers import url_for\n",
+    "pkg/globals.py": "current_app = None\n",
+    "pkg/helpers.py": (
+        "from .globals import current_app\n\n\n"
+        "def url_for(endpoint):\n"
+        "    return current_app.url_for(endpoint)\n"
+    ),
+    "pkg/app.py": (
+        "class Base:\n"
+        "    def __init__(self, name):\n"
+        "        self.name = name\n\n\n"
+        "class App(Base):\n"
+        "    def __init__(self, name):\n"
+        "        super().__init__(name)\n\n"
+        "    def url_for(self, endpoint):\n"
+        "        return '/' + endpoint\n\n"
+        "    def home(self):\n"
+        "        return self.url_for('home')\n"
+    ),
+    "pkg/blueprints.py": (
+        "class Blueprint:\n"
+        "    def __init__(self, name):\n"
+        "        self.name = name\n"
+    ),
+    "pkg/config.py": (
+        "class Config(dict):\n"
+        "    def __init__(self, root):\n"
+        "        super().__init__()\n"
+        "        self.root = root\n"
+    ),
+    "pkg/views.py": (
+        "from .helpers import url_for\n\n\n"
+        "def index():\n"
+        "    return url_for('index')\n\n\n"
+        "def render(app):\n"
+        "    return app.url_for('page')\n"
+    ),
+    "tests/test_urls.py": (
+        "import pkg\n\n\n"
+        "def test_url():\n"
+        "    assert pkg.url_for('x')\n"
+    ),
+}
+
+GO = {
+    "go.mod": "module example.com/web\n\ngo 1.21\n",
+    "web.go": (
+        "package web\n\n"
+        "type Engine struct{}\n\n"
+        "func New() *Engine { return &Engine{} }\n\n"
+        "func Default() *Engine { return New() }\n"
+    ),
+    "web_test.go": (
+        'package web\n\nimport "testing"\n\n'
+        "func TestDefault(t *testing.T) {\n\tDefault()\n}\n"
+    ),
+    "binding/binding.go": (
+        "package binding\n\n"
+        "func Default(method string) string { return method }\n"
+    ),
+    "binding/binding_test.go": (
+        'package binding\n\nimport "testing"\n\n'
+        'func TestBinding(t *testing.T) {\n\tDefault("GET")\n}\n'
+    ),
+    "cmd/main.go": (
+        "package main\n\n"
+        'import (\n\t"example.com/web"\n\t"example.com/web/binding"\n)\n\n'
+        "func main() {\n"
+        "\tweb.Default()\n"
+        '\tbinding.Default("POST")\n'
+        "}\n"
+    ),
+}
+
+
+@pytest.fixture(params=["store", "tables"])
+def source(request: pytest.FixtureRequest) -> str:
+    """Where get_symbol reads references: the store (a command line) or the graph tables a
+    server holds."""
+    return str(request.param)
+
+
+def _live(tmp_path: Path, files: dict[str, str], source: str) -> Iterator[LiveIndex]:
+    with live_over(tmp_path, files) as live:
+        if source == "tables":
+            graph_tables(live.index.store)
+        yield live
+
+
+@pytest.fixture
+def rust(tmp_path: Path, source: str) -> Iterator[LiveIndex]:
+    yield from _live(tmp_path, RUST, source)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, source: str) -> Iterator[LiveIndex]:
+    yield from _live(tmp_path, WORKSPACE, source)
+
+
+@pytest.fixture
+def python(tmp_path: Path, source: str) -> Iterator[LiveIndex]:
+    yield from _live(tmp_path, PYTHON, source)
+
+
+@pytest.fixture
+def go(tmp_path: Path, source: str) -> Iterator[LiveIndex]:
+    yield from _live(tmp_path, GO, source)
+
+
+def at(files: dict[str, str], path: str, text: str) -> tuple[str, int]:
+    """(path, line) of the one line of `files[path]` holding `text`."""
+    lines = [i for i, line in enumerate(files[path].splitlines(), 1) if text in line]
+    assert len(lines) == 1, (path, text, lines)
+    return path, lines[0]
+
+
+def references(live: LiveIndex, name: str, path: str) -> list[tuple[str, int]]:
+    found = get_symbol(live, name, path=path, include_body=False, include_references=True,
+                       max_tokens=20_000)
+    symbol = next(s for s in found.symbols if s.path == path)
+    return [(r.path, r.line) for r in symbol.references or []]
+
+
+def edges(live: LiveIndex, target: str, direction: str) -> set[tuple[str, str]]:
+    found = expand_dependencies(live, target, direction=direction, max_tokens=20_000)
+    return {(e.source, e.target) for e in found.edges}
+
+
+def test_a_rust_path_call_is_a_reference_of_its_types_function_only(rust: LiveIndex) -> None:
+    assert references(rust, "Gitignore.new", "src/gitignore.rs") == [
+        at(RUST, "src/dir.rs", "Gitignore::new")]
+    assert references(rust, "Builder.new", "src/builder.rs") == [
+        at(RUST, "src/dir.rs", "Builder::new")]
+
+
+def test_a_rust_call_of_a_standard_types_function_is_no_call_of_a_same_named_one(
+    rust: LiveIndex,
+) -> None:
+    calls = edges(rust, "Gitignore.strip", "out")
+    assert not [t for _s, t in calls if t == "Gitignore.new"], calls
+    assert edges(rust, "Gitignore.new", "in") == {("load", "Gitignore.new")}
+
+
+def test_a_rust_path_through_a_crate_reaches_that_crates_type_of_the_name(
+    workspace: LiveIndex,
+) -> None:
+    call = at(WORKSPACE, "crates/printer/src/lib.rs", "RegexMatcher::new")
+    assert references(workspace, "RegexMatcher.new", "crates/regex/src/matcher.rs") == [call]
+    assert references(workspace, "RegexMatcher.new", "crates/pcre2/src/lib.rs") == []
+
+
+def test_a_rust_module_named_like_a_standard_one_is_the_repositorys_own(
+    workspace: LiveIndex,
+) -> None:
+    assert references(workspace, "convert.string", "crates/printer/src/lib.rs") == [
+        at(WORKSPACE, "crates/printer/src/lib.rs", "convert::string")]
+
+
+def test_a_rust_method_call_on_a_value_of_unknown_type_still_reaches_the_method(
+    rust: LiveIndex,
+) -> None:
+    assert references(rust, "Gitignore.strip", "src/gitignore.rs") == [
+        at(RUST, "src/dir.rs", "g.strip")]
+
+
+def test_a_python_method_call_on_a_value_of_unknown_type_still_reaches_the_method(
+    python: LiveIndex,
+) -> None:
+    assert at(PYTHON, "pkg/views.py", "app.url_for") in references(
+        python, "App.url_for", "pkg/app.py")
+
+
+def test_a_bare_python_call_reaches_the_function_and_not_a_same_named_method(
+    python: LiveIndex,
+) -> None:
+    function = references(python, "url_for", "pkg/helpers.py")
+    method = references(python, "App.url_for", "pkg/app.py")
+    bare, qualified = at(PYTHON, "pkg/views.py", "url_for('index')"), at(
+        PYTHON, "tests/test_urls.py", "pkg.url_for")
+    through_proxy = at(PYTHON, "pkg/helpers.py", "current_app.url_for")  # the method
+    assert set(function) == {bare, qualified}
+    assert set(method) == {at(PYTHON, "pkg/app.py", "self.url_for"), through_proxy,
+                           at(PYTHON, "pkg/views.py", "app.url_for")}
+
+
+def test_super_init_is_a_call_of_the_base_classes_init_only(python: LiveIndex) -> None:
+    assert edges(python, "Base.__init__", "in") == {("App.__init__", "Base.__init__")}
+    assert edges(python, "Blueprint.__init__", "in") == set()
+    assert edges(python, "pkg/blueprints.py", "in") == set()  # no file uses Blueprint
+
+
+def test_a_go_package_qualified_call_reaches_that_packages_function(go: LiveIndex) -> None:
+    assert references(go, "Default", "web.go") == [
+        at(GO, "cmd/main.go", "web.Default"), at(GO, "web_test.go", "Default()")]
+    assert references(go, "Default", "binding/binding.go") == [
+        at(GO, "binding/binding_test.go", "Default("), at(GO, "cmd/main.go", "binding.Default")]
