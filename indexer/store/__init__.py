@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         ChunkMeta,
         MemberRow,
         SearchTables,
+        loaded_search_tables,
         search_tables,
     )
 
@@ -53,6 +54,7 @@ _WHERE = {
     "MemberRow": "indexer.store.lookup",
     "SearchTables": "indexer.store.lookup",
     "search_tables": "indexer.store.lookup",
+    "loaded_search_tables": "indexer.store.lookup",
 }
 
 __all__ = [
@@ -67,6 +69,7 @@ __all__ = [
     "atomic",
     "generation_of",
     "keep_equal",
+    "loaded_search_tables",
     "looks_damaged",
     "move_aside",
     "readable_schema",

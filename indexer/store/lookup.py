@@ -535,6 +535,12 @@ def search_tables(store: Store, *, wait: bool = False) -> SearchTables:
     return _CACHE.get(store, wait=wait)
 
 
+def loaded_search_tables(store: Store) -> SearchTables | None:
+    """The tables this process loaded last for `store`, whatever its generation now, or None
+    (a command line call that has not searched): for a check that must not load them."""
+    return _CACHE.last(store)
+
+
 def _load_chunks(store: Store) -> ChunkTable:
     with store.snapshot() as cur:
         symbols = [intern(r[0]) for r in cur.execute(
