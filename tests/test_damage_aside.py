@@ -26,3 +26,15 @@ def test_only_the_newest_copies_aside_are_kept(tmp_path: Path) -> None:
     (tmp_path / "embeddings.duckdb").write_text("another file's copy")
     move_aside(tmp_path / "embeddings.duckdb")
     assert len(list(tmp_path.glob("store.corrupt-*.duckdb"))) == KEEP_ASIDE  # its own
+
+
+def test_a_copy_named_by_hand_is_left_alone(tmp_path: Path) -> None:
+    """A copy whose name carries no time (renamed by hand) is neither parsed nor deleted:
+    parsing it once failed the damage handler itself."""
+    store = tmp_path / "store.duckdb"
+    (tmp_path / "store.corrupt-copy.duckdb").write_text("kept by hand")
+    for i in range(KEEP_ASIDE + 1):
+        store.write_text(f"damaged {i}")
+        move_aside(store)
+    assert (tmp_path / "store.corrupt-copy.duckdb").read_text() == "kept by hand"
+    assert len(list(tmp_path.glob("store.corrupt-*.duckdb"))) == KEEP_ASIDE + 1

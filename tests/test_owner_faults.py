@@ -124,7 +124,9 @@ async def test_the_cli_asking_a_live_owner_exits_2_for_invalid_arguments_and_1_f
     """The owner's error results say which are invalid arguments (`_meta`): the CLI exits as
     it does answering from the index itself, with one line."""
     root, index_dir, _ = indexed_repo(tmp_path)
-    env = {**os.environ, "SEXTANT_TOKEN": "t0ken"}
+    # one line of stderr: no log lines, whatever level the caller's environment asks for
+    env = {k: v for k, v in os.environ.items() if k != "SEXTANT_LOG_LEVEL"}
+    env["SEXTANT_TOKEN"] = "t0ken"
     async with http_owner(root, index_dir, token="t0ken"):
         for args, code, says in [(("search", ""), 2, "query: String should have at least 1"),
                                  (("search", "  "), 2, "query is empty"),

@@ -7,6 +7,8 @@ the margin now shrinks with the budget (the last trim still keeps every answer w
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from indexer.build import index_repository
@@ -21,7 +23,7 @@ BUDGET = 300
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> LiveIndex:
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveIndex]:
     root = tmp_path_factory.mktemp("repo")
     pkg = root / "src/online_shop/checkout_service"
     pkg.mkdir(parents=True)
@@ -40,7 +42,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> LiveIndex:
         "    return item.price\n")
     index = RepoIndex(IndexPaths.for_repo(root))
     index_repository(index)
-    return LiveIndex(index, LiveOptions())
+    with LiveIndex(index, LiveOptions()) as opened:
+        yield opened
 
 
 def test_search_holds_a_hit_at_the_smallest_budgets(live: LiveIndex) -> None:

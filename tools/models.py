@@ -108,8 +108,10 @@ class SymbolInfo(BaseModel):
     match: str = Field(description="How the name matched: exact, qualified, inherited, fuzzy")
     references: list[SymbolReference] | None = None
     references_omitted: int = Field(default=0, description=(
-        "Uses of the name left out of `references`: past the first 50 (chosen outside tests "
-        "first, spread over files and directories) or cut by max_tokens"))
+        "Uses reaching this definition left out of `references` (resolved ones are listed "
+        "first, then those its call site leaves possible; of a name's first 3,000 uses by "
+        "path): past the 50 listed (chosen outside tests first, spread over files and "
+        "directories) or cut by max_tokens"))
     repo: str | None = Field(default=None, description="Repository (workspace name) this comes from")
 
 

@@ -22,7 +22,6 @@ from tools.source import check_rel, normalize_rel, read_lines
 
 MAX_CANDIDATES = 25
 MAX_REFERENCES = 50
-_REFERENCE_POOL = 5000  # uses of a name that the listed ones are chosen from (`_spread`)
 _NOTE_PATHS = 5  # files a note names where a name is defined outside the `path` asked for
 _KIND_RANK = {"class": 0, "interface": 0, "struct": 0, "trait": 0, "function": 1, "method": 1,
               "enum": 2, "type": 2, "module": 2, "constant": 3, "macro": 3}

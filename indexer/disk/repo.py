@@ -111,7 +111,8 @@ class IndexPaths:
         that holds files other than an index."""
         if self.base == self.root:
             what = "is the repository itself"
-        elif self.base.is_relative_to(self.root) and not _holds_only_an_index(self.base):
+        elif (self.base != self.root / ".sextant" and self.base.is_relative_to(self.root)
+              and not _holds_only_an_index(self.base)):  # the default is always the index's
             what = "is a folder of the repository with other files in it"
         else:
             return
@@ -130,8 +131,8 @@ class IndexPaths:
 
 
 def _holds_only_an_index(base: Path) -> bool:
-    """`base` is absent or empty, or already an index directory (its `.gitignore`, or a
-    store)."""
+    """`base` is absent or empty, or already an index directory (its `.gitignore`, or the
+    index format's folder)."""
     try:
         if next(base.iterdir(), None) is None:
             return True
@@ -145,7 +146,8 @@ def _holds_only_an_index(base: Path) -> bool:
             return True
     except OSError:
         pass
-    return (base / FORMAT_VERSION / "store.duckdb").exists()
+    # a store, or the format's folder left by a crash between creating it and the store
+    return (base / FORMAT_VERSION).is_dir()
 
 
 class RepoIndex:

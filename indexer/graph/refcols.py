@@ -134,11 +134,6 @@ class RefColumns:
         start, end = int(self.name_start[nid]), int(self.name_start[nid + 1])
         return self._rows(self.by_name[start:min(end, start + limit)])
 
-    def count(self, name: str) -> int:
-        """How many references to `name` there are."""
-        nid = self.name_id.get(name)
-        return 0 if nid is None else int(self.name_start[nid + 1]) - int(self.name_start[nid])
-
     def sites(self, path: str, names: Collection[str] | None = None,
               ) -> dict[tuple[str, str | None], str | None]:
         """The (name, qualifier) pairs `path` uses (of `names`, when given), in order of

@@ -362,7 +362,7 @@ def callers(t: GraphTables, sym: Definition) -> list[refgraph.RefEdge]:
 
 
 def owner(t: GraphTables, d: Definition) -> Definition:
-    """A nested function's outermost enclosing function or method (`refgraph._owners`)."""
+    """A nested function's outermost enclosing function or method (`refs_sql._owners`)."""
     if d.kind != "function" or not d.parent:
         return d
     out = d

@@ -109,6 +109,7 @@ class LiveIndex:
         self.readers = Readers()  # the tool calls reading now (the applier rests for them)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._threads_lock = threading.Lock()
         self._listeners: list[Callable[[], None]] = []
         self.static_error: str | None = None  # why the static tier is off, when it failed
         # the repository's recent commits (read on first use, again when HEAD moves); the
@@ -258,7 +259,8 @@ class LiveIndex:
         self.check_root()
         if self.catching_up and not self.ready.wait(timeout_s):
             return False  # the reconcile on start brings every change in: wait for it
-        passed = self.barrier.pass_through(timeout_s) if self.watching else None
+        left = max(0.0, deadline - time.monotonic())
+        passed = self.barrier.pass_through(left) if self.watching else None
         if passed is False:
             return False
         if passed is None and wanted and self.watching and not self.pending.reconciling:
@@ -271,12 +273,15 @@ class LiveIndex:
         elif wanted and not self.watching and not self.pending.reconciling:
             # no watcher follows edits (`--no-watch`): the files asked about are brought up
             # to date here, as the watcher's applier would
+            from indexer.discover import is_path_ignored
             from indexer.live.events import stale_paths
 
-            stale = stale_paths(self.index, wanted, self.index_options.walk,
-                                self.ignore_rules())
+            walk, rules = self.index_options.walk, self.ignore_rules()
+            stale = stale_paths(self.index, wanted, walk, rules)
+            # an indexed file the rules now exclude is removed, as the watcher's resolve does
+            removed = {p for p in stale if is_path_ignored(self.root, p, walk, rules) is not None}
             if stale:
-                self.apply(stale, set(), reconcile=False)
+                self.apply([p for p in stale if p not in removed], removed, reconcile=False)
         return self.pending.wait_fresh(wanted, max(0.0, deadline - time.monotonic())) and (
             not summaries
             or self.unsummarized.wait_fresh(wanted, max(0.0, deadline - time.monotonic())))
@@ -384,6 +389,9 @@ class LiveIndex:
         vectors, embedder = self.vectors, self.embedder
         if vectors is None or embedder is None or self._stop.is_set():
             return
+        if paths is None:  # a reconcile: not even counted here (the pass orders them all)
+            self.embed_in_background()
+            return
         ids = without_vectors(self.index, vectors, embedder, paths)
         if len(ids) <= EMBED_INLINE:
             embed_new_chunks(self.index, vectors, embedder, paths, self.embed_lock, ids)
@@ -398,16 +406,24 @@ class LiveIndex:
                 self._backlog_again = True
                 return
             self._backlog_running, self._backlog_again = True, False
-        self._spawn(self._embed_backlog, "sextant-embed")
+        started = False
+        try:
+            started = self._spawn(self._embed_backlog, "sextant-embed")
+        finally:
+            if not started:  # stopping, or no thread could start: a later call tries again
+                with self._backlog_lock:
+                    self._backlog_running = False
 
     def _embed_backlog(self) -> None:
-        while True:
+        while not self._stop.is_set():
             self._embed()
             with self._backlog_lock:
                 if not self._backlog_again or self._stop.is_set():
                     self._backlog_running = False
                     return
                 self._backlog_again = False
+        with self._backlog_lock:
+            self._backlog_running = False
 
     def note_read(self) -> None:
         """A tool call has read the index: the live index settles once reads, like writes,
@@ -694,11 +710,17 @@ class LiveIndex:
         self._spawn(self.compactor.run, "sextant-compact")
         self._spawn(self.quiet.run, "sextant-settle")
 
-    def _spawn(self, target: Callable[..., None], name: str, *args: object) -> None:
-        thread = threading.Thread(target=target, name=name, args=args, daemon=True)
-        self._threads = [t for t in self._threads if t.is_alive()]
-        self._threads.append(thread)
-        thread.start()
+    def _spawn(self, target: Callable[..., None], name: str, *args: object) -> bool:
+        """Start a background thread, unless the live index is stopping (`stop` then waits
+        for every thread started before); True when started."""
+        with self._threads_lock:
+            if self._stop.is_set():
+                return False
+            thread = threading.Thread(target=target, name=name, args=args, daemon=True)
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+            thread.start()
+        return True
 
     def request_stop(self) -> None:
         """Ask the background work to stop, without waiting: safe from a signal handler (it
@@ -712,9 +734,12 @@ class LiveIndex:
         self.compactor.changed()  # wakes its thread, which then sees the stop
         self.quiet.wake()
         deadline = time.monotonic() + _JOIN_S
-        for thread in self._threads:
+        with self._threads_lock:  # no thread starts once the stop is set (`_spawn`)
+            threads = [t for t in self._threads if t is not threading.current_thread()]
+        for thread in threads:
             thread.join(timeout=max(0.1, deadline - time.monotonic()))
-        self._threads = [t for t in self._threads if t.is_alive()]
+        with self._threads_lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
 
     def close(self) -> None:
         self.stop()
@@ -724,6 +749,7 @@ class LiveIndex:
             self.vectors.save(self.generation)
         self.index.close()
         self.ready.clear()
+        self._started = False
 
     def __enter__(self) -> Self:
         return self
@@ -735,8 +761,8 @@ class LiveIndex:
         from indexer.build import index_repository
         from indexer.core import count_in_python
 
-        count_in_python()  # the rank table loaded now, not on the first tool call
         try:
+            count_in_python()  # the rank table loaded now, not on the first tool call
             with self.write_lock:
                 stats = index_repository(self.index, self.index_options,
                                          should_stop=self._stop.is_set)

@@ -70,6 +70,10 @@ MASS_CHANGE = 500  # more paths than this in one batch: one reconcile instead
 _STEP_MS = 10  # quiet time that closes a batch
 _RUST_TIMEOUT_MS = 1000
 _RETRY_S = 1.0  # pause before re-starting a failed watcher
+# reconciles for events on names that are not UTF-8 come at most this often; one owed meanwhile
+# runs when the window ends (a file of such a name written again and again kept every answer
+# stale, reconciling without end)
+_UNDECODABLE_S = 5.0
 _ROOT_POLL_S = 0.2  # how often a missing repository directory is looked for
 _PAUSE_MAX_S = 2.0  # the longest rest between two applied batches (see `apply_loop`)
 
@@ -100,6 +104,8 @@ class Watcher:
         self.barrier = live.barrier
         self._removed: set[str] = set()  # pending paths the rules now exclude
         self._removed_lock = threading.Lock()
+        self._undecodable_at = -_UNDECODABLE_S  # when such a reconcile was last asked for
+        self._undecodable_owed = False
 
     def run(self) -> None:
         applier = threading.Thread(target=self.apply_loop, name="sextant-apply", daemon=True)
@@ -122,6 +128,7 @@ class Watcher:
                     yield_on_timeout=True,
                 ):
                     self.barrier.arm()  # the watch runs: a barrier file written now is seen
+                    self._pay_undecodable()
                     replaced = self._root_replaced()  # then everything is stale
                     changes = {c for c in changes if not self.barrier.owns(c[1])}
                     if changes and not replaced:
@@ -132,16 +139,26 @@ class Watcher:
             except Exception as exc:  # the watcher must outlive a backend failure
                 if self._root_replaced():
                     continue
-                if _undecodable_path(exc):  # a routine event: restart at once
+                if _undecodable_path(exc):  # a routine event: restart at once, reconciling at
+                    # most every `_UNDECODABLE_S` (a file of such a name written again and
+                    # again would keep every answer stale)
                     log.warning("file watcher: %s (not indexed: `non_utf8_name`); "
                                 "reconciling", exc)
-                    self.pending.add([], reconcile=True)
+                    self._undecodable_owed = True
+                    self._pay_undecodable()
                     continue
                 log.exception("file watcher failed; reconciling and restarting it")
                 self.pending.add([], reconcile=True)
                 self.stop.wait(_RETRY_S)
             finally:
                 self.barrier.disarm()
+
+    def _pay_undecodable(self) -> None:
+        """The reconcile an undecodable name's lost batch owes, once its window allows."""
+        now = time.monotonic()
+        if self._undecodable_owed and now - self._undecodable_at >= _UNDECODABLE_S:
+            self.pending.add([], reconcile=True)
+            self._undecodable_at, self._undecodable_owed = now, False
 
     def _barrier_watch(self) -> list[Path]:
         """The barrier's folder, made now, as a path to watch beside the root when it lies

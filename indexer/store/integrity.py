@@ -111,8 +111,12 @@ def move_aside(path: Path) -> Path:
     if wal.exists():
         shutil.move(str(wal), str(aside) + ".wal")
     _marker(path).unlink(missing_ok=True)
-    copies = sorted(path.parent.glob(f"{path.stem}.corrupt-*{path.suffix}"),
-                    key=lambda p: int(p.name.split(".corrupt-", 1)[1].split(".", 1)[0]))
+    def stamp(copy: Path) -> int:  # a copy named otherwise (by hand) is left alone
+        tail = copy.name.split(".corrupt-", 1)[1].split(".", 1)[0]
+        return int(tail) if tail.isdigit() else -1
+
+    copies = [c for c in sorted(path.parent.glob(f"{path.stem}.corrupt-*{path.suffix}"),
+                                key=stamp) if stamp(c) >= 0]
     for old in copies[:-KEEP_ASIDE]:
         old.unlink(missing_ok=True)
         Path(str(old) + ".wal").unlink(missing_ok=True)
