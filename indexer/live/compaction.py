@@ -37,9 +37,12 @@ class Compactor:
 
     def __init__(self, index: Callable[[], RepoIndex], busy: Callable[[], bool],
                  stop: threading.Event, quiet_s: float = QUIET_S,
-                 after: Callable[[], None] | None = None) -> None:
+                 after: Callable[[], None] | None = None,
+                 damaged: Callable[[BaseException], bool] | None = None) -> None:
         self.last_duration_s = 0.0  # of the last compaction, done or abandoned
         self._index = index
+        # told of a failure; True when it was damage it has set about repairing
+        self._damaged = damaged
         self._after = after  # run after each compaction (what it read and sorted is garbage)
         self._busy = busy
         self._stop = stop
@@ -70,8 +73,22 @@ class Compactor:
         while not self._stop.is_set():
             self._wake.wait()
             self._wake.clear()
-            if self._settled() and self._index().lexical.deleted_docs():
+            try:  # a damaged lexical index fails the count: the thread must outlive it
+                due = self._settled() and self._index().lexical.deleted_docs()
+            except Exception as exc:
+                if not self._repairing(exc):
+                    log.exception("the lexical index could not be read before a compaction")
+                continue
+            if due:
                 self._compact()
+
+    def _repairing(self, exc: Exception) -> bool:
+        """True when `exc` is damage now handed over for repair (a damaged lexical index was
+        only logged here, at every settle, and never rebuilt)."""
+        if self._damaged is not None and self._damaged(exc):
+            log.warning("lexical compaction found the index damaged (%s); rebuilding it", exc)
+            return True
+        return False
 
     def quiet_needed_s(self) -> float:
         """How long writes must have been quiet before a compaction: `quiet_s`, and at
@@ -101,8 +118,10 @@ class Compactor:
                 self.compactions += 1
             else:  # a write came in meanwhile: again after the next quiet spell
                 retry = not self._stop.is_set()
-        except Exception:  # top of a thread: the index serves as it is; the next write retries
-            log.exception("lexical compaction failed; ranking statistics keep deleted documents")
+        except Exception as exc:  # top of a thread: the index serves as it is; the next write
+            if not self._repairing(exc):  # retries
+                log.exception("lexical compaction failed; ranking statistics keep deleted "
+                              "documents")
         finally:
             self.last_duration_s = time.monotonic() - started
             self.running = False

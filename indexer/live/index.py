@@ -129,7 +129,7 @@ class LiveIndex:
         # rebuilds the lexical index once writes are quiet, when it holds deleted documents;
         # a compaction sorts every chunk's text in DuckDB: a write, settled after as edits are
         self.compactor = Compactor(lambda: self.index, self._writing, self._stop,
-                                   after=self.quiet.touch)
+                                   after=self.quiet.touch, damaged=self.recover_if_damaged)
 
     @classmethod
     def open(cls, root: Path, index_dir: Path | None = None, options: LiveOptions | None = None,
@@ -601,7 +601,9 @@ class LiveIndex:
         if kind == "store":
             log.error("the index store is damaged (%s); rebuilding it", error)
             self.pending.add([], reconcile=True)  # every answer is stale until it is rebuilt
-        self._spawn(self._recover, f"sextant-recover-{kind}", kind, error)
+        if not self._spawn(self._recover, f"sextant-recover-{kind}", kind, error):
+            with self._ignore_lock:  # stopping: the next start repairs it on open
+                self._recovering.discard(kind)
         return True
 
     def _recover(self, kind: str, error: BaseException) -> None:
@@ -804,8 +806,9 @@ class LiveIndex:
         started = time.perf_counter()
         try:
             self.options.warm(self)
-        except Exception:  # an optimisation: a read that fails here fails on its call too
-            log.exception("the warm reads failed")
+        except Exception as exc:  # an optimisation: a read that fails here fails on its call
+            if not self.recover_if_damaged(exc):  # too, unless it was damage, now repaired
+                log.exception("the warm reads failed")
         log.info("warm reads done in %.2f s", time.perf_counter() - started)
 
     def _embed(self) -> None:
