@@ -85,6 +85,15 @@ def resolve(index: RepoIndex, rels: Iterable[str], opts: WalkOptions,
     return out
 
 
+def _on_disk(root: Path, rel: str) -> tuple[int, int] | None:
+    """(size, mtime_ns) of a file now, None when it is gone or unreadable."""
+    try:
+        st = os.stat(root / rel)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
 def changed_since_indexed(index: RepoIndex, paths: Iterable[str]) -> list[str]:
     """Of `paths`, the indexed files whose stat on disk differs from the index now, or that
     vanished (paths not indexed, directories among them, are left out): what an answer
@@ -96,52 +105,32 @@ def changed_since_indexed(index: RepoIndex, paths: Iterable[str]) -> list[str]:
     line call that loaded none), is read from the store, which also holds the stats of
     files whose content did not change (`Store.touch_file`)."""
     tables = loaded_search_tables(index.store)
-    suspects: list[str] = []
-    for rel in set(paths):
-        fid = None if tables is None else tables.file_ids.get(rel)
-        if fid is None or tables is None:
-            suspects.append(rel)
-            continue
-        try:
-            st = os.stat(index.root / rel)
-        except OSError:
-            suspects.append(rel)
-            continue
-        if tables.stats.get(fid) != (st.st_size, st.st_mtime_ns):
-            suspects.append(rel)
+    suspects = [rel for rel in set(paths) if tables is None
+                or (fid := tables.file_ids.get(rel)) is None
+                or tables.stats.get(fid) != _on_disk(index.root, rel)]
     if not suspects:
         return []
     rows = index.store.query("SELECT path, size, mtime_ns FROM files "
                              "WHERE path IN (SELECT unnest(?))", [suspects])
-    out: list[str] = []
-    for rel, size, mtime_ns in rows:
-        try:
-            st = os.stat(index.root / rel)
-        except OSError:
-            out.append(rel)
-            continue
-        if (size, mtime_ns) != (st.st_size, st.st_mtime_ns):
-            out.append(rel)
-    return sorted(out)
+    return sorted(rel for rel, size, mtime_ns in rows
+                  if (size, mtime_ns) != _on_disk(index.root, rel))
 
 
 def stale_paths(index: RepoIndex, paths: Iterable[str], opts: WalkOptions,
                 cache: IgnoreCache) -> list[str]:
-    """Of `paths`, the files whose stat on disk differs from the index (or that vanished)."""
-    out: list[str] = []
-    for rel in paths:
-        row = index.store.query_one("SELECT size, mtime_ns FROM files WHERE path=?", [rel])
+    """Of `paths`, the indexed files changed on disk or gone (`changed_since_indexed`), and
+    the regular files not indexed that the rules let in (new ones)."""
+    wanted = sorted(set(paths))
+    indexed = {str(p) for (p,) in index.store.query(
+        "SELECT path FROM files WHERE path IN (SELECT unnest(?))", [wanted])}
+    out = changed_since_indexed(index, indexed)
+    for rel in wanted:
+        if rel in indexed:
+            continue
         try:
-            st = os.stat(index.root / rel)
+            regular = stat.S_ISREG(os.stat(index.root / rel).st_mode)
         except OSError:
-            if row is not None:
-                out.append(rel)
             continue
-        if not stat.S_ISREG(st.st_mode):
-            continue
-        if row is None:
-            if is_path_ignored(index.root, rel, opts, cache) is None:
-                out.append(rel)
-        elif (row[0], row[1]) != (st.st_size, st.st_mtime_ns):
+        if regular and is_path_ignored(index.root, rel, opts, cache) is None:
             out.append(rel)
     return out

@@ -383,7 +383,7 @@ class LiveIndex:
         edit's few chunks now, in the applier, so the search right after it has them; more
         than `EMBED_INLINE` (a checkout, a reconcile) by a background pass, so the applier
         goes on to the next batch. Embedding a checkout's backlog in the applier held every
-        later edit back until it was done (3 min 38 s on flask with the model on)."""
+        later edit back until it was done (3 min 38 s in one damage-test run on flask)."""
         from indexer.live.embedding import embed_new_chunks, without_vectors
 
         vectors, embedder = self.vectors, self.embedder
