@@ -142,3 +142,66 @@ def test_the_writer_released_between_writes_opens_again_and_keeps_uncommitted_wo
     gone = [d for d in docs if d.path == "pkg/mod7.py"]
     assert gone and all(d.chunk_id not in dict(index.search(d.name, 5)) for d in gone)
     assert index.num_docs() == 300 - len(gone)
+
+
+def _removal_met_by_a_late_writer(monkeypatch: pytest.MonkeyPatch, *names: str) -> list[Path]:
+    """`shutil.rmtree`, as bm25 sees it, of a directory named in `names` meets a file that
+    a handle tantivy still closes writes into it meanwhile (its reader's threads): what was
+    there goes, `.tantivy-meta.lock` arrives, and the directory stays (`Directory not
+    empty`, raised unless errors are ignored). The CI met this once on a damaged index."""
+    real = shutil.rmtree
+    met: list[Path] = []
+
+    def rmtree(path: str | Path, ignore_errors: bool = False, **kwargs: object) -> None:
+        path = Path(path)
+        if path.name not in names or not path.is_dir():
+            real(path, ignore_errors=ignore_errors)
+            return
+        for child in path.iterdir():
+            real(child) if child.is_dir() else child.unlink()
+        (path / ".tantivy-meta.lock").touch()
+        met.append(path)
+        if not ignore_errors:
+            raise OSError(39, "Directory not empty", str(path))
+
+    monkeypatch.setattr(bm25.shutil, "rmtree", rmtree)
+    return met
+
+
+def test_a_damaged_index_is_replaced_though_a_late_writer_keeps_its_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: the open removed the damaged index in place and failed with `OSError:
+    Directory not empty`: the command failed instead of rebuilding."""
+    directory = tmp_path / "lex"
+    index = LexicalIndex(directory)
+    index.update(_docs(300), (), 1)
+    index.close()
+    del index
+    for term in directory.glob("*.term"):  # every term dictionary garbage: the open fails
+        term.write_bytes(b"\xff" * term.stat().st_size)
+    met = _removal_met_by_a_late_writer(monkeypatch, "lex", "lex.old")
+    fresh = LexicalIndex(directory)
+    assert met and fresh.generation == -1 and fresh.num_docs() == 0  # rebuilt from the store
+    fresh.update(_docs(20), (), 2)
+    assert [c for c, _ in fresh.search("handleRequest7", 3)][:1] == [7]
+    fresh.close()
+    monkeypatch.undo()  # what the late writer left aside goes on the next open
+    assert LexicalIndex(directory).num_docs() == 20
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lex"]
+
+
+def test_a_rebuild_swaps_in_though_a_late_writer_keeps_the_last_old_index(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: the swap renamed the index onto `lex.old`, which a late writer kept from
+    being removed, and the rename failed (a directory that is not empty)."""
+    directory = tmp_path / "lex"
+    index = LexicalIndex(directory)
+    index.update(_docs(50), (), 1)
+    (tmp_path / "lex.old").mkdir()  # an earlier swap's old index, not yet removed
+    met = _removal_met_by_a_late_writer(monkeypatch, "lex.old")
+    assert index.rebuild(_docs(80), 2)
+    assert met and index.num_docs() == 80 and index.generation == 2
+    index.close()
+    monkeypatch.undo()
+    assert LexicalIndex(directory).num_docs() == 80
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lex"]

@@ -29,12 +29,14 @@ interrupted, so the index is always one of the two, whole.
 from __future__ import annotations
 
 import functools
+import glob
 import json
 import logging
 import os
 import re
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -196,17 +198,13 @@ class LexicalIndex:
         self._lock = threading.Lock()
         finish_swap(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        try:
-            self._index = self._open_reader()
-            _check_fields(self._index)
-        except BaseException as exc:
-            if not _damage(exc):
-                raise
-            log.warning("lexical index at %s is unreadable (%s); rebuilding it", directory, exc)
-            shutil.rmtree(directory)
+        index = self._open_checked()
+        if index is None:  # damaged: its handle and the failure's traceback are gone
+            shutil.rmtree(_set_aside(directory), ignore_errors=True)
             directory.mkdir(parents=True)
-            self._index = _register(tantivy.Index(_schema(), path=str(directory)))
+            index = _register(tantivy.Index(_schema(), path=str(directory)))
             _write_generation(directory, -1)
+        self._index = index
         self._windex: tantivy.Index | None = None
         self._writer: tantivy.IndexWriter | None = None
         self._uncommitted = False  # documents added or deleted since the last commit
@@ -285,6 +283,20 @@ class LexicalIndex:
             return True
         finally:
             shutil.rmtree(staged, ignore_errors=True)
+
+    def _open_checked(self) -> tantivy.Index | None:
+        """The index opened and every field read (`_check_fields`), or None, logged, when
+        tantivy fails on what it reads."""
+        try:
+            index = self._open_reader()
+            _check_fields(index)
+            return index
+        except BaseException as exc:
+            if not _damage(exc):
+                raise
+            log.warning("lexical index at %s is unreadable (%s); rebuilding it",
+                        self.directory, exc)
+            return None
 
     def _open_reader(self) -> tantivy.Index:
         import tantivy
@@ -549,16 +561,27 @@ def _fresh_child(staged: str, generation: int, conn: Any, parent: int) -> None:
     conn.send(done)
 
 
+def _set_aside(directory: Path) -> Path:
+    """Rename `directory` to a sibling of its own (`lexical.old`, or `lexical.old-<n>` while
+    an earlier one cannot be removed) and return it. Removing the index in place could fail:
+    a handle tantivy still closes (its reader's threads) may write a file into it meanwhile,
+    and a directory that is not empty is not removed (`OSError: Directory not empty`)."""
+    aside = _sibling(directory, _OLD)
+    shutil.rmtree(aside, ignore_errors=True)
+    if aside.exists():
+        aside = _sibling(directory, f"{_OLD}-{os.getpid()}-{time.monotonic_ns()}")
+    directory.rename(aside)
+    return aside
+
+
 def _swap(directory: Path, staged: Path) -> None:
     """Put `staged` where `directory` is. Two renames: a crash between them leaves no
     `directory` and a whole `staged`, which `finish_swap` moves in on the next open."""
-    old = _sibling(directory, _OLD)
-    shutil.rmtree(old, ignore_errors=True)
-    if directory.exists():
-        directory.rename(old)
+    aside = _set_aside(directory) if directory.exists() else None
     staged.rename(directory)
     fsync_path(directory.parent)
-    shutil.rmtree(old, ignore_errors=True)
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def finish_swap(directory: Path) -> None:
@@ -570,7 +593,8 @@ def finish_swap(directory: Path) -> None:
             staged.rename(directory)
         elif old.exists():
             old.rename(directory)
-    for leftover in (staged, old):
+    asides = directory.parent.glob(glob.escape(directory.name + _OLD) + "-*")  # `_set_aside`
+    for leftover in (staged, old, *asides):
         if leftover.exists():
             log.info("removing %s, left by an interrupted lexical rebuild", leftover)
             shutil.rmtree(leftover, ignore_errors=True)
