@@ -3,7 +3,9 @@
 A user-style test asked each tool with `max_tokens` 300: `search_code` answered no result
 with 124 tokens used, `get_symbol` no definition, though one line of either fits. The fit
 kept a fixed 40 tokens aside for what nesting adds to the items, a tenth of such a budget;
-the margin now shrinks with the budget (the last trim still keeps every answer within it)."""
+the margin now shrinks with the budget (the last trim still keeps every answer within it).
+`get_context` at its smallest budget (200) sent nothing at all, no item and no entry left
+out: its last trim dropped the items before the two left-out entries, two at a time."""
 
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ import pytest
 from indexer.build import index_repository
 from indexer.disk import IndexPaths, RepoIndex
 from indexer.live import LiveIndex, LiveOptions
-from tools.budget import json_tokens
+from tools.budget import MIN_MAX_TOKENS, json_tokens
+from tools.context_pack import json_tokens as context_tokens
 from tools.deps import expand_dependencies
+from tools.get_context import get_context
 from tools.search import search_code
 from tools.symbols import get_symbol
 
@@ -59,3 +63,12 @@ def test_a_symbol_and_a_dependency_fit_the_smallest_budgets(live: LiveIndex) -> 
     deps = expand_dependencies(live, "src/online_shop/checkout_service/prices.py", direction="in", max_tokens=BUDGET)
     assert deps.nodes
     assert json_tokens(deps) <= BUDGET
+
+
+@pytest.mark.parametrize("budget", [MIN_MAX_TOKENS, 250])
+def test_get_context_holds_its_best_item_at_the_smallest_budgets(
+        live: LiveIndex, budget: int) -> None:
+    got = get_context(live, "where is the discounted price of a basket added up",
+                      max_tokens=budget)
+    assert got.items and got.items[0].path.endswith(".py") and got.truncated
+    assert got.left_out_count > 0 and context_tokens(got) <= budget

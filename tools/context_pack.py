@@ -161,10 +161,12 @@ def _finish(state: _Packing, build: Callable[[], ContextResult], budget: int,
             working: WorkingSet | None) -> ContextResult:
     result = build()
     tokens = json_tokens(result)
-    # 3: the digits of `tokens`
+    # 3: the digits of `tokens`. What goes first: left-out entries beyond two, then items
+    # (the last first, each listed as left out), then the last two entries one by one, and
+    # only then the best item: the smallest budget still holds one where it fits.
     while tokens + 3 > budget and (state.items or state.shown):
-        if state.shown > 2 or not state.items:
-            state.shown = max(0, state.shown - 2)
+        if state.shown > 2 or (state.shown and len(state.items) <= 1):
+            state.shown -= 2 if state.shown > 2 else 1
         else:
             code = [i for i, it in enumerate(state.items) if it.kind != "directory"]
             dropped = state.items.pop(code[-1] if code else -1)
