@@ -289,6 +289,8 @@ class ClusterShards:
             out.results[name] = model.model_validate(value)
         else:
             out.errors[name] = value
+            if status == "invalid":
+                out.invalid.add(name)
 
     def pid(self, name: str) -> int:
         """The process id of the actor holding shard `name` (for operators and tests)."""

@@ -33,7 +33,7 @@ from indexer.discover import WalkOptions
 from indexer.disk import IndexPaths, RepoIndex
 from indexer.embed import Embedder, EmbedderFacts, load_embedder
 from indexer.live import EmbeddingState, LiveIndex, LiveOptions
-from tools.errors import ToolError
+from tools.errors import ArgumentError, ToolError
 
 
 def _hash(text: str) -> str:
@@ -160,13 +160,14 @@ class ShardHost:
 
     def call(self, tool: str, kwargs: dict[str, Any], wait_fresh: bool = False,
              fresh_paths: list[str] | None = None) -> tuple[str, Any]:
-        """("ok", the answer as JSON-ready data) or ("error", a tool error's message)."""
+        """("ok", the answer as JSON-ready data), ("invalid", an argument error's message)
+        or ("error", another tool error's)."""
         from mcp_server.workspace import run_tool
 
         try:
             result = run_tool(self.live, tool, kwargs, wait_fresh, fresh_paths)
         except ToolError as exc:
-            return "error", str(exc)
+            return ("invalid" if isinstance(exc, ArgumentError) else "error"), str(exc)
         return "ok", result.model_dump(mode="json")
 
     def close(self) -> None:

@@ -12,6 +12,9 @@
 - `tools/call` with arguments that fail the input schema is a tool error saying, one line
   per argument, which one and what is wrong with it (the SDK sends pydantic's report:
   `1 validation error for search_codeArguments`, the input echoed, a link to its docs).
+  An argument the tool does not take is such an error too (the SDK drops it unread: a
+  misspelt name silently gave the default), with the nearest name it takes; the input
+  schemas say `additionalProperties: false`.
   That error, and a tool's own refusal of an argument (`InvalidArguments`), carry
   `_meta` `{INVALID_ARGUMENTS_META: true}`: the CLI asking a live server exits 2 for them
   (a usage error), as it does when it answers from the index itself.
@@ -23,6 +26,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import logging
 import tomllib
@@ -75,7 +79,8 @@ class SextantServer(MCPServer[Any]):
     async def list_tools(self) -> list[Tool]:
         return [t.model_copy(update={
             "description": " ".join((t.description or "").split()) or None,
-            "input_schema": _no_null_defaults(lean_schema(t.input_schema, set())),
+            "input_schema": _no_null_defaults(lean_schema(t.input_schema, set()))
+            | {"additionalProperties": False},  # as `call_tool` holds
             "output_schema": (lean_schema(t.output_schema, {"description", "default", "required"})
                               if t.output_schema is not None else None),
         }) for t in await super().list_tools()]
@@ -83,6 +88,11 @@ class SextantServer(MCPServer[Any]):
     async def call_tool(self, name: str, arguments: dict[str, Any],
                         context: Context[Any, Any] | None = None,
                         ) -> CallToolResult | InputRequiredResult:
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None and isinstance(arguments, dict):
+            unknown = unknown_arguments(tool.parameters, arguments)
+            if unknown:
+                return _invalid(name, f"Error executing tool {name}: invalid arguments\n{unknown}")
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -93,9 +103,7 @@ class SextantServer(MCPServer[Any]):
             text = str(exc)
             if isinstance(cause, ValidationError):  # the same error, worded plainly
                 text = f"Error executing tool {name}: {argument_errors(cause)}"
-            log.info("Tool %r rejected its arguments: %r", name, text)
-            return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True,
-                                  _meta={INVALID_ARGUMENTS_META: True})
+            return _invalid(name, text)
 
     async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None,
                          context: Context[Any, Any] | None = None,
@@ -111,6 +119,28 @@ class SextantServer(MCPServer[Any]):
             raise MCPError(INVALID_PARAMS, f"prompt {name!r} needs the argument(s) "
                            f"{', '.join(missing)}")
         return await super().get_prompt(name, arguments, context)
+
+
+def _invalid(tool: str, text: str) -> CallToolResult:
+    log.info("Tool %r rejected its arguments: %r", tool, text)
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True,
+                          _meta={INVALID_ARGUMENTS_META: True})
+
+
+def unknown_arguments(schema: dict[str, Any], arguments: dict[str, Any]) -> str:
+    """One line per argument the tool does not take (its input schema's properties), with
+    the nearest name it does take, if any; '' when there is none. The SDK would drop them
+    unread: a misspelt `limit` for `k` then gives the default, and the agent never learns."""
+    known = list(schema.get("properties") or ())
+    lines = []
+    for name in arguments:
+        if name in known:
+            continue
+        near = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        lines.append(f"{name}: unknown argument ({hint}the tool takes "
+                     f"{', '.join(known) or 'none'})")
+    return "\n".join(lines)
 
 
 def argument_errors(error: ValidationError) -> str:

@@ -37,7 +37,7 @@ from tools import merge
 from tools.budget import DEFAULT_MAX_TOKENS, MAX_MAX_TOKENS
 from tools.context_models import ContextResult
 from tools.deps import expand_dependencies
-from tools.errors import ToolError
+from tools.errors import ArgumentError, ToolError
 from tools.get_context import get_context, search_k
 from tools.merge_context import context_shares, merge_context, record_sent, reserve, skipped_repos
 from tools.models import (
@@ -145,6 +145,13 @@ class Fanout:
 
     results: dict[str, BaseModel] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)  # ToolError messages
+    invalid: set[str] = field(default_factory=set)  # whose error is an ArgumentError
+
+    def error(self) -> ToolError:
+        """The error of a call every repository refused: an `ArgumentError` when each
+        refused its arguments (a usage error wherever it is asked)."""
+        text = "; ".join(f"{n}: {m}" for n, m in sorted(self.errors.items()))
+        return ArgumentError(text) if self.invalid >= set(self.errors) else ToolError(text)
     missing: dict[str, str] = field(default_factory=dict)  # repository -> why no answer
 
 
@@ -175,7 +182,7 @@ def merge_fanout(tool: str, fan: Fanout, kwargs: dict[str, Any]) -> BaseModel:
     parts = {n: r if isinstance(r, model) else model.model_validate(r)
              for n, r in fan.results.items()}
     if not parts and fan.errors:
-        raise ToolError("; ".join(f"{n}: {m}" for n, m in sorted(fan.errors.items())))
+        raise fan.error()
     max_tokens = int(kwargs.get("max_tokens", DEFAULT_MAX_TOKENS))
     if tool == "search_code":
         return merge.merge_search(parts, kwargs.get("k", 10), max_tokens,  # type: ignore[arg-type]
@@ -247,7 +254,7 @@ def _checked(fan: Fanout, model: type[M], gone: dict[str, str]) -> dict[str, M]:
     """The answers of `fan`; a `ToolError` when every repository erred; the repositories
     that erred or did not answer are added to `gone`."""
     if not fan.results and fan.errors:
-        raise ToolError("; ".join(f"{n}: {m}" for n, m in sorted(fan.errors.items())))
+        raise fan.error()
     gone.update({**fan.errors, **fan.missing})
     return {n: r if isinstance(r, model) else model.model_validate(r)
             for n, r in fan.results.items()}
@@ -309,6 +316,8 @@ def collect(out: Fanout, name: str, future: Future[BaseModel]) -> None:
         out.results[name] = future.result()
     except ToolError as exc:
         out.errors[name] = str(exc)
+        if isinstance(exc, ArgumentError):
+            out.invalid.add(name)
     except Exception as exc:  # one repository's failure must not fail the whole call
         log.exception("repository %s failed to answer", name)
         out.missing[name] = f"failed: {type(exc).__name__}: {exc}"

@@ -23,7 +23,7 @@ from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from mcp_server.sdk import SextantServer
+from mcp_server.sdk import InvalidArguments, SextantServer
 from mcp_server.server import (
     INSTRUCTIONS,
     READ_ONLY,
@@ -50,7 +50,7 @@ from mcp_server.workspace import (
     answer,
 )
 from tools import budget
-from tools.errors import ToolError
+from tools.errors import ArgumentError, ToolError
 from tools.models import (
     DependencyResult,
     SearchResult,
@@ -83,7 +83,8 @@ async def _answer(ctx: Context, tool: str, repo: str | None, kwargs: dict[str, A
     session's working sets (get_context)."""
     state = _state(ctx)
     if repo is not None and repo not in state.shards.names:
-        raise MCPToolError(f"unknown repo {repo!r}: use one of {', '.join(state.shards.names)}")
+        raise InvalidArguments(
+            f"unknown repo {repo!r}: use one of {', '.join(state.shards.names)}")
     repos = [repo] if repo is not None else None
     metrics = state.runtime.metrics
     outcome, started = "crash", time.perf_counter()
@@ -97,6 +98,8 @@ async def _answer(ctx: Context, tool: str, repo: str | None, kwargs: dict[str, A
         return result
     except ToolError as exc:
         outcome = "error"
+        if isinstance(exc, ArgumentError):
+            raise InvalidArguments(str(exc)) from None
         raise MCPToolError(str(exc)) from None
     finally:
         metrics.finished(tool, outcome, time.perf_counter() - started)

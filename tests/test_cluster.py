@@ -29,6 +29,7 @@ from mcp_server.cluster import ClusterShards, cluster_index, init_ray
 from mcp_server.settings import Settings
 from mcp_server.workspace import LocalShards, Workspace, answer, load_workspace
 from tests.conftest import corpus_archive
+from tools.errors import ArgumentError, ToolError
 
 SMALL = ("flask", "gin", "requests", "ripgrep")
 QUERIES: list[tuple[str, dict[str, Any]]] = [
@@ -134,6 +135,17 @@ def test_cluster_answers_equal_the_merged_answers_of_single_repository_indexes(
         assert have == want, (tool, kwargs)
     assert {h["repo"] for h in got[0]["results"]} >= {"ripgrep"}
     assert len({h["repo"] for a in got[:2] for h in a["results"]}) >= 3
+
+
+def test_an_argument_every_shard_refuses_is_an_argument_error_not_another_tool_error(
+        cluster: ClusterShards) -> None:
+    """The actors say which kind of tool error they met: the server marks an argument
+    error invalid (the CLI's usage error, exit 2); any other stays a tool error."""
+    with pytest.raises(ArgumentError, match="outside"):
+        answer(cluster, "summarize_dir", {"path": "../../etc"})
+    with pytest.raises(ToolError) as missing:
+        answer(cluster, "expand_dependencies", {"target": "no/such/file.py"})
+    assert not isinstance(missing.value, ArgumentError)
 
 
 def test_a_stopped_shard_times_out_into_a_partial_answer_naming_it(

@@ -18,6 +18,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from indexer.core.tokens import count_tokens
 from mcp_server.http import bind_socket, build_http_app, uvicorn_server
 from mcp_server.runtime import Runtime
+from mcp_server.sdk import INVALID_ARGUMENTS_META
 from mcp_server.server import build_server
 from mcp_server.settings import Settings
 from tests.mcp_helpers import build_index, call, connected, server_settings
@@ -168,8 +169,6 @@ async def test_malformed_arguments_to_every_tool_give_error_results_and_the_serv
     async with connect(flask_settings(flask_index)) as client:
         for tool, args in MALFORMED:
             bad = await client.call_tool(tool, args)
-            if tool == "index_status":
-                continue  # extra arguments are ignored, not an error
             assert bad.is_error, (tool, args)
             assert bad.content and bad.content[0].text  # type: ignore[union-attr]
         bad = await client.call_tool("get_symbol", {"name": "   "})
@@ -192,6 +191,29 @@ async def test_arguments_the_schema_refuses_are_named_one_line_each_without_pyda
         short = await client.call_tool("get_symbol", {"name": ""})
         assert short.is_error and short.content[0].text.splitlines()[1:] == [  # type: ignore[union-attr]
             "name: String should have at least 1 character"]
+
+
+async def test_an_argument_the_tool_does_not_take_is_named_with_the_nearest_it_does(
+        flask_index: tuple[Path, Path], connect: Connect) -> None:
+    """Before: the SDK dropped it unread, so `limit=2` answered with the default 10 results
+    and the agent never learned that the tool calls it `k`."""
+    async with connect(flask_settings(flask_index)) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        assert all(t.input_schema.get("additionalProperties") is False for t in tools.values())
+        bad = await client.call_tool("search_code", {"query": "url_for", "limit": 2,
+                                                     "qury": "x", "zzzzzz": 1})
+        assert bad.is_error and (bad.meta or {}).get(INVALID_ARGUMENTS_META) is True
+        lines = bad.content[0].text.splitlines()  # type: ignore[union-attr]
+        takes = ", ".join(tools["search_code"].input_schema["properties"])
+        assert lines == [
+            "Error executing tool search_code: invalid arguments",
+            f"limit: unknown argument (the tool takes {takes})",
+            f"qury: unknown argument (did you mean 'query'? the tool takes {takes})",
+            f"zzzzzz: unknown argument (the tool takes {takes})"]
+        status = await client.call_tool("index_status", {"verbose": True})
+        assert status.is_error and "verbose: unknown argument" in str(status.content)
+        ok = await call(client, "search_code", query="url_for", k=2)
+        assert len(ok["results"]) == 2
 
 
 async def test_a_malformed_path_glob_is_a_tool_error_that_says_how_to_write_one(

@@ -15,6 +15,7 @@ from mcp import Client
 
 from indexer.live import LiveIndex, LiveOptions
 from mcp_server.cli import main
+from mcp_server.sdk import INVALID_ARGUMENTS_META
 from mcp_server.settings import Settings
 from mcp_server.workspace import LocalShards, load_workspace
 from mcp_server.workspace_server import build_workspace_server
@@ -122,6 +123,19 @@ async def test_workspace_tools_answer_from_the_named_repo_only(two_repos: Path) 
         unknown = await client.call_tool("search_code", {"query": "x", "repo": "nope"})
     assert repos_of(search) == {"gin"}
     assert unknown.is_error and "flask, gin" in str(unknown.content)
+
+
+async def test_workspace_argument_errors_are_marked_invalid_for_the_cli(two_repos: Path) -> None:
+    """Before: an unknown repo, and an argument every repository refused, came back as
+    plain tool errors, so `sextant` asking a workspace server exited 1, not 2 (usage)."""
+    async with workspace_client(two_repos) as client:
+        unknown = await client.call_tool("search_code", {"query": "x", "repo": "nope"})
+        outside = await client.call_tool("summarize_dir", {"path": "../../etc"})
+        missing = await client.call_tool("expand_dependencies", {"target": "no/such/file.py"})
+    for invalid in (unknown, outside):
+        assert invalid.is_error and (invalid.meta or {}).get(INVALID_ARGUMENTS_META) is True
+    assert "flask: " in str(outside.content) and "gin: " in str(outside.content)
+    assert missing.is_error and INVALID_ARGUMENTS_META not in (missing.meta or {})
 
 
 async def test_workspace_reports_a_tool_error_only_when_every_repo_has_it(
