@@ -84,6 +84,24 @@ def test_go_selector_calls_carry_the_package_they_name() -> None:
     ]
 
 
+def test_javascript_and_typescript_calls_carry_this_super_a_receiver_or_nothing() -> None:
+    source = (
+        "import * as utils from './utils'\n"
+        "class App extends Base {\n"
+        "  mount() {\n"
+        "    super.mount(); this.render(); this.el.focus(); utils.format(1)\n"
+        "    render(); new Widget(); new ui.Panel(); make().close(); obj?.run()\n"
+        "  }\n"
+        "}\n"
+    )
+    for language in ("javascript", "typescript", "tsx"):
+        assert qualifiers(source, language) == [
+            ("mount", "super."), ("render", "this."), ("focus", "this.el."),
+            ("format", "?."), ("render", ""), ("Widget", ""), ("Panel", "?."),
+            ("make", ""), ("close", "?."), ("run", "?."),
+        ], language
+
+
 def test_an_index_of_the_last_schema_is_migrated_and_its_files_read_again(
     tmp_path: Path,
 ) -> None:

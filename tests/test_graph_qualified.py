@@ -150,6 +150,45 @@ GO = {
     ),
 }
 
+TYPESCRIPT = {
+    "src/base.ts": (
+        "export class Base {\n"
+        "  mount(): void {}\n"
+        "  render(): string { return 'base' }\n"
+        "}\n"
+    ),
+    "src/app.ts": (
+        "import { Base } from './base'\n\n"
+        "export class App extends Base {\n"
+        "  mount(): void {\n"
+        "    super.mount()\n"
+        "    this.render()\n"
+        "  }\n"
+        "  render(): string { return 'app' }\n"
+        "}\n"
+    ),
+    "src/panel.ts": (
+        "export class Panel {\n"
+        "  mount(): void {}\n"
+        "}\n"
+    ),
+    "src/render.ts": (
+        "export function render(el: string): string {\n"
+        "  return el\n"
+        "}\n"
+    ),
+    "src/main.js": (
+        "const { render } = require('./render')\n"
+        "const api = {\n"
+        "  show: () => render('x'),\n"
+        "}\n"
+        "function start(app) {\n"
+        "  app.render()\n"
+        "  api.show()\n"
+        "}\n"
+    ),
+}
+
 
 @pytest.fixture(params=["store", "tables"])
 def source(request: pytest.FixtureRequest) -> str:
@@ -183,6 +222,11 @@ def python(tmp_path: Path, source: str) -> Iterator[LiveIndex]:
 @pytest.fixture
 def go(tmp_path: Path, source: str) -> Iterator[LiveIndex]:
     yield from _live(tmp_path, GO, source)
+
+
+@pytest.fixture
+def typescript(tmp_path: Path, source: str) -> Iterator[LiveIndex]:
+    yield from _live(tmp_path, TYPESCRIPT, source)
 
 
 def at(files: dict[str, str], path: str, text: str) -> tuple[str, int]:
@@ -272,3 +316,30 @@ def test_a_go_package_qualified_call_reaches_that_packages_function(go: LiveInde
         at(GO, "cmd/main.go", "web.Default"), at(GO, "web_test.go", "Default()")]
     assert references(go, "Default", "binding/binding.go") == [
         at(GO, "binding/binding_test.go", "Default("), at(GO, "cmd/main.go", "binding.Default")]
+
+
+def test_typescript_this_and_super_reach_the_class_and_its_base_a_bare_call_the_function(
+    typescript: LiveIndex,
+) -> None:
+    """Before: every call named `render` or `mount` was a reference of every definition so
+    named (`this.render()` of `render` the function, `super.mount()` of `Panel.mount`)."""
+    ts = TYPESCRIPT
+    assert references(typescript, "render", "src/render.ts") == [  # not `this.render()`
+        at(ts, "src/main.js", "render('x')"), at(ts, "src/main.js", "app.render()")]
+    assert references(typescript, "App.render", "src/app.ts") == [
+        at(ts, "src/app.ts", "this.render()"), at(ts, "src/main.js", "app.render()")]
+    assert references(typescript, "Base.render", "src/base.ts") == [  # `this` may be a Base
+        at(ts, "src/app.ts", "this.render()"), at(ts, "src/main.js", "app.render()")]
+    assert references(typescript, "Base.mount", "src/base.ts") == [
+        at(ts, "src/app.ts", "super.mount()")]
+    assert references(typescript, "Panel.mount", "src/panel.ts") == []
+    assert edges(typescript, "Base.mount", "in") == {("App.mount", "Base.mount")}
+
+
+def test_a_javascript_call_through_an_object_still_reaches_a_function_it_may_hold(
+    typescript: LiveIndex,
+) -> None:
+    """`api.show()` reaches `show`, a function an object literal holds: in JavaScript a
+    receiver of unknown type keeps functions possible (in Python they would be weak)."""
+    assert references(typescript, "show", "src/main.js") == [
+        at(TYPESCRIPT, "src/main.js", "api.show()")]

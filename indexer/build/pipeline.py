@@ -430,8 +430,9 @@ _WALK_META = "walk_options"  # the size limit and secrets choice of the last bui
 # 5: a file is parsed from its decoded text (UTF-16 files had no symbols; a BOM or bytes that
 # are not UTF-8 moved byte offsets).
 # 6: a call's qualifier (`Gitignore::new`, `helpers.url_for`, a bare `url_for`) with its
-# reference (Python, Go, Rust; the store's schema 2).
-EXTRACTION_RULES = "6"
+# reference (Python, Go, Rust; the store's schema 2). 7: JavaScript's and TypeScript's too
+# (`this.render`, `super.mount`, a bare `render`).
+EXTRACTION_RULES = "7"
 _RULES_META = "extraction_rules"
 
 

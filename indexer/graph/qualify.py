@@ -7,14 +7,16 @@ type). Read against the definitions of the name, it puts each in a tier:
 
     CONFIRMED 3  the call site names the definition's owner: its type (`Gitignore::new`, and
                  through base classes), its module or package (`binding.Default`,
-                 `flask.url_for`), the class the call is in (`self.x`, `Self::x`), a base of
-                 it (`super().__init__`); or a bare name's function
+                 `flask.url_for`), the class the call is in (`self.x`, `this.x`,
+                 `Self::x`), a base of it (`super().__init__`, `super.mount`); or a bare
+                 name's function
     POSSIBLE  2  nothing says otherwise: no qualifier known, or a member reached through a
                  value of unknown type (`c.JSON(...)`, `self.app.run()`)
     WEAK      1  a function reached through a value of unknown type (it would have to be a
-                 module under another name: `np.mean`)
-    NONE      0  the call site rules it out: a method for a bare name (Python, Go and Rust
-                 reach a method through a receiver or a path), another package's function for
+                 module under another name: `np.mean`); not in JavaScript and TypeScript,
+                 where an object holds functions (`api.load()`): POSSIBLE there
+    NONE      0  the call site rules it out: a method for a bare name (Python, Go, Rust,
+                 JavaScript and TypeScript reach a method through a receiver or a path), another package's function for
                  a Go bare name, what lies outside the type or module a path or import names
                  (`Command::new` is no `Gitignore::new`), an external module's name
                  (`io::Error::new`, `os.path.join`, `http.Get`)
@@ -53,6 +55,7 @@ _STD_MODULES = frozenset({
 })
 _PACKAGE_FILES = frozenset({"__init__", "mod", "lib"})  # a file standing for its directory
 _LINEAGE_DEPTH = 4
+_JS_SUFFIXES = (".js", ".jsx", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".tsx")
 
 
 class Definition(Protocol):
@@ -118,7 +121,7 @@ def site(qualifier: str | None) -> Site:
     parts = text.split("::" if path else ".")
     if text == "?":
         return Site("value", path)
-    if text == "super()":
+    if text == "super()" or (text == "super" and not path):  # Python's; JavaScript's
         return Site("super")
     if text == "Self" or (not path and text in _SELF):
         return Site("self", path)
@@ -131,19 +134,28 @@ def site(qualifier: str | None) -> Site:
 
 def tier_key(qualifier: str, path: str, scope: str | None) -> tuple[str, str, str]:
     """What the tiers of a use after `qualifier` depend on besides the name's definitions:
-    a value's, a bare Python or Rust name's, nothing; a Go bare name's, its directory; a
-    path's or an imported name's, the file (its imports); `self`'s, the scope; `super()`'s,
-    both."""
+    a bare Python or Rust name's, nothing; a value's, the language (JavaScript or another);
+    a Go bare name's, its directory; a path's or an imported name's, the file (its
+    imports); `self`'s, the language and the scope; `super()`'s, the file and the scope."""
     kind = site(qualifier).kind
-    if kind in ("value", "here", "any") or (kind == "bare" and not path.endswith(".go")):
+    if kind == "value":
+        return qualifier, "js" if _functions_are_values(path) else "", ""
+    if kind in ("here", "any") or (kind == "bare" and not path.endswith(".go")):
         return qualifier, "", ""
     if kind == "bare":
         return qualifier, posixpath.dirname(path), ""
     if kind == "self":
-        return qualifier, "", scope or ""
+        return qualifier, "js" if _functions_are_values(path) else "", scope or ""
     if kind == "super":
         return qualifier, path, scope or ""
     return qualifier, path, ""
+
+
+def _functions_are_values(path: str) -> bool:
+    """In JavaScript and TypeScript a receiver of unknown type, and `this`, may hold any
+    function (an object of functions, `module.exports`, a prototype's assignments), so a
+    call through one keeps every definition of the name possible."""
+    return path.endswith(_JS_SUFFIXES)
 
 
 def is_member(d: Definition) -> bool:
@@ -178,12 +190,15 @@ def tiers(defs: Sequence[Definition], path: str, scope: str | None, qualifier: s
         return [NONE if is_member(d) or (go and posixpath.dirname(d.path) != here)
                 else CONFIRMED for d in defs]
     if s.kind == "value":
+        if _functions_are_values(path):  # `api.load()` may be `const api = {load}`'s
+            return [POSSIBLE] * len(defs)
         return [POSSIBLE if is_member(d) else (NONE if s.path else WEAK) for d in defs]
     if s.kind == "here":
         return [NONE if is_member(d) else CONFIRMED for d in defs]
     if s.kind == "self":
         owners = lineage(_segments(scope), look)
-        return [(CONFIRMED if _owner(d) in owners else POSSIBLE) if is_member(d) else NONE
+        other = POSSIBLE if _functions_are_values(path) else NONE  # `this` of an object
+        return [(CONFIRMED if _owner(d) in owners else POSSIBLE) if is_member(d) else other
                 for d in defs]
     if s.kind == "super":
         bases = lineage(_class_bases(path, scope, look), look)

@@ -12,11 +12,11 @@ Query capture conventions (read by `indexer.parse.treesitter`):
   `helpers.url_for()`, `self`, `c.engine`), `@qualifier.path` a path, which names a type
   or module and never a value (Rust's `Gitignore` in `Gitignore::new()`); the reference
   keeps it as text (`Reference.qualifier`: a receiver only when it starts with `self`,
-  `cls`, `this`, `super()` or a name the file's imports bind, see `import_binding`; any
+  `cls`, `this`, `super()`, `super` or a name the file's imports bind, see `import_binding`; any
   other receiver is a value of unknown type, `?`), and the graph resolves the use with it;
 - `@name.reference.bare.<kind>`: a use with no qualifier at all, where in this language
-  such a use cannot reach a member of a type (Python, Go, Rust: a method needs `self.`,
-  a receiver or a path); it is stored with the qualifier "";
+  such a use cannot reach a member of a type (Python, Go, Rust, JavaScript, TypeScript: a
+  method needs `self.`/`this.`, a receiver or a path); it is stored with the qualifier "";
 - `@import.module` on a module string, `@import.name` on an imported name (same match);
 - `@scope` + `@name.scope`: a naming context that is not a symbol itself (Rust `impl Foo`);
 - `@receiver` inside a definition match: the qualifier of a method defined outside its type

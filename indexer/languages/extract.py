@@ -92,6 +92,7 @@ _MAX_QUALIFIER = 80
 # receivers kept as written: the instance or class a method runs in (with `super()`), and
 # the names a file's imports bind; any other receiver is a value of unknown type (`?.`)
 _SELF_WORDS = frozenset({"self", "cls", "this"})
+_SUPER = frozenset({"super().", "super."})  # Python's `super()`, JavaScript's `super`
 
 
 # (role, kind, priority, qualifier): the qualifier of a reference that a match holds alone:
@@ -103,7 +104,7 @@ def _stored(qual: str, separator: str, bound: dict[str, str]) -> str:
     """`qualifier_text`'s `qual` as stored in a file whose imports bind `bound`."""
     first = qual.partition(separator)[0]
     if separator == ".":
-        return qual if first in _SELF_WORDS or first in bound or qual == "super()." else "?."
+        return qual if first in _SELF_WORDS or first in bound or qual in _SUPER else "?."
     full = bound.get(first)
     return full + qual[len(first):] if full and len(full) < _MAX_QUALIFIER else qual
 
