@@ -84,6 +84,21 @@ def test_go_selector_calls_carry_the_package_they_name() -> None:
     ]
 
 
+def test_a_go_call_through_the_methods_receiver_is_written_self() -> None:
+    source = (
+        "package gin\n\n"
+        "func (c *Context) JSON(code int) {\n"
+        "\tc.Render(code)\n\tc.engine.Run()\n\tother.Render(1)\n"
+        "\tf := func() { c.Next() }\n\tf()\n}\n\n"
+        "func (Context) Reset() { c.Render(0) }\n\n"
+        "func helper(c *Context) { c.Render(1) }\n"
+    )
+    assert qualifiers(source, "go") == [
+        ("Render", "self."), ("Run", "self.engine."), ("Render", "?."), ("Next", "self."),
+        ("f", ""), ("Render", "?."), ("Render", "?."),  # no receiver name; a parameter
+    ]
+
+
 def test_javascript_and_typescript_calls_carry_this_super_a_receiver_or_nothing() -> None:
     source = (
         "import * as utils from './utils'\n"

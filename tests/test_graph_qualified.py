@@ -126,7 +126,9 @@ GO = {
         "package web\n\n"
         "type Engine struct{}\n\n"
         "func New() *Engine { return &Engine{} }\n\n"
-        "func Default() *Engine { return New() }\n"
+        "func Default() *Engine { return New() }\n\n"
+        "func (e *Engine) Run() error { return e.Handle() }\n\n"
+        "func (e *Engine) Handle() error { return nil }\n"
     ),
     "web_test.go": (
         'package web\n\nimport "testing"\n\n'
@@ -134,7 +136,9 @@ GO = {
     ),
     "binding/binding.go": (
         "package binding\n\n"
-        "func Default(method string) string { return method }\n"
+        "func Default(method string) string { return method }\n\n"
+        "type Form struct{}\n\n"
+        "func (f Form) Handle() error { return nil }\n"
     ),
     "binding/binding_test.go": (
         'package binding\n\nimport "testing"\n\n'
@@ -343,3 +347,14 @@ def test_a_javascript_call_through_an_object_still_reaches_a_function_it_may_hol
     receiver of unknown type keeps functions possible (in Python they would be weak)."""
     assert references(typescript, "show", "src/main.js") == [
         at(TYPESCRIPT, "src/main.js", "api.show()")]
+
+
+def test_a_go_call_through_the_methods_receiver_reaches_its_types_method_only(
+    go: LiveIndex,
+) -> None:
+    """Before: `e.Handle()` in an `Engine` method was a value of unknown type's call, a
+    reference of every `Handle` (`Form.Handle` too)."""
+    assert references(go, "Engine.Handle", "web.go") == [at(GO, "web.go", "e.Handle()")]
+    assert references(go, "Form.Handle", "binding/binding.go") == []
+    assert edges(go, "Engine.Run", "out") >= {("Engine.Run", "Engine.Handle")}
+    assert ("Engine.Run", "Form.Handle") not in edges(go, "Engine.Run", "out")

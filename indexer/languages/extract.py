@@ -109,6 +109,20 @@ def _stored(qual: str, separator: str, bound: dict[str, str]) -> str:
     return full + qual[len(first):] if full and len(full) < _MAX_QUALIFIER else qual
 
 
+def _receiver_name(stack: list[tuple[int, str | None, _Def | None]],
+                   text: Callable[[Node], str]) -> str:
+    """The name a method's receiver has in its body (Go's `c` in `func (c *Context)`), for
+    the innermost scope of `stack` in such a method; "" elsewhere or when it has none.
+    (`text`: a node's text; nodes of a tree parsed through a callback carry none.)"""
+    for _end, _qualname, d in reversed(stack):
+        if d is not None and d.receiver is not None:
+            declaration = d.receiver.parent
+            name = (declaration.child_by_field_name("name")
+                    if declaration is not None else None)
+            return "" if name is None else text(name)
+    return ""
+
+
 def capture_role(capture: str) -> Role:
     """(role, kind, priority, qualifier) of a capture name; see the conventions in
     `indexer.languages`."""
@@ -387,24 +401,28 @@ class Extractor:
                     continue
                 seen_types.add(type_key)
             if qual.__class__ is tuple:  # the receiver or path before the name, as text
-                qual = qualifier(qual)
+                qual = qualifier(qual, _receiver_name(stack, self.text))
             append(Reference(name, kind, node.start_point[0] + 1, start, scope,
                              cast(str | None, qual)))
             if kind == "inherit" and len(stack) > 1:
                 bases.setdefault(id(stack[-1][2]), []).append(collapse(text))
         return bases
 
-    def _qualifiers(self) -> Callable[[tuple[Node, str]], str]:
-        """This file's qualifier node (and separator) -> the qualifier as stored
-        (`qualifier_text`): a receiver whose first name is neither `self`-like nor bound by
-        an import is a value of unknown type (`?.`); a path's first name bound by a `use` is
+    def _qualifiers(self) -> Callable[[tuple[Node, str], str], str]:
+        """This file's qualifier node (and separator), and the name of the receiver of the
+        method the call is in (Go's `c` in `func (c *Context)`, else "") -> the qualifier as
+        stored (`qualifier_text`): that receiver is written `self` (`c.Render` is
+        `self.Render`); a receiver whose first name is neither `self`-like nor bound by an
+        import is a value of unknown type (`?.`); a path's first name bound by a `use` is
         written out (`io::Error::` after `use std::io` is `std::io::Error::`)."""
         bound = self._bindings()
         memo: dict[tuple[str, str], str] = {}
         text = self.text
 
-        def qualifier(found: tuple[Node, str]) -> str:
+        def qualifier(found: tuple[Node, str], receiver: str) -> str:
             key = (text(found[0]), found[1])
+            if receiver and key[1] == "." and key[0].partition(".")[0] == receiver:
+                key = ("self" + key[0][len(receiver):], ".")
             qual = memo.get(key)
             if qual is None:
                 qual = memo[key] = _stored(qualifier_text(*key), key[1], bound)
