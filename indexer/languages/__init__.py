@@ -61,7 +61,7 @@ class LanguageSpec:
     filenames: tuple[str, ...] = ()  # exact base names (`Rakefile`)
     interpreters: tuple[str, ...] = ()  # shebang interpreters for extensionless scripts
     query_file: str = ""  # defaults to `<name>.scm`
-    extra_queries: tuple[str, ...] = ()  # more query files appended (shared JSX patterns)
+    extra_queries: tuple[str, ...] = ()  # more query files appended (shared patterns)
     doc_style: str = "comment"  # `docstring` (Python) or `comment` (leading comment block)
     # Nodes that wrap a single definition (decorators, `export`, Go `type`): the symbol's
     # range grows to the wrapper so that decorators and keywords stay with the code.
@@ -139,7 +139,7 @@ _SPECS: tuple[LanguageSpec, ...] = (
         "javascript",
         ".js .jsx .mjs .cjs",
         "tree_sitter_javascript",
-        extra_queries=("jsx.scm",),
+        extra_queries=("calls.scm", "jsx.scm"),
         interpreters=("node",),
         wrappers=_JS_WRAPPERS,
         import_functions=_REQUIRE,
@@ -150,6 +150,7 @@ _SPECS: tuple[LanguageSpec, ...] = (
         ".ts .mts .cts",
         "tree_sitter_typescript",
         loader="language_typescript",
+        extra_queries=("calls.scm",),
         wrappers=_TS_WRAPPERS,
         import_functions=_REQUIRE,
     ),
@@ -159,7 +160,7 @@ _SPECS: tuple[LanguageSpec, ...] = (
         "tree_sitter_typescript",
         loader="language_tsx",
         query_file="typescript.scm",
-        extra_queries=("jsx.scm",),
+        extra_queries=("calls.scm", "jsx.scm"),
         wrappers=_TS_WRAPPERS,
         import_functions=_REQUIRE,
         ignored_refs=_HTML_TAGS,

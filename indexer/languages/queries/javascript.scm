@@ -36,14 +36,7 @@
 
 (class_heritage [(identifier) (member_expression)] @name.reference.inherit)
 
-; a bare call reaches no method (a method needs `this.` or a receiver); a member call
-; keeps its receiver, the call's qualifier (`this.render`, `super.mount`, `utils.format`)
-(call_expression function: (identifier) @name.reference.bare.call)
-(call_expression function: (member_expression object: (_) @qualifier
-                                              property: (property_identifier) @name.reference.call))
-(new_expression constructor: [(identifier) @name.reference.bare.call
-                              (member_expression object: (_) @qualifier
-                                                 property: (property_identifier) @name.reference.call)])
+; calls: calls.scm, appended
 
 
 (import_statement
