@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from indexer.build.pipeline import index_repository
 from indexer.disk.repo import IndexPaths, RepoIndex
 from indexer.parse.treesitter import parse_source
@@ -95,8 +97,44 @@ def test_a_go_call_through_the_methods_receiver_is_written_self() -> None:
     )
     assert qualifiers(source, "go") == [
         ("Render", "self."), ("Run", "self.engine."), ("Render", "?."), ("Next", "self."),
-        ("f", ""), ("Render", "?."), ("Render", "?."),  # no receiver name; a parameter
+        ("f", ""), ("Render", "?."),  # a method whose receiver has no name
+        ("Render", "(Context)."),  # a parameter declared `*Context`
     ]
+
+
+@pytest.mark.parametrize(("language", "source", "expected"), [
+    ("python",
+     ("def f(app: Flask, bp: 'pkg.Blueprint' = None, *, cfg: Optional[Config] = None, n=1,\n"
+     "      e: Flask | None = None, u: int | str = 0):\n"
+     "    app.run(); bp.register(); cfg.get('x'); n.bit_length(); e.run(); u.real()\n"
+     "    app.config.get('y')\n"
+     "    def inner():\n        app.test_client()\n"),
+     [("run", "(Flask)."), ("register", "(pkg.Blueprint)."), ("get", "(Config)."),
+      ("bit_length", "?."), ("run", "(Flask)."), ("real", "?."), ("get", "?."),
+      ("test_client", "(Flask).")]),
+    ("go",
+     ("package x\n\nfunc f(c *gin.Context, a, b Engine, w http.ResponseWriter) {\n"
+     "\tc.JSON(1)\n\ta.Run()\n\tb.Run()\n\tw.Write(nil)\n\tc.engine.Run()\n}\n"),
+     [("JSON", "(gin.Context)."), ("Run", "(Engine)."), ("Run", "(Engine)."),
+      ("Write", "(http.ResponseWriter)."), ("Run", "?.")]),
+    ("typescript",
+     ("function f(c: Context, o?: ui.Panel, n = 1) { c.run(); o.show(); n.toFixed() }\n"
+     "const g = (p: Foo): void => { p.x() }\n"
+     "class A { m(q: Bar | undefined) { q.y(); this.z() } }\n"),
+     [("run", "(Context)."), ("show", "(ui.Panel)."), ("toFixed", "?."), ("x", "(Foo)."),
+      ("y", "(Bar)."), ("z", "this.")]),
+    ("rust",
+     ("fn f(g: &Gitignore, mut h: Builder, m: &mut grep::Matcher<'a>, b: Box<Foo>,\n"
+     "     c: impl Fn()) {\n    g.strip(); h.build(); m.find(); b.go(); c.call();\n}\n"),
+     [("strip", "(Gitignore)."), ("build", "(Builder)."), ("find", "(grep::Matcher)."),
+      ("go", "(Foo)."), ("call", "?.")]),
+])
+def test_a_call_through_a_typed_parameter_carries_the_type(
+    language: str, source: str, expected: list[tuple[str, str]],
+) -> None:
+    """What a parameter is declared as (a pointer or reference to it, `Optional[X]`,
+    `X | None`, `Box<X>`, generic arguments dropped); a value of unknown type otherwise."""
+    assert qualifiers(source, language) == expected
 
 
 def test_javascript_and_typescript_calls_carry_this_super_a_receiver_or_nothing() -> None:

@@ -93,12 +93,26 @@ PYTHON = {
         "    def url_for(self, endpoint):\n"
         "        return '/' + endpoint\n\n"
         "    def home(self):\n"
-        "        return self.url_for('home')\n"
+        "        return self.url_for('home')\n\n"
+        "    def register(self, bp):\n"
+        "        return bp\n"
     ),
     "pkg/blueprints.py": (
         "class Blueprint:\n"
         "    def __init__(self, name):\n"
-        "        self.name = name\n"
+        "        self.name = name\n\n"
+        "    def register(self, app):\n"
+        "        return app\n"
+    ),
+    "pkg/cli.py": (
+        "from .app import App\n"
+        "from .blueprints import Blueprint\n\n\n"
+        "class Sub(App):\n"
+        "    def home(self):\n"
+        "        return 'sub'\n\n\n"
+        "def run_app(app: App, bp: Blueprint):\n"
+        "    bp.register(app)\n"
+        "    return app.home()\n"
     ),
     "pkg/config.py": (
         "class Config(dict):\n"
@@ -150,7 +164,10 @@ GO = {
         "func main() {\n"
         "\tweb.Default()\n"
         '\tbinding.Default("POST")\n'
-        "}\n"
+        "}\n\n"
+        "func serve(e *web.Engine) error { return e.Handle() }\n\n"
+        "type Handler interface {\n\tHandle() error\n}\n\n"
+        "func handle(h Handler) error { return h.Handle() }\n"
     ),
 }
 
@@ -312,7 +329,8 @@ def test_a_bare_python_call_reaches_the_function_and_not_a_same_named_method(
 def test_super_init_is_a_call_of_the_base_classes_init_only(python: LiveIndex) -> None:
     assert edges(python, "Base.__init__", "in") == {("App.__init__", "Base.__init__")}
     assert edges(python, "Blueprint.__init__", "in") == set()
-    assert edges(python, "pkg/blueprints.py", "in") == set()  # no file uses Blueprint
+    # only the module importing it uses Blueprint (`super().__init__` in App is no use)
+    assert edges(python, "pkg/blueprints.py", "in") == {("pkg/cli.py", "pkg/blueprints.py")}
 
 
 def test_a_go_package_qualified_call_reaches_that_packages_function(go: LiveIndex) -> None:
@@ -354,7 +372,28 @@ def test_a_go_call_through_the_methods_receiver_reaches_its_types_method_only(
 ) -> None:
     """Before: `e.Handle()` in an `Engine` method was a value of unknown type's call, a
     reference of every `Handle` (`Form.Handle` too)."""
-    assert references(go, "Engine.Handle", "web.go") == [at(GO, "web.go", "e.Handle()")]
-    assert references(go, "Form.Handle", "binding/binding.go") == []
+    interface = at(GO, "cmd/main.go", "h.Handle()")  # any type may be a Handler
+    assert set(references(go, "Engine.Handle", "web.go")) == {
+        at(GO, "cmd/main.go", "e.Handle()"), interface, at(GO, "web.go", "e.Handle()")}
+    assert references(go, "Form.Handle", "binding/binding.go") == [interface]
     assert edges(go, "Engine.Run", "out") >= {("Engine.Run", "Engine.Handle")}
     assert ("Engine.Run", "Form.Handle") not in edges(go, "Engine.Run", "out")
+
+
+def test_a_call_through_a_typed_parameter_reaches_the_types_method_and_overrides(
+    python: LiveIndex,
+) -> None:
+    """`bp: Blueprint` makes `bp.register(app)` a call of `Blueprint.register`, not of
+    `App.register`; `app: App` makes `app.home()` one of `App.home` and of `Sub.home`, an
+    override it may dispatch to. Before: a value of unknown type's call, of every one."""
+    call = at(PYTHON, "pkg/cli.py", "bp.register")
+    assert call in references(python, "Blueprint.register", "pkg/blueprints.py")
+    assert call not in references(python, "App.register", "pkg/app.py")
+    home = at(PYTHON, "pkg/cli.py", "app.home()")
+    assert home in references(python, "App.home", "pkg/app.py")
+    assert home in references(python, "Sub.home", "pkg/cli.py")
+
+
+def test_a_go_call_through_a_typed_parameter_reaches_that_types_method(go: LiveIndex) -> None:
+    assert ("serve", "Engine.Handle") in edges(go, "Engine.Handle", "in")
+    assert ("serve", "Form.Handle") not in edges(go, "Form.Handle", "in")

@@ -431,7 +431,8 @@ _WALK_META = "walk_options"  # the size limit and secrets choice of the last bui
 # are not UTF-8 moved byte offsets).
 # 6: a call's qualifier (`Gitignore::new`, `helpers.url_for`, a bare `url_for`) with its
 # reference (Python, Go, Rust; the store's schema 2). 7: JavaScript's and TypeScript's too
-# (`this.render`, `super.mount`, a bare `render`); a Go method's receiver is `self.`.
+# (`this.render`, `super.mount`, a bare `render`); a Go method's receiver is `self.`, a
+# typed parameter its type (`(gin.Context).`).
 EXTRACTION_RULES = "7"
 _RULES_META = "extraction_rules"
 

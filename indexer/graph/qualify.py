@@ -8,10 +8,12 @@ type). Read against the definitions of the name, it puts each in a tier:
     CONFIRMED 3  the call site names the definition's owner: its type (`Gitignore::new`, and
                  through base classes), its module or package (`binding.Default`,
                  `flask.url_for`), the class the call is in (`self.x`, `this.x`,
-                 `Self::x`), a base of it (`super().__init__`, `super.mount`); or a bare
-                 name's function
+                 `Self::x`), a base of it (`super().__init__`, `super.mount`); the type a
+                 parameter is declared of (`c *gin.Context`, `app: Flask`), a base of it or
+                 a type based on it; or a bare name's function
     POSSIBLE  2  nothing says otherwise: no qualifier known, or a member reached through a
-                 value of unknown type (`c.JSON(...)`, `self.app.run()`)
+                 value of unknown type (`c.JSON(...)`, `self.app.run()`) or of an interface
+                 or trait; another type's member for a parameter declared of a type
     WEAK      1  a function reached through a value of unknown type (it would have to be a
                  module under another name: `np.mean`); not in JavaScript and TypeScript,
                  where an object holds functions (`api.load()`): POSSIBLE there
@@ -39,6 +41,7 @@ from indexer.core.model import go_package_name
 
 NONE, WEAK, POSSIBLE, CONFIRMED = 0, 1, 2, 3
 TYPE_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "type"})
+DISPATCH_KINDS = frozenset({"interface", "trait"})  # a value of one may be of any type
 # what a receiver reaches: a member of a type (a function nested in a function is none)
 MEMBER_KINDS = frozenset({"method", "field", "constant", "property"})
 _SELF = frozenset({"self", "this", "cls"})
@@ -118,6 +121,9 @@ def site(qualifier: str | None) -> Site:
         return _BARE
     path = qualifier.endswith("::")
     text = qualifier[:-2] if path else qualifier[:-1]
+    if text.startswith("(") and text.endswith(")"):  # a value of a declared type
+        parts = text[1:-1].replace("::", ".").split(".")
+        return Site("typed", False, parts[0], parts[-1], parts[-2] if len(parts) > 1 else "")
     parts = text.split("::" if path else ".")
     if text == "?":
         return Site("value", path)
@@ -138,7 +144,7 @@ def tier_key(qualifier: str, path: str, scope: str | None) -> tuple[str, str, st
     a Go bare name's, its directory; a path's or an imported name's, the file (its
     imports); `self`'s, the language and the scope; `super()`'s, the file and the scope."""
     kind = site(qualifier).kind
-    if kind == "value":
+    if kind in ("value", "typed"):
         return qualifier, "js" if _functions_are_values(path) else "", ""
     if kind in ("here", "any") or (kind == "bare" and not path.endswith(".go")):
         return qualifier, "", ""
@@ -189,6 +195,11 @@ def tiers(defs: Sequence[Definition], path: str, scope: str | None, qualifier: s
         here, go = posixpath.dirname(path), path.endswith(".go")
         return [NONE if is_member(d) or (go and posixpath.dirname(d.path) != here)
                 else CONFIRMED for d in defs]
+    if s.kind == "typed":
+        typed = _typed(defs, s.last, look)
+        if typed is not None:
+            return typed
+        s = _VALUE  # a type the repository does not define, or one that dispatches
     if s.kind == "value":
         if _functions_are_values(path):  # `api.load()` may be `const api = {load}`'s
             return [POSSIBLE] * len(defs)
@@ -204,6 +215,27 @@ def tiers(defs: Sequence[Definition], path: str, scope: str | None, qualifier: s
         bases = lineage(_class_bases(path, scope, look), look)
         return [CONFIRMED if is_member(d) and _owner(d) in bases else NONE for d in defs]
     return _named(defs, path, s, look)
+
+
+def _typed(defs: Sequence[Definition], name: str, look: Lookup) -> list[int] | None:
+    """Tiers for a call through a value declared of type `name` (a parameter): a member
+    of the type, of a base of it (inherited) or of a type based on it (an override the
+    call may dispatch to) CONFIRMED, another member POSSIBLE (a member the parser did not
+    place), a function WEAK. None, read as a value of unknown type, when the repository
+    defines no type so named or only interfaces and traits (any type may implement them)."""
+    types = look.types(name)
+    if not types or all(t.kind in DISPATCH_KINDS for t in types):
+        return None
+    owners = lineage([name], look)
+    out = []
+    for d in defs:
+        if not is_member(d):
+            out.append(WEAK)
+            continue
+        owner = _owner(d)
+        related = owner in owners or (owner is not None and name in lineage([owner], look))
+        out.append(CONFIRMED if related else POSSIBLE)
+    return out
 
 
 def _segments(scope: str | None) -> list[str]:

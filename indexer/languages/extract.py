@@ -19,6 +19,7 @@ from tree_sitter import Node, Query
 from indexer.core import Import, ParsedFile, Reference, Symbol
 from indexer.core.model import go_package_name
 from indexer.languages import LanguageSpec
+from indexer.languages.params import declared
 from indexer.languages.text import (
     clean_comment,
     collapse,
@@ -107,20 +108,6 @@ def _stored(qual: str, separator: str, bound: dict[str, str]) -> str:
         return qual if first in _SELF_WORDS or first in bound or qual in _SUPER else "?."
     full = bound.get(first)
     return full + qual[len(first):] if full and len(full) < _MAX_QUALIFIER else qual
-
-
-def _receiver_name(stack: list[tuple[int, str | None, _Def | None]],
-                   text: Callable[[Node], str]) -> str:
-    """The name a method's receiver has in its body (Go's `c` in `func (c *Context)`), for
-    the innermost scope of `stack` in such a method; "" elsewhere or when it has none.
-    (`text`: a node's text; nodes of a tree parsed through a callback carry none.)"""
-    for _end, _qualname, d in reversed(stack):
-        if d is not None and d.receiver is not None:
-            declaration = d.receiver.parent
-            name = (declaration.child_by_field_name("name")
-                    if declaration is not None else None)
-            return "" if name is None else text(name)
-    return ""
 
 
 def capture_role(capture: str) -> Role:
@@ -356,6 +343,7 @@ class Extractor:
         """Append references with their innermost enclosing symbol; returns inherit bases."""
         names = {d.name_node.start_byte for d in defs if d.name_node is not None}
         qualifier = self._qualifiers()
+        declared_in = self._declared(defs)
         ignored = self.spec.ignored_refs
         bases: dict[int, list[str]] = {}  # id(_Def) -> base texts
         seen_types: set[tuple[str, str | None]] = set()
@@ -401,28 +389,62 @@ class Extractor:
                     continue
                 seen_types.add(type_key)
             if qual.__class__ is tuple:  # the receiver or path before the name, as text
-                qual = qualifier(qual, _receiver_name(stack, self.text))
+                qual = qualifier(qual, declared_in(stack[-1][2]))
             append(Reference(name, kind, node.start_point[0] + 1, start, scope,
                              cast(str | None, qual)))
             if kind == "inherit" and len(stack) > 1:
                 bases.setdefault(id(stack[-1][2]), []).append(collapse(text))
         return bases
 
-    def _qualifiers(self) -> Callable[[tuple[Node, str], str], str]:
-        """This file's qualifier node (and separator), and the name of the receiver of the
-        method the call is in (Go's `c` in `func (c *Context)`, else "") -> the qualifier as
-        stored (`qualifier_text`): that receiver is written `self` (`c.Render` is
-        `self.Render`); a receiver whose first name is neither `self`-like nor bound by an
-        import is a value of unknown type (`?.`); a path's first name bound by a `use` is
-        written out (`io::Error::` after `use std::io` is `std::io::Error::`)."""
+    def _declared(self, defs: list[_Def]) -> Callable[[_Def | None], dict[str, str]]:
+        """The names whose type the body of a definition knows (`params.declared`), its own
+        and those of the definitions around it (a closure sees its function's), by the
+        innermost definition; memoized per definition."""
+        parents: dict[int, _Def | None] = {}
+        stack: list[_Def] = []
+        for d in defs:  # in start order, as `_name_defs` sorted them
+            while stack and stack[-1].end <= d.start:
+                stack.pop()
+            parents[id(d)] = stack[-1] if stack else None
+            stack.append(d)
+        memo: dict[int, dict[str, str]] = {}
+        text = self.text
+
+        def declared_in(d: _Def | None) -> dict[str, str]:
+            # not recursive: a closure calling itself is a reference cycle, which would keep
+            # this file's source alive until the collector runs
+            chain: list[_Def] = []
+            while d is not None and id(d) not in memo:
+                chain.append(d)
+                d = parents.get(id(d))
+            names = memo[id(d)] if d is not None else {}
+            for link in reversed(chain):
+                names = memo[id(link)] = {**names, **declared(link.node, link.receiver, text)}
+            return names
+
+        return declared_in
+
+    def _qualifiers(self) -> Callable[[tuple[Node, str], dict[str, str]], str]:
+        """This file's qualifier node (and separator), and the names whose type the
+        function around the call knows (`params.declared`) -> the qualifier as stored
+        (`qualifier_text`): a method's receiver is written `self` (Go's `c.Render` in
+        `func (c *Context)` is `self.Render`), a typed parameter alone its type in
+        parentheses (`(gin.Context).`); a receiver whose first name is neither `self`-like
+        nor bound by an import is a value of unknown type (`?.`); a path's first name bound
+        by a `use` is written out (`io::Error::` after `use std::io` is `std::io::Error::`)."""
         bound = self._bindings()
         memo: dict[tuple[str, str], str] = {}
         text = self.text
 
-        def qualifier(found: tuple[Node, str], receiver: str) -> str:
+        def qualifier(found: tuple[Node, str], names: dict[str, str]) -> str:
             key = (text(found[0]), found[1])
-            if receiver and key[1] == "." and key[0].partition(".")[0] == receiver:
-                key = ("self" + key[0][len(receiver):], ".")
+            if names and key[1] == ".":
+                first, dot, _ = key[0].partition(".")
+                known = names.get(first)
+                if known == "self":
+                    key = ("self" + key[0][len(first):], ".")
+                elif known and not dot and first == key[0]:
+                    return f"({known})."
             qual = memo.get(key)
             if qual is None:
                 qual = memo[key] = _stored(qualifier_text(*key), key[1], bound)

@@ -1,0 +1,82 @@
+"""The names a function's body knows the type of: its receiver and its typed parameters.
+
+A call through such a name says which type's method it reaches (`indexer.graph.qualify`):
+Go's receiver `c` in `func (c *Context) JSON()` is the method's own instance (`self`), a
+parameter `c *gin.Context`, `app: Flask`, `c: Context` or `g: &Gitignore` a value of that
+type. Only types written as a name or a dotted or `::` path are kept (a pointer or reference
+to one, `Optional[X]`, `X | None`, generic arguments dropped); anything else (`Box<T>`, a
+function type, a union of two types) leaves the name a value of unknown type.
+
+Nodes of a tree parsed through a callback carry no text: `text(node)` reads it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from tree_sitter import Node
+
+from indexer.languages.text import strip_generics
+
+Text = Callable[[Node], str]
+
+_NAME = re.compile(r"[^\W\d]\w*")
+_TYPE = re.compile(r"[^\W\d]\w*(?:(?:\.|::)[^\W\d]\w*)*")
+_OPTIONAL = re.compile(r"^(?:typing\.)?Optional\[(.*)\]$")
+_SMART_POINTER = re.compile(r"^(?:Box|Rc|Arc)<(.*)>$")
+_NULLS = frozenset({"None", "null", "undefined", "nil"})
+_PARAMETER_FIELDS = ("parameters",)
+MAX_TYPE = 80  # a longer type name is not kept
+
+
+def declared(def_node: Node, receiver: Node | None, text: Text) -> dict[str, str]:
+    """name -> "self" for a method's receiver (Go), the type's name (`gin.Context`,
+    `grep::Matcher`) for each typed parameter of the function `def_node`."""
+    out: dict[str, str] = {}
+    params = _parameters(def_node)
+    for param in params.named_children if params is not None else ():
+        kind = _type_name(param.child_by_field_name("type"), text)
+        if not kind:
+            continue
+        for name in _names(param, text):
+            out[name] = kind
+    if receiver is not None and receiver.parent is not None:
+        for node in receiver.parent.children_by_field_name("name"):
+            out[text(node)] = "self"
+    return out
+
+
+def _parameters(node: Node) -> Node | None:
+    for field in _PARAMETER_FIELDS:
+        found = node.child_by_field_name(field)
+        if found is not None:
+            return found
+    value = node.child_by_field_name("value")  # `const f = (c: Context) => ...`
+    return value.child_by_field_name("parameters") if value is not None else None
+
+
+def _names(param: Node, text: Text) -> list[str]:
+    nodes = param.children_by_field_name("name") or param.children_by_field_name("pattern")
+    if not nodes and param.type == "typed_parameter":  # Python: `app: Flask`
+        nodes = param.named_children[:1]
+    return [t for t in map(text, nodes) if _NAME.fullmatch(t)]
+
+
+def _type_name(node: Node | None, text: Text) -> str:
+    """The type `node` names, or "" (see the module doc)."""
+    if node is None:
+        return ""
+    kind = " ".join(text(node).split()).removeprefix(":").strip().strip("'\"")
+    optional = _OPTIONAL.match(kind)
+    if optional:
+        kind = optional.group(1)
+    if "|" in kind:
+        parts = [p.strip() for p in kind.split("|") if p.strip() not in _NULLS]
+        kind = parts[0] if len(parts) == 1 else ""
+    kind = re.sub(r"^&(?:'\w+\s+)?(?:mut\s+)?", "", kind).lstrip("*")
+    pointer = _SMART_POINTER.match(kind)  # a method call reaches through them
+    if pointer:
+        kind = pointer.group(1)
+    kind = strip_generics(kind).strip()
+    return kind if _TYPE.fullmatch(kind) and len(kind) <= MAX_TYPE else ""
