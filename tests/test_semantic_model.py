@@ -58,7 +58,7 @@ async def test_semantic_search_with_the_real_model_finds_code_by_meaning(
 
     async with connected(settings) as client:
         status = await _wait_embedded(client)
-        found = await call(client, "search_code", mode="semantic", max_results=5,
+        found = await call(client, "search_code", mode="semantic", k=5,
                            query="read settings from a file named by an environment variable")
 
     assert status["embedding_model"].startswith("all-minilm-l6-v2-q8_0-")
