@@ -53,7 +53,8 @@ def test_rust_paths_and_receivers_are_told_apart() -> None:
     )
     assert qualifiers(source, "rust") == [
         ("new", "Gitignore::"), ("new", "io::Error::"), ("with_capacity", "Vec::"),
-        ("strip", "?."), ("build", "Self::"), ("helper", ""),
+        ("strip", "(Gitignore)."),  # `let g = Gitignore::new(..)`: a Gitignore
+        ("build", "Self::"), ("helper", ""),
     ]
 
 
@@ -134,6 +135,55 @@ def test_a_call_through_a_typed_parameter_carries_the_type(
 ) -> None:
     """What a parameter is declared as (a pointer or reference to it, `Optional[X]`,
     `X | None`, `Box<X>`, generic arguments dropped); a value of unknown type otherwise."""
+    assert qualifiers(source, language) == expected
+
+
+@pytest.mark.parametrize(("language", "source", "expected"), [
+    ("python",
+     ("import flask\n"
+      "app = Flask(__name__)\n"
+      "app.route('/')\n\n\n"
+      "def f():\n"
+      "    bp = flask.Blueprint('x', __name__)\n"
+      "    bp.register(app)\n"
+      "    cfg: Config = load()\n"
+      "    cfg.get('x')\n"
+      "    x = make()\n"
+      "    x.run()\n\n\n"
+      "def g(app):\n"
+      "    app.run()\n\n\n"
+      "def h():\n"
+      "    app = make_app()\n"
+      "    app.run()\n"),
+     [("Flask", ""), ("route", "(Flask)."), ("Blueprint", "flask."),
+      ("register", "(flask.Blueprint)."), ("load", ""), ("get", "(Config)."), ("make", ""),
+      ("run", "?."),  # a function's value
+      ("run", "?."),  # an untyped parameter hides the module's `app`
+      ("make_app", ""), ("run", "?.")]),  # so does a variable assigned again
+    ("go",
+     ("package x\n\nvar global Engine\n\n"
+      "func f() {\n\tc := &Context{}\n\tc.JSON(1)\n\tvar e Engine\n\te.Run()\n"
+      "\td := gin.Context{}\n\td.Next()\n\tr := New()\n\tr.Run()\n\tglobal.Run()\n}\n"),
+     [("JSON", "(Context)."), ("Run", "(Engine)."), ("Next", "(gin.Context)."), ("New", ""),
+      ("Run", "?."), ("Run", "(Engine).")]),
+    ("typescript",
+     ("const app = new App()\napp.mount()\n"
+      "function f(x) { let p: ui.Panel = make(); p.show(); const q = new ui.Dialog(); q.open();"
+      " x.go() }\n"),
+     [("App", ""), ("mount", "(App)."), ("make", ""), ("show", "(ui.Panel)."),
+      ("Dialog", "?."), ("open", "(ui.Dialog)."), ("go", "?.")]),
+    ("rust",
+     ("fn f() {\n    let w = WalkBuilder::new(p);\n    w.build();\n"
+      "    let m: Matcher = x;\n    m.find();\n    let s = Searcher { a: 1 };\n    s.search();\n"
+      "    let r = RegexMatcher::new(p)?;\n    r.is_match();\n"
+      "    let b = Foo::builder();\n    b.go();\n}\n"),
+     [("new", "WalkBuilder::"), ("build", "(WalkBuilder)."), ("find", "(Matcher)."),
+      ("search", "(Searcher)."), ("new", "RegexMatcher::"), ("is_match", "(RegexMatcher)."),
+      ("builder", "Foo::"), ("go", "?.")]),  # `Foo::builder()` need not return a Foo
+])
+def test_a_call_through_a_variable_whose_assignment_says_its_type_carries_it(
+    language: str, source: str, expected: list[tuple[str, str]],
+) -> None:
     assert qualifiers(source, language) == expected
 
 

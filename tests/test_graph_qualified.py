@@ -45,6 +45,9 @@ RUST = {
         "    let b = Builder::new();\n"
         '    let e = io::Error::new(io::ErrorKind::Other, "x");\n'
         '    g.strip("a")\n'
+        "}\n\n"
+        "pub fn check(gs: Vec<Gitignore>) -> bool {\n"
+        '    gs[0].strip("b")\n'
         "}\n"
     ),
 }
@@ -103,6 +106,11 @@ PYTHON = {
         "        self.name = name\n\n"
         "    def register(self, app):\n"
         "        return app\n"
+    ),
+    "pkg/main.py": (
+        "from .app import App\n\n"
+        "app = App('main')\n"
+        "app.register(None)\n"
     ),
     "pkg/cli.py": (
         "from .app import App\n"
@@ -303,7 +311,8 @@ def test_a_rust_method_call_on_a_value_of_unknown_type_still_reaches_the_method(
     rust: LiveIndex,
 ) -> None:
     assert references(rust, "Gitignore.strip", "src/gitignore.rs") == [
-        at(RUST, "src/dir.rs", "g.strip")]
+        at(RUST, "src/dir.rs", "g.strip"),  # `let g = Gitignore::new(..)`: known
+        at(RUST, "src/dir.rs", "gs[0].strip")]  # an expression: a value of unknown type
 
 
 def test_a_python_method_call_on_a_value_of_unknown_type_still_reaches_the_method(
@@ -397,3 +406,13 @@ def test_a_call_through_a_typed_parameter_reaches_the_types_method_and_overrides
 def test_a_go_call_through_a_typed_parameter_reaches_that_types_method(go: LiveIndex) -> None:
     assert ("serve", "Engine.Handle") in edges(go, "Engine.Handle", "in")
     assert ("serve", "Form.Handle") not in edges(go, "Form.Handle", "in")
+
+
+def test_a_call_through_a_variable_assigned_a_class_reaches_that_classs_method(
+    python: LiveIndex,
+) -> None:
+    """`app = App('main')` makes `app.register(None)` a call of `App.register`, not of
+    `Blueprint.register`. Before: a value of unknown type's call, of both."""
+    call = at(PYTHON, "pkg/main.py", "app.register")
+    assert call in references(python, "App.register", "pkg/app.py")
+    assert call not in references(python, "Blueprint.register", "pkg/blueprints.py")

@@ -19,7 +19,7 @@ from tree_sitter import Node, Query
 from indexer.core import Import, ParsedFile, Reference, Symbol
 from indexer.core.model import go_package_name
 from indexer.languages import LanguageSpec
-from indexer.languages.params import declared
+from indexer.languages.params import declared, local_type
 from indexer.languages.text import (
     clean_comment,
     collapse,
@@ -84,6 +84,8 @@ _SIMPLE_ROLES = {
     "receiver": "receiver",
     "qualifier": "qualifier",
     "qualifier.path": "qualifier",
+    "local.name": "localname",
+    "local.type": "localtype",
 }
 # A receiver as a qualifier: a name or a dotted chain of names (`self`, `helpers`,
 # `self.app`); `super()` (Python) stands for itself; anything else is an expression (`?`)
@@ -230,6 +232,8 @@ class Extractor:
         # them; the qualifier None, "" (bare) or (node, separator), made text in `finish`
         self.refs: list[tuple[int, str, Node, _Qualifier]] = []
         self.imports: dict[int, tuple[Node, list[str]]] = {}
+        # (name, type) of a variable whose type its assignment says (`params.local_type`)
+        self.locals: list[tuple[Node, Node]] = []
         # an ASCII file's text: str slices at byte offsets, no decoding per node
         self.ascii = source.decode("ascii") if source.isascii() else None
 
@@ -262,6 +266,11 @@ class Extractor:
                     qualified: _Qualifier = (firsts[0], one[1])
                     refs.extend((n.start_byte << 4 | two[2], two[1], n, qualified)
                                 for n in seconds)
+                    continue
+                if one[0] == "localtype" and two[0] == "localname":
+                    firsts, seconds = seconds, firsts
+                if {one[0], two[0]} == {"localname", "localtype"}:  # a variable's type
+                    self.locals.append((firsts[0], seconds[0]))
                     continue
             self._collect(pattern, captures)
 
@@ -397,18 +406,38 @@ class Extractor:
         return bases
 
     def _declared(self, defs: list[_Def]) -> Callable[[_Def | None], dict[str, str]]:
-        """The names whose type the body of a definition knows (`params.declared`), its own
-        and those of the definitions around it (a closure sees its function's), by the
-        innermost definition; memoized per definition."""
+        """The names whose type the body of a definition knows (`params.declared`, and the
+        variables an assignment gives a type, `params.local_type`), its own and those of
+        the definitions around it (a closure sees its function's; every definition the
+        file's top level's), by the innermost definition; memoized per definition."""
         parents: dict[int, _Def | None] = {}
+        assigned: dict[int, dict[str, str]] = {}  # id(innermost function) -> locals; 0: top
+        language = self.spec.name
+        text = self.text
+        pending = sorted(self.locals, key=lambda pair: pair[0].start_byte)
         stack: list[_Def] = []
+        at = 0
+
+        def assign(until: int) -> None:
+            nonlocal at
+            while at < len(pending) and pending[at][0].start_byte < until:
+                name, kind = pending[at]
+                at += 1
+                where = [d for d in stack if d.end > name.start_byte
+                         and d.kind not in _LEAF_KINDS]
+                # "" (a value of unknown type) still hides the name's type outside
+                assigned.setdefault(id(where[-1]) if where else 0, {})[text(name)] = (
+                    local_type(text(kind), language))
+
         for d in defs:  # in start order, as `_name_defs` sorted them
+            assign(d.start)
             while stack and stack[-1].end <= d.start:
                 stack.pop()
             parents[id(d)] = stack[-1] if stack else None
             stack.append(d)
+        assign(len(self.src) + 1)
         memo: dict[int, dict[str, str]] = {}
-        text = self.text
+        top = assigned.get(0, {})
 
         def declared_in(d: _Def | None) -> dict[str, str]:
             # not recursive: a closure calling itself is a reference cycle, which would keep
@@ -417,9 +446,10 @@ class Extractor:
             while d is not None and id(d) not in memo:
                 chain.append(d)
                 d = parents.get(id(d))
-            names = memo[id(d)] if d is not None else {}
+            names = memo[id(d)] if d is not None else top
             for link in reversed(chain):
-                names = memo[id(link)] = {**names, **declared(link.node, link.receiver, text)}
+                names = memo[id(link)] = {**names, **declared(link.node, link.receiver, text),
+                                          **assigned.get(id(link), {})}
             return names
 
         return declared_in

@@ -1,10 +1,13 @@
-"""The names a function's body knows the type of: its receiver and its typed parameters.
+"""The names a function's body knows the type of: its receiver, its typed parameters and
+the variables an assignment says the type of.
 
 A call through such a name says which type's method it reaches (`indexer.graph.qualify`):
 Go's receiver `c` in `func (c *Context) JSON()` is the method's own instance (`self`), a
 parameter `c *gin.Context`, `app: Flask`, `c: Context` or `g: &Gitignore` a value of that
-type. Only types written as a name or a dotted or `::` path are kept (a pointer or reference
-to one, `Optional[X]`, `X | None`, generic arguments dropped); anything else (`Box<T>`, a
+type; so is a variable assigned a constructor's value (`app = Flask(__name__)`,
+`c := &Context{}`, `const app = new App()`, `let w = WalkBuilder::new(p)`) or declared of a
+type (`var c Context`, `let m: Matcher = ...`, `x: Foo = ...`). Only types written as a name or a dotted or `::` path are kept (a pointer or reference
+to one, `Optional[X]`, `X | None`, generic arguments dropped); anything else (`Vec<T>`, a
 function type, a union of two types) leaves the name a value of unknown type.
 
 Nodes of a tree parsed through a callback carry no text: `text(node)` reads it.
@@ -32,15 +35,14 @@ MAX_TYPE = 80  # a longer type name is not kept
 
 def declared(def_node: Node, receiver: Node | None, text: Text) -> dict[str, str]:
     """name -> "self" for a method's receiver (Go), the type's name (`gin.Context`,
-    `grep::Matcher`) for each typed parameter of the function `def_node`."""
+    `grep::Matcher`) for each typed parameter of the function `def_node`, "" for each
+    untyped one (the name is not the one a definition around it knows)."""
     out: dict[str, str] = {}
     params = _parameters(def_node)
     for param in params.named_children if params is not None else ():
         kind = _type_name(param.child_by_field_name("type"), text)
-        if not kind:
-            continue
         for name in _names(param, text):
-            out[name] = kind
+            out[name] = kind  # "" for an untyped one: it hides the same name outside
     if receiver is not None and receiver.parent is not None:
         for node in receiver.parent.children_by_field_name("name"):
             out[text(node)] = "self"
@@ -60,14 +62,37 @@ def _names(param: Node, text: Text) -> list[str]:
     nodes = param.children_by_field_name("name") or param.children_by_field_name("pattern")
     if not nodes and param.type == "typed_parameter":  # Python: `app: Flask`
         nodes = param.named_children[:1]
+    elif not nodes and param.type == "identifier":  # untyped: `def f(app)`, `(app) => ...`
+        nodes = [param]
     return [t for t in map(text, nodes) if _NAME.fullmatch(t)]
 
 
 def _type_name(node: Node | None, text: Text) -> str:
     """The type `node` names, or "" (see the module doc)."""
-    if node is None:
-        return ""
-    kind = " ".join(text(node).split()).removeprefix(":").strip().strip("'\"")
+    return "" if node is None else type_name_of(" ".join(text(node).split()))
+
+
+def local_type(text: str, language: str) -> str:
+    """The type an assignment gives a variable, from the text the query captured: a class
+    called (Python), a composite literal's or a declared type (Go), a constructor after
+    `new` or a type annotation (TypeScript), a declared type, a struct expression's name,
+    or `Type::new`'s and `Type::default`'s type (Rust: by convention they return it; any
+    other function of a path may not); "" when it says none."""
+    text = " ".join(text.split())
+    if language == "python" and not text.rpartition(".")[2][:1].isupper():
+        return ""  # `make()`, `self.load()`: a function, not a class (CapWords)
+    if "::" in text and language == "rust":
+        path, _, last = text.rpartition("::")
+        if last in ("new", "default"):
+            text = path
+        elif last[:1].islower():
+            return ""  # `Foo::builder()`, `fs::read()`: not a constructor
+    return type_name_of(text)
+
+
+def type_name_of(text: str) -> str:
+    """The type `text` names, or "" (see the module doc)."""
+    kind = text.removeprefix(":").strip().strip("'\"")
     optional = _OPTIONAL.match(kind)
     if optional:
         kind = optional.group(1)

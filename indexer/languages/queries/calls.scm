@@ -7,3 +7,7 @@
 (new_expression constructor: [(identifier) @name.reference.bare.call
                               (member_expression object: (_) @qualifier
                                                  property: (property_identifier) @name.reference.call)])
+
+; a variable's type, where its declaration says it (`const app = new App()`)
+(variable_declarator name: (identifier) @local.name
+                     value: (new_expression constructor: [(identifier) (member_expression)] @local.type))

@@ -60,3 +60,10 @@
 (type_identifier) @name.reference.type
 
 (import_spec path: (_) @import.module)
+
+; a variable's type, where its declaration says it (`c := &Context{}`, `var c Context`)
+(short_var_declaration
+  left: (expression_list . (identifier) @local.name .)
+  right: (expression_list . [(composite_literal type: (_) @local.type)
+                             (unary_expression operand: (composite_literal type: (_) @local.type))] .))
+(var_spec name: (identifier) @local.name type: (_) @local.type)

@@ -53,3 +53,8 @@
   module_name: (_) @import.module
   (wildcard_import) @import.name)
 
+
+; a variable's type, where its assignment says it (`app = Flask(__name__)`, `x: Foo = ...`)
+(assignment left: (identifier) @local.name !type
+            right: (call function: [(identifier) (attribute)] @local.type))
+(assignment left: (identifier) @local.name type: (type) @local.type)

@@ -49,3 +49,12 @@
                    (use_as_clause path: (identifier) @import.name)
                    (self) @import.name])))
 (mod_item name: (identifier) @import.module !body)
+
+; a variable's type, where its `let` says it (`let m: Matcher`, `Foo { .. }`, `Foo::new(..)`,
+; `Foo::new(..)?`; which paths are constructors: `indexer.languages.params.local_type`)
+(let_declaration pattern: (identifier) @local.name type: (_) @local.type)
+(let_declaration pattern: (identifier) @local.name value: (struct_expression name: (_) @local.type))
+(let_declaration pattern: (identifier) @local.name
+                 value: (call_expression function: (scoped_identifier) @local.type))
+(let_declaration pattern: (identifier) @local.name
+                 value: (try_expression (call_expression function: (scoped_identifier) @local.type)))

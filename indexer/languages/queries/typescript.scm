@@ -73,3 +73,6 @@
 (call_expression
   function: (import)
   arguments: (arguments . (string) @import.module))
+
+; a variable's declared type (`let app: App = ...`)
+(variable_declarator name: (identifier) @local.name type: (type_annotation) @local.type)
