@@ -187,6 +187,32 @@ def test_a_call_through_a_variable_whose_assignment_says_its_type_carries_it(
     assert qualifiers(source, language) == expected
 
 
+@pytest.mark.parametrize(("language", "source", "expected"), [
+    ("javascript",
+     ("const client = new Client()\nfunction f() {\n  const client = makeOther()\n"
+      "  client.get()\n}\nfunction g() { client.put() }\n"
+      "function h() { [1].map(client => client.del()) }\n"),
+     [("Client", ""), ("makeOther", ""), ("get", "?."), ("put", "(Client)."),
+      ("map", "?."), ("del", "?.")]),
+    ("typescript",
+     "function g(client: Client) {\n  for (const client of others) { client.get() }\n}\n",
+     [("get", "?.")]),
+    ("go",
+     ("package p\n\nvar app Engine\n\nfunc f() {\n\tapp := NewServer()\n\tapp.Run()\n}\n\n"
+      "func (c *Context) R() {\n\tfunc(c *Other) { c.P() }(nil)\n\tc.Q()\n}\n"),
+     [("NewServer", ""), ("Run", "?."), ("P", "(Other)."), ("Q", "self.")]),
+    ("rust",
+     "fn f(m: Matcher) {\n    let m = m.inner();\n    m.find();\n}\n",
+     [("inner", "?."), ("find", "?.")]),  # the whole function: before the `let` too
+])
+def test_another_declaration_of_a_name_hides_the_type_it_had(
+    language: str, source: str, expected: list[tuple[str, str]],
+) -> None:
+    """A declaration that says no type (`const client = makeOther()`, a loop's variable,
+    a callback's parameter, `let m = m.inner()`) hides the type the name has outside."""
+    assert qualifiers(source, language) == expected
+
+
 def test_javascript_and_typescript_calls_carry_this_super_a_receiver_or_nothing() -> None:
     source = (
         "import * as utils from './utils'\n"

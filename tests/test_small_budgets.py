@@ -72,3 +72,32 @@ def test_get_context_holds_its_best_item_at_the_smallest_budgets(
                       max_tokens=budget)
     assert got.items and got.items[0].path.endswith(".py") and got.truncated
     assert got.left_out_count > 0 and context_tokens(got) <= budget
+
+
+def test_the_last_trim_drops_a_directory_line_before_the_best_code() -> None:
+    """Before: with the best code item and a directory line left, the code went first and
+    the answer held only the directory's line, where the code alone fits."""
+    from tools.context_models import ContextItem, ContextResult
+    from tools.context_pack import _finish, _Packing
+    from tools.models import Freshness
+
+    best = ContextItem(path="src/best.py", start_line=1, end_line=3, kind="function",
+                       symbol="best", reason="match", detail="body",
+                       text="def best():\n    return 1\n")
+    directory = ContextItem(path="src", start_line=0, end_line=0, kind="directory",
+                            detail="line", text="src: a package of " + "many things " * 5)
+    state = _Packing(budget=0)
+    state.items = [best, directory]
+
+    def build() -> ContextResult:
+        return ContextResult(task="t", items=state.items, left_out=state.left_out[:state.shown],
+                             left_out_count=len(state.left_out), already_sent=state.sent,
+                             tokens=0, truncated=bool(state.left_out),
+                             freshness=Freshness(fresh=True, generation=1))
+
+    alone = context_tokens(ContextResult(task="t", items=[best], left_out=[], left_out_count=0,
+                                         already_sent=[], tokens=0, truncated=False,
+                                         freshness=Freshness(fresh=True, generation=1)))
+    got = _finish(state, build, alone + 5, None)
+    assert [i.path for i in got.items] == ["src/best.py"]
+    assert context_tokens(got) <= alone + 5

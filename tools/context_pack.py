@@ -162,16 +162,20 @@ def _finish(state: _Packing, build: Callable[[], ContextResult], budget: int,
     result = build()
     tokens = json_tokens(result)
     # 3: the digits of `tokens`. What goes first: left-out entries beyond two, then items
-    # (the last first, each listed as left out), then the last two entries one by one, and
-    # only then the best item: the smallest budget still holds one where it fits.
+    # (the last code first, each listed as left out; directory lines once one code item is
+    # left), then the last two entries one by one, and only then the best item: the
+    # smallest budget still holds one where it fits.
     while tokens + 3 > budget and (state.items or state.shown):
         if state.shown > 2 or (state.shown and len(state.items) <= 1):
             state.shown -= 2 if state.shown > 2 else 1
         else:
             code = [i for i, it in enumerate(state.items) if it.kind != "directory"]
-            dropped = state.items.pop(code[-1] if code else -1)
-            state.left_out.insert(0, _left_out(dropped.path, dropped.start_line,
-                                               dropped.end_line, dropped.symbol))
+            if len(code) <= 1 and len(state.items) > len(code):
+                state.items.pop(max(set(range(len(state.items))) - set(code)))
+            else:
+                dropped = state.items.pop(code[-1] if code else -1)
+                state.left_out.insert(0, _left_out(dropped.path, dropped.start_line,
+                                                   dropped.end_line, dropped.symbol))
         result = build()
         tokens = json_tokens(result)
     if working is not None:

@@ -41,7 +41,7 @@ from indexer.core.model import go_package_name
 
 NONE, WEAK, POSSIBLE, CONFIRMED = 0, 1, 2, 3
 TYPE_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "type"})
-DISPATCH_KINDS = frozenset({"interface", "trait"})  # a value of one may be of any type
+DISPATCH_KINDS = frozenset({"interface", "trait", "type"})  # stand for other types
 # what a receiver reaches: a member of a type (a function nested in a function is none)
 MEMBER_KINDS = frozenset({"method", "field", "constant", "property"})
 _SELF = frozenset({"self", "this", "cls"})
@@ -144,8 +144,10 @@ def tier_key(qualifier: str, path: str, scope: str | None) -> tuple[str, str, st
     a Go bare name's, its directory; a path's or an imported name's, the file (its
     imports); `self`'s, the language and the scope; `super()`'s, the file and the scope."""
     kind = site(qualifier).kind
-    if kind in ("value", "typed"):
+    if kind == "value":
         return qualifier, "js" if _functions_are_values(path) else "", ""
+    if kind == "typed":  # the file's imports place a module's type; Go's, its package
+        return qualifier, path, ""
     if kind in ("here", "any") or (kind == "bare" and not path.endswith(".go")):
         return qualifier, "", ""
     if kind == "bare":
@@ -196,7 +198,7 @@ def tiers(defs: Sequence[Definition], path: str, scope: str | None, qualifier: s
         return [NONE if is_member(d) or (go and posixpath.dirname(d.path) != here)
                 else CONFIRMED for d in defs]
     if s.kind == "typed":
-        typed = _typed(defs, s.last, look)
+        typed = _typed(defs, s, path, look)
         if typed is not None:
             return typed
         s = _VALUE  # a type the repository does not define, or one that dispatches
@@ -217,25 +219,44 @@ def tiers(defs: Sequence[Definition], path: str, scope: str | None, qualifier: s
     return _named(defs, path, s, look)
 
 
-def _typed(defs: Sequence[Definition], name: str, look: Lookup) -> list[int] | None:
-    """Tiers for a call through a value declared of type `name` (a parameter): a member
-    of the type, of a base of it (inherited) or of a type based on it (an override the
-    call may dispatch to) CONFIRMED, another member POSSIBLE (a member the parser did not
-    place), a function WEAK. None, read as a value of unknown type, when the repository
-    defines no type so named or only interfaces and traits (any type may implement them)."""
-    types = look.types(name)
-    if not types or all(t.kind in DISPATCH_KINDS for t in types):
+def _typed(defs: Sequence[Definition], s: Site, path: str, look: Lookup) -> list[int] | None:
+    """Tiers for a call through a value of the type `s` names (a parameter's, a variable's):
+    a member of the type, of a base of it (inherited) or, outside Go, of a type based on it
+    (an override the call may dispatch to) CONFIRMED, another member POSSIBLE (a member the
+    parser did not place), a function WEAK. None, read as a value of unknown type, when the
+    repository defines no such type where the name points (the module the file imports
+    under `s.first`, an external one; a Go type's own package) or only types any other may
+    stand for (`_dispatches`)."""
+    types = look.types(s.last)
+    go = path.endswith(".go")
+    if s.first != s.last:
+        files, dirs, external = _modules(s.first, path, look)
+        if files or dirs:
+            types = [t for t in types if _under(t.path, files, dirs)]
+        elif external:
+            return None  # `ctx context.Context`: not the repository's `Context`
+    elif go:
+        here = posixpath.dirname(path)
+        types = [t for t in types if posixpath.dirname(t.path) == here]
+    if not types or all(_dispatches(t) for t in types):
         return None
-    owners = lineage([name], look)
+    owners = lineage([s.last], look)
     out = []
     for d in defs:
         if not is_member(d):
             out.append(WEAK)
             continue
         owner = _owner(d)
-        related = owner in owners or (owner is not None and name in lineage([owner], look))
+        related = owner in owners or (
+            not go and owner is not None and s.last in lineage([owner], look))
         out.append(CONFIRMED if related else POSSIBLE)
     return out
+
+
+def _dispatches(t: Definition) -> bool:
+    """Whether a value of type `t` may be of any type that has its members: an interface,
+    a trait, a type alias (TypeScript's object types), a Python `Protocol`."""
+    return t.kind in DISPATCH_KINDS or any(leaf(b) == "Protocol" for b in t.bases)
 
 
 def _segments(scope: str | None) -> list[str]:

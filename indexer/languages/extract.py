@@ -19,7 +19,6 @@ from tree_sitter import Node, Query
 from indexer.core import Import, ParsedFile, Reference, Symbol
 from indexer.core.model import go_package_name
 from indexer.languages import LanguageSpec
-from indexer.languages.params import declared, local_type
 from indexer.languages.text import (
     clean_comment,
     collapse,
@@ -29,6 +28,7 @@ from indexer.languages.text import (
     strip_generics,
     strip_module,
 )
+from indexer.languages.typescopes import Scope, TypeScopes
 
 # Names and module strings repeat across a worker's files (receivers, qualified bases,
 # imports): their parsing is cached.
@@ -86,6 +86,7 @@ _SIMPLE_ROLES = {
     "qualifier.path": "qualifier",
     "local.name": "localname",
     "local.type": "localtype",
+    "local.scope": "localscope",
 }
 # A receiver as a qualifier: a name or a dotted chain of names (`self`, `helpers`,
 # `self.app`); `super()` (Python) stands for itself; anything else is an expression (`?`)
@@ -96,6 +97,10 @@ _MAX_QUALIFIER = 80
 # the names a file's imports bind; any other receiver is a value of unknown type (`?.`)
 _SELF_WORDS = frozenset({"self", "cls", "this"})
 _SUPER = frozenset({"super().", "super."})  # Python's `super()`, JavaScript's `super`
+_JS_LIKE = frozenset({"javascript", "typescript", "tsx"})  # where `super.` is a base's
+# definitions whose bodies declare no variables their methods see
+_TYPE_SCOPES = frozenset({"class", "struct", "interface", "trait", "enum", "impl", "type",
+                          "module", "namespace", "object"})
 
 
 # (role, kind, priority, qualifier): the qualifier of a reference that a match holds alone:
@@ -103,11 +108,13 @@ _SUPER = frozenset({"super().", "super."})  # Python's `super()`, JavaScript's `
 Role = tuple[str, str, int, str | None]
 
 
-def _stored(qual: str, separator: str, bound: dict[str, str]) -> str:
-    """`qualifier_text`'s `qual` as stored in a file whose imports bind `bound`."""
+def _stored(qual: str, separator: str, bound: dict[str, str],
+            supers: frozenset[str] = _SUPER) -> str:
+    """`qualifier_text`'s `qual` as stored in a file whose imports bind `bound`, in a
+    language whose `super` calls are written `supers`."""
     first = qual.partition(separator)[0]
     if separator == ".":
-        return qual if first in _SELF_WORDS or first in bound or qual in _SUPER else "?."
+        return qual if first in _SELF_WORDS or first in bound or qual in supers else "?."
     full = bound.get(first)
     return full + qual[len(first):] if full and len(full) < _MAX_QUALIFIER else qual
 
@@ -232,8 +239,10 @@ class Extractor:
         # them; the qualifier None, "" (bare) or (node, separator), made text in `finish`
         self.refs: list[tuple[int, str, Node, _Qualifier]] = []
         self.imports: dict[int, tuple[Node, list[str]]] = {}
-        # (name, type) of a variable whose type its assignment says (`params.local_type`)
-        self.locals: list[tuple[Node, Node]] = []
+        # (name, type) of a variable assigned or declared: the type its assignment says
+        # (`params.local_type`), None where the match holds none (the name's type hidden)
+        self.locals: list[tuple[Node, Node | None]] = []
+        self.anonymous: list[Node] = []  # functions without a name (`indexer.typescopes`)
         # an ASCII file's text: str slices at byte offsets, no decoding per node
         self.ascii = source.decode("ascii") if source.isascii() else None
 
@@ -256,6 +265,12 @@ class Extractor:
                         append((node.start_byte << 4 | prio, kind, node, qual))
                     else:
                         refs.extend((n.start_byte << 4 | prio, kind, n, qual) for n in nodes)
+                    continue
+                if role == "localname":
+                    self.locals.extend((n, None) for n in nodes)
+                    continue
+                if role == "localscope":
+                    self.anonymous.extend(nodes)
                     continue
             elif len(captures) == 2:  # the next most: a reference and its qualifier
                 (first, firsts), (second, seconds) = captures.items()
@@ -351,8 +366,7 @@ class Extractor:
     def _scope_references(self, defs: list[_Def], out: list[Reference]) -> dict[int, list[str]]:
         """Append references with their innermost enclosing symbol; returns inherit bases."""
         names = {d.name_node.start_byte for d in defs if d.name_node is not None}
-        qualifier = self._qualifiers()
-        declared_in = self._declared(defs)
+        qualifier = self._qualifiers(defs)
         ignored = self.spec.ignored_refs
         bases: dict[int, list[str]] = {}  # id(_Def) -> base texts
         seen_types: set[tuple[str, str | None]] = set()
@@ -398,86 +412,45 @@ class Extractor:
                     continue
                 seen_types.add(type_key)
             if qual.__class__ is tuple:  # the receiver or path before the name, as text
-                qual = qualifier(qual, declared_in(stack[-1][2]))
+                qual = qualifier(qual, start)
             append(Reference(name, kind, node.start_point[0] + 1, start, scope,
                              cast(str | None, qual)))
             if kind == "inherit" and len(stack) > 1:
                 bases.setdefault(id(stack[-1][2]), []).append(collapse(text))
         return bases
 
-    def _declared(self, defs: list[_Def]) -> Callable[[_Def | None], dict[str, str]]:
-        """The names whose type the body of a definition knows (`params.declared`, and the
-        variables an assignment gives a type, `params.local_type`), its own and those of
-        the definitions around it (a closure sees its function's; every definition the
-        file's top level's), by the innermost definition; memoized per definition."""
-        parents: dict[int, _Def | None] = {}
-        assigned: dict[int, dict[str, str]] = {}  # id(innermost function) -> locals; 0: top
-        language = self.spec.name
-        text = self.text
-        pending = sorted(self.locals, key=lambda pair: pair[0].start_byte)
-        stack: list[_Def] = []
-        at = 0
-
-        def assign(until: int) -> None:
-            nonlocal at
-            while at < len(pending) and pending[at][0].start_byte < until:
-                name, kind = pending[at]
-                at += 1
-                where = [d for d in stack if d.end > name.start_byte
-                         and d.kind not in _LEAF_KINDS]
-                # "" (a value of unknown type) still hides the name's type outside
-                assigned.setdefault(id(where[-1]) if where else 0, {})[text(name)] = (
-                    local_type(text(kind), language))
-
-        for d in defs:  # in start order, as `_name_defs` sorted them
-            assign(d.start)
-            while stack and stack[-1].end <= d.start:
-                stack.pop()
-            parents[id(d)] = stack[-1] if stack else None
-            stack.append(d)
-        assign(len(self.src) + 1)
-        memo: dict[int, dict[str, str]] = {}
-        top = assigned.get(0, {})
-
-        def declared_in(d: _Def | None) -> dict[str, str]:
-            # not recursive: a closure calling itself is a reference cycle, which would keep
-            # this file's source alive until the collector runs
-            chain: list[_Def] = []
-            while d is not None and id(d) not in memo:
-                chain.append(d)
-                d = parents.get(id(d))
-            names = memo[id(d)] if d is not None else top
-            for link in reversed(chain):
-                names = memo[id(link)] = {**names, **declared(link.node, link.receiver, text),
-                                          **assigned.get(id(link), {})}
-            return names
-
-        return declared_in
-
-    def _qualifiers(self) -> Callable[[tuple[Node, str], dict[str, str]], str]:
-        """This file's qualifier node (and separator), and the names whose type the
-        function around the call knows (`params.declared`) -> the qualifier as stored
-        (`qualifier_text`): a method's receiver is written `self` (Go's `c.Render` in
-        `func (c *Context)` is `self.Render`), a typed parameter alone its type in
-        parentheses (`(gin.Context).`); a receiver whose first name is neither `self`-like
+    def _qualifiers(self, defs: list[_Def]) -> Callable[[tuple[Node, str], int], str]:
+        """This file's qualifier node (and separator), and the call's offset (asked in
+        increasing order) -> the qualifier as stored (`qualifier_text`): a method's receiver
+        is written `self` (Go's `c.Render` in `func (c *Context)` is `self.Render`), a name
+        whose type the scope knows alone its type in parentheses (`(gin.Context).`,
+        `indexer.languages.typescopes`); a receiver whose first name is neither `self`-like
         nor bound by an import is a value of unknown type (`?.`); a path's first name bound
         by a `use` is written out (`io::Error::` after `use std::io` is `std::io::Error::`)."""
         bound = self._bindings()
+        supers = _SUPER if self.spec.name in _JS_LIKE else _SUPER - {"super."}
         memo: dict[tuple[str, str], str] = {}
         text = self.text
+        scopes = TypeScopes(
+            [Scope(d.start, d.end, d.node, d.receiver, d.kind in _TYPE_SCOPES)
+             for d in defs if d.kind not in _LEAF_KINDS]
+            + [Scope(n.start_byte, n.end_byte, n, None, False) for n in self.anonymous],
+            self.locals, text, self.spec.name)
+        scope_at = scopes.cursor()
+        type_of = scopes.type_of
 
-        def qualifier(found: tuple[Node, str], names: dict[str, str]) -> str:
+        def qualifier(found: tuple[Node, str], offset: int) -> str:
             key = (text(found[0]), found[1])
-            if names and key[1] == ".":
+            if key[1] == ".":
                 first, dot, _ = key[0].partition(".")
-                known = names.get(first)
+                known = type_of(scope_at(offset), first) if first not in _SELF_WORDS else None
                 if known == "self":
                     key = ("self" + key[0][len(first):], ".")
                 elif known and not dot and first == key[0]:
                     return f"({known})."
             qual = memo.get(key)
             if qual is None:
-                qual = memo[key] = _stored(qualifier_text(*key), key[1], bound)
+                qual = memo[key] = _stored(qualifier_text(*key), key[1], bound, supers)
             return qual
 
         return qualifier

@@ -38,6 +38,9 @@ def declared(def_node: Node, receiver: Node | None, text: Text) -> dict[str, str
     `grep::Matcher`) for each typed parameter of the function `def_node`, "" for each
     untyped one (the name is not the one a definition around it knows)."""
     out: dict[str, str] = {}
+    single = def_node.child_by_field_name("parameter")  # an arrow function's `c => ...`
+    if single is not None and single.type == "identifier":
+        out[text(single)] = ""
     params = _parameters(def_node)
     for param in params.named_children if params is not None else ():
         kind = _type_name(param.child_by_field_name("type"), text)
@@ -76,17 +79,21 @@ def local_type(text: str, language: str) -> str:
     """The type an assignment gives a variable, from the text the query captured: a class
     called (Python), a composite literal's or a declared type (Go), a constructor after
     `new` or a type annotation (TypeScript), a declared type, a struct expression's name,
-    or `Type::new`'s and `Type::default`'s type (Rust: by convention they return it; any
-    other function of a path may not); "" when it says none."""
+    `Type::new`'s and `Type::default`'s type (Rust: by convention they return it; any
+    other function of a path may not), an enum's variant's enum (`Kind::Glob(g)`); ""
+    when it says none."""
     text = " ".join(text.split())
     if language == "python" and not text.rpartition(".")[2][:1].isupper():
         return ""  # `make()`, `self.load()`: a function, not a class (CapWords)
     if "::" in text and language == "rust":
         path, _, last = text.rpartition("::")
+        owner = path.rpartition("::")[2]
         if last in ("new", "default"):
             text = path
-        elif last[:1].islower():
+        elif last[:1].islower() or owner == "Self":
             return ""  # `Foo::builder()`, `fs::read()`: not a constructor
+        elif owner[:1].isupper():
+            text = path  # `Kind::Glob(g)`: a variant, of the enum `Kind`
     return type_name_of(text)
 
 

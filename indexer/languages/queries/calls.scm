@@ -11,3 +11,9 @@
 ; a variable's type, where its declaration says it (`const app = new App()`)
 (variable_declarator name: (identifier) @local.name
                      value: (new_expression constructor: [(identifier) (member_expression)] @local.type))
+
+; every other variable declared or assigned, and functions without a name
+(variable_declarator name: (identifier) @local.name)
+(assignment_expression left: (identifier) @local.name)
+(for_in_statement left: (identifier) @local.name)
+[(arrow_function) (function_expression) (generator_function)] @local.scope

@@ -67,3 +67,9 @@
   right: (expression_list . [(composite_literal type: (_) @local.type)
                              (unary_expression operand: (composite_literal type: (_) @local.type))] .))
 (var_spec name: (identifier) @local.name type: (_) @local.type)
+
+; every other variable declared or assigned, and function literals
+(short_var_declaration left: (expression_list (identifier) @local.name))
+(assignment_statement left: (expression_list (identifier) @local.name))
+(range_clause left: (expression_list (identifier) @local.name))
+(func_literal) @local.scope

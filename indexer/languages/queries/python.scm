@@ -58,3 +58,8 @@
 (assignment left: (identifier) @local.name !type
             right: (call function: [(identifier) (attribute)] @local.type))
 (assignment left: (identifier) @local.name type: (type) @local.type)
+
+; every other variable assigned, and functions without a name: their types hide others
+(assignment left: (identifier) @local.name)
+(for_statement left: (identifier) @local.name)
+(lambda) @local.scope

@@ -58,3 +58,8 @@
                  value: (call_expression function: (scoped_identifier) @local.type))
 (let_declaration pattern: (identifier) @local.name
                  value: (try_expression (call_expression function: (scoped_identifier) @local.type)))
+
+; every other variable bound, and closures
+(let_declaration pattern: (identifier) @local.name)
+(for_expression pattern: (identifier) @local.name)
+(closure_expression) @local.scope
