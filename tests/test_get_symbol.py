@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from indexer.graph import graph_tables
+from indexer.graph.refs import MAX_USES
 from indexer.graph.uses import name_uses
 from indexer.live import LiveIndex
 from mcp_server.text import render
@@ -133,3 +134,20 @@ def test_references_cut_by_the_budget_are_counted_too(tmp_path: Path) -> None:
         (tick,) = result.symbols
         assert result.truncated
         assert len(tick.references or ()) + tick.references_omitted == 69
+
+
+def test_a_name_used_more_often_than_is_read_says_so(tmp_path: Path) -> None:
+    """Its references are read among the first `MAX_USES` uses by path: before, nothing in
+    the answer said that a file later in path order could be missing from them."""
+    files = {
+        "a_lib.py": "def tick():\n    return 1\n\n\ndef tock():\n    return 2\n",
+        "b_many.py": "from a_lib import tick, tock\n\n\ndef loop():\n"
+                     + "    tick()\n" * (MAX_USES + 50) + "    tock()\n",
+    }
+    with live_over(tmp_path, files) as live:
+        many = get_symbol(live, "tick", include_body=False, include_references=True)
+        few = get_symbol(live, "tock", include_body=False, include_references=True)
+        plain = get_symbol(live, "tick", include_body=False)
+    assert many.note is not None and f"more than {MAX_USES:,} times" in many.note
+    assert many.symbols[0].references_omitted + len(many.symbols[0].references or ()) == MAX_USES
+    assert few.note is None and plain.note is None

@@ -121,8 +121,8 @@ class SymbolResult(BaseModel):
     truncated: bool
     omitted: Omitted | None = None
     note: str | None = Field(default=None, description=(
-        "Why no definition is listed although the name is defined: none is in `path`; names "
-        "the files that define it"))
+        "Why no definition is listed although the name is defined (none is in `path`; names "
+        "the files that define it), or that a name's uses were too many to read them all"))
     freshness: Freshness
     missing_repos: list[MissingRepo] = Field(default_factory=list, description=(
         "Workspace: repositories whose part of the answer is missing (partial answer)"))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from indexer.graph import loaded_graph_tables
+from indexer.graph.refs import MAX_USES
 from indexer.graph.tables import GraphTables
 from indexer.graph.uses import NameUses, name_uses
 from indexer.live import LiveIndex
@@ -114,8 +115,9 @@ def _within(rows: list[tuple[Any, ...]], path: str, name: str, how: str,
 
 
 _RefRow = tuple[str, int, str, str | None]  # path, line, kind, scope
-# the stamp of the files listed, their uses listed, and how many uses reach the definition
-_RefEntry = tuple[tuple[tuple[str, int, int], ...], list[SymbolReference], int]
+# the stamp of the files listed, their uses listed, how many uses reach the definition, and
+# whether the name's uses were more than were read
+_RefEntry = tuple[tuple[tuple[str, int, int], ...], list[SymbolReference], int, bool]
 _RefKey = tuple[str, int, str, str, str, int, int]  # root, generation, name, path, qualname,
 # start line, limit
 _REF_CACHE: weakref.WeakKeyDictionary[Store, dict[_RefKey, _RefEntry]] = (
@@ -142,9 +144,10 @@ def _stamp(root: Path, paths: Sequence[str]) -> tuple[tuple[str, int, int], ...]
 
 
 def _references(ctx: LiveIndex, row: tuple[Any, ...], limit: int,
-                ) -> tuple[list[SymbolReference], int]:
+                ) -> tuple[list[SymbolReference], int, bool]:
     """At most `limit` uses of the definition `row` (a `_COLS` row), with their source
-    line, and how many uses reach it in all: the uses of its name that resolve to it, then
+    line, how many uses reach it in all, and whether its name has more uses than were read
+    (`MAX_USES`, the first by path): the uses of its name that resolve to it, then
     those whose call site leaves it possible, never one whose call site names another owner
     (`indexer.graph.uses`); past `limit`, spread over the repository (`_spread`). Cached
     per store generation (the tables') and definition; a hit is checked against the files'
@@ -156,8 +159,10 @@ def _references(ctx: LiveIndex, row: tuple[Any, ...], limit: int,
     cache = _REF_CACHE.setdefault(store, {})
     hit = cache.get(key)
     if hit is not None and _stamp(ctx.root, [s[0] for s in hit[0]]) == hit[0]:
-        return list(hit[1]), hit[2]
-    first, then = _name_uses(ctx, tables, generation, row[0]).tiers(row[3], row[1], row[4])
+        return list(hit[1]), hit[2], hit[3]
+    uses = _name_uses(ctx, tables, generation, row[0])
+    capped = len(uses.uses) >= MAX_USES
+    first, then = uses.tiers(row[3], row[1], row[4])
     reaching = [u[:4] for u in (*first, *then)]
     rows, total = _spread(reaching, limit, len(first)), len(reaching)
     out: list[SymbolReference] = []
@@ -171,8 +176,8 @@ def _references(ctx: LiveIndex, row: tuple[Any, ...], limit: int,
         out.append(SymbolReference(path=p, line=line, kind=kind, scope=scope, context=text[:200]))
     if len(cache) >= _REF_CACHE_SIZE:
         cache.pop(next(iter(cache)), None)
-    cache[key] = (stamp, out, total)
-    return list(out), total
+    cache[key] = (stamp, out, total, capped)
+    return list(out), total, capped
 
 
 def _spread(rows: list[_RefRow], limit: int, first: int = 0) -> list[_RefRow]:
@@ -242,8 +247,12 @@ def get_symbol(
         body = None
         if include_body:
             body = "\n".join(read_lines(ctx.root, r[3])[r[4] - 1:r[5]])
-        refs, uses = _references(ctx, r, MAX_REFERENCES) if include_references else (
-            None, 0)
+        refs, uses, capped = _references(ctx, r, MAX_REFERENCES) if include_references else (
+            None, 0, False)
+        if capped and note is None:
+            note = (f"{r[0]!r} is used more than {MAX_USES:,} times: its references were read "
+                    f"among the first {MAX_USES:,} uses by path, so later files may be missing "
+                    "from them and the counts are at least these")
         infos.append(SymbolInfo(
             name=r[0], qualname=r[1], kind=r[2], path=r[3], start_line=r[4], end_line=r[5],
             language=r[6], signature=r[7] or "", doc=r[8] or "", body=body, match=how,
