@@ -154,7 +154,7 @@ def test_uses_of_a_name_from_the_tables_are_the_stores_in_its_order(
     row = symbols._candidates(ctx, used)[0][0]
     symbols._REF_CACHE.clear()  # answered from the tables, not from an earlier call's cache
     symbols._USES_CACHE.clear()
-    refs, total = symbols._references(ctx, row, 50)
+    refs, total, _capped = symbols._references(ctx, row, 50)
     assert refs and total >= len(refs)
     assert not [sql for sql in seen if "refs" in sql], seen
 
