@@ -18,8 +18,9 @@ type). Read against the definitions of the name, it puts each in a tier:
                  module under another name: `np.mean`); not in JavaScript and TypeScript,
                  where an object holds functions (`api.load()`): POSSIBLE there
     NONE      0  the call site rules it out: a method for a bare name (Python, Go, Rust,
-                 JavaScript and TypeScript reach a method through a receiver or a path), another package's function for
-                 a Go bare name, what lies outside the type or module a path or import names
+                 JavaScript and TypeScript reach a method through a receiver or a path),
+                 another package's function for a Go bare name, what lies outside the type
+                 or module a path or import names
                  (`Command::new` is no `Gitignore::new`), an external module's name
                  (`io::Error::new`, `os.path.join`, `http.Get`)
 
@@ -38,6 +39,7 @@ from functools import lru_cache
 from typing import Protocol
 
 from indexer.core.model import go_package_name
+from indexer.languages import JS_LANGUAGES, language_for_path
 
 NONE, WEAK, POSSIBLE, CONFIRMED = 0, 1, 2, 3
 TYPE_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "type"})
@@ -58,7 +60,6 @@ _STD_MODULES = frozenset({
 })
 _PACKAGE_FILES = frozenset({"__init__", "mod", "lib"})  # a file standing for its directory
 _LINEAGE_DEPTH = 4
-_JS_SUFFIXES = (".js", ".jsx", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".tsx")
 
 
 class Definition(Protocol):
@@ -159,11 +160,12 @@ def tier_key(qualifier: str, path: str, scope: str | None) -> tuple[str, str, st
     return qualifier, path, ""
 
 
+@lru_cache(maxsize=16384)
 def _functions_are_values(path: str) -> bool:
     """In JavaScript and TypeScript a receiver of unknown type, and `this`, may hold any
     function (an object of functions, `module.exports`, a prototype's assignments), so a
     call through one keeps every definition of the name possible."""
-    return path.endswith(_JS_SUFFIXES)
+    return language_for_path(path) in JS_LANGUAGES
 
 
 def is_member(d: Definition) -> bool:

@@ -219,6 +219,10 @@ _BY_FILENAME: dict[str, str] = {fn: s.name for s in _SPECS for fn in s.filenames
 _BY_INTERPRETER: dict[str, str] = {i: s.name for s in _SPECS for i in s.interpreters}
 
 
+# languages where an object holds functions, `this.` is the instance and `super.` a base's
+JS_LANGUAGES = frozenset({"javascript", "typescript", "tsx"})
+
+
 def get_language(name: str) -> LanguageSpec:
     """The spec of language `name`; raises KeyError naming the known languages."""
     try:

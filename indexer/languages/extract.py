@@ -18,7 +18,7 @@ from tree_sitter import Node, Query
 
 from indexer.core import Import, ParsedFile, Reference, Symbol
 from indexer.core.model import go_package_name
-from indexer.languages import LanguageSpec
+from indexer.languages import JS_LANGUAGES, LanguageSpec
 from indexer.languages.text import (
     clean_comment,
     collapse,
@@ -97,7 +97,6 @@ _MAX_QUALIFIER = 80
 # the names a file's imports bind; any other receiver is a value of unknown type (`?.`)
 _SELF_WORDS = frozenset({"self", "cls", "this"})
 _SUPER = frozenset({"super().", "super."})  # Python's `super()`, JavaScript's `super`
-_JS_LIKE = frozenset({"javascript", "typescript", "tsx"})  # where `super.` is a base's
 # definitions whose bodies declare no variables their methods see
 _TYPE_SCOPES = frozenset({"class", "struct", "interface", "trait", "enum", "impl", "type",
                           "module", "namespace", "object"})
@@ -428,7 +427,7 @@ class Extractor:
         nor bound by an import is a value of unknown type (`?.`); a path's first name bound
         by a `use` is written out (`io::Error::` after `use std::io` is `std::io::Error::`)."""
         bound = self._bindings()
-        supers = _SUPER if self.spec.name in _JS_LIKE else _SUPER - {"super."}
+        supers = _SUPER if self.spec.name in JS_LANGUAGES else _SUPER - {"super."}
         memo: dict[tuple[str, str], str] = {}
         text = self.text
         scopes = TypeScopes(

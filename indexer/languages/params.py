@@ -6,9 +6,10 @@ Go's receiver `c` in `func (c *Context) JSON()` is the method's own instance (`s
 parameter `c *gin.Context`, `app: Flask`, `c: Context` or `g: &Gitignore` a value of that
 type; so is a variable assigned a constructor's value (`app = Flask(__name__)`,
 `c := &Context{}`, `const app = new App()`, `let w = WalkBuilder::new(p)`) or declared of a
-type (`var c Context`, `let m: Matcher = ...`, `x: Foo = ...`). Only types written as a name or a dotted or `::` path are kept (a pointer or reference
-to one, `Optional[X]`, `X | None`, generic arguments dropped); anything else (`Vec<T>`, a
-function type, a union of two types) leaves the name a value of unknown type.
+type (`var c Context`, `let m: Matcher = ...`, `x: Foo = ...`). Only types written as a
+name or a dotted or `::` path are kept (a pointer or reference to one, `Optional[X]`,
+`X | None`, `Box<X>`, generic arguments dropped); anything else (`Vec<T>`, a function type,
+a union of two types) leaves the name a value of unknown type.
 
 Nodes of a tree parsed through a callback carry no text: `text(node)` reads it.
 """
@@ -29,7 +30,6 @@ _TYPE = re.compile(r"[^\W\d]\w*(?:(?:\.|::)[^\W\d]\w*)*")
 _OPTIONAL = re.compile(r"^(?:typing\.)?Optional\[(.*)\]$")
 _SMART_POINTER = re.compile(r"^(?:Box|Rc|Arc)<(.*)>$")
 _NULLS = frozenset({"None", "null", "undefined", "nil"})
-_PARAMETER_FIELDS = ("parameters",)
 MAX_TYPE = 80  # a longer type name is not kept
 
 
@@ -43,7 +43,8 @@ def declared(def_node: Node, receiver: Node | None, text: Text) -> dict[str, str
         out[text(single)] = ""
     params = _parameters(def_node)
     for param in params.named_children if params is not None else ():
-        kind = _type_name(param.child_by_field_name("type"), text)
+        typed = param.child_by_field_name("type")
+        kind = type_name_of(text(typed)) if typed is not None else ""
         for name in _names(param, text):
             out[name] = kind  # "" for an untyped one: it hides the same name outside
     if receiver is not None and receiver.parent is not None:
@@ -53,10 +54,9 @@ def declared(def_node: Node, receiver: Node | None, text: Text) -> dict[str, str
 
 
 def _parameters(node: Node) -> Node | None:
-    for field in _PARAMETER_FIELDS:
-        found = node.child_by_field_name(field)
-        if found is not None:
-            return found
+    found = node.child_by_field_name("parameters")
+    if found is not None:
+        return found
     value = node.child_by_field_name("value")  # `const f = (c: Context) => ...`
     return value.child_by_field_name("parameters") if value is not None else None
 
@@ -70,11 +70,6 @@ def _names(param: Node, text: Text) -> list[str]:
     return [t for t in map(text, nodes) if _NAME.fullmatch(t)]
 
 
-def _type_name(node: Node | None, text: Text) -> str:
-    """The type `node` names, or "" (see the module doc)."""
-    return "" if node is None else type_name_of(" ".join(text(node).split()))
-
-
 def local_type(text: str, language: str) -> str:
     """The type an assignment gives a variable, from the text the query captured: a class
     called (Python), a composite literal's or a declared type (Go), a constructor after
@@ -82,7 +77,7 @@ def local_type(text: str, language: str) -> str:
     `Type::new`'s and `Type::default`'s type (Rust: by convention they return it; any
     other function of a path may not), an enum's variant's enum (`Kind::Glob(g)`); ""
     when it says none."""
-    text = " ".join(text.split())
+    text = " ".join(text.split())  # `rpartition` below reads the text as one line
     if language == "python" and not text.rpartition(".")[2][:1].isupper():
         return ""  # `make()`, `self.load()`: a function, not a class (CapWords)
     if "::" in text and language == "rust":
@@ -99,7 +94,7 @@ def local_type(text: str, language: str) -> str:
 
 def type_name_of(text: str) -> str:
     """The type `text` names, or "" (see the module doc)."""
-    kind = text.removeprefix(":").strip().strip("'\"")
+    kind = " ".join(text.split()).removeprefix(":").strip().strip("'\"")
     optional = _OPTIONAL.match(kind)
     if optional:
         kind = optional.group(1)
