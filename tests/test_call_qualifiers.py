@@ -157,15 +157,15 @@ def test_a_call_through_a_typed_parameter_carries_the_type(
       "    app.run()\n"),
      [("Flask", ""), ("route", "(Flask)."), ("Blueprint", "flask."),
       ("register", "(flask.Blueprint)."), ("load", ""), ("get", "(Config)."), ("make", ""),
-      ("run", "?."),  # a function's value
+      ("run", "(=make)."),  # a function's value: the type it returns, read by the graph
       ("run", "?."),  # an untyped parameter hides the module's `app`
-      ("make_app", ""), ("run", "?.")]),  # so does a variable assigned again
+      ("make_app", ""), ("run", "(=make_app).")]),  # so does a variable assigned again
     ("go",
      ("package x\n\nvar global Engine\n\n"
       "func f() {\n\tc := &Context{}\n\tc.JSON(1)\n\tvar e Engine\n\te.Run()\n"
       "\td := gin.Context{}\n\td.Next()\n\tr := New()\n\tr.Run()\n\tglobal.Run()\n}\n"),
      [("JSON", "(Context)."), ("Run", "(Engine)."), ("Next", "(gin.Context)."), ("New", ""),
-      ("Run", "?."), ("Run", "(Engine).")]),
+      ("Run", "(=New)."), ("Run", "(Engine).")]),
     ("typescript",
      ("const app = new App()\napp.mount()\n"
       "function f(x) { let p: ui.Panel = make(); p.show(); const q = new ui.Dialog(); q.open();"
@@ -179,7 +179,7 @@ def test_a_call_through_a_typed_parameter_carries_the_type(
       "    let b = Foo::builder();\n    b.go();\n}\n"),
      [("new", "WalkBuilder::"), ("build", "(WalkBuilder)."), ("find", "(Matcher)."),
       ("search", "(Searcher)."), ("new", "RegexMatcher::"), ("is_match", "(RegexMatcher)."),
-      ("builder", "Foo::"), ("go", "?.")]),  # `Foo::builder()` need not return a Foo
+      ("builder", "Foo::"), ("go", "(=Foo::builder).")]),  # what `builder` says it returns
 ])
 def test_a_call_through_a_variable_whose_assignment_says_its_type_carries_it(
     language: str, source: str, expected: list[tuple[str, str]],
@@ -192,7 +192,7 @@ def test_a_call_through_a_variable_whose_assignment_says_its_type_carries_it(
      ("const client = new Client()\nfunction f() {\n  const client = makeOther()\n"
       "  client.get()\n}\nfunction g() { client.put() }\n"
       "function h() { [1].map(client => client.del()) }\n"),
-     [("Client", ""), ("makeOther", ""), ("get", "?."), ("put", "(Client)."),
+     [("Client", ""), ("makeOther", ""), ("get", "(=makeOther)."), ("put", "(Client)."),
       ("map", "?."), ("del", "?.")]),
     ("typescript",
      "function g(client: Client) {\n  for (const client of others) { client.get() }\n}\n",
@@ -200,7 +200,7 @@ def test_a_call_through_a_variable_whose_assignment_says_its_type_carries_it(
     ("go",
      ("package p\n\nvar app Engine\n\nfunc f() {\n\tapp := NewServer()\n\tapp.Run()\n}\n\n"
       "func (c *Context) R() {\n\tfunc(c *Other) { c.P() }(nil)\n\tc.Q()\n}\n"),
-     [("NewServer", ""), ("Run", "?."), ("P", "(Other)."), ("Q", "self.")]),
+     [("NewServer", ""), ("Run", "(=NewServer)."), ("P", "(Other)."), ("Q", "self.")]),
     ("rust",
      "fn f(m: Matcher) {\n    let m = m.inner();\n    m.find();\n}\n",
      [("inner", "?."), ("find", "?.")]),  # the whole function: before the `let` too
@@ -236,18 +236,22 @@ def test_an_index_of_the_last_schema_is_migrated_and_its_files_read_again(
 ) -> None:
     root = tmp_path / "repo"
     root.mkdir()
-    (root / "a.py").write_text("import helpers\n\n\ndef f():\n    helpers.url_for('x')\n")
+    (root / "a.py").write_text("import helpers\n\n\ndef f() -> int:\n    helpers.url_for('x')\n")
     paths = IndexPaths.for_repo(root, tmp_path / "idx")
     with RepoIndex(paths) as index:
         index_repository(index)
-    # as schema 1 left it: no qualifier column, and the extraction rules of its time
+    # as schema 1 left it: no qualifier column, no return types, and the extraction rules of
+    # its time
     store = Store(paths.store, cache_path=paths.embeddings)
     store.query("ALTER TABLE refs DROP COLUMN qualifier")
+    store.query("ALTER TABLE symbols DROP COLUMN returns")
     store.set_meta("schema_version", "1")
     store.set_meta("extraction_rules", "3")
     store.close()
     with RepoIndex(paths) as index:
         assert index.store.get_meta("schema_version") == str(SCHEMA_VERSION)
         assert index.store.query("SELECT name, qualifier FROM refs") == [("url_for", None)]
+        assert index.store.query("SELECT name, returns FROM symbols") == [("f", None)]
         assert index_repository(index).indexed == 1
         assert index.store.query("SELECT name, qualifier FROM refs") == [("url_for", "helpers.")]
+        assert index.store.query("SELECT name, returns FROM symbols") == [("f", "int")]

@@ -47,6 +47,9 @@ class _Lookup:
     def types(self, name: str) -> list[Definition]:
         return [d for d in self.defs if d.name == name and d.kind == "class"]
 
+    def named(self, name: str) -> list[Definition]:
+        return [d for d in self.defs if d.name == name]
+
     def lineages(self) -> dict[str, frozenset[str]]:
         return self.memo
 

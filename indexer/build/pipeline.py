@@ -432,8 +432,10 @@ _WALK_META = "walk_options"  # the size limit and secrets choice of the last bui
 # 6: a call's qualifier (`Gitignore::new`, `helpers.url_for`, a bare `url_for`) with its
 # reference (Python, Go, Rust; the store's schema 2). 7: JavaScript's and TypeScript's too
 # (`this.render`, `super.mount`, a bare `render`); a Go method's receiver is `self.`, a
-# typed parameter its type (`(gin.Context).`).
-EXTRACTION_RULES = "7"
+# typed parameter its type (`(gin.Context).`). 8: what a function says it returns
+# (`Symbol.returns`, the store's schema 3), and a variable assigned a call's value written
+# with the function called (`(=gin.New).`).
+EXTRACTION_RULES = "8"
 _RULES_META = "extraction_rules"
 
 

@@ -29,6 +29,9 @@ class Symbol:
     start_byte: int
     end_byte: int
     bases: tuple[str, ...] = ()  # base classes / implemented interfaces as written in source
+    # the type a function's declaration says it returns (`indexer.languages.params.returns_of`:
+    # `Engine` for `func New() *Engine`), "" where it says none or for what is no function
+    returns: str = ""
 
 
 @dataclass(frozen=True, slots=True)

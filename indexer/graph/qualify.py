@@ -9,8 +9,9 @@ type). Read against the definitions of the name, it puts each in a tier:
                  through base classes), its module or package (`binding.Default`,
                  `flask.url_for`), the class the call is in (`self.x`, `this.x`,
                  `Self::x`), a base of it (`super().__init__`, `super.mount`); the type a
-                 parameter is declared of (`c *gin.Context`, `app: Flask`), a base of it or
-                 a type based on it; or a bare name's function
+                 parameter is declared of (`c *gin.Context`, `app: Flask`) or the function
+                 that returned the value says it returns (`r := gin.New()`), a base of it
+                 or a type based on it; or a bare name's function
     POSSIBLE  2  nothing says otherwise: no qualifier known, or a member reached through a
                  value of unknown type (`c.JSON(...)`, `self.app.run()`) or of an interface
                  or trait; another type's member for a parameter declared of a type
@@ -33,6 +34,7 @@ name's definitions, a file's import edges), in memory (`GraphTables`) or in SQL
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -60,6 +62,9 @@ _STD_MODULES = frozenset({
 })
 _PACKAGE_FILES = frozenset({"__init__", "mod", "lib"})  # a file standing for its directory
 _LINEAGE_DEPTH = 4
+# a call's qualifier (`gin.`, `Foo::`, `(Flask).`, nothing) and the called name
+_CALLED = re.compile(r"(.*?(?:\.|::)?)([^.:]*)")
+_MAX_RETURNING = 8  # a call that may reach more functions gives a value of unknown type
 
 
 class Definition(Protocol):
@@ -70,11 +75,15 @@ class Definition(Protocol):
     @property
     def qualname(self) -> str: ...
     @property
+    def name(self) -> str: ...
+    @property
     def kind(self) -> str: ...
     @property
     def parent(self) -> str | None: ...
     @property
     def bases(self) -> tuple[str, ...]: ...
+    @property
+    def returns(self) -> str: ...
 
 
 class Lookup(Protocol):
@@ -82,6 +91,10 @@ class Lookup(Protocol):
 
     def types(self, name: str) -> Sequence[Definition]:
         """The definitions of types (`TYPE_KINDS`) named `name`."""
+        ...
+
+    def named(self, name: str) -> Sequence[Definition]:
+        """The definitions named `name`."""
         ...
 
     def lineages(self) -> dict[str, frozenset[str]]:
@@ -100,8 +113,10 @@ class Lookup(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Site:
-    """A qualifier, read: `kind` is any, bare, value, self, super, here or named; `path`:
-    written as a path (`::`), which names a type or module and never a value."""
+    """A qualifier, read: `kind` is any, bare, value, self, super, here, named, typed (a
+    value of the type `first`...`last` names) or returned (a value the function `last`
+    returned, called after the qualifier `first`); `path`: written as a path (`::`), which
+    names a type or module and never a value."""
 
     kind: str
     path: bool = False
@@ -122,6 +137,9 @@ def site(qualifier: str | None) -> Site:
         return _BARE
     path = qualifier.endswith("::")
     text = qualifier[:-2] if path else qualifier[:-1]
+    if text.startswith("(=") and text.endswith(")"):  # a value a function returned
+        head, name = _CALLED.fullmatch(text[2:-1]).group(1, 2)  # type: ignore[union-attr]
+        return Site("returned", False, head, name)
     if text.startswith("(") and text.endswith(")"):  # a value of a declared type
         parts = text[1:-1].replace("::", ".").split(".")
         return Site("typed", False, parts[0], parts[-1], parts[-2] if len(parts) > 1 else "")
@@ -147,7 +165,7 @@ def tier_key(qualifier: str, path: str, scope: str | None) -> tuple[str, str, st
     kind = site(qualifier).kind
     if kind == "value":
         return qualifier, "js" if _functions_are_values(path) else "", ""
-    if kind == "typed":  # the file's imports place a module's type; Go's, its package
+    if kind in ("typed", "returned"):  # the file's imports place a module's type or function
         return qualifier, path, ""
     if kind in ("here", "any") or (kind == "bare" and not path.endswith(".go")):
         return qualifier, "", ""
@@ -199,8 +217,8 @@ def tiers(defs: Sequence[Definition], path: str, scope: str | None, qualifier: s
         here, go = posixpath.dirname(path), path.endswith(".go")
         return [NONE if is_member(d) or (go and posixpath.dirname(d.path) != here)
                 else CONFIRMED for d in defs]
-    if s.kind == "typed":
-        typed = _typed(defs, s, path, look)
+    if s.kind in ("typed", "returned"):
+        typed = _typed(defs, s, path, look) if s.kind == "typed" else _returned(defs, s, path, look)
         if typed is not None:
             return typed
         s = _VALUE  # a type the repository does not define, or one that dispatches
@@ -252,6 +270,33 @@ def _typed(defs: Sequence[Definition], s: Site, path: str, look: Lookup) -> list
         related = owner in owners or (
             not go and owner is not None and s.last in lineage([owner], look))
         out.append(CONFIRMED if related else POSSIBLE)
+    return out
+
+
+def _returned(defs: Sequence[Definition], s: Site, path: str,
+              look: Lookup) -> list[int] | None:
+    """Tiers for a call through a value the function `s.last` returned (`r := gin.New()`):
+    those of a value of the type its declaration says it returns (`Definition.returns`,
+    read where the function is defined; a type called, as Go's conversions are, is its own
+    value), when the call's qualifier confirms which definitions it reaches and each says a
+    type (`_typed`, the tiers of every such type merged); None, a value of unknown type,
+    otherwise."""
+    called = look.named(s.last)
+    ranked = tiers(called, path, None, s.first, look)
+    chosen = [d for d, t in zip(called, ranked, strict=True) if t == CONFIRMED]
+    if not chosen or len(chosen) > _MAX_RETURNING:
+        return None
+    out: list[int] | None = None
+    for d in chosen:
+        kind = d.name if d.kind in TYPE_KINDS else d.returns
+        if not kind:
+            return None
+        parts = kind.replace("::", ".").split(".")
+        typed = _typed(defs, Site("typed", False, parts[0], parts[-1],
+                                  parts[-2] if len(parts) > 1 else ""), d.path, look)
+        if typed is None:
+            return None
+        out = typed if out is None else [max(a, b) for a, b in zip(out, typed, strict=True)]
     return out
 
 

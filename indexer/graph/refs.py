@@ -60,6 +60,7 @@ class Definition:
     start_line: int
     end_line: int
     bases: tuple[str, ...] = ()
+    returns: str = ""  # the type a function says it returns (`indexer.core.Symbol.returns`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,7 @@ class RefEdge:
 
 DEF_COLS = (
     "f.path, s.qualname, s.name, s.kind, s.parent, s.signature, s.doc, s.start_line, "
-    "s.end_line, s.bases"
+    "s.end_line, s.bases, s.returns"
 )
 # The same columns without the signature and docstring (read as ""): the graph tables hold
 # every definition, and the search tables hold those texts already, as one buffer
@@ -90,12 +91,12 @@ def definition(row: Sequence[Any]) -> Definition:
     int). The path and names interned: the in-memory graph holds every definition, and a
     path or name repeats; a signature or docstring rarely does, and the graph tables keep
     an unchanged definition of the last generation rather than its new copy."""
-    path, qualname, name, kind, parent, signature, doc, start, end, bases = row[:10]
+    path, qualname, name, kind, parent, signature, doc, start, end, bases, returns = row[:11]
     intern = sys.intern
     return Definition(
         intern(path), intern(qualname), intern(name), intern(kind),
         None if parent is None else intern(parent), signature or "", doc or "",
-        start, end, tuple(bases) if bases else (),
+        start, end, tuple(bases) if bases else (), intern(returns) if returns else "",
     )
 
 

@@ -63,6 +63,10 @@ class GraphTables:
         """The types named `name` (`indexer.graph.qualify.Lookup`)."""
         return [d for d in self.defs.get(name, ()) if d.kind in TYPE_KINDS]
 
+    def named(self, name: str) -> list[Definition]:
+        """The definitions named `name` (`indexer.graph.qualify.Lookup`)."""
+        return self.defs.get(name, [])
+
     def lineages(self) -> dict[str, frozenset[str]]:
         """`indexer.graph.qualify.lineage`'s memo for this generation's definitions."""
         return self.lineage_memo

@@ -19,6 +19,7 @@ from tree_sitter import Node, Query
 from indexer.core import Import, ParsedFile, Reference, Symbol
 from indexer.core.model import go_package_name
 from indexer.languages import JS_LANGUAGES, LanguageSpec
+from indexer.languages.params import returns_of
 from indexer.languages.text import (
     clean_comment,
     collapse,
@@ -86,8 +87,12 @@ _SIMPLE_ROLES = {
     "qualifier.path": "qualifier",
     "local.name": "localname",
     "local.type": "localtype",
+    "local.call": "localcall",
     "local.scope": "localscope",
 }
+_LOCAL_TYPES = frozenset({"localtype", "localcall"})  # a type as written; a called function
+_RETURNING = frozenset({"function", "method"})  # definitions whose return type is kept
+_MAX_RETURNED = 3  # calls a value's type is followed back through (`(=(=New).Group).`)
 # A receiver as a qualifier: a name or a dotted chain of names (`self`, `helpers`,
 # `self.app`); `super()` (Python) stands for itself; anything else is an expression (`?`)
 _DOTTED = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*")
@@ -238,9 +243,10 @@ class Extractor:
         # them; the qualifier None, "" (bare) or (node, separator), made text in `finish`
         self.refs: list[tuple[int, str, Node, _Qualifier]] = []
         self.imports: dict[int, tuple[Node, list[str]]] = {}
-        # (name, type) of a variable assigned or declared: the type its assignment says
-        # (`params.local_type`), None where the match holds none (the name's type hidden)
-        self.locals: list[tuple[Node, Node | None]] = []
+        # (name, type, whether the type node is a called function) of a variable assigned or
+        # declared: the type its assignment says (`params.local_type`), None where the match
+        # holds none (the name's type hidden)
+        self.locals: list[tuple[Node, Node | None, bool]] = []
         self.anonymous: list[Node] = []  # functions without a name (`indexer.typescopes`)
         # an ASCII file's text: str slices at byte offsets, no decoding per node
         self.ascii = source.decode("ascii") if source.isascii() else None
@@ -266,7 +272,7 @@ class Extractor:
                         refs.extend((n.start_byte << 4 | prio, kind, n, qual) for n in nodes)
                     continue
                 if role == "localname":
-                    self.locals.extend((n, None) for n in nodes)
+                    self.locals.extend((n, None, False) for n in nodes)
                     continue
                 if role == "localscope":
                     self.anonymous.extend(nodes)
@@ -281,10 +287,10 @@ class Extractor:
                     refs.extend((n.start_byte << 4 | two[2], two[1], n, qualified)
                                 for n in seconds)
                     continue
-                if one[0] == "localtype" and two[0] == "localname":
-                    firsts, seconds = seconds, firsts
-                if {one[0], two[0]} == {"localname", "localtype"}:  # a variable's type
-                    self.locals.append((firsts[0], seconds[0]))
+                if one[0] in _LOCAL_TYPES and two[0] == "localname":
+                    one, two, firsts, seconds = two, one, seconds, firsts
+                if one[0] == "localname" and two[0] in _LOCAL_TYPES:  # a variable's type
+                    self.locals.append((firsts[0], seconds[0], two[0] == "localcall"))
                     continue
             self._collect(pattern, captures)
 
@@ -423,7 +429,10 @@ class Extractor:
         increasing order) -> the qualifier as stored (`qualifier_text`): a method's receiver
         is written `self` (Go's `c.Render` in `func (c *Context)` is `self.Render`), a name
         whose type the scope knows alone its type in parentheses (`(gin.Context).`,
-        `indexer.languages.typescopes`); a receiver whose first name is neither `self`-like
+        `indexer.languages.typescopes`), or the function whose value it holds after `=`,
+        that function's qualifier stored as a call's (`(=gin.New).`, `(=std::fs::open).`,
+        `(=(Flask).test_client).`; `?.` where that says a value); a receiver whose first
+        name is neither `self`-like
         nor bound by an import is a value of unknown type (`?.`); a path's first name bound
         by a `use` is written out (`io::Error::` after `use std::io` is `std::io::Error::`)."""
         bound = self._bindings()
@@ -438,19 +447,31 @@ class Extractor:
         scope_at = scopes.cursor()
         type_of = scopes.type_of
 
-        def qualifier(found: tuple[Node, str], offset: int) -> str:
-            key = (text(found[0]), found[1])
-            if key[1] == ".":
-                first, dot, _ = key[0].partition(".")
-                known = type_of(scope_at(offset), first) if first not in _SELF_WORDS else None
-                if known == "self":
-                    key = ("self" + key[0][len(first):], ".")
-                elif known and not dot and first == key[0]:
-                    return f"({known})."
+        def stored(key: tuple[str, str]) -> str:
             qual = memo.get(key)
             if qual is None:
                 qual = memo[key] = _stored(qualifier_text(*key), key[1], bound, supers)
             return qual
+
+        def receiver(path: str, separator: str, offset: int, depth: int = 0) -> str:
+            if separator == ".":
+                first, dot, _ = path.partition(".")
+                known = type_of(scope_at(offset), first) if first not in _SELF_WORDS else None
+                if known == "self":
+                    path = "self" + path[len(first):]
+                elif known and not dot:
+                    if not known.startswith("="):
+                        return f"({known})."
+                    if depth >= _MAX_RETURNED:  # `x = x.next()`, or a long chain
+                        return "?."
+                    separator = "::" if "::" in known else "."
+                    head, _, name = known[1:].rpartition(separator)
+                    called = receiver(head, separator, offset, depth + 1) if head else ""
+                    return "?." if called.startswith("?") else f"(={called}{name})."
+            return stored((path, separator))
+
+        def qualifier(found: tuple[Node, str], offset: int) -> str:
+            return receiver(text(found[0]), found[1], offset)
 
         return qualifier
 
@@ -500,6 +521,7 @@ class Extractor:
             node.start_byte,
             node.end_byte,
             tuple(bases.get(id(d), ())),
+            returns_of(d.node, d.parent, self.text) if d.kind in _RETURNING else "",
         )
 
     def _outer(self, node: Node) -> Node:

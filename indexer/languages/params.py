@@ -6,7 +6,10 @@ Go's receiver `c` in `func (c *Context) JSON()` is the method's own instance (`s
 parameter `c *gin.Context`, `app: Flask`, `c: Context` or `g: &Gitignore` a value of that
 type; so is a variable assigned a constructor's value (`app = Flask(__name__)`,
 `c := &Context{}`, `const app = new App()`, `let w = WalkBuilder::new(p)`) or declared of a
-type (`var c Context`, `let m: Matcher = ...`, `x: Foo = ...`). Only types written as a
+type (`var c Context`, `let m: Matcher = ...`, `x: Foo = ...`). A variable assigned what
+another function returns (`r := gin.New()`, `app = create_app()`, `let w = make(p)?`) is
+written `=` and the function's path (`=gin.New`): the graph reads the type that function's
+declaration says it returns (`returns_of`, kept as `Symbol.returns`). Only types written as a
 name or a dotted or `::` path are kept (a pointer or reference to one, `Optional[X]`,
 `X | None`, `Box<X>`, generic arguments dropped); anything else (`Vec<T>`, a function type,
 a union of two types) leaves the name a value of unknown type.
@@ -30,6 +33,11 @@ _TYPE = re.compile(r"[^\W\d]\w*(?:(?:\.|::)[^\W\d]\w*)*")
 _OPTIONAL = re.compile(r"^(?:typing\.)?Optional\[(.*)\]$")
 _SMART_POINTER = re.compile(r"^(?:Box|Rc|Arc)<(.*)>$")
 _NULLS = frozenset({"None", "null", "undefined", "nil"})
+# what a function's value comes wrapped in: Rust's `Result` and `Option` (`?`, `unwrap`
+# reach what they hold), TypeScript's `Promise` (`await`)
+_WRAPPER = re.compile(r"^(?:[\w:]*::)?(?:Result|Option|Promise)<(.*)>$")
+_FIRST = re.compile(r"\.|::")
+_RECEIVERS = frozenset({"self", "cls", "this", "Self"})
 MAX_TYPE = 80  # a longer type name is not kept
 
 
@@ -70,26 +78,80 @@ def _names(param: Node, text: Text) -> list[str]:
     return [t for t in map(text, nodes) if _NAME.fullmatch(t)]
 
 
-def local_type(text: str, language: str) -> str:
+def local_type(text: str, language: str, call: bool = False) -> str:
     """The type an assignment gives a variable, from the text the query captured: a class
     called (Python), a composite literal's or a declared type (Go), a constructor after
     `new` or a type annotation (TypeScript), a declared type, a struct expression's name,
     `Type::new`'s and `Type::default`'s type (Rust: by convention they return it; any
     other function of a path may not), an enum's variant's enum (`Kind::Glob(g)`); ""
-    when it says none."""
+    when it says none. `call`: `text` is the function a call assigned calls; unless it is
+    one of those constructors, the function's path after `=` (`=gin.New`, `=create_app`,
+    `=Foo::builder`), or "" where it is reached through a value (`self.load()`)."""
     text = " ".join(text.split())  # `rpartition` below reads the text as one line
+    if call and language not in ("python", "rust"):
+        return _called(text)  # Go has no constructors; `new X()` is captured as a type
     if language == "python" and not text.rpartition(".")[2][:1].isupper():
-        return ""  # `make()`, `self.load()`: a function, not a class (CapWords)
+        return _called(text) if call else ""  # `make()`: a function, not a class (CapWords)
     if "::" in text and language == "rust":
         path, _, last = text.rpartition("::")
         owner = path.rpartition("::")[2]
         if last in ("new", "default"):
             text = path
         elif last[:1].islower() or owner == "Self":
-            return ""  # `Foo::builder()`, `fs::read()`: not a constructor
+            return _called(text) if call else ""  # `Foo::builder()`, `fs::read()`
         elif owner[:1].isupper():
             text = path  # `Kind::Glob(g)`: a variant, of the enum `Kind`
+    elif call and language == "rust" and text[:1].islower():
+        return _called(text)  # `make(p)`: a function; `Wrapper(x)`: a tuple struct
     return type_name_of(text)
+
+
+def _called(text: str) -> str:
+    """`=` and the path of a called function, or "" for a method of a value (`self.`,
+    `this.`, `cls.`) or anything but a name or a path of names."""
+    text = text.replace(" ", "")
+    if (not _TYPE.fullmatch(text) or len(text) > MAX_TYPE
+            or _FIRST.split(text, 1)[0] in _RECEIVERS):
+        return ""
+    return "=" + text
+
+
+def returns_of(node: Node, owner: str | None, text: Text) -> str:
+    """The type the function `node` says it returns (`-> Flask`, `func New() *Engine`,
+    `fn open() -> io::Result<Self>`, `(): Promise<App>`), as `type_name_of` keeps it: the
+    first of Go's results, what a Rust `Result` or `Option` or a TypeScript `Promise`
+    holds, `Self` as the type `owner` (the definition's parent); "" where it says none."""
+    kind = node.child_by_field_name("return_type") or node.child_by_field_name("result")
+    if kind is None:
+        value = node.child_by_field_name("value")  # `const make = (): App => ...`
+        kind = value.child_by_field_name("return_type") if value is not None else None
+    if kind is not None and kind.type == "parameter_list":  # Go: `(*DB, error)`
+        first = next((c for c in kind.named_children if c.type == "parameter_declaration"),
+                     None)
+        kind = first.child_by_field_name("type") if first is not None else None
+    if kind is None:
+        return ""
+    written = " ".join(text(kind).split()).removeprefix(":").strip()
+    wrapped = _WRAPPER.match(written)
+    if wrapped:
+        written = _first_argument(wrapped.group(1))
+    name = type_name_of(written)
+    if name in ("Self", "typing.Self"):
+        return owner.rpartition(".")[2] if owner else ""
+    return name
+
+
+def _first_argument(text: str) -> str:
+    """`Foo, io::Error` -> `Foo`; `Vec<A, B>, E` -> `Vec<A, B>` (commas at depth 0 only)."""
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "<([":
+            depth += 1
+        elif ch in ">)]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            return text[:i].strip()
+    return text.strip()
 
 
 def type_name_of(text: str) -> str:

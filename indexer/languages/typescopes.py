@@ -8,6 +8,8 @@ scopes around it, inner first, then the file's top level: a closure sees its fun
 callback's own parameter hides its function's of the same name. A class body's names are
 not seen from its methods (Python's rule; other languages keep no variables there).
 
+An assignment of a call's value gives the name the called function's path after `=`
+(`=gin.New`, `params.local_type`), which the graph reads as the type that function returns.
 In a function the last assignment of a name decides its type (one that says none, `""`,
 hides the type the name has outside). The walk up is bounded (`MAX_DEPTH`): a name looked
 up deeper is of unknown type, so that a pathological nesting costs no more than a line.
@@ -37,7 +39,7 @@ class Scope:
 class TypeScopes:
     """The scopes of one file and the names each gives a type (see the module doc)."""
 
-    def __init__(self, scopes: list[Scope], assignments: list[tuple[Node, Node | None]],
+    def __init__(self, scopes: list[Scope], assignments: list[tuple[Node, Node | None, bool]],
                  text: Text, language: str) -> None:
         self._scopes = sorted(scopes, key=lambda s: (s.start, -s.end))
         self._text = text
@@ -48,12 +50,14 @@ class TypeScopes:
                 open_.pop()
             self._parent.append(open_[-1] if open_ else -1)
             open_.append(i)
-        # a name node may be both declared and assigned a constructor (two matches): the
-        # one that says a type comes last, and wins
+        # a name node may be both declared and assigned a call's value (two or three
+        # matches): the one that says a type comes last, and wins; a written type over a call
         self._assigned: dict[int, dict[str, str]] = {}
         at = self.cursor()
-        for name, kind in sorted(assignments, key=lambda a: (a[0].start_byte, a[1] is not None)):
-            typed = local_type(text(kind), language) if kind is not None else ""
+        for name, kind, call in sorted(assignments,
+                                       key=lambda a: (a[0].start_byte, a[1] is not None,
+                                                      not a[2])):
+            typed = local_type(text(kind), language, call) if kind is not None else ""
             self._assigned.setdefault(at(name.start_byte), {})[text(name)] = typed
         self._own: dict[int, dict[str, str]] = {}
 

@@ -14,7 +14,7 @@ from indexer.core import Chunk, Import, ParsedFile, Reference, Symbol
 
 _SYMBOL_ATTRS = operator.attrgetter(
     "name", "qualname", "kind", "signature", "doc", "parent", "start_line", "end_line",
-    "start_byte", "end_byte", "bases")
+    "start_byte", "end_byte", "bases", "returns")
 _REF_ATTRS = operator.attrgetter("name", "kind", "line", "start_byte", "scope", "qualifier")
 _IMPORT_ATTRS = operator.attrgetter("module", "line", "names", "level")
 _CHUNK_ATTRS = operator.attrgetter(
@@ -82,7 +82,7 @@ class FileRecord:
         each table's columns in field order (the store's, without file_id)."""
         if self._packed is None and self._parsed is not None:
             p = self._parsed
-            self._packed = (p.language, p.error, _transpose(map(_SYMBOL_ATTRS, p.symbols), 11),
+            self._packed = (p.language, p.error, _transpose(map(_SYMBOL_ATTRS, p.symbols), 12),
                             _transpose(map(_REF_ATTRS, p.references), 6),
                             _transpose(map(_IMPORT_ATTRS, p.imports), 4))
         return self._packed

@@ -50,7 +50,8 @@ log = logging.getLogger(__name__)
 # this one migrates (`_MIGRATIONS`) is brought up to date when opened for writing; the
 # extraction rules' version moved with it, so every file is read again once and its
 # references get what the new columns hold (`indexer.build.pipeline.EXTRACTION_RULES`).
-SCHEMA_VERSION = 2
+# 3: symbols.returns (the type a function says it returns).
+SCHEMA_VERSION = 3
 MEMORY_LIMIT = "128MB"  # 32 MB ran out of memory on graph queries
 # While a long build writes batch after batch: a smaller buffer pool and one thread keep the
 # indexing process's peak resident memory down (moby: ~290 -> ~230 MB with the heap trim in
@@ -85,7 +86,7 @@ ALTER TABLE skipped ADD COLUMN IF NOT EXISTS mtime_ns BIGINT;
 CREATE TABLE IF NOT EXISTS symbols (
     file_id BIGINT, name VARCHAR, qualname VARCHAR, kind VARCHAR, signature VARCHAR,
     doc VARCHAR, parent VARCHAR, start_line INTEGER, end_line INTEGER,
-    start_byte BIGINT, end_byte BIGINT, bases VARCHAR[]);
+    start_byte BIGINT, end_byte BIGINT, bases VARCHAR[], returns VARCHAR);
 CREATE TABLE IF NOT EXISTS refs (
     file_id BIGINT, name VARCHAR, kind VARCHAR, line INTEGER, start_byte BIGINT, scope VARCHAR,
     qualifier VARCHAR);
@@ -119,7 +120,8 @@ CREATE TABLE IF NOT EXISTS cache.embeddings (
 SkipRow = tuple[str, str, str, int | None, int | None]
 
 # schema version -> the statements that bring a store of that version to the next one
-_MIGRATIONS = {1: "ALTER TABLE refs ADD COLUMN IF NOT EXISTS qualifier VARCHAR"}
+_MIGRATIONS = {1: "ALTER TABLE refs ADD COLUMN IF NOT EXISTS qualifier VARCHAR",
+               2: "ALTER TABLE symbols ADD COLUMN IF NOT EXISTS returns VARCHAR"}
 _FILE_TABLES = ("symbols", "refs", "imports", "chunks")
 CHUNK_TEXT_CHARS = 1 << 20  # characters of chunk texts a store keeps for `chunk_texts`
 # meta: the generation that last wrote the code graph's edges and rank (`indexer.graph.build`);
@@ -641,7 +643,7 @@ class Store:
 _FILE_COLS = ("file_id", "path", "language", "size", "mtime_ns", "content_hash", "lines",
               "generation", "parse_error", "indexed_at")
 _SYMBOL_COLS = ("file_id", "name", "qualname", "kind", "signature", "doc", "parent",
-                "start_line", "end_line", "start_byte", "end_byte", "bases")
+                "start_line", "end_line", "start_byte", "end_byte", "bases", "returns")
 _REF_COLS = ("file_id", "name", "kind", "line", "start_byte", "scope", "qualifier")
 _IMPORT_COLS = ("file_id", "module", "line", "names", "level")
 _CHUNK_COLS = ("chunk_id", "file_id", "start_line", "end_line", "start_byte", "end_byte",

@@ -11,6 +11,11 @@
 ; a variable's type, where its declaration says it (`const app = new App()`)
 (variable_declarator name: (identifier) @local.name
                      value: (new_expression constructor: [(identifier) (member_expression)] @local.type))
+; or the function whose value it is (`const app = createApp()`, `= await load()`)
+(variable_declarator name: (identifier) @local.name
+                     value: (call_expression function: [(identifier) (member_expression)] @local.call))
+(variable_declarator name: (identifier) @local.name
+                     value: (await_expression (call_expression function: [(identifier) (member_expression)] @local.call)))
 
 ; every other variable declared or assigned, and functions without a name
 (variable_declarator name: (identifier) @local.name)

@@ -67,6 +67,10 @@
   right: (expression_list . [(composite_literal type: (_) @local.type)
                              (unary_expression operand: (composite_literal type: (_) @local.type))] .))
 (var_spec name: (identifier) @local.name type: (_) @local.type)
+; or the function whose (first) value it is (`r := gin.New()`, `db, err := open(p)`)
+(short_var_declaration
+  left: (expression_list . (identifier) @local.name)
+  right: (expression_list . (call_expression function: [(identifier) (selector_expression)] @local.call) .))
 
 ; every other variable declared or assigned, and function literals
 (short_var_declaration left: (expression_list (identifier) @local.name))

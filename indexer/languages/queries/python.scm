@@ -55,8 +55,9 @@
 
 
 ; a variable's type, where its assignment says it (`app = Flask(__name__)`, `x: Foo = ...`)
+; or the function whose value it is (`app = create_app()`)
 (assignment left: (identifier) @local.name !type
-            right: (call function: [(identifier) (attribute)] @local.type))
+            right: (call function: [(identifier) (attribute)] @local.call))
 (assignment left: (identifier) @local.name type: (type) @local.type)
 
 ; every other variable assigned, and functions without a name: their types hide others

@@ -55,9 +55,9 @@
 (let_declaration pattern: (identifier) @local.name type: (_) @local.type)
 (let_declaration pattern: (identifier) @local.name value: (struct_expression name: (_) @local.type))
 (let_declaration pattern: (identifier) @local.name
-                 value: (call_expression function: (scoped_identifier) @local.type))
+                 value: (call_expression function: [(identifier) (scoped_identifier) (field_expression)] @local.call))
 (let_declaration pattern: (identifier) @local.name
-                 value: (try_expression (call_expression function: (scoped_identifier) @local.type)))
+                 value: (try_expression (call_expression function: [(identifier) (scoped_identifier) (field_expression)] @local.call)))
 
 ; every other variable bound, and closures
 (let_declaration pattern: (identifier) @local.name)

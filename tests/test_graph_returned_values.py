@@ -1,0 +1,161 @@
+"""A value a function returned has the type that function's declaration says it returns
+(`r := gin.New()`, `app = create_app()`, `let w = b.build()?`, `const s = await load()`):
+a call through it reaches that type's methods only. Each case is a small repository parsed
+and indexed for real; the calls that say nothing of their type stay possible for every
+member of the name. Before, each such call was a value of unknown type, and every
+same-named method listed it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from indexer.parse.treesitter import parse_source
+from tests.test_call_qualifiers import qualifiers
+from tests.test_graph_typed_values import references
+
+
+def test_go_values_returned_by_functions_reach_their_types_methods(tmp_path: Path) -> None:
+    files = {
+        "go.mod": "module example.com/x\n\ngo 1.21\n",
+        "web/engine.go": (
+            "package web\n\ntype Engine struct{}\n\ntype Group struct{}\n\n"
+            "func New() *Engine { return &Engine{} }\n\n"
+            "func (e *Engine) Run() {}\n\n"
+            "func (e *Engine) Sub(p string) *Group { return &Group{} }\n\n"
+            "func (g *Group) Handle() {}\n"),
+        "web/server.go": (
+            "package web\n\ntype Server struct{}\n\n"
+            "func Open() (*Server, error) { return &Server{}, nil }\n\n"
+            "func (s *Server) Run() {}\n\nfunc (s *Server) Handle() {}\n"),
+        "main.go": (
+            "package main\n\nimport \"example.com/x/web\"\n\n"
+            "func main() {\n"
+            "\tr := web.New()\n"
+            "\tr.Run()\n"  # 7
+            "\ts, err := web.Open()\n"
+            "\ts.Run()\n"  # 9
+            "\tg := r.Sub(\"/a\")\n"
+            "\tg.Handle()\n"  # 11
+            "\t_ = err\n}\n"),
+    }
+    engine, server, group, server_handle = references(
+        files, tmp_path, ("Engine.Run", "web/engine.go"), ("Server.Run", "web/server.go"),
+        ("Group.Handle", "web/engine.go"), ("Server.Handle", "web/server.go"))
+    assert engine == [("main.go", 7)]
+    assert server == [("main.go", 9)]  # the first of Go's results
+    assert group == [("main.go", 11)]  # a method's result, through a returned value
+    assert server_handle == []
+
+
+def test_python_values_returned_by_annotated_functions_and_methods(tmp_path: Path) -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/app.py": (
+            "from .client import Client\n\n\n"
+            "class Flask:\n"
+            "    def run(self):\n        pass\n\n"
+            "    def test_client(self) -> \"Client\":\n        return Client()\n"),
+        "pkg/client.py": "class Client:\n    def get(self):\n        pass\n",
+        "pkg/other.py": ("class Other:\n    def run(self):\n        pass\n\n"
+                         "    def get(self):\n        pass\n"),
+        "pkg/factory.py": (
+            "from typing import Optional\n\nfrom .app import Flask\nfrom .other import Other\n\n\n"
+            "def create_app() -> Optional[Flask]:\n    return Flask()\n\n\n"
+            "def make():\n    return Other()\n"),
+        "tests/test_app.py": (
+            "from pkg.factory import create_app, make\n\n\n"
+            "def test_it():\n"
+            "    app = create_app()\n"
+            "    app.run()\n"  # 6
+            "    client = app.test_client()\n"
+            "    client.get()\n"  # 8
+            "    other = make()\n"
+            "    other.run()\n"),  # 10: `make` says nothing: every `run`
+    }
+    flask, other, client, other_get = references(
+        files, tmp_path, ("Flask.run", "pkg/app.py"), ("Other.run", "pkg/other.py"),
+        ("Client.get", "pkg/client.py"), ("Other.get", "pkg/other.py"))
+    assert flask == [("tests/test_app.py", 6), ("tests/test_app.py", 10)]
+    assert other == [("tests/test_app.py", 10)]
+    assert client == [("tests/test_app.py", 8)]
+    assert other_get == []
+
+
+def test_rust_and_typescript_values_returned_through_result_option_and_promise(
+        tmp_path: Path) -> None:
+    files = {
+        "Cargo.toml": '[package]\nname = "x"\nversion = "0.1.0"\n',
+        "src/lib.rs": "mod walk;\nmod other;\n",
+        "src/walk.rs": (
+            "pub struct Builder;\npub struct Walk;\npub struct Error;\n\n"
+            "impl Builder {\n"
+            "    pub fn new() -> Self { Builder }\n"
+            "    pub fn build(&self) -> Result<Walk, Error> { Ok(Walk) }\n}\n\n"
+            "impl Walk {\n    pub fn next(&self) {}\n}\n\n"
+            "pub fn run() -> Result<(), Error> {\n"
+            "    let b = Builder::new();\n"
+            "    let w = b.build()?;\n"
+            "    w.next();\n"  # 17
+            "    Ok(())\n}\n"),
+        "src/other.rs": "pub struct Other;\n\nimpl Other {\n    pub fn next(&self) {}\n}\n",
+        "web/app.ts": ("export class App {\n  mount(): void {}\n}\n"
+                       "export class Store {\n  get(): number { return 1 }\n}\n"
+                       "export function createApp(): App { return new App() }\n"
+                       "export async function load(): Promise<Store> { return new Store() }\n"),
+        "web/other.ts": "export class Other {\n  mount(): void {}\n  get(): number { return 2 }\n}\n",
+        "web/main.ts": ("import { createApp, load } from './app'\n"
+                        "export async function main() {\n"
+                        "  const app = createApp()\n"
+                        "  app.mount()\n"  # 4
+                        "  const store = await load()\n"
+                        "  store.get()\n}\n"),  # 6
+    }
+    walk, other, app, other_mount, store, other_get = references(
+        files, tmp_path, ("Walk.next", "src/walk.rs"), ("Other.next", "src/other.rs"),
+        ("App.mount", "web/app.ts"), ("Other.mount", "web/other.ts"),
+        ("Store.get", "web/app.ts"), ("Other.get", "web/other.ts"))
+    assert walk == [("src/walk.rs", 17)] and other == []
+    assert app == [("web/main.ts", 4)] and other_mount == []
+    assert store == [("web/main.ts", 6)] and other_get == []
+
+
+@pytest.mark.parametrize(("language", "source", "expected"), [
+    ("python",
+     ('class A:\n    def make(self) -> "A":\n        pass\n\n'
+      "def f() -> Optional[Flask]: ...\n\ndef g(): ...\n\n"
+      "class B:\n    def c(self) -> Self: ...\n"),
+     {"A.make": "A", "f": "Flask", "g": "", "B.c": "B"}),
+    ("go",
+     ("package x\n\nfunc New() *Engine { return nil }\n\n"
+      "func Open() (*DB, error) { return nil, nil }\n\nfunc Do() {}\n\n"
+      "func Pair() (a, b int) { return }\n"),
+     {"New": "Engine", "Open": "DB", "Do": "", "Pair": "int"}),
+    ("rust",
+     ("struct F;\nimpl F {\n    fn new() -> Self { F }\n"
+      "    fn open(p: &str) -> io::Result<Box<Walk>> { todo!() }\n"
+      "    fn many() -> Vec<Walk> { vec![] }\n"
+      "    fn pair() -> Result<(A, B), E> { todo!() }\n}\n"),
+     {"F.new": "F", "F.open": "Walk", "F.many": "Vec", "F.pair": ""}),
+    ("typescript",
+     ("function a(): ui.Panel { }\nasync function b(): Promise<Store> { }\n"
+      "const c = (): App => new App()\nfunction d() { }\nfunction e(): A | B { }\n"),
+     {"a": "ui.Panel", "b": "Store", "c": "App", "d": "", "e": ""}),
+])
+def test_what_a_declaration_says_a_function_returns(
+        language: str, source: str, expected: dict[str, str]) -> None:
+    """As a parameter's type is kept (`indexer.languages.params.type_name_of`): a name or a
+    path, generic arguments dropped (`Vec`: the graph finds no such type in the repository);
+    Go's first result; what a Rust `Result` or `Option`, a TypeScript `Promise` holds; `Self`
+    as the owner; anything else (a tuple, a union) nothing."""
+    symbols = {s.qualname: s.returns for s in parse_source(source.encode(), language).symbols
+               if s.kind in ("function", "method")}
+    assert symbols == expected
+
+
+def test_a_value_assigned_from_its_own_method_is_followed_a_few_calls_only() -> None:
+    """`n = n.parent()`: the type of `n` is what `n.parent` returns, whose receiver is `n`
+    again; the chain stops after a few steps as a value of unknown type."""
+    source = "def f(n: Node):\n    n = n.parent()\n    n.go()\n"
+    assert qualifiers(source, "python") == [("parent", "?."), ("go", "?.")]
