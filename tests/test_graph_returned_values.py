@@ -159,3 +159,65 @@ def test_a_value_assigned_from_its_own_method_is_followed_a_few_calls_only() -> 
     again; the chain stops after a few steps as a value of unknown type."""
     source = "def f(n: Node):\n    n = n.parent()\n    n.go()\n"
     assert qualifiers(source, "python") == [("parent", "?."), ("go", "?.")]
+
+
+def test_a_call_through_a_field_of_the_instance_reaches_its_declared_types_methods(
+        tmp_path: Path) -> None:
+    """`e.router.Handle()` in a method of `Engine`, whose field `router *Router` says its
+    type; so do Rust's, TypeScript's and a Python class body's annotated fields. An
+    attribute a method sets (`self.other = Other()`) says nothing: every member stays."""
+    files = {
+        "go.mod": "module example.com/x\n\ngo 1.21\n",
+        "engine.go": ("package x\n\ntype Engine struct {\n\trouter *Router\n}\n\n"
+                      "func (e *Engine) Run() {\n\te.router.Handle()\n}\n"),  # 8
+        "router.go": ("package x\n\ntype Router struct{}\n\nfunc (r *Router) Handle() {}\n\n"
+                      "type Other struct{}\n\nfunc (o *Other) Handle() {}\n"),
+        "Cargo.toml": '[package]\nname = "x"\nversion = "0.1.0"\n',
+        "src/lib.rs": (
+            "pub struct Matcher;\npub struct Other;\n\n"
+            "impl Matcher {\n    pub fn find(&self) {}\n}\n\n"
+            "impl Other {\n    pub fn find(&self) {}\n}\n\n"
+            "pub struct Searcher {\n    matcher: Box<Matcher>,\n}\n\n"
+            "impl Searcher {\n    pub fn go(&self) {\n        self.matcher.find();\n    }\n}\n"),  # 18
+        "web/app.ts": ("import { Store } from './store'\n"
+                       "export class App {\n  private store: Store\n"
+                       "  mount(): void { this.store.get() }\n}\n"),  # 4
+        "web/store.ts": ("export class Store {\n  get(): number { return 1 }\n}\n"
+                         "export class Other {\n  get(): number { return 2 }\n}\n"),
+        "pkg/__init__.py": "",
+        "pkg/client.py": (
+            "from .app import Flask, Other\n\n\n"
+            "class Client:\n    app: Flask\n\n"
+            "    def __init__(self):\n        self.other = Other()\n\n"
+            "    def go(self):\n"
+            "        self.app.run()\n"  # 11
+            "        self.other.run()\n"),  # 12: set in a method, not declared
+        "pkg/app.py": ("class Flask:\n    def run(self):\n        pass\n\n\n"
+                       "class Other:\n    def run(self):\n        pass\n"),
+    }
+    found = references(
+        files, tmp_path, ("Router.Handle", "router.go"), ("Other.Handle", "router.go"),
+        ("Matcher.find", "src/lib.rs"), ("Other.find", "src/lib.rs"),
+        ("Store.get", "web/store.ts"), ("Other.get", "web/store.ts"),
+        ("Flask.run", "pkg/app.py"), ("Other.run", "pkg/app.py"))
+    assert found == [
+        [("engine.go", 8)], [],
+        [("src/lib.rs", 18)], [],
+        [("web/app.ts", 4)], [],
+        [("pkg/client.py", 11), ("pkg/client.py", 12)], [("pkg/client.py", 12)],
+    ]
+
+
+@pytest.mark.parametrize(("language", "source", "expected"), [
+    ("go", "package x\n\ntype E struct {\n\tr *Router\n\ta, b int\n\tg gin.Group\n}\n",
+     {"E.r": "Router", "E.a": "int", "E.b": "int", "E.g": "gin.Group"}),
+    ("rust", "struct S { m: Box<M>, v: Vec<u8>, f: fn() }\n",
+     {"S.m": "M", "S.v": "Vec", "S.f": ""}),
+    ("typescript", "class A { private s: Store; n = 0 }\n", {"A.s": "Store", "A.n": ""}),
+    ("python", "class C:\n    app: 'Flask'\n    n = 1\n", {"C.app": "Flask", "C.n": ""}),
+])
+def test_what_a_declaration_says_a_field_holds(
+        language: str, source: str, expected: dict[str, str]) -> None:
+    fields = {s.qualname: s.returns for s in parse_source(source.encode(), language).symbols
+              if s.kind == "field"}
+    assert fields == expected

@@ -30,7 +30,8 @@ class Symbol:
     end_byte: int
     bases: tuple[str, ...] = ()  # base classes / implemented interfaces as written in source
     # the type a function's declaration says it returns (`indexer.languages.params.returns_of`:
-    # `Engine` for `func New() *Engine`), "" where it says none or for what is no function
+    # `Engine` for `func New() *Engine`) or a field is declared of (`field_type_of`: `Router`
+    # for `router *Router`), "" where it says none or for any other definition
     returns: str = ""
 
 

@@ -9,9 +9,10 @@ type). Read against the definitions of the name, it puts each in a tier:
                  through base classes), its module or package (`binding.Default`,
                  `flask.url_for`), the class the call is in (`self.x`, `this.x`,
                  `Self::x`), a base of it (`super().__init__`, `super.mount`); the type a
-                 parameter is declared of (`c *gin.Context`, `app: Flask`) or the function
-                 that returned the value says it returns (`r := gin.New()`), a base of it
-                 or a type based on it; or a bare name's function
+                 parameter is declared of (`c *gin.Context`, `app: Flask`), the function
+                 that returned the value says it returns (`r := gin.New()`) or the
+                 instance's field is declared of (`self.router.`), a base of it or a type
+                 based on it; or a bare name's function
     POSSIBLE  2  nothing says otherwise: no qualifier known, or a member reached through a
                  value of unknown type (`c.JSON(...)`, `self.app.run()`) or of an interface
                  or trait; another type's member for a parameter declared of a type
@@ -114,9 +115,9 @@ class Lookup(Protocol):
 @dataclass(frozen=True, slots=True)
 class Site:
     """A qualifier, read: `kind` is any, bare, value, self, super, here, named, typed (a
-    value of the type `first`...`last` names) or returned (a value the function `last`
-    returned, called after the qualifier `first`); `path`: written as a path (`::`), which
-    names a type or module and never a value."""
+    value of the type `first`...`last` names), returned (a value the function `last`
+    returned, called after the qualifier `first`) or field (the instance's field `first`);
+    `path`: written as a path (`::`), which names a type or module and never a value."""
 
     kind: str
     path: bool = False
@@ -152,8 +153,8 @@ def site(qualifier: str | None) -> Site:
         return Site("self", path)
     if path and parts[-1] in _HERE:
         return Site("here", path)
-    if not path and parts[0] in _SELF:
-        return _VALUE  # an attribute of the instance: of unknown type
+    if not path and parts[0] in _SELF:  # an attribute of the instance: its field's type
+        return Site("field", False, parts[1]) if len(parts) == 2 else _VALUE
     return Site("named", path, parts[0], parts[-1], parts[-2] if len(parts) > 1 else "")
 
 
@@ -171,7 +172,7 @@ def tier_key(qualifier: str, path: str, scope: str | None) -> tuple[str, str, st
         return qualifier, "", ""
     if kind == "bare":
         return qualifier, posixpath.dirname(path), ""
-    if kind == "self":
+    if kind in ("self", "field"):
         return qualifier, "js" if _functions_are_values(path) else "", scope or ""
     if kind == "super":
         return qualifier, path, scope or ""
@@ -217,8 +218,10 @@ def tiers(defs: Sequence[Definition], path: str, scope: str | None, qualifier: s
         here, go = posixpath.dirname(path), path.endswith(".go")
         return [NONE if is_member(d) or (go and posixpath.dirname(d.path) != here)
                 else CONFIRMED for d in defs]
-    if s.kind in ("typed", "returned"):
-        typed = _typed(defs, s, path, look) if s.kind == "typed" else _returned(defs, s, path, look)
+    if s.kind in ("typed", "returned", "field"):
+        typed = (_typed(defs, s, path, look) if s.kind == "typed"
+                 else _returned(defs, s, path, look) if s.kind == "returned"
+                 else _field(defs, s, scope, look))
         if typed is not None:
             return typed
         s = _VALUE  # a type the repository does not define, or one that dispatches
@@ -283,11 +286,31 @@ def _returned(defs: Sequence[Definition], s: Site, path: str,
     otherwise."""
     called = look.named(s.last)
     ranked = tiers(called, path, None, s.first, look)
-    chosen = [d for d, t in zip(called, ranked, strict=True) if t == CONFIRMED]
-    if not chosen or len(chosen) > _MAX_RETURNING:
+    return _of_types(defs, [d for d, t in zip(called, ranked, strict=True) if t == CONFIRMED],
+                     look)
+
+
+def _field(defs: Sequence[Definition], s: Site, scope: str | None,
+           look: Lookup) -> list[int] | None:
+    """Tiers for a call through a field of the instance (`self.router.Handle()`,
+    `this.store.get()`): those of a value of the type the field is declared of, the field
+    looked up in the class the call is in and its bases; None where no such field says a
+    type (an attribute set in a method: `self.app = app`)."""
+    owners = lineage(_segments(scope), look)
+    return _of_types(defs, [d for d in look.named(s.first)
+                            if d.kind == "field" and _owner(d) in owners], look)
+
+
+def _of_types(defs: Sequence[Definition], sources: Sequence[Definition],
+              look: Lookup) -> list[int] | None:
+    """The tiers of a value that `sources` give (functions returning it, fields holding
+    it; a type called is its own value): each one's type read where it is defined
+    (`_typed`), their tiers merged; None unless there are some (at most
+    `_MAX_RETURNING`) and each says a type."""
+    if not sources or len(sources) > _MAX_RETURNING:
         return None
     out: list[int] | None = None
-    for d in chosen:
+    for d in sources:
         kind = d.name if d.kind in TYPE_KINDS else d.returns
         if not kind:
             return None

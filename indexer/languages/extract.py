@@ -19,7 +19,7 @@ from tree_sitter import Node, Query
 from indexer.core import Import, ParsedFile, Reference, Symbol
 from indexer.core.model import go_package_name
 from indexer.languages import JS_LANGUAGES, LanguageSpec
-from indexer.languages.params import returns_of
+from indexer.languages.params import field_type_of, returns_of
 from indexer.languages.text import (
     clean_comment,
     collapse,
@@ -521,7 +521,8 @@ class Extractor:
             node.start_byte,
             node.end_byte,
             tuple(bases.get(id(d), ())),
-            returns_of(d.node, d.parent, self.text) if d.kind in _RETURNING else "",
+            returns_of(d.node, d.parent, self.text) if d.kind in _RETURNING
+            else field_type_of(d.node, self.text) if d.kind == "field" else "",
         )
 
     def _outer(self, node: Node) -> Node:

@@ -141,6 +141,13 @@ def returns_of(node: Node, owner: str | None, text: Text) -> str:
     return name
 
 
+def field_type_of(node: Node, text: Text) -> str:
+    """The type the field `node` is declared of (`router *Router`, `matcher: Box<M>`,
+    `private store: Store`, a class body's `app: Flask`), as `type_name_of` keeps it."""
+    kind = node.child_by_field_name("type")
+    return type_name_of(text(kind)) if kind is not None else ""
+
+
 def _first_argument(text: str) -> str:
     """`Foo, io::Error` -> `Foo`; `Vec<A, B>, E` -> `Vec<A, B>` (commas at depth 0 only)."""
     depth = 0
