@@ -221,3 +221,41 @@ def test_what_a_declaration_says_a_field_holds(
     fields = {s.qualname: s.returns for s in parse_source(source.encode(), language).symbols
               if s.kind == "field"}
     assert fields == expected
+
+
+def test_what_the_review_found_stays_a_value_of_unknown_type(tmp_path: Path) -> None:
+    """A constant's method (`State::GLOBAL.lock()`), a parameter or variable called
+    (`w = factory()` where `factory` is a parameter, not the module's function), a name
+    assigned two types (`h = connect()`, then `h = serve()`; `r :=` in two `case`s) and a
+    slice (`xs []Engine`) say no type: every member of the name stays possible."""
+    files = {
+        "Cargo.toml": '[package]\nname = "x"\nversion = "0.1.0"\n',
+        "src/lib.rs": (
+            "pub struct State;\npub struct Inner;\n"
+            "impl State {\n    const GLOBAL: State = State;\n"
+            "    pub fn lock(&self) -> Inner { Inner }\n    pub fn push(&self) {}\n}\n"
+            "impl Inner {\n    pub fn push(&self) {}\n}\n"
+            "pub fn f() {\n    let g = State::GLOBAL.lock();\n    g.push();\n}\n"),  # 13
+        "a.py": (
+            "class Server:\n    def start(self):\n        pass\n\n\n"
+            "class Worker:\n    def start(self):\n        pass\n\n\n"
+            "def factory() -> Server:\n    return Server()\n\n\n"
+            "def run(factory):\n    w = factory()\n    w.start()\n\n\n"  # 17
+            "def connect() -> Worker:\n    return Worker()\n\n\n"
+            "def main():\n    h = factory()\n    h.start()\n"  # 26
+            "    h = connect()\n    h.start()\n"),  # 28
+        "go.mod": "module example.com/x\n\ngo 1.21\n",
+        "r.go": (
+            "package x\n\ntype JSON struct{}\n\ntype XML struct{}\n\n"
+            "func (j JSON) Render() {}\n\nfunc (x XML) Render() {}\n\n"
+            "func newJSON() JSON { return JSON{} }\n\nfunc newXML() XML { return XML{} }\n\n"
+            "func pick(k string, xs []JSON) {\n\tswitch k {\n\tcase \"json\":\n"
+            "\t\tr := newJSON()\n\t\tr.Render()\n"  # 19
+            "\tcase \"xml\":\n\t\tr := newXML()\n\t\tr.Render()\n\t}\n"  # 22
+            "\txs.Render()\n}\n"),  # 24
+    }
+    inner, worker, xml = references(files, tmp_path, ("Inner.push", "src/lib.rs"),
+                                    ("Worker.start", "a.py"), ("XML.Render", "r.go"))
+    assert inner == [("src/lib.rs", 13)]
+    assert worker == [("a.py", 17), ("a.py", 26), ("a.py", 28)]
+    assert xml == [("r.go", 19), ("r.go", 22), ("r.go", 24)]

@@ -64,7 +64,7 @@ _STD_MODULES = frozenset({
 _PACKAGE_FILES = frozenset({"__init__", "mod", "lib"})  # a file standing for its directory
 _LINEAGE_DEPTH = 4
 # a call's qualifier (`gin.`, `Foo::`, `(Flask).`, nothing) and the called name
-_CALLED = re.compile(r"(.*?(?:\.|::)?)([^.:]*)")
+_CALLED = re.compile(r"(.*?(?:\.|::)?)([^.:]*)", re.DOTALL)
 _MAX_RETURNING = 8  # a call that may reach more functions gives a value of unknown type
 
 
@@ -138,9 +138,9 @@ def site(qualifier: str | None) -> Site:
         return _BARE
     path = qualifier.endswith("::")
     text = qualifier[:-2] if path else qualifier[:-1]
-    if text.startswith("(=") and text.endswith(")"):  # a value a function returned
-        head, name = _CALLED.fullmatch(text[2:-1]).group(1, 2)  # type: ignore[union-attr]
-        return Site("returned", False, head, name)
+    called = _CALLED.fullmatch(text[2:-1]) if text.startswith("(=") else None
+    if called is not None and text.endswith(")"):  # a value a function returned
+        return Site("returned", False, called[1], called[2])
     if text.startswith("(") and text.endswith(")"):  # a value of a declared type
         parts = text[1:-1].replace("::", ".").split(".")
         return Site("typed", False, parts[0], parts[-1], parts[-2] if len(parts) > 1 else "")

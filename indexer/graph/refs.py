@@ -106,7 +106,7 @@ def definitions_named(store: Store, names: Iterable[str]) -> dict[str, list[Defi
         return {}
     rows = store.query(
         f"SELECT {DEF_COLS} FROM symbols s JOIN files f USING (file_id) "
-        "WHERE s.name IN (SELECT unnest(?))",
+        "WHERE s.name IN (SELECT unnest(?)) ORDER BY f.path, s.start_line, s.qualname",
         [names],
     )
     out: dict[str, list[Definition]] = defaultdict(list)

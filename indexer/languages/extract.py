@@ -466,6 +466,8 @@ class Extractor:
                         return "?."
                     separator = "::" if "::" in known else "."
                     head, _, name = known[1:].rpartition(separator)
+                    if not head and type_of(scope_at(offset), name) is not None:
+                        return "?."  # a parameter or variable called: not the function
                     called = receiver(head, separator, offset, depth + 1) if head else ""
                     return "?." if called.startswith("?") else f"(={called}{name})."
             return stored((path, separator))

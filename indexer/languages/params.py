@@ -11,8 +11,8 @@ another function returns (`r := gin.New()`, `app = create_app()`, `let w = make(
 written `=` and the function's path (`=gin.New`): the graph reads the type that function's
 declaration says it returns (`returns_of`, kept as `Symbol.returns`). Only types written as a
 name or a dotted or `::` path are kept (a pointer or reference to one, `Optional[X]`,
-`X | None`, `Box<X>`, generic arguments dropped); anything else (`Vec<T>`, a function type,
-a union of two types) leaves the name a value of unknown type.
+`X | None`, `Box<X>`, generic arguments dropped); anything else (a slice, a map or an array
+of them, a function type, a union of two types) leaves the name a value of unknown type.
 
 Nodes of a tree parsed through a callback carry no text: `text(node)` reads it.
 """
@@ -92,6 +92,8 @@ def local_type(text: str, language: str, call: bool = False) -> str:
         return _called(text)  # Go has no constructors; `new X()` is captured as a type
     if language == "python" and not text.rpartition(".")[2][:1].isupper():
         return _called(text) if call else ""  # `make()`: a function, not a class (CapWords)
+    if call and language == "rust" and "." in text:  # a method of a value: `b.build()`
+        return "" if "::" in text else _called(text)  # `State::GLOBAL.lock()`: a constant's
     if "::" in text and language == "rust":
         path, _, last = text.rpartition("::")
         owner = path.rpartition("::")[2]
@@ -171,6 +173,8 @@ def type_name_of(text: str) -> str:
         parts = [p.strip() for p in kind.split("|") if p.strip() not in _NULLS]
         kind = parts[0] if len(parts) == 1 else ""
     kind = re.sub(r"^&(?:'\w+\s+)?(?:mut\s+)?", "", kind).lstrip("*")
+    if kind.startswith(("[", "map[")) or kind.endswith("[]"):
+        return ""  # a container of values (`[]Engine`, `map[string]T`, `Item[]`), not one
     pointer = _SMART_POINTER.match(kind)  # a method call reaches through them
     if pointer:
         kind = pointer.group(1)

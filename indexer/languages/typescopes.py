@@ -10,9 +10,11 @@ not seen from its methods (Python's rule; other languages keep no variables ther
 
 An assignment of a call's value gives the name the called function's path after `=`
 (`=gin.New`, `params.local_type`), which the graph reads as the type that function returns.
-In a function the last assignment of a name decides its type (one that says none, `""`,
-hides the type the name has outside). The walk up is bounded (`MAX_DEPTH`): a name looked
-up deeper is of unknown type, so that a pathological nesting costs no more than a line.
+In a function the assignments of a name decide its type when they say the same (one that
+says none, `""`, hides the type the name has outside; two that say different types, as a
+name reassigned or declared in two branches, leave it unknown). The walk up is bounded
+(`MAX_DEPTH`): a name looked up deeper is of unknown type, so that a pathological nesting
+costs no more than a line.
 """
 
 from __future__ import annotations
@@ -51,14 +53,23 @@ class TypeScopes:
             self._parent.append(open_[-1] if open_ else -1)
             open_.append(i)
         # a name node may be both declared and assigned a call's value (two or three
-        # matches): the one that says a type comes last, and wins; a written type over a call
+        # matches): the one that says a type comes last, and wins; a written type over a call.
+        # Two assignments of a name in one scope that say different types (`h = connect()`,
+        # later `h = serve()`; `const h` in two branches) leave it of unknown type.
         self._assigned: dict[int, dict[str, str]] = {}
+        by: dict[tuple[int, str], int] = {}  # (scope, name) -> the node that last typed it
+        mixed: set[tuple[int, str]] = set()
         at = self.cursor()
         for name, kind, call in sorted(assignments,
                                        key=lambda a: (a[0].start_byte, a[1] is not None,
                                                       not a[2])):
             typed = local_type(text(kind), language, call) if kind is not None else ""
-            self._assigned.setdefault(at(name.start_byte), {})[text(name)] = typed
+            key = (at(name.start_byte), text(name))
+            names = self._assigned.setdefault(key[0], {})
+            if by.setdefault(key, name.start_byte) != name.start_byte and names[key[1]] != typed:
+                mixed.add(key)
+            by[key] = name.start_byte
+            names[key[1]] = "" if key in mixed else typed
         self._own: dict[int, dict[str, str]] = {}
 
     def cursor(self) -> Callable[[int], int]:
