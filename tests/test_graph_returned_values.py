@@ -7,6 +7,7 @@ same-named method listed it."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -259,3 +260,22 @@ def test_what_the_review_found_stays_a_value_of_unknown_type(tmp_path: Path) -> 
     assert inner == [("src/lib.rs", 13)]
     assert worker == [("a.py", 17), ("a.py", 26), ("a.py", 28)]
     assert xml == [("r.go", 19), ("r.go", 22), ("r.go", 24)]
+
+
+@pytest.mark.parametrize(("language", "source"), [
+    ("go", ("package x\n\nfunc New() *E { return nil }\n\n"
+            "func f() {\n\tr := New()\n\tg := r.Group()\n\tg.Handle()\n}\n")),
+    ("python", "def f():\n    app = create_app()\n    app.test_client().get()\n"),
+])
+def test_parsing_a_file_leaves_no_reference_cycle(language: str, source: str) -> None:
+    """A file's scopes and tree are freed when its parse returns, not at the next
+    collection: a qualifier that followed a returned value through a closure calling
+    itself kept them alive (a worker's peak RSS on moby 20 MB higher)."""
+    parse_source(source.encode(), language)  # grammars and queries loaded
+    gc.collect()
+    gc.disable()
+    try:
+        parse_source(source.encode(), language)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
