@@ -209,6 +209,23 @@ def test_a_call_through_a_field_of_the_instance_reaches_its_declared_types_metho
     ]
 
 
+def test_a_field_of_a_value_of_a_known_type_is_of_its_declared_type(tmp_path: Path) -> None:
+    """`c.engine.Handle()` with `c *Context` and `engine *Engine` declared in `Context`:
+    `Engine`'s method; a field that says no type keeps every member possible."""
+    files = {
+        "go.mod": "module example.com/x\n\ngo 1.21\n",
+        "types.go": ("package x\n\ntype Context struct {\n\tengine *Engine\n\tany interface{}\n}\n\n"
+                     "type Engine struct{}\n\nfunc (e *Engine) Handle() {}\n\n"
+                     "type Other struct{}\n\nfunc (o *Other) Handle() {}\n"),
+        "use.go": ("package x\n\nfunc serve(c *Context) {\n\tc.engine.Handle()\n"  # 4
+                   "\tc.any.Handle()\n}\n"),  # 5
+    }
+    engine, other = references(files, tmp_path, ("Engine.Handle", "types.go"),
+                               ("Other.Handle", "types.go"))
+    assert engine == [("use.go", 4), ("use.go", 5)]
+    assert other == [("use.go", 5)]
+
+
 @pytest.mark.parametrize(("language", "source", "expected"), [
     ("go", "package x\n\ntype E struct {\n\tr *Router\n\ta, b int\n\tg gin.Group\n}\n",
      {"E.r": "Router", "E.a": "int", "E.b": "int", "E.g": "gin.Group"}),

@@ -128,15 +128,24 @@ def _receiver(path: str, separator: str, type_at: Callable[[str], str | None],
     """The qualifier stored for a call after `path` (`Extraction._qualifiers`), with
     `type_at` the types of the names of the call's scope and `stored` a path's qualifier as
     written: a value a function returned is followed back through the calls it came from
-    (`(=(=New).Group).`), at most `_MAX_RETURNED`. A loop, not a recursive closure: a
-    closure that calls itself is a reference cycle, which kept each file's scopes and tree
-    alive until the next collection (a worker's peak RSS on moby 20 MB higher)."""
+    (`(=(=New).Group).`), at most `_MAX_RETURNED`, and a field of a value of a known type
+    is written as a call of it (`c.engine.Run()` with `c *Context`: `(=(Context).engine).`;
+    the graph reads a field's declared type as what it returns). A loop, not a recursive
+    closure: a closure that calls itself is a reference cycle, which kept each file's
+    scopes and tree alive until the next collection (a worker's peak RSS on moby 20 MB
+    higher)."""
     called: list[str] = []  # the functions a value came from, the outermost first
     while True:
-        first, dot, _ = path.partition(".")
+        first, dot, rest = path.partition(".")
         known = type_at(first) if separator == "." and first not in _SELF_WORDS else None
         if known == "self":
             path = "self" + path[len(first):]
+        elif known and dot and "." not in rest:  # a field of a value of a known type
+            if len(called) >= _MAX_RETURNED:
+                return "?."
+            called.append(rest)  # read as what a call of it returns: the field's type
+            path = first
+            continue
         elif known and not dot and known.startswith("="):
             if len(called) >= _MAX_RETURNED:  # `x = x.next()`, or a long chain
                 return "?."
