@@ -60,7 +60,7 @@ class Definition:
     start_line: int
     end_line: int
     bases: tuple[str, ...] = ()
-    returns: str = ""  # the type a function says it returns (`indexer.core.Symbol.returns`)
+    returns: str = ""  # the type a function returns or a field holds (`core.Symbol.returns`)
 
 
 @dataclass(frozen=True, slots=True)
