@@ -19,7 +19,7 @@ from tree_sitter import Node, Query
 from indexer.core import Import, ParsedFile, Reference, Symbol
 from indexer.core.model import go_package_name
 from indexer.languages import JS_LANGUAGES, LanguageSpec
-from indexer.languages.params import field_type_of, returns_of
+from indexer.languages.params import SELF_WORDS, field_type_of, returns_of
 from indexer.languages.text import (
     clean_comment,
     collapse,
@@ -100,7 +100,6 @@ _PATH = re.compile(r"[^\W\d]\w*(?:::[^\W\d]\w*)*")
 _MAX_QUALIFIER = 80
 # receivers kept as written: the instance or class a method runs in (with `super()`), and
 # the names a file's imports bind; any other receiver is a value of unknown type (`?.`)
-_SELF_WORDS = frozenset({"self", "cls", "this"})
 _SUPER = frozenset({"super().", "super."})  # Python's `super()`, JavaScript's `super`
 # definitions whose bodies declare no variables their methods see
 _TYPE_SCOPES = frozenset({"class", "struct", "interface", "trait", "enum", "impl", "type",
@@ -118,7 +117,7 @@ def _stored(qual: str, separator: str, bound: dict[str, str],
     language whose `super` calls are written `supers`."""
     first = qual.partition(separator)[0]
     if separator == ".":
-        return qual if first in _SELF_WORDS or first in bound or qual in supers else "?."
+        return qual if first in SELF_WORDS or first in bound or qual in supers else "?."
     full = bound.get(first)
     return full + qual[len(first):] if full and len(full) < _MAX_QUALIFIER else qual
 
@@ -137,7 +136,7 @@ def _receiver(path: str, separator: str, type_at: Callable[[str], str | None],
     called: list[str] = []  # the functions a value came from, the outermost first
     while True:
         first, dot, rest = path.partition(".")
-        known = type_at(first) if separator == "." and first not in _SELF_WORDS else None
+        known = type_at(first) if separator == "." and first not in SELF_WORDS else None
         if known == "self":
             path = "self" + path[len(first):]
         elif known and dot and "." not in rest:  # a field of a value of a known type
@@ -501,8 +500,9 @@ class Extractor:
             return qual
 
         def qualifier(found: tuple[Node, str], offset: int) -> str:
-            return _receiver(text(found[0]), found[1], partial(type_of, scope_at(offset)),
-                             stored)
+            if found[1] != ".":  # a path (`Gitignore::`) names a type or module, no value
+                return stored((text(found[0]), found[1]))
+            return _receiver(text(found[0]), ".", partial(type_of, scope_at(offset)), stored)
 
         return qualifier
 

@@ -37,7 +37,9 @@ _NULLS = frozenset({"None", "null", "undefined", "nil"})
 # reach what they hold), TypeScript's `Promise` (`await`)
 _WRAPPER = re.compile(r"^(?:[\w:]*::)?(?:Result|Option|Promise)<(.*)>$")
 _FIRST = re.compile(r"\.|::")
-_RECEIVERS = frozenset({"self", "cls", "this", "Self"})
+# the instance or class a method runs in, as a receiver (`self.x`) or a Rust path (`Self::`)
+SELF_WORDS = frozenset({"self", "cls", "this"})
+_RECEIVERS = SELF_WORDS | {"Self"}
 MAX_TYPE = 80  # a longer type name is not kept
 
 
