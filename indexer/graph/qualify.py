@@ -43,13 +43,13 @@ from typing import Protocol
 
 from indexer.core.model import go_package_name
 from indexer.languages import JS_LANGUAGES, language_for_path
+from indexer.languages.params import SELF_WORDS
 
 NONE, WEAK, POSSIBLE, CONFIRMED = 0, 1, 2, 3
 TYPE_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "type"})
 DISPATCH_KINDS = frozenset({"interface", "trait", "type"})  # stand for other types
 # what a receiver reaches: a member of a type (a function nested in a function is none)
 MEMBER_KINDS = frozenset({"method", "field", "constant", "property"})
-_SELF = frozenset({"self", "this", "cls"})
 _HERE = frozenset({"crate", "self", "super"})  # Rust paths to a module of this crate
 _EXTERNAL_ROOTS = frozenset({"std", "core", "alloc"})  # Rust paths outside any repository
 # Rust's standard modules, which a path starts with after a nested `use std::{io::{self}}`
@@ -149,11 +149,11 @@ def site(qualifier: str | None) -> Site:
         return Site("value", path)
     if text == "super()" or (text == "super" and not path):  # Python's; JavaScript's
         return Site("super")
-    if text == "Self" or (not path and text in _SELF):
+    if text == "Self" or (not path and text in SELF_WORDS):
         return Site("self", path)
     if path and parts[-1] in _HERE:
         return Site("here", path)
-    if not path and parts[0] in _SELF:  # an attribute of the instance: its field's type
+    if not path and parts[0] in SELF_WORDS:  # an attribute of the instance: its field's type
         return Site("field", False, parts[1]) if len(parts) == 2 else _VALUE
     return Site("named", path, parts[0], parts[-1], parts[-2] if len(parts) > 1 else "")
 
