@@ -166,7 +166,8 @@ def test_a_call_through_a_field_of_the_instance_reaches_its_declared_types_metho
         tmp_path: Path) -> None:
     """`e.router.Handle()` in a method of `Engine`, whose field `router *Router` says its
     type; so do Rust's, TypeScript's and a Python class body's annotated fields. An
-    attribute a method sets (`self.other = Other()`) says nothing: every member stays."""
+    attribute a method sets a value of unknown type (`self.other = other`, an untyped
+    parameter) says nothing: every member stays."""
     files = {
         "go.mod": "module example.com/x\n\ngo 1.21\n",
         "engine.go": ("package x\n\ntype Engine struct {\n\trouter *Router\n}\n\n"
@@ -189,7 +190,7 @@ def test_a_call_through_a_field_of_the_instance_reaches_its_declared_types_metho
         "pkg/client.py": (
             "from .app import Flask, Other\n\n\n"
             "class Client:\n    app: Flask\n\n"
-            "    def __init__(self):\n        self.other = Other()\n\n"
+            "    def __init__(self, other):\n        self.other = other\n\n"
             "    def go(self):\n"
             "        self.app.run()\n"  # 11
             "        self.other.run()\n"),  # 12: set in a method, not declared

@@ -434,8 +434,10 @@ _WALK_META = "walk_options"  # the size limit and secrets choice of the last bui
 # (`this.render`, `super.mount`, a bare `render`); a Go method's receiver is `self.`, a
 # typed parameter its type (`(gin.Context).`). 8: what a function says it returns
 # (`Symbol.returns`, the store's schema 3), and a variable assigned a call's value written
-# with the function called (`(=gin.New).`).
-EXTRACTION_RULES = "8"
+# with the function called (`(=gin.New).`). 9: a Python instance's attribute a method
+# assigns a value of a known type (`self.app = app` with `app: Flask`) is a name of that type
+# in the class's methods (`self.app.run()` is a `(Flask).` call).
+EXTRACTION_RULES = "9"
 _RULES_META = "extraction_rules"
 
 

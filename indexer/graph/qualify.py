@@ -258,6 +258,9 @@ def _typed(defs: Sequence[Definition], s: Site, path: str, look: Lookup) -> list
             types = [t for t in types if _under(t.path, files, dirs)]
         elif external:
             return None  # `ctx context.Context`: not the repository's `Context`
+        # `t.Iterable` after `import typing as t` (an alias no import edge is known by): a
+        # type inside a function is no module's attribute, whatever module `t` is
+        types = [t for t in types if not _in_function(t, look)]
     elif go:
         here = posixpath.dirname(path)
         types = [t for t in types if posixpath.dirname(t.path) == here]
@@ -274,6 +277,15 @@ def _typed(defs: Sequence[Definition], s: Site, path: str, look: Lookup) -> list
             not go and owner is not None and s.last in lineage([owner], look))
         out.append(CONFIRMED if related else POSSIBLE)
     return out
+
+
+def _in_function(t: Definition, look: Lookup) -> bool:
+    """Whether the type `t` is defined inside a function (`def test_x(): class Iterable`),
+    not at a module's top level or in a type."""
+    if t.parent is None:
+        return False
+    owner = t.parent.rpartition(".")[2]
+    return not any(p.qualname == t.parent and p.path == t.path for p in look.types(owner))
 
 
 def _returned(defs: Sequence[Definition], s: Site, path: str,

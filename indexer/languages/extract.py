@@ -29,7 +29,7 @@ from indexer.languages.text import (
     strip_generics,
     strip_module,
 )
-from indexer.languages.typescopes import Scope, TypeScopes
+from indexer.languages.typescopes import Local, Scope, TypeScopes
 
 # Names and module strings repeat across a worker's files (receivers, qualified bases,
 # imports): their parsing is cached.
@@ -88,9 +88,11 @@ _SIMPLE_ROLES = {
     "local.name": "localname",
     "local.type": "localtype",
     "local.call": "localcall",
+    "local.alias": "localalias",
     "local.scope": "localscope",
 }
-_LOCAL_TYPES = frozenset({"localtype", "localcall"})  # a type as written; a called function
+# a type as written; a called function; a name whose type the assigned one takes
+_LOCAL_TYPES = frozenset({"localtype", "localcall", "localalias"})
 _RETURNING = frozenset({"function", "method"})  # definitions whose return type is kept
 _MAX_RETURNED = 3  # calls a value's type is followed back through (`(=(=New).Group).`)
 # A receiver as a qualifier: a name or a dotted chain of names (`self`, `helpers`,
@@ -135,8 +137,7 @@ def _receiver(path: str, separator: str, type_at: Callable[[str], str | None],
     higher)."""
     called: list[str] = []  # the functions a value came from, the outermost first
     while True:
-        first, dot, rest = path.partition(".")
-        known = type_at(first) if separator == "." and first not in SELF_WORDS else None
+        first, dot, rest, known = _first_name(path, separator, type_at)
         if known == "self":
             path = "self" + path[len(first):]
         elif known and dot and "." not in rest:  # a field of a value of a known type
@@ -167,6 +168,24 @@ def _receiver(path: str, separator: str, type_at: Callable[[str], str | None],
             return "?."
         qual = f"(={qual}{name})."
     return qual
+
+
+def _first_name(path: str, separator: str, type_at: Callable[[str], str | None],
+                ) -> tuple[str, str, str, str | None]:
+    """`path` as its first name, the separator after it, the rest, and the first name's
+    type in the call's scope (`type_at`; None where that is not looked up): the first name
+    is an instance's attribute (`self.app`) where the class's methods assign it a value of
+    one type (`indexer.languages.typescopes`)."""
+    first, dot, rest = path.partition(".")
+    if separator != ".":
+        return first, dot, rest, None
+    if first not in SELF_WORDS:
+        return first, dot, rest, type_at(first)
+    attribute, after_dot, after = rest.partition(".")
+    known = type_at(f"{first}.{attribute}") if dot else None
+    if known:
+        return f"{first}.{attribute}", after_dot, after, known
+    return first, dot, rest, None
 
 
 def capture_role(capture: str) -> Role:
@@ -289,10 +308,11 @@ class Extractor:
         # them; the qualifier None, "" (bare) or (node, separator), made text in `finish`
         self.refs: list[tuple[int, str, Node, _Qualifier]] = []
         self.imports: dict[int, tuple[Node, list[str]]] = {}
-        # (name, type, whether the type node is a called function) of a variable assigned or
-        # declared: the type its assignment says (`params.local_type`), None where the match
-        # holds none (the name's type hidden)
-        self.locals: list[tuple[Node, Node | None, bool]] = []
+        # (name, type, role) of a variable (or an instance's attribute) assigned or declared:
+        # the node saying its type and what that node is, "localtype" (a type as written),
+        # "localcall" (a called function) or "localalias" (a name whose type it takes);
+        # None and "" where the match holds none (the name's type hidden)
+        self.locals: list[Local] = []
         self.anonymous: list[Node] = []  # functions without a name (`indexer.typescopes`)
         # an ASCII file's text: str slices at byte offsets, no decoding per node
         self.ascii = source.decode("ascii") if source.isascii() else None
@@ -318,7 +338,7 @@ class Extractor:
                         refs.extend((n.start_byte << 4 | prio, kind, n, qual) for n in nodes)
                     continue
                 if role == "localname":
-                    self.locals.extend((n, None, False) for n in nodes)
+                    self.locals.extend((n, None, "") for n in nodes)
                     continue
                 if role == "localscope":
                     self.anonymous.extend(nodes)
@@ -336,7 +356,7 @@ class Extractor:
                 if one[0] in _LOCAL_TYPES and two[0] == "localname":
                     one, two, firsts, seconds = two, one, seconds, firsts
                 if one[0] == "localname" and two[0] in _LOCAL_TYPES:  # a variable's type
-                    self.locals.append((firsts[0], seconds[0], two[0] == "localcall"))
+                    self.locals.append((firsts[0], seconds[0], two[0]))
                     continue
             self._collect(pattern, captures)
 

@@ -15,18 +15,27 @@ says none, `""`, hides the type the name has outside; two that say different typ
 name reassigned or declared in two branches, leave it unknown). The walk up is bounded
 (`MAX_DEPTH`): a name looked up deeper is of unknown type, so that a pathological nesting
 costs no more than a line.
+
+An attribute a method gives the instance (Python's `self.app = app` with `app: Flask`,
+`self.session = Session()`, `self.x: Foo = ...`) is the class's, not the method's: every
+method of the class (and a function inside one) sees `self.app` of that type, where the
+class's methods that assign it say the same type. `self.x = None` says nothing (an
+attribute set later); any other value of unknown type leaves it unknown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from indexer.languages.params import Text, declared, local_type
+from indexer.languages.params import SELF_WORDS, Text, declared, local_type
 
 MAX_DEPTH = 64
+# (name, the node saying its type, its role: "localtype", "localcall", "localalias"; None
+# and "" for a match saying none), as `indexer.languages.extract` collects them
+Local = tuple[Node, Node | None, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +50,8 @@ class Scope:
 class TypeScopes:
     """The scopes of one file and the names each gives a type (see the module doc)."""
 
-    def __init__(self, scopes: list[Scope], assignments: list[tuple[Node, Node | None, bool]],
-                 text: Text, language: str) -> None:
+    def __init__(self, scopes: list[Scope], assignments: list[Local], text: Text,
+                 language: str) -> None:
         self._scopes = sorted(scopes, key=lambda s: (s.start, -s.end))
         self._text = text
         self._parent: list[int] = []
@@ -52,25 +61,74 @@ class TypeScopes:
                 open_.pop()
             self._parent.append(open_[-1] if open_ else -1)
             open_.append(i)
-        # a name node may be both declared and assigned a call's value (two or three
-        # matches): the one that says a type comes last, and wins; a written type over a call.
-        # Two assignments of a name in one scope that say different types (`h = connect()`,
-        # later `h = serve()`; `const h` in two branches) leave it of unknown type.
         self._assigned: dict[int, dict[str, str]] = {}
+        self._attributes: dict[int, dict[str, str]] = {}  # a class's: `self.app` -> its type
+        self._own: dict[int, dict[str, str]] = {}
+        names: list[tuple[int, str, int, str]] = []
+        attributes: list[tuple[int, Local]] = []
+        at = self.cursor()
+        for local in sorted(assignments, key=lambda a: (a[0].start_byte, a[1] is not None,
+                                                        a[2] != "localcall")):
+            name, kind, role = local
+            scope = at(name.start_byte)
+            if name.type == "attribute":
+                attributes.append((scope, local))
+                continue
+            typed = (local_type(text(kind), language, role == "localcall")
+                     if kind is not None else "")
+            names.append((scope, text(name), name.start_byte, typed))
+        self._merge(self._assigned, names)
+        # after the names: an attribute assigned a parameter or variable takes its type
+        self._merge(self._attributes, self._typed_attributes(attributes, text, language))
+
+    @staticmethod
+    def _merge(into: dict[int, dict[str, str]],
+               typed: Iterable[tuple[int, str, int, str]]) -> None:
+        """(scope, name, the name node's offset, the type it says), in the order of the
+        offsets, into `into`. A name node may be both declared and assigned a call's value
+        (two or three matches): the one that says a type comes last, and wins; a written
+        type over a call. Two assignments of a name in one scope that say different types
+        (`h = connect()`, later `h = serve()`; `const h` in two branches) leave it of
+        unknown type."""
         by: dict[tuple[int, str], int] = {}  # (scope, name) -> the node that last typed it
         mixed: set[tuple[int, str]] = set()
-        at = self.cursor()
-        for name, kind, call in sorted(assignments,
-                                       key=lambda a: (a[0].start_byte, a[1] is not None,
-                                                      not a[2])):
-            typed = local_type(text(kind), language, call) if kind is not None else ""
-            key = (at(name.start_byte), text(name))
-            names = self._assigned.setdefault(key[0], {})
-            if by.setdefault(key, name.start_byte) != name.start_byte and names[key[1]] != typed:
+        for scope, name, offset, kind in typed:
+            key = (scope, name)
+            names = into.setdefault(scope, {})
+            if by.setdefault(key, offset) != offset and names[name] != kind:
                 mixed.add(key)
-            by[key] = name.start_byte
-            names[key[1]] = "" if key in mixed else typed
-        self._own: dict[int, dict[str, str]] = {}
+            by[key] = offset
+            names[name] = "" if key in mixed else kind
+
+    def _typed_attributes(self, attributes: list[tuple[int, Local]], text: Text,
+                          language: str) -> Iterator[tuple[int, str, int, str]]:
+        """(class, `self.x`, offset, type) of each instance attribute a method assigns."""
+        for scope, (name, kind, role) in attributes:
+            written = text(name)
+            owner = self._class_of(scope)
+            if owner < 0 or written.partition(".")[0] not in SELF_WORDS:
+                continue
+            if kind is None:
+                right = name.parent.child_by_field_name("right") if name.parent else None
+                if right is not None and right.type == "none":
+                    continue  # `self.x = None`: set later, says nothing
+                typed = ""
+            elif role == "localalias":
+                typed = self.type_of(scope, text(kind)) or ""
+                typed = "" if typed == "self" else typed
+            else:
+                typed = local_type(text(kind), language, role == "localcall")
+            yield owner, written, name.start_byte, typed
+
+    def _class_of(self, scope: int) -> int:
+        """The class (or other type) around the function `scope`, -1 where none is."""
+        i, depth = scope, 0
+        while i >= 0 and depth < MAX_DEPTH:
+            if self._scopes[i].is_type:
+                return i if i != scope else -1  # a class body's own line is no method's
+            i = self._parent[i]
+            depth += 1
+        return -1
 
     def cursor(self) -> Callable[[int], int]:
         """A function from a byte offset to the innermost scope holding it (-1: the file's
@@ -94,7 +152,11 @@ class TypeScopes:
 
     def type_of(self, scope: int, name: str) -> str | None:
         """What `name` is in `scope`: "self" (a method's receiver), a type's name, ""
-        (a value of unknown type), or None (no scope around declares it)."""
+        (a value of unknown type), or None (no scope around declares it). `name` may be an
+        instance's attribute (`self.app`): the type the class's methods assign it."""
+        if "." in name:
+            owner = self._class_of(scope)
+            return self._attributes.get(owner, {}).get(name) if owner >= 0 else None
         i, depth = scope, 0
         while i >= 0:
             if depth >= MAX_DEPTH:

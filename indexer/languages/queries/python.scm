@@ -60,6 +60,17 @@
             right: (call function: [(identifier) (attribute)] @local.call))
 (assignment left: (identifier) @local.name type: (type) @local.type)
 
+; an attribute a method gives the instance (`self.app = app`, `self.session = Session()`,
+; `self.x: Foo = ...`): the calls through it in the class's methods reach its type's methods
+; (`indexer.languages.typescopes`; the receiver is checked there to be `self` or `cls`)
+(assignment left: (attribute object: (identifier) attribute: (identifier)) @local.name !type
+            right: (call function: [(identifier) (attribute)] @local.call))
+(assignment left: (attribute object: (identifier) attribute: (identifier)) @local.name
+            type: (type) @local.type)
+(assignment left: (attribute object: (identifier) attribute: (identifier)) @local.name !type
+            right: (identifier) @local.alias)
+(assignment left: (attribute object: (identifier) attribute: (identifier)) @local.name)
+
 ; every other variable assigned, and functions without a name: their types hide others
 (assignment left: (identifier) @local.name)
 (for_statement left: (identifier) @local.name)
