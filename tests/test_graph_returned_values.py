@@ -227,6 +227,27 @@ def test_a_field_of_a_value_of_a_known_type_is_of_its_declared_type(tmp_path: Pa
     assert other == [("use.go", 5)]
 
 
+def test_a_field_of_a_field_is_of_its_declared_type(tmp_path: Path) -> None:
+    """`c.engine.trees.Get()`: the field `trees` of `Engine`, the declared type of `Context`'s
+    field `engine`; three fields deep at most (`c.engine.trees.root.a.Get()` says nothing)."""
+    files = {
+        "go.mod": "module example.com/x\n\ngo 1.21\n",
+        "types.go": ("package x\n\ntype Context struct {\n\tengine *Engine\n}\n\n"
+                     "type Engine struct {\n\ttrees *Trees\n}\n\n"
+                     "type Trees struct {\n\troot *Trees\n\ta *Trees\n}\n\n"
+                     "func (t *Trees) Get() {}\n\n"
+                     "type Other struct{}\n\nfunc (o *Other) Get() {}\n"),
+        "use.go": ("package x\n\nfunc serve(c *Context) {\n"
+                   "\tc.engine.trees.Get()\n"  # 4
+                   "\tc.engine.trees.root.Get()\n"  # 5
+                   "\tc.engine.trees.root.a.Get()\n}\n"),  # 6: four fields
+    }
+    trees, other = references(files, tmp_path, ("Trees.Get", "types.go"),
+                              ("Other.Get", "types.go"))
+    assert trees == [("use.go", 4), ("use.go", 5), ("use.go", 6)]
+    assert other == [("use.go", 6)]
+
+
 @pytest.mark.parametrize(("language", "source", "expected"), [
     ("go", "package x\n\ntype E struct {\n\tr *Router\n\ta, b int\n\tg gin.Group\n}\n",
      {"E.r": "Router", "E.a": "int", "E.b": "int", "E.g": "gin.Group"}),
@@ -297,3 +318,14 @@ def test_parsing_a_file_leaves_no_reference_cycle(language: str, source: str) ->
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_a_call_or_index_between_fields_is_an_expression() -> None:
+    """Only names are read as fields: `t.Field(0).Type.String()` with `t` typed is a call
+    through an expression, as is Rust's `self.sep.clone().into_bytes()`."""
+    go = ("package x\n\nimport \"reflect\"\n\nfunc f(x int) {\n\tt := reflect.TypeOf(x)\n"
+          "\tt.Field(0).Type.String()\n\tt.Elem().Name()\n}\n")
+    assert [q for name, q in qualifiers(go, "go") if name in ("String", "Name")] == ["?.", "?."]
+    rust = ("struct A { sep: Vec<u8> }\nimpl A {\n    fn f(&self, a: &A) {\n"
+            "        a.sep.clone().into_bytes();\n    }\n}\n")
+    assert [q for name, q in qualifiers(rust, "rust") if name == "into_bytes"] == ["?."]
