@@ -114,11 +114,14 @@ Role = tuple[str, str, int, str | None]
 
 
 def _stored(qual: str, separator: str, bound: dict[str, str],
-            supers: frozenset[str] = _SUPER) -> str:
+            supers: frozenset[str] = _SUPER, aliases: dict[str, str] | None = None) -> str:
     """`qualifier_text`'s `qual` as stored in a file whose imports bind `bound`, in a
-    language whose `super` calls are written `supers`."""
+    language whose `super` calls are written `supers`; a first name that is one of Python's
+    import `aliases` is written as what it stands for (`r.` -> `werkzeug.routing.`)."""
     first = qual.partition(separator)[0]
     if separator == ".":
+        if aliases and first in aliases:
+            return aliases[first] + qual[len(first):]
         return qual if first in SELF_WORDS or first in bound or qual in supers else "?."
     full = bound.get(first)
     return full + qual[len(first):] if full and len(full) < _MAX_QUALIFIER else qual
@@ -310,6 +313,9 @@ class Extractor:
         # them; the qualifier None, "" (bare) or (node, separator), made text in `finish`
         self.refs: list[tuple[int, str, Node, _Qualifier]] = []
         self.imports: dict[int, tuple[Node, list[str]]] = {}
+        # Python's import aliases: `r` -> `werkzeug.routing` (`import werkzeug.routing as r`),
+        # `z` -> `y` (`from m import y as z`)
+        self.aliases: dict[str, str] = {}
         # (name, type, role) of a variable (or an instance's attribute) assigned or declared:
         # the node saying its type and what that node is, "localtype" (a type as written),
         # "localcall" (a called function) or "localalias" (a name whose type it takes);
@@ -391,9 +397,26 @@ class Extractor:
                 self.defs[key] = _Def(
                     def_node, start, end, name_node, def_kind, pattern, receiver
                 )
+        if modules:
+            self._import(modules, names)
+
+    def _import(self, modules: list[Node], names: list[Node]) -> None:
+        """An import's modules and names, and Python's aliases: `import a.b as r` stands
+        for `a.b`, `from m import y as z` for `m.y` (`y` where `m` is only dots: `from .
+        import views as v`). `y` alone could be another of the file's names
+        (`from jinja2 import Environment as BaseEnvironment` in a class `Environment`)."""
         for module in modules:
             entry = self.imports.setdefault(module.start_byte, (module, []))
             entry[1].extend(self.text(n) for n in names)
+        home = collapse(self.text(modules[0])).replace(" ", "").lstrip(".") if names else ""
+        for node in (*modules, *names):
+            parent = node.parent
+            alias = parent.child_by_field_name("alias") if (
+                parent is not None and parent.type == "aliased_import") else None
+            if alias is not None:
+                written = collapse(self.text(node)).replace(" ", "")
+                self.aliases[self.text(alias)] = (
+                    f"{home}.{written}" if home and node not in modules else written)
 
     def finish(self, result: ParsedFile) -> None:
         defs = self._name_defs()
@@ -518,13 +541,22 @@ class Extractor:
         def stored(key: tuple[str, str]) -> str:
             qual = memo.get(key)
             if qual is None:
-                qual = memo[key] = _stored(qualifier_text(*key), key[1], bound, supers)
+                qual = memo[key] = _stored(qualifier_text(*key), key[1], bound, supers,
+                                           self.aliases)
             return qual
+
+        def type_at(scope: int, name: str) -> str | None:
+            """`name`'s type in `scope`, a type's first name that is an import alias
+            written out (`r.Map` -> `werkzeug.routing.Map`; `F` -> `Flask` after
+            `from .app import Flask as F`)."""
+            kind = type_of(scope, name)
+            first, dot, rest = kind.partition(".") if kind else ("", "", "")
+            return self.aliases[first] + dot + rest if first in self.aliases else kind
 
         def qualifier(found: tuple[Node, str], offset: int) -> str:
             if found[1] != ".":  # a path (`Gitignore::`) names a type or module, no value
                 return stored((text(found[0]), found[1]))
-            return _receiver(text(found[0]), ".", partial(type_of, scope_at(offset)), stored)
+            return _receiver(text(found[0]), ".", partial(type_at, scope_at(offset)), stored)
 
         return qualifier
 
@@ -547,9 +579,11 @@ class Extractor:
                     out[module.rsplit("::", 1)[-1] if name == "self" else name] = full
             elif names:  # Python: `from m import n`
                 out.update((n, n) for n in names)
-            else:  # Python: `import a.b`
+            elif node.parent is None or node.parent.type != "aliased_import":  # `import a.b`
                 first = collapse(module).lstrip(".").split(".", 1)[0]
                 out[first] = first
+        if binding == "first":  # Python's aliases: `r.Map()` is written `werkzeug.routing.`
+            out.update(self.aliases)
         return out
 
     def _symbol(self, d: _Def, bases: dict[int, list[str]]) -> Symbol:

@@ -1,0 +1,78 @@
+"""Python's import aliases (`import werkzeug.routing as r`, `from . import datastructures as
+ds`, `from jinja2 import Environment as BaseEnvironment`): a call through one is written as
+through what it stands for, so the graph places it. Before, each was a value of unknown type
+(`?.`), and `import a.b as r` bound `a`, which the file never names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.test_call_qualifiers import qualifiers
+from tests.test_graph_typed_values import references
+
+SOURCE = (
+    "import typing as t\n"
+    "import werkzeug.routing as r\n"
+    "from jinja2 import Environment as BaseEnvironment\n"
+    "from .models import Request as BaseRequest\n"
+    "from . import views as v\n"
+    "from .app import Flask as F\n\n\n"
+    "class Environment(BaseEnvironment):\n"
+    "    def __init__(self, app: F, it: t.Iterable, m: r.Map):\n"
+    "        BaseEnvironment.__init__(self)\n"
+    "        BaseRequest.__init__(self)\n"
+    "        v.index()\n"
+    "        app.run()\n"
+    "        it.close()\n"
+    "        m.bind()\n"
+    "        made = r.make()\n"
+    "        made.bind()\n"
+    "        werkzeug.run()\n"
+)
+
+
+def test_a_call_through_an_alias_is_written_as_through_what_it_stands_for() -> None:
+    found = [q for name, q in qualifiers(SOURCE, "python")
+             if name in ("__init__", "index", "run", "close", "bind")]
+    assert found == [
+        "jinja2.Environment.",  # the module too: `Environment.` would be this file's class
+        "models.Request.",
+        "views.",  # `from . import views`: the module's own name
+        "(app.Flask).",
+        "(typing.Iterable).",
+        "(werkzeug.routing.Map).",
+        "(=werkzeug.routing.make).",
+        "?.",  # `werkzeug` is not a name `import werkzeug.routing as r` binds
+    ]
+
+
+def test_calls_through_aliases_reach_what_the_aliases_stand_for(tmp_path: Path) -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/models.py": ("class Request:\n    def __init__(self):\n        pass\n\n"
+                          "    def close(self):\n        pass\n"),
+        "pkg/views.py": "def index():\n    pass\n",
+        "pkg/other.py": ("def index():\n    pass\n\n\n"
+                         "class Environment:\n    def close(self):\n        pass\n"),
+        "pkg/env.py": (
+            "from jinja2 import Environment as BaseEnvironment\n"
+            "from .models import Request as BaseRequest\n"
+            "from . import views as v\n\n\n"
+            "class Environment(BaseEnvironment):\n"
+            "    def __init__(self):\n"
+            "        BaseEnvironment.__init__(self)\n"  # 8: jinja2's, not this class's
+            "        v.index()\n\n"  # 9
+            "    def go(self, r: BaseRequest):\n"
+            "        r.close()\n"),  # 12
+    }
+    env_init, request_init, views_index, other_index, request_close, other_close = (
+        references(files, tmp_path, ("Environment.__init__", "pkg/env.py"),
+                   ("Request.__init__", "pkg/models.py"), ("index", "pkg/views.py"),
+                   ("index", "pkg/other.py"), ("Request.close", "pkg/models.py"),
+                   ("Environment.close", "pkg/other.py")))
+    assert env_init == []
+    assert request_init == []
+    assert views_index == [("pkg/env.py", 9)]
+    assert other_index == []
+    assert request_close == [("pkg/env.py", 12)]
+    assert other_close == []
