@@ -436,7 +436,9 @@ _WALK_META = "walk_options"  # the size limit and secrets choice of the last bui
 # (`Symbol.returns`, the store's schema 3), and a variable assigned a call's value written
 # with the function called (`(=gin.New).`). 9: a Python instance's attribute a method
 # assigns a value of a known type (`self.app = app` with `app: Flask`) is a name of that type
-# in the class's methods (`self.app.run()` is a `(Flask).` call).
+# in the class's methods (`self.app.run()` is a `(Flask).` call); a field of a field
+# (`c.engine.trees.Get()`); a Python import alias written out (`r.Map()` after
+# `import werkzeug.routing as r` is a `werkzeug.routing.` call).
 EXTRACTION_RULES = "9"
 _RULES_META = "extraction_rules"
 

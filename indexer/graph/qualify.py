@@ -237,8 +237,14 @@ def tiers(defs: Sequence[Definition], path: str, scope: str | None, qualifier: s
         return [(CONFIRMED if _owner(d) in owners else POSSIBLE) if is_member(d) else other
                 for d in defs]
     if s.kind == "super":
-        bases = lineage(_class_bases(path, scope, look), look)
-        return [CONFIRMED if is_member(d) and _owner(d) in bases else NONE for d in defs]
+        cls = _enclosing_class(path, scope, look)
+        if cls is None:
+            return [NONE] * len(defs)
+        bases = lineage([b for b in map(leaf, cls.bases) if b], look)
+        # a base of the class's own name (`class Request(BaseRequest)` after `from .models
+        # import Request as BaseRequest`) is another class: not the class's own members
+        return [CONFIRMED if is_member(d) and _owner(d) in bases
+                and not (d.parent == cls.qualname and d.path == path) else NONE for d in defs]
     return _named(defs, path, s, look)
 
 
@@ -366,15 +372,15 @@ def lineage(names: Iterable[str], look: Lookup) -> frozenset[str]:
     return out
 
 
-def _class_bases(path: str, scope: str | None, look: Lookup) -> list[str]:
-    """The bases of the innermost class of `path` enclosing `scope`."""
+def _enclosing_class(path: str, scope: str | None, look: Lookup) -> Definition | None:
+    """The innermost class (or other type) of `path` enclosing `scope`."""
     parts = _segments(scope)
     for i in range(len(parts), 0, -1):
         qualname = ".".join(parts[:i])
         for d in look.types(parts[i - 1]):
             if d.path == path and d.qualname == qualname:
-                return [b for b in map(leaf, d.bases) if b]
-    return []
+                return d
+    return None
 
 
 def _named(defs: Sequence[Definition], path: str, s: Site, look: Lookup) -> list[int]:

@@ -193,6 +193,14 @@ def _first_name(path: str, separator: str, type_at: Callable[[str], str | None],
     return first, dot, rest, None
 
 
+def _first_use(seen: set[tuple[str, str | None]], key: tuple[str, str | None]) -> bool:
+    """Whether `key` is not in `seen` (and add it)."""
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
+
+
 def capture_role(capture: str) -> Role:
     """(role, kind, priority, qualifier) of a capture name; see the conventions in
     `indexer.languages`."""
@@ -316,6 +324,8 @@ class Extractor:
         # Python's import aliases: `r` -> `werkzeug.routing` (`import werkzeug.routing as r`),
         # `z` -> `y` (`from m import y as z`)
         self.aliases: dict[str, str] = {}
+        # a name `from m import y as z` binds: a use of `z` is one of `y`, through `m.`
+        self.renamed: dict[str, tuple[str, str]] = {}
         # (name, type, role) of a variable (or an instance's attribute) assigned or declared:
         # the node saying its type and what that node is, "localtype" (a type as written),
         # "localcall" (a called function) or "localalias" (a name whose type it takes);
@@ -415,8 +425,10 @@ class Extractor:
                 parent is not None and parent.type == "aliased_import") else None
             if alias is not None:
                 written = collapse(self.text(node)).replace(" ", "")
-                self.aliases[self.text(alias)] = (
-                    f"{home}.{written}" if home and node not in modules else written)
+                named = home and node not in modules
+                self.aliases[self.text(alias)] = f"{home}.{written}" if named else written
+                if named and self.text(alias) != written:  # `BaseRequest` is `Request`
+                    self.renamed[self.text(alias)] = (written, f"{home}.")
 
     def finish(self, result: ParsedFile) -> None:
         defs = self._name_defs()
@@ -465,6 +477,7 @@ class Extractor:
         qualifier = self._qualifiers(defs)
         ignored = self.spec.ignored_refs
         bases: dict[int, list[str]] = {}  # id(_Def) -> base texts
+        renamed = self.renamed
         seen_types: set[tuple[str, str | None]] = set()
         src, ascii_text = self.src, self.ascii
         # scopes as (start, end, def) in start order, and a stack of (end, qualname, def) on
@@ -492,6 +505,9 @@ class Extractor:
             name = text if text.isidentifier() else _last_segment(text)
             if name in ignored:
                 continue
+            if not qual and name in renamed:  # bare: `BaseRequest(...)`, `class R(BaseRequest)`
+                text, qual = renamed[name]
+                name = text
             while next_start <= start:
                 d_start, d_end, d = spans[i]
                 i += 1
@@ -502,11 +518,8 @@ class Extractor:
             while stack[-1][0] <= start:
                 stack.pop()
             scope = stack[-1][1]
-            if kind == "type":  # one type use per (name, scope) is all the graph needs
-                type_key = (name, scope)
-                if type_key in seen_types:
-                    continue
-                seen_types.add(type_key)
+            if kind == "type" and not _first_use(seen_types, (name, scope)):
+                continue  # one type use per (name, scope) is all the graph needs
             if qual.__class__ is tuple:  # the receiver or path before the name, as text
                 qual = qualifier(qual, start)
             append(Reference(name, kind, node.start_point[0] + 1, start, scope,
