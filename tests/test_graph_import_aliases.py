@@ -116,3 +116,14 @@ def test_super_in_a_subclass_of_the_same_name_reaches_the_base_not_itself(
                            ("Request.close", "pkg/wrappers.py"))
     assert base == [("pkg/wrappers.py", 6)]
     assert own == []
+
+
+def test_an_alias_bound_to_two_things_stands_for_neither() -> None:
+    """A fallback import binds the alias to one of two modules, which the file cannot say."""
+    source = (
+        "try:\n    from .speedups import escape as esc\n"
+        "except ImportError:\n    from ._native import escape as esc\n\n\n"
+        "def f():\n    esc()\n    esc.go()\n")
+    calls = [(r.name, r.qualifier) for r in parse_source(source.encode(), "python").references
+             if r.kind == "call"]
+    assert calls == [("esc", ""), ("go", "?.")]

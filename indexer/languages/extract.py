@@ -326,6 +326,7 @@ class Extractor:
         self.aliases: dict[str, str] = {}
         # a name `from m import y as z` binds: a use of `z` is one of `y`, through `m.`
         self.renamed: dict[str, tuple[str, str]] = {}
+        self.conflicted: set[str] = set()  # aliases bound to two things: neither
         # (name, type, role) of a variable (or an instance's attribute) assigned or declared:
         # the node saying its type and what that node is, "localtype" (a type as written),
         # "localcall" (a called function) or "localalias" (a name whose type it takes);
@@ -424,11 +425,20 @@ class Extractor:
             alias = parent.child_by_field_name("alias") if (
                 parent is not None and parent.type == "aliased_import") else None
             if alias is not None:
-                written = collapse(self.text(node)).replace(" ", "")
-                named = home and node not in modules
-                self.aliases[self.text(alias)] = f"{home}.{written}" if named else written
-                if named and self.text(alias) != written:  # `BaseRequest` is `Request`
-                    self.renamed[self.text(alias)] = (written, f"{home}.")
+                self._alias(self.text(alias), collapse(self.text(node)).replace(" ", ""),
+                            home if node not in modules else "")
+
+    def _alias(self, alias: str, written: str, home: str) -> None:
+        """`alias` stands for `written` (`from home import written as alias` where `home` is
+        a module's name). An alias bound to two things (`try: from a import X as Y`,
+        `except ImportError: from b import X as Y`) stands for neither."""
+        target = f"{home}.{written}" if home else written
+        if alias in self.conflicted or self.aliases.setdefault(alias, target) != target:
+            self.conflicted.add(alias)
+            self.aliases.pop(alias, None)
+            self.renamed.pop(alias, None)
+        elif home and alias != written:  # `BaseRequest` is `Request`
+            self.renamed[alias] = (written, f"{home}.")
 
     def finish(self, result: ParsedFile) -> None:
         defs = self._name_defs()
