@@ -82,7 +82,8 @@ def test_calls_through_aliases_reach_what_the_aliases_stand_for(tmp_path: Path) 
 def test_a_name_imported_under_an_alias_is_used_as_itself(tmp_path: Path) -> None:
     """`from .models import Request as BaseRequest`: `BaseRequest(...)` and
     `class Request(BaseRequest)` use `models.Request`, not the file's own `Request`. Before,
-    the references were named `BaseRequest`, which the repository never defines."""
+    the references were named `BaseRequest`, which the repository never defines; and
+    `super()` in the subclass reaches the base's method, never the class's own."""
     files = {
         "pkg/__init__.py": "",
         "pkg/models.py": "class Request:\n    def close(self):\n        pass\n",
@@ -90,32 +91,18 @@ def test_a_name_imported_under_an_alias_is_used_as_itself(tmp_path: Path) -> Non
             "from .models import Request as BaseRequest\n\n\n"
             "class Request(BaseRequest):\n"  # 4
             "    def copy(self) -> BaseRequest:\n"  # 5
-            "        return BaseRequest()\n"),  # 6
+            "        return BaseRequest()\n\n"  # 6
+            "    def close(self):\n"
+            "        super().close()\n"),  # 9
     }
     found = parse_source(files["pkg/wrappers.py"].encode(), "python")
     assert [s.bases for s in found.symbols if s.qualname == "Request"] == [("Request",)]
-    base, own = references(files, tmp_path, ("Request", "pkg/models.py"),
-                           ("Request", "pkg/wrappers.py"))
-    assert sorted(set(base)) == [("pkg/wrappers.py", 4), ("pkg/wrappers.py", 5),
-                                 ("pkg/wrappers.py", 6)]
-    assert own == []
-
-
-def test_super_in_a_subclass_of_the_same_name_reaches_the_base_not_itself(
-        tmp_path: Path) -> None:
-    files = {
-        "pkg/__init__.py": "",
-        "pkg/models.py": "class Request:\n    def close(self):\n        pass\n",
-        "pkg/wrappers.py": (
-            "from .models import Request as BaseRequest\n\n\n"
-            "class Request(BaseRequest):\n"
-            "    def close(self):\n"
-            "        super().close()\n"),  # 6
-    }
-    base, own = references(files, tmp_path, ("Request.close", "pkg/models.py"),
-                           ("Request.close", "pkg/wrappers.py"))
-    assert base == [("pkg/wrappers.py", 6)]
-    assert own == []
+    uses = references(files, tmp_path, ("Request", "pkg/models.py"),
+                      ("Request", "pkg/wrappers.py"), ("Request.close", "pkg/models.py"),
+                      ("Request.close", "pkg/wrappers.py"))
+    assert [sorted(set(u)) for u in uses] == [
+        [("pkg/wrappers.py", 4), ("pkg/wrappers.py", 5), ("pkg/wrappers.py", 6)], [],
+        [("pkg/wrappers.py", 9)], []]
 
 
 def test_an_alias_bound_to_two_things_stands_for_neither() -> None:
