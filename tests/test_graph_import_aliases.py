@@ -32,6 +32,12 @@ SOURCE = (
 )
 
 
+def calls(source: str) -> list[tuple[str, str | None]]:
+    """(name, qualifier) of each call in a Python `source`."""
+    return [(r.name, r.qualifier) for r in parse_source(source.encode(), "python").references
+            if r.kind == "call"]
+
+
 def test_a_call_through_an_alias_is_written_as_through_what_it_stands_for() -> None:
     found = [q for name, q in qualifiers(SOURCE, "python")
              if name in ("__init__", "index", "run", "close", "bind")]
@@ -96,7 +102,7 @@ def test_a_name_imported_under_an_alias_is_used_as_itself(tmp_path: Path) -> Non
             "        super().close()\n"),  # 9
     }
     found = parse_source(files["pkg/wrappers.py"].encode(), "python")
-    assert [s.bases for s in found.symbols if s.qualname == "Request"] == [("Request",)]
+    assert [s.bases for s in found.symbols if s.qualname == "Request"] == [("models.Request",)]
     uses = references(files, tmp_path, ("Request", "pkg/models.py"),
                       ("Request", "pkg/wrappers.py"), ("Request.close", "pkg/models.py"),
                       ("Request.close", "pkg/wrappers.py"))
@@ -111,6 +117,40 @@ def test_an_alias_bound_to_two_things_stands_for_neither() -> None:
         "try:\n    from .speedups import escape as esc\n"
         "except ImportError:\n    from ._native import escape as esc\n\n\n"
         "def f():\n    esc()\n    esc.go()\n")
-    calls = [(r.name, r.qualifier) for r in parse_source(source.encode(), "python").references
-             if r.kind == "call"]
-    assert calls == [("esc", ""), ("go", "?.")]
+    assert calls(source) == [("esc", ""), ("go", "?.")]
+
+
+def test_a_parameter_or_variable_hides_an_alias_of_its_name() -> None:
+    """A review's case: `t` is `typing` at the top of the file, but a loop's or a
+    parameter's `t` inside a function is a value of unknown type."""
+    source = (
+        "import typing as t\nfrom .models import Request as R\n\n\n"
+        "def f(tokens):\n    for t in tokens:\n        t.test()\n\n\n"
+        "def g(t, R):\n    t.test()\n    R()\n\n\n"
+        "def h():\n    t.cast(1)\n    R()\n")
+    assert calls(source) == [("test", "?."), ("test", "?."), ("R", ""), ("cast", "typing."),
+                     ("Request", "models.")]
+
+
+def test_an_alias_the_file_binds_otherwise_too_stands_for_neither() -> None:
+    """A review's case: a fallback to a plain import or to the file's own definition."""
+    source = (
+        "try:\n    from .c_impl import CParser as Parser\n"
+        "except ImportError:\n    from .py_impl import Parser\n"
+        "try:\n    from ._speedups import escape_c as escape\n"
+        "except ImportError:\n    def escape(s):\n        return s\n\n\n"
+        "def f():\n    Parser()\n    Parser.build()\n    escape('x')\n")
+    assert calls(source) == [("Parser", ""), ("build", "Parser."), ("escape", "")]
+
+
+def test_a_type_renamed_from_an_alias_keeps_its_module_beside_the_same_name() -> None:
+    """A review's case: `UserModel` is `models.User`, and `schemas.User` in the same
+    signature is a use of its own; a base keeps the module too."""
+    source = (
+        "from .models import User as UserModel\nfrom .schemas import User\n\n\n"
+        "def create(u: UserModel, v: User):\n    pass\n\n\n"
+        "class A(UserModel, User):\n    pass\n")
+    found = parse_source(source.encode(), "python")
+    assert [(r.name, r.qualifier) for r in found.references if r.kind == "type"] == [
+        ("User", "models."), ("User", None)]
+    assert [s.bases for s in found.symbols if s.name == "A"] == [("models.User", "User")]

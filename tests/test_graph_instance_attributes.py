@@ -112,3 +112,47 @@ def test_a_type_inside_a_function_is_no_modules_attribute(tmp_path: Path) -> Non
     assert references(files, tmp_path, ("Stream.close", "pkg/files.py"),
                       ("test_close.Iterable.close", "tests/test_lint.py")) == [
         [("pkg/lint.py", 9)], [("pkg/lint.py", 9)]]
+
+
+def test_what_a_review_found_leaves_an_attribute_of_unknown_type() -> None:
+    """A parameter assigned a default of another type (`loader = FileSystemLoader()` when
+    `loader: BaseLoader | None` is None), a call on the assigning method's own parameter
+    (`conn.cursor()`: another method's `conn` is another value), and an assignment the
+    query reads as one of unknown type (`self.z, self.w = ...`, `for self.i in ...`)."""
+    source = (
+        "class Env:\n"
+        "    def __init__(self, conn, loader: BaseLoader | None = None, s=None):\n"
+        "        if loader is None:\n            loader = FileSystemLoader()\n"
+        "        if s is None:\n            s = Session()\n"
+        "        self.loader = loader\n        self.s = s\n"
+        "        self.cur = conn.cursor()\n"
+        "        self.z, self.w = Foo(), Bar()\n"
+        "        for self.i in range(3):\n            pass\n\n"
+        "    def reset(self, conn: Engine):\n"
+        "        self.z = Bar()\n        self.i = Foo()\n\n"
+        "    def go(self, conn: Engine):\n"
+        "        self.loader.get()\n        self.s.get()\n        self.cur.get()\n"
+        "        self.z.get()\n        self.i.get()\n")
+    assert [q for name, q in qualifiers(source, "python") if name == "get"] == [
+        "self.loader.", "self.s.", "self.cur.", "self.z.", "self.i."]
+
+
+def test_an_aliased_optional_is_what_it_holds() -> None:
+    source = ("import typing as t\n\n\nclass C:\n    def __init__(self, e: t.Optional[Engine]):\n"
+              "        self.e = e\n\n    def go(self):\n        self.e.run()\n")
+    assert [q for name, q in qualifiers(source, "python") if name == "run"] == ["(Engine)."]
+
+
+def test_a_type_inside_a_module_of_its_file_is_still_that_modules(tmp_path: Path) -> None:
+    """A review's case: Rust's inline `mod config { struct Settings }` is a module, not a
+    function: `s: config::Settings` reaches `Settings`' method alone."""
+    files = {
+        "Cargo.toml": '[package]\nname = "x"\nversion = "0.1.0"\n',
+        "src/lib.rs": ("pub mod config {\n    pub struct Settings;\n    impl Settings {\n"
+                       "        pub fn get(&self) {}\n    }\n}\n"
+                       "pub struct Other;\nimpl Other {\n    pub fn get(&self) {}\n}\n"
+                       "pub fn f(s: config::Settings) {\n    s.get();\n}\n"),  # 12
+    }
+    settings, other = references(files, tmp_path, ("config.Settings.get", "src/lib.rs"),
+                                 ("Other.get", "src/lib.rs"))
+    assert (settings, other) == ([("src/lib.rs", 12)], [])

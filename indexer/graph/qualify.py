@@ -50,6 +50,7 @@ TYPE_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "type"}
 DISPATCH_KINDS = frozenset({"interface", "trait", "type"})  # stand for other types
 # what a receiver reaches: a member of a type (a function nested in a function is none)
 MEMBER_KINDS = frozenset({"method", "field", "constant", "property"})
+_FUNCTION_KINDS = frozenset({"function", "method"})  # a type inside one is no module's
 _HERE = frozenset({"crate", "self", "super"})  # Rust paths to a module of this crate
 _EXTERNAL_ROOTS = frozenset({"std", "core", "alloc"})  # Rust paths outside any repository
 # Rust's standard modules, which a path starts with after a nested `use std::{io::{self}}`
@@ -287,11 +288,13 @@ def _typed(defs: Sequence[Definition], s: Site, path: str, look: Lookup) -> list
 
 def _in_function(t: Definition, look: Lookup) -> bool:
     """Whether the type `t` is defined inside a function (`def test_x(): class Iterable`),
-    not at a module's top level or in a type."""
+    not at a module's top level, in a type or in a module or namespace of its file (Rust's
+    `mod config { struct Settings }`, TypeScript's `namespace NS { class Foo }`)."""
     if t.parent is None:
         return False
     owner = t.parent.rpartition(".")[2]
-    return not any(p.qualname == t.parent and p.path == t.path for p in look.types(owner))
+    return any(p.qualname == t.parent and p.path == t.path and p.kind in _FUNCTION_KINDS
+               for p in look.named(owner))
 
 
 def _returned(defs: Sequence[Definition], s: Site, path: str,

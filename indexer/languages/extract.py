@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from operator import itemgetter
-from typing import TypeAlias, cast
+from typing import Any, TypeAlias, cast
 
 from tree_sitter import Node, Query
 
@@ -166,7 +166,9 @@ def _receiver(path: str, separator: str, type_at: Callable[[str], str | None],
         elif known and not dot:
             qual = f"({known})."
             break
-        qual = stored((path, separator))
+        # a parameter or variable of unknown type is a value, whatever an import binds
+        # under its name (`for t in tokens: t.test()` after `import typing as t`)
+        qual = "?." if known == "" else stored((path, separator))
         break
     for name in reversed(called):
         if qual.startswith("?"):
@@ -193,7 +195,8 @@ def _first_name(path: str, separator: str, type_at: Callable[[str], str | None],
     return first, dot, rest, None
 
 
-def _first_use(seen: set[tuple[str, str | None]], key: tuple[str, str | None]) -> bool:
+def _first_use(seen: set[tuple[str, str | None, Any]], key: tuple[str, str | None, Any],
+               ) -> bool:
     """Whether `key` is not in `seen` (and add it)."""
     if key in seen:
         return False
@@ -327,6 +330,7 @@ class Extractor:
         # a name `from m import y as z` binds: a use of `z` is one of `y`, through `m.`
         self.renamed: dict[str, tuple[str, str]] = {}
         self.conflicted: set[str] = set()  # aliases bound to two things: neither
+        self.plain: set[str] = set()  # the names imports bind without an alias
         # (name, type, role) of a variable (or an instance's attribute) assigned or declared:
         # the node saying its type and what that node is, "localtype" (a type as written),
         # "localcall" (a called function) or "localalias" (a name whose type it takes);
@@ -427,6 +431,19 @@ class Extractor:
             if alias is not None:
                 self._alias(self.text(alias), collapse(self.text(node)).replace(" ", ""),
                             home if node not in modules else "")
+            elif node not in modules or not names:  # `from m import n`, `import a.b`
+                self.plain.add(collapse(self.text(node)).lstrip(".").split(".", 1)[0])
+
+    def _settle_aliases(self, defs: list[_Def]) -> None:
+        """An alias whose name the file also binds otherwise stands for neither: an import
+        without an alias (`try: from .c_impl import CParser as Parser`, `except ImportError:
+        from .py_impl import Parser`), or a definition at its top level (`except
+        ImportError: def escape(s): ...`)."""
+        bound = self.plain | {d.name for d in defs if d.qualname == d.name}
+        for alias in bound & self.aliases.keys():
+            self.conflicted.add(alias)
+            self.aliases.pop(alias, None)
+            self.renamed.pop(alias, None)
 
     def _alias(self, alias: str, written: str, home: str) -> None:
         """`alias` stands for `written` (`from home import written as alias` where `home` is
@@ -484,11 +501,12 @@ class Extractor:
     def _scope_references(self, defs: list[_Def], out: list[Reference]) -> dict[int, list[str]]:
         """Append references with their innermost enclosing symbol; returns inherit bases."""
         names = {d.name_node.start_byte for d in defs if d.name_node is not None}
-        qualifier = self._qualifiers(defs)
+        self._settle_aliases(defs)
+        qualifier, local = self._qualifiers(defs)
         ignored = self.spec.ignored_refs
         bases: dict[int, list[str]] = {}  # id(_Def) -> base texts
         renamed = self.renamed
-        seen_types: set[tuple[str, str | None]] = set()
+        seen_types: set[tuple[str, str | None, Any]] = set()
         src, ascii_text = self.src, self.ascii
         # scopes as (start, end, def) in start order, and a stack of (end, qualname, def) on
         # a bottom entry that no reference leaves (the file's top level)
@@ -515,9 +533,9 @@ class Extractor:
             name = text if text.isidentifier() else _last_segment(text)
             if name in ignored:
                 continue
-            if not qual and name in renamed:  # bare: `BaseRequest(...)`, `class R(BaseRequest)`
-                text, qual = renamed[name]
-                name = text
+            if not qual and name in renamed and not local(name, start):
+                name, qual = renamed[name]  # `BaseRequest(...)`, `class R(BaseRequest)`
+                text = qual + name  # a base as `models.Request`
             while next_start <= start:
                 d_start, d_end, d = spans[i]
                 i += 1
@@ -528,7 +546,7 @@ class Extractor:
             while stack[-1][0] <= start:
                 stack.pop()
             scope = stack[-1][1]
-            if kind == "type" and not _first_use(seen_types, (name, scope)):
+            if kind == "type" and not _first_use(seen_types, (name, scope, qual)):
                 continue  # one type use per (name, scope) is all the graph needs
             if qual.__class__ is tuple:  # the receiver or path before the name, as text
                 qual = qualifier(qual, start)
@@ -538,7 +556,8 @@ class Extractor:
                 bases.setdefault(id(stack[-1][2]), []).append(collapse(text))
         return bases
 
-    def _qualifiers(self, defs: list[_Def]) -> Callable[[tuple[Node, str], int], str]:
+    def _qualifiers(self, defs: list[_Def]) -> tuple[Callable[[tuple[Node, str], int], str],
+                                                    Callable[[str, int], bool]]:
         """This file's qualifier node (and separator), and the call's offset (asked in
         increasing order) -> the qualifier as stored (`qualifier_text`): a method's receiver
         is written `self` (Go's `c.Render` in `func (c *Context)` is `self.Render`), a name
@@ -548,7 +567,9 @@ class Extractor:
         `(=(Flask).test_client).`; `?.` where that says a value); a receiver whose first
         name is neither `self`-like
         nor bound by an import is a value of unknown type (`?.`); a path's first name bound
-        by a `use` is written out (`io::Error::` after `use std::io` is `std::io::Error::`)."""
+        by a `use` is written out (`io::Error::` after `use std::io` is `std::io::Error::`).
+        With it, whether a name is a parameter or variable at an offset (asked in the same
+        order, before the qualifier at that offset)."""
         bound = self._bindings()
         supers = _SUPER if self.spec.name in JS_LANGUAGES else _SUPER - {"super."}
         memo: dict[tuple[str, str], str] = {}
@@ -581,7 +602,10 @@ class Extractor:
                 return stored((text(found[0]), found[1]))
             return _receiver(text(found[0]), ".", partial(type_at, scope_at(offset)), stored)
 
-        return qualifier
+        def local(name: str, offset: int) -> bool:
+            return type_of(scope_at(offset), name) is not None
+
+        return qualifier, local
 
     def _bindings(self) -> dict[str, str]:
         """The names this file's imports bind, each with the path it stands for

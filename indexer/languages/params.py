@@ -30,7 +30,7 @@ Text = Callable[[Node], str]
 
 _NAME = re.compile(r"[^\W\d]\w*")
 _TYPE = re.compile(r"[^\W\d]\w*(?:(?:\.|::)[^\W\d]\w*)*")
-_OPTIONAL = re.compile(r"^(?:typing\.)?Optional\[(.*)\]$")
+_OPTIONAL = re.compile(r"^(?:\w+\.)?Optional\[(.*)\]$")  # `typing.`, `t.` (an alias)
 _SMART_POINTER = re.compile(r"^(?:Box|Rc|Arc)<(.*)>$")
 _NULLS = frozenset({"None", "null", "undefined", "nil"})
 # what a function's value comes wrapped in: Rust's `Result` and `Option` (`?`, `unwrap`

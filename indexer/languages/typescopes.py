@@ -25,6 +25,7 @@ attribute set later); any other value of unknown type leaves it unknown.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ from tree_sitter import Node
 from indexer.languages.params import SELF_WORDS, Text, declared, local_type
 
 MAX_DEPTH = 64
+_FIRST = re.compile(r"\.|::")
 # (name, the node saying its type, its role: "localtype", "localcall", "localalias"; None
 # and "" for a match saying none), as `indexer.languages.extract` collects them
 Local = tuple[Node, Node | None, str]
@@ -102,7 +104,18 @@ class TypeScopes:
 
     def _typed_attributes(self, attributes: list[tuple[int, Local]], text: Text,
                           language: str) -> Iterator[tuple[int, str, int, str]]:
-        """(class, `self.x`, offset, type) of each instance attribute a method assigns."""
+        """(class, `self.x`, offset, type) of each instance attribute a method assigns, one
+        per assignment: of the matches of one (the value said of any attribute first, then
+        a call's, a written type's), the last. So an assignment of a value of unknown type
+        counts as one, which `_merge` holds against the others (`self.z, self.w = ...`,
+        then `self.z = Bar()`: unknown)."""
+        last: dict[int, tuple[int, str, int, str]] = {}
+        for typed in self._attribute_matches(attributes, text, language):
+            last[typed[2]] = typed
+        return iter(last.values())
+
+    def _attribute_matches(self, attributes: list[tuple[int, Local]], text: Text,
+                           language: str) -> Iterator[tuple[int, str, int, str]]:
         for scope, (name, kind, role) in attributes:
             written = text(name)
             owner = self._class_of(scope)
@@ -118,6 +131,9 @@ class TypeScopes:
                 typed = "" if typed == "self" else typed
             else:
                 typed = local_type(text(kind), language, role == "localcall")
+            if typed.startswith("=") and self.type_of(
+                    scope, _FIRST.split(typed[1:], 1)[0]) is not None:
+                typed = ""  # `conn.cursor()` with `conn` this method's: read here, not there
             yield owner, written, name.start_byte, typed
 
     def _class_of(self, scope: int) -> int:
@@ -170,9 +186,14 @@ class TypeScopes:
         return self._assigned.get(-1, {}).get(name)
 
     def _names(self, i: int) -> dict[str, str]:
+        """Scope `i`'s own names: its parameters and the variables assigned in it. A
+        parameter assigned in the body a value of another type (`loader: Loader | None =
+        None`, then `if loader is None: loader = FileSystemLoader()`) is of unknown type."""
         names = self._own.get(i)
         if names is None:
             s = self._scopes[i]
-            names = self._own[i] = {**declared(s.node, s.receiver, self._text),
-                                    **self._assigned.get(i, {})}
+            names = declared(s.node, s.receiver, self._text)
+            for name, kind in self._assigned.get(i, {}).items():
+                names[name] = kind if names.get(name, kind) == kind else ""
+            self._own[i] = names
         return names

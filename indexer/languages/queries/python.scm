@@ -70,6 +70,11 @@
 (assignment left: (attribute object: (identifier) attribute: (identifier)) @local.name !type
             right: (identifier) @local.alias)
 (assignment left: (attribute object: (identifier) attribute: (identifier)) @local.name)
+(assignment left: (pattern_list (attribute object: (identifier) attribute: (identifier))
+                                 @local.name))
+(assignment left: (tuple_pattern (attribute object: (identifier) attribute: (identifier))
+                                 @local.name))
+(for_statement left: (attribute object: (identifier) attribute: (identifier)) @local.name)
 
 ; every other variable assigned, and functions without a name: their types hide others
 (assignment left: (identifier) @local.name)
