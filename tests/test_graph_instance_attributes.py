@@ -115,10 +115,12 @@ def test_a_type_inside_a_function_is_no_modules_attribute(tmp_path: Path) -> Non
 
 
 def test_what_a_review_found_leaves_an_attribute_of_unknown_type() -> None:
-    """A parameter assigned a default of another type (`loader = FileSystemLoader()` when
-    `loader: BaseLoader | None` is None), a call on the assigning method's own parameter
-    (`conn.cursor()`: another method's `conn` is another value), and an assignment the
-    query reads as one of unknown type (`self.z, self.w = ...`, `for self.i in ...`)."""
+    """A parameter declared of a type and assigned a default of another (`loader =
+    FileSystemLoader()` when `loader: BaseLoader | None` is None), a call on the assigning
+    method's own parameter (`conn.cursor()`: another method's `conn` is another value), and
+    an assignment the query reads as one of unknown type (`self.z, self.w = ...`,
+    `for self.i in ...`). An untyped parameter takes the type assigned (`s = Session()`),
+    as a variable does."""
     source = (
         "class Env:\n"
         "    def __init__(self, conn, loader: BaseLoader | None = None, s=None):\n"
@@ -134,7 +136,7 @@ def test_what_a_review_found_leaves_an_attribute_of_unknown_type() -> None:
         "        self.loader.get()\n        self.s.get()\n        self.cur.get()\n"
         "        self.z.get()\n        self.i.get()\n")
     assert [q for name, q in qualifiers(source, "python") if name == "get"] == [
-        "self.loader.", "self.s.", "self.cur.", "self.z.", "self.i."]
+        "self.loader.", "(Session).", "self.cur.", "self.z.", "self.i."]
 
 
 def test_an_aliased_optional_is_what_it_holds() -> None:

@@ -187,13 +187,15 @@ class TypeScopes:
 
     def _names(self, i: int) -> dict[str, str]:
         """Scope `i`'s own names: its parameters and the variables assigned in it. A
-        parameter assigned in the body a value of another type (`loader: Loader | None =
-        None`, then `if loader is None: loader = FileSystemLoader()`) is of unknown type."""
+        parameter declared of a type and assigned in the body a value of another
+        (`loader: Loader | None = None`, then `if loader is None: loader =
+        FileSystemLoader()`) is of unknown type: it may hold any `Loader`. An untyped one
+        takes the type assigned (`def test(app): app = StaticApp()`)."""
         names = self._own.get(i)
         if names is None:
             s = self._scopes[i]
             names = declared(s.node, s.receiver, self._text)
             for name, kind in self._assigned.get(i, {}).items():
-                names[name] = kind if names.get(name, kind) == kind else ""
+                names[name] = kind if names.get(name) in (None, "", kind) else ""
             self._own[i] = names
         return names
