@@ -441,9 +441,7 @@ class Extractor:
         ImportError: def escape(s): ...`)."""
         bound = self.plain | {d.name for d in defs if d.qualname == d.name}
         for alias in bound & self.aliases.keys():
-            self.conflicted.add(alias)
-            self.aliases.pop(alias, None)
-            self.renamed.pop(alias, None)
+            self._drop_alias(alias)
 
     def _alias(self, alias: str, written: str, home: str) -> None:
         """`alias` stands for `written` (`from home import written as alias` where `home` is
@@ -451,11 +449,15 @@ class Extractor:
         `except ImportError: from b import X as Y`) stands for neither."""
         target = f"{home}.{written}" if home else written
         if alias in self.conflicted or self.aliases.setdefault(alias, target) != target:
-            self.conflicted.add(alias)
-            self.aliases.pop(alias, None)
-            self.renamed.pop(alias, None)
+            self._drop_alias(alias)
         elif home and alias != written:  # `BaseRequest` is `Request`
             self.renamed[alias] = (written, f"{home}.")
+
+    def _drop_alias(self, alias: str) -> None:
+        """`alias` stands for nothing the file can say, now and for its later imports."""
+        self.conflicted.add(alias)
+        self.aliases.pop(alias, None)
+        self.renamed.pop(alias, None)
 
     def finish(self, result: ParsedFile) -> None:
         defs = self._name_defs()

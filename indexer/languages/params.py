@@ -36,7 +36,7 @@ _NULLS = frozenset({"None", "null", "undefined", "nil"})
 # what a function's value comes wrapped in: Rust's `Result` and `Option` (`?`, `unwrap`
 # reach what they hold), TypeScript's `Promise` (`await`)
 _WRAPPER = re.compile(r"^(?:[\w:]*::)?(?:Result|Option|Promise)<(.*)>$")
-_FIRST = re.compile(r"\.|::")
+SEPARATOR = re.compile(r"\.|::")  # between the names of a path (`gin.New`, `fs::read`)
 # the instance or class a method runs in, as a receiver (`self.x`) or a Rust path (`Self::`)
 SELF_WORDS = frozenset({"self", "cls", "this"})
 _RECEIVERS = SELF_WORDS | {"Self"}
@@ -115,7 +115,7 @@ def _called(text: str) -> str:
     `this.`, `cls.`) or anything but a name or a path of names."""
     text = text.replace(" ", "")
     if (not _TYPE.fullmatch(text) or len(text) > MAX_TYPE
-            or _FIRST.split(text, 1)[0] in _RECEIVERS):
+            or SEPARATOR.split(text, 1)[0] in _RECEIVERS):
         return ""
     return "=" + text
 

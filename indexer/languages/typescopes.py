@@ -20,21 +20,21 @@ An attribute a method gives the instance (Python's `self.app = app` with `app: F
 `self.session = Session()`, `self.x: Foo = ...`) is the class's, not the method's: every
 method of the class (and a function inside one) sees `self.app` of that type, where the
 class's methods that assign it say the same type. `self.x = None` says nothing (an
-attribute set later); any other value of unknown type leaves it unknown.
+attribute set later); any other value of unknown type leaves it unknown, and so does a
+value read through a name of the assigning method (`self.cur = conn.cursor()`: another
+method's `conn` is another value).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from indexer.languages.params import SELF_WORDS, Text, declared, local_type
+from indexer.languages.params import SELF_WORDS, SEPARATOR, Text, declared, local_type
 
 MAX_DEPTH = 64
-_FIRST = re.compile(r"\.|::")
 # (name, the node saying its type, its role: "localtype", "localcall", "localalias"; None
 # and "" for a match saying none), as `indexer.languages.extract` collects them
 Local = tuple[Node, Node | None, str]
@@ -132,7 +132,7 @@ class TypeScopes:
             else:
                 typed = local_type(text(kind), language, role == "localcall")
             if typed.startswith("=") and self.type_of(
-                    scope, _FIRST.split(typed[1:], 1)[0]) is not None:
+                    scope, SEPARATOR.split(typed[1:], 1)[0]) is not None:
                 typed = ""  # `conn.cursor()` with `conn` this method's: read here, not there
             yield owner, written, name.start_byte, typed
 
