@@ -439,6 +439,8 @@ class Extractor:
         without an alias (`try: from .c_impl import CParser as Parser`, `except ImportError:
         from .py_impl import Parser`), or a definition at its top level (`except
         ImportError: def escape(s): ...`)."""
+        if not self.aliases:  # most files, and every file outside Python
+            return
         bound = self.plain | {d.name for d in defs if d.qualname == d.name}
         for alias in bound & self.aliases.keys():
             self._drop_alias(alias)
@@ -599,10 +601,12 @@ class Extractor:
             first, dot, rest = kind.partition(".") if kind else ("", "", "")
             return self.aliases[first] + dot + rest if first in self.aliases else kind
 
+        typed = type_at if self.aliases else type_of  # no alias to write out: no wrapper
+
         def qualifier(found: tuple[Node, str], offset: int) -> str:
             if found[1] != ".":  # a path (`Gitignore::`) names a type or module, no value
                 return stored((text(found[0]), found[1]))
-            return _receiver(text(found[0]), ".", partial(type_at, scope_at(offset)), stored)
+            return _receiver(text(found[0]), ".", partial(typed, scope_at(offset)), stored)
 
         def local(name: str, offset: int) -> bool:
             return type_of(scope_at(offset), name) is not None
