@@ -66,7 +66,9 @@ class SearchHit(BaseModel):
     matched_by: list[str] = Field(default_factory=list,
                                   description="Retrievers that matched: lexical, symbol, "
                                   "names (every word of the definition's name is in the "
-                                  "query), semantic (model vectors), static (static vectors)")
+                                  "query), semantic (model vectors), mapped (model vectors, "
+                                  "the query moved toward code by the repository's query "
+                                  "map), static (static vectors)")
     duplicates: list[str] = Field(default_factory=list, description=(
         "Near-identical copies of this hit elsewhere (path:start-end), shown once"))
     repo: str | None = Field(default=None, description="Repository (workspace name) this comes from")

@@ -374,6 +374,9 @@ def fusion_weights(plan: QueryPlan, base: Mapping[str, float] | None = None) -> 
     prose = weights.pop("symbol_prose", SYMBOL_WEIGHT_PROSE)
     if not (plan.name_lookup or plan.traced):
         weights["symbol"] = prose
+    # the model tier's neighbours of the mapped query weigh as the plain query's (replacing
+    # them lowered click's docstring set; both lists lifted all five, docs/evals.md)
+    weights["mapped"] = weights.get("semantic", 1.0)
     return weights
 
 
@@ -425,14 +428,19 @@ def _symbol_matches(tables: SearchTables, plan: QueryPlan, limit: int) -> list[i
     return list(dict.fromkeys(i for i in ids if i is not None))[:limit]
 
 
-def _semantic(ctx: LiveIndex, text: str, limit: int) -> Hits:
-    """The model tier's neighbours, with every one tied with the last (`tools.ties`)."""
+def _semantic(ctx: LiveIndex, text: str, limit: int) -> tuple[Hits, Hits]:
+    """The model tier's neighbours of the query's vector, and of that vector moved toward
+    code by the repository's query map (`indexer.live.query_map`; none without a map), each
+    with every one tied with the last (`tools.ties`)."""
     vectors, embedder = ctx.vectors, ctx.embedder
     if vectors is None or embedder is None or len(vectors) == 0:
-        return []
+        return [], []
     with ctx.embed_lock:
         vec = embedder.embed_query(text)
-    return complete_ties(lambda n: vectors.search(vec, n), limit)
+    qmap = ctx.query_map
+    mapped = qmap.apply(vec) if qmap is not None and qmap.model_id == embedder.model_id else None
+    return (complete_ties(lambda n: vectors.search(vec, n), limit),
+            [] if mapped is None else complete_ties(lambda n: vectors.search(mapped, n), limit))
 
 
 def _static(ctx: LiveIndex, text: str, ranked: Mapping[str, Sequence[int]],
@@ -690,7 +698,10 @@ def _retrieve(ctx: LiveIndex, tables: SearchTables, plan: QueryPlan, mode: str,
         ranked["symbol"] = _symbol_matches(tables, plan, 20)
         ranked["names"] = _name_matches(tables, plan, 20)
     if semantic is not None:
-        ranked["semantic"] = by_location(semantic.result(), pool, tables.location)
+        plain, mapped = semantic.result()
+        ranked["semantic"] = by_location(plain, pool, tables.location)
+        if mapped:
+            ranked["mapped"] = by_location(mapped, pool, tables.location)
         ranked["static"] = _static(ctx, text, ranked, tables.location,
                                    pool if mode == "semantic" else 0)
     if mode == "semantic" and not _has_vectors(ctx):

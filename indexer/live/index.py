@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from indexer.disk import StaticTier
     from indexer.embed import Embedder
     from indexer.lexical import LexicalIndex
+    from indexer.live.query_map import QueryMap
     from indexer.store import Store
     from indexer.vectors import VectorIndex
 
@@ -90,6 +91,10 @@ class LiveIndex:
         self.vectors: VectorIndex | None = None
         self.embedder: Embedder | None = None
         self.embedding = EmbeddingState()
+        # the repository's query map for the model tier (`indexer.live.query_map`), and the
+        # number of documented functions its last fit (or failed fit) was tried on
+        self.query_map: QueryMap | None = None
+        self._query_map_tried: int | None = None
         self.embed_lock = threading.Lock()  # the model is used by one thread at a time
         self.write_lock = threading.RLock()  # writers take turns; readers never take it
         self.pending = PendingPaths()
@@ -635,6 +640,42 @@ class LiveIndex:
             return
         self.vectors = vectors
         self.embedder = embedder
+        self._load_query_map(embedder)
+
+    def _load_query_map(self, embedder: Embedder) -> None:
+        from indexer.live import query_map
+
+        if not query_map.enabled():
+            return
+        self.query_map = query_map.load(query_map.map_path(self.index.paths.dir),
+                                        embedder.model_id, embedder.dim)
+        self._query_map_tried = self.query_map.documented if self.query_map else None
+
+    def refit_query_map(self, should_stop: Callable[[], bool] = lambda: False) -> None:
+        """Fit the query map (`indexer.live.query_map`) when the model tier covers the index
+        and the map is missing or stale: the documented functions have moved by more than
+        `REFIT_SHARE` since the last try (a try that found too few examples counts too)."""
+        from indexer.live import query_map
+
+        vectors, embedder = self.vectors, self.embedder
+        if (vectors is None or embedder is None or not query_map.enabled()
+                or self.embedding.state != "complete" or should_stop()):
+            return
+        documented = query_map.documented_count(self.store)
+        tried = self._query_map_tried
+        if tried is not None and abs(documented - tried) <= query_map.REFIT_SHARE * max(tried, 1):
+            return
+        fitted = query_map.fit(self.store, vectors, embedder, self.embed_lock, should_stop)
+        if fitted is None and should_stop():
+            return
+        self._query_map_tried = documented
+        path = query_map.map_path(self.index.paths.dir)
+        if fitted is None:
+            self.query_map = None
+            path.unlink(missing_ok=True)
+            return
+        query_map.save(fitted, path)
+        self.query_map = fitted
 
     def _load_unless_stopped(self, load: Callable[[], Embedder]) -> Embedder | None:
         """`load()` in a helper thread, waited for until it ends or the live index stops
@@ -682,8 +723,13 @@ class LiveIndex:
         if self.vectors is None or self.embedder is None:
             return
         events = [e for e in (stop, self._stop) if e is not None]
-        embed_pending(self.index, self.vectors, self.embedder, self.embedding,
-                      lambda: any(e.is_set() for e in events), self.embed_lock)
+
+        def stopping() -> bool:
+            return any(e.is_set() for e in events)
+
+        embed_pending(self.index, self.vectors, self.embedder, self.embedding, stopping,
+                      self.embed_lock)
+        self.refit_query_map(stopping)
 
     def embed_missing(self, paths: list[str] | None = None) -> int:
         """Embed the chunks of `paths` (every chunk when None) that have no vector yet."""

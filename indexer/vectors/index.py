@@ -212,6 +212,15 @@ class VectorIndex(Stamped):
         with self._lock.read():
             return np.asarray(self._index.contains(keys_arr), dtype=bool)
 
+    def vectors_of(self, keys: Any) -> np.ndarray:
+        """The stored vectors of `keys` (all present), (n, dim) float32."""
+        keys_arr = as_keys(keys)
+        if len(keys_arr) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock.read():
+            return np.asarray(self._index.get(keys_arr, dtype=np.float32),
+                              dtype=np.float32).reshape(len(keys_arr), self.dim)
+
     def contains(self, key: int) -> bool:
         with self._lock.read():
             return bool(self._index.contains(int(key)))
