@@ -68,7 +68,7 @@ def status(r: Any) -> str:
         "languages: " + ", ".join(f"{k} {v}" for k, v in r.languages.items()),
         "skipped: " + (", ".join(f"{k} {v}" for k, v in r.skipped.items()) or "none"),
         f"model vectors: {r.embedded_chunks} of {r.chunks} chunks ({r.embedding_state}), "
-        f"model {r.embedding_model or 'none'}" + _eta(r),
+        f"model {r.embedding_model or 'none'}" + _eta(r) + _query_map(getattr(r, "query_map", {})),
         f"static vectors: {r.static_chunks} of {r.chunks} chunks"
         + (f", table {r.static_model}" if r.static_model else " (static tier off)"),
         _weights(r.ranking_weights),
@@ -101,6 +101,10 @@ def _history(h: dict[str, Any]) -> str:
     if "error" in h:
         return f"history: none ({h['error']})"
     return f"history: {h['commits']} commits up to {str(h['head'])[:12]} (file answers)"
+
+
+def _query_map(q: dict[str, Any]) -> str:
+    return f"; query map fitted on {q['pairs']} documented functions" if q else ""
 
 
 def _eta(r: Any) -> str:

@@ -236,6 +236,11 @@ class IndexStatus(BaseModel):
         "The fusion weights search uses: source `defaults`, or `fitted` by `sextant eval "
         "--fit` on this repository's older commits (used only because they beat the "
         "defaults on its newer ones: held_out_score)"))
+    query_map: dict[str, Any] = Field(default_factory=dict, description=(
+        "The model tier's query map, fitted on this repository's documented functions "
+        "(search also asks the model tier with the question moved toward code): `pairs` "
+        "fitted on and `fitted_at`; empty when there is none (no model tier yet, fewer "
+        "than 32 documented functions, or SEXTANT_QUERY_MAP=0)"))
     history: dict[str, Any] = Field(default_factory=dict, description=(
         "The git history search reads (files that past commits like a query changed rank "
         "higher): `commits` remembered and `head`, the commit read at, or `error`, why there "

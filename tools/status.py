@@ -150,4 +150,5 @@ def index_status(ctx: LiveIndex) -> IndexStatus:
         changed_since_indexed=None if ctx.watching else changed_since_indexed(ctx),
         metrics=dict(ctx.metrics), vendored=vendored(store),
         ranking_weights=public_detail(repository_weights(ctx)),
+        query_map=ctx.query_map.describe() if ctx.query_map is not None else {},
         history=ctx.history.describe() if ctx.history is not None else {})

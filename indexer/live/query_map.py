@@ -128,8 +128,9 @@ def _bare(line: str) -> str:
 
 
 def without_doc(text: str, doc: str) -> str | None:
-    """`text` (a chunk) without the lines of `doc` (its docstring or doc comment) and the bare
-    quotes or comment markers around them; None when no line of `doc` is found in it."""
+    """`text` (a chunk) without the lines of `doc` (its docstring or doc comment), the blank
+    lines between them and the bare quotes or comment markers around them; None when no line
+    of `doc` is found in it."""
     wanted = {b for b in (" ".join(ln.split()) for ln in doc.splitlines()) if b}
     lines = text.split("\n")
     hits = [i for i, ln in enumerate(lines) if (b := _bare(ln)) and b in wanted]
@@ -137,7 +138,7 @@ def without_doc(text: str, doc: str) -> str | None:
         return None
     low, high = hits[0] - 1, hits[-1] + 1
     dropped = set(hits) | {i for i in range(max(0, low), min(len(lines), high + 1))
-                           if lines[i].strip() and not _bare(lines[i])}
+                           if not _bare(lines[i]) and (lines[i].strip() or low < i < high)}
     return "\n".join(ln for i, ln in enumerate(lines) if i not in dropped)
 
 
