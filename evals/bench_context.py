@@ -243,17 +243,14 @@ def settle(live: LiveIndex) -> None:
 
 
 def _embed_missing(live: LiveIndex) -> None:
-    """Every chunk of this tree gets its model vector before the task is asked (the state
-    a server reaches once background embedding is done; texts seen before come from the
-    embedding cache)."""
-    from indexer.live.embedding import embed_chunks
-
-    vectors, embedder = live.vectors, live.embedder
-    if vectors is None or embedder is None:
+    """Every chunk of this tree gets its model vector before the task is asked, and the
+    query map is fitted when due (the state a server reaches once background embedding is
+    done; texts seen before come from the embedding cache)."""
+    if live.vectors is None or live.embedder is None:
         raise SystemExit("--model: the model tier could not be loaded")
-    ids = [int(r[0]) for r in live.store.query("SELECT chunk_id FROM chunks")]
-    missing = [i for i, has in zip(ids, vectors.contains_many(ids), strict=True) if not has]
-    embed_chunks(live.index, vectors, embedder, missing)
+    live.embed_pending()
+    if live.embedding.state != "complete":
+        raise SystemExit(f"--model: embedding ended {live.embedding.state}")
 
 
 def _answers(name: str, live: LiveIndex, tree: Path, files: baselines.UnitIndex, task: Task,

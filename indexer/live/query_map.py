@@ -57,6 +57,7 @@ TAU = 0.05
 RIDGE = 10.0
 STEPS = 50
 LEARNING_RATE = 0.01
+ROWS = 128  # questions per block of the softmax
 REFIT_SHARE = 0.2
 MIN_WORDS = 4
 MAX_WORDS = 40
@@ -186,36 +187,45 @@ def fit_matrix(queries: np.ndarray, targets: np.ndarray, negatives: np.ndarray,
                own: Sequence[int]) -> np.ndarray:
     """The map (see the module docstring): row i of `queries` toward row i of `targets`,
     away from the other targets and from `negatives`, except `negatives[own[i]]` (the pair's
-    own chunk; -1 for none)."""
-    q = np.asarray(queries, dtype=np.float64)
+    own chunk; -1 for none). float32, the softmax `ROWS` questions at a time (a fit holds
+    a few MB beyond its inputs)."""
+    q = np.asarray(queries, dtype=np.float32)
     n, dim = q.shape
-    candidates = np.vstack([np.asarray(targets, dtype=np.float64),
-                            np.asarray(negatives, dtype=np.float64)])
-    mask = np.zeros((n, len(candidates)), dtype=bool)
-    for i, j in enumerate(own):
-        if j >= 0:
-            mask[i, n + j] = True
-    eye = np.eye(dim)
+    candidates = np.vstack([np.asarray(targets, dtype=np.float32),
+                            np.asarray(negatives, dtype=np.float32)])
+    eye = np.eye(dim, dtype=np.float32)
     w = eye.copy()
     m1, m2 = np.zeros_like(w), np.zeros_like(w)
     for step in range(1, STEPS + 1):
-        mapped = q @ w
-        norms = np.maximum(np.linalg.norm(mapped, axis=1, keepdims=True), 1e-12)
-        unit = mapped / norms
-        logits = unit @ candidates.T / TAU
-        logits[mask] = -np.inf
-        logits -= logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        probs /= probs.sum(axis=1, keepdims=True)
-        probs[np.arange(n), np.arange(n)] -= 1.0
-        grad_unit = probs @ candidates / (TAU * n)
-        grad_mapped = (grad_unit - unit * (grad_unit * unit).sum(1, keepdims=True)) / norms
-        grad = q.T @ grad_mapped + RIDGE * (w - eye) / dim
+        grad = RIDGE * (w - eye) / dim
+        for start in range(0, n, ROWS):
+            grad += _gradient(q[start:start + ROWS], w, candidates, start, own, n)
         m1 = 0.9 * m1 + 0.1 * grad
         m2 = 0.999 * m2 + 0.001 * grad * grad
         w -= LEARNING_RATE * (m1 / (1 - 0.9 ** step)) / (
             np.sqrt(m2 / (1 - 0.999 ** step)) + 1e-8)
-    return w.astype(np.float32)
+    return w
+
+
+def _gradient(q: np.ndarray, w: np.ndarray, candidates: np.ndarray, start: int,
+              own: Sequence[int], n: int) -> np.ndarray:
+    """The softmax loss's gradient in `w` from the questions `q` (rows `start`... of all
+    `n`), averaged over all `n`."""
+    rows = np.arange(len(q))
+    mapped = q @ w
+    norms = np.maximum(np.linalg.norm(mapped, axis=1, keepdims=True), 1e-12)
+    unit = mapped / norms
+    logits = unit @ candidates.T / TAU
+    for i, j in enumerate(own[start:start + len(q)]):
+        if j >= 0:
+            logits[i, n + j] = -np.inf
+    logits -= logits.max(axis=1, keepdims=True)
+    probs = np.exp(logits)
+    probs /= probs.sum(axis=1, keepdims=True)
+    probs[rows, start + rows] -= 1.0
+    grad_unit = probs @ candidates / (TAU * n)
+    grad_mapped = (grad_unit - unit * (grad_unit * unit).sum(1, keepdims=True)) / norms
+    return np.asarray(q.T @ grad_mapped, dtype=np.float32)
 
 
 def _negatives(vectors: Any) -> tuple[np.ndarray, np.ndarray]:
