@@ -95,6 +95,7 @@ RRF_K = 60
 # `names`: definitions whose every name word a sentence spells (`tools.search_names.name_matches`), chosen on
 # the tuning docstring sets from 0.1 / 0.15 / 0.3 / 0.6 (docs/evals.md, "Fortieth session")
 WEIGHTS = {"lexical": 1.0, "semantic": 1.0, "static": 0.5, "symbol": 1.5, "names": 0.15}
+MAPPED_SHARE = 0.5  # of the model tier's weight, to the query map's list when there is one
 STATIC_POOL = 60  # the static tier's own nearest, and candidates per retriever it re-ranks
 SYMBOL_WEIGHT_PROSE = 0.4  # symbol matches of an identifier mentioned inside a sentence
 NAME_QUERY_WORDS = 4  # a query this short that names an identifier is a name lookup
@@ -374,13 +375,17 @@ def fusion_weights(plan: QueryPlan, base: Mapping[str, float] | None = None) -> 
     prose = weights.pop("symbol_prose", SYMBOL_WEIGHT_PROSE)
     if not (plan.name_lookup or plan.traced):
         weights["symbol"] = prose
-    # the model tier's neighbours of the mapped query weigh as the plain query's (replacing
-    # them lowered click's docstring set; both lists lifted all five, docs/evals.md)
-    weights["mapped"] = weights.get("semantic", 1.0)
     return weights
 
 
 def _fuse(ranked: dict[str, Sequence[int]], weights: dict[str, float]) -> dict[int, _Candidate]:
+    if "mapped" in ranked:
+        # the model tier's weight, shared by its two lists: the query's neighbours and the
+        # mapped query's (each at the full weight, commit -> files lost R@5 on the tuning
+        # histories; docs/evals.md "Forty-eighth session")
+        model = weights["semantic"]
+        weights = {**weights, "semantic": model * (1 - MAPPED_SHARE),
+                   "mapped": model * MAPPED_SHARE}
     out: dict[int, _Candidate] = {}
     for source, ids in ranked.items():
         for rank, cid in enumerate(ids):
