@@ -90,6 +90,11 @@ def test_a_pairs_own_chunk_is_not_a_negative() -> None:
 # -- in a live index -------------------------------------------------------------------------
 
 
+@pytest.fixture
+def map_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(qm.ENV, "1")
+
+
 def _documented_repo(root: Path, functions: int) -> Path:
     root.mkdir()
     topics = ["cache", "socket", "parser", "token", "session", "cookie", "header", "route",
@@ -112,7 +117,7 @@ def _live(root: Path, index_dir: Path) -> LiveIndex:
     return live
 
 
-def test_a_live_index_fits_its_map_once_the_model_tier_covers_it(tmp_path: Path) -> None:
+def test_a_live_index_fits_its_map_once_the_model_tier_covers_it(tmp_path: Path, map_on: None) -> None:
     root = _documented_repo(tmp_path / "repo", 60)
     with _live(root, tmp_path / "idx") as live:
         assert live.query_map is None  # not before the model tier is complete
@@ -136,7 +141,7 @@ def test_a_live_index_fits_its_map_once_the_model_tier_covers_it(tmp_path: Path)
         assert np.array_equal(live.query_map.matrix, qmap.matrix)
 
 
-def test_a_map_is_fitted_again_when_the_documented_functions_move(tmp_path: Path) -> None:
+def test_a_map_is_fitted_again_when_the_documented_functions_move(tmp_path: Path, map_on: None) -> None:
     root = _documented_repo(tmp_path / "repo", 40)
     with _live(root, tmp_path / "idx") as live:
         live.embed_pending()
@@ -151,7 +156,7 @@ def test_a_map_is_fitted_again_when_the_documented_functions_move(tmp_path: Path
         assert live.query_map.fitted_at >= first.fitted_at
 
 
-def test_too_few_documented_functions_fit_no_map(tmp_path: Path) -> None:
+def test_too_few_documented_functions_fit_no_map(tmp_path: Path, map_on: None) -> None:
     root = _documented_repo(tmp_path / "repo", qm.MIN_PAIRS - 1)
     with _live(root, tmp_path / "idx") as live:
         live.embed_pending()
@@ -159,16 +164,33 @@ def test_too_few_documented_functions_fit_no_map(tmp_path: Path) -> None:
         assert "mapped" not in retrieve(live, "open the cache", k=10).ranked
 
 
-def test_the_map_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(qm.ENV, "0")
+@pytest.mark.parametrize("setting", [None, "0"])
+def test_the_map_is_off_unless_turned_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        setting: str | None) -> None:
+    """Off by default: in hybrid search it moved the held-out docstring sets nowhere and
+    lowered commit -> files (docs/evals.md); a map fitted while it was on is not used."""
+    if setting is None:
+        monkeypatch.delenv(qm.ENV, raising=False)
+    else:
+        monkeypatch.setenv(qm.ENV, setting)
     root = _documented_repo(tmp_path / "repo", 40)
     with _live(root, tmp_path / "idx") as live:
         live.embed_pending()
         assert live.query_map is None and not qm.map_path(live.index.paths.dir).exists()
+        assert "mapped" not in retrieve(live, "open the cache", k=10).ranked
+    with monkeypatch.context() as on:
+        on.setenv(qm.ENV, "1")
+        with _live(root, tmp_path / "idx") as live:
+            live.embed_pending()
+            assert live.query_map is not None
+    with _live(root, tmp_path / "idx") as live:  # off again: the saved map stays unused
+        assert live.query_map is None
+        assert "mapped" not in retrieve(live, "open the cache", k=10).ranked
 
 
 @pytest.mark.parametrize("damage", [b"not a numpy file", b""])
-def test_a_damaged_map_file_is_ignored_and_fitted_again(tmp_path: Path, damage: bytes) -> None:
+def test_a_damaged_map_file_is_ignored_and_fitted_again(tmp_path: Path, damage: bytes,
+                                                       map_on: None) -> None:
     root = _documented_repo(tmp_path / "repo", 40)
     with _live(root, tmp_path / "idx") as live:
         live.embed_pending()
@@ -198,7 +220,7 @@ def test_a_map_of_another_model_or_shape_is_not_used(tmp_path: Path) -> None:
 
 @needs_model
 def test_with_the_model_the_map_finds_functions_whose_docstring_was_taken_out(
-        corpus: Callable[[str], Path], tmp_path: Path) -> None:
+        corpus: Callable[[str], Path], tmp_path: Path, map_on: None) -> None:
     """flask's package with 40 docstrings taken out (the docstring set's own sampling): the
     model tier's neighbours of each first sentence, before and after the query map fitted
     on the docstrings left, scored as docstring -> function is (MRR@10 of a result that

@@ -239,9 +239,7 @@ sys.exit(main(sys.argv[1:]))
 
 
 def test_status_after_a_killed_embedding_run_reports_true_counts_and_a_rerun_embeds_only_the_rest(
-        corpus: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # the query map's fit after the rerun embeds its examples' code too: not counted here
-    monkeypatch.setenv("SEXTANT_QUERY_MAP", "0")
+        corpus: Callable[[str], Path], tmp_path: Path) -> None:
     root = corpus("flask")
     idx = tmp_path / "idx"
     log = tmp_path / "killed.log"
@@ -305,9 +303,8 @@ async def test_stdio_server_on_an_embedded_index_has_both_tiers_open_for_its_ver
             assert out["coverage"]["model"] == out["coverage"]["static"] == chunks
             assert out["coverage"]["model_state"] == "complete"
             matched = {m for hit in out["results"] for m in hit["matched_by"]}
-            # every chunk has a model vector: the static tier has no say on any of them (the
-            # model tier's two lists: the query, and the query moved by the query map)
-            assert "semantic" in matched and matched <= {"semantic", "mapped"}
+            # every chunk has a model vector: the static tier has no say on any of them
+            assert matched == {"semantic"}
             assert out["embedded_share"] == 1.0
 
 

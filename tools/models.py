@@ -239,8 +239,8 @@ class IndexStatus(BaseModel):
     query_map: dict[str, Any] = Field(default_factory=dict, description=(
         "The model tier's query map, fitted on this repository's documented functions "
         "(search also asks the model tier with the question moved toward code): `pairs` "
-        "fitted on and `fitted_at`; empty when there is none (no model tier yet, fewer "
-        "than 32 documented functions, or SEXTANT_QUERY_MAP=0)"))
+        "fitted on and `fitted_at`; empty when there is none (off unless "
+        "SEXTANT_QUERY_MAP=1; no model tier yet; fewer than 32 documented functions)"))
     history: dict[str, Any] = Field(default_factory=dict, description=(
         "The git history search reads (files that past commits like a query changed rank "
         "higher): `commits` remembered and `head`, the commit read at, or `error`, why there "

@@ -381,8 +381,8 @@ def fusion_weights(plan: QueryPlan, base: Mapping[str, float] | None = None) -> 
 def _fuse(ranked: dict[str, Sequence[int]], weights: dict[str, float]) -> dict[int, _Candidate]:
     if "mapped" in ranked:
         # the model tier's weight, shared by its two lists: the query's neighbours and the
-        # mapped query's (each at the full weight, commit -> files lost R@5 on the tuning
-        # histories; docs/evals.md "Forty-eighth session")
+        # mapped query's (SEXTANT_QUERY_MAP=1; each at the full weight, commit -> files lost
+        # R@5 on the tuning histories; docs/evals.md "Forty-eighth session")
         model = weights["semantic"]
         weights = {**weights, "semantic": model * (1 - MAPPED_SHARE),
                    "mapped": model * MAPPED_SHARE}

@@ -10,19 +10,25 @@ nearer the code of the pair's own function than every other chunk of the reposit
 (a softmax over the pairs' code and a sample of the index's vectors, temperature `TAU`; the
 pairs' own documented chunks are left out, and their stored vectors replaced by the code
 without the docstring, so that "has no docstring" is not what the map learns), starting
-from the identity and held near it (`RIDGE`), `STEPS` steps of Adam. The model tier searches
-with the mapped query vector; the chunk vectors are not touched.
+from the identity and held near it (`RIDGE`), `STEPS` steps of Adam. Search asks the model
+tier with the query's vector and with it mapped; the chunk vectors are not touched.
 
-Measured on the docstring -> function tuning sets with the model tier alone (docs/evals.md,
-"Forty-eighth session"), fitted on half of a repository's documented functions and asked the
-other half's sentences: MRR@10 of their functions without docstrings 0.31-0.39 -> 0.45-0.73,
-of the same functions with their docstrings within +-0.06 of before.
+What it is worth (docs/evals.md, "Forty-eighth session"): the model tier alone finds a
+function whose docstring was taken out far more often with the mapped query (MRR@10 on the
+docstring sets: tuning 0.26-0.40 -> 0.39-0.55, held-out requests 0.478 -> 0.523 and gin
+0.310 -> 0.438), and about as often (within 0.06) when the docstring is there. In hybrid search, where the
+mapped query's neighbours are a second model-tier list sharing the model tier's weight
+(`tools.search`, `mapped`), it lifted the docstring tuning sets (0.528 -> 0.544) and moved
+the held-out ones nowhere (0.609 -> 0.608), while commit -> files R@5 fell (tuning 0.869 ->
+0.862, held-out 0.897 -> 0.868). So it is **off by default**: `SEXTANT_QUERY_MAP=1` turns it
+on (fitted once the model tier covers the index, as below; its fit embeds its examples,
+7-20 s of CPU on two cores, and a serving process holds the model's document encoder while
+it does).
 
-The map is fitted once the model tier covers the index, when none was fitted for this model,
-or when the number of documented functions has moved by more than `REFIT_SHARE` since; it is
-kept in `query_map.npz` beside the vector index (a damaged or foreign file is ignored and
-fitted again). Fewer than `MIN_PAIRS` usable examples: no map. `SEXTANT_QUERY_MAP=0` turns
-it off.
+Once on, the map is fitted when the model tier covers the index and none was fitted for this
+model, or when the number of documented functions has moved by more than `REFIT_SHARE`
+since; it is kept in `query_map.npz` beside the vector index (a damaged or foreign file is
+ignored and fitted again). Fewer than `MIN_PAIRS` usable examples: no map.
 """
 
 from __future__ import annotations
@@ -69,7 +75,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(`\"'])")
 
 
 def enabled() -> bool:
-    return os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+    """Off unless `SEXTANT_QUERY_MAP=1` (see the module docstring for why)."""
+    return os.environ.get(ENV, "0").strip().lower() in ("1", "true", "yes", "on")
 
 
 @dataclass(frozen=True, slots=True)
