@@ -662,8 +662,7 @@ class LiveIndex:
                 or self.embedding.state != "complete" or should_stop()):
             return
         documented = query_map.documented_count(self.store)
-        tried = self._query_map_tried
-        if tried is not None and abs(documented - tried) <= query_map.REFIT_SHARE * max(tried, 1):
+        if not query_map.stale(self._query_map_tried, documented):
             return
         fitted = query_map.fit(self.store, vectors, embedder, self.embed_lock, should_stop)
         if fitted is None and should_stop():

@@ -343,8 +343,7 @@ def load(path: Path, model_id: str, dim: int) -> QueryMap | None:
     return qmap
 
 
-def stale(qmap: QueryMap | None, documented: int) -> bool:
-    """Whether a map (None: none yet) should be fitted again for `documented` functions."""
-    if qmap is None:
-        return True
-    return abs(documented - qmap.documented) > REFIT_SHARE * max(qmap.documented, 1)
+def stale(tried: int | None, documented: int) -> bool:
+    """Whether to fit again for `documented` functions after a fit (or a fit that found too
+    few examples) tried on `tried` of them; None: never tried."""
+    return tried is None or abs(documented - tried) > REFIT_SHARE * max(tried, 1)
