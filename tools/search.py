@@ -442,8 +442,8 @@ def _semantic(ctx: LiveIndex, text: str, limit: int) -> tuple[Hits, Hits]:
         return [], []
     with ctx.embed_lock:
         vec = embedder.embed_query(text)
-    qmap = ctx.query_map
-    mapped = qmap.apply(vec) if qmap is not None and qmap.model_id == embedder.model_id else None
+    qmap = ctx.query_map  # loaded with the embedder, for its model (LiveIndex.attach_model)
+    mapped = qmap.apply(vec) if qmap is not None else None
     return (complete_ties(lambda n: vectors.search(vec, n), limit),
             [] if mapped is None else complete_ties(lambda n: vectors.search(mapped, n), limit))
 

@@ -645,10 +645,9 @@ class LiveIndex:
     def _load_query_map(self, embedder: Embedder) -> None:
         from indexer.live import query_map
 
-        if not query_map.enabled():
-            return
-        self.query_map = query_map.load(query_map.map_path(self.index.paths.dir),
-                                        embedder.model_id, embedder.dim)
+        path = query_map.map_path(self.index.paths.dir)
+        self.query_map = (query_map.load(path, embedder.model_id, embedder.dim)
+                          if query_map.enabled() else None)
         self._query_map_tried = self.query_map.documented if self.query_map else None
 
     def refit_query_map(self, should_stop: Callable[[], bool] = lambda: False) -> None:

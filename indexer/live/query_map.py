@@ -16,7 +16,7 @@ tier with the query's vector and with it mapped; the chunk vectors are not touch
 What it is worth (docs/evals.md, "Forty-eighth session"): the model tier alone finds a
 function whose docstring was taken out far more often with the mapped query (MRR@10 on the
 docstring sets: tuning 0.26-0.40 -> 0.39-0.55, held-out requests 0.478 -> 0.523 and gin
-0.310 -> 0.438), and about as often (within 0.06) when the docstring is there. In hybrid search, where the
+0.310 -> 0.438), and about as often (at most 0.064 lower) when the docstring is there. In hybrid search, where the
 mapped query's neighbours are a second model-tier list sharing the model tier's weight
 (`tools.search`, `mapped`), it lifted the docstring tuning sets (0.528 -> 0.544) and moved
 the held-out ones nowhere (0.609 -> 0.608), while commit -> files R@5 fell (tuning 0.869 ->
@@ -42,6 +42,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -256,7 +257,7 @@ def _embed_code(store: Any, embedder: Embedder, texts: list[str],
     out = {h: np.frombuffer(v, dtype=np.float32) for h, v in cached.items()}
     for start in range(0, len(todo), 16):
         step = todo[start:start + 16]
-        with lock or _NO_LOCK:
+        with lock or nullcontext():
             vecs = np.asarray(embedder.embed_documents([texts[i] for i in step]),
                               dtype=np.float32)
         store.put_vectors(embedder.model_id,
@@ -265,15 +266,6 @@ def _embed_code(store: Any, embedder: Embedder, texts: list[str],
     return np.stack([out[h] for h in hashes])
 
 
-class _NoLock:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-_NO_LOCK = _NoLock()
 
 
 def fit(store: Any, vectors: Any, embedder: Embedder, lock: threading.Lock | None = None,
@@ -287,7 +279,7 @@ def fit(store: Any, vectors: Any, embedder: Embedder, lock: threading.Lock | Non
     started = time.perf_counter()
     queries = []
     for p in pairs:
-        with lock or _NO_LOCK:
+        with lock or nullcontext():
             queries.append(np.asarray(embedder.embed_query(p.sentence), dtype=np.float32))
         if should_stop():
             return None
