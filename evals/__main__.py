@@ -36,10 +36,12 @@ SHARED = Path(os.environ.get("SEXTANT_SHARED_DIR", REPO_ROOT.parent / "shared"))
 MIRRORS = Path(os.environ.get("SEXTANT_EVAL_MIRRORS", "/work/.mirror"))
 HISTORY = {"flask": "pallets+flask", "requests": "psf+requests", "gin": "gin-gonic+gin",
            "werkzeug": "pallets+werkzeug", "click": "pallets+click", "echo": "labstack+echo",
-           "fiber": "gofiber+fiber", "cobra": "spf13+cobra"}
+           "fiber": "gofiber+fiber", "cobra": "spf13+cobra",
+           # held-out too, added in the forty-ninth session and read once (docs/evals.md)
+           "httpx": "encode+httpx", "mux": "gorilla+mux"}
 LANGUAGES = {"flask": ("python",), "requests": ("python",), "gin": ("go",), "werkzeug": ("python",),
              "click": ("python",), "moby-client": ("go",), "echo": ("go",), "fiber": ("go",),
-             "cobra": ("go",)}
+             "cobra": ("go",), "httpx": ("python",), "mux": ("go",)}
 SUBTREES = {"moby-client": ("moby", "client")}  # docstring sets over part of a corpus
 # constants are chosen on these
 TUNING = frozenset({"flask", "werkzeug", "click", "moby-client", "echo", "fiber", "cobra"})
