@@ -4,7 +4,8 @@ Default run (`make eval`): docstring -> function on flask, requests (Python) and
 and commit -> files on the histories of the same three projects, each with Sextant
 (hybrid and lexical, through the MCP tool) and the baselines of `evals.baselines`. Work
 directories persist under --work, so a second run re-uses trees, indexes and embeddings.
-The report (markdown) goes to stdout; --json writes the numbers to a file.
+The report (markdown) goes to stdout; --json writes the numbers to a file. `--sets types`
+asks for documented types instead of functions (docstring -> type, `evals.sets.docstrings`).
 """
 
 from __future__ import annotations
@@ -61,9 +62,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-static", action="store_true", help=(
         "skip the static tier (default: on; with the model tier too, the report adds "
         "sextant-static and sextant-model rows: each tier alone)"))
-    p.add_argument("--dense-sets", default="docstrings,commits", help=(
-        "sets that embed their trees (default: both; commits embeds the chunks each step of "
-        "history changes, from the embedding cache when their text was seen before)"))
+    p.add_argument("--dense-sets", default="docstrings,types,commits", help=(
+        "sets that embed their trees (default: all but issues; commits embeds the chunks "
+        "each step of history changes, from the embedding cache when their text was seen "
+        "before)"))
     p.add_argument("--fit", type=int, default=0, metavar="N", help=(
         "commits set: also fit the fusion weights (`sextant eval --fit`) on N commits before "
         "the oldest sampled one, at its parent, and report them as sextant-fitted"))
@@ -134,7 +136,8 @@ class DocstringSet:
     history: tuple[Path, str] | None = None
 
 
-def docstring_set(name: str, work: Path, n: int, seed: int) -> DocstringSet | None:
+def docstring_set(name: str, work: Path, n: int, seed: int,
+                  kind: str = "function") -> DocstringSet | None:
     """`name`'s docstring set of `n` queries (seed `seed`) under `work`; None when its corpus
     is missing (`evals.headroom` reads the same sets)."""
     corpus, subtree = SUBTREES.get(name, (name, ""))
@@ -144,18 +147,20 @@ def docstring_set(name: str, work: Path, n: int, seed: int) -> DocstringSet | No
     if source is None:
         log.warning("corpus %s not found under %s/corpora: skipped", name, SHARED)
         return None
-    base = work / "docstrings" / f"{name}-s{seed}-n{n}"
+    base = work / ("docstrings" if kind == "function" else "types") / f"{name}-s{seed}-n{n}"
     queries = docstrings.build(source, base / "tree", n, seed, name,
-                               LANGUAGES.get(name, ("python", "go")))
+                               LANGUAGES.get(name, ("python", "go")), kind)
     return DocstringSet(corpus, base, queries, None if subtree else mirror_head(corpus))
 
 
-async def run_docstrings(name: str, args: argparse.Namespace) -> Outcome | None:
-    built = docstring_set(name, args.work, args.docstrings, args.seed)
+async def run_docstrings(name: str, args: argparse.Namespace,
+                         kind: str = "function") -> Outcome | None:
+    built = docstring_set(name, args.work, args.docstrings, args.seed, kind)
     if built is None:
         return None
     outcome = Outcome()
-    async with session(built.base / "tree", built.base / "index", dense(args, "docstrings"),
+    set_name = "docstrings" if kind == "function" else "types"
+    async with session(built.base / "tree", built.base / "index", dense(args, set_name),
                        not args.no_static, built.corpus, built.history) as s:
         await evaluate(s, built.queries, outcome,
                        args.systems.split(",") if args.systems else None)
@@ -215,7 +220,11 @@ async def replay(git_dir: Path, commits: list[commit_set.Commit], base: Path, na
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Outcome]:
-    runners = {"docstrings": run_docstrings, "commits": run_commits, "issues": run_issues}
+    async def run_types(name: str, args: argparse.Namespace) -> Outcome | None:
+        return await run_docstrings(name, args, "type")
+
+    runners = {"docstrings": run_docstrings, "types": run_types, "commits": run_commits,
+               "issues": run_issues}
     results: dict[str, Outcome] = {}
     for set_name in args.sets.split(","):
         pooled, held_out = Outcome(), Outcome()

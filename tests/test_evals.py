@@ -152,6 +152,84 @@ def test_stripping_a_go_doc_comment_drops_the_leading_name_from_the_query(tmp_pa
     assert stripped[nxt.end - 1] == "}"
 
 
+TYPES_PY = '''import dataclasses
+
+
+@dataclasses.dataclass
+class Limits:
+    """Configuration for limits on the connections a pool keeps open.
+
+    More text.
+    """
+
+    max_connections: int = 10
+
+
+class Marker:
+    """A class whose docstring is its whole body, kept valid."""
+
+
+class Big:
+    """A large class whose answer is its head, not its methods."""
+
+    size = 1
+
+''' + "".join(f"""
+    def method_{i}(self, value):
+        total = value
+        for step in range({i} + 10):
+            total = total * step + len(str(step)) - {i}
+        return total
+""" for i in range(12))
+
+TYPES_GO = """package pool
+
+// PoolLimits configures the connections a pool keeps open at once.
+type PoolLimits struct {
+\tMax int
+}
+
+// Handler is a function that serves one request of the pool.
+type Handler func(r *Request) error
+
+// Alias names another type and is left out of the set.
+type Alias = Handler
+"""
+
+
+def test_the_type_set_asks_for_classes_and_go_types_by_their_docstrings(tmp_path: Path) -> None:
+    """`kind="type"`: a class's docstring removed (`pass` when it was the whole body), the
+    gold the whole class when it fits one chunk, its head when it does not; a Go type's
+    comment removed, the gold its declaration; an alias is no type of its own."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "limits.py").write_text(TYPES_PY)
+    (src / "pool.go").write_text(TYPES_GO)
+    queries = docstrings.build(src, tmp_path / "copy", 10, seed=0, name="t",
+                               languages=("python", "go"), kind="type")
+    by_name = {q.meta["qualname"]: q for q in queries}
+    assert set(by_name) == {"Limits", "Marker", "Big", "PoolLimits", "Handler"}
+    assert by_name["Limits"].text == (
+        "Configuration for limits on the connections a pool keeps open.")
+    assert by_name["Handler"].text.startswith("is a function that serves")
+    py = (tmp_path / "copy" / "limits.py").read_text()
+    ast.parse(py)
+    assert "Configuration for limits" not in py and "whole body" not in py
+    lines = py.splitlines()
+    limits = by_name["Limits"].gold[0]
+    assert lines[limits.start - 1] == "@dataclasses.dataclass"
+    assert lines[limits.end - 1].strip() == "max_connections: int = 10"
+    big = by_name["Big"].gold[0]  # twelve methods: more than one chunk holds, so its head
+    assert lines[big.start - 1] == "class Big:" and lines[big.end - 1].strip() in ("", "size = 1")
+    assert not any("def " in line for line in lines[big.start - 1:big.end])
+    go = (tmp_path / "copy" / "pool.go").read_text().splitlines()
+    assert not any(line.startswith("//") for line in go[:-2])  # the alias keeps its comment
+    pool = by_name["PoolLimits"].gold[0]
+    assert go[pool.start - 1] == "type PoolLimits struct {" and go[pool.end - 1] == "}"
+    handler = by_name["Handler"].gold[0]
+    assert handler.start == handler.end and go[handler.start - 1].startswith("type Handler func")
+
+
 def _git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
                           text=True, env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",

@@ -6,6 +6,13 @@ the comment block right above `func`), and the first sentence of each docstring 
 the query. Gold is the function's line span in the stripped copy. A Go doc comment starts
 with the function's name by convention; that leading name is dropped from the query, or
 every Go query would be an exact-name lookup.
+
+`kind="type"` builds the same set from documented types instead (docstring -> type): Python
+classes (gold: the class's head, from its first decorator or `class` line to the line before
+its first method, the whole class when it has none) and Go `type` declarations (gold: the
+declaration, to its closing brace). The function set never asks for a type, so a ranking
+choice that holds types back (`tools.search`'s kind priors) can only gain there; this set
+is where it can lose.
 """
 
 from __future__ import annotations
@@ -111,6 +118,69 @@ def python_gold(path: str, source: str, qualnames: set[str]) -> dict[tuple[str, 
     return spans
 
 
+def _python_classes(tree: ast.AST) -> list[tuple[str, ast.ClassDef]]:
+    """(qualified name, definition) of every class, in file order."""
+    out: list[tuple[str, ast.ClassDef]] = []
+
+    def visit(node: ast.AST, scope: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                qual = f"{scope}.{child.name}" if scope else child.name
+                out.append((qual, child))
+                visit(child, qual)
+            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                visit(child, f"{scope}.{child.name}" if scope else child.name)
+    visit(tree, "")
+    return out
+
+
+def python_documented_types(path: str, source: str) -> list[Documented]:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    lines = source.splitlines()
+    out: list[Documented] = []
+    for qual, cls in _python_classes(tree):
+        doc = ast.get_docstring(cls, clean=True)
+        first = cls.body[0]
+        end = first.end_lineno or first.lineno
+        if (not doc or first.lineno == cls.lineno
+                or lines[end - 1].rstrip()[-3:] not in ('"""', "'''")):
+            continue
+        sentence = first_sentence(doc)
+        if _words_ok(sentence):
+            indent = lines[first.lineno - 1][:first.col_offset]
+            out.append(Documented(path, qual, cls.name, sentence, (first.lineno, end),
+                                  len(cls.body) == 1, indent))
+    return out
+
+
+WHOLE_CLASS_TOKENS = 384  # a class this small is one chunk (the chunker's `max_tokens`)
+
+
+def python_type_gold(path: str, source: str, qualnames: set[str]
+                     ) -> dict[tuple[str, int], Span]:
+    """Each named class as an answer shows it: the whole class when it is small enough to be
+    one chunk (`WHOLE_CLASS_TOKENS`) or has no method; else its head, from its first
+    decorator or `class` line to the line before its first method."""
+    from indexer.chunk.context import estimate_tokens
+
+    lines = source.splitlines()
+    spans: dict[tuple[str, int], Span] = {}
+    for qual, cls in _python_classes(ast.parse(source)):
+        if qual in qualnames and (qual, 0) not in spans:
+            start = min([cls.lineno, *(d.lineno for d in cls.decorator_list)])
+            end = cls.end_lineno or cls.lineno
+            methods = [min([f.lineno, *(d.lineno for d in f.decorator_list)])
+                       for f in cls.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            text = "\n".join(lines[start - 1:end]).encode()
+            if methods and estimate_tokens(text) > WHOLE_CLASS_TOKENS:
+                end = max(start, methods[0] - 1)
+            spans[qual, 0] = Span(path, start, end)
+    return spans
+
+
 # -- Go --------------------------------------------------------------------------------------
 
 _GO_FUNC = re.compile(r"^func (?:\(\s*\w*\s*\*?(?P<recv>\w+)[^)]*\)\s*)?(?P<name>\w+)")
@@ -137,6 +207,54 @@ def go_documented(path: str, source: str) -> list[Documented]:
     return out
 
 
+_GO_TYPE = re.compile(r"^type (?P<name>\w+)\b(?!\s*=)")
+
+
+def _go_doc(lines: list[str], i: int, name: str) -> tuple[int, str] | None:
+    """The comment block right above line `i` (its first line, 0-based) and its text without
+    a leading `name`; None without one."""
+    if i == 0 or not lines[i - 1].startswith("//"):
+        return None
+    j = i
+    while j > 0 and lines[j - 1].startswith("//"):
+        j -= 1
+    text = " ".join(ln[2:].strip() for ln in lines[j:i])
+    if text.split(" ", 1)[0] == name:
+        text = text.split(" ", 1)[1] if " " in text else ""
+    return j, text
+
+
+def go_documented_types(path: str, source: str) -> list[Documented]:
+    lines = source.splitlines()
+    out: list[Documented] = []
+    for i, line in enumerate(lines):
+        m = _GO_TYPE.match(line)
+        found = _go_doc(lines, i, m.group("name")) if m else None
+        if m is None or found is None:
+            continue
+        j, text = found
+        sentence = first_sentence(text)
+        if _words_ok(sentence) and not text.lower().startswith("deprecated"):
+            out.append(Documented(path, m.group("name"), m.group("name"), sentence, (j + 1, i),
+                                  False, ""))
+    return out
+
+
+def go_type_gold(path: str, source: str, qualnames: set[str]) -> dict[tuple[str, int], Span]:
+    """Each named type's declaration, to its closing brace when it opens one."""
+    lines = source.splitlines()
+    spans: dict[tuple[str, int], Span] = {}
+    for i, line in enumerate(lines):
+        m = _GO_TYPE.match(line)
+        if not m or m.group("name") not in qualnames or (m.group("name"), 0) in spans:
+            continue
+        end = i
+        if line.rstrip().endswith("{"):
+            end = next((k for k in range(i, len(lines)) if lines[k] == "}"), i)
+        spans[m.group("name"), 0] = Span(path, i + 1, end + 1)
+    return spans
+
+
 def go_gold(path: str, source: str, qualnames: set[str]) -> dict[tuple[str, int], Span]:
     lines = source.splitlines()
     spans: dict[tuple[str, int], Span] = {}
@@ -153,16 +271,18 @@ def go_gold(path: str, source: str, qualnames: set[str]) -> dict[tuple[str, int]
 
 # -- the set ---------------------------------------------------------------------------------
 
-def collect(root: Path, languages: tuple[str, ...]) -> list[Documented]:
+def collect(root: Path, languages: tuple[str, ...], kind: str = "function") -> list[Documented]:
+    python, go = ((python_documented, go_documented) if kind == "function"
+                  else (python_documented_types, go_documented_types))
     found: list[Documented] = []
     for file in sorted(root.rglob("*")):
         rel = file.relative_to(root).as_posix()
         if not file.is_file() or not is_source(rel) or "/." in f"/{rel}":
             continue
         if file.suffix == ".py" and "python" in languages:
-            found.extend(python_documented(rel, file.read_text(errors="replace")))
+            found.extend(python(rel, file.read_text(errors="replace")))
         elif file.suffix == ".go" and "go" in languages:
-            found.extend(go_documented(rel, file.read_text(errors="replace")))
+            found.extend(go(rel, file.read_text(errors="replace")))
     counts = Counter(d.sentence.lower() for d in found)
     return [d for d in found if counts[d.sentence.lower()] == 1]
 
@@ -176,9 +296,10 @@ def strip_source(source: str, chosen: list[Documented]) -> str:
 
 
 def build(source_root: Path, dest: Path, n: int, seed: int, name: str,
-          languages: tuple[str, ...] = ("python", "go")) -> list[Query]:
-    """Copy `source_root` to `dest`, strip `n` sampled docstrings there, return the queries."""
-    pool = collect(source_root, languages)
+          languages: tuple[str, ...] = ("python", "go"), kind: str = "function") -> list[Query]:
+    """Copy `source_root` to `dest`, strip `n` sampled docstrings there (of functions, or of
+    types with `kind="type"`), return the queries."""
+    pool = collect(source_root, languages, kind)
     chosen = random.Random(seed).sample(pool, min(n, len(pool)))
     if dest.exists():
         shutil.rmtree(dest)
@@ -190,7 +311,10 @@ def build(source_root: Path, dest: Path, n: int, seed: int, name: str,
     for rel, docs in sorted(by_file.items()):
         stripped = strip_source((source_root / rel).read_text(errors="replace"), docs)
         (dest / rel).write_text(stripped)
-        gold_of = python_gold if rel.endswith(".py") else go_gold
+        if kind == "function":
+            gold_of = python_gold if rel.endswith(".py") else go_gold
+        else:
+            gold_of = python_type_gold if rel.endswith(".py") else go_type_gold
         spans = gold_of(rel, stripped, {d.qualname for d in docs})
         named = Counter(d.qualname for d in docs)
         queries.extend(Query(f"{name}:{rel}:{d.qualname}"
