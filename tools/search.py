@@ -69,6 +69,7 @@ from tools.models import Omitted, SearchHit, SearchResult, TierCoverage
 from tools.query_analysis import PROSE_WEIGHT, dense_text, frames, names_file, weighted_terms
 from tools.ranking_weights import ActiveWeights, active_weights
 from tools.search_history import history_prior
+from tools.search_kinds import behaviour_share
 from tools.search_names import (
     STOP_WORDS,
     name_matches,
@@ -111,7 +112,8 @@ IMPORTER_BOOST = 0.05  # per other candidate file that imports this one (up to 4
 # and moby-client docstring sets, see docs/evals.md
 NAME_BOOST = 0.25
 # x this for a type, constant or variable against the functions of its file when the query
-# describes behaviour (not a name lookup or a stack trace), within the file only like
+# describes behaviour (not a name lookup or a stack trace; scaled by how likely a sentence
+# describes behaviour rather than a type, `tools.search_kinds`), within the file only like
 # NAME_BOOST: chosen on moby-client, see docs/evals.md ("Kinds within a file")
 DATA_KIND_PRIOR = 0.5
 _DATA_KINDS = frozenset({"struct", "type", "interface", "enum", "constant", "variable", "field"})
@@ -572,8 +574,7 @@ def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
     copies, project = repo.copies, repo.project
     out: list[_Ranked] = []
     spelled = plan.spelled_names if names else frozenset()
-    data_prior = DATA_KIND_PRIOR if names and not (plan.name_lookup or plan.traced) else 1.0
-    head_prior = 1.0 if plan.long else data_prior
+    data_prior, head_prior = _kind_priors(tables, plan, names)
     for cand in fused.values():
         chunk = tables.chunks.get(cand.chunk_id)
         if chunk is None:
@@ -607,6 +608,18 @@ def _rank(tables: SearchTables, fused: dict[int, _Candidate], plan: QueryPlan,
         r.score *= graph.get(r.meta[1], 1.0)
     out.sort(key=_order)
     return _reorder_within_files(out)
+
+
+def _kind_priors(tables: SearchTables, plan: QueryPlan, names: bool) -> tuple[float, float]:
+    """The multipliers of a type, constant or variable and of a class head against their
+    file's functions: `DATA_KIND_PRIOR` for a query that describes behaviour, scaled by how
+    likely it does rather than describe a type, as the repository's docstrings word each
+    (`tools.search_kinds`); none for a name lookup or a stack trace, and none for a class
+    head asked by a long text (an issue often asks to change the head itself)."""
+    if not names or plan.name_lookup or plan.traced:
+        return 1.0, 1.0
+    data = 1.0 - (1.0 - DATA_KIND_PRIOR) * behaviour_share(tables, plan.semantic)
+    return data, 1.0 if plan.long else data
 
 
 def _reorder_within_files(ranked: list[_Ranked]) -> list[_Ranked]:
