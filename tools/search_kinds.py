@@ -118,11 +118,7 @@ class KindWords:
 
 def kind_words(tables: SearchTables) -> KindWords:
     """The counts of `tables`' symbols, derived on first use (see `KindWords`)."""
-    derived = tables.symbols.derived
-    counts = derived.get(_KEY)
-    if not isinstance(counts, KindWords):
-        counts = derived[_KEY] = KindWords.build(tables.symbols.columns)
-    return counts
+    return tables.symbols.derive(_KEY, KindWords, KindWords.build)
 
 
 def behaviour_share(tables: SearchTables, text: str) -> float:

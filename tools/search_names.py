@@ -180,11 +180,7 @@ def _named_rows(columns: Any, first: int) -> Iterator[tuple[int, tuple[str, ...]
 
 def _names_by_word(tables: SearchTables) -> _NameIndex:
     """The name index of `tables`' symbols, built on first use (see `_NameIndex`)."""
-    derived = tables.symbols.derived
-    index = derived.get(_INDEX)
-    if not isinstance(index, _NameIndex):
-        index = derived[_INDEX] = _NameIndex.build(tables.symbols.columns)
-    return index
+    return tables.symbols.derive(_INDEX, _NameIndex, _NameIndex.build)
 
 
 @functools.lru_cache(maxsize=1 << 16)

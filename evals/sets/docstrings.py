@@ -22,6 +22,7 @@ import random
 import re
 import shutil
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,7 @@ def _words_ok(sentence: str) -> bool:
 # -- Python ----------------------------------------------------------------------------------
 
 _Function = ast.FunctionDef | ast.AsyncFunctionDef
+_Documentable = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
 
 def _python_functions(tree: ast.AST) -> list[tuple[str, int, _Function]]:
@@ -84,27 +86,36 @@ def _python_functions(tree: ast.AST) -> list[tuple[str, int, _Function]]:
     return out
 
 
-def python_documented(path: str, source: str) -> list[Documented]:
+def _python_documented(path: str, source: str,
+                       definitions: Callable[[ast.AST], list[tuple[str, int, _Documentable]]]
+                       ) -> list[Documented]:
+    """The `definitions` of a module whose docstring stands on lines of its own (not on the
+    `def` or `class` line, its closing quotes ending a line) and says enough."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return []
     lines = source.splitlines()
     out: list[Documented] = []
-    for qual, occurrence, fn in _python_functions(tree):
-        doc = ast.get_docstring(fn, clean=True)
-        first = fn.body[0]
-        if not doc or fn.name.startswith("__") or first.lineno <= fn.body[0].lineno - 1:
-            continue
+    for qual, occurrence, node in definitions(tree):
+        doc = ast.get_docstring(node, clean=True)
+        first = node.body[0]
         end = first.end_lineno or first.lineno
-        if first.lineno == fn.lineno or lines[end - 1].rstrip()[-3:] not in ('"""', "'''"):
+        if (not doc or first.lineno == node.lineno
+                or lines[end - 1].rstrip()[-3:] not in ('"""', "'''")):
             continue  # one-line def or a docstring sharing its line with other code
         sentence = first_sentence(doc)
         if _words_ok(sentence):
             indent = lines[first.lineno - 1][:first.col_offset]
-            out.append(Documented(path, qual, fn.name, sentence, (first.lineno, end),
-                                  len(fn.body) == 1, indent, occurrence))
+            out.append(Documented(path, qual, node.name, sentence, (first.lineno, end),
+                                  len(node.body) == 1, indent, occurrence))
     return out
+
+
+def python_documented(path: str, source: str) -> list[Documented]:
+    return _python_documented(path, source, lambda tree: [
+        (qual, occurrence, fn) for qual, occurrence, fn in _python_functions(tree)
+        if not fn.name.startswith("__")])
 
 
 def python_gold(path: str, source: str, qualnames: set[str]) -> dict[tuple[str, int], Span]:
@@ -135,25 +146,8 @@ def _python_classes(tree: ast.AST) -> list[tuple[str, ast.ClassDef]]:
 
 
 def python_documented_types(path: str, source: str) -> list[Documented]:
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return []
-    lines = source.splitlines()
-    out: list[Documented] = []
-    for qual, cls in _python_classes(tree):
-        doc = ast.get_docstring(cls, clean=True)
-        first = cls.body[0]
-        end = first.end_lineno or first.lineno
-        if (not doc or first.lineno == cls.lineno
-                or lines[end - 1].rstrip()[-3:] not in ('"""', "'''")):
-            continue
-        sentence = first_sentence(doc)
-        if _words_ok(sentence):
-            indent = lines[first.lineno - 1][:first.col_offset]
-            out.append(Documented(path, qual, cls.name, sentence, (first.lineno, end),
-                                  len(cls.body) == 1, indent))
-    return out
+    return _python_documented(path, source, lambda tree: [
+        (qual, 0, cls) for qual, cls in _python_classes(tree)])
 
 
 WHOLE_CLASS_TOKENS = 384  # a class this small is one chunk (the chunker's `max_tokens`)
@@ -186,11 +180,17 @@ def python_type_gold(path: str, source: str, qualnames: set[str]
 _GO_FUNC = re.compile(r"^func (?:\(\s*\w*\s*\*?(?P<recv>\w+)[^)]*\)\s*)?(?P<name>\w+)")
 
 
-def go_documented(path: str, source: str) -> list[Documented]:
+_GO_TYPE = re.compile(r"^type (?P<name>\w+)\b(?!\s*=)")
+
+
+def _go_documented(path: str, source: str, declaration: re.Pattern[str],
+                   qual_of: Callable[[re.Match[str]], str]) -> list[Documented]:
+    """The lines matching `declaration` right under a comment block that says enough (its
+    leading name dropped: Go's doc comments start with the name they document)."""
     lines = source.splitlines()
     out: list[Documented] = []
     for i, line in enumerate(lines):
-        m = _GO_FUNC.match(line)
+        m = declaration.match(line)
         if not m or i == 0 or not lines[i - 1].startswith("//"):
             continue
         j = i
@@ -201,43 +201,18 @@ def go_documented(path: str, source: str) -> list[Documented]:
         if text.split(" ", 1)[0] == name:
             text = text.split(" ", 1)[1] if " " in text else ""
         sentence = first_sentence(text)
-        qual = f"{m.group('recv')}.{name}" if m.group("recv") else name
         if _words_ok(sentence) and not text.lower().startswith("deprecated"):
-            out.append(Documented(path, qual, name, sentence, (j + 1, i), False, ""))
+            out.append(Documented(path, qual_of(m), name, sentence, (j + 1, i), False, ""))
     return out
 
 
-_GO_TYPE = re.compile(r"^type (?P<name>\w+)\b(?!\s*=)")
-
-
-def _go_doc(lines: list[str], i: int, name: str) -> tuple[int, str] | None:
-    """The comment block right above line `i` (its first line, 0-based) and its text without
-    a leading `name`; None without one."""
-    if i == 0 or not lines[i - 1].startswith("//"):
-        return None
-    j = i
-    while j > 0 and lines[j - 1].startswith("//"):
-        j -= 1
-    text = " ".join(ln[2:].strip() for ln in lines[j:i])
-    if text.split(" ", 1)[0] == name:
-        text = text.split(" ", 1)[1] if " " in text else ""
-    return j, text
+def go_documented(path: str, source: str) -> list[Documented]:
+    return _go_documented(path, source, _GO_FUNC, lambda m: (
+        f"{m.group('recv')}.{m.group('name')}" if m.group("recv") else m.group("name")))
 
 
 def go_documented_types(path: str, source: str) -> list[Documented]:
-    lines = source.splitlines()
-    out: list[Documented] = []
-    for i, line in enumerate(lines):
-        m = _GO_TYPE.match(line)
-        found = _go_doc(lines, i, m.group("name")) if m else None
-        if m is None or found is None:
-            continue
-        j, text = found
-        sentence = first_sentence(text)
-        if _words_ok(sentence) and not text.lower().startswith("deprecated"):
-            out.append(Documented(path, m.group("name"), m.group("name"), sentence, (j + 1, i),
-                                  False, ""))
-    return out
+    return _go_documented(path, source, _GO_TYPE, lambda m: m.group("name"))
 
 
 def go_type_gold(path: str, source: str, qualnames: set[str]) -> dict[tuple[str, int], Span]:

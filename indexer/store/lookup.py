@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import operator
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from sys import intern
 from typing import Any, Protocol, TypeVar
@@ -35,6 +35,7 @@ _OUTLINE_RANK = {"class": 0, "interface": 0, "struct": 0, "trait": 0, "enum": 0,
                  "function": 1, "method": 1}
 _K = TypeVar("_K", str, int)
 _R = TypeVar("_R")
+_D = TypeVar("_D", bound="Derived")
 
 
 _CHUNKS = """
@@ -356,6 +357,15 @@ class SymbolTable(_Grouped[str, SymbolRow]):
         # what was derived from the last table, derived again here, in the loader's thread,
         # not on the next query
         self.derived = {} if last is None else last._carried(rows, [(0, len(last._rows.file))])
+
+    def derive(self, key: str, kind: type[_D], build: Callable[[_SymbolRows], _D]) -> _D:
+        """What a layer above derives from these rows under `key` (`derived`): the one
+        carried or built before, else `build(columns)`, kept."""
+        found = self.derived.get(key)
+        if not isinstance(found, kind):
+            found = build(self._rows)
+            self.derived[key] = found
+        return found
 
     def updated(self, rows: _SymbolRows, cut: Sequence[tuple[int, int]]) -> SymbolTable:
         """The table over `rows`: this table's rows without the ranges `cut`, in their order,
