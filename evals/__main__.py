@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import functools
 import io
 import json
 import logging
@@ -44,6 +45,7 @@ LANGUAGES = {"flask": ("python",), "requests": ("python",), "gin": ("go",), "wer
              "click": ("python",), "moby-client": ("go",), "echo": ("go",), "fiber": ("go",),
              "cobra": ("go",), "httpx": ("python",), "mux": ("go",)}
 SUBTREES = {"moby-client": ("moby", "client")}  # docstring sets over part of a corpus
+SET_OF_KIND = {"function": "docstrings", "type": "types"}  # what a docstring set asks for
 # constants are chosen on these
 TUNING = frozenset({"flask", "werkzeug", "click", "moby-client", "echo", "fiber", "cobra"})
 log = logging.getLogger("evals")
@@ -147,7 +149,7 @@ def docstring_set(name: str, work: Path, n: int, seed: int,
     if source is None:
         log.warning("corpus %s not found under %s/corpora: skipped", name, SHARED)
         return None
-    base = work / ("docstrings" if kind == "function" else "types") / f"{name}-s{seed}-n{n}"
+    base = work / SET_OF_KIND[kind] / f"{name}-s{seed}-n{n}"
     queries = docstrings.build(source, base / "tree", n, seed, name,
                                LANGUAGES.get(name, ("python", "go")), kind)
     return DocstringSet(corpus, base, queries, None if subtree else mirror_head(corpus))
@@ -159,8 +161,7 @@ async def run_docstrings(name: str, args: argparse.Namespace,
     if built is None:
         return None
     outcome = Outcome()
-    set_name = "docstrings" if kind == "function" else "types"
-    async with session(built.base / "tree", built.base / "index", dense(args, set_name),
+    async with session(built.base / "tree", built.base / "index", dense(args, SET_OF_KIND[kind]),
                        not args.no_static, built.corpus, built.history) as s:
         await evaluate(s, built.queries, outcome,
                        args.systems.split(",") if args.systems else None)
@@ -220,11 +221,8 @@ async def replay(git_dir: Path, commits: list[commit_set.Commit], base: Path, na
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Outcome]:
-    async def run_types(name: str, args: argparse.Namespace) -> Outcome | None:
-        return await run_docstrings(name, args, "type")
-
-    runners = {"docstrings": run_docstrings, "types": run_types, "commits": run_commits,
-               "issues": run_issues}
+    runners = {"docstrings": run_docstrings, "types": functools.partial(run_docstrings, kind="type"),
+               "commits": run_commits, "issues": run_issues}
     results: dict[str, Outcome] = {}
     for set_name in args.sets.split(","):
         pooled, held_out = Outcome(), Outcome()
