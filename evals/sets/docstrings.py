@@ -67,22 +67,29 @@ _Function = ast.FunctionDef | ast.AsyncFunctionDef
 _Documentable = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
 
+def _python_definitions(tree: ast.AST) -> list[tuple[str, _Documentable]]:
+    """(qualified name, definition) of every function and class, in file order."""
+    out: list[tuple[str, _Documentable]] = []
+
+    def visit(node: ast.AST, scope: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                qual = f"{scope}.{child.name}" if scope else child.name
+                out.append((qual, child))
+                visit(child, qual)
+    visit(tree, "")
+    return out
+
+
 def _python_functions(tree: ast.AST) -> list[tuple[str, int, _Function]]:
     """(qualified name, occurrence, definition) in file order; the occurrence tells apart
     definitions sharing a name (a property's getter 0, its setter 1, its deleter 2)."""
     out: list[tuple[str, int, _Function]] = []
     seen: Counter[str] = Counter()
-
-    def visit(node: ast.AST, scope: str) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                qual = f"{scope}.{child.name}" if scope else child.name
-                out.append((qual, seen[qual], child))
-                seen[qual] += 1
-                visit(child, qual)
-            elif isinstance(child, ast.ClassDef):
-                visit(child, f"{scope}.{child.name}" if scope else child.name)
-    visit(tree, "")
+    for qual, node in _python_definitions(tree):
+        if not isinstance(node, ast.ClassDef):
+            out.append((qual, seen[qual], node))
+            seen[qual] += 1
     return out
 
 
@@ -131,18 +138,8 @@ def python_gold(path: str, source: str, qualnames: set[str]) -> dict[tuple[str, 
 
 def _python_classes(tree: ast.AST) -> list[tuple[str, ast.ClassDef]]:
     """(qualified name, definition) of every class, in file order."""
-    out: list[tuple[str, ast.ClassDef]] = []
-
-    def visit(node: ast.AST, scope: str) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.ClassDef):
-                qual = f"{scope}.{child.name}" if scope else child.name
-                out.append((qual, child))
-                visit(child, qual)
-            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                visit(child, f"{scope}.{child.name}" if scope else child.name)
-    visit(tree, "")
-    return out
+    return [(qual, node) for qual, node in _python_definitions(tree)
+            if isinstance(node, ast.ClassDef)]
 
 
 def python_documented_types(path: str, source: str) -> list[Documented]:
