@@ -10,7 +10,9 @@ alternating which goes first: once with the last table's name index to carry
 (`SymbolTable.derived`) and once without. Reported: the two loads, the first sentence
 query's wait for the index on the carried table, and a build of the index from that table's
 rows, with the name-word cache warm (a server between two settles) and emptied (a server
-that settled). Each carried index is checked equal to the one built.
+that settled). Each carried index is checked equal to the one built. The kind counts
+(`tools.search_kinds.KindWords`, carried the same way) are timed and checked alike: their
+wait on the carried table and a build from its rows.
 """
 
 from __future__ import annotations
@@ -37,10 +39,10 @@ def run(corpus: str, edits: int) -> dict[str, Any]:
     from indexer.build.pipeline import IndexOptions
     from indexer.disk import IndexPaths, RepoIndex
     from indexer.store import lookup
-    from tools import search_names
+    from tools import search_kinds, search_names
 
     times: dict[str, list[float]] = {"carried": [], "not carried": [], "query": [], "built": [],
-                                     "built cold": []}
+                                     "built cold": [], "kinds query": [], "kinds built": []}
     with tempfile.TemporaryDirectory() as tmp:
         root = extract(corpus, Path(tmp) / "src")
         with RepoIndex(IndexPaths.for_repo(root, Path(tmp) / "index")) as index:
@@ -48,6 +50,7 @@ def run(corpus: str, edits: int) -> dict[str, Any]:
             store = index.store
             tables = lookup.build_search_tables(store, (store.generation, None), None)
             search_names._names_by_word(tables)
+            search_kinds.kind_words(tables)
             target = next(p for p in sorted(tables.file_ids) if p.endswith((".go", ".py")))
             for i in range(edits):
                 path = root / target
@@ -79,6 +82,15 @@ def run(corpus: str, edits: int) -> dict[str, Any]:
                 times["built cold"].append(time.perf_counter() - began)
                 if carried.as_dict() != built.as_dict():
                     raise AssertionError(f"edit {i}: the carried index differs from one built")
+                began = time.perf_counter()
+                counts = search_kinds.kind_words(new)
+                times["kinds query"].append(time.perf_counter() - began)
+                began = time.perf_counter()
+                anew = search_kinds.KindWords.build(new.symbols.columns)
+                times["kinds built"].append(time.perf_counter() - began)
+                if (counts.behaviour, counts.types, counts.documented) != (
+                        anew.behaviour, anew.types, anew.documented):
+                    raise AssertionError(f"edit {i}: the carried kind counts differ from built")
                 tables = new
             symbols_n = len(tables.symbols.columns.qual)
     return {"corpus": corpus, "symbols": symbols_n, "edits": edits, "file": target,
@@ -87,6 +99,8 @@ def run(corpus: str, edits: int) -> dict[str, Any]:
             "first_sentence_query_wait": _ms(times["query"]),
             "index_built_anew": _ms(times["built"]),
             "index_built_anew_name_words_not_cached": _ms(times["built cold"]),
+            "first_sentence_query_wait_kind_counts": _ms(times["kinds query"]),
+            "kind_counts_built_anew": _ms(times["kinds built"]),
             "machine": platform.node()}
 
 

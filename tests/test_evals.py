@@ -648,8 +648,9 @@ def test_headroom_keeps_each_querys_ranks_and_compares_two_runs_query_by_query()
 
 
 def test_the_name_index_bench_checks_each_carried_index_against_one_built() -> None:
-    """`evals.bench_name_index` on a small corpus: every edit's carried index equals the one
-    built from the new table (the run raises otherwise), and the report names what it timed."""
+    """`evals.bench_name_index` on a small corpus: every edit's carried index (and kind
+    counts) equals the one built from the new table (the run raises otherwise), and the
+    report names what it timed."""
     from evals.bench_index import SHARED
     from evals.bench_name_index import run
 
@@ -659,7 +660,8 @@ def test_the_name_index_bench_checks_each_carried_index_against_one_built() -> N
     assert got["edits"] == 2 and got["symbols"] > 100 and got["file"].endswith(".py")
     assert set(got) >= {"tables_update_index_carried", "tables_update_no_index",
                         "first_sentence_query_wait", "index_built_anew",
-                        "index_built_anew_name_words_not_cached"}
+                        "index_built_anew_name_words_not_cached",
+                        "first_sentence_query_wait_kind_counts", "kind_counts_built_anew"}
 
 
 def test_the_history_benchmark_measures_both_sides(tiny_history: Path) -> None:
