@@ -23,15 +23,26 @@ import platform
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from evals.bench_index import extract
+
+_T = TypeVar("_T")
 
 
 def _ms(xs: list[float]) -> dict[str, float]:
     return {"median_ms": round(statistics.median(xs) * 1000, 2),
             "min_ms": round(min(xs) * 1000, 2), "max_ms": round(max(xs) * 1000, 2)}
+
+
+def _timed(into: list[float], call: Callable[[Any], _T], arg: Any) -> _T:
+    """`call(arg)`, its seconds appended to `into`."""
+    began = time.perf_counter()
+    out = call(arg)
+    into.append(time.perf_counter() - began)
+    return out
 
 
 def run(corpus: str, edits: int) -> dict[str, Any]:
@@ -70,24 +81,15 @@ def run(corpus: str, edits: int) -> dict[str, Any]:
                     if carry:
                         new = made
                 symbols.derived = index_of_last
-                began = time.perf_counter()
-                carried = search_names._names_by_word(new)
-                times["query"].append(time.perf_counter() - began)
-                began = time.perf_counter()
-                built = search_names._NameIndex.build(new.symbols.columns)
-                times["built"].append(time.perf_counter() - began)
+                carried = _timed(times["query"], search_names._names_by_word, new)
+                built = _timed(times["built"], search_names._NameIndex.build, new.symbols.columns)
                 search_names.name_words.cache_clear()  # as a server that settled has it
-                began = time.perf_counter()
-                search_names._NameIndex.build(new.symbols.columns)
-                times["built cold"].append(time.perf_counter() - began)
+                _timed(times["built cold"], search_names._NameIndex.build, new.symbols.columns)
                 if carried.as_dict() != built.as_dict():
                     raise AssertionError(f"edit {i}: the carried index differs from one built")
-                began = time.perf_counter()
-                counts = search_kinds.kind_words(new)
-                times["kinds query"].append(time.perf_counter() - began)
-                began = time.perf_counter()
-                anew = search_kinds.KindWords.build(new.symbols.columns)
-                times["kinds built"].append(time.perf_counter() - began)
+                counts = _timed(times["kinds query"], search_kinds.kind_words, new)
+                anew = _timed(times["kinds built"], search_kinds.KindWords.build,
+                              new.symbols.columns)
                 if (counts.behaviour, counts.types, counts.documented) != (
                         anew.behaviour, anew.types, anew.documented):
                     raise AssertionError(f"edit {i}: the carried kind counts differ from built")
